@@ -1,0 +1,38 @@
+# Front door for building, running and testing hibiki. See README.md.
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+HTTP ?= 127.0.0.1:8080
+DATA_DIR ?= ./data
+
+.PHONY: deps build run test test-fast asan format clean
+
+deps:
+	@scripts/install-deps --with-browser
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	$(BUILD_DIR)/bin/hibikid --http=$(HTTP) --data-dir=$(DATA_DIR)
+
+# Every test: unit, integration, end-to-end (real hibikid + WebSocket clients) and the browser test.
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j 2 --timeout 600
+
+# Unit and integration tests only (no servers, no browser).
+test-fast: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L 'unit|integration'
+
+# The same tests built with AddressSanitizer and UndefinedBehaviorSanitizer.
+asan: deps
+	cmake --preset asan && cmake --build --preset asan && ctest --preset asan
+
+format:
+	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,88 @@
+#pragma once
+/// A hibiki node: the CAF actor system with its shard regions (rooms, users), the per-node hub,
+/// and the persistence backend, started in order and stopped in reverse order from here.
+///
+/// This header is what the gateway sees of the actor layer. It has no CAF types on purpose: the
+/// network edge hands frames in through a `session` and gets frames out through a `client_link`,
+/// and never touches an actor.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "hibiki/core/ids.hpp"
+#include "hibiki/core/result.hpp"
+
+namespace hibiki::actors {
+
+struct node_options {
+  /// Directory of the embedded RocksDB database. Default: ./data
+  std::string data_dir = "./data";
+  /// Snapshot an entity after this many events since its last snapshot. Default: 1000.
+  std::uint32_t snapshot_every = 1000;
+  /// Passivate an entity idle for this long. Default: 120 s.
+  std::chrono::milliseconds passivate_after{120'000};
+  /// Most live entities per region before the least recently used are passivated. Default: 100000.
+  std::size_t max_live_entities = 100'000;
+  /// Most entity recoveries running at once per node. Default: 50.
+  std::size_t max_concurrent_recoveries = 50;
+  /// Threads running blocking storage reads (recovery, history, list_rooms). Default: 2.
+  std::size_t io_threads = 2;
+  /// CAF scheduler worker threads. Default: 0 = number of cores.
+  std::size_t actor_threads = 0;
+  /// fsync group commits. Default: true.
+  bool sync_writes = true;
+};
+
+/// Where a session's outgoing frames go: implemented by the gateway's WebSocket connection.
+/// Both calls are thread-safe and must not block (they queue onto the connection's strand).
+class client_link {
+ public:
+  virtual ~client_link() = default;
+  /// Queues one text frame. The bytes are shared: a push to many clients is encoded once.
+  virtual void send(std::shared_ptr<const std::string> frame) = 0;
+  /// Closes the connection with a WebSocket close code (1008, 1009, 1003, 1001...).
+  virtual void close(std::uint16_t code, std::string reason) = 0;
+};
+
+/// One client connection's session on the actor side. Thread-safe: the gateway calls it from its
+/// own threads; each call only enqueues a message to the session actor.
+class session {
+ public:
+  virtual ~session() = default;
+  /// A text frame from the client (one request).
+  virtual void on_text(std::string frame) = 0;
+  /// The connection is gone; the session actor stops and unregisters from the hub.
+  virtual void on_closed() = 0;
+};
+
+struct signup_result {
+  account_id account;
+  std::string name;
+  std::string token;  ///< shown once; only its hash is stored
+};
+
+class node {
+ public:
+  /// Opens storage and starts the actor system. Errors: unavailable (cannot open the data dir).
+  static result<std::unique_ptr<node>> start(const node_options& options);
+  virtual ~node() = default;
+
+  /// A new session whose outgoing frames go to `link`.
+  virtual std::unique_ptr<session> open_session(std::shared_ptr<client_link> link) = 0;
+
+  /// Registers an account. `done` runs once, on a thread that is not the caller's, after the
+  /// account is durable. Errors: bad_request (invalid name), unavailable.
+  virtual void signup(std::string name, std::function<void(result<signup_result>)> done) = 0;
+
+  /// True while the node can serve (storage open, not stopping).
+  virtual bool healthy() const = 0;
+
+  /// Stops accepting work, lets in-flight writes finish and their replies go out, passivates
+  /// entities, closes storage. Idempotent; the destructor calls it.
+  virtual void stop() = 0;
+};
+
+}  // namespace hibiki::actors

@@ -1,0 +1,91 @@
+#pragma once
+/// ws-protocol-v1 on the wire: parsing client requests into typed values, and encoding replies
+/// and events. Everything about the JSON shape of the contract is here and nowhere else.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "hibiki/core/errc.hpp"
+#include "hibiki/core/ids.hpp"
+#include "hibiki/core/result.hpp"
+#include "hibiki/core/role.hpp"
+
+namespace hibiki::protocol {
+
+struct ping_req {};
+struct auth_req { std::string token; };
+struct create_room_req {
+  std::string name;
+  std::vector<account_id> members;
+  std::string description;
+};
+struct add_members_req {
+  room_id room;
+  std::vector<account_id> accounts;
+  hibiki::role role = hibiki::role::member;
+};
+struct remove_member_req { room_id room; account_id account; };
+struct leave_room_req { room_id room; };
+struct list_rooms_req {};
+struct send_message_req { room_id room; std::string body; std::string client_msg_id; };
+struct edit_message_req { room_id room; message_id message; std::string body; };
+struct delete_message_req { room_id room; message_id message; };
+struct history_req {
+  room_id room;
+  std::optional<message_id> before;
+  std::optional<message_id> after;
+  std::size_t limit = 50;  ///< 1..100
+};
+struct mark_read_req { room_id room; message_id message; };
+struct sync_req { std::vector<std::pair<room_id, seq_nr>> since; };
+
+using request_body =
+    std::variant<ping_req, auth_req, create_room_req, add_members_req, remove_member_req,
+                 leave_room_req, list_rooms_req, send_message_req, edit_message_req,
+                 delete_message_req, history_req, mark_read_req, sync_req>;
+
+struct request {
+  std::int64_t id = 0;
+  request_body body;
+};
+
+/// A request that could not be parsed: the error, and the request id when one could be read
+/// (the reply then carries `"re": id`, otherwise `"re": null`).
+struct parse_failure {
+  std::optional<std::int64_t> id;
+  hibiki::error error;
+};
+
+/// Parses one text frame. Field types are checked strictly: an id must be a positive integer
+/// below 2^53, a message_id a string of decimal digits, etc.
+std::variant<request, parse_failure> parse_request(std::string_view text);
+
+/// The op name of a request ("send_message", ...).
+std::string_view op_name(const request_body& body);
+/// True for ops allowed before `auth` (auth and ping).
+bool allowed_before_auth(const request_body& body);
+
+/// `{"re": id, "ok": true, ...fields}`; `fields` must be an object (or null for none).
+std::string encode_ok(std::int64_t id, const nlohmann::json& fields = nullptr);
+/// `{"re": id|null, "ok": false, "error": {"code", "message"}}`.
+std::string encode_error(std::optional<std::int64_t> id, const hibiki::error& err);
+/// `{"ev": name, ...fields}`.
+std::string encode_event(std::string_view name, const nlohmann::json& fields);
+
+/// message ids go on the wire as decimal strings.
+std::string to_wire(message_id id);
+std::optional<message_id> message_id_from_wire(std::string_view text);
+
+/// The WebSocket close codes the contract names.
+inline constexpr std::uint16_t close_policy = 1008;     ///< unauthenticated request
+inline constexpr std::uint16_t close_too_big = 1009;    ///< frame over the limit
+inline constexpr std::uint16_t close_unsupported = 1003;  ///< binary frame
+
+}  // namespace hibiki::protocol

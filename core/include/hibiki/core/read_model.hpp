@@ -1,0 +1,102 @@
+#pragma once
+/// The read side (CQRS): the rows that queries read, derived from events. The projection here is
+/// pure; persistence writes its row operations in the same atomic batch as the events, so a client
+/// reads its own writes and a row is never ahead of or behind the journal.
+///
+/// Tables (RocksDB column families in the embedded backend), keys big-endian so they sort:
+///   history        room|message_id  → message object JSON (current version of the message)
+///   room_events    room|seq         → the push frame JSON of the room event with that seq
+///   room_summary   room             → room_summary JSON
+///   member_rooms   account|room     → member_row JSON
+///   accounts       account          → account JSON {account_id, name}
+///   tokens         token hash       → account id (decimal)
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "hibiki/core/ids.hpp"
+#include "hibiki/core/result.hpp"
+#include "hibiki/core/room.hpp"
+#include "hibiki/core/user.hpp"
+
+namespace hibiki::read_model {
+
+enum class table : std::uint8_t { history, room_events, room_summary, member_rooms, accounts, tokens };
+inline constexpr int table_count = 6;
+const char* table_name(table t);
+
+/// A put (value set) or a delete (value empty) of one row.
+struct row_op {
+  table tbl = table::history;
+  std::string key;
+  std::optional<std::string> value;
+
+  friend bool operator==(const row_op&, const row_op&) = default;
+};
+
+// ---- keys --------------------------------------------------------------------------------------
+std::string be64(std::uint64_t v);
+std::uint64_t read_be64(std::string_view bytes);  ///< the first 8 bytes
+std::string history_key(room_id r, message_id m);
+std::string room_event_key(room_id r, seq_nr seq);
+std::string room_summary_key(room_id r);
+std::string member_room_key(account_id a, room_id r);
+std::string member_rooms_prefix(account_id a);
+std::string account_key(account_id a);
+
+// ---- rows --------------------------------------------------------------------------------------
+struct room_summary {
+  room_id room;
+  std::string name;
+  seq_nr last_seq = 0;
+  message_id last_message;
+  std::vector<message_id> deleted;  ///< ascending
+};
+struct member_row {
+  room_id room;
+  hibiki::role role = hibiki::role::member;
+  message_id read_up_to;
+  std::vector<message_id> pending_mentions;  ///< ascending
+};
+/// One entry of the `list_rooms` reply.
+struct room_listing {
+  room_id room;
+  std::string name;
+  hibiki::role role = hibiki::role::member;
+  std::size_t unread_num = 0;
+  std::size_t mention_num = 0;
+  std::size_t message_num = 0;
+  seq_nr last_seq = 0;
+};
+
+std::string encode(const room_summary& s);
+std::string encode(const member_row& m);
+result<room_summary> decode_room_summary(std::string_view json);
+result<member_row> decode_member_row(std::string_view json);
+
+/// unread/mention counts computed from the two rows (the same numbers `room::unread_num` gives).
+room_listing listing(const member_row& m, const room_summary& s);
+nlohmann::json to_json(const room_listing& l);
+
+/// The message object of the protocol: {message_id, account_id, body, send_time, update_time, deleted}.
+nlohmann::json message_object(message_id id, account_id author, std::string_view body,
+                              unix_time send_time, unix_time update_time, bool deleted);
+
+// ---- projection --------------------------------------------------------------------------------
+
+/// The push frame (`{"ev": ...}`) of a visible room event `e`, which took the state from `before`
+/// to `after` (so `after.seq` is its seq). nullopt for events clients do not see (read_marked).
+std::optional<nlohmann::json> push_frame(const room::state& before, const room::event& e,
+                                         const room::state& after);
+
+/// The row operations that event `e` causes (history, room_events, room_summary, member_rows).
+std::vector<row_op> project(const room::state& before, const room::event& e,
+                            const room::state& after);
+std::vector<row_op> project(const user::state& before, const user::event& e,
+                            const user::state& after);
+
+}  // namespace hibiki::read_model

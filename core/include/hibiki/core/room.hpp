@@ -1,0 +1,208 @@
+#pragma once
+/// The room aggregate: commands, events, state, and the two pure functions that are the whole of
+/// the room's rules. `decide` checks a command against the state and says which events it causes;
+/// `apply` folds one event into the state. The actor around it (actors/room_entity) only
+/// persists, replies and pushes; every rule of the protocol that concerns a room lives here.
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "hibiki/core/ids.hpp"
+#include "hibiki/core/result.hpp"
+#include "hibiki/core/role.hpp"
+
+namespace hibiki::room {
+
+// ---- limits -----------------------------------------------------------------------------------
+
+/// Chatwork's limit: a body is 1 to 65,535 characters (Unicode code points).
+inline constexpr std::size_t max_body_chars = 65535;
+inline constexpr std::size_t max_name_chars = 255;
+inline constexpr std::size_t max_description_chars = 10000;
+inline constexpr std::size_t max_client_msg_id = 64;
+/// Accounts named in one create_room / add_members.
+inline constexpr std::size_t max_members_per_command = 1000;
+/// How many recent (account, client_msg_id) pairs a room remembers for idempotent retries.
+inline constexpr std::size_t dedupe_window = 10000;
+
+// ---- commands (what a client asks for; `actor` is the authenticated account) -------------------
+
+struct create_room {
+  account_id actor;
+  room_id room;
+  std::string name;
+  std::string description;
+  std::vector<account_id> members;  ///< besides the creator, who becomes admin
+  unix_time now = 0;
+};
+struct add_members {
+  account_id actor;
+  std::vector<account_id> accounts;
+  hibiki::role role = hibiki::role::member;
+};
+struct remove_member {
+  account_id actor;
+  account_id account;
+};
+struct leave_room {
+  account_id actor;
+};
+struct send_message {
+  account_id actor;
+  std::string body;
+  std::string client_msg_id;
+  unix_time now = 0;
+};
+struct edit_message {
+  account_id actor;
+  message_id message;
+  std::string body;
+  unix_time now = 0;
+};
+struct delete_message {
+  account_id actor;
+  message_id message;
+  unix_time now = 0;
+};
+struct mark_read {
+  account_id actor;
+  message_id message;
+};
+
+using command = std::variant<create_room, add_members, remove_member, leave_room, send_message,
+                             edit_message, delete_message, mark_read>;
+
+// ---- events (what happened; persisted in the journal) ------------------------------------------
+
+struct room_created {
+  room_id room;
+  std::string name;
+  std::string description;
+  account_id creator;
+  std::vector<account_id> members;  ///< initial members other than the creator (role member)
+  unix_time time = 0;
+};
+/// Also used to change the role of an existing member.
+struct member_added {
+  account_id account;
+  hibiki::role role = hibiki::role::member;
+  account_id by;
+};
+struct member_removed {
+  account_id account;
+  account_id by;  ///< equals `account` when the member left
+};
+struct message_posted {
+  message_id id;
+  account_id author;
+  std::string body;
+  std::string client_msg_id;
+  unix_time time = 0;
+  std::vector<account_id> mentions;  ///< `[To:id]` tags in the body, members only, no duplicates
+};
+struct message_edited {
+  message_id id;
+  std::string body;
+  unix_time time = 0;
+  std::vector<account_id> mentions;
+};
+struct message_deleted {
+  message_id id;
+  unix_time time = 0;
+};
+/// A member's read cursor moved forward. Not a "room event" of the protocol: it takes no `seq`.
+struct read_marked {
+  account_id account;
+  message_id up_to;
+};
+
+using event = std::variant<room_created, member_added, member_removed, message_posted,
+                           message_edited, message_deleted, read_marked>;
+
+/// True for events that clients see as room events with a `seq` (all but read_marked).
+bool is_visible(const event& e);
+
+// ---- state -------------------------------------------------------------------------------------
+
+struct member_state {
+  hibiki::role role = hibiki::role::member;
+  message_id read_up_to;                      ///< every message up to this one is read
+  std::vector<message_id> pending_mentions;   ///< unread messages mentioning this member, ascending
+
+  friend bool operator==(const member_state&, const member_state&) = default;
+};
+
+/// What the room keeps of each message: enough to authorize edits and deletes and to build the
+/// message object of a push. Bodies live in the history read model, not in memory.
+struct message_meta {
+  account_id author;
+  unix_time send_time = 0;
+  unix_time update_time = 0;
+  bool deleted = false;
+
+  friend bool operator==(const message_meta&, const message_meta&) = default;
+};
+
+struct sent_receipt {
+  message_id id;
+  seq_nr seq = 0;
+
+  friend bool operator==(const sent_receipt&, const sent_receipt&) = default;
+};
+
+struct state {
+  room_id id;
+  bool created = false;
+  std::string name;
+  std::string description;
+  unix_time created_at = 0;
+  std::map<account_id, member_state> members;
+  std::vector<message_meta> messages;  ///< index = message_id - 1
+  std::vector<message_id> deleted;     ///< ascending
+  seq_nr seq = 0;                      ///< the protocol seq of the last visible event
+  /// Idempotency window: key "account:client_msg_id" → first reply. `dedupe_order` evicts oldest.
+  std::unordered_map<std::string, sent_receipt> dedupe;
+  std::deque<std::string> dedupe_order;
+
+  message_id last_message() const { return message_id{messages.size()}; }
+  const member_state* member(account_id a) const;
+
+  friend bool operator==(const state&, const state&) = default;
+};
+
+// ---- the rules ---------------------------------------------------------------------------------
+
+struct decision {
+  std::vector<event> events;
+  /// Set when a send_message repeated a client_msg_id already in the window: reply with this and
+  /// persist nothing.
+  std::optional<sent_receipt> duplicate_of;
+};
+
+/// Checks `cmd` against `s`. Errors: forbidden, not_found, bad_request, too_large, conflict.
+result<decision> decide(const state& s, const command& cmd);
+
+/// Folds one event into the state. Never fails: events are facts.
+state apply(state s, const event& e);
+
+/// The unread count of `account` (messages after its cursor, not deleted) and its unread mentions.
+std::size_t unread_num(const state& s, account_id account);
+std::size_t mention_num(const state& s, account_id account);
+/// Messages that are not deleted.
+std::size_t message_num(const state& s);
+
+/// The accounts that receive the push of `e` applied to `before` (members before and after).
+std::vector<account_id> recipients(const state& before, const event& e, const state& after);
+
+/// Mentions `[To:id]` in a body, in order of first appearance, without duplicates.
+std::vector<account_id> parse_mentions(std::string_view body);
+
+/// Counts Unicode code points; returns nullopt when `text` is not valid UTF-8.
+std::optional<std::size_t> utf8_length(std::string_view text);
+
+}  // namespace hibiki::room

@@ -1,0 +1,1 @@
+// Placeholder so the target has a source until the module's first real file lands; delete it then.

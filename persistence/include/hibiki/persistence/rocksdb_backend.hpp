@@ -1,0 +1,45 @@
+#pragma once
+/// The embedded backend: journal, snapshot store and read models in one RocksDB database under
+/// `--data-dir`, one column family each. Appends from many entities are group-committed: one
+/// writer thread gathers every waiting append into one synced WriteBatch, so each acknowledged
+/// append is on disk and throughput is not one fsync per message.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "hibiki/core/result.hpp"
+#include "hibiki/persistence/journal.hpp"
+#include "hibiki/persistence/read_store.hpp"
+#include "hibiki/persistence/snapshot_store.hpp"
+
+namespace hibiki::persistence {
+
+struct rocksdb_options {
+  /// Directory of the database; created when missing.
+  std::string path;
+  /// fsync each group commit. Default: true. Only tests and benchmarks of the CPU path turn it off.
+  bool sync = true;
+  /// Largest encoded event accepted. Default: 1 MiB.
+  std::size_t max_event_bytes = 1 << 20;
+  /// Most appends gathered into one group commit. Default: 4096.
+  std::size_t max_batch_appends = 4096;
+  /// Block cache size. Default: 64 MiB.
+  std::size_t block_cache_bytes = 64 << 20;
+};
+
+class rocksdb_backend {
+ public:
+  static result<std::unique_ptr<rocksdb_backend>> open(const rocksdb_options& options);
+  virtual ~rocksdb_backend() = default;
+
+  virtual persistence::journal& journal() = 0;
+  virtual persistence::snapshot_store& snapshots() = 0;
+  virtual persistence::read_store& reads() = 0;
+
+  /// Finishes every append already queued (their callbacks run), then stops the writer thread.
+  /// Appends after close fail with `unavailable`. Idempotent; the destructor calls it.
+  virtual void close() = 0;
+};
+
+}  // namespace hibiki::persistence
