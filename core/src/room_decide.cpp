@@ -1,0 +1,238 @@
+/// `room::decide`: every rule of the protocol that concerns one room. Pure: the state and the
+/// command in, the events (or the reason to refuse) out.
+
+#include <algorithm>
+#include <set>
+#include <string>
+
+#include "hibiki/core/room.hpp"
+
+namespace hibiki::room {
+
+namespace {
+
+hibiki::error fail(errc code, std::string message) {
+  return {code, std::move(message)};
+}
+
+decision single(event e) {
+  decision d;
+  d.events.push_back(std::move(e));
+  return d;
+}
+
+status check_body(std::string_view body) {
+  const auto n = utf8_length(body);
+  if (!n) return {errc::bad_request, "body must be valid UTF-8"};
+  if (*n == 0) return {errc::bad_request, "body must not be empty"};
+  if (*n > max_body_chars) {
+    return {errc::too_large,
+            "body must be at most " + std::to_string(max_body_chars) + " characters"};
+  }
+  return {};
+}
+
+status check_text(std::string_view text, std::string_view field, std::size_t min, std::size_t max) {
+  const auto n = utf8_length(text);
+  if (!n) return {errc::bad_request, std::string(field) + " must be valid UTF-8"};
+  if (*n < min) return {errc::bad_request, std::string(field) + " must not be empty"};
+  if (*n > max) {
+    return {errc::too_large,
+            std::string(field) + " must be at most " + std::to_string(max) + " characters"};
+  }
+  return {};
+}
+
+/// The key of the idempotency window: one account's client ids never collide with another's.
+std::string dedupe_key(account_id a, std::string_view client_msg_id) {
+  return std::to_string(a.value) + ":" + std::string(client_msg_id);
+}
+
+/// Mentions that can notify someone: current members other than the author.
+std::vector<account_id> member_mentions(const state& s, std::string_view body, account_id author) {
+  auto mentions = parse_mentions(body);
+  std::erase_if(mentions, [&](account_id a) { return a == author || s.member(a) == nullptr; });
+  return mentions;
+}
+
+bool has_admin(const std::map<account_id, role>& roles) {
+  return std::any_of(roles.begin(), roles.end(),
+                     [](const auto& kv) { return kv.second == role::admin; });
+}
+
+std::map<account_id, role> roles_of(const state& s) {
+  std::map<account_id, role> roles;
+  for (const auto& [a, m] : s.members) roles.emplace(a, m.role);
+  return roles;
+}
+
+/// The room must keep an admin while it has members: otherwise nobody could manage it again.
+bool leaves_orphans(const std::map<account_id, role>& roles) {
+  return !roles.empty() && !has_admin(roles);
+}
+
+result<decision> decide_create(const state& s, const create_room& c) {
+  if (s.created) return fail(errc::conflict, "room already exists");
+  if (!c.actor) return fail(errc::bad_request, "actor must be an account");
+  if (!c.room) return fail(errc::bad_request, "room_id must be a positive integer");
+  if (auto st = check_text(c.name, "name", 1, max_name_chars); !st) return st.error();
+  if (auto st = check_text(c.description, "description", 0, max_description_chars); !st) {
+    return st.error();
+  }
+  if (c.members.size() > max_members_per_command) {
+    return fail(errc::bad_request, "members must list at most " +
+                                       std::to_string(max_members_per_command) + " accounts");
+  }
+  room_created e;
+  e.room = c.room;
+  e.name = c.name;
+  e.description = c.description;
+  e.creator = c.actor;
+  e.time = c.now;
+  std::set<account_id> seen{c.actor};
+  for (const auto a : c.members) {
+    if (!a || a.value > max_wire_id) {
+      return fail(errc::bad_request, "members must be positive integers");
+    }
+    if (seen.insert(a).second) e.members.push_back(a);
+  }
+  return single(std::move(e));
+}
+
+result<decision> decide_add(const state& s, const member_state& actor, const add_members& c) {
+  if (actor.role != role::admin) return fail(errc::forbidden, "only admins may add members");
+  if (c.accounts.empty()) return fail(errc::bad_request, "account_ids must not be empty");
+  if (c.accounts.size() > max_members_per_command) {
+    return fail(errc::bad_request, "account_ids must list at most " +
+                                       std::to_string(max_members_per_command) + " accounts");
+  }
+  decision d;
+  auto roles = roles_of(s);
+  std::set<account_id> seen;
+  for (const auto a : c.accounts) {
+    if (!a || a.value > max_wire_id) {
+      return fail(errc::bad_request, "account_ids must be positive integers");
+    }
+    if (!seen.insert(a).second) continue;
+    const auto* m = s.member(a);
+    if (m != nullptr && m->role == c.role) continue;  // nothing changes, so nothing happens
+    roles[a] = c.role;
+    d.events.push_back(member_added{a, c.role, c.actor});
+  }
+  if (leaves_orphans(roles)) {
+    return fail(errc::conflict, "the room would have no admin; make another member admin first");
+  }
+  return d;
+}
+
+result<decision> decide_remove(const state& s, const member_state& actor, account_id actor_id,
+                               account_id target) {
+  if (target != actor_id && actor.role != role::admin) {
+    return fail(errc::forbidden, "only admins may remove other members");
+  }
+  if (s.member(target) == nullptr) return fail(errc::not_found, "account is not a member");
+  auto roles = roles_of(s);
+  roles.erase(target);
+  if (leaves_orphans(roles)) {
+    return fail(errc::conflict, "the last admin must make another member admin first");
+  }
+  return single(member_removed{target, actor_id});
+}
+
+result<decision> decide_send(const state& s, const member_state& actor, const send_message& c) {
+  if (actor.role == role::readonly) return fail(errc::forbidden, "read-only members cannot post");
+  if (auto st = check_body(c.body); !st) return st.error();
+  const auto id_len = utf8_length(c.client_msg_id);
+  if (!id_len || *id_len == 0 || *id_len > max_client_msg_id) {
+    return fail(errc::bad_request,
+                "client_msg_id must be 1 to " + std::to_string(max_client_msg_id) + " characters");
+  }
+  if (auto it = s.dedupe.find(dedupe_key(c.actor, c.client_msg_id)); it != s.dedupe.end()) {
+    decision d;
+    d.duplicate_of = it->second;
+    return d;
+  }
+  message_posted e;
+  e.id = message_id{s.last_message().value + 1};
+  e.author = c.actor;
+  e.body = c.body;
+  e.client_msg_id = c.client_msg_id;
+  e.time = c.now;
+  e.mentions = member_mentions(s, c.body, c.actor);
+  return single(std::move(e));
+}
+
+/// The message an edit or delete targets, checked: it exists, is not deleted, and is the actor's.
+result<const message_meta*> own_message(const state& s, const member_state& actor,
+                                        account_id actor_id, message_id id) {
+  if (actor.role == role::readonly) {
+    return fail(errc::forbidden, "read-only members cannot change messages");
+  }
+  if (!id || id > s.last_message()) return fail(errc::not_found, "no such message");
+  const auto& meta = s.messages[id.value - 1];
+  if (meta.deleted) return fail(errc::not_found, "message was deleted");
+  if (meta.author != actor_id) {
+    return fail(errc::forbidden, "only the author may change a message");
+  }
+  return &meta;
+}
+
+result<decision> decide_edit(const state& s, const member_state& actor, const edit_message& c) {
+  auto meta = own_message(s, actor, c.actor, c.message);
+  if (!meta) return meta.error();
+  if (auto st = check_body(c.body); !st) return st.error();
+  return single(message_edited{c.message, c.body, c.now, member_mentions(s, c.body, c.actor)});
+}
+
+result<decision> decide_delete(const state& s, const member_state& actor, const delete_message& c) {
+  auto meta = own_message(s, actor, c.actor, c.message);
+  if (!meta) return meta.error();
+  return single(message_deleted{c.message, c.now});
+}
+
+result<decision> decide_mark_read(const state& s, const member_state& actor, const mark_read& c) {
+  if (!c.message || c.message > s.last_message()) {
+    return fail(errc::not_found, "no such message");
+  }
+  // Marking an older message is not an error: the reply just reports the current counts.
+  if (c.message <= actor.read_up_to) return decision{};
+  return single(read_marked{c.actor, c.message});
+}
+
+account_id actor_of(const command& cmd) {
+  return std::visit([](const auto& c) { return c.actor; }, cmd);
+}
+
+}  // namespace
+
+result<decision> decide(const state& s, const command& cmd) {
+  if (const auto* c = std::get_if<create_room>(&cmd)) return decide_create(s, *c);
+  if (!s.created) return fail(errc::not_found, "no such room");
+  const account_id actor_id = actor_of(cmd);
+  const member_state* actor = s.member(actor_id);
+  if (actor == nullptr) return fail(errc::forbidden, "not a member of the room");
+  return std::visit(
+      [&](const auto& c) -> result<decision> {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, create_room>) {
+          return fail(errc::internal, "unreachable");
+        } else if constexpr (std::is_same_v<T, add_members>) {
+          return decide_add(s, *actor, c);
+        } else if constexpr (std::is_same_v<T, remove_member>) {
+          return decide_remove(s, *actor, actor_id, c.account);
+        } else if constexpr (std::is_same_v<T, leave_room>) {
+          return decide_remove(s, *actor, actor_id, actor_id);
+        } else if constexpr (std::is_same_v<T, send_message>) {
+          return decide_send(s, *actor, c);
+        } else if constexpr (std::is_same_v<T, edit_message>) {
+          return decide_edit(s, *actor, c);
+        } else if constexpr (std::is_same_v<T, delete_message>) {
+          return decide_delete(s, *actor, c);
+        } else {
+          return decide_mark_read(s, *actor, c);
+        }
+      },
+      cmd);
+}
+
+}  // namespace hibiki::room
