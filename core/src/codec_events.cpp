@@ -1,0 +1,181 @@
+/// Event encoding: each event is a CBOR map {"t": type, "v": version, fields...}. The field names
+/// are part of the journal format: renaming one needs a new version and an upcaster.
+
+#include <type_traits>
+
+#include "codec_reader.hpp"
+#include "codec_upcast.hpp"
+#include "hibiki/core/codec.hpp"
+
+namespace hibiki::codec {
+
+namespace {
+
+using detail::field_reader;
+using nlohmann::json;
+
+json id_array(const auto& ids) {
+  json arr = json::array();
+  for (const auto& id : ids) arr.push_back(id.value);
+  return arr;
+}
+
+json header(const std::string& type) {
+  return json{{"t", type}, {"v", current_version(type)}};
+}
+
+// ---- room events -------------------------------------------------------------------------------
+
+constexpr const char* room_type_name(const room::event& e) {
+  constexpr const char* names[] = {
+      "room.room_created",   "room.member_added",    "room.member_removed", "room.message_posted",
+      "room.message_edited", "room.message_deleted", "room.read_marked"};
+  static_assert(std::variant_size_v<room::event> == std::size(names));
+  return names[e.index()];
+}
+
+void put_fields(json& j, const room::room_created& e) {
+  j["room"] = e.room.value;
+  j["name"] = e.name;
+  j["description"] = e.description;
+  j["creator"] = e.creator.value;
+  j["members"] = id_array(e.members);
+  j["time"] = e.time;
+}
+void put_fields(json& j, const room::member_added& e) {
+  j["account"] = e.account.value;
+  j["role"] = to_string(e.role);
+  j["by"] = e.by.value;
+}
+void put_fields(json& j, const room::member_removed& e) {
+  j["account"] = e.account.value;
+  j["by"] = e.by.value;
+}
+void put_fields(json& j, const room::message_posted& e) {
+  j["id"] = e.id.value;
+  j["author"] = e.author.value;
+  j["body"] = e.body;
+  j["client_msg_id"] = e.client_msg_id;
+  j["time"] = e.time;
+  j["mentions"] = id_array(e.mentions);
+}
+void put_fields(json& j, const room::message_edited& e) {
+  j["id"] = e.id.value;
+  j["body"] = e.body;
+  j["time"] = e.time;
+  j["mentions"] = id_array(e.mentions);
+}
+void put_fields(json& j, const room::message_deleted& e) {
+  j["id"] = e.id.value;
+  j["time"] = e.time;
+}
+void put_fields(json& j, const room::read_marked& e) {
+  j["account"] = e.account.value;
+  j["up_to"] = e.up_to.value;
+}
+
+result<room::event> read_room_event(const std::string& type, field_reader& r) {
+  room::event e;
+  if (type == "room.room_created") {
+    e = room::room_created{r.id<room_id>("room"),        r.str("name"),
+                           r.str("description"),         r.id<account_id>("creator"),
+                           r.ids<account_id>("members"), r.i64("time")};
+  } else if (type == "room.member_added") {
+    e = room::member_added{r.id<account_id>("account"), r.role("role"), r.id<account_id>("by")};
+  } else if (type == "room.member_removed") {
+    e = room::member_removed{r.id<account_id>("account"), r.id<account_id>("by")};
+  } else if (type == "room.message_posted") {
+    e = room::message_posted{r.id<message_id>("id"), r.id<account_id>("author"),
+                             r.str("body"),          r.str("client_msg_id"),
+                             r.i64("time"),          r.ids<account_id>("mentions")};
+  } else if (type == "room.message_edited") {
+    e = room::message_edited{r.id<message_id>("id"), r.str("body"), r.i64("time"),
+                             r.ids<account_id>("mentions")};
+  } else if (type == "room.message_deleted") {
+    e = room::message_deleted{r.id<message_id>("id"), r.i64("time")};
+  } else if (type == "room.read_marked") {
+    e = room::read_marked{r.id<account_id>("account"), r.id<message_id>("up_to")};
+  } else {
+    return hibiki::error{errc::bad_request, "unknown room event type \"" + type + "\""};
+  }
+  if (!r.ok()) return r.failure(type);
+  return e;
+}
+
+// ---- user events -------------------------------------------------------------------------------
+
+const char* user_type_name(const user::event& e) {
+  return std::holds_alternative<user::account_registered>(e) ? "user.account_registered"
+                                                             : "user.account_renamed";
+}
+
+void put_fields(json& j, const user::account_registered& e) {
+  j["id"] = e.id.value;
+  j["name"] = e.name;
+  j["token_hash"] = e.token_hash;
+  j["time"] = e.time;
+}
+void put_fields(json& j, const user::account_renamed& e) {
+  j["name"] = e.name;
+}
+
+result<user::event> read_user_event(const std::string& type, field_reader& r) {
+  user::event e;
+  if (type == "user.account_registered") {
+    e = user::account_registered{r.id<account_id>("id"), r.str("name"), r.str("token_hash"),
+                                 r.i64("time")};
+  } else if (type == "user.account_renamed") {
+    e = user::account_renamed{r.str("name")};
+  } else {
+    return hibiki::error{errc::bad_request, "unknown user event type \"" + type + "\""};
+  }
+  if (!r.ok()) return r.failure(type);
+  return e;
+}
+
+/// Parses, upcasts, and hands the current-version document to `read`.
+template <class Event, class Read>
+result<Event> decode_with(std::span<const std::uint8_t> data, Read read) {
+  auto doc = detail::parse_cbor(data);
+  if (!doc) return doc.error();
+  auto current = detail::upcast(std::move(*doc));
+  if (!current) return current.error();
+  try {
+    field_reader r(*current);
+    return read((*current)["t"].template get<std::string>(), r);
+  } catch (const std::exception& ex) {
+    return hibiki::error{errc::bad_request, std::string("malformed event: ") + ex.what()};
+  }
+}
+
+}  // namespace
+
+bytes encode(const room::event& e) {
+  json j = header(room_type_name(e));
+  std::visit([&](const auto& ev) { put_fields(j, ev); }, e);
+  return detail::to_cbor(j);
+}
+
+bytes encode(const user::event& e) {
+  json j = header(user_type_name(e));
+  std::visit([&](const auto& ev) { put_fields(j, ev); }, e);
+  return detail::to_cbor(j);
+}
+
+result<room::event> decode_room_event(std::span<const std::uint8_t> data) {
+  return decode_with<room::event>(data, read_room_event);
+}
+
+result<user::event> decode_user_event(std::span<const std::uint8_t> data) {
+  return decode_with<user::event>(data, read_user_event);
+}
+
+result<std::string> event_type(std::span<const std::uint8_t> data) {
+  auto doc = detail::parse_cbor(data);
+  if (!doc) return doc.error();
+  auto type = hibiki::detail::get_string(*doc, "t");
+  if (!type) return hibiki::error{errc::bad_request, "encoded value has no type \"t\""};
+  return *type;
+}
+
+}  // namespace hibiki::codec

@@ -1,0 +1,172 @@
+/// Snapshot encoding: the whole state of a room or a user, so recovery can start from it instead
+/// of the first event. Per-member and per-message entries are arrays rather than maps: a room with
+/// many messages would otherwise repeat every field name in every entry.
+
+#include "codec_reader.hpp"
+#include "codec_upcast.hpp"
+#include "hibiki/core/codec.hpp"
+
+namespace hibiki::codec {
+
+namespace {
+
+using detail::field_reader;
+using nlohmann::json;
+
+constexpr const char* room_snapshot_type = "room.snapshot";
+constexpr const char* user_snapshot_type = "user.snapshot";
+
+json ids_json(const std::vector<message_id>& ids) {
+  json arr = json::array();
+  for (const auto id : ids) arr.push_back(id.value);
+  return arr;
+}
+
+std::optional<std::vector<message_id>> ids_from(const json& arr) {
+  if (!arr.is_array()) return std::nullopt;
+  std::vector<message_id> out;
+  out.reserve(arr.size());
+  for (const auto& v : arr) {
+    auto u = hibiki::detail::as_u64(v);
+    if (!u) return std::nullopt;
+    out.push_back(message_id{*u});
+  }
+  return out;
+}
+
+/// Entries are arrays of fixed length; anything else is a corrupt snapshot.
+bool is_tuple(const json& v, std::size_t n) {
+  return v.is_array() && v.size() == n;
+}
+
+result<room::state> read_room(const json& doc) {
+  field_reader r(doc);
+  room::state s;
+  s.id = r.id<room_id>("id");
+  s.created = r.boolean("created");
+  s.name = r.str("name");
+  s.description = r.str("description");
+  s.created_at = r.i64("created_at");
+  s.seq = r.u64("seq");
+  s.deleted = r.ids<message_id>("deleted");
+  const auto* members = r.array("members");
+  const auto* messages = r.array("messages");
+  const auto* dedupe = r.array("dedupe");
+  if (!r.ok()) return r.failure(room_snapshot_type);
+
+  const hibiki::error corrupt{errc::bad_request, "room.snapshot: malformed entry"};
+  for (const auto& m : *members) {
+    // [account, role, read_up_to, [pending...]]
+    if (!is_tuple(m, 4) || !m[1].is_string()) return corrupt;
+    auto account = hibiki::detail::as_u64(m[0]);
+    auto role = parse_role(m[1].get<std::string>());
+    auto read = hibiki::detail::as_u64(m[2]);
+    auto pending = ids_from(m[3]);
+    if (!account || !role || !read || !pending) return corrupt;
+    s.members[account_id{*account}] = room::member_state{*role, message_id{*read}, *pending};
+  }
+  s.messages.reserve(messages->size());
+  for (const auto& m : *messages) {
+    // [author, send_time, update_time, deleted]
+    if (!is_tuple(m, 4) || !m[3].is_boolean()) return corrupt;
+    auto author = hibiki::detail::as_u64(m[0]);
+    auto sent = hibiki::detail::as_i64(m[1]);
+    auto updated = hibiki::detail::as_i64(m[2]);
+    if (!author || !sent || !updated) return corrupt;
+    s.messages.push_back(
+        room::message_meta{account_id{*author}, *sent, *updated, m[3].get<bool>()});
+  }
+  for (const auto& d : *dedupe) {
+    // [key, message_id, seq], oldest first
+    if (!is_tuple(d, 3) || !d[0].is_string()) return corrupt;
+    auto id = hibiki::detail::as_u64(d[1]);
+    auto seq = hibiki::detail::as_u64(d[2]);
+    if (!id || !seq) return corrupt;
+    auto key = d[0].get<std::string>();
+    if (!s.dedupe.emplace(key, room::sent_receipt{message_id{*id}, *seq}).second) return corrupt;
+    s.dedupe_order.push_back(std::move(key));
+  }
+  return s;
+}
+
+result<user::state> read_user(const json& doc) {
+  field_reader r(doc);
+  user::state s;
+  s.id = r.id<account_id>("id");
+  s.registered = r.boolean("registered");
+  s.name = r.str("name");
+  s.token_hash = r.str("token_hash");
+  s.created_at = r.i64("created_at");
+  if (!r.ok()) return r.failure(user_snapshot_type);
+  return s;
+}
+
+template <class State, class Read>
+result<State> decode_snapshot(std::span<const std::uint8_t> data, const char* type, Read read) {
+  auto doc = detail::parse_cbor(data);
+  if (!doc) return doc.error();
+  auto current = detail::upcast(std::move(*doc));
+  if (!current) return current.error();
+  if ((*current)["t"] != type) {
+    return hibiki::error{errc::bad_request, std::string("not a ") + type};
+  }
+  try {
+    return read(*current);
+  } catch (const std::exception& ex) {
+    return hibiki::error{errc::bad_request, std::string("malformed snapshot: ") + ex.what()};
+  }
+}
+
+}  // namespace
+
+bytes encode_snapshot(const room::state& s) {
+  json members = json::array();
+  for (const auto& [a, m] : s.members) {
+    members.push_back(json::array({a.value, std::string(to_string(m.role)), m.read_up_to.value,
+                                   ids_json(m.pending_mentions)}));
+  }
+  json messages = json::array();
+  for (const auto& m : s.messages) {
+    messages.push_back(json::array({m.author.value, m.send_time, m.update_time, m.deleted}));
+  }
+  json dedupe = json::array();
+  for (const auto& key : s.dedupe_order) {
+    auto it = s.dedupe.find(key);
+    if (it == s.dedupe.end()) continue;
+    dedupe.push_back(json::array({key, it->second.id.value, it->second.seq}));
+  }
+  json j{{"t", room_snapshot_type},
+         {"v", current_version(room_snapshot_type)},
+         {"id", s.id.value},
+         {"created", s.created},
+         {"name", s.name},
+         {"description", s.description},
+         {"created_at", s.created_at},
+         {"seq", s.seq},
+         {"deleted", ids_json(s.deleted)},
+         {"members", std::move(members)},
+         {"messages", std::move(messages)},
+         {"dedupe", std::move(dedupe)}};
+  return detail::to_cbor(j);
+}
+
+bytes encode_snapshot(const user::state& s) {
+  json j{{"t", user_snapshot_type},
+         {"v", current_version(user_snapshot_type)},
+         {"id", s.id.value},
+         {"registered", s.registered},
+         {"name", s.name},
+         {"token_hash", s.token_hash},
+         {"created_at", s.created_at}};
+  return detail::to_cbor(j);
+}
+
+result<room::state> decode_room_snapshot(std::span<const std::uint8_t> data) {
+  return decode_snapshot<room::state>(data, room_snapshot_type, read_room);
+}
+
+result<user::state> decode_user_snapshot(std::span<const std::uint8_t> data) {
+  return decode_snapshot<user::state>(data, user_snapshot_type, read_user);
+}
+
+}  // namespace hibiki::codec
