@@ -1,0 +1,310 @@
+#include "group_commit_journal.hpp"
+
+#include <algorithm>
+#include <future>
+#include <unordered_set>
+
+#include <rocksdb/iterator.h>
+#include <rocksdb/write_batch.h>
+
+namespace hibiki::persistence {
+
+namespace {
+
+/// Past this many cached entities the writer forgets them all; they are re-read on next touch.
+/// Keeps memory bounded on a node that has seen millions of entities.
+constexpr std::size_t meta_cache_limit = 1 << 16;
+
+/// Runs `done(s)` on a fresh thread: a callback must never run on the caller's stack, and once the
+/// journal is closed there is no writer thread left to run it on. Only for the rare late append.
+void call_later(append_callback done, status s) {
+  if (!done) return;
+  std::thread([done = std::move(done), s = std::move(s)] { done(s); }).detach();
+}
+
+}  // namespace
+
+group_commit_journal::group_commit_journal(rocksdb_database& db, const rocksdb_options& options)
+    : db_(db), options_(options), writer_([this] { run_writer(); }) {}
+
+group_commit_journal::~group_commit_journal() {
+  close();
+}
+
+void group_commit_journal::async_append(append_request req, append_callback done) {
+  enqueue(job{std::move(req), false, 0, std::move(done)});
+}
+
+void group_commit_journal::enqueue(job j) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!closing_) {
+      queue_.push_back(std::move(j));
+      wake_.notify_one();
+      return;
+    }
+  }
+  call_later(std::move(j.done), status{errc::unavailable, "journal is closed"});
+}
+
+void group_commit_journal::close() {
+  std::lock_guard close_lock(close_mutex_);
+  {
+    std::lock_guard lock(mutex_);
+    closing_ = true;
+    held_ = false;
+    wake_.notify_all();
+  }
+  if (writer_.joinable()) writer_.join();
+}
+
+void group_commit_journal::hold_writer() {
+  std::lock_guard lock(mutex_);
+  held_ = true;
+}
+
+void group_commit_journal::release_writer() {
+  std::lock_guard lock(mutex_);
+  held_ = false;
+  wake_.notify_all();
+}
+
+void group_commit_journal::fail_next_commits(std::uint32_t n) {
+  failures_to_inject_ = n;
+}
+
+journal_stats group_commit_journal::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+void group_commit_journal::run_writer() {
+  const std::size_t max_batch = std::max<std::size_t>(1, options_.max_batch_appends);
+  std::vector<job> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return closing_ || (!held_ && !queue_.empty()); });
+      // Closing drains what is queued, then stops.
+      if (queue_.empty()) return;
+      const std::size_t n = std::min(max_batch, queue_.size());
+      batch.clear();
+      for (std::size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    commit(batch);
+  }
+}
+
+result<storage::entity_meta*> group_commit_journal::meta_for(const entity_id& entity) {
+  if (auto it = meta_cache_.find(entity); it != meta_cache_.end()) return &it->second;
+  std::string value;
+  auto s = db_.db().Get(rocksdb::ReadOptions(), db_.journal_meta_cf(), entity, &value);
+  storage::entity_meta meta;
+  if (s.ok()) {
+    auto decoded = storage::decode_meta(value);
+    if (!decoded) return decoded.error();
+    meta = *decoded;
+  } else if (!s.IsNotFound()) {
+    return storage_error(s, "cannot read journal meta");
+  }
+  return &meta_cache_.emplace(entity, meta).first->second;
+}
+
+status group_commit_journal::validate(const append_request& req, seq_nr highest) const {
+  if (auto s = storage::check_entity(req.entity); !s) return s;
+  if (req.events.empty()) return {errc::bad_request, "append without events"};
+  for (const auto& ev : req.events) {
+    if (!ev.entity.empty() && ev.entity != req.entity) {
+      return {errc::bad_request, "event of " + ev.entity + " in an append for " + req.entity};
+    }
+    if (ev.payload.empty()) return {errc::bad_request, "empty event payload"};
+    if (ev.payload.size() > options_.max_event_bytes) {
+      return {errc::too_large, "event of " + std::to_string(ev.payload.size()) +
+                                   " bytes is over the limit of " +
+                                   std::to_string(options_.max_event_bytes)};
+    }
+  }
+  for (const auto& row : req.rows) {
+    if (static_cast<std::size_t>(row.tbl) >= table_cf_names.size()) {
+      return {errc::bad_request, "row for an unknown read-model table"};
+    }
+  }
+  for (std::size_t i = 0; i < req.events.size(); ++i) {
+    const seq_nr expected = highest + 1 + i;
+    if (req.events[i].seq != expected) {
+      return {errc::conflict, "expected seq " + std::to_string(expected) + " for " + req.entity +
+                                  ", got " + std::to_string(req.events[i].seq)};
+    }
+  }
+  return {};
+}
+
+void group_commit_journal::commit(std::vector<job>& batch) {
+  if (meta_cache_.size() > meta_cache_limit) meta_cache_.clear();
+
+  rocksdb::WriteBatch wb;
+  std::vector<status> results(batch.size());
+  std::vector<bool> accepted(batch.size(), false);
+  std::unordered_set<entity_id> dirty;
+  std::uint64_t accepted_appends = 0, rejected = 0;
+
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    auto& j = batch[i];
+    const auto& entity = j.req.entity;
+    if (auto s = storage::check_entity(entity); !s) {
+      results[i] = s;
+      ++rejected;
+      continue;
+    }
+    auto meta = meta_for(entity);
+    if (!meta) {
+      results[i] = meta.error();
+      continue;
+    }
+    storage::entity_meta& m = **meta;
+    if (j.is_delete) {
+      // Deleting past the highest seq deletes what exists; the recorded mark never passes highest.
+      const seq_nr upto = std::min(j.delete_to, m.highest);
+      if (upto > m.deleted_to) {
+        wb.DeleteRange(db_.journal_cf(), storage::seq_key(entity, 0),
+                       storage::seq_key(entity, upto + 1));
+        m.deleted_to = upto;
+        dirty.insert(entity);
+      }
+      accepted[i] = true;
+      continue;
+    }
+    if (auto s = validate(j.req, m.highest); !s) {
+      results[i] = s;
+      ++rejected;
+      continue;
+    }
+    for (const auto& ev : j.req.events) {
+      wb.Put(db_.journal_cf(), storage::seq_key(entity, ev.seq),
+             storage::encode_event(ev.writer, ev.payload));
+    }
+    for (const auto& row : j.req.rows) {
+      auto* cf = db_.table_cf(row.tbl);
+      if (row.value) {
+        wb.Put(cf, row.key, *row.value);
+      } else {
+        wb.Delete(cf, row.key);
+      }
+    }
+    // Later appends of the same entity in this batch chain onto this one (pipelining).
+    m.highest = j.req.events.back().seq;
+    dirty.insert(entity);
+    accepted[i] = true;
+    ++accepted_appends;
+  }
+  for (const auto& entity : dirty) {
+    wb.Put(db_.journal_meta_cf(), entity, storage::encode_meta(meta_cache_.at(entity)));
+  }
+
+  bool wrote = false;
+  bool write_failed = false;
+  if (wb.Count() > 0) {
+    wrote = true;
+    rocksdb::Status s;
+    if (std::uint32_t left = failures_to_inject_.load(); left > 0) {
+      failures_to_inject_.compare_exchange_strong(left, left - 1);
+      s = rocksdb::Status::IOError("injected commit failure");
+    } else {
+      rocksdb::WriteOptions wo;
+      wo.sync = options_.sync;
+      s = db_.db().Write(wo, &wb);
+    }
+    if (!s.ok()) {
+      write_failed = true;
+      const auto err = storage_error(s, "journal write failed");
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (accepted[i]) results[i] = err;
+      }
+      // What the cache says may not be on disk: forget it and re-read on next touch.
+      for (const auto& entity : dirty) meta_cache_.erase(entity);
+    }
+  }
+
+  {
+    std::lock_guard lock(mutex_);
+    stats_.rejected += rejected;
+    if (wrote) {
+      ++stats_.commits;
+      if (write_failed) {
+        stats_.failed += accepted_appends;
+      } else {
+        stats_.appends += accepted_appends;
+        stats_.largest_batch = std::max<std::uint64_t>(stats_.largest_batch, accepted_appends);
+      }
+    }
+  }
+
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (!batch[i].done) continue;
+    try {
+      batch[i].done(results[i]);
+    } catch (...) {
+      // A throwing callback is a bug in the caller; it must not take the writer down with it.
+    }
+  }
+  batch.clear();
+}
+
+status group_commit_journal::replay(const entity_id& entity, seq_nr from, seq_nr to,
+                                    std::uint64_t max,
+                                    const std::function<void(const persisted_event&)>& fn) {
+  if (auto s = storage::check_entity(entity); !s) return s;
+  if (from > to || max == 0) return {};
+  const std::string prefix = storage::entity_prefix(entity);
+  const std::string lower = storage::seq_key(entity, from);
+  const std::string upper =
+      to == max_seq ? storage::entity_end(entity) : storage::seq_key(entity, to + 1);
+  rocksdb::Slice lower_slice(lower), upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_.db().NewIterator(ro, db_.journal_cf()));
+  std::uint64_t n = 0;
+  for (it->Seek(lower_slice); it->Valid() && n < max; it->Next()) {
+    const auto key = it->key();
+    const auto seq = storage::seq_of(std::string_view(key.data(), key.size()), prefix);
+    if (!seq) continue;
+    auto ev = storage::decode_event(entity, *seq,
+                                    std::string_view(it->value().data(), it->value().size()));
+    if (!ev) return ev.error();
+    fn(*ev);
+    ++n;
+  }
+  if (!it->status().ok()) return storage_error(it->status(), "journal replay failed");
+  return {};
+}
+
+result<seq_nr> group_commit_journal::highest_seq(const entity_id& entity) {
+  if (auto s = storage::check_entity(entity); !s) return s.error();
+  std::string value;
+  auto s = db_.db().Get(rocksdb::ReadOptions(), db_.journal_meta_cf(), entity, &value);
+  if (s.IsNotFound()) return seq_nr{0};
+  if (!s.ok()) return storage_error(s, "cannot read journal meta");
+  auto meta = storage::decode_meta(value);
+  if (!meta) return meta.error();
+  return meta->highest;
+}
+
+status group_commit_journal::delete_to(const entity_id& entity, seq_nr to) {
+  if (auto s = storage::check_entity(entity); !s) return s;
+  if (to == 0) return {};
+  auto done = std::make_shared<std::promise<status>>();
+  auto result = done->get_future();
+  job j;
+  j.req.entity = entity;
+  j.is_delete = true;
+  j.delete_to = to;
+  j.done = [done](status s) { done->set_value(std::move(s)); };
+  enqueue(std::move(j));
+  return result.get();
+}
+
+}  // namespace hibiki::persistence

@@ -1,0 +1,41 @@
+#include "hibiki/persistence/rocksdb_backend.hpp"
+
+#include "group_commit_journal.hpp"
+#include "rocksdb_database.hpp"
+#include "rocksdb_read_store.hpp"
+#include "rocksdb_snapshot_store.hpp"
+
+namespace hibiki::persistence {
+
+namespace {
+
+/// Owns the database and the three views of it. Members are declared in dependency order, so they
+/// are destroyed journal first (its writer drains) and database last.
+class rocksdb_backend_impl final : public rocksdb_backend {
+ public:
+  rocksdb_backend_impl(std::unique_ptr<rocksdb_database> db, const rocksdb_options& options)
+      : db_(std::move(db)), journal_(*db_, options), snapshots_(*db_), reads_(*db_) {}
+  ~rocksdb_backend_impl() override { close(); }
+
+  persistence::journal& journal() override { return journal_; }
+  persistence::snapshot_store& snapshots() override { return snapshots_; }
+  persistence::read_store& reads() override { return reads_; }
+  void close() override { journal_.close(); }
+
+ private:
+  std::unique_ptr<rocksdb_database> db_;
+  group_commit_journal journal_;
+  rocksdb_snapshot_store snapshots_;
+  rocksdb_read_store reads_;
+};
+
+}  // namespace
+
+result<std::unique_ptr<rocksdb_backend>> rocksdb_backend::open(const rocksdb_options& options) {
+  auto db = rocksdb_database::open(options);
+  if (!db) return db.error();
+  return std::unique_ptr<rocksdb_backend>(
+      std::make_unique<rocksdb_backend_impl>(std::move(*db), options));
+}
+
+}  // namespace hibiki::persistence
