@@ -1,0 +1,204 @@
+/// Strict parsing of client requests (ws-protocol-v1). Every type is checked here so the layers
+/// behind the gateway see only well-typed values; the messages name the offending field.
+
+#include <limits>
+
+#include "hibiki/core/protocol.hpp"
+#include "json_fields.hpp"
+
+namespace hibiki::protocol {
+
+namespace {
+
+using nlohmann::json;
+
+/// Thrown only inside this file and caught in parse_request: it keeps each op's parser a
+/// straight list of fields instead of a chain of early returns.
+struct field_error {
+  std::string message;
+};
+
+[[noreturn]] void reject(std::string message) {
+  throw field_error{std::move(message)};
+}
+
+const json& required(const json& obj, std::string_view key) {
+  const auto* v = detail::field(obj, key);
+  if (v == nullptr) reject(std::string(key) + " is required");
+  return *v;
+}
+
+/// A wire id: a JSON integer 1..2^53-1 (not a float, string or bool).
+std::uint64_t wire_id(const json& v, std::string_view key) {
+  auto u = v.is_number_integer() ? detail::as_u64(v) : std::nullopt;
+  if (!u || *u == 0 || *u > max_wire_id) reject(std::string(key) + " must be a positive integer");
+  return *u;
+}
+
+template <class Id>
+Id id_field(const json& obj, std::string_view key) {
+  return Id{wire_id(required(obj, key), key)};
+}
+
+std::vector<account_id> account_list(const json& obj, std::string_view key) {
+  const auto& arr = required(obj, key);
+  if (!arr.is_array()) reject(std::string(key) + " must be an array of account ids");
+  std::vector<account_id> out;
+  out.reserve(arr.size());
+  for (const auto& v : arr) out.push_back(account_id{wire_id(v, key)});
+  return out;
+}
+
+std::string string_field(const json& obj, std::string_view key) {
+  const auto& v = required(obj, key);
+  if (!v.is_string()) reject(std::string(key) + " must be a string");
+  return v.get<std::string>();
+}
+
+std::optional<std::string> optional_string(const json& obj, std::string_view key) {
+  const auto* v = detail::field(obj, key);
+  if (v == nullptr) return std::nullopt;
+  if (!v->is_string()) reject(std::string(key) + " must be a string");
+  return v->get<std::string>();
+}
+
+message_id wire_message_id(const json& v, std::string_view key) {
+  auto id = v.is_string() ? message_id_from_wire(v.get_ref<const std::string&>()) : std::nullopt;
+  if (!id) reject(std::string(key) + " must be a string of decimal digits");
+  return *id;
+}
+
+message_id message_field(const json& obj, std::string_view key) {
+  return wire_message_id(required(obj, key), key);
+}
+
+std::optional<message_id> optional_message(const json& obj, std::string_view key) {
+  const auto* v = detail::field(obj, key);
+  if (v == nullptr) return std::nullopt;
+  return wire_message_id(*v, key);
+}
+
+request_body parse_create_room(const json& j) {
+  create_room_req r;
+  r.name = string_field(j, "name");
+  r.members = account_list(j, "members");
+  r.description = optional_string(j, "description").value_or("");
+  return r;
+}
+
+request_body parse_add_members(const json& j) {
+  add_members_req r;
+  r.room = id_field<room_id>(j, "room_id");
+  r.accounts = account_list(j, "account_ids");
+  if (auto text = optional_string(j, "role")) {
+    auto parsed = parse_role(*text);
+    if (!parsed) reject("role must be one of admin, member, readonly");
+    r.role = *parsed;
+  }
+  return r;
+}
+
+request_body parse_history(const json& j) {
+  history_req r;
+  r.room = id_field<room_id>(j, "room_id");
+  r.before = optional_message(j, "before");
+  r.after = optional_message(j, "after");
+  if (r.before && r.after) reject("before and after cannot be used together");
+  if (const auto* v = detail::field(j, "limit")) {
+    auto n = v->is_number_integer() ? detail::as_u64(*v) : std::nullopt;
+    if (!n || *n < 1 || *n > 100) reject("limit must be an integer from 1 to 100");
+    r.limit = static_cast<std::size_t>(*n);
+  }
+  return r;
+}
+
+request_body parse_sync(const json& j) {
+  const auto& since = required(j, "since");
+  if (!since.is_object()) reject("since must be an object mapping room ids to seq numbers");
+  sync_req r;
+  for (auto it = since.begin(); it != since.end(); ++it) {
+    const std::string& key = it.key();
+    std::uint64_t room = 0;
+    bool digits = !key.empty() && key.size() <= 16;
+    for (const char c : key) {
+      if (c < '0' || c > '9') {
+        digits = false;
+        break;
+      }
+      room = room * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (!digits || room == 0 || room > max_wire_id) {
+      reject("since keys must be room ids in decimal");
+    }
+    auto seq = it.value().is_number_integer() ? detail::as_u64(it.value()) : std::nullopt;
+    if (!seq) reject("since values must be non-negative integers");
+    r.since.emplace_back(room_id{room}, *seq);
+  }
+  return r;
+}
+
+request_body parse_body(std::string_view op, const json& j) {
+  if (op == "ping") return ping_req{};
+  if (op == "auth") {
+    auto token = string_field(j, "token");
+    if (token.empty()) reject("token must not be empty");
+    return auth_req{std::move(token)};
+  }
+  if (op == "create_room") return parse_create_room(j);
+  if (op == "add_members") return parse_add_members(j);
+  if (op == "remove_member") {
+    return remove_member_req{id_field<room_id>(j, "room_id"),
+                             id_field<account_id>(j, "account_id")};
+  }
+  if (op == "leave_room") return leave_room_req{id_field<room_id>(j, "room_id")};
+  if (op == "list_rooms") return list_rooms_req{};
+  if (op == "send_message") {
+    return send_message_req{id_field<room_id>(j, "room_id"), string_field(j, "body"),
+                            string_field(j, "client_msg_id")};
+  }
+  if (op == "edit_message") {
+    return edit_message_req{id_field<room_id>(j, "room_id"), message_field(j, "message_id"),
+                            string_field(j, "body")};
+  }
+  if (op == "delete_message") {
+    return delete_message_req{id_field<room_id>(j, "room_id"), message_field(j, "message_id")};
+  }
+  if (op == "history") return parse_history(j);
+  if (op == "mark_read") {
+    return mark_read_req{id_field<room_id>(j, "room_id"), message_field(j, "message_id")};
+  }
+  if (op == "sync") return parse_sync(j);
+  reject("unknown op \"" + std::string(op) + "\"");
+}
+
+parse_failure bad(std::optional<std::int64_t> id, std::string message) {
+  return parse_failure{id, hibiki::error{errc::bad_request, std::move(message)}};
+}
+
+}  // namespace
+
+std::variant<request, parse_failure> parse_request(std::string_view text) {
+  try {
+    const json j = json::parse(text, nullptr, false);
+    if (j.is_discarded()) return bad(std::nullopt, "frame is not valid JSON");
+    if (!j.is_object()) return bad(std::nullopt, "frame must be a JSON object");
+    const auto* id_value = detail::field(j, "id");
+    if (id_value == nullptr) return bad(std::nullopt, "id is required");
+    const auto id = id_value->is_number_integer() ? detail::as_i64(*id_value) : std::nullopt;
+    if (!id) return bad(std::nullopt, "id must be an integer");
+    const auto* op = detail::field(j, "op");
+    if (op == nullptr) return bad(id, "op is required");
+    if (!op->is_string()) return bad(id, "op must be a string");
+    try {
+      auto body = parse_body(op->get_ref<const std::string&>(), j);
+      return request{*id, std::move(body)};
+    } catch (const field_error& e) {
+      return bad(id, e.message);
+    }
+  } catch (const std::exception& ex) {
+    // nlohmann can still throw on pathological input (e.g. depth); never let it out of core.
+    return bad(std::nullopt, std::string("frame could not be parsed: ") + ex.what());
+  }
+}
+
+}  // namespace hibiki::protocol

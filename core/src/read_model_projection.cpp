@@ -1,0 +1,135 @@
+/// The projection: which rows an event changes. Everything is derived from (before, event, after)
+/// so the rows are exactly what the state says, and replaying the events rebuilds them.
+
+#include <set>
+
+#include "hibiki/core/protocol.hpp"
+#include "hibiki/core/read_model.hpp"
+#include "json_fields.hpp"
+
+namespace hibiki::read_model {
+
+namespace {
+
+using nlohmann::json;
+
+json room_event(std::string_view ev, const room::state& after) {
+  return json{{"ev", std::string(ev)}, {"room_id", after.id.value}, {"seq", after.seq}};
+}
+
+/// The message object of message `id` as it is in `after`, with `body` as its current text.
+json current_message(const room::state& after, message_id id, std::string_view body) {
+  if (!id || id > after.last_message()) {
+    return message_object(id, account_id{}, body, 0, 0, false);
+  }
+  const auto& meta = after.messages[id.value - 1];
+  return message_object(id, meta.author, body, meta.send_time, meta.update_time, meta.deleted);
+}
+
+room_summary summary_of(const room::state& s) {
+  return room_summary{s.id, s.name, s.seq, s.last_message(), s.deleted};
+}
+
+member_row row_of(room_id r, const room::member_state& m) {
+  return member_row{r, m.role, m.read_up_to, m.pending_mentions};
+}
+
+/// Puts the rows of members whose state changed and deletes those of members who left.
+void project_members(const room::state& before, const room::state& after,
+                     std::vector<row_op>& ops) {
+  std::set<account_id> accounts;
+  for (const auto& [a, m] : before.members) accounts.insert(a);
+  for (const auto& [a, m] : after.members) accounts.insert(a);
+  for (const auto a : accounts) {
+    const auto* was = before.member(a);
+    const auto* is = after.member(a);
+    if (is == nullptr) {
+      ops.push_back(row_op{table::member_rooms, member_room_key(a, after.id), std::nullopt});
+    } else if (was == nullptr || *was != *is) {
+      ops.push_back(
+          row_op{table::member_rooms, member_room_key(a, after.id), encode(row_of(after.id, *is))});
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<nlohmann::json> push_frame(const room::state& before, const room::event& e,
+                                         const room::state& after) {
+  (void)before;  // every field of the push is in the event or in the state after it
+  return std::visit(
+      [&](const auto& ev) -> std::optional<json> {
+        using T = std::decay_t<decltype(ev)>;
+        if constexpr (std::is_same_v<T, room::room_created>) {
+          auto j = room_event("room_created", after);
+          j["name"] = ev.name;
+          json members = json::array();
+          for (const auto& [a, m] : after.members) {
+            members.push_back(
+                json{{"account_id", a.value}, {"role", std::string(to_string(m.role))}});
+          }
+          j["members"] = std::move(members);
+          return j;
+        } else if constexpr (std::is_same_v<T, room::member_added>) {
+          auto j = room_event("member_added", after);
+          j["account_id"] = ev.account.value;
+          j["role"] = std::string(to_string(ev.role));
+          return j;
+        } else if constexpr (std::is_same_v<T, room::member_removed>) {
+          auto j = room_event("member_removed", after);
+          j["account_id"] = ev.account.value;
+          return j;
+        } else if constexpr (std::is_same_v<T, room::message_posted>) {
+          auto j = room_event("message_created", after);
+          j["message"] = current_message(after, ev.id, ev.body);
+          return j;
+        } else if constexpr (std::is_same_v<T, room::message_edited>) {
+          auto j = room_event("message_updated", after);
+          j["message"] = current_message(after, ev.id, ev.body);
+          return j;
+        } else if constexpr (std::is_same_v<T, room::message_deleted>) {
+          auto j = room_event("message_deleted", after);
+          j["message_id"] = protocol::to_wire(ev.id);
+          return j;
+        } else {
+          return std::nullopt;  // read_marked: the reader's own connections get a `read` reply
+        }
+      },
+      e);
+}
+
+std::vector<row_op> project(const room::state& before, const room::event& e,
+                            const room::state& after) {
+  std::vector<row_op> ops;
+  const room_id r = after.id;
+  if (const auto* p = std::get_if<room::message_posted>(&e)) {
+    ops.push_back({table::history, history_key(r, p->id),
+                   detail::dump(current_message(after, p->id, p->body))});
+  } else if (const auto* ed = std::get_if<room::message_edited>(&e)) {
+    ops.push_back({table::history, history_key(r, ed->id),
+                   detail::dump(current_message(after, ed->id, ed->body))});
+  } else if (const auto* d = std::get_if<room::message_deleted>(&e)) {
+    ops.push_back(
+        {table::history, history_key(r, d->id), detail::dump(current_message(after, d->id, ""))});
+  }
+  if (auto frame = push_frame(before, e, after)) {
+    ops.push_back({table::room_events, room_event_key(r, after.seq), detail::dump(*frame)});
+    ops.push_back({table::room_summary, room_summary_key(r), encode(summary_of(after))});
+  }
+  project_members(before, after, ops);
+  return ops;
+}
+
+std::vector<row_op> project(const user::state& before, const user::event& e,
+                            const user::state& after) {
+  (void)before;
+  std::vector<row_op> ops;
+  ops.push_back({table::accounts, account_key(after.id),
+                 detail::dump(json{{"account_id", after.id.value}, {"name", after.name}})});
+  if (const auto* r = std::get_if<user::account_registered>(&e)) {
+    ops.push_back({table::tokens, r->token_hash, std::to_string(r->id.value)});
+  }
+  return ops;
+}
+
+}  // namespace hibiki::read_model

@@ -1,0 +1,133 @@
+/// The JSON rows of the read side and the room listing computed from them.
+
+#include <algorithm>
+
+#include "hibiki/core/protocol.hpp"
+#include "hibiki/core/read_model.hpp"
+#include "json_fields.hpp"
+
+namespace hibiki::read_model {
+
+namespace {
+
+using nlohmann::json;
+
+json ids_json(const std::vector<message_id>& ids) {
+  json arr = json::array();
+  for (const auto id : ids) arr.push_back(id.value);
+  return arr;
+}
+
+std::optional<std::vector<message_id>> ids_from(const json& obj, std::string_view key) {
+  const auto* arr = detail::field(obj, key);
+  if (arr == nullptr || !arr->is_array()) return std::nullopt;
+  std::vector<message_id> out;
+  out.reserve(arr->size());
+  for (const auto& v : *arr) {
+    auto u = detail::as_u64(v);
+    if (!u) return std::nullopt;
+    out.push_back(message_id{*u});
+  }
+  return out;
+}
+
+std::optional<json> parse_object(std::string_view text) {
+  try {
+    auto j = json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return std::nullopt;
+    return j;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+hibiki::error corrupt(std::string_view what) {
+  return {errc::internal, "corrupt " + std::string(what) + " row"};
+}
+
+}  // namespace
+
+std::string encode(const room_summary& s) {
+  return detail::dump(json{{"room_id", s.room.value},
+                           {"name", s.name},
+                           {"last_seq", s.last_seq},
+                           {"last_message", s.last_message.value},
+                           {"deleted", ids_json(s.deleted)}});
+}
+
+std::string encode(const member_row& m) {
+  return detail::dump(json{{"room_id", m.room.value},
+                           {"role", std::string(to_string(m.role))},
+                           {"read_up_to", m.read_up_to.value},
+                           {"pending_mentions", ids_json(m.pending_mentions)}});
+}
+
+result<room_summary> decode_room_summary(std::string_view text) {
+  auto j = parse_object(text);
+  if (!j) return corrupt("room_summary");
+  auto room = detail::get_u64(*j, "room_id");
+  auto name = detail::get_string(*j, "name");
+  auto last_seq = detail::get_u64(*j, "last_seq");
+  auto last_message = detail::get_u64(*j, "last_message");
+  auto deleted = ids_from(*j, "deleted");
+  if (!room || !name || !last_seq || !last_message || !deleted) return corrupt("room_summary");
+  return room_summary{room_id{*room}, std::move(*name), *last_seq, message_id{*last_message},
+                      std::move(*deleted)};
+}
+
+result<member_row> decode_member_row(std::string_view text) {
+  auto j = parse_object(text);
+  if (!j) return corrupt("member_rooms");
+  auto room = detail::get_u64(*j, "room_id");
+  auto role_text = detail::get_string(*j, "role");
+  auto role = role_text ? parse_role(*role_text) : std::nullopt;
+  auto read = detail::get_u64(*j, "read_up_to");
+  auto pending = ids_from(*j, "pending_mentions");
+  if (!room || !role || !read || !pending) return corrupt("member_rooms");
+  return member_row{room_id{*room}, *role, message_id{*read}, std::move(*pending)};
+}
+
+room_listing listing(const member_row& m, const room_summary& s) {
+  const auto is_deleted = [&](message_id id) {
+    return std::binary_search(s.deleted.begin(), s.deleted.end(), id);
+  };
+  room_listing l;
+  l.room = m.room;
+  l.name = s.name;
+  l.role = m.role;
+  l.last_seq = s.last_seq;
+  l.message_num =
+      s.last_message.value - std::min<std::size_t>(s.deleted.size(), s.last_message.value);
+  if (s.last_message > m.read_up_to) {
+    const auto deleted_after = static_cast<std::size_t>(
+        s.deleted.end() - std::upper_bound(s.deleted.begin(), s.deleted.end(), m.read_up_to));
+    l.unread_num = (s.last_message.value - m.read_up_to.value) - deleted_after;
+  }
+  l.mention_num = static_cast<std::size_t>(
+      std::count_if(m.pending_mentions.begin(), m.pending_mentions.end(),
+                    [&](message_id id) { return id > m.read_up_to && !is_deleted(id); }));
+  return l;
+}
+
+nlohmann::json to_json(const room_listing& l) {
+  return json{{"room_id", l.room.value},
+              {"name", l.name},
+              {"role", std::string(to_string(l.role))},
+              {"unread_num", l.unread_num},
+              {"mention_num", l.mention_num},
+              {"message_num", l.message_num},
+              {"last_seq", l.last_seq}};
+}
+
+nlohmann::json message_object(message_id id, account_id author, std::string_view body,
+                              unix_time send_time, unix_time update_time, bool deleted) {
+  // A deleted message keeps its id but never its text, whatever the caller passes.
+  return json{{"message_id", protocol::to_wire(id)},
+              {"account_id", author.value},
+              {"body", deleted ? std::string() : std::string(body)},
+              {"send_time", send_time},
+              {"update_time", update_time},
+              {"deleted", deleted}};
+}
+
+}  // namespace hibiki::read_model
