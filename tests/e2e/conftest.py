@@ -1,0 +1,600 @@
+"""Fixtures for the end-to-end tests: a real `hibikid` and real WebSocket clients.
+
+The clients use the `websockets` library (not written here), so these tests check the server
+against an independent implementation of WebSocket. The tests are plain synchronous pytest
+functions: every client runs on one background asyncio loop, and the `Client` facade blocks on
+that loop with bounded timeouts, so a misbehaving server fails a test instead of hanging it.
+
+The binary under test comes from the `HIBIKID` environment variable (CTest sets it), or else from
+the usual build directories.
+"""
+
+import asyncio
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+import websockets
+
+# Default bound for one reply or one event. Generous: a slow CI machine must not fail a test, and a
+# hung server still fails it in bounded time.
+DEFAULT_TIMEOUT = 15.0
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 30.0
+
+SERVING_RE = re.compile(r"hibikid: serving http://([^\s:/]+):(\d+)")
+
+
+def _find_hibikid():
+    env = os.environ.get("HIBIKID")
+    if env:
+        return env
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.abspath(os.path.join(here, "..", ".."))
+    for build in ("build", "build-e2e"):
+        for candidate in (
+            os.path.join(root, build, "bin", "hibikid"),
+            os.path.join(os.path.dirname(root), build, "bin", "hibikid"),
+        ):
+            if os.access(candidate, os.X_OK):
+                return candidate
+    return None
+
+
+# ---- the background event loop -----------------------------------------------------------------
+
+
+class _Loop:
+    """One asyncio loop on a daemon thread, shared by every client of the test session."""
+
+    _lock = threading.Lock()
+    _loop = None
+
+    @classmethod
+    def get(cls):
+        with cls._lock:
+            if cls._loop is None:
+                loop = asyncio.new_event_loop()
+                t = threading.Thread(target=loop.run_forever, name="e2e-asyncio", daemon=True)
+                t.start()
+                cls._loop = loop
+            return cls._loop
+
+    @classmethod
+    def run(cls, coro, timeout):
+        fut = asyncio.run_coroutine_threadsafe(coro, cls.get())
+        try:
+            return fut.result(timeout)
+        except TimeoutError:
+            fut.cancel()
+            raise
+
+
+class ConnectionLost(AssertionError):
+    """The connection closed while a test waited for a reply or an event."""
+
+
+class Client:
+    """One WebSocket connection. Replies are matched by `re`; events go to their own queue."""
+
+    def __init__(self, ws_url, subprotocols=None, timeout=DEFAULT_TIMEOUT):
+        self.ws_url = ws_url
+        self._cv = threading.Condition()
+        self._next_id = 0
+        self.replies = {}  # re -> list of replies (more than one would be a server bug)
+        self.null_replies = []  # replies with "re": null
+        self.events = []  # pushes not yet taken by next_event
+        self.all_events = []  # every push, in arrival order
+        self.unknown = []  # frames that are neither reply nor event
+        self.binary_frames = []
+        self.closed = False
+        self.close_code = None
+        self.close_reason = None
+        self.account_id = None
+        self.name = None
+        self.token = None
+        self.ws = _Loop.run(
+            self._connect(
+                ws_url,
+                subprotocols=subprotocols,
+                max_size=None,  # the server may send big history replies
+                ping_interval=None,
+                open_timeout=timeout,
+                close_timeout=2,
+            ),
+            timeout + 5,
+        )
+        self._reader = asyncio.run_coroutine_threadsafe(self._read(), _Loop.get())
+
+    @staticmethod
+    async def _connect(url, **kwargs):
+        return await websockets.connect(url, **kwargs)
+
+    async def _read(self):
+        ws = self.ws
+        try:
+            async for raw in ws:
+                with self._cv:
+                    if isinstance(raw, bytes):
+                        self.binary_frames.append(raw)
+                    else:
+                        try:
+                            msg = json.loads(raw)
+                        except ValueError:
+                            msg = {"_unparsable": raw}
+                        if isinstance(msg, dict) and "re" in msg:
+                            if msg["re"] is None:
+                                self.null_replies.append(msg)
+                            else:
+                                self.replies.setdefault(msg["re"], []).append(msg)
+                        elif isinstance(msg, dict) and "ev" in msg:
+                            self.events.append(msg)
+                            self.all_events.append(msg)
+                        else:
+                            self.unknown.append(msg)
+                    self._cv.notify_all()
+        except Exception:  # ConnectionClosedError and transport errors end the stream too
+            pass
+        finally:
+            with self._cv:
+                self.closed = True
+                self.close_code = ws.close_code
+                self.close_reason = ws.close_reason
+                self._cv.notify_all()
+
+    # ---- sending ----
+
+    def send_text(self, text, timeout=DEFAULT_TIMEOUT):
+        _Loop.run(self.ws.send(text), timeout)
+
+    def send_bytes(self, data, timeout=DEFAULT_TIMEOUT):
+        _Loop.run(self.ws.send(bytes(data)), timeout)
+
+    def send_json(self, obj, timeout=DEFAULT_TIMEOUT):
+        self.send_text(json.dumps(obj), timeout)
+
+    def new_id(self):
+        with self._cv:
+            self._next_id += 1
+            return self._next_id
+
+    def send(self, op, **fields):
+        """Sends a request without waiting; returns its id (pipelining)."""
+        rid = self.new_id()
+        frame = {"id": rid, "op": op}
+        frame.update(fields)
+        self.send_json(frame)
+        return rid
+
+    def reply(self, rid, timeout=DEFAULT_TIMEOUT):
+        """Waits for the reply with `re == rid` (replies may come in any order)."""
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while rid not in self.replies:
+                if self.closed:
+                    raise ConnectionLost(
+                        f"connection closed (code {self.close_code}) before the reply to {rid}"
+                    )
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no reply to request {rid} within {timeout}s")
+                self._cv.wait(left)
+            return self.replies[rid][0]
+
+    def request(self, op, timeout=DEFAULT_TIMEOUT, **fields):
+        return self.reply(self.send(op, **fields), timeout)
+
+    def ok(self, op, timeout=DEFAULT_TIMEOUT, **fields):
+        """A request that must succeed; returns the reply."""
+        r = self.request(op, timeout=timeout, **fields)
+        assert r.get("ok") is True, f"{op} {fields!r} failed: {r!r}"
+        return r
+
+    def fail(self, op, code, timeout=DEFAULT_TIMEOUT, **fields):
+        """A request that must fail with error `code` (or one of the codes in a tuple)."""
+        r = self.request(op, timeout=timeout, **fields)
+        codes = code if isinstance(code, tuple) else (code,)
+        assert r.get("ok") is False, f"{op} {fields!r}: expected {codes}, got {r!r}"
+        assert isinstance(r.get("error"), dict), r
+        assert r["error"].get("code") in codes, f"{op} {fields!r}: expected {codes}, got {r!r}"
+        assert isinstance(r["error"].get("message"), str), r
+        return r
+
+    def null_reply(self, timeout=DEFAULT_TIMEOUT):
+        """Waits for (and takes) the next reply with `"re": null`."""
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while not self.null_replies:
+                if self.closed:
+                    raise ConnectionLost(f"connection closed (code {self.close_code})")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no reply with re null within {timeout}s")
+                self._cv.wait(left)
+            return self.null_replies.pop(0)
+
+    # ---- events ----
+
+    def _take(self, ev, pred):
+        for i, e in enumerate(self.events):
+            if (ev is None or e.get("ev") == ev) and (pred is None or pred(e)):
+                return self.events.pop(i)
+        return None
+
+    def next_event(self, ev=None, timeout=DEFAULT_TIMEOUT, pred=None):
+        """Takes the oldest queued push named `ev` (any push when None) that satisfies `pred`."""
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while True:
+                e = self._take(ev, pred)
+                if e is not None:
+                    return e
+                if self.closed:
+                    raise ConnectionLost(
+                        f"connection closed (code {self.close_code}) while waiting for {ev}"
+                    )
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"no {ev or 'event'} within {timeout}s; queued: {self.events[:5]!r}"
+                    )
+                self._cv.wait(left)
+
+    def no_event(self, ev=None, timeout=0.5, pred=None):
+        """Asserts that no push named `ev` arrives (or is queued) within `timeout`."""
+        time.sleep(timeout)
+        with self._cv:
+            got = [
+                e
+                for e in self.events
+                if (ev is None or e.get("ev") == ev) and (pred is None or pred(e))
+            ]
+        assert not got, f"unexpected events: {got[:5]!r}"
+
+    def take_events(self):
+        with self._cv:
+            out, self.events = self.events, []
+            return out
+
+    def events_until(self, ev, timeout=DEFAULT_TIMEOUT):
+        """Takes every queued push up to and including the first named `ev`, in arrival order."""
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while True:
+                for i, e in enumerate(self.events):
+                    if e.get("ev") == ev:
+                        out = self.events[: i + 1]
+                        self.events = self.events[i + 1 :]
+                        return out
+                if self.closed:
+                    raise ConnectionLost(f"connection closed (code {self.close_code})")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no {ev} within {timeout}s")
+                self._cv.wait(left)
+
+    def wait_events(self, n, ev=None, room_id=None, timeout=DEFAULT_TIMEOUT):
+        """Waits until at least `n` matching pushes have arrived in total; returns them all."""
+
+        def match(e):
+            return (ev is None or e.get("ev") == ev) and (
+                room_id is None or e.get("room_id") == room_id
+            )
+
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while True:
+                got = [e for e in self.all_events if match(e)]
+                if len(got) >= n:
+                    return got
+                if self.closed:
+                    raise ConnectionLost(f"connection closed (code {self.close_code})")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{len(got)} of {n} {ev} events within {timeout}s")
+                self._cv.wait(left)
+
+    # ---- closing ----
+
+    def wait_closed(self, timeout=DEFAULT_TIMEOUT):
+        """Waits until the server closes the connection; returns the close code."""
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while not self.closed:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"connection still open after {timeout}s")
+                self._cv.wait(left)
+            return self.close_code
+
+    def close(self):
+        if not self.closed:
+            try:
+                _Loop.run(self.ws.close(), 5)
+            except Exception:
+                pass
+        try:
+            self._reader.result(5)
+        except Exception:
+            self._reader.cancel()
+
+
+# ---- the server ----------------------------------------------------------------------------------
+
+
+class Server:
+    """A real `hibikid` process on a free loopback port with its own data directory."""
+
+    def __init__(self, binary, data_dir, log_dir, extra_args=()):
+        self.binary = binary
+        self.data_dir = str(data_dir)
+        self.log_dir = str(log_dir)
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.host = None
+        self.port = None
+        self.clients = []
+        self.stdout_lines = []
+        self._starts = 0
+        os.makedirs(self.data_dir, exist_ok=True)
+        os.makedirs(self.log_dir, exist_ok=True)
+
+    # ---- lifecycle ----
+
+    @property
+    def url(self):
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self):
+        return f"ws://{self.host}:{self.port}/ws"
+
+    def start(self):
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        self._starts += 1
+        self.stderr_path = os.path.join(self.log_dir, f"hibikid-{self._starts}.stderr")
+        stderr = open(self.stderr_path, "wb")
+        args = [self.binary, "--http=127.0.0.1:0", f"--data-dir={self.data_dir}"]
+        args += self.extra_args
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL
+        )
+        stderr.close()
+        found = threading.Event()
+        lines = []
+        self.stdout_lines = lines
+        proc = self.proc
+
+        def pump():
+            # Keeps reading stdout so that the server never blocks on a full pipe.
+            for raw in proc.stdout:
+                line = raw.decode("utf-8", "replace").rstrip("\n")
+                lines.append(line)
+                m = SERVING_RE.search(line)
+                if m and not found.is_set():
+                    self.host, self.port = m.group(1), int(m.group(2))
+                    found.set()
+            found.set()
+
+        threading.Thread(target=pump, name="hibikid-stdout", daemon=True).start()
+        found.wait(START_TIMEOUT)
+        if self.port is None or proc.poll() is not None:
+            self._kill()
+            raise AssertionError(
+                f"hibikid did not print its serving line within {START_TIMEOUT}s "
+                f"(exit {proc.poll()}); stdout: {lines!r}; stderr: {self.stderr_tail()}"
+            )
+        return self
+
+    def stderr_tail(self, n=3000):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read()[-n:].decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def _close_clients(self):
+        for c in self.clients:
+            c.close()
+        self.clients = []
+
+    def stop(self, timeout=STOP_TIMEOUT):
+        """SIGTERM; the server must exit on its own with code 0. Returns the exit code."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._kill()
+            raise AssertionError(f"hibikid did not exit within {timeout}s of SIGTERM")
+        self._close_clients()
+        assert rc == 0, f"hibikid exited with {rc} after SIGTERM; stderr: {self.stderr_tail()}"
+        return rc
+
+    def kill9(self):
+        """SIGKILL: no chance to flush anything that was not already durable."""
+        self._kill()
+        self._close_clients()
+
+    def _kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+
+    def restart(self):
+        """Stops (SIGTERM, exit 0) if running, then starts again on the same data dir."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.stop()
+        self.port = None
+        return self.start()
+
+    def teardown(self):
+        for c in self.clients:
+            try:
+                c.close()
+            except Exception:
+                pass
+        self.clients = []
+        self._kill()
+
+    # ---- HTTP ----
+
+    def http(self, method, path, body=None, headers=None, timeout=DEFAULT_TIMEOUT):
+        """Returns (status, body bytes)."""
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        try:
+            if isinstance(body, (dict, list)):
+                body = json.dumps(body)
+            if isinstance(body, str):
+                body = body.encode("utf-8")
+            hdrs = {"Content-Type": "application/json"} if body is not None else {}
+            hdrs.update(headers or {})
+            conn.request(method, path, body=body, headers=hdrs)
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+
+    def signup(self, name):
+        """Signs up an account; returns (account_id, token)."""
+        status, body = self.http("POST", "/api/signup", {"name": name})
+        assert status == 200, f"signup {name!r}: HTTP {status} {body[:200]!r}"
+        j = json.loads(body)
+        assert isinstance(j.get("account_id"), int) and j["account_id"] > 0, j
+        assert j.get("name") == name, j
+        assert isinstance(j.get("token"), str) and len(j["token"]) >= 16, j
+        return j["account_id"], j["token"]
+
+    # ---- WebSocket ----
+
+    def connect(self, token=None, subprotocols=None):
+        """A new connection; authenticated with `token` when one is given."""
+        c = Client(self.ws_url, subprotocols=subprotocols)
+        self.clients.append(c)
+        if token is not None:
+            r = c.ok("auth", token=token)
+            c.account_id = r["account_id"]
+            c.name = r["name"]
+            c.token = token
+        return c
+
+    def user(self, name):
+        """Signs up `name` and returns an authenticated connection for it."""
+        account_id, token = self.signup(name)
+        c = self.connect(token)
+        assert c.account_id == account_id
+        return c
+
+    def healthz(self):
+        status, _ = self.http("GET", "/healthz")
+        return status
+
+
+@pytest.fixture
+def hibikid_binary():
+    binary = _find_hibikid()
+    if binary is None or not os.access(binary, os.X_OK):
+        pytest.fail("hibikid not found: set HIBIKID to the binary (ctest does)")
+    return binary
+
+
+@pytest.fixture
+def server_factory(hibikid_binary, tmp_path):
+    """Starts hibikid with extra command-line arguments; every server is killed at teardown."""
+    servers = []
+
+    def make(*extra_args, data_dir=None):
+        n = len(servers)
+        s = Server(
+            hibikid_binary,
+            data_dir or tmp_path / f"data{n}",
+            tmp_path / f"logs{n}",
+            extra_args,
+        )
+        servers.append(s)
+        return s.start()
+
+    yield make
+    for s in servers:
+        s.teardown()
+
+
+@pytest.fixture
+def server(server_factory):
+    """A fresh hibikid on a free port with an empty data dir."""
+    return server_factory()
+
+
+# ---- helpers shared by the tests ---------------------------------------------------------------
+
+
+def send_many(client, room_id, bodies, window=32, id_prefix=None, timeout=60.0):
+    """Sends `bodies` to a room, pipelined `window` at a time, retrying `rate_limited` replies
+    with the same client_msg_id. Returns [(client_msg_id, body, reply)] in send order."""
+    prefix = id_prefix or f"c{client.account_id}-{time.monotonic_ns()}"
+    pending = []  # (cmid, body, request id)
+    done = []
+    todo = [(f"{prefix}-{i}", b) for i, b in enumerate(bodies)]
+    todo.reverse()
+    deadline = time.monotonic() + timeout
+    results = {}
+    order = [cmid for cmid, _ in reversed(todo)]
+    backoff = 0.05
+    while todo or pending:
+        assert time.monotonic() < deadline, "send_many took too long"
+        while todo and len(pending) < window:
+            cmid, body = todo.pop()
+            rid = client.send("send_message", room_id=room_id, body=body, client_msg_id=cmid)
+            pending.append((cmid, body, rid))
+        cmid, body, rid = pending.pop(0)
+        r = client.reply(rid)
+        if r.get("ok") is False and r["error"]["code"] == "rate_limited":
+            todo.append((cmid, body))
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 0.5)
+            continue
+        backoff = 0.05
+        assert r.get("ok") is True, f"send_message {cmid}: {r!r}"
+        results[cmid] = (cmid, body, r)
+    for cmid in order:
+        done.append(results[cmid])
+    return done
+
+
+def ok_retrying(client, op, timeout=30.0, **fields):
+    """A request that must succeed, retried while the server says rate_limited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = client.request(op, **fields)
+        if r.get("ok") is False and r["error"]["code"] == "rate_limited":
+            assert time.monotonic() < deadline, f"{op} still rate limited"
+            time.sleep(0.2)
+            continue
+        assert r.get("ok") is True, f"{op} {fields!r}: {r!r}"
+        return r
+
+
+def full_history(client, room_id):
+    """Every message of a room, oldest first, read with `after` pagination."""
+    out = []
+    after = None
+    for _ in range(100000):
+        fields = {"room_id": room_id, "limit": 100}
+        if after is not None:
+            fields["after"] = after
+        r = ok_retrying(client, "history", **fields)
+        msgs = r["messages"]
+        out.extend(msgs)
+        if len(msgs) < 100:
+            return out
+        after = msgs[-1]["message_id"]
+    raise AssertionError("history pagination does not end")
