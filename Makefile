@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 HTTP ?= 127.0.0.1:8080
 DATA_DIR ?= ./data
 
-.PHONY: deps build run test test-fast asan format clean
+.PHONY: deps build run test test-fast asan format clean kafka-up kafka-down
 
 deps:
 	@scripts/install-deps --with-browser
@@ -36,3 +36,10 @@ format:
 
 clean:
 	rm -rf $(BUILD_DIR)
+
+# The development/test Kafka broker (KRaft, 127.0.0.1:$KAFKA_PORT, default 9092). See docs/kafka-broker.md.
+kafka-up:
+	@scripts/kafka start
+
+kafka-down:
+	@scripts/kafka stop
