@@ -1,0 +1,47 @@
+#pragma once
+/// The set of load_clients of one run and the io_context threads that drive them, with the
+/// blocking set-up steps the main thread walks through (connect everyone, create rooms).
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "load_client.hpp"
+#include "options.hpp"
+
+namespace hibiki::bench {
+
+class fleet {
+ public:
+  fleet(const options& opts, run_clock& clock);
+  ~fleet();
+
+  /// Resolves the server address; false (and a message on stderr) when it cannot.
+  bool resolve();
+  /// Starts the io_context threads.
+  void start_threads();
+  /// Connects and authenticates one client per account, `parallelism` handshakes at a time.
+  /// Returns the number that succeeded (errors go to stderr).
+  std::size_t connect_all(const std::vector<account>& accounts, std::size_t parallelism);
+  /// Creates `rooms` rooms of `members` members each (client i belongs to rooms
+  /// (i div members) ...; see the .cpp). Returns each client's room ids; empty on failure.
+  std::vector<std::vector<std::uint64_t>> create_rooms(std::size_t rooms, std::size_t members);
+  /// Stops the io_context and joins its threads; stats may be read afterwards.
+  void stop();
+
+  std::vector<std::shared_ptr<load_client>>& clients() { return clients_; }
+
+ private:
+  const options& opts_;
+  run_clock& clock_;
+  net::io_context ioc_;
+  net::executor_work_guard<net::io_context::executor_type> work_;
+  std::vector<std::thread> threads_;
+  tcp::endpoint endpoint_;
+  std::vector<std::shared_ptr<load_client>> clients_;
+};
+
+}  // namespace hibiki::bench

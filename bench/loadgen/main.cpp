@@ -1,0 +1,156 @@
+/// hibiki_loadgen: drives a running hibikid over its WebSocket protocol and reports throughput,
+/// latency percentiles, errors and the server's CPU and memory. See bench/README.md.
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "fleet.hpp"
+#include "options.hpp"
+#include "report.hpp"
+#include "signup_client.hpp"
+
+namespace hibiki::bench {
+namespace {
+
+/// Thousands of sockets need more than the usual soft limit of 1024 descriptors.
+void raise_fd_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  lim.rlim_cur = lim.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &lim);
+}
+
+void sleep_s(double seconds) {
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+}
+
+std::optional<proc_sample> sample(const options& o) {
+  if (!o.server_pid) return std::nullopt;
+  auto s = read_proc(*o.server_pid);
+  if (!s) std::fprintf(stderr, "hibiki_loadgen: cannot read /proc/%ld\n", *o.server_pid);
+  return s;
+}
+
+std::string account_prefix() {
+  return "lg" + std::to_string(getpid()) + "-";
+}
+
+int run_idle(const options& o) {
+  run_clock clock;
+  fleet f(o, clock);
+  if (!f.resolve()) return 2;
+  idle_report r;
+  r.requested = o.idle_connections;
+  r.server_baseline = sample(o);
+  std::fprintf(stderr, "hibiki_loadgen: signing up %zu accounts\n", o.idle_connections);
+  auto accounts =
+      sign_up_accounts(o.host, o.port, account_prefix(), o.idle_connections, o.signup_parallelism);
+  if (accounts.size() < o.idle_connections) return 2;
+  sleep_s(1);  // let the server settle after the sign-ups before the "before" reading
+  r.server_before = sample(o);
+  f.start_threads();
+  std::fprintf(stderr, "hibiki_loadgen: opening %zu connections\n", accounts.size());
+  r.connected = f.connect_all(accounts, o.connect_parallelism);
+  std::fprintf(stderr, "hibiki_loadgen: %zu open; holding %.0f s\n", r.connected, o.idle_hold);
+  sleep_s(o.idle_hold);
+  r.server_after = sample(o);
+  print_idle_report(r);
+  for (auto& c : f.clients()) c->shutdown();
+  sleep_s(0.5);
+  f.stop();
+  return r.connected == r.requested ? 0 : 1;
+}
+
+int run_load(const options& o) {
+  run_clock clock;
+  fleet f(o, clock);
+  if (!f.resolve()) return 2;
+  std::fprintf(stderr, "hibiki_loadgen: signing up %zu accounts\n", o.connections);
+  auto accounts =
+      sign_up_accounts(o.host, o.port, account_prefix(), o.connections, o.signup_parallelism);
+  if (accounts.size() < o.connections) return 2;
+  f.start_threads();
+  std::fprintf(stderr, "hibiki_loadgen: connecting\n");
+  if (f.connect_all(accounts, o.connect_parallelism) < accounts.size()) return 2;
+  std::fprintf(stderr, "hibiki_loadgen: creating %zu rooms\n", o.rooms);
+  auto rooms = f.create_rooms(o.rooms, o.members_per_room);
+  if (rooms.empty()) return 2;
+  sleep_s(0.5);  // room_created pushes reach the members before the first message
+
+  std::size_t senders = 0;
+  for (const auto& r : rooms) senders += !r.empty();
+  if (senders == 0) {
+    std::fprintf(stderr, "hibiki_loadgen: no connection is in a room (use --rooms > 0)\n");
+    return 2;
+  }
+  send_plan plan;
+  plan.rate_per_connection = o.rate > 0 ? o.rate / static_cast<double>(senders) : 0;
+  plan.window = o.window;
+  plan.body_size = o.body_size;
+  for (std::size_t i = 0; i < f.clients().size(); ++i)
+    f.clients()[i]->start_sending(rooms[i], plan);
+
+  std::fprintf(stderr, "hibiki_loadgen: warm-up %.0f s, then measuring %.0f s\n", o.warmup,
+               o.duration);
+  sleep_s(o.warmup);
+  load_report r;
+  r.server_start = sample(o);
+  const auto start = now_ns();
+  clock.window_start = start;
+  sleep_s(o.duration);
+  const auto end = now_ns();
+  clock.window_end = end;
+  r.server_end = sample(o);
+  clock.stopping = true;
+
+  // Drain: replies to the last sends, then the pushes they cause, so late samples are counted.
+  for (int i = 0; i < 100 && clock.outstanding.load() > 0; ++i) sleep_s(0.1);
+  for (int i = 0; i < 20; ++i) {
+    const auto before = clock.pushes_total.load();
+    sleep_s(0.5);
+    if (clock.pushes_total.load() == before) break;
+  }
+  for (auto& c : f.clients()) c->shutdown();
+  sleep_s(0.3);
+  f.stop();
+
+  r.connections = f.clients().size();
+  r.rooms = o.rooms;
+  r.members_per_room = o.members_per_room;
+  r.target_rate = o.rate;
+  r.window = o.window;
+  r.duration_s = static_cast<double>(end - start) / 1e9;
+  for (const auto& c : f.clients()) {
+    const auto& s = c->stats();
+    r.sent += s.sent_in_window;
+    r.acked += s.acked_in_window;
+    r.delivered += s.delivered_in_window;
+    r.skipped += s.skipped;
+    r.closed_early += c->closed_early();
+    r.ack.merge(s.ack);
+    r.delivery.merge(s.delivery);
+    for (const auto& [code, n] : s.errors) r.errors[code] += n;
+  }
+  if (clock.outstanding.load() > 0)
+    r.errors["no_reply"] += static_cast<std::uint64_t>(clock.outstanding.load());
+  print_load_report(r);
+  return 0;
+}
+
+}  // namespace
+}  // namespace hibiki::bench
+
+int main(int argc, char** argv) {
+  auto opts = hibiki::bench::parse_options(argc, argv);
+  if (!opts)
+    return argc > 1 && (std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h")
+               ? 0
+               : 2;
+  hibiki::bench::raise_fd_limit();
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  if (opts->idle_connections > 0) return hibiki::bench::run_idle(*opts);
+  return hibiki::bench::run_load(*opts);
+}

@@ -1,0 +1,138 @@
+#include "options.hpp"
+
+#include <charconv>
+#include <cstdio>
+#include <string_view>
+
+namespace hibiki::bench {
+namespace {
+
+constexpr const char* usage_text =
+    "usage: hibiki_loadgen [options]\n"
+    "  --url ws://HOST:PORT/ws     server (sign-up uses http://HOST:PORT/api/signup)\n"
+    "  --connections N             authenticated connections, one account each (100)\n"
+    "  --rooms M                   rooms to create (10)\n"
+    "  --members-per-room K        member accounts per room, creator included (10)\n"
+    "  --rate R                    messages/s over all connections, 0 = window-limited (0)\n"
+    "  --window W                  sends in flight per connection when --rate 0 (8)\n"
+    "  --duration S                measured seconds (10)\n"
+    "  --warmup S                  seconds of load before measuring (2)\n"
+    "  --body-size B               extra bytes of padding per message body (0)\n"
+    "  --threads T                 io_context threads, 1 or 2 (1)\n"
+    "  --server-pid PID            read hibikid's CPU seconds and RSS from /proc/PID\n"
+    "  --idle-connections N        idle mode: N authenticated idle connections, report RSS\n"
+    "  --idle-hold S               idle mode: seconds to hold them before measuring (5)\n"
+    "  --signup-parallelism P      concurrent HTTP sign-ups (8)\n"
+    "  --connect-parallelism P     concurrent WebSocket handshakes (256)\n";
+
+bool parse_size(std::string_view text, std::size_t& out) {
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc{} && ptr == text.data() + text.size();
+}
+
+bool parse_double(std::string_view text, double& out) {
+  try {
+    std::size_t used = 0;
+    out = std::stod(std::string(text), &used);
+    return used == text.size() && out >= 0;
+  } catch (...) {
+    return false;
+  }
+}
+
+/// Splits ws://host:port/path; only plain ws is supported (the load generator measures the
+/// server, not TLS).
+bool split_url(options& o) {
+  std::string_view u = o.url;
+  constexpr std::string_view scheme = "ws://";
+  if (u.substr(0, scheme.size()) != scheme) return false;
+  u.remove_prefix(scheme.size());
+  auto slash = u.find('/');
+  std::string_view authority = u.substr(0, slash);
+  o.path = slash == std::string_view::npos ? "/" : std::string(u.substr(slash));
+  auto colon = authority.rfind(':');
+  if (colon == std::string_view::npos) {
+    o.host = std::string(authority);
+    o.port = "80";
+  } else {
+    o.host = std::string(authority.substr(0, colon));
+    o.port = std::string(authority.substr(colon + 1));
+  }
+  return !o.host.empty() && !o.port.empty();
+}
+
+}  // namespace
+
+std::optional<options> parse_options(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(usage_text, stdout);
+      return std::nullopt;
+    }
+    std::string_view value;
+    if (auto eq = arg.find('='); eq != std::string_view::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      std::fprintf(stderr, "hibiki_loadgen: %s needs a value\n%s", argv[i], usage_text);
+      return std::nullopt;
+    }
+    bool ok = true;
+    std::size_t pid = 0;
+    if (arg == "--url") {
+      o.url = std::string(value);
+      ok = split_url(o);
+    } else if (arg == "--connections") {
+      ok = parse_size(value, o.connections) && o.connections > 0;
+    } else if (arg == "--rooms") {
+      ok = parse_size(value, o.rooms);
+    } else if (arg == "--members-per-room") {
+      ok = parse_size(value, o.members_per_room) && o.members_per_room > 0;
+    } else if (arg == "--rate") {
+      ok = parse_double(value, o.rate);
+    } else if (arg == "--window") {
+      ok = parse_size(value, o.window) && o.window > 0;
+    } else if (arg == "--duration") {
+      ok = parse_double(value, o.duration) && o.duration > 0;
+    } else if (arg == "--warmup") {
+      ok = parse_double(value, o.warmup);
+    } else if (arg == "--body-size") {
+      ok = parse_size(value, o.body_size) && o.body_size <= 60000;
+    } else if (arg == "--threads") {
+      ok = parse_size(value, o.threads) && o.threads >= 1 && o.threads <= 2;
+    } else if (arg == "--server-pid") {
+      ok = parse_size(value, pid) && pid > 0;
+      o.server_pid = static_cast<long>(pid);
+    } else if (arg == "--idle-connections") {
+      ok = parse_size(value, o.idle_connections);
+    } else if (arg == "--idle-hold") {
+      ok = parse_double(value, o.idle_hold);
+    } else if (arg == "--signup-parallelism") {
+      ok = parse_size(value, o.signup_parallelism) && o.signup_parallelism > 0;
+    } else if (arg == "--connect-parallelism") {
+      ok = parse_size(value, o.connect_parallelism) && o.connect_parallelism > 0;
+    } else {
+      std::fprintf(stderr, "hibiki_loadgen: unknown option %.*s\n%s", static_cast<int>(arg.size()),
+                   arg.data(), usage_text);
+      return std::nullopt;
+    }
+    if (!ok) {
+      std::fprintf(stderr, "hibiki_loadgen: bad value for %.*s: %.*s\n",
+                   static_cast<int>(arg.size()), arg.data(), static_cast<int>(value.size()),
+                   value.data());
+      return std::nullopt;
+    }
+  }
+  if (o.idle_connections == 0 && o.rooms > 0 && o.members_per_room > o.connections) {
+    std::fprintf(stderr, "hibiki_loadgen: --members-per-room (%zu) exceeds --connections (%zu)\n",
+                 o.members_per_room, o.connections);
+    return std::nullopt;
+  }
+  return o;
+}
+
+}  // namespace hibiki::bench

@@ -1,0 +1,50 @@
+#pragma once
+/// Command-line options of hibiki_loadgen, and the parsed form of the server URL.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace hibiki::bench {
+
+struct options {
+  /// WebSocket URL of the server; HTTP sign-up goes to the same host and port. Default below.
+  std::string url = "ws://127.0.0.1:8080/ws";
+  std::string host = "127.0.0.1";
+  std::string port = "8080";
+  std::string path = "/ws";
+  /// Authenticated connections, one account each. Default: 100
+  std::size_t connections = 100;
+  /// Rooms to create. Default: 10
+  std::size_t rooms = 10;
+  /// Member accounts per room (the creator included). Default: 10
+  std::size_t members_per_room = 10;
+  /// Messages per second over all connections; 0 = as fast as the window allows. Default: 0
+  double rate = 0;
+  /// Sends in flight per connection when rate is 0. Default: 8
+  std::size_t window = 8;
+  /// Seconds measured, after the warm-up. Default: 10
+  double duration = 10;
+  /// Seconds of load before measuring starts. Default: 2
+  double warmup = 2;
+  /// Extra bytes of padding in each message body. Default: 0
+  std::size_t body_size = 0;
+  /// io_context threads (1 or 2). Default: 1
+  std::size_t threads = 1;
+  /// hibikid's pid, for CPU seconds and RSS from /proc. Default: none
+  std::optional<long> server_pid;
+  /// Idle mode: open this many authenticated idle connections and report server RSS. Default: 0
+  std::size_t idle_connections = 0;
+  /// Idle mode: seconds to hold the idle connections before the second RSS reading. Default: 5
+  double idle_hold = 5;
+  /// Concurrent HTTP sign-ups during set-up. Default: 8
+  std::size_t signup_parallelism = 8;
+  /// Concurrent WebSocket handshakes during set-up. Default: 256
+  std::size_t connect_parallelism = 256;
+};
+
+/// Parses argv; on a bad or missing value prints the reason and the usage to stderr and returns
+/// nothing. `--help` prints the usage to stdout and returns nothing as well.
+std::optional<options> parse_options(int argc, char** argv);
+
+}  // namespace hibiki::bench

@@ -1,0 +1,120 @@
+#include "report.hpp"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+namespace hibiki::bench {
+namespace {
+
+double ms(double micros) {
+  return micros / 1000.0;
+}
+
+nlohmann::json latency_json(const latency_histogram& h) {
+  return {{"count", h.count()},
+          {"p50_ms", ms(h.quantile_micros(0.50))},
+          {"p99_ms", ms(h.quantile_micros(0.99))},
+          {"p999_ms", ms(h.quantile_micros(0.999))},
+          {"max_ms", ms(static_cast<double>(h.max()))}};
+}
+
+void print_latency(const char* name, const latency_histogram& h) {
+  std::printf(
+      "  %-16s p50 %8.2f ms   p99 %8.2f ms   p99.9 %8.2f ms   max %8.2f ms   (%llu samples)\n",
+      name, ms(h.quantile_micros(0.50)), ms(h.quantile_micros(0.99)), ms(h.quantile_micros(0.999)),
+      ms(static_cast<double>(h.max())), static_cast<unsigned long long>(h.count()));
+}
+
+nlohmann::json proc_json(const std::optional<proc_sample>& s) {
+  if (!s) return nullptr;
+  return {{"cpu_s", s->cpu_seconds}, {"rss_mib", s->rss_mib}, {"hwm_mib", s->hwm_mib}};
+}
+
+}  // namespace
+
+void print_load_report(const load_report& r) {
+  const double d = r.duration_s > 0 ? r.duration_s : 1;
+  std::printf("hibiki_loadgen: %zu connections, %zu rooms x %zu members, ", r.connections, r.rooms,
+              r.members_per_room);
+  if (r.target_rate > 0) {
+    std::printf("target %.0f msgs/s\n", r.target_rate);
+  } else {
+    std::printf("window %zu sends in flight per connection\n", r.window);
+  }
+  std::printf("  measured %.2f s\n", r.duration_s);
+  std::printf("  sent             %10.0f msgs/s\n", static_cast<double>(r.sent) / d);
+  std::printf("  acknowledged     %10.0f msgs/s\n", static_cast<double>(r.acked) / d);
+  std::printf("  delivered pushes %10.0f pushes/s\n", static_cast<double>(r.delivered) / d);
+  print_latency("send->ack", r.ack);
+  print_latency("send->delivery", r.delivery);
+  if (r.skipped > 0) {
+    std::printf("  skipped sends    %llu (over 1000 in flight on a connection)\n",
+                static_cast<unsigned long long>(r.skipped));
+  }
+  if (r.closed_early > 0) std::printf("  connections closed by the server: %zu\n", r.closed_early);
+  if (r.errors.empty()) {
+    std::printf("  errors           none\n");
+  } else {
+    for (const auto& [code, n] : r.errors) {
+      std::printf("  error %-10s %llu\n", code.c_str(), static_cast<unsigned long long>(n));
+    }
+  }
+  nlohmann::json server = nullptr;
+  if (r.server_start && r.server_end) {
+    const double cpu = r.server_end->cpu_seconds - r.server_start->cpu_seconds;
+    std::printf(
+        "  server CPU       %.2f s in %.2f s (%.0f%% of one core), RSS %.1f MiB (peak %.1f)\n", cpu,
+        d, 100.0 * cpu / d, r.server_end->rss_mib, r.server_end->hwm_mib);
+    server = {{"cpu_s", cpu},
+              {"cpu_cores", cpu / d},
+              {"rss_mib", r.server_end->rss_mib},
+              {"hwm_mib", r.server_end->hwm_mib}};
+  }
+  nlohmann::json j{{"mode", "load"},
+                   {"connections", r.connections},
+                   {"rooms", r.rooms},
+                   {"members_per_room", r.members_per_room},
+                   {"target_rate", r.target_rate},
+                   {"window", r.window},
+                   {"duration_s", r.duration_s},
+                   {"sent_per_s", static_cast<double>(r.sent) / d},
+                   {"acked_per_s", static_cast<double>(r.acked) / d},
+                   {"delivered_per_s", static_cast<double>(r.delivered) / d},
+                   {"ack_latency", latency_json(r.ack)},
+                   {"delivery_latency", latency_json(r.delivery)},
+                   {"skipped", r.skipped},
+                   {"closed_early", r.closed_early},
+                   {"errors", r.errors},
+                   {"server", server}};
+  std::printf("%s\n", j.dump().c_str());
+  std::fflush(stdout);
+}
+
+void print_idle_report(const idle_report& r) {
+  std::printf("hibiki_loadgen: %zu of %zu idle connections open and authenticated\n", r.connected,
+              r.requested);
+  nlohmann::json per = nullptr;
+  if (r.server_baseline)
+    std::printf("  server RSS at start          %8.1f MiB\n", r.server_baseline->rss_mib);
+  if (r.server_before)
+    std::printf("  server RSS after sign-ups    %8.1f MiB\n", r.server_before->rss_mib);
+  if (r.server_after)
+    std::printf("  server RSS with connections  %8.1f MiB\n", r.server_after->rss_mib);
+  if (r.server_before && r.server_after && r.connected > 0) {
+    const double kib = (r.server_after->rss_mib - r.server_before->rss_mib) * 1024.0 /
+                       static_cast<double>(r.connected);
+    std::printf("  per idle connection          %8.1f KiB\n", kib);
+    per = kib;
+  }
+  nlohmann::json j{{"mode", "idle"},
+                   {"requested", r.requested},
+                   {"connected", r.connected},
+                   {"server_baseline", proc_json(r.server_baseline)},
+                   {"server_before", proc_json(r.server_before)},
+                   {"server_after", proc_json(r.server_after)},
+                   {"kib_per_connection", per}};
+  std::printf("%s\n", j.dump().c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace hibiki::bench
