@@ -1,0 +1,139 @@
+/// hibiki_journal_bench: the RocksDB journal's JournalPerfSpec and group-commit throughput.
+///
+///   hibiki_journal_bench [--events N] [--entities E] [--threads T] [--sync on|off]
+///                        [--payload BYTES] [--dir PATH]
+///
+/// Without --dir it uses a fresh temp directory and removes it afterwards.
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "hibiki/persistence/rocksdb_backend.hpp"
+#include "journal_scenarios.hpp"
+
+namespace {
+
+struct options {
+  std::uint64_t events = 10'000;
+  std::uint64_t entities = 1'000;
+  unsigned threads = 64;
+  bool sync = true;
+  std::size_t payload = 200;
+  std::string dir;
+};
+
+void usage() {
+  std::fprintf(stderr,
+               "usage: hibiki_journal_bench [--events N] [--entities E] [--threads T]\n"
+               "                            [--sync on|off] [--payload BYTES] [--dir PATH]\n");
+}
+
+bool parse_count(std::string_view text, std::uint64_t& out) {
+  char* end = nullptr;
+  const std::string s(text);
+  const auto v = std::strtoull(s.c_str(), &end, 10);
+  if (s.empty() || *end != '\0' || v == 0) return false;
+  out = v;
+  return true;
+}
+
+bool parse(int argc, char** argv, options& o) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (i + 1 >= argc) return false;
+    const std::string_view value = argv[++i];
+    std::uint64_t n = 0;
+    if (arg == "--events" && parse_count(value, n)) {
+      o.events = n;
+    } else if (arg == "--entities" && parse_count(value, n)) {
+      o.entities = n;
+    } else if (arg == "--threads" && parse_count(value, n) && n <= 1024) {
+      o.threads = static_cast<unsigned>(n);
+    } else if (arg == "--payload" && parse_count(value, n) && n <= (1 << 20)) {
+      o.payload = n;
+    } else if (arg == "--sync" && (value == "on" || value == "off")) {
+      o.sync = value == "on";
+    } else if (arg == "--dir" && !value.empty()) {
+      o.dir = value;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+double percentile_us(std::vector<std::chrono::nanoseconds>& v, double p) {
+  if (v.empty()) return 0;
+  const auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return static_cast<double>(v[k].count()) / 1000.0;
+}
+
+void print(hibiki::bench::scenario_result& r) {
+  std::printf("%-44s %8llu events %8.3f s %10.0f events/s", r.name.c_str(),
+              static_cast<unsigned long long>(r.events), r.seconds,
+              r.seconds > 0 ? static_cast<double>(r.events) / r.seconds : 0.0);
+  if (!r.latencies.empty()) {
+    std::printf("  commits %6llu  appends/commit %7.1f  p50 %8.1f us  p99 %8.1f us",
+                static_cast<unsigned long long>(r.commits),
+                r.commits ? static_cast<double>(r.appends) / static_cast<double>(r.commits) : 0.0,
+                percentile_us(r.latencies, 0.50), percentile_us(r.latencies, 0.99));
+  }
+  if (r.failures) std::printf("  FAILURES %llu", static_cast<unsigned long long>(r.failures));
+  std::printf("\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  if (!parse(argc, argv, o)) {
+    usage();
+    return 2;
+  }
+  bool remove_dir = false;
+  if (o.dir.empty()) {
+    auto pattern =
+        (std::filesystem::temp_directory_path() / "hibiki-journal-bench-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) {
+      std::perror("mkdtemp");
+      return 1;
+    }
+    o.dir = pattern;
+    remove_dir = true;
+  }
+
+  hibiki::persistence::rocksdb_options ro;
+  ro.path = o.dir + "/db";
+  ro.sync = o.sync;
+  auto backend = hibiki::persistence::rocksdb_backend::open(ro);
+  if (!backend) {
+    std::fprintf(stderr, "cannot open %s: %s\n", ro.path.c_str(), backend.error().message.c_str());
+    return 1;
+  }
+  auto& j = dynamic_cast<hibiki::persistence::rocksdb_journal&>((*backend)->journal());
+
+  std::printf(
+      "hibiki_journal_bench: events=%llu entities=%llu threads=%u sync=%s payload=%zu B dir=%s\n",
+      static_cast<unsigned long long>(o.events), static_cast<unsigned long long>(o.entities),
+      o.threads, o.sync ? "on" : "off", o.payload, o.dir.c_str());
+  int failed = 0;
+  for (auto r : {hibiki::bench::persist_one_at_a_time(j, o.events, o.payload),
+                 hibiki::bench::persist_pipelined(j, o.events, o.payload),
+                 hibiki::bench::recover(j, o.events),
+                 hibiki::bench::group_commit(j, o.events, o.entities, o.threads, o.payload)}) {
+    print(r);
+    failed |= r.failures != 0;
+  }
+  (*backend)->close();
+  backend->reset();
+  if (remove_dir) {
+    std::error_code ec;
+    std::filesystem::remove_all(o.dir, ec);
+  }
+  return failed ? 1 : 0;
+}
