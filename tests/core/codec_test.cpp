@@ -1,0 +1,210 @@
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "codec_upcast.hpp"
+#include "hibiki/core/codec.hpp"
+#include "room_fixture.hpp"
+
+using namespace hibiki;
+using namespace hibiki::test;
+using nlohmann::json;
+
+namespace {
+
+/// Events compare field by field through their encoding's JSON (the structs have no operator==).
+json as_json(const codec::bytes& b) {
+  return json::from_cbor(b);
+}
+
+}  // namespace
+
+TEST_CASE("every room event round-trips through the codec", "[codec]") {
+  const std::vector<room::event> events = {
+      room::room_created{room1, "general \xE3\x81\x82", "about", alice, {bob, carol}, 1700000000},
+      room::member_added{dave, role::readonly, alice},
+      room::member_removed{bob, bob},
+      room::message_posted{message_id{42}, bob, "hi [To:1]", "cid-1", 1700000001, {alice}},
+      room::message_edited{message_id{42}, "edited", 1700000002, {carol, alice}},
+      room::message_deleted{message_id{42}, 1700000003},
+      room::read_marked{carol, message_id{41}},
+  };
+  for (const auto& e : events) {
+    const auto bytes = codec::encode(e);
+    auto back = codec::decode_room_event(bytes);
+    REQUIRE(back.ok());
+    CHECK(back->index() == e.index());
+    CHECK(codec::encode(*back) == bytes);
+    auto type = codec::event_type(bytes);
+    REQUIRE(type.ok());
+    CHECK(type->rfind("room.", 0) == 0);
+    CHECK(as_json(bytes)["v"] == 1);
+  }
+  CHECK(*codec::event_type(codec::encode(events[3])) == "room.message_posted");
+
+  // Spot-check decoded fields, so a codec that dropped them could not pass by symmetry.
+  auto posted = codec::decode_room_event(codec::encode(events[3]));
+  const auto& p = std::get<room::message_posted>(*posted);
+  CHECK(p.id == message_id{42});
+  CHECK(p.author == bob);
+  CHECK(p.body == "hi [To:1]");
+  CHECK(p.client_msg_id == "cid-1");
+  CHECK(p.time == 1700000001);
+  CHECK(p.mentions == std::vector<account_id>{alice});
+  auto created = codec::decode_room_event(codec::encode(events[0]));
+  const auto& c = std::get<room::room_created>(*created);
+  CHECK(c.name == "general \xE3\x81\x82");
+  CHECK(c.members == std::vector<account_id>{bob, carol});
+  CHECK(std::get<room::member_added>(*codec::decode_room_event(codec::encode(events[1]))).role ==
+        role::readonly);
+}
+
+TEST_CASE("user events round-trip through the codec", "[codec]") {
+  const user::event reg = user::account_registered{account_id{9}, "alice", std::string(64, 'b'), 5};
+  auto back = codec::decode_user_event(codec::encode(reg));
+  REQUIRE(back.ok());
+  const auto& r = std::get<user::account_registered>(*back);
+  CHECK(r.id == account_id{9});
+  CHECK(r.name == "alice");
+  CHECK(r.token_hash == std::string(64, 'b'));
+  CHECK(r.time == 5);
+  auto renamed = codec::decode_user_event(codec::encode(user::event{user::account_renamed{"bob"}}));
+  REQUIRE(renamed.ok());
+  CHECK(std::get<user::account_renamed>(*renamed).name == "bob");
+  // A room event is not a user event, and the other way round.
+  CHECK_FALSE(codec::decode_user_event(codec::encode(room::event{room::read_marked{}})).ok());
+  CHECK_FALSE(codec::decode_room_event(codec::encode(reg)).ok());
+}
+
+TEST_CASE("decoding garbage is bad_request, never an exception", "[codec]") {
+  const std::vector<codec::bytes> garbage = {
+      {},
+      {0xFF},
+      {0x00},                          // the integer 0, not a map
+      {0xA1, 0x61},                    // truncated map
+      {0x9F, 0x01},                    // unterminated indefinite array
+      {0xBF, 0x61, 0x74, 0x61, 0x78},  // indefinite map, truncated
+      json::to_cbor(json{{"v", 1}}),
+      json::to_cbor(json{{"t", "room.message_posted"}}),
+      json::to_cbor(json{{"t", 5}, {"v", 1}}),
+      json::to_cbor(json{{"t", "room.nope"}, {"v", 1}}),
+      json::to_cbor(json{{"t", "room.message_deleted"}, {"v", 1}, {"id", "7"}, {"time", 1}}),
+      json::to_cbor(json{{"t", "room.message_deleted"}, {"v", 1}, {"id", -1}, {"time", 1}}),
+      json::to_cbor(json{{"t", "room.message_deleted"}, {"v", 99}, {"id", 1}, {"time", 1}}),
+      json::to_cbor(
+          json{{"t", "room.member_added"}, {"v", 1}, {"account", 1}, {"role", "king"}, {"by", 1}}),
+      json::to_cbor(json{{"t", "room.message_posted"},
+                         {"v", 1},
+                         {"id", 1},
+                         {"author", 1},
+                         {"body", "x"},
+                         {"client_msg_id", "c"},
+                         {"time", 1},
+                         {"mentions", json::array({"a"})}}),
+  };
+  for (const auto& g : garbage) {
+    auto r = codec::decode_room_event(g);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == errc::bad_request);
+    CHECK_FALSE(codec::decode_user_event(g).ok());
+    CHECK_FALSE(codec::decode_room_snapshot(g).ok());
+    CHECK_FALSE(codec::decode_user_snapshot(g).ok());
+  }
+  CHECK_FALSE(codec::event_type(codec::bytes{0xFF}).ok());
+}
+
+TEST_CASE("the upcaster chain runs from an old version to the current one", "[codec]") {
+  // A test-only type, so the global registry's other entries do not matter.
+  const std::string type = "test.widget";
+  CHECK(codec::current_version(type) == 1);
+  codec::register_upcaster(type, 1, [](json& j) { j["size"] = j["width"].get<int>() * 2; });
+  codec::register_upcaster(type, 2, [](json& j) {
+    j["area"] = j["size"].get<int>() * j["size"].get<int>();
+    j.erase("width");
+  });
+  CHECK(codec::current_version(type) == 3);
+
+  auto up = codec::detail::upcast(json{{"t", type}, {"v", 1}, {"width", 3}});
+  REQUIRE(up.ok());
+  CHECK((*up)["v"] == 3);
+  CHECK((*up)["size"] == 6);
+  CHECK((*up)["area"] == 36);
+  CHECK_FALSE(up->contains("width"));
+
+  auto mid = codec::detail::upcast(json{{"t", type}, {"v", 2}, {"size", 4}});
+  REQUIRE(mid.ok());
+  CHECK((*mid)["area"] == 16);
+
+  auto current = codec::detail::upcast(json{{"t", type}, {"v", 3}, {"area", 1}});
+  REQUIRE(current.ok());
+  CHECK((*current)["area"] == 1);
+
+  // Too new, and a hole in the chain (no 0 → 1), are errors.
+  CHECK_FALSE(codec::detail::upcast(json{{"t", type}, {"v", 4}}).ok());
+  CHECK_FALSE(codec::detail::upcast(json{{"t", type}, {"v", 0}}).ok());
+  // An upcaster that throws (here: "width" missing) is an error, not an exception.
+  auto broken = codec::detail::upcast(json{{"t", type}, {"v", 1}});
+  REQUIRE_FALSE(broken.ok());
+  CHECK(broken.error().code == errc::bad_request);
+}
+
+TEST_CASE("decode upcasts an old real event before reading it", "[codec]") {
+  // A v0 member_removed did not record who removed the member: it was always a leave.
+  codec::register_upcaster("room.member_removed", 0, [](json& j) { j["by"] = j["account"]; });
+  CHECK(codec::current_version("room.member_removed") == 1);
+  const auto v0 = json::to_cbor(json{{"t", "room.member_removed"}, {"v", 0}, {"account", 5}});
+  auto e = codec::decode_room_event(v0);
+  REQUIRE(e.ok());
+  const auto& removed = std::get<room::member_removed>(*e);
+  CHECK(removed.account == account_id{5});
+  CHECK(removed.by == account_id{5});
+}
+
+TEST_CASE("room snapshots round-trip the whole state", "[codec][snapshot]") {
+  auto s = made_room();
+  s = post(s, bob, "[To:3] hi", "b1");
+  s = post(s, alice, "[To:2]", "a1");
+  s = post(s, bob, "three", "b2");
+  s = run(s, room::edit_message{bob, message_id{1}, "[To:3] edited", 60});
+  s = run(s, room::delete_message{alice, message_id{2}, 61});
+  s = run(s, room::add_members{alice, {dave}, role::readonly});
+  s = run(s, room::mark_read{dave, message_id{3}});
+  REQUIRE(s.dedupe_order.size() == 3);
+
+  auto back = codec::decode_room_snapshot(codec::encode_snapshot(s));
+  REQUIRE(back.ok());
+  CHECK(*back == s);
+  CHECK(back->dedupe_order == s.dedupe_order);
+  // Continuing from the snapshot gives the same state as continuing from the original.
+  CHECK(post(*back, carol, "x", "c") == post(s, carol, "x", "c"));
+
+  const room::state empty;
+  auto e = codec::decode_room_snapshot(codec::encode_snapshot(empty));
+  REQUIRE(e.ok());
+  CHECK(*e == empty);
+  // A user snapshot is not a room snapshot.
+  CHECK_FALSE(codec::decode_room_snapshot(codec::encode_snapshot(user::state{})).ok());
+}
+
+TEST_CASE("corrupt room snapshots are rejected", "[codec][snapshot]") {
+  auto j = json::from_cbor(codec::encode_snapshot(made_room()));
+  auto bad_member = j;
+  bad_member["members"][0][1] = "king";
+  CHECK_FALSE(codec::decode_room_snapshot(json::to_cbor(bad_member)).ok());
+  auto short_member = j;
+  short_member["members"][0].erase(3);
+  CHECK_FALSE(codec::decode_room_snapshot(json::to_cbor(short_member)).ok());
+  auto no_seq = j;
+  no_seq.erase("seq");
+  CHECK_FALSE(codec::decode_room_snapshot(json::to_cbor(no_seq)).ok());
+  auto dup = json::from_cbor(codec::encode_snapshot(post(made_room(), bob, "x", "c")));
+  dup["dedupe"].push_back(dup["dedupe"][0]);
+  CHECK_FALSE(codec::decode_room_snapshot(json::to_cbor(dup)).ok());
+}
+
+TEST_CASE("user snapshots round-trip", "[codec][snapshot]") {
+  const user::state s{account_id{3}, true, "carol", std::string(64, 'c'), 123};
+  auto back = codec::decode_user_snapshot(codec::encode_snapshot(s));
+  REQUIRE(back.ok());
+  CHECK(*back == s);
+  CHECK(*codec::decode_user_snapshot(codec::encode_snapshot(user::state{})) == user::state{});
+}
