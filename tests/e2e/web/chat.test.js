@@ -1,0 +1,374 @@
+// Browser end-to-end test of hibiki's web client: a real hibikid serving web/, and two users
+// (alice and bob) in two isolated browser contexts of Debian's chromium, driven by
+// playwright-core. Exits non-zero on any failure; every wait is bounded.
+//
+// Environment: HIBIKID (path of the hibikid binary; CTest sets it), CHROMIUM (default
+// /usr/bin/chromium), HIBIKI_SCREENSHOT_DIR (default: the system temp dir).
+'use strict';
+
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+
+const STEP_TIMEOUT_MS = 15000;    // one expectation (a push arriving, a button appearing)
+const START_TIMEOUT_MS = 30000;   // hibikid printing its "serving" line
+const WATCHDOG_MS = 240000;       // the whole test, below CTest's 300 s
+
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+
+function findHibikid() {
+  if (process.env.HIBIKID) return process.env.HIBIKID;
+  for (const dir of ['build', 'build-web', 'build-e2e']) {
+    for (const base of [repoRoot, path.dirname(repoRoot)]) {
+      const candidate = path.join(base, dir, 'bin', 'hibikid');
+      try { fs.accessSync(candidate, fs.constants.X_OK); return candidate; } catch { /* next */ }
+    }
+  }
+  return null;
+}
+
+function log(...args) { console.log('[e2e-web]', ...args); }
+
+// ---- hibikid ---------------------------------------------------------------------------------
+
+// The running server, killed on any exit (the watchdog's included) so no hibikid outlives us.
+let liveServer = null;
+process.on('exit', () => { if (liveServer && liveServer.exitCode === null) liveServer.kill('SIGKILL'); });
+
+function startHibikid(binary, dataDir, webRoot) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, ['--http=127.0.0.1:0', `--data-dir=${dataDir}`, `--web-root=${webRoot}`],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    liveServer = child;
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`hibikid did not print its serving line within ${START_TIMEOUT_MS} ms; output:\n${out}`));
+    }, START_TIMEOUT_MS);
+    const onData = (chunk) => {
+      out += chunk.toString();
+      const m = out.match(/hibikid: serving (http:\/\/[^\s]+)/);
+      if (m) {
+        clearTimeout(timer);
+        child.stdout.removeListener('data', onData);
+        // Keep draining output so the server never blocks on a full pipe.
+        child.stdout.on('data', () => {});
+        resolve({ child, url: m[1].replace(/\/$/, '') });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (c) => { process.stderr.write(`[hibikid] ${c}`); });
+    child.on('exit', (code, sig) => {
+      clearTimeout(timer);
+      reject(new Error(`hibikid exited early (code ${code}, signal ${sig}); output:\n${out}`));
+    });
+    child.on('error', (err) => { clearTimeout(timer); reject(err); });
+  });
+}
+
+function stopHibikid(child) {
+  return new Promise((resolve) => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) { resolve(); return; }
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10000);
+    child.once('exit', () => { clearTimeout(killer); resolve(); });
+    child.kill('SIGTERM');
+  });
+}
+
+// ---- assertions --------------------------------------------------------------------------------
+
+function check(cond, message) {
+  if (!cond) throw new Error(`check failed: ${message}`);
+}
+
+// Waits until fn() (run in the page) returns a truthy value.
+async function until(page, what, fn, arg) {
+  try {
+    return await page.waitForFunction(fn, arg, { timeout: STEP_TIMEOUT_MS, polling: 50 });
+  } catch (err) {
+    throw new Error(`timed out waiting for: ${what} (${err.message.split('\n')[0]})`);
+  }
+}
+
+// ---- page helpers --------------------------------------------------------------------------------
+
+async function signUp(page, baseUrl, name) {
+  await page.goto(baseUrl + '/', { timeout: STEP_TIMEOUT_MS });
+  await page.fill('#signup-name', name);
+  await page.click('#signup-btn');
+  await until(page, `${name} online`, () =>
+    document.querySelector('#conn-state').dataset.state === 'online' &&
+    document.querySelector('#me-account-id').textContent !== '');
+  const id = Number(await page.textContent('#me-account-id'));
+  check(Number.isInteger(id) && id > 0, `${name} shows a numeric account id (got ${id})`);
+  const stored = await page.evaluate(() => localStorage.getItem('hibiki.token'));
+  check(typeof stored === 'string' && stored.length >= 16, `${name}'s token is in localStorage`);
+  return id;
+}
+
+function roomItem(roomName) {
+  return `li[data-test="room-item"]:has([data-test="room-name"]:text-is("${roomName}"))`;
+}
+
+async function openRoom(page, roomName) {
+  await page.click(`${roomItem(roomName)} [data-test="room-open"]`, { timeout: STEP_TIMEOUT_MS });
+  await until(page, `room ${roomName} open and loaded`, (n) =>
+    document.querySelector('#room-title').textContent === n &&
+    document.querySelector('#messages').dataset.loaded === 'true', roomName);
+}
+
+async function send(page, text) {
+  await page.fill('#composer-input', text);
+  await page.click('#send-btn');
+  await until(page, `own message "${text}" shown`, (t) =>
+    [...document.querySelectorAll('li[data-test="message"][data-mine="true"] [data-test="message-body"]')]
+      .some((b) => b.textContent === t), text);
+}
+
+// The message id of the message whose body is `text`.
+async function messageIdOf(page, text) {
+  const handle = await until(page, `message "${text}" visible`, (t) => {
+    const li = [...document.querySelectorAll('li[data-test="message"]')]
+      .find((x) => x.querySelector('[data-test="message-body"]').textContent === t);
+    return li ? li.dataset.messageId : null;
+  }, text);
+  return handle.jsonValue();
+}
+
+async function unreadOf(page, roomName) {
+  return page.evaluate((n) => {
+    const li = [...document.querySelectorAll('li[data-test="room-item"]')]
+      .find((x) => x.querySelector('[data-test="room-name"]').textContent === n);
+    if (!li) return null;
+    const badge = li.querySelector('[data-test="unread-badge"]');
+    return badge ? Number(badge.textContent) : 0;
+  }, roomName);
+}
+
+// ---- the scenario ------------------------------------------------------------------------------
+
+async function scenario(browser, baseUrl, screenshotPath) {
+  const pageErrors = [];
+  // Bob's WebSockets pass through a route so the test can cut them (and refuse new ones) to
+  // exercise the page's reconnect and `sync`.
+  const bobLink = { sockets: [], refuse: false };
+  const newUser = async (name) => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 760 } });
+    if (name === 'bob') {
+      await context.routeWebSocket(/\/ws$/, (ws) => {
+        if (bobLink.refuse) { ws.close({ code: 1001, reason: 'test: refused' }); return; }
+        const server = ws.connectToServer();
+        bobLink.sockets.push({ ws, server });
+      });
+    }
+    const page = await context.newPage();
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    page.on('pageerror', (err) => pageErrors.push(`${name}: ${err.message}`));
+    page.on('dialog', (d) => d.dismiss());
+    return page;
+  };
+  const alice = await newUser('alice');
+  const bob = await newUser('bob');
+
+  log('both sign up through the page');
+  const aliceId = await signUp(alice, baseUrl, 'alice');
+  const bobId = await signUp(bob, baseUrl, 'bob');
+  check(aliceId !== bobId, 'alice and bob have different account ids');
+
+  log('alice creates a room with bob; both see it');
+  await alice.fill('#new-room-name', 'project x');
+  await alice.fill('#new-room-members', String(bobId));
+  await alice.click('#create-room-btn');
+  await until(alice, 'alice has "project x" open', () =>
+    document.querySelector('#room-title').textContent === 'project x' &&
+    document.querySelector('#messages').dataset.loaded === 'true');
+  await bob.waitForSelector(roomItem('project x'), { timeout: STEP_TIMEOUT_MS });
+  check(await unreadOf(bob, 'project x') === 0, 'bob starts with no unread messages');
+
+  log('alice posts while bob has not opened the room: bob gets an unread badge');
+  await send(alice, 'hello bob');
+  await until(bob, 'bob\'s unread badge shows 1', (n) => {
+    const li = [...document.querySelectorAll('li[data-test="room-item"]')]
+      .find((x) => x.querySelector('[data-test="room-name"]').textContent === n);
+    const badge = li && li.querySelector('[data-test="unread-badge"]');
+    return badge && badge.textContent === '1';
+  }, 'project x');
+
+  log('bob opens the room: history shows the message, the badge clears');
+  await openRoom(bob, 'project x');
+  const helloId = await messageIdOf(bob, 'hello bob');
+  await until(bob, 'bob\'s badge cleared after mark_read', (n) => {
+    const li = [...document.querySelectorAll('li[data-test="room-item"]')]
+      .find((x) => x.querySelector('[data-test="room-name"]').textContent === n);
+    return li && !li.querySelector('[data-test="unread-badge"]');
+  }, 'project x');
+  const bobSeesButtons = await bob.$$(`li[data-message-id="${helloId}"] [data-test="edit-btn"], ` +
+    `li[data-message-id="${helloId}"] [data-test="delete-btn"]`);
+  check(bobSeesButtons.length === 0, 'bob has no edit/delete buttons on alice\'s message');
+  const authorOnBob = await bob.getAttribute(`li[data-message-id="${helloId}"]`, 'data-account-id');
+  check(Number(authorOnBob) === aliceId, 'the message is attributed to alice');
+
+  log('live exchange in both directions');
+  await send(bob, 'hi alice');
+  const hiId = await messageIdOf(alice, 'hi alice');
+  check(Number(hiId) > Number(helloId), 'message ids increase in send order');
+  check((await alice.$$(`li[data-message-id="${hiId}"] [data-test="edit-btn"]`)).length === 0,
+    'alice has no edit button on bob\'s message');
+  check((await alice.$$(`li[data-message-id="${helloId}"] [data-test="edit-btn"]`)).length === 1,
+    'alice has an edit button on her own message');
+  await send(alice, 'second line');
+  await messageIdOf(bob, 'second line');
+  const orderOnBob = await bob.$$eval('li[data-test="message"] [data-test="message-body"]',
+    (els) => els.map((e) => e.textContent));
+  check(JSON.stringify(orderOnBob) === JSON.stringify(['hello bob', 'hi alice', 'second line']),
+    `bob sees the messages in order (got ${JSON.stringify(orderOnBob)})`);
+
+  log('alice edits her message; bob sees the new text');
+  await alice.click(`li[data-message-id="${helloId}"] [data-test="edit-btn"]`);
+  await alice.fill(`li[data-message-id="${helloId}"] [data-test="edit-input"]`, 'hello bob, edited');
+  await alice.click(`li[data-message-id="${helloId}"] [data-test="edit-save"]`);
+  await until(bob, 'bob sees the edit', (id) => {
+    const li = document.querySelector(`li[data-message-id="${id}"]`);
+    return li && li.querySelector('[data-test="message-body"]').textContent === 'hello bob, edited' &&
+      !li.querySelector('[data-test="message-edited"]').hidden;
+  }, helloId);
+
+  log('alice deletes it; bob sees it deleted');
+  await alice.click(`li[data-message-id="${helloId}"] [data-test="delete-btn"]`);
+  await until(bob, 'bob sees the deletion', (id) => {
+    const li = document.querySelector(`li[data-message-id="${id}"]`);
+    return li && li.dataset.deleted === 'true' &&
+      !li.querySelector('[data-test="message-body"]').textContent.includes('hello bob');
+  }, helloId);
+  await until(alice, 'alice sees her message deleted, without buttons', (id) => {
+    const li = document.querySelector(`li[data-message-id="${id}"]`);
+    return li && li.dataset.deleted === 'true' && !li.querySelector('[data-test="edit-btn"]');
+  }, helloId);
+
+  log('bob loses his connection; alice posts; bob reconnects and gets it through sync');
+  const messagesBefore = (await bob.$$('li[data-test="message"]')).length;
+  bobLink.refuse = true;
+  for (const { ws, server } of bobLink.sockets.splice(0)) {
+    await server.close().catch(() => {});
+    await ws.close().catch(() => {});
+  }
+  await until(bob, 'bob offline', () => document.querySelector('#conn-state').dataset.state !== 'online');
+  await send(alice, 'while you were away');
+  check((await bob.$$('li[data-test="message"]')).length === messagesBefore,
+    'bob, offline, has not seen the new message yet');
+  bobLink.refuse = false;
+  await until(bob, 'bob back online', () => document.querySelector('#conn-state').dataset.state === 'online');
+  await messageIdOf(bob, 'while you were away');
+  await send(bob, 'back again');
+  await messageIdOf(alice, 'back again');
+
+  log('message bodies are text, never HTML');
+  const evil = '<img src=x onerror="window.__xss=1"><b>bold?</b>';
+  await send(alice, evil);
+  await messageIdOf(bob, evil);
+  const injected = await bob.evaluate(() => ({
+    xss: window.__xss === 1,
+    tags: document.querySelectorAll('#messages img, #messages b').length,
+  }));
+  check(!injected.xss && injected.tags === 0, 'a body with HTML is shown as text on bob\'s page');
+
+  log('errors from replies show in the status line: bob (a member) cannot add members');
+  await bob.fill('#add-member-id', String(aliceId));
+  await bob.click('#add-member-btn');
+  await until(bob, 'a forbidden error in bob\'s status line', () => {
+    const s = document.querySelector('#status');
+    return s.dataset.kind === 'error' && s.textContent.includes('forbidden');
+  });
+
+  log('bob in another room: alice\'s new message counts as unread in "project x"');
+  await bob.fill('#new-room-name', 'side room');
+  await bob.fill('#new-room-members', String(aliceId));
+  await bob.click('#create-room-btn');
+  await until(bob, 'bob has "side room" open', () =>
+    document.querySelector('#room-title').textContent === 'side room');
+  await alice.waitForSelector(roomItem('side room'), { timeout: STEP_TIMEOUT_MS });
+  await send(alice, 'are you there?');
+  await until(bob, 'bob\'s badge on "project x" shows 1 while he reads "side room"', (n) => {
+    const li = [...document.querySelectorAll('li[data-test="room-item"]')]
+      .find((x) => x.querySelector('[data-test="room-name"]').textContent === n);
+    const badge = li && li.querySelector('[data-test="unread-badge"]');
+    return badge && badge.textContent === '1';
+  }, 'project x');
+  check((await bob.$$('li[data-test="message"]')).length === 0, 'bob\'s side room shows no messages');
+
+  log('a reload keeps bob logged in (token in localStorage) with his rooms and unread count');
+  await bob.reload();
+  await until(bob, 'bob back online after reload', () =>
+    document.querySelector('#conn-state').dataset.state === 'online');
+  await bob.waitForSelector(roomItem('side room'), { timeout: STEP_TIMEOUT_MS });
+  check(Number(await bob.textContent('#me-account-id')) === bobId, 'same account after reload');
+  await until(bob, 'unread count from list_rooms after reload', (n) => {
+    const li = [...document.querySelectorAll('li[data-test="room-item"]')]
+      .find((x) => x.querySelector('[data-test="room-name"]').textContent === n);
+    const badge = li && li.querySelector('[data-test="unread-badge"]');
+    return badge && badge.textContent === '1';
+  }, 'project x');
+
+  log('screenshot of bob\'s chat');
+  await openRoom(bob, 'project x');
+  await messageIdOf(bob, 'are you there?');
+  await bob.fill('#composer-input', 'typing a reply…');
+  await bob.screenshot({ path: screenshotPath });
+  log(`screenshot: ${screenshotPath}`);
+
+  log('log out returns to the sign-up form and forgets the token');
+  await alice.click('#logout-btn');
+  await until(alice, 'alice logged out', () =>
+    !document.querySelector('#login-view').hidden && localStorage.getItem('hibiki.token') === null);
+
+  check(pageErrors.length === 0, `no uncaught errors in the pages: ${pageErrors.join('; ')}`);
+}
+
+async function main() {
+  const binary = findHibikid();
+  if (!binary) throw new Error('hibikid not found: set HIBIKID to its path');
+  const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+  if (!fs.existsSync(chromiumPath)) {
+    throw new Error(`${chromiumPath} not found: install it (scripts/install-deps --with-browser)`);
+  }
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hibiki-e2e-web-'));
+  const screenshotDir = process.env.HIBIKI_SCREENSHOT_DIR || os.tmpdir();
+  const screenshotPath = path.join(screenshotDir, 'hibiki-e2e-web-chat.png');
+  let server = null;
+  let browser = null;
+  try {
+    server = await startHibikid(binary, dataDir, path.join(repoRoot, 'web'));
+    log(`hibikid at ${server.url}`);
+    // Playwright starts chromium with a fresh temporary --user-data-dir of its own (it refuses
+    // one in args) and removes it on close; each newContext() is a separate profile in it.
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      headless: true,
+      timeout: START_TIMEOUT_MS,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    await scenario(browser, server.url, screenshotPath);
+    log('PASS');
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    if (server) await stopHibikid(server.child);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const watchdog = setTimeout(() => {
+  console.error(`[e2e-web] FAIL: the test did not finish within ${WATCHDOG_MS} ms`);
+  process.exit(1);
+}, WATCHDOG_MS);
+
+main().then(() => {
+  clearTimeout(watchdog);
+  process.exit(0);
+}, (err) => {
+  console.error(`[e2e-web] FAIL: ${err && err.stack ? err.stack : err}`);
+  clearTimeout(watchdog);
+  process.exit(1);
+});
