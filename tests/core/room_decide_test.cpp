@@ -263,3 +263,32 @@ TEST_CASE("mark_read rules", "[room][decide]") {
   REQUIRE(own.ok());
   CHECK(own->events.empty());
 }
+
+TEST_CASE("admins hand over before leaving", "[room][decide]") {
+  auto s = made_room();
+  s = run(s, room::add_members{alice, {bob}, role::admin});
+  // With two admins either may go, and one admin may remove the other.
+  CHECK(refusal(s, room::leave_room{alice}) == errc::ok);
+  CHECK(refusal(s, room::remove_member{bob, alice}) == errc::ok);
+  s = run(s, room::remove_member{bob, alice});
+  CHECK(refusal(s, room::leave_room{bob}) == errc::conflict);
+  // Demoting the last admin through a role change is refused too.
+  CHECK(refusal(s, room::add_members{bob, {bob}, role::readonly}) == errc::conflict);
+  // A read-only member may always leave.
+  s = run(s, room::add_members{bob, {carol}, role::readonly});
+  CHECK(refusal(s, room::leave_room{carol}) == errc::ok);
+  // Removing a member who already left is not_found.
+  s = run(s, room::leave_room{carol});
+  CHECK(refusal(s, room::remove_member{bob, carol}) == errc::not_found);
+}
+
+TEST_CASE("refusals carry a message for the client", "[room][decide]") {
+  const auto s = made_room();
+  auto r = room::decide(s, room::send_message{bob, "", "c", 1});
+  REQUIRE_FALSE(r.ok());
+  CHECK_FALSE(r.error().message.empty());
+  auto f = room::decide(s, room::add_members{bob, {dave}});
+  REQUIRE_FALSE(f.ok());
+  CHECK(f.error().code == errc::forbidden);
+  CHECK(f.error().message.find("admin") != std::string::npos);
+}
