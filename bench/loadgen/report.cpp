@@ -10,7 +10,7 @@ double ms(double micros) {
   return micros / 1000.0;
 }
 
-nlohmann::json latency_json(const latency_histogram& h) {
+nlohmann::ordered_json latency_json(const latency_histogram& h) {
   return {{"count", h.count()},
           {"p50_ms", ms(h.quantile_micros(0.50))},
           {"p99_ms", ms(h.quantile_micros(0.99))},
@@ -25,7 +25,7 @@ void print_latency(const char* name, const latency_histogram& h) {
       ms(static_cast<double>(h.max())), static_cast<unsigned long long>(h.count()));
 }
 
-nlohmann::json proc_json(const std::optional<proc_sample>& s) {
+nlohmann::ordered_json proc_json(const std::optional<proc_sample>& s) {
   if (!s) return nullptr;
   return {{"cpu_s", s->cpu_seconds}, {"rss_mib", s->rss_mib}, {"hwm_mib", s->hwm_mib}};
 }
@@ -59,7 +59,7 @@ void print_load_report(const load_report& r) {
       std::printf("  error %-10s %llu\n", code.c_str(), static_cast<unsigned long long>(n));
     }
   }
-  nlohmann::json server = nullptr;
+  nlohmann::ordered_json server = nullptr;
   if (r.server_start && r.server_end) {
     const double cpu = r.server_end->cpu_seconds - r.server_start->cpu_seconds;
     std::printf(
@@ -70,22 +70,22 @@ void print_load_report(const load_report& r) {
               {"rss_mib", r.server_end->rss_mib},
               {"hwm_mib", r.server_end->hwm_mib}};
   }
-  nlohmann::json j{{"mode", "load"},
-                   {"connections", r.connections},
-                   {"rooms", r.rooms},
-                   {"members_per_room", r.members_per_room},
-                   {"target_rate", r.target_rate},
-                   {"window", r.window},
-                   {"duration_s", r.duration_s},
-                   {"sent_per_s", static_cast<double>(r.sent) / d},
-                   {"acked_per_s", static_cast<double>(r.acked) / d},
-                   {"delivered_per_s", static_cast<double>(r.delivered) / d},
-                   {"ack_latency", latency_json(r.ack)},
-                   {"delivery_latency", latency_json(r.delivery)},
-                   {"skipped", r.skipped},
-                   {"closed_early", r.closed_early},
-                   {"errors", r.errors},
-                   {"server", server}};
+  nlohmann::ordered_json j{{"mode", "load"},
+                           {"connections", r.connections},
+                           {"rooms", r.rooms},
+                           {"members_per_room", r.members_per_room},
+                           {"target_rate", r.target_rate},
+                           {"window", r.window},
+                           {"duration_s", r.duration_s},
+                           {"sent_per_s", static_cast<double>(r.sent) / d},
+                           {"acked_per_s", static_cast<double>(r.acked) / d},
+                           {"delivered_per_s", static_cast<double>(r.delivered) / d},
+                           {"ack_latency", latency_json(r.ack)},
+                           {"delivery_latency", latency_json(r.delivery)},
+                           {"skipped", r.skipped},
+                           {"closed_early", r.closed_early},
+                           {"errors", r.errors},
+                           {"server", server}};
   std::printf("%s\n", j.dump().c_str());
   std::fflush(stdout);
 }
@@ -93,7 +93,7 @@ void print_load_report(const load_report& r) {
 void print_idle_report(const idle_report& r) {
   std::printf("hibiki_loadgen: %zu of %zu idle connections open and authenticated\n", r.connected,
               r.requested);
-  nlohmann::json per = nullptr;
+  nlohmann::ordered_json per = nullptr;
   if (r.server_baseline)
     std::printf("  server RSS at start          %8.1f MiB\n", r.server_baseline->rss_mib);
   if (r.server_before)
@@ -106,13 +106,13 @@ void print_idle_report(const idle_report& r) {
     std::printf("  per idle connection          %8.1f KiB\n", kib);
     per = kib;
   }
-  nlohmann::json j{{"mode", "idle"},
-                   {"requested", r.requested},
-                   {"connected", r.connected},
-                   {"server_baseline", proc_json(r.server_baseline)},
-                   {"server_before", proc_json(r.server_before)},
-                   {"server_after", proc_json(r.server_after)},
-                   {"kib_per_connection", per}};
+  nlohmann::ordered_json j{{"mode", "idle"},
+                           {"requested", r.requested},
+                           {"connected", r.connected},
+                           {"server_baseline", proc_json(r.server_baseline)},
+                           {"server_before", proc_json(r.server_before)},
+                           {"server_after", proc_json(r.server_after)},
+                           {"kib_per_connection", per}};
   std::printf("%s\n", j.dump().c_str());
   std::fflush(stdout);
 }
