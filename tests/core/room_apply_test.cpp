@@ -147,3 +147,36 @@ TEST_CASE("apply ignores events that do not fit the state", "[room][apply]") {
   CHECK(s.members == before.members);
   CHECK(s.deleted.empty());
 }
+
+TEST_CASE("unread and mention counts through a conversation", "[room][apply]") {
+  // alice writes, bob and carol read at their own pace.
+  auto s = made_room();
+  s = post(s, alice, "[To:2] hello bob", "1");
+  s = post(s, alice, "plain", "2");
+  s = post(s, alice, "[To:3] and [To:2] both", "3");
+  s = post(s, alice, "last", "4");
+  auto counts = [&](account_id a) {
+    return std::pair{room::unread_num(s, a), room::mention_num(s, a)};
+  };
+  using p = std::pair<std::size_t, std::size_t>;
+  CHECK(counts(bob) == p{4, 2});
+  CHECK(counts(carol) == p{4, 1});
+  CHECK(counts(alice) == p{0, 0});
+  CHECK(s.seq == 5);
+
+  s = run(s, room::mark_read{bob, message_id{2}});
+  CHECK(counts(bob) == p{2, 1});
+  CHECK(counts(carol) == p{4, 1});
+  s = run(s, room::mark_read{carol, message_id{4}});
+  CHECK(counts(carol) == p{0, 0});
+
+  s = post(s, alice, "[To:2] again", "5");
+  s = post(s, alice, "[To:987654] stranger", "6");
+  CHECK(counts(bob) == p{4, 2});
+  CHECK(room::message_num(s) == 6);
+  CHECK(counts(carol) == p{2, 0});
+
+  s = run(s, room::delete_message{alice, message_id{3}, 9});
+  CHECK(counts(bob) == p{3, 1});
+  CHECK(room::message_num(s) == 5);
+}
