@@ -1,0 +1,46 @@
+#pragma once
+/// Options of the network edge: where it listens, what it serves, and the limits that keep one
+/// client from hurting the others. Plain struct; every member carries its default.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hibiki::gateway {
+
+struct gateway_options {
+  /// Address to listen on (an IP literal or "localhost"). Default: 127.0.0.1
+  std::string host = "127.0.0.1";
+  /// TCP port; 0 picks a free one (see server::port()). Default: 8080
+  std::uint16_t port = 8080;
+  /// I/O threads running the gateway's io_context (separate from the actor threads). Default: 1
+  std::size_t threads = 1;
+  /// Open sign-up over POST /api/signup. Default (unset): on when listening on a loopback
+  /// address, off otherwise.
+  std::optional<bool> open_signup;
+  /// Directory of the web client's static files. Default: empty = HIBIKI_WEB_ROOT.
+  std::string web_root;
+  /// Origins allowed to open a WebSocket. Default: empty = every Origin (and none) is allowed.
+  std::vector<std::string> allowed_origins;
+  /// Largest incoming WebSocket message; a larger one closes the connection with 1009.
+  /// Default: 1 MiB
+  std::size_t max_frame_bytes = 1024 * 1024;
+  /// Time for the WebSocket opening and closing handshakes, and for reading one HTTP request.
+  /// Default: 10 s
+  std::chrono::milliseconds handshake_timeout{10'000};
+  /// A WebSocket that receives nothing for this long is closed; a ping is sent at half of it so
+  /// idle but alive clients stay. Default: 60 s
+  std::chrono::milliseconds idle_timeout{60'000};
+  /// Most bytes queued for one client (not yet written to its socket); past it the client is
+  /// disconnected. Default: 4 MiB
+  std::size_t max_outgoing_bytes = 4 * 1024 * 1024;
+  /// Most frames queued for one client; past it the client is disconnected. Default: 1024
+  std::size_t max_outgoing_frames = 1024;
+  /// Largest HTTP request body; a larger one gets 413. Default: 64 KiB
+  std::size_t max_http_body_bytes = 64 * 1024;
+};
+
+}  // namespace hibiki::gateway

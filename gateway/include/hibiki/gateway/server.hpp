@@ -1,0 +1,45 @@
+#pragma once
+/// The gateway: hibiki's network edge. One listener serves HTTP (sign-up, health, the web client's
+/// static files) and upgrades `GET /ws` to WebSocket connections whose text frames go to an
+/// `actors::session` and whose outgoing frames come back through an `actors::client_link`.
+///
+/// The gateway runs its own io_context threads, separate from the actor system; every connection
+/// runs on its own strand. This header has no Beast or asio types on purpose.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "hibiki/actors/node.hpp"
+#include "hibiki/core/result.hpp"
+#include "hibiki/gateway/gateway_options.hpp"
+
+namespace hibiki::gateway {
+
+/// A running gateway. Owned by whoever started it (hibikid, a test); `node` must outlive it.
+/// `port()` and `stop()` may be called from any one thread at a time.
+class server {
+ public:
+  /// Binds, listens and starts the I/O threads. Errors: unavailable (cannot bind), bad_request
+  /// (bad address).
+  static result<std::unique_ptr<server>> start(actors::node& node, gateway_options options);
+
+  virtual ~server() = default;
+
+  /// The port actually bound (the chosen one when the options asked for port 0).
+  virtual std::uint16_t port() const = 0;
+  /// The address actually bound, as text.
+  virtual std::string host() const = 0;
+  /// Whether POST /api/signup is open (the options' value or the loopback default).
+  virtual bool open_signup() const = 0;
+
+  /// Stops accepting new connections; open ones keep being served (so replies to in-flight
+  /// requests still reach their clients while the node drains). Idempotent.
+  virtual void stop_accepting() = 0;
+
+  /// Stops accepting, closes WebSockets with 1001, closes idle HTTP connections, waits a bounded
+  /// time for them to finish, and joins the I/O threads. Idempotent; the destructor calls it.
+  virtual void stop() = 0;
+};
+
+}  // namespace hibiki::gateway

@@ -1,0 +1,22 @@
+#pragma once
+/// What every connection of one gateway shares: the node, the options, the registry and the
+/// post gate. Owned through shared_ptr by the server and by each connection, so it outlives both.
+
+#include <memory>
+#include <string>
+
+#include "connection_registry.hpp"
+#include "hibiki/actors/node.hpp"
+#include "hibiki/gateway/gateway_options.hpp"
+
+namespace hibiki::gateway {
+
+struct gateway_context {
+  actors::node& node;
+  gateway_options options;  ///< web_root resolved, open_signup resolved
+  bool open_signup = false;
+  connection_registry registry;
+  post_gate gate;
+};
+
+}  // namespace hibiki::gateway

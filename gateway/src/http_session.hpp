@@ -1,0 +1,50 @@
+#pragma once
+/// One HTTP connection: reads requests (keep-alive), answers sign-up, health and static files,
+/// and hands a `GET /ws` upgrade to a ws_session. Owned by shared_ptr through its own pending
+/// operations; runs on the connection's strand.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "beast_fwd.hpp"
+#include "connection_registry.hpp"
+#include "gateway_context.hpp"
+
+namespace hibiki::gateway {
+
+class http_session : public connection, public std::enable_shared_from_this<http_session> {
+ public:
+  http_session(std::shared_ptr<gateway_context> ctx, tcp::socket&& socket);
+  ~http_session() override;
+
+  void run();
+  void shutdown() override;
+  void release() override;
+
+ private:
+  void do_read();
+  void on_read(beast::error_code ec, std::size_t bytes);
+  void handle(http::request<http::string_body>&& req);
+  void handle_signup(const http::request<http::string_body>& req);
+  void serve_file(const http::request<http::string_body>& req);
+  void send_json(http::status status, std::string body);
+  template <class Body>
+  void send(http::response<Body>&& res);
+  void on_write(bool close, beast::error_code ec, std::size_t bytes);
+  void do_close();
+
+  std::shared_ptr<gateway_context> ctx_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<void> response_;  ///< the response being written
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+  bool stopping_ = false;
+  /// Holds this session while a sign-up is in the node's hands (its callback holds a weak ref).
+  std::shared_ptr<http_session> self_while_signup_;
+  std::uint64_t registry_id_ = 0;
+};
+
+}  // namespace hibiki::gateway

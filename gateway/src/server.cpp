@@ -1,0 +1,92 @@
+#include "hibiki/gateway/server.hpp"
+
+#include <thread>
+#include <vector>
+
+#include "beast_fwd.hpp"
+#include "gateway_context.hpp"
+#include "listener.hpp"
+
+namespace hibiki::gateway {
+namespace {
+
+#ifndef HIBIKI_WEB_ROOT
+#define HIBIKI_WEB_ROOT "web"
+#endif
+
+class server_impl final : public server {
+ public:
+  server_impl(std::shared_ptr<gateway_context> ctx, std::unique_ptr<net::io_context> ioc,
+              std::shared_ptr<listener> l, tcp::endpoint endpoint)
+      : ctx_(std::move(ctx)), ioc_(std::move(ioc)), listener_(std::move(l)), endpoint_(endpoint) {}
+
+  ~server_impl() override { stop(); }
+
+  void start_threads(std::size_t n) {
+    listener_->run();
+    for (std::size_t i = 0; i < std::max<std::size_t>(n, 1); ++i)
+      threads_.emplace_back([this] { ioc_->run(); });
+  }
+
+  std::uint16_t port() const override { return endpoint_.port(); }
+  std::string host() const override { return endpoint_.address().to_string(); }
+  bool open_signup() const override { return ctx_->open_signup; }
+
+  void stop_accepting() override {
+    if (!stopped_accepting_) listener_->stop();
+    stopped_accepting_ = true;
+  }
+
+  void stop() override {
+    if (stopped_) return;
+    stopped_ = true;
+    stop_accepting();
+    ctx_->registry.shutdown_all();
+    // Close handshakes are bounded by the handshake timeout; allow that, then cut the rest.
+    ctx_->registry.wait_empty(ctx_->options.handshake_timeout + std::chrono::milliseconds(500));
+    ioc_->stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    // No late post may reach the io_context from here on; then free what still waits on it.
+    ctx_->gate.close();
+    ctx_->registry.release_all();
+    listener_.reset();
+    ioc_.reset();
+  }
+
+ private:
+  std::shared_ptr<gateway_context> ctx_;
+  std::unique_ptr<net::io_context> ioc_;
+  std::shared_ptr<listener> listener_;
+  tcp::endpoint endpoint_;
+  std::vector<std::thread> threads_;
+  bool stopped_ = false;
+  bool stopped_accepting_ = false;
+};
+
+}  // namespace
+
+result<std::unique_ptr<server>> server::start(actors::node& node, gateway_options options) {
+  beast::error_code ec;
+  const auto host = options.host == "localhost" ? std::string("127.0.0.1") : options.host;
+  auto address = net::ip::make_address(host, ec);
+  if (ec)
+    return result<std::unique_ptr<server>>(errc::bad_request,
+                                           "bad listen address: " + options.host);
+  if (options.web_root.empty()) options.web_root = HIBIKI_WEB_ROOT;
+
+  auto ctx = std::make_shared<gateway_context>(node, options);
+  ctx->open_signup = options.open_signup.value_or(address.is_loopback());
+
+  auto ioc = std::make_unique<net::io_context>(
+      static_cast<int>(std::max<std::size_t>(options.threads, 1)));
+  auto l = std::make_shared<listener>(*ioc, ctx);
+  if (auto st = l->open(tcp::endpoint(address, options.port)); !st) return st.error();
+  auto endpoint = l->local_endpoint();
+
+  auto s = std::make_unique<server_impl>(ctx, std::move(ioc), std::move(l), endpoint);
+  s->start_threads(options.threads);
+  return std::unique_ptr<server>(std::move(s));
+}
+
+}  // namespace hibiki::gateway

@@ -1,0 +1,207 @@
+#include "ws_session.hpp"
+
+#include <string_view>
+
+namespace hibiki::gateway {
+namespace {
+
+/// The link the actor side writes to. Weak on purpose (see ws_session).
+class ws_link final : public actors::client_link {
+ public:
+  ws_link(std::shared_ptr<gateway_context> ctx, std::weak_ptr<ws_session> session)
+      : ctx_(std::move(ctx)), session_(std::move(session)) {}
+
+  void send(std::shared_ptr<const std::string> frame) override {
+    ctx_->gate.run([&] {
+      if (auto s = session_.lock()) s->post_send(std::move(frame));
+    });
+  }
+
+  void close(std::uint16_t code, std::string reason) override {
+    ctx_->gate.run([&] {
+      if (auto s = session_.lock()) s->post_close(code, std::move(reason));
+    });
+  }
+
+ private:
+  std::shared_ptr<gateway_context> ctx_;
+  std::weak_ptr<ws_session> session_;
+};
+
+/// The sub-protocol to echo: `hibiki.v1` when the client offers it among others, none otherwise.
+bool offers_hibiki_v1(std::string_view header) {
+  while (!header.empty()) {
+    auto comma = header.find(',');
+    auto item = header.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (item == "hibiki.v1") return true;
+    if (comma == std::string_view::npos) break;
+    header.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+ws_session::ws_session(std::shared_ptr<gateway_context> ctx, beast::tcp_stream&& stream)
+    : ctx_(std::move(ctx)), ws_(std::move(stream)) {}
+
+ws_session::~ws_session() {
+  notify_closed();
+  if (registry_id_ != 0) ctx_->registry.remove(registry_id_);
+}
+
+void ws_session::run(http::request<http::string_body> req) {
+  registry_id_ = ctx_->registry.add(weak_from_this());
+  ws_.next_layer().set_owner(shared_from_this());
+
+  // The WebSocket stream has its own timers; the TCP stream's would cut idle-but-alive clients.
+  beast::get_lowest_layer(ws_).expires_never();
+
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = ctx_->options.handshake_timeout;
+  timeouts.idle_timeout = ctx_->options.idle_timeout;
+  timeouts.keep_alive_pings = true;
+  ws_.set_option(timeouts);
+
+  const bool echo_protocol = offers_hibiki_v1(to_std(req[http::field::sec_websocket_protocol]));
+  ws_.set_option(websocket::stream_base::decorator([echo_protocol](websocket::response_type& res) {
+    res.set(http::field::server, "hibiki");
+    if (echo_protocol) res.set(http::field::sec_websocket_protocol, "hibiki.v1");
+  }));
+  ws_.read_message_max(ctx_->options.max_frame_bytes);
+  // One message, one frame: clients read whole JSON objects and the queue counts whole frames.
+  ws_.auto_fragment(false);
+
+  ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept, shared_from_this()));
+}
+
+void ws_session::on_accept(beast::error_code ec) {
+  if (ec) return;  // nothing was opened on the actor side yet
+  session_ = ctx_->node.open_session(std::make_shared<ws_link>(ctx_, weak_from_this()));
+  do_read();
+}
+
+void ws_session::do_read() {
+  ws_.async_read(buffer_, beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+}
+
+void ws_session::on_read(beast::error_code ec, std::size_t) {
+  if (ec) {
+    // Includes the peer's close, a 1009 (Beast already sent the close frame), timeouts and drops.
+    notify_closed();
+    return;
+  }
+  if (!ws_.got_text()) {
+    buffer_.consume(buffer_.size());
+    begin_close(websocket::close_code::unknown_data, "binary frames are not supported");
+    return;
+  }
+  if (session_ && !closing_) session_->on_text(beast::buffers_to_string(buffer_.data()));
+  buffer_.consume(buffer_.size());
+  do_read();
+}
+
+void ws_session::post_send(std::shared_ptr<const std::string> frame) {
+  net::post(ws_.get_executor(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
+    self->enqueue(std::move(frame));
+  });
+}
+
+void ws_session::post_close(std::uint16_t code, std::string reason) {
+  net::post(ws_.get_executor(),
+            [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+              self->begin_close(code, std::move(reason));
+            });
+}
+
+void ws_session::shutdown() {
+  post_close(websocket::close_code::going_away, "server stopping");
+}
+
+void ws_session::enqueue(std::shared_ptr<const std::string> frame) {
+  if (closing_ || dropped_ || !frame) return;
+  queue_bytes_ += frame->size();
+  queue_.push_back(std::move(frame));
+  const auto unflushed = queue_bytes_ + ws_.next_layer().unflushed_bytes();
+  if (unflushed > ctx_->options.max_outgoing_bytes ||
+      queue_.size() > ctx_->options.max_outgoing_frames) {
+    // Too slow: its socket is not taking what we send. A close frame would wait behind the same
+    // full socket, so drop the connection; the memory is freed now.
+    drop();
+    return;
+  }
+  if (!writing_) {
+    // Drain the whole queue through Beast into the write layer, then write it to the socket at
+    // once (see coalescing_stream).
+    ws_.next_layer().cork();
+    do_write();
+  }
+}
+
+void ws_session::do_write() {
+  writing_ = true;
+  ws_.text(true);
+  ws_.async_write(net::buffer(*queue_.front()),
+                  beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
+}
+
+void ws_session::on_write(beast::error_code ec, std::size_t) {
+  writing_ = false;
+  if (!queue_.empty()) {
+    queue_bytes_ -= queue_.front()->size();
+    queue_.pop_front();
+  }
+  if (ec || dropped_) {
+    // The read side sees the failure too and notifies the session.
+    ws_.next_layer().uncork();
+    queue_.clear();
+    queue_bytes_ = 0;
+    return;
+  }
+  if (!queue_.empty()) {
+    do_write();
+    return;
+  }
+  ws_.next_layer().uncork();
+  if (closing_ && !close_started_) do_close();
+}
+
+void ws_session::begin_close(std::uint16_t code, std::string reason) {
+  if (closing_ || dropped_) return;
+  closing_ = true;
+  close_reason_.code = code;
+  close_reason_.reason = reason;
+  // Frames queued before the close still go out first (e.g. the error reply that explains it).
+  if (!writing_) do_close();
+}
+
+void ws_session::do_close() {
+  close_started_ = true;
+  ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) {
+    // The read loop ends with `closed` or an error as well; notify_closed runs once either way.
+    self->notify_closed();
+  });
+}
+
+void ws_session::drop() {
+  if (dropped_) return;
+  dropped_ = true;
+  // A write in flight still reads the front frame's bytes; free the rest now.
+  while (queue_.size() > (writing_ ? 1u : 0u)) {
+    queue_bytes_ -= queue_.back()->size();
+    queue_.pop_back();
+  }
+  beast::error_code ignored;
+  beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+  beast::get_lowest_layer(ws_).close();
+}
+
+void ws_session::notify_closed() {
+  if (closed_notified_ || !session_) return;
+  closed_notified_ = true;
+  session_->on_closed();
+}
+
+}  // namespace hibiki::gateway

@@ -1,0 +1,62 @@
+#pragma once
+/// One WebSocket connection: reads text frames into an actors::session and writes the frames the
+/// session sends back, through a bounded queue. Owned by shared_ptr: its own pending operations
+/// keep it alive; the actor side holds only a weak link (ws_link), so a slow or dead actor can
+/// never keep a closed connection's memory alive. Everything after construction runs on the
+/// connection's strand.
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "beast_fwd.hpp"
+#include "coalescing_stream.hpp"
+#include "connection_registry.hpp"
+#include "gateway_context.hpp"
+
+namespace hibiki::gateway {
+
+class ws_session : public connection, public std::enable_shared_from_this<ws_session> {
+ public:
+  ws_session(std::shared_ptr<gateway_context> ctx, beast::tcp_stream&& stream);
+  ~ws_session() override;
+
+  /// Accepts the upgrade request `req` (already read by the http_session).
+  void run(http::request<http::string_body> req);
+
+  /// Thread-safe: queue one frame / start closing with `code`.
+  void post_send(std::shared_ptr<const std::string> frame);
+  void post_close(std::uint16_t code, std::string reason);
+
+  void shutdown() override;
+
+ private:
+  void on_accept(beast::error_code ec);
+  void do_read();
+  void on_read(beast::error_code ec, std::size_t bytes);
+  void enqueue(std::shared_ptr<const std::string> frame);
+  void do_write();
+  void on_write(beast::error_code ec, std::size_t bytes);
+  void begin_close(std::uint16_t code, std::string reason);
+  void do_close();
+  void drop();
+  void notify_closed();
+
+  std::shared_ptr<gateway_context> ctx_;
+  websocket::stream<coalescing_stream<beast::tcp_stream>> ws_;
+  beast::flat_buffer buffer_;
+  std::unique_ptr<actors::session> session_;
+  std::uint64_t registry_id_ = 0;
+
+  std::deque<std::shared_ptr<const std::string>> queue_;
+  std::size_t queue_bytes_ = 0;
+  bool writing_ = false;
+  bool closing_ = false;  ///< no more frames are queued; a close is pending or running
+  bool close_started_ = false;
+  bool dropped_ = false;  ///< the socket was closed without a close handshake
+  bool closed_notified_ = false;
+  websocket::close_reason close_reason_;
+};
+
+}  // namespace hibiki::gateway

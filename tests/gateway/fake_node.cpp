@@ -1,0 +1,86 @@
+#include "fake_node.hpp"
+
+namespace hibiki::testkit {
+
+class fake_session final : public actors::session {
+ public:
+  fake_session(fake_node& node, std::size_t index) : node_(node), index_(index) {}
+  void on_text(std::string frame) override { node_.on_text(index_, std::move(frame)); }
+  void on_closed() override { node_.on_closed(index_); }
+
+ private:
+  fake_node& node_;
+  std::size_t index_;
+};
+
+fake_node::~fake_node() {
+  for (auto& w : workers_) w.join();
+}
+
+std::unique_ptr<actors::session> fake_node::open_session(
+    std::shared_ptr<actors::client_link> link) {
+  std::lock_guard lock(mutex_);
+  records_.push_back(record{{}, 0, std::move(link)});
+  changed_.notify_all();
+  return std::make_unique<fake_session>(*this, records_.size() - 1);
+}
+
+void fake_node::on_text(std::size_t index, std::string frame) {
+  std::shared_ptr<actors::client_link> link;
+  {
+    std::lock_guard lock(mutex_);
+    records_[index].frames.push_back(frame);
+    link = records_[index].link;
+    changed_.notify_all();
+  }
+  // Reply outside the lock, as the real session actor does from its own thread.
+  if (frame.rfind("echo:", 0) == 0) {
+    link->send(std::make_shared<const std::string>(frame.substr(5)));
+  } else if (frame.rfind("close:", 0) == 0) {
+    link->close(static_cast<std::uint16_t>(std::stoi(frame.substr(6))), "requested");
+  }
+}
+
+void fake_node::on_closed(std::size_t index) {
+  std::lock_guard lock(mutex_);
+  ++records_[index].closed;
+  changed_.notify_all();
+}
+
+void fake_node::signup(std::string name, std::function<void(result<actors::signup_result>)> done) {
+  std::lock_guard lock(mutex_);
+  const auto account = next_account_++;
+  const auto delay = signup_delay_;
+  // The callback runs on a thread that is not the caller's, as the contract says.
+  workers_.emplace_back([name = std::move(name), done = std::move(done), account, delay] {
+    std::this_thread::sleep_for(delay);
+    if (name.empty() || name.find(' ') != std::string::npos) {
+      done(result<actors::signup_result>(errc::bad_request, "invalid name"));
+      return;
+    }
+    done(actors::signup_result{account_id(account), name, "token-" + std::to_string(account)});
+  });
+}
+
+bool fake_node::wait_for(const std::function<bool(const std::vector<record>&)>& pred,
+                         std::chrono::seconds limit) {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, limit, [&] { return pred(records_); });
+}
+
+std::vector<fake_node::record> fake_node::snapshot() const {
+  std::lock_guard lock(mutex_);
+  return records_;
+}
+
+std::shared_ptr<actors::client_link> fake_node::link(std::size_t session) const {
+  std::lock_guard lock(mutex_);
+  return records_.at(session).link;
+}
+
+std::size_t fake_node::sessions() const {
+  std::lock_guard lock(mutex_);
+  return records_.size();
+}
+
+}  // namespace hibiki::testkit

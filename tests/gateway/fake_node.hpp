@@ -1,0 +1,60 @@
+#pragma once
+/// A fake actors::node for the gateway tests: records what sessions receive, lets a test reply,
+/// close, or flood through a session's link, and can be made unhealthy or slow to sign up.
+/// Thread-safe: the gateway calls it from its I/O threads, the test from its own.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hibiki/actors/node.hpp"
+
+namespace hibiki::testkit {
+
+class fake_node final : public actors::node {
+ public:
+  /// A frame "echo:X" makes the session send X back; "close:CODE" makes it close with CODE.
+  struct record {
+    std::vector<std::string> frames;
+    int closed = 0;  ///< times on_closed ran (must end at exactly 1)
+    std::shared_ptr<actors::client_link> link;
+  };
+
+  ~fake_node() override;
+
+  std::unique_ptr<actors::session> open_session(std::shared_ptr<actors::client_link> link) override;
+  void signup(std::string name, std::function<void(result<actors::signup_result>)> done) override;
+  bool healthy() const override { return healthy_; }
+  void stop() override {}
+
+  void set_healthy(bool h) { healthy_ = h; }
+  void set_signup_delay(std::chrono::milliseconds d) { signup_delay_ = d; }
+
+  /// Waits (bounded, so a broken gateway fails the test instead of hanging it) until `pred` over
+  /// the records holds. Returns whether it did.
+  bool wait_for(const std::function<bool(const std::vector<record>&)>& pred,
+                std::chrono::seconds limit = std::chrono::seconds(10));
+  std::vector<record> snapshot() const;
+  std::shared_ptr<actors::client_link> link(std::size_t session) const;
+  std::size_t sessions() const;
+
+ private:
+  friend class fake_session;
+  void on_text(std::size_t index, std::string frame);
+  void on_closed(std::size_t index);
+
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<record> records_;
+  std::atomic<bool> healthy_{true};
+  std::chrono::milliseconds signup_delay_{0};
+  std::uint64_t next_account_ = 1;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace hibiki::testkit
