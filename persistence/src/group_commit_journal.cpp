@@ -55,6 +55,8 @@ void group_commit_journal::close() {
     held_ = false;
     wake_.notify_all();
   }
+  // From a callback (the writer thread itself) we can only ask: the writer stops after this batch.
+  if (std::this_thread::get_id() == writer_.get_id()) return;
   if (writer_.joinable()) writer_.join();
 }
 
