@@ -34,6 +34,10 @@ struct node_options {
   std::size_t actor_threads = 0;
   /// fsync group commits. Default: true.
   bool sync_writes = true;
+  /// Requests per second one connection may sustain. Default: 100.
+  double rate_per_second = 100;
+  /// Requests one connection may send at once before the rate applies. Default: 200.
+  double rate_burst = 200;
 };
 
 /// Where a session's outgoing frames go: implemented by the gateway's WebSocket connection.

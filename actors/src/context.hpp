@@ -1,0 +1,59 @@
+#pragma once
+/// What every actor of one node shares: the storage it talks to, the io executor, the options,
+/// and the handles of the node's long-lived actors. Built once at start-up by `spawn_runtime`
+/// (runtime.hpp) and read-only afterwards, except the two atomics.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <caf/all.hpp>
+
+#include "hibiki/actors/node.hpp"
+#include "hibiki/core/ids.hpp"
+#include "hibiki/persistence/journal.hpp"
+#include "hibiki/persistence/read_store.hpp"
+#include "hibiki/persistence/snapshot_store.hpp"
+#include "io_executor.hpp"
+
+namespace hibiki::actors {
+
+/// The storage and scheduling a runtime runs on; the node passes RocksDB and a thread pool, the
+/// testkit wrapped, deterministic versions of them.
+struct runtime_deps {
+  persistence::journal* journal = nullptr;
+  persistence::snapshot_store* snapshots = nullptr;
+  persistence::read_store* reads = nullptr;
+  io_executor* io = nullptr;
+  /// Wall-clock Unix seconds for event timestamps. Default: the system clock.
+  std::function<unix_time()> now;
+  /// This incarnation's writer id, recorded in every event. Default: random.
+  std::string writer_id;
+};
+
+struct node_context {
+  runtime_deps deps;
+  node_options options;
+
+  caf::actor hub;
+  caf::actor gate;
+  caf::actor rooms;
+  caf::actor users;
+  caf::actor ids;
+
+  /// Set by node::stop; sessions then refuse writes with `unavailable`.
+  std::atomic<bool> stopping{false};
+  /// Appends submitted whose replies have not gone out yet; node::stop waits for zero.
+  std::atomic<std::int64_t> inflight{0};
+  std::atomic<std::uint64_t> next_session{1};
+
+  unix_time now() const { return deps.now(); }
+};
+
+/// Entity ids of the id allocators: their journal seq is the id they hand out.
+inline const entity_id account_ids_entity = "ids-account";
+inline const entity_id room_ids_entity = "ids-room";
+
+}  // namespace hibiki::actors

@@ -1,0 +1,273 @@
+#pragma once
+/// The event-sourced entity actor, generic over the entity kind (entity_traits.hpp).
+///
+/// Life of an entity: it asks the node's recovery gate for a permit, recovers its state on the
+/// io executor (latest snapshot + the events after it) while stashing commands, then serves.
+/// A command is decided on the current, optimistic state (which includes appends still in
+/// flight), its events are appended asynchronously, and its reply and pushes go out strictly in
+/// order once the journal has acknowledged that append and every one before it. A failed append
+/// fails that command and every later one still in flight, and the entity recovers again from
+/// the journal before it takes new commands. Owned by its shard region; touched only by itself.
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "context.hpp"
+#include "entity_traits.hpp"
+#include "messages.hpp"
+
+namespace hibiki::actors {
+
+/// The outcome of a recovery run on the io executor.
+template <class State>
+struct recovered_msg {
+  std::optional<recovery<State>> value;
+  hibiki::error err;
+};
+
+}  // namespace hibiki::actors
+
+namespace caf {
+template <class State>
+struct allowed_unsafe_message_type<hibiki::actors::recovered_msg<State>> : std::true_type {};
+}  // namespace caf
+
+namespace hibiki::actors {
+
+template <class Traits>
+class entity_actor : public caf::event_based_actor {
+ public:
+  using state_type = typename Traits::state;
+  using command_type = typename Traits::command;
+  using event_type = typename Traits::event;
+  using command_msg = entity_command<command_type>;
+
+  entity_actor(caf::actor_config& cfg, std::shared_ptr<node_context> ctx, entity_id id)
+      : caf::event_based_actor(cfg),
+        ctx_(std::move(ctx)),
+        id_(std::move(id)),
+        state_(Traits::initial(id_)) {}
+
+  caf::behavior make_behavior() override {
+    request_recovery();
+    return {
+        [this](command_msg& m) { on_command(std::move(m)); },
+        [this](granted_atom) { start_recovery(); },
+        [this](recovered_msg<state_type>& m) { on_recovered(std::move(m)); },
+        [this](append_done& d) { on_append_done(d); },
+        [this](passivate_atom) {
+          stopping_ = true;
+          maybe_quit();
+        },
+    };
+  }
+
+ private:
+  enum class phase { waiting_permit, recovering, ready };
+
+  /// A command whose reply waits for its append (or for the appends before it).
+  struct pending {
+    std::uint64_t append_id = 0;  ///< 0: nothing appended for this command
+    bool resolved = false;
+    command_reply outcome;
+    reply_fn reply;
+    std::vector<push_msg> pushes;
+  };
+
+  void request_recovery() {
+    phase_ = phase::waiting_permit;
+    send(ctx_->gate, acquire_atom::value, caf::actor_cast<caf::actor>(this));
+  }
+
+  void start_recovery() {
+    if (stopping_ && stash_.empty() && inflight_.empty()) {
+      // Passivated before it ever served: give the permit back and go.
+      send(ctx_->gate, release_atom::value);
+      quit();
+      return;
+    }
+    phase_ = phase::recovering;
+    auto self = caf::actor_cast<caf::actor>(this);
+    auto ctx = ctx_;
+    auto id = id_;
+    ctx_->deps.io->post([self, ctx, id] {
+      recovered_msg<state_type> msg;
+      try {
+        auto r = Traits::recover(*ctx, id);
+        if (r)
+          msg.value = std::move(*r);
+        else
+          msg.err = r.error();
+      } catch (const std::exception& ex) {
+        msg.err = hibiki::error{errc::internal, ex.what()};
+      }
+      caf::anon_send(self, std::move(msg));
+    });
+  }
+
+  void on_recovered(recovered_msg<state_type> m) {
+    send(ctx_->gate, release_atom::value);
+    if (!m.value) {
+      // Storage cannot give us our state: fail what waits and stop; the region activates a
+      // fresh incarnation on the next command.
+      auto err = m.err;
+      if (err.code == errc::internal || err.code == errc::ok) err.code = errc::unavailable;
+      for (auto& c : stash_)
+        if (c.reply) c.reply(command_reply::fail(err));
+      stash_.clear();
+      quit();
+      return;
+    }
+    state_ = std::move(m.value->state);
+    journal_seq_ = m.value->journal_seq;
+    snapshot_seq_ = m.value->snapshot_seq;
+    needs_recovery_ = false;
+    phase_ = phase::ready;
+    auto stashed = std::move(stash_);
+    stash_.clear();
+    for (auto& c : stashed) on_command(std::move(c));
+    maybe_quit();
+  }
+
+  void on_command(command_msg m) {
+    if (phase_ != phase::ready || needs_recovery_) {
+      stash_.push_back(std::move(m));
+      return;
+    }
+    pending p;
+    p.reply = std::move(m.reply);
+    try {
+      decide_and_append(m.cmd, p);
+    } catch (const std::exception& ex) {
+      p.append_id = 0;
+      p.resolved = true;
+      p.pushes.clear();
+      p.outcome = command_reply::fail(errc::internal, ex.what());
+    }
+    inflight_.push_back(std::move(p));
+    flush();
+  }
+
+  void decide_and_append(const command_type& cmd, pending& p) {
+    auto decided = Traits::decide(state_, cmd);
+    if (!decided) {
+      p.resolved = true;
+      p.outcome = command_reply::fail(decided.error());
+      return;
+    }
+    if (decided->events.empty()) {
+      p.resolved = true;
+      p.outcome = decided->immediate ? std::move(*decided->immediate)
+                                     : command_reply::ok(Traits::reply_fields(cmd, {}, state_));
+      return;
+    }
+    persistence::append_request req;
+    req.entity = id_;
+    // One copy of the state per event: projections need the state before and after it.
+    std::optional<state_type> next;
+    seq_nr seq = journal_seq_;
+    for (const auto& e : decided->events) {
+      const state_type& before = next ? *next : state_;
+      state_type after = Traits::apply(before, e);
+      Traits::effects(before, e, after, req.rows, p.pushes);
+      req.events.push_back(
+          persistence::persisted_event{id_, ++seq, ctx_->deps.writer_id, Traits::encode(e)});
+      next = std::move(after);
+    }
+    p.outcome = command_reply::ok(Traits::reply_fields(cmd, decided->events, *next));
+    // Only now, with nothing left that can throw, does the optimistic state move on.
+    state_ = std::move(*next);
+    journal_seq_ = seq;
+    p.append_id = next_append_id_++;
+    ++outstanding_;
+    ++ctx_->inflight;
+    auto self = caf::actor_cast<caf::actor>(this);
+    auto append_id = p.append_id;
+    // The callback runs on the journal's writer thread: it only sends a message back.
+    ctx_->deps.journal->async_append(std::move(req), [self, append_id](hibiki::status st) {
+      caf::anon_send(self, append_done{append_id, std::move(st)});
+    });
+  }
+
+  void on_append_done(append_done& d) {
+    if (outstanding_ > 0) --outstanding_;
+    auto it = inflight_.begin();
+    while (it != inflight_.end() && it->append_id != d.id) ++it;
+    if (it != inflight_.end() && !it->resolved) {
+      if (d.st.ok()) {
+        it->resolved = true;
+      } else {
+        // Everything decided after this append assumed it succeeded: fail them all, and rebuild
+        // the state from what the journal really holds before serving again.
+        hibiki::error err = d.st.error();
+        if (err.code != errc::conflict) err.code = errc::unavailable;
+        for (; it != inflight_.end(); ++it) {
+          it->resolved = true;
+          it->pushes.clear();
+          it->outcome = command_reply::fail(err);
+        }
+        needs_recovery_ = true;
+      }
+    }
+    flush();
+    if (needs_recovery_ && outstanding_ == 0 && phase_ == phase::ready) request_recovery();
+  }
+
+  /// Sends the replies and pushes of the resolved commands at the front, in order.
+  void flush() {
+    while (!inflight_.empty() && inflight_.front().resolved) {
+      pending p = std::move(inflight_.front());
+      inflight_.pop_front();
+      if (!p.outcome.err)
+        for (auto& push : p.pushes) send(ctx_->hub, std::move(push));
+      if (p.reply) p.reply(std::move(p.outcome));
+      if (p.append_id != 0) --ctx_->inflight;
+    }
+    maybe_snapshot();
+    maybe_quit();
+  }
+
+  /// Snapshots when nothing is in flight, so the state saved is exactly the journal's.
+  void maybe_snapshot() {
+    if constexpr (Traits::snapshots) {
+      if (!inflight_.empty() || needs_recovery_ || phase_ != phase::ready) return;
+      if (ctx_->options.snapshot_every == 0) return;
+      if (journal_seq_ - snapshot_seq_ < ctx_->options.snapshot_every) return;
+      persistence::snapshot snap;
+      snap.meta.entity = id_;
+      snap.meta.seq = journal_seq_;
+      snap.meta.timestamp_ms = ctx_->now() * 1000;
+      snap.data = Traits::encode_snapshot(state_);
+      snapshot_seq_ = journal_seq_;
+      auto ctx = ctx_;
+      // A lost snapshot only costs a longer recovery, so its status is not waited for.
+      ctx_->deps.io->post([ctx, s = std::move(snap)] { (void)ctx->deps.snapshots->save(s); });
+    }
+  }
+
+  void maybe_quit() {
+    if (!stopping_ || phase_ != phase::ready || needs_recovery_) return;
+    if (!inflight_.empty() || outstanding_ != 0 || !stash_.empty()) return;
+    quit();
+  }
+
+  std::shared_ptr<node_context> ctx_;
+  entity_id id_;
+  state_type state_;
+  phase phase_ = phase::waiting_permit;
+  seq_nr journal_seq_ = 0;
+  seq_nr snapshot_seq_ = 0;
+  bool stopping_ = false;
+  bool needs_recovery_ = false;
+  std::vector<command_msg> stash_;
+  std::deque<pending> inflight_;
+  std::uint64_t next_append_id_ = 1;
+  std::size_t outstanding_ = 0;
+};
+
+}  // namespace hibiki::actors

@@ -1,0 +1,154 @@
+#include "entity_traits.hpp"
+
+#include <cstdlib>
+#include <memory>
+
+#include "hibiki/core/protocol.hpp"
+
+namespace hibiki::actors {
+
+namespace {
+
+/// The number after the kind prefix of an entity id ("room-12" → 12); 0 when malformed.
+std::uint64_t id_number(const entity_id& id) {
+  auto dash = id.find('-');
+  if (dash == entity_id::npos) return 0;
+  return std::strtoull(id.c_str() + dash + 1, nullptr, 10);
+}
+
+template <class... Fs>
+struct overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+overloaded(Fs...) -> overloaded<Fs...>;
+
+}  // namespace
+
+// ---- room ---------------------------------------------------------------------------------------
+
+room::state room_traits::initial(const entity_id& id) {
+  room::state s;
+  s.id = room_id{id_number(id)};
+  return s;
+}
+
+result<plan<room::event>> room_traits::decide(const state& s, const command& cmd) {
+  auto d = room::decide(s, cmd);
+  if (!d) return d.error();
+  plan<event> p;
+  p.events = std::move(d->events);
+  if (d->duplicate_of) {
+    p.immediate = command_reply::ok(
+        {{"message_id", protocol::to_wire(d->duplicate_of->id)}, {"seq", d->duplicate_of->seq}});
+  }
+  return p;
+}
+
+void room_traits::effects(const state& before, const event& e, const state& after,
+                          std::vector<read_model::row_op>& rows, std::vector<push_msg>& pushes) {
+  auto ops = read_model::project(before, e, after);
+  rows.insert(rows.end(), std::make_move_iterator(ops.begin()), std::make_move_iterator(ops.end()));
+  if (auto frame = read_model::push_frame(before, e, after)) {
+    pushes.push_back(push_msg{std::make_shared<const std::string>(frame->dump()),
+                              room::recipients(before, e, after), 0});
+  }
+}
+
+nlohmann::json room_traits::reply_fields(const command& cmd, const std::vector<event>& events,
+                                         const state& after) {
+  return std::visit(overloaded{
+                        [&](const room::create_room&) -> nlohmann::json {
+                          return {{"room_id", after.id.value}};
+                        },
+                        [&](const room::send_message&) -> nlohmann::json {
+                          message_id id = after.last_message();
+                          for (const auto& e : events)
+                            if (auto* p = std::get_if<room::message_posted>(&e)) id = p->id;
+                          return {{"message_id", protocol::to_wire(id)}, {"seq", after.seq}};
+                        },
+                        [&](const room::edit_message&) -> nlohmann::json {
+                          return {{"seq", after.seq}};
+                        },
+                        [&](const room::delete_message&) -> nlohmann::json {
+                          return {{"seq", after.seq}};
+                        },
+                        [&](const room::mark_read& m) -> nlohmann::json {
+                          return {{"unread_num", room::unread_num(after, m.actor)},
+                                  {"mention_num", room::mention_num(after, m.actor)}};
+                        },
+                        [&](const auto&) -> nlohmann::json { return nullptr; },
+                    },
+                    cmd);
+}
+
+// ---- user ---------------------------------------------------------------------------------------
+
+user::state user_traits::initial(const entity_id& id) {
+  user::state s;
+  s.id = account_id{id_number(id)};
+  return s;
+}
+
+result<plan<user::event>> user_traits::decide(const state& s, const command& cmd) {
+  auto d = user::decide(s, cmd);
+  if (!d) return d.error();
+  plan<event> p;
+  p.events = std::move(*d);
+  return p;
+}
+
+void user_traits::effects(const state& before, const event& e, const state& after,
+                          std::vector<read_model::row_op>& rows, std::vector<push_msg>&) {
+  auto ops = read_model::project(before, e, after);
+  rows.insert(rows.end(), std::make_move_iterator(ops.begin()), std::make_move_iterator(ops.end()));
+}
+
+nlohmann::json user_traits::reply_fields(const command&, const std::vector<event>&,
+                                         const state& after) {
+  return {{"account_id", after.id.value}, {"name", after.name}};
+}
+
+// ---- id allocator -------------------------------------------------------------------------------
+
+result<plan<id_allocated>> id_traits::decide(const state&, const command& cmd) {
+  plan<event> p;
+  if (std::holds_alternative<allocate_id>(cmd)) p.events.push_back(id_allocated{});
+  return p;
+}
+
+codec::bytes id_traits::encode(const event&) {
+  return nlohmann::json::to_cbor(nlohmann::json{{"t", "ids.allocated"}, {"v", 1}});
+}
+
+result<id_allocated> id_traits::decode(std::span<const std::uint8_t> b) {
+  auto j = nlohmann::json::from_cbor(b.begin(), b.end(), true, false);
+  if (j.is_discarded() || !j.is_object() || j.value("t", "") != "ids.allocated")
+    return hibiki::error{errc::internal, "not an id allocation event"};
+  return id_allocated{};
+}
+
+codec::bytes id_traits::encode_snapshot(const state& s) {
+  return nlohmann::json::to_cbor(nlohmann::json{{"highest", s.highest}});
+}
+
+result<id_state> id_traits::decode_snapshot(std::span<const std::uint8_t> b) {
+  auto j = nlohmann::json::from_cbor(b.begin(), b.end(), true, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("highest"))
+    return hibiki::error{errc::internal, "bad id allocator snapshot"};
+  return id_state{j["highest"].get<std::uint64_t>()};
+}
+
+nlohmann::json id_traits::reply_fields(const command& cmd, const std::vector<event>&,
+                                       const state& after) {
+  if (std::holds_alternative<allocate_id>(cmd)) return {{"id", after.highest}};
+  return {{"highest", after.highest}};
+}
+
+result<recovery<id_state>> id_traits::recover(const node_context& ctx, const entity_id& id) {
+  auto high = ctx.deps.journal->highest_seq(id);
+  if (!high) return high.error();
+  return recovery<id_state>{id_state{*high}, *high, 0};
+}
+
+}  // namespace hibiki::actors

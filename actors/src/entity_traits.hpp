@@ -1,0 +1,167 @@
+#pragma once
+/// The three kinds of event-sourced entity (room, user, id allocator) as traits the generic
+/// entity actor and shard region are written against. Each traits struct adapts one pure
+/// aggregate of core: its rules (decide/apply), codec, projection, pushes and reply fields.
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "context.hpp"
+#include "hibiki/core/codec.hpp"
+#include "hibiki/core/read_model.hpp"
+#include "hibiki/core/room.hpp"
+#include "hibiki/core/user.hpp"
+#include "messages.hpp"
+
+namespace hibiki::actors {
+
+/// What a command decided: events to persist, or (without events) a reply given at once.
+template <class Event>
+struct plan {
+  std::vector<Event> events;
+  std::optional<command_reply> immediate;
+};
+
+/// An entity's state as recovered from storage.
+template <class State>
+struct recovery {
+  State state;
+  seq_nr journal_seq = 0;   ///< the journal seq of the last event folded in
+  seq_nr snapshot_seq = 0;  ///< the seq of the snapshot it started from (0 = none)
+};
+
+/// Latest snapshot plus the events after it. Blocking: runs on the io executor only.
+template <class Traits>
+result<recovery<typename Traits::state>> recover_from_storage(const node_context& ctx,
+                                                              const entity_id& id) {
+  recovery<typename Traits::state> out{Traits::initial(id)};
+  auto snap = ctx.deps.snapshots->load(id, persistence::snapshot_criteria{});
+  if (!snap) return snap.error();
+  if (snap->has_value()) {
+    auto decoded = Traits::decode_snapshot((*snap)->data);
+    if (!decoded) return decoded.error();
+    out.state = std::move(*decoded);
+    out.journal_seq = out.snapshot_seq = (*snap)->meta.seq;
+  }
+  std::optional<hibiki::error> bad;
+  auto st = ctx.deps.journal->replay(id, out.journal_seq + 1, persistence::max_seq, UINT64_MAX,
+                                     [&](const persistence::persisted_event& pe) {
+                                       if (bad) return;
+                                       auto e = Traits::decode(pe.payload);
+                                       if (!e) {
+                                         bad = e.error();
+                                         return;
+                                       }
+                                       out.state = Traits::apply(std::move(out.state), *e);
+                                       out.journal_seq = pe.seq;
+                                     });
+  if (!st) return st.error();
+  if (bad) return *bad;
+  // Appends continue after the highest seq ever written, even if the tail was deleted.
+  auto high = ctx.deps.journal->highest_seq(id);
+  if (!high) return high.error();
+  if (*high > out.journal_seq) out.journal_seq = *high;
+  return out;
+}
+
+// ---- room ---------------------------------------------------------------------------------------
+
+struct room_traits {
+  using state = room::state;
+  using command = room::command;
+  using event = room::event;
+  static constexpr bool snapshots = true;
+
+  static state initial(const entity_id& id);
+  static result<plan<event>> decide(const state& s, const command& cmd);
+  static state apply(state s, const event& e) { return room::apply(std::move(s), e); }
+  static codec::bytes encode(const event& e) { return codec::encode(e); }
+  static result<event> decode(std::span<const std::uint8_t> b) {
+    return codec::decode_room_event(b);
+  }
+  static codec::bytes encode_snapshot(const state& s) { return codec::encode_snapshot(s); }
+  static result<state> decode_snapshot(std::span<const std::uint8_t> b) {
+    return codec::decode_room_snapshot(b);
+  }
+  /// The read-model rows and the pushes one event causes.
+  static void effects(const state& before, const event& e, const state& after,
+                      std::vector<read_model::row_op>& rows, std::vector<push_msg>& pushes);
+  static nlohmann::json reply_fields(const command& cmd, const std::vector<event>& events,
+                                     const state& after);
+  static result<recovery<state>> recover(const node_context& ctx, const entity_id& id) {
+    return recover_from_storage<room_traits>(ctx, id);
+  }
+};
+
+// ---- user ---------------------------------------------------------------------------------------
+
+struct user_traits {
+  using state = user::state;
+  using command = user::command;
+  using event = user::event;
+  static constexpr bool snapshots = true;
+
+  static state initial(const entity_id& id);
+  static result<plan<event>> decide(const state& s, const command& cmd);
+  static state apply(state s, const event& e) { return user::apply(std::move(s), e); }
+  static codec::bytes encode(const event& e) { return codec::encode(e); }
+  static result<event> decode(std::span<const std::uint8_t> b) {
+    return codec::decode_user_event(b);
+  }
+  static codec::bytes encode_snapshot(const state& s) { return codec::encode_snapshot(s); }
+  static result<state> decode_snapshot(std::span<const std::uint8_t> b) {
+    return codec::decode_user_snapshot(b);
+  }
+  static void effects(const state& before, const event& e, const state& after,
+                      std::vector<read_model::row_op>& rows, std::vector<push_msg>& pushes);
+  static nlohmann::json reply_fields(const command& cmd, const std::vector<event>& events,
+                                     const state& after);
+  static result<recovery<state>> recover(const node_context& ctx, const entity_id& id) {
+    return recover_from_storage<user_traits>(ctx, id);
+  }
+};
+
+// ---- id allocator -------------------------------------------------------------------------------
+
+/// Hands out dense ids from 1: the id is the journal seq of the allocation event, so it is durable
+/// once the append is, and recovery is one `highest_seq` lookup.
+struct id_state {
+  std::uint64_t highest = 0;
+  friend bool operator==(const id_state&, const id_state&) = default;
+};
+struct allocate_id {};
+/// Asks for the highest id allocated (and durable): account n exists iff n <= highest.
+struct peek_ids {};
+using id_command = std::variant<allocate_id, peek_ids>;
+struct id_allocated {};
+
+struct id_traits {
+  using state = id_state;
+  using command = id_command;
+  using event = id_allocated;
+  static constexpr bool snapshots = false;
+
+  static state initial(const entity_id&) { return {}; }
+  static result<plan<event>> decide(const state& s, const command& cmd);
+  static state apply(state s, const event&) {
+    ++s.highest;
+    return s;
+  }
+  static codec::bytes encode(const event& e);
+  static result<event> decode(std::span<const std::uint8_t> b);
+  static codec::bytes encode_snapshot(const state& s);
+  static result<state> decode_snapshot(std::span<const std::uint8_t> b);
+  static void effects(const state&, const event&, const state&, std::vector<read_model::row_op>&,
+                      std::vector<push_msg>&) {}
+  static nlohmann::json reply_fields(const command& cmd, const std::vector<event>& events,
+                                     const state& after);
+  static result<recovery<state>> recover(const node_context& ctx, const entity_id& id);
+};
+
+}  // namespace hibiki::actors

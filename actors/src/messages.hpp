@@ -1,0 +1,114 @@
+#pragma once
+/// The messages the actors of one node exchange. They never leave the process (the cluster
+/// protocol will get its own serializable types), so they are whitelisted with
+/// CAF_ALLOW_UNSAFE_MESSAGE_TYPE instead of getting `inspect` overloads and type ids.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "hibiki/actors/node.hpp"
+#include "hibiki/core/errc.hpp"
+#include "hibiki/core/ids.hpp"
+#include "hibiki/core/result.hpp"
+
+namespace hibiki::actors {
+
+// ---- atoms --------------------------------------------------------------------------------------
+using acquire_atom = caf::atom_constant<caf::atom("h_acquire")>;   ///< entity → gate
+using release_atom = caf::atom_constant<caf::atom("h_release")>;   ///< entity → gate
+using granted_atom = caf::atom_constant<caf::atom("h_granted")>;   ///< gate → entity
+using passivate_atom = caf::atom_constant<caf::atom("h_passiv")>;  ///< region → entity
+using idle_atom = caf::atom_constant<caf::atom("h_idle")>;         ///< region → itself (timer)
+using closed_atom = caf::atom_constant<caf::atom("h_closed")>;     ///< session object → session
+using live_atom = caf::atom_constant<caf::atom("h_live")>;         ///< test query: live entities
+
+/// The outcome of a command or query: an error, or the reply fields; `then` are frames the
+/// session sends right after the reply (the events a `sync` replays).
+struct command_reply {
+  std::optional<hibiki::error> err;
+  nlohmann::json fields;  ///< an object, or null for `{}`
+  std::vector<std::string> then;
+
+  static command_reply fail(hibiki::error e) {
+    command_reply r;
+    r.err = std::move(e);
+    return r;
+  }
+  static command_reply fail(errc code, std::string message) {
+    return fail(hibiki::error{code, std::move(message)});
+  }
+  static command_reply ok(nlohmann::json fields = nullptr) {
+    command_reply r;
+    r.fields = std::move(fields);
+    return r;
+  }
+};
+
+/// Called exactly once with the outcome, on the thread of whoever answers (an entity actor or an
+/// io thread). Must not block: the usual body is one `caf::anon_send`.
+using reply_fn = std::function<void(command_reply)>;
+
+/// A command for entity `entity`, routed by its kind's shard region.
+template <class Command>
+struct entity_command {
+  entity_id entity;
+  Command cmd;
+  reply_fn reply;
+};
+
+/// A reply arriving back at a session actor, matched by `tag` to the request that waits for it.
+struct tagged_reply {
+  std::uint64_t tag = 0;
+  command_reply reply;
+};
+
+/// One frame for many connections: the hub sends the same bytes to every connection of every
+/// recipient, except the session `exclude` (the `read` push skips the reader's own connection).
+struct push_msg {
+  std::shared_ptr<const std::string> frame;
+  std::vector<account_id> recipients;
+  std::uint64_t exclude = 0;
+};
+
+struct hub_register {
+  account_id account;
+  std::uint64_t session = 0;
+  std::shared_ptr<client_link> link;
+};
+struct hub_unregister {
+  account_id account;
+  std::uint64_t session = 0;
+};
+
+/// A text frame from a client, for its session actor.
+struct client_text {
+  std::string frame;
+};
+
+/// The journal acknowledged (or failed) append number `id` of the receiving entity.
+struct append_done {
+  std::uint64_t id = 0;
+  hibiki::status st;
+};
+
+}  // namespace hibiki::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hibiki::actors::command_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hibiki::actors::tagged_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hibiki::actors::push_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hibiki::actors::hub_register)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hibiki::actors::hub_unregister)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hibiki::actors::client_text)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hibiki::actors::append_done)
+
+namespace caf {
+template <class Command>
+struct allowed_unsafe_message_type<hibiki::actors::entity_command<Command>> : std::true_type {};
+}  // namespace caf

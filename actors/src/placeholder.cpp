@@ -1,1 +1,0 @@
-// Placeholder so the target has a source until the module's first real file lands; delete it then.

@@ -1,0 +1,149 @@
+#include "reads.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <string>
+#include <vector>
+
+#include "token.hpp"
+
+namespace hibiki::actors {
+
+namespace {
+
+using read_model::table;
+
+/// ok when `reader` is a member of `room`; otherwise forbidden, or not_found for no such room.
+std::optional<hibiki::error> check_member(persistence::read_store& reads, account_id reader,
+                                          room_id room, bool* is_member = nullptr) {
+  auto row = reads.get(table::member_rooms, read_model::member_room_key(reader, room));
+  if (!row) return row.error();
+  if (row->has_value()) {
+    if (is_member) *is_member = true;
+    return std::nullopt;
+  }
+  if (is_member) *is_member = false;
+  auto summary = reads.get(table::room_summary, read_model::room_summary_key(room));
+  if (!summary) return summary.error();
+  if (!summary->has_value()) return hibiki::error{errc::not_found, "no such room"};
+  return hibiki::error{errc::forbidden, "not a member of this room"};
+}
+
+hibiki::error storage_error(const hibiki::error& e) {
+  return e.code == errc::ok ? hibiki::error{errc::internal, e.message} : e;
+}
+
+}  // namespace
+
+command_reply read_history(persistence::read_store& reads, account_id reader,
+                           const protocol::history_req& req) {
+  if (auto err = check_member(reads, reader, req.room)) return command_reply::fail(*err);
+  const std::size_t limit = std::clamp<std::size_t>(req.limit, 1, 100);
+  const std::string room_end = read_model::history_key(room_id{req.room.value + 1}, message_id{0});
+  std::string from = read_model::history_key(req.room, message_id{1});
+  std::string to = room_end;
+  bool reverse = true;
+  if (req.after) {
+    from = read_model::history_key(req.room, message_id{req.after->value + 1});
+    reverse = false;
+  }
+  if (req.before) to = read_model::history_key(req.room, *req.before);
+  std::vector<nlohmann::json> messages;
+  auto st = reads.scan(table::history, from, to, limit, reverse,
+                       [&](std::string_view, std::string_view value) {
+                         messages.push_back(nlohmann::json::parse(value));
+                         return true;
+                       });
+  if (!st) return command_reply::fail(storage_error(st.error()));
+  if (reverse) std::reverse(messages.begin(), messages.end());
+  nlohmann::json list = nlohmann::json::array();
+  for (auto& m : messages) list.push_back(std::move(m));
+  return command_reply::ok({{"messages", std::move(list)}});
+}
+
+command_reply read_list_rooms(persistence::read_store& reads, account_id reader) {
+  std::vector<read_model::member_row> rows;
+  std::optional<hibiki::error> bad;
+  auto st = reads.scan(table::member_rooms, read_model::member_rooms_prefix(reader),
+                       read_model::member_rooms_prefix(account_id{reader.value + 1}), SIZE_MAX,
+                       false, [&](std::string_view, std::string_view value) {
+                         auto row = read_model::decode_member_row(value);
+                         if (!row) {
+                           bad = row.error();
+                           return false;
+                         }
+                         rows.push_back(std::move(*row));
+                         return true;
+                       });
+  if (!st) return command_reply::fail(storage_error(st.error()));
+  if (bad) return command_reply::fail(errc::internal, bad->message);
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& row : rows) {
+    auto summary = reads.get(table::room_summary, read_model::room_summary_key(row.room));
+    if (!summary) return command_reply::fail(storage_error(summary.error()));
+    if (!summary->has_value()) continue;
+    auto decoded = read_model::decode_room_summary(**summary);
+    if (!decoded) return command_reply::fail(errc::internal, decoded.error().message);
+    list.push_back(read_model::to_json(read_model::listing(row, *decoded)));
+  }
+  return command_reply::ok({{"rooms", std::move(list)}});
+}
+
+command_reply read_sync(persistence::read_store& reads, account_id reader,
+                        const protocol::sync_req& req) {
+  command_reply out = command_reply::ok();
+  for (const auto& [room, since] : req.since) {
+    bool member = false;
+    auto err = check_member(reads, reader, room, &member);
+    if (!member) {
+      // Rooms the reader cannot see are skipped, not an error: a client may remember a room
+      // it has since left. Storage failures still fail the request.
+      if (err && err->code != errc::forbidden && err->code != errc::not_found)
+        return command_reply::fail(storage_error(*err));
+      continue;
+    }
+    auto summary_row = reads.get(table::room_summary, read_model::room_summary_key(room));
+    if (!summary_row) return command_reply::fail(storage_error(summary_row.error()));
+    if (!summary_row->has_value()) continue;
+    auto summary = read_model::decode_room_summary(**summary_row);
+    if (!summary) return command_reply::fail(errc::internal, summary.error().message);
+    const seq_nr current = summary->last_seq;
+    if (since >= current) continue;
+    if (current - since > max_sync_replay) {
+      out.then.push_back(
+          protocol::encode_event("gap", {{"room_id", room.value}, {"seq", current}}));
+      continue;
+    }
+    auto st = reads.scan(table::room_events, read_model::room_event_key(room, since + 1),
+                         read_model::room_event_key(room, current + 1), SIZE_MAX, false,
+                         [&](std::string_view, std::string_view value) {
+                           out.then.emplace_back(value);
+                           return true;
+                         });
+    if (!st) return command_reply::fail(storage_error(st.error()));
+  }
+  out.then.push_back(protocol::encode_event("synced", nlohmann::json::object()));
+  return out;
+}
+
+command_reply read_auth(persistence::read_store& reads, const std::string& token) {
+  if (token.empty()) return command_reply::fail(errc::unauthenticated, "bad token");
+  auto row = reads.get(table::tokens, sha256_hex(token));
+  if (!row) return command_reply::fail(storage_error(row.error()));
+  if (!row->has_value()) return command_reply::fail(errc::unauthenticated, "bad token");
+  const std::string& text = **row;
+  std::uint64_t id = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc{} || ptr != text.data() + text.size() || id == 0)
+    return command_reply::fail(errc::internal, "corrupt token row");
+  auto account = reads.get(table::accounts, read_model::account_key(account_id{id}));
+  if (!account) return command_reply::fail(storage_error(account.error()));
+  std::string name;
+  if (account->has_value()) {
+    auto j = nlohmann::json::parse(**account, nullptr, false);
+    if (j.is_object()) name = j.value("name", "");
+  }
+  return command_reply::ok({{"account_id", id}, {"name", name}});
+}
+
+}  // namespace hibiki::actors

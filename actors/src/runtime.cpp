@@ -1,0 +1,68 @@
+#include "runtime.hpp"
+
+#include <chrono>
+
+#include "entity_traits.hpp"
+#include "hibiki/core/user.hpp"
+#include "token.hpp"
+
+namespace hibiki::actors {
+
+runtime start_runtime(caf::actor_system& sys, runtime_deps deps, const node_options& options) {
+  runtime rt;
+  if (!deps.now) {
+    deps.now = [] {
+      return std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+  }
+  if (deps.writer_id.empty()) deps.writer_id = random_writer_id();
+  rt.ctx = std::make_shared<node_context>();
+  rt.ctx->deps = std::move(deps);
+  rt.ctx->options = options;
+  rt.ctx->hub = spawn_hub(sys);
+  rt.ctx->gate = spawn_recovery_gate(sys, options.max_concurrent_recoveries, rt.gate);
+  rt.ctx->rooms = sys.spawn<region_actor<room_traits>>(rt.ctx, rt.room_stats);
+  rt.ctx->users = sys.spawn<region_actor<user_traits>>(rt.ctx, rt.user_stats);
+  rt.ctx->ids = sys.spawn<region_actor<id_traits>>(rt.ctx, rt.id_stats);
+  return rt;
+}
+
+void stop_runtime(runtime& rt) {
+  if (!rt.ctx) return;
+  rt.ctx->stopping = true;
+  for (auto* a : {&rt.ctx->rooms, &rt.ctx->users, &rt.ctx->ids, &rt.ctx->hub, &rt.ctx->gate})
+    if (*a) caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
+}
+
+void release_runtime(runtime& rt) {
+  if (!rt.ctx) return;
+  rt.ctx->rooms = rt.ctx->users = rt.ctx->ids = rt.ctx->hub = rt.ctx->gate = caf::actor{};
+}
+
+void signup(const std::shared_ptr<node_context>& ctx, std::string name,
+            std::function<void(result<signup_result>)> done) {
+  if (auto st = user::validate_name(name); !st) return done(st.error());
+  if (ctx->stopping) return done(hibiki::error{errc::unavailable, "the node is shutting down"});
+  auto token = random_token();
+  auto hash = sha256_hex(token);
+  auto allocated = [ctx, name = std::move(name), token = std::move(token), hash = std::move(hash),
+                    done = std::move(done)](command_reply r) mutable {
+    if (r.err) return done(*r.err);
+    account_id account{r.fields.value("id", std::uint64_t{0})};
+    auto registered = [account, name, token = std::move(token),
+                       done = std::move(done)](command_reply r2) mutable {
+      if (r2.err) return done(*r2.err);
+      done(signup_result{account, std::move(name), std::move(token)});
+    };
+    caf::anon_send(ctx->users,
+                   entity_command<user::command>{
+                       entity_of(account), user::register_account{account, name, hash, ctx->now()},
+                       std::move(registered)});
+  };
+  caf::anon_send(ctx->ids, entity_command<id_command>{account_ids_entity, allocate_id{},
+                                                      std::move(allocated)});
+}
+
+}  // namespace hibiki::actors

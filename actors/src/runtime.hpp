@@ -1,0 +1,40 @@
+#pragma once
+/// The actors of one node, wired together: hub, recovery gate, and the three shard regions
+/// (rooms, users, id allocators). The node starts one over RocksDB and a thread pool; the
+/// testkit starts one over CAF's test coordinator with deterministic io and journal.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <caf/all.hpp>
+
+#include "context.hpp"
+#include "hub.hpp"
+#include "region_actor.hpp"
+
+namespace hibiki::actors {
+
+struct runtime {
+  std::shared_ptr<node_context> ctx;
+  std::shared_ptr<region_stats> room_stats = std::make_shared<region_stats>();
+  std::shared_ptr<region_stats> user_stats = std::make_shared<region_stats>();
+  std::shared_ptr<region_stats> id_stats = std::make_shared<region_stats>();
+  std::shared_ptr<gate_stats> gate = std::make_shared<gate_stats>();
+};
+
+/// Spawns the node's actors in `sys`. Fills in `deps.now` and `deps.writer_id` when empty.
+runtime start_runtime(caf::actor_system& sys, runtime_deps deps, const node_options& options);
+
+/// Sends every long-lived actor an exit (regions pass it on to their entities). The caller then
+/// awaits the actors, and finally calls `release_runtime` to break the context ↔ actor cycle.
+void stop_runtime(runtime& rt);
+void release_runtime(runtime& rt);
+
+/// Signs up `name`: allocates an account id, registers the user entity with the hash of a fresh
+/// token, and calls `done` once the account is durable. `done` runs on an actor thread or the
+/// caller's; the node moves it to the io executor.
+void signup(const std::shared_ptr<node_context>& ctx, std::string name,
+            std::function<void(result<signup_result>)> done);
+
+}  // namespace hibiki::actors

@@ -1,0 +1,330 @@
+#include "session_actor.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <string>
+#include <unordered_map>
+
+#include "entity_traits.hpp"
+#include "hibiki/core/protocol.hpp"
+#include "messages.hpp"
+#include "reads.hpp"
+
+namespace hibiki::actors {
+
+namespace {
+
+using continuation = std::function<void(command_reply&)>;
+
+class session_actor : public caf::event_based_actor {
+ public:
+  session_actor(caf::actor_config& cfg, std::shared_ptr<node_context> ctx,
+                std::shared_ptr<client_link> link, std::uint64_t id)
+      : caf::event_based_actor(cfg),
+        ctx_(std::move(ctx)),
+        link_(std::move(link)),
+        id_(id),
+        tokens_(std::max(ctx_->options.rate_burst, 1.0)) {}
+
+  caf::behavior make_behavior() override {
+    last_refill_ = clock().now();
+    return {
+        [this](client_text& t) { on_text(std::move(t.frame)); },
+        [this](tagged_reply& r) { on_reply(r); },
+        [this](closed_atom) { on_closed(); },
+    };
+  }
+
+ private:
+  // ---- frames in ------------------------------------------------------------------------------
+
+  void on_text(std::string frame) {
+    if (closed_) return;
+    if (auth_pending_) {
+      // Pipelined behind an auth: hold it until we know who the client is.
+      queued_.push_back(std::move(frame));
+      return;
+    }
+    handle_frame(frame);
+  }
+
+  void handle_frame(const std::string& frame) {
+    auto parsed = protocol::parse_request(frame);
+    if (!take_token()) {
+      std::optional<std::int64_t> id;
+      if (auto* r = std::get_if<protocol::request>(&parsed))
+        id = r->id;
+      else
+        id = std::get<protocol::parse_failure>(parsed).id;
+      send_frame(protocol::encode_error(id, {errc::rate_limited, "too many requests"}));
+      return;
+    }
+    if (auto* f = std::get_if<protocol::parse_failure>(&parsed)) {
+      send_frame(protocol::encode_error(f->id, f->error));
+      return;
+    }
+    auto& req = std::get<protocol::request>(parsed);
+    if (!account_ && !protocol::allowed_before_auth(req.body)) {
+      send_frame(protocol::encode_error(req.id, {errc::unauthenticated, "authenticate first"}));
+      link_->close(protocol::close_policy, "unauthenticated");
+      closed_ = true;
+      return;
+    }
+    std::visit([&](auto& body) { handle(req.id, body); }, req.body);
+  }
+
+  void drain_queued() {
+    while (!queued_.empty() && !auth_pending_ && !closed_) {
+      auto frame = std::move(queued_.front());
+      queued_.pop_front();
+      handle_frame(frame);
+    }
+  }
+
+  /// Token bucket: `rate_per_second` sustained, `rate_burst` at once.
+  bool take_token() {
+    auto now = clock().now();
+    double elapsed = std::chrono::duration<double>(now - last_refill_).count();
+    last_refill_ = now;
+    tokens_ = std::min(ctx_->options.rate_burst, tokens_ + elapsed * ctx_->options.rate_per_second);
+    if (tokens_ < 1.0) return false;
+    tokens_ -= 1.0;
+    return true;
+  }
+
+  // ---- replies out ----------------------------------------------------------------------------
+
+  void send_frame(std::string frame) {
+    link_->send(std::make_shared<const std::string>(std::move(frame)));
+  }
+
+  void answer(std::int64_t id, const command_reply& r) {
+    if (r.err) {
+      send_frame(protocol::encode_error(id, *r.err));
+      return;
+    }
+    send_frame(protocol::encode_ok(id, r.fields));
+    for (const auto& f : r.then) send_frame(f);
+  }
+
+  /// A reply_fn that brings the outcome back into this actor and runs `cont` with it.
+  reply_fn make_reply(continuation cont) {
+    auto tag = next_tag_++;
+    pending_.emplace(tag, std::move(cont));
+    return [self = caf::actor_cast<caf::actor>(this), tag](command_reply r) {
+      caf::anon_send(self, tagged_reply{tag, std::move(r)});
+    };
+  }
+
+  reply_fn reply_to_client(std::int64_t id) {
+    return make_reply([this, id](command_reply& r) { answer(id, r); });
+  }
+
+  void on_reply(tagged_reply& r) {
+    auto it = pending_.find(r.tag);
+    if (it == pending_.end()) return;
+    auto cont = std::move(it->second);
+    pending_.erase(it);
+    cont(r.reply);
+  }
+
+  // ---- routing --------------------------------------------------------------------------------
+
+  bool refuse_if_stopping(std::int64_t id) {
+    if (!ctx_->stopping) return false;
+    answer(id, command_reply::fail(errc::unavailable, "the node is shutting down"));
+    return true;
+  }
+
+  void to_room(room_id room, room::command cmd, reply_fn reply) {
+    send(ctx_->rooms,
+         entity_command<room::command>{entity_of(room), std::move(cmd), std::move(reply)});
+  }
+
+  /// Runs a blocking read on the io executor and answers with its result.
+  void read(std::int64_t id, std::function<command_reply(persistence::read_store&)> fn) {
+    read_then(std::move(fn), [this, id](command_reply& r) { answer(id, r); });
+  }
+
+  void read_then(std::function<command_reply(persistence::read_store&)> fn, continuation cont) {
+    auto reply = make_reply(std::move(cont));
+    auto ctx = ctx_;
+    ctx_->deps.io->post([ctx, fn = std::move(fn), reply = std::move(reply)] {
+      command_reply r;
+      try {
+        r = fn(*ctx->deps.reads);
+      } catch (const std::exception& ex) {
+        r = command_reply::fail(errc::internal, ex.what());
+      }
+      reply(std::move(r));
+    });
+  }
+
+  /// Checks that every account in `accounts` exists (id <= the highest allocated), then `next`.
+  void with_existing_accounts(std::int64_t id, std::vector<account_id> accounts,
+                              std::function<void()> next) {
+    if (accounts.empty()) {
+      next();
+      return;
+    }
+    auto reply = make_reply([this, id, accounts = std::move(accounts),
+                             next = std::move(next)](command_reply& r) {
+      if (r.err) return answer(id, r);
+      auto highest = r.fields.value("highest", std::uint64_t{0});
+      for (auto a : accounts)
+        if (a.value == 0 || a.value > highest)
+          return answer(
+              id, command_reply::fail(errc::not_found, "no account " + std::to_string(a.value)));
+      next();
+    });
+    send(ctx_->ids, entity_command<id_command>{account_ids_entity, peek_ids{}, std::move(reply)});
+  }
+
+  // ---- ops ------------------------------------------------------------------------------------
+
+  void handle(std::int64_t id, protocol::ping_req&) { answer(id, command_reply::ok()); }
+
+  void handle(std::int64_t id, protocol::auth_req& req) {
+    auth_pending_ = true;
+    read_then([token = std::move(req.token)](
+                  persistence::read_store& reads) { return read_auth(reads, token); },
+              [this, id](command_reply& r) {
+                auth_pending_ = false;
+                if (!r.err) {
+                  account_id account{r.fields.value("account_id", std::uint64_t{0})};
+                  if (account_ && account_ != account)
+                    send(ctx_->hub, hub_unregister{account_, id_});
+                  if (account_ != account) send(ctx_->hub, hub_register{account, id_, link_});
+                  account_ = account;
+                }
+                answer(id, r);
+                drain_queued();
+              });
+  }
+
+  void handle(std::int64_t id, protocol::create_room_req& req) {
+    if (refuse_if_stopping(id)) return;
+    auto members = req.members;
+    with_existing_accounts(id, std::move(members), [this, id, req = std::move(req)]() mutable {
+      auto reply = make_reply([this, id, req = std::move(req)](command_reply& r) mutable {
+        if (r.err) return answer(id, r);
+        room_id room{r.fields.value("id", std::uint64_t{0})};
+        room::create_room cmd{account_,
+                              room,
+                              std::move(req.name),
+                              std::move(req.description),
+                              std::move(req.members),
+                              ctx_->now()};
+        to_room(room, std::move(cmd), reply_to_client(id));
+      });
+      send(ctx_->ids, entity_command<id_command>{room_ids_entity, allocate_id{}, std::move(reply)});
+    });
+  }
+
+  void handle(std::int64_t id, protocol::add_members_req& req) {
+    if (refuse_if_stopping(id)) return;
+    auto accounts = req.accounts;
+    with_existing_accounts(id, std::move(accounts), [this, id, req = std::move(req)]() mutable {
+      to_room(req.room, room::add_members{account_, std::move(req.accounts), req.role},
+              reply_to_client(id));
+    });
+  }
+
+  void handle(std::int64_t id, protocol::remove_member_req& req) {
+    if (refuse_if_stopping(id)) return;
+    to_room(req.room, room::remove_member{account_, req.account}, reply_to_client(id));
+  }
+
+  void handle(std::int64_t id, protocol::leave_room_req& req) {
+    if (refuse_if_stopping(id)) return;
+    to_room(req.room, room::leave_room{account_}, reply_to_client(id));
+  }
+
+  void handle(std::int64_t id, protocol::list_rooms_req&) {
+    read(id, [account = account_](persistence::read_store& reads) {
+      return read_list_rooms(reads, account);
+    });
+  }
+
+  void handle(std::int64_t id, protocol::send_message_req& req) {
+    if (refuse_if_stopping(id)) return;
+    to_room(req.room,
+            room::send_message{account_, std::move(req.body), std::move(req.client_msg_id),
+                               ctx_->now()},
+            reply_to_client(id));
+  }
+
+  void handle(std::int64_t id, protocol::edit_message_req& req) {
+    if (refuse_if_stopping(id)) return;
+    to_room(req.room, room::edit_message{account_, req.message, std::move(req.body), ctx_->now()},
+            reply_to_client(id));
+  }
+
+  void handle(std::int64_t id, protocol::delete_message_req& req) {
+    if (refuse_if_stopping(id)) return;
+    to_room(req.room, room::delete_message{account_, req.message, ctx_->now()},
+            reply_to_client(id));
+  }
+
+  void handle(std::int64_t id, protocol::history_req& req) {
+    read(id, [account = account_, req](persistence::read_store& reads) {
+      return read_history(reads, account, req);
+    });
+  }
+
+  void handle(std::int64_t id, protocol::mark_read_req& req) {
+    if (refuse_if_stopping(id)) return;
+    auto room = req.room;
+    auto message = req.message;
+    to_room(
+        room, room::mark_read{account_, message},
+        make_reply([this, id, room, message](command_reply& r) {
+          answer(id, r);
+          if (r.err) return;
+          // The reader's other connections learn the new counts.
+          nlohmann::json fields = {{"room_id", room.value},
+                                   {"message_id", protocol::to_wire(message)},
+                                   {"unread_num", r.fields.value("unread_num", 0)},
+                                   {"mention_num", r.fields.value("mention_num", 0)}};
+          send(ctx_->hub,
+               push_msg{std::make_shared<const std::string>(protocol::encode_event("read", fields)),
+                        {account_},
+                        id_});
+        }));
+  }
+
+  void handle(std::int64_t id, protocol::sync_req& req) {
+    read(id, [account = account_, req](persistence::read_store& reads) {
+      return read_sync(reads, account, req);
+    });
+  }
+
+  void on_closed() {
+    if (account_) send(ctx_->hub, hub_unregister{account_, id_});
+    closed_ = true;
+    quit();
+  }
+
+  std::shared_ptr<node_context> ctx_;
+  std::shared_ptr<client_link> link_;
+  std::uint64_t id_;
+  account_id account_;
+  bool auth_pending_ = false;
+  bool closed_ = false;
+  std::deque<std::string> queued_;
+  double tokens_;
+  caf::actor_clock::time_point last_refill_;
+  std::unordered_map<std::uint64_t, continuation> pending_;
+  std::uint64_t next_tag_ = 1;
+};
+
+}  // namespace
+
+caf::actor spawn_session(caf::actor_system& sys, std::shared_ptr<node_context> ctx,
+                         std::shared_ptr<client_link> link, std::uint64_t session_id) {
+  return sys.spawn<session_actor>(std::move(ctx), std::move(link), session_id);
+}
+
+}  // namespace hibiki::actors
