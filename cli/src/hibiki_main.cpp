@@ -1,1 +1,361 @@
-int main() { return 0; }
+// hibiki: the command-line client. Speaks the same WebSocket protocol as the web client (Beast's
+// synchronous client), plus POST /api/signup. Errors go to stderr with exit code 1; usage errors
+// exit with 2.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "hibiki/cli/client_options.hpp"
+
+namespace {
+
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace websocket = boost::beast::websocket;
+namespace net = boost::asio;
+using tcp = boost::asio::ip::tcp;
+using json = nlohmann::json;
+using hibiki::errc;
+using hibiki::result;
+using hibiki::status;
+
+/// A failure to report: message on stderr, exit code 1.
+status fail(std::string message) {
+  return status(errc::internal, std::move(message));
+}
+
+std::string wire_error(const json& reply) {
+  const auto& e = reply.contains("error") ? reply["error"] : json::object();
+  return e.value("code", "error") + ": " + e.value("message", "");
+}
+
+/// One WebSocket connection to the server, with request/reply matching by id.
+class ws_connection {
+ public:
+  ws_connection() : ws_(ioc_) {}
+
+  status open(const hibiki::cli::server_url& url) {
+    beast::error_code ec;
+    tcp::resolver resolver(ioc_);
+    auto results = resolver.resolve(url.host, url.port, ec);
+    if (ec) return fail("cannot resolve " + url.host + ": " + ec.message());
+    net::connect(ws_.next_layer(), results, ec);
+    if (ec) return fail("cannot connect to " + url.host + ":" + url.port + ": " + ec.message());
+    ws_.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+      req.set(http::field::sec_websocket_protocol, "hibiki.v1");
+      req.set(http::field::user_agent, "hibiki-cli");
+    }));
+    ws_.handshake(url.host + ":" + url.port, url.path, ec);
+    if (ec) return fail("WebSocket handshake failed: " + ec.message());
+    return status::success();
+  }
+
+  /// Reads one frame as JSON.
+  result<json> read() {
+    beast::flat_buffer buffer;
+    beast::error_code ec;
+    ws_.read(buffer, ec);
+    if (ec == websocket::error::closed) {
+      return result<json>(errc::unavailable,
+                          "the server closed the connection (" +
+                              std::to_string(static_cast<int>(ws_.reason().code)) + " " +
+                              std::string(ws_.reason().reason.c_str()) + ")");
+    }
+    if (ec) return result<json>(errc::unavailable, "connection lost: " + ec.message());
+    auto j = json::parse(beast::buffers_to_string(buffer.data()), nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+      return result<json>(errc::internal, "the server sent a frame that is not a JSON object");
+    return j;
+  }
+
+  /// Sends `req` with a fresh id and waits for its reply. Events read meanwhile go to `events`.
+  result<json> call(json req, std::vector<json>* events = nullptr) {
+    const auto id = next_id_++;
+    req["id"] = id;
+    beast::error_code ec;
+    ws_.text(true);
+    ws_.write(net::buffer(req.dump()), ec);
+    if (ec) return result<json>(errc::unavailable, "cannot send: " + ec.message());
+    for (;;) {
+      auto frame = read();
+      if (!frame) return frame;
+      if (frame->contains("re") && (*frame)["re"] == id) {
+        if (!frame->value("ok", false)) return result<json>(errc::internal, wire_error(*frame));
+        return frame;
+      }
+      if (events && frame->contains("ev")) events->push_back(std::move(*frame));
+    }
+  }
+
+  void close() {
+    beast::error_code ignored;
+    ws_.close(websocket::close_code::normal, ignored);
+  }
+
+ private:
+  net::io_context ioc_;
+  websocket::stream<tcp::socket> ws_;
+  std::int64_t next_id_ = 1;
+};
+
+std::string trim(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  std::size_t i = 0;
+  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  return s.substr(i);
+}
+
+/// --token, then $HIBIKI_TOKEN, then the stored file.
+result<std::string> find_token(const hibiki::cli::client_options& o) {
+  if (!o.token.empty()) return o.token;
+  if (const char* t = std::getenv("HIBIKI_TOKEN"); t != nullptr && *t != '\0')
+    return std::string(t);
+  const auto path = hibiki::cli::token_file_path();
+  if (!path.empty()) {
+    std::ifstream in(path);
+    std::stringstream text;
+    if (in) {
+      text << in.rdbuf();
+      auto token = trim(text.str());
+      if (!token.empty()) return token;
+    }
+  }
+  return result<std::string>(
+      errc::unauthenticated,
+      "no token: run 'hibiki signup NAME', or pass --token or set HIBIKI_TOKEN");
+}
+
+status store_token(const std::string& token, std::string& stored_at) {
+  const auto path = hibiki::cli::token_file_path();
+  if (path.empty()) return fail("cannot store the token: neither HIBIKI_CONFIG nor HOME is set");
+  std::error_code ec;
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec) return fail("cannot create " + parent.string() + ": " + ec.message());
+  // Created 0600 from the start: the token must never be readable by others, not even briefly.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return fail("cannot write " + path + ": " + std::strerror(errno));
+  ::fchmod(fd, 0600);
+  const auto line = token + "\n";
+  const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::close(fd);
+  if (!ok) return fail("cannot write " + path);
+  stored_at = path;
+  return status::success();
+}
+
+status do_signup(const hibiki::cli::client_options& o, const hibiki::cli::server_url& url) {
+  net::io_context ioc;
+  tcp::resolver resolver(ioc);
+  beast::tcp_stream stream(ioc);
+  beast::error_code ec;
+  auto results = resolver.resolve(url.host, url.port, ec);
+  if (ec) return fail("cannot resolve " + url.host + ": " + ec.message());
+  stream.connect(results, ec);
+  if (ec) return fail("cannot connect to " + url.host + ":" + url.port + ": " + ec.message());
+  http::request<http::string_body> req{http::verb::post, "/api/signup", 11};
+  req.set(http::field::host, url.host + ":" + url.port);
+  req.set(http::field::content_type, "application/json");
+  req.body() = json{{"name", o.args[0]}}.dump();
+  req.prepare_payload();
+  http::write(stream, req, ec);
+  if (ec) return fail("cannot send the sign-up: " + ec.message());
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(stream, buffer, res, ec);
+  if (ec) return fail("no reply to the sign-up: " + ec.message());
+  auto body = json::parse(res.body(), nullptr, false);
+  if (res.result() != http::status::ok) {
+    std::string why = body.is_object() ? wire_error(body) : res.body();
+    return fail("sign-up failed (HTTP " + std::to_string(res.result_int()) + "): " + why);
+  }
+  if (!body.is_object() || !body.contains("token") || !body.contains("account_id"))
+    return fail("sign-up reply is malformed");
+  const auto token = body["token"].get<std::string>();
+  std::cout << "account_id: " << body["account_id"] << "\n"
+            << "name: " << body.value("name", "") << "\n"
+            << "token: " << token << "\n";
+  std::string stored_at;
+  if (auto st = store_token(token, stored_at); !st) return st;
+  std::cout << "token stored in " << stored_at << "\n";
+  return status::success();
+}
+
+result<std::unique_ptr<ws_connection>> connect_and_auth(const hibiki::cli::client_options& o,
+                                                        const hibiki::cli::server_url& url) {
+  auto token = find_token(o);
+  if (!token) return token.error();
+  auto c = std::make_unique<ws_connection>();
+  if (auto st = c->open(url); !st) return st.error();
+  auto reply = c->call({{"op", "auth"}, {"token", *token}});
+  if (!reply) return hibiki::error{errc::unauthenticated, "auth failed: " + reply.error().message};
+  return c;
+}
+
+std::string client_msg_id() {
+  std::random_device rd;
+  std::uniform_int_distribution<int> hex(0, 15);
+  std::string id = "cli-";
+  for (int i = 0; i < 24; ++i) id.push_back("0123456789abcdef"[hex(rd)]);
+  return id;
+}
+
+std::string format_time(std::int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+void print_message(const json& m, std::string_view suffix = "") {
+  std::cout << "[" << format_time(m.value("send_time", std::int64_t{0})) << "] #"
+            << m.value("message_id", "?") << " " << m.value("account_id", std::uint64_t{0}) << ": "
+            << (m.value("deleted", false) ? std::string("(deleted)") : m.value("body", ""))
+            << suffix << std::endl;
+}
+
+/// Prints one push for the tailed room.
+void print_event(const json& ev, std::uint64_t room) {
+  if (ev.value("room_id", std::uint64_t{0}) != room) return;
+  const auto name = ev.value("ev", "");
+  if (name == "message_created" && ev.contains("message")) {
+    print_message(ev["message"]);
+  } else if (name == "message_updated" && ev.contains("message")) {
+    print_message(ev["message"], " (edited)");
+  } else if (name == "message_deleted") {
+    std::cout << "#" << ev.value("message_id", "?") << " was deleted" << std::endl;
+  } else if (name == "member_added") {
+    std::cout << "account " << ev.value("account_id", std::uint64_t{0}) << " joined as "
+              << ev.value("role", "member") << std::endl;
+  } else if (name == "member_removed") {
+    std::cout << "account " << ev.value("account_id", std::uint64_t{0}) << " left" << std::endl;
+  } else {
+    std::cout << ev.dump() << std::endl;
+  }
+}
+
+/// A message_id string as a number; 0 when it is not one (never throws on a bad server).
+std::uint64_t message_number(const json& v) {
+  if (!v.is_string()) return 0;
+  std::uint64_t n = 0;
+  for (char ch : v.get<std::string>()) {
+    if (ch < '0' || ch > '9') return 0;
+    n = n * 10 + static_cast<std::uint64_t>(ch - '0');
+  }
+  return n;
+}
+
+std::uint64_t id_arg(const std::string& s) {
+  return *hibiki::cli::parse_id(s, "id");
+}
+
+status run(const hibiki::cli::client_options& o) {
+  auto url = hibiki::cli::parse_server_url(o.server);
+  if (!url) return url.error();
+  if (o.command == "signup") return do_signup(o, *url);
+
+  auto conn = connect_and_auth(o, *url);
+  if (!conn) return conn.error();
+  auto& c = *conn.value();
+
+  if (o.command == "send") {
+    auto r = c.call({{"op", "send_message"},
+                     {"room_id", id_arg(o.args[0])},
+                     {"body", o.args[1]},
+                     {"client_msg_id", client_msg_id()}});
+    if (!r) return r.error();
+    std::cout << "message_id: " << r->value("message_id", "") << "\n"
+              << "seq: " << r->value("seq", std::uint64_t{0}) << "\n";
+  } else if (o.command == "rooms") {
+    auto r = c.call({{"op", "list_rooms"}});
+    if (!r) return r.error();
+    std::printf("%-10s %-24s %-9s %7s %8s %9s %9s\n", "ROOM_ID", "NAME", "ROLE", "UNREAD",
+                "MENTIONS", "MESSAGES", "LAST_SEQ");
+    for (const auto& room : r->value("rooms", json::array())) {
+      std::printf("%-10llu %-24s %-9s %7llu %8llu %9llu %9llu\n",
+                  static_cast<unsigned long long>(room.value("room_id", std::uint64_t{0})),
+                  room.value("name", "").c_str(), room.value("role", "").c_str(),
+                  static_cast<unsigned long long>(room.value("unread_num", std::uint64_t{0})),
+                  static_cast<unsigned long long>(room.value("mention_num", std::uint64_t{0})),
+                  static_cast<unsigned long long>(room.value("message_num", std::uint64_t{0})),
+                  static_cast<unsigned long long>(room.value("last_seq", std::uint64_t{0})));
+    }
+  } else if (o.command == "create-room") {
+    json members = json::array();
+    for (std::size_t i = 1; i < o.args.size(); ++i) members.push_back(id_arg(o.args[i]));
+    auto r = c.call({{"op", "create_room"}, {"name", o.args[0]}, {"members", members}});
+    if (!r) return r.error();
+    std::cout << "room_id: " << r->value("room_id", std::uint64_t{0}) << "\n";
+  } else if (o.command == "add-member") {
+    auto r = c.call({{"op", "add_members"},
+                     {"room_id", id_arg(o.args[0])},
+                     {"account_ids", json::array({id_arg(o.args[1])})}});
+    if (!r) return r.error();
+    std::cout << "ok\n";
+  } else if (o.command == "tail") {
+    const auto room = id_arg(o.args[0]);
+    std::vector<json> early;
+    auto r = c.call({{"op", "history"}, {"room_id", room}, {"limit", 20}}, &early);
+    if (!r) return r.error();
+    std::uint64_t last_shown = 0;
+    for (const auto& m : r->value("messages", json::array())) {
+      print_message(m);
+      last_shown =
+          std::max<std::uint64_t>(last_shown, message_number(m.value("message_id", json())));
+    }
+    // Pushes that raced the history reply: skip the messages it already showed.
+    for (const auto& ev : early) {
+      if (ev.value("ev", "") == "message_created" && ev.contains("message") &&
+          message_number(ev["message"].value("message_id", json())) <= last_shown)
+        continue;
+      print_event(ev, room);
+    }
+    for (;;) {  // until Ctrl-C or the server goes away
+      auto ev = c.read();
+      if (!ev) return ev.error();
+      if (ev->contains("ev")) print_event(*ev, room);
+    }
+  }
+  c.close();
+  return status::success();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto options = hibiki::cli::parse_client_options(args);
+  if (!options) {
+    std::cerr << "hibiki: " << options.error().message << "\nTry 'hibiki --help'.\n";
+    return 2;
+  }
+  if (options->help) {
+    std::cout << hibiki::cli::client_usage();
+    return 0;
+  }
+  if (auto st = run(*options); !st) {
+    std::cerr << "hibiki: " << st.error().message << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,65 @@
+#pragma once
+/// hibikid's options: parsed from the command line and an optional `key = value` config file
+/// (flags win over the file), then mapped onto the node's and the gateway's option structs.
+/// Pure parsing, no I/O besides reading the config file, so it is unit-tested.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hibiki/actors/node.hpp"
+#include "hibiki/core/result.hpp"
+#include "hibiki/gateway/gateway_options.hpp"
+
+namespace hibiki::cli {
+
+struct daemon_options {
+  /// --http=HOST:PORT. Default: 127.0.0.1:8080
+  std::string http_host = "127.0.0.1";
+  std::uint16_t http_port = 8080;
+  /// --data-dir. Default: ./data
+  std::string data_dir = "./data";
+  /// --open-signup=true|false. Default: unset (on for a loopback address, off otherwise)
+  std::optional<bool> open_signup;
+  /// --snapshot-every=N. Default: 1000
+  std::uint32_t snapshot_every = 1000;
+  /// --passivate-after=SECONDS. Default: 120
+  std::chrono::seconds passivate_after{120};
+  /// --max-live-entities=N. Default: 100000
+  std::size_t max_live_entities = 100'000;
+  /// --max-frame-bytes=N. Default: 1 MiB
+  std::size_t max_frame_bytes = 1024 * 1024;
+  /// --idle-timeout=SECONDS. Default: 60
+  std::chrono::seconds idle_timeout{60};
+  /// --max-outgoing-bytes=N. Default: 4 MiB
+  std::size_t max_outgoing_bytes = 4 * 1024 * 1024;
+  /// --web-root=DIR. Default: empty (the compiled-in web root)
+  std::string web_root;
+  /// --config=FILE. Default: none
+  std::string config_file;
+  bool help = false;
+  bool version = false;
+};
+
+/// Parses hibikid's arguments (without the program name), reading the --config file if given.
+/// Errors: bad_request with a message naming the option (unknown, malformed, out of range), or
+/// the config file's line.
+result<daemon_options> parse_daemon_options(const std::vector<std::string>& args);
+
+/// Applies one option by name (the flag without its dashes, e.g. "data-dir"; '_' works as '-').
+status apply_daemon_option(std::string_view key, std::string_view value, daemon_options& options);
+
+/// Applies the lines of a config file: `key = value`, blank lines and `#` comments.
+status apply_config_text(std::string_view text, daemon_options& options);
+
+actors::node_options to_node_options(const daemon_options& options);
+gateway::gateway_options to_gateway_options(const daemon_options& options);
+
+/// The --help text.
+std::string daemon_usage();
+
+}  // namespace hibiki::cli

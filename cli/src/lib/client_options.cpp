@@ -1,0 +1,170 @@
+#include "hibiki/cli/client_options.hpp"
+
+#include <cstdlib>
+
+#include "hibiki/core/ids.hpp"
+#include "number_parse.hpp"
+
+namespace hibiki::cli {
+namespace {
+
+result<client_options> usage_error(std::string message) {
+  return result<client_options>(errc::bad_request, std::move(message));
+}
+
+status check_id(std::string_view text, std::string_view what);
+
+}  // namespace
+
+result<std::uint64_t> parse_id(std::string_view text, std::string_view what) {
+  auto n = parse_unsigned(text, max_wire_id);
+  if (!n || *n == 0) {
+    return result<std::uint64_t>(errc::bad_request, "invalid " + std::string(what) + " '" +
+                                                        std::string(text) +
+                                                        "': expected a positive integer");
+  }
+  return *n;
+}
+
+namespace {
+status check_id(std::string_view text, std::string_view what) {
+  auto id = parse_id(text, what);
+  if (!id) return id.error();
+  return status::success();
+}
+}  // namespace
+
+result<client_options> parse_client_options(const std::vector<std::string>& args) {
+  client_options o;
+  std::size_t i = 0;
+  for (; i < args.size(); ++i) {
+    std::string_view a = args[i];
+    if (a == "--help" || a == "-h") {
+      o.help = true;
+      return o;
+    }
+    if (a.substr(0, 2) != "--") break;
+    a.remove_prefix(2);
+    auto eq = a.find('=');
+    std::string key(a.substr(0, eq));
+    std::string value;
+    if (eq != std::string_view::npos) {
+      value = std::string(a.substr(eq + 1));
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      return usage_error("option --" + key + " needs a value");
+    }
+    if (key == "server") {
+      if (auto u = parse_server_url(value); !u) return u.error();
+      o.server = value;
+    } else if (key == "token") {
+      if (value.empty()) return usage_error("option --token needs a value");
+      o.token = value;
+    } else {
+      return usage_error("unknown option --" + key);
+    }
+  }
+  if (i == args.size()) return usage_error("missing command");
+  o.command = args[i++];
+  o.args.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+
+  auto arity = [&](std::size_t min, std::size_t max, std::string_view usage) -> status {
+    if (o.args.size() < min || o.args.size() > max)
+      return status(errc::bad_request, "usage: hibiki " + std::string(usage));
+    return status::success();
+  };
+  status st;
+  if (o.command == "signup") {
+    st = arity(1, 1, "signup NAME");
+  } else if (o.command == "send") {
+    st = arity(2, 2, "send ROOM TEXT");
+    if (st) st = check_id(o.args[0], "room id");
+    if (st && o.args[1].empty()) st = status(errc::bad_request, "the message text is empty");
+  } else if (o.command == "tail") {
+    st = arity(1, 1, "tail ROOM");
+    if (st) st = check_id(o.args[0], "room id");
+  } else if (o.command == "rooms") {
+    st = arity(0, 0, "rooms");
+  } else if (o.command == "create-room") {
+    st = arity(1, static_cast<std::size_t>(-1), "create-room NAME [MEMBER_ID...]");
+    for (std::size_t k = 1; st && k < o.args.size(); ++k) st = check_id(o.args[k], "member id");
+  } else if (o.command == "add-member") {
+    st = arity(2, 2, "add-member ROOM ACCOUNT_ID");
+    if (st) st = check_id(o.args[0], "room id");
+    if (st) st = check_id(o.args[1], "account id");
+  } else {
+    return usage_error("unknown command '" + o.command + "'");
+  }
+  if (!st) return st.error();
+  return o;
+}
+
+result<server_url> parse_server_url(std::string_view url) {
+  std::string_view rest;
+  std::string default_port;
+  if (url.rfind("ws://", 0) == 0) {
+    rest = url.substr(5);
+  } else if (url.rfind("http://", 0) == 0) {
+    rest = url.substr(7);
+  } else {
+    return result<server_url>(errc::bad_request,
+                              "invalid server URL '" + std::string(url) +
+                                  "': expected ws://HOST:PORT (wss:// is not supported yet)");
+  }
+  server_url u;
+  auto slash = rest.find('/');
+  auto authority = rest.substr(0, slash);
+  u.path = slash == std::string_view::npos ? "" : std::string(rest.substr(slash));
+  if (u.path.empty() || u.path == "/") u.path = "/ws";
+  std::string_view host = authority, port = "80";
+  if (!authority.empty() && authority.front() == '[') {
+    auto close = authority.find(']');
+    if (close == std::string_view::npos)
+      return result<server_url>(errc::bad_request, "invalid server URL");
+    host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':')
+        return result<server_url>(errc::bad_request, "invalid server URL");
+      port = authority.substr(close + 2);
+    }
+  } else if (auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (host.empty() || !parse_unsigned(port, 65535) || port == "0") {
+    return result<server_url>(errc::bad_request, "invalid server URL '" + std::string(url) + "'");
+  }
+  u.host = std::string(host);
+  u.port = std::string(port);
+  return u;
+}
+
+std::string token_file_path() {
+  if (const char* p = std::getenv("HIBIKI_CONFIG"); p != nullptr && *p != '\0') return p;
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0')
+    return std::string(home) + "/.config/hibiki/token";
+  return {};
+}
+
+std::string client_usage() {
+  return R"(usage: hibiki [--server URL] [--token TOKEN] COMMAND [ARGS...]
+
+Commands:
+  signup NAME                       create an account; prints its id and token and stores the token
+  send ROOM TEXT                    post a message; prints its message_id and seq
+  tail ROOM                         print the last 20 messages, then new events, until Ctrl-C
+  rooms                             list your rooms
+  create-room NAME [MEMBER_ID...]   create a room; prints its id
+  add-member ROOM ACCOUNT_ID        add an account to a room
+
+Options:
+  --server URL    ws://HOST:PORT (default ws://127.0.0.1:8080)
+  --token TOKEN   the account's token (default: $HIBIKI_TOKEN, then the stored token)
+
+The token is stored in $HIBIKI_CONFIG, or ~/.config/hibiki/token when it is unset.
+Exit codes: 0 success, 1 error, 2 usage error.
+)";
+}
+
+}  // namespace hibiki::cli

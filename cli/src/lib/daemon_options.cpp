@@ -1,0 +1,242 @@
+#include "hibiki/cli/daemon_options.hpp"
+
+#include <charconv>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "number_parse.hpp"
+
+namespace hibiki::cli {
+namespace {
+
+std::string normalize_key(std::string_view key) {
+  std::string k(key);
+  for (auto& c : k)
+    if (c == '_') c = '-';
+  return k;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+status bad(std::string_view key, std::string_view value, std::string_view expected) {
+  return status(errc::bad_request, "invalid value '" + std::string(value) + "' for --" +
+                                       std::string(key) + ": expected " + std::string(expected));
+}
+
+/// HOST:PORT, with [IPv6]:PORT.
+status parse_http(std::string_view value, daemon_options& o) {
+  std::string_view host, port;
+  if (!value.empty() && value.front() == '[') {
+    auto close = value.find(']');
+    if (close == std::string_view::npos || close + 1 >= value.size() || value[close + 1] != ':')
+      return bad("http", value, "HOST:PORT");
+    host = value.substr(1, close - 1);
+    port = value.substr(close + 2);
+  } else {
+    auto colon = value.rfind(':');
+    if (colon == std::string_view::npos) return bad("http", value, "HOST:PORT");
+    host = value.substr(0, colon);
+    port = value.substr(colon + 1);
+  }
+  auto p = parse_unsigned(port, 65535);
+  if (host.empty() || !p) return bad("http", value, "HOST:PORT with a port from 0 to 65535");
+  o.http_host = std::string(host);
+  o.http_port = static_cast<std::uint16_t>(*p);
+  return status::success();
+}
+
+}  // namespace
+
+status apply_daemon_option(std::string_view raw_key, std::string_view value, daemon_options& o) {
+  const auto key = normalize_key(raw_key);
+  auto positive = [&](std::uint64_t max) -> std::optional<std::uint64_t> {
+    auto n = parse_unsigned(value, max);
+    if (!n || *n == 0) return std::nullopt;
+    return n;
+  };
+
+  if (key == "http") return parse_http(value, o);
+  if (key == "data-dir") {
+    if (value.empty()) return bad(key, value, "a directory");
+    o.data_dir = std::string(value);
+    return status::success();
+  }
+  if (key == "web-root") {
+    if (value.empty()) return bad(key, value, "a directory");
+    o.web_root = std::string(value);
+    return status::success();
+  }
+  if (key == "open-signup") {
+    if (value == "true")
+      o.open_signup = true;
+    else if (value == "false")
+      o.open_signup = false;
+    else
+      return bad(key, value, "true or false");
+    return status::success();
+  }
+  if (key == "snapshot-every") {
+    auto n = positive(std::numeric_limits<std::uint32_t>::max());
+    if (!n) return bad(key, value, "a positive integer");
+    o.snapshot_every = static_cast<std::uint32_t>(*n);
+    return status::success();
+  }
+  if (key == "passivate-after") {
+    auto n = positive(1'000'000'000);
+    if (!n) return bad(key, value, "a positive number of seconds");
+    o.passivate_after = std::chrono::seconds(*n);
+    return status::success();
+  }
+  if (key == "max-live-entities") {
+    auto n = positive(std::numeric_limits<std::uint32_t>::max());
+    if (!n) return bad(key, value, "a positive integer");
+    o.max_live_entities = *n;
+    return status::success();
+  }
+  if (key == "max-frame-bytes") {
+    auto n = positive(std::uint64_t{1} << 31);
+    if (!n) return bad(key, value, "a positive number of bytes (at most 2 GiB)");
+    o.max_frame_bytes = *n;
+    return status::success();
+  }
+  if (key == "idle-timeout") {
+    auto n = positive(1'000'000);
+    if (!n) return bad(key, value, "a positive number of seconds");
+    o.idle_timeout = std::chrono::seconds(*n);
+    return status::success();
+  }
+  if (key == "max-outgoing-bytes") {
+    auto n = positive(std::uint64_t{1} << 40);
+    if (!n) return bad(key, value, "a positive number of bytes");
+    o.max_outgoing_bytes = *n;
+    return status::success();
+  }
+  return status(errc::bad_request, "unknown option --" + key);
+}
+
+status apply_config_text(std::string_view text, daemon_options& o) {
+  std::size_t line_no = 0;
+  while (!text.empty()) {
+    auto nl = text.find('\n');
+    auto line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    ++line_no;
+    line = trim(line);
+    if (line.empty() || line.front() == '#') continue;
+    auto eq = line.find('=');
+    const auto where = "config line " + std::to_string(line_no) + ": ";
+    if (eq == std::string_view::npos)
+      return status(errc::bad_request, where + "expected 'key = value'");
+    auto key = trim(line.substr(0, eq));
+    auto value = trim(line.substr(eq + 1));
+    if (key == "config" || key == "help" || key == "version")
+      return status(errc::bad_request, where + "'" + std::string(key) + "' is not allowed here");
+    if (auto st = apply_daemon_option(key, value, o); !st)
+      return status(errc::bad_request, where + st.error().message);
+  }
+  return status::success();
+}
+
+result<daemon_options> parse_daemon_options(const std::vector<std::string>& args) {
+  // First pass: split into (key, value) pairs and find --config, so the file applies first and
+  // the flags override it whatever their order.
+  std::vector<std::pair<std::string, std::string>> flags;
+  daemon_options o;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view a = args[i];
+    if (a == "--help" || a == "-h") {
+      o.help = true;
+      continue;
+    }
+    if (a == "--version" || a == "-V") {
+      o.version = true;
+      continue;
+    }
+    if (a.substr(0, 2) != "--" || a.size() == 2)
+      return result<daemon_options>(errc::bad_request, "unexpected argument '" + args[i] + "'");
+    a.remove_prefix(2);
+    auto eq = a.find('=');
+    std::string key(a.substr(0, eq));
+    std::string value;
+    if (eq != std::string_view::npos) {
+      value = std::string(a.substr(eq + 1));
+    } else if (i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0) {
+      value = args[++i];  // --key value
+    } else {
+      return result<daemon_options>(errc::bad_request, "option --" + key + " needs a value");
+    }
+    if (normalize_key(key) == "config") {
+      o.config_file = value;
+      continue;
+    }
+    flags.emplace_back(std::move(key), std::move(value));
+  }
+
+  if (!o.config_file.empty()) {
+    std::ifstream in(o.config_file, std::ios::binary);
+    if (!in) {
+      return result<daemon_options>(errc::bad_request,
+                                    "cannot read config file '" + o.config_file + "'");
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    if (auto st = apply_config_text(text.str(), o); !st)
+      return result<daemon_options>(errc::bad_request, o.config_file + ": " + st.error().message);
+  }
+  for (const auto& [key, value] : flags)
+    if (auto st = apply_daemon_option(key, value, o); !st) return st.error();
+  return o;
+}
+
+actors::node_options to_node_options(const daemon_options& o) {
+  actors::node_options n;
+  n.data_dir = o.data_dir;
+  n.snapshot_every = o.snapshot_every;
+  n.passivate_after = std::chrono::duration_cast<std::chrono::milliseconds>(o.passivate_after);
+  n.max_live_entities = o.max_live_entities;
+  return n;
+}
+
+gateway::gateway_options to_gateway_options(const daemon_options& o) {
+  gateway::gateway_options g;
+  g.host = o.http_host;
+  g.port = o.http_port;
+  g.open_signup = o.open_signup;
+  g.web_root = o.web_root;
+  g.max_frame_bytes = o.max_frame_bytes;
+  g.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(o.idle_timeout);
+  g.max_outgoing_bytes = o.max_outgoing_bytes;
+  return g;
+}
+
+std::string daemon_usage() {
+  return R"(usage: hibikid [OPTIONS]
+
+Runs a hibiki node: the chat backend with its WebSocket/HTTP gateway.
+
+Options (also accepted as `key = value` lines in the --config file; flags win):
+  --http=HOST:PORT            listen address (default 127.0.0.1:8080; port 0 picks a free port)
+  --data-dir=DIR              RocksDB data directory (default ./data)
+  --open-signup=true|false    open sign-up over POST /api/signup
+                              (default: true on a loopback address, false otherwise)
+  --snapshot-every=N          snapshot an entity every N events (default 1000)
+  --passivate-after=SECONDS   passivate entities idle this long (default 120)
+  --max-live-entities=N       most live entities per region (default 100000)
+  --max-frame-bytes=N         largest incoming WebSocket message (default 1048576)
+  --idle-timeout=SECONDS      close WebSockets silent this long (default 60)
+  --max-outgoing-bytes=N      disconnect a client with more queued than this (default 4194304)
+  --web-root=DIR              directory of the web client's files
+  --config=FILE               read options from FILE
+  --help                      show this text
+  --version                   show the version
+)";
+}
+
+}  // namespace hibiki::cli

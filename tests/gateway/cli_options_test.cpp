@@ -1,0 +1,206 @@
+// Option parsing of hibikid and hibiki: defaults, the config file and flag precedence, and the
+// errors bad values give.
+
+#include <cstdlib>
+
+#include <catch2/catch.hpp>
+
+#include "hibiki/cli/client_options.hpp"
+#include "hibiki/cli/daemon_options.hpp"
+#include "temp_dir.hpp"
+
+using namespace hibiki;
+using namespace hibiki::cli;
+using strings = std::vector<std::string>;
+
+TEST_CASE("hibikid defaults", "[cli][options]") {
+  auto o = parse_daemon_options({});
+  REQUIRE(o.ok());
+  REQUIRE(o->http_host == "127.0.0.1");
+  REQUIRE(o->http_port == 8080);
+  REQUIRE(o->data_dir == "./data");
+  REQUIRE_FALSE(o->open_signup.has_value());
+  REQUIRE(o->snapshot_every == 1000);
+  REQUIRE(o->passivate_after == std::chrono::seconds(120));
+  REQUIRE(o->max_live_entities == 100'000);
+  REQUIRE(o->max_frame_bytes == 1024 * 1024);
+  REQUIRE(o->idle_timeout == std::chrono::seconds(60));
+  REQUIRE(o->max_outgoing_bytes == 4 * 1024 * 1024);
+  REQUIRE_FALSE(o->help);
+  REQUIRE_FALSE(o->version);
+}
+
+TEST_CASE("hibikid flags", "[cli][options]") {
+  auto o =
+      parse_daemon_options({"--http=0.0.0.0:0", "--data-dir", "/var/lib/hibiki",
+                            "--open-signup=false", "--snapshot-every=50", "--passivate-after=30",
+                            "--max-live-entities=10", "--max-frame-bytes=2048", "--idle-timeout=5",
+                            "--max-outgoing-bytes=65536", "--web-root=/srv/web"});
+  REQUIRE(o.ok());
+  REQUIRE(o->http_host == "0.0.0.0");
+  REQUIRE(o->http_port == 0);
+  REQUIRE(o->data_dir == "/var/lib/hibiki");
+  REQUIRE(o->open_signup == false);
+  REQUIRE(o->snapshot_every == 50);
+  REQUIRE(o->passivate_after == std::chrono::seconds(30));
+  REQUIRE(o->max_live_entities == 10);
+  REQUIRE(o->max_frame_bytes == 2048);
+  REQUIRE(o->idle_timeout == std::chrono::seconds(5));
+  REQUIRE(o->max_outgoing_bytes == 65536);
+  REQUIRE(o->web_root == "/srv/web");
+
+  auto node = to_node_options(*o);
+  REQUIRE(node.data_dir == "/var/lib/hibiki");
+  REQUIRE(node.snapshot_every == 50);
+  REQUIRE(node.passivate_after == std::chrono::milliseconds(30'000));
+  REQUIRE(node.max_live_entities == 10);
+  auto gw = to_gateway_options(*o);
+  REQUIRE(gw.host == "0.0.0.0");
+  REQUIRE(gw.port == 0);
+  REQUIRE(gw.open_signup == false);
+  REQUIRE(gw.max_frame_bytes == 2048);
+  REQUIRE(gw.idle_timeout == std::chrono::milliseconds(5000));
+  REQUIRE(gw.max_outgoing_bytes == 65536);
+  REQUIRE(gw.web_root == "/srv/web");
+
+  auto v6 = parse_daemon_options({"--http=[::1]:9000"});
+  REQUIRE(v6.ok());
+  REQUIRE(v6->http_host == "::1");
+  REQUIRE(v6->http_port == 9000);
+  REQUIRE(parse_daemon_options({"--help"})->help);
+  REQUIRE(parse_daemon_options({"--version"})->version);
+}
+
+TEST_CASE("hibikid config file, with flags winning", "[cli][options]") {
+  testkit::temp_dir dir;
+  auto file = dir.path() / "hibikid.conf";
+  testkit::write_file(file,
+                      "# a comment\n"
+                      "\n"
+                      "http = 127.0.0.1:9999\n"
+                      "data-dir = /from/file\n"
+                      "snapshot_every = 7\r\n"
+                      "open-signup = true\n");
+  auto o = parse_daemon_options({"--data-dir=/from/flag", "--config=" + file.string()});
+  REQUIRE(o.ok());
+  REQUIRE(o->http_port == 9999);         // from the file
+  REQUIRE(o->data_dir == "/from/flag");  // the flag wins, even given before --config
+  REQUIRE(o->snapshot_every == 7);       // '_' accepted for '-', CRLF tolerated
+  REQUIRE(o->open_signup == true);
+}
+
+TEST_CASE("hibikid rejects bad options", "[cli][options]") {
+  for (const strings& args : {
+           strings{"--bogus=1"},
+           strings{"positional"},
+           strings{"--http=nohostport"},
+           strings{"--http=:80"},
+           strings{"--http=127.0.0.1:65536"},
+           strings{"--http=127.0.0.1:-1"},
+           strings{"--open-signup=yes"},
+           strings{"--open-signup"},
+           strings{"--snapshot-every=0"},
+           strings{"--snapshot-every=ten"},
+           strings{"--snapshot-every=10x"},
+           strings{"--max-frame-bytes=-5"},
+           strings{"--idle-timeout="},
+           strings{"--max-outgoing-bytes=99999999999999999999999"},
+           strings{"--data-dir="},
+           strings{"--config=/nonexistent/hibiki/config"},
+       }) {
+    INFO(args[0]);
+    auto o = parse_daemon_options(args);
+    REQUIRE_FALSE(o.ok());
+    REQUIRE(o.error().code == errc::bad_request);
+    REQUIRE_FALSE(o.error().message.empty());
+  }
+}
+
+TEST_CASE("config file errors name the line", "[cli][options]") {
+  daemon_options o;
+  auto st = apply_config_text("data-dir = /x\nno equals sign here\n", o);
+  REQUIRE_FALSE(st.ok());
+  REQUIRE(st.error().message.find("line 2") != std::string::npos);
+  REQUIRE_FALSE(apply_config_text("unknown-key = 1\n", o).ok());
+  REQUIRE_FALSE(apply_config_text("config = other.conf\n", o).ok());
+  REQUIRE_FALSE(apply_config_text("idle-timeout = soon\n", o).ok());
+  REQUIRE(apply_config_text("", o).ok());
+}
+
+TEST_CASE("hibiki client command lines", "[cli][options]") {
+  auto o = parse_client_options(
+      {"--server", "ws://example.org:9000", "--token=abc", "send", "12", "hello world"});
+  REQUIRE(o.ok());
+  REQUIRE(o->server == "ws://example.org:9000");
+  REQUIRE(o->token == "abc");
+  REQUIRE(o->command == "send");
+  REQUIRE(o->args == strings{"12", "hello world"});
+
+  auto d = parse_client_options({"rooms"});
+  REQUIRE(d.ok());
+  REQUIRE(d->server == "ws://127.0.0.1:8080");
+  REQUIRE(d->token.empty());
+
+  REQUIRE(parse_client_options({"create-room", "team", "2", "3"}).ok());
+  REQUIRE(parse_client_options({"create-room", "solo"}).ok());
+  REQUIRE(parse_client_options({"add-member", "1", "2"}).ok());
+  REQUIRE(parse_client_options({"tail", "5"}).ok());
+  REQUIRE(parse_client_options({"signup", "alice"}).ok());
+  REQUIRE(parse_client_options({"--help"})->help);
+}
+
+TEST_CASE("hibiki rejects bad command lines", "[cli][options]") {
+  for (const strings& args : {
+           strings{},
+           strings{"frobnicate"},
+           strings{"--server=ftp://x", "rooms"},
+           strings{"--server=ws://:80", "rooms"},
+           strings{"--server=ws://host:0", "rooms"},
+           strings{"--colour=red", "rooms"},
+           strings{"--token"},
+           strings{"send", "1"},
+           strings{"send", "room", "hi"},
+           strings{"send", "0", "hi"},
+           strings{"send", "1", ""},
+           strings{"tail"},
+           strings{"tail", "9007199254740992"},  // 2^53: above the protocol's ids
+           strings{"rooms", "extra"},
+           strings{"create-room"},
+           strings{"create-room", "team", "x"},
+           strings{"add-member", "1"},
+           strings{"add-member", "1", "-2"},
+           strings{"signup"},
+       }) {
+    INFO((args.empty() ? std::string("(none)") : args[0]));
+    auto o = parse_client_options(args);
+    REQUIRE_FALSE(o.ok());
+    REQUIRE(o.error().code == errc::bad_request);
+  }
+}
+
+TEST_CASE("server URLs", "[cli][options]") {
+  auto u = parse_server_url("ws://127.0.0.1:8080");
+  REQUIRE(u.ok());
+  REQUIRE(u->host == "127.0.0.1");
+  REQUIRE(u->port == "8080");
+  REQUIRE(u->path == "/ws");
+  auto h = parse_server_url("http://example.org/custom");
+  REQUIRE(h.ok());
+  REQUIRE(h->port == "80");
+  REQUIRE(h->path == "/custom");
+  auto v6 = parse_server_url("ws://[::1]:7000/");
+  REQUIRE(v6.ok());
+  REQUIRE(v6->host == "::1");
+  REQUIRE(v6->port == "7000");
+  REQUIRE_FALSE(parse_server_url("wss://example.org").ok());
+  REQUIRE_FALSE(parse_server_url("example.org:80").ok());
+  REQUIRE_FALSE(parse_server_url("ws://host:port").ok());
+}
+
+TEST_CASE("token file location", "[cli][options]") {
+  ::setenv("HIBIKI_CONFIG", "/tmp/x/token", 1);
+  REQUIRE(token_file_path() == "/tmp/x/token");
+  ::unsetenv("HIBIKI_CONFIG");
+  ::setenv("HOME", "/home/someone", 1);
+  REQUIRE(token_file_path() == "/home/someone/.config/hibiki/token");
+}
