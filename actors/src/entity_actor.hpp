@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -30,11 +31,21 @@ struct recovered_msg {
   hibiki::error err;
 };
 
+/// Runs `fn` on an entity's current (optimistic) state inside the entity, once it has recovered.
+/// For tests and diagnostics; `fn` must not block.
+template <class State>
+struct state_query {
+  entity_id entity;
+  std::function<void(const State&)> fn;
+};
+
 }  // namespace hibiki::actors
 
 namespace caf {
 template <class State>
 struct allowed_unsafe_message_type<hibiki::actors::recovered_msg<State>> : std::true_type {};
+template <class State>
+struct allowed_unsafe_message_type<hibiki::actors::state_query<State>> : std::true_type {};
 }  // namespace caf
 
 namespace hibiki::actors {
@@ -46,6 +57,7 @@ class entity_actor : public caf::event_based_actor {
   using command_type = typename Traits::command;
   using event_type = typename Traits::event;
   using command_msg = entity_command<command_type>;
+  using query_msg = state_query<state_type>;
 
   entity_actor(caf::actor_config& cfg, std::shared_ptr<node_context> ctx, entity_id id)
       : caf::event_based_actor(cfg),
@@ -57,6 +69,12 @@ class entity_actor : public caf::event_based_actor {
     request_recovery();
     return {
         [this](command_msg& m) { on_command(std::move(m)); },
+        [this](query_msg& q) {
+          if (phase_ == phase::ready && !needs_recovery_)
+            q.fn(state_);
+          else
+            queries_.push_back(std::move(q));
+        },
         [this](granted_atom) { start_recovery(); },
         [this](recovered_msg<state_type>& m) { on_recovered(std::move(m)); },
         [this](append_done& d) { on_append_done(d); },
@@ -131,6 +149,9 @@ class entity_actor : public caf::event_based_actor {
     auto stashed = std::move(stash_);
     stash_.clear();
     for (auto& c : stashed) on_command(std::move(c));
+    auto queries = std::move(queries_);
+    queries_.clear();
+    for (auto& q : queries) q.fn(state_);
     maybe_quit();
   }
 
@@ -265,6 +286,7 @@ class entity_actor : public caf::event_based_actor {
   bool stopping_ = false;
   bool needs_recovery_ = false;
   std::vector<command_msg> stash_;
+  std::vector<query_msg> queries_;
   std::deque<pending> inflight_;
   std::uint64_t next_append_id_ = 1;
   std::size_t outstanding_ = 0;

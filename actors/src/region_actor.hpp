@@ -9,6 +9,7 @@
 #include <list>
 #include <memory>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include <atomic>
@@ -32,6 +33,7 @@ template <class Traits>
 class region_actor : public caf::event_based_actor {
  public:
   using command_msg = entity_command<typename Traits::command>;
+  using query_msg = state_query<typename Traits::state>;
 
   region_actor(caf::actor_config& cfg, std::shared_ptr<node_context> ctx,
                std::shared_ptr<region_stats> stats)
@@ -45,6 +47,7 @@ class region_actor : public caf::event_based_actor {
     });
     return {
         [this](command_msg& m) { route(std::move(m)); },
+        [this](query_msg& q) { route(std::move(q)); },
         [this](idle_atom, const entity_id& id, std::uint64_t generation) {
           on_idle(id, generation);
         },
@@ -58,11 +61,12 @@ class region_actor : public caf::event_based_actor {
     std::uint64_t generation = 0;
     std::list<entity_id>::iterator lru;
     caf::actor_clock::time_point last_used;
-    std::vector<command_msg> buffer;
+    std::vector<std::variant<command_msg, query_msg>> buffer;
   };
   using entry_map = std::unordered_map<entity_id, entry>;
 
-  void route(command_msg m) {
+  template <class Msg>
+  void route(Msg m) {
     auto it = entries_.find(m.entity);
     if (it == entries_.end()) it = activate(m.entity);
     auto& e = it->second;
@@ -129,7 +133,7 @@ class region_actor : public caf::event_based_actor {
     auto buffered = std::move(it->second.buffer);
     entries_.erase(it);
     stats_->live = lru_.size();
-    for (auto& m : buffered) route(std::move(m));
+    for (auto& m : buffered) std::visit([this](auto& msg) { route(std::move(msg)); }, m);
   }
 
   std::shared_ptr<node_context> ctx_;
