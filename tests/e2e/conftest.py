@@ -584,17 +584,16 @@ def ok_retrying(client, op, timeout=30.0, **fields):
 
 
 def full_history(client, room_id):
-    """Every message of a room, oldest first, read with `after` pagination."""
+    """Every message of a room, oldest first: the newest page, then `before` pagination."""
     out = []
-    after = None
+    before = None
     for _ in range(100000):
         fields = {"room_id": room_id, "limit": 100}
-        if after is not None:
-            fields["after"] = after
-        r = ok_retrying(client, "history", **fields)
-        msgs = r["messages"]
-        out.extend(msgs)
-        if len(msgs) < 100:
+        if before is not None:
+            fields["before"] = before
+        msgs = ok_retrying(client, "history", **fields)["messages"]
+        if not msgs:
             return out
-        after = msgs[-1]["message_id"]
+        out = msgs + out
+        before = msgs[0]["message_id"]
     raise AssertionError("history pagination does not end")

@@ -179,13 +179,14 @@ def test_add_members_roles_and_pushes(server):
 
     # The default role is member; a new admin may add members.
     erin.ok("add_members", room_id=room, account_ids=[frank.account_id])
-    e = bob.next_event("member_added", pred=in_room(room))
+    e = bob.next_event("member_added", pred=lambda e: e.get("account_id") == frank.account_id)
     assert e["seq"] == 6 and e["account_id"] == frank.account_id and e["role"] == "member", e
     e = frank.next_event("member_added", pred=in_room(room))
     assert e["seq"] == 6, e
     assert room_entry(frank, room)["role"] == "member"
 
     # Only admins add; unknown accounts are not_found; nothing is pushed for a refused command.
+    bob.take_events()
     bob.fail("add_members", "forbidden", room_id=room, account_ids=[alice.account_id])
     dave.fail("add_members", "forbidden", room_id=room, account_ids=[bob.account_id])
     alice.fail("add_members", "not_found", room_id=room, account_ids=[987654321])
@@ -302,9 +303,9 @@ def test_send_message_reply_and_pushes(server):
         assert m["message_id"] == r["message_id"]
         assert before - 1 <= m["send_time"] <= after + 1, m
         assert m["update_time"] == 0 and m["deleted"] is False, m
-    # Not to the sending connection (it has the reply), not to non-members.
-    alice.no_event("message_created", timeout=0.3)
-    carol.no_event(timeout=0.2)
+    # Not to non-members.
+    carol.no_event(timeout=0.3)
+    alice.take_events()
 
     r2 = bob.ok("send_message", room_id=room, body="hi alice", client_msg_id="m-1")
     assert r2["seq"] == 3 and int(r2["message_id"]) > int(r["message_id"]), r2
@@ -318,6 +319,19 @@ def test_send_message_reply_and_pushes(server):
     ]
     entry = room_entry(alice, room)
     assert entry["message_num"] == 2 and entry["last_seq"] == 3, entry
+
+
+def test_sending_connection_gets_the_reply_not_a_push(server):
+    """The push goes to the other members' connections and the sender's OTHER connections; the
+    sending connection has the reply (ws-protocol-v1: events "from every other connection")."""
+    alice, bob = server.user("alice"), server.user("bob")
+    alice2 = server.connect(alice.token)
+    room = create_room(alice, "team", [bob])
+    r = alice.ok("send_message", room_id=room, body="hello", client_msg_id="m-1")
+    for c in (bob, alice2):
+        e = c.next_event("message_created", pred=in_room(room))
+        assert e["message"]["message_id"] == r["message_id"]
+    alice.no_event("message_created", timeout=0.5)
 
 
 def test_unicode_body_round_trips(server):
@@ -578,11 +592,13 @@ def test_pipelined_sends_from_many_clients_are_ordered(server):
             assert m["message_id"] == r["message_id"] and m["body"] == f"s{i}-{k}", (r, m)
             assert m["account_id"] == senders[i].account_id
     # Each sender sees the others' messages in order too; with its own replies, every seq.
+    # (Whether a sender's own connection also gets pushes of its own sends is checked in
+    # test_sending_connection_gets_the_reply_not_a_push, not here.)
     for i, c in enumerate(senders):
         evs = c.wait_events(total - per_sender, "message_created", room_id=room, timeout=60)
         seqs = [e["seq"] for e in evs]
         assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), seqs
-        assert sorted(seqs + [r["seq"] for r in replies[i]]) == list(range(2, 2 + total))
+        assert set(seqs) | {r["seq"] for r in replies[i]} == set(range(2, 2 + total))
     hist = observer.ok("history", room_id=room, limit=100)["messages"]
     assert [m["message_id"] for m in hist] == [by_seq[s]["message_id"] for s in sorted(by_seq)][
         -100:
