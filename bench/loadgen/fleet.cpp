@@ -27,6 +27,39 @@ class completion_latch {
   std::size_t left_;
 };
 
+struct connect_state {
+  explicit connect_state(std::vector<std::shared_ptr<load_client>> c)
+      : clients(std::move(c)), latch(clients.size()) {}
+  std::vector<std::shared_ptr<load_client>> clients;
+  completion_latch latch;
+  std::atomic<std::size_t> next{0};
+  std::mutex mutex;  ///< guards the fields below
+  std::size_t ok = 0;
+  std::size_t failures = 0;
+  std::string first_error;
+};
+
+/// Starts the next handshake; each one that finishes starts another, keeping the parallelism.
+void launch_next(std::shared_ptr<connect_state> state) {
+  const auto i = state->next++;
+  if (i >= state->clients.size()) return;
+  auto c = state->clients[i];
+  net::post(c->executor(), [state, c] {
+    c->connect([state](std::string error) {
+      {
+        std::lock_guard lock(state->mutex);
+        if (error.empty()) {
+          ++state->ok;
+        } else if (state->failures++ == 0) {
+          state->first_error = error;
+        }
+      }
+      launch_next(state);
+      state->latch.count_down();
+    });
+  });
+}
+
 }  // namespace
 
 fleet::fleet(const options& opts, run_clock& clock)
@@ -66,45 +99,19 @@ std::size_t fleet::connect_all(const std::vector<account>& accounts, std::size_t
     clients_.push_back(std::make_shared<load_client>(ioc_, clock_, endpoint_, host_header,
                                                      opts_.path, accounts[i], i));
   }
-  completion_latch latch(clients_.size());
-  std::atomic<std::size_t> next{0};
-  std::atomic<std::size_t> ok{0};
-  std::mutex error_mutex;
-  std::string first_error;
-  std::size_t failures = 0;
-  // Each finished handshake starts the next one, keeping `parallelism` in progress.
-  std::function<void()> launch = [&] {
-    const auto i = next++;
-    if (i >= clients_.size()) return;
-    auto& c = clients_[i];
-    net::post(c->executor(), [&, c] {
-      c->connect([&](std::string error) {
-        if (error.empty()) {
-          ++ok;
-        } else {
-          std::lock_guard lock(error_mutex);
-          if (failures++ == 0) first_error = error;
-        }
-        latch.count_down();
-        launch();
-      });
-    });
-  };
-  for (std::size_t i = 0; i < std::min(parallelism, clients_.size()); ++i) launch();
-  if (!latch.wait_for(std::chrono::seconds(120))) {
+  // Shared with the io threads: a completion callback may still run (and start the next
+  // handshake) after the main thread has stopped waiting.
+  auto state = std::make_shared<connect_state>(clients_);
+  for (std::size_t i = 0; i < std::min(parallelism, clients_.size()); ++i) launch_next(state);
+  if (!state->latch.wait_for(std::chrono::seconds(120))) {
     std::fprintf(stderr, "hibiki_loadgen: connecting timed out after 120 s\n");
   }
-  if (failures > 0) {
-    std::lock_guard lock(error_mutex);
-    std::fprintf(stderr, "hibiki_loadgen: %zu connections failed; first: %s\n", failures,
-                 first_error.c_str());
+  std::lock_guard lock(state->mutex);
+  if (state->failures > 0) {
+    std::fprintf(stderr, "hibiki_loadgen: %zu connections failed; first: %s\n", state->failures,
+                 state->first_error.c_str());
   }
-  // Keep `launch` alive until every callback that may call it has run: the latch says so, but a
-  // timed-out wait must not let late callbacks touch this frame.
-  if (ok + failures < clients_.size()) {
-    stop();
-  }
-  return ok;
+  return state->ok;
 }
 
 std::vector<std::vector<std::uint64_t>> fleet::create_rooms(std::size_t rooms,
