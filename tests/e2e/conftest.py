@@ -340,6 +340,7 @@ class Server:
         self.host = None
         self.port = None
         self.clients = []
+        self.all_clients = []
         self.stdout_lines = []
         self._starts = 0
         os.makedirs(self.data_dir, exist_ok=True)
@@ -480,6 +481,7 @@ class Server:
         """A new connection; authenticated with `token` when one is given."""
         c = Client(self.ws_url, subprotocols=subprotocols)
         self.clients.append(c)
+        self.all_clients.append(c)
         if token is not None:
             r = c.ok("auth", token=token)
             c.account_id = r["account_id"]
@@ -524,8 +526,13 @@ def server_factory(hibikid_binary, tmp_path):
         return s.start()
 
     yield make
+    duplicated = []
     for s in servers:
+        for c in s.all_clients:
+            duplicated += [rs for rs in c.replies.values() if len(rs) > 1]
         s.teardown()
+    # Every request gets exactly one reply.
+    assert not duplicated, f"requests answered more than once: {duplicated[:3]!r}"
 
 
 @pytest.fixture

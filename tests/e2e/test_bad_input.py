@@ -4,6 +4,7 @@ After every kind of abuse the server must still serve a new client and report he
 """
 
 import json
+import time
 
 import pytest
 
@@ -317,3 +318,37 @@ def test_http_bad_requests(server):
     b, _ = server.signup("second-real")
     assert b != a
     assert server.healthz() == 200
+
+
+def test_rate_limited_requests_are_not_executed(server):
+    """docs/protocol.md: past the per-connection token bucket (100/s, burst 200) requests get
+    rate_limited and are not executed. Each request still gets exactly one reply."""
+    alice = server.user("alice")
+    room = create_room(alice, "flood")
+    n = 600
+    rids = [
+        alice.send("send_message", room_id=room, body=f"f{i}", client_msg_id=f"f{i}")
+        for i in range(n)
+    ]
+    replies = [alice.reply(rid, timeout=60) for rid in rids]
+    ok = [r for r in replies if r["ok"] is True]
+    limited = [r for r in replies if r["ok"] is False]
+    assert all(r["error"]["code"] == "rate_limited" for r in limited), limited[:3]
+    assert ok, "every send was refused"
+    if not limited:
+        return  # a machine fast enough to refill the bucket: nothing to check
+    time.sleep(2.5)  # let the bucket refill
+    entry = [x for x in alice.ok("list_rooms")["rooms"] if x["room_id"] == room][0]
+    assert entry["message_num"] == len(ok), (entry, len(ok), len(limited))
+    msgs = []
+    before = None
+    while True:
+        kw = {"room_id": room, "limit": 100}
+        if before:
+            kw["before"] = before
+        page = alice.ok("history", **kw)["messages"]
+        if not page:
+            break
+        msgs = page + msgs
+        before = page[0]["message_id"]
+    assert sorted(m["message_id"] for m in msgs) == sorted(r["message_id"] for r in ok)

@@ -638,3 +638,78 @@ def test_idempotent_retry(server):
     assert [m["body"] for m in hist] == ["once", "twice", "bob once"]
     entry = room_entry(alice, room)
     assert entry["message_num"] == 3 and entry["last_seq"] == 4, entry
+
+
+def test_role_changes_and_last_admin(server):
+    """docs/protocol.md: add_members on a member with another role changes it (a member_added
+    push with the new role); the same role does nothing; no change may leave members without an
+    admin (conflict)."""
+    alice, bob, carol = (server.user(n) for n in ("alice", "bob", "carol"))
+    room = create_room(alice, "team", [bob, carol])
+    carol.next_event("room_created", pred=in_room(room))
+    alice.ok("add_members", room_id=room, account_ids=[bob.account_id], role="admin")
+    e = carol.next_event("member_added", pred=in_room(room))
+    assert (e["seq"], e["account_id"], e["role"]) == (2, bob.account_id, "admin"), e
+    assert room_entry(bob, room)["role"] == "admin"
+    # The same role again changes nothing and pushes nothing.
+    alice.ok("add_members", room_id=room, account_ids=[bob.account_id], role="admin")
+    carol.no_event("member_added", timeout=0.5)
+    assert room_entry(alice, room)["last_seq"] == 2
+    # Bob, now admin, demotes alice; then bob is the last admin and cannot demote himself.
+    bob.ok("add_members", room_id=room, account_ids=[alice.account_id], role="readonly")
+    assert room_entry(alice, room)["role"] == "readonly"
+    alice.fail("send_message", "forbidden", room_id=room, body="x", client_msg_id="x")
+    bob.fail("add_members", "conflict", room_id=room, account_ids=[bob.account_id], role="member")
+    bob.fail("leave_room", "conflict", room_id=room)
+    assert room_entry(bob, room)["role"] == "admin"
+
+
+def test_removed_member_added_again(server):
+    alice, bob = server.user("alice"), server.user("bob")
+    room = create_room(alice, "team", [bob])
+    send_many(alice, room, ["before 1", "before 2"])
+    alice.ok("remove_member", room_id=room, account_id=bob.account_id)
+    send_many(alice, room, ["while away"])
+    alice.ok("add_members", room_id=room, account_ids=[bob.account_id])
+    e = bob.next_event("member_added", pred=in_room(room))
+    assert e["account_id"] == bob.account_id and e["role"] == "member", e
+    entry = room_entry(bob, room)
+    assert entry["role"] == "member" and entry["unread_num"] == 0 and entry["last_seq"] == 6, entry
+    # Back in: bob reads the whole history and receives new events again.
+    assert [m["body"] for m in bob.ok("history", room_id=room)["messages"]] == [
+        "before 1",
+        "before 2",
+        "while away",
+    ]
+    bob.take_events()
+    alice.ok("send_message", room_id=room, body="welcome back", client_msg_id="wb")
+    assert bob.next_event("message_created", pred=in_room(room))["seq"] == 7
+
+
+def test_pipelined_create_room_gives_unique_rooms(server):
+    users = [server.user(f"u{i}") for i in range(4)]
+    pending = [(c, c.send("create_room", name=f"{c.name}-{k}", members=[])) for c in users
+               for k in range(25)]
+    ids = []
+    for c, rid in pending:
+        r = c.reply(rid)
+        assert r["ok"] is True, r
+        ids.append(r["room_id"])
+    assert len(set(ids)) == 100
+    for c in users:
+        rooms = c.ok("list_rooms")["rooms"]
+        assert len(rooms) == 25 and all(x["role"] == "admin" and x["last_seq"] == 1 for x in rooms)
+        assert sorted(x["name"] for x in rooms) == sorted(f"{c.name}-{k}" for k in range(25))
+
+
+def test_events_of_rooms_joined_later_reach_existing_connections(server):
+    alice, bob = server.user("alice"), server.user("bob")
+    bob2 = server.connect(bob.token)  # connected before any room exists
+    room = create_room(alice, "later")
+    alice.ok("add_members", room_id=room, account_ids=[bob.account_id])
+    for c in (bob, bob2):
+        c.next_event("member_added", pred=in_room(room))
+    alice.ok("send_message", room_id=room, body="hello", client_msg_id="h")
+    for c in (bob, bob2):
+        e = c.next_event("message_created", pred=in_room(room))
+        assert e["message"]["body"] == "hello" and e["seq"] == 3, e
