@@ -5,6 +5,7 @@
 
 #include <future>
 #include <memory>
+#include <set>
 
 #include "hibiki/actors/node.hpp"
 #include "hibiki/testkit/recording_link.hpp"
@@ -207,4 +208,50 @@ TEST_CASE("node: data survives a restart", "[node]") {
   CHECK(second.account.value == 2);
   auto created = a.call({{"op", "create_room"}, {"name", "r2"}, {"members", json::array()}});
   CHECK(created["room_id"] == room + 1);
+}
+
+TEST_CASE("node: stop lets in-flight writes finish; every ok reply is durable", "[node][stop]") {
+  temp_dir dir;
+  std::string token;
+  std::uint64_t room = 0;
+  std::vector<std::string> acked;
+  {
+    auto n = start(dir);
+    token = do_signup(*n, "alice").token;
+    client a(*n);
+    REQUIRE(a.call({{"op", "auth"}, {"token", token}})["ok"] == true);
+    room = a.call({{"op", "create_room"}, {"name", "r"}, {"members", json::array()}})["room_id"];
+    for (int i = 0; i < 150; ++i)
+      a.session->on_text(json{{"id", 1000 + i},
+                              {"op", "send_message"},
+                              {"room_id", room},
+                              {"body", "m"},
+                              {"client_msg_id", std::to_string(i)}}
+                             .dump());
+    REQUIRE(a.link->wait_reply(1000).has_value());
+    n->stop();
+    n->stop();  // idempotent
+    CHECK_FALSE(n->healthy());
+    for (const auto& f : a.link->frames())
+      if (f.contains("re") && f["re"].is_number() && f["re"].get<int>() >= 1000 &&
+          f["ok"] == true)
+        acked.push_back(f["message_id"]);
+  }
+  REQUIRE_FALSE(acked.empty());
+  auto n = start(dir);
+  client a(*n);
+  REQUIRE(a.call({{"op", "auth"}, {"token", token}})["ok"] == true);
+  std::set<std::string> stored;
+  // Page backwards from the newest message with `before`.
+  std::string before;
+  for (;;) {
+    json req = {{"op", "history"}, {"room_id", room}, {"limit", 100}};
+    if (!before.empty()) req["before"] = before;
+    auto page = a.call(req);
+    REQUIRE(page["ok"] == true);
+    if (page["messages"].empty()) break;
+    for (const auto& m : page["messages"]) stored.insert(m["message_id"].get<std::string>());
+    before = page["messages"].front()["message_id"];
+  }
+  for (const auto& id : acked) CHECK(stored.count(id) == 1);
 }

@@ -289,3 +289,39 @@ TEST_CASE("session: the per-connection rate limit", "[session][rate]") {
   send(fx, c, {{"id", 5}, {"op", "ping"}});
   CHECK(reply(c, 5)["ok"] == true);
 }
+
+TEST_CASE("session: sync sends a gap instead of more than 1000 missed events", "[session][sync]") {
+  auto options = hibiki::testkit::test_options();
+  options.rate_burst = 5000;  // the set-up sends 1001 messages at once
+  actor_fixture fx(options);
+  auto alice = fx.signup("alice");
+  auto a = login(fx, alice->token);
+  send(fx, a, {{"id", 2}, {"op", "create_room"}, {"name", "r"}, {"members", json::array()}});
+  auto room = reply(a, 2)["room_id"].get<std::uint64_t>();
+  for (int i = 0; i < 1001; ++i)
+    fx.send_text(a.session, json{{"id", 100 + i},
+                                 {"op", "send_message"},
+                                 {"room_id", room},
+                                 {"body", "m"},
+                                 {"client_msg_id", std::to_string(i)}}
+                                .dump());
+  fx.run();
+  REQUIRE(reply(a, 1100)["seq"] == 1002);
+
+  auto exact = login(fx, alice->token);  // exactly 1000 missing: replayed
+  send(fx, exact, {{"id", 2}, {"op", "sync"}, {"since", {{std::to_string(room), 2}}}});
+  auto frames = exact.link->frames();
+  REQUIRE(frames.size() == 1 + 1 + 1000 + 1);
+  CHECK(frames[2]["seq"] == 3);
+  CHECK(frames[1001]["seq"] == 1002);
+  CHECK(frames.back()["ev"] == "synced");
+
+  auto far = login(fx, alice->token);  // 1001 missing: one gap
+  send(fx, far, {{"id", 2}, {"op", "sync"}, {"since", {{std::to_string(room), 1}}}});
+  auto gap = far.link->frames();
+  REQUIRE(gap.size() == 4);
+  CHECK(gap[2]["ev"] == "gap");
+  CHECK(gap[2]["room_id"] == room);
+  CHECK(gap[2]["seq"] == 1002);
+  CHECK(gap[3]["ev"] == "synced");
+}
