@@ -79,6 +79,12 @@ void ws_session::run(http::request<http::string_body> req) {
 
 void ws_session::on_accept(beast::error_code ec) {
   if (ec) return;  // nothing was opened on the actor side yet
+  accepted_ = true;
+  if (closing_) {
+    // stop() asked for a close while the opening handshake ran: close now, open no session.
+    do_close();
+    return;
+  }
   session_ = ctx_->node.open_session(std::make_shared<ws_link>(ctx_, weak_from_this()));
   do_read();
 }
@@ -173,6 +179,7 @@ void ws_session::begin_close(std::uint16_t code, std::string reason) {
   closing_ = true;
   close_reason_.code = code;
   close_reason_.reason = reason;
+  if (!accepted_) return;  // on_accept closes once the opening handshake is done
   // Frames queued before the close still go out first (e.g. the error reply that explains it).
   if (!writing_) do_close();
 }

@@ -80,6 +80,23 @@ TEST_CASE("frames sent through the link reach the client in order", "[gateway][w
   }
 }
 
+TEST_CASE("a burst bigger than a sync replay reaches a reading client whole", "[gateway][ws]") {
+  gateway_fixture f;
+  ws_client c;
+  REQUIRE_FALSE(c.connect(f.port));
+  REQUIRE(f.node.wait_for([](const auto& r) { return r.size() == 1; }));
+  auto link = f.node.link(0);
+  for (int i = 0; i < 3000; ++i)
+    link->send(
+        std::make_shared<const std::string>(R"({"ev":"x","seq":)" + std::to_string(i) + "}"));
+  for (int i = 0; i < 3000; ++i) {
+    std::string frame;
+    REQUIRE_FALSE(c.read(frame));
+    REQUIRE(frame == R"({"ev":"x","seq":)" + std::to_string(i) + "}");
+  }
+  REQUIRE(f.node.snapshot()[0].closed == 0);
+}
+
 TEST_CASE("one shared frame goes to many clients", "[gateway][ws]") {
   gateway_fixture f;
   std::vector<std::unique_ptr<ws_client>> clients;

@@ -37,8 +37,10 @@ struct gateway_options {
   /// Most bytes queued for one client (not yet written to its socket); past it the client is
   /// disconnected. Default: 4 MiB
   std::size_t max_outgoing_bytes = 4 * 1024 * 1024;
-  /// Most frames queued for one client; past it the client is disconnected. Default: 1024
-  std::size_t max_outgoing_frames = 1024;
+  /// Most frames queued for one client; past it the client is disconnected. Generous because a
+  /// burst (a `sync` replays up to 1000 events at once) lands in the queue before it drains; the
+  /// byte cap is what bounds memory. Default: 8192
+  std::size_t max_outgoing_frames = 8192;
   /// Largest HTTP request body; a larger one gets 413. Default: 64 KiB
   std::size_t max_http_body_bytes = 64 * 1024;
 };
