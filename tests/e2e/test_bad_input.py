@@ -352,3 +352,113 @@ def test_rate_limited_requests_are_not_executed(server):
         msgs = page + msgs
         before = page[0]["message_id"]
     assert sorted(m["message_id"] for m in msgs) == sorted(r["message_id"] for r in ok)
+
+
+class RawWebSocket:
+    """A bare-bones WebSocket client over a plain socket, so that a test can stop reading (the
+    `websockets` library always drains its socket)."""
+
+    def __init__(self, host, port, rcvbuf=4096):
+        import base64
+        import os
+        import socket
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(15)
+        self.sock.connect((host, port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(
+            (
+                f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.sock.recv(1)
+            assert chunk, "connection closed during the handshake"
+            head += chunk
+        assert head.startswith(b"HTTP/1.1 101"), head
+
+    def send_text(self, text):
+        import os
+        import struct
+
+        payload = text.encode()
+        mask = os.urandom(4)
+        n = len(payload)
+        if n < 126:
+            header = bytes([0x81, 0x80 | n])
+        elif n < 65536:
+            header = bytes([0x81, 0x80 | 126]) + struct.pack(">H", n)
+        else:
+            header = bytes([0x81, 0x80 | 127]) + struct.pack(">Q", n)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(header + mask + masked)
+
+    def read_frame_text(self):
+        """Reads one unfragmented frame (used only before the test stops reading)."""
+
+        def exact(n):
+            buf = b""
+            while len(buf) < n:
+                chunk = self.sock.recv(n - len(buf))
+                assert chunk, "closed"
+                buf += chunk
+            return buf
+
+        b0, b1 = exact(2)
+        n = b1 & 0x7F
+        if n == 126:
+            n = int.from_bytes(exact(2), "big")
+        elif n == 127:
+            n = int.from_bytes(exact(8), "big")
+        return exact(n).decode()
+
+    def drain_until_closed(self, timeout):
+        """Reads everything; returns (bytes read, True when the server closed the connection)."""
+        import socket
+
+        total = 0
+        deadline = time.monotonic() + timeout
+        self.sock.settimeout(1)
+        while time.monotonic() < deadline:
+            try:
+                chunk = self.sock.recv(1 << 16)
+            except socket.timeout:
+                continue
+            except OSError:  # reset by the server
+                return total, True
+            if not chunk:
+                return total, True
+            total += len(chunk)
+        return total, False
+
+
+def test_slow_reader_is_disconnected(server_factory):
+    """docs/protocol.md: a connection whose unsent output passes --max-outgoing-bytes is closed;
+    the server never buffers without bound for a client that does not read."""
+    server = server_factory("--max-outgoing-bytes=1048576")
+    alice = server.user("alice")
+    slow_id, slow_token = server.signup("slow")
+    room = create_room(alice, "flood")
+    alice.ok("add_members", room_id=room, account_ids=[slow_id])
+    slow = RawWebSocket(server.host, server.port)
+    slow.send_text(json.dumps({"id": 1, "op": "auth", "token": slow_token}))
+    assert json.loads(slow.read_frame_text())["ok"] is True
+    # From here on the slow client reads nothing while about 24 MB of pushes are due to it. The
+    # readers send 4 at a time so that their own bursts stay far below the limit.
+    body = "z" * 60000
+    flooders = [server.connect(alice.token) for _ in range(2)]
+    from conftest import send_many
+
+    pushed = 0
+    for i, c in enumerate(flooders):
+        c.account_id = alice.account_id
+        pushed += len(send_many(c, room, [body] * 200, window=4, id_prefix=f"flood{i}")) * len(body)
+    received, closed = slow.drain_until_closed(timeout=30)
+    assert closed, f"slow reader still connected after {received} of {pushed} bytes"
+    assert received < pushed
+    still_serving(server)
