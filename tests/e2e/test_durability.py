@@ -10,6 +10,8 @@ import random
 import threading
 import time
 
+import websockets
+
 from conftest import ConnectionLost, full_history
 
 ROOMS = 4
@@ -280,3 +282,147 @@ def test_restart_keeps_rooms_members_and_read_state(server):
     server.restart()
     alice = server.connect(alice_token)
     assert [x["last_seq"] for x in alice.ok("list_rooms")["rooms"]] == [7]
+
+
+class MixedWorker:
+    """Runs create/send/edit/delete/add_members one at a time in its own room and keeps a model
+    of what the acknowledged operations did, plus the one operation in flight, if any."""
+
+    ROLES = ("member", "admin", "readonly")
+
+    def __init__(self, client, partner_id, rng):
+        self.c = client
+        self.partner = partner_id
+        self.rng = rng
+        self.room = client.ok("create_room", name="mixed", members=[])["room_id"]
+        self.messages = {}  # message_id -> [body, deleted]
+        self.role = None  # the partner's role
+        self.last_seq = 1
+        self.inflight = None
+        self.acked_ops = 0
+        self.error = None
+
+    def step(self, k):
+        live = [m for m, (_, d) in self.messages.items() if not d]
+        x = self.rng.random()
+        if x < 0.5 or not live:
+            body = f"mixed {self.room} {k}"
+            self.inflight = ("send", body)
+            r = self.c.request("send_message", room_id=self.room, body=body, client_msg_id=f"k{k}")
+            if self._ok(r):
+                assert r["message_id"] not in self.messages
+                self.messages[r["message_id"]] = [body, False]
+        elif x < 0.7:
+            mid = self.rng.choice(live)
+            body = f"edited {self.room} {k}"
+            self.inflight = ("edit", mid, body)
+            r = self.c.request("edit_message", room_id=self.room, message_id=mid, body=body)
+            if self._ok(r):
+                self.messages[mid][0] = body
+        elif x < 0.85:
+            mid = self.rng.choice(live)
+            self.inflight = ("delete", mid)
+            r = self.c.request("delete_message", room_id=self.room, message_id=mid)
+            if self._ok(r):
+                self.messages[mid] = ["", True]
+        else:
+            role = self.rng.choice([x for x in self.ROLES if x != self.role])
+            self.inflight = ("role", role)
+            r = self.c.request("add_members", room_id=self.room, account_ids=[self.partner],
+                               role=role)
+            if self._ok(r):
+                self.role = role
+        self.inflight = None
+
+    def _ok(self, r):
+        if r.get("ok") is False and r["error"]["code"] == "rate_limited":
+            time.sleep(0.05)
+            return False
+        assert r.get("ok") is True, r
+        self.acked_ops += 1
+        if "seq" in r:
+            assert r["seq"] == self.last_seq + 1, (r, self.last_seq)
+            self.last_seq = r["seq"]
+        else:
+            self.last_seq += 1  # add_members with a new role is one room event
+        return True
+
+    def run(self, stop):
+        try:
+            k = 0
+            while not stop.is_set():
+                self.step(k)
+                k += 1
+        except (ConnectionLost, websockets.exceptions.ConnectionClosed):
+            pass  # the server was killed: `inflight` may or may not have happened
+        except Exception as e:
+            self.error = e
+
+    def outcomes(self):
+        """The states the room may be in: the acknowledged one, or that plus the op in flight."""
+        base = ({m: tuple(v) for m, v in self.messages.items()}, self.role, self.last_seq)
+        out = [base]
+        op = self.inflight
+        if op is None:
+            return out
+        msgs = dict(base[0])
+        if op[0] == "send":
+            out.append(("send", op[1]))  # checked separately: one extra message with this body
+            return out
+        if op[0] == "edit":
+            msgs[op[1]] = (op[2], False)
+        elif op[0] == "delete":
+            msgs[op[1]] = ("", True)
+        out.append((msgs, op[1] if op[0] == "role" else self.role, self.last_seq + 1))
+        return out
+
+
+def test_kill9_during_mixed_operations_keeps_every_acknowledged_change(server):
+    rng = random.Random()
+    workers = []
+    partner_tokens = {}
+    for i in range(6):
+        _, token = server.signup(f"owner{i}")
+        pid, ptoken = server.signup(f"partner{i}")
+        partner_tokens[pid] = ptoken
+        workers.append(MixedWorker(server.connect(token), pid, random.Random(rng.random())))
+    tokens = [w.c.token for w in workers]
+    stop = threading.Event()
+    threads = [threading.Thread(target=w.run, args=(stop,), daemon=True) for w in workers]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 60
+    target = rng.randint(150, 600)
+    while sum(w.acked_ops for w in workers) < target and time.monotonic() < deadline:
+        time.sleep(0.005)
+    server.kill9()
+    stop.set()
+    for t in threads:
+        t.join(30)
+    assert not any(t.is_alive() for t in threads)
+    assert not [w.error for w in workers if w.error], [w.error for w in workers if w.error]
+    assert sum(w.acked_ops for w in workers) >= target
+
+    server.restart()
+    for w, token in zip(workers, tokens):
+        c = server.connect(token)
+        hist = full_history(c, w.room)
+        actual = {m["message_id"]: (m["body"], m["deleted"]) for m in hist}
+        entry = [x for x in c.ok("list_rooms")["rooms"] if x["room_id"] == w.room][0]
+        p = server.connect(partner_tokens[w.partner])
+        pe = [x for x in p.ok("list_rooms")["rooms"] if x["room_id"] == w.room]
+        role = pe[0]["role"] if pe else None
+        got = (actual, role, entry["last_seq"])
+        options = w.outcomes()
+        base = options[0]
+        if got == base:
+            continue
+        assert len(options) == 2, f"room {w.room}: {got} differs from the acknowledged {base}"
+        alt = options[1]
+        if alt[0] == "send":
+            extra = {m: v for m, v in actual.items() if m not in base[0]}
+            rest = {m: v for m, v in actual.items() if m in base[0]}
+            assert list(extra.values()) == [(alt[1], False)], (extra, alt)
+            assert (rest, role, entry["last_seq"]) == (base[0], base[1], base[2] + 1), got
+        else:
+            assert got == alt, f"room {w.room}: {got} is neither {base} nor {alt}"
