@@ -3,6 +3,7 @@
 /// buckets per power of two (under 1.6% error), so millions of samples cost no memory and two
 /// histograms merge by adding counts.
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstdint>
@@ -34,7 +35,8 @@ class latency_histogram {
     std::uint64_t seen = 0;
     for (std::size_t i = 0; i < counts_.size(); ++i) {
       seen += counts_[i];
-      if (seen > rank) return middle_of(i);
+      // A bucket's middle can lie above the largest sample in it: never report past the max.
+      if (seen > rank) return std::min(middle_of(i), static_cast<double>(max_));
     }
     return static_cast<double>(max_);
   }
