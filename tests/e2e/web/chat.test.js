@@ -311,6 +311,34 @@ async function scenario(browser, baseUrl, screenshotPath) {
     return badge && badge.textContent === '1';
   }, 'project x');
 
+  log('alice adds bob to a room after creating it; bob sees it appear');
+  await alice.fill('#new-room-name', 'later room');
+  await alice.fill('#new-room-members', '');
+  await alice.click('#create-room-btn');
+  await until(alice, 'alice has "later room" open', () =>
+    document.querySelector('#room-title').textContent === 'later room' &&
+    document.querySelector('#messages').dataset.loaded === 'true');
+  await alice.fill('#add-member-id', String(bobId));
+  await alice.selectOption('#add-member-role', 'member');
+  await alice.click('#add-member-btn');
+  await bob.waitForSelector(roomItem('later room'), { timeout: STEP_TIMEOUT_MS });
+
+  log('history pages: 55 messages, bob sees the newest 50 and loads the older ones');
+  for (let i = 1; i <= 55; i++) await send(alice, `count ${i}`);
+  await openRoom(bob, 'later room');
+  await until(bob, 'the newest 50 messages and a "load older" button', () =>
+    document.querySelectorAll('li[data-test="message"]').length === 50 &&
+    !document.querySelector('#load-older-btn').hidden);
+  const firstShown = await bob.textContent('li[data-test="message"] [data-test="message-body"]');
+  check(firstShown === 'count 6', `the first page starts at "count 6" (got "${firstShown}")`);
+  await bob.click('#load-older-btn');
+  await until(bob, 'all 55 messages after "load older"', () =>
+    document.querySelectorAll('li[data-test="message"]').length === 55 &&
+    document.querySelector('#load-older-btn').hidden);
+  const bodies = await bob.$$eval('li[data-test="message"] [data-test="message-body"]',
+    (els) => els.map((e) => e.textContent));
+  check(bodies.every((b, i) => b === `count ${i + 1}`), 'the 55 messages are in order');
+
   log('screenshot of bob\'s chat');
   await openRoom(bob, 'project x');
   await messageIdOf(bob, 'are you there?');
@@ -318,10 +346,23 @@ async function scenario(browser, baseUrl, screenshotPath) {
   await bob.screenshot({ path: screenshotPath });
   log(`screenshot: ${screenshotPath}`);
 
-  log('log out returns to the sign-up form and forgets the token');
+  log('log out returns to the sign-up form and forgets the token; a pasted token logs back in');
+  const aliceToken = await alice.evaluate(() => localStorage.getItem('hibiki.token'));
   await alice.click('#logout-btn');
   await until(alice, 'alice logged out', () =>
     !document.querySelector('#login-view').hidden && localStorage.getItem('hibiki.token') === null);
+  await alice.fill('#token-input', 'not-a-real-token');
+  await alice.click('#token-btn');
+  await until(alice, 'a bad token is refused with a visible error', () =>
+    !document.querySelector('#login-view').hidden &&
+    document.querySelector('#status').dataset.kind === 'error');
+  await alice.fill('#token-input', aliceToken);
+  await alice.click('#token-btn');
+  await until(alice, 'alice back in with her token', () =>
+    document.querySelector('#conn-state').dataset.state === 'online' &&
+    !document.querySelector('#chat-view').hidden);
+  check(Number(await alice.textContent('#me-account-id')) === aliceId, 'the pasted token is alice\'s');
+  await alice.waitForSelector(roomItem('later room'), { timeout: STEP_TIMEOUT_MS });
 
   check(pageErrors.length === 0, `no uncaught errors in the pages: ${pageErrors.join('; ')}`);
 }
