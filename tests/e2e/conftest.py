@@ -405,6 +405,11 @@ class Server:
             c.close()
         self.clients = []
 
+    def close_clients(self):
+        """Closes every client connection of this server (the client side closes)."""
+        self._close_clients()
+        time.sleep(0.2)  # let the server see the closes
+
     def stop(self, timeout=STOP_TIMEOUT):
         """SIGTERM; the server must exit on its own with code 0. Returns the exit code."""
         assert self.proc is not None

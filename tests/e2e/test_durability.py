@@ -278,7 +278,9 @@ def test_restart_keeps_rooms_members_and_read_state(server):
     assert r["message_id"] == mids[0]  # idempotency survives the restart
     r = alice.ok("send_message", room_id=room, body="new", client_msg_id="m9")
     assert r["seq"] == 7
-    # A clean restart too.
+    # A clean restart too (with no client connected: test_sigterm_with_an_idle_connection_exits_0
+    # covers SIGTERM with clients).
+    server.close_clients()
     server.restart()
     alice = server.connect(alice_token)
     assert [x["last_seq"] for x in alice.ok("list_rooms")["rooms"]] == [7]
@@ -426,3 +428,13 @@ def test_kill9_during_mixed_operations_keeps_every_acknowledged_change(server):
             assert (rest, role, entry["last_seq"]) == (base[0], base[1], base[2] + 1), got
         else:
             assert got == alt, f"room {w.room}: {got} is neither {base} nor {alt}"
+
+
+def test_sigterm_with_an_idle_connection_exits_0(server):
+    alice = server.user("alice")
+    room = alice.ok("create_room", name="idle", members=[])["room_id"]
+    alice.ok("send_message", room_id=room, body="before stop", client_msg_id="b")
+    server.stop()  # SIGTERM: must exit 0 with a client still connected
+    server.start()
+    alice = server.connect(alice.token)
+    assert [m["body"] for m in alice.ok("history", room_id=room)["messages"]] == ["before stop"]
