@@ -713,3 +713,28 @@ def test_events_of_rooms_joined_later_reach_existing_connections(server):
     for c in (bob, bob2):
         e = c.next_event("message_created", pred=in_room(room))
         assert e["message"]["body"] == "hello" and e["seq"] == 3, e
+
+
+def test_fan_out_to_many_members_and_connections(server):
+    admin = server.user("admin")
+    members = [server.user(f"m{i}") for i in range(40)]
+    extra = [server.connect(m.token) for m in members[:10]]  # second connections
+    room = admin.ok("create_room", name="big", members=[m.account_id for m in members])["room_id"]
+    r = admin.ok("send_message", room_id=room, body="to everyone", client_msg_id="all")
+    for c in members + extra:
+        e = c.next_event("message_created", pred=in_room(room))
+        assert e["seq"] == r["seq"] and e["message"]["body"] == "to everyone", e
+        assert c.next_event("room_created", pred=in_room(room))["seq"] == 1
+
+
+def test_history_of_100_maximal_messages(server):
+    """A full history page of 65,535-character bodies (about 6.5 MB in one reply) must be
+    answered like any other, to a reader that reads."""
+    alice, bob = server.user("alice"), server.user("bob")
+    room = create_room(alice, "long bodies", [bob])
+    bodies = [chr(ord("a") + i % 26) * 65535 for i in range(100)]
+    send_many(alice, room, bodies, window=4)
+    r = bob.ok("history", room_id=room, limit=100, timeout=60)
+    assert [m["body"] for m in r["messages"]] == bodies
+    assert not bob.closed and not alice.closed
+    bob.ok("ping")

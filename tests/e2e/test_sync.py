@@ -1,6 +1,8 @@
 """sync: a client that saw seq k of a room gets the events after k pushed in seq order, then
 `synced`; more than 1000 missing events become one `gap`; rooms it is not in are skipped."""
 
+import time
+
 from conftest import send_many
 
 
@@ -124,3 +126,41 @@ def test_sync_more_than_1000_missing_is_a_gap(server):
     # 999 missing.
     events = do_sync(bob2, {room: 2}, timeout=60)
     assert [e["seq"] for e in events] == list(range(3, 1002))
+
+
+def test_sync_while_others_keep_sending_loses_nothing(server):
+    """A connection that syncs from seq 1 while messages keep arriving sees, between the sync
+    replay and the live pushes, every seq of the room: nothing falls between the two."""
+    import threading
+
+    alice, bob = server.user("alice"), server.user("bob")
+    room = create_room(alice, "busy", [bob])
+    send_many(alice, room, [f"early {i}" for i in range(100)])
+    senders = [server.connect(alice.token) for _ in range(3)]
+    errors = []
+
+    def run(i, c):
+        try:
+            c.account_id = alice.account_id
+            send_many(c, room, [f"late {i}-{k}" for k in range(150)], id_prefix=f"late{i}")
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(senders)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    bob2 = server.connect(bob.token)
+    bob2.ok("sync", since={str(room): 1})
+    bob2.events_until("synced", timeout=60)
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    last = [x for x in alice.ok("list_rooms")["rooms"] if x["room_id"] == room][0]["last_seq"]
+    assert last == 1 + 100 + 450
+    events = bob2.wait_events(0, "message_created", room_id=room)
+    deadline = time.monotonic() + 30
+    while max((e["seq"] for e in events), default=0) < last and time.monotonic() < deadline:
+        time.sleep(0.05)
+        events = bob2.wait_events(0, "message_created", room_id=room)
+    assert {e["seq"] for e in events} == set(range(2, last + 1))
