@@ -1,5 +1,7 @@
 #include "load_client.hpp"
 
+#include <algorithm>
+
 #include "frame_scan.hpp"
 
 namespace hibiki::bench {
@@ -66,7 +68,8 @@ void load_client::start_sending(std::vector<std::uint64_t> rooms, send_plan plan
                          std::chrono::duration_cast<std::chrono::nanoseconds>(interval * phase);
       self->schedule_tick();
     } else {
-      for (std::size_t i = 0; i < plan.window; ++i) self->send_one();
+      self->cwnd_ = plan.window;
+      self->fill_window();
     }
   });
 }
@@ -127,14 +130,22 @@ void load_client::schedule_tick() {
 }
 
 void load_client::pause_after_rate_limit() {
+  // Back off like TCP: halve the window, wait, then grow it again by one per window of oks, so a
+  // connection settles just under the server's per-connection rate instead of hammering it.
   if (paused_) return;
   paused_ = true;
-  timer_.expires_after(std::chrono::milliseconds(50));
+  cwnd_ = std::max<std::size_t>(1, cwnd_ / 2);
+  oks_since_growth_ = 0;
+  timer_.expires_after(std::chrono::milliseconds(100));
   timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
     self->paused_ = false;
     if (ec || self->clock_.stopping.load()) return;
-    while (self->in_flight_ < self->plan_.window) self->send_one();
+    self->fill_window();
   });
+}
+
+void load_client::fill_window() {
+  while (in_flight_ < cwnd_ && conn_->is_open()) send_one();
 }
 
 void load_client::on_frame(std::string_view frame) {
@@ -162,6 +173,10 @@ void load_client::on_reply(std::int64_t id, std::string_view frame) {
     --in_flight_;
     const auto now = now_ns();
     if (ok) {
+      if (cwnd_ < plan_.window && ++oks_since_growth_ >= cwnd_) {
+        ++cwnd_;
+        oks_since_growth_ = 0;
+      }
       if (clock_.in_window(now)) ++stats_.acked_in_window;
       if (clock_.in_window(p.sent_ns)) {
         stats_.ack.record(static_cast<std::uint64_t>((now - p.sent_ns) / 1000));
@@ -176,7 +191,7 @@ void load_client::on_reply(std::int64_t id, std::string_view frame) {
         return;
       }
     }
-    if (plan_.rate_per_connection == 0 && !paused_ && !clock_.stopping.load()) send_one();
+    if (plan_.rate_per_connection == 0 && !paused_ && !clock_.stopping.load()) fill_window();
     return;
   }
   auto j = nlohmann::json::parse(frame, nullptr, false);

@@ -72,6 +72,7 @@ class load_client : public std::enable_shared_from_this<load_client> {
   void send_one();
   void schedule_tick();
   void pause_after_rate_limit();
+  void fill_window();
 
   run_clock& clock_;
   std::shared_ptr<ws_connection> conn_;
@@ -84,6 +85,8 @@ class load_client : public std::enable_shared_from_this<load_client> {
   std::uint64_t sends_ = 0;
   send_plan plan_;
   std::size_t in_flight_ = 0;
+  std::size_t cwnd_ = 0;  ///< window mode: sends allowed in flight now (<= plan_.window)
+  std::size_t oks_since_growth_ = 0;
   bool paused_ = false;
   bool closed_early_ = false;
   std::string padding_;
