@@ -172,6 +172,7 @@ class entity_actor : public caf::event_based_actor {
     }
     inflight_.push_back(std::move(p));
     flush();
+    maybe_recover_again();
   }
 
   void decide_and_append(const command_type& cmd, pending& p) {
@@ -189,20 +190,25 @@ class entity_actor : public caf::event_based_actor {
     }
     persistence::append_request req;
     req.entity = id_;
-    // One copy of the state per event: projections need the state before and after it.
-    std::optional<state_type> next;
     seq_nr seq = journal_seq_;
-    for (const auto& e : decided->events) {
-      const state_type& before = next ? *next : state_;
-      state_type after = Traits::apply(before, e);
-      Traits::effects(before, e, after, req.rows, p.pushes);
-      req.events.push_back(
-          persistence::persisted_event{id_, ++seq, ctx_->deps.writer_id, Traits::encode(e)});
-      next = std::move(after);
+    try {
+      for (const auto& e : decided->events) {
+        // Projections need the state before the event too; the traits keep that copy cheap.
+        state_type before = Traits::projection_base(state_);
+        state_ = Traits::apply(std::move(state_), e);
+        Traits::effects(before, e, state_, req.rows, p.pushes);
+        req.events.push_back(persistence::persisted_event{id_, ++seq, ctx_->deps.writer_id,
+                                                          Traits::encode(e)});
+      }
+      p.outcome = command_reply::ok(Traits::reply_fields(cmd, decided->events, state_));
+    } catch (const std::exception& ex) {
+      // The state may be half-updated: nothing was appended, so rebuild it from the journal.
+      needs_recovery_ = true;
+      p.resolved = true;
+      p.pushes.clear();
+      p.outcome = command_reply::fail(errc::internal, ex.what());
+      return;
     }
-    p.outcome = command_reply::ok(Traits::reply_fields(cmd, decided->events, *next));
-    // Only now, with nothing left that can throw, does the optimistic state move on.
-    state_ = std::move(*next);
     journal_seq_ = seq;
     p.append_id = next_append_id_++;
     ++outstanding_;
@@ -236,6 +242,11 @@ class entity_actor : public caf::event_based_actor {
       }
     }
     flush();
+    maybe_recover_again();
+  }
+
+  /// After a failure, recovers once the last in-flight append has its outcome.
+  void maybe_recover_again() {
     if (needs_recovery_ && outstanding_ == 0 && phase_ == phase::ready) request_recovery();
   }
 

@@ -45,6 +45,17 @@ result<plan<room::event>> room_traits::decide(const state& s, const command& cmd
   return p;
 }
 
+room::state room_traits::projection_base(state& s) {
+  auto window = std::move(s.dedupe);
+  auto order = std::move(s.dedupe_order);
+  s.dedupe.clear();
+  s.dedupe_order.clear();
+  room::state copy = s;
+  s.dedupe = std::move(window);
+  s.dedupe_order = std::move(order);
+  return copy;
+}
+
 void room_traits::effects(const state& before, const event& e, const state& after,
                           std::vector<read_model::row_op>& rows, std::vector<push_msg>& pushes) {
   auto ops = read_model::project(before, e, after);

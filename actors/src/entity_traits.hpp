@@ -81,6 +81,9 @@ struct room_traits {
   static state initial(const entity_id& id);
   static result<plan<event>> decide(const state& s, const command& cmd);
   static state apply(state s, const event& e) { return room::apply(std::move(s), e); }
+  /// The state before an event as projections see it: everything but the idempotency window,
+  /// which no read model or push depends on and which is the costly part to copy.
+  static state projection_base(state& s);
   static codec::bytes encode(const event& e) { return codec::encode(e); }
   static result<event> decode(std::span<const std::uint8_t> b) {
     return codec::decode_room_event(b);
@@ -110,6 +113,7 @@ struct user_traits {
   static state initial(const entity_id& id);
   static result<plan<event>> decide(const state& s, const command& cmd);
   static state apply(state s, const event& e) { return user::apply(std::move(s), e); }
+  static state projection_base(state& s) { return s; }
   static codec::bytes encode(const event& e) { return codec::encode(e); }
   static result<event> decode(std::span<const std::uint8_t> b) {
     return codec::decode_user_event(b);
@@ -153,6 +157,7 @@ struct id_traits {
     ++s.highest;
     return s;
   }
+  static state projection_base(state& s) { return s; }
   static codec::bytes encode(const event& e);
   static result<event> decode(std::span<const std::uint8_t> b);
   static codec::bytes encode_snapshot(const state& s);
