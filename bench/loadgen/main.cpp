@@ -15,10 +15,16 @@
 namespace hibiki::bench {
 namespace {
 
-/// Thousands of sockets need more than the usual soft limit of 1024 descriptors.
+/// Thousands of sockets need more than the usual soft limit of 1024 descriptors: ask for a
+/// million (root with CAP_SYS_RESOURCE may raise the hard limit), else take the hard limit.
 void raise_fd_limit() {
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  constexpr rlim_t wanted = 1 << 20;
+  if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < wanted) {
+    rlimit raised{wanted, wanted};
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) return;
+  }
   lim.rlim_cur = lim.rlim_max;
   setrlimit(RLIMIT_NOFILE, &lim);
 }
@@ -44,6 +50,10 @@ int run_idle(const options& o) {
   if (!f.resolve()) return 2;
   idle_report r;
   r.requested = o.idle_connections;
+  if (rlimit lim{}; getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < o.idle_connections + 64) {
+    std::fprintf(stderr, "hibiki_loadgen: only %llu file descriptors allowed; expect failures\n",
+                 static_cast<unsigned long long>(lim.rlim_cur));
+  }
   r.server_baseline = sample(o);
   std::fprintf(stderr, "hibiki_loadgen: signing up %zu accounts\n", o.idle_connections);
   auto accounts =
