@@ -462,3 +462,18 @@ def test_slow_reader_is_disconnected(server_factory):
     assert closed, f"slow reader still connected after {received} of {pushed} bytes"
     assert received < pushed
     still_serving(server)
+
+
+def test_idle_timeout_spares_a_client_that_answers_pings(server_factory):
+    """A client that sends nothing for several idle timeouts but answers WebSocket pings (as every
+    library does) stays connected, and still gets pushes."""
+    server = server_factory("--idle-timeout=1")
+    alice, bob = server.user("alice"), server.user("bob")
+    room = create_room(alice, "quiet", [bob])
+    time.sleep(3.5)
+    assert not bob.closed, f"idle client closed with {bob.close_code}"
+    alice2 = server.connect(alice.token)
+    alice2.ok("send_message", room_id=room, body="still there?", client_msg_id="q")
+    e = bob.next_event("message_created")
+    assert e["message"]["body"] == "still there?"
+    bob.ok("ping")
