@@ -337,6 +337,7 @@ class Server:
         self.log_dir = str(log_dir)
         self.extra_args = list(extra_args)
         self.proc = None
+        self.going_down = False  # set before this test stops or kills the server
         self.host = None
         self.port = None
         self.clients = []
@@ -358,6 +359,7 @@ class Server:
 
     def start(self):
         assert self.proc is None or self.proc.poll() is not None, "already running"
+        self.going_down = False
         self._starts += 1
         self.stderr_path = os.path.join(self.log_dir, f"hibikid-{self._starts}.stderr")
         stderr = open(self.stderr_path, "wb")
@@ -413,6 +415,7 @@ class Server:
     def stop(self, timeout=STOP_TIMEOUT):
         """SIGTERM; the server must exit on its own with code 0. Returns the exit code."""
         assert self.proc is not None
+        self.going_down = True
         self.proc.send_signal(signal.SIGTERM)
         try:
             rc = self.proc.wait(timeout)
@@ -429,6 +432,7 @@ class Server:
         self._close_clients()
 
     def _kill(self):
+        self.going_down = True
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             try:

@@ -69,7 +69,7 @@ class Load:
                     with self.lock:
                         self.errors.append((room, cmid, r))
         except (ConnectionLost, Exception) as e:  # the server went away: expected mid-stream
-            if not (c.closed or self.server.proc.poll() is not None):
+            if not self.server.going_down:
                 with self.lock:
                     self.errors.append(("sender failed", tag, repr(e)))
 
