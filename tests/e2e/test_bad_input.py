@@ -477,3 +477,54 @@ def test_idle_timeout_spares_a_client_that_answers_pings(server_factory):
     e = bob.next_event("message_created")
     assert e["message"]["body"] == "still there?"
     bob.ok("ping")
+
+
+def test_signup_closed_when_open_signup_is_false(server_factory):
+    server = server_factory("--open-signup=false")
+    status, _ = server.http("POST", "/api/signup", {"name": "alice"})
+    assert status == 403
+    assert server.healthz() == 200
+
+
+def raw_http(server, data, timeout=10):
+    """Sends raw bytes; returns what the server answers before closing (or within timeout)."""
+    import socket
+
+    s = socket.create_connection((server.host, server.port), timeout=timeout)
+    try:
+        s.sendall(data)
+        out = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+            if b"\r\n\r\n" in out:
+                break
+        return out
+    finally:
+        s.close()
+
+
+def test_garbage_http_and_wrong_paths(server):
+    out = raw_http(server, b"GARBAGE GARBAGE GARBAGE\r\n\r\n")
+    assert out == b"" or out.startswith(b"HTTP/1.1 4"), out[:200]
+    out = raw_http(server, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200000 + b"\r\n\r\n")
+    assert out == b"" or out.startswith(b"HTTP/1.1 4"), out[:200]
+    # A WebSocket upgrade anywhere but /ws is refused.
+    out = raw_http(
+        server,
+        b"GET /nope HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    assert not out.startswith(b"HTTP/1.1 101"), out[:200]
+    # A well-formed request still gets its answer.
+    out = raw_http(server, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 200"), out[:200]
+    still_serving(server)
