@@ -62,10 +62,12 @@ int main(int argc, char** argv) {
   sigwait(&stop_signals, &sig);
   std::cout << "hibikid: stopping (" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ")" << std::endl;
 
-  // Reverse order: no new connections; the node finishes in-flight writes while their clients are
-  // still connected to get the replies; then the connections close with 1001.
-  gateway.value()->stop_accepting();
-  node.value()->stop();
+  // Reverse order. The gateway goes first: it stops accepting and closes every WebSocket with
+  // 1001 after the frames already queued for it, so each session actor sees on_closed and ends.
+  // Then the node finishes in-flight writes (they stay durable; a client whose reply was cut off
+  // retries with the same client_msg_id) and closes storage. The other order would deadlock:
+  // node.stop() waits for the session actors, which live as long as their connections.
   gateway.value()->stop();
+  node.value()->stop();
   return 0;
 }

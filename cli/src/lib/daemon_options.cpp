@@ -52,6 +52,14 @@ status parse_http(std::string_view value, daemon_options& o) {
   return status::success();
 }
 
+bool known_key(std::string_view key) {
+  for (std::string_view k :
+       {"http", "data-dir", "web-root", "open-signup", "snapshot-every", "passivate-after",
+        "max-live-entities", "max-frame-bytes", "idle-timeout", "max-outgoing-bytes", "config"})
+    if (key == k) return true;
+  return false;
+}
+
 }  // namespace
 
 status apply_daemon_option(std::string_view raw_key, std::string_view value, daemon_options& o) {
@@ -164,6 +172,8 @@ result<daemon_options> parse_daemon_options(const std::vector<std::string>& args
     a.remove_prefix(2);
     auto eq = a.find('=');
     std::string key(a.substr(0, eq));
+    if (!known_key(normalize_key(key)))
+      return result<daemon_options>(errc::bad_request, "unknown option --" + key);
     std::string value;
     if (eq != std::string_view::npos) {
       value = std::string(a.substr(eq + 1));
