@@ -239,7 +239,7 @@ def test_remove_member(server):
 def test_leave_room(server):
     alice, bob, carol = (server.user(n) for n in ("alice", "bob", "carol"))
     room = create_room(alice, "team", [bob, carol])
-    alice.next_event("room_created", pred=in_room(room))
+    carol.next_event("room_created", pred=in_room(room))
     bob.ok("leave_room", room_id=room)
     e = carol.next_event("member_removed", pred=in_room(room))
     assert e["account_id"] == bob.account_id and e["seq"] == 2, e
