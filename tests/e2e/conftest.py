@@ -535,13 +535,54 @@ def server_factory(hibikid_binary, tmp_path):
         return s.start()
 
     yield make
-    duplicated = []
+    duplicated, malformed = [], []
     for s in servers:
         for c in s.all_clients:
             duplicated += [rs for rs in c.replies.values() if len(rs) > 1]
+            malformed += [e for e in c.all_events if event_shape_error(e)]
+            malformed += c.unknown + [{"binary": b[:50]} for b in c.binary_frames]
         s.teardown()
-    # Every request gets exactly one reply.
+    # Every request gets exactly one reply, and every push has the contract's fields.
     assert not duplicated, f"requests answered more than once: {duplicated[:3]!r}"
+    assert not malformed, [(event_shape_error(e), e) for e in malformed[:3]]
+
+
+# The fields every push must carry (ws-protocol-v1, Events).
+EVENT_FIELDS = {
+    "message_created": {"room_id", "seq", "message"},
+    "message_updated": {"room_id", "seq", "message"},
+    "message_deleted": {"room_id", "seq", "message_id"},
+    "room_created": {"room_id", "seq", "name"},
+    "member_added": {"room_id", "seq", "account_id", "role"},
+    "member_removed": {"room_id", "seq", "account_id"},
+    "read": {"room_id", "message_id", "unread_num", "mention_num"},
+    "synced": set(),
+    "gap": {"room_id", "seq"},
+}
+MESSAGE_FIELDS = {"message_id", "account_id", "body", "send_time", "update_time", "deleted"}
+
+
+def event_shape_error(e):
+    """What is wrong with a push, or None."""
+    if not isinstance(e, dict) or e.get("ev") not in EVENT_FIELDS:
+        return "unknown event"
+    missing = EVENT_FIELDS[e["ev"]] - set(e)
+    if missing:
+        return f"missing {sorted(missing)}"
+    for k in ("room_id", "seq", "account_id", "unread_num", "mention_num"):
+        if k in e and not (type(e[k]) is int and e[k] >= (0 if k.endswith("_num") else 1)):
+            return f"bad {k}"
+    if "message_id" in e and not (isinstance(e["message_id"], str) and e["message_id"].isdigit()):
+        return "bad message_id"
+    if "message" in e:
+        m = e["message"]
+        if not isinstance(m, dict) or MESSAGE_FIELDS - set(m):
+            return "bad message object"
+        if not (isinstance(m["message_id"], str) and m["message_id"].isdigit()):
+            return "bad message.message_id"
+    if e["ev"] in ("member_added",) and e["role"] not in ("admin", "member", "readonly"):
+        return "bad role"
+    return None
 
 
 @pytest.fixture
