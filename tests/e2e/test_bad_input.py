@@ -175,6 +175,13 @@ def test_limits_at_their_bounds_are_accepted(server):
     assert r["ok"] is False and r["error"]["code"] in ("bad_request", "too_large"), r
     assert len(alice.ok("history", room_id=room, limit=1)["messages"]) == 1
     assert len(alice.ok("history", room_id=room, limit=100)["messages"]) == 1
+    # docs/protocol.md: room names 1-255 characters, descriptions up to 10,000 (code points).
+    alice.ok("create_room", name="あ" * 255, members=[], description="é" * 10000)
+    for fields in ({"name": "あ" * 256}, {"name": "x", "description": "é" * 10001}):
+        r = alice.request("create_room", members=[], **fields)
+        assert r["ok"] is False and r["error"]["code"] in ("bad_request", "too_large"), r
+    names = sorted(x["name"] for x in alice.ok("list_rooms")["rooms"])
+    assert names == sorted(["bounds", "あ" * 255])
 
 
 def test_body_length_counts_code_points(server):
