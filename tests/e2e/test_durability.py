@@ -438,3 +438,23 @@ def test_sigterm_with_an_idle_connection_exits_0(server):
     server.start()
     alice = server.connect(alice.token)
     assert [m["body"] for m in alice.ok("history", room_id=room)["messages"]] == ["before stop"]
+
+
+def test_kill9_with_frequent_snapshots_and_passivation(server_factory):
+    """The same crash while rooms are snapshotted every few events and passivated all the time,
+    so recovery after the restart starts from snapshots."""
+    server = server_factory("--snapshot-every=7", "--max-live-entities=3")
+    load, admin_token, _ = setup_load(server, per_sender=200)
+    total = len(load.senders) * load.per_sender
+    threshold = random.randint(total // 5, total // 2)
+    errors = []
+    killer = stop_when(load, threshold, server.kill9, errors)
+    load.start()
+    killer.join(150)
+    load.join()
+    assert not errors, errors
+    assert not load.errors, load.errors[:5]
+    assert threshold <= len(load.acked) < total
+    server.restart()
+    admin, summary = verify(server, load, admin_token)
+    retry_and_continue(server, load, admin, summary)
