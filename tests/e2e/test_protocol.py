@@ -5,6 +5,7 @@ silent"); those checks say so.
 """
 
 import json
+import random
 import threading
 import time
 
@@ -745,3 +746,23 @@ def test_history_of_100_maximal_messages(server):
     assert [m["body"] for m in r["messages"]] == bodies
     assert not bob.closed and not alice.closed
     bob.ok("ping")
+
+
+def test_concurrent_mark_read_keeps_the_furthest_cursor(server):
+    alice, bob = server.user("alice"), server.user("bob")
+    bob2 = server.connect(bob.token)
+    room = create_room(alice, "reads", [bob])
+    sent = send_many(alice, room, [f"m{i}" for i in range(60)])
+    ids = [r["message_id"] for _, _, r in sent]
+    order = list(range(50))
+    random.shuffle(order)
+    pending = [((bob, bob2)[k % 2], (bob, bob2)[k % 2].send("mark_read", room_id=room,
+                                                            message_id=ids[i]))
+               for k, i in enumerate(order)]
+    for c, rid in pending:
+        r = c.reply(rid)
+        assert r["ok"] is True, r
+        assert r["unread_num"] <= 60 - 1, r
+    entry = room_entry(bob, room)
+    # Message 50 (index 49) was marked: 10 remain, whatever order the marks arrived in.
+    assert entry["unread_num"] == 10, entry
