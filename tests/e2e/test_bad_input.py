@@ -3,10 +3,16 @@
 After every kind of abuse the server must still serve a new client and report healthy.
 """
 
+import base64
 import json
+import os
+import socket
+import struct
 import time
 
 import pytest
+
+from conftest import send_many
 
 
 def create_room(admin, name, members=()):
@@ -366,10 +372,6 @@ class RawWebSocket:
     `websockets` library always drains its socket)."""
 
     def __init__(self, host, port, rcvbuf=4096):
-        import base64
-        import os
-        import socket
-
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(15)
@@ -390,9 +392,6 @@ class RawWebSocket:
         assert head.startswith(b"HTTP/1.1 101"), head
 
     def send_text(self, text):
-        import os
-        import struct
-
         payload = text.encode()
         mask = os.urandom(4)
         n = len(payload)
@@ -426,8 +425,6 @@ class RawWebSocket:
 
     def drain_until_closed(self, timeout):
         """Reads everything; returns (bytes read, True when the server closed the connection)."""
-        import socket
-
         total = 0
         deadline = time.monotonic() + timeout
         self.sock.settimeout(1)
@@ -459,7 +456,6 @@ def test_slow_reader_is_disconnected(server_factory):
     # readers send 4 at a time so that their own bursts stay far below the limit.
     body = "z" * 60000
     flooders = [server.connect(alice.token) for _ in range(2)]
-    from conftest import send_many
 
     pushed = 0
     for i, c in enumerate(flooders):
@@ -495,7 +491,6 @@ def test_signup_closed_when_open_signup_is_false(server_factory):
 
 def raw_http(server, data, timeout=10):
     """Sends raw bytes; returns what the server answers before closing (or within timeout)."""
-    import socket
 
     s = socket.create_connection((server.host, server.port), timeout=timeout)
     try:

@@ -1,6 +1,7 @@
 """sync: a client that saw seq k of a room gets the events after k pushed in seq order, then
 `synced`; more than 1000 missing events become one `gap`; rooms it is not in are skipped."""
 
+import threading
 import time
 
 from conftest import send_many
@@ -131,8 +132,6 @@ def test_sync_more_than_1000_missing_is_a_gap(server):
 def test_sync_while_others_keep_sending_loses_nothing(server):
     """A connection that syncs from seq 1 while messages keep arriving sees, between the sync
     replay and the live pushes, every seq of the room: nothing falls between the two."""
-    import threading
-
     alice, bob = server.user("alice"), server.user("bob")
     room = create_room(alice, "busy", [bob])
     send_many(alice, room, [f"early {i}" for i in range(100)])
