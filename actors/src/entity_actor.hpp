@@ -164,6 +164,8 @@ class entity_actor : public caf::event_based_actor {
     p.reply = std::move(m.reply);
     try {
       decide_and_append(m.cmd, p);
+      for (auto& push : p.pushes)
+        if (!push.to_origin) push.exclude = m.origin;
     } catch (const std::exception& ex) {
       p.append_id = 0;
       p.resolved = true;
@@ -197,8 +199,8 @@ class entity_actor : public caf::event_based_actor {
         state_type before = Traits::projection_base(state_);
         state_ = Traits::apply(std::move(state_), e);
         Traits::effects(before, e, state_, req.rows, p.pushes);
-        req.events.push_back(persistence::persisted_event{id_, ++seq, ctx_->deps.writer_id,
-                                                          Traits::encode(e)});
+        req.events.push_back(
+            persistence::persisted_event{id_, ++seq, ctx_->deps.writer_id, Traits::encode(e)});
       }
       p.outcome = command_reply::ok(Traits::reply_fields(cmd, decided->events, state_));
     } catch (const std::exception& ex) {

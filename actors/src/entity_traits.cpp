@@ -62,7 +62,8 @@ void room_traits::effects(const state& before, const event& e, const state& afte
   rows.insert(rows.end(), std::make_move_iterator(ops.begin()), std::make_move_iterator(ops.end()));
   if (auto frame = read_model::push_frame(before, e, after)) {
     pushes.push_back(push_msg{std::make_shared<const std::string>(frame->dump()),
-                              room::recipients(before, e, after), 0});
+                              room::recipients(before, e, after), 0,
+                              std::holds_alternative<room::room_created>(e)});
   }
 }
 

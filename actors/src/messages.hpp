@@ -61,6 +61,9 @@ struct entity_command {
   entity_id entity;
   Command cmd;
   reply_fn reply;
+  /// The session the command came from: its pushes skip that connection, which gets the reply
+  /// instead (ws-protocol-v1: events "from every other connection"). 0 = none.
+  std::uint64_t origin = 0;
 };
 
 /// A reply arriving back at a session actor, matched by `tag` to the request that waits for it.
@@ -75,6 +78,9 @@ struct push_msg {
   std::shared_ptr<const std::string> frame;
   std::vector<account_id> recipients;
   std::uint64_t exclude = 0;
+  /// Also for the connection the command came from (room_created goes to "every initial
+  /// member", the creating connection included); other pushes skip it, it has the reply.
+  bool to_origin = false;
 };
 
 struct hub_register {

@@ -71,6 +71,13 @@ class session_impl final : public session {
   std::atomic<bool> closed_{false};
 };
 
+/// `actor_system::spawn` pins the system's logger in a thread_local of the calling thread, and
+/// ~actor_system waits until every such reference is gone. The threads that call into the node
+/// (main, the gateway's io threads) may outlive it, so they drop the reference right away.
+void forget_actor_system() {
+  caf::logger::set_current_actor_system(nullptr);
+}
+
 class node_impl final : public node {
  public:
   node_impl(const node_options& options, std::unique_ptr<persistence::rocksdb_backend> backend)
@@ -84,6 +91,7 @@ class node_impl final : public node {
     deps.reads = &backend_->reads();
     deps.io = io_.get();
     rt_ = start_runtime(*sys_, std::move(deps), options_);
+    forget_actor_system();
   }
 
   ~node_impl() override { node_impl::stop(); }
@@ -91,6 +99,7 @@ class node_impl final : public node {
   std::unique_ptr<session> open_session(std::shared_ptr<client_link> link) override {
     auto id = rt_.ctx->next_session++;
     router_->add(id, spawn_session(*sys_, rt_.ctx, std::move(link), id));
+    forget_actor_system();
     return std::make_unique<session_impl>(router_, id);
   }
 

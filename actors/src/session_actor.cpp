@@ -140,7 +140,7 @@ class session_actor : public caf::event_based_actor {
 
   void to_room(room_id room, room::command cmd, reply_fn reply) {
     send(ctx_->rooms,
-         entity_command<room::command>{entity_of(room), std::move(cmd), std::move(reply)});
+         entity_command<room::command>{entity_of(room), std::move(cmd), std::move(reply), id_});
   }
 
   /// Runs a blocking read on the io executor and answers with its result.

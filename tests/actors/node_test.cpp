@@ -6,6 +6,7 @@
 #include <future>
 #include <memory>
 #include <set>
+#include <thread>
 
 #include "hibiki/actors/node.hpp"
 #include "hibiki/testkit/recording_link.hpp"
@@ -233,8 +234,7 @@ TEST_CASE("node: stop lets in-flight writes finish; every ok reply is durable", 
     n->stop();  // idempotent
     CHECK_FALSE(n->healthy());
     for (const auto& f : a.link->frames())
-      if (f.contains("re") && f["re"].is_number() && f["re"].get<int>() >= 1000 &&
-          f["ok"] == true)
+      if (f.contains("re") && f["re"].is_number() && f["re"].get<int>() >= 1000 && f["ok"] == true)
         acked.push_back(f["message_id"]);
   }
   REQUIRE_FALSE(acked.empty());
@@ -254,4 +254,28 @@ TEST_CASE("node: stop lets in-flight writes finish; every ok reply is durable", 
     before = page["messages"].front()["message_id"];
   }
   for (const auto& id : acked) CHECK(stored.count(id) == 1);
+}
+
+TEST_CASE("node: stop returns when sessions were opened and used from other threads",
+          "[node][stop]") {
+  // The gateway opens sessions on its own io threads, which outlive the node.
+  temp_dir dir;
+  auto n = start(dir);
+  auto token = do_signup(*n, "alice").token;
+  std::unique_ptr<client> a;
+  std::promise<void> opened, stopped;
+  // The thread that opened the session stays alive until the node has stopped.
+  std::thread gateway_thread([&] {
+    a = std::make_unique<client>(*n);
+    opened.set_value();
+    stopped.get_future().wait();
+  });
+  opened.get_future().wait();
+  REQUIRE(a->call({{"op", "auth"}, {"token", token}})["ok"] == true);
+  n->stop();
+  stopped.set_value();
+  gateway_thread.join();
+  CHECK_FALSE(n->healthy());
+  a->session->on_text(R"({"id": 9, "op": "ping"})");  // after stop: dropped, no crash
+  a.reset();
 }
