@@ -1,5 +1,6 @@
 #include "ws_session.hpp"
 
+#include <algorithm>
 #include <string_view>
 
 namespace hibiki::gateway {
@@ -128,16 +129,22 @@ void ws_session::shutdown() {
 
 void ws_session::enqueue(std::shared_ptr<const std::string> frame) {
   if (closing_ || dropped_ || !frame) return;
-  queue_bytes_ += frame->size();
-  queue_.push_back(std::move(frame));
-  const auto unflushed = queue_bytes_ + ws_.next_layer().unflushed_bytes();
-  if (unflushed > ctx_->options.max_outgoing_bytes ||
-      queue_.size() > ctx_->options.max_outgoing_frames) {
-    // Too slow: its socket is not taking what we send. A close frame would wait behind the same
-    // full socket, so drop the connection; the memory is freed now.
+  // Too slow = the backlog (queued + not yet on the socket) is over the cap plus the largest frame
+  // queued since the backlog was last empty. The allowance lets a single frame larger than the
+  // cap through, with the frames right behind it (a full history page can be several MiB), while
+  // a client that stops reading still holds at most the cap plus one large frame.
+  const auto backlog = queue_bytes_ + ws_.next_layer().unflushed_bytes();
+  if (backlog == 0) large_frame_allowance_ = 0;
+  large_frame_allowance_ = std::max(large_frame_allowance_, frame->size());
+  if (backlog > ctx_->options.max_outgoing_bytes + large_frame_allowance_ ||
+      queue_.size() >= ctx_->options.max_outgoing_frames) {
+    // Its socket is not taking what we send. A close frame would wait behind the same full
+    // socket, so drop the connection; the memory is freed now.
     drop();
     return;
   }
+  queue_bytes_ += frame->size();
+  queue_.push_back(std::move(frame));
   if (!writing_) {
     // Drain the whole queue through Beast into the write layer, then write it to the socket at
     // once (see coalescing_stream).

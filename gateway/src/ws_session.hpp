@@ -51,6 +51,8 @@ class ws_session : public connection, public std::enable_shared_from_this<ws_ses
 
   std::deque<std::shared_ptr<const std::string>> queue_;
   std::size_t queue_bytes_ = 0;
+  /// The largest frame queued since the backlog was last empty (see enqueue()).
+  std::size_t large_frame_allowance_ = 0;
   bool accepted_ = false;  ///< the opening handshake completed
   bool writing_ = false;
   bool closing_ = false;  ///< no more frames are queued; a close is pending or running

@@ -116,6 +116,14 @@ TEST_CASE("hibikid rejects bad options", "[cli][options]") {
   }
 }
 
+TEST_CASE("an unknown flag is reported as unknown, with or without a value", "[cli][options]") {
+  for (const strings& args : {strings{"--bogus"}, strings{"--bogus=1"}, strings{"--bogus", "1"}}) {
+    auto o = parse_daemon_options(args);
+    REQUIRE_FALSE(o.ok());
+    REQUIRE(o.error().message == "unknown option --bogus");
+  }
+}
+
 TEST_CASE("config file errors name the line", "[cli][options]") {
   daemon_options o;
   auto st = apply_config_text("data-dir = /x\nno equals sign here\n", o);

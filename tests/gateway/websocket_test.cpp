@@ -167,6 +167,8 @@ TEST_CASE("a client closing normally is reported once", "[gateway][ws]") {
     ws_client c;
     REQUIRE_FALSE(c.connect(f.port));
     REQUIRE_FALSE(c.send_text("hello"));
+    // Sessions open in on_accept on either I/O thread: make sure the first one is c's.
+    REQUIRE(f.node.wait_for([](const auto& r) { return r.size() == 1; }));
   }  // the socket just goes away, no close frame
   ws_client d;
   REQUIRE_FALSE(d.connect(f.port));
@@ -191,6 +193,22 @@ TEST_CASE("a slow reader is disconnected and the server stays up", "[gateway][ws
   std::string reply;
   REQUIRE_FALSE(fresh.read(reply));
   REQUIRE(reply == "alive");
+}
+
+TEST_CASE("a single frame larger than the cap is delivered", "[gateway][ws]") {
+  gateway_fixture f;  // max_outgoing_bytes = 256 KiB
+  ws_client c;
+  REQUIRE_FALSE(c.connect(f.port));
+  REQUIRE(f.node.wait_for([](const auto& r) { return r.size() == 1; }));
+  auto big = std::make_shared<const std::string>(1024 * 1024, 'h');
+  f.node.link(0)->send(big);
+  f.node.link(0)->send(std::make_shared<const std::string>("after"));
+  std::string got;
+  REQUIRE_FALSE(c.read(got));
+  REQUIRE(got == *big);
+  REQUIRE_FALSE(c.read(got));
+  REQUIRE(got == "after");
+  REQUIRE(f.node.snapshot()[0].closed == 0);
 }
 
 TEST_CASE("Origin allow-list refuses other origins with 403", "[gateway][ws]") {
