@@ -155,6 +155,10 @@ void ws_session::enqueue(std::shared_ptr<const std::string> frame) {
 
 void ws_session::do_write() {
   writing_ = true;
+  // From here the frame's bytes are counted by the write layer (Beast copies them into it before
+  // this write completes), so they leave queue_bytes_ now: counting them twice would make a large
+  // frame look like a backlog.
+  queue_bytes_ -= queue_.front()->size();
   ws_.text(true);
   ws_.async_write(net::buffer(*queue_.front()),
                   beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
@@ -162,10 +166,7 @@ void ws_session::do_write() {
 
 void ws_session::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
-  if (!queue_.empty()) {
-    queue_bytes_ -= queue_.front()->size();
-    queue_.pop_front();
-  }
+  if (!queue_.empty()) queue_.pop_front();  // its bytes left queue_bytes_ in do_write
   if (ec || dropped_) {
     // The read side sees the failure too and notifies the session.
     ws_.next_layer().uncork();
@@ -202,7 +203,8 @@ void ws_session::do_close() {
 void ws_session::drop() {
   if (dropped_) return;
   dropped_ = true;
-  // A write in flight still reads the front frame's bytes; free the rest now.
+  // A write in flight still reads the front frame's bytes (already out of queue_bytes_); free
+  // the rest now.
   while (queue_.size() > (writing_ ? 1u : 0u)) {
     queue_bytes_ -= queue_.back()->size();
     queue_.pop_back();

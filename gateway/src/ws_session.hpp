@@ -50,7 +50,7 @@ class ws_session : public connection, public std::enable_shared_from_this<ws_ses
   std::uint64_t registry_id_ = 0;
 
   std::deque<std::shared_ptr<const std::string>> queue_;
-  std::size_t queue_bytes_ = 0;
+  std::size_t queue_bytes_ = 0;  ///< bytes of the frames in queue_ not yet handed to Beast
   /// The largest frame queued since the backlog was last empty (see enqueue()).
   std::size_t large_frame_allowance_ = 0;
   bool accepted_ = false;  ///< the opening handshake completed
