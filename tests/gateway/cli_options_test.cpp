@@ -71,7 +71,7 @@ TEST_CASE("hibikid flags", "[cli][options]") {
   REQUIRE(parse_daemon_options({"--version"})->version);
 }
 
-TEST_CASE("hibikid config file, with flags winning", "[cli][options]") {
+TEST_CASE("hibikid config file with flags winning", "[cli][options]") {
   testkit::temp_dir dir;
   auto file = dir.path() / "hibikid.conf";
   testkit::write_file(file,
@@ -116,7 +116,7 @@ TEST_CASE("hibikid rejects bad options", "[cli][options]") {
   }
 }
 
-TEST_CASE("an unknown flag is reported as unknown, with or without a value", "[cli][options]") {
+TEST_CASE("an unknown flag is reported as unknown with or without a value", "[cli][options]") {
   for (const strings& args : {strings{"--bogus"}, strings{"--bogus=1"}, strings{"--bogus", "1"}}) {
     auto o = parse_daemon_options(args);
     REQUIRE_FALSE(o.ok());

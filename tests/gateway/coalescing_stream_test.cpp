@@ -37,7 +37,7 @@ struct server_side {
 
 }  // namespace
 
-TEST_CASE("corked frames leave in few socket writes, intact and in order", "[gateway][coalesce]") {
+TEST_CASE("corked frames leave in few socket writes intact and in order", "[gateway][coalesce]") {
   net::io_context ioc;
   tcp::acceptor acceptor(ioc, {net::ip::make_address("127.0.0.1"), 0});
   const auto port = acceptor.local_endpoint().port();

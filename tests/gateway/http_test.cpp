@@ -48,7 +48,7 @@ TEST_CASE("signup returns the account and token", "[gateway][http]") {
   REQUIRE(nlohmann::json::parse(r2.body)["account_id"] == 2);
 }
 
-TEST_CASE("a slow signup still answers, and others are served meanwhile", "[gateway][http]") {
+TEST_CASE("a slow signup still answers and others are served meanwhile", "[gateway][http]") {
   gateway_fixture f;
   f.node.set_signup_delay(std::chrono::milliseconds(500));
   http_reply slow;

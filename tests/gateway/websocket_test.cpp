@@ -136,7 +136,7 @@ TEST_CASE("a frame over max_frame_bytes closes with 1009", "[gateway][ws]") {
   REQUIRE(f.node.snapshot()[0].frames.size() == 1);
 }
 
-TEST_CASE("link close(1008) reaches the client with its code, after queued frames",
+TEST_CASE("link close(1008) reaches the client with its code after queued frames",
           "[gateway][ws]") {
   gateway_fixture f;
   ws_client c;
@@ -230,7 +230,7 @@ TEST_CASE("Origin allow-list refuses other origins with 403", "[gateway][ws]") {
   REQUIRE(f.node.wait_for([](const auto& r) { return r.size() == 3; }));
 }
 
-TEST_CASE("an idle client that answers pings stays; a dead one is timed out", "[gateway][ws]") {
+TEST_CASE("an idle client that answers pings stays and a dead one is timed out", "[gateway][ws]") {
   auto options = gateway_fixture::test_options();
   options.idle_timeout = std::chrono::milliseconds(600);
   gateway_fixture f(options);
