@@ -26,7 +26,7 @@ room::send_message post(account_id who, std::string body, std::string client_msg
 
 }  // namespace
 
-TEST_CASE("room entity: create, post, edit, delete, mark_read", "[entity][room]") {
+TEST_CASE("room entity: create / post / edit / delete / mark_read", "[entity][room]") {
   actor_fixture fx;
   room_kit room(fx, entity_of(room_id{1}));
 
@@ -149,7 +149,7 @@ TEST_CASE("room entity: recovery from a snapshot plus the tail", "[entity][recov
   CHECK(room.run(post(bob, "next", "n")).reply.fields["message_id"] == "7");
 }
 
-TEST_CASE("user entity: register, conflict, recovery", "[entity][user]") {
+TEST_CASE("user entity: register / conflict / recovery", "[entity][user]") {
   actor_fixture fx;
   user_kit user(fx, entity_of(account_id{1}));
   auto reg = user.run(user::register_account{account_id{1}, "alice", hash_a, 1'700'000'000});

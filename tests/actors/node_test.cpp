@@ -66,7 +66,7 @@ std::unique_ptr<node> start(const temp_dir& dir) {
 
 }  // namespace
 
-TEST_CASE("node: signup, auth, rooms, messages, history, pushes", "[node]") {
+TEST_CASE("node: signup / auth / rooms / messages / history / pushes", "[node]") {
   temp_dir dir;
   auto n = start(dir);
   REQUIRE(n->healthy());
@@ -167,7 +167,7 @@ TEST_CASE("node: bad token and unauthenticated ops", "[node][session]") {
   CHECK_FALSE(a.link->close_code().has_value());
   auto r = a.call({{"op", "list_rooms"}});
   CHECK(r["error"]["code"] == "unauthenticated");
-  CHECK(a.link->close_code() == std::optional<std::uint16_t>(1008));
+  CHECK(a.link->wait_closed() == std::optional<std::uint16_t>(1008));
 }
 
 TEST_CASE("node: signup rejects bad names", "[node]") {
@@ -211,7 +211,7 @@ TEST_CASE("node: data survives a restart", "[node]") {
   CHECK(created["room_id"] == room + 1);
 }
 
-TEST_CASE("node: stop lets in-flight writes finish; every ok reply is durable", "[node][stop]") {
+TEST_CASE("node: stop lets in-flight writes finish - every ok reply is durable", "[node][stop]") {
   temp_dir dir;
   std::string token;
   std::uint64_t room = 0;

@@ -55,7 +55,7 @@ TEST_CASE("pipeline: appends overlap and replies follow the acks in order", "[pi
   CHECK(p.expect<command_reply>().fields["message_id"] == "3");
 }
 
-TEST_CASE("pipeline: a failed append fails every later one, then the entity recovers",
+TEST_CASE("pipeline: a failed append fails every later one / then the entity recovers",
           "[pipeline][failure]") {
   actor_fixture fx;
   room_kit room(fx, entity_of(room_id{1}));

@@ -55,7 +55,7 @@ conn login(actor_fixture& fx, const std::string& token) {
 
 }  // namespace
 
-TEST_CASE("hub: a room event reaches every connection of every member, once encoded",
+TEST_CASE("hub: a room event reaches every connection of every member / once encoded",
           "[session][hub]") {
   actor_fixture fx;
   auto alice = fx.signup("alice");
@@ -211,7 +211,7 @@ TEST_CASE("session: requests pipelined behind auth wait for it", "[session][auth
   CHECK_FALSE(c.link->close_code().has_value());
 }
 
-TEST_CASE("session: sync replays missed events in order, skips foreign rooms, ends with synced",
+TEST_CASE("session: sync replays missed events in order / skips foreign rooms / ends with synced",
           "[session][sync]") {
   actor_fixture fx;
   auto alice = fx.signup("alice");
@@ -246,7 +246,7 @@ TEST_CASE("session: sync replays missed events in order, skips foreign rooms, en
   CHECK(reply(b, 3)["error"]["code"] == "forbidden");
 }
 
-TEST_CASE("session: history pages with before/after/limit, oldest first", "[session][history]") {
+TEST_CASE("session: history pages with before/after/limit / oldest first", "[session][history]") {
   actor_fixture fx;
   auto alice = fx.signup("alice");
   auto a = login(fx, alice->token);

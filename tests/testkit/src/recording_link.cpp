@@ -52,6 +52,12 @@ std::optional<nlohmann::json> recording_link::wait_for(
   return found;
 }
 
+std::optional<std::uint16_t> recording_link::wait_closed(std::chrono::milliseconds failsafe) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  cv_.wait_for(lock, failsafe, [&] { return close_code_.has_value(); });
+  return close_code_;
+}
+
 std::optional<nlohmann::json> recording_link::wait_reply(std::int64_t id) {
   return wait_for([id](const nlohmann::json& f) {
     return f.is_object() && f.contains("re") && f["re"].is_number_integer() &&

@@ -35,6 +35,9 @@ class recording_link final : public actors::client_link {
   std::optional<nlohmann::json> wait_for(
       const std::function<bool(const nlohmann::json&)>& pred,
       std::chrono::milliseconds failsafe = std::chrono::seconds(30));
+  /// Waits until the connection is closed and returns the code (nullopt after the failsafe).
+  std::optional<std::uint16_t> wait_closed(
+      std::chrono::milliseconds failsafe = std::chrono::seconds(30));
   /// Waits for the reply `{"re": id, ...}`.
   std::optional<nlohmann::json> wait_reply(std::int64_t id);
 
