@@ -98,23 +98,38 @@ class node_impl final : public node {
 
   std::unique_ptr<session> open_session(std::shared_ptr<client_link> link) override {
     auto id = rt_.ctx->next_session++;
-    router_->add(id, spawn_session(*sys_, rt_.ctx, std::move(link), id));
-    forget_actor_system();
+    {
+      // After stop the session has no actor: its frames are dropped, as the node is gone.
+      std::lock_guard<std::mutex> lock(sys_mutex_);
+      if (sys_) {
+        router_->add(id, spawn_session(*sys_, rt_.ctx, std::move(link), id));
+        forget_actor_system();
+      }
+    }
     return std::make_unique<session_impl>(router_, id);
   }
 
   void signup(std::string name, std::function<void(result<signup_result>)> done) override {
-    std::lock_guard<std::mutex> lock(stop_mutex_);
-    if (stopped_) {
+    std::uint64_t ticket = 0;
+    {
+      std::lock_guard<std::mutex> lock(signups_mutex_);
+      if (!signups_closed_) {
+        ticket = next_signup_++;
+        signups_.emplace(ticket, std::move(done));
+      }
+    }
+    if (ticket == 0) {
       std::thread([done = std::move(done)] {
         done(hibiki::error{errc::unavailable, "the node is stopped"});
       }).detach();
       return;
     }
+    std::lock_guard<std::mutex> lock(sys_mutex_);
+    if (!sys_) return;  // stop() answers it
     // `done` is the gateway's: run it on an io thread, never on an actor's.
-    io_executor* io = io_.get();
-    actors::signup(rt_.ctx, std::move(name), [io, done = std::move(done)](result<signup_result> r) {
-      io->post([done, r = std::move(r)]() mutable { done(std::move(r)); });
+    actors::signup(rt_.ctx, std::move(name), [this, ticket](result<signup_result> r) {
+      io_->post(
+          [this, ticket, r = std::move(r)]() mutable { finish_signup(ticket, std::move(r)); });
     });
   }
 
@@ -129,13 +144,37 @@ class node_impl final : public node {
     // wedged disk cannot hang shutdown forever.
     for (int i = 0; i < 30000 && rt_.ctx->inflight.load() > 0; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    router_->shutdown();
-    stop_runtime(rt_);
-    sys_->await_all_actors_done();
-    io_->stop();
-    backend_->close();
-    release_runtime(rt_);
-    sys_.reset();
+    {
+      std::lock_guard<std::mutex> sys_lock(sys_mutex_);
+      router_->shutdown();
+      stop_runtime(rt_);
+      sys_->await_all_actors_done();
+      io_->stop();
+      backend_->close();
+      release_runtime(rt_);
+      sys_.reset();
+    }
+    // Sign-ups the actors did not finish still get their one answer.
+    std::unordered_map<std::uint64_t, std::function<void(result<signup_result>)>> left;
+    {
+      std::lock_guard<std::mutex> signups_lock(signups_mutex_);
+      signups_closed_ = true;
+      left.swap(signups_);
+    }
+    for (auto& [ticket, done] : left) done(hibiki::error{errc::unavailable, "the node stopped"});
+  }
+
+ private:
+  void finish_signup(std::uint64_t ticket, result<signup_result> r) {
+    std::function<void(result<signup_result>)> done;
+    {
+      std::lock_guard<std::mutex> lock(signups_mutex_);
+      auto it = signups_.find(ticket);
+      if (it == signups_.end()) return;
+      done = std::move(it->second);
+      signups_.erase(it);
+    }
+    done(std::move(r));
   }
 
  private:
@@ -148,6 +187,13 @@ class node_impl final : public node {
   std::shared_ptr<session_router> router_ = std::make_shared<session_router>();
   std::mutex stop_mutex_;
   bool stopped_ = false;
+  /// Held while spawning into the actor system and while tearing it down.
+  std::mutex sys_mutex_;
+  /// Sign-ups waiting for their account to be durable, by ticket.
+  std::mutex signups_mutex_;
+  std::unordered_map<std::uint64_t, std::function<void(result<signup_result>)>> signups_;
+  std::uint64_t next_signup_ = 1;
+  bool signups_closed_ = false;
 };
 
 }  // namespace

@@ -279,3 +279,20 @@ TEST_CASE("node: stop returns when sessions were opened and used from other thre
   a->session->on_text(R"({"id": 9, "op": "ping"})");  // after stop: dropped, no crash
   a.reset();
 }
+
+TEST_CASE("node: after stop sign-ups answer unavailable and new sessions are inert",
+          "[node][stop]") {
+  temp_dir dir;
+  auto n = start(dir);
+  n->stop();
+  std::promise<hibiki::result<hibiki::actors::signup_result>> p;
+  n->signup("late", [&](auto r) { p.set_value(std::move(r)); });
+  auto r = p.get_future().get();
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == hibiki::errc::unavailable);
+  auto link = std::make_shared<recording_link>();
+  auto s = n->open_session(link);
+  s->on_text(R"({"id": 1, "op": "ping"})");
+  s->on_closed();
+  CHECK(link->frames().empty());
+}
