@@ -9,6 +9,8 @@ import random
 import threading
 import time
 
+import pytest
+
 from conftest import send_many
 
 
@@ -735,13 +737,14 @@ def test_fan_out_to_many_members_and_connections(server):
         assert c.next_event("room_created", pred=in_room(room))["seq"] == 1
 
 
-def test_history_of_100_maximal_messages(server):
-    """A full history page of 65,535-character bodies (about 6.5 MB in one reply) must be
-    answered like any other, to a reader that reads."""
+@pytest.mark.parametrize("first_char", [ord("a"), 0x1F600], ids=["ascii", "4-byte"])
+def test_history_of_100_maximal_messages(server, first_char):
+    """A full history page of 65,535-character bodies (6.5 MB in one reply, 26 MB with 4-byte
+    characters) must be answered like any other, to a reader that reads."""
     alice, bob = server.user("alice"), server.user("bob")
     room = create_room(alice, "long bodies", [bob])
-    bodies = [chr(ord("a") + i % 26) * 65535 for i in range(100)]
-    send_many(alice, room, bodies, window=4)
+    bodies = [chr(first_char + i % 26) * 65535 for i in range(100)]
+    send_many(alice, room, bodies, window=2)
     r = bob.ok("history", room_id=room, limit=100, timeout=60)
     assert [m["body"] for m in r["messages"]] == bodies
     assert not bob.closed and not alice.closed
