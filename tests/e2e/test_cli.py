@@ -1,0 +1,131 @@
+"""End-to-end tests of the `hibiki` command-line client against a real hibikid.
+
+The CLI speaks the same WebSocket protocol as every other client; these tests run the binary the
+way a user would (its stdout, stderr and exit codes) and check the effects through a Python
+client that nobody here wrote.
+"""
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+
+def _cli_binary():
+    env = os.environ.get("HIBIKI_CLI")
+    if env:
+        return env
+    hibikid = os.environ.get("HIBIKID", "")
+    candidate = os.path.join(os.path.dirname(hibikid), "hibiki")
+    return candidate if os.access(candidate, os.X_OK) else None
+
+
+CLI = _cli_binary()
+pytestmark = pytest.mark.skipif(CLI is None, reason="set HIBIKI_CLI to the hibiki binary")
+
+
+def run_cli(server, tmp_path, *args, token=None, timeout=20):
+    env = dict(os.environ)
+    env["HIBIKI_CONFIG"] = str(tmp_path / "token")
+    env.pop("HIBIKI_TOKEN", None)
+    argv = [CLI, "--server", server.ws_url.rsplit("/ws", 1)[0]]
+    if token is not None:
+        argv += ["--token", token]
+    return subprocess.run(argv + list(args), capture_output=True, text=True, env=env,
+                          timeout=timeout)
+
+
+def test_signup_send_rooms_and_create(server, tmp_path):
+    r = run_cli(server, tmp_path, "signup", "carol")
+    assert r.returncode == 0, r.stderr
+    assert "carol" in r.stdout
+    token_file = tmp_path / "token"
+    assert token_file.exists()
+    assert oct(token_file.stat().st_mode & 0o777) == oct(0o600)
+    token = token_file.read_text().strip()
+
+    bob = server.user("bob")
+    # The stored token is used when no --token is given.
+    r = run_cli(server, tmp_path, "create-room", "ops", str(bob.account_id))
+    assert r.returncode == 0, r.stderr
+    created = bob.next_event("room_created")
+    room_id = created["room_id"]
+    assert str(room_id) in r.stdout
+
+    r = run_cli(server, tmp_path, "send", str(room_id), "hello [To:%d]" % bob.account_id)
+    assert r.returncode == 0, r.stderr
+    pushed = bob.next_event("message_created")
+    assert pushed["message"]["body"] == "hello [To:%d]" % bob.account_id
+    assert pushed["message"]["message_id"] in r.stdout
+
+    listing = bob.ok("list_rooms")["rooms"]
+    assert [(x["room_id"], x["unread_num"], x["mention_num"]) for x in listing] == [(room_id, 1, 1)]
+
+    r = run_cli(server, tmp_path, "rooms", token=token)
+    assert r.returncode == 0, r.stderr
+    assert "ops" in r.stdout
+
+
+def test_tail_prints_history_then_live_messages(server, tmp_path):
+    alice = server.user("alice")
+    _, bob_token = server.signup("bob")
+    room_id = alice.ok("create_room", name="tailing", members=[2])["room_id"]
+    alice.ok("send_message", room_id=room_id, body="before tail", client_msg_id="t-1")
+
+    env = dict(os.environ, HIBIKI_CONFIG=str(tmp_path / "token"))
+    proc = subprocess.Popen([CLI, "--server", server.ws_url.rsplit("/ws", 1)[0], "--token",
+                             bob_token, "tail", str(room_id)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(l) for l in proc.stdout], daemon=True).start()
+    try:
+        seen = ""
+        deadline = time.time() + 15
+        sent_live = False
+        while time.time() < deadline and "live line" not in seen:
+            try:
+                seen += lines.get(timeout=0.2)
+            except queue.Empty:
+                pass
+            if "before tail" in seen and not sent_live:
+                alice.ok("send_message", room_id=room_id, body="live line", client_msg_id="t-2")
+                sent_live = True
+        assert "before tail" in seen, seen
+        assert "live line" in seen, seen
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_errors_and_usage(server, tmp_path):
+    # No token anywhere: a clear error, exit 1.
+    r = run_cli(server, tmp_path, "rooms")
+    assert r.returncode == 1
+    assert r.stderr.strip()
+    # A bad token: the server's refusal is reported, exit 1.
+    r = run_cli(server, tmp_path, "rooms", token="00" * 32)
+    assert r.returncode == 1
+    assert "unauthenticated" in r.stderr or "token" in r.stderr.lower()
+    # Sending to a room that does not exist: the error code is shown, exit 1.
+    _, token = server.signup("dave")
+    r = run_cli(server, tmp_path, "send", "999", "x", token=token)
+    assert r.returncode == 1
+    assert "not_found" in r.stderr
+    # Usage errors: exit 2.
+    assert run_cli(server, tmp_path, "send", "1").returncode == 2
+    assert run_cli(server, tmp_path, "frobnicate").returncode == 2
+    assert run_cli(server, tmp_path, "send", "abc", "x", token=token).returncode == 2
+    # Nothing listening: exit 1, no hang.
+    env = dict(os.environ, HIBIKI_CONFIG=str(tmp_path / "token"))
+    r = subprocess.run([CLI, "--server", "ws://127.0.0.1:1", "--token", token, "rooms"],
+                       capture_output=True, text=True, env=env, timeout=20)
+    assert r.returncode == 1
+    # The server is still fine.
+    assert server.healthz() == 200
