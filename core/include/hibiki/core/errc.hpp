@@ -35,7 +35,9 @@ struct error {
   friend bool operator==(const error&, const error&) = default;
 };
 
-inline error make_error(errc code, std::string message) { return error{code, std::move(message)}; }
+inline error make_error(errc code, std::string message) {
+  return error{code, std::move(message)};
+}
 
 }  // namespace hibiki
 

@@ -34,8 +34,12 @@ using unix_time = std::int64_t;
 /// Identifies one event-sourced entity in the journal: "room-<id>", "user-<id>", "ids-<name>".
 using entity_id = std::string;
 
-inline entity_id entity_of(room_id r) { return "room-" + std::to_string(r.value); }
-inline entity_id entity_of(account_id a) { return "user-" + std::to_string(a.value); }
+inline entity_id entity_of(room_id r) {
+  return "room-" + std::to_string(r.value);
+}
+inline entity_id entity_of(account_id a) {
+  return "user-" + std::to_string(a.value);
+}
 
 /// The largest id the protocol allows (JSON numbers must stay exact in every client).
 inline constexpr std::uint64_t max_wire_id = (std::uint64_t{1} << 53) - 1;

@@ -20,7 +20,9 @@
 namespace hibiki::protocol {
 
 struct ping_req {};
-struct auth_req { std::string token; };
+struct auth_req {
+  std::string token;
+};
 struct create_room_req {
   std::string name;
   std::vector<account_id> members;
@@ -31,20 +33,41 @@ struct add_members_req {
   std::vector<account_id> accounts;
   hibiki::role role = hibiki::role::member;
 };
-struct remove_member_req { room_id room; account_id account; };
-struct leave_room_req { room_id room; };
+struct remove_member_req {
+  room_id room;
+  account_id account;
+};
+struct leave_room_req {
+  room_id room;
+};
 struct list_rooms_req {};
-struct send_message_req { room_id room; std::string body; std::string client_msg_id; };
-struct edit_message_req { room_id room; message_id message; std::string body; };
-struct delete_message_req { room_id room; message_id message; };
+struct send_message_req {
+  room_id room;
+  std::string body;
+  std::string client_msg_id;
+};
+struct edit_message_req {
+  room_id room;
+  message_id message;
+  std::string body;
+};
+struct delete_message_req {
+  room_id room;
+  message_id message;
+};
 struct history_req {
   room_id room;
   std::optional<message_id> before;
   std::optional<message_id> after;
   std::size_t limit = 50;  ///< 1..100
 };
-struct mark_read_req { room_id room; message_id message; };
-struct sync_req { std::vector<std::pair<room_id, seq_nr>> since; };
+struct mark_read_req {
+  room_id room;
+  message_id message;
+};
+struct sync_req {
+  std::vector<std::pair<room_id, seq_nr>> since;
+};
 
 using request_body =
     std::variant<ping_req, auth_req, create_room_req, add_members_req, remove_member_req,
@@ -84,8 +107,8 @@ std::string to_wire(message_id id);
 std::optional<message_id> message_id_from_wire(std::string_view text);
 
 /// The WebSocket close codes the contract names.
-inline constexpr std::uint16_t close_policy = 1008;     ///< unauthenticated request
-inline constexpr std::uint16_t close_too_big = 1009;    ///< frame over the limit
+inline constexpr std::uint16_t close_policy = 1008;       ///< unauthenticated request
+inline constexpr std::uint16_t close_too_big = 1009;      ///< frame over the limit
 inline constexpr std::uint16_t close_unsupported = 1003;  ///< binary frame
 
 }  // namespace hibiki::protocol

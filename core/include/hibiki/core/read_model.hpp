@@ -25,7 +25,14 @@
 
 namespace hibiki::read_model {
 
-enum class table : std::uint8_t { history, room_events, room_summary, member_rooms, accounts, tokens };
+enum class table : std::uint8_t {
+  history,
+  room_events,
+  room_summary,
+  member_rooms,
+  accounts,
+  tokens
+};
 inline constexpr int table_count = 6;
 const char* table_name(table t);
 
@@ -82,7 +89,8 @@ result<member_row> decode_member_row(std::string_view json);
 room_listing listing(const member_row& m, const room_summary& s);
 nlohmann::json to_json(const room_listing& l);
 
-/// The message object of the protocol: {message_id, account_id, body, send_time, update_time, deleted}.
+/// The message object of the protocol: {message_id, account_id, body, send_time, update_time,
+/// deleted}.
 nlohmann::json message_object(message_id id, account_id author, std::string_view body,
                               unix_time send_time, unix_time update_time, bool deleted);
 

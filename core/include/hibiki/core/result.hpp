@@ -14,21 +14,34 @@ template <class T>
 class [[nodiscard]] result {
  public:
   result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit on purpose
-  result(hibiki::error err) : v_(std::in_place_index<1>, std::move(err)) {}   // NOLINT
-  result(errc code, std::string message) : v_(std::in_place_index<1>, hibiki::error{code, std::move(message)}) {}
+  result(hibiki::error err) : v_(std::in_place_index<1>, std::move(err)) {}  // NOLINT
+  result(errc code, std::string message)
+      : v_(std::in_place_index<1>, hibiki::error{code, std::move(message)}) {}
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { assert(ok()); return std::get<0>(v_); }
-  const T& value() const& { assert(ok()); return std::get<0>(v_); }
-  T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const hibiki::error& error() const { assert(!ok()); return std::get<1>(v_); }
+  const hibiki::error& error() const {
+    assert(!ok());
+    return std::get<1>(v_);
+  }
 
  private:
   std::variant<T, hibiki::error> v_;
@@ -44,7 +57,10 @@ class [[nodiscard]] status {
   static status success() { return {}; }
   bool ok() const { return !failed_; }
   explicit operator bool() const { return ok(); }
-  const hibiki::error& error() const { assert(failed_); return err_; }
+  const hibiki::error& error() const {
+    assert(failed_);
+    return err_;
+  }
 
  private:
   hibiki::error err_;

@@ -131,8 +131,8 @@ bool is_visible(const event& e);
 
 struct member_state {
   hibiki::role role = hibiki::role::member;
-  message_id read_up_to;                      ///< every message up to this one is read
-  std::vector<message_id> pending_mentions;   ///< unread messages mentioning this member, ascending
+  message_id read_up_to;                     ///< every message up to this one is read
+  std::vector<message_id> pending_mentions;  ///< unread messages mentioning this member, ascending
 
   friend bool operator==(const member_state&, const member_state&) = default;
 };

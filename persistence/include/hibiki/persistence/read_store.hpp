@@ -20,9 +20,10 @@ class read_store {
 
   /// Visits rows with `from <= key < to` in key order (descending when `reverse`), until `fn`
   /// returns false or `limit` rows were visited.
-  virtual status scan(read_model::table t, std::string_view from, std::string_view to,
-                      std::size_t limit, bool reverse,
-                      const std::function<bool(std::string_view key, std::string_view value)>& fn) = 0;
+  virtual status scan(
+      read_model::table t, std::string_view from, std::string_view to, std::size_t limit,
+      bool reverse,
+      const std::function<bool(std::string_view key, std::string_view value)>& fn) = 0;
 };
 
 }  // namespace hibiki::persistence

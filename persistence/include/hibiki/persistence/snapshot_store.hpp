@@ -44,7 +44,7 @@ class snapshot_store {
   virtual status save(const snapshot& s) = 0;
   /// The matching snapshot with the highest seq, or nullopt.
   virtual result<std::optional<snapshot>> load(const entity_id& entity,
-                                                const snapshot_criteria& criteria) = 0;
+                                               const snapshot_criteria& criteria) = 0;
   /// Deletes the snapshot of `entity` at exactly `seq` (no error if there is none).
   virtual status remove(const entity_id& entity, seq_nr seq) = 0;
   /// Deletes every matching snapshot of `entity`.
