@@ -22,6 +22,16 @@ class rocksdb_backend_impl final : public rocksdb_backend {
   persistence::read_store& reads() override { return reads_; }
   void close() override { journal_.close(); }
 
+  journal_status status() override {
+    auto st = journal_.stats();
+    journal_status out;
+    out.kind = "rocksdb";
+    out.appends = st.appends;
+    out.rejected = st.rejected;
+    out.failed = st.failed;
+    return out;
+  }
+
  private:
   std::unique_ptr<rocksdb_database> db_;
   group_commit_journal journal_;

@@ -12,14 +12,33 @@
 #include <memory>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
+#include "hibiki/core/circuit_breaker.hpp"
 #include "hibiki/core/ids.hpp"
 #include "hibiki/core/result.hpp"
 
 namespace hibiki::actors {
 
+/// Where the journal lives.
+enum class journal_kind : std::uint8_t {
+  rocksdb,  ///< embedded, in data_dir (the default: one machine, one command)
+  kafka,    ///< a Kafka topic; data_dir then holds the local index, snapshots and read models
+};
+
 struct node_options {
-  /// Directory of the embedded RocksDB database. Default: ./data
+  /// Directory of the embedded RocksDB database (with Kafka: the local index). Default: ./data
   std::string data_dir = "./data";
+  /// Default: rocksdb.
+  journal_kind journal = journal_kind::rocksdb;
+  /// Kafka bootstrap servers, "host:port[,...]". Required when journal == kafka.
+  std::string kafka_brokers;
+  /// The journal topic. Default: hibiki.journal
+  std::string kafka_topic = "hibiki.journal";
+  /// Partitions when the node creates the topic. Default: 16.
+  std::int32_t kafka_partitions = 16;
+  /// The circuit breaker around journal writes (10 failures, 10 s call timeout, 30 s reset).
+  breaker_options breaker;
   /// Snapshot an entity after this many events since its last snapshot. Default: 1000.
   std::uint32_t snapshot_every = 1000;
   /// Passivate an entity idle for this long. Default: 120 s.
@@ -83,6 +102,11 @@ class node {
 
   /// True while the node can serve (storage open, not stopping).
   virtual bool healthy() const = 0;
+
+  /// The journal's status for operators (`hibiki journal status`): kind, topic, owned partitions
+  /// with indexed offset, end offset and lag, append counters, breaker state. Shape documented in
+  /// docs/operations.md. May ask the broker; bounded by ~1 s.
+  virtual nlohmann::json journal_status() = 0;
 
   /// Stops accepting work, lets in-flight writes finish and their replies go out, passivates
   /// entities, closes storage. Idempotent; the destructor calls it.

@@ -9,9 +9,7 @@
 #include <string>
 
 #include "hibiki/core/result.hpp"
-#include "hibiki/persistence/journal.hpp"
-#include "hibiki/persistence/read_store.hpp"
-#include "hibiki/persistence/snapshot_store.hpp"
+#include "hibiki/persistence/backend.hpp"
 
 namespace hibiki::persistence {
 
@@ -28,18 +26,13 @@ struct rocksdb_options {
   std::size_t block_cache_bytes = 64 << 20;
 };
 
-class rocksdb_backend {
+class rocksdb_backend : public backend {
  public:
   static result<std::unique_ptr<rocksdb_backend>> open(const rocksdb_options& options);
-  virtual ~rocksdb_backend() = default;
-
-  virtual persistence::journal& journal() = 0;
-  virtual persistence::snapshot_store& snapshots() = 0;
-  virtual persistence::read_store& reads() = 0;
 
   /// Finishes every append already queued (their callbacks run), then stops the writer thread.
   /// Appends after close fail with `unavailable`. Idempotent; the destructor calls it.
-  virtual void close() = 0;
+  void close() override = 0;
 };
 
 }  // namespace hibiki::persistence

@@ -1,0 +1,58 @@
+#pragma once
+/// A storage backend as the node sees it: a journal, a snapshot store and the read models, opened
+/// together and closed together. Two implementations: the embedded RocksDB backend
+/// (rocksdb_backend.hpp) and the Kafka journal with its local RocksDB index (kafka_backend.hpp).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hibiki/persistence/journal.hpp"
+#include "hibiki/persistence/read_store.hpp"
+#include "hibiki/persistence/snapshot_store.hpp"
+
+namespace hibiki::persistence {
+
+/// One journal partition this node owns (Kafka only).
+struct partition_status {
+  std::int32_t partition = 0;
+  /// "catching_up" (reading the topic into the index before serving), "ready" (serving),
+  /// "recovering" (after a failed or uncertain commit: re-fencing and catching up again).
+  std::string state;
+  std::int64_t indexed_offset = -1;  ///< next offset the index will read (all before it indexed)
+  std::int64_t end_offset = -1;      ///< the partition's end (high watermark); -1 when unknown
+  std::int64_t lag = -1;             ///< end_offset - indexed_offset; -1 when unknown
+  std::string last_error;            ///< empty when none
+};
+
+/// What `hibiki journal status` shows. Filled by the backend; the breaker fields by the node.
+struct journal_status {
+  std::string kind;                          ///< "rocksdb" or "kafka"
+  std::string brokers;                       ///< Kafka bootstrap servers (kafka only)
+  std::string topic;                         ///< journal topic (kafka only)
+  std::int32_t partition_count = 0;          ///< partitions of the topic (kafka only)
+  std::vector<partition_status> partitions;  ///< the ones this node owns (kafka only)
+  std::uint64_t appends = 0;                 ///< appends acknowledged since open
+  std::uint64_t rejected = 0;                ///< refused: conflict, bad_request, too_large
+  std::uint64_t failed = 0;                  ///< failed: unavailable
+  std::string breaker_state;                 ///< "closed", "open", "half_open" (set by node)
+  std::uint32_t breaker_failures = 0;        ///< consecutive failures counted by the breaker
+};
+
+class backend {
+ public:
+  virtual ~backend() = default;
+
+  virtual persistence::journal& journal() = 0;
+  virtual persistence::snapshot_store& snapshots() = 0;
+  virtual persistence::read_store& reads() = 0;
+
+  /// A fresh look at the journal. May ask the broker (Kafka: end offsets), bounded by ~1 s.
+  virtual journal_status status() = 0;
+
+  /// Finishes or fails every append already queued (each callback runs exactly once), then stops
+  /// the backend's threads. Appends after close fail with `unavailable`. Idempotent.
+  virtual void close() = 0;
+};
+
+}  // namespace hibiki::persistence

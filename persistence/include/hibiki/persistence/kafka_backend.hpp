@@ -1,0 +1,76 @@
+#pragma once
+/// The Kafka backend: the journal is one Kafka topic, the source of truth; snapshots, read models
+/// and an index of the journal live in a local RocksDB database.
+///
+///  - Topic: `topic`, `partitions` partitions (created when missing), key = entity id, partition =
+///    Kafka's default partitioner (murmur2(key) & 0x7fffffff) % partitions, so partition = shard.
+///  - Writes: one transactional producer per owned partition, `transactional.id` =
+///    `<transactional_id_prefix>-<topic>-<partition>`, `acks=all`. A writer thread per partition
+///    takes every queued append, produces them in ONE transaction and commits it; an append is
+///    acknowledged only after the commit succeeded (Kafka group commit). Opening a partition calls
+///    init_transactions, which fences any earlier producer of that partition.
+///  - Records: one record per event, value = {writer id, seq, payload} plus, on the last event of
+///    an append, the read-model rows the append caused; a delete_to is a record of its own. So the
+///    topic alone can rebuild the index AND the read models ("fed from the same stream").
+///  - Index: local RocksDB (events by entity and seq, journal meta, per-partition next offset in
+///    the same WriteBatch). The owner indexes what it committed itself; on open (and after an
+///    uncertain commit) it catches up by consuming, read_committed, from its stored offset to the
+///    end of the partition before serving. replay/highest_seq read only the index.
+///  - Replay filter: when indexing, an event whose seq is not above the entity's highest is
+///    discarded and logged (a write that slipped past fencing), never indexed twice.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hibiki/core/result.hpp"
+#include "hibiki/persistence/backend.hpp"
+#include "hibiki/persistence/rocksdb_backend.hpp"
+
+namespace hibiki::persistence {
+
+struct kafka_options {
+  /// Bootstrap servers, "host:port[,host:port]". Required.
+  std::string brokers;
+  /// The journal topic. Default: hibiki.journal
+  std::string topic = "hibiki.journal";
+  /// Partitions when the node creates the topic. An existing topic keeps its own count.
+  std::int32_t partitions = 16;
+  /// Replication factor when the node creates the topic; -1 = the broker's default.
+  std::int16_t replication_factor = -1;
+  /// Prefix of each partition producer's transactional.id. Nodes of one cluster share it.
+  std::string transactional_id_prefix = "hibiki";
+  /// This node incarnation's writer id, stored in every event. Empty: generated (random).
+  std::string writer_id;
+  /// Longest one broker call may take (init_transactions, commit, abort). Default: 10 s.
+  std::chrono::milliseconds request_timeout{10'000};
+  /// How long open() waits for every partition to be fenced and caught up. Default: 120 s.
+  std::chrono::milliseconds open_timeout{120'000};
+  /// Largest encoded event accepted (too_large above it). Default: 1 MiB.
+  std::size_t max_event_bytes = 1 << 20;
+  /// Most appends in one transaction. Default: 4096.
+  std::size_t max_batch_appends = 4096;
+  /// The local database (index, snapshots, read models). `local.sync` is ignored for the index
+  /// (Kafka is the source of truth; a lost index write is re-read from the topic on open).
+  rocksdb_options local;
+  /// Extra librdkafka properties, applied last (tests point them at the mock cluster, tune
+  /// timeouts). Applied to producers, consumers and the admin client alike.
+  std::vector<std::pair<std::string, std::string>> extra_config;
+};
+
+class kafka_backend : public backend {
+ public:
+  /// Connects, creates the topic when missing, opens the local database, then fences and catches
+  /// up every partition (this node owns all of them until cluster membership exists). Errors:
+  /// bad_request (options), unavailable (broker unreachable within open_timeout, local db).
+  static result<std::unique_ptr<kafka_backend>> open(const kafka_options& options);
+
+  /// The topic's partition for `entity`: Kafka's default (murmur2) partitioner.
+  static std::int32_t partition_for(const entity_id& entity, std::int32_t partition_count);
+};
+
+}  // namespace hibiki::persistence
