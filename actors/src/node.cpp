@@ -135,6 +135,14 @@ class node_impl final : public node {
 
   bool healthy() const override { return !rt_.ctx->stopping.load(); }
 
+  nlohmann::json journal_status() override {
+    auto st = backend_->status();
+    return nlohmann::json{{"kind", st.kind},
+                          {"appends", st.appends},
+                          {"rejected", st.rejected},
+                          {"failed", st.failed}};
+  }
+
   void stop() override {
     std::lock_guard<std::mutex> lock(stop_mutex_);
     if (stopped_) return;

@@ -30,6 +30,7 @@ class fake_node final : public actors::node {
   std::unique_ptr<actors::session> open_session(std::shared_ptr<actors::client_link> link) override;
   void signup(std::string name, std::function<void(result<actors::signup_result>)> done) override;
   bool healthy() const override { return healthy_; }
+  nlohmann::json journal_status() override { return journal_status_; }
   void stop() override {}
 
   void set_healthy(bool h) { healthy_ = h; }
@@ -51,6 +52,7 @@ class fake_node final : public actors::node {
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<record> records_;
+  nlohmann::json journal_status_ = nlohmann::json{{"kind", "fake"}};
   std::atomic<bool> healthy_{true};
   std::chrono::milliseconds signup_delay_{0};
   std::uint64_t next_account_ = 1;
