@@ -14,6 +14,9 @@
 
 namespace hibiki {
 
+/// Bad values are not errors: `max_failures` 0 counts as 1; a negative timeout counts as 0. A
+/// zero `reset_timeout` lets the next call try at once (still one trial at a time); a zero
+/// `call_timeout` means calls are not timed out (breaker_journal enforces no deadline).
 struct breaker_options {
   std::uint32_t max_failures = 10;
   std::chrono::milliseconds call_timeout{10'000};
