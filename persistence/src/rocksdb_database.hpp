@@ -20,6 +20,8 @@ namespace hibiki::persistence {
 inline constexpr const char* journal_cf_name = "journal";
 inline constexpr const char* journal_meta_cf_name = "journal_meta";
 inline constexpr const char* snapshots_cf_name = "snapshots";
+/// Kafka backend only: per journal partition, the next offset its index will read.
+inline constexpr const char* journal_offsets_cf_name = "journal_offsets";
 inline constexpr std::array<const char*, read_model::table_count> table_cf_names = {
     "history", "room_events", "room_summary", "member_rooms", "accounts", "tokens"};
 
@@ -34,6 +36,8 @@ class rocksdb_database {
   rocksdb::ColumnFamilyHandle* journal_cf() { return journal_; }
   rocksdb::ColumnFamilyHandle* journal_meta_cf() { return journal_meta_; }
   rocksdb::ColumnFamilyHandle* snapshots_cf() { return snapshots_; }
+  /// Key `topic + '\0' + be32(partition)`, value be64(next offset). Empty for the embedded backend.
+  rocksdb::ColumnFamilyHandle* journal_offsets_cf() { return journal_offsets_; }
   /// nullptr for a value outside the enum.
   rocksdb::ColumnFamilyHandle* table_cf(read_model::table t);
 
@@ -45,6 +49,7 @@ class rocksdb_database {
   rocksdb::ColumnFamilyHandle* journal_ = nullptr;
   rocksdb::ColumnFamilyHandle* journal_meta_ = nullptr;
   rocksdb::ColumnFamilyHandle* snapshots_ = nullptr;
+  rocksdb::ColumnFamilyHandle* journal_offsets_ = nullptr;
   std::array<rocksdb::ColumnFamilyHandle*, read_model::table_count> tables_{};
 };
 

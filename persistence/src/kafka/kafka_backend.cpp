@@ -1,0 +1,192 @@
+/// kafka_backend::open and the backend that owns the pieces: the admin client, the local
+/// database, one partition_owner per partition, the journal over them, and the snapshot and read
+/// stores of the embedded backend over the same local database.
+
+#include "hibiki/persistence/kafka_backend.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "../rocksdb_database.hpp"
+#include "../rocksdb_read_store.hpp"
+#include "../rocksdb_snapshot_store.hpp"
+#include "callback_runner.hpp"
+#include "kafka_journal.hpp"
+#include "partition_owner.hpp"
+#include "rdkafka_client.hpp"
+
+namespace hibiki::persistence {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+using kafka::millis;
+
+/// status() asks the broker for every partition's end within this budget in all.
+constexpr millis status_budget{1000};
+/// Records also carry the writer id and read-model rows: room above the event size limit.
+constexpr std::size_t record_slack = 1 << 20;
+
+std::string random_writer_id() {
+  std::random_device rd;
+  std::mt19937_64 rng(rd());
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string id = "kafka-";
+  for (int i = 0; i < 16; ++i) id.push_back(hex[rng() % 16]);
+  return id;
+}
+
+millis left_until(clock::time_point deadline) {
+  return std::max(millis{1}, std::chrono::duration_cast<millis>(deadline - clock::now()));
+}
+
+class kafka_backend_impl final : public kafka_backend {
+ public:
+  kafka_backend_impl(kafka::owner_context ctx, std::unique_ptr<kafka::admin_client> admin,
+                     std::unique_ptr<rocksdb_database> db)
+      : ctx_(std::move(ctx)),
+        admin_(std::move(admin)),
+        db_(std::move(db)),
+        journal_(ctx_, owners_),
+        snapshots_(*db_),
+        reads_(*db_) {
+    ctx_.db = db_.get();
+    ctx_.runner = &runner_;
+    ctx_.counters = &counters_;
+    for (std::int32_t p = 0; p < ctx_.partition_count; ++p) {
+      owners_.push_back(std::make_unique<kafka::partition_owner>(ctx_, p));
+    }
+  }
+  ~kafka_backend_impl() override { close(); }
+
+  /// Starts every owner (they fence and catch up in parallel) and waits for all of them.
+  hibiki::status start(clock::time_point deadline) {
+    for (auto& o : owners_) o->start();
+    for (auto& o : owners_) {
+      if (auto s = o->wait_ready(deadline); !s) return s;
+    }
+    return {};
+  }
+
+  persistence::journal& journal() override { return journal_; }
+  persistence::snapshot_store& snapshots() override { return snapshots_; }
+  persistence::read_store& reads() override { return reads_; }
+
+  journal_status status() override {
+    journal_status out;
+    out.kind = "kafka";
+    out.brokers = ctx_.options.brokers;
+    out.topic = ctx_.options.topic;
+    out.partition_count = ctx_.partition_count;
+    out.appends = counters_.appends.load();
+    out.rejected = counters_.rejected.load();
+    out.failed = counters_.failed.load();
+    const auto deadline = clock::now() + status_budget;
+    for (auto& o : owners_) {
+      auto ps = o->snapshot();
+      if (clock::now() < deadline) {
+        auto end = admin_->end_offset(ctx_.options.topic, ps.partition, left_until(deadline));
+        if (end) ps.end_offset = *end;
+      }
+      if (ps.end_offset >= 0 && ps.indexed_offset >= 0) {
+        ps.lag = std::max<std::int64_t>(0, ps.end_offset - ps.indexed_offset);
+      }
+      out.partitions.push_back(std::move(ps));
+    }
+    return out;
+  }
+
+  void close() override {
+    std::lock_guard lock(close_mutex_);
+    // All owners stop together: each finishes its current transaction, then they are joined.
+    for (auto& o : owners_) o->request_stop();
+    for (auto& o : owners_) o->stop();
+    runner_.stop();
+  }
+
+ private:
+  kafka::owner_context ctx_;
+  std::unique_ptr<kafka::admin_client> admin_;
+  std::unique_ptr<rocksdb_database> db_;
+  kafka::callback_runner runner_;
+  kafka::journal_counters counters_;
+  // Declared after what they borrow, so they are destroyed (joined) first.
+  std::vector<std::unique_ptr<kafka::partition_owner>> owners_;
+  kafka::kafka_journal journal_;
+  rocksdb_snapshot_store snapshots_;
+  rocksdb_read_store reads_;
+  std::mutex close_mutex_;
+};
+
+status check_options(const kafka_options& o) {
+  if (o.brokers.empty()) return {errc::bad_request, "kafka brokers are empty"};
+  if (o.topic.empty()) return {errc::bad_request, "kafka topic is empty"};
+  if (o.partitions < 1) return {errc::bad_request, "kafka partitions must be at least 1"};
+  if (o.transactional_id_prefix.empty()) {
+    return {errc::bad_request, "kafka transactional id prefix is empty"};
+  }
+  if (o.request_timeout <= millis{0} || o.open_timeout <= millis{0}) {
+    return {errc::bad_request, "kafka timeouts must be positive"};
+  }
+  if (o.max_event_bytes == 0) return {errc::bad_request, "max event size is 0"};
+  if (o.local.path.empty()) return {errc::bad_request, "local database path is empty"};
+  return {};
+}
+
+}  // namespace
+
+result<std::unique_ptr<kafka_backend>> kafka_backend::open(const kafka_options& options) {
+  if (auto s = check_options(options); !s) return s.error();
+  const auto deadline = clock::now() + options.open_timeout;
+
+  kafka::owner_context ctx;
+  ctx.options = options;
+  if (ctx.options.writer_id.empty()) ctx.options.writer_id = random_writer_id();
+  ctx.conn = {options.brokers, options.extra_config};
+  ctx.record_limit = options.max_event_bytes + record_slack;
+
+  auto admin = kafka::admin_client::create(ctx.conn);
+  if (!admin) return admin.error();
+  // The topic is the journal: it keeps every record forever and takes our largest record.
+  const kafka::settings topic_config = {
+      {"retention.ms", "-1"},
+      {"retention.bytes", "-1"},
+      {"max.message.bytes", std::to_string(ctx.record_limit + (64 << 10))}};
+  if (auto s = (*admin)->create_topic(options.topic, options.partitions, options.replication_factor,
+                                      topic_config,
+                                      std::min(options.request_timeout, left_until(deadline)));
+      !s) {
+    return s.error();
+  }
+  // A topic just created may take a moment to show up in the metadata.
+  for (;;) {
+    auto n = (*admin)->partition_count(options.topic,
+                                       std::min(options.request_timeout, left_until(deadline)));
+    if (n) {
+      ctx.partition_count = *n;
+      break;
+    }
+    if (clock::now() >= deadline) return n.error();
+    std::this_thread::sleep_for(millis{100});
+  }
+
+  rocksdb_options local = options.local;
+  local.max_event_bytes = options.max_event_bytes;
+  local.max_batch_appends = options.max_batch_appends;
+  auto db = rocksdb_database::open(local);
+  if (!db) return db.error();
+
+  auto backend =
+      std::make_unique<kafka_backend_impl>(std::move(ctx), std::move(*admin), std::move(*db));
+  if (auto s = backend->start(deadline); !s) {
+    backend->close();
+    return s.error();
+  }
+  return std::unique_ptr<kafka_backend>(std::move(backend));
+}
+
+}  // namespace hibiki::persistence

@@ -1,0 +1,449 @@
+#include "partition_owner.hpp"
+
+#include <algorithm>
+#include <iostream>
+#include <unordered_map>
+
+#include "../journal_index.hpp"
+
+namespace hibiki::persistence::kafka {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+/// librdkafka's wait for batching: short, since an append waits for it.
+constexpr millis producer_linger{2};
+/// Room in message.max.bytes for the record's framing beyond record_limit.
+constexpr std::size_t message_overhead = 64 * 1024;
+/// Catch-up writes the index every this many records (and at the end of the partition).
+constexpr std::uint64_t catch_up_batch = 1024;
+constexpr millis first_backoff{100};
+constexpr millis max_backoff{5000};
+
+const char* state_name(int s) {
+  switch (s) {
+    case 0:
+      return "catching_up";
+    case 1:
+      return "ready";
+    case 2:
+      return "recovering";
+    default:
+      return "stopped";
+  }
+}
+
+void run_callback(const append_callback& done, status s) {
+  if (!done) return;
+  try {
+    done(std::move(s));
+  } catch (...) {
+    // A throwing callback is a bug in the caller; it must not take the owner down with it.
+  }
+}
+
+}  // namespace
+
+partition_owner::partition_owner(const owner_context& ctx, std::int32_t partition)
+    : ctx_(ctx),
+      partition_(partition),
+      transactional_id_(ctx.options.transactional_id_prefix + "-" + ctx.options.topic + "-" +
+                        std::to_string(partition)),
+      index_(*ctx.db, ctx.options.topic, partition) {}
+
+partition_owner::~partition_owner() {
+  stop();
+}
+
+void partition_owner::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+bool partition_owner::stopping() const {
+  std::lock_guard lock(mutex_);
+  return stopping_;
+}
+
+bool partition_owner::ready() const {
+  std::lock_guard lock(mutex_);
+  return state_ == state::ready && !stopping_;
+}
+
+void partition_owner::set_state(state s, const std::string& why) {
+  std::lock_guard lock(mutex_);
+  if (state_ == state::stopped) return;
+  state_ = s;
+  if (!why.empty()) last_error_ = why;
+  wake_.notify_all();
+}
+
+void partition_owner::submit(job j) {
+  std::string why;
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ == state::ready && !stopping_) {
+      queue_.push_back(std::move(j));
+      wake_.notify_all();
+      return;
+    }
+    why = stopping_ ? std::string("journal is closed")
+                    : "journal partition " + std::to_string(partition_) + " is " +
+                          state_name(static_cast<int>(state_)) +
+                          (last_error_.empty() ? "" : ": " + last_error_);
+  }
+  if (!j.is_delete) ++ctx_.counters->failed;
+  ctx_.runner->post([done = std::move(j.done), why = std::move(why)] {
+    run_callback(done, status{errc::unavailable, why});
+  });
+}
+
+status partition_owner::wait_ready(clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  wake_.wait_until(lock, deadline, [&] { return state_ == state::ready || stopping_; });
+  if (state_ == state::ready && !stopping_) return {};
+  return {errc::unavailable, "journal partition " + std::to_string(partition_) + " not ready" +
+                                 (last_error_.empty() ? "" : ": " + last_error_)};
+}
+
+partition_status partition_owner::snapshot() const {
+  partition_status out;
+  out.partition = partition_;
+  {
+    std::lock_guard lock(mutex_);
+    out.state = state_name(static_cast<int>(state_));
+    out.last_error = last_error_;
+  }
+  out.indexed_offset = indexed_offset_.load();
+  return out;
+}
+
+void partition_owner::request_stop() {
+  std::lock_guard lock(mutex_);
+  stopping_ = true;
+  wake_.notify_all();
+}
+
+void partition_owner::stop() {
+  std::lock_guard stop_lock(stop_mutex_);
+  request_stop();
+  if (!thread_.joinable()) return;
+  if (std::this_thread::get_id() == thread_.get_id()) return;  // from a callback: it ends soon
+  thread_.join();
+}
+
+void partition_owner::fail_queued(const std::string& why) {
+  std::deque<job> failed;
+  {
+    std::lock_guard lock(mutex_);
+    failed.swap(queue_);
+  }
+  for (auto& j : failed) {
+    if (!j.is_delete) ++ctx_.counters->failed;
+    ctx_.runner->post([done = std::move(j.done), why] {
+      run_callback(done, status{errc::unavailable, why});
+    });
+  }
+}
+
+void partition_owner::run() {
+  bring_up();
+  const std::size_t max_batch = std::max<std::size_t>(1, ctx_.options.max_batch_appends);
+  std::vector<job> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || state_ == state::recovering || !queue_.empty(); });
+      if (stopping_) break;
+      if (state_ == state::recovering) {
+        lock.unlock();
+        bring_up();
+        continue;
+      }
+      const std::size_t n = std::min(max_batch, queue_.size());
+      batch.clear();
+      for (std::size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    commit(batch);
+  }
+  fail_queued("journal is closed");
+  producer_.reset();
+  std::lock_guard lock(mutex_);
+  state_ = state::stopped;
+  wake_.notify_all();
+}
+
+void partition_owner::bring_up() {
+  millis backoff = first_backoff;
+  for (;;) {
+    // Whatever was queued before the partition left `ready` cannot be committed by this producer.
+    fail_queued("journal partition " + std::to_string(partition_) + " is recovering");
+    if (stopping()) return;
+    auto s = try_bring_up();
+    if (s) {
+      set_state(state::ready, "");
+      return;
+    }
+    std::cerr << "hibiki kafka journal: " << ctx_.options.topic << "/" << partition_
+              << " not ready: " << s.error().message << " (retrying in " << backoff.count()
+              << " ms)\n";
+    {
+      std::unique_lock lock(mutex_);
+      last_error_ = s.error().message;
+      wake_.notify_all();  // wait_ready callers see the error
+      wake_.wait_for(lock, backoff, [&] { return stopping_; });
+    }
+    backoff = std::min(backoff * 2, max_backoff);
+  }
+}
+
+status partition_owner::try_bring_up() {
+  producer_.reset();
+  auto p = txn_producer::create(ctx_.conn, transactional_id_, ctx_.record_limit + message_overhead,
+                                producer_linger);
+  if (!p) return p.error();
+  // Fences every earlier producer of this transactional.id and aborts its open transaction.
+  auto r = (*p)->init_transactions(ctx_.options.request_timeout);
+  if (!r.ok()) return {errc::unavailable, "init_transactions: " + r.message};
+  producer_ = std::move(*p);
+  index_.clear_cache();
+  return catch_up();
+}
+
+status partition_owner::catch_up() {
+  auto next = index_.next_offset();
+  if (!next) return next.error();
+  indexed_offset_ = *next;
+  auto reader = partition_reader::create(ctx_.conn, ctx_.options.topic, partition_, *next);
+  if (!reader) return reader.error();
+  auto end = (*reader)->end_offset(ctx_.options.request_timeout);
+  if (!end) return end.error();
+  if (*next >= *end) return {};
+
+  const auto deadline =
+      clock::now() + std::max(ctx_.options.open_timeout, ctx_.options.request_timeout);
+  rocksdb::WriteBatch wb;
+  std::uint64_t pending = 0;
+  auto flush = [&](std::int64_t next_offset) -> status {
+    index_.put_next_offset(wb, next_offset);
+    auto s = index_.write(wb);
+    wb.Clear();
+    pending = 0;
+    if (s) indexed_offset_ = next_offset;
+    return s;
+  };
+  std::int64_t position = *next;
+  for (;;) {
+    if (stopping()) return {errc::unavailable, "journal is closed"};
+    if (clock::now() > deadline) {
+      return {errc::unavailable, "catching up timed out at offset " + std::to_string(position) +
+                                     " of " + std::to_string(*end)};
+    }
+    auto msg = (*reader)->poll(millis{100});
+    if (!msg) continue;
+    if (msg->is_partition_eof()) {
+      // read_committed: the end is the last stable offset; everything before it is consumed.
+      position = std::max(position, msg->offset());
+      if (auto s = flush(position); !s) return s;
+      if (position >= *end) return {};
+      continue;
+    }
+    if (msg->error() > 0) return {errc::unavailable, "catching up: " + msg->error_text()};
+    if (msg->error() != 0) continue;  // librdkafka's own transient reports; it retries itself
+    const entity_id entity(msg->key());
+    auto rec = decode_record(msg->value());
+    if (!rec || !storage::check_entity(entity)) {
+      // Nothing can be indexed from it; stopping here for good would stop the partition forever.
+      std::cerr << "hibiki kafka journal: " << ctx_.options.topic << "/" << partition_
+                << ": skipped unreadable record at offset " << msg->offset() << ": "
+                << (rec ? std::string("bad entity id") : rec.error().message) << "\n";
+    } else if (auto applied = index_.apply(entity, *rec, wb); !applied) {
+      return applied.error();
+    }
+    position = msg->offset() + 1;
+    if (++pending >= catch_up_batch) {
+      if (auto s = flush(position); !s) return s;
+    }
+  }
+}
+
+void partition_owner::commit(std::vector<job>& batch) {
+  struct planned {
+    entity_id entity;
+    journal_record rec;
+    std::string value;
+  };
+  const auto& opts = ctx_.options;
+  std::vector<status> results(batch.size());
+  std::vector<bool> accepted(batch.size(), false);
+  std::vector<planned> records;
+  std::unordered_map<entity_id, storage::entity_meta> tentative;
+  std::uint64_t appends = 0, rejected = 0, unavailable = 0;
+
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    auto& j = batch[i];
+    const auto& entity = j.req.entity;
+    if (auto s = storage::check_entity(entity); !s) {
+      results[i] = s;
+      if (!j.is_delete) ++rejected;
+      continue;
+    }
+    if (kafka_backend::partition_for(entity, ctx_.partition_count) != partition_) {
+      results[i] = {errc::internal, "entity " + entity + " routed to the wrong partition"};
+      continue;
+    }
+    auto it = tentative.find(entity);
+    if (it == tentative.end()) {
+      auto m = index_.meta(entity);
+      if (!m) {
+        results[i] = m.error();
+        if (!j.is_delete) ++unavailable;
+        continue;
+      }
+      it = tentative.emplace(entity, *m).first;
+    }
+    auto& m = it->second;
+    if (j.is_delete) {
+      const seq_nr upto = std::min(j.delete_to, m.highest);
+      if (upto > m.deleted_to) {
+        m.deleted_to = upto;
+        records.push_back({entity, {record_kind::delete_to, opts.writer_id, upto, {}, {}}, {}});
+        records.back().value = encode_record(records.back().rec);
+      }
+      accepted[i] = true;
+      continue;
+    }
+    if (auto s = index::validate_append(j.req, m.highest, opts.max_event_bytes); !s) {
+      results[i] = s;
+      ++rejected;
+      continue;
+    }
+    std::vector<planned> mine;
+    bool too_large = false;
+    for (std::size_t k = 0; k < j.req.events.size(); ++k) {
+      auto& ev = j.req.events[k];
+      planned p{entity,
+                {record_kind::event,
+                 ev.writer.empty() ? opts.writer_id : ev.writer,
+                 ev.seq,
+                 std::move(ev.payload),
+                 {}},
+                {}};
+      // The rows ride on the append's last event, so they are indexed with all of its events.
+      if (k + 1 == j.req.events.size()) p.rec.rows = std::move(j.req.rows);
+      p.value = encode_record(p.rec);
+      if (p.value.size() > ctx_.record_limit) too_large = true;
+      mine.push_back(std::move(p));
+    }
+    if (too_large) {
+      results[i] = {errc::too_large, "journal record over the limit of " +
+                                         std::to_string(ctx_.record_limit) + " bytes"};
+      ++rejected;
+      continue;
+    }
+    for (auto& p : mine) records.push_back(std::move(p));
+    m.highest = j.req.events.back().seq;
+    accepted[i] = true;
+    ++appends;
+  }
+
+  enum class ending { committed, aborted, uncertain };
+  ending how = ending::committed;
+  std::string why;
+  bool fenced = false;
+  std::int64_t last_offset = -1;
+  if (!records.empty()) {
+    const auto deadline = clock::now() + opts.request_timeout;
+    auto r = producer_->begin_transaction();
+    if (r.ok()) {
+      for (const auto& p : records) {
+        r = producer_->produce(opts.topic, partition_, p.entity, p.value);
+        if (!r.ok()) break;
+      }
+    }
+    // A retriable commit error (e.g. the coordinator moving) is retried within request_timeout.
+    if (r.ok()) {
+      for (;;) {
+        const auto left = std::chrono::duration_cast<millis>(deadline - clock::now());
+        r = producer_->commit_transaction(std::max(left, millis{1}));
+        if (r.ok() || r.what != txn_outcome::kind::retriable) break;
+        if (clock::now() >= deadline) break;
+      }
+    }
+    if (r.ok()) {
+      for (const auto& d : producer_->deliveries()) {
+        if (!d.reported || d.error != 0 || d.offset < 0) {
+          r = {txn_outcome::kind::fatal, false, "a committed message has no delivery report"};
+          break;
+        }
+        last_offset = std::max(last_offset, d.offset);
+      }
+    }
+    if (r.ok()) {
+      how = ending::committed;
+    } else if (r.what == txn_outcome::kind::abortable) {
+      auto a = producer_->abort_transaction(opts.request_timeout);
+      how = a.ok() ? ending::aborted : ending::uncertain;
+      why = r.message + (a.ok() ? "" : "; abort failed: " + a.message);
+      fenced = a.fenced;
+    } else {
+      how = ending::uncertain;
+      why = r.message;
+      fenced = r.fenced;
+    }
+  }
+
+  status failure;
+  if (how == ending::committed && !records.empty()) {
+    rocksdb::WriteBatch wb;
+    status ws;
+    for (const auto& p : records) {
+      if (auto applied = index_.apply(p.entity, p.rec, wb); !applied) {
+        ws = applied.error();
+        break;
+      }
+    }
+    if (ws) {
+      index_.put_next_offset(wb, last_offset + 1);
+      ws = index_.write(wb);
+    }
+    if (ws) {
+      indexed_offset_ = last_offset + 1;
+    } else {
+      // Committed in Kafka (so acknowledged), but the index lacks it: catch up before serving.
+      index_.clear_cache();
+      set_state(state::recovering, ws.error().message);
+    }
+  } else if (how == ending::aborted) {
+    failure = status{errc::unavailable, "journal transaction aborted: " + why};
+    std::lock_guard lock(mutex_);
+    last_error_ = why;
+  } else if (how == ending::uncertain) {
+    if (fenced) {
+      std::cerr << "hibiki kafka journal: FENCED: another producer took over " << opts.topic << "/"
+                << partition_ << " (" << transactional_id_ << "): " << why << "\n";
+      why = "fenced: " + why;
+    }
+    failure = status{errc::unavailable, "journal commit failed: " + why};
+    // Before the callbacks: a caller that reads right after its failure must not see a stale index.
+    index_.clear_cache();
+    set_state(state::recovering, why);
+  }
+
+  if (failure.ok()) {
+    ctx_.counters->appends += appends;
+  } else {
+    unavailable += appends;
+  }
+  ctx_.counters->rejected += rejected;
+  ctx_.counters->failed += unavailable;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    run_callback(batch[i].done, accepted[i] ? failure : results[i]);
+  }
+  batch.clear();
+}
+
+}  // namespace hibiki::persistence::kafka

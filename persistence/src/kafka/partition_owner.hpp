@@ -1,0 +1,114 @@
+#pragma once
+/// The owner of one journal partition: its transactional producer, its writer thread and its part
+/// of the local index. States (partition_status::state):
+///
+///   catching_up --(fenced + caught up)--> ready --(uncertain commit, fenced)--> recovering
+///        ^                                                                          |
+///        +----------------------- (backoff, new producer) -------------------------+
+///
+/// Only `ready` accepts writes and serves reads of its entities; otherwise they fail fast with
+/// `unavailable` (the index may lack a commit whose outcome is unknown).
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../rocksdb_database.hpp"
+#include "callback_runner.hpp"
+#include "hibiki/persistence/backend.hpp"
+#include "hibiki/persistence/kafka_backend.hpp"
+#include "index_writer.hpp"
+#include "rdkafka_client.hpp"
+
+namespace hibiki::persistence::kafka {
+
+/// Counters shared by every owner of one backend.
+struct journal_counters {
+  std::atomic<std::uint64_t> appends{0};
+  std::atomic<std::uint64_t> rejected{0};
+  std::atomic<std::uint64_t> failed{0};
+};
+
+/// What every owner of one backend shares. Outlives the owners.
+struct owner_context {
+  kafka_options options;
+  connection conn;
+  std::int32_t partition_count = 0;
+  std::size_t record_limit = 0;  ///< largest encoded record (message.max.bytes)
+  rocksdb_database* db = nullptr;
+  callback_runner* runner = nullptr;
+  journal_counters* counters = nullptr;
+};
+
+class partition_owner {
+ public:
+  /// One queued write: an append, or a delete_to.
+  struct job {
+    append_request req;
+    bool is_delete = false;
+    seq_nr delete_to = 0;
+    append_callback done;
+  };
+
+  partition_owner(const owner_context& ctx, std::int32_t partition);
+  ~partition_owner();
+  partition_owner(const partition_owner&) = delete;
+  partition_owner& operator=(const partition_owner&) = delete;
+
+  /// Starts the thread: fence, catch up, serve.
+  void start();
+  /// Queues `j` when ready; otherwise answers it `unavailable` on the runner.
+  void submit(job j);
+  bool ready() const;
+  /// Waits until ready, stopped or `deadline`; the last error when not ready.
+  status wait_ready(std::chrono::steady_clock::time_point deadline);
+  /// State, indexed offset and last error (end_offset and lag are the backend's to fill).
+  partition_status snapshot() const;
+
+  /// Asks the thread to stop (it finishes its current transaction). Does not wait.
+  void request_stop();
+  /// request_stop, then answers what is queued `unavailable` and joins. Idempotent.
+  void stop();
+
+ private:
+  enum class state { catching_up, ready, recovering, stopped };
+
+  void run();
+  /// Fences and catches up until ready or stopping, with backoff between attempts.
+  void bring_up();
+  status try_bring_up();
+  status catch_up();
+  void commit(std::vector<job>& batch);
+  void set_state(state s, const std::string& why);
+  /// Answers every queued job `unavailable` (on the runner).
+  void fail_queued(const std::string& why);
+  bool stopping() const;
+
+  const owner_context& ctx_;
+  const std::int32_t partition_;
+  const std::string transactional_id_;
+
+  mutable std::mutex mutex_;  // guards everything below up to thread_
+  std::condition_variable wake_;
+  std::deque<job> queue_;
+  state state_ = state::catching_up;
+  bool stopping_ = false;
+  std::string last_error_;
+  std::atomic<std::int64_t> indexed_offset_{-1};
+
+  std::mutex stop_mutex_;  // serialises stop() callers
+  std::thread thread_;
+
+  // Owner thread only.
+  std::unique_ptr<txn_producer> producer_;
+  index_writer index_;
+};
+
+}  // namespace hibiki::persistence::kafka

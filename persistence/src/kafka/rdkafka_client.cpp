@@ -1,0 +1,316 @@
+#include "rdkafka_client.hpp"
+
+#include <librdkafka/rdkafka.h>
+
+namespace hibiki::persistence::kafka {
+
+namespace {
+
+using conf_ptr = std::unique_ptr<rd_kafka_conf_t, decltype(&rd_kafka_conf_destroy)>;
+
+int ms(millis d) {
+  return d.count() < 0 ? 0 : d.count() > 0x7fffffff ? 0x7fffffff : static_cast<int>(d.count());
+}
+
+/// A conf with bootstrap.servers, then `own` (the client kind's settings), then the caller's extra.
+result<conf_ptr> make_conf(const connection& conn, const settings& own) {
+  conf_ptr conf(rd_kafka_conf_new(), &rd_kafka_conf_destroy);
+  char errstr[512];
+  auto set = [&](const std::string& k, const std::string& v) -> status {
+    if (rd_kafka_conf_set(conf.get(), k.c_str(), v.c_str(), errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK) {
+      return {errc::bad_request, "kafka property " + k + ": " + errstr};
+    }
+    return {};
+  };
+  if (auto s = set("bootstrap.servers", conn.brokers); !s) return s.error();
+  for (const auto& [k, v] : own) {
+    if (auto s = set(k, v); !s) return s.error();
+  }
+  for (const auto& [k, v] : conn.extra) {
+    if (auto s = set(k, v); !s) return s.error();
+  }
+  return conf;
+}
+
+result<rd_kafka_ptr> make_client(rd_kafka_type_t type, conf_ptr conf) {
+  char errstr[512];
+  rd_kafka_t* rk = rd_kafka_new(type, conf.get(), errstr, sizeof errstr);
+  if (!rk) return error{errc::bad_request, std::string("cannot create kafka client: ") + errstr};
+  conf.release();  // rd_kafka_new owns it now
+  return rd_kafka_ptr(rk);
+}
+
+txn_outcome outcome_of(rd_kafka_error_t* err) {
+  txn_outcome out;
+  if (!err) return out;
+  const auto code = rd_kafka_error_code(err);
+  out.message = rd_kafka_error_string(err);
+  out.fenced = code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+               code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
+  if (rd_kafka_error_is_fatal(err)) {
+    out.what = txn_outcome::kind::fatal;
+  } else if (rd_kafka_error_txn_requires_abort(err)) {
+    out.what = txn_outcome::kind::abortable;
+  } else if (rd_kafka_error_is_retriable(err)) {
+    out.what = txn_outcome::kind::retriable;
+  } else {
+    out.what = txn_outcome::kind::fatal;
+  }
+  rd_kafka_error_destroy(err);
+  return out;
+}
+
+void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+  if (auto* d = static_cast<delivery*>(m->_private)) {
+    d->reported = true;
+    d->error = m->err;
+    d->offset = m->offset;
+  }
+}
+
+result<std::int64_t> query_end(rd_kafka_t* rk, const std::string& topic, std::int32_t partition,
+                               millis timeout) {
+  std::int64_t low = -1, high = -1;
+  const auto err =
+      rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &high, ms(timeout));
+  if (err) {
+    return error{errc::unavailable, "cannot read the end of " + topic + "/" +
+                                        std::to_string(partition) + ": " + rd_kafka_err2str(err)};
+  }
+  return high;
+}
+
+}  // namespace
+
+void rd_kafka_deleter::operator()(rd_kafka_s* rk) const {
+  if (!rk) return;
+  // rd_kafka_destroy waits for queued messages; give them a moment, then drop the rest.
+  if (rd_kafka_outq_len(rk) > 0) {
+    rd_kafka_flush(rk, 1000);
+    rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(rk, 0);
+  }
+  rd_kafka_destroy(rk);
+}
+
+// ---- admin_client ------------------------------------------------------------------------------
+
+result<std::unique_ptr<admin_client>> admin_client::create(const connection& conn) {
+  auto conf = make_conf(conn, {});
+  if (!conf) return conf.error();
+  auto rk = make_client(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!rk) return rk.error();
+  return std::unique_ptr<admin_client>(new admin_client(std::move(*rk)));
+}
+
+status admin_client::create_topic(const std::string& topic, std::int32_t partitions,
+                                  std::int16_t replication_factor, const settings& topic_config,
+                                  millis timeout) {
+  char errstr[512];
+  std::unique_ptr<rd_kafka_NewTopic_t, decltype(&rd_kafka_NewTopic_destroy)> nt(
+      rd_kafka_NewTopic_new(topic.c_str(), partitions, replication_factor, errstr, sizeof errstr),
+      &rd_kafka_NewTopic_destroy);
+  if (!nt) return {errc::bad_request, "topic " + topic + ": " + errstr};
+  for (const auto& [k, v] : topic_config) {
+    if (rd_kafka_NewTopic_set_config(nt.get(), k.c_str(), v.c_str())) {
+      return {errc::bad_request, "topic config " + k};
+    }
+  }
+  std::unique_ptr<rd_kafka_AdminOptions_t, decltype(&rd_kafka_AdminOptions_destroy)> opts(
+      rd_kafka_AdminOptions_new(rk_.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS),
+      &rd_kafka_AdminOptions_destroy);
+  rd_kafka_AdminOptions_set_request_timeout(opts.get(), ms(timeout), errstr, sizeof errstr);
+  rd_kafka_AdminOptions_set_operation_timeout(opts.get(), ms(timeout), errstr, sizeof errstr);
+  std::unique_ptr<rd_kafka_queue_t, decltype(&rd_kafka_queue_destroy)> queue(
+      rd_kafka_queue_new(rk_.get()), &rd_kafka_queue_destroy);
+  rd_kafka_NewTopic_t* topics[] = {nt.get()};
+  rd_kafka_CreateTopics(rk_.get(), topics, 1, opts.get(), queue.get());
+  // The result always arrives: librdkafka times the request out itself. The margin is for that.
+  std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> ev(
+      rd_kafka_queue_poll(queue.get(), ms(timeout) + 2000), &rd_kafka_event_destroy);
+  if (!ev) return {errc::unavailable, "creating topic " + topic + " timed out"};
+  if (rd_kafka_event_error(ev.get())) {
+    return {errc::unavailable,
+            "creating topic " + topic + ": " + rd_kafka_event_error_string(ev.get())};
+  }
+  const auto* res = rd_kafka_event_CreateTopics_result(ev.get());
+  size_t n = 0;
+  const auto** results = res ? rd_kafka_CreateTopics_result_topics(res, &n) : nullptr;
+  for (size_t i = 0; i < n; ++i) {
+    const auto err = rd_kafka_topic_result_error(results[i]);
+    if (err && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      const char* why = rd_kafka_topic_result_error_string(results[i]);
+      return {err == RD_KAFKA_RESP_ERR_INVALID_PARTITIONS ||
+                      err == RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR ||
+                      err == RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION ||
+                      err == RD_KAFKA_RESP_ERR_INVALID_CONFIG
+                  ? errc::bad_request
+                  : errc::unavailable,
+              "creating topic " + topic + ": " + (why ? why : rd_kafka_err2str(err))};
+    }
+  }
+  return {};
+}
+
+result<std::int32_t> admin_client::partition_count(const std::string& topic, millis timeout) {
+  std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> rkt(
+      rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr), &rd_kafka_topic_destroy);
+  if (!rkt) return error{errc::bad_request, "bad topic name " + topic};
+  const rd_kafka_metadata_t* md = nullptr;
+  const auto err = rd_kafka_metadata(rk_.get(), 0, rkt.get(), &md, ms(timeout));
+  if (err) {
+    return error{errc::unavailable,
+                 "cannot read metadata of " + topic + ": " + rd_kafka_err2str(err)};
+  }
+  std::unique_ptr<const rd_kafka_metadata_t, decltype(&rd_kafka_metadata_destroy)> guard(
+      md, &rd_kafka_metadata_destroy);
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const auto& t = md->topics[i];
+    if (topic != t.topic) continue;
+    if (t.err) {
+      return error{errc::unavailable, "metadata of " + topic + ": " + rd_kafka_err2str(t.err)};
+    }
+    if (t.partition_cnt <= 0) break;
+    return std::int32_t{t.partition_cnt};
+  }
+  return error{errc::unavailable, "topic " + topic + " has no partitions yet"};
+}
+
+result<std::int64_t> admin_client::end_offset(const std::string& topic, std::int32_t partition,
+                                              millis timeout) {
+  return query_end(rk_.get(), topic, partition, timeout);
+}
+
+// ---- txn_producer ------------------------------------------------------------------------------
+
+result<std::unique_ptr<txn_producer>> txn_producer::create(const connection& conn,
+                                                           const std::string& transactional_id,
+                                                           std::size_t message_max_bytes,
+                                                           millis linger) {
+  auto conf = make_conf(conn, {{"transactional.id", transactional_id},
+                               {"enable.idempotence", "true"},
+                               {"acks", "all"},
+                               {"linger.ms", std::to_string(linger.count())},
+                               {"message.max.bytes", std::to_string(message_max_bytes)}});
+  if (!conf) return conf.error();
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), &on_delivery);
+  auto rk = make_client(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!rk) return rk.error();
+  return std::unique_ptr<txn_producer>(new txn_producer(std::move(*rk)));
+}
+
+txn_producer::~txn_producer() {
+  rk_.reset();
+}
+
+txn_outcome txn_producer::init_transactions(millis timeout) {
+  return outcome_of(rd_kafka_init_transactions(rk_.get(), ms(timeout)));
+}
+
+txn_outcome txn_producer::begin_transaction() {
+  deliveries_.clear();
+  return outcome_of(rd_kafka_begin_transaction(rk_.get()));
+}
+
+txn_outcome txn_producer::produce(const std::string& topic, std::int32_t partition,
+                                  std::string_view key, std::string_view value) {
+  auto& slot = deliveries_.emplace_back();
+  const auto err = rd_kafka_producev(
+      rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+      RD_KAFKA_V_KEY(key.data(), key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&slot), RD_KAFKA_V_END);
+  if (!err) return {};
+  deliveries_.pop_back();
+  txn_outcome out;
+  out.message = std::string("produce: ") + rd_kafka_err2str(err);
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    char buf[512];
+    const auto fatal = rd_kafka_fatal_error(rk_.get(), buf, sizeof buf);
+    out.what = txn_outcome::kind::fatal;
+    out.fenced = fatal == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+                 fatal == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH ||
+                 fatal == RD_KAFKA_RESP_ERR__FENCED;
+    out.message += std::string(": ") + buf;
+  } else {
+    // Queue full, message too large, unknown partition: the transaction can still be aborted.
+    out.what = txn_outcome::kind::abortable;
+  }
+  return out;
+}
+
+txn_outcome txn_producer::commit_transaction(millis timeout) {
+  return outcome_of(rd_kafka_commit_transaction(rk_.get(), ms(timeout)));
+}
+
+txn_outcome txn_producer::abort_transaction(millis timeout) {
+  return outcome_of(rd_kafka_abort_transaction(rk_.get(), ms(timeout)));
+}
+
+// ---- message -----------------------------------------------------------------------------------
+
+message::~message() {
+  if (m_) rd_kafka_message_destroy(m_);
+}
+
+int message::error() const {
+  return m_->err;
+}
+bool message::is_partition_eof() const {
+  return m_->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
+}
+std::string message::error_text() const {
+  return rd_kafka_message_errstr(m_);
+}
+std::int64_t message::offset() const {
+  return m_->offset;
+}
+std::string_view message::key() const {
+  return m_->key ? std::string_view(static_cast<const char*>(m_->key), m_->key_len)
+                 : std::string_view();
+}
+std::string_view message::value() const {
+  return m_->payload ? std::string_view(static_cast<const char*>(m_->payload), m_->len)
+                     : std::string_view();
+}
+
+// ---- partition_reader --------------------------------------------------------------------------
+
+result<std::unique_ptr<partition_reader>> partition_reader::create(const connection& conn,
+                                                                   const std::string& topic,
+                                                                   std::int32_t partition,
+                                                                   std::int64_t offset) {
+  auto conf = make_conf(conn, {{"isolation.level", "read_committed"},
+                               {"enable.partition.eof", "true"},
+                               {"enable.auto.commit", "false"},
+                               {"enable.auto.offset.store", "false"},
+                               {"auto.offset.reset", "error"}});
+  if (!conf) return conf.error();
+  auto rk = make_client(RD_KAFKA_CONSUMER, std::move(*conf));
+  if (!rk) return rk.error();
+  std::unique_ptr<rd_kafka_topic_partition_list_t, decltype(&rd_kafka_topic_partition_list_destroy)>
+      list(rd_kafka_topic_partition_list_new(1), &rd_kafka_topic_partition_list_destroy);
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = offset;
+  if (const auto err = rd_kafka_assign(rk->get(), list.get())) {
+    return error{errc::unavailable,
+                 std::string("cannot assign partition: ") + rd_kafka_err2str(err)};
+  }
+  return std::unique_ptr<partition_reader>(new partition_reader(std::move(*rk), topic, partition));
+}
+
+partition_reader::~partition_reader() {
+  if (rk_) rd_kafka_assign(rk_.get(), nullptr);
+}
+
+std::optional<message> partition_reader::poll(millis timeout) {
+  if (auto* m = rd_kafka_consumer_poll(rk_.get(), ms(timeout)))
+    return std::optional<message>(std::in_place, m);
+  return std::nullopt;
+}
+
+result<std::int64_t> partition_reader::end_offset(millis timeout) {
+  return query_end(rk_.get(), topic_, partition_, timeout);
+}
+
+}  // namespace hibiki::persistence::kafka

@@ -1,0 +1,147 @@
+#pragma once
+/// The project's own small classes over librdkafka's C API, so no other file sees rdkafka.h's
+/// raw handles or its error conventions. Each owns one rd_kafka_t and destroys it without
+/// blocking for long (flush with a timeout, then purge).
+///
+///  - admin_client: topic creation, partition count, watermarks (also used by status()).
+///  - txn_producer: one transactional producer; keeps the delivery report of each message of the
+///    current transaction.
+///  - partition_reader: a group-less consumer assigned to one partition (read_committed).
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "hibiki/core/result.hpp"
+
+struct rd_kafka_s;
+struct rd_kafka_message_s;
+
+namespace hibiki::persistence::kafka {
+
+using settings = std::vector<std::pair<std::string, std::string>>;
+using millis = std::chrono::milliseconds;
+
+/// What a connection needs: where the brokers are and the caller's extra properties, which are
+/// applied last, after the settings of each client kind.
+struct connection {
+  std::string brokers;
+  settings extra;
+};
+
+struct rd_kafka_deleter {
+  void operator()(rd_kafka_s* rk) const;
+};
+using rd_kafka_ptr = std::unique_ptr<rd_kafka_s, rd_kafka_deleter>;
+
+class admin_client {
+ public:
+  /// bad_request for a property librdkafka rejects.
+  static result<std::unique_ptr<admin_client>> create(const connection& conn);
+
+  /// Creates the topic; "already exists" is success. unavailable on timeout or broker error.
+  status create_topic(const std::string& topic, std::int32_t partitions,
+                      std::int16_t replication_factor, const settings& topic_config,
+                      millis timeout);
+  /// The topic's partition count from the broker's metadata.
+  result<std::int32_t> partition_count(const std::string& topic, millis timeout);
+  /// The partition's high watermark (end offset).
+  result<std::int64_t> end_offset(const std::string& topic, std::int32_t partition, millis timeout);
+
+ private:
+  explicit admin_client(rd_kafka_ptr rk) : rk_(std::move(rk)) {}
+  rd_kafka_ptr rk_;
+};
+
+/// How a transactional call ended, in the categories librdkafka's transactional API defines.
+struct txn_outcome {
+  enum class kind { ok, abortable, retriable, fatal };
+  kind what = kind::ok;
+  bool fenced = false;  ///< another producer init'ed the same transactional.id
+  std::string message;
+
+  bool ok() const { return what == kind::ok; }
+};
+
+/// The delivery report of one message of the current transaction.
+struct delivery {
+  bool reported = false;
+  int error = 0;  ///< rd_kafka_resp_err_t; 0 = delivered
+  std::int64_t offset = -1;
+};
+
+class txn_producer {
+ public:
+  /// acks=all, idempotence on, `linger`, messages up to `message_max_bytes`.
+  static result<std::unique_ptr<txn_producer>> create(const connection& conn,
+                                                      const std::string& transactional_id,
+                                                      std::size_t message_max_bytes, millis linger);
+  ~txn_producer();
+
+  txn_outcome init_transactions(millis timeout);
+  /// Also forgets the delivery reports of the previous transaction.
+  txn_outcome begin_transaction();
+  /// Queues one message for `partition` (explicit: the producer's partitioner is not used).
+  txn_outcome produce(const std::string& topic, std::int32_t partition, std::string_view key,
+                      std::string_view value);
+  txn_outcome commit_transaction(millis timeout);
+  txn_outcome abort_transaction(millis timeout);
+  /// One per produce() of the current transaction, in produce order. Complete after a
+  /// successful commit.
+  const std::deque<delivery>& deliveries() const { return deliveries_; }
+
+ private:
+  explicit txn_producer(rd_kafka_ptr rk) : rk_(std::move(rk)) {}
+  // Declared before rk_ so it outlives it: librdkafka may report deliveries while destroying.
+  std::deque<delivery> deliveries_;
+  rd_kafka_ptr rk_;
+};
+
+/// One consumed message; owns librdkafka's message.
+class message {
+ public:
+  explicit message(rd_kafka_message_s* m) : m_(m) {}
+  ~message();
+  message(const message&) = delete;
+  message& operator=(const message&) = delete;
+
+  int error() const;  ///< rd_kafka_resp_err_t
+  bool is_partition_eof() const;
+  std::string error_text() const;
+  std::int64_t offset() const;
+  std::string_view key() const;
+  std::string_view value() const;
+
+ private:
+  rd_kafka_message_s* m_;
+};
+
+class partition_reader {
+ public:
+  /// Assigned to `partition` of `topic` from `offset`, read_committed, reporting partition EOF.
+  /// Out-of-range offsets are an error, never a silent reset.
+  static result<std::unique_ptr<partition_reader>> create(const connection& conn,
+                                                          const std::string& topic,
+                                                          std::int32_t partition,
+                                                          std::int64_t offset);
+  ~partition_reader();
+
+  /// nullopt when nothing arrived within `timeout`.
+  std::optional<message> poll(millis timeout);
+  result<std::int64_t> end_offset(millis timeout);
+
+ private:
+  partition_reader(rd_kafka_ptr rk, std::string topic, std::int32_t partition)
+      : rk_(std::move(rk)), topic_(std::move(topic)), partition_(partition) {}
+  rd_kafka_ptr rk_;
+  std::string topic_;
+  std::int32_t partition_;
+};
+
+}  // namespace hibiki::persistence::kafka

@@ -1,0 +1,320 @@
+/// The Kafka backend on the real broker, beyond the conformance suites: catch-up from a fresh and
+/// from an old local index, fencing by a second node, bad inputs, status and pipelined appends.
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <future>
+#include <map>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "kafka/kafka_record.hpp"
+#include "kafka/rdkafka_client.hpp"
+#include "kafka_env.hpp"
+
+namespace hibiki::testkit {
+
+namespace {
+
+using persistence::max_seq;
+constexpr std::uint64_t no_limit = std::numeric_limits<std::uint64_t>::max();
+
+/// An append of first..last with one history row per event ("<entity>/<seq>" -> "v<seq>").
+persistence::append_request append_with_rows(const entity_id& entity, seq_nr first, seq_nr last,
+                                             const std::string& writer) {
+  auto req = events(entity, first, last, writer);
+  for (seq_nr s = first; s <= last; ++s) {
+    req.rows.push_back(
+        {read_model::table::history, entity + "/" + std::to_string(s), "v" + std::to_string(s)});
+  }
+  return req;
+}
+
+std::optional<std::string> row(persistence::backend& b, const std::string& key) {
+  auto r = b.reads().get(read_model::table::history, key);
+  REQUIRE(r.ok());
+  return *r;
+}
+
+/// Every committed event of `topic` (read_committed), keyed by entity.
+std::map<entity_id, std::vector<seq_nr>> committed_events(const persistence::kafka_options& o,
+                                                          std::int32_t partitions) {
+  using namespace persistence::kafka;
+  std::map<entity_id, std::vector<seq_nr>> out;
+  auto admin = admin_client::create({o.brokers, {}});
+  REQUIRE(admin.ok());
+  for (std::int32_t p = 0; p < partitions; ++p) {
+    auto end = (*admin)->end_offset(o.topic, p, std::chrono::seconds(10));
+    REQUIRE(end.ok());
+    if (*end == 0) continue;
+    auto reader = partition_reader::create({o.brokers, {}}, o.topic, p, 0);
+    REQUIRE(reader.ok());
+    for (;;) {
+      auto msg = (*reader)->poll(std::chrono::milliseconds(200));
+      if (!msg) continue;
+      if (msg->is_partition_eof()) {
+        if (msg->offset() >= *end) break;
+        continue;
+      }
+      REQUIRE(msg->error() <= 0);
+      if (msg->error() != 0) continue;
+      auto rec = decode_record(msg->value());
+      REQUIRE(rec.ok());
+      if (rec->kind == record_kind::event) out[entity_id(msg->key())].push_back(rec->seq);
+    }
+  }
+  return out;
+}
+
+/// A loopback port nothing listens on.
+int closed_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+}  // namespace
+
+TEST_CASE("kafka backend catches up a fresh and an old local index from the topic",
+          "[kafka][catch-up]") {
+  temp_dir dir("hibiki-kafka");
+  auto options = kafka_test_options(dir, "a");
+  const std::string writer = random_id("writer");
+  std::vector<entity_id> entities;
+  for (int i = 0; i < 8; ++i) entities.push_back(random_id("catchup-" + std::to_string(i)));
+
+  {
+    auto a = open_kafka(options);
+    for (const auto& e : entities) {
+      for (seq_nr s = 1; s <= 3; ++s)
+        REQUIRE(a->journal().append(append_with_rows(e, s, s, writer)).ok());
+    }
+    REQUIRE(a->journal().delete_to(entities[0], 1).ok());
+    a->close();
+  }
+  std::filesystem::copy(dir.sub("a"), dir.sub("old"), std::filesystem::copy_options::recursive);
+  {
+    auto a = open_kafka(options);
+    for (const auto& e : entities) {
+      // The reopened node has its index: the entity carries on at 4.
+      auto h = a->journal().highest_seq(e);
+      REQUIRE(h.ok());
+      REQUIRE(*h == 3);
+      REQUIRE(a->journal().append(append_with_rows(e, 4, 5, writer)).ok());
+    }
+    a->close();
+  }
+
+  auto check = [&](persistence::kafka_backend& b) {
+    for (const auto& e : entities) {
+      INFO(e);
+      status st;
+      auto evs = replay_all(b.journal(), e, 1, max_seq, no_limit, &st);
+      REQUIRE(st.ok());
+      const seq_nr first = e == entities[0] ? 2 : 1;
+      std::vector<seq_nr> expected;
+      for (seq_nr s = first; s <= 5; ++s) expected.push_back(s);
+      CHECK(seqs_of(evs) == expected);
+      for (const auto& ev : evs)
+        CHECK(ev == persistence::persisted_event{e, ev.seq, writer, payload_for(e, ev.seq)});
+      auto h = b.journal().highest_seq(e);
+      REQUIRE(h.ok());
+      CHECK(*h == 5);
+      for (seq_nr s = 1; s <= 5; ++s)
+        CHECK(row(b, e + "/" + std::to_string(s)) == "v" + std::to_string(s));
+    }
+    auto status = b.status();
+    CHECK(status.kind == "kafka");
+    CHECK(status.partition_count == options.partitions);
+    REQUIRE(status.partitions.size() == static_cast<std::size_t>(options.partitions));
+    for (const auto& p : status.partitions) {
+      CHECK(p.state == "ready");
+      CHECK(p.end_offset >= 0);
+      // Caught up to the end of the partition.
+      CHECK(p.indexed_offset == p.end_offset);
+      CHECK(p.lag == 0);
+    }
+  };
+
+  SECTION("a fresh local dir") {
+    auto b_options = options;
+    b_options.local.path = dir.sub("b");
+    auto b = open_kafka(b_options);
+    check(*b);
+    // And it carries on writing where the topic left off.
+    REQUIRE(b->journal().append(events(entities[1], 6, 6, writer)).ok());
+    CHECK(code_of(b->journal().append(events(entities[2], 5, 5, writer))) == errc::conflict);
+  }
+  SECTION("a copy of an old local dir") {
+    auto c_options = options;
+    c_options.local.path = dir.sub("old");
+    auto c = open_kafka(c_options);
+    check(*c);
+  }
+}
+
+TEST_CASE("kafka backend: a second node fences the first", "[kafka][fencing]") {
+  temp_dir dir("hibiki-kafka");
+  auto options = kafka_test_options(dir, "a");
+  const std::string writer = random_id("writer");
+  const entity_id entity = random_id("fenced");
+
+  auto a = open_kafka(options);
+  REQUIRE(a->journal().append(events(entity, 1, 1, writer)).ok());
+
+  auto b_options = options;
+  b_options.local.path = dir.sub("b");
+  auto b = open_kafka(b_options);  // init_transactions on every partition fences A
+
+  const auto failed = a->journal().append(events(entity, 2, 3, "zombie"));
+  CHECK(code_of(failed) == errc::unavailable);
+  const auto partition = persistence::kafka_backend::partition_for(entity, options.partitions);
+  const auto a_status = a->status();
+  const auto& ps = a_status.partitions.at(static_cast<std::size_t>(partition));
+  INFO("A's partition: " << ps.state << " / " << ps.last_error);
+  CHECK(ps.last_error.find("fenced") != std::string::npos);
+  a->close();  // before it re-fences B in the background
+
+  auto h = b->journal().highest_seq(entity);
+  REQUIRE(h.ok());
+  CHECK(*h == 1);
+  status st;
+  CHECK(seqs_of(replay_all(b->journal(), entity, 1, max_seq, no_limit, &st)) ==
+        std::vector<seq_nr>{1});
+  CHECK(st.ok());
+  auto committed = committed_events(options, options.partitions);
+  CHECK(committed[entity] == std::vector<seq_nr>{1});
+}
+
+TEST_CASE("kafka backend refuses bad options", "[kafka][bad-input]") {
+  temp_dir dir("hibiki-kafka");
+  auto options = kafka_test_options(dir);
+
+  auto no_brokers = options;
+  no_brokers.brokers.clear();
+  auto r = persistence::kafka_backend::open(no_brokers);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == errc::bad_request);
+
+  auto no_partitions = options;
+  no_partitions.partitions = 0;
+  r = persistence::kafka_backend::open(no_partitions);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == errc::bad_request);
+
+  auto no_topic = options;
+  no_topic.topic.clear();
+  r = persistence::kafka_backend::open(no_topic);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == errc::bad_request);
+
+  auto bad_property = options;
+  bad_property.extra_config.push_back({"no.such.property", "1"});
+  r = persistence::kafka_backend::open(bad_property);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == errc::bad_request);
+
+  auto no_local = options;
+  no_local.local.path.clear();
+  r = persistence::kafka_backend::open(no_local);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == errc::bad_request);
+}
+
+TEST_CASE("kafka backend open fails with unavailable when no broker listens",
+          "[kafka][bad-input]") {
+  temp_dir dir("hibiki-kafka");
+  persistence::kafka_options options;
+  options.brokers = "127.0.0.1:" + std::to_string(closed_port());
+  options.topic = random_id("hibiki-test");
+  options.local.path = dir.sub("db");
+  options.request_timeout = std::chrono::milliseconds(1500);
+  options.open_timeout = std::chrono::milliseconds(3000);
+  auto r = persistence::kafka_backend::open(options);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == errc::unavailable);
+}
+
+TEST_CASE("kafka backend rejects bad appends and counts them", "[kafka][bad-input]") {
+  kafka_factory f;
+  auto& j = f.journal();
+  const std::string writer = random_id("writer");
+  const entity_id entity = random_id("bad");
+
+  REQUIRE(j.append(events(entity, 1, 2, writer)).ok());
+  CHECK(code_of(j.append(events(entity, 2, 2, writer))) == errc::conflict);
+  CHECK(code_of(j.append(events(entity, 4, 4, writer))) == errc::conflict);
+  auto big = events(entity, 3, 3, writer);
+  big.events[0].payload.assign(kafka_factory::max_event_bytes + 1, 1);
+  CHECK(code_of(j.append(big)) == errc::too_large);
+  CHECK(code_of(j.append(events("", 1, 1, writer))) == errc::bad_request);
+  CHECK(code_of(j.delete_to("", 1)) == errc::bad_request);
+  CHECK(code_of(j.replay("", 1, max_seq, no_limit, [](const auto&) {})) == errc::bad_request);
+  CHECK_FALSE(j.highest_seq("").ok());
+  auto bad_row = events(entity, 3, 3, writer);
+  bad_row.rows.push_back({static_cast<read_model::table>(99), "k", std::nullopt});
+  CHECK(code_of(j.append(bad_row)) == errc::bad_request);
+
+  auto st = f.backend->status();
+  CHECK(st.appends == 1);
+  CHECK(st.rejected == 6);
+  CHECK(st.failed == 0);
+
+  REQUIRE(j.append(events(entity, 3, 3, writer)).ok());
+  f.backend->close();
+  f.backend->close();  // idempotent
+  CHECK(code_of(j.append(events(entity, 4, 4, writer))) == errc::unavailable);
+  CHECK(code_of(j.delete_to(entity, 1)) == errc::unavailable);
+}
+
+TEST_CASE("kafka backend: many entities pipeline appends into shared transactions",
+          "[kafka][group-commit]") {
+  kafka_factory f;
+  auto& j = f.journal();
+  const std::string writer = random_id("writer");
+  constexpr int entity_count = 24, per_entity = 20;
+  std::vector<entity_id> entities;
+  for (int i = 0; i < entity_count; ++i) entities.push_back(random_id("pipe"));
+
+  std::atomic<int> ok{0}, not_ok{0};
+  std::promise<void> all_done;
+  std::atomic<int> left{entity_count * per_entity};
+  // Each entity's appends are queued back to back without waiting: the owner must chain them.
+  for (int s = 1; s <= per_entity; ++s) {
+    for (const auto& e : entities) {
+      j.async_append(events(e, static_cast<seq_nr>(s), static_cast<seq_nr>(s), writer),
+                     [&](status st) {
+                       (st.ok() ? ok : not_ok)++;
+                       if (--left == 0) all_done.set_value();
+                     });
+    }
+  }
+  all_done.get_future().wait();
+  CHECK(ok == entity_count * per_entity);
+  CHECK(not_ok == 0);
+  for (const auto& e : entities) {
+    status st;
+    auto evs = replay_all(j, e, 1, max_seq, no_limit, &st);
+    REQUIRE(st.ok());
+    CHECK(evs.size() == static_cast<std::size_t>(per_entity));
+  }
+  // The topic holds each event exactly once.
+  auto committed = committed_events(f.options, f.options.partitions);
+  std::vector<seq_nr> expected;
+  for (int s = 1; s <= per_entity; ++s) expected.push_back(static_cast<seq_nr>(s));
+  for (const auto& e : entities) CHECK(committed[e] == expected);
+}
+
+}  // namespace hibiki::testkit
