@@ -56,9 +56,8 @@ TEST_CASE("an existing topic keeps its partition count", "[kafka]") {
   cluster.create_topic(topic, 3);
   auto options = mock_options(cluster, topic, dir);
   options.partitions = 16;
-  auto opened = open_bounded(options);
-  REQUIRE(opened.ok());
-  auto& backend = **opened;
+  auto opened = open_ok(options);
+  auto& backend = *opened;
   const auto st = backend.status();
   CHECK(st.kind == "kafka");
   CHECK(st.topic == topic);
@@ -107,9 +106,8 @@ TEST_CASE("a bad append is rejected by the journal and does not count as a failu
   mock_cluster cluster;
   const auto topic = random_id("journal");
   cluster.create_topic(topic, 2);
-  auto opened = open_bounded(mock_options(cluster, topic, dir));
-  REQUIRE(opened.ok());
-  auto& backend = **opened;
+  auto opened = open_ok(mock_options(cluster, topic, dir));
+  auto& backend = *opened;
   auto& j = backend.journal();
   const auto entity = random_id("room");
   REQUIRE(code_of(append_bounded(j, events(entity, 1, 1, "w"))) == errc::ok);

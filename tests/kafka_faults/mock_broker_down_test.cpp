@@ -32,9 +32,8 @@ TEST_CASE("broker down opens the breaker and reads keep working; broker up close
   mock_cluster cluster;
   const auto topic = random_id("journal");
   cluster.create_topic(topic, 4);
-  auto opened = open_bounded(mock_options(cluster, topic, dir));
-  REQUIRE(opened.ok());
-  auto& backend = **opened;
+  auto opened = open_ok(mock_options(cluster, topic, dir));
+  auto& backend = *opened;
   const auto partitions = backend.status().partition_count;
   REQUIRE(partitions == 4);
   const auto writer = entity_on(0, partitions, "written");
@@ -125,9 +124,8 @@ TEST_CASE("appends queued when the broker goes down are all answered", "[kafka]"
   mock_cluster cluster;
   const auto topic = random_id("journal");
   cluster.create_topic(topic, 4);
-  auto opened = open_bounded(mock_options(cluster, topic, dir));
-  REQUIRE(opened.ok());
-  auto& backend = **opened;
+  auto opened = open_ok(mock_options(cluster, topic, dir));
+  auto& backend = *opened;
   auto& j = backend.journal();
 
   // Many entities on every partition, appended at once without waiting, while the broker drops:

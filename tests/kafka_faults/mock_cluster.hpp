@@ -132,6 +132,15 @@ inline result<std::unique_ptr<persistence::kafka_backend>> open_bounded(
   return fut.get();
 }
 
+/// Opens a backend that must open; the error is shown when it does not.
+inline std::unique_ptr<persistence::kafka_backend> open_ok(
+    const persistence::kafka_options& options) {
+  auto opened = open_bounded(options);
+  INFO("open: " << (opened ? std::string("ok") : opened.error().message));
+  REQUIRE(opened.ok());
+  return std::move(*opened);
+}
+
 /// Appends through `j` and waits for the answer, bounded: every append must be answered.
 inline status append_bounded(persistence::journal& j, persistence::append_request req) {
   auto answer = std::make_shared<std::promise<status>>();

@@ -36,9 +36,8 @@ TEST_CASE("transient Produce errors are retried and the append is stored once", 
   mock_cluster cluster;
   const auto topic = random_id("journal");
   cluster.create_topic(topic, 4);
-  auto opened = open_bounded(mock_options(cluster, topic, dir));
-  REQUIRE(opened.ok());
-  auto& backend = **opened;
+  auto opened = open_ok(mock_options(cluster, topic, dir));
+  auto& backend = *opened;
   auto& j = backend.journal();
   const auto entity = random_id("room");
 
@@ -61,10 +60,9 @@ TEST_CASE("transient Produce errors are retried and the append is stored once", 
   backend.close();
 
   // A node with a fresh local index reads the topic alone: every event exactly once.
-  auto reopened = open_bounded(mock_options(cluster, topic, dir, "local-2"));
-  REQUIRE(reopened.ok());
-  check_events(replay_all((*reopened)->journal(), entity, 1, persistence::max_seq, 100), entity, 4);
-  (*reopened)->close();
+  auto reopened = open_ok(mock_options(cluster, topic, dir, "local-2"));
+  check_events(replay_all(reopened->journal(), entity, 1, persistence::max_seq, 100), entity, 4);
+  reopened->close();
 }
 
 TEST_CASE("a Produce error that fails the transaction answers unavailable and stores nothing",
@@ -73,9 +71,8 @@ TEST_CASE("a Produce error that fails the transaction answers unavailable and st
   mock_cluster cluster;
   const auto topic = random_id("journal");
   cluster.create_topic(topic, 4);
-  auto opened = open_bounded(mock_options(cluster, topic, dir));
-  REQUIRE(opened.ok());
-  auto& backend = **opened;
+  auto opened = open_ok(mock_options(cluster, topic, dir));
+  auto& backend = *opened;
   auto& j = backend.journal();
   const auto entity = random_id("room");
   REQUIRE(code_of(append_bounded(j, events(entity, 1, 1, "w"))) == errc::ok);
@@ -105,10 +102,9 @@ TEST_CASE("a Produce error that fails the transaction answers unavailable and st
   CHECK(backend.status().failed >= 1);
   backend.close();
 
-  auto reopened = open_bounded(mock_options(cluster, topic, dir, "local-2"));
-  REQUIRE(reopened.ok());
-  check_events(replay_when_readable((*reopened)->journal(), entity), entity, 2);
-  (*reopened)->close();
+  auto reopened = open_ok(mock_options(cluster, topic, dir, "local-2"));
+  check_events(replay_when_readable(reopened->journal(), entity), entity, 2);
+  reopened->close();
 }
 
 TEST_CASE("a commit (EndTxn) error answers unavailable and the journal recovers", "[kafka]") {
@@ -121,9 +117,8 @@ TEST_CASE("a commit (EndTxn) error answers unavailable and the journal recovers"
   mock_cluster cluster;
   const auto topic = random_id("journal");
   cluster.create_topic(topic, 4);
-  auto opened = open_bounded(mock_options(cluster, topic, dir));
-  REQUIRE(opened.ok());
-  auto& backend = **opened;
+  auto opened = open_ok(mock_options(cluster, topic, dir));
+  auto& backend = *opened;
   auto& j = backend.journal();
   const auto entity = random_id("room");
   const auto other =
