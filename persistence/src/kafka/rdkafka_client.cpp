@@ -281,11 +281,15 @@ result<std::unique_ptr<partition_reader>> partition_reader::create(const connect
                                                                    const std::string& topic,
                                                                    std::int32_t partition,
                                                                    std::int64_t offset) {
-  auto conf = make_conf(conn, {{"isolation.level", "read_committed"},
-                               {"enable.partition.eof", "true"},
-                               {"enable.auto.commit", "false"},
-                               {"enable.auto.offset.store", "false"},
-                               {"auto.offset.reset", "error"}});
+  // librdkafka 2.0 needs a group.id even for a bare assign(). This one never joins a group (no
+  // subscribe) and never commits an offset: the stored offset lives in the local index.
+  auto conf =
+      make_conf(conn, {{"group.id", "hibiki-index-" + topic + "-" + std::to_string(partition)},
+                       {"isolation.level", "read_committed"},
+                       {"enable.partition.eof", "true"},
+                       {"enable.auto.commit", "false"},
+                       {"enable.auto.offset.store", "false"},
+                       {"auto.offset.reset", "error"}});
   if (!conf) return conf.error();
   auto rk = make_client(RD_KAFKA_CONSUMER, std::move(*conf));
   if (!rk) return rk.error();
