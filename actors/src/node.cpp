@@ -1,16 +1,23 @@
 #include "hibiki/actors/node.hpp"
 
+#include <unistd.h>
+
+#include <cstring>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 
 #include <caf/all.hpp>
 
+#include "hibiki/persistence/breaker_journal.hpp"
+#include "hibiki/persistence/kafka_backend.hpp"
 #include "hibiki/persistence/rocksdb_backend.hpp"
 #include "io_executor.hpp"
+#include "journal_status_json.hpp"
 #include "messages.hpp"
 #include "runtime.hpp"
 #include "session_actor.hpp"
+#include "token.hpp"
 
 namespace hibiki::actors {
 
@@ -78,15 +85,30 @@ void forget_actor_system() {
   caf::logger::set_current_actor_system(nullptr);
 }
 
+/// hostname-pid-random: unique per node incarnation, and says where an event came from when an
+/// operator reads the topic.
+std::string incarnation_writer_id() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::strcpy(host, "node");
+  return std::string(host) + "-" + std::to_string(::getpid()) + "-" + random_writer_id();
+}
+
 class node_impl final : public node {
  public:
-  node_impl(const node_options& options, std::unique_ptr<persistence::rocksdb_backend> backend)
-      : options_(options), backend_(std::move(backend)) {
+  node_impl(const node_options& options, std::unique_ptr<persistence::backend> backend,
+            std::string writer_id)
+      : options_(options),
+        backend_(std::move(backend)),
+        breaker_(
+            std::make_unique<persistence::breaker_journal>(backend_->journal(), options_.breaker)) {
     if (options_.actor_threads > 0) cfg_.set("scheduler.max-threads", options_.actor_threads);
     sys_ = std::make_unique<caf::actor_system>(cfg_);
     io_ = std::make_unique<thread_pool_executor>(options_.io_threads);
     runtime_deps deps;
-    deps.journal = &backend_->journal();
+    // Every write goes through the breaker, so a broker or disk that stops answering makes writes
+    // fail fast with `unavailable` instead of piling up; reads pass straight through it.
+    deps.journal = breaker_.get();
+    deps.writer_id = std::move(writer_id);
     deps.snapshots = &backend_->snapshots();
     deps.reads = &backend_->reads();
     deps.io = io_.get();
@@ -136,11 +158,20 @@ class node_impl final : public node {
   bool healthy() const override { return !rt_.ctx->stopping.load(); }
 
   nlohmann::json journal_status() override {
+    std::lock_guard<std::mutex> lock(status_mutex_);
+    if (closed_) {
+      // Stopped: the backend is closed, its status would be stale or ask a closed client.
+      persistence::journal_status st;
+      st.kind = options_.journal == journal_kind::kafka ? "kafka" : "rocksdb";
+      st.breaker_state = "closed";
+      auto j = journal_status_json(st, options_.breaker);
+      j["stopped"] = true;
+      return j;
+    }
     auto st = backend_->status();
-    return nlohmann::json{{"kind", st.kind},
-                          {"appends", st.appends},
-                          {"rejected", st.rejected},
-                          {"failed", st.failed}};
+    st.breaker_state = std::string(to_string(breaker_->state()));
+    st.breaker_failures = breaker_->consecutive_failures();
+    return journal_status_json(st, options_.breaker);
   }
 
   void stop() override {
@@ -158,7 +189,12 @@ class node_impl final : public node {
       stop_runtime(rt_);
       sys_->await_all_actors_done();
       io_->stop();
+      // Actors are gone; then the breaker (answers calls still waiting, stops its timer), then
+      // the backend it wraps.
+      std::lock_guard<std::mutex> status_lock(status_mutex_);
+      breaker_->close();
       backend_->close();
+      closed_ = true;
       release_runtime(rt_);
       sys_.reset();
     }
@@ -187,7 +223,12 @@ class node_impl final : public node {
 
  private:
   node_options options_;
-  std::unique_ptr<persistence::rocksdb_backend> backend_;
+  std::unique_ptr<persistence::backend> backend_;
+  /// Wraps backend_->journal(); declared after backend_ so it is destroyed first.
+  std::unique_ptr<persistence::breaker_journal> breaker_;
+  /// Held while reading the status and while closing storage: no status call on a closed backend.
+  std::mutex status_mutex_;
+  bool closed_ = false;
   caf::actor_system_config cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   std::unique_ptr<thread_pool_executor> io_;
@@ -206,7 +247,9 @@ class node_impl final : public node {
 
 }  // namespace
 
-result<std::unique_ptr<node>> node::start(const node_options& options) {
+namespace {
+
+result<std::unique_ptr<persistence::backend>> open_rocksdb(const node_options& options) {
   persistence::rocksdb_options ro;
   ro.path = options.data_dir;
   ro.sync = options.sync_writes;
@@ -215,7 +258,50 @@ result<std::unique_ptr<node>> node::start(const node_options& options) {
     return hibiki::error{errc::unavailable,
                          "cannot open " + options.data_dir + ": " + backend.error().message};
   }
-  std::unique_ptr<node> n = std::make_unique<node_impl>(options, std::move(*backend));
+  return std::unique_ptr<persistence::backend>(std::move(*backend));
+}
+
+result<std::unique_ptr<persistence::backend>> open_kafka(const node_options& options,
+                                                         const std::string& writer_id) {
+  if (options.kafka_brokers.empty()) {
+    return hibiki::error{errc::bad_request,
+                         "the Kafka journal needs brokers (node_options::kafka_brokers, "
+                         "hibikid --kafka-brokers=HOST:PORT)"};
+  }
+  if (options.kafka_topic.empty())
+    return hibiki::error{errc::bad_request, "the Kafka journal needs a topic name"};
+  if (options.kafka_partitions <= 0) {
+    return hibiki::error{errc::bad_request, "the Kafka journal needs at least one partition (got " +
+                                                std::to_string(options.kafka_partitions) + ")"};
+  }
+  persistence::kafka_options ko;
+  ko.brokers = options.kafka_brokers;
+  ko.topic = options.kafka_topic;
+  ko.partitions = options.kafka_partitions;
+  ko.writer_id = writer_id;
+  ko.local.path = options.data_dir;
+  ko.local.sync = options.sync_writes;
+  auto backend = persistence::kafka_backend::open(ko);
+  if (!backend) {
+    if (backend.error().code == errc::bad_request) return backend.error();
+    return hibiki::error{errc::unavailable, "cannot open the Kafka journal " + options.kafka_topic +
+                                                " at " + options.kafka_brokers + ": " +
+                                                backend.error().message};
+  }
+  return std::unique_ptr<persistence::backend>(std::move(*backend));
+}
+
+}  // namespace
+
+result<std::unique_ptr<node>> node::start(const node_options& options) {
+  const bool kafka = options.journal == journal_kind::kafka;
+  // With Kafka the writer id travels in every record of a shared topic: make it say which node
+  // incarnation wrote it. The embedded journal keeps its short random id.
+  std::string writer_id = kafka ? incarnation_writer_id() : std::string();
+  auto backend = kafka ? open_kafka(options, writer_id) : open_rocksdb(options);
+  if (!backend) return backend.error();
+  std::unique_ptr<node> n =
+      std::make_unique<node_impl>(options, std::move(*backend), std::move(writer_id));
   return n;
 }
 
