@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "peer_address.hpp"
 #include "static_files.hpp"
 #include "ws_session.hpp"
 
@@ -65,12 +66,12 @@ void http_session::shutdown() {
     self->stopping_ = true;
     // An idle keep-alive connection is waiting in a read: end it. One mid-request finishes its
     // response and then closes (stopping_ turns keep-alive off).
-    if (!self->response_ && !self->self_while_signup_) self->do_close();
+    if (!self->response_ && !self->self_while_waiting_) self->do_close();
   });
 }
 
 void http_session::release() {
-  self_while_signup_.reset();
+  self_while_waiting_.reset();
 }
 
 void http_session::do_read() {
@@ -132,6 +133,19 @@ void http_session::handle(http::request<http::string_body>&& req) {
     }
     return handle_signup(req);
   }
+  if (path == "/api/journal") {
+    // An operator endpoint (partitions, offsets, broker addresses): only for this machine.
+    beast::error_code ec;
+    const auto peer = stream_.socket().remote_endpoint(ec);
+    if (ec || !is_loopback_peer(peer.address())) {
+      return send_json(http::status::forbidden,
+                       error_body("forbidden", "the journal status is served to loopback only"));
+    }
+    if (req.method() != http::verb::get) {
+      return send_json(http::status::method_not_allowed, error_body("bad_request", "use GET"));
+    }
+    return handle_journal();
+  }
   if (path == "/healthz") {
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
       return send_json(http::status::method_not_allowed, error_body("bad_request", "use GET"));
@@ -160,8 +174,8 @@ void http_session::handle_signup(const http::request<http::string_body>& req) {
     return send_json(http::status::bad_request,
                      error_body("bad_request", "missing string field \"name\""));
   }
-  self_while_signup_ = shared_from_this();
-  std::weak_ptr<http_session> weak = self_while_signup_;
+  self_while_waiting_ = shared_from_this();
+  std::weak_ptr<http_session> weak = self_while_waiting_;
   auto ctx = ctx_;
   ctx_->node.signup(name->get<std::string>(), [ctx, weak](result<actors::signup_result> r) {
     // Called on a node thread: hop back onto this connection's strand, if the gateway still runs.
@@ -169,7 +183,7 @@ void http_session::handle_signup(const http::request<http::string_body>& req) {
       auto self = weak.lock();
       if (!self) return;
       net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
-        self->self_while_signup_.reset();
+        self->self_while_waiting_.reset();
         if (!r) {
           return self->send_json(status_for(r.error().code),
                                  error_body(wire_name(r.error().code), r.error().message));
@@ -180,6 +194,34 @@ void http_session::handle_signup(const http::request<http::string_body>& req) {
       });
     });
   });
+}
+
+void http_session::handle_journal() {
+  self_while_waiting_ = shared_from_this();
+  std::weak_ptr<http_session> weak = self_while_waiting_;
+  // The server joins the worker before it lets go of the context, so a raw pointer is safe here
+  // (and a job must not own the context: the worker would then be stopped from its own thread).
+  gateway_context* ctx = ctx_.get();
+  const bool queued = ctx_->worker.post([ctx, weak] {
+    if (weak.expired()) return;
+    // May ask the broker: this is why it runs here and not on the I/O thread.
+    auto status = ctx->node.journal_status();
+    // Replace, not throw, on bytes that are not UTF-8 (an error text from a C library).
+    auto body = status.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    ctx->gate.run([&] {
+      auto self = weak.lock();
+      if (!self) return;
+      net::post(self->stream_.get_executor(), [self, body = std::move(body)]() mutable {
+        self->self_while_waiting_.reset();
+        self->send_json(http::status::ok, std::move(body));
+      });
+    });
+  });
+  if (!queued) {
+    self_while_waiting_.reset();
+    send_json(http::status::service_unavailable,
+              error_body("unavailable", "too many journal status requests at once"));
+  }
 }
 
 void http_session::serve_file(const http::request<http::string_body>& req) {

@@ -49,6 +49,8 @@ class server_impl final : public server {
     threads_.clear();
     // No late post may reach the io_context from here on; then free what still waits on it.
     ctx_->gate.close();
+    // A journal status still running finishes (bounded by the node); its answer is dropped.
+    ctx_->worker.stop();
     ctx_->registry.release_all();
     listener_.reset();
     ioc_.reset();

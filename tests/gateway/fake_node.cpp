@@ -41,6 +41,36 @@ void fake_node::on_text(std::size_t index, std::string frame) {
   }
 }
 
+nlohmann::json fake_node::journal_status() {
+  std::unique_lock lock(mutex_);
+  ++journal_started_;
+  changed_.notify_all();
+  changed_.wait(lock, [this] { return !journal_held_; });
+  ++journal_calls_;
+  return journal_status_;
+}
+
+void fake_node::hold_journal(bool hold) {
+  std::lock_guard lock(mutex_);
+  journal_held_ = hold;
+  changed_.notify_all();
+}
+
+bool fake_node::wait_journal_started(int n, std::chrono::seconds limit) {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, limit, [&] { return journal_started_ >= n; });
+}
+
+int fake_node::journal_calls() const {
+  std::lock_guard lock(mutex_);
+  return journal_calls_;
+}
+
+void fake_node::set_journal_status(nlohmann::json status) {
+  std::lock_guard lock(mutex_);
+  journal_status_ = std::move(status);
+}
+
 void fake_node::on_closed(std::size_t index) {
   std::lock_guard lock(mutex_);
   ++records_[index].closed;

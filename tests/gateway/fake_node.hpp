@@ -30,11 +30,19 @@ class fake_node final : public actors::node {
   std::unique_ptr<actors::session> open_session(std::shared_ptr<actors::client_link> link) override;
   void signup(std::string name, std::function<void(result<actors::signup_result>)> done) override;
   bool healthy() const override { return healthy_; }
-  nlohmann::json journal_status() override { return journal_status_; }
+  /// Returns what set_journal_status gave; while hold_journal(true) is in force it first waits
+  /// (a broker that is slow to answer).
+  nlohmann::json journal_status() override;
   void stop() override {}
 
   void set_healthy(bool h) { healthy_ = h; }
   void set_signup_delay(std::chrono::milliseconds d) { signup_delay_ = d; }
+  void set_journal_status(nlohmann::json status);
+  void hold_journal(bool hold);
+  /// Waits (bounded) until `n` journal_status calls have started; returns whether they did.
+  bool wait_journal_started(int n, std::chrono::seconds limit = std::chrono::seconds(10));
+  /// journal_status calls that have returned.
+  int journal_calls() const;
 
   /// Waits (bounded, so a broken gateway fails the test instead of hanging it) until `pred` over
   /// the records holds. Returns whether it did.
@@ -55,6 +63,9 @@ class fake_node final : public actors::node {
   nlohmann::json journal_status_ = nlohmann::json{{"kind", "fake"}};
   std::atomic<bool> healthy_{true};
   std::chrono::milliseconds signup_delay_{0};
+  bool journal_held_ = false;
+  int journal_started_ = 0;
+  int journal_calls_ = 0;
   std::uint64_t next_account_ = 1;
   std::vector<std::thread> workers_;
 };

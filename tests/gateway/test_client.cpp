@@ -9,13 +9,20 @@ namespace net = boost::asio;
 using tcp = boost::asio::ip::tcp;
 
 http_reply http_request(std::uint16_t port, http::verb verb, std::string target, std::string body) {
+  return http_request_at("127.0.0.1", port, verb, std::move(target), std::move(body));
+}
+
+http_reply http_request_at(const std::string& address, std::uint16_t port, http::verb verb,
+                           std::string target, std::string body) {
   net::io_context ioc;
   tcp::socket socket(ioc);
   beast::error_code ec;
-  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
+  auto ip = net::ip::make_address(address, ec);
+  if (ec) return {};
+  socket.connect(tcp::endpoint(ip, port), ec);
   if (ec) return {};
   http::request<http::string_body> req{verb, target, 11};
-  req.set(http::field::host, "127.0.0.1");
+  req.set(http::field::host, address);
   if (!body.empty()) req.set(http::field::content_type, "application/json");
   req.body() = std::move(body);
   req.prepare_payload();

@@ -23,6 +23,11 @@ struct http_reply {
 http_reply http_request(std::uint16_t port, boost::beast::http::verb verb, std::string target,
                         std::string body = {});
 
+/// The same to another address of this machine (a non-loopback peer for the gateway).
+http_reply http_request_at(const std::string& address, std::uint16_t port,
+                           boost::beast::http::verb verb, std::string target,
+                           std::string body = {});
+
 /// Sends a WebSocket upgrade request for `target` by hand and returns the HTTP status of the reply
 /// (101 when accepted), so a refusal's status can be checked.
 int upgrade_status(std::uint16_t port, std::string target, std::optional<std::string> origin = {});
