@@ -24,6 +24,7 @@
 #include <sstream>
 
 #include "hibiki/cli/client_options.hpp"
+#include "hibiki/cli/journal_status.hpp"
 
 namespace {
 
@@ -269,10 +270,26 @@ std::uint64_t id_arg(const std::string& s) {
   return *hibiki::cli::parse_id(s, "id");
 }
 
+/// `journal status`: an operator's look over HTTP; no token needed (the server answers loopback
+/// peers only).
+status do_journal_status(const hibiki::cli::client_options& o, const hibiki::cli::server_url& url) {
+  auto reply = hibiki::cli::fetch_journal_status(url);
+  if (!reply) return fail(reply.error().message);
+  if (o.json) {
+    std::cout << reply->body << "\n";
+    return status::success();
+  }
+  auto text = hibiki::cli::format_journal_status(reply->json);
+  if (!text) return fail(text.error().message);
+  std::cout << *text;
+  return status::success();
+}
+
 status run(const hibiki::cli::client_options& o) {
   auto url = hibiki::cli::parse_server_url(o.server);
   if (!url) return url.error();
   if (o.command == "signup") return do_signup(o, *url);
+  if (o.command == "journal") return do_journal_status(o, *url);
 
   auto conn = connect_and_auth(o, *url);
   if (!conn) return conn.error();

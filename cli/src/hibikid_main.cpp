@@ -41,6 +41,12 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  if (options.journal == actors::journal_kind::kafka) {
+    // Opening fences every partition and reads the topic into the local index first: say so, as
+    // it can take a while (and up to two minutes when the brokers cannot be reached).
+    std::cout << "hibikid: opening the journal (" << cli::journal_description(options) << ")"
+              << std::endl;
+  }
   auto node = actors::node::start(cli::to_node_options(options));
   if (!node) {
     std::cerr << "hibikid: cannot start the node: " << node.error().message << "\n";
@@ -55,7 +61,8 @@ int main(int argc, char** argv) {
   auto host = gateway.value()->host();
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
   std::cout << "hibikid: serving http://" << host << ":" << gateway.value()->port() << " (data dir "
-            << options.data_dir << ")" << std::endl;
+            << options.data_dir << ", journal " << cli::journal_description(options) << ")"
+            << std::endl;
   if (!gateway.value()->open_signup()) std::cout << "hibikid: open sign-up is off" << std::endl;
 
   int sig = 0;

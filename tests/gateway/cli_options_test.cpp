@@ -28,6 +28,18 @@ TEST_CASE("hibikid defaults", "[cli][options]") {
   REQUIRE(o->max_outgoing_bytes == 4 * 1024 * 1024);
   REQUIRE_FALSE(o->help);
   REQUIRE_FALSE(o->version);
+  REQUIRE(o->journal == actors::journal_kind::rocksdb);
+  REQUIRE(o->kafka_brokers.empty());
+  REQUIRE(o->kafka_topic == "hibiki.journal");
+  REQUIRE(o->kafka_partitions == 16);
+  REQUIRE(o->breaker.max_failures == 10);
+  REQUIRE(o->breaker.call_timeout == std::chrono::milliseconds(10'000));
+  REQUIRE(o->breaker.reset_timeout == std::chrono::milliseconds(30'000));
+  REQUIRE(journal_description(*o) == "rocksdb");
+
+  auto node = to_node_options(*o);
+  REQUIRE(node.journal == actors::journal_kind::rocksdb);
+  REQUIRE(node.breaker.max_failures == 10);
 }
 
 TEST_CASE("hibikid flags", "[cli][options]") {
@@ -69,6 +81,103 @@ TEST_CASE("hibikid flags", "[cli][options]") {
   REQUIRE(v6->http_port == 9000);
   REQUIRE(parse_daemon_options({"--help"})->help);
   REQUIRE(parse_daemon_options({"--version"})->version);
+}
+
+TEST_CASE("hibikid journal and breaker flags", "[cli][options]") {
+  auto o = parse_daemon_options({"--journal=kafka", "--kafka-brokers=127.0.0.1:9092,kafka-2:19092",
+                                 "--kafka-topic=chat.events_v1", "--kafka-partitions", "3",
+                                 "--breaker-max-failures=4", "--breaker-call-timeout=2500",
+                                 "--breaker-reset-timeout=0"});
+  REQUIRE(o.ok());
+  REQUIRE(o->journal == actors::journal_kind::kafka);
+  REQUIRE(o->kafka_brokers == "127.0.0.1:9092,kafka-2:19092");
+  REQUIRE(o->kafka_topic == "chat.events_v1");
+  REQUIRE(o->kafka_partitions == 3);
+  REQUIRE(o->breaker.max_failures == 4);
+  REQUIRE(o->breaker.call_timeout == std::chrono::milliseconds(2500));
+  REQUIRE(o->breaker.reset_timeout == std::chrono::milliseconds(0));
+  REQUIRE(journal_description(*o) == "kafka topic chat.events_v1 at 127.0.0.1:9092,kafka-2:19092");
+
+  auto node = to_node_options(*o);
+  REQUIRE(node.journal == actors::journal_kind::kafka);
+  REQUIRE(node.kafka_brokers == "127.0.0.1:9092,kafka-2:19092");
+  REQUIRE(node.kafka_topic == "chat.events_v1");
+  REQUIRE(node.kafka_partitions == 3);
+  REQUIRE(node.breaker.max_failures == 4);
+  REQUIRE(node.breaker.call_timeout == std::chrono::milliseconds(2500));
+  REQUIRE(node.breaker.reset_timeout == std::chrono::milliseconds(0));
+
+  // IPv6 brokers, and the breaker alone with the embedded journal.
+  auto v6 = parse_daemon_options({"--journal=kafka", "--kafka-brokers=[::1]:9092"});
+  REQUIRE(v6.ok());
+  REQUIRE(v6->kafka_brokers == "[::1]:9092");
+  auto rocks = parse_daemon_options({"--journal=rocksdb", "--breaker-max-failures=1"});
+  REQUIRE(rocks.ok());
+  REQUIRE(rocks->journal == actors::journal_kind::rocksdb);
+  REQUIRE(rocks->breaker.max_failures == 1);
+}
+
+TEST_CASE("hibikid journal options from the config file", "[cli][options]") {
+  testkit::temp_dir dir;
+  auto file = dir.path() / "hibikid.conf";
+  testkit::write_file(file,
+                      "journal = kafka\n"
+                      "kafka_brokers = 127.0.0.1:9092\n"
+                      "kafka-partitions = 8\n"
+                      "breaker-call-timeout = 500\n");
+  auto o = parse_daemon_options({"--config=" + file.string(), "--kafka-partitions=2"});
+  REQUIRE(o.ok());
+  REQUIRE(o->journal == actors::journal_kind::kafka);
+  REQUIRE(o->kafka_brokers == "127.0.0.1:9092");
+  REQUIRE(o->kafka_partitions == 2);  // the flag wins
+  REQUIRE(o->breaker.call_timeout == std::chrono::milliseconds(500));
+  // The file names Kafka; a flag switches back to the embedded journal, and then the brokers
+  // left in the file are a contradiction, reported as such.
+  auto back = parse_daemon_options({"--config=" + file.string(), "--journal=rocksdb"});
+  REQUIRE_FALSE(back.ok());
+  REQUIRE(back.error().message.find("--journal=kafka") != std::string::npos);
+}
+
+TEST_CASE("hibikid rejects bad journal and breaker options", "[cli][options]") {
+  for (const auto& [args, says] : std::vector<std::pair<strings, std::string>>{
+           {{"--journal=postgres"}, "expected rocksdb or kafka"},
+           {{"--journal="}, "expected rocksdb or kafka"},
+           {{"--journal=Kafka", "--kafka-brokers=h:1"}, "expected rocksdb or kafka"},
+           {{"--journal=kafka"}, "--journal=kafka needs --kafka-brokers"},
+           {{"--kafka-brokers=127.0.0.1:9092"}, "add --journal=kafka"},
+           {{"--journal=kafka", "--kafka-brokers="}, "--kafka-brokers"},
+           {{"--journal=kafka", "--kafka-brokers=localhost"}, "HOST:PORT"},
+           {{"--journal=kafka", "--kafka-brokers=:9092"}, "HOST:PORT"},
+           {{"--journal=kafka", "--kafka-brokers=h:0"}, "HOST:PORT"},
+           {{"--journal=kafka", "--kafka-brokers=h:65536"}, "HOST:PORT"},
+           {{"--journal=kafka", "--kafka-brokers=h:port"}, "HOST:PORT"},
+           {{"--journal=kafka", "--kafka-brokers=h:1,"}, "HOST:PORT"},
+           {{"--journal=kafka", "--kafka-brokers=h:1,,g:2"}, "HOST:PORT"},
+           {{"--journal=kafka", "--kafka-brokers=h 1:9092"}, "HOST:PORT"},
+           {{"--journal=kafka", "--kafka-brokers=[::1]9092"}, "HOST:PORT"},
+           {{"--journal=kafka", "--kafka-brokers=h:1", "--kafka-topic="}, "--kafka-topic"},
+           {{"--journal=kafka", "--kafka-brokers=h:1", "--kafka-topic=a/b"}, "--kafka-topic"},
+           {{"--journal=kafka", "--kafka-brokers=h:1", "--kafka-topic=.."}, "--kafka-topic"},
+           {{"--journal=kafka", "--kafka-brokers=h:1", "--kafka-topic=" + std::string(250, 't')},
+            "--kafka-topic"},
+           {{"--kafka-partitions=0"}, "--kafka-partitions"},
+           {{"--kafka-partitions=-3"}, "--kafka-partitions"},
+           {{"--kafka-partitions=many"}, "--kafka-partitions"},
+           {{"--kafka-partitions=10001"}, "--kafka-partitions"},
+           {{"--breaker-max-failures=0"}, "--breaker-max-failures"},
+           {{"--breaker-max-failures=ten"}, "--breaker-max-failures"},
+           {{"--breaker-call-timeout=1s"}, "--breaker-call-timeout"},
+           {{"--breaker-call-timeout=-1"}, "--breaker-call-timeout"},
+           {{"--breaker-call-timeout="}, "--breaker-call-timeout"},
+           {{"--breaker-reset-timeout=86400001"}, "--breaker-reset-timeout"},
+           {{"--breaker-reset-timeout=soon"}, "--breaker-reset-timeout"},
+       }) {
+    INFO(args[0] + (args.size() > 1 ? " " + args[1] : std::string()));
+    auto o = parse_daemon_options(args);
+    REQUIRE_FALSE(o.ok());
+    REQUIRE(o.error().code == errc::bad_request);
+    REQUIRE(o.error().message.find(says) != std::string::npos);
+  }
 }
 
 TEST_CASE("hibikid config file with flags winning", "[cli][options]") {
@@ -155,6 +264,50 @@ TEST_CASE("hibiki client command lines", "[cli][options]") {
   REQUIRE(parse_client_options({"tail", "5"}).ok());
   REQUIRE(parse_client_options({"signup", "alice"}).ok());
   REQUIRE(parse_client_options({"--help"})->help);
+}
+
+TEST_CASE("hibiki journal status command lines", "[cli][options]") {
+  auto plain = parse_client_options({"journal", "status"});
+  REQUIRE(plain.ok());
+  REQUIRE(plain->command == "journal");
+  REQUIRE(plain->args == strings{"status"});
+  REQUIRE(plain->server == "ws://127.0.0.1:8080");
+  REQUIRE_FALSE(plain->json);
+
+  auto full =
+      parse_client_options({"journal", "status", "--url", "http://127.0.0.1:9000", "--json"});
+  REQUIRE(full.ok());
+  REQUIRE(full->server == "http://127.0.0.1:9000");
+  REQUIRE(full->json);
+  REQUIRE(full->args == strings{"status"});
+
+  auto eq = parse_client_options(
+      {"--server=ws://127.0.0.1:1", "journal", "status", "--url=http://[::1]:7000"});
+  REQUIRE(eq.ok());
+  REQUIRE(eq->server == "http://[::1]:7000");  // --url after the command wins
+  auto global = parse_client_options({"--server=http://10.1.2.3:8080", "journal", "status"});
+  REQUIRE(global.ok());
+  REQUIRE(global->server == "http://10.1.2.3:8080");
+}
+
+TEST_CASE("hibiki rejects bad journal command lines", "[cli][options]") {
+  for (const strings& args : {
+           strings{"journal"},
+           strings{"journal", "stats"},
+           strings{"journal", "status", "extra"},
+           strings{"journal", "status", "--url"},
+           strings{"journal", "status", "--url", "ftp://host:1"},
+           strings{"journal", "status", "--url=http://host:0"},
+           strings{"journal", "status", "--url="},
+           strings{"journal", "status", "--jsn"},
+           strings{"journal", "--json", "status"},
+       }) {
+    INFO(args.back());
+    auto o = parse_client_options(args);
+    REQUIRE_FALSE(o.ok());
+    REQUIRE(o.error().code == errc::bad_request);
+    REQUIRE_FALSE(o.error().message.empty());
+  }
 }
 
 TEST_CASE("hibiki rejects bad command lines", "[cli][options]") {

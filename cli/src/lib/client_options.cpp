@@ -89,6 +89,29 @@ result<client_options> parse_client_options(const std::vector<std::string>& args
   } else if (o.command == "create-room") {
     st = arity(1, static_cast<std::size_t>(-1), "create-room NAME [MEMBER_ID...]");
     for (std::size_t k = 1; st && k < o.args.size(); ++k) st = check_id(o.args[k], "member id");
+  } else if (o.command == "journal") {
+    if (o.args.empty() || o.args[0] != "status")
+      return usage_error("usage: hibiki journal status [--url http://HOST:PORT] [--json]");
+    for (std::size_t k = 1; k < o.args.size(); ++k) {
+      std::string_view a = o.args[k];
+      if (a == "--json") {
+        o.json = true;
+      } else if (a == "--url" || a.rfind("--url=", 0) == 0) {
+        std::string url;
+        if (a == "--url") {
+          if (k + 1 >= o.args.size()) return usage_error("option --url needs a value");
+          url = o.args[++k];
+        } else {
+          url = std::string(a.substr(6));
+        }
+        if (auto u = parse_server_url(url); !u) return u.error();
+        o.server = url;
+      } else {
+        return usage_error("unexpected argument '" + std::string(a) +
+                           "'; usage: hibiki journal status [--url http://HOST:PORT] [--json]");
+      }
+    }
+    o.args = {"status"};
   } else if (o.command == "add-member") {
     st = arity(2, 2, "add-member ROOM ACCOUNT_ID");
     if (st) st = check_id(o.args[0], "room id");
@@ -157,9 +180,14 @@ Commands:
   rooms                             list your rooms
   create-room NAME [MEMBER_ID...]   create a room; prints its id
   add-member ROOM ACCOUNT_ID        add an account to a room
+  journal status [--url URL] [--json]
+                                    the server's journal: kind, topic, breaker state, and per
+                                    partition the indexed offset, end offset and lag (GET
+                                    /api/journal; served to loopback only, so run it on the
+                                    server's machine); --json prints the raw JSON
 
 Options:
-  --server URL    ws://HOST:PORT (default ws://127.0.0.1:8080)
+  --server URL    ws://HOST:PORT or http://HOST:PORT (default ws://127.0.0.1:8080)
   --token TOKEN   the account's token (default: $HIBIKI_TOKEN, then the stored token)
 
 The token is stored in $HIBIKI_CONFIG, or ~/.config/hibiki/token when it is unset.

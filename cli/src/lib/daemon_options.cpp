@@ -52,10 +52,57 @@ status parse_http(std::string_view value, daemon_options& o) {
   return status::success();
 }
 
+/// HOST:PORT[,HOST:PORT...]: what librdkafka takes as bootstrap.servers, checked here so a typo
+/// is a usage error and not a two-minute wait for a broker that cannot exist.
+status parse_brokers(std::string_view value, daemon_options& o) {
+  constexpr std::string_view expected = "HOST:PORT[,HOST:PORT...] with ports from 1 to 65535";
+  if (value.empty()) return bad("kafka-brokers", value, expected);
+  std::string_view rest = value;
+  while (true) {
+    auto comma = rest.find(',');
+    auto entry = rest.substr(0, comma);
+    std::string_view host, port;
+    if (!entry.empty() && entry.front() == '[') {
+      auto close = entry.find(']');
+      if (close == std::string_view::npos || close + 1 >= entry.size() || entry[close + 1] != ':')
+        return bad("kafka-brokers", value, expected);
+      host = entry.substr(1, close - 1);
+      port = entry.substr(close + 2);
+    } else {
+      auto colon = entry.rfind(':');
+      if (colon == std::string_view::npos) return bad("kafka-brokers", value, expected);
+      host = entry.substr(0, colon);
+      port = entry.substr(colon + 1);
+    }
+    auto p = parse_unsigned(port, 65535);
+    if (host.empty() || !p || *p == 0) return bad("kafka-brokers", value, expected);
+    for (char c : host)
+      if (c == ' ' || c == '\t' || c == ',' || c == '/')
+        return bad("kafka-brokers", value, expected);
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  o.kafka_brokers = std::string(value);
+  return status::success();
+}
+
+/// Kafka's own rule for topic names: 1 to 249 of [a-zA-Z0-9._-], and not "." or "..".
+bool valid_topic(std::string_view name) {
+  if (name.empty() || name.size() > 249 || name == "." || name == "..") return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 bool known_key(std::string_view key) {
   for (std::string_view k :
        {"http", "data-dir", "web-root", "open-signup", "snapshot-every", "passivate-after",
-        "max-live-entities", "max-frame-bytes", "idle-timeout", "max-outgoing-bytes", "config"})
+        "max-live-entities", "max-frame-bytes", "idle-timeout", "max-outgoing-bytes", "config",
+        "journal", "kafka-brokers", "kafka-topic", "kafka-partitions", "breaker-max-failures",
+        "breaker-call-timeout", "breaker-reset-timeout"})
     if (key == k) return true;
   return false;
 }
@@ -126,7 +173,62 @@ status apply_daemon_option(std::string_view raw_key, std::string_view value, dae
     o.max_outgoing_bytes = *n;
     return status::success();
   }
+  if (key == "journal") {
+    if (value == "rocksdb")
+      o.journal = actors::journal_kind::rocksdb;
+    else if (value == "kafka")
+      o.journal = actors::journal_kind::kafka;
+    else
+      return bad(key, value, "rocksdb or kafka");
+    return status::success();
+  }
+  if (key == "kafka-brokers") return parse_brokers(value, o);
+  if (key == "kafka-topic") {
+    if (!valid_topic(value))
+      return bad(key, value, "a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ -)");
+    o.kafka_topic = std::string(value);
+    return status::success();
+  }
+  if (key == "kafka-partitions") {
+    auto n = positive(10'000);
+    if (!n) return bad(key, value, "a number of partitions from 1 to 10000");
+    o.kafka_partitions = static_cast<std::int32_t>(*n);
+    return status::success();
+  }
+  if (key == "breaker-max-failures") {
+    auto n = positive(1'000'000);
+    if (!n) return bad(key, value, "a positive number of failures (at most 1000000)");
+    o.breaker.max_failures = static_cast<std::uint32_t>(*n);
+    return status::success();
+  }
+  if (key == "breaker-call-timeout" || key == "breaker-reset-timeout") {
+    // 0 is meaningful for both (circuit_breaker.hpp): no call deadline / retry at once.
+    auto n = parse_unsigned(value, 86'400'000);
+    if (!n) return bad(key, value, "a number of milliseconds from 0 to 86400000");
+    (key == "breaker-call-timeout" ? o.breaker.call_timeout : o.breaker.reset_timeout) =
+        std::chrono::milliseconds(*n);
+    return status::success();
+  }
   return status(errc::bad_request, "unknown option --" + key);
+}
+
+status check_daemon_options(const daemon_options& o) {
+  if (o.journal == actors::journal_kind::kafka && o.kafka_brokers.empty()) {
+    return status(errc::bad_request,
+                  "--journal=kafka needs --kafka-brokers=HOST:PORT[,HOST:PORT...]");
+  }
+  if (o.journal != actors::journal_kind::kafka && !o.kafka_brokers.empty()) {
+    // Silently keeping the embedded journal would look like Kafka to whoever set the brokers.
+    return status(errc::bad_request,
+                  "--kafka-brokers is set but the journal is rocksdb: add --journal=kafka");
+  }
+  return status::success();
+}
+
+std::string journal_description(const daemon_options& o) {
+  if (o.journal == actors::journal_kind::kafka)
+    return "kafka topic " + o.kafka_topic + " at " + o.kafka_brokers;
+  return "rocksdb";
 }
 
 status apply_config_text(std::string_view text, daemon_options& o) {
@@ -202,6 +304,7 @@ result<daemon_options> parse_daemon_options(const std::vector<std::string>& args
   }
   for (const auto& [key, value] : flags)
     if (auto st = apply_daemon_option(key, value, o); !st) return st.error();
+  if (auto st = check_daemon_options(o); !st) return st.error();
   return o;
 }
 
@@ -211,6 +314,11 @@ actors::node_options to_node_options(const daemon_options& o) {
   n.snapshot_every = o.snapshot_every;
   n.passivate_after = std::chrono::duration_cast<std::chrono::milliseconds>(o.passivate_after);
   n.max_live_entities = o.max_live_entities;
+  n.journal = o.journal;
+  n.kafka_brokers = o.kafka_brokers;
+  n.kafka_topic = o.kafka_topic;
+  n.kafka_partitions = o.kafka_partitions;
+  n.breaker = o.breaker;
   return n;
 }
 
@@ -243,6 +351,19 @@ Options (also accepted as `key = value` lines in the --config file; flags win):
   --idle-timeout=SECONDS      close WebSockets silent this long (default 60)
   --max-outgoing-bytes=N      disconnect a client with more queued than this (default 4194304)
   --web-root=DIR              directory of the web client's files
+  --journal=rocksdb|kafka     where the journal lives (default rocksdb, embedded in --data-dir;
+                              with kafka, --data-dir holds the local index, snapshots and read
+                              models)
+  --kafka-brokers=HOST:PORT[,HOST:PORT...]
+                              Kafka bootstrap servers (required with --journal=kafka)
+  --kafka-topic=NAME          the journal topic (default hibiki.journal)
+  --kafka-partitions=N        partitions when hibikid creates the topic (default 16)
+  --breaker-max-failures=N    journal write failures in a row that open the circuit breaker
+                              (default 10)
+  --breaker-call-timeout=MS   a journal write not answered within MS counts as failed
+                              (default 10000; 0 = no deadline)
+  --breaker-reset-timeout=MS  how long the open breaker fails writes fast before it lets one
+                              trial write through (default 30000)
   --config=FILE               read options from FILE
   --help                      show this text
   --version                   show the version

@@ -39,6 +39,17 @@ struct daemon_options {
   std::size_t max_outgoing_bytes = 4 * 1024 * 1024;
   /// --web-root=DIR. Default: empty (the compiled-in web root)
   std::string web_root;
+  /// --journal=rocksdb|kafka. Default: rocksdb
+  actors::journal_kind journal = actors::journal_kind::rocksdb;
+  /// --kafka-brokers=HOST:PORT[,HOST:PORT...]. Required with --journal=kafka, refused without it.
+  std::string kafka_brokers;
+  /// --kafka-topic=NAME. Default: hibiki.journal
+  std::string kafka_topic = "hibiki.journal";
+  /// --kafka-partitions=N (1..10000), used when the node creates the topic. Default: 16
+  std::int32_t kafka_partitions = 16;
+  /// --breaker-max-failures=N, --breaker-call-timeout=MS, --breaker-reset-timeout=MS.
+  /// Default: 10 failures, 10000 ms, 30000 ms
+  breaker_options breaker;
   /// --config=FILE. Default: none
   std::string config_file;
   bool help = false;
@@ -47,11 +58,18 @@ struct daemon_options {
 
 /// Parses hibikid's arguments (without the program name), reading the --config file if given.
 /// Errors: bad_request with a message naming the option (unknown, malformed, out of range), or
-/// the config file's line.
+/// the config file's line, or options that do not fit together (--journal=kafka without
+/// --kafka-brokers, --kafka-brokers without --journal=kafka).
 result<daemon_options> parse_daemon_options(const std::vector<std::string>& args);
 
 /// Applies one option by name (the flag without its dashes, e.g. "data-dir"; '_' works as '-').
 status apply_daemon_option(std::string_view key, std::string_view value, daemon_options& options);
+
+/// Checks the options that depend on each other, once every flag and config line is applied.
+status check_daemon_options(const daemon_options& options);
+
+/// What the startup line says about the journal: "rocksdb" or "kafka topic T at BROKERS".
+std::string journal_description(const daemon_options& options);
 
 /// Applies the lines of a config file: `key = value`, blank lines and `#` comments.
 status apply_config_text(std::string_view text, daemon_options& options);

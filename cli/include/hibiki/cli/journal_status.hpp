@@ -1,0 +1,33 @@
+#pragma once
+/// `hibiki journal status`: fetches GET /api/journal from a hibikid and turns the JSON into the
+/// summary an operator reads. Fetching and formatting are apart so each is tested on its own.
+
+#include <chrono>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "hibiki/cli/client_options.hpp"
+#include "hibiki/core/result.hpp"
+
+namespace hibiki::cli {
+
+struct journal_status_reply {
+  std::string body;     ///< the server's bytes, printed as they came by --json
+  nlohmann::json json;  ///< the same, parsed (always an object)
+};
+
+/// GET /api/journal on url's host and port. Every step (connect, send, answer) is bounded by
+/// `timeout`. Errors (messages say what to do): unavailable (cannot resolve or connect, no
+/// answer in time), forbidden (403: not a loopback peer), internal (another HTTP status, a body
+/// that is not a JSON object).
+result<journal_status_reply> fetch_journal_status(
+    const server_url& url, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+/// The readable summary: kind, brokers, topic, append counters, breaker, then one line per
+/// partition (partition, state, indexed offset, end offset, lag, last error). Unknown offsets
+/// (-1) print as "-". Errors: bad_request when the JSON is not the documented shape (no string
+/// "kind", or a field of the wrong type).
+result<std::string> format_journal_status(const nlohmann::json& status);
+
+}  // namespace hibiki::cli

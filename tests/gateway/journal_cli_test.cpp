@@ -1,0 +1,229 @@
+// `hibiki journal status` without the binary: fetching GET /api/journal from a real gateway in
+// front of the fake node, the errors an operator can meet, and the summary it prints.
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "gateway_fixture.hpp"
+#include "hibiki/cli/client_options.hpp"
+#include "hibiki/cli/journal_status.hpp"
+
+using namespace hibiki;
+using namespace hibiki::testkit;
+using json = nlohmann::json;
+
+namespace {
+
+cli::server_url url_for(std::uint16_t port) {
+  return cli::server_url{"127.0.0.1", std::to_string(port), "/ws"};
+}
+
+json kafka_status() {
+  return json::parse(R"({
+    "kind": "kafka", "brokers": "127.0.0.1:9092", "topic": "hibiki.journal",
+    "partition_count": 2,
+    "partitions": [
+      {"partition": 0, "state": "ready", "indexed_offset": 10, "end_offset": 10, "lag": 0,
+       "last_error": ""},
+      {"partition": 1, "state": "catching_up", "indexed_offset": 3, "end_offset": -1, "lag": -1,
+       "last_error": "Local: Broker transport failure"}],
+    "appends": 12, "rejected": 1, "failed": 2,
+    "breaker": {"state": "open", "consecutive_failures": 10, "max_failures": 10,
+                "call_timeout_ms": 10000, "reset_timeout_ms": 30000}})");
+}
+
+json rocksdb_status() {
+  return json::parse(R"({
+    "kind": "rocksdb", "brokers": "", "topic": "", "partition_count": 0, "partitions": [],
+    "appends": 5, "rejected": 0, "failed": 0,
+    "breaker": {"state": "closed", "consecutive_failures": 0, "max_failures": 10,
+                "call_timeout_ms": 10000, "reset_timeout_ms": 30000}})");
+}
+
+/// A port that nothing listens on: bound, then closed again.
+std::uint16_t closed_port() {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor a(
+      ioc, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
+/// Accepts one connection, reads whatever comes, answers `reply` verbatim (or nothing when
+/// empty, keeping the connection open until the test ends).
+class canned_server {
+ public:
+  explicit canned_server(std::string reply)
+      : acceptor_(ioc_,
+                  boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)),
+        reply_(std::move(reply)) {
+    thread_ = std::thread([this] {
+      boost::system::error_code ec;
+      acceptor_.accept(socket_, ec);
+      if (ec) return;
+      char buf[4096];
+      socket_.read_some(boost::asio::buffer(buf), ec);
+      if (!reply_.empty()) {
+        boost::asio::write(socket_, boost::asio::buffer(reply_), ec);
+        socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
+      }
+    });
+  }
+  ~canned_server() {
+    thread_.join();
+    boost::system::error_code ec;
+    socket_.close(ec);
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+ private:
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::ip::tcp::socket socket_{ioc_};
+  std::string reply_;
+  std::thread thread_;
+};
+
+std::string http_reply(int status, const std::string& reason, const std::string& body) {
+  return "HTTP/1.1 " + std::to_string(status) + " " + reason +
+         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nConnection: close\r\n\r\n" + body;
+}
+
+}  // namespace
+
+TEST_CASE("journal status is fetched from the gateway", "[cli][journal]") {
+  gateway_fixture f;
+  f.node.set_journal_status(kafka_status());
+  auto r = cli::fetch_journal_status(url_for(f.port));
+  REQUIRE(r.ok());
+  REQUIRE(r->json == kafka_status());
+  REQUIRE(json::parse(r->body) == kafka_status());
+  REQUIRE(f.node.journal_calls() == 1);
+}
+
+TEST_CASE("journal status reports a server that is not there", "[cli][journal]") {
+  auto r = cli::fetch_journal_status(url_for(closed_port()));
+  REQUIRE_FALSE(r.ok());
+  REQUIRE(r.error().code == errc::unavailable);
+  REQUIRE(r.error().message.find("cannot connect") != std::string::npos);
+  REQUIRE(r.error().message.find("is hibikid running") != std::string::npos);
+
+  auto unresolvable = cli::fetch_journal_status(cli::server_url{"no-such-host.invalid", "80", ""});
+  REQUIRE_FALSE(unresolvable.ok());
+  REQUIRE(unresolvable.error().code == errc::unavailable);
+}
+
+TEST_CASE("journal status gives up on a server that never answers", "[cli][journal]") {
+  canned_server silent("");  // reads the request, never answers
+  auto r = cli::fetch_journal_status(url_for(silent.port()), std::chrono::milliseconds(300));
+  REQUIRE_FALSE(r.ok());
+  REQUIRE(r.error().code == errc::unavailable);
+  REQUIRE(r.error().message.find("no answer") != std::string::npos);
+}
+
+TEST_CASE("journal status explains a 403", "[cli][journal]") {
+  canned_server s(http_reply(
+      403, "Forbidden",
+      R"({"error":{"code":"forbidden","message":"the journal status is served to loopback only"}})"));
+  auto r = cli::fetch_journal_status(url_for(s.port()));
+  REQUIRE_FALSE(r.ok());
+  REQUIRE(r.error().code == errc::forbidden);
+  REQUIRE(r.error().message.find("403") != std::string::npos);
+  REQUIRE(r.error().message.find("loopback only") != std::string::npos);
+  REQUIRE(r.error().message.find("server's machine") != std::string::npos);
+}
+
+TEST_CASE("journal status rejects answers that are not a status", "[cli][journal]") {
+  SECTION("not JSON") {
+    canned_server s(http_reply(200, "OK", "<html>hello</html>"));
+    auto r = cli::fetch_journal_status(url_for(s.port()));
+    REQUIRE_FALSE(r.ok());
+    REQUIRE(r.error().message.find("not a JSON object") != std::string::npos);
+  }
+  SECTION("JSON but not an object") {
+    canned_server s(http_reply(200, "OK", "[1,2,3]"));
+    REQUIRE_FALSE(cli::fetch_journal_status(url_for(s.port())).ok());
+  }
+  SECTION("another status") {
+    canned_server s(
+        http_reply(404, "Not Found", R"({"error":{"code":"not_found","message":"no such file"}})"));
+    auto r = cli::fetch_journal_status(url_for(s.port()));
+    REQUIRE_FALSE(r.ok());
+    REQUIRE(r.error().message.find("HTTP 404") != std::string::npos);
+    REQUIRE(r.error().message.find("/api/journal") != std::string::npos);
+  }
+  SECTION("the connection closes without an answer") {
+    canned_server s("garbage that is not HTTP\r\n\r\n");
+    REQUIRE_FALSE(cli::fetch_journal_status(url_for(s.port())).ok());
+  }
+}
+
+TEST_CASE("the Kafka journal summary", "[cli][journal]") {
+  auto text = cli::format_journal_status(kafka_status());
+  REQUIRE(text.ok());
+  const std::string expected =
+      "journal    kafka\n"
+      "brokers    127.0.0.1:9092\n"
+      "topic      hibiki.journal (2 partitions)\n"
+      "appends    12 acknowledged, 1 rejected, 2 failed\n"
+      "breaker    open (10 failures in a row; opens at 10; call timeout 10000 ms; reset after "
+      "30000 ms)\n"
+      "partitions 2 owned\n"
+      "\n"
+      "PARTITION  STATE         INDEXED_OFFSET      END_OFFSET          LAG  LAST_ERROR\n"
+      "        0  ready                     10              10            0\n"
+      "        1  catching_up                3               -            -  Local: Broker "
+      "transport failure\n";
+  REQUIRE(*text == expected);
+}
+
+TEST_CASE("the RocksDB journal summary", "[cli][journal]") {
+  auto text = cli::format_journal_status(rocksdb_status());
+  REQUIRE(text.ok());
+  REQUIRE(*text ==
+          "journal    rocksdb\n"
+          "appends    5 acknowledged, 0 rejected, 0 failed\n"
+          "breaker    closed (0 failures in a row; opens at 10; call timeout 10000 ms; reset "
+          "after 30000 ms)\n"
+          "partitions none (not partitioned)\n");
+}
+
+TEST_CASE("a summary of a status with missing fields", "[cli][journal]") {
+  auto text = cli::format_journal_status(json{{"kind", "fake"}});
+  REQUIRE(text.ok());
+  REQUIRE(*text ==
+          "journal    fake\n"
+          "appends    - acknowledged, - rejected, - failed\n"
+          "partitions none (not partitioned)\n");
+}
+
+TEST_CASE("a malformed status is refused with the reason", "[cli][journal]") {
+  auto bad_partition = kafka_status();
+  bad_partition["partitions"][1]["lag"] = "six";
+  auto bad_breaker = kafka_status();
+  bad_breaker["breaker"]["state"] = 3;
+  auto partitions_object = kafka_status();
+  partitions_object["partitions"] = json::object();
+  for (const auto& [status, reason] : std::vector<std::pair<json, std::string>>{
+           {json::array(), "not a JSON object"},
+           {json("kafka"), "not a JSON object"},
+           {json::object(), "no \"kind\""},
+           {json{{"kind", 7}}, "\"kind\" is not a string"},
+           {json{{"kind", "kafka"}, {"appends", "many"}}, "\"appends\" is not an integer"},
+           {json{{"kind", "kafka"}, {"appends", 1.5}}, "\"appends\" is not an integer"},
+           {json{{"kind", "kafka"}, {"breaker", "closed"}}, "\"breaker\" is not an object"},
+           {bad_breaker, "breaker \"state\" is not a string"},
+           {partitions_object, "\"partitions\" is not an array"},
+           {json{{"kind", "kafka"}, {"partitions", json::array({1})}},
+            "partition entry 0 is not an object"},
+           {bad_partition, "partition entry 1 \"lag\" is not an integer"},
+       }) {
+    INFO(status.dump());
+    auto text = cli::format_journal_status(status);
+    REQUIRE_FALSE(text.ok());
+    REQUIRE(text.error().code == errc::bad_request);
+    REQUIRE(text.error().message.find(reason) != std::string::npos);
+  }
+}
