@@ -4,6 +4,7 @@ The CLI speaks the same WebSocket protocol as every other client; these tests ru
 way a user would (its stdout, stderr and exit codes) and check the effects through a Python
 client that nobody here wrote.
 """
+import json
 import os
 import queue
 import signal
@@ -129,3 +130,91 @@ def test_errors_and_usage(server, tmp_path):
     assert r.returncode == 1
     # The server is still fine.
     assert server.healthz() == 200
+
+
+# ---- hibiki journal status, and hibikid's journal flags ------------------------------------------
+
+
+def run_journal_status(*args, timeout=20):
+    return subprocess.run([CLI, "journal", "status"] + list(args), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_journal_status_on_the_embedded_journal(server, tmp_path):
+    assert any("journal rocksdb" in line for line in server.stdout_lines), server.stdout_lines
+    alice = server.user("alice")
+    room_id = alice.ok("create_room", name="status", members=[])["room_id"]
+    alice.ok("send_message", room_id=room_id, body="counted", client_msg_id="js-1")
+
+    r = run_journal_status("--url", server.url)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert "journal    rocksdb" in lines, r.stdout
+    assert any(l.startswith("breaker    closed (0 failures in a row; opens at 10;") for l in lines)
+    assert "partitions none (not partitioned)" in lines, r.stdout
+    appends = [l for l in lines if l.startswith("appends")]
+    # Sign-up, room creation and the message each appended at least one event.
+    assert appends and int(appends[0].split()[1]) >= 3, r.stdout
+
+    r = run_journal_status("--url", server.url, "--json")
+    assert r.returncode == 0, r.stderr
+    j = json.loads(r.stdout)
+    assert j["kind"] == "rocksdb"
+    assert j["partitions"] == [] and j["partition_count"] == 0
+    assert j["appends"] >= 3 and j["failed"] == 0
+    assert j["breaker"] == {"state": "closed", "consecutive_failures": 0, "max_failures": 10,
+                            "call_timeout_ms": 10000, "reset_timeout_ms": 30000}
+
+    # The endpoint itself: GET only.
+    status, body = server.http("POST", "/api/journal", {})
+    assert status == 405, body
+    status, body = server.http("GET", "/api/journal")
+    assert status == 200 and json.loads(body)["kind"] == "rocksdb"
+
+
+def test_journal_status_shows_the_breaker_flags(server_factory):
+    s = server_factory("--breaker-max-failures=3", "--breaker-call-timeout=1500",
+                       "--breaker-reset-timeout=0")
+    r = run_journal_status("--json", "--url", s.url)
+    assert r.returncode == 0, r.stderr
+    breaker = json.loads(r.stdout)["breaker"]
+    assert breaker["max_failures"] == 3
+    assert breaker["call_timeout_ms"] == 1500
+    assert breaker["reset_timeout_ms"] == 0
+    assert breaker["state"] == "closed"
+
+
+def test_journal_status_errors(server):
+    url = server.url
+    # Usage errors: exit 2, nothing sent.
+    for args in (["--bogus"], ["--url"], ["--url", "ftp://x:1"], ["extra"]):
+        r = run_journal_status(*args)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert r.stderr.strip()
+    r = subprocess.run([CLI, "journal"], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 2 and "journal status" in r.stderr
+    # The server goes away: a clear message, exit 1, no hang.
+    server.stop()
+    r = run_journal_status("--url", url)
+    assert r.returncode == 1
+    assert "cannot connect" in r.stderr, r.stderr
+    assert r.stdout == ""
+
+
+@pytest.mark.parametrize("args,says", [
+    (["--journal=kafka"], "--journal=kafka needs --kafka-brokers"),
+    (["--journal=postgres"], "expected rocksdb or kafka"),
+    (["--kafka-brokers=127.0.0.1:9092"], "add --journal=kafka"),
+    (["--journal=kafka", "--kafka-brokers=nohostport"], "--kafka-brokers"),
+    (["--kafka-partitions=0"], "--kafka-partitions"),
+    (["--breaker-max-failures=many"], "--breaker-max-failures"),
+    (["--breaker-call-timeout=1s"], "--breaker-call-timeout"),
+])
+def test_hibikid_refuses_bad_journal_flags(hibikid_binary, tmp_path, args, says):
+    r = subprocess.run([hibikid_binary, "--http=127.0.0.1:0", f"--data-dir={tmp_path / 'data'}"]
+                       + args, capture_output=True, text=True, timeout=20)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert says in r.stderr, r.stderr
+    assert "serving" not in r.stdout
+    # Refused before anything was opened.
+    assert not (tmp_path / "data").exists()
