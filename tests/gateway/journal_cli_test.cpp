@@ -199,6 +199,30 @@ TEST_CASE("a summary of a status with missing fields", "[cli][journal]") {
           "partitions none (not partitioned)\n");
 }
 
+TEST_CASE("a summary when the node could not reach the journal", "[cli][journal]") {
+  // What the node answers when the backend's status does not come in time (the broker is down):
+  // counters unknown, no partitions, the reason, and the breaker it always knows.
+  auto status = json::parse(R"x({
+    "kind": "kafka", "brokers": "127.0.0.1:9092", "topic": "hibiki.journal",
+    "partition_count": null, "partitions": [], "appends": null, "rejected": null, "failed": null,
+    "error": "the journal did not report its status within 2000 ms (is the broker reachable?)",
+    "breaker": {"state": "open", "consecutive_failures": 2, "max_failures": 2,
+                "call_timeout_ms": 3000, "reset_timeout_ms": 5000}})x");
+  auto text = cli::format_journal_status(status);
+  REQUIRE(text.ok());
+  REQUIRE(*text ==
+          "journal    kafka\n"
+          "error      the journal did not report its status within 2000 ms (is the broker "
+          "reachable?)\n"
+          "brokers    127.0.0.1:9092\n"
+          "topic      hibiki.journal\n"
+          "appends    - acknowledged, - rejected, - failed\n"
+          "breaker    open (2 failures in a row; opens at 2; call timeout 3000 ms; reset after "
+          "5000 ms)\n"
+          "partitions none owned\n");
+  REQUIRE_FALSE(cli::format_journal_status(json{{"kind", "kafka"}, {"error", 5}}).ok());
+}
+
 TEST_CASE("a malformed status is refused with the reason", "[cli][journal]") {
   auto bad_partition = kafka_status();
   bad_partition["partitions"][1]["lag"] = "six";

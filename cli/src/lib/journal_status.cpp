@@ -156,6 +156,7 @@ result<std::string> format_journal_status(const json& status) {
   auto appends = top.integer("appends");
   auto rejected = top.integer("rejected");
   auto failed = top.integer("failed");
+  auto status_error = top.text("error");
   if (!top.problem.empty()) return out_t(errc::bad_request, top.problem);
 
   std::ostringstream out;
@@ -163,6 +164,8 @@ result<std::string> format_journal_status(const json& status) {
     out << label << std::string(11 - std::string_view(label).size(), ' ') << value << "\n";
   };
   line("journal", *kind);
+  // The node could not get a fresh look (e.g. the broker is down): say so before the rest.
+  if (status_error && !status_error->empty()) line("error", *status_error);
   if (brokers && !brokers->empty()) line("brokers", *brokers);
   if (topic && !topic->empty()) {
     std::string t = *topic;

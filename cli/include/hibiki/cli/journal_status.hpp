@@ -24,7 +24,8 @@ struct journal_status_reply {
 result<journal_status_reply> fetch_journal_status(
     const server_url& url, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
-/// The readable summary: kind, brokers, topic, append counters, breaker, then one line per
+/// The readable summary: kind, the node's "error" when it could not get a fresh status, brokers,
+/// topic, append counters, breaker, then one line per
 /// partition (partition, state, indexed offset, end offset, lag, last error). Unknown offsets
 /// (-1) print as "-". Errors: bad_request when the JSON is not the documented shape (no string
 /// "kind", or a field of the wrong type).
