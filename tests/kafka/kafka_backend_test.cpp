@@ -247,6 +247,23 @@ TEST_CASE("kafka backend open fails with unavailable when no broker listens",
   CHECK(r.error().code == errc::unavailable);
 }
 
+TEST_CASE("kafka end offset queries give up when no broker listens", "[kafka][bad-input]") {
+  // librdkafka 2.0's rd_kafka_query_watermark_offsets would wait here until a broker appears
+  // (the ctest TIMEOUT would catch that); the backend's queries must answer unavailable.
+  using namespace persistence::kafka;
+  const connection conn{"127.0.0.1:" + std::to_string(closed_port()), {}};
+  auto admin = admin_client::create(conn);
+  REQUIRE(admin.ok());
+  auto end = (*admin)->end_offset("hibiki-nowhere", 0, std::chrono::milliseconds(1000));
+  REQUIRE_FALSE(end.ok());
+  CHECK(end.error().code == errc::unavailable);
+  auto ends = (*admin)->end_offsets("hibiki-nowhere", 3, std::chrono::milliseconds(1000));
+  CHECK_FALSE(ends.ok());
+  auto reader = partition_reader::create(conn, "hibiki-nowhere", 0, 0);
+  REQUIRE(reader.ok());
+  CHECK_FALSE((*reader)->end_offset(std::chrono::milliseconds(1000)).ok());
+}
+
 TEST_CASE("kafka backend rejects bad appends and counts them", "[kafka][bad-input]") {
   kafka_factory f;
   auto& j = f.journal();

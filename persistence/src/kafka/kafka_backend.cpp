@@ -85,13 +85,10 @@ class kafka_backend_impl final : public kafka_backend {
     out.appends = counters_.appends.load();
     out.rejected = counters_.rejected.load();
     out.failed = counters_.failed.load();
-    const auto deadline = clock::now() + status_budget;
+    auto ends = admin_->end_offsets(ctx_.options.topic, ctx_.partition_count, status_budget);
     for (auto& o : owners_) {
       auto ps = o->snapshot();
-      if (clock::now() < deadline) {
-        auto end = admin_->end_offset(ctx_.options.topic, ps.partition, left_until(deadline));
-        if (end) ps.end_offset = *end;
-      }
+      if (ends) ps.end_offset = (*ends)[static_cast<std::size_t>(ps.partition)];
       if (ps.end_offset >= 0 && ps.indexed_offset >= 0) {
         ps.lag = std::max<std::int64_t>(0, ps.end_offset - ps.indexed_offset);
       }

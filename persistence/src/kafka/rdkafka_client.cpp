@@ -69,16 +69,44 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
   }
 }
 
+/// The ends of `partitions` of `topic` (-1 for a partition that reported an error). A ListOffsets
+/// for the "latest" timestamp, rather than rd_kafka_query_watermark_offsets, which in librdkafka
+/// before 2.3.0 ignores its timeout while the broker is down (librdkafka #2588, fixed by #4460).
+/// The client's isolation.level (read_committed by default) makes the end the last stable offset,
+/// which is where a read_committed consumer reaches the end.
+result<std::vector<std::int64_t>> query_ends(rd_kafka_t* rk, const std::string& topic,
+                                             const std::vector<std::int32_t>& partitions,
+                                             millis timeout) {
+  std::unique_ptr<rd_kafka_topic_partition_list_t, decltype(&rd_kafka_topic_partition_list_destroy)>
+      list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())),
+           &rd_kafka_topic_partition_list_destroy);
+  for (auto p : partitions) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = RD_KAFKA_OFFSET_END;
+  }
+  const auto err = rd_kafka_offsets_for_times(rk, list.get(), ms(timeout));
+  if (err) {
+    return error{errc::unavailable,
+                 "cannot read the end of " + topic + ": " + rd_kafka_err2str(err)};
+  }
+  std::vector<std::int64_t> out(partitions.size(), -1);
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& tp = list->elems[i];
+    for (std::size_t k = 0; k < partitions.size(); ++k) {
+      if (partitions[k] == tp.partition && !tp.err && tp.offset >= 0) out[k] = tp.offset;
+    }
+  }
+  return out;
+}
+
 result<std::int64_t> query_end(rd_kafka_t* rk, const std::string& topic, std::int32_t partition,
                                millis timeout) {
-  std::int64_t low = -1, high = -1;
-  const auto err =
-      rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &high, ms(timeout));
-  if (err) {
-    return error{errc::unavailable, "cannot read the end of " + topic + "/" +
-                                        std::to_string(partition) + ": " + rd_kafka_err2str(err)};
+  auto ends = query_ends(rk, topic, {partition}, timeout);
+  if (!ends) return ends.error();
+  if ((*ends)[0] < 0) {
+    return error{errc::unavailable,
+                 "cannot read the end of " + topic + "/" + std::to_string(partition)};
   }
-  return high;
+  return (*ends)[0];
 }
 
 }  // namespace
@@ -180,6 +208,14 @@ result<std::int32_t> admin_client::partition_count(const std::string& topic, mil
 result<std::int64_t> admin_client::end_offset(const std::string& topic, std::int32_t partition,
                                               millis timeout) {
   return query_end(rk_.get(), topic, partition, timeout);
+}
+
+result<std::vector<std::int64_t>> admin_client::end_offsets(const std::string& topic,
+                                                            std::int32_t partition_count,
+                                                            millis timeout) {
+  std::vector<std::int32_t> partitions;
+  for (std::int32_t p = 0; p < partition_count; ++p) partitions.push_back(p);
+  return query_ends(rk_.get(), topic, partitions, timeout);
 }
 
 // ---- txn_producer ------------------------------------------------------------------------------

@@ -51,8 +51,12 @@ class admin_client {
                       millis timeout);
   /// The topic's partition count from the broker's metadata.
   result<std::int32_t> partition_count(const std::string& topic, millis timeout);
-  /// The partition's high watermark (end offset).
+  /// The partition's end offset (see query_ends in the .cpp: bounded by `timeout` even while the
+  /// broker is down).
   result<std::int64_t> end_offset(const std::string& topic, std::int32_t partition, millis timeout);
+  /// The ends of partitions 0..partition_count-1 in one request; -1 for one that failed.
+  result<std::vector<std::int64_t>> end_offsets(const std::string& topic,
+                                                std::int32_t partition_count, millis timeout);
 
  private:
   explicit admin_client(rd_kafka_ptr rk) : rk_(std::move(rk)) {}
