@@ -221,7 +221,7 @@ class node_impl final : public node {
         // A status call is stuck inside the broker client (see status_probe.hpp) and would use
         // the backend after it is freed, or hang the join: leave both to the process's end.
         std::fprintf(stderr,
-                     "hibiki: a journal status call is stuck in the Kafka client; "
+                     "hibiki: a journal status call is stuck in the journal backend; "
                      "the journal backend is closed but not freed\n");
         (void)probe_.release();
         (void)backend_.release();

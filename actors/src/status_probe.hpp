@@ -1,8 +1,9 @@
 #pragma once
 /// Asks the backend for its status on a thread of its own, with a deadline, so an operator's
-/// `GET /api/journal` never waits longer than that. Needed because a status may ask the broker,
-/// and librdkafka 2.0's rd_kafka_query_watermark_offsets ignores its timeout while the broker is
-/// down (librdkafka #2588, fixed in 2.3): that call may only return when the broker is back.
+/// `GET /api/journal` never waits longer than that, whatever the broker client does. The backends
+/// budget about a second, but a client library can hang past its own timeout: librdkafka 2.0's
+/// rd_kafka_query_watermark_offsets did while the broker was down (librdkafka #2588, fixed in
+/// 2.3; the Kafka backend no longer calls it), which hung the gateway and then hibikid's stop.
 ///
 /// At most one status call runs at a time; a caller arriving while one runs waits for that one.
 /// Owned by the node; thread-safe.
