@@ -153,22 +153,36 @@ result<std::unique_ptr<kafka_backend>> kafka_backend::open(const kafka_options& 
       {"retention.ms", "-1"},
       {"retention.bytes", "-1"},
       {"max.message.bytes", std::to_string(ctx.record_limit + (64 << 10))}};
-  if (auto s = (*admin)->create_topic(options.topic, options.partitions, options.replication_factor,
-                                      topic_config,
-                                      std::min(options.request_timeout, left_until(deadline)));
-      !s) {
-    return s.error();
-  }
-  // A topic just created may take a moment to show up in the metadata.
-  for (;;) {
-    auto n = (*admin)->partition_count(options.topic,
-                                       std::min(options.request_timeout, left_until(deadline)));
-    if (n) {
-      ctx.partition_count = *n;
-      break;
+  // An existing topic keeps its partition count and is not created again (so a cluster where
+  // CreateTopics is not allowed, or librdkafka's mock cluster, which does not serve it, works).
+  auto existing = (*admin)->partition_count(
+      options.topic, std::min(options.request_timeout, left_until(deadline)));
+  if (existing) {
+    ctx.partition_count = *existing;
+  } else if (existing.error().code != errc::not_found) {
+    return existing.error();
+  } else {
+    if (auto s = (*admin)->create_topic(options.topic, options.partitions,
+                                        options.replication_factor, topic_config,
+                                        std::min(options.request_timeout, left_until(deadline)));
+        !s) {
+      return s.error();
     }
-    if (clock::now() >= deadline) return n.error();
-    std::this_thread::sleep_for(millis{100});
+    // A topic just created may take a moment to show up in the metadata.
+    for (;;) {
+      auto n = (*admin)->partition_count(options.topic,
+                                         std::min(options.request_timeout, left_until(deadline)));
+      if (n) {
+        ctx.partition_count = *n;
+        break;
+      }
+      if (clock::now() >= deadline) {
+        return error{
+            errc::unavailable,
+            "topic " + options.topic + " created but not in the metadata: " + n.error().message};
+      }
+      std::this_thread::sleep_for(millis{100});
+    }
   }
 
   rocksdb_options local = options.local;

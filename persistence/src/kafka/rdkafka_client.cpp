@@ -125,7 +125,9 @@ void rd_kafka_deleter::operator()(rd_kafka_s* rk) const {
 // ---- admin_client ------------------------------------------------------------------------------
 
 result<std::unique_ptr<admin_client>> admin_client::create(const connection& conn) {
-  auto conf = make_conf(conn, {});
+  // A metadata lookup of a missing topic must not make the broker create it with its own
+  // defaults (one partition): the backend creates the journal topic itself.
+  auto conf = make_conf(conn, {{"allow.auto.create.topics", "false"}});
   if (!conf) return conf.error();
   auto rk = make_client(RD_KAFKA_PRODUCER, std::move(*conf));
   if (!rk) return rk.error();
@@ -196,6 +198,9 @@ result<std::int32_t> admin_client::partition_count(const std::string& topic, mil
   for (int i = 0; i < md->topic_cnt; ++i) {
     const auto& t = md->topics[i];
     if (topic != t.topic) continue;
+    if (t.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+      return error{errc::not_found, "no topic " + topic};
+    }
     if (t.err) {
       return error{errc::unavailable, "metadata of " + topic + ": " + rd_kafka_err2str(t.err)};
     }

@@ -49,7 +49,7 @@ class admin_client {
   status create_topic(const std::string& topic, std::int32_t partitions,
                       std::int16_t replication_factor, const settings& topic_config,
                       millis timeout);
-  /// The topic's partition count from the broker's metadata.
+  /// The topic's partition count from the broker's metadata; not_found when it does not exist.
   result<std::int32_t> partition_count(const std::string& topic, millis timeout);
   /// The partition's end offset (see query_ends in the .cpp: bounded by `timeout` even while the
   /// broker is down).
