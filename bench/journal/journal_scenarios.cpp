@@ -5,6 +5,8 @@
 #include <mutex>
 #include <thread>
 
+#include "hibiki/persistence/rocksdb_journal.hpp"
+
 namespace hibiki::bench {
 
 namespace {
@@ -22,19 +24,26 @@ persistence::append_request one_event(const entity_id& entity, seq_nr seq,
   return req;
 }
 
-/// Fills the commit/append counters from the journal's stats around a scenario.
+/// RocksDB commits so far; 0 for a backend that does not count them (Kafka).
+std::uint64_t commits_of(persistence::backend& b) {
+  auto* rj = dynamic_cast<persistence::rocksdb_journal*>(&b.journal());
+  return rj ? rj->stats().commits : 0;
+}
+
+/// Fills the commit/append counters from the backend's status around a scenario.
 class stats_window {
  public:
-  explicit stats_window(persistence::rocksdb_journal& j) : j_(j), before_(j.stats()) {}
+  explicit stats_window(persistence::backend& b)
+      : b_(b), appends_(b.status().appends), commits_(commits_of(b)) {}
   void finish(scenario_result& r) const {
-    const auto after = j_.stats();
-    r.commits = after.commits - before_.commits;
-    r.appends = after.appends - before_.appends;
+    r.commits = commits_of(b_) - commits_;
+    r.appends = b_.status().appends - appends_;
   }
 
  private:
-  persistence::rocksdb_journal& j_;
-  persistence::journal_stats before_;
+  persistence::backend& b_;
+  std::uint64_t appends_;
+  std::uint64_t commits_;
 };
 
 scenario_result named(std::string name, std::uint64_t events) {
@@ -50,11 +59,12 @@ double seconds_since(clock::time_point start) {
 
 }  // namespace
 
-scenario_result persist_one_at_a_time(persistence::rocksdb_journal& j, std::uint64_t events,
+scenario_result persist_one_at_a_time(persistence::backend& b, std::uint64_t events,
                                       std::size_t payload_bytes) {
   auto r = named("persist one at a time (1 entity)", events);
   r.latencies.reserve(events);
-  stats_window window(j);
+  stats_window window(b);
+  auto& j = b.journal();
   const auto start = clock::now();
   for (seq_nr seq = 1; seq <= events; ++seq) {
     const auto t0 = clock::now();
@@ -66,13 +76,14 @@ scenario_result persist_one_at_a_time(persistence::rocksdb_journal& j, std::uint
   return r;
 }
 
-scenario_result persist_pipelined(persistence::rocksdb_journal& j, std::uint64_t events,
+scenario_result persist_pipelined(persistence::backend& b, std::uint64_t events,
                                   std::size_t payload_bytes) {
   auto r = named("persist pipelined (1 entity)", events);
   r.latencies.resize(events);
   std::atomic<std::uint64_t> failures{0};
   std::latch done(static_cast<std::ptrdiff_t>(events));
-  stats_window window(j);
+  stats_window window(b);
+  auto& j = b.journal();
   const auto start = clock::now();
   for (seq_nr seq = 1; seq <= events; ++seq) {
     const auto t0 = clock::now();
@@ -90,8 +101,9 @@ scenario_result persist_pipelined(persistence::rocksdb_journal& j, std::uint64_t
   return r;
 }
 
-scenario_result recover(persistence::rocksdb_journal& j, std::uint64_t events) {
+scenario_result recover(persistence::backend& b, std::uint64_t events) {
   auto r = named("recover (replay 1 entity)", 0);
+  auto& j = b.journal();
   const auto start = clock::now();
   auto s = j.replay(single_entity, 1, persistence::max_seq, events,
                     [&](const persistence::persisted_event&) { ++r.events; });
@@ -100,14 +112,15 @@ scenario_result recover(persistence::rocksdb_journal& j, std::uint64_t events) {
   return r;
 }
 
-scenario_result group_commit(persistence::rocksdb_journal& j, std::uint64_t events,
-                             std::uint64_t entities, unsigned threads, std::size_t payload_bytes) {
+scenario_result group_commit(persistence::backend& b, std::uint64_t events, std::uint64_t entities,
+                             unsigned threads, std::size_t payload_bytes) {
   auto r = named("group commit (" + std::to_string(entities) + " entities, " +
                      std::to_string(threads) + " threads)",
                  events);
   std::mutex merge;
   std::atomic<std::uint64_t> failures{0};
-  stats_window window(j);
+  stats_window window(b);
+  auto& j = b.journal();
   const auto start = clock::now();
   std::vector<std::thread> workers;
   for (unsigned t = 0; t < threads; ++t) {

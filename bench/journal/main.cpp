@@ -1,9 +1,12 @@
-/// hibiki_journal_bench: the RocksDB journal's JournalPerfSpec and group-commit throughput.
+/// hibiki_journal_bench: a journal's JournalPerfSpec and group-commit throughput, on the embedded
+/// RocksDB journal (default) or on the Kafka journal (--kafka BROKERS).
 ///
-///   hibiki_journal_bench [--events N] [--entities E] [--threads T] [--sync on|off]
-///                        [--payload BYTES] [--dir PATH]
+///   hibiki_journal_bench [--events N] [--serial N] [--entities E] [--threads T] [--sync on|off]
+///                        [--payload BYTES] [--dir PATH] [--kafka HOST:PORT] [--partitions P]
 ///
-/// Without --dir it uses a fresh temp directory and removes it afterwards.
+/// Without --dir it uses a fresh temp directory and removes it afterwards. With --kafka each run
+/// writes a fresh topic (hibiki.bench.<random>) with P partitions (default 16). --serial sets the
+/// events of the one-at-a-time and pipelined scenarios (default: --events).
 
 #include <algorithm>
 #include <cstdio>
@@ -12,6 +15,9 @@
 #include <string>
 #include <string_view>
 
+#include <random>
+
+#include "hibiki/persistence/kafka_backend.hpp"
 #include "hibiki/persistence/rocksdb_backend.hpp"
 #include "journal_scenarios.hpp"
 
@@ -19,17 +25,21 @@ namespace {
 
 struct options {
   std::uint64_t events = 10'000;
+  std::uint64_t serial = 0;  ///< 0: same as events
   std::uint64_t entities = 1'000;
   unsigned threads = 64;
   bool sync = true;
   std::size_t payload = 200;
   std::string dir;
+  std::string kafka;
+  std::uint64_t partitions = 16;
 };
 
 void usage() {
   std::fprintf(stderr,
-               "usage: hibiki_journal_bench [--events N] [--entities E] [--threads T]\n"
-               "                            [--sync on|off] [--payload BYTES] [--dir PATH]\n");
+               "usage: hibiki_journal_bench [--events N] [--serial N] [--entities E]\n"
+               "                            [--threads T] [--sync on|off] [--payload BYTES]\n"
+               "                            [--dir PATH] [--kafka HOST:PORT] [--partitions P]\n");
 }
 
 bool parse_count(std::string_view text, std::uint64_t& out) {
@@ -49,6 +59,12 @@ bool parse(int argc, char** argv, options& o) {
     std::uint64_t n = 0;
     if (arg == "--events" && parse_count(value, n)) {
       o.events = n;
+    } else if (arg == "--serial" && parse_count(value, n)) {
+      o.serial = n;
+    } else if (arg == "--kafka" && !value.empty()) {
+      o.kafka = value;
+    } else if (arg == "--partitions" && parse_count(value, n) && n <= 1024) {
+      o.partitions = n;
     } else if (arg == "--entities" && parse_count(value, n)) {
       o.entities = n;
     } else if (arg == "--threads" && parse_count(value, n) && n <= 1024) {
@@ -110,26 +126,51 @@ int main(int argc, char** argv) {
   hibiki::persistence::rocksdb_options ro;
   ro.path = o.dir + "/db";
   ro.sync = o.sync;
-  auto backend = hibiki::persistence::rocksdb_backend::open(ro);
+  hibiki::result<std::unique_ptr<hibiki::persistence::backend>> backend =
+      hibiki::error{hibiki::errc::internal, "not opened"};
+  std::string topic;
+  if (o.kafka.empty()) {
+    auto opened = hibiki::persistence::rocksdb_backend::open(ro);
+    if (opened)
+      backend = std::unique_ptr<hibiki::persistence::backend>(std::move(*opened));
+    else
+      backend = opened.error();
+  } else {
+    hibiki::persistence::kafka_options ko;
+    ko.brokers = o.kafka;
+    topic = "hibiki.bench." + std::to_string(std::random_device{}());
+    ko.topic = topic;
+    ko.partitions = static_cast<std::int32_t>(o.partitions);
+    ko.local = ro;
+    auto opened = hibiki::persistence::kafka_backend::open(ko);
+    if (opened)
+      backend = std::unique_ptr<hibiki::persistence::backend>(std::move(*opened));
+    else
+      backend = opened.error();
+  }
   if (!backend) {
-    std::fprintf(stderr, "cannot open %s: %s\n", ro.path.c_str(), backend.error().message.c_str());
+    std::fprintf(stderr, "cannot open the journal: %s\n", backend.error().message.c_str());
     return 1;
   }
-  auto& j = dynamic_cast<hibiki::persistence::rocksdb_journal&>((*backend)->journal());
+  auto& b = **backend;
+  const std::uint64_t serial = o.serial ? o.serial : o.events;
 
   std::printf(
-      "hibiki_journal_bench: events=%llu entities=%llu threads=%u sync=%s payload=%zu B dir=%s\n",
-      static_cast<unsigned long long>(o.events), static_cast<unsigned long long>(o.entities),
-      o.threads, o.sync ? "on" : "off", o.payload, o.dir.c_str());
+      "hibiki_journal_bench: journal=%s%s events=%llu serial=%llu entities=%llu threads=%u "
+      "sync=%s payload=%zu B dir=%s\n",
+      o.kafka.empty() ? "rocksdb" : "kafka topic ", topic.c_str(),
+      static_cast<unsigned long long>(o.events), static_cast<unsigned long long>(serial),
+      static_cast<unsigned long long>(o.entities), o.threads, o.sync ? "on" : "off", o.payload,
+      o.dir.c_str());
   int failed = 0;
-  for (auto r : {hibiki::bench::persist_one_at_a_time(j, o.events, o.payload),
-                 hibiki::bench::persist_pipelined(j, o.events, o.payload),
-                 hibiki::bench::recover(j, o.events),
-                 hibiki::bench::group_commit(j, o.events, o.entities, o.threads, o.payload)}) {
+  for (auto r :
+       {hibiki::bench::persist_one_at_a_time(b, serial, o.payload),
+        hibiki::bench::persist_pipelined(b, serial, o.payload), hibiki::bench::recover(b, serial),
+        hibiki::bench::group_commit(b, o.events, o.entities, o.threads, o.payload)}) {
     print(r);
     failed |= r.failures != 0;
   }
-  (*backend)->close();
+  b.close();
   backend->reset();
   if (remove_dir) {
     std::error_code ec;
