@@ -3,6 +3,7 @@
 ///
 ///   hibiki_journal_bench [--events N] [--serial N] [--entities E] [--threads T] [--sync on|off]
 ///                        [--payload BYTES] [--dir PATH] [--kafka HOST:PORT] [--partitions P]
+///                        [--kafka-config KEY=VALUE]...
 ///
 /// Without --dir it uses a fresh temp directory and removes it afterwards. With --kafka each run
 /// writes a fresh topic (hibiki.bench.<random>) with P partitions (default 16). --serial sets the
@@ -14,6 +15,8 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <random>
 
@@ -33,13 +36,15 @@ struct options {
   std::string dir;
   std::string kafka;
   std::uint64_t partitions = 16;
+  std::vector<std::pair<std::string, std::string>> kafka_config;  ///< --kafka-config K=V
 };
 
 void usage() {
   std::fprintf(stderr,
                "usage: hibiki_journal_bench [--events N] [--serial N] [--entities E]\n"
                "                            [--threads T] [--sync on|off] [--payload BYTES]\n"
-               "                            [--dir PATH] [--kafka HOST:PORT] [--partitions P]\n");
+               "                            [--dir PATH] [--kafka HOST:PORT] [--partitions P]\n"
+               "                            [--kafka-config KEY=VALUE]...\n");
 }
 
 bool parse_count(std::string_view text, std::uint64_t& out) {
@@ -63,6 +68,10 @@ bool parse(int argc, char** argv, options& o) {
       o.serial = n;
     } else if (arg == "--kafka" && !value.empty()) {
       o.kafka = value;
+    } else if (arg == "--kafka-config" && value.find('=') != std::string_view::npos) {
+      const auto eq = value.find('=');
+      o.kafka_config.emplace_back(std::string(value.substr(0, eq)),
+                                  std::string(value.substr(eq + 1)));
     } else if (arg == "--partitions" && parse_count(value, n) && n <= 1024) {
       o.partitions = n;
     } else if (arg == "--entities" && parse_count(value, n)) {
@@ -142,6 +151,7 @@ int main(int argc, char** argv) {
     ko.topic = topic;
     ko.partitions = static_cast<std::int32_t>(o.partitions);
     ko.local = ro;
+    ko.extra_config = o.kafka_config;
     auto opened = hibiki::persistence::kafka_backend::open(ko);
     if (opened)
       backend = std::unique_ptr<hibiki::persistence::backend>(std::move(*opened));
