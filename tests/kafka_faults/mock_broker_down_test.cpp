@@ -27,7 +27,8 @@ bool contiguous_from_one(const std::vector<persistence::persisted_event>& evs) {
 
 }  // namespace
 
-TEST_CASE("broker down opens the breaker and reads keep working; broker up closes it", "[kafka]") {
+TEST_CASE("broker down opens the breaker while reads keep working then broker up closes it",
+          "[kafka]") {
   temp_dir dir("hibiki-kafka-faults");
   mock_cluster cluster;
   const auto topic = random_id("journal");
