@@ -7,7 +7,10 @@
 /// flight), its events are appended asynchronously, and its reply and pushes go out strictly in
 /// order once the journal has acknowledged that append and every one before it. A failed append
 /// fails that command and every later one still in flight, and the entity recovers again from
-/// the journal before it takes new commands. Owned by its shard region; touched only by itself.
+/// the journal before it takes new commands. A failed recovery fails the commands it held back and
+/// leaves the entity alive but `failed`: the next command tries the recovery again. (It must not
+/// quit: its region would keep forwarding commands to it until it saw the actor go down, and
+/// those would be dropped unanswered.) Owned by its shard region; touched only by itself.
 
 #include <chrono>
 #include <deque>
@@ -70,10 +73,12 @@ class entity_actor : public caf::event_based_actor {
     return {
         [this](command_msg& m) { on_command(std::move(m)); },
         [this](query_msg& q) {
-          if (phase_ == phase::ready && !needs_recovery_)
+          if (phase_ == phase::ready && !needs_recovery_) {
             q.fn(state_);
-          else
-            queries_.push_back(std::move(q));
+            return;
+          }
+          queries_.push_back(std::move(q));
+          if (phase_ == phase::failed) request_recovery();
         },
         [this](granted_atom) { start_recovery(); },
         [this](recovered_msg<state_type>& m) { on_recovered(std::move(m)); },
@@ -86,7 +91,8 @@ class entity_actor : public caf::event_based_actor {
   }
 
  private:
-  enum class phase { waiting_permit, recovering, ready };
+  /// failed: the last recovery failed; the next command starts another.
+  enum class phase { waiting_permit, recovering, ready, failed };
 
   /// A command whose reply waits for its append (or for the appends before it).
   struct pending {
@@ -131,14 +137,15 @@ class entity_actor : public caf::event_based_actor {
   void on_recovered(recovered_msg<state_type> m) {
     send(ctx_->gate, release_atom::value);
     if (!m.value) {
-      // Storage cannot give us our state: fail what waits and stop; the region activates a
-      // fresh incarnation on the next command.
+      // Storage cannot give us our state: fail what waits, and try again on the next command.
       auto err = m.err;
       if (err.code == errc::internal || err.code == errc::ok) err.code = errc::unavailable;
-      for (auto& c : stash_)
-        if (c.reply) c.reply(command_reply::fail(err));
+      phase_ = phase::failed;
+      auto stashed = std::move(stash_);
       stash_.clear();
-      quit();
+      for (auto& c : stashed)
+        if (c.reply) c.reply(command_reply::fail(err));
+      maybe_quit();
       return;
     }
     state_ = std::move(m.value->state);
@@ -156,6 +163,11 @@ class entity_actor : public caf::event_based_actor {
   }
 
   void on_command(command_msg m) {
+    if (phase_ == phase::failed) {
+      stash_.push_back(std::move(m));
+      request_recovery();
+      return;
+    }
     if (phase_ != phase::ready || needs_recovery_) {
       stash_.push_back(std::move(m));
       return;
@@ -285,9 +297,10 @@ class entity_actor : public caf::event_based_actor {
   }
 
   void maybe_quit() {
-    if (!stopping_ || phase_ != phase::ready || needs_recovery_) return;
+    if (!stopping_) return;
     if (!inflight_.empty() || outstanding_ != 0 || !stash_.empty()) return;
-    quit();
+    // A failed entity has nothing to lose; a recovering one finishes first.
+    if (phase_ == phase::failed || (phase_ == phase::ready && !needs_recovery_)) quit();
   }
 
   std::shared_ptr<node_context> ctx_;

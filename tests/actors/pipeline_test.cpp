@@ -122,3 +122,52 @@ TEST_CASE("pipeline: each event records the node's writer id", "[pipeline]") {
   for (const auto& req : log)
     for (const auto& e : req.events) CHECK(e.writer == fx.ctx().deps.writer_id);
 }
+
+TEST_CASE("pipeline: a failed recovery answers every command, and the next command retries it",
+          "[pipeline][failure]") {
+  actor_fixture fx;
+  room_kit room(fx, entity_of(room_id{1}));
+  create_room(room);
+  fx.auto_journal = false;
+  probe p(fx);
+
+  // An append fails while the storage cannot be read either (a broker that went away).
+  post(fx, p, "a");
+  fx.run();
+  fx.journal().fail_reads(hibiki::error{errc::unavailable, "partition recovering"});
+  fx.journal().fail_next(hibiki::error{errc::unavailable, "commit failed"});
+  auto ra = p.expect<command_reply>();
+  REQUIRE(ra.err);
+  CHECK(ra.err->code == errc::unavailable);
+
+  // Commands sent during and right after the failed recovery all get an answer. "c" reaches the
+  // region after the entity has learnt its recovery failed but before the region could have seen
+  // the entity go: an entity that quit here would have it dropped unanswered.
+  fx.auto_io = false;
+  post(fx, p, "b");
+  fx.run();  // the entity stashes b and queues its recovery on the io executor
+  REQUIRE(fx.io().run_all() >= 1);  // the recovery fails; its outcome waits in the mailbox
+  post(fx, p, "c");
+  fx.run_actors();
+  fx.auto_io = true;  // c's own recovery attempt (which fails too) may now run
+  for (int i = 0; i < 2; ++i) {
+    auto r = p.expect<command_reply>();
+    REQUIRE(r.err);
+    CHECK(r.err->code == errc::unavailable);
+  }
+  post(fx, p, "d");
+  auto rd = p.expect<command_reply>();
+  REQUIRE(rd.err);
+  CHECK(rd.err->code == errc::unavailable);
+  p.expect_no_message();
+
+  // Storage is back: the next command recovers the entity and succeeds.
+  fx.journal().fail_reads(std::nullopt);
+  fx.auto_journal = true;
+  post(fx, p, "e");
+  auto re = p.expect<command_reply>();
+  REQUIRE_FALSE(re.err);
+  CHECK(re.fields["message_id"] == "1");  // a to d never happened
+  room.restart();
+  CHECK(room.state().messages.size() == 1);
+}

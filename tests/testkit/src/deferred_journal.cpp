@@ -13,10 +13,23 @@ void deferred_journal::async_append(persistence::append_request req,
 status deferred_journal::replay(
     const entity_id& entity, seq_nr from, seq_nr to, std::uint64_t max,
     const std::function<void(const persistence::persisted_event&)>& fn) {
+  {
+    std::lock_guard lock(mutex_);
+    if (read_error_) return *read_error_;
+  }
   return inner_->replay(entity, from, to, max, fn);
 }
 
+void deferred_journal::fail_reads(std::optional<hibiki::error> err) {
+  std::lock_guard lock(mutex_);
+  read_error_ = std::move(err);
+}
+
 result<seq_nr> deferred_journal::highest_seq(const entity_id& entity) {
+  {
+    std::lock_guard lock(mutex_);
+    if (read_error_) return *read_error_;
+  }
   return inner_->highest_seq(entity);
 }
 

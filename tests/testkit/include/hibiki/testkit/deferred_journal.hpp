@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "hibiki/persistence/journal.hpp"
@@ -36,6 +37,10 @@ class deferred_journal final : public persistence::journal {
   /// Completes every held append (including ones added meanwhile); returns how many.
   std::size_t complete_all();
 
+  /// While set, replay and highest_seq answer `err` instead of reading: storage that cannot give
+  /// an entity its state, so its recovery fails. Reset with std::nullopt.
+  void fail_reads(std::optional<hibiki::error> err);
+
   /// Every append that succeeded so far, in order.
   std::vector<persistence::append_request> log() const;
 
@@ -48,6 +53,7 @@ class deferred_journal final : public persistence::journal {
   mutable std::mutex mutex_;
   std::deque<held> held_;
   std::vector<persistence::append_request> log_;
+  std::optional<hibiki::error> read_error_;
 };
 
 }  // namespace hibiki::testkit
