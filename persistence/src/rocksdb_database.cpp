@@ -27,11 +27,14 @@ result<std::unique_ptr<rocksdb_database>> rocksdb_database::open(const rocksdb_o
   table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
+  // Memtables are bounded as a whole (db_write_buffer_size below); one family may take a quarter.
+  cf_options.write_buffer_size = std::max<std::size_t>(options.write_buffer_bytes / 4, 1 << 20);
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
+  db_options.db_write_buffer_size = options.write_buffer_bytes;
 
   std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName, journal_cf_name,
                                     journal_meta_cf_name, snapshots_cf_name};

@@ -24,6 +24,9 @@ struct rocksdb_options {
   std::size_t max_batch_appends = 4096;
   /// Block cache size. Default: 64 MiB.
   std::size_t block_cache_bytes = 64 << 20;
+  /// Memtable budget shared by every column family: past it RocksDB flushes the largest one.
+  /// Without it each of the ~10 column families could hold 64 MiB. Default: 64 MiB.
+  std::size_t write_buffer_bytes = 64 << 20;
 };
 
 class rocksdb_backend : public backend {
