@@ -16,47 +16,16 @@ namespace hibiki::persistence {
 
 namespace {
 
+using kafka::client_kind;
+using kafka::conf_ptr;
 using kafka::millis;
 using kafka::rd_kafka_ptr;
-using conf_ptr = std::unique_ptr<rd_kafka_conf_t, decltype(&rd_kafka_conf_destroy)>;
+using kafka::to_ms;
 using list_ptr = std::unique_ptr<rd_kafka_topic_partition_list_t,
                                  decltype(&rd_kafka_topic_partition_list_destroy)>;
 
 /// How long one poll of the membership thread blocks: bounds how late close() is noticed.
 constexpr int poll_ms = 100;
-
-int ms(millis d) {
-  return d.count() < 0 ? 0 : d.count() > 0x7fffffff ? 0x7fffffff : static_cast<int>(d.count());
-}
-
-result<conf_ptr> make_conf(const kafka_membership_options& o,
-                           const std::vector<std::pair<std::string, std::string>>& own) {
-  conf_ptr conf(rd_kafka_conf_new(), &rd_kafka_conf_destroy);
-  char errstr[512];
-  auto set = [&](const std::string& k, const std::string& v) -> status {
-    if (rd_kafka_conf_set(conf.get(), k.c_str(), v.c_str(), errstr, sizeof errstr) !=
-        RD_KAFKA_CONF_OK) {
-      return {errc::bad_request, "kafka property " + k + ": " + errstr};
-    }
-    return {};
-  };
-  if (auto s = set("bootstrap.servers", o.brokers); !s) return s.error();
-  for (const auto& [k, v] : own) {
-    if (auto s = set(k, v); !s) return s.error();
-  }
-  for (const auto& [k, v] : o.extra_config) {
-    if (auto s = set(k, v); !s) return s.error();
-  }
-  return conf;
-}
-
-result<rd_kafka_ptr> make_client(rd_kafka_type_t type, conf_ptr conf) {
-  char errstr[512];
-  rd_kafka_t* rk = rd_kafka_new(type, conf.get(), errstr, sizeof errstr);
-  if (!rk) return error{errc::bad_request, std::string("cannot create kafka client: ") + errstr};
-  conf.release();  // rd_kafka_new owns it now
-  return rd_kafka_ptr(rk);
-}
 
 /// The partitions of `topic` in `list`, sorted and unique.
 std::vector<std::int32_t> partitions_of(const rd_kafka_topic_partition_list_t* list,
@@ -202,27 +171,28 @@ result<std::unique_ptr<kafka_membership>> kafka_membership::join(
 
   // Heartbeats at a third of the session timeout, Kafka's usual ratio.
   const auto session = options.session_timeout.count();
-  auto conf = make_conf(
-      options, {{"group.id", options.group_id},
-                {"client.id", options.member_name},
-                {"partition.assignment.strategy", "cooperative-sticky"},
-                {"session.timeout.ms", std::to_string(session)},
-                {"heartbeat.interval.ms", std::to_string(std::max<long long>(1, session / 3))},
-                {"enable.auto.commit", "false"},
-                {"enable.auto.offset.store", "false"},
-                {"auto.offset.reset", "latest"},
-                {"allow.auto.create.topics", "false"}});
+  const kafka::connection conn{options.brokers, options.extra_config};
+  auto conf = kafka::make_conf(
+      conn, {{"group.id", options.group_id},
+             {"client.id", options.member_name},
+             {"partition.assignment.strategy", "cooperative-sticky"},
+             {"session.timeout.ms", std::to_string(session)},
+             {"heartbeat.interval.ms", std::to_string(std::max<long long>(1, session / 3))},
+             {"enable.auto.commit", "false"},
+             {"enable.auto.offset.store", "false"},
+             {"auto.offset.reset", "latest"},
+             {"allow.auto.create.topics", "false"}});
   if (!conf) return conf.error();
   rd_kafka_conf_set_rebalance_cb(conf->get(), &impl::on_rebalance);
   rd_kafka_conf_set_opaque(conf->get(), p.get());
-  auto consumer = make_client(RD_KAFKA_CONSUMER, std::move(*conf));
+  auto consumer = kafka::make_client(client_kind::consumer, std::move(*conf));
   if (!consumer) return consumer.error();
   p->consumer = std::move(*consumer);
   rd_kafka_poll_set_consumer(p->consumer.get());
 
-  auto admin_conf = make_conf(options, {{"client.id", options.member_name + ".admin"}});
+  auto admin_conf = kafka::make_conf(conn, {{"client.id", options.member_name + ".admin"}});
   if (!admin_conf) return admin_conf.error();
-  auto admin = make_client(RD_KAFKA_PRODUCER, std::move(*admin_conf));
+  auto admin = kafka::make_client(client_kind::producer, std::move(*admin_conf));
   if (!admin) return admin.error();
   p->admin = std::move(*admin);
 
@@ -266,7 +236,7 @@ result<std::vector<kafka_group_member>> kafka_membership::describe(millis timeou
   std::unique_ptr<rd_kafka_AdminOptions_t, decltype(&rd_kafka_AdminOptions_destroy)> opts(
       rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS),
       &rd_kafka_AdminOptions_destroy);
-  if (rd_kafka_AdminOptions_set_request_timeout(opts.get(), std::max(1, ms(timeout)), errstr,
+  if (rd_kafka_AdminOptions_set_request_timeout(opts.get(), std::max(1, to_ms(timeout)), errstr,
                                                 sizeof errstr)) {
     return error{errc::bad_request, std::string("describe timeout: ") + errstr};
   }
@@ -276,7 +246,7 @@ result<std::vector<kafka_group_member>> kafka_membership::describe(millis timeou
   rd_kafka_DescribeConsumerGroups(rk, groups, 1, opts.get(), queue.get());
   // librdkafka times the request out itself; the margin covers its timer's granularity.
   std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> ev(
-      rd_kafka_queue_poll(queue.get(), ms(timeout + millis(1000))), &rd_kafka_event_destroy);
+      rd_kafka_queue_poll(queue.get(), to_ms(timeout + millis(1000))), &rd_kafka_event_destroy);
   if (!ev) return error{errc::unavailable, "describing group " + group + " timed out"};
   if (rd_kafka_event_error(ev.get())) {
     return error{errc::unavailable,

@@ -4,17 +4,16 @@
 
 namespace hibiki::persistence::kafka {
 
-namespace {
+void rd_kafka_conf_deleter::operator()(rd_kafka_conf_s* conf) const {
+  rd_kafka_conf_destroy(conf);
+}
 
-using conf_ptr = std::unique_ptr<rd_kafka_conf_t, decltype(&rd_kafka_conf_destroy)>;
-
-int ms(millis d) {
+int to_ms(millis d) {
   return d.count() < 0 ? 0 : d.count() > 0x7fffffff ? 0x7fffffff : static_cast<int>(d.count());
 }
 
-/// A conf with bootstrap.servers, then `own` (the client kind's settings), then the caller's extra.
 result<conf_ptr> make_conf(const connection& conn, const settings& own) {
-  conf_ptr conf(rd_kafka_conf_new(), &rd_kafka_conf_destroy);
+  conf_ptr conf(rd_kafka_conf_new());
   char errstr[512];
   auto set = [&](const std::string& k, const std::string& v) -> status {
     if (rd_kafka_conf_set(conf.get(), k.c_str(), v.c_str(), errstr, sizeof errstr) !=
@@ -33,13 +32,16 @@ result<conf_ptr> make_conf(const connection& conn, const settings& own) {
   return conf;
 }
 
-result<rd_kafka_ptr> make_client(rd_kafka_type_t type, conf_ptr conf) {
+result<rd_kafka_ptr> make_client(client_kind kind, conf_ptr conf) {
   char errstr[512];
+  const auto type = kind == client_kind::consumer ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER;
   rd_kafka_t* rk = rd_kafka_new(type, conf.get(), errstr, sizeof errstr);
   if (!rk) return error{errc::bad_request, std::string("cannot create kafka client: ") + errstr};
   conf.release();  // rd_kafka_new owns it now
   return rd_kafka_ptr(rk);
 }
+
+namespace {
 
 txn_outcome outcome_of(rd_kafka_error_t* err) {
   txn_outcome out;
@@ -83,7 +85,7 @@ result<std::vector<std::int64_t>> query_ends(rd_kafka_t* rk, const std::string& 
   for (auto p : partitions) {
     rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = RD_KAFKA_OFFSET_END;
   }
-  const auto err = rd_kafka_offsets_for_times(rk, list.get(), ms(timeout));
+  const auto err = rd_kafka_offsets_for_times(rk, list.get(), to_ms(timeout));
   if (err) {
     return error{errc::unavailable,
                  "cannot read the end of " + topic + ": " + rd_kafka_err2str(err)};
@@ -129,7 +131,7 @@ result<std::unique_ptr<admin_client>> admin_client::create(const connection& con
   // defaults (one partition): the backend creates the journal topic itself.
   auto conf = make_conf(conn, {{"allow.auto.create.topics", "false"}});
   if (!conf) return conf.error();
-  auto rk = make_client(RD_KAFKA_PRODUCER, std::move(*conf));
+  auto rk = make_client(client_kind::producer, std::move(*conf));
   if (!rk) return rk.error();
   return std::unique_ptr<admin_client>(new admin_client(std::move(*rk)));
 }
@@ -150,15 +152,15 @@ status admin_client::create_topic(const std::string& topic, std::int32_t partiti
   std::unique_ptr<rd_kafka_AdminOptions_t, decltype(&rd_kafka_AdminOptions_destroy)> opts(
       rd_kafka_AdminOptions_new(rk_.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS),
       &rd_kafka_AdminOptions_destroy);
-  rd_kafka_AdminOptions_set_request_timeout(opts.get(), ms(timeout), errstr, sizeof errstr);
-  rd_kafka_AdminOptions_set_operation_timeout(opts.get(), ms(timeout), errstr, sizeof errstr);
+  rd_kafka_AdminOptions_set_request_timeout(opts.get(), to_ms(timeout), errstr, sizeof errstr);
+  rd_kafka_AdminOptions_set_operation_timeout(opts.get(), to_ms(timeout), errstr, sizeof errstr);
   std::unique_ptr<rd_kafka_queue_t, decltype(&rd_kafka_queue_destroy)> queue(
       rd_kafka_queue_new(rk_.get()), &rd_kafka_queue_destroy);
   rd_kafka_NewTopic_t* topics[] = {nt.get()};
   rd_kafka_CreateTopics(rk_.get(), topics, 1, opts.get(), queue.get());
   // The result always arrives: librdkafka times the request out itself. The margin is for that.
   std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> ev(
-      rd_kafka_queue_poll(queue.get(), ms(timeout) + 2000), &rd_kafka_event_destroy);
+      rd_kafka_queue_poll(queue.get(), to_ms(timeout) + 2000), &rd_kafka_event_destroy);
   if (!ev) return {errc::unavailable, "creating topic " + topic + " timed out"};
   if (rd_kafka_event_error(ev.get())) {
     return {errc::unavailable,
@@ -188,7 +190,7 @@ result<std::int32_t> admin_client::partition_count(const std::string& topic, mil
       rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr), &rd_kafka_topic_destroy);
   if (!rkt) return error{errc::bad_request, "bad topic name " + topic};
   const rd_kafka_metadata_t* md = nullptr;
-  const auto err = rd_kafka_metadata(rk_.get(), 0, rkt.get(), &md, ms(timeout));
+  const auto err = rd_kafka_metadata(rk_.get(), 0, rkt.get(), &md, to_ms(timeout));
   if (err) {
     return error{errc::unavailable,
                  "cannot read metadata of " + topic + ": " + rd_kafka_err2str(err)};
@@ -236,7 +238,7 @@ result<std::unique_ptr<txn_producer>> txn_producer::create(const connection& con
                                {"message.max.bytes", std::to_string(message_max_bytes)}});
   if (!conf) return conf.error();
   rd_kafka_conf_set_dr_msg_cb(conf->get(), &on_delivery);
-  auto rk = make_client(RD_KAFKA_PRODUCER, std::move(*conf));
+  auto rk = make_client(client_kind::producer, std::move(*conf));
   if (!rk) return rk.error();
   return std::unique_ptr<txn_producer>(new txn_producer(std::move(*rk)));
 }
@@ -246,7 +248,7 @@ txn_producer::~txn_producer() {
 }
 
 txn_outcome txn_producer::init_transactions(millis timeout) {
-  return outcome_of(rd_kafka_init_transactions(rk_.get(), ms(timeout)));
+  return outcome_of(rd_kafka_init_transactions(rk_.get(), to_ms(timeout)));
 }
 
 txn_outcome txn_producer::begin_transaction() {
@@ -282,11 +284,11 @@ txn_outcome txn_producer::produce(const std::string& topic, std::int32_t partiti
 }
 
 txn_outcome txn_producer::commit_transaction(millis timeout) {
-  return outcome_of(rd_kafka_commit_transaction(rk_.get(), ms(timeout)));
+  return outcome_of(rd_kafka_commit_transaction(rk_.get(), to_ms(timeout)));
 }
 
 txn_outcome txn_producer::abort_transaction(millis timeout) {
-  return outcome_of(rd_kafka_abort_transaction(rk_.get(), ms(timeout)));
+  return outcome_of(rd_kafka_abort_transaction(rk_.get(), to_ms(timeout)));
 }
 
 // ---- message -----------------------------------------------------------------------------------
@@ -332,7 +334,7 @@ result<std::unique_ptr<partition_reader>> partition_reader::create(const connect
                        {"enable.auto.offset.store", "false"},
                        {"auto.offset.reset", "error"}});
   if (!conf) return conf.error();
-  auto rk = make_client(RD_KAFKA_CONSUMER, std::move(*conf));
+  auto rk = make_client(client_kind::consumer, std::move(*conf));
   if (!rk) return rk.error();
   std::unique_ptr<rd_kafka_topic_partition_list_t, decltype(&rd_kafka_topic_partition_list_destroy)>
       list(rd_kafka_topic_partition_list_new(1), &rd_kafka_topic_partition_list_destroy);
@@ -349,7 +351,7 @@ partition_reader::~partition_reader() {
 }
 
 std::optional<message> partition_reader::poll(millis timeout) {
-  if (auto* m = rd_kafka_consumer_poll(rk_.get(), ms(timeout)))
+  if (auto* m = rd_kafka_consumer_poll(rk_.get(), to_ms(timeout)))
     return std::optional<message>(std::in_place, m);
   return std::nullopt;
 }

@@ -21,6 +21,7 @@
 #include "hibiki/core/result.hpp"
 
 struct rd_kafka_s;
+struct rd_kafka_conf_s;
 struct rd_kafka_message_s;
 
 namespace hibiki::persistence::kafka {
@@ -39,6 +40,22 @@ struct rd_kafka_deleter {
   void operator()(rd_kafka_s* rk) const;
 };
 using rd_kafka_ptr = std::unique_ptr<rd_kafka_s, rd_kafka_deleter>;
+
+struct rd_kafka_conf_deleter {
+  void operator()(rd_kafka_conf_s* conf) const;
+};
+using conf_ptr = std::unique_ptr<rd_kafka_conf_s, rd_kafka_conf_deleter>;
+
+/// A conf with bootstrap.servers, then `own` (the client kind's settings), then the caller's
+/// extra properties. bad_request for a property librdkafka rejects.
+result<conf_ptr> make_conf(const connection& conn, const settings& own);
+
+enum class client_kind { producer, consumer };
+/// A client over `conf` (which it takes, so the caller can set callbacks on it first).
+result<rd_kafka_ptr> make_client(client_kind kind, conf_ptr conf);
+
+/// librdkafka's int milliseconds: `d` clamped to [0, INT_MAX].
+int to_ms(millis d);
 
 class admin_client {
  public:
