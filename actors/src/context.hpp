@@ -15,8 +15,10 @@
 #include "hibiki/core/ids.hpp"
 #include "hibiki/persistence/journal.hpp"
 #include "hibiki/persistence/read_store.hpp"
+#include "hibiki/persistence/shard_control.hpp"
 #include "hibiki/persistence/snapshot_store.hpp"
 #include "io_executor.hpp"
+#include "shard_table.hpp"
 
 namespace hibiki::actors {
 
@@ -31,6 +33,15 @@ struct runtime_deps {
   std::function<unix_time()> now;
   /// This incarnation's writer id, recorded in every event. Default: random.
   std::string writer_id;
+  /// Shard ownership of a clustered backend, for read barriers (await_indexed); null otherwise.
+  persistence::shard_control* shard_control = nullptr;
+  /// Where this node's shards live. Default: a single node owning one shard.
+  std::shared_ptr<shard_table> shards;
+  /// Asks the cluster glue to look up the owners again (after `moved`, an unreachable owner).
+  /// Must not block. Default: nothing.
+  std::function<void()> refresh_owners;
+  /// This node's journal status as JSON text, for a peer's `cstatus`. Blocking (io thread).
+  std::function<std::string()> status_json;
 };
 
 struct node_context {
@@ -42,6 +53,8 @@ struct node_context {
   caf::actor rooms;
   caf::actor users;
   caf::actor ids;
+  /// The cluster port: what other nodes send commands, pushes and presence to (cluster_port.hpp).
+  caf::actor port;
 
   /// Set by node::stop; sessions then refuse writes with `unavailable`.
   std::atomic<bool> stopping{false};

@@ -28,6 +28,28 @@ using passivate_atom = caf::atom_constant<caf::atom("h_passiv")>;  ///< region �
 using idle_atom = caf::atom_constant<caf::atom("h_idle")>;         ///< region → itself (timer)
 using closed_atom = caf::atom_constant<caf::atom("h_closed")>;     ///< session object → session
 using live_atom = caf::atom_constant<caf::atom("h_live")>;         ///< test query: live entities
+using shards_atom = caf::atom_constant<caf::atom("h_shards")>;     ///< glue → regions, hub
+using handoff_atom = caf::atom_constant<caf::atom("h_handoff")>;  ///< region → entity: shard gone
+using retry_atom = caf::atom_constant<caf::atom("h_retry")>;      ///< region → itself (timer)
+
+// ---- the cluster wire protocol (cluster_port.hpp)
+// ------------------------------------------------- Between nodes only CAF's built-in types travel
+// (atoms, strings, integers), so no message type needs registering on either side; structured
+// payloads are JSON text.
+/// (rcmd, kind, entity, command_json, origin_node, origin_session) → (reply_json)
+using rcmd_atom = caf::atom_constant<caf::atom("h_rcmd")>;
+/// (rpush, frame, recipients_json, exclude_node, exclude_session): deliver on this node only
+using rpush_atom = caf::atom_constant<caf::atom("h_rpush")>;
+/// (pres_add | pres_del, node, account): an account got its first / lost its last connection
+using pres_add_atom = caf::atom_constant<caf::atom("h_presadd")>;
+using pres_del_atom = caf::atom_constant<caf::atom("h_presdel")>;
+/// (pres_full, node, accounts_json): every account connected to `node` (sent to a new peer)
+using pres_full_atom = caf::atom_constant<caf::atom("h_presall")>;
+/// (cstatus) → (journal_status_json) of the answering node
+using cstatus_atom = caf::atom_constant<caf::atom("h_cstatus")>;
+
+/// Which region a remote command is for.
+enum class entity_kind : std::uint8_t { room = 0, user = 1, ids = 2 };
 
 /// The outcome of a command or query: an error, or the reply fields; `then` are frames the
 /// session sends right after the reply (the events a `sync` replays).
@@ -64,6 +86,13 @@ struct entity_command {
   /// The session the command came from: its pushes skip that connection, which gets the reply
   /// instead (ws-protocol-v1: events "from every other connection"). 0 = none.
   std::uint64_t origin = 0;
+  /// The node of that session; empty = this node.
+  std::string origin_node{};
+  /// Came from another node's region: served here or answered `moved`, never forwarded again.
+  bool forwarded{false};
+  /// Times it was re-routed after `moved` or an unreachable owner (the region gives up, with
+  /// `unavailable`, after route_wait).
+  std::uint32_t attempts = 0;
 };
 
 /// A reply arriving back at a session actor, matched by `tag` to the request that waits for it.
@@ -81,6 +110,8 @@ struct push_msg {
   /// Also for the connection the command came from (room_created goes to "every initial
   /// member", the creating connection included); other pushes skip it, it has the reply.
   bool to_origin = false;
+  /// The node of session `exclude`; empty = this node.
+  std::string exclude_node{};
 };
 
 struct hub_register {

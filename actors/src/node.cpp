@@ -95,6 +95,14 @@ std::string incarnation_writer_id() {
   return std::string(host) + "-" + std::to_string(::getpid()) + "-" + random_writer_id();
 }
 
+/// The node's name: --node-id, else the host name.
+std::string node_name(const node_options& options) {
+  if (!options.node_id.empty()) return options.node_id;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "node";
+  return host;
+}
+
 /// How long GET /api/journal waits for the backend (which budgets ~1 s for the broker).
 constexpr std::chrono::milliseconds status_limit{2000};
 
@@ -195,6 +203,21 @@ class node_impl final : public node {
     return j;
   }
 
+  nlohmann::json cluster_status() override {
+    // Not clustered: this node is the whole cluster and owns every shard.
+    nlohmann::json self;
+    self["node"] = node_name_;
+    self["endpoint"] = nullptr;
+    self["self"] = true;
+    self["reachable"] = true;
+    self["journal"] = journal_status();
+    nlohmann::json out;
+    out["clustered"] = false;
+    out["node"] = node_name_;
+    out["nodes"] = nlohmann::json::array({self});
+    return out;
+  }
+
   void stop() override {
     std::lock_guard<std::mutex> lock(stop_mutex_);
     if (stopped_) return;
@@ -254,6 +277,7 @@ class node_impl final : public node {
 
  private:
   node_options options_;
+  std::string node_name_ = node_name(options_);
   std::unique_ptr<persistence::backend> backend_;
   /// Wraps backend_->journal(); declared after backend_ so it is destroyed first.
   std::unique_ptr<persistence::breaker_journal> breaker_;

@@ -18,6 +18,8 @@ runtime start_runtime(caf::actor_system& sys, runtime_deps deps, const node_opti
     };
   }
   if (deps.writer_id.empty()) deps.writer_id = random_writer_id();
+  // Not clustered: one shard, served here for good.
+  if (!deps.shards) deps.shards = shard_table::single(1, "local");
   rt.ctx = std::make_shared<node_context>();
   rt.ctx->deps = std::move(deps);
   rt.ctx->options = options;

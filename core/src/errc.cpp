@@ -24,6 +24,8 @@ std::string_view wire_name(errc code) {
       return "unavailable";
     case errc::internal:
       return "internal";
+    case errc::moved:
+      return "unavailable";
   }
   // An out-of-range value is a bug somewhere; say so on the wire rather than invent a code.
   return "internal";

@@ -33,6 +33,9 @@ class fake_node final : public actors::node {
   /// Returns what set_journal_status gave; while hold_journal(true) is in force it first waits
   /// (a broker that is slow to answer).
   nlohmann::json journal_status() override;
+  /// Returns what set_cluster_status gave.
+  nlohmann::json cluster_status() override { return cluster_status_; }
+  void set_cluster_status(nlohmann::json status) { cluster_status_ = std::move(status); }
   void stop() override {}
 
   void set_healthy(bool h) { healthy_ = h; }
@@ -61,6 +64,7 @@ class fake_node final : public actors::node {
   std::condition_variable changed_;
   std::vector<record> records_;
   nlohmann::json journal_status_ = nlohmann::json{{"kind", "fake"}};
+  nlohmann::json cluster_status_ = nlohmann::json{{"clustered", false}};
   std::atomic<bool> healthy_{true};
   std::chrono::milliseconds signup_delay_{0};
   bool journal_held_ = false;

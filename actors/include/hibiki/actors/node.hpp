@@ -37,6 +37,19 @@ struct node_options {
   std::string kafka_topic = "hibiki.journal";
   /// Partitions when the node creates the topic. Default: 16.
   std::int32_t kafka_partitions = 16;
+  /// This node's name in a cluster: shown by `hibiki cluster status`, part of its Kafka group
+  /// member name and of the writer id. Default: empty = the host name.
+  std::string node_id;
+  /// Clustered (issue 4) when not empty: "HOST:PORT" where this node publishes its shard regions
+  /// through CAF's middleman for the other nodes. Requires journal == kafka. Every node of one
+  /// cluster uses the same brokers and topic; shard ownership comes from Kafka's consumer group.
+  std::string cluster_listen;
+  /// The cluster's Kafka consumer group session timeout: how long a silent node keeps its shards
+  /// before Kafka gives them to the others. Default: 10 s.
+  std::chrono::milliseconds cluster_session_timeout{10'000};
+  /// How long a command waits for its shard to get a reachable owner (rebalance, node loss)
+  /// before it fails with `unavailable`. Default: 15 s.
+  std::chrono::milliseconds route_wait{15'000};
   /// The circuit breaker around journal writes (10 failures, 10 s call timeout, 30 s reset).
   breaker_options breaker;
   /// Snapshot an entity after this many events since its last snapshot. Default: 1000.
@@ -107,6 +120,12 @@ class node {
   /// with indexed offset, end offset and lag, append counters, breaker state. Shape documented in
   /// docs/operations.md. May ask the broker; bounded by ~1 s.
   virtual nlohmann::json journal_status() = 0;
+
+  /// The cluster as this node sees it (`hibiki cluster status`): this node, the group's nodes
+  /// with their endpoints and shards, and each reachable node's own partition states and lag.
+  /// Shape documented in docs/operations.md. Bounded by ~3 s. A node that is not clustered
+  /// reports itself as the only node, owning every shard.
+  virtual nlohmann::json cluster_status() = 0;
 
   /// Stops accepting work, lets in-flight writes finish and their replies go out, passivates
   /// entities, closes storage. Idempotent; the destructor calls it.

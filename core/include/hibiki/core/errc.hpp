@@ -19,6 +19,10 @@ enum class errc {
   conflict,         ///< state does not allow it (e.g. expected sequence number mismatch)
   unavailable,      ///< storage or journal cannot accept writes right now; retry later
   internal,         ///< a bug or an unexpected failure; logged on the server
+  /// Cluster-internal: this node does not (or no longer) own the entity's shard, and the command
+  /// was NOT applied; the sender re-routes it to the current owner. Never reaches a client as
+  /// such: its wire name is "unavailable", the contract's retriable code.
+  moved,
 };
 
 /// The wire name of a code ("bad_request", ...).

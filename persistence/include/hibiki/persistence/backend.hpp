@@ -9,6 +9,7 @@
 
 #include "hibiki/persistence/journal.hpp"
 #include "hibiki/persistence/read_store.hpp"
+#include "hibiki/persistence/shard_control.hpp"
 #include "hibiki/persistence/snapshot_store.hpp"
 
 namespace hibiki::persistence {
@@ -18,6 +19,8 @@ struct partition_status {
   std::int32_t partition = 0;
   /// "catching_up" (reading the topic into the index before serving), "ready" (serving),
   /// "recovering" (after a failed or uncertain commit: re-fencing and catching up again).
+  /// Clustered backends (shard_control.hpp) also report "following" (indexing a partition
+  /// another node writes) and "acquiring" (taking it over).
   std::string state;
   std::int64_t indexed_offset = -1;  ///< next offset the index will read (all before it indexed)
   std::int64_t end_offset = -1;      ///< the partition's end (high watermark); -1 when unknown
@@ -27,16 +30,17 @@ struct partition_status {
 
 /// What `hibiki journal status` shows. Filled by the backend; the breaker fields by the node.
 struct journal_status {
-  std::string kind;                          ///< "rocksdb" or "kafka"
-  std::string brokers;                       ///< Kafka bootstrap servers (kafka only)
-  std::string topic;                         ///< journal topic (kafka only)
-  std::int32_t partition_count = 0;          ///< partitions of the topic (kafka only)
-  std::vector<partition_status> partitions;  ///< the ones this node owns (kafka only)
-  std::uint64_t appends = 0;                 ///< appends acknowledged since open
-  std::uint64_t rejected = 0;                ///< refused: conflict, bad_request, too_large
-  std::uint64_t failed = 0;                  ///< failed: unavailable
-  std::string breaker_state;                 ///< "closed", "open", "half_open" (set by node)
-  std::uint32_t breaker_failures = 0;        ///< consecutive failures counted by the breaker
+  std::string kind;                  ///< "rocksdb" or "kafka"
+  std::string brokers;               ///< Kafka bootstrap servers (kafka only)
+  std::string topic;                 ///< journal topic (kafka only)
+  std::int32_t partition_count = 0;  ///< partitions of the topic (kafka only)
+  /// Kafka only: every partition (single node: it owns them all; clustered: owned or followed).
+  std::vector<partition_status> partitions;
+  std::uint64_t appends = 0;           ///< appends acknowledged since open
+  std::uint64_t rejected = 0;          ///< refused: conflict, bad_request, too_large
+  std::uint64_t failed = 0;            ///< failed: unavailable
+  std::string breaker_state;           ///< "closed", "open", "half_open" (set by node)
+  std::uint32_t breaker_failures = 0;  ///< consecutive failures counted by the breaker
 };
 
 class backend {
@@ -46,6 +50,10 @@ class backend {
   virtual persistence::journal& journal() = 0;
   virtual persistence::snapshot_store& snapshots() = 0;
   virtual persistence::read_store& reads() = 0;
+
+  /// Shard ownership when the backend is clustered (Kafka with kafka_options::cluster); null
+  /// when this node owns every partition for good (embedded RocksDB, single-node Kafka).
+  virtual shard_control* shards() { return nullptr; }
 
   /// A fresh look at the journal. May ask the broker (Kafka: end offsets), bounded by ~1 s.
   virtual journal_status status() = 0;

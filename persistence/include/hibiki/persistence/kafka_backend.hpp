@@ -57,6 +57,11 @@ struct kafka_options {
   /// The local database (index, snapshots, read models). `local.sync` is ignored for the index
   /// (Kafka is the source of truth; a lost index write is re-read from the topic on open).
   rocksdb_options local;
+  /// Clustered (issue 4): open() owns no partition; it indexes every partition (following, see
+  /// shard_control.hpp) and waits, within open_timeout, until the index has caught up with the
+  /// topic's end as of open. Ownership then comes through shards()->acquire/release. Default:
+  /// false — the node owns every partition, as a single node.
+  bool cluster = false;
   /// Extra librdkafka properties, applied last (tests point them at the mock cluster, tune
   /// timeouts). Applied to producers, consumers and the admin client alike.
   std::vector<std::pair<std::string, std::string>> extra_config;
@@ -65,7 +70,7 @@ struct kafka_options {
 class kafka_backend : public backend {
  public:
   /// Connects, creates the topic when missing, opens the local database, then fences and catches
-  /// up every partition (this node owns all of them until cluster membership exists). Errors:
+  /// up every partition (single node), or follows them all (options.cluster). Errors:
   /// bad_request (options), unavailable (broker unreachable within open_timeout, local db).
   static result<std::unique_ptr<kafka_backend>> open(const kafka_options& options);
 

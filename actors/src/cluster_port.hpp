@@ -1,0 +1,30 @@
+#pragma once
+/// The cluster port of a node: the one actor other nodes talk to (published through CAF's
+/// middleman on --cluster=HOST:PORT by the node; a plain local actor in harness tests).
+///
+///  - (rcmd, kind, entity, command_json, origin_node, origin_session): decodes the command and
+///    hands it to the local region of `kind` as a `forwarded` command; answers (reply_json) when
+///    the entity replies, `moved` when this node does not serve the shard.
+///  - (rpush, ...), (pres_add | pres_del | pres_full, ...): for the local hub.
+///  - (cstatus): this node's journal status (ctx.deps.status_json, run on the io executor).
+/// Bad input (undecodable JSON, unknown kind) is answered with bad_request and logged; the port
+/// keeps running.
+
+#include <memory>
+#include <string>
+
+#include <caf/all.hpp>
+
+#include "context.hpp"
+#include "messages.hpp"
+
+namespace hibiki::actors {
+
+caf::actor spawn_cluster_port(caf::actor_system& sys, std::shared_ptr<node_context> ctx);
+
+/// The JSON text of a reply as it crosses nodes, and back. A reply that does not decode becomes
+/// an `internal` error reply.
+std::string encode_reply(const command_reply& r);
+command_reply decode_reply(const std::string& text);
+
+}  // namespace hibiki::actors
