@@ -9,7 +9,9 @@
 #include <unordered_map>
 
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
 
+#include "cluster_glue.hpp"
 #include "hibiki/persistence/breaker_journal.hpp"
 #include "hibiki/persistence/kafka_backend.hpp"
 #include "hibiki/persistence/rocksdb_backend.hpp"
@@ -87,20 +89,18 @@ void forget_actor_system() {
   caf::logger::set_current_actor_system(nullptr);
 }
 
-/// hostname-pid-random: unique per node incarnation, and says where an event came from when an
-/// operator reads the topic.
-std::string incarnation_writer_id() {
-  char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::strcpy(host, "node");
-  return std::string(host) + "-" + std::to_string(::getpid()) + "-" + random_writer_id();
-}
-
 /// The node's name: --node-id, else the host name.
 std::string node_name(const node_options& options) {
   if (!options.node_id.empty()) return options.node_id;
   char host[256] = {};
   if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "node";
   return host;
+}
+
+/// node-pid-random: unique per node incarnation, and says where an event came from when an
+/// operator reads the topic.
+std::string incarnation_writer_id(const std::string& node) {
+  return node + "-" + std::to_string(::getpid()) + "-" + random_writer_id();
 }
 
 /// How long GET /api/journal waits for the backend (which budgets ~1 s for the broker).
@@ -116,6 +116,9 @@ class node_impl final : public node {
             std::make_unique<persistence::breaker_journal>(backend_->journal(), options_.breaker)),
         probe_(std::make_unique<status_probe>(*backend_)) {
     if (options_.actor_threads > 0) cfg_.set("scheduler.max-threads", options_.actor_threads);
+    auto* shards = backend_->shards();
+    // Clustered: the other nodes reach this one's shard regions through CAF's middleman.
+    if (shards) cfg_.load<caf::io::middleman>();
     sys_ = std::make_unique<caf::actor_system>(cfg_);
     io_ = std::make_unique<thread_pool_executor>(options_.io_threads);
     runtime_deps deps;
@@ -126,11 +129,34 @@ class node_impl final : public node {
     deps.snapshots = &backend_->snapshots();
     deps.reads = &backend_->reads();
     deps.io = io_.get();
+    if (shards) {
+      deps.shard_control = shards;
+      deps.shards = shard_table::clustered(shards->partition_count(), node_name_);
+      deps.status_json = [this] { return journal_status().dump(); };
+    }
     rt_ = start_runtime(*sys_, std::move(deps), options_);
     forget_actor_system();
   }
 
   ~node_impl() override { node_impl::stop(); }
+
+  /// Clustered: publishes the cluster port and joins the group. Errors: as cluster_glue::start.
+  hibiki::status start_cluster() {
+    auto* shards = backend_->shards();
+    if (!shards) return {};
+    cluster_glue_options go;
+    go.node = node_name_;
+    go.listen = options_.cluster_listen;
+    go.brokers = options_.kafka_brokers;
+    go.topic = options_.kafka_topic;
+    go.session_timeout = options_.cluster_session_timeout;
+    std::lock_guard<std::mutex> lock(sys_mutex_);
+    auto glue = cluster_glue::start(*sys_, rt_.ctx, *shards, std::move(go));
+    forget_actor_system();
+    if (!glue) return glue.error();
+    glue_ = std::move(*glue);
+    return {};
+  }
 
   std::unique_ptr<session> open_session(std::shared_ptr<client_link> link) override {
     auto id = rt_.ctx->next_session++;
@@ -204,6 +230,7 @@ class node_impl final : public node {
   }
 
   nlohmann::json cluster_status() override {
+    if (glue_ && !rt_.ctx->stopping) return glue_->status(journal_status());
     // Not clustered: this node is the whole cluster and owns every shard.
     nlohmann::json self;
     self["node"] = node_name_;
@@ -227,6 +254,8 @@ class node_impl final : public node {
     // wedged disk cannot hang shutdown forever.
     for (int i = 0; i < 30000 && rt_.ctx->inflight.load() > 0; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    // Leave the cluster: our shards go to the other nodes at once, not after a session timeout.
+    if (glue_) glue_->stop();
     {
       std::lock_guard<std::mutex> sys_lock(sys_mutex_);
       router_->shutdown();
@@ -250,6 +279,7 @@ class node_impl final : public node {
         (void)backend_.release();
       }
       release_runtime(rt_);
+      glue_.reset();
       sys_.reset();
     }
     // Sign-ups the actors did not finish still get their one answer.
@@ -283,6 +313,7 @@ class node_impl final : public node {
   std::unique_ptr<persistence::breaker_journal> breaker_;
   /// Asks backend_ for its status with a deadline; declared after it so it is destroyed first.
   std::unique_ptr<status_probe> probe_;
+  std::unique_ptr<cluster_glue> glue_;
   /// Held while reading the status and while closing storage: no status call on a closed backend.
   std::mutex status_mutex_;
   bool closed_ = false;
@@ -320,6 +351,7 @@ result<std::unique_ptr<persistence::backend>> open_rocksdb(const node_options& o
 
 result<std::unique_ptr<persistence::backend>> open_kafka(const node_options& options,
                                                          const std::string& writer_id) {
+  const bool clustered = !options.cluster_listen.empty();
   if (options.kafka_brokers.empty()) {
     return hibiki::error{errc::bad_request,
                          "the Kafka journal needs brokers (node_options::kafka_brokers, "
@@ -336,6 +368,7 @@ result<std::unique_ptr<persistence::backend>> open_kafka(const node_options& opt
   ko.topic = options.kafka_topic;
   ko.partitions = options.kafka_partitions;
   ko.writer_id = writer_id;
+  ko.cluster = clustered;
   ko.local.path = options.data_dir;
   ko.local.sync = options.sync_writes;
   auto backend = persistence::kafka_backend::open(ko);
@@ -352,14 +385,26 @@ result<std::unique_ptr<persistence::backend>> open_kafka(const node_options& opt
 
 result<std::unique_ptr<node>> node::start(const node_options& options) {
   const bool kafka = options.journal == journal_kind::kafka;
+  if (!options.cluster_listen.empty()) {
+    if (!kafka) {
+      return hibiki::error{errc::bad_request,
+                           "a cluster needs the Kafka journal (hibikid --journal=kafka)"};
+    }
+    if (auto hp = parse_host_port(options.cluster_listen); !hp) {
+      return hibiki::error{errc::bad_request, "--cluster: " + hp.error().message};
+    }
+  }
   // With Kafka the writer id travels in every record of a shared topic: make it say which node
   // incarnation wrote it. The embedded journal keeps its short random id.
-  std::string writer_id = kafka ? incarnation_writer_id() : std::string();
+  std::string writer_id = kafka ? incarnation_writer_id(node_name(options)) : std::string();
   auto backend = kafka ? open_kafka(options, writer_id) : open_rocksdb(options);
   if (!backend) return backend.error();
-  std::unique_ptr<node> n =
-      std::make_unique<node_impl>(options, std::move(*backend), std::move(writer_id));
-  return n;
+  auto n = std::make_unique<node_impl>(options, std::move(*backend), std::move(writer_id));
+  if (auto s = n->start_cluster(); !s) {
+    n->stop();
+    return s.error();
+  }
+  return std::unique_ptr<node>(std::move(n));
 }
 
 }  // namespace hibiki::actors

@@ -1,0 +1,409 @@
+#include "cluster_glue.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include <caf/io/all.hpp>
+
+#include "hibiki/persistence/kafka_membership.hpp"
+#include "messages.hpp"
+#include "shard_table.hpp"
+
+namespace hibiki::actors {
+
+namespace {
+
+using connect_peer_atom = caf::atom_constant<caf::atom("h_gconn")>;
+
+/// How often the owner map is looked up without being asked.
+constexpr std::chrono::milliseconds describe_every{2000};
+/// How long one describe() or one peer's status may take.
+constexpr std::chrono::milliseconds describe_limit{3000};
+constexpr std::chrono::milliseconds peer_status_limit{2000};
+/// How long connecting to a peer's cluster port may take.
+constexpr std::chrono::seconds connect_limit{5};
+
+void log(const std::string& line) {
+  std::cerr << "hibiki cluster: " << line << std::endl;
+}
+
+/// A member as the group describes it, with its node name and cluster endpoint split out of its
+/// client id ("<node>@<host>:<port>").
+struct member_view {
+  std::string node;
+  std::string endpoint;
+  std::string host;
+  std::uint16_t port = 0;
+  std::vector<std::int32_t> partitions;
+};
+
+std::optional<member_view> view_of(const persistence::kafka_group_member& m) {
+  auto at = m.client_id.rfind('@');
+  if (at == std::string::npos || at == 0) return std::nullopt;
+  member_view v;
+  v.node = m.client_id.substr(0, at);
+  v.endpoint = m.client_id.substr(at + 1);
+  auto hp = parse_host_port(v.endpoint);
+  if (!hp) return std::nullopt;
+  v.host = hp->first;
+  v.port = hp->second;
+  v.partitions = m.partitions;
+  return v;
+}
+
+/// The actor that connects to peers' cluster ports and watches them: a peer whose connection
+/// drops (down message) is marked down in the table until the next describe() reconnects it.
+struct watcher_state {
+  std::shared_ptr<node_context> ctx;
+  std::function<void()> refresh;
+  std::unordered_map<caf::actor_addr, std::string> watched;
+  std::set<std::string> connecting;
+};
+
+caf::behavior watcher_impl(caf::stateful_actor<watcher_state>* self,
+                           std::shared_ptr<node_context> ctx, std::function<void()> refresh) {
+  self->state.ctx = std::move(ctx);
+  self->state.refresh = std::move(refresh);
+  self->set_down_handler([self](caf::down_msg& d) {
+    auto it = self->state.watched.find(d.source);
+    if (it == self->state.watched.end()) return;
+    auto node = it->second;
+    self->state.watched.erase(it);
+    log("lost the connection to node " + node + " (" + caf::to_string(d.reason) +
+        "); not using it until Kafka's group says where its shards are");
+    self->state.ctx->deps.shards->peer_down(node);
+    notify_shards_changed(*self->state.ctx);
+    self->state.refresh();
+  });
+  return {
+      [self](connect_peer_atom, const std::string& node, const std::string& host,
+             std::uint16_t port) {
+        auto& st = self->state;
+        if (!st.connecting.insert(node).second) return;
+        auto mm = self->system().middleman().actor_handle();
+        self->request(mm, connect_limit, caf::connect_atom::value, host, port)
+            .then(
+                [self, node](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                             const std::set<std::string>&) {
+                  auto& st = self->state;
+                  st.connecting.erase(node);
+                  auto peer = caf::actor_cast<caf::actor>(ptr);
+                  if (!peer) {
+                    log("node " + node + " has no cluster port published");
+                    return;
+                  }
+                  self->monitor(peer);
+                  st.watched[peer.address()] = node;
+                  st.ctx->deps.shards->set_peer(node, peer);
+                  notify_shards_changed(*st.ctx);
+                },
+                [self, node, host, port](caf::error& err) {
+                  self->state.connecting.erase(node);
+                  log("cannot reach node " + node + " at " + host + ":" + std::to_string(port) +
+                      ": " + self->system().render(err));
+                });
+      },
+  };
+}
+
+}  // namespace
+
+result<std::pair<std::string, std::uint16_t>> parse_host_port(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    return hibiki::error{errc::bad_request, "expected HOST:PORT, got '" + text + "'"};
+  auto host = text.substr(0, colon);
+  auto port_text = text.substr(colon + 1);
+  if (port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos)
+    return hibiki::error{errc::bad_request, "bad port in '" + text + "'"};
+  auto port = std::stoul(port_text);
+  if (port == 0 || port > 65535)
+    return hibiki::error{errc::bad_request, "port out of range in '" + text + "'"};
+  return std::make_pair(host, static_cast<std::uint16_t>(port));
+}
+
+struct cluster_glue::impl {
+  caf::actor_system& sys;
+  std::shared_ptr<node_context> ctx;
+  persistence::shard_control& control;
+  cluster_glue_options options;
+  std::shared_ptr<shard_table> table;
+  caf::actor watcher;
+  std::unique_ptr<persistence::kafka_membership> membership;
+
+  std::mutex mutex;
+  std::condition_variable wake;
+  bool poked = false;
+  bool stopping = false;
+  std::vector<member_view> members;  ///< as last described
+  std::thread describer;
+  std::atomic<bool> stopped{false};
+
+  impl(caf::actor_system& s, std::shared_ptr<node_context> c, persistence::shard_control& sc,
+       cluster_glue_options o)
+      : sys(s), ctx(std::move(c)), control(sc), options(std::move(o)), table(ctx->deps.shards) {}
+
+  void poke() {
+    {
+      std::lock_guard lock(mutex);
+      poked = true;
+    }
+    wake.notify_one();
+  }
+
+  // ---- membership (its own thread) -----------------------------------------------------------
+  void on_assigned(const std::vector<std::int32_t>& partitions) {
+    for (auto p : partitions) table->set_local(p, local_shard::acquiring);
+    notify_shards_changed(*ctx);
+    for (auto p : partitions) control.acquire(p);
+    poke();
+  }
+
+  void on_gone(const std::vector<std::int32_t>& partitions, const char* how) {
+    // Stop routing here first, so the entities are handed off while the writer stops.
+    for (auto p : partitions) table->set_local(p, local_shard::none);
+    notify_shards_changed(*ctx);
+    for (auto p : partitions) control.release(p);
+    std::string list;
+    for (auto p : partitions) list += (list.empty() ? "" : ",") + std::to_string(p);
+    log(std::string("shards ") + how + ": " + list);
+    poke();
+  }
+
+  // ---- backend (its thread) ------------------------------------------------------------------
+  void on_shard(std::int32_t p, persistence::shard_change change) {
+    switch (change) {
+      case persistence::shard_change::serving: {
+        // Only if still ours: a revocation may have raced the take-over.
+        auto states = table->local_states();
+        if (p < 0 || static_cast<std::size_t>(p) >= states.size() ||
+            states[static_cast<std::size_t>(p)] != local_shard::acquiring) {
+          return;
+        }
+        table->set_local(p, local_shard::serving);
+        notify_shards_changed(*ctx);
+        break;
+      }
+      case persistence::shard_change::released:
+        break;
+      case persistence::shard_change::fenced:
+        log("shard " + std::to_string(p) +
+            ": FENCED — another node took it over; this node stopped writing it");
+        table->set_local(p, local_shard::none);
+        notify_shards_changed(*ctx);
+        poke();
+        break;
+    }
+  }
+
+  // ---- owner map (the describer thread) ------------------------------------------------------
+  void describe_loop() {
+    std::map<std::string, std::vector<std::int32_t>> last;
+    bool reported = false;
+    for (;;) {
+      {
+        std::unique_lock lock(mutex);
+        wake.wait_for(lock, describe_every, [this] { return poked || stopping; });
+        if (stopping) return;
+        poked = false;
+      }
+      auto described = membership->describe(describe_limit);
+      if (!described) {
+        if (!reported) log("cannot describe the group: " + described.error().message);
+        reported = true;
+        continue;
+      }
+      reported = false;
+      std::vector<member_view> views;
+      std::map<std::string, std::vector<std::int32_t>> by_node;
+      for (const auto& m : *described) {
+        auto v = view_of(m);
+        if (!v) {
+          log("ignoring group member with client id '" + m.client_id + "'");
+          continue;
+        }
+        auto& owned = by_node[v->node];
+        owned.insert(owned.end(), v->partitions.begin(), v->partitions.end());
+        views.push_back(std::move(*v));
+      }
+      bool changed = false;
+      if (by_node != last) {
+        table->set_assignment(by_node);
+        last = by_node;
+        changed = true;
+      }
+      std::set<std::string> in_group;
+      for (const auto& v : views) in_group.insert(v.node);
+      std::set<std::string> connected;
+      for (auto& [node, handle] : table->peers()) {
+        if (!in_group.count(node)) {
+          // It left the group: its shards are someone else's now.
+          table->peer_down(node);
+          changed = true;
+        } else {
+          connected.insert(node);
+        }
+      }
+      for (const auto& v : views)
+        if (v.node != options.node && !connected.count(v.node))
+          caf::anon_send(watcher, connect_peer_atom::value, v.node, v.host, v.port);
+      {
+        std::lock_guard lock(mutex);
+        members = std::move(views);
+      }
+      if (changed) notify_shards_changed(*ctx);
+    }
+  }
+};
+
+result<std::unique_ptr<cluster_glue>> cluster_glue::start(caf::actor_system& sys,
+                                                          std::shared_ptr<node_context> ctx,
+                                                          persistence::shard_control& shards,
+                                                          cluster_glue_options options) {
+  auto hp = parse_host_port(options.listen);
+  if (!hp) return hp.error();
+  auto p = std::make_unique<impl>(sys, std::move(ctx), shards, std::move(options));
+  auto published = sys.middleman().publish(p->ctx->port, hp->second, hp->first.c_str(), true);
+  if (!published) {
+    return hibiki::error{errc::unavailable, "cannot listen for the cluster on " +
+                                                p->options.listen + ": " +
+                                                sys.render(published.error())};
+  }
+  auto* raw = p.get();
+  p->watcher = sys.spawn(watcher_impl, p->ctx, [raw] { raw->poke(); });
+  p->ctx->deps.refresh_owners = [raw] { raw->poke(); };
+  shards.set_listener(
+      [raw](std::int32_t partition, persistence::shard_change c) { raw->on_shard(partition, c); });
+
+  persistence::kafka_membership_options mo;
+  mo.brokers = p->options.brokers;
+  mo.topic = p->options.topic;
+  mo.group_id = "hibiki-" + p->options.topic;
+  mo.member_name = p->options.node + "@" + p->options.listen;
+  mo.session_timeout = p->options.session_timeout;
+  persistence::kafka_membership_handlers handlers;
+  handlers.on_assigned = [raw](std::vector<std::int32_t> ps) { raw->on_assigned(ps); };
+  handlers.on_revoked = [raw](std::vector<std::int32_t> ps) { raw->on_gone(ps, "handed back"); };
+  handlers.on_lost = [raw](std::vector<std::int32_t> ps) { raw->on_gone(ps, "LOST"); };
+  auto joined = persistence::kafka_membership::join(mo, std::move(handlers));
+  if (!joined) {
+    caf::anon_send_exit(p->watcher, caf::exit_reason::user_shutdown);
+    return joined.error();
+  }
+  p->membership = std::move(*joined);
+  p->describer = std::thread([raw] { raw->describe_loop(); });
+  return std::unique_ptr<cluster_glue>(new cluster_glue(std::move(p)));
+}
+
+cluster_glue::cluster_glue(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+cluster_glue::~cluster_glue() {
+  stop();
+}
+
+void cluster_glue::refresh() {
+  impl_->poke();
+}
+
+void cluster_glue::stop() {
+  auto& p = *impl_;
+  if (p.stopped.exchange(true)) return;
+  // Leaving the group hands our shards to the others at once (on_revoked releases them here).
+  if (p.membership) p.membership->close();
+  {
+    std::lock_guard lock(p.mutex);
+    p.stopping = true;
+  }
+  p.wake.notify_all();
+  if (p.describer.joinable()) p.describer.join();
+  p.ctx->deps.refresh_owners = nullptr;
+  caf::anon_send_exit(p.watcher, caf::exit_reason::user_shutdown);
+}
+
+nlohmann::json cluster_glue::status(nlohmann::json self_journal) {
+  auto& p = *impl_;
+  std::vector<member_view> members;
+  std::string describe_error;
+  if (!p.stopped) {
+    if (auto d = p.membership->describe(describe_limit)) {
+      for (const auto& m : *d)
+        if (auto v = view_of(m)) members.push_back(std::move(*v));
+    } else {
+      describe_error = d.error().message;
+      std::lock_guard lock(p.mutex);
+      members = p.members;
+    }
+  }
+  bool self_listed = false;
+  for (const auto& m : members) self_listed = self_listed || m.node == p.options.node;
+  if (!self_listed) {
+    member_view self;
+    self.node = p.options.node;
+    self.endpoint = p.options.listen;
+    members.insert(members.begin(), std::move(self));
+  }
+  auto peers = p.table->peers();
+  std::map<std::string, caf::actor> reachable(peers.begin(), peers.end());
+  const auto count = p.table->partition_count();
+  std::vector<bool> assigned(static_cast<std::size_t>(count), false);
+  nlohmann::json nodes = nlohmann::json::array();
+  {
+    caf::scoped_actor asker{p.sys};
+    for (const auto& m : members) {
+      nlohmann::json n;
+      n["node"] = m.node;
+      n["endpoint"] = m.endpoint;
+      n["self"] = m.node == p.options.node;
+      n["shards"] = m.partitions;
+      for (auto s : m.partitions)
+        if (s >= 0 && s < count) assigned[static_cast<std::size_t>(s)] = true;
+      if (m.node == p.options.node) {
+        n["reachable"] = true;
+        n["journal"] = self_journal;
+      } else if (auto it = reachable.find(m.node); it == reachable.end()) {
+        n["reachable"] = false;
+        n["journal"] = nullptr;
+        n["error"] = "not connected to its cluster port";
+      } else {
+        n["reachable"] = true;
+        n["journal"] = nullptr;
+        asker->request(it->second, peer_status_limit, cstatus_atom::value)
+            .receive(
+                [&](const std::string& text) {
+                  auto parsed = nlohmann::json::parse(text, nullptr, false);
+                  if (parsed.is_discarded())
+                    n["error"] = "its status is not JSON";
+                  else
+                    n["journal"] = std::move(parsed);
+                },
+                [&](caf::error& err) { n["error"] = p.sys.render(err); });
+      }
+      nodes.push_back(std::move(n));
+    }
+  }
+  // The scoped actor pinned the actor system to this (gateway) thread: unpin it (see node.cpp).
+  caf::logger::set_current_actor_system(nullptr);
+  nlohmann::json unassigned = nlohmann::json::array();
+  for (std::int32_t s = 0; s < count; ++s)
+    if (!assigned[static_cast<std::size_t>(s)]) unassigned.push_back(s);
+  nlohmann::json out;
+  out["clustered"] = true;
+  out["node"] = p.options.node;
+  out["endpoint"] = p.options.listen;
+  out["group"] = "hibiki-" + p.options.topic;
+  out["topic"] = p.options.topic;
+  out["partition_count"] = count;
+  out["nodes"] = std::move(nodes);
+  out["unassigned"] = std::move(unassigned);
+  if (!describe_error.empty()) out["error"] = "cannot describe the group: " + describe_error;
+  return out;
+}
+
+}  // namespace hibiki::actors

@@ -1,0 +1,65 @@
+#pragma once
+/// The glue between Kafka's view of the cluster and this node's actors (issue 4). It
+///  - publishes the node's cluster port through CAF's middleman on --cluster=HOST:PORT;
+///  - joins the cluster's consumer group (persistence::kafka_membership) as
+///    "<node>@<HOST:PORT>", and turns assignments into shard ownership: assigned → acquiring +
+///    shard_control::acquire; revoked or lost → none + release (entities stop at once);
+///  - hears the backend's shard changes (serving, released, fenced) and updates the table;
+///  - keeps the owner map: describe() (who owns which shard, and where to reach it) after every
+///    change, on refresh_owners (a `moved` reply) and every 2 s; connects to new peers through
+///    the middleman and monitors them, so a lost peer is not used until Kafka says otherwise.
+/// Every table change is followed by notify_shards_changed.
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "context.hpp"
+#include "hibiki/core/result.hpp"
+#include "hibiki/persistence/shard_control.hpp"
+
+namespace hibiki::actors {
+
+struct cluster_glue_options {
+  std::string node;     ///< this node's name
+  std::string listen;   ///< HOST:PORT of the cluster port
+  std::string brokers;  ///< Kafka bootstrap servers
+  std::string topic;    ///< the journal topic
+  std::chrono::milliseconds session_timeout{10'000};
+};
+
+class cluster_glue {
+ public:
+  /// Publishes the port and joins the group. Errors: bad_request (listen address), unavailable
+  /// (the port cannot be bound, the group cannot be joined).
+  static result<std::unique_ptr<cluster_glue>> start(caf::actor_system& sys,
+                                                     std::shared_ptr<node_context> ctx,
+                                                     persistence::shard_control& shards,
+                                                     cluster_glue_options options);
+  ~cluster_glue();
+
+  /// Looks up the owners again soon. Thread-safe, never blocks.
+  void refresh();
+
+  /// node::cluster_status() (the JSON shape is in docs/operations.md). `self_journal` is this
+  /// node's journal status. Blocking, bounded by ~3 s.
+  nlohmann::json status(nlohmann::json self_journal);
+
+  /// Leaves the group (shards are handed back at once and released here), stops the describe
+  /// thread and the peer watcher. Idempotent. Call before the runtime stops.
+  void stop();
+
+  struct impl;
+
+ private:
+  explicit cluster_glue(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+/// Splits "HOST:PORT". Errors: bad_request.
+result<std::pair<std::string, std::uint16_t>> parse_host_port(const std::string& text);
+
+}  // namespace hibiki::actors
