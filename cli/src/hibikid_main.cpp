@@ -63,6 +63,8 @@ int main(int argc, char** argv) {
   std::cout << "hibikid: serving http://" << host << ":" << gateway.value()->port() << " (data dir "
             << options.data_dir << ", journal " << cli::journal_description(options) << ")"
             << std::endl;
+  if (auto cluster = cli::cluster_description(options); !cluster.empty())
+    std::cout << "hibikid: clustered (" << cluster << ")" << std::endl;
   if (!gateway.value()->open_signup()) std::cout << "hibikid: open sign-up is off" << std::endl;
 
   int sig = 0;

@@ -180,6 +180,120 @@ TEST_CASE("hibikid rejects bad journal and breaker options", "[cli][options]") {
   }
 }
 
+TEST_CASE("hibikid cluster flags", "[cli][options]") {
+  auto d = parse_daemon_options({});
+  REQUIRE(d.ok());
+  REQUIRE(d->cluster_listen.empty());
+  REQUIRE(d->node_id.empty());
+  REQUIRE(d->cluster_session_timeout == std::chrono::milliseconds(10'000));
+  REQUIRE(d->route_wait == std::chrono::milliseconds(15'000));
+  REQUIRE(cluster_description(*d).empty());
+
+  auto o = parse_daemon_options({"--journal=kafka", "--kafka-brokers=127.0.0.1:9092",
+                                 "--cluster=127.0.0.1:7101", "--node-id", "n1",
+                                 "--cluster-session-timeout=6000", "--route-wait=2500"});
+  REQUIRE(o.ok());
+  REQUIRE(o->cluster_listen == "127.0.0.1:7101");
+  REQUIRE(o->node_id == "n1");
+  REQUIRE(o->cluster_session_timeout == std::chrono::milliseconds(6000));
+  REQUIRE(o->route_wait == std::chrono::milliseconds(2500));
+  REQUIRE(cluster_description(*o) == "node n1, cluster endpoint 127.0.0.1:7101");
+  auto node = to_node_options(*o);
+  REQUIRE(node.cluster_listen == "127.0.0.1:7101");
+  REQUIRE(node.node_id == "n1");
+  REQUIRE(node.cluster_session_timeout == std::chrono::milliseconds(6000));
+  REQUIRE(node.route_wait == std::chrono::milliseconds(2500));
+  REQUIRE(node.journal == actors::journal_kind::kafka);
+
+  // Host names and bracketed IPv6 addresses; the node id alone (it names a single node too).
+  auto named = parse_daemon_options({"--journal=kafka", "--kafka-brokers=k:9092",
+                                     "--cluster=node-2.example.org:7000", "--node-id=a.B_9-x"});
+  REQUIRE(named.ok());
+  REQUIRE(named->cluster_listen == "node-2.example.org:7000");
+  REQUIRE(cluster_description(*named) == "node a.B_9-x, cluster endpoint node-2.example.org:7000");
+  auto v6 =
+      parse_daemon_options({"--journal=kafka", "--kafka-brokers=k:9092", "--cluster=[::1]:7000"});
+  REQUIRE(v6.ok());
+  REQUIRE(v6->cluster_listen == "[::1]:7000");
+  REQUIRE(cluster_description(*v6) == "node (host name), cluster endpoint [::1]:7000");
+  auto alone = parse_daemon_options({"--node-id=solo"});
+  REQUIRE(alone.ok());
+  REQUIRE(to_node_options(*alone).node_id == "solo");
+  REQUIRE(to_node_options(*alone).cluster_listen.empty());
+
+  // The bounds are accepted.
+  auto bounds = parse_daemon_options({"--cluster-session-timeout=1000", "--route-wait=1"});
+  REQUIRE(bounds.ok());
+  REQUIRE(bounds->cluster_session_timeout == std::chrono::milliseconds(1000));
+  REQUIRE(bounds->route_wait == std::chrono::milliseconds(1));
+  auto top = parse_daemon_options({"--cluster-session-timeout=3600000", "--route-wait=600000"});
+  REQUIRE(top.ok());
+}
+
+TEST_CASE("hibikid cluster options from the config file", "[cli][options]") {
+  testkit::temp_dir dir;
+  auto file = dir.path() / "hibikid.conf";
+  testkit::write_file(file,
+                      "journal = kafka\n"
+                      "kafka-brokers = 127.0.0.1:9092\n"
+                      "cluster = 127.0.0.1:7102\n"
+                      "node_id = n2\n"
+                      "cluster_session_timeout = 8000\n"
+                      "route-wait = 3000\n");
+  auto o = parse_daemon_options({"--config=" + file.string(), "--node-id=n3"});
+  REQUIRE(o.ok());
+  REQUIRE(o->cluster_listen == "127.0.0.1:7102");
+  REQUIRE(o->node_id == "n3");  // the flag wins
+  REQUIRE(o->cluster_session_timeout == std::chrono::milliseconds(8000));
+  REQUIRE(o->route_wait == std::chrono::milliseconds(3000));
+}
+
+TEST_CASE("hibikid rejects bad cluster options", "[cli][options]") {
+  const strings kafka = {"--journal=kafka", "--kafka-brokers=127.0.0.1:9092"};
+  auto with_kafka = [&](strings more) {
+    strings all = kafka;
+    all.insert(all.end(), more.begin(), more.end());
+    return all;
+  };
+  for (const auto& [args, says] : std::vector<std::pair<strings, std::string>>{
+           {{"--cluster=127.0.0.1:7101"}, "--cluster needs --journal=kafka"},
+           {{"--journal=rocksdb", "--cluster=127.0.0.1:7101"}, "--cluster needs --journal=kafka"},
+           {with_kafka({"--cluster="}), "--cluster"},
+           {with_kafka({"--cluster=127.0.0.1"}), "--cluster"},
+           {with_kafka({"--cluster=:7101"}), "--cluster"},
+           {with_kafka({"--cluster=127.0.0.1:0"}), "--cluster"},
+           {with_kafka({"--cluster=127.0.0.1:65536"}), "--cluster"},
+           {with_kafka({"--cluster=127.0.0.1:port"}), "--cluster"},
+           {with_kafka({"--cluster=0.0.0.0:7101"}), "not 0.0.0.0"},
+           {with_kafka({"--cluster=[::]:7101"}), "--cluster"},
+           {with_kafka({"--cluster=::1:7101"}), "--cluster"},
+           {with_kafka({"--cluster=[::1]7101"}), "--cluster"},
+           {with_kafka({"--cluster=a@b:7101"}), "--cluster"},
+           {with_kafka({"--cluster=h 1:7101"}), "--cluster"},
+           {{"--node-id="}, "--node-id"},
+           {{"--node-id=n 1"}, "--node-id"},
+           {{"--node-id=n1@host"}, "--node-id"},
+           {{"--node-id=n/1"}, "--node-id"},
+           {{"--node-id=" + std::string(65, 'n')}, "--node-id"},
+           {{"--cluster-session-timeout=999"}, "--cluster-session-timeout"},
+           {{"--cluster-session-timeout=0"}, "--cluster-session-timeout"},
+           {{"--cluster-session-timeout=3600001"}, "--cluster-session-timeout"},
+           {{"--cluster-session-timeout=6s"}, "--cluster-session-timeout"},
+           {{"--cluster-session-timeout=-6000"}, "--cluster-session-timeout"},
+           {{"--cluster-session-timeout="}, "--cluster-session-timeout"},
+           {{"--route-wait=0"}, "--route-wait"},
+           {{"--route-wait=600001"}, "--route-wait"},
+           {{"--route-wait=soon"}, "--route-wait"},
+           {{"--route-wait"}, "--route-wait needs a value"},
+       }) {
+    INFO(args.back());
+    auto o = parse_daemon_options(args);
+    REQUIRE_FALSE(o.ok());
+    REQUIRE(o.error().code == errc::bad_request);
+    REQUIRE(o.error().message.find(says) != std::string::npos);
+  }
+}
+
 TEST_CASE("hibikid config file with flags winning", "[cli][options]") {
   testkit::temp_dir dir;
   auto file = dir.path() / "hibikid.conf";
@@ -308,6 +422,45 @@ TEST_CASE("hibiki rejects bad journal command lines", "[cli][options]") {
     REQUIRE(o.error().code == errc::bad_request);
     REQUIRE_FALSE(o.error().message.empty());
   }
+}
+
+TEST_CASE("hibiki cluster status command lines", "[cli][options]") {
+  auto plain = parse_client_options({"cluster", "status"});
+  REQUIRE(plain.ok());
+  REQUIRE(plain->command == "cluster");
+  REQUIRE(plain->args == strings{"status"});
+  REQUIRE(plain->server == "ws://127.0.0.1:8080");
+  REQUIRE_FALSE(plain->json);
+  auto full = parse_client_options({"cluster", "status", "--json", "--url=http://127.0.0.1:8082"});
+  REQUIRE(full.ok());
+  REQUIRE(full->server == "http://127.0.0.1:8082");
+  REQUIRE(full->json);
+  REQUIRE(full->args == strings{"status"});
+  auto global = parse_client_options({"--server", "http://127.0.0.1:8083", "cluster", "status"});
+  REQUIRE(global.ok());
+  REQUIRE(global->server == "http://127.0.0.1:8083");
+}
+
+TEST_CASE("hibiki rejects bad cluster command lines", "[cli][options]") {
+  for (const strings& args : {
+           strings{"cluster"},
+           strings{"cluster", "nodes"},
+           strings{"cluster", "status", "n1"},
+           strings{"cluster", "status", "--url"},
+           strings{"cluster", "status", "--url", "tcp://127.0.0.1:8081"},
+           strings{"cluster", "status", "--url=http://127.0.0.1:99999"},
+           strings{"cluster", "status", "--url="},
+           strings{"cluster", "--json", "status"},
+       }) {
+    INFO(args.back());
+    auto o = parse_client_options(args);
+    REQUIRE_FALSE(o.ok());
+    REQUIRE(o.error().code == errc::bad_request);
+    REQUIRE_FALSE(o.error().message.empty());
+  }
+  auto usage = parse_client_options({"cluster", "stats"});
+  REQUIRE(usage.error().message ==
+          "usage: hibiki cluster status [--url http://HOST:PORT] [--json]");
 }
 
 TEST_CASE("hibiki rejects bad command lines", "[cli][options]") {

@@ -97,12 +97,72 @@ bool valid_topic(std::string_view name) {
   return true;
 }
 
+/// --cluster=HOST:PORT: the address the other nodes connect to, so it must name this machine:
+/// a wildcard address (0.0.0.0, ::) or port 0 could not be reached at what the node publishes.
+status parse_cluster(std::string_view value, daemon_options& o) {
+  constexpr std::string_view expected =
+      "HOST:PORT that the other nodes can connect to (a port from 1 to 65535, not 0.0.0.0 or ::)";
+  std::string_view host, port;
+  if (!value.empty() && value.front() == '[') {
+    auto close = value.find(']');
+    if (close == std::string_view::npos || close + 1 >= value.size() || value[close + 1] != ':')
+      return bad("cluster", value, expected);
+    host = value.substr(1, close - 1);
+    port = value.substr(close + 2);
+  } else {
+    auto colon = value.rfind(':');
+    if (colon == std::string_view::npos) return bad("cluster", value, expected);
+    host = value.substr(0, colon);
+    port = value.substr(colon + 1);
+    // An IPv6 address without brackets: its port cannot be told apart.
+    if (host.find(':') != std::string_view::npos) return bad("cluster", value, expected);
+  }
+  auto p = parse_unsigned(port, 65535);
+  if (host.empty() || !p || *p == 0) return bad("cluster", value, expected);
+  if (host == "0.0.0.0" || host == "::" || host == "0:0:0:0:0:0:0:0")
+    return bad("cluster", value, expected);
+  for (char c : host)
+    if (c == ' ' || c == '\t' || c == ',' || c == '/' || c == '@')
+      return bad("cluster", value, expected);
+  o.cluster_listen = std::string(value);
+  return status::success();
+}
+
+/// --node-id: part of the Kafka group member name ("NAME@HOST:PORT") and of log lines, so a
+/// plain word.
+bool valid_node_id(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 bool known_key(std::string_view key) {
-  for (std::string_view k :
-       {"http", "data-dir", "web-root", "open-signup", "snapshot-every", "passivate-after",
-        "max-live-entities", "max-frame-bytes", "idle-timeout", "max-outgoing-bytes", "config",
-        "journal", "kafka-brokers", "kafka-topic", "kafka-partitions", "breaker-max-failures",
-        "breaker-call-timeout", "breaker-reset-timeout"})
+  for (std::string_view k : {"http",
+                             "data-dir",
+                             "web-root",
+                             "open-signup",
+                             "snapshot-every",
+                             "passivate-after",
+                             "max-live-entities",
+                             "max-frame-bytes",
+                             "idle-timeout",
+                             "max-outgoing-bytes",
+                             "config",
+                             "journal",
+                             "kafka-brokers",
+                             "kafka-topic",
+                             "kafka-partitions",
+                             "breaker-max-failures",
+                             "breaker-call-timeout",
+                             "breaker-reset-timeout",
+                             "cluster",
+                             "node-id",
+                             "cluster-session-timeout",
+                             "route-wait"})
     if (key == k) return true;
   return false;
 }
@@ -209,6 +269,24 @@ status apply_daemon_option(std::string_view raw_key, std::string_view value, dae
         std::chrono::milliseconds(*n);
     return status::success();
   }
+  if (key == "cluster") return parse_cluster(value, o);
+  if (key == "node-id") {
+    if (!valid_node_id(value)) return bad(key, value, "a name of 1 to 64 of a-z A-Z 0-9 . _ -");
+    o.node_id = std::string(value);
+    return status::success();
+  }
+  if (key == "cluster-session-timeout") {
+    auto n = parse_unsigned(value, 3'600'000);
+    if (!n || *n < 1000) return bad(key, value, "a number of milliseconds from 1000 to 3600000");
+    o.cluster_session_timeout = std::chrono::milliseconds(*n);
+    return status::success();
+  }
+  if (key == "route-wait") {
+    auto n = positive(600'000);
+    if (!n) return bad(key, value, "a number of milliseconds from 1 to 600000");
+    o.route_wait = std::chrono::milliseconds(*n);
+    return status::success();
+  }
   return status(errc::bad_request, "unknown option --" + key);
 }
 
@@ -222,7 +300,19 @@ status check_daemon_options(const daemon_options& o) {
     return status(errc::bad_request,
                   "--kafka-brokers is set but the journal is rocksdb: add --journal=kafka");
   }
+  if (!o.cluster_listen.empty() && o.journal != actors::journal_kind::kafka) {
+    // Shard ownership and fencing come from Kafka: there is no cluster on the embedded journal.
+    return status(errc::bad_request,
+                  "--cluster needs --journal=kafka (and --kafka-brokers): shard ownership comes "
+                  "from Kafka's consumer group");
+  }
   return status::success();
+}
+
+std::string cluster_description(const daemon_options& o) {
+  if (o.cluster_listen.empty()) return {};
+  return "node " + (o.node_id.empty() ? std::string("(host name)") : o.node_id) +
+         ", cluster endpoint " + o.cluster_listen;
 }
 
 std::string journal_description(const daemon_options& o) {
@@ -319,6 +409,10 @@ actors::node_options to_node_options(const daemon_options& o) {
   n.kafka_topic = o.kafka_topic;
   n.kafka_partitions = o.kafka_partitions;
   n.breaker = o.breaker;
+  n.node_id = o.node_id;
+  n.cluster_listen = o.cluster_listen;
+  n.cluster_session_timeout = o.cluster_session_timeout;
+  n.route_wait = o.route_wait;
   return n;
 }
 
@@ -364,6 +458,18 @@ Options (also accepted as `key = value` lines in the --config file; flags win):
                               (default 10000; 0 = no deadline)
   --breaker-reset-timeout=MS  how long the open breaker fails writes fast before it lets one
                               trial write through (default 30000)
+  --cluster=HOST:PORT         join a cluster: publish this node's shards on HOST:PORT for the
+                              other nodes (an address they can reach; needs --journal=kafka;
+                              every node uses the same brokers and topic)
+  --node-id=NAME              this node's name in the cluster, its logs and `hibiki cluster
+                              status` (a-z A-Z 0-9 . _ -; default the host name)
+  --cluster-session-timeout=MS
+                              how long a silent node keeps its shards before Kafka gives them
+                              to the others (default 10000; the broker allows 6000 to 1800000
+                              unless configured otherwise)
+  --route-wait=MS             how long a command waits for its shard to get a reachable owner
+                              (rebalance, node loss) before it fails with `unavailable`
+                              (default 15000)
   --config=FILE               read options from FILE
   --help                      show this text
   --version                   show the version

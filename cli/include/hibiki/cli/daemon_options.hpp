@@ -50,6 +50,17 @@ struct daemon_options {
   /// --breaker-max-failures=N, --breaker-call-timeout=MS, --breaker-reset-timeout=MS.
   /// Default: 10 failures, 10000 ms, 30000 ms
   breaker_options breaker;
+  /// --cluster=HOST:PORT: join a cluster, publishing this node's shard regions there for the
+  /// other nodes (the address they connect to, so not 0.0.0.0). Requires --journal=kafka.
+  /// Default: empty = not clustered
+  std::string cluster_listen;
+  /// --node-id=NAME (1 to 64 of a-z A-Z 0-9 . _ -). Default: empty = the host name
+  std::string node_id;
+  /// --cluster-session-timeout=MS (1000..3600000; the broker also bounds it, by default to
+  /// 6000..1800000). Default: 10000
+  std::chrono::milliseconds cluster_session_timeout{10'000};
+  /// --route-wait=MS (1..600000). Default: 15000
+  std::chrono::milliseconds route_wait{15'000};
   /// --config=FILE. Default: none
   std::string config_file;
   bool help = false;
@@ -59,7 +70,7 @@ struct daemon_options {
 /// Parses hibikid's arguments (without the program name), reading the --config file if given.
 /// Errors: bad_request with a message naming the option (unknown, malformed, out of range), or
 /// the config file's line, or options that do not fit together (--journal=kafka without
-/// --kafka-brokers, --kafka-brokers without --journal=kafka).
+/// --kafka-brokers, --kafka-brokers without --journal=kafka, --cluster without --journal=kafka).
 result<daemon_options> parse_daemon_options(const std::vector<std::string>& args);
 
 /// Applies one option by name (the flag without its dashes, e.g. "data-dir"; '_' works as '-').
@@ -70,6 +81,10 @@ status check_daemon_options(const daemon_options& options);
 
 /// What the startup line says about the journal: "rocksdb" or "kafka topic T at BROKERS".
 std::string journal_description(const daemon_options& options);
+
+/// What the startup line says about the cluster: empty when not clustered, else
+/// "node N, cluster endpoint HOST:PORT" (N is "(host name)" when --node-id is not given).
+std::string cluster_description(const daemon_options& options);
 
 /// Applies the lines of a config file: `key = value`, blank lines and `#` comments.
 status apply_config_text(std::string_view text, daemon_options& options);
