@@ -133,18 +133,21 @@ void http_session::handle(http::request<http::string_body>&& req) {
     }
     return handle_signup(req);
   }
-  if (path == "/api/journal") {
-    // An operator endpoint (partitions, offsets, broker addresses): only for this machine.
+  if (path == "/api/journal" || path == "/api/cluster") {
+    const bool journal = path == "/api/journal";
+    // Operator endpoints (partitions, offsets, broker and node addresses): only for this machine.
     beast::error_code ec;
     const auto peer = stream_.socket().remote_endpoint(ec);
     if (ec || !is_loopback_peer(peer.address())) {
-      return send_json(http::status::forbidden,
-                       error_body("forbidden", "the journal status is served to loopback only"));
+      return send_json(
+          http::status::forbidden,
+          error_body("forbidden", journal ? "the journal status is served to loopback only"
+                                          : "the cluster status is served to loopback only"));
     }
     if (req.method() != http::verb::get) {
       return send_json(http::status::method_not_allowed, error_body("bad_request", "use GET"));
     }
-    return handle_journal();
+    return handle_status(journal ? status_kind::journal : status_kind::cluster);
   }
   if (path == "/healthz") {
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
@@ -196,16 +199,18 @@ void http_session::handle_signup(const http::request<http::string_body>& req) {
   });
 }
 
-void http_session::handle_journal() {
+void http_session::handle_status(status_kind kind) {
   self_while_waiting_ = shared_from_this();
   std::weak_ptr<http_session> weak = self_while_waiting_;
   // The server joins the worker before it lets go of the context, so a raw pointer is safe here
   // (and a job must not own the context: the worker would then be stopped from its own thread).
   gateway_context* ctx = ctx_.get();
-  const bool queued = ctx_->worker.post([ctx, weak] {
+  const bool queued = ctx_->worker.post([ctx, weak, kind] {
     if (weak.expired()) return;
-    // May ask the broker: this is why it runs here and not on the I/O thread.
-    auto status = ctx->node.journal_status();
+    // May ask the broker (and, for the cluster, the other nodes): this is why it runs here and
+    // not on the I/O thread.
+    auto status =
+        kind == status_kind::journal ? ctx->node.journal_status() : ctx->node.cluster_status();
     // Replace, not throw, on bytes that are not UTF-8 (an error text from a C library).
     auto body = status.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     ctx->gate.run([&] {
@@ -220,7 +225,9 @@ void http_session::handle_journal() {
   if (!queued) {
     self_while_waiting_.reset();
     send_json(http::status::service_unavailable,
-              error_body("unavailable", "too many journal status requests at once"));
+              error_body("unavailable", kind == status_kind::journal
+                                            ? "too many journal status requests at once"
+                                            : "too many status requests at once"));
   }
 }
 

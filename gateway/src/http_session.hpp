@@ -1,7 +1,7 @@
 #pragma once
-/// One HTTP connection: reads requests (keep-alive), answers sign-up, health, the journal status
-/// and static files, and hands a `GET /ws` upgrade to a ws_session. Owned by shared_ptr through its
-/// own pending operations; runs on the connection's strand.
+/// One HTTP connection: reads requests (keep-alive), answers sign-up, health, the journal and
+/// cluster status and static files, and hands a `GET /ws` upgrade to a ws_session. Owned by
+/// shared_ptr through its own pending operations; runs on the connection's strand.
 
 #include <cstdint>
 #include <memory>
@@ -27,7 +27,9 @@ class http_session : public connection, public std::enable_shared_from_this<http
   void on_read(beast::error_code ec, std::size_t bytes);
   void handle(http::request<http::string_body>&& req);
   void handle_signup(const http::request<http::string_body>& req);
-  void handle_journal();
+  /// GET /api/journal and /api/cluster: the node's status JSON, asked off the I/O threads.
+  enum class status_kind { journal, cluster };
+  void handle_status(status_kind kind);
   void serve_file(const http::request<http::string_body>& req);
   void send_json(http::status status, std::string body);
   template <class Body>
@@ -43,8 +45,8 @@ class http_session : public connection, public std::enable_shared_from_this<http
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool stopping_ = false;
-  /// Holds this session while a sign-up or a journal status is in the node's hands (the callback
-  /// holds a weak ref).
+  /// Holds this session while a sign-up or a journal/cluster status is in the node's hands (the
+  /// callback holds a weak ref).
   std::shared_ptr<http_session> self_while_waiting_;
   std::uint64_t registry_id_ = 0;
 };

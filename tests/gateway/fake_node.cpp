@@ -71,6 +71,25 @@ void fake_node::set_journal_status(nlohmann::json status) {
   journal_status_ = std::move(status);
 }
 
+nlohmann::json fake_node::cluster_status() {
+  std::unique_lock lock(mutex_);
+  ++journal_started_;
+  changed_.notify_all();
+  changed_.wait(lock, [this] { return !journal_held_; });
+  ++cluster_calls_;
+  return cluster_status_;
+}
+
+void fake_node::set_cluster_status(nlohmann::json status) {
+  std::lock_guard lock(mutex_);
+  cluster_status_ = std::move(status);
+}
+
+int fake_node::cluster_calls() const {
+  std::lock_guard lock(mutex_);
+  return cluster_calls_;
+}
+
 void fake_node::on_closed(std::size_t index) {
   std::lock_guard lock(mutex_);
   ++records_[index].closed;

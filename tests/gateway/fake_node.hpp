@@ -33,16 +33,20 @@ class fake_node final : public actors::node {
   /// Returns what set_journal_status gave; while hold_journal(true) is in force it first waits
   /// (a broker that is slow to answer).
   nlohmann::json journal_status() override;
-  /// Returns what set_cluster_status gave.
-  nlohmann::json cluster_status() override { return cluster_status_; }
-  void set_cluster_status(nlohmann::json status) { cluster_status_ = std::move(status); }
+  /// Returns what set_cluster_status gave; while hold_journal(true) is in force it first waits
+  /// too (the same slow broker).
+  nlohmann::json cluster_status() override;
+  void set_cluster_status(nlohmann::json status);
+  /// cluster_status calls that have returned.
+  int cluster_calls() const;
   void stop() override {}
 
   void set_healthy(bool h) { healthy_ = h; }
   void set_signup_delay(std::chrono::milliseconds d) { signup_delay_ = d; }
   void set_journal_status(nlohmann::json status);
   void hold_journal(bool hold);
-  /// Waits (bounded) until `n` journal_status calls have started; returns whether they did.
+  /// Waits (bounded) until `n` journal_status or cluster_status calls have started; returns
+  /// whether they did.
   bool wait_journal_started(int n, std::chrono::seconds limit = std::chrono::seconds(10));
   /// journal_status calls that have returned.
   int journal_calls() const;
@@ -70,6 +74,7 @@ class fake_node final : public actors::node {
   bool journal_held_ = false;
   int journal_started_ = 0;
   int journal_calls_ = 0;
+  int cluster_calls_ = 0;
   std::uint64_t next_account_ = 1;
   std::vector<std::thread> workers_;
 };

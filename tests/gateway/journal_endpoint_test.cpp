@@ -173,8 +173,17 @@ TEST_CASE("a peer on another address of this machine gets 403", "[gateway][journ
   REQUIRE(r.status == 403);
   REQUIRE(error_code_of(r) == "forbidden");
   REQUIRE(f.node.journal_calls() == 0);
+  // The cluster status (node addresses, shards) is an operator endpoint too, whatever the method.
+  for (auto v : {verb::get, verb::post}) {
+    auto c = http_request_at(*address, f.port, v, "/api/cluster");
+    REQUIRE(c.status == 403);
+    REQUIRE(error_code_of(c) == "forbidden");
+    REQUIRE(c.body.find("cluster status") != std::string::npos);
+  }
+  REQUIRE(f.node.cluster_calls() == 0);
   // The same server answers its loopback peers.
   REQUIRE(http_request(f.port, verb::get, "/api/journal").status == 200);
+  REQUIRE(http_request(f.port, verb::get, "/api/cluster").status == 200);
   // And the rest of the HTTP API is not restricted.
   REQUIRE(http_request_at(*address, f.port, verb::get, "/healthz").status == 200);
 }
