@@ -24,6 +24,7 @@
 #include <sstream>
 
 #include "hibiki/cli/client_options.hpp"
+#include "hibiki/cli/cluster_status.hpp"
 #include "hibiki/cli/journal_status.hpp"
 
 namespace {
@@ -285,11 +286,26 @@ status do_journal_status(const hibiki::cli::client_options& o, const hibiki::cli
   return status::success();
 }
 
+/// `cluster status`: the nodes, their shards and lag, as the server sees them (loopback only).
+status do_cluster_status(const hibiki::cli::client_options& o, const hibiki::cli::server_url& url) {
+  auto reply = hibiki::cli::fetch_cluster_status(url);
+  if (!reply) return fail(reply.error().message);
+  if (o.json) {
+    std::cout << reply->body << "\n";
+    return status::success();
+  }
+  auto text = hibiki::cli::format_cluster_status(reply->json);
+  if (!text) return fail(text.error().message);
+  std::cout << *text;
+  return status::success();
+}
+
 status run(const hibiki::cli::client_options& o) {
   auto url = hibiki::cli::parse_server_url(o.server);
   if (!url) return url.error();
   if (o.command == "signup") return do_signup(o, *url);
   if (o.command == "journal") return do_journal_status(o, *url);
+  if (o.command == "cluster") return do_cluster_status(o, *url);
 
   auto conn = connect_and_auth(o, *url);
   if (!conn) return conn.error();

@@ -1,11 +1,10 @@
 // `hibiki journal status` without the binary: fetching GET /api/journal from a real gateway in
 // front of the fake node, the errors an operator can meet, and the summary it prints.
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "canned_server.hpp"
 #include "gateway_fixture.hpp"
 #include "hibiki/cli/client_options.hpp"
 #include "hibiki/cli/journal_status.hpp"
@@ -42,55 +41,6 @@ json rocksdb_status() {
                 "call_timeout_ms": 10000, "reset_timeout_ms": 30000}})");
 }
 
-/// A port that nothing listens on: bound, then closed again.
-std::uint16_t closed_port() {
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::acceptor a(
-      ioc, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
-  return a.local_endpoint().port();
-}
-
-/// Accepts one connection, reads whatever comes, answers `reply` verbatim (or nothing when
-/// empty, keeping the connection open until the test ends).
-class canned_server {
- public:
-  explicit canned_server(std::string reply)
-      : acceptor_(ioc_,
-                  boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)),
-        reply_(std::move(reply)) {
-    thread_ = std::thread([this] {
-      boost::system::error_code ec;
-      acceptor_.accept(socket_, ec);
-      if (ec) return;
-      char buf[4096];
-      socket_.read_some(boost::asio::buffer(buf), ec);
-      if (!reply_.empty()) {
-        boost::asio::write(socket_, boost::asio::buffer(reply_), ec);
-        socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
-      }
-    });
-  }
-  ~canned_server() {
-    thread_.join();
-    boost::system::error_code ec;
-    socket_.close(ec);
-  }
-  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
-
- private:
-  boost::asio::io_context ioc_;
-  boost::asio::ip::tcp::acceptor acceptor_;
-  boost::asio::ip::tcp::socket socket_{ioc_};
-  std::string reply_;
-  std::thread thread_;
-};
-
-std::string http_reply(int status, const std::string& reason, const std::string& body) {
-  return "HTTP/1.1 " + std::to_string(status) + " " + reason +
-         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\nConnection: close\r\n\r\n" + body;
-}
-
 }  // namespace
 
 TEST_CASE("journal status is fetched from the gateway", "[cli][journal]") {
@@ -124,7 +74,7 @@ TEST_CASE("journal status gives up on a server that never answers", "[cli][journ
 }
 
 TEST_CASE("journal status explains a 403", "[cli][journal]") {
-  canned_server s(http_reply(
+  canned_server s(http_response_text(
       403, "Forbidden",
       R"({"error":{"code":"forbidden","message":"the journal status is served to loopback only"}})"));
   auto r = cli::fetch_journal_status(url_for(s.port()));
@@ -137,18 +87,18 @@ TEST_CASE("journal status explains a 403", "[cli][journal]") {
 
 TEST_CASE("journal status rejects answers that are not a status", "[cli][journal]") {
   SECTION("not JSON") {
-    canned_server s(http_reply(200, "OK", "<html>hello</html>"));
+    canned_server s(http_response_text(200, "OK", "<html>hello</html>"));
     auto r = cli::fetch_journal_status(url_for(s.port()));
     REQUIRE_FALSE(r.ok());
     REQUIRE(r.error().message.find("not a JSON object") != std::string::npos);
   }
   SECTION("JSON but not an object") {
-    canned_server s(http_reply(200, "OK", "[1,2,3]"));
+    canned_server s(http_response_text(200, "OK", "[1,2,3]"));
     REQUIRE_FALSE(cli::fetch_journal_status(url_for(s.port())).ok());
   }
   SECTION("another status") {
-    canned_server s(
-        http_reply(404, "Not Found", R"({"error":{"code":"not_found","message":"no such file"}})"));
+    canned_server s(http_response_text(
+        404, "Not Found", R"({"error":{"code":"not_found","message":"no such file"}})"));
     auto r = cli::fetch_journal_status(url_for(s.port()));
     REQUIRE_FALSE(r.ok());
     REQUIRE(r.error().message.find("HTTP 404") != std::string::npos);

@@ -89,9 +89,11 @@ result<client_options> parse_client_options(const std::vector<std::string>& args
   } else if (o.command == "create-room") {
     st = arity(1, static_cast<std::size_t>(-1), "create-room NAME [MEMBER_ID...]");
     for (std::size_t k = 1; st && k < o.args.size(); ++k) st = check_id(o.args[k], "member id");
-  } else if (o.command == "journal") {
-    if (o.args.empty() || o.args[0] != "status")
-      return usage_error("usage: hibiki journal status [--url http://HOST:PORT] [--json]");
+  } else if (o.command == "journal" || o.command == "cluster") {
+    // Operator commands: `journal status` and `cluster status`, each an HTTP GET.
+    const std::string usage =
+        "usage: hibiki " + o.command + " status [--url http://HOST:PORT] [--json]";
+    if (o.args.empty() || o.args[0] != "status") return usage_error(usage);
     for (std::size_t k = 1; k < o.args.size(); ++k) {
       std::string_view a = o.args[k];
       if (a == "--json") {
@@ -107,8 +109,7 @@ result<client_options> parse_client_options(const std::vector<std::string>& args
         if (auto u = parse_server_url(url); !u) return u.error();
         o.server = url;
       } else {
-        return usage_error("unexpected argument '" + std::string(a) +
-                           "'; usage: hibiki journal status [--url http://HOST:PORT] [--json]");
+        return usage_error("unexpected argument '" + std::string(a) + "'; " + usage);
       }
     }
     o.args = {"status"};
@@ -185,6 +186,11 @@ Commands:
                                     partition the indexed offset, end offset and lag (GET
                                     /api/journal; served to loopback only, so run it on the
                                     server's machine); --json prints the raw JSON
+  cluster status [--url URL] [--json]
+                                    the cluster as the server sees it: its nodes with their
+                                    endpoint, reachability, shards and lag, and the shards
+                                    nobody owns (GET /api/cluster; loopback only, like journal
+                                    status); --json prints the raw JSON
 
 Options:
   --server URL    ws://HOST:PORT or http://HOST:PORT (default ws://127.0.0.1:8080)

@@ -15,17 +15,19 @@ struct client_options {
   std::string server = "ws://127.0.0.1:8080";
   /// --token TOKEN. Default: empty ($HIBIKI_TOKEN, then the stored token file)
   std::string token;
-  /// signup, send, tail, rooms, create-room, add-member, journal
+  /// signup, send, tail, rooms, create-room, add-member, journal, cluster
   std::string command;
   std::vector<std::string> args;
-  /// `journal status --json`: print the server's JSON as it came. Default: a readable summary
+  /// `journal status --json`, `cluster status --json`: print the server's JSON as it came.
+  /// Default: a readable summary
   bool json = false;
   bool help = false;
 };
 
 /// Parses the arguments (without the program name) and checks the command's arity and numeric
-/// arguments. `journal status` also takes `--url URL` (the same as --server) and `--json` after
-/// it; its args are then just {"status"}. Errors: bad_request with a usage message.
+/// arguments. `journal status` and `cluster status` also take `--url URL` (the same as --server)
+/// and `--json` after them; their args are then just {"status"}. Errors: bad_request with a usage
+/// message.
 result<client_options> parse_client_options(const std::vector<std::string>& args);
 
 struct server_url {

@@ -8,14 +8,13 @@
 #include <nlohmann/json.hpp>
 
 #include "hibiki/cli/client_options.hpp"
+#include "hibiki/cli/status_fetch.hpp"
 #include "hibiki/core/result.hpp"
 
 namespace hibiki::cli {
 
-struct journal_status_reply {
-  std::string body;     ///< the server's bytes, printed as they came by --json
-  nlohmann::json json;  ///< the same, parsed (always an object)
-};
+/// What fetch_journal_status returns (the name predates `hibiki cluster status`).
+using journal_status_reply = status_reply;
 
 /// GET /api/journal on url's host and port. Every step (connect, send, answer) is bounded by
 /// `timeout`. Errors (messages say what to do): unavailable (cannot resolve or connect, no
