@@ -4,8 +4,9 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 HTTP ?= 127.0.0.1:8080
 DATA_DIR ?= ./data
+CLUSTER_DIR ?= ./cluster-data
 
-.PHONY: deps build run test test-fast asan format clean kafka-up kafka-down
+.PHONY: deps build run test test-fast asan format clean kafka-up kafka-down cluster-up cluster-down
 
 deps:
 	@scripts/install-deps --with-browser
@@ -43,3 +44,11 @@ kafka-up:
 
 kafka-down:
 	@scripts/kafka stop
+
+# A three-node cluster on this machine (scripts/cluster): a broker on 127.0.0.1:19092 and nodes
+# n1..n3 on http://127.0.0.1:8081..8083, everything in $(CLUSTER_DIR). See README.md.
+cluster-up: build
+	@BUILD_DIR=$(BUILD_DIR) scripts/cluster start $(CLUSTER_DIR)
+
+cluster-down:
+	@BUILD_DIR=$(BUILD_DIR) scripts/cluster stop $(CLUSTER_DIR)
