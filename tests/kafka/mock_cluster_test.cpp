@@ -33,6 +33,7 @@ class mock_cluster {
   }
   ~mock_cluster() { rd_kafka_destroy(rk_); }
   std::string bootstraps() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
+  void set_down() { REQUIRE(rd_kafka_mock_broker_set_down(cluster_, 1) == 0); }
   void create_topic(const std::string& topic, int partitions) {
     REQUIRE(rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, 1) == 0);
   }
@@ -78,6 +79,34 @@ TEST_CASE("kafka backend runs on librdkafka's mock cluster", "[kafka][mock]") {
           std::vector<persistence::persisted_event>{event(e, 1, writer), event(e, 2, writer)});
   }
   for (const auto& p : (*b)->status().partitions) CHECK(p.state == "ready");
+}
+
+TEST_CASE("kafka cluster: the read barrier answers unavailable when the broker is unreachable",
+          "[kafka][mock][cluster]") {
+  mock_cluster cluster;
+  temp_dir dir("hibiki-kafka-mock");
+  persistence::kafka_options options;
+  options.brokers = cluster.bootstraps();
+  options.topic = "mock-journal";
+  options.local.path = dir.sub("a");
+  options.request_timeout = std::chrono::seconds(5);
+  options.open_timeout = std::chrono::seconds(30);
+  options.cluster = true;
+  cluster.create_topic(options.topic, 2);
+
+  auto a = persistence::kafka_backend::open(options);
+  REQUIRE(a.ok());
+  auto* shards = (*a)->shards();
+  REQUIRE(shards != nullptr);
+  REQUIRE(shards->await_indexed({}, std::chrono::seconds(10)).ok());
+
+  cluster.set_down();
+  // Bounded by the call's own timeout (the test's only bound is ctest's), never a hang.
+  const auto s = shards->await_indexed({0, 1}, std::chrono::milliseconds(1500));
+  CHECK(code_of(s) == errc::unavailable);
+  const auto one = shards->await_indexed({1}, std::chrono::milliseconds(500));
+  CHECK(code_of(one) == errc::unavailable);
+  (*a)->close();
 }
 
 }  // namespace hibiki::testkit

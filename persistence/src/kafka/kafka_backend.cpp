@@ -15,6 +15,7 @@
 #include "../rocksdb_read_store.hpp"
 #include "../rocksdb_snapshot_store.hpp"
 #include "callback_runner.hpp"
+#include "follower.hpp"
 #include "kafka_journal.hpp"
 #include "partition_owner.hpp"
 #include "rdkafka_client.hpp"
@@ -44,12 +45,14 @@ millis left_until(clock::time_point deadline) {
   return std::max(millis{1}, std::chrono::duration_cast<millis>(deadline - clock::now()));
 }
 
-class kafka_backend_impl final : public kafka_backend {
+class kafka_backend_impl final : public kafka_backend, public shard_control {
  public:
   kafka_backend_impl(kafka::owner_context ctx, std::unique_ptr<kafka::admin_client> admin,
+                     std::unique_ptr<kafka::admin_client> barrier_admin,
                      std::unique_ptr<rocksdb_database> db)
       : ctx_(std::move(ctx)),
         admin_(std::move(admin)),
+        barrier_admin_(std::move(barrier_admin)),
         db_(std::move(db)),
         journal_(ctx_, owners_),
         snapshots_(*db_),
@@ -57,6 +60,9 @@ class kafka_backend_impl final : public kafka_backend {
     ctx_.db = db_.get();
     ctx_.runner = &runner_;
     ctx_.counters = &counters_;
+    progress_ = std::make_unique<kafka::index_progress>(ctx_.partition_count);
+    ctx_.progress = progress_.get();
+    ctx_.events = &events_;
     for (std::int32_t p = 0; p < ctx_.partition_count; ++p) {
       owners_.push_back(std::make_unique<kafka::partition_owner>(ctx_, p));
     }
@@ -64,7 +70,17 @@ class kafka_backend_impl final : public kafka_backend {
   ~kafka_backend_impl() override { close(); }
 
   /// Starts every owner (they fence and catch up in parallel) and waits for all of them.
+  /// Clustered: starts the follower on every partition and waits until it has caught up.
   hibiki::status start(clock::time_point deadline) {
+    if (ctx_.options.cluster) {
+      auto f = kafka::follower::create(ctx_);
+      if (!f) return f.error();
+      follower_ = std::move(*f);
+      ctx_.follower = follower_.get();
+      for (std::int32_t p = 0; p < ctx_.partition_count; ++p) follower_->follow(p);
+      follower_->start();
+      return await_indexed({}, left_until(deadline));
+    }
     for (auto& o : owners_) o->start();
     for (auto& o : owners_) {
       if (auto s = o->wait_ready(deadline); !s) return s;
@@ -75,6 +91,84 @@ class kafka_backend_impl final : public kafka_backend {
   persistence::journal& journal() override { return journal_; }
   persistence::snapshot_store& snapshots() override { return snapshots_; }
   persistence::read_store& reads() override { return reads_; }
+  shard_control* shards() override { return ctx_.options.cluster ? this : nullptr; }
+
+  // ---- shard_control ----
+
+  std::int32_t partition_count() const override { return ctx_.partition_count; }
+
+  void set_listener(std::function<void(std::int32_t, shard_change)> fn) override {
+    events_.set(std::move(fn));
+  }
+
+  void acquire(std::int32_t partition) override {
+    if (!in_range(partition, "acquire")) return;
+    owners_[static_cast<std::size_t>(partition)]->acquire();
+  }
+
+  void release(std::int32_t partition) override {
+    if (!in_range(partition, "release")) return;
+    owners_[static_cast<std::size_t>(partition)]->release();
+  }
+
+  hibiki::status await_indexed(const std::vector<std::int32_t>& partitions,
+                               millis timeout) override {
+    if (timeout <= millis{0}) return {errc::bad_request, "await_indexed: timeout must be positive"};
+    std::vector<std::int32_t> wanted = partitions;
+    if (wanted.empty()) {
+      for (std::int32_t p = 0; p < ctx_.partition_count; ++p) wanted.push_back(p);
+    }
+    for (auto p : wanted) {
+      if (p < 0 || p >= ctx_.partition_count) {
+        return {errc::bad_request, "await_indexed: no partition " + std::to_string(p) + " (of " +
+                                       std::to_string(ctx_.partition_count) + ")"};
+      }
+    }
+    if (closed_.load()) return {errc::unavailable, "journal is closed"};
+    const auto deadline = clock::now() + timeout;
+    // Serving partitions index their own commits before acknowledging them: nothing to wait for.
+    std::vector<std::int32_t> behind;
+    for (auto p : wanted) {
+      if (!owners_[static_cast<std::size_t>(p)]->ready()) behind.push_back(p);
+    }
+    std::sort(behind.begin(), behind.end());
+    behind.erase(std::unique(behind.begin(), behind.end()), behind.end());
+    if (behind.empty()) return {};
+    // The high watermarks as of now: past every record written before the call. Not the last
+    // stable offset: a transaction acknowledged to its writer may not have its commit markers
+    // written yet, and the LSO stays below its records until they are. A read_committed
+    // consumer reaches the high watermark once every transaction below it has ended, and its
+    // position passes control markers (follower.hpp), so it never hangs on a marker.
+    auto ends = barrier_admin_->end_offsets(ctx_.options.topic, behind, left_until(deadline));
+    if (!ends) return {errc::unavailable, "read barrier: " + ends.error().message};
+    for (std::size_t i = 0; i < behind.size(); ++i) {
+      if ((*ends)[i] < 0) {
+        return {errc::unavailable, "read barrier: cannot read the end of " + ctx_.options.topic +
+                                       "/" + std::to_string(behind[i])};
+      }
+    }
+    const bool done = progress_->wait_until(deadline, [&] {
+      for (std::size_t i = 0; i < behind.size(); ++i) {
+        if (progress_->next_locked(behind[i]) >= (*ends)[i]) continue;
+        if (owners_[static_cast<std::size_t>(behind[i])]->ready()) continue;
+        return false;
+      }
+      return true;
+    });
+    if (done) return {};
+    std::string lagging;
+    for (std::size_t i = 0; i < behind.size(); ++i) {
+      const auto at = progress_->next(behind[i]);
+      if (at >= (*ends)[i]) continue;
+      if (!lagging.empty()) lagging += ", ";
+      lagging += std::to_string(behind[i]) + " at " + std::to_string(at) + " of " +
+                 std::to_string((*ends)[i]);
+      if (follower_) {
+        if (auto e = follower_->last_error(behind[i]); !e.empty()) lagging += " (" + e + ")";
+      }
+    }
+    return {errc::unavailable, "read barrier timed out: partition " + lagging};
+  }
 
   journal_status status() override {
     journal_status out;
@@ -88,6 +182,9 @@ class kafka_backend_impl final : public kafka_backend {
     auto ends = admin_->end_offsets(ctx_.options.topic, ctx_.partition_count, status_budget);
     for (auto& o : owners_) {
       auto ps = o->snapshot();
+      if (ps.last_error.empty() && follower_ && ps.state == "following") {
+        ps.last_error = follower_->last_error(ps.partition);
+      }
       if (ends) ps.end_offset = (*ends)[static_cast<std::size_t>(ps.partition)];
       if (ps.end_offset >= 0 && ps.indexed_offset >= 0) {
         ps.lag = std::max<std::int64_t>(0, ps.end_offset - ps.indexed_offset);
@@ -101,16 +198,31 @@ class kafka_backend_impl final : public kafka_backend {
     std::lock_guard lock(close_mutex_);
     // All owners stop together: each finishes its current transaction, then they are joined.
     for (auto& o : owners_) o->request_stop();
+    closed_ = true;
     for (auto& o : owners_) o->stop();
+    if (follower_) follower_->stop();
     runner_.stop();
   }
 
  private:
+  bool in_range(std::int32_t partition, const char* what) const {
+    if (partition >= 0 && partition < ctx_.partition_count) return true;
+    std::cerr << "hibiki kafka journal: " << what << " of partition " << partition
+              << " ignored: the topic has " << ctx_.partition_count << " partitions\n";
+    return false;
+  }
+
   kafka::owner_context ctx_;
   std::unique_ptr<kafka::admin_client> admin_;
+  std::unique_ptr<kafka::admin_client> barrier_admin_;  ///< high watermarks; clustered only
   std::unique_ptr<rocksdb_database> db_;
   kafka::callback_runner runner_;
   kafka::journal_counters counters_;
+  std::unique_ptr<kafka::index_progress> progress_;
+  kafka::shard_events events_;
+  std::atomic<bool> closed_{false};
+  // Declared before the owners: they tell it to follow again while they stop.
+  std::unique_ptr<kafka::follower> follower_;
   // Declared after what they borrow, so they are destroyed (joined) first.
   std::vector<std::unique_ptr<kafka::partition_owner>> owners_;
   kafka::kafka_journal journal_;
@@ -191,8 +303,14 @@ result<std::unique_ptr<kafka_backend>> kafka_backend::open(const kafka_options& 
   auto db = rocksdb_database::open(local);
   if (!db) return db.error();
 
-  auto backend =
-      std::make_unique<kafka_backend_impl>(std::move(ctx), std::move(*admin), std::move(*db));
+  std::unique_ptr<kafka::admin_client> barrier_admin;
+  if (options.cluster) {
+    auto hw = kafka::admin_client::create_high_watermark(ctx.conn);
+    if (!hw) return hw.error();
+    barrier_admin = std::move(*hw);
+  }
+  auto backend = std::make_unique<kafka_backend_impl>(std::move(ctx), std::move(*admin),
+                                                      std::move(barrier_admin), std::move(*db));
   if (auto s = backend->start(deadline); !s) {
     backend->close();
     return s.error();

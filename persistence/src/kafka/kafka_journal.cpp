@@ -16,6 +16,9 @@ status kafka_journal::readable(const entity_id& entity) {
   if (auto s = storage::check_entity(entity); !s) return s;
   auto& owner = owner_of(entity);
   if (owner.ready()) return {};
+  // Clustered: a followed partition is read from the index as far as the follower got (the
+  // read barrier, shard_control::await_indexed, says how far that is).
+  if (ctx_.options.cluster && owner.snapshot().state == "following") return {};
   const auto st = owner.snapshot();
   return {errc::unavailable, "journal partition " + std::to_string(st.partition) + " is " +
                                  st.state + (st.last_error.empty() ? "" : ": " + st.last_error)};

@@ -29,6 +29,10 @@ const char* state_name(int s) {
       return "ready";
     case 2:
       return "recovering";
+    case 4:
+      return "following";
+    case 5:
+      return "acquiring";
     default:
       return "stopped";
   }
@@ -50,7 +54,9 @@ partition_owner::partition_owner(const owner_context& ctx, std::int32_t partitio
       partition_(partition),
       transactional_id_(ctx.options.transactional_id_prefix + "-" + ctx.options.topic + "-" +
                         std::to_string(partition)),
-      index_(*ctx.db, ctx.options.topic, partition) {}
+      index_(*ctx.db, ctx.options.topic, partition) {
+  if (ctx.options.cluster) state_ = state::following;
+}
 
 partition_owner::~partition_owner() {
   stop();
@@ -62,7 +68,44 @@ void partition_owner::start() {
 
 bool partition_owner::stopping() const {
   std::lock_guard lock(mutex_);
-  return stopping_;
+  return stopping_ || releasing_;
+}
+
+bool partition_owner::not_serving() const {
+  std::lock_guard lock(mutex_);
+  return state_ == state::following || state_ == state::acquiring;
+}
+
+void partition_owner::acquire() {
+  std::lock_guard control(stop_mutex_);
+  {
+    std::lock_guard lock(mutex_);
+    if (!ctx_.options.cluster || stopping_ || state_ != state::following) return;
+  }
+  // A thread that handed the partition back has finished (or is about to): collect it.
+  if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(mutex_);
+    state_ = state::acquiring;
+    releasing_ = false;
+    fenced_ = false;
+    last_error_.clear();
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+void partition_owner::release() {
+  std::lock_guard control(stop_mutex_);
+  {
+    std::lock_guard lock(mutex_);
+    if (!ctx_.options.cluster || stopping_) return;
+    if (state_ != state::following) {
+      releasing_ = true;
+      wake_.notify_all();
+    }
+  }
+  // Also when following already: a fenced thread may still be handing back; wait for it.
+  if (thread_.joinable() && std::this_thread::get_id() != thread_.get_id()) thread_.join();
 }
 
 bool partition_owner::ready() const {
@@ -71,30 +114,39 @@ bool partition_owner::ready() const {
 }
 
 void partition_owner::set_state(state s, const std::string& why) {
-  std::lock_guard lock(mutex_);
-  if (state_ == state::stopped) return;
-  state_ = s;
-  if (!why.empty()) last_error_ = why;
-  wake_.notify_all();
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ == state::stopped) return;
+    state_ = s;
+    if (!why.empty()) last_error_ = why;
+    wake_.notify_all();
+  }
+  ctx_.progress->poke();  // the read barrier passes a partition that became ready
 }
 
 void partition_owner::submit(job j) {
   std::string why;
+  errc code = errc::unavailable;
   {
     std::lock_guard lock(mutex_);
-    if (state_ == state::ready && !stopping_) {
+    if (state_ == state::ready && !stopping_ && !releasing_ && !fenced_) {
       queue_.push_back(std::move(j));
       wake_.notify_all();
       return;
+    }
+    if (!stopping_ && ctx_.options.cluster &&
+        (state_ == state::following || state_ == state::acquiring || releasing_ || fenced_)) {
+      // Not this node's partition (any more, or yet): nothing was written, try the owner.
+      code = errc::moved;
     }
     why = stopping_ ? std::string("journal is closed")
                     : "journal partition " + std::to_string(partition_) + " is " +
                           state_name(static_cast<int>(state_)) +
                           (last_error_.empty() ? "" : ": " + last_error_);
   }
-  if (!j.is_delete) ++ctx_.counters->failed;
-  ctx_.runner->post([done = std::move(j.done), why = std::move(why)] {
-    run_callback(done, status{errc::unavailable, why});
+  if (!j.is_delete && code == errc::unavailable) ++ctx_.counters->failed;
+  ctx_.runner->post([done = std::move(j.done), code, why = std::move(why)] {
+    run_callback(done, status{code, why});
   });
 }
 
@@ -114,7 +166,7 @@ partition_status partition_owner::snapshot() const {
     out.state = state_name(static_cast<int>(state_));
     out.last_error = last_error_;
   }
-  out.indexed_offset = indexed_offset_.load();
+  out.indexed_offset = ctx_.progress->next(partition_);
   return out;
 }
 
@@ -132,29 +184,41 @@ void partition_owner::stop() {
   thread_.join();
 }
 
-void partition_owner::fail_queued(const std::string& why) {
+void partition_owner::fail_queued(errc code, const std::string& why) {
   std::deque<job> failed;
   {
     std::lock_guard lock(mutex_);
     failed.swap(queue_);
   }
   for (auto& j : failed) {
-    if (!j.is_delete) ++ctx_.counters->failed;
-    ctx_.runner->post([done = std::move(j.done), why] {
-      run_callback(done, status{errc::unavailable, why});
+    if (!j.is_delete && code == errc::unavailable) ++ctx_.counters->failed;
+    ctx_.runner->post([done = std::move(j.done), code, why] {
+      run_callback(done, status{code, why});
     });
   }
 }
 
 void partition_owner::run() {
+  // The follower must be done with the partition before this thread indexes it.
+  if (ctx_.follower) ctx_.follower->unfollow(partition_);
   bring_up();
+  if (ctx_.events) {
+    bool serving = false;
+    {
+      std::lock_guard lock(mutex_);
+      serving = state_ == state::ready && !stopping_ && !releasing_;
+    }
+    if (serving) ctx_.events->notify(partition_, shard_change::serving);
+  }
   const std::size_t max_batch = std::max<std::size_t>(1, ctx_.options.max_batch_appends);
   std::vector<job> batch;
   for (;;) {
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || state_ == state::recovering || !queue_.empty(); });
-      if (stopping_) break;
+      wake_.wait(lock, [&] {
+        return stopping_ || releasing_ || fenced_ || state_ == state::recovering || !queue_.empty();
+      });
+      if (stopping_ || releasing_ || fenced_) break;
       if (state_ == state::recovering) {
         lock.unlock();
         bring_up();
@@ -169,18 +233,54 @@ void partition_owner::run() {
     }
     commit(batch);
   }
-  fail_queued("journal is closed");
+  if (ctx_.options.cluster && !closing()) {
+    hand_back();
+    return;
+  }
+  fail_queued(errc::unavailable, "journal is closed");
   producer_.reset();
   std::lock_guard lock(mutex_);
   state_ = state::stopped;
   wake_.notify_all();
 }
 
+bool partition_owner::closing() const {
+  std::lock_guard lock(mutex_);
+  return stopping_;
+}
+
+void partition_owner::hand_back() {
+  bool fenced = false;
+  {
+    std::lock_guard lock(mutex_);
+    fenced = fenced_;
+  }
+  const std::string why = "journal partition " + std::to_string(partition_) +
+                          (fenced ? " was taken over by another node" : " was released");
+  // Queued appends never reached a transaction: the next owner may take them.
+  fail_queued(errc::moved, why);
+  producer_.reset();
+  index_.clear_cache();
+  {
+    std::lock_guard lock(mutex_);
+    state_ = state::following;
+    releasing_ = false;
+    fenced_ = false;
+    if (fenced) last_error_ = why;
+    wake_.notify_all();
+  }
+  // After the state change: appends from now on are answered moved at once.
+  fail_queued(errc::moved, why);
+  ctx_.follower->follow(partition_);
+  ctx_.events->notify(partition_, fenced ? shard_change::fenced : shard_change::released);
+}
+
 void partition_owner::bring_up() {
   millis backoff = first_backoff;
   for (;;) {
     // Whatever was queued before the partition left `ready` cannot be committed by this producer.
-    fail_queued("journal partition " + std::to_string(partition_) + " is recovering");
+    fail_queued(errc::unavailable,
+                "journal partition " + std::to_string(partition_) + " is recovering");
     if (stopping()) return;
     auto s = try_bring_up();
     if (s) {
@@ -216,7 +316,7 @@ status partition_owner::try_bring_up() {
 status partition_owner::catch_up() {
   auto next = index_.next_offset();
   if (!next) return next.error();
-  indexed_offset_ = *next;
+  ctx_.progress->advance(partition_, *next);
   auto reader = partition_reader::create(ctx_.conn, ctx_.options.topic, partition_, *next);
   if (!reader) return reader.error();
   auto end = (*reader)->end_offset(ctx_.options.request_timeout);
@@ -232,7 +332,7 @@ status partition_owner::catch_up() {
     auto s = index_.write(wb);
     wb.Clear();
     pending = 0;
-    if (s) indexed_offset_ = next_offset;
+    if (s) ctx_.progress->advance(partition_, next_offset);
     return s;
   };
   std::int64_t position = *next;
@@ -411,7 +511,7 @@ void partition_owner::commit(std::vector<job>& batch) {
       ws = index_.write(wb);
     }
     if (ws) {
-      indexed_offset_ = last_offset + 1;
+      ctx_.progress->advance(partition_, last_offset + 1);
     } else {
       // Committed in Kafka (so acknowledged), but the index lacks it: catch up before serving.
       index_.clear_cache();
@@ -430,7 +530,14 @@ void partition_owner::commit(std::vector<job>& batch) {
     failure = status{errc::unavailable, "journal commit failed: " + why};
     // Before the callbacks: a caller that reads right after its failure must not see a stale index.
     index_.clear_cache();
-    set_state(state::recovering, why);
+    if (fenced && opts.cluster) {
+      // Another node owns the partition now: never take it back by ourselves (no re-fencing).
+      std::lock_guard lock(mutex_);
+      fenced_ = true;
+      last_error_ = why;
+    } else {
+      set_state(state::recovering, why);
+    }
   }
 
   if (failure.ok()) {

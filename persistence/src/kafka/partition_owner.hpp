@@ -8,6 +8,12 @@
 ///
 /// Only `ready` accepts writes and serves reads of its entities; otherwise they fail fast with
 /// `unavailable` (the index may lack a commit whose outcome is unknown).
+///
+/// Clustered (kafka_options::cluster, shard_control.hpp): the owner starts in `following` with no
+/// thread (the follower indexes the partition); acquire() starts the thread in `acquiring`
+/// (unfollow, fence, catch up, then `ready`); release() or a fenced commit end the thread and
+/// hand the partition back to the follower. Appends while following or acquiring, and those
+/// still queued when the writer stops, fail with `moved`.
 
 #include <atomic>
 #include <chrono>
@@ -24,6 +30,7 @@
 #include "callback_runner.hpp"
 #include "hibiki/persistence/backend.hpp"
 #include "hibiki/persistence/kafka_backend.hpp"
+#include "index_progress.hpp"
 #include "index_writer.hpp"
 #include "rdkafka_client.hpp"
 
@@ -45,6 +52,10 @@ struct owner_context {
   rocksdb_database* db = nullptr;
   callback_runner* runner = nullptr;
   journal_counters* counters = nullptr;
+  index_progress* progress = nullptr;
+  /// Clustered only (null otherwise).
+  follow_control* follower = nullptr;
+  shard_events* events = nullptr;
 };
 
 class partition_owner {
@@ -62,8 +73,15 @@ class partition_owner {
   partition_owner(const partition_owner&) = delete;
   partition_owner& operator=(const partition_owner&) = delete;
 
-  /// Starts the thread: fence, catch up, serve.
+  /// Starts the thread: fence, catch up, serve (single node).
   void start();
+  /// Clustered: from following, starts taking over (a new thread). Otherwise does nothing.
+  void acquire();
+  /// Clustered: stops writing and returns once the thread has handed the partition back to the
+  /// follower. Does nothing when only following.
+  void release();
+  /// Following or acquiring: not this node's to write.
+  bool not_serving() const;
   /// Queues `j` when ready; otherwise answers it `unavailable` on the runner.
   void submit(job j);
   bool ready() const;
@@ -78,7 +96,7 @@ class partition_owner {
   void stop();
 
  private:
-  enum class state { catching_up, ready, recovering, stopped };
+  enum class state { catching_up, ready, recovering, stopped, following, acquiring };
 
   void run();
   /// Fences and catches up until ready or stopping, with backoff between attempts.
@@ -87,9 +105,14 @@ class partition_owner {
   status catch_up();
   void commit(std::vector<job>& batch);
   void set_state(state s, const std::string& why);
-  /// Answers every queued job `unavailable` (on the runner).
-  void fail_queued(const std::string& why);
+  /// Answers every queued job with `code` (on the runner).
+  void fail_queued(errc code, const std::string& why);
+  /// Clustered: the end of a release or of a fenced producer.
+  void hand_back();
+  /// Closing or releasing: the thread should wind down.
   bool stopping() const;
+  /// Closing only.
+  bool closing() const;
 
   const owner_context& ctx_;
   const std::int32_t partition_;
@@ -100,10 +123,11 @@ class partition_owner {
   std::deque<job> queue_;
   state state_ = state::catching_up;
   bool stopping_ = false;
+  bool releasing_ = false;  ///< release() asked the thread to hand the partition back
+  bool fenced_ = false;     ///< a commit found the producer fenced
   std::string last_error_;
-  std::atomic<std::int64_t> indexed_offset_{-1};
 
-  std::mutex stop_mutex_;  // serialises stop() callers
+  std::mutex stop_mutex_;  // serialises stop(), acquire() and release() callers
   std::thread thread_;
 
   // Owner thread only.

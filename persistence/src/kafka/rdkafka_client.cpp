@@ -136,6 +136,19 @@ result<std::unique_ptr<admin_client>> admin_client::create(const connection& con
   return std::unique_ptr<admin_client>(new admin_client(std::move(*rk)));
 }
 
+result<std::unique_ptr<admin_client>> admin_client::create_high_watermark(const connection& conn) {
+  // A consumer handle, since isolation.level is a consumer property. It never joins a group nor
+  // fetches: it only sends ListOffsets.
+  auto conf = make_conf(conn, {{"allow.auto.create.topics", "false"},
+                               {"group.id", "hibiki-barrier"},
+                               {"isolation.level", "read_uncommitted"},
+                               {"enable.auto.commit", "false"}});
+  if (!conf) return conf.error();
+  auto rk = make_client(client_kind::consumer, std::move(*conf));
+  if (!rk) return rk.error();
+  return std::unique_ptr<admin_client>(new admin_client(std::move(*rk)));
+}
+
 status admin_client::create_topic(const std::string& topic, std::int32_t partitions,
                                   std::int16_t replication_factor, const settings& topic_config,
                                   millis timeout) {
@@ -225,6 +238,11 @@ result<std::vector<std::int64_t>> admin_client::end_offsets(const std::string& t
   return query_ends(rk_.get(), topic, partitions, timeout);
 }
 
+result<std::vector<std::int64_t>> admin_client::end_offsets(
+    const std::string& topic, const std::vector<std::int32_t>& partitions, millis timeout) {
+  return query_ends(rk_.get(), topic, partitions, timeout);
+}
+
 // ---- txn_producer ------------------------------------------------------------------------------
 
 result<std::unique_ptr<txn_producer>> txn_producer::create(const connection& conn,
@@ -291,6 +309,10 @@ txn_outcome txn_producer::abort_transaction(millis timeout) {
   return outcome_of(rd_kafka_abort_transaction(rk_.get(), to_ms(timeout)));
 }
 
+bool txn_producer::flush(millis timeout) {
+  return rd_kafka_flush(rk_.get(), to_ms(timeout)) == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
 // ---- message -----------------------------------------------------------------------------------
 
 message::~message() {
@@ -308,6 +330,9 @@ std::string message::error_text() const {
 }
 std::int64_t message::offset() const {
   return m_->offset;
+}
+std::int32_t message::partition() const {
+  return m_->partition;
 }
 std::string_view message::key() const {
   return m_->key ? std::string_view(static_cast<const char*>(m_->key), m_->key_len)

@@ -61,6 +61,11 @@ class admin_client {
  public:
   /// bad_request for a property librdkafka rejects.
   static result<std::unique_ptr<admin_client>> create(const connection& conn);
+  /// An admin client whose end offsets are the high watermarks (read_uncommitted: past every
+  /// record written, committed or not) instead of the last stable offsets. The read barrier
+  /// uses it: a commit acknowledged to its writer may not have its markers written yet, so the
+  /// last stable offset can still be below its records.
+  static result<std::unique_ptr<admin_client>> create_high_watermark(const connection& conn);
 
   /// Creates the topic; "already exists" is success. unavailable on timeout or broker error.
   status create_topic(const std::string& topic, std::int32_t partitions,
@@ -74,6 +79,10 @@ class admin_client {
   /// The ends of partitions 0..partition_count-1 in one request; -1 for one that failed.
   result<std::vector<std::int64_t>> end_offsets(const std::string& topic,
                                                 std::int32_t partition_count, millis timeout);
+  /// The ends of `partitions` (in that order) in one request; -1 for one that failed.
+  result<std::vector<std::int64_t>> end_offsets(const std::string& topic,
+                                                const std::vector<std::int32_t>& partitions,
+                                                millis timeout);
 
  private:
   explicit admin_client(rd_kafka_ptr rk) : rk_(std::move(rk)) {}
@@ -113,6 +122,8 @@ class txn_producer {
                       std::string_view value);
   txn_outcome commit_transaction(millis timeout);
   txn_outcome abort_transaction(millis timeout);
+  /// Waits until every produced message was delivered (or `timeout`); true when none is left.
+  bool flush(millis timeout);
   /// One per produce() of the current transaction, in produce order. Complete after a
   /// successful commit.
   const std::deque<delivery>& deliveries() const { return deliveries_; }
@@ -136,6 +147,7 @@ class message {
   bool is_partition_eof() const;
   std::string error_text() const;
   std::int64_t offset() const;
+  std::int32_t partition() const;
   std::string_view key() const;
   std::string_view value() const;
 

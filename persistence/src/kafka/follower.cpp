@@ -1,0 +1,277 @@
+#include "follower.hpp"
+
+#include <librdkafka/rdkafka.h>
+
+#include <iostream>
+
+#include "../storage_keys.hpp"
+
+namespace hibiki::persistence::kafka {
+
+namespace {
+
+/// How long one poll blocks: bounds how late a command (unfollow) or stop is noticed.
+constexpr millis poll_wait{50};
+/// Records indexed in one WriteBatch at most.
+constexpr int max_batch = 1024;
+
+using list_ptr = std::unique_ptr<rd_kafka_topic_partition_list_t,
+                                 decltype(&rd_kafka_topic_partition_list_destroy)>;
+
+}  // namespace
+
+result<std::unique_ptr<follower>> follower::create(const owner_context& ctx) {
+  // A group.id is needed for assign() in librdkafka 2.0; this consumer never joins the group
+  // (no subscribe) nor commits: the offsets live in the local index.
+  auto conf = make_conf(ctx.conn, {{"group.id", "hibiki-follow-" + ctx.options.topic},
+                                   {"isolation.level", "read_committed"},
+                                   {"enable.partition.eof", "true"},
+                                   {"enable.auto.commit", "false"},
+                                   {"enable.auto.offset.store", "false"},
+                                   {"auto.offset.reset", "error"},
+                                   {"fetch.wait.max.ms", "100"}});
+  if (!conf) return conf.error();
+  auto rk = make_client(client_kind::consumer, std::move(*conf));
+  if (!rk) return rk.error();
+  return std::unique_ptr<follower>(new follower(ctx, std::move(*rk)));
+}
+
+follower::follower(const owner_context& ctx, rd_kafka_ptr rk)
+    : ctx_(ctx),
+      rk_(std::move(rk)),
+      errors_(static_cast<std::size_t>(ctx.partition_count)),
+      parts_(static_cast<std::size_t>(ctx.partition_count)) {
+  for (std::int32_t p = 0; p < ctx.partition_count; ++p) {
+    parts_[static_cast<std::size_t>(p)].index =
+        std::make_unique<index_writer>(*ctx.db, ctx.options.topic, p);
+  }
+}
+
+follower::~follower() {
+  stop();
+  if (rk_) rd_kafka_assign(rk_.get(), nullptr);
+}
+
+void follower::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void follower::stop() {
+  std::lock_guard stop_lock(stop_mutex_);
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  applied_cv_.notify_all();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+void follower::follow(std::int32_t partition) {
+  std::lock_guard lock(mutex_);
+  commands_.push_back({partition, true});
+  ++queued_;
+}
+
+void follower::unfollow(std::int32_t partition) {
+  std::unique_lock lock(mutex_);
+  commands_.push_back({partition, false});
+  const auto ticket = ++queued_;
+  // Once stopped, nothing indexes any more: the caller may go on.
+  applied_cv_.wait(lock, [&] { return applied_ >= ticket || stopping_ || !thread_.joinable(); });
+}
+
+std::string follower::last_error(std::int32_t partition) const {
+  std::lock_guard lock(mutex_);
+  const auto& e = errors_[static_cast<std::size_t>(partition)];
+  return e.empty() ? consumer_error_ : e;
+}
+
+void follower::assign(std::int32_t partition, std::int64_t offset) {
+  list_ptr list(rd_kafka_topic_partition_list_new(1), &rd_kafka_topic_partition_list_destroy);
+  rd_kafka_topic_partition_list_add(list.get(), ctx_.options.topic.c_str(), partition)->offset =
+      offset;
+  // Without a subscription the consumer has no rebalance protocol, so incremental assignment
+  // is allowed at any time and leaves the other partitions' fetch positions alone.
+  if (auto* err = rd_kafka_incremental_assign(rk_.get(), list.get())) {
+    std::string why = rd_kafka_error_string(err);
+    rd_kafka_error_destroy(err);
+    std::cerr << "hibiki kafka follower: " << ctx_.options.topic << "/" << partition
+              << ": cannot assign: " << why << "\n";
+    std::lock_guard lock(mutex_);
+    errors_[static_cast<std::size_t>(partition)] = "cannot assign: " + why;
+  }
+}
+
+void follower::unassign(std::int32_t partition) {
+  list_ptr list(rd_kafka_topic_partition_list_new(1), &rd_kafka_topic_partition_list_destroy);
+  rd_kafka_topic_partition_list_add(list.get(), ctx_.options.topic.c_str(), partition);
+  if (auto* err = rd_kafka_incremental_unassign(rk_.get(), list.get())) {
+    // Harmless for the index: messages of an inactive partition are dropped in handle().
+    std::cerr << "hibiki kafka follower: " << ctx_.options.topic << "/" << partition
+              << ": cannot unassign: " << rd_kafka_error_string(err) << "\n";
+    rd_kafka_error_destroy(err);
+  }
+}
+
+void follower::apply_commands() {
+  std::deque<command> todo;
+  std::uint64_t upto = 0;
+  {
+    std::lock_guard lock(mutex_);
+    todo.swap(commands_);
+    upto = queued_;
+  }
+  for (const auto& c : todo) {
+    auto& f = parts_[static_cast<std::size_t>(c.partition)];
+    if (c.follow && !f.active) {
+      // The owner wrote the index up to here; its cached metas are stale for this writer.
+      f.index->clear_cache();
+      auto next = f.index->next_offset();
+      if (!next) {
+        std::cerr << "hibiki kafka follower: " << ctx_.options.topic << "/" << c.partition << ": "
+                  << next.error().message << "\n";
+        std::lock_guard lock(mutex_);
+        errors_[static_cast<std::size_t>(c.partition)] = next.error().message;
+        continue;
+      }
+      f.active = true;
+      f.position = *next;
+      f.dirty = false;
+      ctx_.progress->advance(c.partition, *next);
+      assign(c.partition, *next);
+    } else if (!c.follow && f.active) {
+      f.active = false;
+      unassign(c.partition);
+    }
+  }
+  {
+    std::lock_guard lock(mutex_);
+    applied_ = std::max(applied_, upto);
+  }
+  applied_cv_.notify_all();
+}
+
+void follower::handle(message& msg, rocksdb::WriteBatch& wb) {
+  const auto p = msg.partition();
+  if (p < 0 || p >= ctx_.partition_count) return;
+  auto& f = parts_[static_cast<std::size_t>(p)];
+  if (!f.active) return;  // fetched before an unassign: the owner indexes it now
+  if (msg.is_partition_eof()) {
+    // The fetch position: past the control markers of the transactions read so far.
+    if (msg.offset() > f.position) {
+      f.position = msg.offset();
+      f.dirty = true;
+    }
+    return;
+  }
+  if (msg.error() != 0) {
+    std::string why = msg.error_text();
+    if (msg.error() > 0) {
+      std::cerr << "hibiki kafka follower: " << ctx_.options.topic << "/" << p << ": " << why
+                << "\n";
+    }
+    std::lock_guard lock(mutex_);
+    errors_[static_cast<std::size_t>(p)] = why;
+    return;
+  }
+  if (f.reset) return;                    // read again from the stored offset after flush
+  if (msg.offset() < f.position) return;  // re-fetched after a re-follow: indexed already
+  const entity_id entity(msg.key());
+  auto rec = decode_record(msg.value());
+  if (!rec || !storage::check_entity(entity)) {
+    std::cerr << "hibiki kafka follower: " << ctx_.options.topic << "/" << p
+              << ": skipped unreadable record at offset " << msg.offset() << ": "
+              << (rec ? std::string("bad entity id") : rec.error().message) << "\n";
+  } else if (auto applied = f.index->apply(entity, *rec, wb); !applied) {
+    // The index cannot take it (local db failure): stop here and read it again later.
+    std::cerr << "hibiki kafka follower: " << ctx_.options.topic << "/" << p << ": "
+              << applied.error().message << "\n";
+    f.reset = true;
+    std::lock_guard lock(mutex_);
+    errors_[static_cast<std::size_t>(p)] = applied.error().message;
+    return;
+  }
+  f.position = msg.offset() + 1;
+  f.dirty = true;
+}
+
+void follower::flush(rocksdb::WriteBatch& wb) {
+  bool any = false;
+  for (std::size_t p = 0; p < parts_.size(); ++p) {
+    auto& f = parts_[p];
+    if (!f.dirty || !f.active) continue;
+    f.index->put_next_offset(wb, f.position);
+    any = true;
+  }
+  if (!any && wb.Count() == 0) {
+    reset_failed();
+    return;
+  }
+  // One db write for every partition read in this round; each index_writer::write only writes.
+  auto s = parts_[0].index->write(wb);
+  wb.Clear();
+  if (!s) {
+    std::cerr << "hibiki kafka follower: " << s.error().message << "\n";
+    for (auto& f : parts_) {
+      if (f.dirty) f.reset = true;
+      f.dirty = false;
+    }
+  }
+  for (std::size_t p = 0; p < parts_.size(); ++p) {
+    auto& f = parts_[p];
+    if (!f.dirty) continue;
+    f.dirty = false;
+    if (f.active) {
+      ctx_.progress->advance(static_cast<std::int32_t>(p), f.position);
+      std::lock_guard lock(mutex_);
+      errors_[p].clear();
+    }
+  }
+  reset_failed();
+}
+
+void follower::reset_failed() {
+  for (std::size_t i = 0; i < parts_.size(); ++i) {
+    auto& f = parts_[i];
+    if (!f.reset) continue;
+    f.reset = false;
+    f.dirty = false;
+    // The cached metas may be ahead of the db: start again from what the db holds.
+    f.index->clear_cache();
+    auto next = f.index->next_offset();
+    if (!next || !f.active) continue;
+    f.position = *next;
+    const auto p = static_cast<std::int32_t>(i);
+    unassign(p);
+    assign(p, *next);
+  }
+}
+
+void follower::run() {
+  rocksdb::WriteBatch wb;
+  for (;;) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) break;
+    }
+    apply_commands();
+    for (int n = 0; n < max_batch; ++n) {
+      auto* m = rd_kafka_consumer_poll(rk_.get(), n == 0 ? static_cast<int>(poll_wait.count()) : 0);
+      if (!m) break;
+      message msg(m);
+      if (msg.partition() < 0 && msg.error() != 0) {
+        // A consumer-wide report (broker down, ...): librdkafka retries by itself.
+        std::lock_guard lock(mutex_);
+        consumer_error_ = msg.error_text();
+      } else {
+        handle(msg, wb);
+      }
+    }
+    flush(wb);
+  }
+  std::lock_guard lock(mutex_);
+  applied_ = queued_;
+  applied_cv_.notify_all();
+}
+
+}  // namespace hibiki::persistence::kafka
