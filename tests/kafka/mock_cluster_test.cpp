@@ -5,8 +5,11 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -34,6 +37,7 @@ class mock_cluster {
   ~mock_cluster() { rd_kafka_destroy(rk_); }
   std::string bootstraps() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
   void set_down() { REQUIRE(rd_kafka_mock_broker_set_down(cluster_, 1) == 0); }
+  void set_up() { REQUIRE(rd_kafka_mock_broker_set_up(cluster_, 1) == 0); }
   void create_topic(const std::string& topic, int partitions) {
     REQUIRE(rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, 1) == 0);
   }
@@ -107,6 +111,77 @@ TEST_CASE("kafka cluster: the read barrier answers unavailable when the broker i
   const auto one = shards->await_indexed({1}, std::chrono::milliseconds(500));
   CHECK(code_of(one) == errc::unavailable);
   (*a)->close();
+}
+
+TEST_CASE("kafka cluster: acquire retries while the broker is down, release stops it",
+          "[kafka][mock][cluster]") {
+  using persistence::shard_change;
+  mock_cluster cluster;
+  temp_dir dir("hibiki-kafka-mock");
+  persistence::kafka_options options;
+  options.brokers = cluster.bootstraps();
+  options.topic = "mock-journal";
+  options.local.path = dir.sub("a");
+  options.request_timeout = std::chrono::seconds(2);
+  options.open_timeout = std::chrono::seconds(30);
+  options.cluster = true;
+  cluster.create_topic(options.topic, 2);
+
+  auto opened = persistence::kafka_backend::open(options);
+  REQUIRE(opened.ok());
+  auto& a = **opened;
+  auto* shards = a.shards();
+  REQUIRE(shards != nullptr);
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<std::pair<std::int32_t, shard_change>> heard;
+  shards->set_listener([&](std::int32_t p, shard_change c) {
+    std::lock_guard lock(m);
+    heard.emplace_back(p, c);
+    cv.notify_all();
+  });
+  auto heard_count = [&](std::int32_t p, shard_change c) {
+    std::size_t n = 0;
+    for (const auto& h : heard) n += h.first == p && h.second == c;
+    return n;
+  };
+  entity_id e;
+  do {
+    e = random_id("mock");
+  } while (persistence::kafka_backend::partition_for(e, 2) != 0);
+
+  cluster.set_down();
+  shards->acquire(0);
+  // Bounded wait until the first attempt has failed and the backend is retrying.
+  persistence::partition_status ps;
+  for (int i = 0; i < 600; ++i) {
+    ps = a.status().partitions.at(0);
+    if (!ps.last_error.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  INFO("partition 0: " << ps.state << " / " << ps.last_error);
+  CHECK(ps.state == "acquiring");
+  CHECK_FALSE(ps.last_error.empty());
+  CHECK(code_of(a.journal().append(events(e, 1, 1, "a"))) == errc::moved);
+
+  shards->release(0);  // stops the retries; heard before release returns
+  {
+    std::lock_guard lock(m);
+    CHECK(heard_count(0, shard_change::released) == 1);
+    CHECK(heard_count(0, shard_change::serving) == 0);
+  }
+  CHECK(a.status().partitions.at(0).state == "following");
+  CHECK(code_of(a.journal().append(events(e, 1, 1, "a"))) == errc::moved);
+
+  cluster.set_up();
+  shards->acquire(0);
+  {
+    std::unique_lock lock(m);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(60),
+                        [&] { return heard_count(0, shard_change::serving) == 1; }));
+  }
+  CHECK(a.journal().append(events(e, 1, 1, "a")).ok());
+  a.close();
 }
 
 }  // namespace hibiki::testkit

@@ -287,6 +287,7 @@ void partition_owner::bring_up() {
       set_state(state::ready, "");
       return;
     }
+    if (stopping()) return;  // released or closed while fencing or catching up
     std::cerr << "hibiki kafka journal: " << ctx_.options.topic << "/" << partition_
               << " not ready: " << s.error().message << " (retrying in " << backoff.count()
               << " ms)\n";
@@ -294,7 +295,7 @@ void partition_owner::bring_up() {
       std::unique_lock lock(mutex_);
       last_error_ = s.error().message;
       wake_.notify_all();  // wait_ready callers see the error
-      wake_.wait_for(lock, backoff, [&] { return stopping_; });
+      wake_.wait_for(lock, backoff, [&] { return stopping_ || releasing_; });
     }
     backoff = std::min(backoff * 2, max_backoff);
   }
@@ -337,7 +338,9 @@ status partition_owner::catch_up() {
   };
   std::int64_t position = *next;
   for (;;) {
-    if (stopping()) return {errc::unavailable, "journal is closed"};
+    if (stopping()) {
+      return {errc::unavailable, closing() ? "journal is closed" : "partition released"};
+    }
     if (clock::now() > deadline) {
       return {errc::unavailable, "catching up timed out at offset " + std::to_string(position) +
                                      " of " + std::to_string(*end)};
