@@ -225,6 +225,7 @@ void follower::flush(rocksdb::WriteBatch& wb) {
       ctx_.progress->advance(static_cast<std::int32_t>(p), f.position);
       std::lock_guard lock(mutex_);
       errors_[p].clear();
+      consumer_error_.clear();  // reading again: a broker-down report is over
     }
   }
   reset_failed();
