@@ -331,6 +331,59 @@ TEST_CASE("kafka cluster: B acquiring without A's release fences A", "[kafka][cl
     CHECK(ev.writer != "zombie");
 }
 
+TEST_CASE("kafka cluster: B takes a partition over while A is writing it",
+          "[kafka][cluster][fencing]") {
+  temp_dir dir("hibiki-kafka-cluster");
+  const auto options = cluster_options(dir);
+  node a(options, dir, "a");
+  node b(options, dir, "b");
+  const auto n = a.shards->partition_count();
+  a.acquire_all();
+  const std::int32_t p = 1;
+  const auto e = entity_in(p, n);
+
+  // A appends e's seqs one after another until an append is refused.
+  std::atomic<seq_nr> acknowledged{0};
+  std::promise<status> first_failure;
+  std::thread writer([&] {
+    for (seq_nr s = 1;; ++s) {
+      auto st = a.journal().append(events(e, s, s, "a"));
+      if (!st.ok()) {
+        first_failure.set_value(st);
+        return;
+      }
+      acknowledged = s;
+    }
+  });
+  auto failure = first_failure.get_future();
+  // Let A commit a few transactions first (bounded: the writer fails the test if it stops).
+  for (int i = 0; i < 6000 && acknowledged.load() < 20; ++i) {
+    if (failure.wait_for(milliseconds(0)) == std::future_status::ready) break;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  REQUIRE(acknowledged.load() >= 20);
+  b.shards->acquire(p);  // fences A in the middle of its stream of transactions
+  REQUIRE(b.log->wait_for(p, shard_change::serving));
+  const bool a_stopped = failure.wait_for(patience) == std::future_status::ready;
+  REQUIRE(a_stopped);
+  writer.join();
+  const auto why = failure.get();
+  INFO(why.error().message);
+  CHECK((code_of(why) == errc::unavailable || code_of(why) == errc::moved));
+  REQUIRE(a.log->wait_for(p, shard_change::fenced));
+  CHECK(a.log->count(p, shard_change::serving) == 1);
+
+  // B caught up to exactly what A had acknowledged: nothing lost, nothing of the refused append.
+  const seq_nr last = acknowledged.load();
+  auto h = b.journal().highest_seq(e);
+  REQUIRE(h.ok());
+  CHECK(*h == last);
+  REQUIRE(b.journal().append(events(e, last + 1, last + 1, "b")).ok());
+  REQUIRE(a.shards->await_indexed({p}, seconds(30)).ok());
+  CHECK(replayed(a.journal(), e) == range(1, last + 1));
+  CHECK(committed_in(options, p)[e] == range(1, last + 1));
+}
+
 TEST_CASE("kafka cluster: appends queued during a release are answered moved exactly once",
           "[kafka][cluster]") {
   temp_dir dir("hibiki-kafka-cluster");
