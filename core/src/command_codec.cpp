@@ -1,0 +1,281 @@
+#include "hibiki/core/command_codec.hpp"
+
+#include <optional>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "json_fields.hpp"
+
+namespace hibiki::codec {
+
+namespace {
+
+using nlohmann::json;
+
+template <class... Fs>
+struct overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+overloaded(Fs...) -> overloaded<Fs...>;
+
+json ids(const std::vector<account_id>& accounts) {
+  json out = json::array();
+  for (auto a : accounts) out.push_back(a.value);
+  return out;
+}
+
+/// Reads the fields of one command object, remembering the first problem; `done` also refuses
+/// fields the command does not have.
+class strict_reader {
+ public:
+  explicit strict_reader(const json& obj) : obj_(obj) {}
+
+  std::uint64_t u64(std::string_view key) {
+    auto v = find(key);
+    if (!v) return 0;
+    auto n = detail::as_u64(*v);
+    if (!n) return fail(key), 0;
+    return *n;
+  }
+  std::int64_t i64(std::string_view key) {
+    auto v = find(key);
+    if (!v) return 0;
+    auto n = detail::as_i64(*v);
+    if (!n) return fail(key), 0;
+    return *n;
+  }
+  std::string str(std::string_view key) {
+    auto v = find(key);
+    if (!v) return {};
+    if (!v->is_string()) return fail(key), std::string();
+    return v->get<std::string>();
+  }
+  std::vector<account_id> accounts(std::string_view key) {
+    std::vector<account_id> out;
+    auto v = find(key);
+    if (!v) return out;
+    if (!v->is_array()) return fail(key), out;
+    for (const auto& item : *v) {
+      auto n = detail::as_u64(item);
+      if (!n) return fail(key), std::vector<account_id>{};
+      out.push_back(account_id{*n});
+    }
+    return out;
+  }
+  hibiki::role role(std::string_view key) {
+    auto text = str(key);
+    if (error_) return hibiki::role::member;
+    auto r = parse_role(text);
+    if (!r) return fail(key), hibiki::role::member;
+    return *r;
+  }
+
+  /// ok when every field was present and well typed and there was no other field.
+  status done() const {
+    if (error_) return *error_;
+    if (obj_.size() != read_ + 1)  // + "t"
+      return hibiki::error{errc::bad_request, "command has unknown fields"};
+    return {};
+  }
+
+ private:
+  const json* find(std::string_view key) {
+    if (error_) return nullptr;
+    const json* v = detail::field(obj_, key);
+    if (v == nullptr) {
+      error_ = hibiki::error{errc::bad_request, "command lacks field " + std::string(key)};
+      return nullptr;
+    }
+    ++read_;
+    return v;
+  }
+  void fail(std::string_view key) {
+    if (!error_) error_ = hibiki::error{errc::bad_request, "bad command field " + std::string(key)};
+  }
+
+  const json& obj_;
+  std::size_t read_ = 0;
+  std::optional<hibiki::error> error_;
+};
+
+/// The object and its type name, or bad_request.
+result<std::pair<json, std::string>> parse_object(std::string_view text) {
+  auto j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return hibiki::error{errc::bad_request, "command is not a JSON object"};
+  auto t = detail::get_string(j, "t");
+  if (!t) return hibiki::error{errc::bad_request, "command lacks its type"};
+  return std::pair<json, std::string>{std::move(j), std::move(*t)};
+}
+
+template <class T>
+result<T> finish(const strict_reader& r, T value) {
+  if (auto st = r.done(); !st) return st.error();
+  return value;
+}
+
+}  // namespace
+
+std::string encode_command(const room::command& cmd) {
+  json j = std::visit(overloaded{
+                          [](const room::create_room& c) -> json {
+                            return {{"t", "room.create_room"},
+                                    {"actor", c.actor.value},
+                                    {"room", c.room.value},
+                                    {"name", c.name},
+                                    {"description", c.description},
+                                    {"members", ids(c.members)},
+                                    {"now", c.now}};
+                          },
+                          [](const room::add_members& c) -> json {
+                            return {{"t", "room.add_members"},
+                                    {"actor", c.actor.value},
+                                    {"accounts", ids(c.accounts)},
+                                    {"role", std::string(to_string(c.role))}};
+                          },
+                          [](const room::remove_member& c) -> json {
+                            return {{"t", "room.remove_member"},
+                                    {"actor", c.actor.value},
+                                    {"account", c.account.value}};
+                          },
+                          [](const room::leave_room& c) -> json {
+                            return {{"t", "room.leave_room"}, {"actor", c.actor.value}};
+                          },
+                          [](const room::send_message& c) -> json {
+                            return {{"t", "room.send_message"},
+                                    {"actor", c.actor.value},
+                                    {"body", c.body},
+                                    {"client_msg_id", c.client_msg_id},
+                                    {"now", c.now}};
+                          },
+                          [](const room::edit_message& c) -> json {
+                            return {{"t", "room.edit_message"},
+                                    {"actor", c.actor.value},
+                                    {"message", c.message.value},
+                                    {"body", c.body},
+                                    {"now", c.now}};
+                          },
+                          [](const room::delete_message& c) -> json {
+                            return {{"t", "room.delete_message"},
+                                    {"actor", c.actor.value},
+                                    {"message", c.message.value},
+                                    {"now", c.now}};
+                          },
+                          [](const room::mark_read& c) -> json {
+                            return {{"t", "room.mark_read"},
+                                    {"actor", c.actor.value},
+                                    {"message", c.message.value}};
+                          },
+                      },
+                      cmd);
+  return j.dump();
+}
+
+std::string encode_command(const user::command& cmd) {
+  json j = std::visit(
+      overloaded{
+          [](const user::register_account& c) -> json {
+            return {{"t", "user.register_account"},
+                    {"id", c.id.value},
+                    {"name", c.name},
+                    {"token_hash", c.token_hash},
+                    {"now", c.now}};
+          },
+          [](const user::rename_account& c) -> json {
+            return {{"t", "user.rename_account"}, {"actor", c.actor.value}, {"name", c.name}};
+          },
+      },
+      cmd);
+  return j.dump();
+}
+
+result<room::command> decode_room_command(std::string_view text) {
+  auto parsed = parse_object(text);
+  if (!parsed) return parsed.error();
+  const auto& [j, t] = *parsed;
+  strict_reader r(j);
+  if (t == "room.create_room") {
+    room::create_room c;
+    c.actor = account_id{r.u64("actor")};
+    c.room = room_id{r.u64("room")};
+    c.name = r.str("name");
+    c.description = r.str("description");
+    c.members = r.accounts("members");
+    c.now = r.i64("now");
+    return finish<room::command>(r, std::move(c));
+  }
+  if (t == "room.add_members") {
+    room::add_members c;
+    c.actor = account_id{r.u64("actor")};
+    c.accounts = r.accounts("accounts");
+    c.role = r.role("role");
+    return finish<room::command>(r, std::move(c));
+  }
+  if (t == "room.remove_member") {
+    room::remove_member c;
+    c.actor = account_id{r.u64("actor")};
+    c.account = account_id{r.u64("account")};
+    return finish<room::command>(r, c);
+  }
+  if (t == "room.leave_room") {
+    room::leave_room c;
+    c.actor = account_id{r.u64("actor")};
+    return finish<room::command>(r, c);
+  }
+  if (t == "room.send_message") {
+    room::send_message c;
+    c.actor = account_id{r.u64("actor")};
+    c.body = r.str("body");
+    c.client_msg_id = r.str("client_msg_id");
+    c.now = r.i64("now");
+    return finish<room::command>(r, std::move(c));
+  }
+  if (t == "room.edit_message") {
+    room::edit_message c;
+    c.actor = account_id{r.u64("actor")};
+    c.message = message_id{r.u64("message")};
+    c.body = r.str("body");
+    c.now = r.i64("now");
+    return finish<room::command>(r, std::move(c));
+  }
+  if (t == "room.delete_message") {
+    room::delete_message c;
+    c.actor = account_id{r.u64("actor")};
+    c.message = message_id{r.u64("message")};
+    c.now = r.i64("now");
+    return finish<room::command>(r, c);
+  }
+  if (t == "room.mark_read") {
+    room::mark_read c;
+    c.actor = account_id{r.u64("actor")};
+    c.message = message_id{r.u64("message")};
+    return finish<room::command>(r, c);
+  }
+  return hibiki::error{errc::bad_request, "unknown room command " + t};
+}
+
+result<user::command> decode_user_command(std::string_view text) {
+  auto parsed = parse_object(text);
+  if (!parsed) return parsed.error();
+  const auto& [j, t] = *parsed;
+  strict_reader r(j);
+  if (t == "user.register_account") {
+    user::register_account c;
+    c.id = account_id{r.u64("id")};
+    c.name = r.str("name");
+    c.token_hash = r.str("token_hash");
+    c.now = r.i64("now");
+    return finish<user::command>(r, std::move(c));
+  }
+  if (t == "user.rename_account") {
+    user::rename_account c;
+    c.actor = account_id{r.u64("actor")};
+    c.name = r.str("name");
+    return finish<user::command>(r, std::move(c));
+  }
+  return hibiki::error{errc::bad_request, "unknown user command " + t};
+}
+
+}  // namespace hibiki::codec

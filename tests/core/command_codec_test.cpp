@@ -1,0 +1,114 @@
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "hibiki/core/command_codec.hpp"
+
+using namespace hibiki;
+
+namespace {
+
+template <class Command, class Decode>
+void round_trips(const Command& cmd, Decode decode) {
+  auto text = codec::encode_command(cmd);
+  auto back = decode(text);
+  INFO(text);
+  REQUIRE(back);
+  CHECK(codec::encode_command(*back) == text);
+  CHECK(back->index() == cmd.index());
+}
+
+}  // namespace
+
+TEST_CASE("every room command round-trips through JSON", "[command_codec]") {
+  auto decode = [](const std::string& t) { return codec::decode_room_command(t); };
+  round_trips(room::command{room::create_room{account_id{1},
+                                              room_id{9},
+                                              "general",
+                                              "desc",
+                                              {account_id{2}, account_id{3}},
+                                              1700000000}},
+              decode);
+  round_trips(room::command{room::add_members{account_id{1}, {account_id{4}}, role::readonly}},
+              decode);
+  round_trips(room::command{room::remove_member{account_id{1}, account_id{4}}}, decode);
+  round_trips(room::command{room::leave_room{account_id{5}}}, decode);
+  round_trips(room::command{room::send_message{account_id{1}, "héllo [To:2]", "c-1", 17}}, decode);
+  round_trips(room::command{room::edit_message{account_id{1}, message_id{3}, "new", 18}}, decode);
+  round_trips(room::command{room::delete_message{account_id{1}, message_id{3}, 19}}, decode);
+  round_trips(room::command{room::mark_read{account_id{2}, message_id{7}}}, decode);
+}
+
+TEST_CASE("decoded room commands keep every field", "[command_codec]") {
+  auto back = codec::decode_room_command(codec::encode_command(room::command{
+      room::create_room{account_id{1}, room_id{9}, "general", "desc", {account_id{2}}, -5}}));
+  REQUIRE(back);
+  auto& c = std::get<room::create_room>(*back);
+  CHECK(c.actor == account_id{1});
+  CHECK(c.room == room_id{9});
+  CHECK(c.name == "general");
+  CHECK(c.description == "desc");
+  CHECK(c.members == std::vector<account_id>{account_id{2}});
+  CHECK(c.now == -5);
+
+  auto add = codec::decode_room_command(codec::encode_command(
+      room::command{room::add_members{account_id{1}, {account_id{4}}, role::admin}}));
+  REQUIRE(add);
+  CHECK(std::get<room::add_members>(*add).role == role::admin);
+}
+
+TEST_CASE("every user command round-trips through JSON", "[command_codec]") {
+  auto text = codec::encode_command(
+      user::command{user::register_account{account_id{3}, "alice", "abc123", 42}});
+  auto back = codec::decode_user_command(text);
+  REQUIRE(back);
+  auto& r = std::get<user::register_account>(*back);
+  CHECK(r.id == account_id{3});
+  CHECK(r.name == "alice");
+  CHECK(r.token_hash == "abc123");
+  CHECK(r.now == 42);
+  auto rename = codec::decode_user_command(
+      codec::encode_command(user::command{user::rename_account{account_id{3}, "bob"}}));
+  REQUIRE(rename);
+  CHECK(std::get<user::rename_account>(*rename).name == "bob");
+}
+
+TEST_CASE("bad command text is bad_request", "[command_codec]") {
+  auto bad_room = [](const std::string& text) {
+    INFO(text);
+    auto r = codec::decode_room_command(text);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::bad_request);
+  };
+  bad_room("");
+  bad_room("not json");
+  bad_room("[1,2]");
+  bad_room("\"room.leave_room\"");
+  bad_room(R"({"actor": 1})");                                           // no type
+  bad_room(R"({"t": 5, "actor": 1})");                                   // type not a string
+  bad_room(R"({"t": "room.nope", "actor": 1})");                         // unknown type
+  bad_room(R"({"t": "user.rename_account", "actor": 1, "name": "x"})");  // other kind
+  bad_room(R"({"t": "room.leave_room"})");                               // missing field
+  bad_room(R"({"t": "room.leave_room", "actor": -1})");                  // negative id
+  bad_room(R"({"t": "room.leave_room", "actor": "1"})");                 // mistyped
+  bad_room(R"({"t": "room.leave_room", "actor": 1, "x": 2})");           // extra field
+  bad_room(R"({"t": "room.leave_room", "actor": 1.5})");                 // not an integer
+  bad_room(R"({"t": "room.add_members", "actor": 1, "accounts": [1], "role": "king"})");
+  bad_room(R"({"t": "room.add_members", "actor": 1, "accounts": ["a"], "role": "member"})");
+  bad_room(R"({"t": "room.add_members", "actor": 1, "accounts": 3, "role": "member"})");
+  bad_room(R"({"t": "room.send_message", "actor": 1, "body": 3, "client_msg_id": "", "now": 1})");
+  bad_room(R"({"t": "room.send_message", "actor": 1, "body": "x", "client_msg_id": ""})");
+  bad_room(R"({"t": "room.mark_read", "actor": 1, "message": null})");
+
+  auto bad_user = [](const std::string& text) {
+    INFO(text);
+    auto r = codec::decode_user_command(text);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::bad_request);
+  };
+  bad_user("{");
+  bad_user(R"({"t": "room.leave_room", "actor": 1})");
+  bad_user(R"({"t": "user.rename_account", "actor": 1})");
+  bad_user(R"({"t": "user.register_account", "id": 1, "name": "a", "token_hash": "h"})");
+  bad_user(R"({"t": "user.rename_account", "actor": 1, "name": ["a"]})");
+}
