@@ -10,6 +10,8 @@
 /// Bad input (undecodable JSON, unknown kind) is answered with bad_request and logged; the port
 /// keeps running.
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -20,7 +22,16 @@
 
 namespace hibiki::actors {
 
-caf::actor spawn_cluster_port(caf::actor_system& sys, std::shared_ptr<node_context> ctx);
+/// What the port received, for tests and metrics (written by the port only).
+struct port_stats {
+  std::atomic<std::uint64_t> commands{0};    ///< rcmd
+  std::atomic<std::uint64_t> pushes{0};      ///< rpush
+  std::atomic<std::uint64_t> presence{0};    ///< pres_add, pres_del, pres_full
+  std::atomic<std::uint64_t> bad_inputs{0};  ///< refused as bad_request (or dropped, one-way)
+};
+
+caf::actor spawn_cluster_port(caf::actor_system& sys, std::shared_ptr<node_context> ctx,
+                              std::shared_ptr<port_stats> stats = nullptr);
 
 /// The JSON text of a reply as it crosses nodes, and back. A reply that does not decode becomes
 /// an `internal` error reply.

@@ -11,6 +11,10 @@
 /// leaves the entity alive but `failed`: the next command tries the recovery again. (It must not
 /// quit: its region would keep forwarding commands to it until it saw the actor go down, and
 /// those would be dropped unanswered.) Owned by its shard region; touched only by itself.
+///
+/// Handoff (its shard moved to another node): the entity stops at once. Commands it stashed or
+/// has not decided yet are answered `moved` (they were not applied; the sender re-routes them to
+/// the new owner), appends already handed to the journal keep their real outcome, then it quits.
 
 #include <chrono>
 #include <deque>
@@ -87,6 +91,7 @@ class entity_actor : public caf::event_based_actor {
           stopping_ = true;
           maybe_quit();
         },
+        [this](handoff_atom) { on_handoff(); },
     };
   }
 
@@ -109,7 +114,7 @@ class entity_actor : public caf::event_based_actor {
   }
 
   void start_recovery() {
-    if (stopping_ && stash_.empty() && inflight_.empty()) {
+    if (handing_off_ || (stopping_ && stash_.empty() && inflight_.empty())) {
       // Passivated before it ever served: give the permit back and go.
       send(ctx_->gate, release_atom::value);
       quit();
@@ -136,6 +141,12 @@ class entity_actor : public caf::event_based_actor {
 
   void on_recovered(recovered_msg<state_type> m) {
     send(ctx_->gate, release_atom::value);
+    if (handing_off_) {
+      // The state is the new owner's to recover now.
+      phase_ = phase::failed;
+      maybe_quit();
+      return;
+    }
     if (!m.value) {
       // Storage cannot give us our state: fail what waits, and try again on the next command.
       auto err = m.err;
@@ -163,6 +174,10 @@ class entity_actor : public caf::event_based_actor {
   }
 
   void on_command(command_msg m) {
+    if (handing_off_) {
+      if (m.reply) m.reply(moved_reply());
+      return;
+    }
     if (phase_ == phase::failed) {
       stash_.push_back(std::move(m));
       request_recovery();
@@ -176,8 +191,11 @@ class entity_actor : public caf::event_based_actor {
     p.reply = std::move(m.reply);
     try {
       decide_and_append(m.cmd, p);
-      for (auto& push : p.pushes)
-        if (!push.to_origin) push.exclude = m.origin;
+      for (auto& push : p.pushes) {
+        if (push.to_origin) continue;
+        push.exclude = m.origin;
+        push.exclude_node = m.origin_node;
+      }
     } catch (const std::exception& ex) {
       p.append_id = 0;
       p.resolved = true;
@@ -246,7 +264,9 @@ class entity_actor : public caf::event_based_actor {
         // Everything decided after this append assumed it succeeded: fail them all, and rebuild
         // the state from what the journal really holds before serving again.
         hibiki::error err = d.st.error();
-        if (err.code != errc::conflict) err.code = errc::unavailable;
+        // `moved`: the shard is no longer written here and the append was not applied, so the
+        // sender may retry it at the new owner.
+        if (err.code != errc::conflict && err.code != errc::moved) err.code = errc::unavailable;
         for (; it != inflight_.end(); ++it) {
           it->resolved = true;
           it->pushes.clear();
@@ -261,7 +281,25 @@ class entity_actor : public caf::event_based_actor {
 
   /// After a failure, recovers once the last in-flight append has its outcome.
   void maybe_recover_again() {
+    if (handing_off_) return;
     if (needs_recovery_ && outstanding_ == 0 && phase_ == phase::ready) request_recovery();
+  }
+
+  static command_reply moved_reply() {
+    return command_reply::fail(errc::moved, "the entity's shard moved to another node");
+  }
+
+  void on_handoff() {
+    if (handing_off_) return;
+    handing_off_ = true;
+    stopping_ = true;
+    auto stashed = std::move(stash_);
+    stash_.clear();
+    for (auto& c : stashed)
+      if (c.reply) c.reply(moved_reply());
+    // Queries are diagnostics without a reply channel: the new owner answers them.
+    queries_.clear();
+    maybe_quit();
   }
 
   /// Sends the replies and pushes of the resolved commands at the front, in order.
@@ -297,6 +335,13 @@ class entity_actor : public caf::event_based_actor {
   }
 
   void maybe_quit() {
+    if (handing_off_) {
+      // A permit asked for or a recovery running must come back first (the gate counts it).
+      if (inflight_.empty() && outstanding_ == 0 && phase_ != phase::waiting_permit &&
+          phase_ != phase::recovering)
+        quit();
+      return;
+    }
     if (!stopping_) return;
     if (!inflight_.empty() || outstanding_ != 0 || !stash_.empty()) return;
     // A failed entity has nothing to lose; a recovering one finishes first.
@@ -310,6 +355,7 @@ class entity_actor : public caf::event_based_actor {
   seq_nr journal_seq_ = 0;
   seq_nr snapshot_seq_ = 0;
   bool stopping_ = false;
+  bool handing_off_ = false;
   bool needs_recovery_ = false;
   std::vector<command_msg> stash_;
   std::vector<query_msg> queries_;

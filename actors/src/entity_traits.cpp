@@ -157,6 +157,21 @@ nlohmann::json id_traits::reply_fields(const command& cmd, const std::vector<eve
   return {{"highest", after.highest}};
 }
 
+std::string id_traits::encode_command(const command& c) {
+  return nlohmann::json{{"t", std::holds_alternative<allocate_id>(c) ? "ids.allocate" : "ids.peek"}}
+      .dump();
+}
+
+result<id_command> id_traits::decode_command(std::string_view text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_discarded() && j.is_object() && j.size() == 1) {
+    auto t = j.find("t");
+    if (t != j.end() && *t == "ids.allocate") return id_command{allocate_id{}};
+    if (t != j.end() && *t == "ids.peek") return id_command{peek_ids{}};
+  }
+  return hibiki::error{errc::bad_request, "not an id allocator command"};
+}
+
 result<recovery<id_state>> id_traits::recover(const node_context& ctx, const entity_id& id) {
   auto high = ctx.deps.journal->highest_seq(id);
   if (!high) return high.error();

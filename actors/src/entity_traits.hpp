@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -14,6 +15,7 @@
 
 #include "context.hpp"
 #include "hibiki/core/codec.hpp"
+#include "hibiki/core/command_codec.hpp"
 #include "hibiki/core/read_model.hpp"
 #include "hibiki/core/room.hpp"
 #include "hibiki/core/user.hpp"
@@ -77,6 +79,9 @@ struct room_traits {
   using command = room::command;
   using event = room::event;
   static constexpr bool snapshots = true;
+  static constexpr entity_kind kind = entity_kind::room;
+  /// "room-"; a forwarded command for another kind of entity is refused.
+  static constexpr std::string_view id_prefix = "room-";
 
   static state initial(const entity_id& id);
   static result<plan<event>> decide(const state& s, const command& cmd);
@@ -100,6 +105,11 @@ struct room_traits {
   static result<recovery<state>> recover(const node_context& ctx, const entity_id& id) {
     return recover_from_storage<room_traits>(ctx, id);
   }
+  /// The command as it crosses nodes (core's command codec).
+  static std::string encode_command(const command& c) { return codec::encode_command(c); }
+  static result<command> decode_command(std::string_view text) {
+    return codec::decode_room_command(text);
+  }
 };
 
 // ---- user ---------------------------------------------------------------------------------------
@@ -109,6 +119,8 @@ struct user_traits {
   using command = user::command;
   using event = user::event;
   static constexpr bool snapshots = true;
+  static constexpr entity_kind kind = entity_kind::user;
+  static constexpr std::string_view id_prefix = "user-";
 
   static state initial(const entity_id& id);
   static result<plan<event>> decide(const state& s, const command& cmd);
@@ -128,6 +140,10 @@ struct user_traits {
                                      const state& after);
   static result<recovery<state>> recover(const node_context& ctx, const entity_id& id) {
     return recover_from_storage<user_traits>(ctx, id);
+  }
+  static std::string encode_command(const command& c) { return codec::encode_command(c); }
+  static result<command> decode_command(std::string_view text) {
+    return codec::decode_user_command(text);
   }
 };
 
@@ -150,6 +166,8 @@ struct id_traits {
   using command = id_command;
   using event = id_allocated;
   static constexpr bool snapshots = false;
+  static constexpr entity_kind kind = entity_kind::ids;
+  static constexpr std::string_view id_prefix = "ids-";
 
   static state initial(const entity_id&) { return {}; }
   static result<plan<event>> decide(const state& s, const command& cmd);
@@ -167,6 +185,9 @@ struct id_traits {
   static nlohmann::json reply_fields(const command& cmd, const std::vector<event>& events,
                                      const state& after);
   static result<recovery<state>> recover(const node_context& ctx, const entity_id& id);
+  /// {"t": "ids.allocate"} or {"t": "ids.peek"}; anything else is bad_request.
+  static std::string encode_command(const command& c);
+  static result<command> decode_command(std::string_view text);
 };
 
 }  // namespace hibiki::actors

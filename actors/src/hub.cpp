@@ -2,9 +2,15 @@
 
 #include <algorithm>
 #include <deque>
+#include <iostream>
+#include <map>
+#include <optional>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "messages.hpp"
 
@@ -17,30 +23,137 @@ struct connection {
   std::shared_ptr<client_link> link;
 };
 
-struct hub_state {
-  std::unordered_map<account_id, std::vector<connection>> by_account;
+/// What the hub knows of one peer node: where to reach its port, and which accounts have
+/// connections there. A peer may announce itself before the table lists it (endpoint null).
+struct peer_presence {
+  caf::actor endpoint;
+  std::unordered_set<account_id> accounts;
 };
 
-caf::behavior hub_impl(caf::stateful_actor<hub_state>* self) {
+struct hub_state {
+  std::unordered_map<account_id, std::vector<connection>> by_account;
+  std::shared_ptr<shard_table> shards;  ///< null: not clustered
+  std::shared_ptr<hub_stats> stats;
+  std::string self;
+  std::map<std::string, peer_presence> peers;
+
+  void deliver_local(const push_msg& p) const {
+    const bool exclude_here = p.exclude_node.empty() || p.exclude_node == self;
+    for (auto account : p.recipients) {
+      auto it = by_account.find(account);
+      if (it == by_account.end()) continue;
+      for (const auto& c : it->second)
+        if (!exclude_here || c.session != p.exclude) c.link->send(p.frame);
+    }
+  }
+
+  nlohmann::json local_accounts() const {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& [account, conns] : by_account) out.push_back(account.value);
+    return out;
+  }
+};
+
+/// Account ids from a JSON array of numbers; nullopt when it is anything else.
+std::optional<std::vector<account_id>> parse_accounts(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_array()) return std::nullopt;
+  std::vector<account_id> out;
+  out.reserve(j.size());
+  for (const auto& v : j) {
+    if (!v.is_number_unsigned()) return std::nullopt;
+    out.push_back(account_id{v.get<std::uint64_t>()});
+  }
+  return out;
+}
+
+caf::behavior hub_impl(caf::stateful_actor<hub_state>* self, std::shared_ptr<shard_table> shards,
+                       std::shared_ptr<hub_stats> stats) {
+  if (shards && shards->is_clustered()) {
+    self->state.self = shards->self();
+    self->state.shards = std::move(shards);
+  }
+  self->state.stats = stats ? std::move(stats) : std::make_shared<hub_stats>();
+  auto announce = [self](auto atom, account_id account) {
+    auto& st = self->state;
+    for (const auto& [node, peer] : st.peers)
+      if (peer.endpoint) self->send(peer.endpoint, atom, st.self, account.value);
+  };
   return {
-      [self](hub_register& r) {
-        self->state.by_account[r.account].push_back(connection{r.session, std::move(r.link)});
+      [self, announce](hub_register& r) {
+        auto& conns = self->state.by_account[r.account];
+        const bool first = conns.empty();
+        conns.push_back(connection{r.session, std::move(r.link)});
+        if (first && self->state.shards) announce(pres_add_atom::value, r.account);
       },
-      [self](const hub_unregister& u) {
+      [self, announce](const hub_unregister& u) {
         auto it = self->state.by_account.find(u.account);
         if (it == self->state.by_account.end()) return;
         auto& v = it->second;
         v.erase(std::remove_if(v.begin(), v.end(),
                                [&](const connection& c) { return c.session == u.session; }),
                 v.end());
-        if (v.empty()) self->state.by_account.erase(it);
+        if (v.empty()) {
+          self->state.by_account.erase(it);
+          if (self->state.shards) announce(pres_del_atom::value, u.account);
+        }
       },
       [self](const push_msg& p) {
-        for (auto account : p.recipients) {
-          auto it = self->state.by_account.find(account);
-          if (it == self->state.by_account.end()) continue;
-          for (const auto& c : it->second)
-            if (c.session != p.exclude) c.link->send(p.frame);
+        auto& st = self->state;
+        st.deliver_local(p);
+        if (!st.shards) return;
+        // Once per peer node with a connection of a recipient, naming only those recipients.
+        const auto& exclude_node = p.exclude_node.empty() ? st.self : p.exclude_node;
+        for (const auto& [node, peer] : st.peers) {
+          if (!peer.endpoint) continue;
+          nlohmann::json there = nlohmann::json::array();
+          for (auto account : p.recipients)
+            if (peer.accounts.count(account) != 0) there.push_back(account.value);
+          if (there.empty()) continue;
+          self->send(peer.endpoint, rpush_atom::value, *p.frame, there.dump(), exclude_node,
+                     p.exclude);
+          ++st.stats->remote_pushes;
+        }
+      },
+      // A push another node's hub sent here (through the cluster port): this node only.
+      [self](rpush_atom, const push_msg& p) { self->state.deliver_local(p); },
+      [self](pres_add_atom, const std::string& node, std::uint64_t account) {
+        if (node == self->state.self) return;
+        self->state.peers[node].accounts.insert(account_id{account});
+      },
+      [self](pres_del_atom, const std::string& node, std::uint64_t account) {
+        auto it = self->state.peers.find(node);
+        if (it != self->state.peers.end()) it->second.accounts.erase(account_id{account});
+      },
+      [self](pres_full_atom, const std::string& node, const std::string& accounts_json) {
+        if (node == self->state.self) return;
+        auto accounts = parse_accounts(accounts_json);
+        if (!accounts) {
+          std::cerr << "hibiki cluster: hub: bad presence list from " << node << std::endl;
+          return;
+        }
+        auto& peer = self->state.peers[node];
+        peer.accounts = {accounts->begin(), accounts->end()};
+      },
+      [self](shards_atom) {
+        auto& st = self->state;
+        if (!st.shards) return;
+        auto current = st.shards->peers();
+        std::unordered_set<std::string> names;
+        for (auto& [node, endpoint] : current) {
+          names.insert(node);
+          auto& peer = st.peers[node];
+          if (peer.endpoint == endpoint) continue;
+          // A peer met for the first time (or a new incarnation of it): it learns every account
+          // connected here.
+          peer.endpoint = endpoint;
+          self->send(endpoint, pres_full_atom::value, st.self, st.local_accounts().dump());
+        }
+        for (auto it = st.peers.begin(); it != st.peers.end();) {
+          if (it->second.endpoint && names.count(it->first) == 0)
+            it = st.peers.erase(it);
+          else
+            ++it;
         }
       },
   };
@@ -90,8 +203,9 @@ caf::behavior gate_impl(caf::stateful_actor<gate_state>* self, std::size_t max_r
 
 }  // namespace
 
-caf::actor spawn_hub(caf::actor_system& sys) {
-  return sys.spawn(hub_impl);
+caf::actor spawn_hub(caf::actor_system& sys, std::shared_ptr<shard_table> shards,
+                     std::shared_ptr<hub_stats> stats) {
+  return sys.spawn(hub_impl, std::move(shards), std::move(stats));
 }
 
 caf::actor spawn_recovery_gate(caf::actor_system& sys, std::size_t max_running,

@@ -6,6 +6,12 @@
 /// connection of every recipient. Because one entity's pushes reach the hub in order and the hub
 /// forwards them in order, each connection sees a room's events in seq order.
 ///
+/// Clustered, the hub also knows which accounts have connections on each peer node (presence:
+/// it tells every peer's cluster port when an account gets its first or loses its last local
+/// connection, and sends its whole list to a peer it meets), and sends each push ONCE to every
+/// peer node with a connection of a recipient, whose hub delivers it locally. Peers come from the
+/// shard table on each `shards_atom`; one gone from it is forgotten.
+///
 /// The gate hands out at most `max_concurrent_recoveries` recovery permits; entities queue for
 /// one, so a burst of activations does not flood the io executor with replays.
 
@@ -16,6 +22,8 @@
 
 #include <caf/all.hpp>
 
+#include "shard_table.hpp"
+
 namespace hibiki::actors {
 
 /// Counters of the gate, for tests and metrics (written by the gate only).
@@ -25,7 +33,14 @@ struct gate_stats {
   std::atomic<std::size_t> peak{0};
 };
 
-caf::actor spawn_hub(caf::actor_system& sys);
+/// Counters of the hub, for tests and metrics (written by the hub only).
+struct hub_stats {
+  std::atomic<std::uint64_t> remote_pushes{0};  ///< rpush messages sent to peers
+};
+
+/// `shards` null or single: a hub for one node, without presence or remote fan-out.
+caf::actor spawn_hub(caf::actor_system& sys, std::shared_ptr<shard_table> shards = nullptr,
+                     std::shared_ptr<hub_stats> stats = nullptr);
 caf::actor spawn_recovery_gate(caf::actor_system& sys, std::size_t max_running,
                                std::shared_ptr<gate_stats> stats);
 

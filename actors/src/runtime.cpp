@@ -23,24 +23,27 @@ runtime start_runtime(caf::actor_system& sys, runtime_deps deps, const node_opti
   rt.ctx = std::make_shared<node_context>();
   rt.ctx->deps = std::move(deps);
   rt.ctx->options = options;
-  rt.ctx->hub = spawn_hub(sys);
+  rt.ctx->hub = spawn_hub(sys, rt.ctx->deps.shards, rt.hub);
   rt.ctx->gate = spawn_recovery_gate(sys, options.max_concurrent_recoveries, rt.gate);
   rt.ctx->rooms = sys.spawn<region_actor<room_traits>>(rt.ctx, rt.room_stats);
   rt.ctx->users = sys.spawn<region_actor<user_traits>>(rt.ctx, rt.user_stats);
   rt.ctx->ids = sys.spawn<region_actor<id_traits>>(rt.ctx, rt.id_stats);
+  rt.ctx->port = spawn_cluster_port(sys, rt.ctx, rt.port);
   return rt;
 }
 
 void stop_runtime(runtime& rt) {
   if (!rt.ctx) return;
   rt.ctx->stopping = true;
-  for (auto* a : {&rt.ctx->rooms, &rt.ctx->users, &rt.ctx->ids, &rt.ctx->hub, &rt.ctx->gate})
+  for (auto* a :
+       {&rt.ctx->port, &rt.ctx->rooms, &rt.ctx->users, &rt.ctx->ids, &rt.ctx->hub, &rt.ctx->gate})
     if (*a) caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
 }
 
 void release_runtime(runtime& rt) {
   if (!rt.ctx) return;
-  rt.ctx->rooms = rt.ctx->users = rt.ctx->ids = rt.ctx->hub = rt.ctx->gate = caf::actor{};
+  rt.ctx->rooms = rt.ctx->users = rt.ctx->ids = rt.ctx->hub = rt.ctx->gate = rt.ctx->port =
+      caf::actor{};
 }
 
 void signup(const std::shared_ptr<node_context>& ctx, std::string name,

@@ -1,6 +1,7 @@
 #pragma once
-/// The actors of one node, wired together: hub, recovery gate, and the three shard regions
-/// (rooms, users, id allocators). The node starts one over RocksDB and a thread pool; the
+/// The actors of one node, wired together: hub, recovery gate, the three shard regions
+/// (rooms, users, id allocators) and the cluster port (a plain local actor unless the node
+/// publishes it). The node starts one over RocksDB and a thread pool; the
 /// testkit starts one over CAF's test coordinator with deterministic io and journal.
 
 #include <functional>
@@ -9,6 +10,7 @@
 
 #include <caf/all.hpp>
 
+#include "cluster_port.hpp"
 #include "context.hpp"
 #include "hub.hpp"
 #include "region_actor.hpp"
@@ -21,6 +23,8 @@ struct runtime {
   std::shared_ptr<region_stats> user_stats = std::make_shared<region_stats>();
   std::shared_ptr<region_stats> id_stats = std::make_shared<region_stats>();
   std::shared_ptr<gate_stats> gate = std::make_shared<gate_stats>();
+  std::shared_ptr<hub_stats> hub = std::make_shared<hub_stats>();
+  std::shared_ptr<port_stats> port = std::make_shared<port_stats>();
 };
 
 /// Spawns the node's actors in `sys`. Fills in `deps.now` and `deps.writer_id` when empty.

@@ -18,6 +18,9 @@ namespace {
 
 using continuation = std::function<void(command_reply&)>;
 
+/// How long a read waits for the local index to catch up with the other nodes' writes.
+constexpr std::chrono::milliseconds read_barrier_timeout{2000};
+
 class session_actor : public caf::event_based_actor {
  public:
   session_actor(caf::actor_config& cfg, std::shared_ptr<node_context> ctx,
@@ -143,23 +146,42 @@ class session_actor : public caf::event_based_actor {
          entity_command<room::command>{entity_of(room), std::move(cmd), std::move(reply), id_});
   }
 
-  /// Runs a blocking read on the io executor and answers with its result.
-  void read(std::int64_t id, std::function<command_reply(persistence::read_store&)> fn) {
-    read_then(std::move(fn), [this, id](command_reply& r) { answer(id, r); });
+  /// The shards a read must see indexed first (empty = all of them).
+  using barrier = std::vector<std::int32_t>;
+
+  barrier room_barrier(room_id room) const {
+    return {ctx_->deps.shards->partition_of(entity_of(room))};
   }
 
-  void read_then(std::function<command_reply(persistence::read_store&)> fn, continuation cont) {
+  /// Runs a blocking read on the io executor and answers with its result.
+  void read(std::int64_t id, barrier shards,
+            std::function<command_reply(persistence::read_store&)> fn) {
+    read_then(std::move(shards), std::move(fn), [this, id](command_reply& r) { answer(id, r); });
+  }
+
+  /// Clustered, the read first waits until the local index holds everything committed to
+  /// `shards` (other nodes write them), so a client that moved nodes reads its own writes.
+  void read_then(barrier shards, std::function<command_reply(persistence::read_store&)> fn,
+                 continuation cont) {
     auto reply = make_reply(std::move(cont));
     auto ctx = ctx_;
-    ctx_->deps.io->post([ctx, fn = std::move(fn), reply = std::move(reply)] {
-      command_reply r;
-      try {
-        r = fn(*ctx->deps.reads);
-      } catch (const std::exception& ex) {
-        r = command_reply::fail(errc::internal, ex.what());
-      }
-      reply(std::move(r));
-    });
+    ctx_->deps.io->post(
+        [ctx, shards = std::move(shards), fn = std::move(fn), reply = std::move(reply)] {
+          command_reply r;
+          try {
+            if (auto* control = ctx->deps.shard_control) {
+              auto st = control->await_indexed(shards, read_barrier_timeout);
+              if (!st) {
+                reply(command_reply::fail(errc::unavailable, st.error().message));
+                return;
+              }
+            }
+            r = fn(*ctx->deps.reads);
+          } catch (const std::exception& ex) {
+            r = command_reply::fail(errc::internal, ex.what());
+          }
+          reply(std::move(r));
+        });
   }
 
   /// Checks that every account in `accounts` exists (id <= the highest allocated), then `next`.
@@ -188,20 +210,22 @@ class session_actor : public caf::event_based_actor {
 
   void handle(std::int64_t id, protocol::auth_req& req) {
     auth_pending_ = true;
-    read_then([token = std::move(req.token)](
-                  persistence::read_store& reads) { return read_auth(reads, token); },
-              [this, id](command_reply& r) {
-                auth_pending_ = false;
-                if (!r.err) {
-                  account_id account{r.fields.value("account_id", std::uint64_t{0})};
-                  if (account_ && account_ != account)
-                    send(ctx_->hub, hub_unregister{account_, id_});
-                  if (account_ != account) send(ctx_->hub, hub_register{account, id_, link_});
-                  account_ = account;
-                }
-                answer(id, r);
-                drain_queued();
-              });
+    read_then(
+        {},
+        [token = std::move(req.token)](persistence::read_store& reads) {
+          return read_auth(reads, token);
+        },
+        [this, id](command_reply& r) {
+          auth_pending_ = false;
+          if (!r.err) {
+            account_id account{r.fields.value("account_id", std::uint64_t{0})};
+            if (account_ && account_ != account) send(ctx_->hub, hub_unregister{account_, id_});
+            if (account_ != account) send(ctx_->hub, hub_register{account, id_, link_});
+            account_ = account;
+          }
+          answer(id, r);
+          drain_queued();
+        });
   }
 
   void handle(std::int64_t id, protocol::create_room_req& req) {
@@ -243,7 +267,7 @@ class session_actor : public caf::event_based_actor {
   }
 
   void handle(std::int64_t id, protocol::list_rooms_req&) {
-    read(id, [account = account_](persistence::read_store& reads) {
+    read(id, {}, [account = account_](persistence::read_store& reads) {
       return read_list_rooms(reads, account);
     });
   }
@@ -269,7 +293,7 @@ class session_actor : public caf::event_based_actor {
   }
 
   void handle(std::int64_t id, protocol::history_req& req) {
-    read(id, [account = account_, req](persistence::read_store& reads) {
+    read(id, room_barrier(req.room), [account = account_, req](persistence::read_store& reads) {
       return read_history(reads, account, req);
     });
   }
@@ -296,7 +320,7 @@ class session_actor : public caf::event_based_actor {
   }
 
   void handle(std::int64_t id, protocol::sync_req& req) {
-    read(id, [account = account_, req](persistence::read_store& reads) {
+    read(id, {}, [account = account_, req](persistence::read_store& reads) {
       return read_sync(reads, account, req);
     });
   }
