@@ -435,8 +435,9 @@ TEST_CASE("kafka cluster: appends queued during a release are answered moved exa
   CHECK(moved > 0);
 }
 
-TEST_CASE("kafka cluster: the read barrier passes aborted transactions and their markers",
-          "[kafka][cluster][barrier]") {
+TEST_CASE(
+    "kafka cluster: the read barrier passes aborted transactions, markers and open transactions",
+    "[kafka][cluster][barrier]") {
   temp_dir dir("hibiki-kafka-cluster");
   const auto options = cluster_options(dir);
   node b(options, dir, "b");
@@ -479,6 +480,33 @@ TEST_CASE("kafka cluster: the read barrier passes aborted transactions and their
   CHECK(last.end_offset == 8);
   CHECK(last.indexed_offset == 8);
   CHECK(replayed(b.journal(), e) == range(1, 2));
+
+  // A transaction left open (its writer stalled): the barrier does not wait for it to end (it
+  // cannot be read by anyone before it does), but still has everything committed before it.
+  REQUIRE((*producer)->begin_transaction().ok());
+  REQUIRE((*producer)->produce(options.topic, p, e, record(3)).ok());
+  REQUIRE((*producer)->flush(seconds(30)));
+  const auto other = entity_in(p, b.shards->partition_count());
+  {
+    // Another writer commits after the open transaction began.
+    auto second = txn_producer::create({options.brokers, {}}, random_id("raw"), 1 << 20, millis{1});
+    REQUIRE(second.ok());
+    REQUIRE((*second)->init_transactions(seconds(30)).ok());
+    REQUIRE((*second)->begin_transaction().ok());
+    REQUIRE((*second)
+                ->produce(options.topic, p, other,
+                          encode_record({record_kind::event, "raw", 1, payload_for(other, 1), {}}))
+                .ok());
+    REQUIRE((*second)->commit_transaction(seconds(30)).ok());
+  }
+  REQUIRE(b.shards->await_indexed({p}, seconds(30)).ok());
+  CHECK(replayed(b.journal(), e) == range(1, 2));
+  // Its records are behind the open transaction: not readable yet, by anyone.
+  CHECK(replayed(b.journal(), other).empty());
+  REQUIRE((*producer)->commit_transaction(seconds(30)).ok());
+  REQUIRE(b.shards->await_indexed({p}, seconds(30)).ok());
+  CHECK(replayed(b.journal(), e) == range(1, 3));
+  CHECK(replayed(b.journal(), other) == range(1, 1));
 }
 
 TEST_CASE("kafka cluster: bad inputs", "[kafka][cluster][bad-input]") {

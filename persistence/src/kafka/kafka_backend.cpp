@@ -29,6 +29,9 @@ using kafka::millis;
 
 /// status() asks the broker for every partition's end within this budget in all.
 constexpr millis status_budget{1000};
+/// How long the read barrier waits for the high watermark before it settles for the last stable
+/// offset (see await_indexed): far longer than writing a commit's markers takes.
+constexpr millis barrier_grace{500};
 /// Records also carry the writer id and read-model rows: room above the event size limit.
 constexpr std::size_t record_slack = 1 << 20;
 
@@ -147,22 +150,38 @@ class kafka_backend_impl final : public kafka_backend, public shard_control {
                                        "/" + std::to_string(behind[i])};
       }
     }
-    const bool done = progress_->wait_until(deadline, [&] {
+    std::vector<std::int64_t> target = *ends;
+    auto reached = [&] {
       for (std::size_t i = 0; i < behind.size(); ++i) {
-        if (progress_->next_locked(behind[i]) >= (*ends)[i]) continue;
+        if (progress_->next_locked(behind[i]) >= target[i]) continue;
         if (owners_[static_cast<std::size_t>(behind[i])]->ready()) continue;
         return false;
       }
       return true;
-    });
+    };
+    // A writer that stalls in the middle of a transaction (a frozen node) keeps the LSO below
+    // the high watermark until its successor's init_transactions or the transaction timeout
+    // aborts it: nothing above the LSO can be read by anyone meanwhile. After a grace long
+    // enough for the markers of every transaction committed before the call to be written, the
+    // barrier settles for the LSO as of then where that is lower.
+    const auto grace = std::min(deadline, clock::now() + std::min(timeout / 2, barrier_grace));
+    bool done = progress_->wait_until(grace, reached);
+    if (!done) {
+      if (auto lso = admin_->end_offsets(ctx_.options.topic, behind, left_until(deadline))) {
+        for (std::size_t i = 0; i < behind.size(); ++i) {
+          if ((*lso)[i] >= 0) target[i] = std::min(target[i], (*lso)[i]);
+        }
+      }
+      done = progress_->wait_until(deadline, reached);
+    }
     if (done) return {};
     std::string lagging;
     for (std::size_t i = 0; i < behind.size(); ++i) {
       const auto at = progress_->next(behind[i]);
-      if (at >= (*ends)[i]) continue;
+      if (at >= target[i]) continue;
       if (!lagging.empty()) lagging += ", ";
       lagging += std::to_string(behind[i]) + " at " + std::to_string(at) + " of " +
-                 std::to_string((*ends)[i]);
+                 std::to_string(target[i]);
       if (follower_) {
         if (auto e = follower_->last_error(behind[i]); !e.empty()) lagging += " (" + e + ")";
       }
