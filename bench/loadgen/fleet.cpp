@@ -71,14 +71,17 @@ fleet::~fleet() {
 
 bool fleet::resolve() {
   tcp::resolver resolver(ioc_);
-  beast::error_code ec;
-  auto results = resolver.resolve(opts_.host, opts_.port, ec);
-  if (ec || results.empty()) {
-    std::fprintf(stderr, "hibiki_loadgen: cannot resolve %s:%s: %s\n", opts_.host.c_str(),
-                 opts_.port.c_str(), ec.message().c_str());
-    return false;
+  endpoints_.clear();
+  for (const auto& s : opts_.servers) {
+    beast::error_code ec;
+    auto results = resolver.resolve(s.host, s.port, ec);
+    if (ec || results.empty()) {
+      std::fprintf(stderr, "hibiki_loadgen: cannot resolve %s:%s: %s\n", s.host.c_str(),
+                   s.port.c_str(), ec.message().c_str());
+      return false;
+    }
+    endpoints_.push_back(results.begin()->endpoint());
   }
-  endpoint_ = results.begin()->endpoint();
   return true;
 }
 
@@ -94,10 +97,12 @@ void fleet::stop() {
 }
 
 std::size_t fleet::connect_all(const std::vector<account>& accounts, std::size_t parallelism) {
-  const std::string host_header = opts_.host + ":" + opts_.port;
   for (std::size_t i = 0; i < accounts.size(); ++i) {
-    clients_.push_back(std::make_shared<load_client>(ioc_, clock_, endpoint_, host_header,
-                                                     opts_.path, accounts[i], i));
+    const auto s = i % endpoints_.size();
+    const auto& server = opts_.servers[s];
+    clients_.push_back(std::make_shared<load_client>(ioc_, clock_, endpoints_[s],
+                                                     server.host + ":" + server.port, server.path,
+                                                     accounts[i], i, s));
   }
   // Shared with the io threads: a completion callback may still run (and start the next
   // handshake) after the main thread has stopped waiting.

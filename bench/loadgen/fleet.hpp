@@ -19,12 +19,13 @@ class fleet {
   fleet(const options& opts, run_clock& clock);
   ~fleet();
 
-  /// Resolves the server address; false (and a message on stderr) when it cannot.
+  /// Resolves the servers' addresses; false (and a message on stderr) when one cannot be.
   bool resolve();
   /// Starts the io_context threads.
   void start_threads();
-  /// Connects and authenticates one client per account, `parallelism` handshakes at a time.
-  /// Returns the number that succeeded (errors go to stderr).
+  /// Connects and authenticates one client per account, `parallelism` handshakes at a time;
+  /// client i connects to server i mod S (where account i signed up). Returns the number that
+  /// succeeded (errors go to stderr).
   std::size_t connect_all(const std::vector<account>& accounts, std::size_t parallelism);
   /// Creates `rooms` rooms of `members` members each (client i belongs to rooms
   /// (i div members) ...; see the .cpp). Returns each client's room ids; empty on failure.
@@ -40,7 +41,7 @@ class fleet {
   net::io_context ioc_;
   net::executor_work_guard<net::io_context::executor_type> work_;
   std::vector<std::thread> threads_;
-  tcp::endpoint endpoint_;
+  std::vector<tcp::endpoint> endpoints_;  ///< one per server
   std::vector<std::shared_ptr<load_client>> clients_;
 };
 

@@ -15,12 +15,14 @@ constexpr std::string_view time_marker = "lg:t=";
 }  // namespace
 
 load_client::load_client(net::io_context& ioc, run_clock& clock, tcp::endpoint endpoint,
-                         std::string host_header, std::string path, account acct, std::size_t index)
+                         std::string host_header, std::string path, account acct, std::size_t index,
+                         std::size_t server)
     : clock_(clock),
       conn_(
           std::make_shared<ws_connection>(ioc, endpoint, std::move(host_header), std::move(path))),
       acct_(std::move(acct)),
       index_(index),
+      server_(server),
       timer_(conn_->executor()) {}
 
 void load_client::connect(std::function<void(std::string error)> done) {
@@ -50,13 +52,20 @@ void load_client::connect(std::function<void(std::string error)> done) {
 void load_client::request(nlohmann::json req, reply_handler on_reply) {
   const auto id = next_id_++;
   req["id"] = id;
-  pending_.emplace(id, pending{0, std::move(on_reply)});
+  pending_.emplace(id, pending{0, std::move(on_reply), hop::unknown});
   conn_->send(req.dump());
 }
 
-void load_client::start_sending(std::vector<std::uint64_t> rooms, send_plan plan) {
-  net::post(conn_->executor(), [self = shared_from_this(), rooms = std::move(rooms), plan] {
+void load_client::start_sending(std::vector<std::uint64_t> rooms, send_plan plan,
+                                std::vector<hop> hops) {
+  net::post(conn_->executor(), [self = shared_from_this(), rooms = std::move(rooms), plan,
+                                hops = std::move(hops)] {
     self->rooms_ = rooms;
+    if (hops.size() == rooms.size() && !hops.empty()) {
+      self->hops_ = hops;
+      self->stats_.ack_local = std::make_unique<latency_histogram>();
+      self->stats_.ack_remote = std::make_unique<latency_histogram>();
+    }
     self->plan_ = plan;
     self->padding_.assign(plan.body_size, 'x');
     if (self->rooms_.empty() || !self->conn_->is_open()) return;
@@ -83,7 +92,8 @@ void load_client::shutdown() {
 
 void load_client::send_one() {
   if (rooms_.empty() || !conn_->is_open()) return;
-  const auto room = rooms_[next_room_++ % rooms_.size()];
+  const auto room_index = next_room_++ % rooms_.size();
+  const auto room = rooms_[room_index];
   const auto id = next_id_++;
   const auto t = now_ns();
   std::string frame;
@@ -102,7 +112,7 @@ void load_client::send_one() {
   frame += '-';
   frame += std::to_string(sends_++);
   frame += R"("})";
-  pending_.emplace(id, pending{t, nullptr});
+  pending_.emplace(id, pending{t, nullptr, hops_.empty() ? hop::unknown : hops_[room_index]});
   ++in_flight_;
   ++clock_.outstanding;
   if (clock_.in_window(t)) ++stats_.sent_in_window;
@@ -179,7 +189,10 @@ void load_client::on_reply(std::int64_t id, std::string_view frame) {
       }
       if (clock_.in_window(now)) ++stats_.acked_in_window;
       if (clock_.in_window(p.sent_ns)) {
-        stats_.ack.record(static_cast<std::uint64_t>((now - p.sent_ns) / 1000));
+        const auto micros = static_cast<std::uint64_t>((now - p.sent_ns) / 1000);
+        stats_.ack.record(micros);
+        if (p.route == hop::local && stats_.ack_local) stats_.ack_local->record(micros);
+        if (p.route == hop::remote && stats_.ack_remote) stats_.ack_remote->record(micros);
       }
     } else {
       auto j = nlohmann::json::parse(frame, nullptr, false);

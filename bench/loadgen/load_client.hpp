@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cluster_map.hpp"
 #include "latency_histogram.hpp"
 #include "run_clock.hpp"
 #include "signup_client.hpp"
@@ -29,6 +30,10 @@ struct client_stats {
   std::uint64_t delivered_in_window = 0;  ///< message_created pushes received inside the window
   std::uint64_t skipped = 0;  ///< rate-mode ticks dropped because too many sends were in flight
   std::map<std::string, std::uint64_t> errors;  ///< error replies by code, all phases
+  /// send→ack split by hop (only when the run splits them; see start_sending). Allocated on
+  /// demand: a histogram is 18 KiB and there are thousands of clients.
+  std::unique_ptr<latency_histogram> ack_local;
+  std::unique_ptr<latency_histogram> ack_remote;
 };
 
 struct send_plan {
@@ -41,19 +46,23 @@ class load_client : public std::enable_shared_from_this<load_client> {
  public:
   using reply_handler = std::function<void(const nlohmann::json& reply)>;
 
+  /// `server` is the index of the server (node) this client connects to.
   load_client(net::io_context& ioc, run_clock& clock, tcp::endpoint endpoint,
-              std::string host_header, std::string path, account acct, std::size_t index);
+              std::string host_header, std::string path, account acct, std::size_t index,
+              std::size_t server = 0);
 
   /// Connects and authenticates; `done(error)` with an empty error on success. On the strand.
   void connect(std::function<void(std::string error)> done);
   /// Sends a set-up request (the id is added); `on_reply` gets the whole reply. On the strand.
   void request(nlohmann::json req, reply_handler on_reply);
-  /// Starts the send loop over `rooms`. Posts to the strand.
-  void start_sending(std::vector<std::uint64_t> rooms, send_plan plan);
+  /// Starts the send loop over `rooms`. With `hops` (one per room: is the room's shard on this
+  /// client's node?) send→ack latency is also recorded per hop. Posts to the strand.
+  void start_sending(std::vector<std::uint64_t> rooms, send_plan plan, std::vector<hop> hops = {});
   /// Stops the send loop and closes the connection. Posts to the strand.
   void shutdown();
 
   const account& acct() const { return acct_; }
+  std::size_t server() const { return server_; }
   /// The connection's strand: set-up calls (connect, request) must run on it.
   ws_connection::strand_type executor() const { return conn_->executor(); }
   /// Read only after the io_context has stopped.
@@ -64,6 +73,7 @@ class load_client : public std::enable_shared_from_this<load_client> {
   struct pending {
     std::int64_t sent_ns = 0;  ///< for sends: the send time; 0 for set-up requests
     reply_handler on_reply;
+    hop route = hop::unknown;  ///< for sends: local or one hop away
   };
 
   void on_frame(std::string_view frame);
@@ -78,9 +88,11 @@ class load_client : public std::enable_shared_from_this<load_client> {
   std::shared_ptr<ws_connection> conn_;
   account acct_;
   std::size_t index_;
+  std::size_t server_;
   std::int64_t next_id_ = 1;
   std::unordered_map<std::int64_t, pending> pending_;
   std::vector<std::uint64_t> rooms_;
+  std::vector<hop> hops_;  ///< parallel to rooms_, or empty
   std::size_t next_room_ = 0;
   std::uint64_t sends_ = 0;
   send_plan plan_;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "cluster_map.hpp"
 #include "fleet.hpp"
 #include "options.hpp"
 #include "report.hpp"
@@ -33,15 +34,60 @@ void sleep_s(double seconds) {
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
 }
 
+/// One reading per --server-pid, in order.
+std::vector<std::optional<proc_sample>> sample_each(const options& o) {
+  std::vector<std::optional<proc_sample>> out;
+  for (const long pid : o.server_pids) {
+    auto s = read_proc(pid);
+    if (!s) std::fprintf(stderr, "hibiki_loadgen: cannot read /proc/%ld\n", pid);
+    out.push_back(s);
+  }
+  return out;
+}
+
+/// The readings summed; nothing when there are none or one is missing.
+std::optional<proc_sample> total_of(const std::vector<std::optional<proc_sample>>& samples) {
+  if (samples.empty()) return std::nullopt;
+  proc_sample total;
+  for (const auto& s : samples) {
+    if (!s) return std::nullopt;
+    total.cpu_seconds += s->cpu_seconds;
+    total.rss_mib += s->rss_mib;
+    total.hwm_mib += s->hwm_mib;
+  }
+  return total;
+}
+
 std::optional<proc_sample> sample(const options& o) {
-  if (!o.server_pid) return std::nullopt;
-  auto s = read_proc(*o.server_pid);
-  if (!s) std::fprintf(stderr, "hibiki_loadgen: cannot read /proc/%ld\n", *o.server_pid);
-  return s;
+  return total_of(sample_each(o));
 }
 
 std::string account_prefix() {
   return "lg" + std::to_string(getpid()) + "-";
+}
+
+/// Signs up `count` accounts, account i on server i mod S (where its client will connect). One
+/// server: exactly the single-server names `<prefix><i>`; several: `<prefix>s<k>-<n>`.
+std::vector<account> sign_up_spread(const options& o, std::size_t count) {
+  const auto servers = o.servers.size();
+  if (servers == 1) {
+    return sign_up_accounts(o.servers[0].host, o.servers[0].port, account_prefix(), count,
+                            o.signup_parallelism);
+  }
+  std::vector<std::vector<account>> per_server(servers);
+  for (std::size_t k = 0; k < servers; ++k) {
+    const auto share = count / servers + (k < count % servers ? 1 : 0);
+    if (share == 0) continue;
+    per_server[k] = sign_up_accounts(o.servers[k].host, o.servers[k].port,
+                                     account_prefix() + "s" + std::to_string(k) + "-", share,
+                                     o.signup_parallelism);
+    if (per_server[k].size() < share) return {};
+  }
+  std::vector<account> out;
+  out.reserve(count);
+  for (std::size_t i = 0; i < count; ++i)
+    out.push_back(std::move(per_server[i % servers][i / servers]));
+  return out;
 }
 
 int run_idle(const options& o) {
@@ -56,8 +102,7 @@ int run_idle(const options& o) {
   }
   r.server_baseline = sample(o);
   std::fprintf(stderr, "hibiki_loadgen: signing up %zu accounts\n", o.idle_connections);
-  auto accounts =
-      sign_up_accounts(o.host, o.port, account_prefix(), o.idle_connections, o.signup_parallelism);
+  auto accounts = sign_up_spread(o, o.idle_connections);
   if (accounts.size() < o.idle_connections) return 2;
   sleep_s(1);  // let the server settle after the sign-ups before the "before" reading
   r.server_before = sample(o);
@@ -79,8 +124,7 @@ int run_load(const options& o) {
   fleet f(o, clock);
   if (!f.resolve()) return 2;
   std::fprintf(stderr, "hibiki_loadgen: signing up %zu accounts\n", o.connections);
-  auto accounts =
-      sign_up_accounts(o.host, o.port, account_prefix(), o.connections, o.signup_parallelism);
+  auto accounts = sign_up_spread(o, o.connections);
   if (accounts.size() < o.connections) return 2;
   f.start_threads();
   std::fprintf(stderr, "hibiki_loadgen: connecting\n");
@@ -96,25 +140,56 @@ int run_load(const options& o) {
     std::fprintf(stderr, "hibiki_loadgen: no connection is in a room (use --rooms > 0)\n");
     return 2;
   }
+  load_report r;
+  r.extended = extended_report(o);
+  for (const auto& s : o.servers) r.server_urls.push_back(s.url);
+  // The hop split: which node serves each room's shard, as the servers say after set-up.
+  std::optional<cluster_map> map;
+  if (o.hops) {
+    map = cluster_map::fetch(o.servers, r.hop_error);
+    if (!map) std::fprintf(stderr, "hibiki_loadgen: no hop split: %s\n", r.hop_error.c_str());
+  }
+  if (map) r.server_nodes = map->node_of_server();
   send_plan plan;
   plan.rate_per_connection = o.rate > 0 ? o.rate / static_cast<double>(senders) : 0;
   plan.window = o.window;
   plan.body_size = o.body_size;
-  for (std::size_t i = 0; i < f.clients().size(); ++i)
-    f.clients()[i]->start_sending(rooms[i], plan);
+  for (std::size_t i = 0; i < f.clients().size(); ++i) {
+    std::vector<hop> hops;
+    if (map) {
+      for (const auto room : rooms[i]) {
+        hops.push_back(map->classify(f.clients()[i]->server(), room));
+        r.pairs_local += hops.back() == hop::local;
+        r.pairs_remote += hops.back() == hop::remote;
+      }
+    }
+    f.clients()[i]->start_sending(rooms[i], plan, std::move(hops));
+  }
 
   std::fprintf(stderr, "hibiki_loadgen: warm-up %.0f s, then measuring %.0f s\n", o.warmup,
                o.duration);
   sleep_s(o.warmup);
-  load_report r;
-  r.server_start = sample(o);
+  const auto pids_start = sample_each(o);
+  r.server_start = total_of(pids_start);
   const auto start = now_ns();
   clock.window_start = start;
   sleep_s(o.duration);
   const auto end = now_ns();
   clock.window_end = end;
-  r.server_end = sample(o);
+  const auto pids_end = sample_each(o);
+  r.server_end = total_of(pids_end);
   clock.stopping = true;
+  for (std::size_t i = 0; i < o.server_pids.size(); ++i)
+    r.pids.push_back({o.server_pids[i], pids_start[i], pids_end[i]});
+  if (map) {
+    // A rebalance in the window would mix local and remote sends under one label: say so.
+    std::string error;
+    auto after = cluster_map::fetch(o.servers, error);
+    r.hop_map_stable = after && after->owners() == map->owners();
+    r.hops = true;
+    r.partition_count = map->partition_count();
+    r.hop_disagreements = map->disagreements();
+  }
 
   // Drain: replies to the last sends, then the pushes they cause, so late samples are counted.
   for (int i = 0; i < 100 && clock.outstanding.load() > 0; ++i) sleep_s(0.1);
@@ -142,6 +217,8 @@ int run_load(const options& o) {
     r.closed_early += c->closed_early();
     r.ack.merge(s.ack);
     r.delivery.merge(s.delivery);
+    if (s.ack_local) r.ack_local.merge(*s.ack_local);
+    if (s.ack_remote) r.ack_remote.merge(*s.ack_remote);
     for (const auto& [code, n] : s.errors) r.errors[code] += n;
   }
   if (clock.outstanding.load() > 0)

@@ -9,7 +9,9 @@ namespace {
 
 constexpr const char* usage_text =
     "usage: hibiki_loadgen [options]\n"
-    "  --url ws://HOST:PORT/ws     server (sign-up uses http://HOST:PORT/api/signup)\n"
+    "  --url ws://HOST:PORT/ws     server (sign-up uses http://HOST:PORT/api/signup); repeat\n"
+    "                              it or give a comma list for several nodes: accounts sign up\n"
+    "                              on and connect to them in turn\n"
     "  --connections N             authenticated connections, one account each (100)\n"
     "  --rooms M                   rooms to create (10)\n"
     "  --members-per-room K        member accounts per room, creator included (10)\n"
@@ -19,7 +21,10 @@ constexpr const char* usage_text =
     "  --warmup S                  seconds of load before measuring (2)\n"
     "  --body-size B               extra bytes of padding per message body (0)\n"
     "  --threads T                 io_context threads, 1 or 2 (1)\n"
-    "  --server-pid PID            read hibikid's CPU seconds and RSS from /proc/PID\n"
+    "  --server-pid PID            read hibikid's CPU seconds and RSS from /proc/PID;\n"
+    "                              repeatable (one per node, summed; give them in --url order)\n"
+    "  --hops                      split send->ack latency into local / one hop from each\n"
+    "                              node's /api/cluster (on by default with several --url)\n"
     "  --idle-connections N        idle mode: N authenticated idle connections, report RSS\n"
     "  --idle-hold S               idle mode: seconds to hold them before measuring (5)\n"
     "  --signup-parallelism P      concurrent HTTP sign-ups (8)\n"
@@ -42,7 +47,7 @@ bool parse_double(std::string_view text, double& out) {
 
 /// Splits ws://host:port/path; only plain ws is supported (the load generator measures the
 /// server, not TLS).
-bool split_url(options& o) {
+bool split_url(server_url& o) {
   std::string_view u = o.url;
   constexpr std::string_view scheme = "ws://";
   if (u.substr(0, scheme.size()) != scheme) return false;
@@ -61,15 +66,34 @@ bool split_url(options& o) {
   return !o.host.empty() && !o.port.empty();
 }
 
+/// Adds the servers of one `--url` value (a comma list); the first `--url` replaces the default.
+bool add_urls(std::string_view value, bool first, options& o) {
+  if (first) o.servers.clear();
+  while (true) {
+    const auto comma = value.find(',');
+    server_url s;
+    s.url = std::string(value.substr(0, comma));
+    if (!split_url(s)) return false;
+    o.servers.push_back(std::move(s));
+    if (comma == std::string_view::npos) return true;
+    value.remove_prefix(comma + 1);
+  }
+}
+
 }  // namespace
 
 std::optional<options> parse_options(int argc, char** argv) {
   options o;
+  bool url_given = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       std::fputs(usage_text, stdout);
       return std::nullopt;
+    }
+    if (arg == "--hops") {  // a switch: takes no value
+      o.hops = true;
+      continue;
     }
     std::string_view value;
     if (auto eq = arg.find('='); eq != std::string_view::npos) {
@@ -84,8 +108,8 @@ std::optional<options> parse_options(int argc, char** argv) {
     bool ok = true;
     std::size_t pid = 0;
     if (arg == "--url") {
-      o.url = std::string(value);
-      ok = split_url(o);
+      ok = add_urls(value, !url_given, o);
+      url_given = true;
     } else if (arg == "--connections") {
       ok = parse_size(value, o.connections) && o.connections > 0;
     } else if (arg == "--rooms") {
@@ -106,7 +130,7 @@ std::optional<options> parse_options(int argc, char** argv) {
       ok = parse_size(value, o.threads) && o.threads >= 1 && o.threads <= 2;
     } else if (arg == "--server-pid") {
       ok = parse_size(value, pid) && pid > 0;
-      o.server_pid = static_cast<long>(pid);
+      o.server_pids.push_back(static_cast<long>(pid));
     } else if (arg == "--idle-connections") {
       ok = parse_size(value, o.idle_connections);
     } else if (arg == "--idle-hold") {
@@ -127,6 +151,7 @@ std::optional<options> parse_options(int argc, char** argv) {
       return std::nullopt;
     }
   }
+  if (o.servers.size() > 1) o.hops = true;
   if (o.idle_connections == 0 && o.rooms > 0 && o.members_per_room > o.connections) {
     std::fprintf(stderr, "hibiki_loadgen: --members-per-room (%zu) exceeds --connections (%zu)\n",
                  o.members_per_room, o.connections);

@@ -1,18 +1,27 @@
 #pragma once
-/// Command-line options of hibiki_loadgen, and the parsed form of the server URL.
+/// Command-line options of hibiki_loadgen, and the parsed form of the server URLs.
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace hibiki::bench {
 
-struct options {
-  /// WebSocket URL of the server; HTTP sign-up goes to the same host and port. Default below.
+/// One server (a hibikid node): its WebSocket URL, split. HTTP (sign-up, /api/cluster) goes to
+/// the same host and port.
+struct server_url {
   std::string url = "ws://127.0.0.1:8080/ws";
   std::string host = "127.0.0.1";
   std::string port = "8080";
   std::string path = "/ws";
+};
+
+struct options {
+  /// The servers, from `--url` (repeated or a comma list). Account i signs up on, and connects
+  /// to, server i mod S, so consecutive accounts (and so a room's members) sit on different
+  /// nodes. Default: ws://127.0.0.1:8080/ws alone.
+  std::vector<server_url> servers{server_url{}};
   /// Authenticated connections, one account each. Default: 100
   std::size_t connections = 100;
   /// Rooms to create. Default: 10
@@ -31,8 +40,13 @@ struct options {
   std::size_t body_size = 0;
   /// io_context threads (1 or 2). Default: 1
   std::size_t threads = 1;
-  /// hibikid's pid, for CPU seconds and RSS from /proc. Default: none
-  std::optional<long> server_pid;
+  /// hibikid pids (`--server-pid`, repeatable), for CPU seconds and RSS from /proc, reported
+  /// per pid and summed. Default: none
+  std::vector<long> server_pids;
+  /// Split send→ack latency by whether the room's shard is served by the sender's node (local)
+  /// or by another node (one hop), from each server's GET /api/cluster. On by default with more
+  /// than one server (`--hops` turns it on for one). Default: false
+  bool hops = false;
   /// Idle mode: open this many authenticated idle connections and report server RSS. Default: 0
   std::size_t idle_connections = 0;
   /// Idle mode: seconds to hold the idle connections before the second RSS reading. Default: 5
@@ -46,5 +60,11 @@ struct options {
 /// Parses argv; on a bad or missing value prints the reason and the usage to stderr and returns
 /// nothing. `--help` prints the usage to stdout and returns nothing as well.
 std::optional<options> parse_options(int argc, char** argv);
+
+/// Several servers, several pids or `--hops`: the report adds its per-node and hop sections
+/// (without them it is exactly the single-server report).
+inline bool extended_report(const options& o) {
+  return o.servers.size() > 1 || o.server_pids.size() > 1 || o.hops;
+}
 
 }  // namespace hibiki::bench

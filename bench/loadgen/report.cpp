@@ -30,6 +30,78 @@ nlohmann::ordered_json proc_json(const std::optional<proc_sample>& s) {
   return {{"cpu_s", s->cpu_seconds}, {"rss_mib", s->rss_mib}, {"hwm_mib", s->hwm_mib}};
 }
 
+/// The per-node CPU and the hop split: printed, and added to the JSON line.
+void add_extended(const load_report& r, double d, nlohmann::ordered_json& j) {
+  auto servers = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < r.server_urls.size(); ++i) {
+    servers.push_back(
+        {{"url", r.server_urls[i]},
+         {"node",
+          i < r.server_nodes.size() ? nlohmann::ordered_json(r.server_nodes[i]) : nullptr}});
+  }
+  j["servers"] = servers;
+  auto pids = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < r.pids.size(); ++i) {
+    const auto& p = r.pids[i];
+    // --server-pid in --url order: the pid's node is the server at the same place.
+    std::string label = "pid " + std::to_string(p.pid);
+    if (r.pids.size() == r.server_urls.size()) {
+      label += " (" + r.server_urls[i];
+      if (i < r.server_nodes.size()) label += ", " + r.server_nodes[i];
+      label += ")";
+    }
+    nlohmann::ordered_json pj{{"pid", p.pid}, {"cpu_s", nullptr}, {"rss_mib", nullptr}};
+    if (p.start && p.end) {
+      const double cpu = p.end->cpu_seconds - p.start->cpu_seconds;
+      std::printf("  node CPU         %.2f s (%.0f%% of one core), RSS %.1f MiB  %s\n", cpu,
+                  100.0 * cpu / d, p.end->rss_mib, label.c_str());
+      pj = {{"pid", p.pid},
+            {"cpu_s", cpu},
+            {"cpu_cores", cpu / d},
+            {"rss_mib", p.end->rss_mib},
+            {"hwm_mib", p.end->hwm_mib}};
+    } else {
+      std::printf("  node CPU         unknown  %s\n", label.c_str());
+    }
+    pids.push_back(pj);
+  }
+  j["server_pids"] = pids;
+  nlohmann::ordered_json per_cpu = nullptr;
+  if (r.server_start && r.server_end) {
+    const double cpu = r.server_end->cpu_seconds - r.server_start->cpu_seconds;
+    if (cpu > 0) {
+      per_cpu = static_cast<double>(r.acked) / cpu;
+      std::printf(
+          "  acknowledged     %10.0f msgs per server CPU-second (%.2f CPU-s over %zu "
+          "pid(s))\n",
+          per_cpu.get<double>(), cpu, r.pids.size());
+    }
+  }
+  j["acked_per_cpu_s"] = per_cpu;
+  nlohmann::ordered_json hops = nullptr;
+  if (r.hops) {
+    print_latency("send->ack local", r.ack_local);
+    print_latency("send->ack remote", r.ack_remote);
+    std::printf(
+        "  hop map          %d partitions; connection-room pairs %llu local, %llu remote%s%s\n",
+        r.partition_count, static_cast<unsigned long long>(r.pairs_local),
+        static_cast<unsigned long long>(r.pairs_remote),
+        r.hop_disagreements > 0 ? "; servers disagreed on some owners" : "",
+        r.hop_map_stable ? "" : "; OWNERS CHANGED DURING THE RUN");
+    hops = {{"partition_count", r.partition_count},
+            {"pairs_local", r.pairs_local},
+            {"pairs_remote", r.pairs_remote},
+            {"disagreements", r.hop_disagreements},
+            {"stable", r.hop_map_stable},
+            {"ack_latency_local", latency_json(r.ack_local)},
+            {"ack_latency_remote", latency_json(r.ack_remote)}};
+  } else if (!r.hop_error.empty()) {
+    std::printf("  hop split        unavailable: %s\n", r.hop_error.c_str());
+    hops = {{"error", r.hop_error}};
+  }
+  j["hops"] = hops;
+}
+
 }  // namespace
 
 void print_load_report(const load_report& r) {
@@ -86,6 +158,7 @@ void print_load_report(const load_report& r) {
                            {"closed_early", r.closed_early},
                            {"errors", r.errors},
                            {"server", server}};
+  if (r.extended) add_extended(r, d, j);
   std::printf("%s\n", j.dump().c_str());
   std::fflush(stdout);
 }

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "latency_histogram.hpp"
 #include "options.hpp"
@@ -26,8 +27,31 @@ struct load_report {
   latency_histogram ack;
   latency_histogram delivery;
   std::map<std::string, std::uint64_t> errors;
+  /// Summed over every --server-pid (the one pid's own figures when there is one).
   std::optional<proc_sample> server_start;
   std::optional<proc_sample> server_end;
+
+  // ---- extended report (several servers or pids, or --hops) ----------------------------------
+  bool extended = false;
+  std::vector<std::string> server_urls;
+  /// Each server's node name from /api/cluster, parallel to server_urls; empty when not asked.
+  std::vector<std::string> server_nodes;
+  struct pid_sample {
+    long pid = 0;
+    std::optional<proc_sample> start;
+    std::optional<proc_sample> end;
+  };
+  std::vector<pid_sample> pids;
+  /// Hop split: asked and known.
+  bool hops = false;
+  std::string hop_error;  ///< why there is no hop split, when asked
+  std::int32_t partition_count = 0;
+  std::size_t hop_disagreements = 0;  ///< partitions the servers' views disagreed on
+  bool hop_map_stable = true;         ///< the owners were the same after the window as before
+  std::uint64_t pairs_local = 0;      ///< (connection, room) pairs whose shard is local
+  std::uint64_t pairs_remote = 0;
+  latency_histogram ack_local;
+  latency_histogram ack_remote;
 };
 
 struct idle_report {
