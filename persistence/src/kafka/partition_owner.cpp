@@ -71,11 +71,6 @@ bool partition_owner::stopping() const {
   return stopping_ || releasing_;
 }
 
-bool partition_owner::not_serving() const {
-  std::lock_guard lock(mutex_);
-  return state_ == state::following || state_ == state::acquiring;
-}
-
 void partition_owner::acquire() {
   std::lock_guard control(stop_mutex_);
   {

@@ -80,8 +80,6 @@ class partition_owner {
   /// Clustered: stops writing and returns once the thread has handed the partition back to the
   /// follower. Does nothing when only following.
   void release();
-  /// Following or acquiring: not this node's to write.
-  bool not_serving() const;
   /// Queues `j` when ready; otherwise answers it `unavailable` on the runner.
   void submit(job j);
   bool ready() const;
