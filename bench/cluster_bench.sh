@@ -31,7 +31,8 @@
 #   HIBIKID_ARGS   more flags for every node
 #   LOADGEN_ARGS   more flags for hibiki_loadgen
 #
-# Output: a table on stdout, one line per run; every run's full JSON line (the loadgen's, with
+# Output: a table on stdout, one line per run (msgs/cpu: per CPU-second of the nodes; +broker:
+# of the nodes and the broker together); every run's full JSON line (the loadgen's, with
 # "nodes" and "run" added) in WORK_DIR/results.jsonl; node logs in WORK_DIR/nN-<nodes>.log.
 set -euo pipefail
 
@@ -172,7 +173,7 @@ run_loadgen() {
   # shellcheck disable=SC2206 # LOADGEN_ARGS is a list of flags
   local extra=($LOADGEN_ARGS)
   "$loadgen" "$@" --connections "$CONNECTIONS" --rooms "$ROOMS" --members-per-room "$MEMBERS" \
-    --warmup "$WARMUP" --duration "$DURATION" --hops "${extra[@]}" >"$out" 2>"$work/loadgen-$n-$run.err" ||
+    --warmup "$WARMUP" --duration "$DURATION" --hops "${broker_args[@]}" "${extra[@]}" >"$out" 2>"$work/loadgen-$n-$run.err" ||
     die "hibiki_loadgen failed (nodes $n, $run): $(tail -n 3 "$work/loadgen-$n-$run.err")"
   python3 - "$n" "$run" "$results" "$out" <<'PY'
 import json, sys
@@ -192,9 +193,10 @@ def num(v, fmt):
 cpu = (j.get("server") or {}).get("cpu_s")
 h = j.get("hops") or {}
 errors = sum(j.get("errors", {}).values())
-print("%5s %10s %9.0f %s %s %s %s %s %6s %6d" % (
+print("%5s %10s %9.0f %s %s %s %s %s %s %6s %6d" % (
     n, run, j["acked_per_s"], lat(j["ack_latency"]), num(cpu, "%7.2f"),
-    num(j.get("acked_per_cpu_s"), "%9.0f"), lat(h.get("ack_latency_local")),
+    num(j.get("acked_per_cpu_s"), "%9.0f"), num(j.get("acked_per_cpu_s_with_broker"), "%9.0f"),
+    lat(h.get("ack_latency_local")),
     lat(h.get("ack_latency_remote")), "yes" if h.get("stable", False) else "NO", errors))
 PY
 }
@@ -205,10 +207,13 @@ say "starting a private Kafka broker"
 "$root/scripts/test-kafka" start "$kafka_dir" >"$work/kafka-start.log" 2>&1 ||
   die "the broker did not start: $(tail -n 5 "$work/kafka-start.log")"
 brokers=$(<"$kafka_dir/bootstrap")
-say "broker at $brokers"
+broker_args=()
+broker_pid=$(cat "$kafka_dir/broker/kafka.pid" 2>/dev/null || true)
+if [[ "$broker_pid" =~ ^[0-9]+$ ]]; then broker_args=(--broker-pid "$broker_pid"); fi
+say "broker at $brokers (pid ${broker_pid:-unknown})"
 
-printf '%5s %10s %9s %7s %8s %7s %9s %7s %8s %7s %8s %6s %6s\n' nodes run "acked/s" p50ms p99ms \
-  cpu_s "msgs/cpu" loc_p50 loc_p99 rem_p50 rem_p99 stable errors
+printf '%5s %10s %9s %7s %8s %7s %9s %9s %7s %8s %7s %8s %6s %6s\n' nodes run "acked/s" p50ms \
+  p99ms cpu_s "msgs/cpu" "+broker" loc_p50 loc_p99 rem_p50 rem_p99 stable errors
 for n in $NODES; do
   topic=bench-$$-$(date +%s)-n$n
   urls=()

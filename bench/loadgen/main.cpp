@@ -169,6 +169,8 @@ int run_load(const options& o) {
   std::fprintf(stderr, "hibiki_loadgen: warm-up %.0f s, then measuring %.0f s\n", o.warmup,
                o.duration);
   sleep_s(o.warmup);
+  std::optional<proc_sample> broker_start;
+  if (o.broker_pid) broker_start = read_proc(*o.broker_pid);
   const auto pids_start = sample_each(o);
   r.server_start = total_of(pids_start);
   const auto start = now_ns();
@@ -177,6 +179,11 @@ int run_load(const options& o) {
   const auto end = now_ns();
   clock.window_end = end;
   const auto pids_end = sample_each(o);
+  if (o.broker_pid) {
+    r.broker = load_report::pid_sample{*o.broker_pid, broker_start, read_proc(*o.broker_pid)};
+    if (!r.broker->end)
+      std::fprintf(stderr, "hibiki_loadgen: cannot read /proc/%ld\n", *o.broker_pid);
+  }
   r.server_end = total_of(pids_end);
   clock.stopping = true;
   for (std::size_t i = 0; i < o.server_pids.size(); ++i)

@@ -23,6 +23,8 @@ constexpr const char* usage_text =
     "  --threads T                 io_context threads, 1 or 2 (1)\n"
     "  --server-pid PID            read hibikid's CPU seconds and RSS from /proc/PID;\n"
     "                              repeatable (one per node, summed; give them in --url order)\n"
+    "  --broker-pid PID            the Kafka broker's pid: its CPU and RSS apart, and msgs\n"
+    "                              per CPU-second with it included\n"
     "  --hops                      split send->ack latency into local / one hop from each\n"
     "                              node's /api/cluster (on by default with several --url)\n"
     "  --idle-connections N        idle mode: N authenticated idle connections, report RSS\n"
@@ -131,6 +133,9 @@ std::optional<options> parse_options(int argc, char** argv) {
     } else if (arg == "--server-pid") {
       ok = parse_size(value, pid) && pid > 0;
       o.server_pids.push_back(static_cast<long>(pid));
+    } else if (arg == "--broker-pid") {
+      ok = parse_size(value, pid) && pid > 0;
+      o.broker_pid = static_cast<long>(pid);
     } else if (arg == "--idle-connections") {
       ok = parse_size(value, o.idle_connections);
     } else if (arg == "--idle-hold") {

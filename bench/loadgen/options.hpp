@@ -43,6 +43,9 @@ struct options {
   /// hibikid pids (`--server-pid`, repeatable), for CPU seconds and RSS from /proc, reported
   /// per pid and summed. Default: none
   std::vector<long> server_pids;
+  /// The Kafka broker's pid: its CPU and RSS are reported apart, and msgs per CPU-second once
+  /// more with it included (the journal's cost). Default: none
+  std::optional<long> broker_pid;
   /// Split send→ack latency by whether the room's shard is served by the sender's node (local)
   /// or by another node (one hop), from each server's GET /api/cluster. On by default with more
   /// than one server (`--hops` turns it on for one). Default: false
@@ -64,7 +67,7 @@ std::optional<options> parse_options(int argc, char** argv);
 /// Several servers, several pids or `--hops`: the report adds its per-node and hop sections
 /// (without them it is exactly the single-server report).
 inline bool extended_report(const options& o) {
-  return o.servers.size() > 1 || o.server_pids.size() > 1 || o.hops;
+  return o.servers.size() > 1 || o.server_pids.size() > 1 || o.hops || o.broker_pid;
 }
 
 }  // namespace hibiki::bench

@@ -78,6 +78,29 @@ void add_extended(const load_report& r, double d, nlohmann::ordered_json& j) {
     }
   }
   j["acked_per_cpu_s"] = per_cpu;
+  if (r.broker) {
+    nlohmann::ordered_json broker{{"pid", r.broker->pid}, {"cpu_s", nullptr}};
+    nlohmann::ordered_json with_broker = nullptr;
+    if (r.broker->start && r.broker->end) {
+      const double cpu = r.broker->end->cpu_seconds - r.broker->start->cpu_seconds;
+      std::printf("  broker CPU       %.2f s (%.0f%% of one core), RSS %.1f MiB  pid %ld\n", cpu,
+                  100.0 * cpu / d, r.broker->end->rss_mib, r.broker->pid);
+      broker = {{"pid", r.broker->pid},
+                {"cpu_s", cpu},
+                {"cpu_cores", cpu / d},
+                {"rss_mib", r.broker->end->rss_mib}};
+      if (r.server_start && r.server_end) {
+        const double total = r.server_end->cpu_seconds - r.server_start->cpu_seconds + cpu;
+        if (total > 0) {
+          with_broker = static_cast<double>(r.acked) / total;
+          std::printf("  acknowledged     %10.0f msgs per CPU-second of the nodes and the broker\n",
+                      with_broker.get<double>());
+        }
+      }
+    }
+    j["broker"] = broker;
+    j["acked_per_cpu_s_with_broker"] = with_broker;
+  }
   nlohmann::ordered_json hops = nullptr;
   if (r.hops) {
     print_latency("send->ack local", r.ack_local);

@@ -42,6 +42,7 @@ struct load_report {
     std::optional<proc_sample> end;
   };
   std::vector<pid_sample> pids;
+  std::optional<pid_sample> broker;  ///< --broker-pid
   /// Hop split: asked and known.
   bool hops = false;
   std::string hop_error;  ///< why there is no hop split, when asked
