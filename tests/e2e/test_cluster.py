@@ -586,10 +586,58 @@ def check_topic_seqs(records):
     return by_key
 
 
+def retry_and_continue(cluster, via, load, admin):
+    """test_durability.retry_and_continue for a cluster: every attempted send is retried with its
+    client_msg_id through `via` (acknowledged ones must return the same reply), retrying
+    `unavailable` too (a shard that just moved, a node's breaker still open after it was
+    fenced: a client retries those), then each message is in its room exactly once and a new
+    send takes the next seq."""
+    conns = {}
+    unavailable = collections.Counter()
+    unacked = [k for k in load.attempted if k not in load.acked]
+    by_tag = collections.defaultdict(list)
+    for k in load.acked:
+        by_tag[k[1].rsplit("-", 1)[0]].append(k)
+    sample = [k for keys in by_tag.values() for k in random.sample(keys, min(10, len(keys)))]
+    for room, cmid in sorted(unacked) + sample:
+        body, account, token = load.attempted[(room, cmid)]
+        c = conns.get(token)
+        if c is None:
+            c = conns[token] = connect(via, token)
+        deadline = time.monotonic() + 120
+        while True:
+            r = c.request("send_message", room_id=room, body=body, client_msg_id=cmid,
+                          timeout=REPLY_TIMEOUT)
+            code = r.get("error", {}).get("code") if r.get("ok") is False else None
+            if code not in ("unavailable", "rate_limited"):
+                break
+            if code == "unavailable":
+                unavailable[r["error"]["message"]] += 1
+            assert time.monotonic() < deadline, (cmid, r)
+            time.sleep(0.3)
+        assert r.get("ok") is True, (cmid, r)
+        acked = load.acked.get((room, cmid))
+        if acked is not None:
+            assert (r["message_id"], r["seq"]) == acked[:2], (cmid, acked, r)
+    if unavailable:
+        print(f"retries answered unavailable: {dict(unavailable)}")
+    for room in load.rooms:
+        hist = conftest.full_history(admin, room)
+        bodies = collections.Counter(m["body"] for m in hist)
+        expected = {v[0] for (r, _), v in load.attempted.items() if r == room}
+        assert set(bodies) == expected, f"room {room}: {len(expected - set(bodies))} missing"
+        assert max(bodies.values()) == 1, f"room {room}: a retried message was stored twice"
+        entry = [x for x in ok_anyway(admin, "list_rooms")["rooms"] if x["room_id"] == room][0]
+        assert entry["last_seq"] == 1 + len(hist), entry
+        r = ok_anyway(admin, "send_message", room_id=room, body="after", client_msg_id="next")
+        assert r["seq"] == entry["last_seq"] + 1, (r, entry)
+        assert int(r["message_id"]) > int(hist[-1]["message_id"]), (r, hist[-1])
+
+
 def verify_all(cluster, load, admin_token, via):
-    """test_durability's checks through node `via`, then the topic's seqs."""
-    admin, summary = durability.verify(via, load, admin_token)
-    durability.retry_and_continue(via, load, admin, summary)
+    """test_durability's checks through node `via`, the retries, then the topic's seqs."""
+    admin, _ = durability.verify(via, load, admin_token)
+    retry_and_continue(cluster, via, load, admin)
     return check_topic_seqs(cluster.dump_topic())
 
 
@@ -777,8 +825,10 @@ def test_frozen_node_is_fenced(cluster):
     thawed_at = time.monotonic()
     # Every probe is answered: `unavailable` (fenced, or moved and out of time) or ok (forwarded
     # to the new owner). An ok one must be in its room exactly once (verified below).
+    outcomes = collections.Counter()
     for rid, (room, cmid, body) in probes.items():
         r = prober.reply(rid, timeout=REPLY_TIMEOUT * 2)
+        outcomes["ok" if r.get("ok") is True else r["error"]["code"]] += 1
         if r.get("ok") is True:
             with load.lock:
                 load.acked[(room, cmid)] = (r["message_id"], r["seq"], body, prober_id)
@@ -810,6 +860,8 @@ def test_frozen_node_is_fenced(cluster):
         assert first["writer"] not in victim_writers, (
             f"partition {p}: the frozen node committed after the freeze: {first}")
         stale = [r for r in later if r["writer"] in victim_writers]
+        print(f"partition {p}: {len(later)} records after the freeze, the first by "
+              f"{first['writer']}; {len(stale)} later ones by n3 (owner now: {final_owner.get(p)})")
         if stale:
             # Only legitimate if the victim owns the partition again now.
             assert final_owner.get(p) == "n3", (p, stale[:3], final_owner)
@@ -818,4 +870,5 @@ def test_frozen_node_is_fenced(cluster):
     after_keys = {(r["partition"], r["offset"]) for r in after_records}
     assert before_keys <= after_keys
     verify_all(cluster, load, admin_token, cluster.nodes["n1"])
-    print(f"{len(load.acked)} acknowledged; {len(by_key)} entities in the topic")
+    print(f"{len(load.acked)} acknowledged; {len(by_key)} entities in the topic; probes sent "
+          f"to the frozen node: {dict(outcomes)}")
