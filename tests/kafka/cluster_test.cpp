@@ -231,6 +231,16 @@ TEST_CASE("kafka cluster: B follows what A writes, up to the read barrier", "[ka
   }
   for (const auto& p : a.backend->status().partitions) CHECK(p.state == "ready");
 
+  // A node opening now has everything committed before its open, without a barrier of its own.
+  {
+    node c(options, dir, "c");
+    for (const auto& e : entities) {
+      INFO(e);
+      CHECK(replayed(c.journal(), e) == range(1, 3));
+      CHECK(row_of(*c.backend, e + "/3") == "v3");
+    }
+  }
+
   // Appends to a partition B only follows: moved, and nothing is written.
   const auto before = end_of(options, 0);
   const auto e0 = entity_in(0, n);
