@@ -84,6 +84,10 @@ results=$work/results.jsonl
 : >"$results"
 kafka_dir=$work/kafka
 node_pids=()
+node_starts=()
+http_ports=()
+cluster_ports=()
+topic=""
 failed=1
 
 free_port() {
@@ -125,10 +129,20 @@ trap 'exit 130' INT TERM
 wait_served() {
   local n=$1
   shift
-  local deadline=$((SECONDS + SETTLE_TIMEOUT)) why=""
+  local deadline=$((SECONDS + SETTLE_TIMEOUT)) why="" i
   while ((SECONDS < deadline)); do
-    for pid in "${node_pids[@]}"; do
-      kill -0 "$pid" 2>/dev/null || die "node pid $pid exited while starting (logs in $work)"
+    for i in "${!node_pids[@]}"; do
+      kill -0 "${node_pids[$i]}" 2>/dev/null && continue
+      # A node may fail to open a topic created a moment ago (its partitions' leaders not
+      # elected yet: "Not leader for partition"): start it again, a few times.
+      if ((node_starts[i] < 4)) && grep -q "cannot open the Kafka journal" "$work/n$((i + 1))-$n.log"; then
+        wait "${node_pids[$i]}" 2>/dev/null || true
+        say "n$((i + 1)) could not open the journal yet; starting it again"
+        sleep 2
+        launch_node "$n" "$i"
+        continue
+      fi
+      die "n$((i + 1)) (pid ${node_pids[$i]}) exited while starting (logs in $work)"
     done
     if why=$(python3 - "$n" "$@" <<'PY'
 import json, sys, urllib.request
@@ -201,6 +215,21 @@ print("%5s %10s %9.0f %s %s %s %s %s %s %6s %6d" % (
 PY
 }
 
+# Starts node i+1 of n (ports and topic from http_ports, cluster_ports, topic); its pid goes to
+# node_pids[i], its log to WORK_DIR/n<i+1>-<n>.log.
+launch_node() {
+  local n=$1 i=$2
+  mkdir -p "$work/data-$n-n$((i + 1))"
+  # shellcheck disable=SC2206 # HIBIKID_ARGS is a list of flags
+  local extra=($HIBIKID_ARGS)
+  "$hibikid" --journal=kafka "--kafka-brokers=$brokers" "--kafka-topic=$topic" \
+    "--kafka-partitions=$PARTITIONS" "--cluster=$host:${cluster_ports[$i]}" \
+    "--http=$host:${http_ports[$i]}" "--data-dir=$work/data-$n-n$((i + 1))" \
+    "--node-id=n$((i + 1))" "${extra[@]}" </dev/null >>"$work/n$((i + 1))-$n.log" 2>&1 &
+  node_pids[i]=$!
+  node_starts[i]=$((${node_starts[i]:-0} + 1))
+}
+
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 say "work dir $work"
 say "starting a private Kafka broker"
@@ -216,29 +245,25 @@ printf '%5s %10s %9s %7s %8s %7s %9s %9s %7s %8s %7s %8s %6s %6s\n' nodes run "a
   p99ms cpu_s "msgs/cpu" "+broker" loc_p50 loc_p99 rem_p50 rem_p99 stable errors
 for n in $NODES; do
   topic=bench-$$-$(date +%s)-n$n
-  urls=()
   http_ports=()
-  pid_args=()
-  for i in $(seq 1 "$n"); do
+  cluster_ports=()
+  node_starts=()
+  for ((i = 0; i < n; i++)); do
     hp=$(free_port)
     cp=$(free_port)
     while [[ "$cp" == "$hp" ]]; do cp=$(free_port); done
-    mkdir -p "$work/data-$n-n$i"
-    # shellcheck disable=SC2206 # HIBIKID_ARGS is a list of flags
-    extra=($HIBIKID_ARGS)
-    "$hibikid" --journal=kafka "--kafka-brokers=$brokers" "--kafka-topic=$topic" \
-      "--kafka-partitions=$PARTITIONS" "--cluster=$host:$cp" "--http=$host:$hp" \
-      "--data-dir=$work/data-$n-n$i" "--node-id=n$i" "${extra[@]}" \
-      </dev/null >"$work/n$i-$n.log" 2>&1 &
-    node_pids+=($!)
-    urls+=("ws://$host:$hp/ws")
     http_ports+=("$hp")
-    pid_args+=(--server-pid "$!")
+    cluster_ports+=("$cp")
+    launch_node "$n" "$i"
   done
   say "$n node(s) started (http ports ${http_ports[*]}); waiting for every shard to be served"
   wait_served "$n" "${http_ports[@]}"
   url_args=()
-  for u in "${urls[@]}"; do url_args+=(--url "$u"); done
+  pid_args=()
+  for ((i = 0; i < n; i++)); do
+    url_args+=(--url "ws://$host:${http_ports[$i]}/ws")
+    pid_args+=(--server-pid "${node_pids[$i]}")
+  done
   for mode in $MODES; do
     if [[ "$mode" == rate ]]; then
       run_loadgen "$n" "rate-$RATE" "${url_args[@]}" "${pid_args[@]}" --rate "$RATE"
