@@ -157,6 +157,8 @@ for port in sys.argv[2:]:
         print(f"port {port}: not clustered"); sys.exit(1)
     nodes = j.get("nodes") or []
     count = j.get("partition_count") or 0
+    if count < 1:
+        print(f"{j.get('node')}: no partition_count"); sys.exit(1)
     if len(nodes) != n or not all(x.get("reachable") for x in nodes):
         print(f"{j.get('node')}: sees {len(nodes)} nodes of {n}"); sys.exit(1)
     if j.get("unassigned"):
