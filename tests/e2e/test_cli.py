@@ -218,3 +218,69 @@ def test_hibikid_refuses_bad_journal_flags(hibikid_binary, tmp_path, args, says)
     assert "serving" not in r.stdout
     # Refused before anything was opened.
     assert not (tmp_path / "data").exists()
+
+
+# ---- hibiki cluster status on a single node, and hibikid's cluster flags -------------------------
+
+
+def run_cluster_status(*args, timeout=30):
+    return subprocess.run([CLI, "cluster", "status"] + list(args), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_cluster_status_of_a_single_node(server_factory):
+    s = server_factory("--node-id=solo")
+    r = run_cluster_status("--url", s.url)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "cluster    no (a single node: solo)", r.stdout
+    assert "nodes      1 (1 reachable)" in lines, r.stdout
+    row = [l for l in lines if l.startswith("solo*")]
+    assert row and row[0].split()[1:4] == ["-", "yes", "all"], r.stdout
+
+    r = run_cluster_status("--json", "--url", s.url)
+    assert r.returncode == 0, r.stderr
+    j = json.loads(r.stdout)
+    assert j["clustered"] is False and j["node"] == "solo"
+    assert len(j["nodes"]) == 1 and j["nodes"][0]["self"] is True
+    assert j["nodes"][0]["journal"]["kind"] == "rocksdb"
+
+    # The endpoint: GET only.
+    status, body = s.http("POST", "/api/cluster", {})
+    assert status == 405, body
+
+
+def test_cluster_status_errors(server):
+    for args in (["--bogus"], ["--url"], ["--url", "ftp://x:1"], ["n1"]):
+        r = run_cluster_status(*args)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert r.stderr.startswith("hibiki: ") and "Try 'hibiki --help'" in r.stderr, r.stderr
+    r = subprocess.run([CLI, "cluster"], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 2 and "cluster status" in r.stderr
+    url = server.url
+    server.stop()
+    r = run_cluster_status("--url", url)
+    assert r.returncode == 1
+    assert "cannot connect" in r.stderr, r.stderr
+    assert r.stdout == ""
+
+
+@pytest.mark.parametrize("args,says", [
+    (["--cluster=127.0.0.1:7101"], "--cluster needs --journal=kafka"),
+    (["--journal=kafka", "--kafka-brokers=127.0.0.1:9092", "--cluster=0.0.0.0:7101"],
+     "--cluster"),
+    (["--journal=kafka", "--kafka-brokers=127.0.0.1:9092", "--cluster=127.0.0.1:0"],
+     "--cluster"),
+    (["--journal=kafka", "--kafka-brokers=127.0.0.1:9092", "--cluster=[::1]:7101"],
+     "IPv6 is not supported"),
+    (["--node-id=a@b"], "--node-id"),
+    (["--cluster-session-timeout=500"], "--cluster-session-timeout"),
+    (["--route-wait=0"], "--route-wait"),
+])
+def test_hibikid_refuses_bad_cluster_flags(hibikid_binary, tmp_path, args, says):
+    r = subprocess.run([hibikid_binary, "--http=127.0.0.1:0", f"--data-dir={tmp_path / 'data'}"]
+                       + args, capture_output=True, text=True, timeout=20)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert says in r.stderr, r.stderr
+    assert "serving" not in r.stdout
+    assert not (tmp_path / "data").exists()

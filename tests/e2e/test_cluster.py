@@ -641,6 +641,33 @@ def verify_all(cluster, load, admin_token, via):
     return check_topic_seqs(cluster.dump_topic())
 
 
+def check_cli_status(cluster, via, owners):
+    """`hibiki cluster status` against node `via`: one row per node, reachable, with its shards
+    (as ranges; compared after expanding them)."""
+    cli = os.environ.get("HIBIKI_CLI") or os.path.join(
+        os.path.dirname(cluster.nodes[via].binary), "hibiki")
+    r = subprocess.run([cli, "cluster", "status", "--url", cluster.nodes[via].url],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith(f"cluster    yes (asked node {via} at 127.0.0.1:"), r.stdout
+    assert f"nodes      {len(owners)} ({len(owners)} reachable)" in lines, r.stdout
+    assert "unassigned none" in lines, r.stdout
+
+    def expand(ranges):
+        out = []
+        for part in ranges.split(","):
+            a, _, b = part.partition("-")
+            out += list(range(int(a), int(b or a) + 1))
+        return out
+
+    for name, shards in owners.items():
+        row = [l.split() for l in lines if l.split() and l.split()[0].rstrip("*") == name]
+        assert len(row) == 1, (name, r.stdout)
+        assert row[0][0] == name + ("*" if name == via else ""), r.stdout
+        assert row[0][2] == "yes" and expand(row[0][3]) == shards, (name, shards, r.stdout)
+
+
 # ---- the tests ---------------------------------------------------------------------------------
 
 
@@ -648,6 +675,7 @@ def test_chat_across_nodes(cluster):
     owners = cluster.wait_settled(NODES)
     # Every node serves shards (wait_settled checks it from each node's own view).
     assert set(owners) == set(NODES) and all(owners[n] for n in NODES), owners
+    check_cli_status(cluster, "n2", owners)
 
     # One account per node, connected there, plus one account connected to two nodes at once.
     accounts = {n: signup(cluster, f"user-{n}") for n in NODES}
