@@ -491,3 +491,42 @@ TEST_CASE("cluster: replies cross nodes intact", "[cluster]") {
     CHECK(r.err->code == errc::internal);
   }
 }
+
+TEST_CASE("cluster: session reads wait for the index of the shards they read", "[cluster]") {
+  cluster_fixture fx;
+  fx.assign_all(A);
+  auto alice = fx.signup(A, "alice");
+  REQUIRE(alice);
+  auto& control = fx.shard_control(B);
+  control.barriers.clear();
+  auto c = login(fx, B, alice->token);
+  REQUIRE(control.barriers.size() == 1);  // auth: every shard
+  CHECK(control.barriers[0].empty());
+
+  fx.send_text(
+      c.session,
+      json{{"id", 2}, {"op", "create_room"}, {"name", "r"}, {"members", json::array()}}.dump());
+  fx.run();
+  REQUIRE(reply(c, 2)["ok"] == true);
+  auto room_no = reply(c, 2)["room_id"].get<std::uint64_t>();
+  control.barriers.clear();
+  fx.send_text(c.session, json{{"id", 3}, {"op", "history"}, {"room_id", room_no}}.dump());
+  fx.send_text(c.session, json{{"id", 4}, {"op", "list_rooms"}}.dump());
+  fx.send_text(c.session, json{{"id", 5}, {"op", "sync"}, {"since", json::object()}}.dump());
+  fx.run();
+  CHECK(reply(c, 3)["ok"] == true);
+  CHECK(reply(c, 4)["ok"] == true);
+  CHECK(reply(c, 5)["ok"] == true);
+  REQUIRE(control.barriers.size() == 3);
+  CHECK(control.barriers[0] ==
+        std::vector<std::int32_t>{fx.partition_of(entity_of(room_id{room_no}))});
+  CHECK(control.barriers[1].empty());
+  CHECK(control.barriers[2].empty());
+
+  // The index cannot catch up: the read fails unavailable instead of answering stale data.
+  control.answer = hibiki::error{errc::unavailable, "lagging"};
+  fx.send_text(c.session, json{{"id", 6}, {"op", "list_rooms"}}.dump());
+  fx.run();
+  CHECK(reply(c, 6)["ok"] == false);
+  CHECK(reply(c, 6)["error"]["code"] == "unavailable");
+}

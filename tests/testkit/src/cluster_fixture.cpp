@@ -37,6 +37,7 @@ cluster_fixture::cluster_fixture(std::vector<std::string> names, std::int32_t pa
     n->name = name;
     n->table = actors::shard_table::clustered(partitions_, name);
     n->journal = std::make_unique<shard_gate_journal>(*journal_, n->table);
+    n->control = std::make_unique<fake_shard_control>(partitions_);
     actors::runtime_deps deps;
     deps.journal = n->journal.get();
     deps.snapshots = &backend_->snapshots();
@@ -45,6 +46,7 @@ cluster_fixture::cluster_fixture(std::vector<std::string> names, std::int32_t pa
     deps.now = [this] { return now; };
     deps.writer_id = "writer-" + name;
     deps.shards = n->table;
+    deps.shard_control = n->control.get();
     auto* raw = n.get();
     deps.refresh_owners = [raw] { ++raw->refreshes; };
     deps.status_json = [name] { return nlohmann::json{{"node", name}}.dump(); };

@@ -9,7 +9,7 @@
 ///
 /// Each node writes through a shard gate: an append for a shard the node does not serve fails
 /// with `moved` at once, as the clustered Kafka backend answers it. Nothing runs until the test
-/// calls `run()` or `advance_time()`.
+/// calls `run()` or `advance_time()`. Each node has a fake shard control for the read barrier.
 
 #include <chrono>
 #include <cstdint>
@@ -23,6 +23,7 @@
 
 #include "hibiki/actors/node.hpp"
 #include "hibiki/persistence/rocksdb_backend.hpp"
+#include "hibiki/persistence/shard_control.hpp"
 #include "hibiki/testkit/actor_fixture.hpp"
 #include "hibiki/testkit/deferred_journal.hpp"
 #include "hibiki/testkit/manual_executor.hpp"
@@ -59,6 +60,32 @@ class shard_gate_journal final : public persistence::journal {
   std::size_t refused_ = 0;
 };
 
+/// A node's shard control as far as sessions use it: the read barrier. Records the partitions
+/// each await_indexed asked for and answers `answer` (ok by default). acquire/release do nothing:
+/// in the harness the test moves shards through the fixture.
+class fake_shard_control final : public persistence::shard_control {
+ public:
+  explicit fake_shard_control(std::int32_t partitions) : partitions_(partitions) {}
+
+  std::int32_t partition_count() const override { return partitions_; }
+  void set_listener(std::function<void(std::int32_t, persistence::shard_change)>) override {}
+  void acquire(std::int32_t) override {}
+  void release(std::int32_t) override {}
+  status await_indexed(const std::vector<std::int32_t>& partitions,
+                       std::chrono::milliseconds) override {
+    barriers.push_back(partitions);
+    return answer;
+  }
+
+  /// What await_indexed answers.
+  status answer;
+  /// The partitions of every await_indexed call, in order.
+  std::vector<std::vector<std::int32_t>> barriers;
+
+ private:
+  std::int32_t partitions_;
+};
+
 class cluster_fixture {
  public:
   /// Nodes named `names` (at least one), `partitions` shards, nothing assigned, every node a
@@ -75,6 +102,7 @@ class cluster_fixture {
   actors::node_context& ctx(std::size_t node) { return *rt(node).ctx; }
   actors::shard_table& table(std::size_t node) { return *nodes_.at(node)->table; }
   shard_gate_journal& node_journal(std::size_t node) { return *nodes_.at(node)->journal; }
+  fake_shard_control& shard_control(std::size_t node) { return *nodes_.at(node)->control; }
   /// How often node `node` asked for the owners to be looked up again.
   std::size_t refreshes(std::size_t node) const { return nodes_.at(node)->refreshes; }
 
@@ -165,6 +193,7 @@ class cluster_fixture {
     std::string name;
     std::shared_ptr<actors::shard_table> table;
     std::unique_ptr<shard_gate_journal> journal;
+    std::unique_ptr<fake_shard_control> control;
     actors::runtime rt;
     std::size_t refreshes = 0;
   };
