@@ -530,3 +530,32 @@ TEST_CASE("cluster: session reads wait for the index of the shards they read", "
   CHECK(reply(c, 6)["ok"] == false);
   CHECK(reply(c, 6)["error"]["code"] == "unavailable");
 }
+
+TEST_CASE("cluster: entities handed off while waiting for a recovery permit give it back",
+          "[cluster]") {
+  auto options = hibiki::testkit::test_options();
+  options.max_concurrent_recoveries = 1;
+  cluster_fixture fx({"a", "b"}, 8, options);
+  fx.assign_all(A);
+  fx.auto_io = false;
+  std::vector<std::shared_ptr<std::optional<command_reply>>> outs;
+  for (std::uint64_t r = 1; r <= 3; ++r) {
+    outs.push_back(std::make_shared<std::optional<command_reply>>());
+    fx.send_command(A, entity_of(room_id{r}), create(r), outs.back());
+  }
+  fx.run();
+  REQUIRE(fx.rt(A).gate->running == 1);  // one recovering, two waiting for a permit
+  REQUIRE(fx.rt(A).gate->waiting == 2);
+  fx.assign_all(B);
+  fx.auto_io = true;
+  fx.advance_time(200ms);
+  for (auto& out : outs) {
+    REQUIRE(*out);
+    CHECK_FALSE((*out)->err);
+  }
+  CHECK(fx.rt(A).gate->running == 0);
+  CHECK(fx.rt(A).gate->waiting == 0);
+  CHECK(fx.rt(A).room_stats->live == 0);
+  CHECK(fx.rt(B).room_stats->live == 3);
+  for (std::uint64_t r = 1; r <= 3; ++r) CHECK(events_of(fx, entity_of(room_id{r})) == 1);
+}
