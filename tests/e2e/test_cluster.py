@@ -634,6 +634,63 @@ def retry_and_continue(cluster, via, load, admin):
         assert int(r["message_id"]) > int(hist[-1]["message_id"]), (r, hist[-1])
 
 
+def fencing_violations(records, end_before, victim_writers, victim_shards, final_owner, victim):
+    """What a node frozen while it served `victim_shards` committed after the freeze: per
+    partition, the records past `end_before[p]` (the last offset committed at the freeze) must
+    start with another writer (the new owner), and later records of the victim's writer ids are
+    allowed only if the victim owns the partition again at the end (it took it over again, with
+    a fresh fence and catch-up; check_topic_seqs catches it writing on stale state). Returns the
+    problems found (empty when none)."""
+    problems = []
+    for p in victim_shards:
+        later = [
+            r
+            for r in records
+            if r["partition"] == p and r["offset"] > end_before.get(p, -1)
+        ]
+        if not later:
+            problems.append(f"partition {p}: nothing written after the freeze")
+            continue
+        stale = [r for r in later if r["writer"] in victim_writers]
+        print(f"partition {p}: {len(later)} records after the freeze, the first by "
+              f"{later[0]['writer']}; {len(stale)} later ones by {victim} "
+              f"(owner now: {final_owner.get(p)})")
+        if later[0]["writer"] in victim_writers:
+            problems.append(
+                f"partition {p}: the frozen node committed after the freeze: {later[0]}"
+            )
+        elif stale and final_owner.get(p) != victim:
+            problems.append(f"partition {p}: records of the frozen node {stale[:3]} though it does "
+                            f"not own the partition ({final_owner.get(p)} does)")
+    return problems
+
+
+def test_topic_checks_catch_a_fenced_write():
+    """The topic checks fail on the histories they are there to catch (so the cluster tests'
+    proofs can fail)."""
+    def rec(p, offset, key, seq, writer):
+        return {"partition": p, "offset": offset, "key": key, "kind": 1, "seq": seq,
+                "writer": writer}
+
+    good = [rec(0, 0, "room-1", 1, "n3-1-a"), rec(0, 1, "room-1", 2, "n3-1-a"),
+            rec(0, 2, "room-1", 3, "n1-2-b"), rec(0, 3, "room-1", 4, "n1-2-b")]
+    check_topic_seqs(good)
+    assert fencing_violations(good, {0: 1}, {"n3-1-a"}, [0], {0: "n1"}, "n3") == []
+    # The frozen node commits on stale state after the new owner wrote: a repeated seq.
+    stale = good + [rec(0, 4, "room-1", 3, "n3-1-a")]
+    with pytest.raises(AssertionError):
+        check_topic_seqs(stale)
+    assert fencing_violations(stale, {0: 1}, {"n3-1-a"}, [0], {0: "n1"}, "n3")
+    # ... or before the new owner's first record.
+    first = good[:2] + [rec(0, 2, "room-2", 1, "n3-1-a")] + good[2:]
+    assert fencing_violations(first, {0: 1}, {"n3-1-a"}, [0], {0: "n1"}, "n3")
+    # A gap in an entity's seqs.
+    with pytest.raises(AssertionError):
+        check_topic_seqs(good[:1] + good[2:])
+    # Nothing written after the freeze: the check had nothing to look at.
+    assert fencing_violations(good, {0: 3}, {"n3-1-a"}, [0], {0: "n1"}, "n3")
+
+
 def verify_all(cluster, load, admin_token, via):
     """test_durability's checks through node `via`, the retries, then the topic's seqs."""
     admin, _ = durability.verify(via, load, admin_token)
@@ -877,22 +934,9 @@ def test_frozen_node_is_fenced(cluster):
     after_records = cluster.dump_topic()
     by_key = check_topic_seqs(after_records)
     final_owner = {p: n for n, ss in cluster.wait_settled(NODES).items() for p in ss}
-    for p in victim_shards:
-        later = [
-            r
-            for r in after_records
-            if r["partition"] == p and r["offset"] > end_before.get(p, -1)
-        ]
-        assert later, f"nothing written to partition {p} after the freeze"
-        first = later[0]
-        assert first["writer"] not in victim_writers, (
-            f"partition {p}: the frozen node committed after the freeze: {first}")
-        stale = [r for r in later if r["writer"] in victim_writers]
-        print(f"partition {p}: {len(later)} records after the freeze, the first by "
-              f"{first['writer']}; {len(stale)} later ones by n3 (owner now: {final_owner.get(p)})")
-        if stale:
-            # Only legitimate if the victim owns the partition again now.
-            assert final_owner.get(p) == "n3", (p, stale[:3], final_owner)
+    problems = fencing_violations(after_records, end_before, victim_writers, victim_shards,
+                                  final_owner, "n3")
+    assert not problems, problems
     # Before the freeze nothing of the victim was hidden: its records then are all still there.
     before_keys = {(r["partition"], r["offset"]) for r in before}
     after_keys = {(r["partition"], r["offset"]) for r in after_records}
