@@ -156,7 +156,18 @@ class Node(Server):
             f"--cluster-session-timeout={SESSION_TIMEOUT_MS}",
             f"--route-wait={ROUTE_WAIT_MS}",
         ]
-        super().start()
+        for attempt in range(3):
+            try:
+                super().start()
+                return self
+            except AssertionError:
+                # Known issue (reported): opening a topic whose partitions have no leader for a
+                # moment (another node just created it, the broker is busy) fails with "Not
+                # leader for partition" instead of retrying. Anything else is a failure.
+                if attempt == 2 or "Not leader for partition" not in self.stderr_tail():
+                    raise
+                print(f"{self.name}: open failed with 'Not leader for partition'; starting again")
+                time.sleep(2)
         return self
 
     @property
