@@ -82,7 +82,13 @@ class kafka_backend_impl final : public kafka_backend, public shard_control {
       ctx_.follower = follower_.get();
       for (std::int32_t p = 0; p < ctx_.partition_count; ++p) follower_->follow(p);
       follower_->start();
-      return await_indexed({}, left_until(deadline));
+      // Right after the topic was created or the broker started, its partitions may have no
+      // leader yet ("Not leader for partition"): try again until the open deadline.
+      for (;;) {
+        auto s = await_indexed({}, left_until(deadline));
+        if (s || s.error().code != errc::unavailable || clock::now() >= deadline) return s;
+        std::this_thread::sleep_for(std::min(millis{200}, left_until(deadline)));
+      }
     }
     for (auto& o : owners_) o->start();
     for (auto& o : owners_) {
