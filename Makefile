@@ -5,6 +5,9 @@ JOBS ?= $(shell nproc)
 HTTP ?= 127.0.0.1:8080
 DATA_DIR ?= ./data
 CLUSTER_DIR ?= ./cluster-data
+# ccache keys on paths relative to the checkout, so every clone (CI's included) shares one cache.
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= 1
 
 .PHONY: deps build run test test-fast asan format clean kafka-up kafka-down cluster-up cluster-down
 
