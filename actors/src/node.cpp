@@ -10,8 +10,10 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/manager.hpp>
 
 #include "cluster_glue.hpp"
+#include "cluster_tls.hpp"
 #include "hibiki/persistence/breaker_journal.hpp"
 #include "hibiki/persistence/kafka_backend.hpp"
 #include "hibiki/persistence/rocksdb_backend.hpp"
@@ -109,8 +111,9 @@ constexpr std::chrono::milliseconds status_limit{2000};
 class node_impl final : public node {
  public:
   node_impl(const node_options& options, std::unique_ptr<persistence::backend> backend,
-            std::string writer_id)
+            std::string writer_id, std::shared_ptr<const cluster_tls> tls)
       : options_(options),
+        tls_(std::move(tls)),
         backend_(std::move(backend)),
         breaker_(
             std::make_unique<persistence::breaker_journal>(backend_->journal(), options_.breaker)),
@@ -119,6 +122,14 @@ class node_impl final : public node {
     auto* shards = backend_->shards();
     // Clustered: the other nodes reach this one's shard regions through CAF's middleman.
     if (shards) cfg_.load<caf::io::middleman>();
+    if (shards && tls_) {
+      // Mutual TLS: with any openssl.* setting CAF requires and verifies the peer's certificate
+      // on both ends (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT) against openssl.cafile.
+      cfg_.load<caf::openssl::manager>();
+      cfg_.openssl_certificate = tls_->cert_path();
+      cfg_.openssl_key = tls_->key_path();
+      cfg_.openssl_cafile = tls_->ca_path();
+    }
     sys_ = std::make_unique<caf::actor_system>(cfg_);
     io_ = std::make_unique<thread_pool_executor>(options_.io_threads);
     runtime_deps deps;
@@ -150,6 +161,7 @@ class node_impl final : public node {
     go.brokers = options_.kafka_brokers;
     go.topic = options_.kafka_topic;
     go.session_timeout = options_.cluster_session_timeout;
+    go.tls = tls_;
     std::lock_guard<std::mutex> lock(sys_mutex_);
     auto glue = cluster_glue::start(*sys_, rt_.ctx, *shards, std::move(go));
     forget_actor_system();
@@ -308,6 +320,8 @@ class node_impl final : public node {
  private:
   node_options options_;
   std::string node_name_ = node_name(options_);
+  /// The cluster port's TLS material; null when not clustered or --cluster-insecure.
+  std::shared_ptr<const cluster_tls> tls_;
   std::unique_ptr<persistence::backend> backend_;
   /// Wraps backend_->journal(); declared after backend_ so it is destroyed first.
   std::unique_ptr<persistence::breaker_journal> breaker_;
@@ -381,7 +395,57 @@ result<std::unique_ptr<persistence::backend>> open_kafka(const node_options& opt
   return std::unique_ptr<persistence::backend>(std::move(*backend));
 }
 
+/// The cluster port's TLS material when clustered with TLS; null when not clustered or insecure.
+result<std::shared_ptr<const cluster_tls>> cluster_security(const node_options& o) {
+  if (auto st = check_cluster_security_options(o); !st) return st.error();
+  if (o.cluster_listen.empty() || o.cluster_insecure) return std::shared_ptr<const cluster_tls>();
+  auto tls = cluster_tls::load({o.cluster_tls_cert, o.cluster_tls_key, o.cluster_ca});
+  if (!tls) return tls.error();
+  return std::move(*tls);
+}
+
 }  // namespace
+
+status check_cluster_security_options(const node_options& o) {
+  const bool clustered = !o.cluster_listen.empty();
+  const bool any_tls =
+      !o.cluster_tls_cert.empty() || !o.cluster_tls_key.empty() || !o.cluster_ca.empty();
+  if (!clustered) {
+    if (!any_tls && !o.cluster_insecure) return {};
+    return hibiki::error{errc::bad_request,
+                         "--cluster-tls-cert, --cluster-tls-key, --cluster-ca and "
+                         "--cluster-insecure only apply to a clustered node (--cluster)"};
+  }
+  if (o.cluster_insecure) {
+    if (!any_tls) return {};
+    return hibiki::error{errc::bad_request,
+                         "--cluster-insecure contradicts --cluster-tls-cert, --cluster-tls-key "
+                         "and --cluster-ca: give either the certificates or --cluster-insecure"};
+  }
+  if (!any_tls) {
+    return hibiki::error{errc::bad_request,
+                         "--cluster needs --cluster-tls-cert, --cluster-tls-key and --cluster-ca "
+                         "(the cluster port runs over mutual TLS; scripts/cluster shows how to "
+                         "make a CA and node certificates with openssl), or --cluster-insecure to "
+                         "run it unauthenticated on a closed test network"};
+  }
+  std::string missing;
+  for (auto [flag, value] : {std::pair{"--cluster-tls-cert", &o.cluster_tls_cert},
+                             std::pair{"--cluster-tls-key", &o.cluster_tls_key},
+                             std::pair{"--cluster-ca", &o.cluster_ca}})
+    if (value->empty()) missing += (missing.empty() ? "" : ", ") + std::string(flag);
+  if (missing.empty()) return {};
+  return hibiki::error{errc::bad_request,
+                       "--cluster-tls-cert, --cluster-tls-key and --cluster-ca go together: "
+                       "missing " +
+                           missing};
+}
+
+status check_cluster_security(const node_options& options) {
+  auto tls = cluster_security(options);
+  if (!tls) return tls.error();
+  return {};
+}
 
 result<std::unique_ptr<node>> node::start(const node_options& options) {
   const bool kafka = options.journal == journal_kind::kafka;
@@ -396,10 +460,14 @@ result<std::unique_ptr<node>> node::start(const node_options& options) {
   }
   // With Kafka the writer id travels in every record of a shared topic: make it say which node
   // incarnation wrote it. The embedded journal keeps its short random id.
+  // Before the journal opens (which may take minutes): bad certificates fail at once.
+  auto tls = cluster_security(options);
+  if (!tls) return tls.error();
   std::string writer_id = kafka ? incarnation_writer_id(node_name(options)) : std::string();
   auto backend = kafka ? open_kafka(options, writer_id) : open_rocksdb(options);
   if (!backend) return backend.error();
-  auto n = std::make_unique<node_impl>(options, std::move(*backend), std::move(writer_id));
+  auto n = std::make_unique<node_impl>(options, std::move(*backend), std::move(writer_id),
+                                       std::move(*tls));
   if (auto s = n->start_cluster(); !s) {
     n->stop();
     return s.error();

@@ -32,6 +32,13 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  // The cluster port's certificates are read and checked before anything opens: a wrong file is
+  // a configuration error (exit 2), found at once rather than after the journal's catch-up.
+  if (auto st = actors::check_cluster_security(cli::to_node_options(options)); !st) {
+    std::cerr << "hibikid: " << st.error().message << "\n";
+    return 2;
+  }
+
   // Block the stop signals in every thread (threads inherit the mask), and take them in main with
   // sigwait: no async-signal-safety puzzles, and no thread is killed mid-write.
   sigset_t stop_signals;

@@ -156,7 +156,11 @@ bool known_key(std::string_view key) {
                              "cluster",
                              "node-id",
                              "cluster-session-timeout",
-                             "route-wait"})
+                             "route-wait",
+                             "cluster-tls-cert",
+                             "cluster-tls-key",
+                             "cluster-ca",
+                             "cluster-insecure"})
     if (key == k) return true;
   return false;
 }
@@ -281,6 +285,22 @@ status apply_daemon_option(std::string_view raw_key, std::string_view value, dae
     o.route_wait = std::chrono::milliseconds(*n);
     return status::success();
   }
+  if (key == "cluster-tls-cert" || key == "cluster-tls-key" || key == "cluster-ca") {
+    if (value.empty()) return bad(key, value, "a PEM file");
+    (key == "cluster-tls-cert"  ? o.cluster_tls_cert
+     : key == "cluster-tls-key" ? o.cluster_tls_key
+                                : o.cluster_ca) = std::string(value);
+    return status::success();
+  }
+  if (key == "cluster-insecure") {
+    if (value == "true")
+      o.cluster_insecure = true;
+    else if (value == "false")
+      o.cluster_insecure = false;
+    else
+      return bad(key, value, "true or false");
+    return status::success();
+  }
   return status(errc::bad_request, "unknown option --" + key);
 }
 
@@ -300,13 +320,16 @@ status check_daemon_options(const daemon_options& o) {
                   "--cluster needs --journal=kafka (and --kafka-brokers): shard ownership comes "
                   "from Kafka's consumer group");
   }
+  // The cluster port's security: certificates or --cluster-insecure (files are read at start).
+  if (auto st = actors::check_cluster_security_options(to_node_options(o)); !st) return st;
   return status::success();
 }
 
 std::string cluster_description(const daemon_options& o) {
   if (o.cluster_listen.empty()) return {};
   return "node " + (o.node_id.empty() ? std::string("(host name)") : o.node_id) +
-         ", cluster endpoint " + o.cluster_listen;
+         ", cluster endpoint " + o.cluster_listen +
+         (o.cluster_insecure ? " INSECURE: plain TCP, no authentication" : " over mutual TLS");
 }
 
 std::string journal_description(const daemon_options& o) {
@@ -363,6 +386,8 @@ result<daemon_options> parse_daemon_options(const std::vector<std::string>& args
     std::string value;
     if (eq != std::string_view::npos) {
       value = std::string(a.substr(eq + 1));
+    } else if (normalize_key(key) == "cluster-insecure") {
+      value = "true";  // a switch: spelled out in full so it is never set by accident
     } else if (i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0) {
       value = args[++i];  // --key value
     } else {
@@ -407,6 +432,10 @@ actors::node_options to_node_options(const daemon_options& o) {
   n.cluster_listen = o.cluster_listen;
   n.cluster_session_timeout = o.cluster_session_timeout;
   n.route_wait = o.route_wait;
+  n.cluster_tls_cert = o.cluster_tls_cert;
+  n.cluster_tls_key = o.cluster_tls_key;
+  n.cluster_ca = o.cluster_ca;
+  n.cluster_insecure = o.cluster_insecure;
   return n;
 }
 
@@ -464,6 +493,14 @@ Options (also accepted as `key = value` lines in the --config file; flags win):
   --route-wait=MS             how long a command waits for its shard to get a reachable owner
                               (rebalance, node loss) before it fails with `unavailable`
                               (default 15000)
+  --cluster-tls-cert=FILE     this node's certificate (PEM, optionally followed by
+                              intermediates) for the cluster port's mutual TLS
+  --cluster-tls-key=FILE      its private key (PEM, unencrypted; keep it mode 0600)
+  --cluster-ca=FILE           the cluster CA certificate(s) (PEM): a peer whose certificate is not
+                              signed by it is refused. The three are required with --cluster.
+  --cluster-insecure          run the cluster port over plain TCP with no authentication
+                              (anyone who reaches it can act as any user): a closed test network
+                              only; logged at start and every hour
   --config=FILE               read options from FILE
   --help                      show this text
   --version                   show the version

@@ -44,6 +44,17 @@ struct node_options {
   /// through CAF's middleman for the other nodes. Requires journal == kafka. Every node of one
   /// cluster uses the same brokers and topic; shard ownership comes from Kafka's consumer group.
   std::string cluster_listen;
+  /// The cluster port's mutual TLS (CAF's OpenSSL module): PEM files of this node's certificate
+  /// (optionally followed by intermediates), its unencrypted private key, and the cluster CA
+  /// certificate(s). A peer whose certificate does not chain to that CA is refused, in both
+  /// directions. All three are required when clustered, unless cluster_insecure. Default: empty
+  std::string cluster_tls_cert;
+  std::string cluster_tls_key;
+  std::string cluster_ca;
+  /// Run the cluster port over plain TCP with no authentication at all: anyone who can connect
+  /// to it can act as any user. For a closed test network only; logged loudly and shown by
+  /// `hibiki cluster status`. Default: false
+  bool cluster_insecure = false;
   /// The cluster's Kafka consumer group session timeout: how long a silent node keeps its shards
   /// before Kafka gives them to the others. Default: 10 s.
   std::chrono::milliseconds cluster_session_timeout{10'000};
@@ -99,6 +110,17 @@ struct signup_result {
   std::string name;
   std::string token;  ///< shown once; only its hash is stored
 };
+
+/// Checks how the cluster port's security options fit together, without reading any file: when
+/// clustered, either all three TLS files or cluster_insecure, never both; when not clustered,
+/// none of them. Errors: bad_request, naming the hibikid flags.
+status check_cluster_security_options(const node_options& options);
+
+/// The same, then reads and checks the TLS files: readable, PEM, the key matching the
+/// certificate, the certificate signed by the CA and usable as TLS client and server (details:
+/// docs/operations.md, "Cluster certificates"). node::start does the same before it opens
+/// anything. Errors: bad_request, naming the flag and the file.
+status check_cluster_security(const node_options& options);
 
 class node {
  public:
