@@ -311,7 +311,6 @@ result<std::unique_ptr<cluster_glue>> cluster_glue::start(caf::actor_system& sys
     log("the cluster port " + p->options.listen + " runs over mutual TLS: certificate " +
         p->options.tls->describe().value("certificate", "?") +
         "; peers must present a certificate signed by the cluster CA");
-    for (const auto& w : p->options.tls->warnings()) log("WARNING: " + w);
   } else {
     p->warn_insecure();
   }

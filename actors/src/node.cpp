@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <iostream>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -463,6 +464,8 @@ result<std::unique_ptr<node>> node::start(const node_options& options) {
   // Before the journal opens (which may take minutes): bad certificates fail at once.
   auto tls = cluster_security(options);
   if (!tls) return tls.error();
+  if (*tls)
+    for (const auto& w : (*tls)->warnings()) std::cerr << "hibiki cluster: WARNING: " << w << "\n";
   std::string writer_id = kafka ? incarnation_writer_id(node_name(options)) : std::string();
   auto backend = kafka ? open_kafka(options, writer_id) : open_rocksdb(options);
   if (!backend) return backend.error();

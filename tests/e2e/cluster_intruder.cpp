@@ -97,7 +97,11 @@ int main(int argc, char** argv) {
           ask(cstatus_atom::value);
         } else if (args[i] == "post" && i + 3 < args.size()) {
           // A message in ROOM as ACCOUNT, who never sent it.
-          room::send_message m{account_id{std::stoull(args[i + 2])}, args[i + 3], "", 0};
+          const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+          room::send_message m{account_id{std::stoull(args[i + 2])}, args[i + 3],
+                               "intruder-" + std::to_string(i), now};
           ask(rcmd_atom::value, static_cast<std::uint8_t>(entity_kind::room), "room-" + args[i + 1],
               codec::encode_command(room::command{m}), std::string("intruder"), std::uint64_t{0});
           i += 3;
