@@ -407,41 +407,6 @@ result<std::shared_ptr<const cluster_tls>> cluster_security(const node_options& 
 
 }  // namespace
 
-status check_cluster_security_options(const node_options& o) {
-  const bool clustered = !o.cluster_listen.empty();
-  const bool any_tls =
-      !o.cluster_tls_cert.empty() || !o.cluster_tls_key.empty() || !o.cluster_ca.empty();
-  if (!clustered) {
-    if (!any_tls && !o.cluster_insecure) return {};
-    return hibiki::error{errc::bad_request,
-                         "--cluster-tls-cert, --cluster-tls-key, --cluster-ca and "
-                         "--cluster-insecure only apply to a clustered node (--cluster)"};
-  }
-  if (o.cluster_insecure) {
-    if (!any_tls) return {};
-    return hibiki::error{errc::bad_request,
-                         "--cluster-insecure contradicts --cluster-tls-cert, --cluster-tls-key "
-                         "and --cluster-ca: give either the certificates or --cluster-insecure"};
-  }
-  if (!any_tls) {
-    return hibiki::error{errc::bad_request,
-                         "--cluster needs --cluster-tls-cert, --cluster-tls-key and --cluster-ca "
-                         "(the cluster port runs over mutual TLS; scripts/cluster shows how to "
-                         "make a CA and node certificates with openssl), or --cluster-insecure to "
-                         "run it unauthenticated on a closed test network"};
-  }
-  std::string missing;
-  for (auto [flag, value] : {std::pair{"--cluster-tls-cert", &o.cluster_tls_cert},
-                             std::pair{"--cluster-tls-key", &o.cluster_tls_key},
-                             std::pair{"--cluster-ca", &o.cluster_ca}})
-    if (value->empty()) missing += (missing.empty() ? "" : ", ") + std::string(flag);
-  if (missing.empty()) return {};
-  return hibiki::error{errc::bad_request,
-                       "--cluster-tls-cert, --cluster-tls-key and --cluster-ca go together: "
-                       "missing " +
-                           missing};
-}
-
 status check_cluster_security(const node_options& options) {
   auto tls = cluster_security(options);
   if (!tls) return tls.error();

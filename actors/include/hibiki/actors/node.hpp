@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -113,8 +114,42 @@ struct signup_result {
 
 /// Checks how the cluster port's security options fit together, without reading any file: when
 /// clustered, either all three TLS files or cluster_insecure, never both; when not clustered,
-/// none of them. Errors: bad_request, naming the hibikid flags.
-status check_cluster_security_options(const node_options& options);
+/// none of them. Errors: bad_request, naming the hibikid flags. (Inline: hibikid's option parser
+/// uses it without linking the actor layer.)
+inline status check_cluster_security_options(const node_options& o) {
+  const bool clustered = !o.cluster_listen.empty();
+  const bool any_tls =
+      !o.cluster_tls_cert.empty() || !o.cluster_tls_key.empty() || !o.cluster_ca.empty();
+  if (!clustered) {
+    if (!any_tls && !o.cluster_insecure) return {};
+    return hibiki::error{errc::bad_request,
+                         "--cluster-tls-cert, --cluster-tls-key, --cluster-ca and "
+                         "--cluster-insecure only apply to a clustered node (--cluster)"};
+  }
+  if (o.cluster_insecure) {
+    if (!any_tls) return {};
+    return hibiki::error{errc::bad_request,
+                         "--cluster-insecure contradicts --cluster-tls-cert, --cluster-tls-key "
+                         "and --cluster-ca: give either the certificates or --cluster-insecure"};
+  }
+  if (!any_tls) {
+    return hibiki::error{errc::bad_request,
+                         "--cluster needs --cluster-tls-cert, --cluster-tls-key and --cluster-ca "
+                         "(the cluster port runs over mutual TLS; scripts/cluster shows how to "
+                         "make a CA and node certificates with openssl), or --cluster-insecure to "
+                         "run it unauthenticated on a closed test network"};
+  }
+  std::string missing;
+  for (auto [flag, value] : {std::pair{"--cluster-tls-cert", &o.cluster_tls_cert},
+                             std::pair{"--cluster-tls-key", &o.cluster_tls_key},
+                             std::pair{"--cluster-ca", &o.cluster_ca}})
+    if (value->empty()) missing += (missing.empty() ? "" : ", ") + std::string(flag);
+  if (missing.empty()) return {};
+  return hibiki::error{errc::bad_request,
+                       "--cluster-tls-cert, --cluster-tls-key and --cluster-ca go together: "
+                       "missing " +
+                           missing};
+}
 
 /// The same, then reads and checks the TLS files: readable, PEM, the key matching the
 /// certificate, the certificate signed by the CA and usable as TLS client and server (details:
