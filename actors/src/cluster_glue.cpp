@@ -23,7 +23,6 @@ namespace hibiki::actors {
 namespace {
 
 using connect_peer_atom = caf::atom_constant<caf::atom("h_gconn")>;
-using connect_now_atom = caf::atom_constant<caf::atom("h_gconnow")>;
 
 /// How often the owner map is looked up without being asked.
 constexpr std::chrono::milliseconds describe_every{2000};
@@ -32,11 +31,6 @@ constexpr std::chrono::milliseconds describe_limit{3000};
 constexpr std::chrono::milliseconds peer_status_limit{2000};
 /// How long connecting to a peer's cluster port may take.
 constexpr std::chrono::seconds connect_limit{5};
-/// Two nodes that connect to each other at the same moment make CAF drop one connection and,
-/// over TLS (slower handshakes), the proxies of the other, again and again for a second or so.
-/// So of two nodes the one whose name sorts after the other's waits this long before it connects;
-/// by then the other's connection usually stands and CAF hands over its port at once.
-constexpr std::chrono::milliseconds tie_break_wait{1000};
 /// How often an insecure cluster port is mentioned again in the log.
 constexpr std::chrono::hours insecure_reminder_every{1};
 
@@ -72,7 +66,6 @@ std::optional<member_view> view_of(const persistence::kafka_group_member& m) {
 /// drops (down message) is marked down in the table until the next describe() reconnects it.
 struct watcher_state {
   std::shared_ptr<node_context> ctx;
-  std::string self_name;
   /// The middleman actor that connects: the OpenSSL module's (mutual TLS) or the plain one.
   caf::io::middleman_actor connector;
   std::function<void()> refresh;
@@ -82,9 +75,8 @@ struct watcher_state {
 
 caf::behavior watcher_impl(caf::stateful_actor<watcher_state>* self,
                            std::shared_ptr<node_context> ctx, std::function<void()> refresh,
-                           bool tls, std::string self_name) {
+                           bool tls) {
   self->state.ctx = std::move(ctx);
-  self->state.self_name = std::move(self_name);
   self->state.connector = tls ? self->system().openssl_manager().actor_handle()
                               : self->system().middleman().actor_handle();
   self->state.refresh = std::move(refresh);
@@ -104,14 +96,6 @@ caf::behavior watcher_impl(caf::stateful_actor<watcher_state>* self,
              std::uint16_t port) {
         auto& st = self->state;
         if (!st.connecting.insert(node).second) return;
-        if (st.self_name > node)
-          self->delayed_send(self, tie_break_wait, connect_now_atom::value, node, host, port);
-        else
-          self->send(self, connect_now_atom::value, node, host, port);
-      },
-      [self](connect_now_atom, const std::string& node, const std::string& host,
-             std::uint16_t port) {
-        auto& st = self->state;
         self->request(st.connector, connect_limit, caf::connect_atom::value, host, port)
             .then(
                 [self, node](const caf::node_id&, caf::strong_actor_ptr& ptr,
@@ -332,7 +316,7 @@ result<std::unique_ptr<cluster_glue>> cluster_glue::start(caf::actor_system& sys
   }
   auto* raw = p.get();
   p->watcher = sys.spawn(
-      watcher_impl, p->ctx, [raw] { raw->poke(); }, tls, p->options.node);
+      watcher_impl, p->ctx, [raw] { raw->poke(); }, tls);
   p->ctx->deps.refresh_owners = [raw] { raw->poke(); };
   shards.set_listener(
       [raw](std::int32_t partition, persistence::shard_change c) { raw->on_shard(partition, c); });
