@@ -1,8 +1,8 @@
 // Fuzz target: the journal's CBOR codec (core/src/codec_events.cpp, codec_snapshot.cpp and the
 // upcaster chain in codec_upcasters.cpp). The same bytes go through every decoder: room and user
 // events, room and user snapshots, and the type peek. Whatever decodes must encode to bytes that
-// decode to the same value, and a decoded room event or snapshot is folded and queried, since a
-// journal read back is applied to the state next.
+// decode to the same value, and a decoded event is folded into a state and projected into read
+// model rows (a decoded snapshot queried and extended), since that is what recovery does next.
 
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +13,7 @@
 
 #include "fuzz_check.hpp"
 #include "hibiki/core/codec.hpp"
+#include "hibiki/core/read_model.hpp"
 
 namespace {
 
@@ -89,13 +90,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto after = room::apply(before, *room_event);
     query(after);
     (void)room::recipients(before, *room_event, after);
+    // The read model's rows and the push frame are built from what was decoded.
+    (void)read_model::project(before, *room_event, after);
   }
 
   const auto user_event = codec::decode_user_event(bytes);
   check_failure(user_event);
   if (user_event) {
     check_event_round_trip(*user_event, codec::decode_user_event, type);
-    (void)user::apply(user::state{}, *user_event);
+    const user::state before;
+    (void)read_model::project(before, *user_event, user::apply(before, *user_event));
   }
 
   const auto room_snapshot = codec::decode_room_snapshot(bytes);
