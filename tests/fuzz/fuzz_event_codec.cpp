@@ -86,7 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (room_event) {
     check_event_round_trip(*room_event, codec::decode_room_event, type);
     query(room::apply(room::state{}, *room_event));
-    const auto before = sample_room();
+    static const auto before = sample_room();
     const auto after = room::apply(before, *room_event);
     query(after);
     (void)room::recipients(before, *room_event, after);
