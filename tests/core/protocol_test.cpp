@@ -212,11 +212,11 @@ TEST_CASE("sync: each room has one spelling / leading zeros are refused naming t
   CHECK(ctl.error.message.find('\a') == std::string::npos);
 }
 
-TEST_CASE("sync: a repeated key names its room once / rooms come in id order",
-          "[protocol][sync]") {
+TEST_CASE("sync: a repeated key names its room once / rooms come in id order", "[protocol][sync]") {
   auto s = parse_ok(R"({"id":1,"op":"sync","since":{"20":1,"3":2,"20":5,"100":0}})");
   CHECK(std::get<sync_req>(s.body).since ==
-        std::vector<std::pair<room_id, seq_nr>>{{room_id{3}, 2}, {room_id{20}, 5}, {room_id{100}, 0}});
+        std::vector<std::pair<room_id, seq_nr>>{
+            {room_id{3}, 2}, {room_id{20}, 5}, {room_id{100}, 0}});
 }
 
 TEST_CASE("encode replies and events", "[protocol]") {

@@ -1,5 +1,6 @@
 #include "hibiki/cli/daemon_options.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <limits>
@@ -156,9 +157,60 @@ bool known_key(std::string_view key) {
                              "cluster",
                              "node-id",
                              "cluster-session-timeout",
-                             "route-wait"})
+                             "route-wait",
+                             "connection-rate",
+                             "connection-burst",
+                             "account-rate",
+                             "account-burst",
+                             "max-connections-per-account",
+                             "sync-max-rooms",
+                             "sync-max-room-bytes",
+                             "sync-batch-bytes"})
     if (key == k) return true;
   return false;
+}
+
+/// The request-rate, per-account and sync flags. Rates accept an optional "/s" suffix.
+std::optional<status> apply_limit_option(const std::string& key, std::string_view value,
+                                         daemon_options& o) {
+  auto count = [&](std::uint64_t max) -> std::optional<std::uint64_t> {
+    auto n = parse_unsigned(value, max);
+    if (!n || *n == 0) return std::nullopt;
+    return n;
+  };
+  if (key == "connection-rate" || key == "account-rate") {
+    auto digits = value;
+    if (digits.size() > 2 && digits.substr(digits.size() - 2) == "/s") digits.remove_suffix(2);
+    auto n = parse_unsigned(digits, 1'000'000);
+    if (!n || *n == 0) return bad(key, value, "requests per second from 1 to 1000000 (e.g. 200/s)");
+    (key == "connection-rate" ? o.connection_rate : o.account_rate) = static_cast<double>(*n);
+    return status::success();
+  }
+  if (key == "connection-burst" || key == "account-burst") {
+    auto n = count(10'000'000);
+    if (!n) return bad(key, value, "a number of requests from 1 to 10000000");
+    (key == "connection-burst" ? o.connection_burst : o.account_burst) = static_cast<double>(*n);
+    return status::success();
+  }
+  if (key == "max-connections-per-account") {
+    auto n = count(1'000'000);
+    if (!n) return bad(key, value, "a number of connections from 1 to 1000000");
+    o.max_connections_per_account = *n;
+    return status::success();
+  }
+  if (key == "sync-max-rooms") {
+    auto n = count(1'000'000);
+    if (!n) return bad(key, value, "a number of rooms from 1 to 1000000");
+    o.sync_max_rooms = *n;
+    return status::success();
+  }
+  if (key == "sync-max-room-bytes" || key == "sync-batch-bytes") {
+    auto n = count(std::uint64_t{1} << 32);
+    if (!n) return bad(key, value, "a positive number of bytes (at most 4 GiB)");
+    (key == "sync-max-room-bytes" ? o.sync_max_room_bytes : o.sync_batch_bytes) = *n;
+    return status::success();
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -171,6 +223,7 @@ status apply_daemon_option(std::string_view raw_key, std::string_view value, dae
     return n;
   };
 
+  if (auto st = apply_limit_option(key, value, o)) return *st;
   if (key == "http") return parse_http(value, o);
   if (key == "data-dir") {
     if (value.empty()) return bad(key, value, "a directory");
@@ -294,6 +347,13 @@ status check_daemon_options(const daemon_options& o) {
     return status(errc::bad_request,
                   "--kafka-brokers is set but the journal is rocksdb: add --journal=kafka");
   }
+  if (o.sync_batch_bytes != 0 && o.sync_batch_bytes > o.max_outgoing_bytes / 2) {
+    // A paced sync sends a batch when at most a batch is unsent: two must fit under the cap, or
+    // a client that reads would be dropped.
+    return status(errc::bad_request,
+                  "--sync-batch-bytes must be at most half of --max-outgoing-bytes (" +
+                      std::to_string(o.max_outgoing_bytes) + ")");
+  }
   if (!o.cluster_listen.empty() && o.journal != actors::journal_kind::kafka) {
     // Shard ownership and fencing come from Kafka: there is no cluster on the embedded journal.
     return status(errc::bad_request,
@@ -407,6 +467,16 @@ actors::node_options to_node_options(const daemon_options& o) {
   n.cluster_listen = o.cluster_listen;
   n.cluster_session_timeout = o.cluster_session_timeout;
   n.route_wait = o.route_wait;
+  n.rate_per_second = o.connection_rate;
+  n.rate_burst = o.connection_burst;
+  n.account_rate_per_second = o.account_rate;
+  n.account_rate_burst = o.account_burst;
+  n.max_connections_per_account = o.max_connections_per_account;
+  n.sync_max_rooms = o.sync_max_rooms;
+  n.sync_max_room_bytes = o.sync_max_room_bytes;
+  n.sync_batch_bytes = o.sync_batch_bytes != 0
+                           ? o.sync_batch_bytes
+                           : std::min<std::size_t>(n.sync_batch_bytes, o.max_outgoing_bytes / 4);
   return n;
 }
 
@@ -464,6 +534,20 @@ Options (also accepted as `key = value` lines in the --config file; flags win):
   --route-wait=MS             how long a command waits for its shard to get a reachable owner
                               (rebalance, node loss) before it fails with `unavailable`
                               (default 15000)
+  --connection-rate=N[/s]     requests per second one connection may sustain (default 100)
+  --connection-burst=N        requests one connection may send at once (default 200)
+  --account-rate=N[/s]        requests per second all of one account's connections on this
+                              node may sustain together (default 200)
+  --account-burst=N           requests one account may send at once (default 400)
+  --max-connections-per-account=N
+                              authenticated connections of one account on this node; the next
+                              auth gets rate_limited and close 1008 (default 50)
+  --sync-max-rooms=N          rooms one sync may name; more is too_large (default 1000)
+  --sync-max-room-bytes=N     events one sync replays per room; a room with more gets `gap`
+                              (default 4194304)
+  --sync-batch-bytes=N        events a sync reads and sends at a time, paced by the client's
+                              reading; at most half of --max-outgoing-bytes (default 262144,
+                              or a quarter of --max-outgoing-bytes when that is smaller)
   --config=FILE               read options from FILE
   --help                      show this text
   --version                   show the version
