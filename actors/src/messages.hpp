@@ -27,11 +27,13 @@ using granted_atom = caf::atom_constant<caf::atom("h_granted")>;   ///< gate →
 using passivate_atom = caf::atom_constant<caf::atom("h_passiv")>;  ///< region → entity
 using idle_atom = caf::atom_constant<caf::atom("h_idle")>;         ///< region → itself (timer)
 using closed_atom = caf::atom_constant<caf::atom("h_closed")>;     ///< session object → session
-using sync_drained_atom = caf::atom_constant<caf::atom("h_drained")>;  ///< link → session
 using live_atom = caf::atom_constant<caf::atom("h_live")>;         ///< test query: live entities
 using shards_atom = caf::atom_constant<caf::atom("h_shards")>;     ///< glue → regions, hub
 using handoff_atom = caf::atom_constant<caf::atom("h_handoff")>;  ///< region → entity: shard gone
 using retry_atom = caf::atom_constant<caf::atom("h_retry")>;      ///< region → itself (timer)
+
+/// link → session: the connection took the last sync batch (client_link::when_drained)
+using sync_drained_atom = caf::atom_constant<caf::atom("h_drained")>;
 
 // ---- the cluster wire protocol (cluster_port.hpp)
 // ------------------------------------------------- Between nodes only CAF's built-in types travel
