@@ -16,6 +16,8 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -36,6 +38,7 @@ struct cluster_glue_options {
   /// The cluster port's TLS material; null = --cluster-insecure (plain TCP, no authentication).
   /// With it, the node's actor system must have caf::openssl::manager loaded with these files.
   std::shared_ptr<const cluster_tls> tls;
+  std::vector<std::pair<std::string, std::string>> kafka_config;  ///< extra librdkafka properties
 };
 
 class cluster_glue {

@@ -226,7 +226,7 @@ class Cluster:
         self.tls_dir = None if insecure else make_certs(tmp_path / "tls", self.names)
 
         def security(name):
-            return ["--cluster-insecure"] if insecure else tls_args(self.tls_dir, name)
+            return ["--cluster-insecure=true"] if insecure else tls_args(self.tls_dir, name)
 
         self.nodes = {
             n: Node(n, binary, tmp_path, bootstrap, topic, security(n)) for n in self.names

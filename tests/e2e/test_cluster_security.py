@@ -111,7 +111,7 @@ def test_bad_files(hibikid_binary, tmp_path):
     cases = [
         ([], "--cluster needs --cluster-tls-cert, --cluster-tls-key and --cluster-ca"),
         ([f"--cluster-tls-cert={cert}"], "go together: missing --cluster-tls-key, --cluster-ca"),
-        (good + ["--cluster-insecure"], "--cluster-insecure contradicts"),
+        (good + ["--cluster-insecure=true"], "--cluster-insecure contradicts"),
         (with_files(c=missing), f"--cluster-tls-cert {missing}: cannot open: No such file"),
         (with_files(k=tmp_path / "nope.key"), "--cluster-tls-key"),
         (with_files(a=tmp_path / "nope.crt"), "--cluster-ca"),
