@@ -8,6 +8,7 @@
 
 #include "hibiki/cli/daemon_options.hpp"
 #include "hibiki/gateway/server.hpp"
+#include "hibiki/metrics/registry.hpp"
 
 #ifndef HIBIKI_VERSION
 #define HIBIKI_VERSION "unknown"
@@ -47,12 +48,18 @@ int main(int argc, char** argv) {
     std::cout << "hibikid: opening the journal (" << cli::journal_description(options) << ")"
               << std::endl;
   }
-  auto node = actors::node::start(cli::to_node_options(options));
+  // One registry for every layer (metrics/README.md); none at all with --metrics=false.
+  auto metrics = options.metrics ? metrics::registry::create() : nullptr;
+  auto node_options = cli::to_node_options(options);
+  node_options.metrics = metrics;
+  auto gateway_options = cli::to_gateway_options(options);
+  gateway_options.metrics = metrics;
+  auto node = actors::node::start(node_options);
   if (!node) {
     std::cerr << "hibikid: cannot start the node: " << node.error().message << "\n";
     return 1;
   }
-  auto gateway = gateway::server::start(*node.value(), cli::to_gateway_options(options));
+  auto gateway = gateway::server::start(*node.value(), gateway_options);
   if (!gateway) {
     std::cerr << "hibikid: " << gateway.error().message << "\n";
     node.value()->stop();

@@ -298,8 +298,9 @@ std::string result_label(std::size_t r) {
 }
 }  // namespace
 
-void registry::request(const protocol::request_body& op, errc result) {
-  const auto o = op.index();
+void registry::request(std::size_t op_index, errc result) {
+  if (op_index >= op_count) return invalid_request(result);
+  const auto o = op_index;
   const auto r = result_index(result);
   impl_->requests
       .at(o * result_count + r,

@@ -156,7 +156,8 @@ bool known_key(std::string_view key) {
                              "cluster",
                              "node-id",
                              "cluster-session-timeout",
-                             "route-wait"})
+                             "route-wait",
+                             "metrics"})
     if (key == k) return true;
   return false;
 }
@@ -187,6 +188,15 @@ status apply_daemon_option(std::string_view raw_key, std::string_view value, dae
       o.open_signup = true;
     else if (value == "false")
       o.open_signup = false;
+    else
+      return bad(key, value, "true or false");
+    return status::success();
+  }
+  if (key == "metrics") {
+    if (value == "true")
+      o.metrics = true;
+    else if (value == "false")
+      o.metrics = false;
     else
       return bad(key, value, "true or false");
     return status::success();
@@ -464,6 +474,7 @@ Options (also accepted as `key = value` lines in the --config file; flags win):
   --route-wait=MS             how long a command waits for its shard to get a reachable owner
                               (rebalance, node loss) before it fails with `unavailable`
                               (default 15000)
+  --metrics=true|false        record metrics and serve them on GET /metrics (default true)
   --config=FILE               read options from FILE
   --help                      show this text
   --version                   show the version

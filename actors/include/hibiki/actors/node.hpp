@@ -18,6 +18,10 @@
 #include "hibiki/core/ids.hpp"
 #include "hibiki/core/result.hpp"
 
+namespace hibiki::metrics {
+class registry;
+}
+
 namespace hibiki::actors {
 
 /// Where the journal lives.
@@ -70,6 +74,9 @@ struct node_options {
   double rate_per_second = 100;
   /// Requests one connection may send at once before the rate applies. Default: 200.
   double rate_burst = 200;
+  /// Where requests, send→ack latency, entities, recoveries, breaker state and partition lag are
+  /// reported (metrics/README.md); handed on to the backend. Default: null = not recorded.
+  std::shared_ptr<metrics::registry> metrics;
 };
 
 /// Where a session's outgoing frames go: implemented by the gateway's WebSocket connection.

@@ -61,6 +61,8 @@ struct daemon_options {
   std::chrono::milliseconds cluster_session_timeout{10'000};
   /// --route-wait=MS (1..600000). Default: 15000
   std::chrono::milliseconds route_wait{15'000};
+  /// --metrics=true|false: record metrics and serve GET /metrics. Default: true
+  bool metrics = true;
   /// --config=FILE. Default: none
   std::string config_file;
   bool help = false;

@@ -5,9 +5,14 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace hibiki::metrics {
+class registry;
+}
 
 namespace hibiki::gateway {
 
@@ -43,6 +48,9 @@ struct gateway_options {
   std::size_t max_outgoing_frames = 8192;
   /// Largest HTTP request body; a larger one gets 413. Default: 64 KiB
   std::size_t max_http_body_bytes = 64 * 1024;
+  /// Counts connections and HTTP requests, and is served on GET /metrics (metrics/README.md).
+  /// Default: null = nothing recorded, /metrics answers 404.
+  std::shared_ptr<metrics::registry> metrics;
 };
 
 }  // namespace hibiki::gateway

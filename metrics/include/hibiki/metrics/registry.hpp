@@ -80,11 +80,14 @@ class registry : public std::enable_shared_from_this<registry> {
   // ---- actors ----------------------------------------------------------------------------------
   /// hibiki_requests_total{op,result} (counter): one per reply to a WebSocket request. `result`
   /// is "ok" (errc::ok) or the error's wire code.
-  void request(const protocol::request_body& op, errc result);
+  void request(const protocol::request_body& op, errc result) { request(op.index(), result); }
+  /// The same by op index: the alternative's index in protocol::request_body (what a session
+  /// keeps while the request runs, instead of the request). Out of range counts as "invalid".
+  void request(std::size_t op_index, errc result);
   /// The same for a frame that did not parse into a request: op="invalid".
   void invalid_request(errc result);
-  /// hibiki_send_ack_seconds (histogram): send_message received by the session until its reply
-  /// is handed to the connection.
+  /// hibiki_send_ack_seconds (histogram): send_message received by the session until its ok
+  /// reply (the acknowledgement: the message is durable) is handed to the connection.
   void send_ack(std::chrono::steady_clock::duration elapsed);
 
   // ---- persistence -----------------------------------------------------------------------------
