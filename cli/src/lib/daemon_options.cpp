@@ -346,16 +346,6 @@ const std::vector<option_spec> table = {
        return set_duration("route-wait", v, 1, 600'000, "a number of milliseconds from 1 to 600000",
                            o.route_wait);
      }},
-<<<<<<< HEAD
-    {"metrics", "true|false",
-     "record metrics and serve them on GET /metrics (false: nothing recorded, /metrics 404)",
-     "true",
-     [](sv v, options& o) {
-       std::optional<bool> on;
-       auto st = set_bool("metrics", v, on);
-       if (st) o.metrics = *on;
-       return st;
-=======
     // ---- request rates, per-account limits and sync replay ----
     {"connection-rate", "N[/s]", "requests per second one connection may sustain", "100",
      [](sv v, options& o) { return set_rate("connection-rate", v, o.connection_rate); }},
@@ -400,7 +390,15 @@ const std::vector<option_spec> table = {
      [](sv v, options& o) {
        return set_count("sync-batch-bytes", v, 1, std::uint64_t{1} << 32,
                         "a positive number of bytes (at most 4 GiB)", o.sync_batch_bytes);
->>>>>>> main
+     }},
+    {"metrics", "true|false",
+     "record metrics and serve them on GET /metrics (false: nothing recorded, /metrics 404)",
+     "true",
+     [](sv v, options& o) {
+       std::optional<bool> on;
+       auto st = set_bool("metrics", v, on);
+       if (st) o.metrics = *on;
+       return st;
      }},
 };
 
