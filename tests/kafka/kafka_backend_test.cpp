@@ -49,9 +49,23 @@ std::map<entity_id, std::vector<seq_nr>> committed_events(const persistence::kaf
   std::map<entity_id, std::vector<seq_nr>> out;
   auto admin = admin_client::create({o.brokers, {}});
   REQUIRE(admin.ok());
+  auto high = admin_client::create_high_watermark({o.brokers, {}});
+  REQUIRE(high.ok());
   for (std::int32_t p = 0; p < partitions; ++p) {
+    // A commit is acknowledged before the coordinator writes its markers, and until then the
+    // last stable offset stays below its records: wait until it reaches the high watermark (no
+    // transaction left open), so every acknowledged record is readable.
     auto end = (*admin)->end_offset(o.topic, p, std::chrono::seconds(10));
     REQUIRE(end.ok());
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (;;) {
+      auto hw = (*high)->end_offset(o.topic, p, std::chrono::seconds(10));
+      REQUIRE(hw.ok());
+      if (*end >= *hw || std::chrono::steady_clock::now() > until) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      end = (*admin)->end_offset(o.topic, p, std::chrono::seconds(10));
+      REQUIRE(end.ok());
+    }
     if (*end == 0) continue;
     auto reader = partition_reader::create({o.brokers, {}}, o.topic, p, 0);
     REQUIRE(reader.ok());

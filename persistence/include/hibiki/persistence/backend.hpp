@@ -37,9 +37,9 @@ struct journal_status {
   std::int32_t partition_count = 0;  ///< partitions of the topic (kafka only)
   /// Kafka only: every partition (single node: it owns them all; clustered: owned or followed).
   std::vector<partition_status> partitions;
-  std::uint64_t appends = 0;           ///< appends acknowledged since open
-  std::uint64_t rejected = 0;          ///< refused: conflict, bad_request, too_large
-  std::uint64_t failed = 0;            ///< failed: unavailable
+  std::uint64_t appends = 0;   ///< appends acknowledged since open
+  std::uint64_t rejected = 0;  ///< refused: conflict, bad_request, too_large
+  std::uint64_t failed = 0;    ///< failed: unavailable
   /// Kafka only: partitions not serving nor following yet (state "catching_up", "recovering" or
   /// "acquiring"), and the records left to index over every partition whose end is known (the
   /// sum of `lag`). Both 0 when caught up; a /readyz check reads them.
