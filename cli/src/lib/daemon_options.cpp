@@ -3,6 +3,7 @@
 #include <charconv>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include "number_parse.hpp"
@@ -134,6 +135,91 @@ bool valid_node_id(std::string_view name) {
   return true;
 }
 
+/// A comma-separated list without empty items.
+std::optional<std::vector<std::string>> split_list(std::string_view value) {
+  std::vector<std::string> out;
+  while (true) {
+    auto comma = value.find(',');
+    auto item = trim(value.substr(0, comma));
+    if (item.empty()) return std::nullopt;
+    out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+/// An origin as browsers send it: scheme://host[:port], nothing after.
+bool valid_origin(std::string_view o) {
+  std::string_view rest;
+  if (o.rfind("http://", 0) == 0)
+    rest = o.substr(7);
+  else if (o.rfind("https://", 0) == 0)
+    rest = o.substr(8);
+  else
+    return false;
+  if (rest.empty()) return false;
+  for (char c : rest)
+    if (c == '/' || c == ' ' || c == '?' || c == '#' || c == '@') return false;
+  return true;
+}
+
+/// The network edge's flags (TLS, caps, sign-up rate, proxies, origins); nothing when `key` is
+/// not one of them.
+std::optional<status> apply_edge_option(const std::string& key, std::string_view value,
+                                        daemon_options& o) {
+  if (key == "tls-cert" || key == "tls-key") {
+    if (value.empty()) return bad(key, value, "a PEM file");
+    (key == "tls-cert" ? o.tls_cert : o.tls_key) = std::string(value);
+    return status::success();
+  }
+  if (key == "max-connections" || key == "max-connections-per-ip") {
+    auto n = parse_unsigned(value, 10'000'000);
+    if (!n) return bad(key, value, "a number of connections from 0 (no cap) to 10000000");
+    (key == "max-connections" ? o.max_connections : o.max_connections_per_ip) = *n;
+    return status::success();
+  }
+  if (key == "signup-rate") {
+    constexpr std::string_view expected = "N/s, N/min or N/h (N up to 1000000; 0 = no limit)";
+    if (value == "0") {
+      o.signup_rate = 0;
+      return status::success();
+    }
+    auto slash = value.find('/');
+    if (slash == std::string_view::npos) return bad(key, value, expected);
+    auto n = parse_unsigned(value.substr(0, slash), 1'000'000);
+    auto unit = value.substr(slash + 1);
+    std::chrono::seconds period{0};
+    if (unit == "s")
+      period = std::chrono::seconds(1);
+    else if (unit == "min")
+      period = std::chrono::seconds(60);
+    else if (unit == "h")
+      period = std::chrono::seconds(3600);
+    if (!n || period.count() == 0) return bad(key, value, expected);
+    o.signup_rate = static_cast<std::uint32_t>(*n);
+    o.signup_period = period;
+    return status::success();
+  }
+  if (key == "trusted-proxies") {
+    // Checked as address blocks when the gateway starts (with the listen address).
+    auto list = split_list(value);
+    if (!list) return bad(key, value, "CIDR[,CIDR...] such as 127.0.0.1/32,10.0.0.0/8");
+    o.trusted_proxies = std::move(*list);
+    return status::success();
+  }
+  if (key == "allowed-origins") {
+    auto list = split_list(value);
+    if (!list) return bad(key, value, "ORIGIN[,ORIGIN...] such as https://chat.example.com, or *");
+    for (const auto& origin : *list)
+      if (origin != "*" && !valid_origin(origin))
+        return bad(key, value, "origins as scheme://host[:port] (http or https, no path), or *");
+    o.allowed_origins = std::move(*list);
+    return status::success();
+  }
+  return std::nullopt;
+}
+
 bool known_key(std::string_view key) {
   for (std::string_view k : {"http",
                              "data-dir",
@@ -156,7 +242,14 @@ bool known_key(std::string_view key) {
                              "cluster",
                              "node-id",
                              "cluster-session-timeout",
-                             "route-wait"})
+                             "route-wait",
+                             "tls-cert",
+                             "tls-key",
+                             "max-connections",
+                             "max-connections-per-ip",
+                             "signup-rate",
+                             "trusted-proxies",
+                             "allowed-origins"})
     if (key == k) return true;
   return false;
 }
@@ -191,6 +284,7 @@ status apply_daemon_option(std::string_view raw_key, std::string_view value, dae
       return bad(key, value, "true or false");
     return status::success();
   }
+  if (auto st = apply_edge_option(key, value, o); st.has_value()) return *st;
   if (key == "snapshot-every") {
     auto n = positive(std::numeric_limits<std::uint32_t>::max());
     if (!n) return bad(key, value, "a positive integer");
@@ -285,6 +379,11 @@ status apply_daemon_option(std::string_view raw_key, std::string_view value, dae
 }
 
 status check_daemon_options(const daemon_options& o) {
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return status(errc::bad_request, o.tls_cert.empty()
+                                         ? "--tls-key needs --tls-cert (TLS takes both)"
+                                         : "--tls-cert needs --tls-key (TLS takes both)");
+  }
   if (o.journal == actors::journal_kind::kafka && o.kafka_brokers.empty()) {
     return status(errc::bad_request,
                   "--journal=kafka needs --kafka-brokers=HOST:PORT[,HOST:PORT...]");
@@ -419,6 +518,14 @@ gateway::gateway_options to_gateway_options(const daemon_options& o) {
   g.max_frame_bytes = o.max_frame_bytes;
   g.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(o.idle_timeout);
   g.max_outgoing_bytes = o.max_outgoing_bytes;
+  g.tls_cert_file = o.tls_cert;
+  g.tls_key_file = o.tls_key;
+  g.max_connections = o.max_connections;
+  g.max_connections_per_ip = o.max_connections_per_ip;
+  g.signup_per_ip = o.signup_rate;
+  g.signup_period = o.signup_period;
+  g.trusted_proxies = o.trusted_proxies;
+  g.allowed_origins = o.allowed_origins;
   return g;
 }
 
@@ -430,8 +537,7 @@ Runs a hibiki node: the chat backend with its WebSocket/HTTP gateway.
 Options (also accepted as `key = value` lines in the --config file; flags win):
   --http=HOST:PORT            listen address (default 127.0.0.1:8080; port 0 picks a free port)
   --data-dir=DIR              RocksDB data directory (default ./data)
-  --open-signup=true|false    open sign-up over POST /api/signup
-                              (default: true on a loopback address, false otherwise)
+  --open-signup=true|false    open sign-up over POST /api/signup (default false)
   --snapshot-every=N          snapshot an entity every N events (default 1000)
   --passivate-after=SECONDS   passivate entities idle this long (default 120)
   --max-live-entities=N       most live entities per region (default 100000)
@@ -464,6 +570,20 @@ Options (also accepted as `key = value` lines in the --config file; flags win):
   --route-wait=MS             how long a command waits for its shard to get a reachable owner
                               (rebalance, node loss) before it fails with `unavailable`
                               (default 15000)
+  --tls-cert=FILE             PEM certificate chain: serve HTTPS and WSS on --http (with
+                              --tls-key; SIGHUP reloads both files)
+  --tls-key=FILE              PEM private key of --tls-cert
+  --max-connections=N         most open connections; past it HTTP 503 (default 10000; 0 = no cap)
+  --max-connections-per-ip=N  most open connections per client address (IPv6: per /64); past it
+                              HTTP 429 (default 100; 0 = no cap)
+  --signup-rate=N/s|N/min|N/h sign-ups per client address; past it HTTP 429 with Retry-After
+                              (default 10/min; 0 = no limit)
+  --trusted-proxies=CIDR[,CIDR...]
+                              reverse proxies whose X-Forwarded-For names the client (default
+                              none: the TCP peer is the client)
+  --allowed-origins=ORIGIN[,ORIGIN...]
+                              browser origins allowed to open a WebSocket, or * for any
+                              (default: http(s)://HOST:PORT of --http, plus localhost forms)
   --config=FILE               read options from FILE
   --help                      show this text
   --version                   show the version
