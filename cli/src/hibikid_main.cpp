@@ -3,6 +3,7 @@
 // reverse order.
 
 #include <pthread.h>
+#include <sys/resource.h>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -42,6 +43,23 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGHUP);  // reload, never a kill
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+
+  // Every connection is a file descriptor: take the whole hard limit (shells often start at a soft
+  // 1024), and say so when even that is below the connection cap.
+  if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    if (files.rlim_cur < files.rlim_max) {
+      files.rlim_cur = files.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &files);
+    }
+    getrlimit(RLIMIT_NOFILE, &files);
+    if (files.rlim_cur != RLIM_INFINITY && options.max_connections != 0 &&
+        files.rlim_cur < options.max_connections + 256) {
+      std::cerr << "hibikid: the open-file limit (" << files.rlim_cur
+                << ") is below --max-connections=" << options.max_connections
+                << " plus what storage needs: connections past it wait until descriptors free up"
+                << " (raise LimitNOFILE / ulimit -n, or lower --max-connections)" << std::endl;
+    }
+  }
 
   if (options.journal == actors::journal_kind::kafka) {
     // Opening fences every partition and reads the topic into the local index first: say so, as

@@ -331,11 +331,14 @@ def test_emfile_does_not_spin_and_accepting_resumes(server_factory, hibikid_bina
             "the accept failure is logged",
         )
         # Out of descriptors, the pending connections stay queued. A loop retrying accept at
-        # once would burn a whole core: measure the CPU time it uses over 3 s of wall time.
+        # once burns a whole core (measured: 3 CPU seconds in 3 s on an idle machine, still 0.6
+        # with 20 runnable processes on 2 cores); backing off costs almost nothing. Compare the
+        # CPU time the process uses over 5 s of wall time with a bound far below the first.
         start = cpu_seconds(proc.pid)
-        time.sleep(3)
+        time.sleep(5)
         used = cpu_seconds(proc.pid) - start
-        assert used < 0.5, f"{used:.2f} CPU seconds in 3 s while out of descriptors"
+        print(f"CPU seconds used in 5 s while out of descriptors: {used:.3f}")
+        assert used < 0.25, f"{used:.2f} CPU seconds in 5 s while out of descriptors"
         assert proc.poll() is None
     finally:
         close_all(clients)
