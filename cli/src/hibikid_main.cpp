@@ -10,6 +10,7 @@
 
 #include "hibiki/cli/daemon_options.hpp"
 #include "hibiki/gateway/server.hpp"
+#include "hibiki/persistence/kafka_settings.hpp"
 
 #ifndef HIBIKI_VERSION
 #define HIBIKI_VERSION "unknown"
@@ -18,7 +19,7 @@
 int main(int argc, char** argv) {
   using namespace hibiki;
   std::vector<std::string> args(argv + 1, argv + argc);
-  auto parsed = cli::parse_daemon_options(args);
+  auto parsed = cli::parse_daemon_options(args, cli::process_environment());
   if (!parsed) {
     std::cerr << "hibikid: " << parsed.error().message << "\n"
               << "Try 'hibikid --help'.\n";
@@ -32,6 +33,15 @@ int main(int argc, char** argv) {
   if (options.version) {
     std::cout << "hibikid " << HIBIKI_VERSION << "\n";
     return 0;
+  }
+  for (const auto& warning : options.warnings) std::cerr << "hibikid: " << warning << "\n";
+  if (!options.kafka_config.empty()) {
+    // librdkafka's own check of the properties (unknown key, bad value): a usage error, reported
+    // before anything connects.
+    if (auto st = persistence::check_kafka_settings(options.kafka_config); !st) {
+      std::cerr << "hibikid: --kafka-config: " << st.error().message << "\n";
+      return 2;
+    }
   }
 
   // Block the stop signals in every thread (threads inherit the mask), and take them in main with
