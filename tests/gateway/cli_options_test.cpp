@@ -20,7 +20,15 @@ TEST_CASE("hibikid defaults", "[cli][options]") {
   REQUIRE(o->http_host == "127.0.0.1");
   REQUIRE(o->http_port == 8080);
   REQUIRE(o->data_dir == "./data");
-  REQUIRE_FALSE(o->open_signup.has_value());
+  REQUIRE_FALSE(o->open_signup);  // closed unless asked for, whatever the address
+  REQUIRE(o->tls_cert.empty());
+  REQUIRE(o->tls_key.empty());
+  REQUIRE(o->max_connections == 10'000);
+  REQUIRE(o->max_connections_per_ip == 100);
+  REQUIRE(o->signup_rate == 10);
+  REQUIRE(o->signup_period == std::chrono::seconds(60));
+  REQUIRE(o->trusted_proxies.empty());
+  REQUIRE(o->allowed_origins.empty());
   REQUIRE(o->snapshot_every == 1000);
   REQUIRE(o->passivate_after == std::chrono::seconds(120));
   REQUIRE(o->max_live_entities == 100'000);
@@ -123,6 +131,24 @@ TEST_CASE("hibikid flags", "[cli][options]") {
   REQUIRE(gw.idle_timeout == std::chrono::milliseconds(5000));
   REQUIRE(gw.max_outgoing_bytes == 65536);
   REQUIRE(gw.web_root == "/srv/web");
+
+  auto edge = parse_daemon_options(
+      {"--tls-cert=/etc/hibiki/cert.pem", "--tls-key=/etc/hibiki/key.pem", "--max-connections=0",
+       "--max-connections-per-ip=7", "--signup-rate=3/h", "--trusted-proxies=127.0.0.1, 10.0.0.0/8",
+       "--allowed-origins=https://chat.example.com,http://localhost:8080"});
+  REQUIRE(edge.ok());
+  auto egw = to_gateway_options(*edge);
+  REQUIRE(egw.tls_cert_file == "/etc/hibiki/cert.pem");
+  REQUIRE(egw.tls_key_file == "/etc/hibiki/key.pem");
+  REQUIRE(egw.max_connections == 0);
+  REQUIRE(egw.max_connections_per_ip == 7);
+  REQUIRE(egw.signup_per_ip == 3);
+  REQUIRE(egw.signup_period == std::chrono::seconds(3600));
+  REQUIRE(egw.trusted_proxies == strings{"127.0.0.1", "10.0.0.0/8"});
+  REQUIRE(egw.allowed_origins == strings{"https://chat.example.com", "http://localhost:8080"});
+  REQUIRE(parse_daemon_options({"--signup-rate=0"})->signup_rate == 0);
+  REQUIRE(parse_daemon_options({"--signup-rate=5/s"})->signup_period == std::chrono::seconds(1));
+  REQUIRE(parse_daemon_options({"--allowed-origins=*"})->allowed_origins == strings{"*"});
 
   auto v6 = parse_daemon_options({"--http=[::1]:9000"});
   REQUIRE(v6.ok());
@@ -379,6 +405,19 @@ TEST_CASE("hibikid rejects bad options", "[cli][options]") {
            strings{"--max-outgoing-bytes=99999999999999999999999"},
            strings{"--data-dir="},
            strings{"--config=/nonexistent/hibiki/config"},
+           strings{"--tls-cert=/a/cert.pem"},
+           strings{"--tls-key=/a/key.pem"},
+           strings{"--tls-cert="},
+           strings{"--max-connections=-1"},
+           strings{"--max-connections-per-ip=many"},
+           strings{"--signup-rate=10"},
+           strings{"--signup-rate=10/day"},
+           strings{"--signup-rate=/min"},
+           strings{"--trusted-proxies="},
+           strings{"--trusted-proxies=10.0.0.0/8,,127.0.0.1"},
+           strings{"--allowed-origins=example.com"},
+           strings{"--allowed-origins=https://example.com/path"},
+           strings{"--allowed-origins="},
        }) {
     INFO(args[0]);
     auto o = parse_daemon_options(args);

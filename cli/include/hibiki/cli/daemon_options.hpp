@@ -29,8 +29,8 @@ struct daemon_options {
   std::uint16_t http_port = 8080;
   /// --data-dir. Default: ./data
   std::string data_dir = "./data";
-  /// --open-signup=true|false. Default: unset (on for a loopback address, off otherwise)
-  std::optional<bool> open_signup;
+  /// --open-signup=true|false. Default: false
+  bool open_signup = false;
   /// --snapshot-every=N. Default: 1000
   std::uint32_t snapshot_every = 1000;
   /// --passivate-after=SECONDS. Default: 120
@@ -95,6 +95,22 @@ struct daemon_options {
   /// --sync-batch-bytes=N: events a sync reads and sends at a time; at most half of
   /// --max-outgoing-bytes. Default: 0 = 256 KiB, or a quarter of --max-outgoing-bytes if smaller
   std::size_t sync_batch_bytes = 0;
+  // ---- the network edge: TLS, admission control, proxies, origins ----
+  /// --tls-cert=FILE and --tls-key=FILE: serve HTTPS and WSS (both or neither).
+  /// Default: empty = plain
+  std::string tls_cert;
+  std::string tls_key;
+  /// --max-connections=N (0 = no cap). Default: 10000
+  std::size_t max_connections = 10'000;
+  /// --max-connections-per-ip=N (0 = no cap). Default: 100
+  std::size_t max_connections_per_ip = 100;
+  /// --signup-rate=N/s|N/min|N/h per client address (0 = no limit). Default: 10/min
+  std::uint32_t signup_rate = 10;
+  std::chrono::seconds signup_period{60};
+  /// --trusted-proxies=CIDR[,CIDR...]. Default: none
+  std::vector<std::string> trusted_proxies;
+  /// --allowed-origins=ORIGIN[,ORIGIN...] or *. Default: empty = the listen address's origins
+  std::vector<std::string> allowed_origins;
 
   /// --config=FILE. Default: none
   std::string config_file;
