@@ -93,6 +93,8 @@ void protocol_corpus(const fs::path& dir) {
       {"history_limit_0", R"({"id":1,"op":"history","room_id":1,"limit":0})"},
       {"sync_leading_zero", R"({"id":1,"op":"sync","since":{"01":0}})"},
       {"sync_negative", R"({"id":1,"op":"sync","since":{"1":-1}})"},
+      {"sync_many", R"({"id":1,"op":"sync","since":{"9":1,"3":0,"27":5,"1":2,"10":0}})"},
+      {"sync_repeated", R"({"id":1,"op":"sync","since":{"2":1,"2":3}})"},
       {"unicode_body",
        "{\"id\":1,\"op\":\"send_message\",\"room_id\":1,\"body\":"
        "\"\\u00e9\xe3\x81\x82\\ud83d\\ude00\","
