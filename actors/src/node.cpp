@@ -12,6 +12,7 @@
 #include <caf/io/all.hpp>
 
 #include "cluster_glue.hpp"
+#include "hibiki/metrics/registry.hpp"
 #include "hibiki/persistence/backend.hpp"
 #include "hibiki/persistence/breaker_journal.hpp"
 #include "io_executor.hpp"
@@ -130,6 +131,10 @@ class node_impl final : public node {
     }
     rt_ = start_runtime(*sys_, std::move(deps), options_);
     forget_actor_system();
+    if (options_.metrics) {
+      metrics_collector_ =
+          options_.metrics->add_collector([this](metrics::registry& r) { collect(r); });
+    }
   }
 
   ~node_impl() override { node_impl::stop(); }
@@ -237,6 +242,8 @@ class node_impl final : public node {
     std::lock_guard<std::mutex> lock(stop_mutex_);
     if (stopped_) return;
     stopped_ = true;
+    // Waits for a scrape in progress; none reads the runtime or the backend after this.
+    metrics_collector_.reset();
     rt_.ctx->stopping = true;
     // Let appends already submitted be acknowledged and their replies go out. Bounded, so a
     // wedged disk cannot hang shutdown forever.
@@ -281,6 +288,25 @@ class node_impl final : public node {
   }
 
  private:
+  /// The node's scrape-time metrics: what its regions, recovery gate and journal hold now.
+  void collect(metrics::registry& r) {
+    using metrics::entity_kind;
+    r.set_live_entities(entity_kind::room, rt_.room_stats->live);
+    r.set_live_entities(entity_kind::user, rt_.user_stats->live);
+    r.set_live_entities(entity_kind::id_allocator, rt_.id_stats->live);
+    r.set_passivations_total(entity_kind::room, rt_.room_stats->passivations);
+    r.set_passivations_total(entity_kind::user, rt_.user_stats->passivations);
+    r.set_passivations_total(entity_kind::id_allocator, rt_.id_stats->passivations);
+    r.set_recoveries(rt_.gate->total, rt_.gate->running);
+    r.set_breaker_state(to_string(breaker_->state()));
+    // A fresh look at the partitions (Kafka; bounded like GET /api/journal). RocksDB has none.
+    std::lock_guard<std::mutex> lock(status_mutex_);
+    if (closed_) return;
+    if (auto st = probe_->get(status_limit)) {
+      for (const auto& p : st->partitions) r.set_partition_lag(p.partition, p.lag);
+    }
+  }
+
   void finish_signup(std::uint64_t ticket, result<signup_result> r) {
     std::function<void(result<signup_result>)> done;
     {
@@ -304,6 +330,8 @@ class node_impl final : public node {
   /// What the backend is (kind, topic...), for the status when the backend cannot answer.
   persistence::journal_status identity_;
   std::unique_ptr<cluster_glue> glue_;
+  /// Registered with options_.metrics while the node runs; reset first in stop().
+  metrics::collector_handle metrics_collector_;
   /// Held while reading the status and while closing storage: no status call on a closed backend.
   std::mutex status_mutex_;
   bool closed_ = false;

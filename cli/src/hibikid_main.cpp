@@ -11,6 +11,7 @@
 
 #include "hibiki/cli/daemon_options.hpp"
 #include "hibiki/gateway/server.hpp"
+#include "hibiki/metrics/registry.hpp"
 #include "hibiki/persistence/kafka_settings.hpp"
 #include "hibiki/persistence/storage.hpp"
 
@@ -74,7 +75,10 @@ int main(int argc, char** argv) {
   }
 
   // The wiring: options -> storage -> node -> gateway; stopped in the reverse order.
-  const auto storage = cli::to_storage_options(options);
+  // One registry for every layer (metrics/README.md); none at all with --metrics=false.
+  auto metrics = options.metrics ? metrics::registry::create() : nullptr;
+  auto storage = cli::to_storage_options(options);
+  storage.metrics = metrics;
   if (storage.journal == persistence::journal_kind::kafka) {
     // Opening fences every partition and reads the topic into the local index first: say so, as
     // it can take a while (the backend logs its progress; --kafka-open-timeout bounds it).
@@ -86,12 +90,16 @@ int main(int argc, char** argv) {
     std::cerr << "hibikid: cannot open the journal: " << backend.error().message << "\n";
     return 1;
   }
-  auto node = actors::node::start(std::move(*backend), cli::to_node_options(options));
+  auto node_options = cli::to_node_options(options);
+  node_options.metrics = metrics;
+  auto node = actors::node::start(std::move(*backend), node_options);
   if (!node) {
     std::cerr << "hibikid: cannot start the node: " << node.error().message << "\n";
     return 1;
   }
-  auto gateway = gateway::server::start(*node.value(), cli::to_gateway_options(options));
+  auto gateway_options = cli::to_gateway_options(options);
+  gateway_options.metrics = metrics;
+  auto gateway = gateway::server::start(*node.value(), gateway_options);
   if (!gateway) {
     std::cerr << "hibikid: " << gateway.error().message << "\n";
     node.value()->stop();

@@ -34,6 +34,7 @@ result<std::unique_ptr<backend>> open_rocksdb(const storage_options& options) {
   rocksdb_options ro;
   ro.path = options.data_dir;
   ro.sync = options.sync_writes;
+  ro.metrics = options.metrics;
   auto opened = rocksdb_backend::open(ro);
   if (!opened) {
     return error{errc::unavailable,
@@ -70,6 +71,7 @@ result<std::unique_ptr<backend>> open_kafka(const storage_options& options) {
   ko.local.sync = options.sync_writes;
   ko.extra_config = options.kafka_config;
   ko.open_timeout = options.kafka_open_timeout;
+  ko.metrics = options.metrics;
   auto opened = kafka_backend::open(ko);
   if (!opened) {
     if (opened.error().code == errc::bad_request) return opened.error();

@@ -809,3 +809,17 @@ TEST_CASE("token file location", "[cli][options]") {
   ::setenv("HOME", "/home/someone", 1);
   REQUIRE(token_file_path() == "/home/someone/.config/hibiki/token");
 }
+
+TEST_CASE("hibikid --metrics: on by default, false turns it off, anything else is refused",
+          "[cli][options][metrics]") {
+  REQUIRE(parse_daemon_options({})->metrics);
+  REQUIRE_FALSE(parse_daemon_options({"--metrics=false"})->metrics);
+  REQUIRE(parse_daemon_options({"--metrics=true"})->metrics);
+  REQUIRE_FALSE(parse_daemon_options({}, {{"HIBIKI_METRICS", "false"}})->metrics);
+  for (const char* bad : {"--metrics=no", "--metrics=", "--metrics=1"}) {
+    INFO(bad);
+    auto r = parse_daemon_options({bad});
+    REQUIRE_FALSE(r);
+    REQUIRE(r.error().message.find("--metrics") != std::string::npos);
+  }
+}

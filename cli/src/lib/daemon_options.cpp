@@ -502,6 +502,15 @@ const std::vector<option_spec> table = {
        o.allowed_origins = std::move(*list);
        return status::success();
      }},
+    {"metrics", "true|false",
+     "record metrics and serve them on GET /metrics (false: nothing recorded, /metrics 404)",
+     "true",
+     [](sv v, options& o) {
+       std::optional<bool> on;
+       auto st = set_bool("metrics", v, on);
+       if (st) o.metrics = *on;
+       return st;
+     }},
 };
 
 const option_spec* find_option(std::string_view name) {

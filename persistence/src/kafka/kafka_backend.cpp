@@ -373,6 +373,7 @@ result<std::unique_ptr<kafka_backend>> kafka_backend::open(const kafka_options& 
   rocksdb_options local = options.local;
   local.max_event_bytes = options.max_event_bytes;
   local.max_batch_appends = options.max_batch_appends;
+  if (!local.metrics) local.metrics = options.metrics;
   auto db = rocksdb_database::open(local);
   if (!db) return db.error();
 

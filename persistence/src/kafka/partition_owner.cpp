@@ -6,6 +6,7 @@
 
 #include "../journal_index.hpp"
 #include "hibiki/core/shard.hpp"
+#include "hibiki/metrics/registry.hpp"
 
 namespace hibiki::persistence::kafka {
 
@@ -495,6 +496,7 @@ void partition_owner::commit(std::vector<job>& batch) {
   std::int64_t last_offset = -1;
   if (!records.empty()) {
     const auto deadline = clock::now() + opts.request_timeout;
+    const auto started = clock::now();
     auto r = producer_->begin_transaction();
     if (r.ok()) {
       for (const auto& p : records) {
@@ -522,6 +524,7 @@ void partition_owner::commit(std::vector<job>& batch) {
     }
     if (r.ok()) {
       how = ending::committed;
+      if (opts.metrics) opts.metrics->journal_commit(clock::now() - started, appends);
     } else if (r.what == txn_outcome::kind::abortable) {
       auto a = producer_->abort_transaction(opts.request_timeout);
       how = a.ok() ? ending::aborted : ending::uncertain;

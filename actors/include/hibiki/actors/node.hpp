@@ -23,6 +23,10 @@
 #include "hibiki/core/ids.hpp"
 #include "hibiki/core/result.hpp"
 
+namespace hibiki::metrics {
+class registry;
+}
+
 namespace hibiki::persistence {
 class backend;
 }
@@ -79,6 +83,9 @@ struct node_options {
   /// read once the connection's unsent output is at most this. Keep it well under the gateway's
   /// `max_outgoing_bytes`. Default: 256 KiB.
   std::size_t sync_batch_bytes = 256 * 1024;
+  /// Where requests, send→ack latency, entities, recoveries, breaker state and partition lag are
+  /// reported (metrics/README.md); handed on to the backend. Default: null = not recorded.
+  std::shared_ptr<metrics::registry> metrics;
 };
 
 /// Where a session's outgoing frames go: implemented by the gateway's WebSocket connection.

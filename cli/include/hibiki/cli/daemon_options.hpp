@@ -113,6 +113,8 @@ struct daemon_options {
   /// --allowed-origins=ORIGIN[,ORIGIN...] or *. Default: empty = the listen address's origins
   std::vector<std::string> allowed_origins;
 
+  /// --metrics=true|false: record metrics and serve GET /metrics. Default: true
+  bool metrics = true;
   /// --config=FILE. Default: none
   std::string config_file;
   bool help = false;

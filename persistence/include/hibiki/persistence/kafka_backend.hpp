@@ -71,6 +71,9 @@ struct kafka_options {
   /// Extra librdkafka properties, applied last (tests point them at the mock cluster, tune
   /// timeouts). Applied to producers, consumers and the admin client alike.
   std::vector<std::pair<std::string, std::string>> extra_config;
+  /// Where transaction commits (and, when `local.metrics` is null, the local database's memory)
+  /// are reported (metrics/README.md). Default: null = not recorded.
+  std::shared_ptr<metrics::registry> metrics;
 };
 
 class kafka_backend : public backend {

@@ -13,6 +13,10 @@
 #include "hibiki/persistence/backend.hpp"
 #include "hibiki/persistence/kafka_settings.hpp"
 
+namespace hibiki::metrics {
+class registry;
+}
+
 namespace hibiki::persistence {
 
 /// Where the journal lives.
@@ -47,6 +51,8 @@ struct storage_options {
   std::string cluster_endpoint;
   /// How long a silent node keeps its shards before the others get them. Default: 10 s.
   std::chrono::milliseconds cluster_session_timeout{10'000};
+  /// Where commits and RocksDB memory are reported (metrics/README.md). Default: null = off.
+  std::shared_ptr<metrics::registry> metrics;
 };
 
 /// Opens the backend `options` describe. Kafka: connects, creates the topic when missing, then
