@@ -1,6 +1,7 @@
-// hibikid: one hibiki node. Parses options, starts the node (storage + actors), then the gateway,
-// prints the line tests and scripts wait for, reloads on SIGHUP, and on SIGTERM/SIGINT stops in
-// reverse order.
+// hibikid: one hibiki node, and the one place where its parts are wired together: parses the
+// options, opens the storage (persistence::open_backend), starts the node (actors) on it, then the
+// gateway, prints the line tests and scripts wait for, reloads on SIGHUP, and on SIGTERM/SIGINT
+// stops in reverse order.
 
 #include <pthread.h>
 #include <sys/resource.h>
@@ -11,6 +12,7 @@
 #include "hibiki/cli/daemon_options.hpp"
 #include "hibiki/gateway/server.hpp"
 #include "hibiki/persistence/kafka_settings.hpp"
+#include "hibiki/persistence/storage.hpp"
 
 #ifndef HIBIKI_VERSION
 #define HIBIKI_VERSION "unknown"
@@ -71,13 +73,20 @@ int main(int argc, char** argv) {
     }
   }
 
-  if (options.journal == actors::journal_kind::kafka) {
+  // The wiring: options -> storage -> node -> gateway; stopped in the reverse order.
+  const auto storage = cli::to_storage_options(options);
+  if (storage.journal == persistence::journal_kind::kafka) {
     // Opening fences every partition and reads the topic into the local index first: say so, as
-    // it can take a while (and up to two minutes when the brokers cannot be reached).
-    std::cout << "hibikid: opening the journal (" << cli::journal_description(options) << ")"
+    // it can take a while (the backend logs its progress; --kafka-open-timeout bounds it).
+    std::cout << "hibikid: opening the journal (" << persistence::describe_journal(storage) << ")"
               << std::endl;
   }
-  auto node = actors::node::start(cli::to_node_options(options));
+  auto backend = persistence::open_backend(storage);
+  if (!backend) {
+    std::cerr << "hibikid: cannot open the journal: " << backend.error().message << "\n";
+    return 1;
+  }
+  auto node = actors::node::start(std::move(*backend), cli::to_node_options(options));
   if (!node) {
     std::cerr << "hibikid: cannot start the node: " << node.error().message << "\n";
     return 1;

@@ -20,6 +20,7 @@
 #include "hibiki/actors/node.hpp"
 #include "hibiki/core/result.hpp"
 #include "hibiki/gateway/gateway_options.hpp"
+#include "hibiki/persistence/storage.hpp"
 
 namespace hibiki::cli {
 
@@ -46,7 +47,7 @@ struct daemon_options {
   /// --web-root=DIR. Default: empty (the compiled-in web root)
   std::string web_root;
   /// --journal=rocksdb|kafka. Default: rocksdb
-  actors::journal_kind journal = actors::journal_kind::rocksdb;
+  persistence::journal_kind journal = persistence::journal_kind::rocksdb;
   /// --kafka-brokers=HOST:PORT[,HOST:PORT...]. Required with --journal=kafka, refused without it.
   std::string kafka_brokers;
   /// --kafka-topic=NAME. Default: hibiki.journal
@@ -183,6 +184,13 @@ std::string cluster_description(const daemon_options& options);
 /// (a `#` inside a value is part of it). Errors name the line: "config line N: ...".
 status apply_config_text(std::string_view text, daemon_options& options);
 
+/// --node-id, else the host name: the node's name in its logs, its writer id and its cluster
+/// member name.
+std::string node_name(const daemon_options& options);
+
+/// What opens the storage (persistence::open_backend), what runs on it (actors::node::start),
+/// what serves clients (gateway::server::start).
+persistence::storage_options to_storage_options(const daemon_options& options);
 actors::node_options to_node_options(const daemon_options& options);
 gateway::gateway_options to_gateway_options(const daemon_options& options);
 
