@@ -4,8 +4,8 @@
 ///    mutual TLS (CAF's OpenSSL module, loaded by the node) when `tls` is set, and connects to
 ///    peers the same way; over plain TCP only with --cluster-insecure, which it logs at start
 ///    and every hour;
-///  - joins the cluster's consumer group (persistence::kafka_membership) as
-///    "<node>@<HOST:PORT>", and turns assignments into shard ownership: assigned → acquiring +
+///  - joins the cluster through the backend's persistence::membership (member name
+///    "<node>@<HOST:PORT>"), and turns assignments into shard ownership: assigned → acquiring +
 ///    shard_control::acquire; revoked or lost → none + release (entities stop at once);
 ///  - hears the backend's shard changes (serving, released, fenced) and updates the table;
 ///  - keeps the owner map: describe() (who owns which shard, and where to reach it) after every
@@ -16,8 +16,6 @@
 #include <chrono>
 #include <memory>
 #include <string>
-#include <utility>
-#include <vector>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -25,20 +23,17 @@
 #include "cluster_tls.hpp"
 #include "context.hpp"
 #include "hibiki/core/result.hpp"
+#include "hibiki/persistence/membership.hpp"
 #include "hibiki/persistence/shard_control.hpp"
 
 namespace hibiki::actors {
 
 struct cluster_glue_options {
-  std::string node;     ///< this node's name
-  std::string listen;   ///< HOST:PORT of the cluster port
-  std::string brokers;  ///< Kafka bootstrap servers
-  std::string topic;    ///< the journal topic
-  std::chrono::milliseconds session_timeout{10'000};
+  std::string node;    ///< this node's name
+  std::string listen;  ///< HOST:PORT of the cluster port
   /// The cluster port's TLS material; null = --cluster-insecure (plain TCP, no authentication).
   /// With it, the node's actor system must have caf::openssl::manager loaded with these files.
   std::shared_ptr<const cluster_tls> tls;
-  std::vector<std::pair<std::string, std::string>> kafka_config;  ///< extra librdkafka properties
 };
 
 class cluster_glue {
@@ -48,6 +43,7 @@ class cluster_glue {
   static result<std::unique_ptr<cluster_glue>> start(caf::actor_system& sys,
                                                      std::shared_ptr<node_context> ctx,
                                                      persistence::shard_control& shards,
+                                                     persistence::membership& membership,
                                                      cluster_glue_options options);
   ~cluster_glue();
 

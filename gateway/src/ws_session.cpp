@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string_view>
 
+#include "hibiki/metrics/registry.hpp"
+
 namespace hibiki::gateway {
 namespace {
 
@@ -51,8 +53,9 @@ bool offers_hibiki_v1(std::string_view header) {
 
 }  // namespace
 
-ws_session::ws_session(std::shared_ptr<gateway_context> ctx, beast::tcp_stream&& stream)
-    : ctx_(std::move(ctx)), ws_(std::move(stream)) {}
+ws_session::ws_session(std::shared_ptr<gateway_context> ctx, edge_stream&& stream,
+                       admission_slot&& slot)
+    : ctx_(std::move(ctx)), ws_(std::move(stream)), slot_(std::move(slot)) {}
 
 ws_session::~ws_session() {
   notify_closed();
@@ -95,6 +98,10 @@ void ws_session::on_accept(beast::error_code ec) {
     return;
   }
   session_ = ctx_->node.open_session(std::make_shared<ws_link>(ctx_, weak_from_this()));
+  if (ctx_->options.metrics) {
+    ctx_->options.metrics->http_request(metrics::http_path::websocket, 101);
+    ctx_->options.metrics->websocket_opened();
+  }
   do_read();
 }
 
@@ -176,6 +183,7 @@ void ws_session::enqueue(std::shared_ptr<const std::string> frame) {
       queue_.size() >= ctx_->options.max_outgoing_frames) {
     // Its socket is not taking what we send. A close frame would wait behind the same full
     // socket, so drop the connection; the memory is freed now.
+    if (ctx_->options.metrics) ctx_->options.metrics->slow_client_dropped();
     drop();
     return;
   }
@@ -254,6 +262,7 @@ void ws_session::drop() {
 void ws_session::notify_closed() {
   if (closed_notified_ || !session_) return;
   closed_notified_ = true;
+  if (ctx_->options.metrics) ctx_->options.metrics->websocket_closed();
   session_->on_closed();
 }
 
