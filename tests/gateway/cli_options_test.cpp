@@ -288,7 +288,6 @@ TEST_CASE("hibikid cluster flags", "[cli][options]") {
   REQUIRE(storage.node_name == "n1");
   REQUIRE(storage.cluster_endpoint == "127.0.0.1:7101");
   REQUIRE(storage.cluster_session_timeout == std::chrono::milliseconds(6000));
-  auto node = to_node_options(*o);
   REQUIRE(node.cluster_tls_cert == "n1.crt");
   REQUIRE(node.cluster_tls_key == "n1.key");
   REQUIRE(node.cluster_ca == "ca.crt");
