@@ -47,6 +47,15 @@ int main(int argc, char** argv) {
     }
   }
 
+  // The cluster port's certificates are read and checked before anything opens: a wrong file is
+  // a configuration error (exit 2), found at once rather than after the journal's catch-up.
+  auto cluster_tls = actors::check_cluster_security(cli::to_node_options(options));
+  if (!cluster_tls) {
+    std::cerr << "hibikid: " << cluster_tls.error().message << "\n";
+    return 2;
+  }
+  for (const auto& warning : *cluster_tls) std::cerr << "hibikid: WARNING: " << warning << "\n";
+
   // Block the stop signals in every thread (threads inherit the mask), and take them in main with
   // sigwait: no async-signal-safety puzzles, and no thread is killed mid-write.
   sigset_t stop_signals;

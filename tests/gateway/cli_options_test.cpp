@@ -269,15 +269,16 @@ TEST_CASE("hibikid cluster flags", "[cli][options]") {
   REQUIRE(d->route_wait == std::chrono::milliseconds(15'000));
   REQUIRE(cluster_description(*d).empty());
 
-  auto o = parse_daemon_options({"--journal=kafka", "--kafka-brokers=127.0.0.1:9092",
-                                 "--cluster=127.0.0.1:7101", "--node-id", "n1",
-                                 "--cluster-session-timeout=6000", "--route-wait=2500"});
+  auto o = parse_daemon_options(
+      {"--journal=kafka", "--kafka-brokers=127.0.0.1:9092", "--cluster=127.0.0.1:7101", "--node-id",
+       "n1", "--cluster-session-timeout=6000", "--route-wait=2500", "--cluster-tls-cert=n1.crt",
+       "--cluster-tls-key", "n1.key", "--cluster-ca=ca.crt"});
   REQUIRE(o.ok());
   REQUIRE(o->cluster_listen == "127.0.0.1:7101");
   REQUIRE(o->node_id == "n1");
   REQUIRE(o->cluster_session_timeout == std::chrono::milliseconds(6000));
   REQUIRE(o->route_wait == std::chrono::milliseconds(2500));
-  REQUIRE(cluster_description(*o) == "node n1, cluster endpoint 127.0.0.1:7101");
+  REQUIRE(cluster_description(*o) == "node n1, cluster endpoint 127.0.0.1:7101 over mutual TLS");
   auto node = to_node_options(*o);
   REQUIRE(node.cluster_listen == "127.0.0.1:7101");
   REQUIRE(node.node_id == "n1");
@@ -287,17 +288,28 @@ TEST_CASE("hibikid cluster flags", "[cli][options]") {
   REQUIRE(storage.node_name == "n1");
   REQUIRE(storage.cluster_endpoint == "127.0.0.1:7101");
   REQUIRE(storage.cluster_session_timeout == std::chrono::milliseconds(6000));
+  REQUIRE(node.cluster_tls_cert == "n1.crt");
+  REQUIRE(node.cluster_tls_key == "n1.key");
+  REQUIRE(node.cluster_ca == "ca.crt");
+  REQUIRE_FALSE(node.cluster_insecure);
 
-  // Host names; the node id alone (it names a single node too).
+  // Host names; the node id alone (it names a single node too); --cluster-insecure.
   auto named = parse_daemon_options({"--journal=kafka", "--kafka-brokers=k:9092",
-                                     "--cluster=node-2.example.org:7000", "--node-id=a.B_9-x"});
+                                     "--cluster=node-2.example.org:7000", "--node-id=a.B_9-x",
+                                     "--cluster-insecure=true"});
   REQUIRE(named.ok());
   REQUIRE(named->cluster_listen == "node-2.example.org:7000");
-  REQUIRE(cluster_description(*named) == "node a.B_9-x, cluster endpoint node-2.example.org:7000");
-  auto unnamed = parse_daemon_options(
-      {"--journal=kafka", "--kafka-brokers=k:9092", "--cluster=127.0.0.1:7000"});
+  REQUIRE(named->cluster_insecure);
+  REQUIRE(to_node_options(*named).cluster_insecure);
+  REQUIRE(cluster_description(*named) ==
+          "node a.B_9-x, cluster endpoint node-2.example.org:7000 INSECURE: plain TCP, no "
+          "authentication");
+  auto unnamed = parse_daemon_options({"--journal=kafka", "--kafka-brokers=k:9092",
+                                       "--cluster=127.0.0.1:7000", "--cluster-insecure=true"});
   REQUIRE(unnamed.ok());
-  REQUIRE(cluster_description(*unnamed) == "node (host name), cluster endpoint 127.0.0.1:7000");
+  REQUIRE(cluster_description(*unnamed) ==
+          "node (host name), cluster endpoint 127.0.0.1:7000 INSECURE: plain TCP, no "
+          "authentication");
   auto alone = parse_daemon_options({"--node-id=solo"});
   REQUIRE(alone.ok());
   REQUIRE(to_node_options(*alone).node_id == "solo");
@@ -319,6 +331,9 @@ TEST_CASE("hibikid cluster options from the config file", "[cli][options]") {
                       "journal = kafka\n"
                       "kafka-brokers = 127.0.0.1:9092\n"
                       "cluster = 127.0.0.1:7102\n"
+                      "cluster-tls-cert = /etc/hibiki/n2.crt\n"
+                      "cluster_tls_key = /etc/hibiki/n2.key\n"
+                      "cluster-ca = /etc/hibiki/ca.crt\n"
                       "node_id = n2\n"
                       "cluster_session_timeout = 8000\n"
                       "route-wait = 3000\n");
@@ -328,10 +343,14 @@ TEST_CASE("hibikid cluster options from the config file", "[cli][options]") {
   REQUIRE(o->node_id == "n3");  // the flag wins
   REQUIRE(o->cluster_session_timeout == std::chrono::milliseconds(8000));
   REQUIRE(o->route_wait == std::chrono::milliseconds(3000));
+  REQUIRE(o->cluster_tls_cert == "/etc/hibiki/n2.crt");
+  REQUIRE(o->cluster_tls_key == "/etc/hibiki/n2.key");
+  REQUIRE(o->cluster_ca == "/etc/hibiki/ca.crt");
 }
 
 TEST_CASE("hibikid rejects bad cluster options", "[cli][options]") {
-  const strings kafka = {"--journal=kafka", "--kafka-brokers=127.0.0.1:9092"};
+  const strings kafka = {"--journal=kafka", "--kafka-brokers=127.0.0.1:9092",
+                         "--cluster-insecure=true"};
   auto with_kafka = [&](strings more) {
     strings all = kafka;
     all.insert(all.end(), more.begin(), more.end());
@@ -368,6 +387,29 @@ TEST_CASE("hibikid rejects bad cluster options", "[cli][options]") {
            {{"--route-wait=600001"}, "--route-wait"},
            {{"--route-wait=soon"}, "--route-wait"},
            {{"--route-wait"}, "--route-wait needs a value"},
+           // The cluster port's security.
+           {{"--journal=kafka", "--kafka-brokers=k:9092", "--cluster=127.0.0.1:7101"},
+            "--cluster needs --cluster-tls-cert, --cluster-tls-key and --cluster-ca"},
+           {{"--journal=kafka", "--kafka-brokers=k:9092", "--cluster=127.0.0.1:7101",
+             "--cluster-tls-cert=a.crt"},
+            "go together: missing --cluster-tls-key, --cluster-ca"},
+           {{"--journal=kafka", "--kafka-brokers=k:9092", "--cluster=127.0.0.1:7101",
+             "--cluster-tls-cert=a.crt", "--cluster-tls-key=a.key"},
+            "go together: missing --cluster-ca"},
+           {{"--journal=kafka", "--kafka-brokers=k:9092", "--cluster=127.0.0.1:7101",
+             "--cluster-ca=ca.crt"},
+            "go together: missing --cluster-tls-cert, --cluster-tls-key"},
+           {with_kafka({"--cluster=127.0.0.1:7101", "--cluster-ca=ca.crt"}),
+            "--cluster-insecure contradicts"},
+           {{"--cluster-tls-cert=a.crt"}, "only apply to a clustered node"},
+           {{"--cluster-insecure=true"}, "only apply to a clustered node"},
+           {{"--cluster-insecure"}, "--cluster-insecure needs a value"},
+           {{"--cluster-ca=ca.crt", "--cluster-tls-cert=a.crt", "--cluster-tls-key=a.key"},
+            "only apply to a clustered node"},
+           {{"--cluster-tls-cert="}, "--cluster-tls-cert"},
+           {{"--cluster-tls-key"}, "--cluster-tls-key needs a value"},
+           {{"--cluster-ca="}, "--cluster-ca"},
+           {{"--cluster-insecure=yes"}, "--cluster-insecure"},
        }) {
     INFO(args.back());
     auto o = parse_daemon_options(args);

@@ -187,6 +187,32 @@ TEST_CASE("the table of a single node", "[cli][cluster]") {
           "(* the node that answered; LAG: records its shards' partitions still have to index)\n");
 }
 
+TEST_CASE("the cluster table says how the cluster port is secured", "[cli][cluster]") {
+  auto status = three_nodes();
+  status["transport"] = {{"mode", "mutual-tls"},
+                         {"certificate", "CN=n1"},
+                         {"not_after", "2028-03-09T06:00:00Z"},
+                         {"ca", {"CN=hibiki cluster CA", "CN=next CA"}}};
+  auto text = cli::format_cluster_status(status);
+  REQUIRE(text.ok());
+  REQUIRE(text->find("group      hibiki.journal.cluster\n"
+                     "transport  mutual TLS (certificate CN=n1, valid until 2028-03-09T06:00:00Z, "
+                     "CA CN=hibiki cluster CA; CN=next CA)\n"
+                     "nodes      3 (2 reachable)\n") != std::string::npos);
+
+  status["transport"] = {{"mode", "insecure"}, {"warning", "plain TCP"}};
+  text = cli::format_cluster_status(status);
+  REQUIRE(text.ok());
+  REQUIRE(text->find("transport  INSECURE: plain TCP, no authentication (--cluster-insecure)\n") !=
+          std::string::npos);
+
+  // Anything else that is not an object says nothing (an older node has no "transport").
+  status["transport"] = "tls";
+  text = cli::format_cluster_status(status);
+  REQUIRE(text.ok());
+  REQUIRE(text->find("transport") == std::string::npos);
+}
+
 TEST_CASE("a node's lag is unknown when one of its shards' lag is", "[cli][cluster]") {
   auto status = three_nodes();
   // n1's shard 1: lag unknown (-1, the broker did not answer); n2's shard 2 missing from its

@@ -208,6 +208,13 @@ status set_rate(std::string_view key, std::string_view value, double& out) {
   return status::success();
 }
 
+/// A file name (checked when the node starts, not here).
+status set_file(std::string_view key, std::string_view value, std::string& out) {
+  if (value.empty()) return bad(key, value, "a PEM file");
+  out = std::string(value);
+  return status::success();
+}
+
 /// A comma-separated list without empty items.
 std::optional<std::vector<std::string>> split_list(std::string_view value) {
   std::vector<std::string> out;
@@ -397,6 +404,26 @@ const std::vector<option_spec> table = {
        return set_duration("route-wait", v, 1, 600'000, "a number of milliseconds from 1 to 600000",
                            o.route_wait);
      }},
+    // ---- the cluster port's security ----
+    {"cluster-tls-cert", "FILE",
+     "this node's certificate (PEM, optionally followed by intermediates) for the cluster port's "
+     "mutual TLS",
+     nullptr, [](sv v, options& o) { return set_file("cluster-tls-cert", v, o.cluster_tls_cert); }},
+    {"cluster-tls-key", "FILE", "its private key (PEM, unencrypted; keep it mode 0600)", nullptr,
+     [](sv v, options& o) { return set_file("cluster-tls-key", v, o.cluster_tls_key); }},
+    {"cluster-ca", "FILE",
+     "the cluster CA certificate(s) (PEM): a peer whose certificate is not signed by it is "
+     "refused. The three are required with --cluster",
+     nullptr, [](sv v, options& o) { return set_file("cluster-ca", v, o.cluster_ca); }},
+    {"cluster-insecure", "true|false",
+     "run the cluster port over plain TCP with no authentication (anyone who reaches it can act "
+     "as any user): a closed test network only; logged at start and every hour",
+     "false",
+     [](sv v, options& o) {
+       if (v != "true" && v != "false") return bad("cluster-insecure", v, "true or false");
+       o.cluster_insecure = v == "true";
+       return status::success();
+     }},
     // ---- request rates, per-account limits and sync replay ----
     {"connection-rate", "N[/s]", "requests per second one connection may sustain", "100",
      [](sv v, options& o) { return set_rate("connection-rate", v, o.connection_rate); }},
@@ -506,9 +533,9 @@ const std::vector<option_spec> table = {
      "record metrics and serve them on GET /metrics (false: nothing recorded, /metrics 404)",
      "true",
      [](sv v, options& o) {
-       std::optional<bool> on;
+       bool on = true;
        auto st = set_bool("metrics", v, on);
-       if (st) o.metrics = *on;
+       if (st) o.metrics = on;
        return st;
      }},
 };
@@ -685,13 +712,16 @@ status check_daemon_options(const daemon_options& o) {
                   "--cluster needs --journal=kafka (and --kafka-brokers): shard ownership comes "
                   "from Kafka's consumer group");
   }
+  // The cluster port's security: certificates or --cluster-insecure (files are read at start).
+  if (auto st = actors::check_cluster_security_options(to_node_options(o)); !st) return st;
   return status::success();
 }
 
 std::string cluster_description(const daemon_options& o) {
   if (o.cluster_listen.empty()) return {};
   return "node " + (o.node_id.empty() ? std::string("(host name)") : o.node_id) +
-         ", cluster endpoint " + o.cluster_listen;
+         ", cluster endpoint " + o.cluster_listen +
+         (o.cluster_insecure ? " INSECURE: plain TCP, no authentication" : " over mutual TLS");
 }
 
 std::string journal_description(const daemon_options& o) {
@@ -822,6 +852,10 @@ actors::node_options to_node_options(const daemon_options& o) {
   n.node_id = node_name(o);
   n.cluster_listen = o.cluster_listen;
   n.route_wait = o.route_wait;
+  n.cluster_tls_cert = o.cluster_tls_cert;
+  n.cluster_tls_key = o.cluster_tls_key;
+  n.cluster_ca = o.cluster_ca;
+  n.cluster_insecure = o.cluster_insecure;
   n.rate_per_second = o.connection_rate;
   n.rate_burst = o.connection_burst;
   n.account_rate_per_second = o.account_rate;

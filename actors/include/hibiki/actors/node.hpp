@@ -41,6 +41,17 @@ struct node_options {
   /// CAF's middleman for the other nodes. Requires a clustered backend (one whose shards() and
   /// membership() are set), whose member name ends with "@" and this endpoint.
   std::string cluster_listen;
+  /// The cluster port's mutual TLS (CAF's OpenSSL module): PEM files of this node's certificate
+  /// (optionally followed by intermediates), its unencrypted private key, and the cluster CA
+  /// certificate(s). A peer whose certificate does not chain to that CA is refused, in both
+  /// directions. All three are required when clustered, unless cluster_insecure. Default: empty
+  std::string cluster_tls_cert;
+  std::string cluster_tls_key;
+  std::string cluster_ca;
+  /// Run the cluster port over plain TCP with no authentication at all: anyone who can connect
+  /// to it can act as any user. For a closed test network only; logged loudly and shown by
+  /// `hibiki cluster status`. Default: false
+  bool cluster_insecure = false;
   /// How long a command waits for its shard to get a reachable owner (rebalance, node loss)
   /// before it fails with `unavailable`. Default: 15 s.
   std::chrono::milliseconds route_wait{15'000};
@@ -122,6 +133,52 @@ struct signup_result {
   std::string name;
   std::string token;  ///< shown once; only its hash is stored
 };
+
+/// Checks how the cluster port's security options fit together, without reading any file: when
+/// clustered, either all three TLS files or cluster_insecure, never both; when not clustered,
+/// none of them. Errors: bad_request, naming the hibikid flags. (Inline: hibikid's option parser
+/// uses it without linking the actor layer.)
+inline status check_cluster_security_options(const node_options& o) {
+  const bool clustered = !o.cluster_listen.empty();
+  const bool any_tls =
+      !o.cluster_tls_cert.empty() || !o.cluster_tls_key.empty() || !o.cluster_ca.empty();
+  if (!clustered) {
+    if (!any_tls && !o.cluster_insecure) return {};
+    return hibiki::error{errc::bad_request,
+                         "--cluster-tls-cert, --cluster-tls-key, --cluster-ca and "
+                         "--cluster-insecure only apply to a clustered node (--cluster)"};
+  }
+  if (o.cluster_insecure) {
+    if (!any_tls) return {};
+    return hibiki::error{errc::bad_request,
+                         "--cluster-insecure contradicts --cluster-tls-cert, --cluster-tls-key "
+                         "and --cluster-ca: give either the certificates or --cluster-insecure"};
+  }
+  if (!any_tls) {
+    return hibiki::error{errc::bad_request,
+                         "--cluster needs --cluster-tls-cert, --cluster-tls-key and --cluster-ca "
+                         "(the cluster port runs over mutual TLS; scripts/cluster shows how to "
+                         "make a CA and node certificates with openssl), or --cluster-insecure to "
+                         "run it unauthenticated on a closed test network"};
+  }
+  std::string missing;
+  for (auto [flag, value] : {std::pair{"--cluster-tls-cert", &o.cluster_tls_cert},
+                             std::pair{"--cluster-tls-key", &o.cluster_tls_key},
+                             std::pair{"--cluster-ca", &o.cluster_ca}})
+    if (value->empty()) missing += (missing.empty() ? "" : ", ") + std::string(flag);
+  if (missing.empty()) return {};
+  return hibiki::error{errc::bad_request,
+                       "--cluster-tls-cert, --cluster-tls-key and --cluster-ca go together: "
+                       "missing " +
+                           missing};
+}
+
+/// The same, then reads and checks the TLS files: readable, PEM, the key matching the
+/// certificate, the certificate signed by the CA and usable as TLS client and server (details:
+/// docs/operations.md, "Cluster certificates"). node::start does the same before it opens
+/// anything. Returns the warnings worth a log line (a key file others can read). Errors:
+/// bad_request, naming the flag and the file.
+result<std::vector<std::string>> check_cluster_security(const node_options& options);
 
 class node {
  public:

@@ -68,6 +68,14 @@ struct daemon_options {
   std::chrono::milliseconds cluster_session_timeout{10'000};
   /// --route-wait=MS (1..600000). Default: 15000
   std::chrono::milliseconds route_wait{15'000};
+  /// --cluster-tls-cert=FILE, --cluster-tls-key=FILE, --cluster-ca=FILE: the cluster port's
+  /// mutual TLS (PEM). Required with --cluster unless --cluster-insecure. Default: empty
+  std::string cluster_tls_cert;
+  std::string cluster_tls_key;
+  std::string cluster_ca;
+  /// --cluster-insecure=true|false (a bare --cluster-insecure means true): the cluster port
+  /// over plain TCP with no authentication. Default: false
+  bool cluster_insecure = false;
   /// --kafka-config=KEY=VALUE, repeatable: librdkafka properties for every Kafka client of the
   /// node (TLS, SASL...). Keys hibiki sets itself are refused. A key given again replaces the
   /// earlier value (a flag replaces the environment's, which replaces the file's). Default: none
