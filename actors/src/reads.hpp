@@ -22,4 +22,8 @@ command_reply read_sync(persistence::read_store& reads, account_id reader,
 /// `{account_id, name}` of the account whose token hashes to `token`, or unauthenticated.
 command_reply read_auth(persistence::read_store& reads, const std::string& token);
 
+/// `get_accounts`: {"accounts": [{"account_id", "name"}, ...]} in the order asked, each id once;
+/// ids with no account are left out.
+command_reply read_accounts(persistence::read_store& reads, const std::vector<account_id>& ids);
+
 }  // namespace hibiki::actors

@@ -325,6 +325,12 @@ class session_actor : public caf::event_based_actor {
     });
   }
 
+  void handle(std::int64_t id, protocol::get_accounts_req& req) {
+    read(id, {}, [accounts = std::move(req.accounts)](persistence::read_store& reads) {
+      return read_accounts(reads, accounts);
+    });
+  }
+
   void on_closed() {
     if (account_) send(ctx_->hub, hub_unregister{account_, id_});
     closed_ = true;
