@@ -10,12 +10,14 @@
 #include "beast_fwd.hpp"
 #include "connection_registry.hpp"
 #include "gateway_context.hpp"
+#include "routes.hpp"
 
 namespace hibiki::gateway {
 
 class http_session : public connection, public std::enable_shared_from_this<http_session> {
  public:
-  http_session(std::shared_ptr<gateway_context> ctx, tcp::socket&& socket);
+  http_session(std::shared_ptr<gateway_context> ctx, tcp::socket&& socket,
+               listener_role role = listener_role::main);
   ~http_session() override;
 
   void run();
@@ -27,6 +29,8 @@ class http_session : public connection, public std::enable_shared_from_this<http
   void on_read(beast::error_code ec, std::size_t bytes);
   void handle(http::request<http::string_body>&& req);
   void handle_signup(const http::request<http::string_body>& req);
+  /// POST /api/admin/...: an operator's account action (admin_api.hpp), audited.
+  void handle_admin(const http::request<http::string_body>& req, std::string_view path);
   /// GET /api/journal and /api/cluster: the node's status JSON, asked off the I/O threads.
   enum class status_kind { journal, cluster };
   void handle_status(status_kind kind);
@@ -38,6 +42,7 @@ class http_session : public connection, public std::enable_shared_from_this<http
   void do_close();
 
   std::shared_ptr<gateway_context> ctx_;
+  listener_role role_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;

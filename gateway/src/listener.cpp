@@ -4,8 +4,8 @@
 
 namespace hibiki::gateway {
 
-listener::listener(net::io_context& ioc, std::shared_ptr<gateway_context> ctx)
-    : ioc_(ioc), ctx_(std::move(ctx)), acceptor_(net::make_strand(ioc)) {}
+listener::listener(net::io_context& ioc, std::shared_ptr<gateway_context> ctx, listener_role role)
+    : ioc_(ioc), ctx_(std::move(ctx)), role_(role), acceptor_(net::make_strand(ioc)) {}
 
 status listener::open(const tcp::endpoint& endpoint) {
   beast::error_code ec;
@@ -48,7 +48,7 @@ void listener::on_accept(beast::error_code ec, tcp::socket socket) {
   if (!ec) {
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    std::make_shared<http_session>(ctx_, std::move(socket))->run();
+    std::make_shared<http_session>(ctx_, std::move(socket), role_)->run();
   } else if (ec == net::error::operation_aborted) {
     return;
   }

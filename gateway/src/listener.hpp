@@ -7,12 +7,16 @@
 #include "beast_fwd.hpp"
 #include "gateway_context.hpp"
 #include "hibiki/core/result.hpp"
+#include "routes.hpp"
 
 namespace hibiki::gateway {
 
 class listener : public std::enable_shared_from_this<listener> {
  public:
-  listener(net::io_context& ioc, std::shared_ptr<gateway_context> ctx);
+  /// `role`: the main listener (--http) or the operator one (--admin-http); routes.hpp says what
+  /// each serves.
+  listener(net::io_context& ioc, std::shared_ptr<gateway_context> ctx,
+           listener_role role = listener_role::main);
 
   /// Opens, binds and listens. Errors: unavailable.
   status open(const tcp::endpoint& endpoint);
@@ -27,6 +31,7 @@ class listener : public std::enable_shared_from_this<listener> {
 
   net::io_context& ioc_;
   std::shared_ptr<gateway_context> ctx_;
+  listener_role role_;
   tcp::acceptor acceptor_;
   bool stopped_ = false;
 };

@@ -11,6 +11,7 @@
 #include "fake_node.hpp"
 #include "hibiki/gateway/server.hpp"
 #include "temp_dir.hpp"
+#include "test_client.hpp"
 
 namespace hibiki::testkit {
 
@@ -39,7 +40,18 @@ struct gateway_fixture {
     o.max_frame_bytes = 4096;
     o.max_outgoing_bytes = 256 * 1024;
     o.handshake_timeout = std::chrono::milliseconds(2000);
+    o.admin_token = admin_token;
     return o;
+  }
+
+  /// The operator endpoints' token in test_options().
+  static constexpr const char* admin_token = "test-admin-token-0123456789abcdef";
+
+  /// A request to an operator endpoint with the admin token.
+  http_reply operator_request(boost::beast::http::verb verb, std::string target,
+                              std::string body = {}) const {
+    return http_request_with("127.0.0.1", port, verb, std::move(target), std::move(body),
+                             {{"Authorization", std::string("Bearer ") + admin_token}});
   }
 
   temp_dir dir;

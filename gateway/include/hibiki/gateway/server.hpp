@@ -32,6 +32,8 @@ class server {
   virtual std::string host() const = 0;
   /// Whether POST /api/signup is open (the options' value or the loopback default).
   virtual bool open_signup() const = 0;
+  /// The port of the admin listener (gateway_options::admin_host); 0 when there is none.
+  virtual std::uint16_t admin_port() const = 0;
 
   /// Stops accepting new connections; open ones keep being served (so replies to in-flight
   /// requests still reach their clients while the node drains). Idempotent.
