@@ -8,6 +8,7 @@
 
 #include "hibiki/cli/daemon_options.hpp"
 #include "hibiki/gateway/server.hpp"
+#include "service_notify.hpp"
 
 #ifndef HIBIKI_VERSION
 #define HIBIKI_VERSION "unknown"
@@ -47,12 +48,22 @@ int main(int argc, char** argv) {
     std::cout << "hibikid: opening the journal (" << cli::journal_description(options) << ")"
               << std::endl;
   }
+  auto gateway_options = cli::to_gateway_options(options);
+  if (!options.admin_token_file.empty()) {
+    auto token = cli::load_admin_token(options.admin_token_file);
+    if (!token) {
+      std::cerr << "hibikid: " << token.error().message << "\n";
+      return 2;
+    }
+    gateway_options.admin_token = std::move(*token);
+  }
+
   auto node = actors::node::start(cli::to_node_options(options));
   if (!node) {
     std::cerr << "hibikid: cannot start the node: " << node.error().message << "\n";
     return 1;
   }
-  auto gateway = gateway::server::start(*node.value(), cli::to_gateway_options(options));
+  auto gateway = gateway::server::start(*node.value(), gateway_options);
   if (!gateway) {
     std::cerr << "hibikid: " << gateway.error().message << "\n";
     node.value()->stop();
@@ -66,10 +77,25 @@ int main(int argc, char** argv) {
   if (auto cluster = cli::cluster_description(options); !cluster.empty())
     std::cout << "hibikid: clustered (" << cluster << ")" << std::endl;
   if (!gateway.value()->open_signup()) std::cout << "hibikid: open sign-up is off" << std::endl;
+  if (auto admin_port = gateway.value()->admin_port(); admin_port != 0) {
+    auto admin_host = options.admin_http_host;
+    if (admin_host.find(':') != std::string::npos) admin_host = "[" + admin_host + "]";
+    std::cout << "hibikid: admin listener on http://" << admin_host << ":" << admin_port
+              << (gateway_options.admin_token.empty() ? "" : " (admin token required)")
+              << std::endl;
+  } else if (gateway_options.admin_token.empty()) {
+    std::cout << "hibikid: operator endpoints are off (no --admin-token-file or --admin-http)"
+              << std::endl;
+  }
+
+  // Under systemd (Type=notify) the unit is "started" from here on, not from the exec.
+  if (!cli::notify_service_manager("READY=1\nSTATUS=serving"))
+    std::cerr << "hibikid: could not notify the service manager (READY=1)" << std::endl;
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   std::cout << "hibikid: stopping (" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ")" << std::endl;
+  cli::notify_service_manager("STOPPING=1\nSTATUS=stopping");
 
   // Reverse order. The gateway goes first: it stops accepting and closes every WebSocket with
   // 1001 after the frames already queued for it, so each session actor sees on_closed and ends.

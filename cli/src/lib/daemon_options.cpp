@@ -31,24 +31,25 @@ status bad(std::string_view key, std::string_view value, std::string_view expect
 }
 
 /// HOST:PORT, with [IPv6]:PORT.
-status parse_http(std::string_view value, daemon_options& o) {
+status parse_listen(std::string_view key, std::string_view value, std::string& out_host,
+                    std::uint16_t& out_port) {
   std::string_view host, port;
   if (!value.empty() && value.front() == '[') {
     auto close = value.find(']');
     if (close == std::string_view::npos || close + 1 >= value.size() || value[close + 1] != ':')
-      return bad("http", value, "HOST:PORT");
+      return bad(key, value, "HOST:PORT");
     host = value.substr(1, close - 1);
     port = value.substr(close + 2);
   } else {
     auto colon = value.rfind(':');
-    if (colon == std::string_view::npos) return bad("http", value, "HOST:PORT");
+    if (colon == std::string_view::npos) return bad(key, value, "HOST:PORT");
     host = value.substr(0, colon);
     port = value.substr(colon + 1);
   }
   auto p = parse_unsigned(port, 65535);
-  if (host.empty() || !p) return bad("http", value, "HOST:PORT with a port from 0 to 65535");
-  o.http_host = std::string(host);
-  o.http_port = static_cast<std::uint16_t>(*p);
+  if (host.empty() || !p) return bad(key, value, "HOST:PORT with a port from 0 to 65535");
+  out_host = std::string(host);
+  out_port = static_cast<std::uint16_t>(*p);
   return status::success();
 }
 
@@ -156,7 +157,9 @@ bool known_key(std::string_view key) {
                              "cluster",
                              "node-id",
                              "cluster-session-timeout",
-                             "route-wait"})
+                             "route-wait",
+                             "admin-token-file",
+                             "admin-http"})
     if (key == k) return true;
   return false;
 }
@@ -171,7 +174,13 @@ status apply_daemon_option(std::string_view raw_key, std::string_view value, dae
     return n;
   };
 
-  if (key == "http") return parse_http(value, o);
+  if (key == "http") return parse_listen(key, value, o.http_host, o.http_port);
+  if (key == "admin-http") return parse_listen(key, value, o.admin_http_host, o.admin_http_port);
+  if (key == "admin-token-file") {
+    if (value.empty()) return bad(key, value, "a file holding the admin token");
+    o.admin_token_file = std::string(value);
+    return status::success();
+  }
   if (key == "data-dir") {
     if (value.empty()) return bad(key, value, "a directory");
     o.data_dir = std::string(value);
@@ -419,6 +428,9 @@ gateway::gateway_options to_gateway_options(const daemon_options& o) {
   g.max_frame_bytes = o.max_frame_bytes;
   g.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(o.idle_timeout);
   g.max_outgoing_bytes = o.max_outgoing_bytes;
+  // The admin token itself is read from --admin-token-file by hibikid (load_admin_token).
+  g.admin_host = o.admin_http_host;
+  g.admin_port = o.admin_http_port;
   return g;
 }
 
@@ -464,6 +476,12 @@ Options (also accepted as `key = value` lines in the --config file; flags win):
   --route-wait=MS             how long a command waits for its shard to get a reachable owner
                               (rebalance, node loss) before it fails with `unavailable`
                               (default 15000)
+  --admin-token-file=FILE     the operator endpoints (/api/journal, /api/cluster, /api/admin/)
+                              require this file's token as `Authorization: Bearer TOKEN`;
+                              the file must not be readable by group or others
+  --admin-http=HOST:PORT      serve the operator endpoints (and /metrics, /readyz) on this
+                              separate listener only (with --admin-token-file too, it also
+                              wants the token); with neither option they are off
   --config=FILE               read options from FILE
   --help                      show this text
   --version                   show the version

@@ -61,6 +61,12 @@ struct daemon_options {
   std::chrono::milliseconds cluster_session_timeout{10'000};
   /// --route-wait=MS (1..600000). Default: 15000
   std::chrono::milliseconds route_wait{15'000};
+  /// --admin-token-file=FILE: the operator endpoints want this file's token (hibikid refuses a
+  /// file that is empty or readable by group or others). Default: empty = none
+  std::string admin_token_file;
+  /// --admin-http=HOST:PORT: the operator listener. Default: empty = none
+  std::string admin_http_host;
+  std::uint16_t admin_http_port = 0;
   /// --config=FILE. Default: none
   std::string config_file;
   bool help = false;
@@ -94,5 +100,10 @@ gateway::gateway_options to_gateway_options(const daemon_options& options);
 
 /// The --help text.
 std::string daemon_usage();
+
+/// Reads the admin token from `path`: its content without surrounding whitespace. Errors:
+/// bad_request when the file cannot be read, is empty (or only whitespace), or is readable by
+/// group or others (mode & 077 != 0: a secret must be the owner's alone).
+result<std::string> load_admin_token(const std::string& path);
 
 }  // namespace hibiki::cli
