@@ -8,6 +8,7 @@
 
 #include "hibiki/cli/daemon_options.hpp"
 #include "hibiki/gateway/server.hpp"
+#include "hibiki/persistence/kafka_settings.hpp"
 #include "service_notify.hpp"
 
 #ifndef HIBIKI_VERSION
@@ -17,7 +18,7 @@
 int main(int argc, char** argv) {
   using namespace hibiki;
   std::vector<std::string> args(argv + 1, argv + argc);
-  auto parsed = cli::parse_daemon_options(args);
+  auto parsed = cli::parse_daemon_options(args, cli::process_environment());
   if (!parsed) {
     std::cerr << "hibikid: " << parsed.error().message << "\n"
               << "Try 'hibikid --help'.\n";
@@ -31,6 +32,26 @@ int main(int argc, char** argv) {
   if (options.version) {
     std::cout << "hibikid " << HIBIKI_VERSION << "\n";
     return 0;
+  }
+  for (const auto& warning : options.warnings) std::cerr << "hibikid: " << warning << "\n";
+  if (!options.kafka_config.empty()) {
+    // librdkafka's own check of the properties (unknown key, bad value): a usage error, reported
+    // before anything connects.
+    if (auto st = persistence::check_kafka_settings(options.kafka_config); !st) {
+      std::cerr << "hibikid: --kafka-config: " << st.error().message << "\n";
+      return 2;
+    }
+  }
+
+  // The admin token is read (and its file checked) before anything is opened.
+  auto gateway_options = cli::to_gateway_options(options);
+  if (!options.admin_token_file.empty()) {
+    auto token = cli::load_admin_token(options.admin_token_file);
+    if (!token) {
+      std::cerr << "hibikid: " << token.error().message << "\n";
+      return 2;
+    }
+    gateway_options.admin_token = std::move(*token);
   }
 
   // Block the stop signals in every thread (threads inherit the mask), and take them in main with
@@ -47,15 +68,6 @@ int main(int argc, char** argv) {
     // it can take a while (and up to two minutes when the brokers cannot be reached).
     std::cout << "hibikid: opening the journal (" << cli::journal_description(options) << ")"
               << std::endl;
-  }
-  auto gateway_options = cli::to_gateway_options(options);
-  if (!options.admin_token_file.empty()) {
-    auto token = cli::load_admin_token(options.admin_token_file);
-    if (!token) {
-      std::cerr << "hibikid: " << token.error().message << "\n";
-      return 2;
-    }
-    gateway_options.admin_token = std::move(*token);
   }
 
   auto node = actors::node::start(cli::to_node_options(options));
