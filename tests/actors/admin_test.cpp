@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "hibiki/core/protocol.hpp"
 #include "hibiki/testkit/actor_fixture.hpp"
 #include "hibiki/testkit/recording_link.hpp"
 

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -60,12 +61,22 @@ def auth_error(server, token):
     return None if r.get("ok") else r["error"]["code"]
 
 
+def stdout_match(server, pattern, timeout=15):
+    """The first match of `pattern` in the server's stdout; the lines after the serving line are
+    read by a background thread, so this waits for them (bounded)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for line in list(server.stdout_lines):
+            m = re.search(pattern, line)
+            if m:
+                return m
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {pattern!r} in {server.stdout_lines!r}")
+        time.sleep(0.05)
+
+
 def admin_port(server):
-    for line in server.stdout_lines:
-        m = ADMIN_LISTENER_RE.search(line)
-        if m:
-            return int(m.group(2))
-    raise AssertionError(f"no admin listener line in {server.stdout_lines!r}")
+    return int(stdout_match(server, ADMIN_LISTENER_RE.pattern).group(2))
 
 
 def all_logs(server):
@@ -269,7 +280,7 @@ def test_behind_a_proxy_operator_endpoints_refuse_without_the_token(server):
 
 def test_operator_endpoints_are_off_without_token_or_listener(server_factory):
     s = server_factory(admin_token=False)
-    assert any("operator endpoints are off" in line for line in s.stdout_lines), s.stdout_lines
+    stdout_match(s, "operator endpoints are off")
     for method, path, body in (("GET", "/api/journal", None), ("GET", "/api/cluster", None),
                                ("POST", "/api/admin/create-account", {"name": "eve"})):
         status, raw = s.http(method, path, body,
