@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "admin_api.hpp"
+#include "peer_address.hpp"
+#include "request_parsing.hpp"
 #include "static_files.hpp"
 #include "ws_session.hpp"
 
@@ -43,10 +45,6 @@ bool origin_allowed(const gateway_options& options, std::string_view origin) {
   if (options.allowed_origins.empty() || origin.empty()) return true;
   return std::find(options.allowed_origins.begin(), options.allowed_origins.end(), origin) !=
          options.allowed_origins.end();
-}
-
-std::string_view path_of(std::string_view target) {
-  return target.substr(0, target.find_first_of("?#"));
 }
 
 }  // namespace
@@ -107,7 +105,7 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
 void http_session::handle(http::request<http::string_body>&& req) {
   version_ = req.version();
   keep_alive_ = req.keep_alive() && !stopping_;
-  const auto path = path_of(to_std(req.target()));
+  const auto path = split_target(to_std(req.target())).path;
   const auto route = route_of(path);
   if (auto refused =
           check_access(route, role_, ctx_->options, to_std(req[http::field::authorization]))) {
@@ -176,20 +174,15 @@ void http_session::handle_signup(const http::request<http::string_body>& req) {
     return send_json(http::status::forbidden,
                      error_body("forbidden", "sign-up is closed on this server"));
   }
-  auto body = nlohmann::json::parse(req.body(), nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object()) {
-    return send_json(http::status::bad_request,
-                     error_body("bad_request", "the body must be a JSON object"));
-  }
-  auto name = body.find("name");
-  if (name == body.end() || !name->is_string()) {
-    return send_json(http::status::bad_request,
-                     error_body("bad_request", "missing string field \"name\""));
+  auto name = parse_signup_body(req.body());
+  if (!name) {
+    return send_json(status_for(name.error().code),
+                     error_body(wire_name(name.error().code), name.error().message));
   }
   self_while_waiting_ = shared_from_this();
   std::weak_ptr<http_session> weak = self_while_waiting_;
   auto ctx = ctx_;
-  ctx_->node.signup(name->get<std::string>(), [ctx, weak](result<actors::signup_result> r) {
+  ctx_->node.signup(std::move(*name), [ctx, weak](result<actors::signup_result> r) {
     // Called on a node thread: hop back onto this connection's strand, if the gateway still runs.
     ctx->gate.run([&] {
       auto self = weak.lock();

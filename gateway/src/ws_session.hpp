@@ -7,8 +7,10 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "beast_fwd.hpp"
 #include "coalescing_stream.hpp"
@@ -28,6 +30,9 @@ class ws_session : public connection, public std::enable_shared_from_this<ws_ses
   /// Thread-safe: queue one frame / start closing with `code`.
   void post_send(std::shared_ptr<const std::string> frame);
   void post_close(std::uint16_t code, std::string reason);
+  /// Thread-safe: `ready` runs on the strand once the backlog is at most `below_bytes`
+  /// (client_link::when_drained); never if the connection closes first.
+  void post_when_drained(std::size_t below_bytes, std::function<void()> ready);
 
   void shutdown() override;
 
@@ -42,6 +47,10 @@ class ws_session : public connection, public std::enable_shared_from_this<ws_ses
   void do_close();
   void drop();
   void notify_closed();
+  /// Bytes handed over by the actor side and not yet written to the socket.
+  std::size_t unsent_bytes();
+  /// Runs the drain waiters whose threshold the backlog is now under.
+  void run_drain_waiters();
 
   std::shared_ptr<gateway_context> ctx_;
   websocket::stream<coalescing_stream<beast::tcp_stream>> ws_;
@@ -60,6 +69,11 @@ class ws_session : public connection, public std::enable_shared_from_this<ws_ses
   bool dropped_ = false;  ///< the socket was closed without a close handshake
   bool closed_notified_ = false;
   websocket::close_reason close_reason_;
+  struct drain_waiter {
+    std::size_t below_bytes = 0;
+    std::function<void()> ready;
+  };
+  std::vector<drain_waiter> drain_waiters_;
 };
 
 }  // namespace hibiki::gateway

@@ -45,6 +45,54 @@ TEST_CASE("hibikid defaults", "[cli][options]") {
   REQUIRE(node.breaker.max_failures == 10);
 }
 
+TEST_CASE("hibikid rate / account / sync flags", "[cli][options]") {
+  auto d = parse_daemon_options({});
+  REQUIRE(d.ok());
+  auto dn = to_node_options(*d);
+  CHECK(dn.rate_per_second == 100);
+  CHECK(dn.rate_burst == 200);
+  CHECK(dn.account_rate_per_second == 200);
+  CHECK(dn.account_rate_burst == 400);
+  CHECK(dn.max_connections_per_account == 50);
+  CHECK(dn.sync_max_rooms == 1000);
+  CHECK(dn.sync_max_room_bytes == 4 * 1024 * 1024);
+  CHECK(dn.sync_batch_bytes == 256 * 1024);
+
+  auto o = parse_daemon_options({"--connection-rate=50/s", "--connection-burst=60",
+                                 "--account-rate=300", "--account-burst=700",
+                                 "--max-connections-per-account=5", "--sync-max-rooms=20",
+                                 "--sync-max-room-bytes=1000000", "--sync-batch-bytes=65536"});
+  REQUIRE(o.ok());
+  auto n = to_node_options(*o);
+  CHECK(n.rate_per_second == 50);
+  CHECK(n.rate_burst == 60);
+  CHECK(n.account_rate_per_second == 300);
+  CHECK(n.account_rate_burst == 700);
+  CHECK(n.max_connections_per_account == 5);
+  CHECK(n.sync_max_rooms == 20);
+  CHECK(n.sync_max_room_bytes == 1'000'000);
+  CHECK(n.sync_batch_bytes == 65536);
+
+  // A small outgoing cap shrinks the default batch to a quarter of it.
+  auto small = parse_daemon_options({"--max-outgoing-bytes=65536"});
+  REQUIRE(small.ok());
+  CHECK(to_node_options(*small).sync_batch_bytes == 16384);
+
+  for (const auto& bad :
+       strings{"--account-rate=0", "--account-rate=1.5", "--account-rate=/s",
+               "--connection-rate=-3", "--account-burst=0", "--max-connections-per-account=0",
+               "--sync-max-rooms=x", "--sync-max-room-bytes=0", "--sync-batch-bytes=0"}) {
+    auto r = parse_daemon_options({bad});
+    INFO(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find(bad.substr(0, bad.find('='))) != std::string::npos);
+  }
+  // A batch over half the outgoing cap would get a reading client dropped.
+  auto big = parse_daemon_options({"--sync-batch-bytes=3000000"});
+  REQUIRE_FALSE(big.ok());
+  CHECK(big.error().message.find("--sync-batch-bytes") != std::string::npos);
+}
+
 TEST_CASE("hibikid flags", "[cli][options]") {
   auto o =
       parse_daemon_options({"--http=0.0.0.0:0", "--data-dir", "/var/lib/hibiki",

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <limits>
@@ -198,6 +199,16 @@ status set_kafka_config(std::string_view value, daemon_options& o) {
   return status::success();
 }
 
+/// A request rate: N or N/s, 1..1000000 per second.
+status set_rate(std::string_view key, std::string_view value, double& out) {
+  auto digits = value;
+  if (digits.size() > 2 && digits.substr(digits.size() - 2) == "/s") digits.remove_suffix(2);
+  auto n = parse_unsigned(digits, 1'000'000);
+  if (!n || *n == 0) return bad(key, value, "requests per second from 1 to 1000000 (e.g. 200/s)");
+  out = static_cast<double>(*n);
+  return status::success();
+}
+
 // The setters of the table. Captureless lambdas, so each entry holds a plain function pointer.
 using options = daemon_options;
 using sv = std::string_view;
@@ -336,6 +347,51 @@ const std::vector<option_spec> table = {
      [](sv v, options& o) {
        return set_duration("route-wait", v, 1, 600'000, "a number of milliseconds from 1 to 600000",
                            o.route_wait);
+     }},
+    // ---- request rates, per-account limits and sync replay ----
+    {"connection-rate", "N[/s]", "requests per second one connection may sustain", "100",
+     [](sv v, options& o) { return set_rate("connection-rate", v, o.connection_rate); }},
+    {"connection-burst", "N", "requests one connection may send at once", "200",
+     [](sv v, options& o) {
+       return set_count("connection-burst", v, 1, 10'000'000,
+                        "a number of requests from 1 to 10000000", o.connection_burst);
+     }},
+    {"account-rate", "N[/s]",
+     "requests per second all of one account's connections on this node may sustain together",
+     "200", [](sv v, options& o) { return set_rate("account-rate", v, o.account_rate); }},
+    {"account-burst", "N", "requests one account's connections may send at once", "400",
+     [](sv v, options& o) {
+       return set_count("account-burst", v, 1, 10'000'000,
+                        "a number of requests from 1 to 10000000", o.account_burst);
+     }},
+    {"max-connections-per-account", "N",
+     "authenticated connections of one account on this node; the next auth gets rate_limited "
+     "and close 1008",
+     "50",
+     [](sv v, options& o) {
+       return set_count("max-connections-per-account", v, 1, 1'000'000,
+                        "a number of connections from 1 to 1000000", o.max_connections_per_account);
+     }},
+    {"sync-max-rooms", "N", "rooms one sync may name; more is too_large", "1000",
+     [](sv v, options& o) {
+       return set_count("sync-max-rooms", v, 1, 1'000'000, "a number of rooms from 1 to 1000000",
+                        o.sync_max_rooms);
+     }},
+    {"sync-max-room-bytes", "N",
+     "bytes of events one sync replays per room; a room with more gets one `gap` instead",
+     "4194304",
+     [](sv v, options& o) {
+       return set_count("sync-max-room-bytes", v, 1, std::uint64_t{1} << 32,
+                        "a positive number of bytes (at most 4 GiB)", o.sync_max_room_bytes);
+     }},
+    {"sync-batch-bytes", "N",
+     "bytes of events a sync reads and sends at a time, paced by the client's reading; at most "
+     "half of --max-outgoing-bytes (default: 262144, or a quarter of --max-outgoing-bytes when "
+     "that is smaller)",
+     nullptr,
+     [](sv v, options& o) {
+       return set_count("sync-batch-bytes", v, 1, std::uint64_t{1} << 32,
+                        "a positive number of bytes (at most 4 GiB)", o.sync_batch_bytes);
      }},
     {"admin-token-file", "FILE",
      "the operator endpoints (/api/journal, /api/cluster, /api/admin/) require this file's token "
@@ -510,6 +566,13 @@ status check_daemon_options(const daemon_options& o) {
     return status(errc::bad_request,
                   "--kafka-config is set but the journal is rocksdb: add --journal=kafka");
   }
+  if (o.sync_batch_bytes != 0 && o.sync_batch_bytes > o.max_outgoing_bytes / 2) {
+    // A paced sync sends a batch when at most a batch is unsent: two must fit under the cap, or
+    // a client that reads would be dropped.
+    return status(errc::bad_request,
+                  "--sync-batch-bytes must be at most half of --max-outgoing-bytes (" +
+                      std::to_string(o.max_outgoing_bytes) + ")");
+  }
   if (!o.cluster_listen.empty() && o.journal != actors::journal_kind::kafka) {
     // Shard ownership and fencing come from Kafka: there is no cluster on the embedded journal.
     return status(errc::bad_request,
@@ -640,6 +703,16 @@ actors::node_options to_node_options(const daemon_options& o) {
   n.route_wait = o.route_wait;
   n.kafka_config = o.kafka_config;
   n.kafka_open_timeout = o.kafka_open_timeout;
+  n.rate_per_second = o.connection_rate;
+  n.rate_burst = o.connection_burst;
+  n.account_rate_per_second = o.account_rate;
+  n.account_rate_burst = o.account_burst;
+  n.max_connections_per_account = o.max_connections_per_account;
+  n.sync_max_rooms = o.sync_max_rooms;
+  n.sync_max_room_bytes = o.sync_max_room_bytes;
+  n.sync_batch_bytes = o.sync_batch_bytes != 0
+                           ? o.sync_batch_bytes
+                           : std::min<std::size_t>(n.sync_batch_bytes, o.max_outgoing_bytes / 4);
   return n;
 }
 

@@ -74,6 +74,28 @@ struct daemon_options {
   /// --kafka-open-timeout=SECONDS (1..86400): how long opening the Kafka journal may take
   /// (fencing, catching the local index up with the topic). Default: 120
   std::chrono::seconds kafka_open_timeout{120};
+  // ---- request rates, per-account limits and sync replay (actors::node_options) ----
+  /// --connection-rate=N[/s]: requests per second one connection may sustain. Default: 100
+  double connection_rate = 100;
+  /// --connection-burst=N: requests one connection may send at once. Default: 200
+  double connection_burst = 200;
+  /// --account-rate=N[/s]: requests per second all of one account's connections on this node
+  /// may sustain together. Default: 200
+  double account_rate = 200;
+  /// --account-burst=N. Default: 400
+  double account_burst = 400;
+  /// --max-connections-per-account=N: authenticated connections of one account on this node.
+  /// Default: 50
+  std::size_t max_connections_per_account = 50;
+  /// --sync-max-rooms=N: rooms one sync may name. Default: 1000
+  std::size_t sync_max_rooms = 1000;
+  /// --sync-max-room-bytes=N: events one sync replays per room before it sends `gap` instead.
+  /// Default: 4 MiB
+  std::size_t sync_max_room_bytes = 4 * 1024 * 1024;
+  /// --sync-batch-bytes=N: events a sync reads and sends at a time; at most half of
+  /// --max-outgoing-bytes. Default: 0 = 256 KiB, or a quarter of --max-outgoing-bytes if smaller
+  std::size_t sync_batch_bytes = 0;
+
   /// --admin-token-file=FILE: the operator endpoints want this file's token (hibikid refuses a
   /// file that is empty or readable by group or others). Default: empty = none
   std::string admin_token_file;
