@@ -21,7 +21,7 @@ build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 run: build
-	$(BUILD_DIR)/bin/hibikid --http=$(HTTP) --data-dir=$(DATA_DIR)
+	$(BUILD_DIR)/bin/hibikid --http=$(HTTP) --data-dir=$(DATA_DIR) --open-signup=true
 
 # Every test: unit, integration, end-to-end (real hibikid + WebSocket clients) and the browser test.
 test: build

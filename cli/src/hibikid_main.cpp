@@ -1,7 +1,10 @@
-// hibikid: one hibiki node. Parses options, starts the node (storage + actors), then the gateway,
-// prints the line tests and scripts wait for, and on SIGTERM/SIGINT stops in reverse order.
+// hibikid: one hibiki node, and the one place where its parts are wired together: parses the
+// options, opens the storage (persistence::open_backend), starts the node (actors) on it, then the
+// gateway, prints the line tests and scripts wait for, reloads on SIGHUP, and on SIGTERM/SIGINT
+// stops in reverse order.
 
 #include <pthread.h>
+#include <sys/resource.h>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -9,6 +12,7 @@
 #include "hibiki/cli/daemon_options.hpp"
 #include "hibiki/gateway/server.hpp"
 #include "hibiki/persistence/kafka_settings.hpp"
+#include "hibiki/persistence/storage.hpp"
 #include "service_notify.hpp"
 
 #ifndef HIBIKI_VERSION
@@ -60,17 +64,41 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);  // reload, never a kill
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  if (options.journal == actors::journal_kind::kafka) {
-    // Opening fences every partition and reads the topic into the local index first: say so, as
-    // it can take a while (and up to two minutes when the brokers cannot be reached).
-    std::cout << "hibikid: opening the journal (" << cli::journal_description(options) << ")"
-              << std::endl;
+  // Every connection is a file descriptor: take the whole hard limit (shells often start at a soft
+  // 1024), and say so when even that is below the connection cap.
+  if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    if (files.rlim_cur < files.rlim_max) {
+      files.rlim_cur = files.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &files);
+    }
+    getrlimit(RLIMIT_NOFILE, &files);
+    if (files.rlim_cur != RLIM_INFINITY && options.max_connections != 0 &&
+        files.rlim_cur < options.max_connections + 256) {
+      std::cerr << "hibikid: the open-file limit (" << files.rlim_cur
+                << ") is below --max-connections=" << options.max_connections
+                << " plus what storage needs: connections past it wait until descriptors free up"
+                << " (raise LimitNOFILE / ulimit -n, or lower --max-connections)" << std::endl;
+    }
   }
 
-  auto node = actors::node::start(cli::to_node_options(options));
+  // The wiring: options -> storage -> node -> gateway; stopped in the reverse order.
+  const auto storage = cli::to_storage_options(options);
+  if (storage.journal == persistence::journal_kind::kafka) {
+    // Opening fences every partition and reads the topic into the local index first: say so, as
+    // it can take a while (the backend logs its progress; --kafka-open-timeout bounds it).
+    std::cout << "hibikid: opening the journal (" << persistence::describe_journal(storage) << ")"
+              << std::endl;
+  }
+  auto backend = persistence::open_backend(storage);
+  if (!backend) {
+    std::cerr << "hibikid: cannot open the journal: " << backend.error().message << "\n";
+    return 1;
+  }
+  auto node = actors::node::start(std::move(*backend), cli::to_node_options(options));
   if (!node) {
     std::cerr << "hibikid: cannot start the node: " << node.error().message << "\n";
     return 1;
@@ -79,20 +107,22 @@ int main(int argc, char** argv) {
   if (!gateway) {
     std::cerr << "hibikid: " << gateway.error().message << "\n";
     node.value()->stop();
-    return 1;
+    // bad_request = the flags (a TLS file, a proxy block): a usage error like the parser's.
+    return gateway.error().code == errc::bad_request ? 2 : 1;
   }
   auto host = gateway.value()->host();
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  std::cout << "hibikid: serving http://" << host << ":" << gateway.value()->port() << " (data dir "
-            << options.data_dir << ", journal " << cli::journal_description(options) << ")"
-            << std::endl;
+  std::cout << "hibikid: serving " << (gateway.value()->tls() ? "https://" : "http://") << host
+            << ":" << gateway.value()->port() << " (data dir " << options.data_dir << ", journal "
+            << cli::journal_description(options) << ")" << std::endl;
   if (auto cluster = cli::cluster_description(options); !cluster.empty())
     std::cout << "hibikid: clustered (" << cluster << ")" << std::endl;
   if (!gateway.value()->open_signup()) std::cout << "hibikid: open sign-up is off" << std::endl;
   if (auto admin_port = gateway.value()->admin_port(); admin_port != 0) {
     auto admin_host = options.admin_http_host;
     if (admin_host.find(':') != std::string::npos) admin_host = "[" + admin_host + "]";
-    std::cout << "hibikid: admin listener on http://" << admin_host << ":" << admin_port
+    std::cout << "hibikid: admin listener on " << (gateway.value()->tls() ? "https" : "http")
+              << "://" << admin_host << ":" << admin_port
               << (gateway_options.admin_token.empty() ? "" : " (admin token required)")
               << std::endl;
   } else if (gateway_options.admin_token.empty()) {
@@ -105,7 +135,21 @@ int main(int argc, char** argv) {
     std::cerr << "hibikid: could not notify the service manager (READY=1)" << std::endl;
 
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) {
+    cli::notify_service_manager("RELOADING=1\nSTATUS=reloading");
+    // Reload: the client TLS certificate (new handshakes use it; open connections keep theirs).
+    if (gateway.value()->tls()) {
+      auto reloaded = gateway.value()->reload_tls();
+      if (reloaded)
+        std::cout << "hibikid: SIGHUP: TLS certificate reloaded (sha256 " << *reloaded << ")"
+                  << std::endl;
+      else
+        std::cerr << "hibikid: SIGHUP: TLS certificate NOT reloaded, still serving the previous "
+                     "one: "
+                  << reloaded.error().message << std::endl;
+    }
+    cli::notify_service_manager("READY=1\nSTATUS=serving");
+  }
   std::cout << "hibikid: stopping (" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ")" << std::endl;
   cli::notify_service_manager("STOPPING=1\nSTATUS=stopping");
 

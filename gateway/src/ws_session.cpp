@@ -51,8 +51,9 @@ bool offers_hibiki_v1(std::string_view header) {
 
 }  // namespace
 
-ws_session::ws_session(std::shared_ptr<gateway_context> ctx, beast::tcp_stream&& stream)
-    : ctx_(std::move(ctx)), ws_(std::move(stream)) {}
+ws_session::ws_session(std::shared_ptr<gateway_context> ctx, edge_stream&& stream,
+                       admission_slot&& slot)
+    : ctx_(std::move(ctx)), ws_(std::move(stream)), slot_(std::move(slot)) {}
 
 ws_session::~ws_session() {
   notify_closed();

@@ -12,16 +12,19 @@
 #include <string>
 #include <vector>
 
+#include "admission.hpp"
 #include "beast_fwd.hpp"
 #include "coalescing_stream.hpp"
 #include "connection_registry.hpp"
+#include "edge_stream.hpp"
 #include "gateway_context.hpp"
 
 namespace hibiki::gateway {
 
 class ws_session : public connection, public std::enable_shared_from_this<ws_session> {
  public:
-  ws_session(std::shared_ptr<gateway_context> ctx, beast::tcp_stream&& stream);
+  /// Takes over the connection's stream (TCP or TLS, handshake done) and its admission slot.
+  ws_session(std::shared_ptr<gateway_context> ctx, edge_stream&& stream, admission_slot&& slot);
   ~ws_session() override;
 
   /// Accepts the upgrade request `req` (already read by the http_session).
@@ -53,7 +56,8 @@ class ws_session : public connection, public std::enable_shared_from_this<ws_ses
   void run_drain_waiters();
 
   std::shared_ptr<gateway_context> ctx_;
-  websocket::stream<coalescing_stream<beast::tcp_stream>> ws_;
+  websocket::stream<coalescing_stream<edge_stream>> ws_;
+  admission_slot slot_;  ///< this connection's place under the connection caps
   beast::flat_buffer buffer_;
   std::unique_ptr<actors::session> session_;
   std::uint64_t registry_id_ = 0;

@@ -67,6 +67,10 @@ struct body_checker {
   }
   void operator()(const sync_req& r) const {
     for (const auto& [room, seq] : r.since) check_wire_id(room);
+    // Each room at most once, in id order (the replay relies on both).
+    for (std::size_t i = 1; i < r.since.size(); ++i) {
+      FUZZ_CHECK(r.since[i - 1].first < r.since[i].first);
+    }
   }
 };
 

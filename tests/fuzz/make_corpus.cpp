@@ -93,6 +93,8 @@ void protocol_corpus(const fs::path& dir) {
       {"history_limit_0", R"({"id":1,"op":"history","room_id":1,"limit":0})"},
       {"sync_leading_zero", R"({"id":1,"op":"sync","since":{"01":0}})"},
       {"sync_negative", R"({"id":1,"op":"sync","since":{"1":-1}})"},
+      {"sync_many", R"({"id":1,"op":"sync","since":{"9":1,"3":0,"27":5,"1":2,"10":0}})"},
+      {"sync_repeated", R"({"id":1,"op":"sync","since":{"2":1,"2":3}})"},
       {"unicode_body",
        "{\"id\":1,\"op\":\"send_message\",\"room_id\":1,\"body\":"
        "\"\\u00e9\xe3\x81\x82\\ud83d\\ude00\","
@@ -259,6 +261,15 @@ void http_corpus(const fs::path& dir) {
       {"css_upper", "/site.CSS"},
       {"hidden", "/.env"},
       {"nul", std::string("/a\0b", 4)},
+      {"forwarded_one", "203.0.113.7"},
+      {"forwarded_chain", "198.51.100.1, 203.0.113.7,10.0.0.2"},
+      {"forwarded_v6", "2001:db8::1, ::ffff:10.0.0.9\t,fd00::5"},
+      {"forwarded_garbage", "unknown, 10.0.0.1"},
+      {"forwarded_empty_entries", ",, 127.0.0.1,"},
+      {"cidr_v4", "10.0.0.0/8"},
+      {"cidr_v6", " fd00::/8 "},
+      {"cidr_bad_prefix", "2001:db8::/129"},
+      {"cidr_host", "127.0.0.1"},
       {"long_path", "/" + std::string(200, 'a') + "/index.html?" + std::string(100, 'q')},
   };
   for (const auto& [name, text] : inputs) write(dir / name, text);
@@ -396,8 +407,10 @@ void dictionaries(const fs::path& dir) {
   write_dict(dir / "event_codec.dict", event);
 
   write_dict(dir / "http_request.dict",
-             {"/", "?", "#", "..", "//", "%2e", "\\", "/index.html", "/api/signup", "/ws",
-              "index.html", ".js", ".css", "{\"name\":", "\"", "\\u0000", "null"});
+             {"/",           "?",           "#",    "..",         "//",  "%2e",     "\\",
+              "/index.html", "/api/signup", "/ws",  "index.html", ".js", ".css",    "{\"name\":",
+              "\"",          "\\u0000",     "null", ", ",         "::",  "::ffff:", "10.0.0.1",
+              "127.0.0.1",   "fd00::",      "/8",   "/32",        "/128"});
 }
 
 }  // namespace

@@ -22,7 +22,15 @@ TEST_CASE("hibikid defaults", "[cli][options]") {
   REQUIRE(o->http_host == "127.0.0.1");
   REQUIRE(o->http_port == 8080);
   REQUIRE(o->data_dir == "./data");
-  REQUIRE_FALSE(o->open_signup.has_value());
+  REQUIRE_FALSE(o->open_signup);  // closed unless asked for, whatever the address
+  REQUIRE(o->tls_cert.empty());
+  REQUIRE(o->tls_key.empty());
+  REQUIRE(o->max_connections == 10'000);
+  REQUIRE(o->max_connections_per_ip == 100);
+  REQUIRE(o->signup_rate == 10);
+  REQUIRE(o->signup_period == std::chrono::seconds(60));
+  REQUIRE(o->trusted_proxies.empty());
+  REQUIRE(o->allowed_origins.empty());
   REQUIRE(o->snapshot_every == 1000);
   REQUIRE(o->passivate_after == std::chrono::seconds(120));
   REQUIRE(o->max_live_entities == 100'000);
@@ -31,7 +39,7 @@ TEST_CASE("hibikid defaults", "[cli][options]") {
   REQUIRE(o->max_outgoing_bytes == 4 * 1024 * 1024);
   REQUIRE_FALSE(o->help);
   REQUIRE_FALSE(o->version);
-  REQUIRE(o->journal == actors::journal_kind::rocksdb);
+  REQUIRE(o->journal == persistence::journal_kind::rocksdb);
   REQUIRE(o->kafka_brokers.empty());
   REQUIRE(o->kafka_topic == "hibiki.journal");
   REQUIRE(o->kafka_partitions == 16);
@@ -41,8 +49,12 @@ TEST_CASE("hibikid defaults", "[cli][options]") {
   REQUIRE(journal_description(*o) == "rocksdb");
 
   auto node = to_node_options(*o);
-  REQUIRE(node.journal == actors::journal_kind::rocksdb);
   REQUIRE(node.breaker.max_failures == 10);
+  auto storage = to_storage_options(*o);
+  REQUIRE(storage.journal == persistence::journal_kind::rocksdb);
+  REQUIRE(storage.data_dir == "./data");
+  REQUIRE(storage.kafka_open_timeout == std::chrono::milliseconds(120'000));
+  REQUIRE(storage.cluster_endpoint.empty());
 }
 
 TEST_CASE("hibikid rate / account / sync flags", "[cli][options]") {
@@ -113,7 +125,7 @@ TEST_CASE("hibikid flags", "[cli][options]") {
   REQUIRE(o->web_root == "/srv/web");
 
   auto node = to_node_options(*o);
-  REQUIRE(node.data_dir == "/var/lib/hibiki");
+  REQUIRE(to_storage_options(*o).data_dir == "/var/lib/hibiki");
   REQUIRE(node.snapshot_every == 50);
   REQUIRE(node.passivate_after == std::chrono::milliseconds(30'000));
   REQUIRE(node.max_live_entities == 10);
@@ -125,6 +137,24 @@ TEST_CASE("hibikid flags", "[cli][options]") {
   REQUIRE(gw.idle_timeout == std::chrono::milliseconds(5000));
   REQUIRE(gw.max_outgoing_bytes == 65536);
   REQUIRE(gw.web_root == "/srv/web");
+
+  auto edge = parse_daemon_options(
+      {"--tls-cert=/etc/hibiki/cert.pem", "--tls-key=/etc/hibiki/key.pem", "--max-connections=0",
+       "--max-connections-per-ip=7", "--signup-rate=3/h", "--trusted-proxies=127.0.0.1, 10.0.0.0/8",
+       "--allowed-origins=https://chat.example.com,http://localhost:8080"});
+  REQUIRE(edge.ok());
+  auto egw = to_gateway_options(*edge);
+  REQUIRE(egw.tls_cert_file == "/etc/hibiki/cert.pem");
+  REQUIRE(egw.tls_key_file == "/etc/hibiki/key.pem");
+  REQUIRE(egw.max_connections == 0);
+  REQUIRE(egw.max_connections_per_ip == 7);
+  REQUIRE(egw.signup_per_ip == 3);
+  REQUIRE(egw.signup_period == std::chrono::seconds(3600));
+  REQUIRE(egw.trusted_proxies == strings{"127.0.0.1", "10.0.0.0/8"});
+  REQUIRE(egw.allowed_origins == strings{"https://chat.example.com", "http://localhost:8080"});
+  REQUIRE(parse_daemon_options({"--signup-rate=0"})->signup_rate == 0);
+  REQUIRE(parse_daemon_options({"--signup-rate=5/s"})->signup_period == std::chrono::seconds(1));
+  REQUIRE(parse_daemon_options({"--allowed-origins=*"})->allowed_origins == strings{"*"});
 
   auto v6 = parse_daemon_options({"--http=[::1]:9000"});
   REQUIRE(v6.ok());
@@ -140,7 +170,7 @@ TEST_CASE("hibikid journal and breaker flags", "[cli][options]") {
                                  "--breaker-max-failures=4", "--breaker-call-timeout=2500",
                                  "--breaker-reset-timeout=0"});
   REQUIRE(o.ok());
-  REQUIRE(o->journal == actors::journal_kind::kafka);
+  REQUIRE(o->journal == persistence::journal_kind::kafka);
   REQUIRE(o->kafka_brokers == "127.0.0.1:9092,kafka-2:19092");
   REQUIRE(o->kafka_topic == "chat.events_v1");
   REQUIRE(o->kafka_partitions == 3);
@@ -149,11 +179,12 @@ TEST_CASE("hibikid journal and breaker flags", "[cli][options]") {
   REQUIRE(o->breaker.reset_timeout == std::chrono::milliseconds(0));
   REQUIRE(journal_description(*o) == "kafka topic chat.events_v1 at 127.0.0.1:9092,kafka-2:19092");
 
+  auto storage = to_storage_options(*o);
+  REQUIRE(storage.journal == persistence::journal_kind::kafka);
+  REQUIRE(storage.kafka_brokers == "127.0.0.1:9092,kafka-2:19092");
+  REQUIRE(storage.kafka_topic == "chat.events_v1");
+  REQUIRE(storage.kafka_partitions == 3);
   auto node = to_node_options(*o);
-  REQUIRE(node.journal == actors::journal_kind::kafka);
-  REQUIRE(node.kafka_brokers == "127.0.0.1:9092,kafka-2:19092");
-  REQUIRE(node.kafka_topic == "chat.events_v1");
-  REQUIRE(node.kafka_partitions == 3);
   REQUIRE(node.breaker.max_failures == 4);
   REQUIRE(node.breaker.call_timeout == std::chrono::milliseconds(2500));
   REQUIRE(node.breaker.reset_timeout == std::chrono::milliseconds(0));
@@ -164,7 +195,7 @@ TEST_CASE("hibikid journal and breaker flags", "[cli][options]") {
   REQUIRE(v6->kafka_brokers == "[::1]:9092");
   auto rocks = parse_daemon_options({"--journal=rocksdb", "--breaker-max-failures=1"});
   REQUIRE(rocks.ok());
-  REQUIRE(rocks->journal == actors::journal_kind::rocksdb);
+  REQUIRE(rocks->journal == persistence::journal_kind::rocksdb);
   REQUIRE(rocks->breaker.max_failures == 1);
 }
 
@@ -178,7 +209,7 @@ TEST_CASE("hibikid journal options from the config file", "[cli][options]") {
                       "breaker-call-timeout = 500\n");
   auto o = parse_daemon_options({"--config=" + file.string(), "--kafka-partitions=2"});
   REQUIRE(o.ok());
-  REQUIRE(o->journal == actors::journal_kind::kafka);
+  REQUIRE(o->journal == persistence::journal_kind::kafka);
   REQUIRE(o->kafka_brokers == "127.0.0.1:9092");
   REQUIRE(o->kafka_partitions == 2);  // the flag wins
   REQUIRE(o->breaker.call_timeout == std::chrono::milliseconds(500));
@@ -252,9 +283,12 @@ TEST_CASE("hibikid cluster flags", "[cli][options]") {
   auto node = to_node_options(*o);
   REQUIRE(node.cluster_listen == "127.0.0.1:7101");
   REQUIRE(node.node_id == "n1");
-  REQUIRE(node.cluster_session_timeout == std::chrono::milliseconds(6000));
   REQUIRE(node.route_wait == std::chrono::milliseconds(2500));
-  REQUIRE(node.journal == actors::journal_kind::kafka);
+  auto storage = to_storage_options(*o);
+  REQUIRE(storage.journal == persistence::journal_kind::kafka);
+  REQUIRE(storage.node_name == "n1");
+  REQUIRE(storage.cluster_endpoint == "127.0.0.1:7101");
+  REQUIRE(storage.cluster_session_timeout == std::chrono::milliseconds(6000));
 
   // Host names; the node id alone (it names a single node too).
   auto named = parse_daemon_options({"--journal=kafka", "--kafka-brokers=k:9092",
@@ -381,6 +415,19 @@ TEST_CASE("hibikid rejects bad options", "[cli][options]") {
            strings{"--max-outgoing-bytes=99999999999999999999999"},
            strings{"--data-dir="},
            strings{"--config=/nonexistent/hibiki/config"},
+           strings{"--tls-cert=/a/cert.pem"},
+           strings{"--tls-key=/a/key.pem"},
+           strings{"--tls-cert="},
+           strings{"--max-connections=-1"},
+           strings{"--max-connections-per-ip=many"},
+           strings{"--signup-rate=10"},
+           strings{"--signup-rate=10/day"},
+           strings{"--signup-rate=/min"},
+           strings{"--trusted-proxies="},
+           strings{"--trusted-proxies=10.0.0.0/8,,127.0.0.1"},
+           strings{"--allowed-origins=example.com"},
+           strings{"--allowed-origins=https://example.com/path"},
+           strings{"--allowed-origins="},
        }) {
     INFO(args[0]);
     auto o = parse_daemon_options(args);
@@ -493,7 +540,7 @@ TEST_CASE("hibikid options from HIBIKI_ environment variables", "[cli][options]"
   // a flag.
   auto kafka = parse_daemon_options({"--kafka-brokers=k:9092"}, {{"HIBIKI_JOURNAL", "kafka"}});
   REQUIRE(kafka.ok());
-  REQUIRE(kafka->journal == actors::journal_kind::kafka);
+  REQUIRE(kafka->journal == persistence::journal_kind::kafka);
 
   // A bad value names the variable.
   auto bad = parse_daemon_options({}, {{"HIBIKI_IDLE_TIMEOUT", "soon"}});
@@ -554,9 +601,9 @@ TEST_CASE("hibikid --kafka-config and --kafka-open-timeout", "[cli][options]") {
                                              {"sasl.username", "env"},
                                              {"sasl.mechanism", "PLAIN"}});
   REQUIRE(o->kafka_open_timeout == std::chrono::seconds(45));  // environment > file
-  auto node = to_node_options(*o);
-  REQUIRE(node.kafka_config == o->kafka_config);
-  REQUIRE(node.kafka_open_timeout == std::chrono::milliseconds(45'000));
+  auto storage = to_storage_options(*o);
+  REQUIRE(storage.kafka_config == o->kafka_config);
+  REQUIRE(storage.kafka_open_timeout == std::chrono::milliseconds(45'000));
 
   for (const auto& [args, says] : std::vector<std::pair<strings, std::string>>{
            {with({"--kafka-config=transactional.id=x"}), "set by hibiki itself"},

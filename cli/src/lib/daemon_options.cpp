@@ -161,7 +161,7 @@ status set_count(std::string_view key, std::string_view value, std::uint64_t min
   return status::success();
 }
 
-status set_bool(std::string_view key, std::string_view value, std::optional<bool>& out) {
+status set_bool(std::string_view key, std::string_view value, bool& out) {
   if (value == "true")
     out = true;
   else if (value == "false")
@@ -209,6 +209,59 @@ status set_rate(std::string_view key, std::string_view value, double& out) {
   return status::success();
 }
 
+/// A comma-separated list without empty items.
+std::optional<std::vector<std::string>> split_list(std::string_view value) {
+  std::vector<std::string> out;
+  while (true) {
+    auto comma = value.find(',');
+    auto item = trim(value.substr(0, comma));
+    if (item.empty()) return std::nullopt;
+    out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+/// An origin as browsers send it: scheme://host[:port], nothing after.
+bool valid_origin(std::string_view o) {
+  std::string_view rest;
+  if (o.rfind("http://", 0) == 0)
+    rest = o.substr(7);
+  else if (o.rfind("https://", 0) == 0)
+    rest = o.substr(8);
+  else
+    return false;
+  if (rest.empty()) return false;
+  for (char c : rest)
+    if (c == '/' || c == ' ' || c == '?' || c == '#' || c == '@') return false;
+  return true;
+}
+
+/// --signup-rate=N/s|N/min|N/h, or 0 for no limit.
+status set_signup_rate(std::string_view value, daemon_options& o) {
+  constexpr std::string_view expected = "N/s, N/min or N/h (N up to 1000000; 0 = no limit)";
+  if (value == "0") {
+    o.signup_rate = 0;
+    return status::success();
+  }
+  auto slash = value.find('/');
+  if (slash == std::string_view::npos) return bad("signup-rate", value, expected);
+  auto n = parse_unsigned(value.substr(0, slash), 1'000'000);
+  auto unit = value.substr(slash + 1);
+  std::chrono::seconds period{0};
+  if (unit == "s")
+    period = std::chrono::seconds(1);
+  else if (unit == "min")
+    period = std::chrono::seconds(60);
+  else if (unit == "h")
+    period = std::chrono::seconds(3600);
+  if (!n || period.count() == 0) return bad("signup-rate", value, expected);
+  o.signup_rate = static_cast<std::uint32_t>(*n);
+  o.signup_period = period;
+  return status::success();
+}
+
 // The setters of the table. Captureless lambdas, so each entry holds a plain function pointer.
 using options = daemon_options;
 using sv = std::string_view;
@@ -223,10 +276,8 @@ const std::vector<option_spec> table = {
      "./data", [](sv v, options& o) { return set_directory("data-dir", v, o.data_dir); }},
     {"web-root", "DIR", "directory of the web client's files (default: the built-in web root)",
      nullptr, [](sv v, options& o) { return set_directory("web-root", v, o.web_root); }},
-    {"open-signup", "true|false",
-     "open sign-up over POST /api/signup (default: true on a loopback address, false "
-     "otherwise)",
-     nullptr, [](sv v, options& o) { return set_bool("open-signup", v, o.open_signup); }},
+    {"open-signup", "true|false", "open sign-up over POST /api/signup, whatever the address",
+     "false", [](sv v, options& o) { return set_bool("open-signup", v, o.open_signup); }},
     {"snapshot-every", "N", "snapshot an entity every N events", "1000",
      [](sv v, options& o) {
        return set_count("snapshot-every", v, 1, std::numeric_limits<std::uint32_t>::max(),
@@ -264,9 +315,9 @@ const std::vector<option_spec> table = {
      "rocksdb",
      [](sv v, options& o) {
        if (v == "rocksdb")
-         o.journal = actors::journal_kind::rocksdb;
+         o.journal = persistence::journal_kind::rocksdb;
        else if (v == "kafka")
-         o.journal = actors::journal_kind::kafka;
+         o.journal = persistence::journal_kind::kafka;
        else
          return bad("journal", v, "rocksdb or kafka");
        return status::success();
@@ -392,6 +443,66 @@ const std::vector<option_spec> table = {
      [](sv v, options& o) {
        return set_count("sync-batch-bytes", v, 1, std::uint64_t{1} << 32,
                         "a positive number of bytes (at most 4 GiB)", o.sync_batch_bytes);
+     }},
+    // ---- the network edge: TLS, admission control, proxies, origins ----
+    {"tls-cert", "FILE",
+     "PEM certificate chain: serve HTTPS and WSS on --http (with --tls-key; SIGHUP reloads "
+     "both files)",
+     nullptr,
+     [](sv v, options& o) {
+       if (v.empty()) return bad("tls-cert", v, "a PEM file");
+       o.tls_cert = std::string(v);
+       return status::success();
+     }},
+    {"tls-key", "FILE", "PEM private key of --tls-cert", nullptr,
+     [](sv v, options& o) {
+       if (v.empty()) return bad("tls-key", v, "a PEM file");
+       o.tls_key = std::string(v);
+       return status::success();
+     }},
+    {"max-connections", "N", "most open connections; past it HTTP 503 (0 = no cap)", "10000",
+     [](sv v, options& o) {
+       return set_count("max-connections", v, 0, 10'000'000,
+                        "a number of connections from 0 (no cap) to 10000000", o.max_connections);
+     }},
+    {"max-connections-per-ip", "N",
+     "most open connections per client address (IPv6: per /64); past it HTTP 429 (0 = no cap)",
+     "100",
+     [](sv v, options& o) {
+       return set_count("max-connections-per-ip", v, 0, 10'000'000,
+                        "a number of connections from 0 (no cap) to 10000000",
+                        o.max_connections_per_ip);
+     }},
+    {"signup-rate", "N/s|N/min|N/h",
+     "sign-ups per client address; past it HTTP 429 with Retry-After (0 = no limit)", "10/min",
+     [](sv v, options& o) { return set_signup_rate(v, o); }},
+    {"trusted-proxies", "CIDR[,CIDR...]",
+     "reverse proxies whose X-Forwarded-For names the client (default: none, the TCP peer is "
+     "the client)",
+     nullptr,
+     [](sv v, options& o) {
+       // Checked as address blocks when the gateway starts.
+       auto list = split_list(v);
+       if (!list)
+         return bad("trusted-proxies", v, "CIDR[,CIDR...] such as 127.0.0.1/32,10.0.0.0/8");
+       o.trusted_proxies = std::move(*list);
+       return status::success();
+     }},
+    {"allowed-origins", "ORIGIN[,ORIGIN...]",
+     "browser origins allowed to open a WebSocket, or * for any (default: http(s)://HOST:PORT of "
+     "--http, plus the localhost forms on a loopback or wildcard address)",
+     nullptr,
+     [](sv v, options& o) {
+       auto list = split_list(v);
+       if (!list)
+         return bad("allowed-origins", v,
+                    "ORIGIN[,ORIGIN...] such as https://chat.example.com, or *");
+       for (const auto& origin : *list)
+         if (origin != "*" && !valid_origin(origin))
+           return bad("allowed-origins", v,
+                      "origins as scheme://host[:port] (http or https, no path), or *");
+       o.allowed_origins = std::move(*list);
+       return status::success();
      }},
     {"admin-token-file", "FILE",
      "the operator endpoints (/api/journal, /api/cluster, /api/admin/) require this file's token "
@@ -553,16 +664,21 @@ status apply_daemon_option(std::string_view raw_key, std::string_view value, dae
 }
 
 status check_daemon_options(const daemon_options& o) {
-  if (o.journal == actors::journal_kind::kafka && o.kafka_brokers.empty()) {
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return status(errc::bad_request, o.tls_cert.empty()
+                                         ? "--tls-key needs --tls-cert (TLS takes both)"
+                                         : "--tls-cert needs --tls-key (TLS takes both)");
+  }
+  if (o.journal == persistence::journal_kind::kafka && o.kafka_brokers.empty()) {
     return status(errc::bad_request,
                   "--journal=kafka needs --kafka-brokers=HOST:PORT[,HOST:PORT...]");
   }
-  if (o.journal != actors::journal_kind::kafka && !o.kafka_brokers.empty()) {
+  if (o.journal != persistence::journal_kind::kafka && !o.kafka_brokers.empty()) {
     // Silently keeping the embedded journal would look like Kafka to whoever set the brokers.
     return status(errc::bad_request,
                   "--kafka-brokers is set but the journal is rocksdb: add --journal=kafka");
   }
-  if (o.journal != actors::journal_kind::kafka && !o.kafka_config.empty()) {
+  if (o.journal != persistence::journal_kind::kafka && !o.kafka_config.empty()) {
     return status(errc::bad_request,
                   "--kafka-config is set but the journal is rocksdb: add --journal=kafka");
   }
@@ -573,7 +689,7 @@ status check_daemon_options(const daemon_options& o) {
                   "--sync-batch-bytes must be at most half of --max-outgoing-bytes (" +
                       std::to_string(o.max_outgoing_bytes) + ")");
   }
-  if (!o.cluster_listen.empty() && o.journal != actors::journal_kind::kafka) {
+  if (!o.cluster_listen.empty() && o.journal != persistence::journal_kind::kafka) {
     // Shard ownership and fencing come from Kafka: there is no cluster on the embedded journal.
     return status(errc::bad_request,
                   "--cluster needs --journal=kafka (and --kafka-brokers): shard ownership comes "
@@ -589,9 +705,7 @@ std::string cluster_description(const daemon_options& o) {
 }
 
 std::string journal_description(const daemon_options& o) {
-  if (o.journal == actors::journal_kind::kafka)
-    return "kafka topic " + o.kafka_topic + " at " + o.kafka_brokers;
-  return "rocksdb";
+  return persistence::describe_journal(to_storage_options(o));
 }
 
 status apply_config_text(std::string_view text, daemon_options& o) {
@@ -686,23 +800,38 @@ result<daemon_options> parse_daemon_options(const std::vector<std::string>& args
   return o;
 }
 
+std::string node_name(const daemon_options& o) {
+  if (!o.node_id.empty()) return o.node_id;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "node";
+  return host;
+}
+
+persistence::storage_options to_storage_options(const daemon_options& o) {
+  persistence::storage_options s;
+  s.data_dir = o.data_dir;
+  s.journal = o.journal;
+  s.kafka_brokers = o.kafka_brokers;
+  s.kafka_topic = o.kafka_topic;
+  s.kafka_partitions = o.kafka_partitions;
+  s.kafka_config = o.kafka_config;
+  s.kafka_open_timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(o.kafka_open_timeout);
+  s.node_name = node_name(o);
+  s.cluster_endpoint = o.cluster_listen;
+  s.cluster_session_timeout = o.cluster_session_timeout;
+  return s;
+}
+
 actors::node_options to_node_options(const daemon_options& o) {
   actors::node_options n;
-  n.data_dir = o.data_dir;
   n.snapshot_every = o.snapshot_every;
   n.passivate_after = std::chrono::duration_cast<std::chrono::milliseconds>(o.passivate_after);
   n.max_live_entities = o.max_live_entities;
-  n.journal = o.journal;
-  n.kafka_brokers = o.kafka_brokers;
-  n.kafka_topic = o.kafka_topic;
-  n.kafka_partitions = o.kafka_partitions;
   n.breaker = o.breaker;
-  n.node_id = o.node_id;
+  n.node_id = node_name(o);
   n.cluster_listen = o.cluster_listen;
-  n.cluster_session_timeout = o.cluster_session_timeout;
   n.route_wait = o.route_wait;
-  n.kafka_config = o.kafka_config;
-  n.kafka_open_timeout = o.kafka_open_timeout;
   n.rate_per_second = o.connection_rate;
   n.rate_burst = o.connection_burst;
   n.account_rate_per_second = o.account_rate;
@@ -725,6 +854,14 @@ gateway::gateway_options to_gateway_options(const daemon_options& o) {
   g.max_frame_bytes = o.max_frame_bytes;
   g.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(o.idle_timeout);
   g.max_outgoing_bytes = o.max_outgoing_bytes;
+  g.tls_cert_file = o.tls_cert;
+  g.tls_key_file = o.tls_key;
+  g.max_connections = o.max_connections;
+  g.max_connections_per_ip = o.max_connections_per_ip;
+  g.signup_per_ip = o.signup_rate;
+  g.signup_period = o.signup_period;
+  g.trusted_proxies = o.trusted_proxies;
+  g.allowed_origins = o.allowed_origins;
   // The admin token itself is read from --admin-token-file by hibikid (load_admin_token).
   g.admin_host = o.admin_http_host;
   g.admin_port = o.admin_http_port;

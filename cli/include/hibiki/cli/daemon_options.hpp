@@ -20,6 +20,7 @@
 #include "hibiki/actors/node.hpp"
 #include "hibiki/core/result.hpp"
 #include "hibiki/gateway/gateway_options.hpp"
+#include "hibiki/persistence/storage.hpp"
 
 namespace hibiki::cli {
 
@@ -29,8 +30,8 @@ struct daemon_options {
   std::uint16_t http_port = 8080;
   /// --data-dir. Default: ./data
   std::string data_dir = "./data";
-  /// --open-signup=true|false. Default: unset (on for a loopback address, off otherwise)
-  std::optional<bool> open_signup;
+  /// --open-signup=true|false. Default: false
+  bool open_signup = false;
   /// --snapshot-every=N. Default: 1000
   std::uint32_t snapshot_every = 1000;
   /// --passivate-after=SECONDS. Default: 120
@@ -46,7 +47,7 @@ struct daemon_options {
   /// --web-root=DIR. Default: empty (the compiled-in web root)
   std::string web_root;
   /// --journal=rocksdb|kafka. Default: rocksdb
-  actors::journal_kind journal = actors::journal_kind::rocksdb;
+  persistence::journal_kind journal = persistence::journal_kind::rocksdb;
   /// --kafka-brokers=HOST:PORT[,HOST:PORT...]. Required with --journal=kafka, refused without it.
   std::string kafka_brokers;
   /// --kafka-topic=NAME. Default: hibiki.journal
@@ -95,6 +96,22 @@ struct daemon_options {
   /// --sync-batch-bytes=N: events a sync reads and sends at a time; at most half of
   /// --max-outgoing-bytes. Default: 0 = 256 KiB, or a quarter of --max-outgoing-bytes if smaller
   std::size_t sync_batch_bytes = 0;
+  // ---- the network edge: TLS, admission control, proxies, origins ----
+  /// --tls-cert=FILE and --tls-key=FILE: serve HTTPS and WSS (both or neither).
+  /// Default: empty = plain
+  std::string tls_cert;
+  std::string tls_key;
+  /// --max-connections=N (0 = no cap). Default: 10000
+  std::size_t max_connections = 10'000;
+  /// --max-connections-per-ip=N (0 = no cap). Default: 100
+  std::size_t max_connections_per_ip = 100;
+  /// --signup-rate=N/s|N/min|N/h per client address (0 = no limit). Default: 10/min
+  std::uint32_t signup_rate = 10;
+  std::chrono::seconds signup_period{60};
+  /// --trusted-proxies=CIDR[,CIDR...]. Default: none
+  std::vector<std::string> trusted_proxies;
+  /// --allowed-origins=ORIGIN[,ORIGIN...] or *. Default: empty = the listen address's origins
+  std::vector<std::string> allowed_origins;
 
   /// --admin-token-file=FILE: the operator endpoints want this file's token (hibikid refuses a
   /// file that is empty or readable by group or others). Default: empty = none
@@ -173,6 +190,13 @@ std::string cluster_description(const daemon_options& options);
 /// (a `#` inside a value is part of it). Errors name the line: "config line N: ...".
 status apply_config_text(std::string_view text, daemon_options& options);
 
+/// --node-id, else the host name: the node's name in its logs, its writer id and its cluster
+/// member name.
+std::string node_name(const daemon_options& options);
+
+/// What opens the storage (persistence::open_backend), what runs on it (actors::node::start),
+/// what serves clients (gateway::server::start).
+persistence::storage_options to_storage_options(const daemon_options& options);
 actors::node_options to_node_options(const daemon_options& options);
 gateway::gateway_options to_gateway_options(const daemon_options& options);
 
