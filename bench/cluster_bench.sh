@@ -147,11 +147,13 @@ wait_served() {
       die "n$((i + 1)) (pid ${node_pids[$i]}) exited while starting (logs in $work)"
     done
     if why=$(python3 - "$n" "$@" <<'PY'
-import json, sys, urllib.request
+import json, os, sys, urllib.request
 n = int(sys.argv[1])
+auth = {"Authorization": "Bearer " + os.environ["HIBIKI_ADMIN_TOKEN"]}
 for port in sys.argv[2:]:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/cluster", timeout=3) as r:
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/cluster", headers=auth)
+        with urllib.request.urlopen(req, timeout=3) as r:
             j = json.load(r)
     except Exception as e:
         print(f"port {port}: {e}"); sys.exit(1)
@@ -235,13 +237,18 @@ launch_node() {
     "--kafka-partitions=$PARTITIONS" "--cluster=$host:${cluster_ports[$i]}" \
     "--http=$host:${http_ports[$i]}" "--data-dir=$work/data-$n-n$((i + 1))" \
     "--node-id=n$((i + 1))" --open-signup=true --signup-rate=0 --max-connections=0 --max-connections-per-ip=0 \
-    "${tls[@]}" "${extra[@]}" </dev/null >>"$work/n$((i + 1))-$n.log" 2>&1 &
+    "--admin-token-file=$work/admin-token" "${tls[@]}" "${extra[@]}" </dev/null >>"$work/n$((i + 1))-$n.log" 2>&1 &
   node_pids[i]=$!
   node_starts[i]=$((${node_starts[i]:-0} + 1))
 }
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 say "work dir $work"
+# The nodes' operator endpoints (/api/cluster) want a token: one for the run, readable by its
+# owner only; the loadgen and the polling below send it (HIBIKI_ADMIN_TOKEN).
+(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$work/admin-token")
+HIBIKI_ADMIN_TOKEN=$(<"$work/admin-token")
+export HIBIKI_ADMIN_TOKEN
 say "starting a private Kafka broker"
 "$root/scripts/test-kafka" start "$kafka_dir" >"$work/kafka-start.log" 2>&1 ||
   die "the broker did not start: $(tail -n 5 "$work/kafka-start.log")"

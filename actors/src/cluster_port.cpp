@@ -167,6 +167,29 @@ caf::behavior port_impl(port_actor* self, std::shared_ptr<node_context> ctx,
         p.exclude_node = exclude_node;
         self->send(self->state.ctx->hub, rpush_atom::value, std::move(p));
       },
+      // Another node's hub closes an account's connections here (disabled, token revoked).
+      [self](rclose_atom, const std::string& recipients_json, std::uint16_t code,
+             const std::string& reason) {
+        ++self->state.stats->pushes;
+        push_msg p;
+        auto accounts = nlohmann::json::parse(recipients_json, nullptr, false);
+        bool ok = !accounts.is_discarded() && accounts.is_array() && code >= 1000;
+        for (const auto& v : ok ? accounts : nlohmann::json::array()) {
+          if (!v.is_number_unsigned()) {
+            ok = false;
+            break;
+          }
+          p.recipients.push_back(account_id{v.get<std::uint64_t>()});
+        }
+        if (!ok) {
+          ++self->state.stats->bad_inputs;
+          log_bad("rclose recipients " + recipients_json);
+          return;
+        }
+        p.close_code = code;
+        p.close_reason = reason;
+        self->send(self->state.ctx->hub, rpush_atom::value, std::move(p));
+      },
       [self](pres_add_atom a, const std::string& node, std::uint64_t account) {
         ++self->state.stats->presence;
         self->send(self->state.ctx->hub, a, node, account);

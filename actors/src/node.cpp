@@ -204,6 +204,29 @@ class node_impl final : public node {
     });
   }
 
+  void admin(admin_request request, std::function<void(result<admin_result>)> done) override {
+    // The same once-and-only-once bookkeeping as a sign-up: stop() answers what is left.
+    std::uint64_t ticket = 0;
+    {
+      std::lock_guard<std::mutex> lock(signups_mutex_);
+      if (!signups_closed_) {
+        ticket = next_signup_++;
+        admins_.emplace(ticket, std::move(done));
+      }
+    }
+    if (ticket == 0) {
+      std::thread([done = std::move(done)] {
+        done(hibiki::error{errc::unavailable, "the node is stopped"});
+      }).detach();
+      return;
+    }
+    std::lock_guard<std::mutex> lock(sys_mutex_);
+    if (!sys_) return;  // stop() answers it
+    actors::admin(rt_.ctx, std::move(request), [this, ticket](result<admin_result> r) {
+      io_->post([this, ticket, r = std::move(r)]() mutable { finish_admin(ticket, std::move(r)); });
+    });
+  }
+
   bool healthy() const override { return !rt_.ctx->stopping.load(); }
 
   nlohmann::json journal_status() override {
@@ -291,12 +314,16 @@ class node_impl final : public node {
     }
     // Sign-ups the actors did not finish still get their one answer.
     std::unordered_map<std::uint64_t, std::function<void(result<signup_result>)>> left;
+    std::unordered_map<std::uint64_t, std::function<void(result<admin_result>)>> left_admins;
     {
       std::lock_guard<std::mutex> signups_lock(signups_mutex_);
       signups_closed_ = true;
       left.swap(signups_);
+      left_admins.swap(admins_);
     }
     for (auto& [ticket, done] : left) done(hibiki::error{errc::unavailable, "the node stopped"});
+    for (auto& [ticket, done] : left_admins)
+      done(hibiki::error{errc::unavailable, "the node stopped"});
   }
 
  private:
@@ -331,6 +358,18 @@ class node_impl final : public node {
     done(std::move(r));
   }
 
+  void finish_admin(std::uint64_t ticket, result<admin_result> r) {
+    std::function<void(result<admin_result>)> done;
+    {
+      std::lock_guard<std::mutex> lock(signups_mutex_);
+      auto it = admins_.find(ticket);
+      if (it == admins_.end()) return;
+      done = std::move(it->second);
+      admins_.erase(it);
+    }
+    done(std::move(r));
+  }
+
  private:
   node_options options_;
   std::string node_name_ = node_name(options_);
@@ -361,6 +400,8 @@ class node_impl final : public node {
   /// Sign-ups waiting for their account to be durable, by ticket.
   std::mutex signups_mutex_;
   std::unordered_map<std::uint64_t, std::function<void(result<signup_result>)>> signups_;
+  /// Operator actions waiting for their event to be durable, by ticket (same mutex).
+  std::unordered_map<std::uint64_t, std::function<void(result<admin_result>)>> admins_;
   std::uint64_t next_signup_ = 1;
   bool signups_closed_ = false;
 };

@@ -14,6 +14,7 @@
 #include "hibiki/metrics/registry.hpp"
 #include "hibiki/persistence/kafka_settings.hpp"
 #include "hibiki/persistence/storage.hpp"
+#include "service_notify.hpp"
 
 #ifndef HIBIKI_VERSION
 #define HIBIKI_VERSION "unknown"
@@ -55,6 +56,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   for (const auto& warning : *cluster_tls) std::cerr << "hibikid: WARNING: " << warning << "\n";
+
+  // The admin token is read (and its file checked) before anything is opened.
+  auto gateway_options = cli::to_gateway_options(options);
+  if (!options.admin_token_file.empty()) {
+    auto token = cli::load_admin_token(options.admin_token_file);
+    if (!token) {
+      std::cerr << "hibikid: " << token.error().message << "\n";
+      return 2;
+    }
+    gateway_options.admin_token = std::move(*token);
+  }
 
   // Block the stop signals in every thread (threads inherit the mask), and take them in main with
   // sigwait: no async-signal-safety puzzles, and no thread is killed mid-write.
@@ -106,7 +118,6 @@ int main(int argc, char** argv) {
     std::cerr << "hibikid: cannot start the node: " << node.error().message << "\n";
     return 1;
   }
-  auto gateway_options = cli::to_gateway_options(options);
   gateway_options.metrics = metrics;
   auto gateway = gateway::server::start(*node.value(), gateway_options);
   if (!gateway) {
@@ -123,9 +134,25 @@ int main(int argc, char** argv) {
   if (auto cluster = cli::cluster_description(options); !cluster.empty())
     std::cout << "hibikid: clustered (" << cluster << ")" << std::endl;
   if (!gateway.value()->open_signup()) std::cout << "hibikid: open sign-up is off" << std::endl;
+  if (auto admin_port = gateway.value()->admin_port(); admin_port != 0) {
+    auto admin_host = options.admin_http_host;
+    if (admin_host.find(':') != std::string::npos) admin_host = "[" + admin_host + "]";
+    std::cout << "hibikid: admin listener on " << (gateway.value()->tls() ? "https" : "http")
+              << "://" << admin_host << ":" << admin_port
+              << (gateway_options.admin_token.empty() ? "" : " (admin token required)")
+              << std::endl;
+  } else if (gateway_options.admin_token.empty()) {
+    std::cout << "hibikid: operator endpoints are off (no --admin-token-file or --admin-http)"
+              << std::endl;
+  }
+
+  // Under systemd (Type=notify) the unit is "started" from here on, not from the exec.
+  if (!cli::notify_service_manager("READY=1\nSTATUS=serving"))
+    std::cerr << "hibikid: could not notify the service manager (READY=1)" << std::endl;
 
   int sig = 0;
   while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) {
+    cli::notify_service_manager("RELOADING=1\nSTATUS=reloading");
     // Reload: the client TLS certificate (new handshakes use it; open connections keep theirs).
     if (gateway.value()->tls()) {
       auto reloaded = gateway.value()->reload_tls();
@@ -137,8 +164,10 @@ int main(int argc, char** argv) {
                      "one: "
                   << reloaded.error().message << std::endl;
     }
+    cli::notify_service_manager("READY=1\nSTATUS=serving");
   }
   std::cout << "hibikid: stopping (" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ")" << std::endl;
+  cli::notify_service_manager("STOPPING=1\nSTATUS=stopping");
 
   // Reverse order. The gateway goes first: it stops accepting and closes every WebSocket with
   // 1001 after the frames already queued for it, so each session actor sees on_closed and ends.

@@ -213,7 +213,7 @@ class Node(Server):
         super().teardown()
 
     def cluster_status(self):
-        status, body = self.http("GET", "/api/cluster", timeout=30)
+        status, body = self.operator_http("GET", "/api/cluster", timeout=30)
         assert status == 200, (self.name, status, body[:300])
         return json.loads(body)
 
@@ -747,7 +747,8 @@ def check_cli_status(cluster, via, owners):
     (as ranges; compared after expanding them)."""
     cli = os.environ.get("HIBIKI_CLI") or os.path.join(
         os.path.dirname(cluster.nodes[via].binary), "hibiki")
-    r = subprocess.run([cli, "cluster", "status", "--url", cluster.nodes[via].url],
+    r = subprocess.run([cli, "cluster", "status", "--url", cluster.nodes[via].url,
+                        "--admin-token-file", cluster.nodes[via].admin_token_file],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()

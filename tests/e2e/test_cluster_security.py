@@ -332,8 +332,9 @@ def test_insecure_port(hibikid_binary, tmp_path, bootstrap):  # noqa: F811
         assert t["mode"] == "insecure" and "no authentication" in t["warning"], t
         cli = os.environ.get("HIBIKI_CLI") or os.path.join(os.path.dirname(hibikid_binary),
                                                            "hibiki")
-        r = subprocess.run([cli, "cluster", "status", "--url", n1.url], capture_output=True,
-                           text=True, timeout=60)
+        r = subprocess.run([cli, "cluster", "status", "--url", n1.url,
+                            "--admin-token-file", n1.admin_token_file],
+                           capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
         assert "transport  INSECURE: plain TCP, no authentication (--cluster-insecure)" in \
             r.stdout.splitlines(), r.stdout

@@ -84,7 +84,8 @@ json single_node() {
 TEST_CASE("cluster status is fetched from the gateway", "[cli][cluster]") {
   gateway_fixture f;
   f.node.set_cluster_status(three_nodes());
-  auto r = cli::fetch_cluster_status(url_for(f.port));
+  auto r = cli::fetch_cluster_status(url_for(f.port), std::chrono::seconds(15),
+                                     gateway_fixture::admin_token);
   REQUIRE(r.ok());
   REQUIRE(r->json == three_nodes());
   REQUIRE(json::parse(r->body) == three_nodes());
@@ -114,12 +115,12 @@ TEST_CASE("cluster status gives up on a server that never answers", "[cli][clust
 TEST_CASE("cluster status explains a 403", "[cli][cluster]") {
   canned_server s(http_response_text(
       403, "Forbidden",
-      R"({"error":{"code":"forbidden","message":"the cluster status is served to loopback only"}})"));
+      R"({"error":{"code":"forbidden","message":"operator endpoints are off"}})"));
   auto r = cli::fetch_cluster_status(url_for(s.port()));
   REQUIRE_FALSE(r.ok());
   REQUIRE(r.error().code == errc::forbidden);
   REQUIRE(r.error().message.find("refused the cluster status (HTTP 403") != std::string::npos);
-  REQUIRE(r.error().message.find("server's machine") != std::string::npos);
+  REQUIRE(r.error().message.find("--admin-token-file or --admin-http") != std::string::npos);
 }
 
 TEST_CASE("cluster status rejects answers that are not a status", "[cli][cluster]") {

@@ -78,9 +78,9 @@ std::string transport_text(const json& status) {
 
 }  // namespace
 
-result<status_reply> fetch_cluster_status(const server_url& url,
-                                          std::chrono::milliseconds timeout) {
-  return fetch_status_json(url, "/api/cluster", "cluster status", timeout);
+result<status_reply> fetch_cluster_status(const server_url& url, std::chrono::milliseconds timeout,
+                                          std::string_view admin_token) {
+  return fetch_status_json(url, "/api/cluster", "cluster status", timeout, admin_token);
 }
 
 std::string shard_ranges(std::vector<std::int64_t> shards) {

@@ -37,24 +37,25 @@ status bad(std::string_view key, std::string_view value, std::string_view expect
 }
 
 /// HOST:PORT, with [IPv6]:PORT.
-status parse_http(std::string_view value, daemon_options& o) {
+status parse_listen(std::string_view key, std::string_view value, std::string& out_host,
+                    std::uint16_t& out_port) {
   std::string_view host, port;
   if (!value.empty() && value.front() == '[') {
     auto close = value.find(']');
     if (close == std::string_view::npos || close + 1 >= value.size() || value[close + 1] != ':')
-      return bad("http", value, "HOST:PORT");
+      return bad(key, value, "HOST:PORT");
     host = value.substr(1, close - 1);
     port = value.substr(close + 2);
   } else {
     auto colon = value.rfind(':');
-    if (colon == std::string_view::npos) return bad("http", value, "HOST:PORT");
+    if (colon == std::string_view::npos) return bad(key, value, "HOST:PORT");
     host = value.substr(0, colon);
     port = value.substr(colon + 1);
   }
   auto p = parse_unsigned(port, 65535);
-  if (host.empty() || !p) return bad("http", value, "HOST:PORT with a port from 0 to 65535");
-  o.http_host = std::string(host);
-  o.http_port = static_cast<std::uint16_t>(*p);
+  if (host.empty() || !p) return bad(key, value, "HOST:PORT with a port from 0 to 65535");
+  out_host = std::string(host);
+  out_port = static_cast<std::uint16_t>(*p);
   return status::success();
 }
 
@@ -274,7 +275,8 @@ using sv = std::string_view;
 
 const std::vector<option_spec> table = {
     {"http", "HOST:PORT", "listen address of HTTP and WebSocket (port 0 picks a free port)",
-     "127.0.0.1:8080", [](sv v, options& o) { return parse_http(v, o); }},
+     "127.0.0.1:8080",
+     [](sv v, options& o) { return parse_listen("http", v, o.http_host, o.http_port); }},
     {"data-dir", "DIR",
      "the node's data directory (with --journal=kafka: the local index, snapshots and read "
      "models)",
@@ -538,6 +540,22 @@ const std::vector<option_spec> table = {
        if (st) o.metrics = on;
        return st;
      }},
+    {"admin-token-file", "FILE",
+     "the operator endpoints (/api/journal, /api/cluster, /api/admin/) require this file's token "
+     "as `Authorization: Bearer TOKEN`; the file must not be readable by group or others",
+     nullptr,
+     [](sv v, options& o) {
+       if (v.empty()) return bad("admin-token-file", v, "a file holding the admin token");
+       o.admin_token_file = std::string(v);
+       return status::success();
+     }},
+    {"admin-http", "HOST:PORT",
+     "serve the operator endpoints (and /metrics, /readyz) on this separate listener only (with "
+     "--admin-token-file too, it also wants the token); with neither option they are off",
+     nullptr,
+     [](sv v, options& o) {
+       return parse_listen("admin-http", v, o.admin_http_host, o.admin_http_port);
+     }},
 };
 
 const option_spec* find_option(std::string_view name) {
@@ -572,7 +590,8 @@ std::string variable_of_option(std::string_view name) {
 
 /// The variables of the `hibiki` client, which shares the prefix: not hibikid's, not a typo.
 bool is_client_variable(std::string_view variable) {
-  return variable == "HIBIKI_CONFIG" || variable == "HIBIKI_TOKEN";
+  return variable == "HIBIKI_CONFIG" || variable == "HIBIKI_TOKEN" ||
+         variable == "HIBIKI_ADMIN_TOKEN";
 }
 
 /// Applies the HIBIKI_* variables. HIBIKI_KAFKA_CONFIG holds one KEY=VALUE per line.
@@ -886,6 +905,9 @@ gateway::gateway_options to_gateway_options(const daemon_options& o) {
   g.signup_period = o.signup_period;
   g.trusted_proxies = o.trusted_proxies;
   g.allowed_origins = o.allowed_origins;
+  // The admin token itself is read from --admin-token-file by hibikid (load_admin_token).
+  g.admin_host = o.admin_http_host;
+  g.admin_port = o.admin_http_port;
   return g;
 }
 

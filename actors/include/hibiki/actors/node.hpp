@@ -179,6 +179,28 @@ inline status check_cluster_security_options(const node_options& o) {
 /// anything. Returns the warnings worth a log line (a key file others can read). Errors:
 /// bad_request, naming the flag and the file.
 result<std::vector<std::string>> check_cluster_security(const node_options& options);
+/// What an operator may do to an account (`hibiki admin ...`, POST /api/admin/...).
+enum class admin_action : std::uint8_t {
+  disable_account,  ///< it can no longer authenticate; its live connections are closed (1008)
+  enable_account,   ///< undoes disable_account (its token works again unless revoked)
+  revoke_tokens,    ///< its token stops working; its live connections are closed (1008)
+  issue_token,      ///< a new token (shown once); the previous one stops working
+  rename_account,   ///< a new display name (`name`)
+};
+
+struct admin_request {
+  admin_action action = admin_action::disable_account;
+  account_id account;
+  std::string name;  ///< rename_account only
+};
+
+/// The account after the action.
+struct admin_result {
+  account_id account;
+  std::string name;
+  bool disabled = false;
+  std::string token;  ///< issue_token only: shown once; only its hash is stored
+};
 
 class node {
  public:
@@ -197,6 +219,11 @@ class node {
   /// Registers an account. `done` runs once, on a thread that is not the caller's, after the
   /// account is durable. Errors: bad_request (invalid name), unavailable.
   virtual void signup(std::string name, std::function<void(result<signup_result>)> done) = 0;
+
+  /// An operator's action on an existing account, durable before `done` runs (once, on a thread
+  /// that is not the caller's). Errors: not_found (no such account), bad_request (invalid name),
+  /// unavailable.
+  virtual void admin(admin_request request, std::function<void(result<admin_result>)> done) = 0;
 
   /// True while the node can serve (storage open, not stopping).
   virtual bool healthy() const = 0;

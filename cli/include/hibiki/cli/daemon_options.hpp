@@ -123,6 +123,12 @@ struct daemon_options {
 
   /// --metrics=true|false: record metrics and serve GET /metrics. Default: true
   bool metrics = true;
+  /// --admin-token-file=FILE: the operator endpoints want this file's token (hibikid refuses a
+  /// file that is empty or readable by group or others). Default: empty = none
+  std::string admin_token_file;
+  /// --admin-http=HOST:PORT: the operator listener. Default: empty = none
+  std::string admin_http_host;
+  std::uint16_t admin_http_port = 0;
   /// --config=FILE. Default: none
   std::string config_file;
   bool help = false;
@@ -171,8 +177,8 @@ const std::vector<option_spec>& daemon_option_table();
 /// (--journal=kafka without --kafka-brokers, --kafka-brokers without --journal=kafka, --cluster
 /// without --journal=kafka, --kafka-config without --journal=kafka).
 /// An unknown HIBIKI_* variable is not an error (the prefix is shared with the `hibiki` client and
-/// with scripts): it is added to `warnings`. HIBIKI_CONFIG and HIBIKI_TOKEN are the client's and
-/// ignored.
+/// with scripts): it is added to `warnings`. HIBIKI_CONFIG, HIBIKI_TOKEN and HIBIKI_ADMIN_TOKEN
+/// are the client's and ignored.
 result<daemon_options> parse_daemon_options(const std::vector<std::string>& args,
                                             const environment& env = {});
 
@@ -206,5 +212,10 @@ gateway::gateway_options to_gateway_options(const daemon_options& options);
 
 /// The --help text.
 std::string daemon_usage();
+
+/// Reads the admin token from `path`: its content without surrounding whitespace. Errors:
+/// bad_request when the file cannot be read, is empty (or only whitespace), or is readable by
+/// group or others (mode & 077 != 0: a secret must be the owner's alone).
+result<std::string> load_admin_token(const std::string& path);
 
 }  // namespace hibiki::cli
