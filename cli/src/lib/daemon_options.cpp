@@ -533,13 +533,7 @@ const std::vector<option_spec> table = {
      }},
     {"metrics", "true|false",
      "record metrics and serve them on GET /metrics (false: nothing recorded, /metrics 404)",
-     "true",
-     [](sv v, options& o) {
-       bool on = true;
-       auto st = set_bool("metrics", v, on);
-       if (st) o.metrics = on;
-       return st;
-     }},
+     "true", [](sv v, options& o) { return set_bool("metrics", v, o.metrics); }},
     {"admin-token-file", "FILE",
      "the operator endpoints (/api/journal, /api/cluster, /api/admin/) require this file's token "
      "as `Authorization: Bearer TOKEN`; the file must not be readable by group or others",
