@@ -504,13 +504,7 @@ const std::vector<option_spec> table = {
      }},
     {"metrics", "true|false",
      "record metrics and serve them on GET /metrics (false: nothing recorded, /metrics 404)",
-     "true",
-     [](sv v, options& o) {
-       std::optional<bool> on;
-       auto st = set_bool("metrics", v, on);
-       if (st) o.metrics = *on;
-       return st;
-     }},
+     "true", [](sv v, options& o) { return set_bool("metrics", v, o.metrics); }},
 };
 
 const option_spec* find_option(std::string_view name) {
