@@ -1,5 +1,5 @@
 #pragma once
-/// The glue between Kafka's view of the cluster and this node's actors (issue 4). It
+/// The glue between Kafka's view of the cluster and this node's actors. It
 ///  - publishes the node's cluster port through CAF's middleman on --cluster=HOST:PORT: over
 ///    mutual TLS (CAF's OpenSSL module, loaded by the node) when `tls` is set, and connects to
 ///    peers the same way; over plain TCP only with --cluster-insecure, which it logs at start

@@ -1,4 +1,4 @@
-// The actor side of the cluster (issue 4) on the cluster harness: several node runtimes on one
+// The actor side of the cluster on the cluster harness: several node runtimes on one
 // deterministic test coordinator over one shared journal. Routing by shard (serve, forward, hold,
 // give up), handoff when a shard moves (nothing lost, nothing applied twice), fan-out of pushes
 // once per node, presence, the cluster port's bad inputs.

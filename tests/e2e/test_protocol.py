@@ -1,4 +1,4 @@
-"""ws-protocol-v1, op by op, against a real hibikid (shared/contract/ws-protocol-v1.md).
+"""ws-protocol-v1, op by op, against a real hibikid (docs/protocol.md).
 
 Where the contract is silent the tests follow docs/protocol.md ("rules where the contract is
 silent"); those checks say so.

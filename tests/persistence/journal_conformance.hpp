@@ -1,7 +1,6 @@
 #pragma once
 /// The journal conformance suite, after the Akka/Pekko persistence TCK's JournalSpec (cases 1–16)
-/// plus hibiki's single-writer, atomic-batch and bad-event cases (17–19); see
-/// shared/reference/persistence-tck.md. Each case runs against every factory in
+/// plus hibiki's single-writer, atomic-batch and bad-event cases (17–19). Each case runs against every factory in
 /// `conformance_backends` (backend_factories.hpp); include this header from exactly one .cpp.
 ///
 /// Fixture: a fresh entity id per test and a random writer id; events 1..5 are written first, 1–3

@@ -1,6 +1,6 @@
 #pragma once
 /// The snapshot store conformance suite, after the Akka/Pekko persistence TCK's SnapshotStoreSpec
-/// (cases 1–11 of shared/reference/persistence-tck.md), plus bad inputs. Each case runs against
+/// (the Akka/Pekko persistence TCK's SnapshotStoreSpec, cases 1–11), plus bad inputs. Each case runs against
 /// every factory in `conformance_backends` (backend_factories.hpp); include from exactly one .cpp.
 ///
 /// Fixture: a fresh entity id per test with snapshots at seq 11..15, each with its own timestamp.

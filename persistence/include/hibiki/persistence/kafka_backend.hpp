@@ -58,7 +58,7 @@ struct kafka_options {
   /// The local database (index, snapshots, read models). `local.sync` is ignored for the index
   /// (Kafka is the source of truth; a lost index write is re-read from the topic on open).
   rocksdb_options local;
-  /// Clustered (issue 4): open() owns no partition; it indexes every partition (following, see
+  /// Clustered: open() owns no partition; it indexes every partition (following, see
   /// shard_control.hpp) and waits, within open_timeout, until the index has caught up with the
   /// topic's end as of open. Ownership then comes through shards()->acquire/release. Default:
   /// false — the node owns every partition, as a single node.

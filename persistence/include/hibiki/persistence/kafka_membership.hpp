@@ -1,6 +1,6 @@
 #pragma once
 /// Membership of a node in the cluster's Kafka consumer group: the building block for shard
-/// ownership (issue 4). A kafka_membership joins consumer group `group_id` on the journal topic
+/// ownership. A kafka_membership joins consumer group `group_id` on the journal topic
 /// with the cooperative-sticky assignor and reports which partitions (= shards) Kafka assigns to
 /// it. It never consumes records for the application: assigned partitions are paused, and its
 /// own thread polls only to drive the group protocol (heartbeats, rebalances).
@@ -28,7 +28,7 @@ struct kafka_membership_options {
   std::string topic;
   /// The consumer group every node of one cluster joins. Required.
   std::string group_id;
-  /// This member's name, used as its `client.id` (issue 4: the node's CAF endpoint). Required.
+  /// This member's name, used as its `client.id` (the node's CAF endpoint). Required.
   std::string member_name;
   /// The group's session timeout: how long the coordinator waits for a silent member before it
   /// gives its partitions to the others. Default: 10 s.

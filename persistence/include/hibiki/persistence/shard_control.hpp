@@ -1,5 +1,5 @@
 #pragma once
-/// Shard ownership of a clustered Kafka backend (issue 4). A shard is a partition of the journal
+/// Shard ownership of a clustered Kafka backend. A shard is a partition of the journal
 /// topic. Every node of a cluster indexes EVERY partition (the read side: history, room lists,
 /// auth and recovery read the local index), but writes only the partitions it owns:
 ///
