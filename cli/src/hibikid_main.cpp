@@ -1,5 +1,6 @@
 // hibikid: one hibiki node. Parses options, starts the node (storage + actors), then the gateway,
 // prints the line tests and scripts wait for, and on SIGTERM/SIGINT stops in reverse order.
+// SIGHUP is a reload (log files reopened), never a stop.
 
 #include <pthread.h>
 #include <csignal>
@@ -7,11 +8,23 @@
 #include <iostream>
 
 #include "hibiki/cli/daemon_options.hpp"
+#include "hibiki/cli/log_files.hpp"
+#include "hibiki/core/log.hpp"
 #include "hibiki/gateway/server.hpp"
 
 #ifndef HIBIKI_VERSION
 #define HIBIKI_VERSION "unknown"
 #endif
+
+namespace {
+
+/// SIGHUP: what can change without a restart is reloaded; the process keeps serving.
+void reload() {
+  hibiki::log::info("hibikid") << "SIGHUP: reopening the log files";
+  hibiki::log::reopen();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace hibiki;
@@ -32,13 +45,31 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  // Block the stop signals in every thread (threads inherit the mask), and take them in main with
-  // sigwait: no async-signal-safety puzzles, and no thread is killed mid-write.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // The logs first: a log file that cannot be written is an error now, not a silent loss later.
+  auto log_sink = cli::open_log_sink(options.logs);
+  if (!log_sink) {
+    std::cerr << "hibikid: " << log_sink.error().message << "\n";
+    return 1;
+  }
+  log::install(*log_sink, cli::log_thresholds(options.logs));
+  // A start failure is said on stderr (whoever started hibikid is looking there), and in the app
+  // log too when that is a file.
+  const bool app_log_on_stderr =
+      cli::resolve_log_targets(options.logs).app.where == cli::log_target::kind::standard_error;
+  auto fail = [&](const std::string& message) {
+    std::cerr << "hibikid: " << message << "\n";
+    if (!app_log_on_stderr) log::error("hibikid") << message;
+  };
+
+  // Block the signals in every thread (threads inherit the mask), and take them in main with
+  // sigwait: no async-signal-safety puzzles, and no thread is killed mid-write. SIGHUP is blocked
+  // from here too, so one that arrives while the node starts waits for the loop below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
   if (options.journal == actors::journal_kind::kafka) {
@@ -49,12 +80,12 @@ int main(int argc, char** argv) {
   }
   auto node = actors::node::start(cli::to_node_options(options));
   if (!node) {
-    std::cerr << "hibikid: cannot start the node: " << node.error().message << "\n";
+    fail("cannot start the node: " + node.error().message);
     return 1;
   }
   auto gateway = gateway::server::start(*node.value(), cli::to_gateway_options(options));
   if (!gateway) {
-    std::cerr << "hibikid: " << gateway.error().message << "\n";
+    fail(gateway.error().message);
     node.value()->stop();
     return 1;
   }
@@ -66,10 +97,18 @@ int main(int argc, char** argv) {
   if (auto cluster = cli::cluster_description(options); !cluster.empty())
     std::cout << "hibikid: clustered (" << cluster << ")" << std::endl;
   if (!gateway.value()->open_signup()) std::cout << "hibikid: open sign-up is off" << std::endl;
+  log::info("hibikid") << "serving http://" << host << ":" << gateway.value()->port()
+                       << " (data dir " << options.data_dir << ", journal "
+                       << cli::journal_description(options) << ")";
 
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  while (true) {
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) break;
+    reload();
+  }
   std::cout << "hibikid: stopping (" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ")" << std::endl;
+  log::info("hibikid") << "stopping (" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ")";
 
   // Reverse order. The gateway goes first: it stops accepting and closes every WebSocket with
   // 1001 after the frames already queued for it, so each session actor sees on_closed and ends.

@@ -158,7 +158,7 @@ bool known_key(std::string_view key) {
                              "cluster-session-timeout",
                              "route-wait"})
     if (key == k) return true;
-  return false;
+  return is_log_option(key);
 }
 
 }  // namespace
@@ -172,6 +172,7 @@ status apply_daemon_option(std::string_view raw_key, std::string_view value, dae
   };
 
   if (key == "http") return parse_http(value, o);
+  if (is_log_option(key)) return apply_log_option(key, value, o.logs);
   if (key == "data-dir") {
     if (value.empty()) return bad(key, value, "a directory");
     o.data_dir = std::string(value);
@@ -464,6 +465,20 @@ Options (also accepted as `key = value` lines in the --config file; flags win):
   --route-wait=MS             how long a command waits for its shard to get a reachable owner
                               (rebalance, node loss) before it fails with `unavailable`
                               (default 15000)
+  --log-dir=DIR               write app.log, access.log and audit.log in DIR (created when
+                              missing; default: the app log on stderr, no access or audit log)
+  --log-level=LEVEL           lowest app log level: trace, debug, info, warn or error
+                              (default info)
+  --app-log=FILE|-            the app log's file, or - for stderr (default DIR/app.log with
+                              --log-dir, else stderr)
+  --access-log=FILE|-|off     one JSON line per HTTP request and WebSocket session (default
+                              DIR/access.log with --log-dir, else off)
+  --audit-log=FILE|-|off      one JSON line per sign-up, authentication, membership or role
+                              change and admin action (default DIR/audit.log with --log-dir,
+                              else off)
+  --log-max-size=BYTES        rotate a log file at this size, 0 = never (default 104857600)
+  --log-max-files=N           rotated files kept per log (default 5)
+                              SIGHUP reopens every log file by name (after an outside rotation)
   --config=FILE               read options from FILE
   --help                      show this text
   --version                   show the version

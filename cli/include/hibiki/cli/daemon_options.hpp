@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "hibiki/actors/node.hpp"
+#include "hibiki/cli/log_files.hpp"
 #include "hibiki/core/result.hpp"
 #include "hibiki/gateway/gateway_options.hpp"
 
@@ -61,6 +62,10 @@ struct daemon_options {
   std::chrono::milliseconds cluster_session_timeout{10'000};
   /// --route-wait=MS (1..600000). Default: 15000
   std::chrono::milliseconds route_wait{15'000};
+  /// --log-dir, --log-level, --app-log, --access-log, --audit-log, --log-max-size,
+  /// --log-max-files (log_files.hpp). Default: the app log on stderr at info, no access or audit
+  /// log
+  log_options logs;
   /// --config=FILE. Default: none
   std::string config_file;
   bool help = false;
