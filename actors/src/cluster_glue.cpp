@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <iostream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -12,6 +11,7 @@
 
 #include <caf/io/all.hpp>
 
+#include "hibiki/core/log.hpp"
 #include "hibiki/persistence/kafka_membership.hpp"
 #include "messages.hpp"
 #include "shard_table.hpp"
@@ -31,7 +31,7 @@ constexpr std::chrono::milliseconds peer_status_limit{2000};
 constexpr std::chrono::seconds connect_limit{5};
 
 void log(const std::string& line) {
-  std::cerr << "hibiki cluster: " << line << std::endl;
+  log::warn("cluster") << line;
 }
 
 /// A member as the group describes it, with its node name and cluster endpoint split out of its
@@ -173,7 +173,7 @@ struct cluster_glue::impl {
     for (auto p : partitions) control.release(p);
     std::string list;
     for (auto p : partitions) list += (list.empty() ? "" : ",") + std::to_string(p);
-    log(std::string("shards ") + how + ": " + list);
+    log::info("cluster") << "shards " << how << ": " << list;
     poke();
   }
 

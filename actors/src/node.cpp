@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -12,6 +11,7 @@
 #include <caf/io/all.hpp>
 
 #include "cluster_glue.hpp"
+#include "hibiki/core/log.hpp"
 #include "hibiki/persistence/breaker_journal.hpp"
 #include "hibiki/persistence/kafka_backend.hpp"
 #include "hibiki/persistence/rocksdb_backend.hpp"
@@ -272,9 +272,8 @@ class node_impl final : public node {
       if (!probe_idle) {
         // A status call is stuck inside the broker client (see status_probe.hpp) and would use
         // the backend after it is freed, or hang the join: leave both to the process's end.
-        std::fprintf(stderr,
-                     "hibiki: a journal status call is stuck in the journal backend; "
-                     "the journal backend is closed but not freed\n");
+        log::error("node") << "a journal status call is stuck in the journal backend; the "
+                              "journal backend is closed but not freed";
         (void)probe_.release();
         (void)backend_.release();
       }

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "entity_traits.hpp"
+#include "hibiki/core/log.hpp"
 #include "hibiki/core/protocol.hpp"
 #include "messages.hpp"
 #include "reads.hpp"
@@ -222,6 +223,12 @@ class session_actor : public caf::event_based_actor {
             if (account_ && account_ != account) send(ctx_->hub, hub_unregister{account_, id_});
             if (account_ != account) send(ctx_->hub, hub_register{account, id_, link_});
             account_ = account;
+            link_->authenticated(account);
+            log::audit("auth", {{"account", account.value}, {"peer", link_->peer()}});
+          } else {
+            // The token itself is never logged, not even in part.
+            log::audit("auth_failed",
+                       {{"peer", link_->peer()}, {"reason", wire_name(r.err->code)}});
           }
           answer(id, r);
           drain_queued();

@@ -72,11 +72,16 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  // The lines scripts and tests wait for: on stdout as they always were, and in the app log.
+  auto say = [](const std::string& text) {
+    std::cout << "hibikid: " << text << std::endl;
+    log::info("hibikid") << text;
+  };
+
   if (options.journal == actors::journal_kind::kafka) {
     // Opening fences every partition and reads the topic into the local index first: say so, as
     // it can take a while (and up to two minutes when the brokers cannot be reached).
-    std::cout << "hibikid: opening the journal (" << cli::journal_description(options) << ")"
-              << std::endl;
+    say("opening the journal (" + cli::journal_description(options) + ")");
   }
   auto node = actors::node::start(cli::to_node_options(options));
   if (!node) {
@@ -91,15 +96,11 @@ int main(int argc, char** argv) {
   }
   auto host = gateway.value()->host();
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  std::cout << "hibikid: serving http://" << host << ":" << gateway.value()->port() << " (data dir "
-            << options.data_dir << ", journal " << cli::journal_description(options) << ")"
-            << std::endl;
+  say("serving http://" + host + ":" + std::to_string(gateway.value()->port()) + " (data dir " +
+      options.data_dir + ", journal " + cli::journal_description(options) + ")");
   if (auto cluster = cli::cluster_description(options); !cluster.empty())
-    std::cout << "hibikid: clustered (" << cluster << ")" << std::endl;
-  if (!gateway.value()->open_signup()) std::cout << "hibikid: open sign-up is off" << std::endl;
-  log::info("hibikid") << "serving http://" << host << ":" << gateway.value()->port()
-                       << " (data dir " << options.data_dir << ", journal "
-                       << cli::journal_description(options) << ")";
+    say("clustered (" + cluster + ")");
+  if (!gateway.value()->open_signup()) say("open sign-up is off");
 
   int sig = 0;
   while (true) {
@@ -107,8 +108,7 @@ int main(int argc, char** argv) {
     if (sig != SIGHUP) break;
     reload();
   }
-  std::cout << "hibikid: stopping (" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ")" << std::endl;
-  log::info("hibikid") << "stopping (" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ")";
+  say(std::string("stopping (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
 
   // Reverse order. The gateway goes first: it stops accepting and closes every WebSocket with
   // 1001 after the frames already queued for it, so each session actor sees on_closed and ends.
@@ -117,5 +117,6 @@ int main(int argc, char** argv) {
   // node.stop() waits for the session actors, which live as long as their connections.
   gateway.value()->stop();
   node.value()->stop();
+  log::info("hibikid") << "stopped";
   return 0;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "hibiki/core/log.hpp"
 #include "peer_address.hpp"
 #include "static_files.hpp"
 #include "ws_session.hpp"
@@ -48,7 +49,7 @@ std::string_view path_of(std::string_view target) {
 }  // namespace
 
 http_session::http_session(std::shared_ptr<gateway_context> ctx, tcp::socket&& socket)
-    : ctx_(std::move(ctx)), stream_(std::move(socket)) {}
+    : ctx_(std::move(ctx)), stream_(std::move(socket)), peer_(peer_text(stream_.socket())) {}
 
 http_session::~http_session() {
   if (registry_id_ != 0) ctx_->registry.remove(registry_id_);
@@ -82,8 +83,9 @@ void http_session::do_read() {
                    beast::bind_front_handler(&http_session::on_read, shared_from_this()));
 }
 
-void http_session::on_read(beast::error_code ec, std::size_t) {
+void http_session::on_read(beast::error_code ec, std::size_t bytes) {
   if (ec == http::error::end_of_stream) return do_close();
+  access_.begin(to_std(parser_->get().method_string()), to_std(parser_->get().target()), bytes);
   if (ec == http::error::body_limit) {
     keep_alive_ = false;
     version_ = 11;
@@ -164,6 +166,7 @@ void http_session::handle(http::request<http::string_body>&& req) {
 
 void http_session::handle_signup(const http::request<http::string_body>& req) {
   if (!ctx_->open_signup) {
+    log::audit("signup_refused", {{"peer", peer_}, {"reason", "sign-up is closed"}});
     return send_json(http::status::forbidden,
                      error_body("forbidden", "sign-up is closed on this server"));
   }
@@ -188,9 +191,13 @@ void http_session::handle_signup(const http::request<http::string_body>& req) {
       net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
         self->self_while_waiting_.reset();
         if (!r) {
+          log::audit("signup_refused",
+                     {{"peer", self->peer_}, {"reason", wire_name(r.error().code)}});
           return self->send_json(status_for(r.error().code),
                                  error_body(wire_name(r.error().code), r.error().message));
         }
+        log::audit("signup",
+                   {{"account", r->account.value}, {"name", r->name}, {"peer", self->peer_}});
         nlohmann::json out{
             {"account_id", r->account.value}, {"name", r->name}, {"token", r->token}};
         self->send_json(http::status::ok, out.dump());
@@ -273,13 +280,15 @@ template <class Body>
 void http_session::send(http::response<Body>&& res) {
   auto sp = std::make_shared<http::response<Body>>(std::move(res));
   response_ = sp;
+  access_.respond(sp->result_int());
   const bool close = sp->need_eof();
   stream_.expires_after(std::chrono::seconds(30));
   http::async_write(stream_, *sp,
                     beast::bind_front_handler(&http_session::on_write, shared_from_this(), close));
 }
 
-void http_session::on_write(bool close, beast::error_code ec, std::size_t) {
+void http_session::on_write(bool close, beast::error_code ec, std::size_t bytes) {
+  access_.end(peer_, bytes);
   response_.reset();
   if (ec) return do_close();
   if (close || stopping_) return do_close();

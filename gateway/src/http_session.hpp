@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 
+#include "access_log.hpp"
 #include "beast_fwd.hpp"
 #include "connection_registry.hpp"
 #include "gateway_context.hpp"
@@ -49,6 +50,8 @@ class http_session : public connection, public std::enable_shared_from_this<http
   /// callback holds a weak ref).
   std::shared_ptr<http_session> self_while_waiting_;
   std::uint64_t registry_id_ = 0;
+  std::string peer_;    ///< "IP:PORT", for the access and audit logs
+  http_access access_;  ///< the request being answered
 };
 
 }  // namespace hibiki::gateway

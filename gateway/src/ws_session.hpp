@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "access_log.hpp"
 #include "beast_fwd.hpp"
 #include "coalescing_stream.hpp"
 #include "connection_registry.hpp"
@@ -42,6 +43,8 @@ class ws_session : public connection, public std::enable_shared_from_this<ws_ses
   void do_close();
   void drop();
   void notify_closed();
+  /// The session's access record: how it ended, and who ended it.
+  void write_access_record() const;
 
   std::shared_ptr<gateway_context> ctx_;
   websocket::stream<coalescing_stream<beast::tcp_stream>> ws_;
@@ -60,6 +63,10 @@ class ws_session : public connection, public std::enable_shared_from_this<ws_ses
   bool dropped_ = false;  ///< the socket was closed without a close handshake
   bool closed_notified_ = false;
   websocket::close_reason close_reason_;
+  std::string peer_;  ///< "IP:PORT", for the access and audit logs
+  /// Counters for the access record; shared with the link, which sets the account.
+  std::shared_ptr<ws_access> access_ = std::make_shared<ws_access>();
+  beast::error_code read_error_;  ///< how the read loop ended
 };
 
 }  // namespace hibiki::gateway

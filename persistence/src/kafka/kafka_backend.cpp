@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <iostream>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -16,6 +15,7 @@
 #include "../rocksdb_snapshot_store.hpp"
 #include "callback_runner.hpp"
 #include "follower.hpp"
+#include "hibiki/core/log.hpp"
 #include "kafka_journal.hpp"
 #include "partition_owner.hpp"
 #include "rdkafka_client.hpp"
@@ -232,8 +232,8 @@ class kafka_backend_impl final : public kafka_backend, public shard_control {
  private:
   bool in_range(std::int32_t partition, const char* what) const {
     if (partition >= 0 && partition < ctx_.partition_count) return true;
-    std::cerr << "hibiki kafka journal: " << what << " of partition " << partition
-              << " ignored: the topic has " << ctx_.partition_count << " partitions\n";
+    log::warn("journal") << what << " of partition " << partition << " ignored: the topic has "
+                         << ctx_.partition_count << " partitions";
     return false;
   }
 

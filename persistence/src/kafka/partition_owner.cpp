@@ -1,10 +1,10 @@
 #include "partition_owner.hpp"
 
 #include <algorithm>
-#include <iostream>
 #include <unordered_map>
 
 #include "../journal_index.hpp"
+#include "hibiki/core/log.hpp"
 
 namespace hibiki::persistence::kafka {
 
@@ -283,9 +283,9 @@ void partition_owner::bring_up() {
       return;
     }
     if (stopping()) return;  // released or closed while fencing or catching up
-    std::cerr << "hibiki kafka journal: " << ctx_.options.topic << "/" << partition_
-              << " not ready: " << s.error().message << " (retrying in " << backoff.count()
-              << " ms)\n";
+    log::warn("journal") << ctx_.options.topic << "/" << partition_
+                         << " not ready: " << s.error().message << " (retrying in "
+                         << backoff.count() << " ms)";
     {
       std::unique_lock lock(mutex_);
       last_error_ = s.error().message;
@@ -355,9 +355,9 @@ status partition_owner::catch_up() {
     auto rec = decode_record(msg->value());
     if (!rec || !storage::check_entity(entity)) {
       // Nothing can be indexed from it; stopping here for good would stop the partition forever.
-      std::cerr << "hibiki kafka journal: " << ctx_.options.topic << "/" << partition_
-                << ": skipped unreadable record at offset " << msg->offset() << ": "
-                << (rec ? std::string("bad entity id") : rec.error().message) << "\n";
+      log::error("journal") << ctx_.options.topic << "/" << partition_
+                            << ": skipped unreadable record at offset " << msg->offset() << ": "
+                            << (rec ? std::string("bad entity id") : rec.error().message);
     } else if (auto applied = index_.apply(entity, *rec, wb); !applied) {
       return applied.error();
     }
@@ -521,8 +521,8 @@ void partition_owner::commit(std::vector<job>& batch) {
     last_error_ = why;
   } else if (how == ending::uncertain) {
     if (fenced) {
-      std::cerr << "hibiki kafka journal: FENCED: another producer took over " << opts.topic << "/"
-                << partition_ << " (" << transactional_id_ << "): " << why << "\n";
+      log::error("journal") << "FENCED: another producer took over " << opts.topic << "/"
+                            << partition_ << " (" << transactional_id_ << "): " << why;
       why = "fenced: " + why;
     }
     failure = status{errc::unavailable, "journal commit failed: " + why};

@@ -81,6 +81,11 @@ class client_link {
   virtual void send(std::shared_ptr<const std::string> frame) = 0;
   /// Closes the connection with a WebSocket close code (1008, 1009, 1003, 1001...).
   virtual void close(std::uint16_t code, std::string reason) = 0;
+  /// The client's address ("IP:PORT"), for the audit log. Default: empty (unknown).
+  virtual std::string peer() const { return {}; }
+  /// The session authenticated as `account`, so the connection's access record can name it.
+  /// Thread-safe, non-blocking. Default: nothing.
+  virtual void authenticated(account_id) {}
 };
 
 /// One client connection's session on the actor side. Thread-safe: the gateway calls it from its
