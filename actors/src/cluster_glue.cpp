@@ -288,6 +288,7 @@ result<std::unique_ptr<cluster_glue>> cluster_glue::start(caf::actor_system& sys
   mo.group_id = "hibiki-" + p->options.topic;
   mo.member_name = p->options.node + "@" + p->options.listen;
   mo.session_timeout = p->options.session_timeout;
+  mo.extra_config = p->options.kafka_config;
   persistence::kafka_membership_handlers handlers;
   handlers.on_assigned = [raw](std::vector<std::int32_t> ps) { raw->on_assigned(ps); };
   handlers.on_revoked = [raw](std::vector<std::int32_t> ps) { raw->on_gone(ps, "handed back"); };

@@ -13,6 +13,8 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -29,6 +31,7 @@ struct cluster_glue_options {
   std::string brokers;  ///< Kafka bootstrap servers
   std::string topic;    ///< the journal topic
   std::chrono::milliseconds session_timeout{10'000};
+  std::vector<std::pair<std::string, std::string>> kafka_config;  ///< extra librdkafka properties
 };
 
 class cluster_glue {

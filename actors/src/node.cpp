@@ -150,6 +150,7 @@ class node_impl final : public node {
     go.brokers = options_.kafka_brokers;
     go.topic = options_.kafka_topic;
     go.session_timeout = options_.cluster_session_timeout;
+    go.kafka_config = options_.kafka_config;
     std::lock_guard<std::mutex> lock(sys_mutex_);
     auto glue = cluster_glue::start(*sys_, rt_.ctx, *shards, std::move(go));
     forget_actor_system();
@@ -368,6 +369,8 @@ result<std::unique_ptr<persistence::backend>> open_kafka(const node_options& opt
   ko.partitions = options.kafka_partitions;
   ko.writer_id = writer_id;
   ko.cluster = clustered;
+  ko.extra_config = options.kafka_config;
+  ko.open_timeout = options.kafka_open_timeout;
   ko.local.path = options.data_dir;
   ko.local.sync = options.sync_writes;
   auto backend = persistence::kafka_backend::open(ko);

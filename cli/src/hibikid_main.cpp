@@ -11,6 +11,7 @@
 #include "hibiki/cli/log_files.hpp"
 #include "hibiki/core/log.hpp"
 #include "hibiki/gateway/server.hpp"
+#include "hibiki/persistence/kafka_settings.hpp"
 
 #ifndef HIBIKI_VERSION
 #define HIBIKI_VERSION "unknown"
@@ -29,7 +30,7 @@ void reload() {
 int main(int argc, char** argv) {
   using namespace hibiki;
   std::vector<std::string> args(argv + 1, argv + argc);
-  auto parsed = cli::parse_daemon_options(args);
+  auto parsed = cli::parse_daemon_options(args, cli::process_environment());
   if (!parsed) {
     std::cerr << "hibikid: " << parsed.error().message << "\n"
               << "Try 'hibikid --help'.\n";
@@ -43,6 +44,15 @@ int main(int argc, char** argv) {
   if (options.version) {
     std::cout << "hibikid " << HIBIKI_VERSION << "\n";
     return 0;
+  }
+  for (const auto& warning : options.warnings) std::cerr << "hibikid: " << warning << "\n";
+  if (!options.kafka_config.empty()) {
+    // librdkafka's own check of the properties (unknown key, bad value): a usage error, reported
+    // before anything connects.
+    if (auto st = persistence::check_kafka_settings(options.kafka_config); !st) {
+      std::cerr << "hibikid: --kafka-config: " << st.error().message << "\n";
+      return 2;
+    }
   }
 
   // The logs first: a log file that cannot be written is an error now, not a silent loss later.

@@ -209,6 +209,14 @@ def test_journal_status_errors(server):
     (["--kafka-partitions=0"], "--kafka-partitions"),
     (["--breaker-max-failures=many"], "--breaker-max-failures"),
     (["--breaker-call-timeout=1s"], "--breaker-call-timeout"),
+    # librdkafka's own check of --kafka-config, before anything connects or is created.
+    (["--journal=kafka", "--kafka-brokers=127.0.0.1:9092", "--kafka-config=no.such.property=1"],
+     "No such configuration property"),
+    (["--journal=kafka", "--kafka-brokers=127.0.0.1:9092",
+      "--kafka-config=security.protocol=pigeon"], "security.protocol"),
+    (["--journal=kafka", "--kafka-brokers=127.0.0.1:9092", "--kafka-config=group.id=mine"],
+     "set by hibiki itself"),
+    (["--kafka-open-timeout=0"], "--kafka-open-timeout"),
 ])
 def test_hibikid_refuses_bad_journal_flags(hibikid_binary, tmp_path, args, says):
     r = subprocess.run([hibikid_binary, "--http=127.0.0.1:0", f"--data-dir={tmp_path / 'data'}"]
@@ -284,3 +292,32 @@ def test_hibikid_refuses_bad_cluster_flags(hibikid_binary, tmp_path, args, says)
     assert says in r.stderr, r.stderr
     assert "serving" not in r.stdout
     assert not (tmp_path / "data").exists()
+
+
+def test_hibikid_takes_options_from_the_environment_and_a_config_file(hibikid_binary, tmp_path):
+    """Flag > HIBIKI_* variable > config file: the serving line shows the data dir that won, and
+    an unknown HIBIKI_ variable is a warning, not a failure. A bad variable is refused (exit 2)."""
+    conf = tmp_path / "hibikid.conf"
+    conf.write_text("# the file\ndata-dir = %s\nhttp = 127.0.0.1:1\n" % (tmp_path / "from-file"))
+    env = dict(os.environ, HIBIKI_DATA_DIR=str(tmp_path / "from-env"), HIBIKI_NO_SUCH="1",
+               HIBIKI_HTTP="127.0.0.1:0")
+    proc = subprocess.Popen([hibikid_binary, f"--config={conf}"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert "hibikid: serving http://127.0.0.1:" in line, line
+        assert f"data dir {tmp_path / 'from-env'}," in line, line
+        assert ":1 " not in line  # the file's port lost to the environment's
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "HIBIKI_NO_SUCH" in err
+    assert (tmp_path / "from-env").is_dir() and not (tmp_path / "from-file").exists()
+
+    bad = subprocess.run([hibikid_binary, f"--data-dir={tmp_path / 'never'}"],
+                         env=dict(os.environ, HIBIKI_IDLE_TIMEOUT="soon"),
+                         capture_output=True, text=True, timeout=20)
+    assert bad.returncode == 2, (bad.stdout, bad.stderr)
+    assert "HIBIKI_IDLE_TIMEOUT: invalid value 'soon' for --idle-timeout" in bad.stderr
+    assert not (tmp_path / "never").exists()

@@ -7,6 +7,7 @@
 
 #include "hibiki/cli/client_options.hpp"
 #include "hibiki/cli/daemon_options.hpp"
+#include "hibiki/persistence/kafka_settings.hpp"
 #include "temp_dir.hpp"
 
 using namespace hibiki;
@@ -356,6 +357,201 @@ TEST_CASE("config file errors name the line", "[cli][options]") {
   REQUIRE_FALSE(apply_config_text("config = other.conf\n", o).ok());
   REQUIRE_FALSE(apply_config_text("idle-timeout = soon\n", o).ok());
   REQUIRE(apply_config_text("", o).ok());
+}
+
+TEST_CASE("hibikid options table: one entry per option, defaults that match the struct",
+          "[cli][options]") {
+  const auto& table = daemon_option_table();
+  // Boost wraps the help text: compare with the line breaks and indentation folded.
+  std::string usage;
+  for (char c : daemon_usage()) {
+    const bool space = c == ' ' || c == '\n';
+    if (!(space && !usage.empty() && usage.back() == ' ')) usage += space ? ' ' : c;
+  }
+  for (const auto& spec : table) {
+    INFO(spec.name);
+    // Every option is in --help, with its default when it has one to show.
+    REQUIRE(usage.find(std::string("--") + spec.name + " " + spec.value_name) != std::string::npos);
+    if (spec.default_value) {
+      REQUIRE(usage.find(std::string("(default: ") + spec.default_value) != std::string::npos);
+      // The default shown is the struct's own: setting it changes nothing.
+      daemon_options fresh;
+      daemon_options set;
+      REQUIRE(spec.set(spec.default_value, set).ok());
+      REQUIRE(set == fresh);
+    }
+    // Every option is also a config-file key and an environment variable.
+    daemon_options by_name;
+    REQUIRE(apply_daemon_option(spec.name, "", by_name)
+                .error()
+                .message.find(std::string("--") + spec.name) != std::string::npos);
+  }
+  REQUIRE(usage.find("--config FILE") != std::string::npos);
+  REQUIRE(usage.find("HIBIKI_DATA_DIR") != std::string::npos);
+  REQUIRE(usage.find("flag > environment > config file > default") != std::string::npos);
+}
+
+TEST_CASE("hibikid short options, repeated flags and no abbreviations", "[cli][options]") {
+  REQUIRE(parse_daemon_options({"-h"})->help);
+  REQUIRE(parse_daemon_options({"-V"})->version);
+  // With --help only the command line is read: a bad file or variable does not hide the help.
+  REQUIRE(parse_daemon_options({"--help", "--config=/nonexistent"}, {{"HIBIKI_HTTP", "x"}})->help);
+  // The last of a repeated flag wins (a wrapper script can append an override).
+  auto twice = parse_daemon_options({"--data-dir=/a", "--data-dir", "/b"});
+  REQUIRE(twice.ok());
+  REQUIRE(twice->data_dir == "/b");
+  // No prefix matching: --data is not --data-dir.
+  auto prefix = parse_daemon_options({"--data=/x"});
+  REQUIRE_FALSE(prefix.ok());
+  REQUIRE(prefix.error().message == "unknown option --data");
+  for (const strings& args :
+       {strings{"-x"}, strings{"--help=yes"}, strings{"positional"}, strings{"-data-dir=/x"}}) {
+    INFO(args[0]);
+    auto o = parse_daemon_options(args);
+    REQUIRE_FALSE(o.ok());
+    REQUIRE(o.error().code == errc::bad_request);
+  }
+  REQUIRE(parse_daemon_options({"extra"}).error().message == "unexpected argument 'extra'");
+  REQUIRE(parse_daemon_options({"--http"}).error().message == "option --http needs a value");
+  REQUIRE(parse_daemon_options({"--data-dir", "--http=127.0.0.1:1"}).error().message ==
+          "option --data-dir needs a value");
+  auto dash = parse_daemon_options({"--data-dir=-odd"});  // with '=' a value may start with '-'
+  REQUIRE(dash.ok());
+  REQUIRE(dash->data_dir == "-odd");
+}
+
+TEST_CASE("hibikid options from HIBIKI_ environment variables", "[cli][options]") {
+  testkit::temp_dir dir;
+  auto file = dir.path() / "hibikid.conf";
+  testkit::write_file(file,
+                      "data-dir = /from/file\n"
+                      "snapshot-every = 7\n"
+                      "idle-timeout = 9\n");
+  const environment env{{"HIBIKI_DATA_DIR", "/from/env"},
+                        {"HIBIKI_SNAPSHOT_EVERY", "8"},
+                        {"HIBIKI_MAX_LIVE_ENTITIES", "12"},
+                        {"PATH", "/usr/bin"}};
+  auto o = parse_daemon_options({"--config=" + file.string(), "--snapshot-every=9"}, env);
+  REQUIRE(o.ok());
+  REQUIRE(o->snapshot_every == 9);                      // flag > environment > file
+  REQUIRE(o->data_dir == "/from/env");                  // environment > file
+  REQUIRE(o->idle_timeout == std::chrono::seconds(9));  // the file alone
+  REQUIRE(o->max_live_entities == 12);                  // the environment alone
+  REQUIRE(o->warnings.empty());
+
+  // Combinations are checked on the result: the journal from the environment, the brokers from
+  // a flag.
+  auto kafka = parse_daemon_options({"--kafka-brokers=k:9092"}, {{"HIBIKI_JOURNAL", "kafka"}});
+  REQUIRE(kafka.ok());
+  REQUIRE(kafka->journal == actors::journal_kind::kafka);
+
+  // A bad value names the variable.
+  auto bad = parse_daemon_options({}, {{"HIBIKI_IDLE_TIMEOUT", "soon"}});
+  REQUIRE_FALSE(bad.ok());
+  REQUIRE(bad.error().message.find(
+              "HIBIKI_IDLE_TIMEOUT: invalid value 'soon' for --idle-timeout") == 0);
+  // ... even when a flag overrides it: a broken setting is reported, not hidden.
+  REQUIRE_FALSE(parse_daemon_options({"--idle-timeout=5"}, {{"HIBIKI_IDLE_TIMEOUT", "soon"}}).ok());
+
+  // Unknown HIBIKI_ variables are warned about, not fatal; the client's own are ignored; the
+  // meta options are not settable from the environment; lower case is not the spelling.
+  auto odd = parse_daemon_options({}, {{"HIBIKI_DATADIR", "/x"},
+                                       {"HIBIKI_TOKEN", "secret"},
+                                       {"HIBIKI_CONFIG", "/home/a/.config/hibiki/token"},
+                                       {"HIBIKI_HELP", "1"},
+                                       {"HIBIKI_data_dir", "/y"}});
+  REQUIRE(odd.ok());
+  REQUIRE(odd->data_dir == "./data");
+  REQUIRE_FALSE(odd->help);
+  REQUIRE(odd->warnings.size() == 3);
+  std::string all;
+  for (const auto& w : odd->warnings) all += w + "\n";
+  REQUIRE(all.find("HIBIKI_DATADIR") != std::string::npos);
+  REQUIRE(all.find("HIBIKI_HELP") != std::string::npos);
+  REQUIRE(all.find("HIBIKI_data_dir") != std::string::npos);
+  REQUIRE(all.find("TOKEN") == std::string::npos);
+  REQUIRE(all.find("secret") == std::string::npos);
+}
+
+TEST_CASE("hibikid --kafka-config and --kafka-open-timeout", "[cli][options]") {
+  const strings kafka{"--journal=kafka", "--kafka-brokers=k:9093"};
+  auto with = [&](strings extra) {
+    strings a = kafka;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  auto d = parse_daemon_options({});
+  REQUIRE(d->kafka_config.empty());
+  REQUIRE(d->kafka_open_timeout == std::chrono::seconds(120));
+
+  testkit::temp_dir dir;
+  auto file = dir.path() / "hibikid.conf";
+  testkit::write_file(file,
+                      "kafka-config = security.protocol=SASL_SSL\n"
+                      "kafka_config = sasl.password = p#ss=word  \n"  // '#' and '=' in a value
+                      "kafka-config = ssl.ca.location=/etc/file.pem\n"
+                      "kafka-open-timeout = 30\n");
+  auto o = parse_daemon_options(
+      with({"--config=" + file.string(), "--kafka-config=ssl.ca.location=/etc/flag.pem",
+            "--kafka-config", "sasl.mechanism=PLAIN"}),
+      {{"HIBIKI_KAFKA_CONFIG", "sasl.username=env\nssl.ca.location=/env"},
+       {"HIBIKI_KAFKA_OPEN_TIMEOUT", "45"}});
+  REQUIRE(o.ok());
+  using kv = std::pair<std::string, std::string>;
+  REQUIRE(o->kafka_config == std::vector<kv>{{"security.protocol", "SASL_SSL"},
+                                             {"sasl.password", "p#ss=word"},
+                                             {"ssl.ca.location", "/etc/flag.pem"},
+                                             {"sasl.username", "env"},
+                                             {"sasl.mechanism", "PLAIN"}});
+  REQUIRE(o->kafka_open_timeout == std::chrono::seconds(45));  // environment > file
+  auto node = to_node_options(*o);
+  REQUIRE(node.kafka_config == o->kafka_config);
+  REQUIRE(node.kafka_open_timeout == std::chrono::milliseconds(45'000));
+
+  for (const auto& [args, says] : std::vector<std::pair<strings, std::string>>{
+           {with({"--kafka-config=transactional.id=x"}), "set by hibiki itself"},
+           {with({"--kafka-config=bootstrap.servers=a:1"}), "use --kafka-brokers"},
+           {with({"--kafka-config=group.id=mine"}), "set by hibiki itself"},
+           {with({"--kafka-config=isolation.level=read_uncommitted"}), "set by hibiki itself"},
+           {with({"--kafka-config=enable.idempotence=false"}), "set by hibiki itself"},
+           {with({"--kafka-config=session.timeout.ms=1"}), "--cluster-session-timeout"},
+           {with({"--kafka-config=novalue"}), "expected KEY=VALUE"},
+           {with({"--kafka-config==x"}), "expected KEY=VALUE"},
+           {with({"--kafka-config=a b=x"}), "expected KEY=VALUE"},
+           {with({"--kafka-config"}), "--kafka-config needs a value"},
+           {{"--kafka-config=security.protocol=SSL"}, "add --journal=kafka"},
+           {with({"--kafka-open-timeout=0"}), "--kafka-open-timeout"},
+           {with({"--kafka-open-timeout=86401"}), "--kafka-open-timeout"},
+           {with({"--kafka-open-timeout=2m"}), "--kafka-open-timeout"},
+       }) {
+    INFO(args.back());
+    auto bad = parse_daemon_options(args);
+    REQUIRE_FALSE(bad.ok());
+    REQUIRE(bad.error().code == errc::bad_request);
+    REQUIRE(bad.error().message.find(says) != std::string::npos);
+  }
+  // From the environment and the file too, with where it came from.
+  auto env_bad = parse_daemon_options(kafka, {{"HIBIKI_KAFKA_CONFIG", "ok.key=1\ngroup.id=x"}});
+  REQUIRE(env_bad.error().message.find("HIBIKI_KAFKA_CONFIG: --kafka-config") == 0);
+  testkit::write_file(file, "# ok\nkafka-config = client.id=me\n");
+  auto file_bad = parse_daemon_options(with({"--config=" + file.string()}));
+  REQUIRE(file_bad.error().message.find("config line 2: --kafka-config") != std::string::npos);
+}
+
+TEST_CASE("librdkafka checks the --kafka-config properties before anything connects",
+          "[cli][options]") {
+  REQUIRE(persistence::check_kafka_settings({}).ok());
+  REQUIRE(persistence::check_kafka_settings(
+              {{"security.protocol", "ssl"}, {"socket.timeout.ms", "5000"}})
+              .ok());
+  auto unknown = persistence::check_kafka_settings({{"no.such.property", "1"}});
+  REQUIRE_FALSE(unknown.ok());
+  REQUIRE(unknown.error().code == errc::bad_request);
+  REQUIRE(unknown.error().message.find("no.such.property") != std::string::npos);
+  auto bad_value = persistence::check_kafka_settings({{"security.protocol", "carrier-pigeon"}});
+  REQUIRE_FALSE(bad_value.ok());
+  REQUIRE(bad_value.error().message.find("security.protocol") != std::string::npos);
+  REQUIRE_FALSE(persistence::check_kafka_settings({{"transactional.id", "x"}}).ok());
 }
 
 TEST_CASE("hibiki client command lines", "[cli][options]") {

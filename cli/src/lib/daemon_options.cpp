@@ -1,10 +1,15 @@
 #include "hibiki/cli/daemon_options.hpp"
 
-#include <charconv>
+#include <unistd.h>
+
+#include <cctype>
 #include <fstream>
 #include <limits>
 #include <sstream>
 
+#include <boost/program_options.hpp>
+
+#include "hibiki/persistence/kafka_settings.hpp"
 #include "number_parse.hpp"
 
 namespace hibiki::cli {
@@ -134,155 +139,366 @@ bool valid_node_id(std::string_view name) {
   return true;
 }
 
-bool known_key(std::string_view key) {
-  for (std::string_view k : {"http",
-                             "data-dir",
-                             "web-root",
-                             "open-signup",
-                             "snapshot-every",
-                             "passivate-after",
-                             "max-live-entities",
-                             "max-frame-bytes",
-                             "idle-timeout",
-                             "max-outgoing-bytes",
-                             "config",
-                             "journal",
-                             "kafka-brokers",
-                             "kafka-topic",
-                             "kafka-partitions",
-                             "breaker-max-failures",
-                             "breaker-call-timeout",
-                             "breaker-reset-timeout",
-                             "cluster",
-                             "node-id",
-                             "cluster-session-timeout",
-                             "route-wait"})
-    if (key == k) return true;
-  return is_log_option(key);
+/// A duration option: digits only, within [min, max], in `Unit`s.
+template <typename Duration>
+status set_duration(std::string_view key, std::string_view value, std::uint64_t min,
+                    std::uint64_t max, std::string_view expected, Duration& out) {
+  auto n = parse_unsigned(value, max);
+  if (!n || *n < min) return bad(key, value, expected);
+  out = Duration(*n);
+  return status::success();
+}
+
+/// A count option: digits only, within [min, max].
+template <typename Int>
+status set_count(std::string_view key, std::string_view value, std::uint64_t min, std::uint64_t max,
+                 std::string_view expected, Int& out) {
+  auto n = parse_unsigned(value, max);
+  if (!n || *n < min) return bad(key, value, expected);
+  out = static_cast<Int>(*n);
+  return status::success();
+}
+
+status set_bool(std::string_view key, std::string_view value, std::optional<bool>& out) {
+  if (value == "true")
+    out = true;
+  else if (value == "false")
+    out = false;
+  else
+    return bad(key, value, "true or false");
+  return status::success();
+}
+
+status set_directory(std::string_view key, std::string_view value, std::string& out) {
+  if (value.empty()) return bad(key, value, "a directory");
+  out = std::string(value);
+  return status::success();
+}
+
+/// --kafka-config=KEY=VALUE: a librdkafka property. A key given again replaces its value, so a
+/// flag overrides the environment's or the file's setting of the same property.
+status set_kafka_config(std::string_view value, daemon_options& o) {
+  auto eq = value.find('=');
+  if (eq == std::string_view::npos || eq == 0)
+    return bad("kafka-config", value, "KEY=VALUE (a librdkafka property)");
+  const std::string key(trim(value.substr(0, eq)));
+  if (key.empty() || key.find_first_of(" \t") != std::string::npos)
+    return bad("kafka-config", value, "KEY=VALUE (a librdkafka property)");
+  if (auto st = persistence::check_kafka_setting_key(key); !st)
+    return status(errc::bad_request, "--kafka-config: " + st.error().message);
+  std::string v(trim(value.substr(eq + 1)));
+  for (auto& [k, old] : o.kafka_config) {
+    if (k == key) {
+      old = std::move(v);
+      return status::success();
+    }
+  }
+  o.kafka_config.emplace_back(key, std::move(v));
+  return status::success();
+}
+
+// The setters of the table. Captureless lambdas, so each entry holds a plain function pointer.
+using options = daemon_options;
+using sv = std::string_view;
+
+const std::vector<option_spec> table = {
+    {"http", "HOST:PORT", "listen address of HTTP and WebSocket (port 0 picks a free port)",
+     "127.0.0.1:8080", [](sv v, options& o) { return parse_http(v, o); }},
+    {"data-dir", "DIR",
+     "the node's data directory (with --journal=kafka: the local index, snapshots and read "
+     "models)",
+     "./data", [](sv v, options& o) { return set_directory("data-dir", v, o.data_dir); }},
+    {"web-root", "DIR", "directory of the web client's files (default: the built-in web root)",
+     nullptr, [](sv v, options& o) { return set_directory("web-root", v, o.web_root); }},
+    {"open-signup", "true|false",
+     "open sign-up over POST /api/signup (default: true on a loopback address, false "
+     "otherwise)",
+     nullptr, [](sv v, options& o) { return set_bool("open-signup", v, o.open_signup); }},
+    {"snapshot-every", "N", "snapshot an entity every N events", "1000",
+     [](sv v, options& o) {
+       return set_count("snapshot-every", v, 1, std::numeric_limits<std::uint32_t>::max(),
+                        "a positive integer", o.snapshot_every);
+     }},
+    {"passivate-after", "SECONDS", "passivate entities idle this long", "120",
+     [](sv v, options& o) {
+       return set_duration("passivate-after", v, 1, 1'000'000'000, "a positive number of seconds",
+                           o.passivate_after);
+     }},
+    {"max-live-entities", "N", "most live entities per region", "100000",
+     [](sv v, options& o) {
+       return set_count("max-live-entities", v, 1, std::numeric_limits<std::uint32_t>::max(),
+                        "a positive integer", o.max_live_entities);
+     }},
+    {"max-frame-bytes", "N", "largest incoming WebSocket message", "1048576",
+     [](sv v, options& o) {
+       return set_count("max-frame-bytes", v, 1, std::uint64_t{1} << 31,
+                        "a positive number of bytes (at most 2 GiB)", o.max_frame_bytes);
+     }},
+    {"idle-timeout", "SECONDS", "close WebSockets silent this long", "60",
+     [](sv v, options& o) {
+       return set_duration("idle-timeout", v, 1, 1'000'000, "a positive number of seconds",
+                           o.idle_timeout);
+     }},
+    {"max-outgoing-bytes", "N", "disconnect a client with more than N bytes queued for it",
+     "4194304",
+     [](sv v, options& o) {
+       return set_count("max-outgoing-bytes", v, 1, std::uint64_t{1} << 40,
+                        "a positive number of bytes", o.max_outgoing_bytes);
+     }},
+    {"journal", "rocksdb|kafka",
+     "where the journal lives: rocksdb (embedded in --data-dir) or kafka (a topic; --data-dir "
+     "then holds the local index, snapshots and read models)",
+     "rocksdb",
+     [](sv v, options& o) {
+       if (v == "rocksdb")
+         o.journal = actors::journal_kind::rocksdb;
+       else if (v == "kafka")
+         o.journal = actors::journal_kind::kafka;
+       else
+         return bad("journal", v, "rocksdb or kafka");
+       return status::success();
+     }},
+    {"kafka-brokers", "HOST:PORT[,HOST:PORT...]",
+     "Kafka bootstrap servers (required with --journal=kafka)", nullptr,
+     [](sv v, options& o) { return parse_brokers(v, o); }},
+    {"kafka-topic", "NAME", "the journal topic", "hibiki.journal",
+     [](sv v, options& o) {
+       if (!valid_topic(v))
+         return bad("kafka-topic", v, "a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ -)");
+       o.kafka_topic = std::string(v);
+       return status::success();
+     }},
+    {"kafka-partitions", "N", "partitions when hibikid creates the topic", "16",
+     [](sv v, options& o) {
+       return set_count("kafka-partitions", v, 1, 10'000, "a number of partitions from 1 to 10000",
+                        o.kafka_partitions);
+     }},
+    {"kafka-config", "KEY=VALUE",
+     "a librdkafka property for every Kafka client of the node (TLS, SASL...); repeatable. "
+     "Properties hibiki sets itself (bootstrap.servers, transactional.id, group.id, "
+     "isolation.level...) are refused",
+     nullptr, [](sv v, options& o) { return set_kafka_config(v, o); }, true},
+    {"kafka-open-timeout", "SECONDS",
+     "how long opening the Kafka journal may take (fencing the partitions and catching the local "
+     "index up with the topic) before hibikid gives up",
+     "120",
+     [](sv v, options& o) {
+       return set_duration("kafka-open-timeout", v, 1, 86'400,
+                           "a number of seconds from 1 to 86400", o.kafka_open_timeout);
+     }},
+    {"breaker-max-failures", "N", "journal write failures in a row that open the circuit breaker",
+     "10",
+     [](sv v, options& o) {
+       return set_count("breaker-max-failures", v, 1, 1'000'000,
+                        "a positive number of failures (at most 1000000)", o.breaker.max_failures);
+     }},
+    // 0 is meaningful for both timeouts (circuit_breaker.hpp): no call deadline / retry at once.
+    {"breaker-call-timeout", "MS",
+     "a journal write not answered within MS counts as failed (0 = no deadline)", "10000",
+     [](sv v, options& o) {
+       return set_duration("breaker-call-timeout", v, 0, 86'400'000,
+                           "a number of milliseconds from 0 to 86400000", o.breaker.call_timeout);
+     }},
+    {"breaker-reset-timeout", "MS",
+     "how long the open breaker fails writes fast before it lets one trial write through", "30000",
+     [](sv v, options& o) {
+       return set_duration("breaker-reset-timeout", v, 0, 86'400'000,
+                           "a number of milliseconds from 0 to 86400000", o.breaker.reset_timeout);
+     }},
+    {"cluster", "HOST:PORT",
+     "join a cluster: publish this node's shards on HOST:PORT for the other nodes (an address "
+     "they can reach; needs --journal=kafka; every node uses the same brokers and topic)",
+     nullptr, [](sv v, options& o) { return parse_cluster(v, o); }},
+    {"node-id", "NAME",
+     "this node's name in the cluster, its logs and `hibiki cluster status` (a-z A-Z 0-9 . _ -; "
+     "default: the host name)",
+     nullptr,
+     [](sv v, options& o) {
+       if (!valid_node_id(v)) return bad("node-id", v, "a name of 1 to 64 of a-z A-Z 0-9 . _ -");
+       o.node_id = std::string(v);
+       return status::success();
+     }},
+    {"cluster-session-timeout", "MS",
+     "how long a silent node keeps its shards before Kafka gives them to the others (the broker "
+     "allows 6000 to 1800000 unless configured otherwise)",
+     "10000",
+     [](sv v, options& o) {
+       return set_duration("cluster-session-timeout", v, 1000, 3'600'000,
+                           "a number of milliseconds from 1000 to 3600000",
+                           o.cluster_session_timeout);
+     }},
+    {"route-wait", "MS",
+     "how long a command waits for its shard to get a reachable owner (rebalance, node loss) "
+     "before it fails with `unavailable`",
+     "15000",
+     [](sv v, options& o) {
+       return set_duration("route-wait", v, 1, 600'000, "a number of milliseconds from 1 to 600000",
+                           o.route_wait);
+     }},
+    // The logs (log_files.hpp checks the values; docs/operations.md "Logs").
+    {"log-dir", "DIR",
+     "write app.log, access.log and audit.log in DIR (created when missing; default: the app log "
+     "on stderr, no access or audit log)",
+     nullptr, [](sv v, options& o) { return apply_log_option("log-dir", v, o.logs); }},
+    {"log-level", "trace|debug|info|warn|error", "the lowest app log level written", "info",
+     [](sv v, options& o) { return apply_log_option("log-level", v, o.logs); }},
+    {"app-log", "FILE|-",
+     "the app log's file, or - for stderr (default: DIR/app.log with --log-dir, else stderr)",
+     nullptr, [](sv v, options& o) { return apply_log_option("app-log", v, o.logs); }},
+    {"access-log", "FILE|-|off",
+     "one JSON line per HTTP request and WebSocket session (default: DIR/access.log with "
+     "--log-dir, else off)",
+     nullptr, [](sv v, options& o) { return apply_log_option("access-log", v, o.logs); }},
+    {"audit-log", "FILE|-|off",
+     "one JSON line per sign-up, authentication, membership or role change and admin action "
+     "(default: DIR/audit.log with --log-dir, else off)",
+     nullptr, [](sv v, options& o) { return apply_log_option("audit-log", v, o.logs); }},
+    {"log-max-size", "BYTES",
+     "rotate a log file at this size; 0 = never (rotate from outside, then SIGHUP reopens the "
+     "files)",
+     "104857600", [](sv v, options& o) { return apply_log_option("log-max-size", v, o.logs); }},
+    {"log-max-files", "N", "rotated files kept per log", "5",
+     [](sv v, options& o) { return apply_log_option("log-max-files", v, o.logs); }},
+};
+
+const option_spec* find_option(std::string_view name) {
+  for (const auto& spec : table)
+    if (name == spec.name) return &spec;
+  return nullptr;
+}
+
+/// The options that are not in the table: they steer the parsing itself.
+bool is_meta_option(std::string_view name) {
+  return name == "config" || name == "help" || name == "version";
+}
+
+/// HIBIKI_DATA_DIR -> data-dir.
+std::string option_name_of_variable(std::string_view variable) {
+  std::string name(variable.substr(std::string_view("HIBIKI_").size()));
+  for (auto& c : name) {
+    if (c == '_')
+      c = '-';
+    else if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+  }
+  return name;
+}
+
+/// data-dir -> HIBIKI_DATA_DIR.
+std::string variable_of_option(std::string_view name) {
+  std::string v = "HIBIKI_";
+  for (char c : name) v += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+  return v;
+}
+
+/// The variables of the `hibiki` client, which shares the prefix: not hibikid's, not a typo.
+bool is_client_variable(std::string_view variable) {
+  return variable == "HIBIKI_CONFIG" || variable == "HIBIKI_TOKEN";
+}
+
+/// Applies the HIBIKI_* variables. HIBIKI_KAFKA_CONFIG holds one KEY=VALUE per line.
+status apply_environment(const environment& env, daemon_options& o) {
+  for (const auto& [variable, value] : env) {
+    if (variable.rfind("HIBIKI_", 0) != 0 || is_client_variable(variable)) continue;
+    const auto name = option_name_of_variable(variable);
+    const auto* spec = find_option(name);
+    if (!spec || variable != variable_of_option(name)) {
+      o.warnings.push_back("ignoring the environment variable " + variable +
+                           ": it is not a hibikid option (they are HIBIKI_ and the option's name "
+                           "in capitals, e.g. HIBIKI_DATA_DIR)");
+      continue;
+    }
+    std::vector<std::string_view> values;
+    if (spec->repeatable) {
+      std::string_view rest = value;
+      while (!rest.empty()) {
+        auto nl = rest.find('\n');
+        auto line = trim(rest.substr(0, nl));
+        if (!line.empty()) values.push_back(line);
+        rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+      }
+    } else {
+      values.push_back(value);
+    }
+    for (auto v : values)
+      if (auto st = spec->set(v, o); !st)
+        return status(errc::bad_request, variable + ": " + st.error().message);
+  }
+  return status::success();
+}
+
+/// The command line as Boost.Program_options sees it: every table option takes one value
+/// (`--key=value` or `--key value`), --help/-h and --version/-V take none, and no abbreviations
+/// (unix_style would let --data stand for --data-dir).
+namespace po = boost::program_options;
+
+po::options_description command_line_description(bool with_help_text) {
+  po::options_description desc("Options", 100, 44);
+  for (const auto& spec : table) {
+    std::string help = spec.help;
+    if (spec.default_value) help += std::string(" (default: ") + spec.default_value + ")";
+    desc.add_options()(spec.name, po::value<std::string>()->value_name(spec.value_name),
+                       with_help_text ? help.c_str() : "");
+  }
+  desc.add_options()("config", po::value<std::string>()->value_name("FILE"),
+                     "read options from FILE: `key = value` lines, `#` comments")(
+      "help,h", "show this text")("version,V", "show the version");
+  return desc;
+}
+
+constexpr int command_line_style =
+    po::command_line_style::unix_style & ~po::command_line_style::allow_guessing;
+
+/// Boost's exceptions as hibikid's messages (the option names come with their dashes).
+std::string describe(const po::error& e) {
+  if (auto* u = dynamic_cast<const po::unknown_option*>(&e)) {
+    auto name = u->get_option_name();  // "--bogus=1" for --bogus=1
+    return "unknown option " + name.substr(0, name.find('='));
+  }
+  if (auto* s = dynamic_cast<const po::invalid_command_line_syntax*>(&e)) {
+    switch (s->kind()) {
+      case po::invalid_syntax::empty_adjacent_parameter: {
+        // --key= : an empty value, which Boost refuses before the option sees it; say what the
+        // option expects, as for any other bad value.
+        auto name = s->get_option_name();
+        daemon_options scratch;
+        if (const auto* spec = find_option(name.substr(name.find_first_not_of('-'))))
+          if (auto st = spec->set("", scratch); !st) return st.error().message;
+        return "option " + name + " needs a value";
+      }
+      case po::invalid_syntax::missing_parameter:
+        return "option " + s->get_option_name() + " needs a value";
+      case po::invalid_syntax::extra_parameter:
+        return "option " + s->get_option_name() + " takes no value";
+      default:
+        break;
+    }
+  }
+  return e.what();
 }
 
 }  // namespace
 
+const std::vector<option_spec>& daemon_option_table() {
+  return table;
+}
+
+environment process_environment() {
+  environment env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view entry = *e;
+    auto eq = entry.find('=');
+    if (eq == std::string_view::npos || entry.rfind("HIBIKI_", 0) != 0) continue;
+    env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+  }
+  return env;
+}
+
 status apply_daemon_option(std::string_view raw_key, std::string_view value, daemon_options& o) {
   const auto key = normalize_key(raw_key);
-  auto positive = [&](std::uint64_t max) -> std::optional<std::uint64_t> {
-    auto n = parse_unsigned(value, max);
-    if (!n || *n == 0) return std::nullopt;
-    return n;
-  };
-
-  if (key == "http") return parse_http(value, o);
-  if (is_log_option(key)) return apply_log_option(key, value, o.logs);
-  if (key == "data-dir") {
-    if (value.empty()) return bad(key, value, "a directory");
-    o.data_dir = std::string(value);
-    return status::success();
-  }
-  if (key == "web-root") {
-    if (value.empty()) return bad(key, value, "a directory");
-    o.web_root = std::string(value);
-    return status::success();
-  }
-  if (key == "open-signup") {
-    if (value == "true")
-      o.open_signup = true;
-    else if (value == "false")
-      o.open_signup = false;
-    else
-      return bad(key, value, "true or false");
-    return status::success();
-  }
-  if (key == "snapshot-every") {
-    auto n = positive(std::numeric_limits<std::uint32_t>::max());
-    if (!n) return bad(key, value, "a positive integer");
-    o.snapshot_every = static_cast<std::uint32_t>(*n);
-    return status::success();
-  }
-  if (key == "passivate-after") {
-    auto n = positive(1'000'000'000);
-    if (!n) return bad(key, value, "a positive number of seconds");
-    o.passivate_after = std::chrono::seconds(*n);
-    return status::success();
-  }
-  if (key == "max-live-entities") {
-    auto n = positive(std::numeric_limits<std::uint32_t>::max());
-    if (!n) return bad(key, value, "a positive integer");
-    o.max_live_entities = *n;
-    return status::success();
-  }
-  if (key == "max-frame-bytes") {
-    auto n = positive(std::uint64_t{1} << 31);
-    if (!n) return bad(key, value, "a positive number of bytes (at most 2 GiB)");
-    o.max_frame_bytes = *n;
-    return status::success();
-  }
-  if (key == "idle-timeout") {
-    auto n = positive(1'000'000);
-    if (!n) return bad(key, value, "a positive number of seconds");
-    o.idle_timeout = std::chrono::seconds(*n);
-    return status::success();
-  }
-  if (key == "max-outgoing-bytes") {
-    auto n = positive(std::uint64_t{1} << 40);
-    if (!n) return bad(key, value, "a positive number of bytes");
-    o.max_outgoing_bytes = *n;
-    return status::success();
-  }
-  if (key == "journal") {
-    if (value == "rocksdb")
-      o.journal = actors::journal_kind::rocksdb;
-    else if (value == "kafka")
-      o.journal = actors::journal_kind::kafka;
-    else
-      return bad(key, value, "rocksdb or kafka");
-    return status::success();
-  }
-  if (key == "kafka-brokers") return parse_brokers(value, o);
-  if (key == "kafka-topic") {
-    if (!valid_topic(value))
-      return bad(key, value, "a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ -)");
-    o.kafka_topic = std::string(value);
-    return status::success();
-  }
-  if (key == "kafka-partitions") {
-    auto n = positive(10'000);
-    if (!n) return bad(key, value, "a number of partitions from 1 to 10000");
-    o.kafka_partitions = static_cast<std::int32_t>(*n);
-    return status::success();
-  }
-  if (key == "breaker-max-failures") {
-    auto n = positive(1'000'000);
-    if (!n) return bad(key, value, "a positive number of failures (at most 1000000)");
-    o.breaker.max_failures = static_cast<std::uint32_t>(*n);
-    return status::success();
-  }
-  if (key == "breaker-call-timeout" || key == "breaker-reset-timeout") {
-    // 0 is meaningful for both (circuit_breaker.hpp): no call deadline / retry at once.
-    auto n = parse_unsigned(value, 86'400'000);
-    if (!n) return bad(key, value, "a number of milliseconds from 0 to 86400000");
-    (key == "breaker-call-timeout" ? o.breaker.call_timeout : o.breaker.reset_timeout) =
-        std::chrono::milliseconds(*n);
-    return status::success();
-  }
-  if (key == "cluster") return parse_cluster(value, o);
-  if (key == "node-id") {
-    if (!valid_node_id(value)) return bad(key, value, "a name of 1 to 64 of a-z A-Z 0-9 . _ -");
-    o.node_id = std::string(value);
-    return status::success();
-  }
-  if (key == "cluster-session-timeout") {
-    auto n = parse_unsigned(value, 3'600'000);
-    if (!n || *n < 1000) return bad(key, value, "a number of milliseconds from 1000 to 3600000");
-    o.cluster_session_timeout = std::chrono::milliseconds(*n);
-    return status::success();
-  }
-  if (key == "route-wait") {
-    auto n = positive(600'000);
-    if (!n) return bad(key, value, "a number of milliseconds from 1 to 600000");
-    o.route_wait = std::chrono::milliseconds(*n);
-    return status::success();
-  }
-  return status(errc::bad_request, "unknown option --" + key);
+  const auto* spec = find_option(key);
+  if (!spec) return status(errc::bad_request, "unknown option --" + key);
+  return spec->set(value, o);
 }
 
 status check_daemon_options(const daemon_options& o) {
@@ -294,6 +510,10 @@ status check_daemon_options(const daemon_options& o) {
     // Silently keeping the embedded journal would look like Kafka to whoever set the brokers.
     return status(errc::bad_request,
                   "--kafka-brokers is set but the journal is rocksdb: add --journal=kafka");
+  }
+  if (o.journal != actors::journal_kind::kafka && !o.kafka_config.empty()) {
+    return status(errc::bad_request,
+                  "--kafka-config is set but the journal is rocksdb: add --journal=kafka");
   }
   if (!o.cluster_listen.empty() && o.journal != actors::journal_kind::kafka) {
     // Shard ownership and fencing come from Kafka: there is no cluster on the embedded journal.
@@ -317,6 +537,9 @@ std::string journal_description(const daemon_options& o) {
 }
 
 status apply_config_text(std::string_view text, daemon_options& o) {
+  // Split by hibiki, not by po::parse_config_file: Boost drops everything after a '#' anywhere
+  // in a line (a password or a SASL setting with '#' would be cut silently) and its errors do
+  // not say which line. Keys are the table's, so the file knows every option the flags know.
   std::size_t line_no = 0;
   while (!text.empty()) {
     auto nl = text.find('\n');
@@ -331,7 +554,7 @@ status apply_config_text(std::string_view text, daemon_options& o) {
       return status(errc::bad_request, where + "expected 'key = value'");
     auto key = trim(line.substr(0, eq));
     auto value = trim(line.substr(eq + 1));
-    if (key == "config" || key == "help" || key == "version")
+    if (is_meta_option(normalize_key(key)))
       return status(errc::bad_request, where + "'" + std::string(key) + "' is not allowed here");
     if (auto st = apply_daemon_option(key, value, o); !st)
       return status(errc::bad_request, where + st.error().message);
@@ -339,43 +562,54 @@ status apply_config_text(std::string_view text, daemon_options& o) {
   return status::success();
 }
 
-result<daemon_options> parse_daemon_options(const std::vector<std::string>& args) {
-  // First pass: split into (key, value) pairs and find --config, so the file applies first and
-  // the flags override it whatever their order.
-  std::vector<std::pair<std::string, std::string>> flags;
+result<daemon_options> parse_daemon_options(const std::vector<std::string>& args,
+                                            const environment& env) {
   daemon_options o;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string_view a = args[i];
-    if (a == "--help" || a == "-h") {
-      o.help = true;
-      continue;
-    }
-    if (a == "--version" || a == "-V") {
-      o.version = true;
-      continue;
-    }
-    if (a.substr(0, 2) != "--" || a.size() == 2)
-      return result<daemon_options>(errc::bad_request, "unexpected argument '" + args[i] + "'");
-    a.remove_prefix(2);
-    auto eq = a.find('=');
-    std::string key(a.substr(0, eq));
-    if (!known_key(normalize_key(key)))
-      return result<daemon_options>(errc::bad_request, "unknown option --" + key);
-    std::string value;
-    if (eq != std::string_view::npos) {
-      value = std::string(a.substr(eq + 1));
-    } else if (i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0) {
-      value = args[++i];  // --key value
-    } else {
-      return result<daemon_options>(errc::bad_request, "option --" + key + " needs a value");
-    }
-    if (normalize_key(key) == "config") {
-      o.config_file = value;
-      continue;
-    }
-    flags.emplace_back(std::move(key), std::move(value));
+  // 1. The command line, tokenized by Boost. Values are kept as text, in order, and applied
+  //    last (so they win over the environment and the file); the last of a repeated flag wins.
+  po::options_description desc = command_line_description(false);
+  po::options_description hidden;
+  hidden.add_options()("unexpected-argument", po::value<std::vector<std::string>>());
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description positional;
+  positional.add("unexpected-argument", -1);
+  po::parsed_options parsed(&all);
+  try {
+    parsed = po::command_line_parser(args)
+                 .options(all)
+                 .positional(positional)
+                 .style(command_line_style)
+                 .run();
+  } catch (const po::error& e) {
+    return result<daemon_options>(errc::bad_request, describe(e));
   }
+  std::vector<std::pair<std::string, std::string>> flags;
+  for (const auto& opt : parsed.options) {
+    if (opt.string_key == "unexpected-argument") {
+      return result<daemon_options>(errc::bad_request,
+                                    "unexpected argument '" + opt.value.front() + "'");
+    }
+    if (opt.string_key == "help") {
+      o.help = true;
+    } else if (opt.string_key == "version") {
+      o.version = true;
+    } else if (opt.string_key == "config") {
+      o.config_file = opt.value.front();
+    } else {
+      const std::string value = opt.value.empty() ? std::string() : opt.value.front();
+      // `--key --other`: Boost takes the next token as the value whatever it is; an option there
+      // means the value was forgotten (a value starting with '-' can be given as --key=-x).
+      if (opt.original_tokens.size() == 2 && value.size() > 1 && value.front() == '-') {
+        return result<daemon_options>(errc::bad_request,
+                                      "option --" + opt.string_key + " needs a value");
+      }
+      flags.emplace_back(opt.string_key, value);
+    }
+  }
+  if (o.help || o.version) return o;
 
+  // 2. The file, then the environment, then the flags: each overrides what came before.
   if (!o.config_file.empty()) {
     std::ifstream in(o.config_file, std::ios::binary);
     if (!in) {
@@ -387,6 +621,7 @@ result<daemon_options> parse_daemon_options(const std::vector<std::string>& args
     if (auto st = apply_config_text(text.str(), o); !st)
       return result<daemon_options>(errc::bad_request, o.config_file + ": " + st.error().message);
   }
+  if (auto st = apply_environment(env, o); !st) return st.error();
   for (const auto& [key, value] : flags)
     if (auto st = apply_daemon_option(key, value, o); !st) return st.error();
   if (auto st = check_daemon_options(o); !st) return st.error();
@@ -408,6 +643,8 @@ actors::node_options to_node_options(const daemon_options& o) {
   n.cluster_listen = o.cluster_listen;
   n.cluster_session_timeout = o.cluster_session_timeout;
   n.route_wait = o.route_wait;
+  n.kafka_config = o.kafka_config;
+  n.kafka_open_timeout = o.kafka_open_timeout;
   return n;
 }
 
@@ -424,65 +661,14 @@ gateway::gateway_options to_gateway_options(const daemon_options& o) {
 }
 
 std::string daemon_usage() {
-  return R"(usage: hibikid [OPTIONS]
-
-Runs a hibiki node: the chat backend with its WebSocket/HTTP gateway.
-
-Options (also accepted as `key = value` lines in the --config file; flags win):
-  --http=HOST:PORT            listen address (default 127.0.0.1:8080; port 0 picks a free port)
-  --data-dir=DIR              RocksDB data directory (default ./data)
-  --open-signup=true|false    open sign-up over POST /api/signup
-                              (default: true on a loopback address, false otherwise)
-  --snapshot-every=N          snapshot an entity every N events (default 1000)
-  --passivate-after=SECONDS   passivate entities idle this long (default 120)
-  --max-live-entities=N       most live entities per region (default 100000)
-  --max-frame-bytes=N         largest incoming WebSocket message (default 1048576)
-  --idle-timeout=SECONDS      close WebSockets silent this long (default 60)
-  --max-outgoing-bytes=N      disconnect a client with more queued than this (default 4194304)
-  --web-root=DIR              directory of the web client's files
-  --journal=rocksdb|kafka     where the journal lives (default rocksdb, embedded in --data-dir;
-                              with kafka, --data-dir holds the local index, snapshots and read
-                              models)
-  --kafka-brokers=HOST:PORT[,HOST:PORT...]
-                              Kafka bootstrap servers (required with --journal=kafka)
-  --kafka-topic=NAME          the journal topic (default hibiki.journal)
-  --kafka-partitions=N        partitions when hibikid creates the topic (default 16)
-  --breaker-max-failures=N    journal write failures in a row that open the circuit breaker
-                              (default 10)
-  --breaker-call-timeout=MS   a journal write not answered within MS counts as failed
-                              (default 10000; 0 = no deadline)
-  --breaker-reset-timeout=MS  how long the open breaker fails writes fast before it lets one
-                              trial write through (default 30000)
-  --cluster=HOST:PORT         join a cluster: publish this node's shards on HOST:PORT for the
-                              other nodes (an address they can reach; needs --journal=kafka;
-                              every node uses the same brokers and topic)
-  --node-id=NAME              this node's name in the cluster, its logs and `hibiki cluster
-                              status` (a-z A-Z 0-9 . _ -; default the host name)
-  --cluster-session-timeout=MS
-                              how long a silent node keeps its shards before Kafka gives them
-                              to the others (default 10000; the broker allows 6000 to 1800000
-                              unless configured otherwise)
-  --route-wait=MS             how long a command waits for its shard to get a reachable owner
-                              (rebalance, node loss) before it fails with `unavailable`
-                              (default 15000)
-  --log-dir=DIR               write app.log, access.log and audit.log in DIR (created when
-                              missing; default: the app log on stderr, no access or audit log)
-  --log-level=LEVEL           lowest app log level: trace, debug, info, warn or error
-                              (default info)
-  --app-log=FILE|-            the app log's file, or - for stderr (default DIR/app.log with
-                              --log-dir, else stderr)
-  --access-log=FILE|-|off     one JSON line per HTTP request and WebSocket session (default
-                              DIR/access.log with --log-dir, else off)
-  --audit-log=FILE|-|off      one JSON line per sign-up, authentication, membership or role
-                              change and admin action (default DIR/audit.log with --log-dir,
-                              else off)
-  --log-max-size=BYTES        rotate a log file at this size, 0 = never (default 104857600)
-  --log-max-files=N           rotated files kept per log (default 5)
-                              SIGHUP reopens every log file by name (after an outside rotation)
-  --config=FILE               read options from FILE
-  --help                      show this text
-  --version                   show the version
-)";
+  std::ostringstream out;
+  out << "usage: hibikid [OPTIONS]\n\n"
+         "Runs a hibiki node: the chat backend with its WebSocket/HTTP gateway.\n\n"
+         "Every option is a flag (--key=value or --key value), a line `key = value` of the\n"
+         "--config file, and an environment variable HIBIKI_KEY (e.g. HIBIKI_DATA_DIR).\n"
+         "Precedence: flag > environment > config file > default.\n\n"
+      << command_line_description(true);
+  return out.str();
 }
 
 }  // namespace hibiki::cli

@@ -11,6 +11,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -37,6 +39,10 @@ struct node_options {
   std::string kafka_topic = "hibiki.journal";
   /// Partitions when the node creates the topic. Default: 16.
   std::int32_t kafka_partitions = 16;
+  /// Extra librdkafka properties for every Kafka client of the node (TLS, SASL). Default: none.
+  std::vector<std::pair<std::string, std::string>> kafka_config;
+  /// How long opening the Kafka journal may take (fencing, catch-up). Default: 120 s.
+  std::chrono::milliseconds kafka_open_timeout{120'000};
   /// This node's name in a cluster: shown by `hibiki cluster status`, part of its Kafka group
   /// member name and of the writer id. Default: empty = the host name.
   std::string node_id;

@@ -1,14 +1,20 @@
 #pragma once
-/// hibikid's options: parsed from the command line and an optional `key = value` config file
-/// (flags win over the file), then mapped onto the node's and the gateway's option structs.
-/// Pure parsing, no I/O besides reading the config file, so it is unit-tested.
+/// hibikid's options, from three sources: command-line flags, `HIBIKI_*` environment variables
+/// and an optional `key = value` config file (--config). Precedence: flag > environment > file >
+/// default. Every option is spelled once, in daemon_option_table(): its name, value, help text,
+/// default and setter; the command line (Boost.Program_options), the file, the environment and
+/// the --help text all come from that table. Then the options are mapped onto the node's and the
+/// gateway's option structs. Pure parsing (the environment is passed in), no I/O besides reading
+/// the config file, so it is unit-tested.
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "hibiki/actors/node.hpp"
@@ -62,6 +68,13 @@ struct daemon_options {
   std::chrono::milliseconds cluster_session_timeout{10'000};
   /// --route-wait=MS (1..600000). Default: 15000
   std::chrono::milliseconds route_wait{15'000};
+  /// --kafka-config=KEY=VALUE, repeatable: librdkafka properties for every Kafka client of the
+  /// node (TLS, SASL...). Keys hibiki sets itself are refused. A key given again replaces the
+  /// earlier value (a flag replaces the environment's, which replaces the file's). Default: none
+  std::vector<std::pair<std::string, std::string>> kafka_config;
+  /// --kafka-open-timeout=SECONDS (1..86400): how long opening the Kafka journal may take
+  /// (fencing, catching the local index up with the topic). Default: 120
+  std::chrono::seconds kafka_open_timeout{120};
   /// --log-dir, --log-level, --app-log, --access-log, --audit-log, --log-max-size,
   /// --log-max-files (log_files.hpp). Default: the app log on stderr at info, no access or audit
   /// log
@@ -70,15 +83,57 @@ struct daemon_options {
   std::string config_file;
   bool help = false;
   bool version = false;
+  /// Not options: what the parser wants said on stderr (unknown HIBIKI_* variables). Default: none
+  std::vector<std::string> warnings;
+
+  bool operator==(const daemon_options&) const = default;
 };
 
-/// Parses hibikid's arguments (without the program name), reading the --config file if given.
+/// The environment as the parser sees it: variable name -> value. Only HIBIKI_* names matter.
+using environment = std::map<std::string, std::string>;
+
+/// The HIBIKI_* variables of this process's environment.
+environment process_environment();
+
+/// One option of hibikid. Adding an option = adding a field (with its `Default:` comment) to
+/// daemon_options and one entry to daemon_option_table(); the flag, the config-file key, the
+/// HIBIKI_* variable and the --help line follow from it.
+struct option_spec {
+  /// The flag without its dashes ("data-dir"); also the config-file key ("data-dir" or
+  /// "data_dir") and, upper-cased with '_' for '-', the environment variable (HIBIKI_DATA_DIR).
+  const char* name;
+  /// What the value looks like in --help ("DIR", "HOST:PORT").
+  const char* value_name;
+  /// The --help text (without the default).
+  const char* help;
+  /// The default as a value the setter accepts (shown in --help; a test checks the setter gives
+  /// the struct's default from it); nullptr when there is none to show.
+  const char* default_value;
+  /// Checks the value and sets the field; bad_request naming the option when the value is bad.
+  status (*set)(std::string_view value, daemon_options& options);
+  /// May be given several times (each value is kept); otherwise the last one given wins.
+  bool repeatable = false;
+};
+
+/// Every option of hibikid besides --config, --help and --version.
+const std::vector<option_spec>& daemon_option_table();
+
+/// Parses hibikid's arguments (without the program name) and the HIBIKI_* variables of `env`,
+/// reading the --config file if given. Precedence: flag > environment > file > default; on the
+/// command line the last of a repeated flag wins. Every value given is checked, even one that a
+/// higher source overrides. With --help or --version only the command line is parsed.
 /// Errors: bad_request with a message naming the option (unknown, malformed, out of range), or
-/// the config file's line, or options that do not fit together (--journal=kafka without
-/// --kafka-brokers, --kafka-brokers without --journal=kafka, --cluster without --journal=kafka).
-result<daemon_options> parse_daemon_options(const std::vector<std::string>& args);
+/// the config file's line, or the variable, or options that do not fit together
+/// (--journal=kafka without --kafka-brokers, --kafka-brokers without --journal=kafka, --cluster
+/// without --journal=kafka, --kafka-config without --journal=kafka).
+/// An unknown HIBIKI_* variable is not an error (the prefix is shared with the `hibiki` client and
+/// with scripts): it is added to `warnings`. HIBIKI_CONFIG and HIBIKI_TOKEN are the client's and
+/// ignored.
+result<daemon_options> parse_daemon_options(const std::vector<std::string>& args,
+                                            const environment& env = {});
 
 /// Applies one option by name (the flag without its dashes, e.g. "data-dir"; '_' works as '-').
+/// bad_request "unknown option --KEY" when no table entry has that name.
 status apply_daemon_option(std::string_view key, std::string_view value, daemon_options& options);
 
 /// Checks the options that depend on each other, once every flag and config line is applied.
@@ -91,7 +146,8 @@ std::string journal_description(const daemon_options& options);
 /// "node N, cluster endpoint HOST:PORT" (N is "(host name)" when --node-id is not given).
 std::string cluster_description(const daemon_options& options);
 
-/// Applies the lines of a config file: `key = value`, blank lines and `#` comments.
+/// Applies the lines of a config file: `key = value`, blank lines and lines starting with `#`
+/// (a `#` inside a value is part of it). Errors name the line: "config line N: ...".
 status apply_config_text(std::string_view text, daemon_options& options);
 
 actors::node_options to_node_options(const daemon_options& options);

@@ -21,6 +21,8 @@ struct breaker_options {
   std::uint32_t max_failures = 10;
   std::chrono::milliseconds call_timeout{10'000};
   std::chrono::milliseconds reset_timeout{30'000};
+
+  bool operator==(const breaker_options&) const = default;
 };
 
 enum class breaker_state : std::uint8_t { closed, open, half_open };
