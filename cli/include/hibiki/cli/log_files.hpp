@@ -32,6 +32,8 @@ struct log_options {
   std::uint64_t max_size = 100ull * 1024 * 1024;
   /// --log-max-files=N (1..1000): rotated files kept per log besides the current one. Default: 5
   std::size_t max_files = 5;
+
+  friend bool operator==(const log_options&, const log_options&) = default;
 };
 
 /// True for the keys of log_options' flags: "log-dir", "log-level", "app-log", "access-log",
