@@ -9,7 +9,7 @@ CLUSTER_DIR ?= ./cluster-data
 export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= 1
 
-.PHONY: deps build run test test-fast asan format clean kafka-up kafka-down cluster-up cluster-down
+.PHONY: deps build run test test-fast asan fuzz format clean kafka-up kafka-down cluster-up cluster-down
 
 deps:
 	@scripts/install-deps --with-browser
@@ -21,7 +21,7 @@ build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 run: build
-	$(BUILD_DIR)/bin/hibikid --http=$(HTTP) --data-dir=$(DATA_DIR)
+	$(BUILD_DIR)/bin/hibikid --http=$(HTTP) --data-dir=$(DATA_DIR) --open-signup=true
 
 # Every test: unit, integration, end-to-end (real hibikid + WebSocket clients) and the browser test.
 test: build
@@ -34,6 +34,13 @@ test-fast: build
 # The same tests built with AddressSanitizer and UndefinedBehaviorSanitizer.
 asan: deps
 	cmake --preset asan && cmake --build --preset asan && ctest --preset asan
+
+# The libFuzzer targets (clang, preset "fuzz"), each run for FUZZ_SECONDS on a copy of its seed
+# corpus. See tests/fuzz/README.md.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	cmake --preset fuzz && cmake --build --preset fuzz
+	tests/fuzz/run-fuzzer build-fuzz $(FUZZ_SECONDS)
 
 format:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

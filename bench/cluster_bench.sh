@@ -227,7 +227,8 @@ launch_node() {
   "$hibikid" --journal=kafka "--kafka-brokers=$brokers" "--kafka-topic=$topic" \
     "--kafka-partitions=$PARTITIONS" "--cluster=$host:${cluster_ports[$i]}" \
     "--http=$host:${http_ports[$i]}" "--data-dir=$work/data-$n-n$((i + 1))" \
-    "--node-id=n$((i + 1))" "${extra[@]}" </dev/null >>"$work/n$((i + 1))-$n.log" 2>&1 &
+    "--node-id=n$((i + 1))" --open-signup=true --signup-rate=0 --max-connections=0 --max-connections-per-ip=0 \
+    "${extra[@]}" </dev/null >>"$work/n$((i + 1))-$n.log" 2>&1 &
   node_pids[i]=$!
   node_starts[i]=$((${node_starts[i]:-0} + 1))
 }

@@ -11,6 +11,7 @@
 
 #include <caf/all.hpp>
 
+#include "account_limits.hpp"
 #include "hibiki/actors/node.hpp"
 #include "hibiki/core/ids.hpp"
 #include "hibiki/persistence/journal.hpp"
@@ -55,6 +56,8 @@ struct node_context {
   caf::actor ids;
   /// The cluster port: what other nodes send commands, pushes and presence to (cluster_port.hpp).
   caf::actor port;
+  /// Per-account request rate and connection cap, shared by every session of this node.
+  std::shared_ptr<account_limits> accounts;
 
   /// Set by node::stop; sessions then refuse writes with `unavailable`.
   std::atomic<bool> stopping{false};

@@ -32,6 +32,9 @@ using shards_atom = caf::atom_constant<caf::atom("h_shards")>;     ///< glue →
 using handoff_atom = caf::atom_constant<caf::atom("h_handoff")>;  ///< region → entity: shard gone
 using retry_atom = caf::atom_constant<caf::atom("h_retry")>;      ///< region → itself (timer)
 
+/// link → session: the connection took the last sync batch (client_link::when_drained)
+using sync_drained_atom = caf::atom_constant<caf::atom("h_drained")>;
+
 // ---- the cluster wire protocol (cluster_port.hpp)
 // ------------------------------------------------- Between nodes only CAF's built-in types travel
 // (atoms, strings, integers), so no message type needs registering on either side; structured

@@ -89,9 +89,9 @@ command_reply read_list_rooms(persistence::read_store& reads, account_id reader)
   return command_reply::ok({{"rooms", std::move(list)}});
 }
 
-command_reply read_sync(persistence::read_store& reads, account_id reader,
-                        const protocol::sync_req& req) {
-  command_reply out = command_reply::ok();
+result<std::vector<sync_room>> plan_sync(persistence::read_store& reads, account_id reader,
+                                         const protocol::sync_req& req) {
+  std::vector<sync_room> plan;
   for (const auto& [room, since] : req.since) {
     bool member = false;
     auto err = check_member(reads, reader, room, &member);
@@ -99,30 +99,67 @@ command_reply read_sync(persistence::read_store& reads, account_id reader,
       // Rooms the reader cannot see are skipped, not an error: a client may remember a room
       // it has since left. Storage failures still fail the request.
       if (err && err->code != errc::forbidden && err->code != errc::not_found)
-        return command_reply::fail(storage_error(*err));
+        return storage_error(*err);
       continue;
     }
     auto summary_row = reads.get(table::room_summary, read_model::room_summary_key(room));
-    if (!summary_row) return command_reply::fail(storage_error(summary_row.error()));
+    if (!summary_row) return storage_error(summary_row.error());
     if (!summary_row->has_value()) continue;
     auto summary = read_model::decode_room_summary(**summary_row);
-    if (!summary) return command_reply::fail(errc::internal, summary.error().message);
+    if (!summary) return hibiki::error{errc::internal, summary.error().message};
     const seq_nr current = summary->last_seq;
     if (since >= current) continue;
-    if (current - since > max_sync_replay) {
-      out.then.push_back(
-          protocol::encode_event("gap", {{"room_id", room.value}, {"seq", current}}));
-      continue;
-    }
-    auto st = reads.scan(table::room_events, read_model::room_event_key(room, since + 1),
-                         read_model::room_event_key(room, current + 1), SIZE_MAX, false,
-                         [&](std::string_view, std::string_view value) {
-                           out.then.emplace_back(value);
-                           return true;
-                         });
-    if (!st) return command_reply::fail(storage_error(st.error()));
+    plan.push_back(sync_room{room, since, current, current - since > max_sync_replay});
   }
-  out.then.push_back(protocol::encode_event("synced", nlohmann::json::object()));
+  return plan;
+}
+
+namespace {
+
+/// The seq in a room_events key (room|seq, both big-endian 64-bit).
+seq_nr seq_of_event_key(std::string_view key) {
+  seq_nr seq = 0;
+  if (key.size() < 8) return seq;
+  for (std::size_t i = key.size() - 8; i < key.size(); ++i)
+    seq = (seq << 8) | static_cast<unsigned char>(key[i]);
+  return seq;
+}
+
+}  // namespace
+
+result<sync_batch> read_sync_batch(persistence::read_store& reads, room_id room, seq_nr from,
+                                   seq_nr current, std::size_t batch_bytes, std::size_t size_cap) {
+  sync_batch out;
+  out.next = current + 1;
+  bool filling = true;
+  std::size_t measured = 0;
+  auto st =
+      reads.scan(table::room_events, read_model::room_event_key(room, from),
+                 read_model::room_event_key(room, current + 1), SIZE_MAX, false,
+                 [&](std::string_view key, std::string_view value) {
+                   measured += value.size();
+                   if (size_cap != 0 && measured > size_cap) {
+                     out.over_cap = true;
+                     return false;
+                   }
+                   if (filling && (out.frames.empty() || out.bytes + value.size() <= batch_bytes)) {
+                     out.frames.emplace_back(value);
+                     out.bytes += value.size();
+                     return true;
+                   }
+                   if (filling) {
+                     filling = false;
+                     out.next = seq_of_event_key(key);
+                   }
+                   // Past the batch: keep measuring only while there is a cap to check.
+                   return size_cap != 0;
+                 });
+  if (!st) return storage_error(st.error());
+  if (out.over_cap) {
+    out.frames.clear();
+    out.bytes = 0;
+  }
+  out.done = filling;
   return out;
 }
 

@@ -16,9 +16,35 @@ inline constexpr seq_nr max_sync_replay = 1000;
 command_reply read_history(persistence::read_store& reads, account_id reader,
                            const protocol::history_req& req);
 command_reply read_list_rooms(persistence::read_store& reads, account_id reader);
-/// The reply is `{}`; the replayed events and the final `synced` are in `then`.
-command_reply read_sync(persistence::read_store& reads, account_id reader,
-                        const protocol::sync_req& req);
+
+/// One room of a `sync` with something to send: replay seqs `since + 1 ..= current`, or just a
+/// `gap` (more than max_sync_replay events missing).
+struct sync_room {
+  room_id room;
+  seq_nr since = 0;
+  seq_nr current = 0;
+  bool gap = false;
+};
+/// The rooms of `req` the reader is a member of and is behind in, in request order. Small: no
+/// event is read. Errors: storage failures only (foreign and unknown rooms are skipped).
+result<std::vector<sync_room>> plan_sync(persistence::read_store& reads, account_id reader,
+                                         const protocol::sync_req& req);
+
+/// The next events of a room being replayed.
+struct sync_batch {
+  std::vector<std::string> frames;  ///< push frames, in seq order
+  std::size_t bytes = 0;            ///< their total size
+  seq_nr next = 0;                  ///< the first seq not in this batch
+  bool done = false;                ///< nothing left up to `current`
+  bool over_cap = false;            ///< the room's events from `from` exceed `size_cap`
+};
+/// Reads the events of `room` from seq `from` up to `current`: as many as fit in `batch_bytes`
+/// (at least one). With a `size_cap` (0 = none) it first measures the whole range without
+/// keeping it, stopping at the cap: `over_cap` then says to send a `gap` instead. So one call
+/// holds at most `batch_bytes` plus one event.
+result<sync_batch> read_sync_batch(persistence::read_store& reads, room_id room, seq_nr from,
+                                   seq_nr current, std::size_t batch_bytes, std::size_t size_cap);
+
 /// `{account_id, name}` of the account whose token hashes to `token`, or unauthenticated.
 command_reply read_auth(persistence::read_store& reads, const std::string& token);
 

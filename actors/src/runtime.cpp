@@ -23,6 +23,9 @@ runtime start_runtime(caf::actor_system& sys, runtime_deps deps, const node_opti
   rt.ctx = std::make_shared<node_context>();
   rt.ctx->deps = std::move(deps);
   rt.ctx->options = options;
+  rt.ctx->accounts = std::make_shared<account_limits>(
+      account_limit_options{options.account_rate_per_second, options.account_rate_burst,
+                            options.max_connections_per_account});
   rt.ctx->hub = spawn_hub(sys, rt.ctx->deps.shards, rt.hub);
   rt.ctx->gate = spawn_recovery_gate(sys, options.max_concurrent_recoveries, rt.gate);
   rt.ctx->rooms = sys.spawn<region_actor<room_traits>>(rt.ctx, rt.room_stats);

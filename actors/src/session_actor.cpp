@@ -4,6 +4,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -22,6 +23,10 @@ using continuation = std::function<void(command_reply&)>;
 /// How long a read waits for the local index to catch up with the other nodes' writes.
 constexpr std::chrono::milliseconds read_barrier_timeout{2000};
 
+/// Syncs one connection may have running or waiting; more are refused with rate_limited. A
+/// client has no reason to pipeline syncs, and each waiting one holds its parsed rooms.
+constexpr std::size_t max_queued_syncs = 4;
+
 class session_actor : public caf::event_based_actor {
  public:
   session_actor(caf::actor_config& cfg, std::shared_ptr<node_context> ctx,
@@ -38,6 +43,7 @@ class session_actor : public caf::event_based_actor {
         [this](client_text& t) { on_text(std::move(t.frame)); },
         [this](tagged_reply& r) { on_reply(r); },
         [this](closed_atom) { on_closed(); },
+        [this](sync_drained_atom) { sync_step(); },
     };
   }
 
@@ -56,13 +62,18 @@ class session_actor : public caf::event_based_actor {
 
   void handle_frame(const std::string& frame) {
     auto parsed = protocol::parse_request(frame);
-    if (!take_token()) {
+    const char* limited = nullptr;
+    if (!take_token())
+      limited = "too many requests on this connection";
+    else if (account_ && !ctx_->accounts->take_token(account_, clock().now()))
+      limited = "too many requests from this account (all its connections together)";
+    if (limited != nullptr) {
       std::optional<std::int64_t> id;
       if (auto* r = std::get_if<protocol::request>(&parsed))
         id = r->id;
       else
         id = std::get<protocol::parse_failure>(parsed).id;
-      send_frame(protocol::encode_error(id, {errc::rate_limited, "too many requests"}));
+      send_frame(protocol::encode_error(id, {errc::rate_limited, limited}));
       return;
     }
     if (auto* f = std::get_if<protocol::parse_failure>(&parsed)) {
@@ -162,16 +173,17 @@ class session_actor : public caf::event_based_actor {
 
   /// Clustered, the read first waits until the local index holds everything committed to
   /// `shards` (other nodes write them), so a client that moved nodes reads its own writes.
-  void read_then(barrier shards, std::function<command_reply(persistence::read_store&)> fn,
-                 continuation cont) {
+  /// Without `shards` it does not wait (a later step of a read that already waited).
+  void read_then(std::optional<barrier> shards,
+                 std::function<command_reply(persistence::read_store&)> fn, continuation cont) {
     auto reply = make_reply(std::move(cont));
     auto ctx = ctx_;
     ctx_->deps.io->post(
         [ctx, shards = std::move(shards), fn = std::move(fn), reply = std::move(reply)] {
           command_reply r;
           try {
-            if (auto* control = ctx->deps.shard_control) {
-              auto st = control->await_indexed(shards, read_barrier_timeout);
+            if (auto* control = ctx->deps.shard_control; control && shards) {
+              auto st = control->await_indexed(*shards, read_barrier_timeout);
               if (!st) {
                 reply(command_reply::fail(errc::unavailable, st.error().message));
                 return;
@@ -212,7 +224,7 @@ class session_actor : public caf::event_based_actor {
   void handle(std::int64_t id, protocol::auth_req& req) {
     auth_pending_ = true;
     read_then(
-        {},
+        barrier{},
         [token = std::move(req.token)](persistence::read_store& reads) {
           return read_auth(reads, token);
         },
@@ -220,9 +232,15 @@ class session_actor : public caf::event_based_actor {
           auth_pending_ = false;
           if (!r.err) {
             account_id account{r.fields.value("account_id", std::uint64_t{0})};
-            if (account_ && account_ != account) send(ctx_->hub, hub_unregister{account_, id_});
-            if (account_ != account) send(ctx_->hub, hub_register{account, id_, link_});
-            account_ = account;
+            if (account_ != account) {
+              if (!ctx_->accounts->try_connect(account, clock().now())) {
+                refuse_connection(id, account);
+                return;
+              }
+              if (account_) leave_account();
+              send(ctx_->hub, hub_register{account, id_, link_});
+              account_ = account;
+            }
             link_->authenticated(account);
             log::audit("auth", {{"account", account.value}, {"peer", link_->peer()}});
           } else {
@@ -233,6 +251,26 @@ class session_actor : public caf::event_based_actor {
           answer(id, r);
           drain_queued();
         });
+  }
+
+  /// The account already has its most connections on this node: say so, then close 1008.
+  void refuse_connection(std::int64_t id, account_id account) {
+    answer(id,
+           command_reply::fail(errc::rate_limited,
+                               "account " + std::to_string(account.value) + " already has " +
+                                   std::to_string(ctx_->options.max_connections_per_account) +
+                                   " connections on this node, the most allowed; close one first"));
+    link_->close(protocol::close_policy, "too many connections for this account");
+    if (account_) leave_account();
+    closed_ = true;
+    queued_.clear();
+  }
+
+  /// Unregisters from the hub and gives back the account's connection slot.
+  void leave_account() {
+    send(ctx_->hub, hub_unregister{account_, id_});
+    ctx_->accounts->disconnect(account_, clock().now());
+    account_ = account_id{};
   }
 
   void handle(std::int64_t id, protocol::create_room_req& req) {
@@ -326,14 +364,129 @@ class session_actor : public caf::event_based_actor {
         }));
   }
 
+  // ---- sync: one at a time per connection, streamed in batches paced by the client ---------
+  //
+  // A sync first plans (after the read barrier): which rooms are behind, each with its current
+  // seq, or a gap. Then `{"re":N,"ok":true}`, and room by room: read one batch of events on the
+  // io executor, send it, and read the next only when the connection's unsent output is back
+  // under a batch (client_link::when_drained). A room's first read also measures its missing
+  // events against sync_max_room_bytes: over it, the room gets its `gap` and none of them. Then
+  // `synced`, and the next queued sync starts. At any time a connection holds at most one batch
+  // in flight plus one batch unsent, and queued syncs hold only their parsed rooms.
+
   void handle(std::int64_t id, protocol::sync_req& req) {
-    read(id, {}, [account = account_, req](persistence::read_store& reads) {
-      return read_sync(reads, account, req);
-    });
+    if (req.since.size() > ctx_->options.sync_max_rooms) {
+      answer(id, command_reply::fail(
+                     errc::too_large,
+                     "sync names " + std::to_string(req.since.size()) + " rooms; at most " +
+                         std::to_string(ctx_->options.sync_max_rooms) + " per request"));
+      return;
+    }
+    if (syncs_.size() >= max_queued_syncs) {
+      answer(id,
+             command_reply::fail(errc::rate_limited, "too many syncs on this connection: at most " +
+                                                         std::to_string(max_queued_syncs) +
+                                                         " at a time; wait for `synced`"));
+      return;
+    }
+    syncs_.push_back(sync_job{id, std::move(req.since)});
+    if (syncs_.size() == 1) start_sync();
+  }
+
+  void start_sync() {
+    auto& job = syncs_.front();
+    auto plan = std::make_shared<std::vector<sync_room>>();
+    protocol::sync_req req{std::move(job.since)};
+    read_then(
+        barrier{},
+        [account = account_, req = std::move(req), plan](persistence::read_store& reads) {
+          auto planned = plan_sync(reads, account, req);
+          if (!planned) return command_reply::fail(planned.error());
+          *plan = std::move(*planned);
+          return command_reply::ok();
+        },
+        [this, plan](command_reply& r) {
+          auto id = syncs_.front().id;
+          if (r.err) {
+            answer(id, r);
+            finish_sync(false);
+            return;
+          }
+          answer(id, command_reply::ok());
+          sync_plan_ = std::move(*plan);
+          sync_room_ = 0;
+          sync_step();
+        });
+  }
+
+  /// Sends the gaps up to the next room to replay and reads its next batch; or ends the sync.
+  void sync_step() {
+    if (closed_ || syncs_.empty()) return;
+    while (sync_room_ < sync_plan_.size() && sync_plan_[sync_room_].gap) {
+      send_gap(sync_plan_[sync_room_]);
+      ++sync_room_;
+    }
+    if (sync_room_ == sync_plan_.size()) {
+      finish_sync(true);
+      return;
+    }
+    const auto& room = sync_plan_[sync_room_];
+    const bool first = sync_next_ == 0;
+    const auto from = first ? room.since + 1 : sync_next_;
+    const auto batch_bytes = std::max<std::size_t>(ctx_->options.sync_batch_bytes, 1);
+    const auto cap = first ? std::max<std::size_t>(ctx_->options.sync_max_room_bytes, 1) : 0;
+    auto batch = std::make_shared<sync_batch>();
+    read_then(
+        std::nullopt,
+        [target = room.room, from, current = room.current, batch_bytes, cap,
+         batch](persistence::read_store& reads) {
+          auto got = read_sync_batch(reads, target, from, current, batch_bytes, cap);
+          if (!got) return command_reply::fail(got.error());
+          *batch = std::move(*got);
+          return command_reply::ok();
+        },
+        [this, batch, batch_bytes](command_reply& r) {
+          auto& room = sync_plan_[sync_room_];
+          if (r.err || batch->over_cap) {
+            // Past the ok reply an error cannot be answered; the gap tells the client to reload
+            // the room with `history`, which reports any error itself.
+            send_gap(room);
+            next_sync_room();
+            sync_step();
+            return;
+          }
+          for (auto& f : batch->frames) send_frame(std::move(f));
+          if (batch->done)
+            next_sync_room();
+          else
+            sync_next_ = batch->next;
+          link_->when_drained(batch_bytes, [self = caf::actor_cast<caf::actor>(this)] {
+            caf::anon_send(self, sync_drained_atom::value);
+          });
+        });
+  }
+
+  void next_sync_room() {
+    ++sync_room_;
+    sync_next_ = 0;
+  }
+
+  void send_gap(const sync_room& room) {
+    send_frame(
+        protocol::encode_event("gap", {{"room_id", room.room.value}, {"seq", room.current}}));
+  }
+
+  void finish_sync(bool synced) {
+    if (synced) send_frame(protocol::encode_event("synced", nlohmann::json::object()));
+    sync_plan_.clear();
+    sync_room_ = 0;
+    sync_next_ = 0;
+    syncs_.pop_front();
+    if (!syncs_.empty()) start_sync();
   }
 
   void on_closed() {
-    if (account_) send(ctx_->hub, hub_unregister{account_, id_});
+    if (account_) leave_account();
     closed_ = true;
     quit();
   }
@@ -349,6 +502,16 @@ class session_actor : public caf::event_based_actor {
   caf::actor_clock::time_point last_refill_;
   std::unordered_map<std::uint64_t, continuation> pending_;
   std::uint64_t next_tag_ = 1;
+
+  /// A sync waiting for (or in) its turn: the front one runs.
+  struct sync_job {
+    std::int64_t id = 0;
+    std::vector<std::pair<room_id, seq_nr>> since;
+  };
+  std::deque<sync_job> syncs_;
+  std::vector<sync_room> sync_plan_;  ///< the running sync's rooms
+  std::size_t sync_room_ = 0;         ///< the room being replayed
+  seq_nr sync_next_ = 0;              ///< its next seq to read; 0 = its first batch
 };
 
 }  // namespace

@@ -102,7 +102,7 @@ std::size_t fleet::connect_all(const std::vector<account>& accounts, std::size_t
     const auto& server = opts_.servers[s];
     clients_.push_back(std::make_shared<load_client>(ioc_, clock_, endpoints_[s],
                                                      server.host + ":" + server.port, server.path,
-                                                     accounts[i], i, s));
+                                                     accounts[i], i, s, server.tls));
   }
   // Shared with the io threads: a completion callback may still run (and start the next
   // handshake) after the main thread has stopped waiting.

@@ -16,10 +16,10 @@ constexpr std::string_view time_marker = "lg:t=";
 
 load_client::load_client(net::io_context& ioc, run_clock& clock, tcp::endpoint endpoint,
                          std::string host_header, std::string path, account acct, std::size_t index,
-                         std::size_t server)
+                         std::size_t server, bool tls)
     : clock_(clock),
-      conn_(
-          std::make_shared<ws_connection>(ioc, endpoint, std::move(host_header), std::move(path))),
+      conn_(std::make_shared<ws_connection>(ioc, endpoint, std::move(host_header), std::move(path),
+                                            tls)),
       acct_(std::move(acct)),
       index_(index),
       server_(server),

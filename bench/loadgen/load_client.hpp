@@ -49,7 +49,7 @@ class load_client : public std::enable_shared_from_this<load_client> {
   /// `server` is the index of the server (node) this client connects to.
   load_client(net::io_context& ioc, run_clock& clock, tcp::endpoint endpoint,
               std::string host_header, std::string path, account acct, std::size_t index,
-              std::size_t server = 0);
+              std::size_t server = 0, bool tls = false);
 
   /// Connects and authenticates; `done(error)` with an empty error on success. On the strand.
   void connect(std::function<void(std::string error)> done);

@@ -72,7 +72,7 @@ std::vector<account> sign_up_spread(const options& o, std::size_t count) {
   const auto servers = o.servers.size();
   if (servers == 1) {
     return sign_up_accounts(o.servers[0].host, o.servers[0].port, account_prefix(), count,
-                            o.signup_parallelism);
+                            o.signup_parallelism, o.servers[0].tls);
   }
   std::vector<std::vector<account>> per_server(servers);
   for (std::size_t k = 0; k < servers; ++k) {
@@ -80,7 +80,7 @@ std::vector<account> sign_up_spread(const options& o, std::size_t count) {
     if (share == 0) continue;
     per_server[k] = sign_up_accounts(o.servers[k].host, o.servers[k].port,
                                      account_prefix() + "s" + std::to_string(k) + "-", share,
-                                     o.signup_parallelism);
+                                     o.signup_parallelism, o.servers[k].tls);
     if (per_server[k].size() < share) return {};
   }
   std::vector<account> out;

@@ -10,6 +10,7 @@ namespace {
 constexpr const char* usage_text =
     "usage: hibiki_loadgen [options]\n"
     "  --url ws://HOST:PORT/ws     server (sign-up uses http://HOST:PORT/api/signup); repeat\n"
+    "                              wss:// for TLS (https sign-up; the certificate is not checked)\n"
     "                              it or give a comma list for several nodes: accounts sign up\n"
     "                              on and connect to them in turn\n"
     "  --connections N             authenticated connections, one account each (100)\n"
@@ -47,20 +48,24 @@ bool parse_double(std::string_view text, double& out) {
   }
 }
 
-/// Splits ws://host:port/path; only plain ws is supported (the load generator measures the
-/// server, not TLS).
+/// Splits ws://host:port/path or wss://host:port/path (TLS; sign-up then uses https).
 bool split_url(server_url& o) {
   std::string_view u = o.url;
-  constexpr std::string_view scheme = "ws://";
-  if (u.substr(0, scheme.size()) != scheme) return false;
-  u.remove_prefix(scheme.size());
+  if (u.substr(0, 6) == "wss://") {
+    o.tls = true;
+    u.remove_prefix(6);
+  } else if (u.substr(0, 5) == "ws://") {
+    u.remove_prefix(5);
+  } else {
+    return false;
+  }
   auto slash = u.find('/');
   std::string_view authority = u.substr(0, slash);
   o.path = slash == std::string_view::npos ? "/" : std::string(u.substr(slash));
   auto colon = authority.rfind(':');
   if (colon == std::string_view::npos) {
     o.host = std::string(authority);
-    o.port = "80";
+    o.port = o.tls ? "443" : "80";
   } else {
     o.host = std::string(authority.substr(0, colon));
     o.port = std::string(authority.substr(colon + 1));

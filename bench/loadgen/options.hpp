@@ -15,6 +15,8 @@ struct server_url {
   std::string host = "127.0.0.1";
   std::string port = "8080";
   std::string path = "/ws";
+  /// wss:// (and https:// for sign-up): TLS, without verifying the certificate.
+  bool tls = false;
 };
 
 struct options {

@@ -11,6 +11,8 @@
 #include <optional>
 #include <thread>
 
+#include "tls_stream.hpp"
+
 namespace hibiki::bench {
 namespace {
 
@@ -22,8 +24,11 @@ using tcp = net::ip::tcp;
 /// One keep-alive HTTP connection, reopened when the server closes it.
 class signup_connection {
  public:
-  signup_connection(std::string host, std::string port)
-      : host_(std::move(host)), port_(std::move(port)), stream_(ioc_) {}
+  signup_connection(std::string host, std::string port, bool tls)
+      : host_(std::move(host)),
+        port_(std::move(port)),
+        tls_(tls),
+        stream_(std::in_place, ioc_.get_executor(), tls) {}
 
   /// Nothing (and `error` set) on failure.
   std::optional<account> sign_up(const std::string& name, std::string& error) {
@@ -32,7 +37,8 @@ class signup_connection {
       if (!open_) {
         tcp::resolver resolver(ioc_);
         auto endpoints = resolver.resolve(host_, port_, ec);
-        if (!ec) stream_.connect(endpoints, ec);
+        if (!ec) stream_->next_layer().connect(endpoints, ec);
+        if (!ec) stream_->handshake(ec);
         if (ec) {
           error = "connect: " + ec.message();
           continue;
@@ -45,9 +51,9 @@ class signup_connection {
       req.keep_alive(true);
       req.body() = nlohmann::json{{"name", name}}.dump();
       req.prepare_payload();
-      http::write(stream_, req, ec);
+      http::write(*stream_, req, ec);
       http::response<http::string_body> res;
-      if (!ec) http::read(stream_, buffer_, res, ec);
+      if (!ec) http::read(*stream_, buffer_, res, ec);
       if (ec) {
         // A keep-alive connection the server closed: reconnect once.
         error = "http: " + ec.message();
@@ -73,16 +79,19 @@ class signup_connection {
  private:
   void reset() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
+    stream_->next_layer().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_->next_layer().close();
     buffer_.clear();
     open_ = false;
+    // A TLS session cannot be reused on a new socket: start from a fresh stream.
+    stream_.emplace(ioc_.get_executor(), tls_);
   }
 
   std::string host_;
   std::string port_;
   net::io_context ioc_;
-  beast::tcp_stream stream_;
+  bool tls_;
+  std::optional<tls_stream> stream_;
   beast::flat_buffer buffer_;
   bool open_ = false;
 };
@@ -91,7 +100,7 @@ class signup_connection {
 
 std::vector<account> sign_up_accounts(const std::string& host, const std::string& port,
                                       const std::string& prefix, std::size_t count,
-                                      std::size_t parallelism) {
+                                      std::size_t parallelism, bool tls) {
   std::vector<std::optional<account>> slots(count);
   std::atomic<std::size_t> next{0};
   std::atomic<bool> failed{false};
@@ -100,7 +109,7 @@ std::vector<account> sign_up_accounts(const std::string& host, const std::string
   std::vector<std::thread> workers;
   for (std::size_t w = 0; w < std::min(parallelism, count); ++w) {
     workers.emplace_back([&] {
-      signup_connection conn(host, port);
+      signup_connection conn(host, port, tls);
       std::string error;
       for (std::size_t i = next++; i < count && !failed; i = next++) {
         slots[i] = conn.sign_up(prefix + std::to_string(i), error);

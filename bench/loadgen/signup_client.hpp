@@ -15,9 +15,9 @@ struct account {
 };
 
 /// Signs up `count` accounts named `<prefix><n>` with `parallelism` keep-alive connections.
-/// Returns fewer accounts than asked (and prints why to stderr) when sign-ups fail.
+/// Returns fewer accounts than asked (and prints why to stderr) when sign-ups fail. `tls`: https.
 std::vector<account> sign_up_accounts(const std::string& host, const std::string& port,
                                       const std::string& prefix, std::size_t count,
-                                      std::size_t parallelism);
+                                      std::size_t parallelism, bool tls = false);
 
 }  // namespace hibiki::bench

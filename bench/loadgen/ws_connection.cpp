@@ -5,9 +5,9 @@ namespace hibiki::bench {
 namespace websocket = beast::websocket;
 
 ws_connection::ws_connection(net::io_context& ioc, tcp::endpoint endpoint, std::string host_header,
-                             std::string path)
+                             std::string path, bool tls)
     : strand_(net::make_strand(ioc)),
-      ws_(strand_),
+      ws_(strand_, tls),
       endpoint_(endpoint),
       host_header_(std::move(host_header)),
       path_(std::move(path)) {}
@@ -24,6 +24,12 @@ void ws_connection::start(open_handler on_open, frame_handler on_frame, close_ha
 void ws_connection::on_connect(beast::error_code ec) {
   if (ec) return on_open_(ec);
   beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true));
+  ws_.next_layer().async_handshake(
+      beast::bind_front_handler(&ws_connection::on_tls_handshake, shared_from_this()));
+}
+
+void ws_connection::on_tls_handshake(beast::error_code ec) {
+  if (ec) return on_open_(ec);
   // The websocket stream keeps its own timeouts from here on.
   beast::get_lowest_layer(ws_).expires_never();
   ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));

@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "tls_stream.hpp"
+
 namespace hibiki::bench {
 
 namespace beast = boost::beast;
@@ -27,8 +29,9 @@ class ws_connection : public std::enable_shared_from_this<ws_connection> {
   using frame_handler = std::function<void(std::string_view)>;
   using close_handler = std::function<void(beast::error_code)>;
 
+  /// `tls`: wss:// (a TLS handshake after connecting).
   ws_connection(net::io_context& ioc, tcp::endpoint endpoint, std::string host_header,
-                std::string path);
+                std::string path, bool tls = false);
 
   strand_type executor() const { return strand_; }
 
@@ -42,6 +45,7 @@ class ws_connection : public std::enable_shared_from_this<ws_connection> {
 
  private:
   void on_connect(beast::error_code ec);
+  void on_tls_handshake(beast::error_code ec);
   void on_handshake(beast::error_code ec);
   void do_read();
   void on_read(beast::error_code ec, std::size_t bytes);
@@ -49,7 +53,7 @@ class ws_connection : public std::enable_shared_from_this<ws_connection> {
   void on_write(beast::error_code ec, std::size_t bytes);
 
   strand_type strand_;
-  beast::websocket::stream<beast::tcp_stream> ws_;
+  beast::websocket::stream<tls_stream> ws_;
   tcp::endpoint endpoint_;
   std::string host_header_;
   std::string path_;

@@ -1,8 +1,9 @@
 // hibikid: one hibiki node. Parses options, starts the node (storage + actors), then the gateway,
-// prints the line tests and scripts wait for, and on SIGTERM/SIGINT stops in reverse order.
-// SIGHUP is a reload (log files reopened), never a stop.
+// prints the line tests and scripts wait for, reloads on SIGHUP (log files reopened, the TLS
+// certificate read again), and on SIGTERM/SIGINT stops in reverse order.
 
 #include <pthread.h>
+#include <sys/resource.h>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -16,16 +17,6 @@
 #ifndef HIBIKI_VERSION
 #define HIBIKI_VERSION "unknown"
 #endif
-
-namespace {
-
-/// SIGHUP: what can change without a restart is reloaded; the process keeps serving.
-void reload() {
-  hibiki::log::info("hibikid") << "SIGHUP: reopening the log files";
-  hibiki::log::reopen();
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace hibiki;
@@ -82,6 +73,24 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  // Every connection is a file descriptor: take the whole hard limit (shells often start at a soft
+  // 1024), and say so when even that is below the connection cap.
+  if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    if (files.rlim_cur < files.rlim_max) {
+      files.rlim_cur = files.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &files);
+    }
+    getrlimit(RLIMIT_NOFILE, &files);
+    if (files.rlim_cur != RLIM_INFINITY && options.max_connections != 0 &&
+        files.rlim_cur < options.max_connections + 256) {
+      log::warn("hibikid") << "the open-file limit (" << files.rlim_cur
+                           << ") is below --max-connections=" << options.max_connections
+                           << " plus what storage needs: connections past it wait until "
+                              "descriptors free up (raise LimitNOFILE / ulimit -n, or lower "
+                              "--max-connections)";
+    }
+  }
+
   // The lines scripts and tests wait for: on stdout as they always were, and in the app log.
   auto say = [](const std::string& text) {
     std::cout << "hibikid: " << text << std::endl;
@@ -102,21 +111,32 @@ int main(int argc, char** argv) {
   if (!gateway) {
     fail(gateway.error().message);
     node.value()->stop();
-    return 1;
+    // bad_request = the flags (a TLS file, a proxy block): a usage error like the parser's.
+    return gateway.error().code == errc::bad_request ? 2 : 1;
   }
   auto host = gateway.value()->host();
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  say("serving http://" + host + ":" + std::to_string(gateway.value()->port()) + " (data dir " +
-      options.data_dir + ", journal " + cli::journal_description(options) + ")");
+  say(std::string("serving ") + (gateway.value()->tls() ? "https://" : "http://") + host + ":" +
+      std::to_string(gateway.value()->port()) + " (data dir " + options.data_dir + ", journal " +
+      cli::journal_description(options) + ")");
   if (auto cluster = cli::cluster_description(options); !cluster.empty())
     say("clustered (" + cluster + ")");
   if (!gateway.value()->open_signup()) say("open sign-up is off");
 
   int sig = 0;
-  while (true) {
-    sigwait(&signals, &sig);
-    if (sig != SIGHUP) break;
-    reload();
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    // Reload: the log files reopened by name (after an outside rotation), and the client TLS
+    // certificate (new handshakes use it; open connections keep theirs).
+    log::info("hibikid") << "SIGHUP: reopening the log files";
+    log::reopen();
+    if (gateway.value()->tls()) {
+      auto reloaded = gateway.value()->reload_tls();
+      if (reloaded)
+        say("SIGHUP: TLS certificate reloaded (sha256 " + *reloaded + ")");
+      else
+        fail("SIGHUP: TLS certificate NOT reloaded, still serving the previous one: " +
+             reloaded.error().message);
+    }
   }
   say(std::string("stopping (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
 

@@ -92,11 +92,51 @@ class field_reader {
   std::string missing_;
 };
 
+/// How deeply arrays and maps may nest in an encoded event or snapshot. The formats need 4 (a
+/// snapshot's member entry's pending mentions); nlohmann's CBOR reader recurses once per level, so
+/// without a bound a record of nested arrays (one byte per level) overflows the stack.
+inline constexpr std::size_t max_cbor_depth = 32;
+
+/// nlohmann's own DOM builder (as used by from_cbor), refusing documents nested deeper than
+/// max_cbor_depth: returning false stops the reader before it recurses further.
+class bounded_dom_parser : public nlohmann::detail::json_sax_dom_parser<nlohmann::json> {
+  using base = nlohmann::detail::json_sax_dom_parser<nlohmann::json>;
+
+ public:
+  explicit bounded_dom_parser(nlohmann::json& result) : base(result, /*allow_exceptions=*/false) {}
+
+  bool start_object(std::size_t n) { return enter() && base::start_object(n); }
+  bool start_array(std::size_t n) { return enter() && base::start_array(n); }
+  bool end_object() { return leave() && base::end_object(); }
+  bool end_array() { return leave() && base::end_array(); }
+  bool too_deep() const { return too_deep_; }
+
+ private:
+  bool enter() {
+    too_deep_ = ++depth_ > max_cbor_depth;
+    return !too_deep_;
+  }
+  bool leave() {
+    --depth_;
+    return true;
+  }
+
+  std::size_t depth_ = 0;
+  bool too_deep_ = false;
+};
+
 /// Parses CBOR bytes into a JSON object without throwing.
 inline result<nlohmann::json> parse_cbor(std::span<const std::uint8_t> data) {
   try {
-    auto doc = nlohmann::json::from_cbor(data.begin(), data.end(), true, false);
-    if (doc.is_discarded()) return hibiki::error{errc::bad_request, "not valid CBOR"};
+    nlohmann::json doc;
+    bounded_dom_parser sax(doc);
+    const bool parsed = nlohmann::json::sax_parse(data.begin(), data.end(), &sax,
+                                                  nlohmann::json::input_format_t::cbor);
+    if (sax.too_deep()) {
+      return hibiki::error{errc::bad_request,
+                           "CBOR nested deeper than " + std::to_string(max_cbor_depth) + " levels"};
+    }
+    if (!parsed || doc.is_discarded()) return hibiki::error{errc::bad_request, "not valid CBOR"};
     if (!doc.is_object()) return hibiki::error{errc::bad_request, "encoded value is not a map"};
     return doc;
   } catch (const std::exception& ex) {

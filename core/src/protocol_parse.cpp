@@ -1,7 +1,9 @@
 /// Strict parsing of client requests (ws-protocol-v1). Every type is checked here so the layers
 /// behind the gateway see only well-typed values; the messages name the offending field.
 
+#include <algorithm>
 #include <limits>
+#include <optional>
 
 #include "hibiki/core/protocol.hpp"
 #include "json_fields.hpp"
@@ -112,28 +114,41 @@ request_body parse_history(const json& j) {
   return r;
 }
 
+/// A `since` key: a room id in canonical decimal (1..2^53-1, no sign, no leading zeros), so each
+/// room has exactly one spelling and a request cannot name the same room twice.
+std::optional<std::uint64_t> sync_room_key(const std::string& key) {
+  if (key.empty() || key.size() > 16 || key.front() == '0') return std::nullopt;
+  std::uint64_t room = 0;
+  for (const char c : key) {
+    if (c < '0' || c > '9') return std::nullopt;
+    room = room * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (room > max_wire_id) return std::nullopt;
+  return room;
+}
+
 request_body parse_sync(const json& j) {
   const auto& since = required(j, "since");
   if (!since.is_object()) reject("since must be an object mapping room ids to seq numbers");
   sync_req r;
+  r.since.reserve(since.size());
   for (auto it = since.begin(); it != since.end(); ++it) {
     const std::string& key = it.key();
-    std::uint64_t room = 0;
-    bool digits = !key.empty() && key.size() <= 16;
-    for (const char c : key) {
-      if (c < '0' || c > '9') {
-        digits = false;
-        break;
-      }
-      room = room * 10 + static_cast<std::uint64_t>(c - '0');
-    }
-    if (!digits || room == 0 || room > max_wire_id) {
-      reject("since keys must be room ids in decimal");
+    auto room = sync_room_key(key);
+    if (!room) {
+      // Quoted as JSON so a key with control characters cannot garble the message.
+      reject("since key " + json(key).dump(-1, ' ', false, json::error_handler_t::replace) +
+             " is not a room id (a positive integer below 2^53 in decimal, without leading "
+             "zeros)");
     }
     auto seq = it.value().is_number_integer() ? detail::as_u64(it.value()) : std::nullopt;
     if (!seq) reject("since values must be non-negative integers");
-    r.since.emplace_back(room_id{room}, *seq);
+    r.since.emplace_back(room_id{*room}, *seq);
   }
+  // JSON object keys are unique (a repeated key keeps its last value) and each room has one
+  // spelling, so rooms are unique here; ordered by id so replays go room by room in id order.
+  std::sort(r.since.begin(), r.since.end(),
+            [](const auto& a, const auto& b) { return a.first.value < b.first.value; });
   return r;
 }
 

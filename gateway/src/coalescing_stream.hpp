@@ -82,6 +82,9 @@ class coalescing_stream {
         handler, buffers);
   }
 
+  /// Called on the strand after every socket write that succeeded (the backlog just shrank).
+  void set_flush_listener(std::function<void()> f) { flush_listener_ = std::move(f); }
+
   /// Runs `f` once everything accepted so far is on the socket (or the socket failed).
   void when_flushed(std::function<void(beast::error_code)> f) {
     if (!flush_active_ && pending_.empty()) {
@@ -111,8 +114,10 @@ class coalescing_stream {
                          pending_.clear();
                        } else if (!pending_.empty()) {
                          if (!corked_ || pending_.size() >= cork_limit) start_flush();
+                         if (flush_listener_) flush_listener_();
                          return;  // waiters wait for these bytes too
                        }
+                       if (!ec && flush_listener_) flush_listener_();
                        auto waiters = std::move(waiters_);
                        waiters_.clear();
                        for (auto& w : waiters) w(error_);
@@ -129,6 +134,7 @@ class coalescing_stream {
   bool flush_active_ = false;
   beast::error_code error_;  ///< the first socket write error; later writes fail with it
   std::vector<std::function<void(beast::error_code)>> waiters_;
+  std::function<void()> flush_listener_;
   std::size_t socket_writes_ = 0;
   std::size_t accepted_writes_ = 0;
 };

@@ -5,22 +5,44 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "admission.hpp"
 #include "blocking_worker.hpp"
+#include "client_address.hpp"
 #include "connection_registry.hpp"
 #include "hibiki/actors/node.hpp"
 #include "hibiki/gateway/gateway_options.hpp"
+#include "tls_credentials.hpp"
 
 namespace hibiki::gateway {
 
+/// Connections over a cap that may be answered 503/429 at the same time; past this they are
+/// closed at once (answering costs a read, and a TLS handshake on a TLS listener).
+inline constexpr std::size_t max_refusing_connections = 64;
+
 struct gateway_context {
+  gateway_context(actors::node& n, gateway_options o)
+      : node(n),
+        options(std::move(o)),
+        limits(options.max_connections, options.max_connections_per_ip, max_refusing_connections),
+        signups(options.signup_per_ip, options.signup_period) {}
+
   actors::node& node;
-  gateway_options options;  ///< web_root resolved, open_signup resolved
+  gateway_options options;  ///< web_root resolved, allowed_origins resolved
   bool open_signup = false;
   connection_registry registry;
   post_gate gate;
   /// Runs node calls that may block (journal_status). Stopped by the server after its I/O threads.
   blocking_worker worker;
+  /// Connection caps (total, per client address).
+  connection_limits limits;
+  /// Sign-ups per client address.
+  rate_limiter_by_key signups;
+  /// options.trusted_proxies, parsed.
+  std::vector<cidr_block> trusted_proxies;
+  /// Set when the listener serves TLS.
+  std::shared_ptr<tls_credentials> tls;
 };
 
 }  // namespace hibiki::gateway

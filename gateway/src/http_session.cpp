@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "client_address.hpp"
 #include "hibiki/core/log.hpp"
 #include "peer_address.hpp"
+#include "request_parsing.hpp"
 #include "static_files.hpp"
 #include "ws_session.hpp"
 
@@ -37,19 +39,22 @@ http::status status_for(errc code) {
 bool origin_allowed(const gateway_options& options, std::string_view origin) {
   // Browsers always send Origin; a client without one (the CLI, a bot) is not a browser page
   // that another site could be driving, so the allow-list does not apply to it.
-  if (options.allowed_origins.empty() || origin.empty()) return true;
-  return std::find(options.allowed_origins.begin(), options.allowed_origins.end(), origin) !=
-         options.allowed_origins.end();
-}
-
-std::string_view path_of(std::string_view target) {
-  return target.substr(0, target.find_first_of("?#"));
+  if (origin.empty()) return true;
+  const auto& allowed = options.allowed_origins;  // resolved by server::start, never empty
+  return std::any_of(allowed.begin(), allowed.end(),
+                     [&](const std::string& a) { return a == "*" || a == origin; });
 }
 
 }  // namespace
 
-http_session::http_session(std::shared_ptr<gateway_context> ctx, tcp::socket&& socket)
-    : ctx_(std::move(ctx)), stream_(std::move(socket)), peer_(peer_text(stream_.socket())) {}
+http_session::http_session(std::shared_ptr<gateway_context> ctx, edge_stream&& stream,
+                           admission_slot&& slot, connection_limits::verdict verdict)
+    : ctx_(std::move(ctx)),
+      stream_(std::move(stream)),
+      executor_(stream_.get_executor()),
+      slot_(std::move(slot)),
+      verdict_(verdict),
+      peer_(peer_text(beast::get_lowest_layer(stream_).socket())) {}
 
 http_session::~http_session() {
   if (registry_id_ != 0) ctx_->registry.remove(registry_id_);
@@ -58,12 +63,25 @@ http_session::~http_session() {
 void http_session::run() {
   registry_id_ = ctx_->registry.add(weak_from_this());
   // Start on the strand: the acceptor handed the socket over from its own.
-  net::dispatch(stream_.get_executor(),
-                beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+  net::dispatch(executor_, [self = shared_from_this()] {
+    if (!self->stream_.is_tls()) return self->do_read();
+    // The TLS handshake is bounded like the WebSocket's: a client that connects and says
+    // nothing (or speaks plain HTTP) is cut off.
+    beast::get_lowest_layer(self->stream_).expires_after(self->ctx_->options.handshake_timeout);
+    self->stream_.async_handshake(beast::bind_front_handler(&http_session::on_handshake, self));
+  });
+}
+
+void http_session::on_handshake(beast::error_code ec) {
+  // Not TLS (plain HTTP sent to the TLS port), a bad client hello, or the timeout: nothing was
+  // agreed to answer in, so the connection just closes.
+  if (ec) return beast::get_lowest_layer(stream_).close();
+  do_read();
 }
 
 void http_session::shutdown() {
-  net::post(stream_.get_executor(), [self = shared_from_this()] {
+  net::post(executor_, [self = shared_from_this()] {
+    if (self->upgraded_) return;  // the ws_session owns the socket now
     self->stopping_ = true;
     // An idle keep-alive connection is waiting in a read: end it. One mid-request finishes its
     // response and then closes (stopping_ turns keep-alive off).
@@ -78,7 +96,10 @@ void http_session::release() {
 void http_session::do_read() {
   parser_.emplace();
   parser_->body_limit(ctx_->options.max_http_body_bytes);
-  stream_.expires_after(std::chrono::seconds(30));
+  // A connection being refused gets only the handshake timeout to send its request.
+  beast::get_lowest_layer(stream_).expires_after(verdict_ == connection_limits::verdict::admitted
+                                                     ? std::chrono::milliseconds(30'000)
+                                                     : ctx_->options.handshake_timeout);
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&http_session::on_read, shared_from_this()));
 }
@@ -104,7 +125,18 @@ void http_session::on_read(beast::error_code ec, std::size_t bytes) {
 void http_session::handle(http::request<http::string_body>&& req) {
   version_ = req.version();
   keep_alive_ = req.keep_alive() && !stopping_;
-  const auto path = path_of(to_std(req.target()));
+  const auto path = split_target(to_std(req.target())).path;
+
+  if (verdict_ != connection_limits::verdict::admitted) {
+    // Admitted over a cap only to say so (admission.hpp): whatever was asked, refuse and close.
+    keep_alive_ = false;
+    if (verdict_ == connection_limits::verdict::over_total) {
+      return send_json(http::status::service_unavailable,
+                       error_body("unavailable", "the server is at its connection limit"), 1);
+    }
+    return send_json(http::status::too_many_requests,
+                     error_body("rate_limited", "too many connections from this address"), 1);
+  }
 
   if (websocket::is_upgrade(req)) {
     if (path != "/ws") {
@@ -120,8 +152,15 @@ void http_session::handle(http::request<http::string_body>&& req) {
       return send_json(http::status::service_unavailable,
                        error_body("unavailable", "server stopping"));
     }
-    // The WebSocket takes the TCP stream; this session ends here.
-    std::make_shared<ws_session>(ctx_, std::move(stream_))->run(std::move(req));
+    if (!slot_.has_address() && !slot_.enter_address(limit_key(client_of(req)))) {
+      // Through a trusted proxy: the forwarded client is counted now that it is known.
+      keep_alive_ = false;
+      return send_json(http::status::too_many_requests,
+                       error_body("rate_limited", "too many connections from this address"), 1);
+    }
+    // The WebSocket takes the stream and the admission slot; this session ends here.
+    upgraded_ = true;
+    std::make_shared<ws_session>(ctx_, std::move(stream_), std::move(slot_))->run(std::move(req));
     return;
   }
 
@@ -138,9 +177,9 @@ void http_session::handle(http::request<http::string_body>&& req) {
   if (path == "/api/journal" || path == "/api/cluster") {
     const bool journal = path == "/api/journal";
     // Operator endpoints (partitions, offsets, broker and node addresses): only for this machine.
-    beast::error_code ec;
-    const auto peer = stream_.socket().remote_endpoint(ec);
-    if (ec || !is_loopback_peer(peer.address())) {
+    // The client address, not the peer: behind a trusted proxy on this host every peer is
+    // loopback.
+    if (!is_loopback_peer(client_of(req))) {
       return send_json(
           http::status::forbidden,
           error_body("forbidden", journal ? "the journal status is served to loopback only"
@@ -170,25 +209,29 @@ void http_session::handle_signup(const http::request<http::string_body>& req) {
     return send_json(http::status::forbidden,
                      error_body("forbidden", "sign-up is closed on this server"));
   }
-  auto body = nlohmann::json::parse(req.body(), nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object()) {
-    return send_json(http::status::bad_request,
-                     error_body("bad_request", "the body must be a JSON object"));
+  auto name = parse_signup_body(req.body());
+  if (!name) {
+    return send_json(status_for(name.error().code),
+                     error_body(wire_name(name.error().code), name.error().message));
   }
-  auto name = body.find("name");
-  if (name == body.end() || !name->is_string()) {
-    return send_json(http::status::bad_request,
-                     error_body("bad_request", "missing string field \"name\""));
+  std::chrono::seconds retry_after{0};
+  if (!ctx_->signups.try_take(limit_key(client_of(req)), std::chrono::steady_clock::now(),
+                              retry_after)) {
+    log::audit("signup_refused", {{"peer", peer_}, {"reason", "rate_limited"}});
+    return send_json(http::status::too_many_requests,
+                     error_body("rate_limited", "too many sign-ups from this address; retry in " +
+                                                    std::to_string(retry_after.count()) + " s"),
+                     static_cast<std::uint64_t>(retry_after.count()));
   }
   self_while_waiting_ = shared_from_this();
   std::weak_ptr<http_session> weak = self_while_waiting_;
   auto ctx = ctx_;
-  ctx_->node.signup(name->get<std::string>(), [ctx, weak](result<actors::signup_result> r) {
+  ctx_->node.signup(std::move(*name), [ctx, weak](result<actors::signup_result> r) {
     // Called on a node thread: hop back onto this connection's strand, if the gateway still runs.
     ctx->gate.run([&] {
       auto self = weak.lock();
       if (!self) return;
-      net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
+      net::post(self->executor_, [self, r = std::move(r)]() mutable {
         self->self_while_waiting_.reset();
         if (!r) {
           log::audit("signup_refused",
@@ -223,7 +266,7 @@ void http_session::handle_status(status_kind kind) {
     ctx->gate.run([&] {
       auto self = weak.lock();
       if (!self) return;
-      net::post(self->stream_.get_executor(), [self, body = std::move(body)]() mutable {
+      net::post(self->executor_, [self, body = std::move(body)]() mutable {
         self->self_while_waiting_.reset();
         self->send_json(http::status::ok, std::move(body));
       });
@@ -239,11 +282,14 @@ void http_session::handle_status(status_kind kind) {
 }
 
 void http_session::serve_file(const http::request<http::string_body>& req) {
-  const auto& root = ctx_->options.web_root;
-  auto path = file_for_target(root, to_std(req.target()));
-  if (!path) {
+  const auto found = find_static_file(ctx_->options.web_root, to_std(req.target()));
+  if (found.result == static_lookup::outcome::bad_request) {
     return send_json(http::status::bad_request, error_body("bad_request", "bad path"));
   }
+  if (found.result != static_lookup::outcome::file) {
+    return send_json(http::status::not_found, error_body("not_found", "no such file"));
+  }
+  const auto* path = &found.path;
   http::file_body::value_type file;
   beast::error_code ec;
   file.open(path->c_str(), beast::file_mode::scan, ec);
@@ -265,10 +311,11 @@ void http_session::serve_file(const http::request<http::string_body>& req) {
   send(std::move(res));
 }
 
-void http_session::send_json(http::status status, std::string body) {
+void http_session::send_json(http::status status, std::string body, std::uint64_t retry_after) {
   http::response<http::string_body> res{status, version_};
   res.set(http::field::content_type, "application/json");
   res.set(http::field::cache_control, "no-store");
+  if (retry_after != 0) res.set(http::field::retry_after, std::to_string(retry_after));
   if (status == http::status::method_not_allowed) res.set(http::field::allow, "GET, HEAD, POST");
   res.body() = std::move(body);
   res.prepare_payload();
@@ -282,7 +329,7 @@ void http_session::send(http::response<Body>&& res) {
   response_ = sp;
   access_.respond(sp->result_int());
   const bool close = sp->need_eof();
-  stream_.expires_after(std::chrono::seconds(30));
+  beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
   http::async_write(stream_, *sp,
                     beast::bind_front_handler(&http_session::on_write, shared_from_this(), close));
 }
@@ -296,9 +343,25 @@ void http_session::on_write(bool close, beast::error_code ec, std::size_t bytes)
 }
 
 void http_session::do_close() {
+  // Also on TLS: no close_notify. Every response is length-delimited, so the peer cannot mistake
+  // a cut for an end, and a close_notify exchange could wait on a pending read.
+  auto& tcp_stream = beast::get_lowest_layer(stream_);
   beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream_.close();
+  tcp_stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  tcp_stream.close();
+}
+
+net::ip::address http_session::client_of(const http::request<http::string_body>& req) {
+  beast::error_code ec;
+  const auto peer = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+  const auto peer_address = ec ? net::ip::address(net::ip::address_v4::any()) : peer.address();
+  if (ctx_->trusted_proxies.empty()) return unmapped(peer_address);
+  std::string forwarded;
+  for (auto [it, end] = req.equal_range("X-Forwarded-For"); it != end; ++it) {
+    if (!forwarded.empty()) forwarded += ',';
+    forwarded.append(it->value().data(), it->value().size());
+  }
+  return client_address(peer_address, forwarded, ctx_->trusted_proxies);
 }
 
 }  // namespace hibiki::gateway

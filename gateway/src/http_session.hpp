@@ -1,22 +1,27 @@
 #pragma once
-/// One HTTP connection: reads requests (keep-alive), answers sign-up, health, the journal and
-/// cluster status and static files, and hands a `GET /ws` upgrade to a ws_session. Owned by
-/// shared_ptr through its own pending operations; runs on the connection's strand.
+/// One HTTP connection (over TCP or TLS): reads requests (keep-alive), answers sign-up, health,
+/// the journal and cluster status and static files, and hands a `GET /ws` upgrade to a
+/// ws_session. A connection admitted over a cap answers its first request with 503 or 429 and
+/// closes. Owned by shared_ptr through its own pending operations; runs on the connection's
+/// strand.
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 
 #include "access_log.hpp"
+#include "admission.hpp"
 #include "beast_fwd.hpp"
 #include "connection_registry.hpp"
+#include "edge_stream.hpp"
 #include "gateway_context.hpp"
 
 namespace hibiki::gateway {
 
 class http_session : public connection, public std::enable_shared_from_this<http_session> {
  public:
-  http_session(std::shared_ptr<gateway_context> ctx, tcp::socket&& socket);
+  http_session(std::shared_ptr<gateway_context> ctx, edge_stream&& stream, admission_slot&& slot,
+               connection_limits::verdict verdict);
   ~http_session() override;
 
   void run();
@@ -24,6 +29,7 @@ class http_session : public connection, public std::enable_shared_from_this<http
   void release() override;
 
  private:
+  void on_handshake(beast::error_code ec);
   void do_read();
   void on_read(beast::error_code ec, std::size_t bytes);
   void handle(http::request<http::string_body>&& req);
@@ -32,20 +38,29 @@ class http_session : public connection, public std::enable_shared_from_this<http
   enum class status_kind { journal, cluster };
   void handle_status(status_kind kind);
   void serve_file(const http::request<http::string_body>& req);
-  void send_json(http::status status, std::string body);
+  /// A JSON response; `retry_after` (seconds, 0 = none) adds a Retry-After header.
+  void send_json(http::status status, std::string body, std::uint64_t retry_after = 0);
   template <class Body>
   void send(http::response<Body>&& res);
   void on_write(bool close, beast::error_code ec, std::size_t bytes);
   void do_close();
+  /// The client of this request: the peer, or the forwarded address when the peer is a trusted
+  /// proxy (client_address.hpp).
+  net::ip::address client_of(const http::request<http::string_body>& req);
 
   std::shared_ptr<gateway_context> ctx_;
-  beast::tcp_stream stream_;
+  edge_stream stream_;
+  /// The strand, kept apart from stream_: stream_ is moved into a ws_session on upgrade.
+  edge_stream::executor_type executor_;
+  admission_slot slot_;
+  connection_limits::verdict verdict_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<void> response_;  ///< the response being written
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool stopping_ = false;
+  bool upgraded_ = false;  ///< stream_ and slot_ were handed to a ws_session
   /// Holds this session while a sign-up or a journal/cluster status is in the node's hands (the
   /// callback holds a weak ref).
   std::shared_ptr<http_session> self_while_waiting_;

@@ -1,8 +1,12 @@
 #pragma once
-/// Accepts TCP connections and starts an http_session on its own strand for each.
+/// Accepts TCP connections and starts an http_session on its own strand for each, after
+/// admission control (connection caps). Out of file descriptors it backs off instead of spinning.
 /// Owned by shared_ptr through its pending accept; runs on its own strand.
 
+#include <chrono>
 #include <memory>
+
+#include <boost/asio/steady_timer.hpp>
 
 #include "beast_fwd.hpp"
 #include "gateway_context.hpp"
@@ -24,11 +28,20 @@ class listener : public std::enable_shared_from_this<listener> {
  private:
   void do_accept();
   void on_accept(beast::error_code ec, tcp::socket socket);
+  /// Counts the connection against the caps and hands it to an http_session (which answers 503
+  /// or 429 when it is over one), or closes it at once when even that is too much.
+  void admit(tcp::socket socket);
+  /// EMFILE, ENFILE, ENOBUFS, ENOMEM: the machine, not the peer, is short.
+  static bool out_of_resources(const beast::error_code& ec);
 
   net::io_context& ioc_;
   std::shared_ptr<gateway_context> ctx_;
   tcp::acceptor acceptor_;
   bool stopped_ = false;
+  net::steady_timer backoff_timer_;
+  std::chrono::milliseconds backoff_{0};
+  std::size_t failed_accepts_ = 0;  ///< in a row, for the log line when accepting works again
+  std::chrono::steady_clock::time_point last_backoff_log_{};
 };
 
 }  // namespace hibiki::gateway

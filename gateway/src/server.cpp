@@ -1,5 +1,6 @@
 #include "hibiki/gateway/server.hpp"
 
+#include <algorithm>
 #include <thread>
 #include <vector>
 
@@ -31,6 +32,16 @@ class server_impl final : public server {
   std::uint16_t port() const override { return endpoint_.port(); }
   std::string host() const override { return endpoint_.address().to_string(); }
   bool open_signup() const override { return ctx_->open_signup; }
+  bool tls() const override { return ctx_->tls != nullptr; }
+  std::vector<std::string> allowed_origins() const override {
+    return ctx_->options.allowed_origins;
+  }
+
+  result<std::string> reload_tls() override {
+    if (!ctx_->tls) return result<std::string>(errc::bad_request, "TLS is not configured");
+    if (auto st = ctx_->tls->reload(); !st) return st.error();
+    return ctx_->tls->fingerprint();
+  }
 
   void stop_accepting() override {
     if (!stopped_accepting_) listener_->stop();
@@ -66,25 +77,59 @@ class server_impl final : public server {
   bool stopped_accepting_ = false;
 };
 
+/// The origins of this listener as a browser writes them: http(s)://HOST:PORT, and the localhost
+/// forms when the address is loopback or a wildcard (a browser on this machine).
+std::vector<std::string> default_origins(const net::ip::address& address, std::uint16_t port,
+                                         bool tls) {
+  const std::string scheme = tls ? "https://" : "http://";
+  const auto p = ":" + std::to_string(port);
+  std::vector<std::string> out;
+  if (!address.is_unspecified()) {
+    const auto host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+    out.push_back(scheme + host + p);
+  }
+  if (address.is_loopback() || address.is_unspecified()) {
+    for (const char* host : {"localhost", "127.0.0.1", "[::1]"}) {
+      auto origin = scheme + host + p;
+      if (std::find(out.begin(), out.end(), origin) == out.end()) out.push_back(origin);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 result<std::unique_ptr<server>> server::start(actors::node& node, gateway_options options) {
+  using r = result<std::unique_ptr<server>>;
   beast::error_code ec;
   const auto host = options.host == "localhost" ? std::string("127.0.0.1") : options.host;
   auto address = net::ip::make_address(host, ec);
-  if (ec)
-    return result<std::unique_ptr<server>>(errc::bad_request,
-                                           "bad listen address: " + options.host);
+  if (ec) return r(errc::bad_request, "bad listen address: " + options.host);
   if (options.web_root.empty()) options.web_root = HIBIKI_WEB_ROOT;
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty())
+    return r(errc::bad_request, "TLS needs both --tls-cert and --tls-key");
+  auto trusted = parse_cidrs(options.trusted_proxies);
+  if (!trusted) return r(errc::bad_request, "--trusted-proxies: " + trusted.error().message);
+  std::shared_ptr<tls_credentials> tls;
+  if (!options.tls_cert_file.empty()) {
+    auto loaded = tls_credentials::load(options.tls_cert_file, options.tls_key_file);
+    if (!loaded) return loaded.error();
+    tls = std::move(*loaded);
+  }
 
   auto ctx = std::make_shared<gateway_context>(node, options);
-  ctx->open_signup = options.open_signup.value_or(address.is_loopback());
+  ctx->open_signup = options.open_signup;
+  ctx->trusted_proxies = std::move(*trusted);
+  ctx->tls = std::move(tls);
 
   auto ioc = std::make_unique<net::io_context>(
       static_cast<int>(std::max<std::size_t>(options.threads, 1)));
   auto l = std::make_shared<listener>(*ioc, ctx);
   if (auto st = l->open(tcp::endpoint(address, options.port)); !st) return st.error();
   auto endpoint = l->local_endpoint();
+  // Resolved once the port is known (port 0 picks one); no connection has been accepted yet.
+  if (ctx->options.allowed_origins.empty())
+    ctx->options.allowed_origins = default_origins(address, endpoint.port(), ctx->tls != nullptr);
 
   auto s = std::make_unique<server_impl>(ctx, std::move(ioc), std::move(l), endpoint);
   s->start_threads(options.threads);

@@ -28,6 +28,12 @@ class ws_link final : public actors::client_link {
     });
   }
 
+  void when_drained(std::size_t below_bytes, std::function<void()> ready) override {
+    ctx_->gate.run([&] {
+      if (auto s = session_.lock()) s->post_when_drained(below_bytes, std::move(ready));
+    });
+  }
+
   std::string peer() const override { return peer_; }
 
   void authenticated(account_id account) override { access_->set_account(account.value); }
@@ -55,9 +61,11 @@ bool offers_hibiki_v1(std::string_view header) {
 
 }  // namespace
 
-ws_session::ws_session(std::shared_ptr<gateway_context> ctx, beast::tcp_stream&& stream)
+ws_session::ws_session(std::shared_ptr<gateway_context> ctx, edge_stream&& stream,
+                       admission_slot&& slot)
     : ctx_(std::move(ctx)),
       ws_(std::move(stream)),
+      slot_(std::move(slot)),
       peer_(peer_text(beast::get_lowest_layer(ws_).socket())) {}
 
 ws_session::~ws_session() {
@@ -69,6 +77,8 @@ ws_session::~ws_session() {
 void ws_session::run(http::request<http::string_body> req) {
   registry_id_ = ctx_->registry.add(weak_from_this());
   ws_.next_layer().set_owner(shared_from_this());
+  // A raw pointer: the layer is a member, so the listener cannot outlive this session.
+  ws_.next_layer().set_flush_listener([this] { run_drain_waiters(); });
 
   // The WebSocket stream has its own timers; the TCP stream's would cut idle-but-alive clients.
   beast::get_lowest_layer(ws_).expires_never();
@@ -137,6 +147,34 @@ void ws_session::post_close(std::uint16_t code, std::string reason) {
             [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
               self->begin_close(code, std::move(reason));
             });
+}
+
+void ws_session::post_when_drained(std::size_t below_bytes, std::function<void()> ready) {
+  net::post(ws_.get_executor(),
+            [self = shared_from_this(), below_bytes, ready = std::move(ready)]() mutable {
+              if (self->closing_ || self->dropped_) return;
+              self->drain_waiters_.push_back({below_bytes, std::move(ready)});
+              self->run_drain_waiters();
+            });
+}
+
+std::size_t ws_session::unsent_bytes() {
+  return queue_bytes_ + ws_.next_layer().unflushed_bytes();
+}
+
+void ws_session::run_drain_waiters() {
+  if (drain_waiters_.empty()) return;
+  const auto now = unsent_bytes();
+  std::vector<std::function<void()>> due;
+  auto keep = drain_waiters_.begin();
+  for (auto& w : drain_waiters_) {
+    if (w.below_bytes >= now)
+      due.push_back(std::move(w.ready));
+    else
+      *keep++ = std::move(w);
+  }
+  drain_waiters_.erase(keep, drain_waiters_.end());
+  for (auto& f : due) f();
 }
 
 void ws_session::shutdown() {
@@ -220,6 +258,7 @@ void ws_session::do_close() {
 void ws_session::drop() {
   if (dropped_) return;
   dropped_ = true;
+  drain_waiters_.clear();
   // A write in flight still reads the front frame's bytes (already out of queue_bytes_); free
   // the rest now.
   while (queue_.size() > (writing_ ? 1u : 0u)) {

@@ -7,20 +7,25 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "access_log.hpp"
+#include "admission.hpp"
 #include "beast_fwd.hpp"
 #include "coalescing_stream.hpp"
 #include "connection_registry.hpp"
+#include "edge_stream.hpp"
 #include "gateway_context.hpp"
 
 namespace hibiki::gateway {
 
 class ws_session : public connection, public std::enable_shared_from_this<ws_session> {
  public:
-  ws_session(std::shared_ptr<gateway_context> ctx, beast::tcp_stream&& stream);
+  /// Takes over the connection's stream (TCP or TLS, handshake done) and its admission slot.
+  ws_session(std::shared_ptr<gateway_context> ctx, edge_stream&& stream, admission_slot&& slot);
   ~ws_session() override;
 
   /// Accepts the upgrade request `req` (already read by the http_session).
@@ -29,6 +34,9 @@ class ws_session : public connection, public std::enable_shared_from_this<ws_ses
   /// Thread-safe: queue one frame / start closing with `code`.
   void post_send(std::shared_ptr<const std::string> frame);
   void post_close(std::uint16_t code, std::string reason);
+  /// Thread-safe: `ready` runs on the strand once the backlog is at most `below_bytes`
+  /// (client_link::when_drained); never if the connection closes first.
+  void post_when_drained(std::size_t below_bytes, std::function<void()> ready);
 
   void shutdown() override;
 
@@ -45,9 +53,14 @@ class ws_session : public connection, public std::enable_shared_from_this<ws_ses
   void notify_closed();
   /// The session's access record: how it ended, and who ended it.
   void write_access_record() const;
+  /// Bytes handed over by the actor side and not yet written to the socket.
+  std::size_t unsent_bytes();
+  /// Runs the drain waiters whose threshold the backlog is now under.
+  void run_drain_waiters();
 
   std::shared_ptr<gateway_context> ctx_;
-  websocket::stream<coalescing_stream<beast::tcp_stream>> ws_;
+  websocket::stream<coalescing_stream<edge_stream>> ws_;
+  admission_slot slot_;  ///< this connection's place under the connection caps
   beast::flat_buffer buffer_;
   std::unique_ptr<actors::session> session_;
   std::uint64_t registry_id_ = 0;
@@ -67,6 +80,11 @@ class ws_session : public connection, public std::enable_shared_from_this<ws_ses
   /// Counters for the access record; shared with the link, which sets the account.
   std::shared_ptr<ws_access> access_ = std::make_shared<ws_access>();
   beast::error_code read_error_;  ///< how the read loop ended
+  struct drain_waiter {
+    std::size_t below_bytes = 0;
+    std::function<void()> ready;
+  };
+  std::vector<drain_waiter> drain_waiters_;
 };
 
 }  // namespace hibiki::gateway

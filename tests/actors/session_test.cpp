@@ -296,6 +296,7 @@ TEST_CASE("session: the per-connection rate limit", "[session][rate]") {
 TEST_CASE("session: sync sends a gap instead of more than 1000 missed events", "[session][sync]") {
   auto options = hibiki::testkit::test_options();
   options.rate_burst = 5000;  // the set-up sends 1001 messages at once
+  options.account_rate_burst = 5000;
   actor_fixture fx(options);
   auto alice = fx.signup("alice");
   auto a = login(fx, alice->token);

@@ -189,6 +189,36 @@ TEST_CASE("sync", "[protocol]") {
   parse_bad(req("sync", {{"since", {{"5", 1.5}}}}));
 }
 
+TEST_CASE("sync: each room has one spelling / leading zeros are refused naming the key",
+          "[protocol][sync]") {
+  // The attack: "1", "01", ..., "0000000000000001" used to be 16 keys for room 1.
+  json since = json::object();
+  for (std::size_t zeros = 0; zeros < 16; ++zeros) since[std::string(zeros, '0') + "1"] = 0;
+  auto f = parse_bad(req("sync", {{"since", since}}));
+  CHECK(f.id == 7);
+  CHECK(f.error.message.find("since key \"0") != std::string::npos);  // the first bad key
+  CHECK(f.error.message.find("leading zeros") != std::string::npos);
+  for (const char* bad_key : {"01", "00", "0001", "+1", " 1", "1 ", "1e3", "0x10", "１", ""}) {
+    auto failure = parse_bad(req("sync", {{"since", {{bad_key, 0}}}}));
+    INFO(bad_key << ": " << failure.error.message);
+    CHECK(failure.error.message.find("since key") != std::string::npos);
+  }
+  // The largest id is accepted, with 16 digits.
+  auto top = parse_ok(req("sync", {{"since", {{"9007199254740991", 4}}}}));
+  CHECK(std::get<sync_req>(top.body).since ==
+        std::vector<std::pair<room_id, seq_nr>>{{room_id{9007199254740991}, 4}});
+  // A control character in a key is quoted in the message, not copied raw.
+  auto ctl = parse_bad(R"({"id":1,"op":"sync","since":{"1\u0007":0}})");
+  CHECK(ctl.error.message.find('\a') == std::string::npos);
+}
+
+TEST_CASE("sync: a repeated key names its room once / rooms come in id order", "[protocol][sync]") {
+  auto s = parse_ok(R"({"id":1,"op":"sync","since":{"20":1,"3":2,"20":5,"100":0}})");
+  CHECK(std::get<sync_req>(s.body).since ==
+        std::vector<std::pair<room_id, seq_nr>>{
+            {room_id{3}, 2}, {room_id{20}, 5}, {room_id{100}, 0}});
+}
+
 TEST_CASE("encode replies and events", "[protocol]") {
   CHECK(json::parse(encode_ok(4)) == json{{"re", 4}, {"ok", true}});
   CHECK(json::parse(encode_ok(4, {{"room_id", 9}})) ==

@@ -7,6 +7,10 @@ that loop with bounded timeouts, so a misbehaving server fails a test instead of
 
 The binary under test comes from the `HIBIKID` environment variable (CTest sets it), or else from
 the usual build directories.
+
+With `HIBIKI_E2E_TLS=1` every server is started with a certificate made for the test session (a
+self-signed CA and a server certificate for 127.0.0.1, by the `openssl` command) and every client
+speaks https:// and wss://, trusting that CA only: the same tests then check the server over TLS.
 """
 
 import asyncio
@@ -15,7 +19,9 @@ import json
 import os
 import re
 import signal
+import ssl
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -28,7 +34,72 @@ DEFAULT_TIMEOUT = 15.0
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
 
-SERVING_RE = re.compile(r"hibikid: serving http://([^\s:/]+):(\d+)")
+SERVING_RE = re.compile(r"hibikid: serving (https?)://([^\s:/]+):(\d+)")
+
+# Flags every test server gets unless the test gives the same flag itself. Sign-up is closed by
+# default and limited per address, and every client here is 127.0.0.1: the tests that check those
+# limits set them explicitly.
+DEFAULT_FLAGS = {
+    "--open-signup": "true",
+    "--signup-rate": "0",
+    "--max-connections-per-ip": "0",
+}
+
+TLS = os.environ.get("HIBIKI_E2E_TLS", "") not in ("", "0")
+
+
+def make_test_certs(directory):
+    """A CA and a server certificate for 127.0.0.1/localhost signed by it, made with `openssl`.
+    Returns {"ca", "cert", "key"} paths. `issue_server_cert` makes more under the same CA."""
+    os.makedirs(directory, exist_ok=True)
+    ca, ca_key = os.path.join(directory, "ca.pem"), os.path.join(directory, "ca.key")
+    _openssl(
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-days", "2", "-subj", "/CN=hibiki-e2e-ca", "-keyout", ca_key, "-out", ca,
+    )
+    cert, key = os.path.join(directory, "server.pem"), os.path.join(directory, "server.key")
+    certs = {"dir": directory, "ca": ca, "ca_key": ca_key, "cert": cert, "key": key}
+    issue_server_cert(certs, cert, key)
+    return certs
+
+
+def issue_server_cert(certs, cert_out, key_out):
+    """A new key and certificate for 127.0.0.1/localhost under `certs`' CA."""
+    san = os.path.join(certs["dir"], "san.cnf")
+    with open(san, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    csr = os.path.join(certs["dir"], "server.csr")
+    _openssl(
+        "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-subj", "/CN=127.0.0.1", "-keyout", key_out, "-out", csr,
+    )
+    _openssl(
+        "x509", "-req", "-days", "2", "-CA", certs["ca"], "-CAkey", certs["ca_key"],
+        "-CAcreateserial", "-extfile", san, "-in", csr, "-out", cert_out,
+    )
+
+
+def _openssl(*args):
+    r = subprocess.run(["openssl", *args], capture_output=True, timeout=60)
+    assert r.returncode == 0, f"openssl {args!r}: {r.stderr.decode(errors='replace')}"
+
+
+def client_ssl_context(ca_file):
+    """A client context that trusts only `ca_file` and checks host names (TLS 1.2+)."""
+    ctx = ssl.create_default_context(cafile=ca_file)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
+
+
+_session_certs = None
+
+
+def session_certs():
+    """The certificates of the TLS mode, made once per test session."""
+    global _session_certs
+    if _session_certs is None:
+        _session_certs = make_test_certs(tempfile.mkdtemp(prefix="hibiki-e2e-tls-"))
+    return _session_certs
 
 
 def _find_hibikid():
@@ -83,7 +154,8 @@ class ConnectionLost(AssertionError):
 class Client:
     """One WebSocket connection. Replies are matched by `re`; events go to their own queue."""
 
-    def __init__(self, ws_url, subprotocols=None, timeout=DEFAULT_TIMEOUT):
+    def __init__(self, ws_url, subprotocols=None, timeout=DEFAULT_TIMEOUT, ssl_context=None,
+                 origin=None, extra_headers=None):
         self.ws_url = ws_url
         self._cv = threading.Condition()
         self._next_id = 0
@@ -107,6 +179,9 @@ class Client:
                 ping_interval=None,
                 open_timeout=timeout,
                 close_timeout=2,
+                **({"ssl": ssl_context} if ssl_context is not None else {}),
+                **({"origin": origin} if origin is not None else {}),
+                **({"extra_headers": extra_headers} if extra_headers else {}),
             ),
             timeout + 5,
         )
@@ -331,11 +406,18 @@ class Client:
 class Server:
     """A real `hibikid` process on a free loopback port with its own data directory."""
 
-    def __init__(self, binary, data_dir, log_dir, extra_args=()):
+    def __init__(self, binary, data_dir, log_dir, extra_args=(), tls_certs=None,
+                 test_defaults=True):
         self.binary = binary
         self.data_dir = str(data_dir)
         self.log_dir = str(log_dir)
+        # TLS: {"ca", "cert", "key"} (make_test_certs); None = plain, unless the TLS mode is on.
+        self.tls_certs = tls_certs if tls_certs is not None else (session_certs() if TLS else None)
         self.extra_args = list(extra_args)
+        self.test_defaults = test_defaults  # False: hibikid's own defaults (DEFAULT_FLAGS not added)
+        self.ssl_context = (
+            client_ssl_context(self.tls_certs["ca"]) if self.tls_certs is not None else None
+        )
         self.proc = None
         self.going_down = False  # set before this test stops or kills the server
         self.host = None
@@ -351,11 +433,11 @@ class Server:
 
     @property
     def url(self):
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://{self.host}:{self.port}"
 
     @property
     def ws_url(self):
-        return f"ws://{self.host}:{self.port}/ws"
+        return f"{'wss' if self.ssl_context else 'ws'}://{self.host}:{self.port}/ws"
 
     def start(self):
         assert self.proc is None or self.proc.poll() is not None, "already running"
@@ -364,6 +446,11 @@ class Server:
         self.stderr_path = os.path.join(self.log_dir, f"hibikid-{self._starts}.stderr")
         stderr = open(self.stderr_path, "wb")
         args = [self.binary, "--http=127.0.0.1:0", f"--data-dir={self.data_dir}"]
+        given = {a.split("=", 1)[0] for a in self.extra_args}
+        if self.test_defaults:
+            args += [f"{k}={v}" for k, v in DEFAULT_FLAGS.items() if k not in given]
+        if self.tls_certs is not None and "--tls-cert" not in given:
+            args += [f"--tls-cert={self.tls_certs['cert']}", f"--tls-key={self.tls_certs['key']}"]
         args += self.extra_args
         self.proc = subprocess.Popen(
             args, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL
@@ -381,7 +468,7 @@ class Server:
                 lines.append(line)
                 m = SERVING_RE.search(line)
                 if m and not found.is_set():
-                    self.host, self.port = m.group(1), int(m.group(2))
+                    self.scheme, self.host, self.port = m.group(1), m.group(2), int(m.group(3))
                     found.set()
             found.set()
 
@@ -393,6 +480,9 @@ class Server:
                 f"hibikid did not print its serving line within {START_TIMEOUT}s "
                 f"(exit {proc.poll()}); stdout: {lines!r}; stderr: {self.stderr_tail()}"
             )
+        # A TLS test server must really serve TLS (and a plain one plain): no silent downgrade.
+        expected = "https" if self.ssl_context is not None else "http"
+        assert self.scheme == expected, f"hibikid serves {self.scheme}, the test expects {expected}"
         return self
 
     def stderr_tail(self, n=3000):
@@ -460,7 +550,12 @@ class Server:
 
     def http(self, method, path, body=None, headers=None, timeout=DEFAULT_TIMEOUT):
         """Returns (status, body bytes)."""
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        if self.ssl_context is not None:
+            conn = http.client.HTTPSConnection(
+                self.host, self.port, timeout=timeout, context=self.ssl_context
+            )
+        else:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
             if isinstance(body, (dict, list)):
                 body = json.dumps(body)
@@ -486,9 +581,10 @@ class Server:
 
     # ---- WebSocket ----
 
-    def connect(self, token=None, subprotocols=None):
+    def connect(self, token=None, subprotocols=None, origin=None):
         """A new connection; authenticated with `token` when one is given."""
-        c = Client(self.ws_url, subprotocols=subprotocols)
+        c = Client(self.ws_url, subprotocols=subprotocols, ssl_context=self.ssl_context,
+                   origin=origin)
         self.clients.append(c)
         self.all_clients.append(c)
         if token is not None:
@@ -523,13 +619,15 @@ def server_factory(hibikid_binary, tmp_path):
     """Starts hibikid with extra command-line arguments; every server is killed at teardown."""
     servers = []
 
-    def make(*extra_args, data_dir=None):
+    def make(*extra_args, data_dir=None, tls_certs=None, test_defaults=True):
         n = len(servers)
         s = Server(
             hibikid_binary,
             data_dir or tmp_path / f"data{n}",
             tmp_path / f"logs{n}",
             extra_args,
+            tls_certs=tls_certs,
+            test_defaults=test_defaults,
         )
         servers.append(s)
         return s.start()

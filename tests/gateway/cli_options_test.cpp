@@ -20,7 +20,15 @@ TEST_CASE("hibikid defaults", "[cli][options]") {
   REQUIRE(o->http_host == "127.0.0.1");
   REQUIRE(o->http_port == 8080);
   REQUIRE(o->data_dir == "./data");
-  REQUIRE_FALSE(o->open_signup.has_value());
+  REQUIRE_FALSE(o->open_signup);  // closed unless asked for, whatever the address
+  REQUIRE(o->tls_cert.empty());
+  REQUIRE(o->tls_key.empty());
+  REQUIRE(o->max_connections == 10'000);
+  REQUIRE(o->max_connections_per_ip == 100);
+  REQUIRE(o->signup_rate == 10);
+  REQUIRE(o->signup_period == std::chrono::seconds(60));
+  REQUIRE(o->trusted_proxies.empty());
+  REQUIRE(o->allowed_origins.empty());
   REQUIRE(o->snapshot_every == 1000);
   REQUIRE(o->passivate_after == std::chrono::seconds(120));
   REQUIRE(o->max_live_entities == 100'000);
@@ -41,6 +49,54 @@ TEST_CASE("hibikid defaults", "[cli][options]") {
   auto node = to_node_options(*o);
   REQUIRE(node.journal == actors::journal_kind::rocksdb);
   REQUIRE(node.breaker.max_failures == 10);
+}
+
+TEST_CASE("hibikid rate / account / sync flags", "[cli][options]") {
+  auto d = parse_daemon_options({});
+  REQUIRE(d.ok());
+  auto dn = to_node_options(*d);
+  CHECK(dn.rate_per_second == 100);
+  CHECK(dn.rate_burst == 200);
+  CHECK(dn.account_rate_per_second == 200);
+  CHECK(dn.account_rate_burst == 400);
+  CHECK(dn.max_connections_per_account == 50);
+  CHECK(dn.sync_max_rooms == 1000);
+  CHECK(dn.sync_max_room_bytes == 4 * 1024 * 1024);
+  CHECK(dn.sync_batch_bytes == 256 * 1024);
+
+  auto o = parse_daemon_options({"--connection-rate=50/s", "--connection-burst=60",
+                                 "--account-rate=300", "--account-burst=700",
+                                 "--max-connections-per-account=5", "--sync-max-rooms=20",
+                                 "--sync-max-room-bytes=1000000", "--sync-batch-bytes=65536"});
+  REQUIRE(o.ok());
+  auto n = to_node_options(*o);
+  CHECK(n.rate_per_second == 50);
+  CHECK(n.rate_burst == 60);
+  CHECK(n.account_rate_per_second == 300);
+  CHECK(n.account_rate_burst == 700);
+  CHECK(n.max_connections_per_account == 5);
+  CHECK(n.sync_max_rooms == 20);
+  CHECK(n.sync_max_room_bytes == 1'000'000);
+  CHECK(n.sync_batch_bytes == 65536);
+
+  // A small outgoing cap shrinks the default batch to a quarter of it.
+  auto small = parse_daemon_options({"--max-outgoing-bytes=65536"});
+  REQUIRE(small.ok());
+  CHECK(to_node_options(*small).sync_batch_bytes == 16384);
+
+  for (const auto& bad :
+       strings{"--account-rate=0", "--account-rate=1.5", "--account-rate=/s",
+               "--connection-rate=-3", "--account-burst=0", "--max-connections-per-account=0",
+               "--sync-max-rooms=x", "--sync-max-room-bytes=0", "--sync-batch-bytes=0"}) {
+    auto r = parse_daemon_options({bad});
+    INFO(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find(bad.substr(0, bad.find('='))) != std::string::npos);
+  }
+  // A batch over half the outgoing cap would get a reading client dropped.
+  auto big = parse_daemon_options({"--sync-batch-bytes=3000000"});
+  REQUIRE_FALSE(big.ok());
+  CHECK(big.error().message.find("--sync-batch-bytes") != std::string::npos);
 }
 
 TEST_CASE("hibikid flags", "[cli][options]") {
@@ -75,6 +131,24 @@ TEST_CASE("hibikid flags", "[cli][options]") {
   REQUIRE(gw.idle_timeout == std::chrono::milliseconds(5000));
   REQUIRE(gw.max_outgoing_bytes == 65536);
   REQUIRE(gw.web_root == "/srv/web");
+
+  auto edge = parse_daemon_options(
+      {"--tls-cert=/etc/hibiki/cert.pem", "--tls-key=/etc/hibiki/key.pem", "--max-connections=0",
+       "--max-connections-per-ip=7", "--signup-rate=3/h", "--trusted-proxies=127.0.0.1, 10.0.0.0/8",
+       "--allowed-origins=https://chat.example.com,http://localhost:8080"});
+  REQUIRE(edge.ok());
+  auto egw = to_gateway_options(*edge);
+  REQUIRE(egw.tls_cert_file == "/etc/hibiki/cert.pem");
+  REQUIRE(egw.tls_key_file == "/etc/hibiki/key.pem");
+  REQUIRE(egw.max_connections == 0);
+  REQUIRE(egw.max_connections_per_ip == 7);
+  REQUIRE(egw.signup_per_ip == 3);
+  REQUIRE(egw.signup_period == std::chrono::seconds(3600));
+  REQUIRE(egw.trusted_proxies == strings{"127.0.0.1", "10.0.0.0/8"});
+  REQUIRE(egw.allowed_origins == strings{"https://chat.example.com", "http://localhost:8080"});
+  REQUIRE(parse_daemon_options({"--signup-rate=0"})->signup_rate == 0);
+  REQUIRE(parse_daemon_options({"--signup-rate=5/s"})->signup_period == std::chrono::seconds(1));
+  REQUIRE(parse_daemon_options({"--allowed-origins=*"})->allowed_origins == strings{"*"});
 
   auto v6 = parse_daemon_options({"--http=[::1]:9000"});
   REQUIRE(v6.ok());
@@ -331,6 +405,19 @@ TEST_CASE("hibikid rejects bad options", "[cli][options]") {
            strings{"--max-outgoing-bytes=99999999999999999999999"},
            strings{"--data-dir="},
            strings{"--config=/nonexistent/hibiki/config"},
+           strings{"--tls-cert=/a/cert.pem"},
+           strings{"--tls-key=/a/key.pem"},
+           strings{"--tls-cert="},
+           strings{"--max-connections=-1"},
+           strings{"--max-connections-per-ip=many"},
+           strings{"--signup-rate=10"},
+           strings{"--signup-rate=10/day"},
+           strings{"--signup-rate=/min"},
+           strings{"--trusted-proxies="},
+           strings{"--trusted-proxies=10.0.0.0/8,,127.0.0.1"},
+           strings{"--allowed-origins=example.com"},
+           strings{"--allowed-origins=https://example.com/path"},
+           strings{"--allowed-origins="},
        }) {
     INFO(args[0]);
     auto o = parse_daemon_options(args);

@@ -39,6 +39,8 @@ struct gateway_fixture {
     o.max_frame_bytes = 4096;
     o.max_outgoing_bytes = 256 * 1024;
     o.handshake_timeout = std::chrono::milliseconds(2000);
+    o.open_signup = true;
+    o.signup_per_ip = 0;  // the tests sign up many accounts from one address
     return o;
   }
 

@@ -34,7 +34,7 @@ TEST_CASE("healthz follows node health", "[gateway][http]") {
 }
 
 TEST_CASE("signup returns the account and token", "[gateway][http]") {
-  gateway_fixture f;  // listens on loopback: open sign-up by default
+  gateway_fixture f;  // test_options() opens sign-up (closed by default)
   REQUIRE(f.server->open_signup());
   auto r = http_request(f.port, verb::post, "/api/signup", R"({"name":"alice"})");
   REQUIRE(r.status == 200);
@@ -92,6 +92,10 @@ TEST_CASE("signup rejects bad input with 400", "[gateway][http]") {
   }
   // Whatever came before, the server still signs people up.
   REQUIRE(http_request(f.port, verb::post, "/api/signup", R"({"name":"dave"})").status == 200);
+}
+
+TEST_CASE("signup is closed by default even on loopback", "[gateway][http]") {
+  REQUIRE_FALSE(gateway::gateway_options{}.open_signup);
 }
 
 TEST_CASE("signup is 403 when closed", "[gateway][http]") {

@@ -1,6 +1,8 @@
 // The WebSocket side of the gateway against a fake node: upgrade, frames both ways, the close
 // codes of the contract, the slow-reader cap, timeouts and stop().
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "gateway_fixture.hpp"
@@ -208,6 +210,46 @@ TEST_CASE("a single frame larger than the cap is delivered", "[gateway][ws]") {
   REQUIRE(got == *big);
   REQUIRE_FALSE(c.read(got));
   REQUIRE(got == "after");
+  REQUIRE(f.node.snapshot()[0].closed == 0);
+}
+
+TEST_CASE("a drain notice runs once the client has taken what was queued", "[gateway][ws]") {
+  gateway_fixture f;  // max_outgoing_bytes = 256 KiB
+  ws_client c;
+  REQUIRE_FALSE(c.connect(f.port));
+  REQUIRE(f.node.wait_for([](const auto& r) { return r.size() == 1; }));
+  auto link = f.node.link(0);
+  std::mutex m;
+  std::condition_variable cv;
+  int notices = 0;
+  auto notice = [&] {
+    std::lock_guard lock(m);
+    ++notices;
+    cv.notify_all();
+  };
+  auto wait_notices = [&](int n) {
+    std::unique_lock lock(m);
+    return cv.wait_for(lock, std::chrono::seconds(10), [&] { return notices >= n; });
+  };
+  // Nothing queued: at once.
+  link->when_drained(0, notice);
+  REQUIRE(wait_notices(1));
+  // 200 KiB queued: the notice for "all of it written" comes, at the latest, once the client
+  // has read everything, and exactly once.
+  auto chunk = std::make_shared<const std::string>(16 * 1024, 'd');
+  for (int i = 0; i < 12; ++i) link->send(chunk);
+  link->when_drained(0, notice);
+  std::string got;
+  for (int i = 0; i < 12; ++i) {
+    REQUIRE_FALSE(c.read(got));
+    REQUIRE(got == *chunk);
+  }
+  REQUIRE(wait_notices(2));
+  REQUIRE_FALSE(c.send_text("echo:after"));
+  REQUIRE_FALSE(c.read(got));
+  REQUIRE(got == "after");
+  std::lock_guard lock(m);
+  REQUIRE(notices == 2);
   REQUIRE(f.node.snapshot()[0].closed == 0);
 }
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <limits>
@@ -159,7 +160,7 @@ status set_count(std::string_view key, std::string_view value, std::uint64_t min
   return status::success();
 }
 
-status set_bool(std::string_view key, std::string_view value, std::optional<bool>& out) {
+status set_bool(std::string_view key, std::string_view value, bool& out) {
   if (value == "true")
     out = true;
   else if (value == "false")
@@ -197,6 +198,69 @@ status set_kafka_config(std::string_view value, daemon_options& o) {
   return status::success();
 }
 
+/// A request rate: N or N/s, 1..1000000 per second.
+status set_rate(std::string_view key, std::string_view value, double& out) {
+  auto digits = value;
+  if (digits.size() > 2 && digits.substr(digits.size() - 2) == "/s") digits.remove_suffix(2);
+  auto n = parse_unsigned(digits, 1'000'000);
+  if (!n || *n == 0) return bad(key, value, "requests per second from 1 to 1000000 (e.g. 200/s)");
+  out = static_cast<double>(*n);
+  return status::success();
+}
+
+/// A comma-separated list without empty items.
+std::optional<std::vector<std::string>> split_list(std::string_view value) {
+  std::vector<std::string> out;
+  while (true) {
+    auto comma = value.find(',');
+    auto item = trim(value.substr(0, comma));
+    if (item.empty()) return std::nullopt;
+    out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+/// An origin as browsers send it: scheme://host[:port], nothing after.
+bool valid_origin(std::string_view o) {
+  std::string_view rest;
+  if (o.rfind("http://", 0) == 0)
+    rest = o.substr(7);
+  else if (o.rfind("https://", 0) == 0)
+    rest = o.substr(8);
+  else
+    return false;
+  if (rest.empty()) return false;
+  for (char c : rest)
+    if (c == '/' || c == ' ' || c == '?' || c == '#' || c == '@') return false;
+  return true;
+}
+
+/// --signup-rate=N/s|N/min|N/h, or 0 for no limit.
+status set_signup_rate(std::string_view value, daemon_options& o) {
+  constexpr std::string_view expected = "N/s, N/min or N/h (N up to 1000000; 0 = no limit)";
+  if (value == "0") {
+    o.signup_rate = 0;
+    return status::success();
+  }
+  auto slash = value.find('/');
+  if (slash == std::string_view::npos) return bad("signup-rate", value, expected);
+  auto n = parse_unsigned(value.substr(0, slash), 1'000'000);
+  auto unit = value.substr(slash + 1);
+  std::chrono::seconds period{0};
+  if (unit == "s")
+    period = std::chrono::seconds(1);
+  else if (unit == "min")
+    period = std::chrono::seconds(60);
+  else if (unit == "h")
+    period = std::chrono::seconds(3600);
+  if (!n || period.count() == 0) return bad("signup-rate", value, expected);
+  o.signup_rate = static_cast<std::uint32_t>(*n);
+  o.signup_period = period;
+  return status::success();
+}
+
 // The setters of the table. Captureless lambdas, so each entry holds a plain function pointer.
 using options = daemon_options;
 using sv = std::string_view;
@@ -210,10 +274,8 @@ const std::vector<option_spec> table = {
      "./data", [](sv v, options& o) { return set_directory("data-dir", v, o.data_dir); }},
     {"web-root", "DIR", "directory of the web client's files (default: the built-in web root)",
      nullptr, [](sv v, options& o) { return set_directory("web-root", v, o.web_root); }},
-    {"open-signup", "true|false",
-     "open sign-up over POST /api/signup (default: true on a loopback address, false "
-     "otherwise)",
-     nullptr, [](sv v, options& o) { return set_bool("open-signup", v, o.open_signup); }},
+    {"open-signup", "true|false", "open sign-up over POST /api/signup, whatever the address",
+     "false", [](sv v, options& o) { return set_bool("open-signup", v, o.open_signup); }},
     {"snapshot-every", "N", "snapshot an entity every N events", "1000",
      [](sv v, options& o) {
        return set_count("snapshot-every", v, 1, std::numeric_limits<std::uint32_t>::max(),
@@ -334,6 +396,111 @@ const std::vector<option_spec> table = {
      [](sv v, options& o) {
        return set_duration("route-wait", v, 1, 600'000, "a number of milliseconds from 1 to 600000",
                            o.route_wait);
+     }},
+    // ---- request rates, per-account limits and sync replay ----
+    {"connection-rate", "N[/s]", "requests per second one connection may sustain", "100",
+     [](sv v, options& o) { return set_rate("connection-rate", v, o.connection_rate); }},
+    {"connection-burst", "N", "requests one connection may send at once", "200",
+     [](sv v, options& o) {
+       return set_count("connection-burst", v, 1, 10'000'000,
+                        "a number of requests from 1 to 10000000", o.connection_burst);
+     }},
+    {"account-rate", "N[/s]",
+     "requests per second all of one account's connections on this node may sustain together",
+     "200", [](sv v, options& o) { return set_rate("account-rate", v, o.account_rate); }},
+    {"account-burst", "N", "requests one account's connections may send at once", "400",
+     [](sv v, options& o) {
+       return set_count("account-burst", v, 1, 10'000'000,
+                        "a number of requests from 1 to 10000000", o.account_burst);
+     }},
+    {"max-connections-per-account", "N",
+     "authenticated connections of one account on this node; the next auth gets rate_limited "
+     "and close 1008",
+     "50",
+     [](sv v, options& o) {
+       return set_count("max-connections-per-account", v, 1, 1'000'000,
+                        "a number of connections from 1 to 1000000", o.max_connections_per_account);
+     }},
+    {"sync-max-rooms", "N", "rooms one sync may name; more is too_large", "1000",
+     [](sv v, options& o) {
+       return set_count("sync-max-rooms", v, 1, 1'000'000, "a number of rooms from 1 to 1000000",
+                        o.sync_max_rooms);
+     }},
+    {"sync-max-room-bytes", "N",
+     "bytes of events one sync replays per room; a room with more gets one `gap` instead",
+     "4194304",
+     [](sv v, options& o) {
+       return set_count("sync-max-room-bytes", v, 1, std::uint64_t{1} << 32,
+                        "a positive number of bytes (at most 4 GiB)", o.sync_max_room_bytes);
+     }},
+    {"sync-batch-bytes", "N",
+     "bytes of events a sync reads and sends at a time, paced by the client's reading; at most "
+     "half of --max-outgoing-bytes (default: 262144, or a quarter of --max-outgoing-bytes when "
+     "that is smaller)",
+     nullptr,
+     [](sv v, options& o) {
+       return set_count("sync-batch-bytes", v, 1, std::uint64_t{1} << 32,
+                        "a positive number of bytes (at most 4 GiB)", o.sync_batch_bytes);
+     }},
+    // ---- the network edge: TLS, admission control, proxies, origins ----
+    {"tls-cert", "FILE",
+     "PEM certificate chain: serve HTTPS and WSS on --http (with --tls-key; SIGHUP reloads "
+     "both files)",
+     nullptr,
+     [](sv v, options& o) {
+       if (v.empty()) return bad("tls-cert", v, "a PEM file");
+       o.tls_cert = std::string(v);
+       return status::success();
+     }},
+    {"tls-key", "FILE", "PEM private key of --tls-cert", nullptr,
+     [](sv v, options& o) {
+       if (v.empty()) return bad("tls-key", v, "a PEM file");
+       o.tls_key = std::string(v);
+       return status::success();
+     }},
+    {"max-connections", "N", "most open connections; past it HTTP 503 (0 = no cap)", "10000",
+     [](sv v, options& o) {
+       return set_count("max-connections", v, 0, 10'000'000,
+                        "a number of connections from 0 (no cap) to 10000000", o.max_connections);
+     }},
+    {"max-connections-per-ip", "N",
+     "most open connections per client address (IPv6: per /64); past it HTTP 429 (0 = no cap)",
+     "100",
+     [](sv v, options& o) {
+       return set_count("max-connections-per-ip", v, 0, 10'000'000,
+                        "a number of connections from 0 (no cap) to 10000000",
+                        o.max_connections_per_ip);
+     }},
+    {"signup-rate", "N/s|N/min|N/h",
+     "sign-ups per client address; past it HTTP 429 with Retry-After (0 = no limit)", "10/min",
+     [](sv v, options& o) { return set_signup_rate(v, o); }},
+    {"trusted-proxies", "CIDR[,CIDR...]",
+     "reverse proxies whose X-Forwarded-For names the client (default: none, the TCP peer is "
+     "the client)",
+     nullptr,
+     [](sv v, options& o) {
+       // Checked as address blocks when the gateway starts.
+       auto list = split_list(v);
+       if (!list)
+         return bad("trusted-proxies", v, "CIDR[,CIDR...] such as 127.0.0.1/32,10.0.0.0/8");
+       o.trusted_proxies = std::move(*list);
+       return status::success();
+     }},
+    {"allowed-origins", "ORIGIN[,ORIGIN...]",
+     "browser origins allowed to open a WebSocket, or * for any (default: http(s)://HOST:PORT of "
+     "--http, plus the localhost forms on a loopback or wildcard address)",
+     nullptr,
+     [](sv v, options& o) {
+       auto list = split_list(v);
+       if (!list)
+         return bad("allowed-origins", v,
+                    "ORIGIN[,ORIGIN...] such as https://chat.example.com, or *");
+       for (const auto& origin : *list)
+         if (origin != "*" && !valid_origin(origin))
+           return bad("allowed-origins", v,
+                      "origins as scheme://host[:port] (http or https, no path), or *");
+       o.allowed_origins = std::move(*list);
+       return status::success();
      }},
     // The logs (log_files.hpp checks the values; docs/operations.md "Logs").
     {"log-dir", "DIR",
@@ -502,6 +669,11 @@ status apply_daemon_option(std::string_view raw_key, std::string_view value, dae
 }
 
 status check_daemon_options(const daemon_options& o) {
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return status(errc::bad_request, o.tls_cert.empty()
+                                         ? "--tls-key needs --tls-cert (TLS takes both)"
+                                         : "--tls-cert needs --tls-key (TLS takes both)");
+  }
   if (o.journal == actors::journal_kind::kafka && o.kafka_brokers.empty()) {
     return status(errc::bad_request,
                   "--journal=kafka needs --kafka-brokers=HOST:PORT[,HOST:PORT...]");
@@ -514,6 +686,13 @@ status check_daemon_options(const daemon_options& o) {
   if (o.journal != actors::journal_kind::kafka && !o.kafka_config.empty()) {
     return status(errc::bad_request,
                   "--kafka-config is set but the journal is rocksdb: add --journal=kafka");
+  }
+  if (o.sync_batch_bytes != 0 && o.sync_batch_bytes > o.max_outgoing_bytes / 2) {
+    // A paced sync sends a batch when at most a batch is unsent: two must fit under the cap, or
+    // a client that reads would be dropped.
+    return status(errc::bad_request,
+                  "--sync-batch-bytes must be at most half of --max-outgoing-bytes (" +
+                      std::to_string(o.max_outgoing_bytes) + ")");
   }
   if (!o.cluster_listen.empty() && o.journal != actors::journal_kind::kafka) {
     // Shard ownership and fencing come from Kafka: there is no cluster on the embedded journal.
@@ -645,6 +824,16 @@ actors::node_options to_node_options(const daemon_options& o) {
   n.route_wait = o.route_wait;
   n.kafka_config = o.kafka_config;
   n.kafka_open_timeout = o.kafka_open_timeout;
+  n.rate_per_second = o.connection_rate;
+  n.rate_burst = o.connection_burst;
+  n.account_rate_per_second = o.account_rate;
+  n.account_rate_burst = o.account_burst;
+  n.max_connections_per_account = o.max_connections_per_account;
+  n.sync_max_rooms = o.sync_max_rooms;
+  n.sync_max_room_bytes = o.sync_max_room_bytes;
+  n.sync_batch_bytes = o.sync_batch_bytes != 0
+                           ? o.sync_batch_bytes
+                           : std::min<std::size_t>(n.sync_batch_bytes, o.max_outgoing_bytes / 4);
   return n;
 }
 
@@ -657,6 +846,14 @@ gateway::gateway_options to_gateway_options(const daemon_options& o) {
   g.max_frame_bytes = o.max_frame_bytes;
   g.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(o.idle_timeout);
   g.max_outgoing_bytes = o.max_outgoing_bytes;
+  g.tls_cert_file = o.tls_cert;
+  g.tls_key_file = o.tls_key;
+  g.max_connections = o.max_connections;
+  g.max_connections_per_ip = o.max_connections_per_ip;
+  g.signup_per_ip = o.signup_rate;
+  g.signup_period = o.signup_period;
+  g.trusted_proxies = o.trusted_proxies;
+  g.allowed_origins = o.allowed_origins;
   return g;
 }
 

@@ -39,7 +39,9 @@ process.on('exit', () => { if (liveServer && liveServer.exitCode === null) liveS
 
 function startHibikid(binary, dataDir, webRoot) {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, ['--http=127.0.0.1:0', `--data-dir=${dataDir}`, `--web-root=${webRoot}`],
+    // Sign-up is closed unless asked for; both browser users sign up from 127.0.0.1.
+    const child = spawn(binary, ['--http=127.0.0.1:0', `--data-dir=${dataDir}`, `--web-root=${webRoot}`,
+      '--open-signup=true'],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     liveServer = child;
     let out = '';

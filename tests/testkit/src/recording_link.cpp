@@ -1,9 +1,15 @@
 #include "hibiki/testkit/recording_link.hpp"
 
+#include <algorithm>
+
 namespace hibiki::testkit {
 
 void recording_link::send(std::shared_ptr<const std::string> frame) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (paced_) {
+    unread_ += frame->size();
+    peak_unread_ = std::max(peak_unread_, unread_);
+  }
   frames_.push_back(nlohmann::json::parse(*frame, nullptr, false));
   raw_.push_back(std::move(frame));
   cv_.notify_all();
@@ -13,6 +19,48 @@ void recording_link::close(std::uint16_t code, std::string) {
   std::lock_guard<std::mutex> lock(mutex_);
   close_code_ = code;
   cv_.notify_all();
+}
+
+void recording_link::when_drained(std::size_t below_bytes, std::function<void()> ready) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (paced_ && unread_ > below_bytes) {
+      waiters_.emplace_back(below_bytes, std::move(ready));
+      return;
+    }
+  }
+  ready();
+}
+
+void recording_link::set_paced(bool paced) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  paced_ = paced;
+}
+
+void recording_link::read_all() {
+  std::vector<std::pair<std::size_t, std::function<void()>>> due;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    unread_ = 0;
+    due = std::move(waiters_);
+    waiters_.clear();
+  }
+  for (auto& [below, ready] : due) ready();
+}
+
+std::size_t recording_link::unread_bytes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return unread_;
+}
+
+std::size_t recording_link::peak_unread_bytes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return peak_unread_;
+}
+
+std::size_t recording_link::drain_waiters() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return waiters_.size();
 }
 
 std::vector<nlohmann::json> recording_link::frames() const {

@@ -76,6 +76,27 @@ struct node_options {
   double rate_per_second = 100;
   /// Requests one connection may send at once before the rate applies. Default: 200.
   double rate_burst = 200;
+
+  // ---- per-account limits (on top of the per-connection rate; per node) ----
+  /// Requests per second all of one account's connections on this node may sustain together.
+  /// Default: 200.
+  double account_rate_per_second = 200;
+  /// Requests one account's connections may send at once before its rate applies. Default: 400.
+  double account_rate_burst = 400;
+  /// Most authenticated connections of one account on this node; the next one's `auth` fails
+  /// with `rate_limited` and the connection is closed with 1008. Default: 50.
+  std::size_t max_connections_per_account = 50;
+
+  // ---- sync replay (docs/protocol.md, sync) ----
+  /// Most rooms one `sync` may name; more is `too_large`. Default: 1000.
+  std::size_t sync_max_rooms = 1000;
+  /// Most bytes of events one `sync` replays for one room; a room whose missing events are
+  /// larger gets one `gap` event instead (the client reloads it with `history`). Default: 4 MiB.
+  std::size_t sync_max_room_bytes = 4 * 1024 * 1024;
+  /// Bytes of events a sync reads and sends at a time (at least one event); the next batch is
+  /// read once the connection's unsent output is at most this. Keep it well under the gateway's
+  /// `max_outgoing_bytes`. Default: 256 KiB.
+  std::size_t sync_batch_bytes = 256 * 1024;
 };
 
 /// Where a session's outgoing frames go: implemented by the gateway's WebSocket connection.
@@ -87,6 +108,13 @@ class client_link {
   virtual void send(std::shared_ptr<const std::string> frame) = 0;
   /// Closes the connection with a WebSocket close code (1008, 1009, 1003, 1001...).
   virtual void close(std::uint16_t code, std::string reason) = 0;
+  /// Calls `ready` once the connection's unsent output (frames queued and bytes not yet handed
+  /// to the socket) is at most `below_bytes`, at once if it already is. A producer of many
+  /// frames (a `sync` replay) paces itself with it by the client's reading, instead of filling
+  /// the outgoing cap and getting a reading client dropped. `ready` runs at most once, on a
+  /// thread of the link's choosing, and must not block; it never runs if the connection closes
+  /// first (the session learns that from `session::on_closed`).
+  virtual void when_drained(std::size_t below_bytes, std::function<void()> ready) = 0;
   /// The client's address ("IP:PORT"), for the audit log. Default: empty (unknown).
   virtual std::string peer() const { return {}; }
   /// The session authenticated as `account`, so the connection's access record can name it.

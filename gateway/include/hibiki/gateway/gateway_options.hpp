@@ -5,7 +5,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,13 +17,16 @@ struct gateway_options {
   std::uint16_t port = 8080;
   /// I/O threads running the gateway's io_context (separate from the actor threads). Default: 1
   std::size_t threads = 1;
-  /// Open sign-up over POST /api/signup. Default (unset): on when listening on a loopback
-  /// address, off otherwise.
-  std::optional<bool> open_signup;
+  /// Open sign-up over POST /api/signup. Default: false (closed)
+  bool open_signup = false;
   /// Directory of the web client's static files. Default: empty = HIBIKI_WEB_ROOT.
   std::string web_root;
-  /// Origins allowed to open a WebSocket. Default: empty = every Origin (and none) is allowed.
+  /// Origins allowed to open a WebSocket (exact `scheme://host[:port]`; "*" allows any). A
+  /// request without Origin (not a browser) is always allowed. Default: empty = this listener's
+  /// own origins, http(s)://HOST:PORT, plus the localhost forms when HOST is loopback or a
+  /// wildcard address
   std::vector<std::string> allowed_origins;
+
   /// Largest incoming WebSocket message; a larger one closes the connection with 1009.
   /// Default: 1 MiB
   std::size_t max_frame_bytes = 1024 * 1024;
@@ -43,6 +45,30 @@ struct gateway_options {
   std::size_t max_outgoing_frames = 8192;
   /// Largest HTTP request body; a larger one gets 413. Default: 64 KiB
   std::size_t max_http_body_bytes = 64 * 1024;
+
+  // ---- TLS (HTTPS and WSS on the same listener) ----
+  /// PEM certificate chain (the server's certificate first). Both files or neither.
+  /// Default: empty = plain HTTP and WebSocket
+  std::string tls_cert_file;
+  /// PEM private key of that certificate. Default: empty
+  std::string tls_key_file;
+
+  // ---- admission control: what is known before authentication ----
+  /// Most open connections (HTTP and WebSocket together); past it a request gets 503.
+  /// 0 = no cap. Default: 10000
+  std::size_t max_connections = 10'000;
+  /// Most open connections per client address (an IPv6 client counts per /64); past it a request
+  /// gets 429. 0 = no cap. Default: 100
+  std::size_t max_connections_per_ip = 100;
+  /// Sign-ups allowed per client address per `signup_period` (a token bucket holding this many);
+  /// past it POST /api/signup gets 429 with Retry-After. 0 = no limit. Default: 10
+  std::uint32_t signup_per_ip = 10;
+  /// The period of `signup_per_ip`. Default: 60 s
+  std::chrono::seconds signup_period{60};
+  /// Peers whose X-Forwarded-For is believed (CIDR blocks such as "127.0.0.1/32", "10.0.0.0/8";
+  /// a bare address is a single host). The client address is then the rightmost hop that is not
+  /// one of them. Default: empty = the header is ignored, the TCP peer is the client
+  std::vector<std::string> trusted_proxies;
 };
 
 }  // namespace hibiki::gateway

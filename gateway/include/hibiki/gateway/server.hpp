@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "hibiki/actors/node.hpp"
 #include "hibiki/core/result.hpp"
@@ -21,7 +22,8 @@ namespace hibiki::gateway {
 class server {
  public:
   /// Binds, listens and starts the I/O threads. Errors: unavailable (cannot bind), bad_request
-  /// (bad address).
+  /// (bad address, a bad --trusted-proxies block, only one of the TLS files, a TLS file that
+  /// cannot be read or used).
   static result<std::unique_ptr<server>> start(actors::node& node, gateway_options options);
 
   virtual ~server() = default;
@@ -30,8 +32,18 @@ class server {
   virtual std::uint16_t port() const = 0;
   /// The address actually bound, as text.
   virtual std::string host() const = 0;
-  /// Whether POST /api/signup is open (the options' value or the loopback default).
+  /// Whether POST /api/signup is open.
   virtual bool open_signup() const = 0;
+  /// Whether the listener serves HTTPS and WSS.
+  virtual bool tls() const = 0;
+  /// The WebSocket origins allowed (the options' list, or the default resolved for the bound
+  /// address and port).
+  virtual std::vector<std::string> allowed_origins() const = 0;
+
+  /// Reads the TLS certificate and key files again: new handshakes use them, open connections
+  /// keep theirs. On error (or without TLS) nothing changes. On success the text is the new
+  /// certificate's SHA-256 fingerprint. Thread-safe.
+  virtual result<std::string> reload_tls() = 0;
 
   /// Stops accepting new connections; open ones keep being served (so replies to in-flight
   /// requests still reach their clients while the node drains). Idempotent.

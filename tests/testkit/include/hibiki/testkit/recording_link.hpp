@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -22,6 +23,20 @@ class recording_link final : public actors::client_link {
  public:
   void send(std::shared_ptr<const std::string> frame) override;
   void close(std::uint16_t code, std::string reason) override;
+  /// Not paced (the default): `ready` runs at once, like a client that reads everything as it
+  /// comes. Paced: every frame sent counts as unread until the test calls `read_all()`.
+  void when_drained(std::size_t below_bytes, std::function<void()> ready) override;
+
+  /// Makes the link hold frames as unread until `read_all()` (a client that reads when told).
+  void set_paced(bool paced);
+  /// The client reads everything sent so far: unread bytes drop to 0 and the drain waiters run
+  /// (their `ready` usually sends to an actor: `run()` the fixture afterwards).
+  void read_all();
+  /// Bytes sent and not yet read (paced mode), and the most there ever were.
+  std::size_t unread_bytes() const;
+  std::size_t peak_unread_bytes() const;
+  /// Drain waiters registered and not yet run.
+  std::size_t drain_waiters() const;
 
   /// Every frame so far, parsed.
   std::vector<nlohmann::json> frames() const;
@@ -47,6 +62,10 @@ class recording_link final : public actors::client_link {
   std::vector<std::shared_ptr<const std::string>> raw_;
   std::vector<nlohmann::json> frames_;
   std::optional<std::uint16_t> close_code_;
+  bool paced_ = false;
+  std::size_t unread_ = 0;
+  std::size_t peak_unread_ = 0;
+  std::vector<std::pair<std::size_t, std::function<void()>>> waiters_;
 };
 
 }  // namespace hibiki::testkit
