@@ -12,7 +12,6 @@
 #include <caf/io/all.hpp>
 
 #include "hibiki/core/log.hpp"
-#include "hibiki/persistence/kafka_membership.hpp"
 #include "messages.hpp"
 #include "shard_table.hpp"
 
@@ -44,17 +43,17 @@ struct member_view {
   std::vector<std::int32_t> partitions;
 };
 
-std::optional<member_view> view_of(const persistence::kafka_group_member& m) {
-  auto at = m.client_id.rfind('@');
+std::optional<member_view> view_of(const persistence::cluster_member& m) {
+  auto at = m.name.rfind('@');
   if (at == std::string::npos || at == 0) return std::nullopt;
   member_view v;
-  v.node = m.client_id.substr(0, at);
-  v.endpoint = m.client_id.substr(at + 1);
+  v.node = m.name.substr(0, at);
+  v.endpoint = m.name.substr(at + 1);
   auto hp = parse_host_port(v.endpoint);
   if (!hp) return std::nullopt;
   v.host = hp->first;
   v.port = hp->second;
-  v.partitions = m.partitions;
+  v.partitions = m.shards;
   return v;
 }
 
@@ -133,10 +132,11 @@ struct cluster_glue::impl {
   caf::actor_system& sys;
   std::shared_ptr<node_context> ctx;
   persistence::shard_control& control;
+  persistence::membership& membership;
   cluster_glue_options options;
   std::shared_ptr<shard_table> table;
   caf::actor watcher;
-  std::unique_ptr<persistence::kafka_membership> membership;
+  bool joined = false;
 
   std::mutex mutex;
   std::condition_variable wake;
@@ -147,8 +147,13 @@ struct cluster_glue::impl {
   std::atomic<bool> stopped{false};
 
   impl(caf::actor_system& s, std::shared_ptr<node_context> c, persistence::shard_control& sc,
-       cluster_glue_options o)
-      : sys(s), ctx(std::move(c)), control(sc), options(std::move(o)), table(ctx->deps.shards) {}
+       persistence::membership& m, cluster_glue_options o)
+      : sys(s),
+        ctx(std::move(c)),
+        control(sc),
+        membership(m),
+        options(std::move(o)),
+        table(ctx->deps.shards) {}
 
   void poke() {
     {
@@ -214,7 +219,7 @@ struct cluster_glue::impl {
         if (stopping) return;
         poked = false;
       }
-      auto described = membership->describe(describe_limit);
+      auto described = membership.describe(describe_limit);
       if (!described) {
         if (!reported) log("cannot describe the group: " + described.error().message);
         reported = true;
@@ -226,7 +231,7 @@ struct cluster_glue::impl {
       for (const auto& m : *described) {
         auto v = view_of(m);
         if (!v) {
-          log("ignoring group member with client id '" + m.client_id + "'");
+          log("ignoring cluster member named '" + m.name + "'");
           continue;
         }
         auto& owned = by_node[v->node];
@@ -266,10 +271,20 @@ struct cluster_glue::impl {
 result<std::unique_ptr<cluster_glue>> cluster_glue::start(caf::actor_system& sys,
                                                           std::shared_ptr<node_context> ctx,
                                                           persistence::shard_control& shards,
+                                                          persistence::membership& membership,
                                                           cluster_glue_options options) {
   auto hp = parse_host_port(options.listen);
   if (!hp) return hp.error();
-  auto p = std::make_unique<impl>(sys, std::move(ctx), shards, std::move(options));
+  const auto expected_suffix = "@" + options.listen;
+  const auto& member = membership.member_name();
+  if (member.size() <= expected_suffix.size() ||
+      member.compare(member.size() - expected_suffix.size(), expected_suffix.size(),
+                     expected_suffix) != 0) {
+    // The other nodes find this one by its member name: it must name this cluster port.
+    return hibiki::error{errc::bad_request, "the cluster member name '" + member +
+                                                "' does not end with " + expected_suffix};
+  }
+  auto p = std::make_unique<impl>(sys, std::move(ctx), shards, membership, std::move(options));
   auto published = sys.middleman().publish(p->ctx->port, hp->second, hp->first.c_str(), true);
   if (!published) {
     return hibiki::error{errc::unavailable, "cannot listen for the cluster on " +
@@ -282,23 +297,15 @@ result<std::unique_ptr<cluster_glue>> cluster_glue::start(caf::actor_system& sys
   shards.set_listener(
       [raw](std::int32_t partition, persistence::shard_change c) { raw->on_shard(partition, c); });
 
-  persistence::kafka_membership_options mo;
-  mo.brokers = p->options.brokers;
-  mo.topic = p->options.topic;
-  mo.group_id = "hibiki-" + p->options.topic;
-  mo.member_name = p->options.node + "@" + p->options.listen;
-  mo.session_timeout = p->options.session_timeout;
-  mo.extra_config = p->options.kafka_config;
-  persistence::kafka_membership_handlers handlers;
+  persistence::membership_handlers handlers;
   handlers.on_assigned = [raw](std::vector<std::int32_t> ps) { raw->on_assigned(ps); };
   handlers.on_revoked = [raw](std::vector<std::int32_t> ps) { raw->on_gone(ps, "handed back"); };
   handlers.on_lost = [raw](std::vector<std::int32_t> ps) { raw->on_gone(ps, "LOST"); };
-  auto joined = persistence::kafka_membership::join(mo, std::move(handlers));
-  if (!joined) {
+  if (auto joined = membership.join(std::move(handlers)); !joined) {
     caf::anon_send_exit(p->watcher, caf::exit_reason::user_shutdown);
     return joined.error();
   }
-  p->membership = std::move(*joined);
+  p->joined = true;
   p->describer = std::thread([raw] { raw->describe_loop(); });
   return std::unique_ptr<cluster_glue>(new cluster_glue(std::move(p)));
 }
@@ -317,7 +324,7 @@ void cluster_glue::stop() {
   auto& p = *impl_;
   if (p.stopped.exchange(true)) return;
   // Leaving the group hands our shards to the others at once (on_revoked releases them here).
-  if (p.membership) p.membership->close();
+  if (p.joined) p.membership.leave();
   {
     std::lock_guard lock(p.mutex);
     p.stopping = true;
@@ -333,7 +340,7 @@ nlohmann::json cluster_glue::status(nlohmann::json self_journal) {
   std::vector<member_view> members;
   std::string describe_error;
   if (!p.stopped) {
-    if (auto d = p.membership->describe(describe_limit)) {
+    if (auto d = p.membership.describe(describe_limit)) {
       for (const auto& m : *d)
         if (auto v = view_of(m)) members.push_back(std::move(*v));
     } else {
@@ -398,8 +405,8 @@ nlohmann::json cluster_glue::status(nlohmann::json self_journal) {
   out["clustered"] = true;
   out["node"] = p.options.node;
   out["endpoint"] = p.options.listen;
-  out["group"] = "hibiki-" + p.options.topic;
-  out["topic"] = p.options.topic;
+  out["group"] = p.membership.group();
+  out["topic"] = self_journal.value("topic", std::string());
   out["partition_count"] = count;
   out["nodes"] = std::move(nodes);
   out["unassigned"] = std::move(unassigned);

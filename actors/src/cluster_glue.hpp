@@ -1,8 +1,8 @@
 #pragma once
 /// The glue between Kafka's view of the cluster and this node's actors (issue 4). It
 ///  - publishes the node's cluster port through CAF's middleman on --cluster=HOST:PORT;
-///  - joins the cluster's consumer group (persistence::kafka_membership) as
-///    "<node>@<HOST:PORT>", and turns assignments into shard ownership: assigned → acquiring +
+///  - joins the cluster through the backend's persistence::membership (member name
+///    "<node>@<HOST:PORT>"), and turns assignments into shard ownership: assigned → acquiring +
 ///    shard_control::acquire; revoked or lost → none + release (entities stop at once);
 ///  - hears the backend's shard changes (serving, released, fenced) and updates the table;
 ///  - keeps the owner map: describe() (who owns which shard, and where to reach it) after every
@@ -13,25 +13,20 @@
 #include <chrono>
 #include <memory>
 #include <string>
-#include <utility>
-#include <vector>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
 #include "context.hpp"
 #include "hibiki/core/result.hpp"
+#include "hibiki/persistence/membership.hpp"
 #include "hibiki/persistence/shard_control.hpp"
 
 namespace hibiki::actors {
 
 struct cluster_glue_options {
-  std::string node;     ///< this node's name
-  std::string listen;   ///< HOST:PORT of the cluster port
-  std::string brokers;  ///< Kafka bootstrap servers
-  std::string topic;    ///< the journal topic
-  std::chrono::milliseconds session_timeout{10'000};
-  std::vector<std::pair<std::string, std::string>> kafka_config;  ///< extra librdkafka properties
+  std::string node;    ///< this node's name
+  std::string listen;  ///< HOST:PORT of the cluster port
 };
 
 class cluster_glue {
@@ -41,6 +36,7 @@ class cluster_glue {
   static result<std::unique_ptr<cluster_glue>> start(caf::actor_system& sys,
                                                      std::shared_ptr<node_context> ctx,
                                                      persistence::shard_control& shards,
+                                                     persistence::membership& membership,
                                                      cluster_glue_options options);
   ~cluster_glue();
 

@@ -179,6 +179,7 @@ caf::behavior gate_impl(caf::stateful_actor<gate_state>* self, std::size_t max_r
   return {
       [self](acquire_atom, const caf::actor& who) {
         auto& st = self->state;
+        ++st.stats->total;
         if (st.running < st.max_running) {
           ++st.running;
           self->send(who, granted_atom::value);

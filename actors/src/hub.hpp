@@ -31,6 +31,7 @@ struct gate_stats {
   std::atomic<std::size_t> running{0};
   std::atomic<std::size_t> waiting{0};
   std::atomic<std::size_t> peak{0};
+  std::atomic<std::uint64_t> total{0};  ///< recoveries asked for since start
 };
 
 /// Counters of the hub, for tests and metrics (written by the hub only).

@@ -12,9 +12,9 @@
 
 #include "cluster_glue.hpp"
 #include "hibiki/core/log.hpp"
+#include "hibiki/metrics/registry.hpp"
+#include "hibiki/persistence/backend.hpp"
 #include "hibiki/persistence/breaker_journal.hpp"
-#include "hibiki/persistence/kafka_backend.hpp"
-#include "hibiki/persistence/rocksdb_backend.hpp"
 #include "io_executor.hpp"
 #include "journal_status_json.hpp"
 #include "messages.hpp"
@@ -97,12 +97,6 @@ std::string node_name(const node_options& options) {
   return host;
 }
 
-/// node-pid-random: unique per node incarnation, and says where an event came from when an
-/// operator reads the topic.
-std::string incarnation_writer_id(const std::string& node) {
-  return node + "-" + std::to_string(::getpid()) + "-" + random_writer_id();
-}
-
 /// How long GET /api/journal waits for the backend (which budgets ~1 s for the broker).
 constexpr std::chrono::milliseconds status_limit{2000};
 
@@ -114,7 +108,8 @@ class node_impl final : public node {
         backend_(std::move(backend)),
         breaker_(
             std::make_unique<persistence::breaker_journal>(backend_->journal(), options_.breaker)),
-        probe_(std::make_unique<status_probe>(*backend_)) {
+        probe_(std::make_unique<status_probe>(*backend_)),
+        identity_(backend_->identity()) {
     if (options_.actor_threads > 0) cfg_.set("scheduler.max-threads", options_.actor_threads);
     auto* shards = backend_->shards();
     // Clustered: the other nodes reach this one's shard regions through CAF's middleman.
@@ -136,6 +131,10 @@ class node_impl final : public node {
     }
     rt_ = start_runtime(*sys_, std::move(deps), options_);
     forget_actor_system();
+    if (options_.metrics) {
+      metrics_collector_ =
+          options_.metrics->add_collector([this](metrics::registry& r) { collect(r); });
+    }
   }
 
   ~node_impl() override { node_impl::stop(); }
@@ -143,16 +142,13 @@ class node_impl final : public node {
   /// Clustered: publishes the cluster port and joins the group. Errors: as cluster_glue::start.
   hibiki::status start_cluster() {
     auto* shards = backend_->shards();
-    if (!shards) return {};
+    auto* membership = backend_->membership();
+    if (!shards || !membership) return {};
     cluster_glue_options go;
     go.node = node_name_;
     go.listen = options_.cluster_listen;
-    go.brokers = options_.kafka_brokers;
-    go.topic = options_.kafka_topic;
-    go.session_timeout = options_.cluster_session_timeout;
-    go.kafka_config = options_.kafka_config;
     std::lock_guard<std::mutex> lock(sys_mutex_);
-    auto glue = cluster_glue::start(*sys_, rt_.ctx, *shards, std::move(go));
+    auto glue = cluster_glue::start(*sys_, rt_.ctx, *shards, *membership, std::move(go));
     forget_actor_system();
     if (!glue) return glue.error();
     glue_ = std::move(*glue);
@@ -211,20 +207,16 @@ class node_impl final : public node {
       problem = "the journal did not report its status within " +
                 std::to_string(status_limit.count()) + " ms (is the broker reachable?)";
     }
-    if (!problem.empty()) {
-      st.kind = options_.journal == journal_kind::kafka ? "kafka" : "rocksdb";
-      if (options_.journal == journal_kind::kafka) {
-        st.brokers = options_.kafka_brokers;
-        st.topic = options_.kafka_topic;
-      }
-    }
+    if (!problem.empty()) st = identity_;
     // The breaker answers even when the backend does not: it is what an operator needs then.
     st.breaker_state = std::string(to_string(breaker_->state()));
     st.breaker_failures = breaker_->consecutive_failures();
     auto j = journal_status_json(st, options_.breaker);
     if (!problem.empty()) {
       // Unknown, not zero: null counters and no partitions, with the reason.
-      for (const char* key : {"partition_count", "appends", "rejected", "failed"}) j[key] = nullptr;
+      for (const char* key : {"partition_count", "appends", "rejected", "failed",
+                              "partitions_catching_up", "offsets_to_index"})
+        j[key] = nullptr;
       j["error"] = problem;
     }
     return j;
@@ -250,6 +242,8 @@ class node_impl final : public node {
     std::lock_guard<std::mutex> lock(stop_mutex_);
     if (stopped_) return;
     stopped_ = true;
+    // Waits for a scrape in progress; none reads the runtime or the backend after this.
+    metrics_collector_.reset();
     rt_.ctx->stopping = true;
     // Let appends already submitted be acknowledged and their replies go out. Bounded, so a
     // wedged disk cannot hang shutdown forever.
@@ -293,6 +287,25 @@ class node_impl final : public node {
   }
 
  private:
+  /// The node's scrape-time metrics: what its regions, recovery gate and journal hold now.
+  void collect(metrics::registry& r) {
+    using metrics::entity_kind;
+    r.set_live_entities(entity_kind::room, rt_.room_stats->live);
+    r.set_live_entities(entity_kind::user, rt_.user_stats->live);
+    r.set_live_entities(entity_kind::id_allocator, rt_.id_stats->live);
+    r.set_passivations_total(entity_kind::room, rt_.room_stats->passivations);
+    r.set_passivations_total(entity_kind::user, rt_.user_stats->passivations);
+    r.set_passivations_total(entity_kind::id_allocator, rt_.id_stats->passivations);
+    r.set_recoveries(rt_.gate->total, rt_.gate->running);
+    r.set_breaker_state(to_string(breaker_->state()));
+    // A fresh look at the partitions (Kafka; bounded like GET /api/journal). RocksDB has none.
+    std::lock_guard<std::mutex> lock(status_mutex_);
+    if (closed_) return;
+    if (auto st = probe_->get(status_limit)) {
+      for (const auto& p : st->partitions) r.set_partition_lag(p.partition, p.lag);
+    }
+  }
+
   void finish_signup(std::uint64_t ticket, result<signup_result> r) {
     std::function<void(result<signup_result>)> done;
     {
@@ -313,7 +326,11 @@ class node_impl final : public node {
   std::unique_ptr<persistence::breaker_journal> breaker_;
   /// Asks backend_ for its status with a deadline; declared after it so it is destroyed first.
   std::unique_ptr<status_probe> probe_;
+  /// What the backend is (kind, topic...), for the status when the backend cannot answer.
+  persistence::journal_status identity_;
   std::unique_ptr<cluster_glue> glue_;
+  /// Registered with options_.metrics while the node runs; reset first in stop().
+  metrics::collector_handle metrics_collector_;
   /// Held while reading the status and while closing storage: no status call on a closed backend.
   std::mutex status_mutex_;
   bool closed_ = false;
@@ -335,73 +352,29 @@ class node_impl final : public node {
 
 }  // namespace
 
-namespace {
-
-result<std::unique_ptr<persistence::backend>> open_rocksdb(const node_options& options) {
-  persistence::rocksdb_options ro;
-  ro.path = options.data_dir;
-  ro.sync = options.sync_writes;
-  auto backend = persistence::rocksdb_backend::open(ro);
-  if (!backend) {
-    return hibiki::error{errc::unavailable,
-                         "cannot open " + options.data_dir + ": " + backend.error().message};
-  }
-  return std::unique_ptr<persistence::backend>(std::move(*backend));
-}
-
-result<std::unique_ptr<persistence::backend>> open_kafka(const node_options& options,
-                                                         const std::string& writer_id) {
-  const bool clustered = !options.cluster_listen.empty();
-  if (options.kafka_brokers.empty()) {
-    return hibiki::error{errc::bad_request,
-                         "the Kafka journal needs brokers (node_options::kafka_brokers, "
-                         "hibikid --kafka-brokers=HOST:PORT)"};
-  }
-  if (options.kafka_topic.empty())
-    return hibiki::error{errc::bad_request, "the Kafka journal needs a topic name"};
-  if (options.kafka_partitions <= 0) {
-    return hibiki::error{errc::bad_request, "the Kafka journal needs at least one partition (got " +
-                                                std::to_string(options.kafka_partitions) + ")"};
-  }
-  persistence::kafka_options ko;
-  ko.brokers = options.kafka_brokers;
-  ko.topic = options.kafka_topic;
-  ko.partitions = options.kafka_partitions;
-  ko.writer_id = writer_id;
-  ko.cluster = clustered;
-  ko.extra_config = options.kafka_config;
-  ko.open_timeout = options.kafka_open_timeout;
-  ko.local.path = options.data_dir;
-  ko.local.sync = options.sync_writes;
-  auto backend = persistence::kafka_backend::open(ko);
-  if (!backend) {
-    if (backend.error().code == errc::bad_request) return backend.error();
-    return hibiki::error{errc::unavailable, "cannot open the Kafka journal " + options.kafka_topic +
-                                                " at " + options.kafka_brokers + ": " +
-                                                backend.error().message};
-  }
-  return std::unique_ptr<persistence::backend>(std::move(*backend));
-}
-
-}  // namespace
-
-result<std::unique_ptr<node>> node::start(const node_options& options) {
-  const bool kafka = options.journal == journal_kind::kafka;
+result<std::unique_ptr<node>> node::start(std::unique_ptr<persistence::backend> backend,
+                                          const node_options& options) {
+  if (!backend) return hibiki::error{errc::bad_request, "node::start needs an opened backend"};
+  const bool clustered_backend = backend->shards() != nullptr && backend->membership() != nullptr;
+  auto refuse = [&](hibiki::error e) -> result<std::unique_ptr<node>> {
+    backend->close();
+    return e;
+  };
   if (!options.cluster_listen.empty()) {
-    if (!kafka) {
-      return hibiki::error{errc::bad_request,
-                           "a cluster needs the Kafka journal (hibikid --journal=kafka)"};
+    if (!clustered_backend) {
+      return refuse(
+          {errc::bad_request,
+           "a cluster needs a clustered journal (hibikid --journal=kafka --cluster=...)"});
     }
-    if (auto hp = parse_host_port(options.cluster_listen); !hp) {
-      return hibiki::error{errc::bad_request, "--cluster: " + hp.error().message};
-    }
+    if (auto hp = parse_host_port(options.cluster_listen); !hp)
+      return refuse({errc::bad_request, "--cluster: " + hp.error().message});
+  } else if (clustered_backend) {
+    return refuse({errc::bad_request,
+                   "the journal is clustered but the node has no cluster endpoint "
+                   "(node_options::cluster_listen)"});
   }
-  // With Kafka the writer id travels in every record of a shared topic: make it say which node
-  // incarnation wrote it. The embedded journal keeps its short random id.
-  std::string writer_id = kafka ? incarnation_writer_id(node_name(options)) : std::string();
-  auto backend = kafka ? open_kafka(options, writer_id) : open_rocksdb(options);
-  if (!backend) return backend.error();
-  auto n = std::make_unique<node_impl>(options, std::move(*backend), std::move(writer_id));
+  std::string writer_id = backend->writer_id();
+  auto n = std::make_unique<node_impl>(options, std::move(backend), std::move(writer_id));
   if (auto s = n->start_cluster(); !s) {
     n->stop();
     return s.error();

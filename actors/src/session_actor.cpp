@@ -11,6 +11,7 @@
 #include "entity_traits.hpp"
 #include "hibiki/core/log.hpp"
 #include "hibiki/core/protocol.hpp"
+#include "hibiki/metrics/registry.hpp"
 #include "messages.hpp"
 #include "reads.hpp"
 
@@ -69,24 +70,31 @@ class session_actor : public caf::event_based_actor {
       limited = "too many requests from this account (all its connections together)";
     if (limited != nullptr) {
       std::optional<std::int64_t> id;
-      if (auto* r = std::get_if<protocol::request>(&parsed))
+      if (auto* r = std::get_if<protocol::request>(&parsed)) {
         id = r->id;
-      else
+        count_request(r->body.index(), errc::rate_limited);
+      } else {
         id = std::get<protocol::parse_failure>(parsed).id;
+        count_request(invalid_op, errc::rate_limited);
+      }
       send_frame(protocol::encode_error(id, {errc::rate_limited, limited}));
       return;
     }
     if (auto* f = std::get_if<protocol::parse_failure>(&parsed)) {
+      count_request(invalid_op, f->error.code);
       send_frame(protocol::encode_error(f->id, f->error));
       return;
     }
     auto& req = std::get<protocol::request>(parsed);
     if (!account_ && !protocol::allowed_before_auth(req.body)) {
+      count_request(req.body.index(), errc::unauthenticated);
       send_frame(protocol::encode_error(req.id, {errc::unauthenticated, "authenticate first"}));
       link_->close(protocol::close_policy, "unauthenticated");
       closed_ = true;
       return;
     }
+    if (ctx_->options.metrics)
+      running_.emplace(req.id, running_request{req.body.index(), std::chrono::steady_clock::now()});
     std::visit([&](auto& body) { handle(req.id, body); }, req.body);
   }
 
@@ -109,6 +117,17 @@ class session_actor : public caf::event_based_actor {
     return true;
   }
 
+  // ---- metrics --------------------------------------------------------------------------------
+
+  /// The op index of a frame that did not parse (metrics::registry::request counts it "invalid").
+  static constexpr std::size_t invalid_op = std::variant_size_v<protocol::request_body>;
+  static inline const std::size_t send_message_op =
+      protocol::request_body(std::in_place_type<protocol::send_message_req>).index();
+
+  void count_request(std::size_t op, errc result) {
+    if (ctx_->options.metrics) ctx_->options.metrics->request(op, result);
+  }
+
   // ---- replies out ----------------------------------------------------------------------------
 
   void send_frame(std::string frame) {
@@ -116,6 +135,15 @@ class session_actor : public caf::event_based_actor {
   }
 
   void answer(std::int64_t id, const command_reply& r) {
+    if (auto it = running_.find(id); it != running_.end()) {
+      // The reply is about to be handed to the connection: count it, and time an acknowledged
+      // send_message.
+      const auto op = it->second.op;
+      count_request(op, r.err ? r.err->code : errc::ok);
+      if (op == send_message_op && !r.err)
+        ctx_->options.metrics->send_ack(std::chrono::steady_clock::now() - it->second.started);
+      running_.erase(it);
+    }
     if (r.err) {
       send_frame(protocol::encode_error(id, *r.err));
       return;
@@ -501,6 +529,13 @@ class session_actor : public caf::event_based_actor {
   double tokens_;
   caf::actor_clock::time_point last_refill_;
   std::unordered_map<std::uint64_t, continuation> pending_;
+  /// Requests handed to their op and not answered yet, by client request id, for the metrics
+  /// (empty when metrics are off). A client reusing an id makes a multimap entry per request.
+  struct running_request {
+    std::size_t op;
+    std::chrono::steady_clock::time_point started;
+  };
+  std::unordered_multimap<std::int64_t, running_request> running_;
   std::uint64_t next_tag_ = 1;
 
   /// A sync waiting for (or in) its turn: the front one runs.

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "context.hpp"
-#include "hibiki/persistence/kafka_backend.hpp"
+#include "hibiki/core/shard.hpp"
 #include "messages.hpp"
 
 namespace hibiki::actors {
@@ -26,7 +26,7 @@ shard_table::shard_table(std::int32_t partitions, std::string self, bool cluster
 
 std::int32_t shard_table::partition_of(const entity_id& entity) const {
   if (partitions_ == 1) return 0;
-  return persistence::kafka_backend::partition_for(entity, partitions_);
+  return shard_of(entity, partitions_);
 }
 
 shard_route shard_table::route(std::int32_t partition) const {

@@ -52,7 +52,7 @@ class shard_table {
   std::int32_t partition_count() const { return partitions_; }
   const std::string& self() const { return self_; }
   bool is_clustered() const { return clustered_; }
-  /// The shard of `entity`: Kafka's murmur2 partitioner (kafka_backend::partition_for).
+  /// The shard of `entity`: shard_of (core/shard.hpp), the journal topic's partition.
   std::int32_t partition_of(const entity_id& entity) const;
 
   shard_route route(std::int32_t partition) const;

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hibiki/core/ids.hpp"
-#include "hibiki/persistence/kafka_backend.hpp"
+#include "hibiki/core/shard.hpp"
 
 namespace hibiki::bench {
 namespace {
@@ -137,9 +137,8 @@ std::optional<cluster_map> cluster_map::fetch(const std::vector<server_url>& ser
 
 hop cluster_map::classify(std::size_t server, std::uint64_t room) const {
   if (server >= node_of_server_.size()) return hop::unknown;
-  const auto p = partition_count_ <= 1 ? 0
-                                       : persistence::kafka_backend::partition_for(
-                                             entity_of(room_id{room}), partition_count_);
+  const auto p =
+      partition_count_ <= 1 ? 0 : hibiki::shard_of(entity_of(room_id{room}), partition_count_);
   const auto& owner = owners_[static_cast<std::size_t>(p)];
   if (owner.empty()) return hop::unknown;
   return owner == node_of_server_[server] ? hop::local : hop::remote;

@@ -1,6 +1,7 @@
-// hibikid: one hibiki node. Parses options, starts the node (storage + actors), then the gateway,
-// prints the line tests and scripts wait for, reloads on SIGHUP (log files reopened, the TLS
-// certificate read again), and on SIGTERM/SIGINT stops in reverse order.
+// hibikid: one hibiki node, and the one place where its parts are wired together: parses the
+// options, opens the storage (persistence::open_backend), starts the node (actors) on it, then the
+// gateway, prints the line tests and scripts wait for, reloads on SIGHUP (log files reopened, the
+// TLS certificate read again), and on SIGTERM/SIGINT stops in reverse order.
 
 #include <pthread.h>
 #include <sys/resource.h>
@@ -12,7 +13,9 @@
 #include "hibiki/cli/log_files.hpp"
 #include "hibiki/core/log.hpp"
 #include "hibiki/gateway/server.hpp"
+#include "hibiki/metrics/registry.hpp"
 #include "hibiki/persistence/kafka_settings.hpp"
+#include "hibiki/persistence/storage.hpp"
 
 #ifndef HIBIKI_VERSION
 #define HIBIKI_VERSION "unknown"
@@ -97,17 +100,31 @@ int main(int argc, char** argv) {
     log::info("hibikid") << text;
   };
 
-  if (options.journal == actors::journal_kind::kafka) {
+  // The wiring: options -> storage -> node -> gateway; stopped in the reverse order.
+  // One registry for every layer (metrics/README.md); none at all with --metrics=false.
+  auto metrics = options.metrics ? metrics::registry::create() : nullptr;
+  auto storage = cli::to_storage_options(options);
+  storage.metrics = metrics;
+  if (storage.journal == persistence::journal_kind::kafka) {
     // Opening fences every partition and reads the topic into the local index first: say so, as
-    // it can take a while (and up to two minutes when the brokers cannot be reached).
-    say("opening the journal (" + cli::journal_description(options) + ")");
+    // it can take a while (the backend logs its progress; --kafka-open-timeout bounds it).
+    say("opening the journal (" + persistence::describe_journal(storage) + ")");
   }
-  auto node = actors::node::start(cli::to_node_options(options));
+  auto backend = persistence::open_backend(storage);
+  if (!backend) {
+    fail("cannot open the journal: " + backend.error().message);
+    return 1;
+  }
+  auto node_options = cli::to_node_options(options);
+  node_options.metrics = metrics;
+  auto node = actors::node::start(std::move(*backend), node_options);
   if (!node) {
     fail("cannot start the node: " + node.error().message);
     return 1;
   }
-  auto gateway = gateway::server::start(*node.value(), cli::to_gateway_options(options));
+  auto gateway_options = cli::to_gateway_options(options);
+  gateway_options.metrics = metrics;
+  auto gateway = gateway::server::start(*node.value(), gateway_options);
   if (!gateway) {
     fail(gateway.error().message);
     node.value()->stop();

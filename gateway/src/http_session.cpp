@@ -6,6 +6,7 @@
 #include "client_address.hpp"
 #include "hibiki/core/log.hpp"
 #include "peer_address.hpp"
+#include "readiness.hpp"
 #include "request_parsing.hpp"
 #include "static_files.hpp"
 #include "ws_session.hpp"
@@ -43,6 +44,14 @@ bool origin_allowed(const gateway_options& options, std::string_view origin) {
   const auto& allowed = options.allowed_origins;  // resolved by server::start, never empty
   return std::any_of(allowed.begin(), allowed.end(),
                      [&](const std::string& a) { return a == "*" || a == origin; });
+}
+
+metrics::http_path path_class(std::string_view path) {
+  if (path == "/ws") return metrics::http_path::websocket;
+  if (path.substr(0, 5) == "/api/") return metrics::http_path::api;
+  if (path == "/healthz" || path == "/readyz") return metrics::http_path::health;
+  if (path == "/metrics") return metrics::http_path::metrics;
+  return metrics::http_path::file;
 }
 
 }  // namespace
@@ -94,6 +103,7 @@ void http_session::release() {
 }
 
 void http_session::do_read() {
+  path_class_ = metrics::http_path::file;
   parser_.emplace();
   parser_->body_limit(ctx_->options.max_http_body_bytes);
   // A connection being refused gets only the handshake timeout to send its request.
@@ -126,6 +136,7 @@ void http_session::handle(http::request<http::string_body>&& req) {
   version_ = req.version();
   keep_alive_ = req.keep_alive() && !stopping_;
   const auto path = split_target(to_std(req.target())).path;
+  path_class_ = path_class(path);
 
   if (verdict_ != connection_limits::verdict::admitted) {
     // Admitted over a cap only to say so (admission.hpp): whatever was asked, refuse and close.
@@ -190,6 +201,7 @@ void http_session::handle(http::request<http::string_body>&& req) {
     }
     return handle_status(journal ? status_kind::journal : status_kind::cluster);
   }
+  if (handle_operator_route(path, req)) return;
   if (path == "/healthz") {
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
       return send_json(http::status::method_not_allowed, error_body("bad_request", "use GET"));
@@ -281,6 +293,61 @@ void http_session::handle_status(status_kind kind) {
   }
 }
 
+bool http_session::handle_operator_route(std::string_view path,
+                                         const http::request<http::string_body>& req) {
+  if (path != "/readyz" && path != "/metrics") return false;
+  if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    send_json(http::status::method_not_allowed, error_body("bad_request", "use GET"));
+    return true;
+  }
+  // Both may block (the journal status asks the broker; the metrics' collectors read it too).
+  gateway_context* ctx = ctx_.get();
+  if (path == "/readyz") {
+    answer_from_worker(
+        [ctx] {
+          auto problems = readiness_problems(ctx->node.healthy(), ctx->node.journal_status());
+          return answer{problems.empty() ? http::status::ok : http::status::service_unavailable,
+                        "application/json", readiness_body(problems)};
+        },
+        "too many readiness requests at once");
+    return true;
+  }
+  if (!ctx_->options.metrics) {
+    send_json(http::status::not_found, error_body("not_found", "metrics are off on this server"));
+    return true;
+  }
+  answer_from_worker(
+      [ctx] {
+        return answer{http::status::ok, std::string(metrics::registry::content_type),
+                      ctx->options.metrics->exposition()};
+      },
+      "too many metrics requests at once");
+  return true;
+}
+
+void http_session::answer_from_worker(std::function<answer()> job, std::string busy) {
+  self_while_waiting_ = shared_from_this();
+  std::weak_ptr<http_session> weak = self_while_waiting_;
+  // As in handle_status: the server joins the worker before it lets go of the context.
+  gateway_context* ctx = ctx_.get();
+  const bool queued = ctx_->worker.post([ctx, weak, job = std::move(job)] {
+    if (weak.expired()) return;
+    auto a = job();
+    ctx->gate.run([&] {
+      auto self = weak.lock();
+      if (!self) return;
+      net::post(self->stream_.get_executor(), [self, a = std::move(a)]() mutable {
+        self->self_while_waiting_.reset();
+        self->send_body(a.status, a.content_type, std::move(a.body));
+      });
+    });
+  });
+  if (!queued) {
+    self_while_waiting_.reset();
+    send_json(http::status::service_unavailable, error_body("unavailable", busy));
+  }
+}
+
 void http_session::serve_file(const http::request<http::string_body>& req) {
   const auto found = find_static_file(ctx_->options.web_root, to_std(req.target()));
   if (found.result == static_lookup::outcome::bad_request) {
@@ -312,8 +379,13 @@ void http_session::serve_file(const http::request<http::string_body>& req) {
 }
 
 void http_session::send_json(http::status status, std::string body, std::uint64_t retry_after) {
+  send_body(status, "application/json", std::move(body), retry_after);
+}
+
+void http_session::send_body(http::status status, std::string_view content_type, std::string body,
+                             std::uint64_t retry_after) {
   http::response<http::string_body> res{status, version_};
-  res.set(http::field::content_type, "application/json");
+  res.set(http::field::content_type, std::string(content_type));
   res.set(http::field::cache_control, "no-store");
   if (retry_after != 0) res.set(http::field::retry_after, std::to_string(retry_after));
   if (status == http::status::method_not_allowed) res.set(http::field::allow, "GET, HEAD, POST");
@@ -325,6 +397,7 @@ void http_session::send_json(http::status status, std::string body, std::uint64_
 
 template <class Body>
 void http_session::send(http::response<Body>&& res) {
+  if (ctx_->options.metrics) ctx_->options.metrics->http_request(path_class_, res.result_int());
   auto sp = std::make_shared<http::response<Body>>(std::move(res));
   response_ = sp;
   access_.respond(sp->result_int());

@@ -6,8 +6,11 @@
 /// strand.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "access_log.hpp"
 #include "admission.hpp"
@@ -15,6 +18,7 @@
 #include "connection_registry.hpp"
 #include "edge_stream.hpp"
 #include "gateway_context.hpp"
+#include "hibiki/metrics/registry.hpp"
 
 namespace hibiki::gateway {
 
@@ -37,9 +41,22 @@ class http_session : public connection, public std::enable_shared_from_this<http
   /// GET /api/journal and /api/cluster: the node's status JSON, asked off the I/O threads.
   enum class status_kind { journal, cluster };
   void handle_status(status_kind kind);
+  /// The operator routes that carry no user data: GET /readyz and GET /metrics. True when `path`
+  /// was one of them (and is answered). Kept together so they can move to another listener.
+  bool handle_operator_route(std::string_view path, const http::request<http::string_body>& req);
+  /// Runs `job` on the blocking worker and answers with what it returns (or 503 `busy` when the
+  /// worker's queue is full).
+  struct answer {
+    http::status status;
+    std::string content_type;
+    std::string body;
+  };
+  void answer_from_worker(std::function<answer()> job, std::string busy);
   void serve_file(const http::request<http::string_body>& req);
   /// A JSON response; `retry_after` (seconds, 0 = none) adds a Retry-After header.
   void send_json(http::status status, std::string body, std::uint64_t retry_after = 0);
+  void send_body(http::status status, std::string_view content_type, std::string body,
+                 std::uint64_t retry_after = 0);
   template <class Body>
   void send(http::response<Body>&& res);
   void on_write(bool close, beast::error_code ec, std::size_t bytes);
@@ -65,6 +82,8 @@ class http_session : public connection, public std::enable_shared_from_this<http
   /// callback holds a weak ref).
   std::shared_ptr<http_session> self_while_waiting_;
   std::uint64_t registry_id_ = 0;
+  /// The request's path class for hibiki_http_requests_total.
+  metrics::http_path path_class_ = metrics::http_path::file;
   std::string peer_;    ///< "IP:PORT", for the access and audit logs
   http_access access_;  ///< the request being answered
 };

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string_view>
 
+#include "hibiki/metrics/registry.hpp"
+
 namespace hibiki::gateway {
 namespace {
 
@@ -111,6 +113,10 @@ void ws_session::on_accept(beast::error_code ec) {
   }
   session_ =
       ctx_->node.open_session(std::make_shared<ws_link>(ctx_, weak_from_this(), access_, peer_));
+  if (ctx_->options.metrics) {
+    ctx_->options.metrics->http_request(metrics::http_path::websocket, 101);
+    ctx_->options.metrics->websocket_opened();
+  }
   do_read();
 }
 
@@ -194,6 +200,7 @@ void ws_session::enqueue(std::shared_ptr<const std::string> frame) {
       queue_.size() >= ctx_->options.max_outgoing_frames) {
     // Its socket is not taking what we send. A close frame would wait behind the same full
     // socket, so drop the connection; the memory is freed now.
+    if (ctx_->options.metrics) ctx_->options.metrics->slow_client_dropped();
     drop();
     return;
   }
@@ -293,6 +300,7 @@ void ws_session::write_access_record() const {
 void ws_session::notify_closed() {
   if (closed_notified_ || !session_) return;
   closed_notified_ = true;
+  if (ctx_->options.metrics) ctx_->options.metrics->websocket_closed();
   session_->on_closed();
 }
 

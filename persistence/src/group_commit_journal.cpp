@@ -1,6 +1,7 @@
 #include "group_commit_journal.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <future>
 #include <unordered_set>
 
@@ -193,7 +194,11 @@ void group_commit_journal::commit(std::vector<job>& batch) {
     } else {
       rocksdb::WriteOptions wo;
       wo.sync = options_.sync;
+      const auto started = std::chrono::steady_clock::now();
       s = db_.db().Write(wo, &wb);
+      if (s.ok() && options_.metrics)
+        options_.metrics->journal_commit(std::chrono::steady_clock::now() - started,
+                                         accepted_appends);
     }
     if (!s.ok()) {
       write_failed = true;

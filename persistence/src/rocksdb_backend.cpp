@@ -22,6 +22,12 @@ class rocksdb_backend_impl final : public rocksdb_backend {
   persistence::read_store& reads() override { return reads_; }
   void close() override { journal_.close(); }
 
+  journal_status identity() const override {
+    journal_status out;
+    out.kind = "rocksdb";
+    return out;
+  }
+
   journal_status status() override {
     auto st = journal_.stats();
     journal_status out;

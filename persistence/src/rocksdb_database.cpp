@@ -61,10 +61,26 @@ result<std::unique_ptr<rocksdb_database>> rocksdb_database::open(const rocksdb_o
   out->snapshots_ = out->handles_[3];
   for (std::size_t i = 0; i < table_cf_names.size(); ++i) out->tables_[i] = out->handles_[4 + i];
   out->journal_offsets_ = out->handles_[4 + table_cf_names.size()];
+  if (options.metrics) out->report_memory(*options.metrics, table_options.block_cache);
   return out;
 }
 
+void rocksdb_database::report_memory(metrics::registry& registry,
+                                     std::shared_ptr<rocksdb::Cache> block_cache) {
+  memory_collector_ = registry.add_collector([this, cache = std::move(block_cache)](auto& r) {
+    std::uint64_t bytes = 0;
+    if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &bytes))
+      r.set_rocksdb_memory("memtables", bytes);
+    // One cache shared by every family: ask it, not the per-family property (counted N times).
+    r.set_rocksdb_memory("block_cache", cache->GetUsage());
+    if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimateTableReadersMem, &bytes))
+      r.set_rocksdb_memory("table_readers", bytes);
+  });
+}
+
 rocksdb_database::~rocksdb_database() {
+  // Before the handles go: waits for a scrape reading them.
+  memory_collector_.reset();
   if (!db_) return;
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   db_->Close().PermitUncheckedError();

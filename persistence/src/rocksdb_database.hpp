@@ -7,10 +7,12 @@
 #include <memory>
 #include <string>
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 
 #include "hibiki/core/read_model.hpp"
 #include "hibiki/core/result.hpp"
+#include "hibiki/metrics/registry.hpp"
 #include "hibiki/persistence/rocksdb_backend.hpp"
 
 namespace hibiki::persistence {
@@ -43,6 +45,8 @@ class rocksdb_database {
 
  private:
   rocksdb_database() = default;
+  /// Sets hibiki_rocksdb_memory_bytes at each scrape, until this database is destroyed.
+  void report_memory(metrics::registry& registry, std::shared_ptr<rocksdb::Cache> block_cache);
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // all of them, destroyed before db_
@@ -51,6 +55,7 @@ class rocksdb_database {
   rocksdb::ColumnFamilyHandle* snapshots_ = nullptr;
   rocksdb::ColumnFamilyHandle* journal_offsets_ = nullptr;
   std::array<rocksdb::ColumnFamilyHandle*, read_model::table_count> tables_{};
+  metrics::collector_handle memory_collector_;
 };
 
 /// Converts a failed RocksDB status into the error callers see: storage trouble is `unavailable`.

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "hibiki/actors/node.hpp"
+#include "hibiki/persistence/storage.hpp"
 #include "hibiki/testkit/recording_link.hpp"
 #include "hibiki/testkit/temp_dir.hpp"
 
@@ -55,11 +56,14 @@ hibiki::actors::signup_result do_signup(node& n, const std::string& name) {
 }
 
 std::unique_ptr<node> start(const temp_dir& dir) {
+  hibiki::persistence::storage_options s;
+  s.data_dir = dir.sub("data");
+  s.sync_writes = false;
+  auto backend = hibiki::persistence::open_backend(s);
+  REQUIRE(backend.ok());
   node_options o;
-  o.data_dir = dir.sub("data");
-  o.sync_writes = false;
   o.actor_threads = 2;
-  auto n = node::start(o);
+  auto n = node::start(std::move(*backend), o);
   REQUIRE(n.ok());
   return std::move(n.value());
 }

@@ -20,6 +20,11 @@ class held_backend final : public hibiki::persistence::backend {
   hibiki::persistence::snapshot_store& snapshots() override { std::abort(); }
   hibiki::persistence::read_store& reads() override { std::abort(); }
   void close() override {}
+  hibiki::persistence::journal_status identity() const override {
+    hibiki::persistence::journal_status st;
+    st.kind = "held";
+    return st;
+  }
 
   hibiki::persistence::journal_status status() override {
     std::unique_lock lock(mutex_);

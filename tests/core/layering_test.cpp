@@ -7,12 +7,13 @@
 
 namespace fs = std::filesystem;
 
-TEST_CASE("core includes no CAF, Beast, asio, RocksDB or librdkafka header", "[layering]") {
+TEST_CASE("core includes no CAF, Beast, asio, RocksDB, librdkafka or Prometheus header",
+          "[layering]") {
   const fs::path root = HIBIKI_CORE_SOURCE_DIR;
   REQUIRE(fs::is_directory(root / "include"));
   REQUIRE(fs::is_directory(root / "src"));
   const std::regex forbidden(
-      R"(^\s*#\s*include\s*[<"](caf/|boost/beast|boost/asio|rocksdb/|librdkafka/))");
+      R"(^\s*#\s*include\s*[<"](caf/|boost/beast|boost/asio|rocksdb/|librdkafka/|prometheus/))");
   std::size_t scanned = 0;
   std::vector<std::string> offenders;
   for (const auto& entry : fs::recursive_directory_iterator(root)) {
@@ -34,12 +35,13 @@ TEST_CASE("core includes no CAF, Beast, asio, RocksDB or librdkafka header", "[l
 
 TEST_CASE("the layering pattern catches what it must", "[layering]") {
   const std::regex forbidden(
-      R"(^\s*#\s*include\s*[<"](caf/|boost/beast|boost/asio|rocksdb/|librdkafka/))");
+      R"(^\s*#\s*include\s*[<"](caf/|boost/beast|boost/asio|rocksdb/|librdkafka/|prometheus/))");
   CHECK(std::regex_search("#include <caf/all.hpp>", forbidden));
   CHECK(std::regex_search("  #  include \"rocksdb/db.h\"", forbidden));
   CHECK(std::regex_search("#include <boost/asio.hpp>", forbidden));
   CHECK(std::regex_search("#include <boost/beast/websocket.hpp>", forbidden));
   CHECK(std::regex_search("#include <librdkafka/rdkafka.h>", forbidden));
+  CHECK(std::regex_search("#include <prometheus/registry.h>", forbidden));
   CHECK_FALSE(std::regex_search("#include <nlohmann/json.hpp>", forbidden));
   CHECK_FALSE(std::regex_search("// no #include <caf/all.hpp> here", forbidden));
 }

@@ -1,12 +1,17 @@
-// Fuzz target: the gateway's pure HTTP request parsing (gateway/src/request_parsing.cpp and
-// static_files.cpp). The same bytes are a request target (split into path and query, mapped to a
-// file under the web root) and a sign-up body. A mapped file must stay under the web root, and a
-// sign-up name must be valid UTF-8 (the user aggregate counts its code points next).
+// Fuzz target: the gateway's pure HTTP request parsing (gateway/src/request_parsing.cpp,
+// static_files.cpp and client_address.cpp). The same bytes are a request target (split into path
+// and query, mapped to a file under the web root), a sign-up body, an X-Forwarded-For header and
+// an address block. A mapped file must stay under the web root, a sign-up name must be valid
+// UTF-8 (the user aggregate counts its code points next), and the client behind a proxy must be
+// the peer or an address the header names.
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
+#include "client_address.hpp"
 #include "fuzz_check.hpp"
 #include "hibiki/core/room.hpp"
 #include "request_parsing.hpp"
@@ -46,6 +51,8 @@ void check_file(std::string_view target) {
              (target_path.ends_with('/') && rest.substr(0, target_path.size()) == target_path &&
               rest.substr(target_path.size()) == "index.html"));
   FUZZ_CHECK(!gateway::mime_type(path).empty());
+  // Dotfiles and dot-directories are refused by the lookup that follows.
+  if (!gateway::has_dot_segment(target)) FUZZ_CHECK(rest.find("/.") == std::string_view::npos);
 }
 
 void check_signup(std::string_view body) {
@@ -58,6 +65,51 @@ void check_signup(std::string_view body) {
   FUZZ_CHECK(room::utf8_length(*name).has_value());
 }
 
+/// The trusted proxies of check_forwarded: loopback, 10/8 and fd00::/8.
+const std::vector<gateway::cidr_block>& trusted_proxies() {
+  static const auto blocks = *gateway::parse_cidrs({"127.0.0.0/8", "10.0.0.0/8", "fd00::/8"});
+  return blocks;
+}
+
+/// Whether `address` is one of the comma-separated entries of `header` (spaces and tabs around
+/// an entry ignored, IPv4-mapped IPv6 read as IPv4).
+bool named_in(std::string_view header, const gateway::net::ip::address& address) {
+  while (true) {
+    const auto comma = header.find(',');
+    auto entry = header.substr(0, comma);
+    while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t'))
+      entry.remove_prefix(1);
+    while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t')) entry.remove_suffix(1);
+    boost::system::error_code ec;
+    const auto parsed = gateway::net::ip::make_address(std::string(entry), ec);
+    if (!ec && gateway::unmapped(parsed) == address) return true;
+    if (comma == std::string_view::npos) return false;
+    header.remove_prefix(comma + 1);
+  }
+}
+
+void check_forwarded(std::string_view header) {
+  namespace ip = gateway::net::ip;
+  // From a peer that is not a trusted proxy the header is ignored.
+  const auto stranger = ip::make_address("203.0.113.9");
+  FUZZ_CHECK(gateway::client_address(stranger, header, trusted_proxies()) == stranger);
+  // From a trusted proxy the client is the proxy itself or an address the header names.
+  const auto proxy = ip::make_address("10.1.2.3");
+  const auto client = gateway::client_address(proxy, header, trusted_proxies());
+  FUZZ_CHECK(client == proxy || named_in(header, client));
+  FUZZ_CHECK(!gateway::limit_key(client).empty());
+}
+
+void check_cidr(std::string_view text) {
+  const auto block = gateway::parse_cidr(text);
+  if (!block) {
+    FUZZ_CHECK(block.error().code == errc::bad_request);
+    return;
+  }
+  FUZZ_CHECK(block->prefix <= (block->network.is_v4() ? 32u : 128u));
+  FUZZ_CHECK(block->contains(block->network));
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -65,5 +117,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_split(input);
   check_file(input);
   check_signup(input);
+  check_forwarded(input);
+  check_cidr(input);
   return 0;
 }

@@ -261,6 +261,15 @@ void http_corpus(const fs::path& dir) {
       {"css_upper", "/site.CSS"},
       {"hidden", "/.env"},
       {"nul", std::string("/a\0b", 4)},
+      {"forwarded_one", "203.0.113.7"},
+      {"forwarded_chain", "198.51.100.1, 203.0.113.7,10.0.0.2"},
+      {"forwarded_v6", "2001:db8::1, ::ffff:10.0.0.9\t,fd00::5"},
+      {"forwarded_garbage", "unknown, 10.0.0.1"},
+      {"forwarded_empty_entries", ",, 127.0.0.1,"},
+      {"cidr_v4", "10.0.0.0/8"},
+      {"cidr_v6", " fd00::/8 "},
+      {"cidr_bad_prefix", "2001:db8::/129"},
+      {"cidr_host", "127.0.0.1"},
       {"long_path", "/" + std::string(200, 'a') + "/index.html?" + std::string(100, 'q')},
   };
   for (const auto& [name, text] : inputs) write(dir / name, text);
@@ -398,8 +407,10 @@ void dictionaries(const fs::path& dir) {
   write_dict(dir / "event_codec.dict", event);
 
   write_dict(dir / "http_request.dict",
-             {"/", "?", "#", "..", "//", "%2e", "\\", "/index.html", "/api/signup", "/ws",
-              "index.html", ".js", ".css", "{\"name\":", "\"", "\\u0000", "null"});
+             {"/",           "?",           "#",    "..",         "//",  "%2e",     "\\",
+              "/index.html", "/api/signup", "/ws",  "index.html", ".js", ".css",    "{\"name\":",
+              "\"",          "\\u0000",     "null", ", ",         "::",  "::ffff:", "10.0.0.1",
+              "127.0.0.1",   "fd00::",      "/8",   "/32",        "/128"});
 }
 
 }  // namespace

@@ -37,7 +37,7 @@ TEST_CASE("hibikid defaults", "[cli][options]") {
   REQUIRE(o->max_outgoing_bytes == 4 * 1024 * 1024);
   REQUIRE_FALSE(o->help);
   REQUIRE_FALSE(o->version);
-  REQUIRE(o->journal == actors::journal_kind::rocksdb);
+  REQUIRE(o->journal == persistence::journal_kind::rocksdb);
   REQUIRE(o->kafka_brokers.empty());
   REQUIRE(o->kafka_topic == "hibiki.journal");
   REQUIRE(o->kafka_partitions == 16);
@@ -47,8 +47,12 @@ TEST_CASE("hibikid defaults", "[cli][options]") {
   REQUIRE(journal_description(*o) == "rocksdb");
 
   auto node = to_node_options(*o);
-  REQUIRE(node.journal == actors::journal_kind::rocksdb);
   REQUIRE(node.breaker.max_failures == 10);
+  auto storage = to_storage_options(*o);
+  REQUIRE(storage.journal == persistence::journal_kind::rocksdb);
+  REQUIRE(storage.data_dir == "./data");
+  REQUIRE(storage.kafka_open_timeout == std::chrono::milliseconds(120'000));
+  REQUIRE(storage.cluster_endpoint.empty());
 }
 
 TEST_CASE("hibikid rate / account / sync flags", "[cli][options]") {
@@ -119,7 +123,7 @@ TEST_CASE("hibikid flags", "[cli][options]") {
   REQUIRE(o->web_root == "/srv/web");
 
   auto node = to_node_options(*o);
-  REQUIRE(node.data_dir == "/var/lib/hibiki");
+  REQUIRE(to_storage_options(*o).data_dir == "/var/lib/hibiki");
   REQUIRE(node.snapshot_every == 50);
   REQUIRE(node.passivate_after == std::chrono::milliseconds(30'000));
   REQUIRE(node.max_live_entities == 10);
@@ -164,7 +168,7 @@ TEST_CASE("hibikid journal and breaker flags", "[cli][options]") {
                                  "--breaker-max-failures=4", "--breaker-call-timeout=2500",
                                  "--breaker-reset-timeout=0"});
   REQUIRE(o.ok());
-  REQUIRE(o->journal == actors::journal_kind::kafka);
+  REQUIRE(o->journal == persistence::journal_kind::kafka);
   REQUIRE(o->kafka_brokers == "127.0.0.1:9092,kafka-2:19092");
   REQUIRE(o->kafka_topic == "chat.events_v1");
   REQUIRE(o->kafka_partitions == 3);
@@ -173,11 +177,12 @@ TEST_CASE("hibikid journal and breaker flags", "[cli][options]") {
   REQUIRE(o->breaker.reset_timeout == std::chrono::milliseconds(0));
   REQUIRE(journal_description(*o) == "kafka topic chat.events_v1 at 127.0.0.1:9092,kafka-2:19092");
 
+  auto storage = to_storage_options(*o);
+  REQUIRE(storage.journal == persistence::journal_kind::kafka);
+  REQUIRE(storage.kafka_brokers == "127.0.0.1:9092,kafka-2:19092");
+  REQUIRE(storage.kafka_topic == "chat.events_v1");
+  REQUIRE(storage.kafka_partitions == 3);
   auto node = to_node_options(*o);
-  REQUIRE(node.journal == actors::journal_kind::kafka);
-  REQUIRE(node.kafka_brokers == "127.0.0.1:9092,kafka-2:19092");
-  REQUIRE(node.kafka_topic == "chat.events_v1");
-  REQUIRE(node.kafka_partitions == 3);
   REQUIRE(node.breaker.max_failures == 4);
   REQUIRE(node.breaker.call_timeout == std::chrono::milliseconds(2500));
   REQUIRE(node.breaker.reset_timeout == std::chrono::milliseconds(0));
@@ -188,7 +193,7 @@ TEST_CASE("hibikid journal and breaker flags", "[cli][options]") {
   REQUIRE(v6->kafka_brokers == "[::1]:9092");
   auto rocks = parse_daemon_options({"--journal=rocksdb", "--breaker-max-failures=1"});
   REQUIRE(rocks.ok());
-  REQUIRE(rocks->journal == actors::journal_kind::rocksdb);
+  REQUIRE(rocks->journal == persistence::journal_kind::rocksdb);
   REQUIRE(rocks->breaker.max_failures == 1);
 }
 
@@ -202,7 +207,7 @@ TEST_CASE("hibikid journal options from the config file", "[cli][options]") {
                       "breaker-call-timeout = 500\n");
   auto o = parse_daemon_options({"--config=" + file.string(), "--kafka-partitions=2"});
   REQUIRE(o.ok());
-  REQUIRE(o->journal == actors::journal_kind::kafka);
+  REQUIRE(o->journal == persistence::journal_kind::kafka);
   REQUIRE(o->kafka_brokers == "127.0.0.1:9092");
   REQUIRE(o->kafka_partitions == 2);  // the flag wins
   REQUIRE(o->breaker.call_timeout == std::chrono::milliseconds(500));
@@ -276,9 +281,12 @@ TEST_CASE("hibikid cluster flags", "[cli][options]") {
   auto node = to_node_options(*o);
   REQUIRE(node.cluster_listen == "127.0.0.1:7101");
   REQUIRE(node.node_id == "n1");
-  REQUIRE(node.cluster_session_timeout == std::chrono::milliseconds(6000));
   REQUIRE(node.route_wait == std::chrono::milliseconds(2500));
-  REQUIRE(node.journal == actors::journal_kind::kafka);
+  auto storage = to_storage_options(*o);
+  REQUIRE(storage.journal == persistence::journal_kind::kafka);
+  REQUIRE(storage.node_name == "n1");
+  REQUIRE(storage.cluster_endpoint == "127.0.0.1:7101");
+  REQUIRE(storage.cluster_session_timeout == std::chrono::milliseconds(6000));
 
   // Host names; the node id alone (it names a single node too).
   auto named = parse_daemon_options({"--journal=kafka", "--kafka-brokers=k:9092",
@@ -530,7 +538,7 @@ TEST_CASE("hibikid options from HIBIKI_ environment variables", "[cli][options]"
   // a flag.
   auto kafka = parse_daemon_options({"--kafka-brokers=k:9092"}, {{"HIBIKI_JOURNAL", "kafka"}});
   REQUIRE(kafka.ok());
-  REQUIRE(kafka->journal == actors::journal_kind::kafka);
+  REQUIRE(kafka->journal == persistence::journal_kind::kafka);
 
   // A bad value names the variable.
   auto bad = parse_daemon_options({}, {{"HIBIKI_IDLE_TIMEOUT", "soon"}});
@@ -591,9 +599,9 @@ TEST_CASE("hibikid --kafka-config and --kafka-open-timeout", "[cli][options]") {
                                              {"sasl.username", "env"},
                                              {"sasl.mechanism", "PLAIN"}});
   REQUIRE(o->kafka_open_timeout == std::chrono::seconds(45));  // environment > file
-  auto node = to_node_options(*o);
-  REQUIRE(node.kafka_config == o->kafka_config);
-  REQUIRE(node.kafka_open_timeout == std::chrono::milliseconds(45'000));
+  auto storage = to_storage_options(*o);
+  REQUIRE(storage.kafka_config == o->kafka_config);
+  REQUIRE(storage.kafka_open_timeout == std::chrono::milliseconds(45'000));
 
   for (const auto& [args, says] : std::vector<std::pair<strings, std::string>>{
            {with({"--kafka-config=transactional.id=x"}), "set by hibiki itself"},
@@ -800,4 +808,18 @@ TEST_CASE("token file location", "[cli][options]") {
   ::unsetenv("HIBIKI_CONFIG");
   ::setenv("HOME", "/home/someone", 1);
   REQUIRE(token_file_path() == "/home/someone/.config/hibiki/token");
+}
+
+TEST_CASE("hibikid --metrics: on by default, false turns it off, anything else is refused",
+          "[cli][options][metrics]") {
+  REQUIRE(parse_daemon_options({})->metrics);
+  REQUIRE_FALSE(parse_daemon_options({"--metrics=false"})->metrics);
+  REQUIRE(parse_daemon_options({"--metrics=true"})->metrics);
+  REQUIRE_FALSE(parse_daemon_options({}, {{"HIBIKI_METRICS", "false"}})->metrics);
+  for (const char* bad : {"--metrics=no", "--metrics=", "--metrics=1"}) {
+    INFO(bad);
+    auto r = parse_daemon_options({bad});
+    REQUIRE_FALSE(r);
+    REQUIRE(r.error().message.find("--metrics") != std::string::npos);
+  }
 }

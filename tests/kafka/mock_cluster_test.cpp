@@ -15,6 +15,7 @@
 
 #include "../persistence/journal_helpers.hpp"
 #include "../persistence/temp_dir.hpp"
+#include "hibiki/core/shard.hpp"
 #include "hibiki/persistence/kafka_backend.hpp"
 
 namespace hibiki::testkit {
@@ -148,7 +149,7 @@ TEST_CASE("kafka cluster: acquire retries while the broker is down, release stop
   entity_id e;
   do {
     e = random_id("mock");
-  } while (persistence::kafka_backend::partition_for(e, 2) != 0);
+  } while (hibiki::shard_of(e, 2) != 0);
 
   cluster.set_down();
   shards->acquire(0);

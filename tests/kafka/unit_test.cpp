@@ -1,5 +1,5 @@
-/// The Kafka backend's pure pieces: the partitioner against librdkafka's own murmur2, and the
-/// record format.
+/// The Kafka backend's pure pieces: shard_of (core/shard.hpp, the partition of an entity)
+/// against librdkafka's own murmur2 partitioner, and the record format.
 
 #include <librdkafka/rdkafka.h>
 
@@ -8,10 +8,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "hibiki/persistence/kafka_backend.hpp"
+#include "hibiki/core/shard.hpp"
 #include "kafka/kafka_record.hpp"
 
-using hibiki::persistence::kafka_backend;
 using namespace hibiki::persistence::kafka;
 
 namespace {
@@ -40,7 +39,7 @@ journal_record sample_event() {
 
 }  // namespace
 
-TEST_CASE("kafka partition_for equals librdkafka's murmur2 partitioner", "[kafka][unit]") {
+TEST_CASE("shard_of equals librdkafka's murmur2 partitioner", "[kafka][unit]") {
   std::mt19937_64 rng(12345);
   for (std::int32_t count : {1, 2, 3, 7, 16, 100, 1000}) {
     // Every tail length (0..3 bytes after the 4-byte blocks) and binary keys, NUL included.
@@ -48,16 +47,16 @@ TEST_CASE("kafka partition_for equals librdkafka's murmur2 partitioner", "[kafka
       for (int i = 0; i < 20; ++i) {
         const auto key = random_bytes(rng, len);
         INFO("count " << count << " len " << len);
-        REQUIRE(kafka_backend::partition_for(key, count) == librdkafka_partition(key, count));
+        REQUIRE(hibiki::shard_of(key, count) == librdkafka_partition(key, count));
       }
     }
     for (const std::string key : {"room-1", "user-alice", "tck-entity-abc", "hibiki"}) {
-      CHECK(kafka_backend::partition_for(key, count) == librdkafka_partition(key, count));
+      CHECK(hibiki::shard_of(key, count) == librdkafka_partition(key, count));
     }
   }
 }
 
-TEST_CASE("kafka partition_for matches Kafka's Java partitioner on known keys", "[kafka][unit]") {
+TEST_CASE("shard_of matches Kafka's Java partitioner on known keys", "[kafka][unit]") {
   // Utils.murmur2 results from Kafka's own UtilsTest; the partition is toPositive(h) % count, so
   // with count = 2^31 - 1 the partition is the positive hash itself (below the modulus).
   const std::pair<std::string, std::int32_t> vectors[] = {
@@ -69,10 +68,10 @@ TEST_CASE("kafka partition_for matches Kafka's Java partitioner on known keys", 
       {"abc", 479470107}};
   for (const auto& [key, hash] : vectors) {
     INFO(key);
-    CHECK(kafka_backend::partition_for(key, 2147483647) == (hash & 0x7fffffff) % 2147483647);
+    CHECK(hibiki::shard_of(key, 2147483647) == (hash & 0x7fffffff) % 2147483647);
   }
-  CHECK(kafka_backend::partition_for("x", 0) == 0);
-  CHECK(kafka_backend::partition_for("x", 1) == 0);
+  CHECK(hibiki::shard_of("x", 0) == 0);
+  CHECK(hibiki::shard_of("x", 1) == 0);
 }
 
 TEST_CASE("kafka record round trip", "[kafka][unit]") {

@@ -24,6 +24,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "hibiki/core/shard.hpp"
 #include "hibiki/persistence/journal.hpp"
 #include "hibiki/persistence/kafka_backend.hpp"
 #include "journal_helpers.hpp"
@@ -155,7 +156,7 @@ inline status append_bounded(persistence::journal& j, persistence::append_reques
 inline entity_id entity_on(std::int32_t partition, std::int32_t count, const std::string& tag) {
   for (;;) {
     auto id = random_id(tag);
-    if (persistence::kafka_backend::partition_for(id, count) == partition) return id;
+    if (hibiki::shard_of(id, count) == partition) return id;
   }
 }
 

@@ -121,10 +121,9 @@ TEST_CASE("a commit (EndTxn) error answers unavailable and the journal recovers"
   auto& backend = *opened;
   auto& j = backend.journal();
   const auto entity = random_id("room");
-  const auto other =
-      entity_on((kafka_backend::partition_for(entity, backend.status().partition_count) + 1) %
-                    backend.status().partition_count,
-                backend.status().partition_count, "other");
+  const auto other = entity_on((hibiki::shard_of(entity, backend.status().partition_count) + 1) %
+                                   backend.status().partition_count,
+                               backend.status().partition_count, "other");
   REQUIRE(code_of(append_bounded(j, events(entity, 1, 1, "w"))) == errc::ok);
   REQUIRE(code_of(append_bounded(j, events(other, 1, 1, "w"))) == errc::ok);
 

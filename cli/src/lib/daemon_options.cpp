@@ -313,9 +313,9 @@ const std::vector<option_spec> table = {
      "rocksdb",
      [](sv v, options& o) {
        if (v == "rocksdb")
-         o.journal = actors::journal_kind::rocksdb;
+         o.journal = persistence::journal_kind::rocksdb;
        else if (v == "kafka")
-         o.journal = actors::journal_kind::kafka;
+         o.journal = persistence::journal_kind::kafka;
        else
          return bad("journal", v, "rocksdb or kafka");
        return status::success();
@@ -502,6 +502,15 @@ const std::vector<option_spec> table = {
        o.allowed_origins = std::move(*list);
        return status::success();
      }},
+    {"metrics", "true|false",
+     "record metrics and serve them on GET /metrics (false: nothing recorded, /metrics 404)",
+     "true",
+     [](sv v, options& o) {
+       std::optional<bool> on;
+       auto st = set_bool("metrics", v, on);
+       if (st) o.metrics = *on;
+       return st;
+     }},
     // The logs (log_files.hpp checks the values; docs/operations.md "Logs").
     {"log-dir", "DIR",
      "write app.log, access.log and audit.log in DIR (created when missing; default: the app log "
@@ -674,16 +683,16 @@ status check_daemon_options(const daemon_options& o) {
                                          ? "--tls-key needs --tls-cert (TLS takes both)"
                                          : "--tls-cert needs --tls-key (TLS takes both)");
   }
-  if (o.journal == actors::journal_kind::kafka && o.kafka_brokers.empty()) {
+  if (o.journal == persistence::journal_kind::kafka && o.kafka_brokers.empty()) {
     return status(errc::bad_request,
                   "--journal=kafka needs --kafka-brokers=HOST:PORT[,HOST:PORT...]");
   }
-  if (o.journal != actors::journal_kind::kafka && !o.kafka_brokers.empty()) {
+  if (o.journal != persistence::journal_kind::kafka && !o.kafka_brokers.empty()) {
     // Silently keeping the embedded journal would look like Kafka to whoever set the brokers.
     return status(errc::bad_request,
                   "--kafka-brokers is set but the journal is rocksdb: add --journal=kafka");
   }
-  if (o.journal != actors::journal_kind::kafka && !o.kafka_config.empty()) {
+  if (o.journal != persistence::journal_kind::kafka && !o.kafka_config.empty()) {
     return status(errc::bad_request,
                   "--kafka-config is set but the journal is rocksdb: add --journal=kafka");
   }
@@ -694,7 +703,7 @@ status check_daemon_options(const daemon_options& o) {
                   "--sync-batch-bytes must be at most half of --max-outgoing-bytes (" +
                       std::to_string(o.max_outgoing_bytes) + ")");
   }
-  if (!o.cluster_listen.empty() && o.journal != actors::journal_kind::kafka) {
+  if (!o.cluster_listen.empty() && o.journal != persistence::journal_kind::kafka) {
     // Shard ownership and fencing come from Kafka: there is no cluster on the embedded journal.
     return status(errc::bad_request,
                   "--cluster needs --journal=kafka (and --kafka-brokers): shard ownership comes "
@@ -710,9 +719,7 @@ std::string cluster_description(const daemon_options& o) {
 }
 
 std::string journal_description(const daemon_options& o) {
-  if (o.journal == actors::journal_kind::kafka)
-    return "kafka topic " + o.kafka_topic + " at " + o.kafka_brokers;
-  return "rocksdb";
+  return persistence::describe_journal(to_storage_options(o));
 }
 
 status apply_config_text(std::string_view text, daemon_options& o) {
@@ -807,23 +814,38 @@ result<daemon_options> parse_daemon_options(const std::vector<std::string>& args
   return o;
 }
 
+std::string node_name(const daemon_options& o) {
+  if (!o.node_id.empty()) return o.node_id;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "node";
+  return host;
+}
+
+persistence::storage_options to_storage_options(const daemon_options& o) {
+  persistence::storage_options s;
+  s.data_dir = o.data_dir;
+  s.journal = o.journal;
+  s.kafka_brokers = o.kafka_brokers;
+  s.kafka_topic = o.kafka_topic;
+  s.kafka_partitions = o.kafka_partitions;
+  s.kafka_config = o.kafka_config;
+  s.kafka_open_timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(o.kafka_open_timeout);
+  s.node_name = node_name(o);
+  s.cluster_endpoint = o.cluster_listen;
+  s.cluster_session_timeout = o.cluster_session_timeout;
+  return s;
+}
+
 actors::node_options to_node_options(const daemon_options& o) {
   actors::node_options n;
-  n.data_dir = o.data_dir;
   n.snapshot_every = o.snapshot_every;
   n.passivate_after = std::chrono::duration_cast<std::chrono::milliseconds>(o.passivate_after);
   n.max_live_entities = o.max_live_entities;
-  n.journal = o.journal;
-  n.kafka_brokers = o.kafka_brokers;
-  n.kafka_topic = o.kafka_topic;
-  n.kafka_partitions = o.kafka_partitions;
   n.breaker = o.breaker;
-  n.node_id = o.node_id;
+  n.node_id = node_name(o);
   n.cluster_listen = o.cluster_listen;
-  n.cluster_session_timeout = o.cluster_session_timeout;
   n.route_wait = o.route_wait;
-  n.kafka_config = o.kafka_config;
-  n.kafka_open_timeout = o.kafka_open_timeout;
   n.rate_per_second = o.connection_rate;
   n.rate_burst = o.connection_burst;
   n.account_rate_per_second = o.account_rate;

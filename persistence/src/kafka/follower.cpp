@@ -1,7 +1,5 @@
 #include "follower.hpp"
 
-#include <librdkafka/rdkafka.h>
-
 #include "../storage_keys.hpp"
 #include "hibiki/core/log.hpp"
 
@@ -14,30 +12,26 @@ constexpr millis poll_wait{50};
 /// Records indexed in one WriteBatch at most.
 constexpr int max_batch = 1024;
 
-using list_ptr = std::unique_ptr<rd_kafka_topic_partition_list_t,
-                                 decltype(&rd_kafka_topic_partition_list_destroy)>;
-
 }  // namespace
 
 result<std::unique_ptr<follower>> follower::create(const owner_context& ctx) {
   // A group.id is needed for assign() in librdkafka 2.0; this consumer never joins the group
   // (no subscribe) nor commits: the offsets live in the local index.
-  auto conf = make_conf(ctx.conn, {{"group.id", "hibiki-follow-" + ctx.options.topic},
-                                   {"isolation.level", "read_committed"},
-                                   {"enable.partition.eof", "true"},
-                                   {"enable.auto.commit", "false"},
-                                   {"enable.auto.offset.store", "false"},
-                                   {"auto.offset.reset", "error"},
-                                   {"fetch.wait.max.ms", "100"}});
-  if (!conf) return conf.error();
-  auto rk = make_client(client_kind::consumer, std::move(*conf));
-  if (!rk) return rk.error();
-  return std::unique_ptr<follower>(new follower(ctx, std::move(*rk)));
+  auto consumer =
+      assigned_consumer::create(ctx.conn, {{"group.id", "hibiki-follow-" + ctx.options.topic},
+                                           {"isolation.level", "read_committed"},
+                                           {"enable.partition.eof", "true"},
+                                           {"enable.auto.commit", "false"},
+                                           {"enable.auto.offset.store", "false"},
+                                           {"auto.offset.reset", "error"},
+                                           {"fetch.wait.max.ms", "100"}});
+  if (!consumer) return consumer.error();
+  return std::unique_ptr<follower>(new follower(ctx, std::move(*consumer)));
 }
 
-follower::follower(const owner_context& ctx, rd_kafka_ptr rk)
+follower::follower(const owner_context& ctx, std::unique_ptr<assigned_consumer> consumer)
     : ctx_(ctx),
-      rk_(std::move(rk)),
+      consumer_(std::move(consumer)),
       errors_(static_cast<std::size_t>(ctx.partition_count)),
       parts_(static_cast<std::size_t>(ctx.partition_count)) {
   for (std::int32_t p = 0; p < ctx.partition_count; ++p) {
@@ -48,7 +42,6 @@ follower::follower(const owner_context& ctx, rd_kafka_ptr rk)
 
 follower::~follower() {
   stop();
-  if (rk_) rd_kafka_assign(rk_.get(), nullptr);
 }
 
 void follower::start() {
@@ -86,14 +79,10 @@ std::string follower::last_error(std::int32_t partition) const {
 }
 
 void follower::assign(std::int32_t partition, std::int64_t offset) {
-  list_ptr list(rd_kafka_topic_partition_list_new(1), &rd_kafka_topic_partition_list_destroy);
-  rd_kafka_topic_partition_list_add(list.get(), ctx_.options.topic.c_str(), partition)->offset =
-      offset;
   // Without a subscription the consumer has no rebalance protocol, so incremental assignment
   // is allowed at any time and leaves the other partitions' fetch positions alone.
-  if (auto* err = rd_kafka_incremental_assign(rk_.get(), list.get())) {
-    std::string why = rd_kafka_error_string(err);
-    rd_kafka_error_destroy(err);
+  if (auto s = consumer_->assign(ctx_.options.topic, partition, offset); !s) {
+    const std::string why = s.error().message;
     log::warn("journal") << "follower " << ctx_.options.topic << "/" << partition
                          << ": cannot assign: " << why;
     std::lock_guard lock(mutex_);
@@ -102,13 +91,10 @@ void follower::assign(std::int32_t partition, std::int64_t offset) {
 }
 
 void follower::unassign(std::int32_t partition) {
-  list_ptr list(rd_kafka_topic_partition_list_new(1), &rd_kafka_topic_partition_list_destroy);
-  rd_kafka_topic_partition_list_add(list.get(), ctx_.options.topic.c_str(), partition);
-  if (auto* err = rd_kafka_incremental_unassign(rk_.get(), list.get())) {
+  if (auto s = consumer_->unassign(ctx_.options.topic, partition); !s) {
     // Harmless for the index: messages of an inactive partition are dropped in handle().
     log::warn("journal") << "follower " << ctx_.options.topic << "/" << partition
-                         << ": cannot unassign: " << rd_kafka_error_string(err);
-    rd_kafka_error_destroy(err);
+                         << ": cannot unassign: " << s.error().message;
   }
 }
 
@@ -255,9 +241,9 @@ void follower::run() {
     }
     apply_commands();
     for (int n = 0; n < max_batch; ++n) {
-      auto* m = rd_kafka_consumer_poll(rk_.get(), n == 0 ? static_cast<int>(poll_wait.count()) : 0);
-      if (!m) break;
-      message msg(m);
+      auto polled = consumer_->poll(n == 0 ? poll_wait : millis{0});
+      if (!polled) break;
+      message& msg = *polled;
       if (msg.partition() < 0 && msg.error() != 0) {
         // A consumer-wide report (broker down, ...): librdkafka retries by itself.
         std::lock_guard lock(mutex_);

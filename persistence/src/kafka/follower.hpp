@@ -45,7 +45,7 @@ class follower final : public follow_control {
   std::string last_error(std::int32_t partition) const;
 
  private:
-  follower(const owner_context& ctx, rd_kafka_ptr rk);
+  follower(const owner_context& ctx, std::unique_ptr<assigned_consumer> consumer);
   struct command {
     std::int32_t partition;
     bool follow;
@@ -68,7 +68,7 @@ class follower final : public follow_control {
   void reset_failed();
 
   const owner_context& ctx_;
-  rd_kafka_ptr rk_;
+  std::unique_ptr<assigned_consumer> consumer_;
 
   mutable std::mutex mutex_;  // guards commands_, applied_, stopping_, errors_
   std::condition_variable applied_cv_;

@@ -15,6 +15,7 @@
 #include "../rocksdb_snapshot_store.hpp"
 #include "callback_runner.hpp"
 #include "follower.hpp"
+#include "group_membership.hpp"
 #include "hibiki/core/log.hpp"
 #include "kafka_journal.hpp"
 #include "partition_owner.hpp"
@@ -32,6 +33,8 @@ constexpr millis status_budget{1000};
 /// How long the read barrier waits for the high watermark before it settles for the last stable
 /// offset (see await_indexed): far longer than writing a commit's markers takes.
 constexpr millis barrier_grace{500};
+/// How often opening says how far the catch-up got.
+constexpr millis open_progress_every{5000};
 /// Records also carry the writer id and read-model rows: room above the event size limit.
 constexpr std::size_t record_slack = 1 << 20;
 
@@ -69,6 +72,16 @@ class kafka_backend_impl final : public kafka_backend, public shard_control {
     for (std::int32_t p = 0; p < ctx_.partition_count; ++p) {
       owners_.push_back(std::make_unique<kafka::partition_owner>(ctx_, p));
     }
+    if (ctx_.options.cluster) {
+      kafka_membership_options mo;
+      mo.brokers = ctx_.options.brokers;
+      mo.topic = ctx_.options.topic;
+      mo.group_id = "hibiki-" + ctx_.options.topic;
+      mo.member_name = ctx_.options.member_name;
+      mo.session_timeout = ctx_.options.session_timeout;
+      mo.extra_config = ctx_.options.extra_config;
+      membership_ = std::make_unique<kafka::group_membership>(std::move(mo));
+    }
   }
   ~kafka_backend_impl() override { close(); }
 
@@ -83,24 +96,54 @@ class kafka_backend_impl final : public kafka_backend, public shard_control {
       for (std::int32_t p = 0; p < ctx_.partition_count; ++p) follower_->follow(p);
       follower_->start();
       // Right after the topic was created or the broker started, its partitions may have no
-      // leader yet ("Not leader for partition"): try again until the open deadline.
+      // leader yet ("Not leader for partition"): try again until the open deadline. In slices,
+      // so a long catch-up reports its progress.
       for (;;) {
-        auto s = await_indexed({}, left_until(deadline));
+        const auto slice = std::min(deadline, clock::now() + open_progress_every);
+        auto s = await_indexed({}, left_until(slice));
         if (s || s.error().code != errc::unavailable || clock::now() >= deadline) return s;
+        report_open_progress();
         std::this_thread::sleep_for(std::min(millis{200}, left_until(deadline)));
       }
     }
     for (auto& o : owners_) o->start();
     for (auto& o : owners_) {
-      if (auto s = o->wait_ready(deadline); !s) return s;
+      for (;;) {
+        auto s = o->wait_ready(std::min(deadline, clock::now() + open_progress_every));
+        if (s) break;
+        if (clock::now() >= deadline) return s;
+        report_open_progress();
+      }
     }
     return {};
+  }
+
+  /// One line on how far opening got: partitions not caught up yet, records left to index.
+  void report_open_progress() {
+    auto st = status();
+    std::int32_t caught_up = 0;
+    for (const auto& p : st.partitions)
+      if (p.lag == 0) ++caught_up;
+    log::info("journal") << "opening " << ctx_.options.topic << ": " << caught_up << " of "
+                         << ctx_.partition_count << " partitions caught up, " << st.offsets_to_index
+                         << " records left to index";
   }
 
   persistence::journal& journal() override { return journal_; }
   persistence::snapshot_store& snapshots() override { return snapshots_; }
   persistence::read_store& reads() override { return reads_; }
   shard_control* shards() override { return ctx_.options.cluster ? this : nullptr; }
+  persistence::membership* membership() override { return membership_.get(); }
+  std::string writer_id() const override { return ctx_.options.writer_id; }
+
+  journal_status identity() const override {
+    journal_status out;
+    out.kind = "kafka";
+    out.brokers = ctx_.options.brokers;
+    out.topic = ctx_.options.topic;
+    out.partition_count = ctx_.partition_count;
+    return out;
+  }
 
   // ---- shard_control ----
 
@@ -196,11 +239,7 @@ class kafka_backend_impl final : public kafka_backend, public shard_control {
   }
 
   journal_status status() override {
-    journal_status out;
-    out.kind = "kafka";
-    out.brokers = ctx_.options.brokers;
-    out.topic = ctx_.options.topic;
-    out.partition_count = ctx_.partition_count;
+    journal_status out = identity();
     out.appends = counters_.appends.load();
     out.rejected = counters_.rejected.load();
     out.failed = counters_.failed.load();
@@ -213,7 +252,9 @@ class kafka_backend_impl final : public kafka_backend, public shard_control {
       if (ends) ps.end_offset = (*ends)[static_cast<std::size_t>(ps.partition)];
       if (ps.end_offset >= 0 && ps.indexed_offset >= 0) {
         ps.lag = std::max<std::int64_t>(0, ps.end_offset - ps.indexed_offset);
+        out.offsets_to_index += ps.lag;
       }
+      if (ps.state != "ready" && ps.state != "following") ++out.partitions_catching_up;
       out.partitions.push_back(std::move(ps));
     }
     return out;
@@ -221,6 +262,8 @@ class kafka_backend_impl final : public kafka_backend, public shard_control {
 
   void close() override {
     std::lock_guard lock(close_mutex_);
+    // Leave the group first (a node that did not stop its cluster glue): nobody acquires now.
+    if (membership_) membership_->leave();
     // All owners stop together: each finishes its current transaction, then they are joined.
     for (auto& o : owners_) o->request_stop();
     closed_ = true;
@@ -248,6 +291,8 @@ class kafka_backend_impl final : public kafka_backend, public shard_control {
   std::atomic<bool> closed_{false};
   // Declared before the owners: they tell it to follow again while they stop.
   std::unique_ptr<kafka::follower> follower_;
+  /// Clustered: the group membership handed to the node (joined by it, after its actors run).
+  std::unique_ptr<kafka::group_membership> membership_;
   // Declared after what they borrow, so they are destroyed (joined) first.
   std::vector<std::unique_ptr<kafka::partition_owner>> owners_;
   kafka::kafka_journal journal_;
@@ -267,6 +312,9 @@ status check_options(const kafka_options& o) {
     return {errc::bad_request, "kafka timeouts must be positive"};
   }
   if (o.max_event_bytes == 0) return {errc::bad_request, "max event size is 0"};
+  if (o.cluster && o.session_timeout <= millis{0}) {
+    return {errc::bad_request, "the cluster session timeout must be positive"};
+  }
   if (o.local.path.empty()) return {errc::bad_request, "local database path is empty"};
   return {};
 }
@@ -325,6 +373,7 @@ result<std::unique_ptr<kafka_backend>> kafka_backend::open(const kafka_options& 
   rocksdb_options local = options.local;
   local.max_event_bytes = options.max_event_bytes;
   local.max_batch_appends = options.max_batch_appends;
+  if (!local.metrics) local.metrics = options.metrics;
   auto db = rocksdb_database::open(local);
   if (!db) return db.error();
 

@@ -4,12 +4,12 @@
 
 #include "../journal_index.hpp"
 #include "../storage_keys.hpp"
+#include "hibiki/core/shard.hpp"
 
 namespace hibiki::persistence::kafka {
 
 partition_owner& kafka_journal::owner_of(const entity_id& entity) {
-  return *owners_[static_cast<std::size_t>(
-      kafka_backend::partition_for(entity, ctx_.partition_count))];
+  return *owners_[static_cast<std::size_t>(shard_of(entity, ctx_.partition_count))];
 }
 
 status kafka_journal::readable(const entity_id& entity) {

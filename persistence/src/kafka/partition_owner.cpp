@@ -5,6 +5,8 @@
 
 #include "../journal_index.hpp"
 #include "hibiki/core/log.hpp"
+#include "hibiki/core/shard.hpp"
+#include "hibiki/metrics/registry.hpp"
 
 namespace hibiki::persistence::kafka {
 
@@ -19,6 +21,12 @@ constexpr std::size_t message_overhead = 64 * 1024;
 /// Catch-up writes the index every this many records (and at the end of the partition).
 constexpr std::uint64_t catch_up_batch = 1024;
 constexpr millis first_backoff{100};
+/// How long the writer waits idle after a commit before it skips the commit markers (so a busy
+/// partition never pays for it), and how long one skip may take.
+constexpr millis marker_idle{500};
+constexpr millis marker_skip_limit{2000};
+/// How often a long catch-up says how far it got.
+constexpr millis progress_every{5000};
 constexpr millis max_backoff{5000};
 
 const char* state_name(int s) {
@@ -210,9 +218,16 @@ void partition_owner::run() {
   for (;;) {
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] {
+      auto work = [&] {
         return stopping_ || releasing_ || fenced_ || state_ == state::recovering || !queue_.empty();
-      });
+      };
+      if (!markers_behind_) {
+        wake_.wait(lock, work);
+      } else if (!wake_.wait_for(lock, marker_idle, work)) {
+        lock.unlock();
+        skip_markers();
+        continue;
+      }
       if (stopping_ || releasing_ || fenced_) break;
       if (state_ == state::recovering) {
         lock.unlock();
@@ -306,10 +321,27 @@ status partition_owner::try_bring_up() {
   if (!r.ok()) return {errc::unavailable, "init_transactions: " + r.message};
   producer_ = std::move(*p);
   index_.clear_cache();
-  return catch_up();
+  return catch_up(std::max(ctx_.options.open_timeout, ctx_.options.request_timeout),
+                  catch_up_until::end);
 }
 
-status partition_owner::catch_up() {
+void partition_owner::skip_markers() {
+  markers_behind_ = false;
+  // catch_up from the stored next offset: this node is the partition's only writer, so there is
+  // no data record to index there, only the markers of its own transactions; the consumer's
+  // end-of-partition position is past them, and it becomes the index's next offset. Any data
+  // record found (there should be none) is indexed as in a catch-up, never skipped.
+  auto s = catch_up(marker_skip_limit, catch_up_until::first_eof);
+  if (!s && !stopping() && s.error().message != last_skip_error_) {
+    // Not the journal's failure: the status shows the markers as lag until the next idle moment.
+    log::warn("journal") << ctx_.options.topic << "/" << partition_
+                         << ": cannot move the index past the commit markers: "
+                         << s.error().message;
+  }
+  last_skip_error_ = s ? std::string() : s.error().message;
+}
+
+status partition_owner::catch_up(millis limit, catch_up_until until) {
   auto next = index_.next_offset();
   if (!next) return next.error();
   ctx_.progress->advance(partition_, *next);
@@ -319,8 +351,10 @@ status partition_owner::catch_up() {
   if (!end) return end.error();
   if (*next >= *end) return {};
 
-  const auto deadline =
-      clock::now() + std::max(ctx_.options.open_timeout, ctx_.options.request_timeout);
+  const auto started = clock::now();
+  const auto deadline = started + limit;
+  const std::int64_t first = *next;
+  auto next_report = started + progress_every;
   rocksdb::WriteBatch wb;
   std::uint64_t pending = 0;
   auto flush = [&](std::int64_t next_offset) -> status {
@@ -340,13 +374,21 @@ status partition_owner::catch_up() {
       return {errc::unavailable, "catching up timed out at offset " + std::to_string(position) +
                                      " of " + std::to_string(*end)};
     }
+    if (until == catch_up_until::end && clock::now() >= next_report) {
+      // A long catch-up (a big topic, a slow broker) says how far it got.
+      next_report = clock::now() + progress_every;
+      log::info("journal") << ctx_.options.topic << "/" << partition_ << " catching up: offset "
+                           << position << " of " << *end << " (" << (position - first) << " of "
+                           << (*end - first) << " read)";
+    }
     auto msg = (*reader)->poll(millis{100});
     if (!msg) continue;
     if (msg->is_partition_eof()) {
-      // read_committed: the end is the last stable offset; everything before it is consumed.
+      // read_committed: the end is the last stable offset; everything before it is consumed,
+      // and the position is past the transaction markers.
       position = std::max(position, msg->offset());
       if (auto s = flush(position); !s) return s;
-      if (position >= *end) return {};
+      if (position >= *end || until == catch_up_until::first_eof) return {};
       continue;
     }
     if (msg->error() > 0) return {errc::unavailable, "catching up: " + msg->error_text()};
@@ -389,7 +431,7 @@ void partition_owner::commit(std::vector<job>& batch) {
       if (!j.is_delete) ++rejected;
       continue;
     }
-    if (kafka_backend::partition_for(entity, ctx_.partition_count) != partition_) {
+    if (shard_of(entity, ctx_.partition_count) != partition_) {
       results[i] = {errc::internal, "entity " + entity + " routed to the wrong partition"};
       continue;
     }
@@ -455,6 +497,7 @@ void partition_owner::commit(std::vector<job>& batch) {
   std::int64_t last_offset = -1;
   if (!records.empty()) {
     const auto deadline = clock::now() + opts.request_timeout;
+    const auto started = clock::now();
     auto r = producer_->begin_transaction();
     if (r.ok()) {
       for (const auto& p : records) {
@@ -482,6 +525,7 @@ void partition_owner::commit(std::vector<job>& batch) {
     }
     if (r.ok()) {
       how = ending::committed;
+      if (opts.metrics) opts.metrics->journal_commit(clock::now() - started, appends);
     } else if (r.what == txn_outcome::kind::abortable) {
       auto a = producer_->abort_transaction(opts.request_timeout);
       how = a.ok() ? ending::aborted : ending::uncertain;
@@ -510,6 +554,7 @@ void partition_owner::commit(std::vector<job>& batch) {
     }
     if (ws) {
       ctx_.progress->advance(partition_, last_offset + 1);
+      markers_behind_ = true;
     } else {
       // Committed in Kafka (so acknowledged), but the index lacks it: catch up before serving.
       index_.clear_cache();

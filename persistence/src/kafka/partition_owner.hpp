@@ -100,7 +100,13 @@ class partition_owner {
   /// Fences and catches up until ready or stopping, with backoff between attempts.
   void bring_up();
   status try_bring_up();
-  status catch_up();
+  /// Reads the partition from the index's next offset into the index, within `limit`: up to
+  /// the end as of the start (bring-up), or only to the first end-of-partition (skip_markers).
+  enum class catch_up_until { end, first_eof };
+  status catch_up(millis limit, catch_up_until until);
+  /// After commits, once idle: moves the index's next offset past the transaction markers that
+  /// follow this node's own commits, so the partition shows no lag when everything is indexed.
+  void skip_markers();
   void commit(std::vector<job>& batch);
   void set_state(state s, const std::string& why);
   /// Answers every queued job with `code` (on the runner).
@@ -130,6 +136,9 @@ class partition_owner {
 
   // Owner thread only.
   std::unique_ptr<txn_producer> producer_;
+  /// A commit since the last skip_markers(): its marker is past the index's next offset.
+  bool markers_behind_ = false;
+  std::string last_skip_error_;
   index_writer index_;
 };
 

@@ -404,4 +404,57 @@ result<std::int64_t> partition_reader::end_offset(millis timeout) {
   return query_end(rk_.get(), topic_, partition_, timeout);
 }
 
+// ---- assigned_consumer -------------------------------------------------------------------------
+
+namespace {
+
+using partition_list = std::unique_ptr<rd_kafka_topic_partition_list_t,
+                                       decltype(&rd_kafka_topic_partition_list_destroy)>;
+
+partition_list one_partition(const std::string& topic, std::int32_t partition,
+                             std::int64_t offset) {
+  partition_list list(rd_kafka_topic_partition_list_new(1), &rd_kafka_topic_partition_list_destroy);
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = offset;
+  return list;
+}
+
+status from_error(rd_kafka_error_t* err) {
+  if (!err) return {};
+  std::string why = rd_kafka_error_string(err);
+  rd_kafka_error_destroy(err);
+  return {errc::unavailable, why};
+}
+
+}  // namespace
+
+result<std::unique_ptr<assigned_consumer>> assigned_consumer::create(const connection& conn,
+                                                                     const settings& own) {
+  auto conf = make_conf(conn, own);
+  if (!conf) return conf.error();
+  auto rk = make_client(client_kind::consumer, std::move(*conf));
+  if (!rk) return rk.error();
+  return std::unique_ptr<assigned_consumer>(new assigned_consumer(std::move(*rk)));
+}
+
+assigned_consumer::~assigned_consumer() {
+  if (rk_) rd_kafka_assign(rk_.get(), nullptr);
+}
+
+status assigned_consumer::assign(const std::string& topic, std::int32_t partition,
+                                 std::int64_t offset) {
+  auto list = one_partition(topic, partition, offset);
+  return from_error(rd_kafka_incremental_assign(rk_.get(), list.get()));
+}
+
+status assigned_consumer::unassign(const std::string& topic, std::int32_t partition) {
+  auto list = one_partition(topic, partition, RD_KAFKA_OFFSET_INVALID);
+  return from_error(rd_kafka_incremental_unassign(rk_.get(), list.get()));
+}
+
+std::optional<message> assigned_consumer::poll(millis timeout) {
+  if (auto* m = rd_kafka_consumer_poll(rk_.get(), to_ms(timeout)))
+    return std::optional<message>(std::in_place, m);
+  return std::nullopt;
+}
+
 }  // namespace hibiki::persistence::kafka

@@ -7,6 +7,10 @@
 ///  - txn_producer: one transactional producer; keeps the delivery report of each message of the
 ///    current transaction.
 ///  - partition_reader: a group-less consumer assigned to one partition (read_committed).
+///  - assigned_consumer: a group-less consumer whose partitions are added and removed one at a
+///    time (the clustered backend's follower).
+///  - kafka_membership (kafka_membership.hpp, membership.cpp) still calls librdkafka's group
+///    consumer and admin API itself.
 
 #include <chrono>
 #include <cstdint>
@@ -175,6 +179,29 @@ class partition_reader {
   rd_kafka_ptr rk_;
   std::string topic_;
   std::int32_t partition_;
+};
+
+/// A consumer without a group subscription whose partitions are assigned incrementally: without a
+/// subscription there is no rebalance protocol, so a partition can be added or removed at any
+/// time without touching the other partitions' fetch positions.
+class assigned_consumer {
+ public:
+  /// `own`: the consumer's settings (group.id for librdkafka 2.0's assign, isolation level...).
+  static result<std::unique_ptr<assigned_consumer>> create(const connection& conn,
+                                                           const settings& own);
+  /// Unassigns everything.
+  ~assigned_consumer();
+
+  /// Starts fetching `partition` of `topic` at `offset`. unavailable with librdkafka's reason.
+  status assign(const std::string& topic, std::int32_t partition, std::int64_t offset);
+  /// Stops fetching it. unavailable with librdkafka's reason.
+  status unassign(const std::string& topic, std::int32_t partition);
+  /// nullopt when nothing arrived within `timeout` (0: do not wait).
+  std::optional<message> poll(millis timeout);
+
+ private:
+  explicit assigned_consumer(rd_kafka_ptr rk) : rk_(std::move(rk)) {}
+  rd_kafka_ptr rk_;
 };
 
 }  // namespace hibiki::persistence::kafka

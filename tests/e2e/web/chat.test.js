@@ -366,6 +366,38 @@ async function scenario(browser, baseUrl, screenshotPath) {
   check(Number(await alice.textContent('#me-account-id')) === aliceId, 'the pasted token is alice\'s');
   await alice.waitForSelector(roomItem('later room'), { timeout: STEP_TIMEOUT_MS });
 
+  log('the operator page plots connections, messages/s and latencies from /metrics');
+  const ops = await (await browser.newContext({ viewport: { width: 1200, height: 900 } })).newPage();
+  ops.setDefaultTimeout(STEP_TIMEOUT_MS);
+  ops.on('pageerror', (err) => pageErrors.push(`ops: ${err.message}`));
+  await ops.goto(baseUrl + '/ops.html', { timeout: STEP_TIMEOUT_MS });
+  // Predicates as expressions evaluated in the page.
+  const points = (id) => `Number(document.querySelector('#${id}').dataset.points || 0) >= 1`;
+  await until(ops, 'two scrapes: the messages chart has a point', points('chart-messages'));
+  check(await ops.getAttribute('#scrape-state', 'data-state') === 'ok', 'the page scraped /metrics');
+  await until(ops, 'the page shows the node ready', () =>
+    document.querySelector('#ready-state').dataset.state === 'ready');
+  // alice's page (at least) is connected.
+  await until(ops, 'the connections chart shows the open WebSockets', () =>
+    Number(document.querySelector('#chart-connections').dataset.last) >= 1);
+  await openRoom(alice, 'project x');
+  for (let i = 1; i <= 5; i++) await send(alice, `ops traffic ${i}`);
+  await until(ops, 'messages/s went above 0 after the traffic', () =>
+    Number(document.querySelector('#chart-messages').dataset.max) > 0);
+  await until(ops, 'the send→ack chart has latency points', points('chart-send-ack'));
+  await until(ops, 'the journal commit chart has latency points', points('chart-commit'));
+  const p50 = Number(await ops.getAttribute('#chart-send-ack', 'data-max'));
+  check(p50 > 0 && p50 < 60000, `send→ack p50 is a plausible number of ms (got ${p50})`);
+  const painted = await ops.evaluate(() => {
+    const c = document.querySelector('#chart-messages');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let colored = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && d[i + 1] > d[i] + 40) colored++;
+    return colored;
+  });
+  check(painted > 10, `the messages chart has its green line on the canvas (${painted} pixels)`);
+  await ops.screenshot({ path: screenshotPath.replace(/\.png$/, '-ops.png') });
+
   check(pageErrors.length === 0, `no uncaught errors in the pages: ${pageErrors.join('; ')}`);
 }
 

@@ -25,16 +25,13 @@ caf::behavior recorder(caf::event_based_actor* self,
 }  // namespace
 
 actors::node_options test_options() {
-  actors::node_options o;
-  o.sync_writes = false;
-  return o;
+  return actors::node_options{};
 }
 
 actor_fixture::actor_fixture(actors::node_options options) : options_(std::move(options)) {
-  options_.data_dir = dir_.sub("data");
   persistence::rocksdb_options ro;
-  ro.path = options_.data_dir;
-  ro.sync = options_.sync_writes;
+  ro.path = dir_.sub("data");
+  ro.sync = false;
   auto backend = persistence::rocksdb_backend::open(ro);
   if (!backend) throw expectation_failed("cannot open storage: " + backend.error().message);
   backend_ = std::move(*backend);
@@ -100,8 +97,8 @@ void actor_fixture::restart() {
   backend_->close();
   backend_.reset();
   persistence::rocksdb_options ro;
-  ro.path = options_.data_dir;
-  ro.sync = options_.sync_writes;
+  ro.path = dir_.sub("data");
+  ro.sync = false;
   auto backend = persistence::rocksdb_backend::open(ro);
   if (!backend) throw expectation_failed("cannot reopen storage: " + backend.error().message);
   backend_ = std::move(*backend);

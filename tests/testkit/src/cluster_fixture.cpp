@@ -21,10 +21,9 @@ cluster_fixture::cluster_fixture(std::vector<std::string> names, std::int32_t pa
                                  actors::node_options options)
     : options_(std::move(options)), partitions_(std::max<std::int32_t>(partitions, 1)) {
   if (names.empty()) throw expectation_failed("cluster_fixture: no nodes");
-  options_.data_dir = dir_.sub("data");
   persistence::rocksdb_options ro;
-  ro.path = options_.data_dir;
-  ro.sync = options_.sync_writes;
+  ro.path = dir_.sub("data");
+  ro.sync = false;
   auto backend = persistence::rocksdb_backend::open(ro);
   if (!backend) throw expectation_failed("cannot open storage: " + backend.error().message);
   backend_ = std::move(*backend);

@@ -1,6 +1,9 @@
 #pragma once
-/// A hibiki node: the CAF actor system with its shard regions (rooms, users), the per-node hub,
-/// and the persistence backend, started in order and stopped in reverse order from here.
+/// A hibiki node: the CAF actor system with its shard regions (rooms, users) and the per-node hub,
+/// over a persistence backend opened by the caller (persistence/storage.hpp), started in order
+/// and stopped in reverse order from here. The node does not know which storage engine it runs
+/// on: a clustered backend hands it shard control and a cluster membership (persistence
+/// interfaces), and the node publishes its regions for the other nodes.
 ///
 /// This header is what the gateway sees of the actor layer. It has no CAF types on purpose: the
 /// network edge hands frames in through a `session` and gets frames out through a `client_link`,
@@ -20,39 +23,24 @@
 #include "hibiki/core/ids.hpp"
 #include "hibiki/core/result.hpp"
 
+namespace hibiki::metrics {
+class registry;
+}
+
+namespace hibiki::persistence {
+class backend;
+}
+
 namespace hibiki::actors {
 
-/// Where the journal lives.
-enum class journal_kind : std::uint8_t {
-  rocksdb,  ///< embedded, in data_dir (the default: one machine, one command)
-  kafka,    ///< a Kafka topic; data_dir then holds the local index, snapshots and read models
-};
-
 struct node_options {
-  /// Directory of the embedded RocksDB database (with Kafka: the local index). Default: ./data
-  std::string data_dir = "./data";
-  /// Default: rocksdb.
-  journal_kind journal = journal_kind::rocksdb;
-  /// Kafka bootstrap servers, "host:port[,...]". Required when journal == kafka.
-  std::string kafka_brokers;
-  /// The journal topic. Default: hibiki.journal
-  std::string kafka_topic = "hibiki.journal";
-  /// Partitions when the node creates the topic. Default: 16.
-  std::int32_t kafka_partitions = 16;
-  /// Extra librdkafka properties for every Kafka client of the node (TLS, SASL). Default: none.
-  std::vector<std::pair<std::string, std::string>> kafka_config;
-  /// How long opening the Kafka journal may take (fencing, catch-up). Default: 120 s.
-  std::chrono::milliseconds kafka_open_timeout{120'000};
-  /// This node's name in a cluster: shown by `hibiki cluster status`, part of its Kafka group
-  /// member name and of the writer id. Default: empty = the host name.
+  /// This node's name: shown by `hibiki cluster status` and in its logs. Default: empty = the
+  /// host name.
   std::string node_id;
-  /// Clustered (issue 4) when not empty: "HOST:PORT" where this node publishes its shard regions
-  /// through CAF's middleman for the other nodes. Requires journal == kafka. Every node of one
-  /// cluster uses the same brokers and topic; shard ownership comes from Kafka's consumer group.
+  /// Clustered when not empty: "HOST:PORT" where this node publishes its shard regions through
+  /// CAF's middleman for the other nodes. Requires a clustered backend (one whose shards() and
+  /// membership() are set), whose member name ends with "@" and this endpoint.
   std::string cluster_listen;
-  /// The cluster's Kafka consumer group session timeout: how long a silent node keeps its shards
-  /// before Kafka gives them to the others. Default: 10 s.
-  std::chrono::milliseconds cluster_session_timeout{10'000};
   /// How long a command waits for its shard to get a reachable owner (rebalance, node loss)
   /// before it fails with `unavailable`. Default: 15 s.
   std::chrono::milliseconds route_wait{15'000};
@@ -70,8 +58,6 @@ struct node_options {
   std::size_t io_threads = 2;
   /// CAF scheduler worker threads. Default: 0 = number of cores.
   std::size_t actor_threads = 0;
-  /// fsync group commits. Default: true.
-  bool sync_writes = true;
   /// Requests per second one connection may sustain. Default: 100.
   double rate_per_second = 100;
   /// Requests one connection may send at once before the rate applies. Default: 200.
@@ -97,6 +83,9 @@ struct node_options {
   /// read once the connection's unsent output is at most this. Keep it well under the gateway's
   /// `max_outgoing_bytes`. Default: 256 KiB.
   std::size_t sync_batch_bytes = 256 * 1024;
+  /// Where requests, send→ack latency, entities, recoveries, breaker state and partition lag are
+  /// reported (metrics/README.md); handed on to the backend. Default: null = not recorded.
+  std::shared_ptr<metrics::registry> metrics;
 };
 
 /// Where a session's outgoing frames go: implemented by the gateway's WebSocket connection.
@@ -141,8 +130,13 @@ struct signup_result {
 
 class node {
  public:
-  /// Opens storage and starts the actor system. Errors: unavailable (cannot open the data dir).
-  static result<std::unique_ptr<node>> start(const node_options& options);
+  /// Starts the actor system over `backend`, which the node owns from now on (it closes it in
+  /// stop(), and on a failed start). Clustered (options.cluster_listen set): publishes the
+  /// cluster port and joins the backend's membership. Errors: bad_request (no backend, a cluster
+  /// endpoint without a clustered backend or the reverse), unavailable (the cluster port cannot
+  /// be bound, the membership cannot be joined).
+  static result<std::unique_ptr<node>> start(std::unique_ptr<persistence::backend> backend,
+                                             const node_options& options);
   virtual ~node() = default;
 
   /// A new session whose outgoing frames go to `link`.

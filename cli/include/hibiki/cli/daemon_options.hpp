@@ -21,6 +21,7 @@
 #include "hibiki/cli/log_files.hpp"
 #include "hibiki/core/result.hpp"
 #include "hibiki/gateway/gateway_options.hpp"
+#include "hibiki/persistence/storage.hpp"
 
 namespace hibiki::cli {
 
@@ -47,7 +48,7 @@ struct daemon_options {
   /// --web-root=DIR. Default: empty (the compiled-in web root)
   std::string web_root;
   /// --journal=rocksdb|kafka. Default: rocksdb
-  actors::journal_kind journal = actors::journal_kind::rocksdb;
+  persistence::journal_kind journal = persistence::journal_kind::rocksdb;
   /// --kafka-brokers=HOST:PORT[,HOST:PORT...]. Required with --journal=kafka, refused without it.
   std::string kafka_brokers;
   /// --kafka-topic=NAME. Default: hibiki.journal
@@ -113,6 +114,8 @@ struct daemon_options {
   /// --allowed-origins=ORIGIN[,ORIGIN...] or *. Default: empty = the listen address's origins
   std::vector<std::string> allowed_origins;
 
+  /// --metrics=true|false: record metrics and serve GET /metrics. Default: true
+  bool metrics = true;
   /// --log-dir, --log-level, --app-log, --access-log, --audit-log, --log-max-size,
   /// --log-max-files (log_files.hpp). Default: the app log on stderr at info, no access or audit
   /// log
@@ -188,6 +191,13 @@ std::string cluster_description(const daemon_options& options);
 /// (a `#` inside a value is part of it). Errors name the line: "config line N: ...".
 status apply_config_text(std::string_view text, daemon_options& options);
 
+/// --node-id, else the host name: the node's name in its logs, its writer id and its cluster
+/// member name.
+std::string node_name(const daemon_options& options);
+
+/// What opens the storage (persistence::open_backend), what runs on it (actors::node::start),
+/// what serves clients (gateway::server::start).
+persistence::storage_options to_storage_options(const daemon_options& options);
 actors::node_options to_node_options(const daemon_options& options);
 gateway::gateway_options to_gateway_options(const daemon_options& options);
 

@@ -5,8 +5,13 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+namespace hibiki::metrics {
+class registry;
+}
 
 namespace hibiki::gateway {
 
@@ -69,6 +74,10 @@ struct gateway_options {
   /// a bare address is a single host). The client address is then the rightmost hop that is not
   /// one of them. Default: empty = the header is ignored, the TCP peer is the client
   std::vector<std::string> trusted_proxies;
+
+  /// Counts connections and HTTP requests, and is served on GET /metrics (metrics/README.md).
+  /// Default: null = nothing recorded, /metrics answers 404.
+  std::shared_ptr<metrics::registry> metrics;
 };
 
 }  // namespace hibiki::gateway

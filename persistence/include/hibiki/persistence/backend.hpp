@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hibiki/persistence/journal.hpp"
+#include "hibiki/persistence/membership.hpp"
 #include "hibiki/persistence/read_store.hpp"
 #include "hibiki/persistence/shard_control.hpp"
 #include "hibiki/persistence/snapshot_store.hpp"
@@ -36,9 +37,14 @@ struct journal_status {
   std::int32_t partition_count = 0;  ///< partitions of the topic (kafka only)
   /// Kafka only: every partition (single node: it owns them all; clustered: owned or followed).
   std::vector<partition_status> partitions;
-  std::uint64_t appends = 0;           ///< appends acknowledged since open
-  std::uint64_t rejected = 0;          ///< refused: conflict, bad_request, too_large
-  std::uint64_t failed = 0;            ///< failed: unavailable
+  std::uint64_t appends = 0;   ///< appends acknowledged since open
+  std::uint64_t rejected = 0;  ///< refused: conflict, bad_request, too_large
+  std::uint64_t failed = 0;    ///< failed: unavailable
+  /// Kafka only: partitions not serving nor following yet (state "catching_up", "recovering" or
+  /// "acquiring"), and the records left to index over every partition whose end is known (the
+  /// sum of `lag`). Both 0 when caught up; a /readyz check reads them.
+  std::int32_t partitions_catching_up = 0;
+  std::int64_t offsets_to_index = 0;
   std::string breaker_state;           ///< "closed", "open", "half_open" (set by node)
   std::uint32_t breaker_failures = 0;  ///< consecutive failures counted by the breaker
 };
@@ -54,6 +60,18 @@ class backend {
   /// Shard ownership when the backend is clustered (Kafka with kafka_options::cluster); null
   /// when this node owns every partition for good (embedded RocksDB, single-node Kafka).
   virtual shard_control* shards() { return nullptr; }
+
+  /// The cluster membership that decides which shards this node gets: non-null exactly when
+  /// shards() is. The backend owns it; it lives until the backend is destroyed.
+  virtual persistence::membership* membership() { return nullptr; }
+
+  /// The writer id the backend stamps on what it writes for this node incarnation (Kafka: chosen
+  /// at open from the node's name); empty when the node should pick one.
+  virtual std::string writer_id() const { return {}; }
+
+  /// What the backend is, without asking anyone: kind, and for Kafka brokers, topic and
+  /// partition count; no counters. For when status() cannot answer.
+  virtual journal_status identity() const = 0;
 
   /// A fresh look at the journal. May ask the broker (Kafka: end offsets), bounded by ~1 s.
   virtual journal_status status() = 0;

@@ -3,7 +3,8 @@
 /// and an index of the journal live in a local RocksDB database.
 ///
 ///  - Topic: `topic`, `partitions` partitions (created when missing), key = entity id, partition =
-///    Kafka's default partitioner (murmur2(key) & 0x7fffffff) % partitions, so partition = shard.
+///    shard_of(entity, partitions) (core/shard.hpp: Kafka's default murmur2 partitioner), so
+///    partition = shard.
 ///  - Writes: one transactional producer per owned partition, `transactional.id` =
 ///    `<transactional_id_prefix>-<topic>-<partition>`, `acks=all`. A writer thread per partition
 ///    takes every queued append, produces them in ONE transaction and commits it; an append is
@@ -62,9 +63,17 @@ struct kafka_options {
   /// topic's end as of open. Ownership then comes through shards()->acquire/release. Default:
   /// false — the node owns every partition, as a single node.
   bool cluster = false;
+  /// Clustered: this node's member name in the cluster's group ("<node>@<cluster endpoint>",
+  /// its client.id; membership()->join refuses an empty one), and the group's session timeout.
+  /// Default: empty, 10 s.
+  std::string member_name;
+  std::chrono::milliseconds session_timeout{10'000};
   /// Extra librdkafka properties, applied last (tests point them at the mock cluster, tune
   /// timeouts). Applied to producers, consumers and the admin client alike.
   std::vector<std::pair<std::string, std::string>> extra_config;
+  /// Where transaction commits (and, when `local.metrics` is null, the local database's memory)
+  /// are reported (metrics/README.md). Default: null = not recorded.
+  std::shared_ptr<metrics::registry> metrics;
 };
 
 class kafka_backend : public backend {
@@ -73,9 +82,6 @@ class kafka_backend : public backend {
   /// up every partition (single node), or follows them all (options.cluster). Errors:
   /// bad_request (options), unavailable (broker unreachable within open_timeout, local db).
   static result<std::unique_ptr<kafka_backend>> open(const kafka_options& options);
-
-  /// The topic's partition for `entity`: Kafka's default (murmur2) partitioner.
-  static std::int32_t partition_for(const entity_id& entity, std::int32_t partition_count);
 };
 
 }  // namespace hibiki::persistence

@@ -11,6 +11,10 @@
 #include "hibiki/core/result.hpp"
 #include "hibiki/persistence/backend.hpp"
 
+namespace hibiki::metrics {
+class registry;
+}
+
 namespace hibiki::persistence {
 
 struct rocksdb_options {
@@ -27,6 +31,9 @@ struct rocksdb_options {
   /// Memtable budget shared by every column family: past it RocksDB flushes the largest one.
   /// Without it each of the ~10 column families could hold 64 MiB. Default: 64 MiB.
   std::size_t write_buffer_bytes = 64 << 20;
+  /// Where group commits and RocksDB memory are reported (metrics/README.md). Default: null = not
+  /// recorded.
+  std::shared_ptr<metrics::registry> metrics;
 };
 
 class rocksdb_backend : public backend {

@@ -1,17 +1,11 @@
-/// kafka_backend::partition_for: Kafka's default partitioner for keyed records, so the partition
-/// we write an entity to is the one any Kafka client (Java or librdkafka's murmur2) would pick.
+#include "hibiki/core/shard.hpp"
 
-#include <cstdint>
+namespace hibiki {
 
-#include "hibiki/persistence/kafka_backend.hpp"
-
-namespace hibiki::persistence {
-
-namespace {
-
-/// Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2): MurmurHash2, 32 bit, seed
-/// 0x9747b28c, little-endian 4-byte blocks. Unsigned arithmetic gives Java's wrapping ints.
-std::uint32_t murmur2(const unsigned char* data, std::size_t length) {
+std::uint32_t murmur2(std::string_view bytes) {
+  // Unsigned arithmetic gives Java's wrapping ints.
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
+  const std::size_t length = bytes.size();
   constexpr std::uint32_t seed = 0x9747b28c;
   constexpr std::uint32_t m = 0x5bd1e995;
   constexpr int r = 24;
@@ -46,12 +40,10 @@ std::uint32_t murmur2(const unsigned char* data, std::size_t length) {
   return h;
 }
 
-}  // namespace
-
-std::int32_t kafka_backend::partition_for(const entity_id& entity, std::int32_t partition_count) {
-  if (partition_count <= 0) return 0;
-  const auto h = murmur2(reinterpret_cast<const unsigned char*>(entity.data()), entity.size());
-  return static_cast<std::int32_t>((h & 0x7fffffff) % static_cast<std::uint32_t>(partition_count));
+std::int32_t shard_of(std::string_view entity, std::int32_t shard_count) {
+  if (shard_count <= 0) return 0;
+  return static_cast<std::int32_t>((murmur2(entity) & 0x7fffffff) %
+                                   static_cast<std::uint32_t>(shard_count));
 }
 
-}  // namespace hibiki::persistence
+}  // namespace hibiki
