@@ -28,7 +28,9 @@
 #   SETTLE_TIMEOUT seconds to wait for the shards to be served     [180]
 #   WORK_DIR       broker, node data and logs, results.jsonl       [a new mktemp -d]
 #   KEEP_WORK_DIR  1 = keep WORK_DIR afterwards (it is printed)    [0; kept anyway on failure]
-#   HIBIKID_ARGS   more flags for every node
+#   HIBIKID_ARGS   more flags for every node (--cluster-insecure: the cluster port over plain
+#                  TCP, to measure what mutual TLS costs; by default the nodes use certificates
+#                  made in WORK_DIR/tls by scripts/cluster-certs)
 #   LOADGEN_ARGS   more flags for hibiki_loadgen
 #
 # Output: a table on stdout, one line per run (msgs/cpu: per CPU-second of the nodes; +broker:
@@ -145,11 +147,13 @@ wait_served() {
       die "n$((i + 1)) (pid ${node_pids[$i]}) exited while starting (logs in $work)"
     done
     if why=$(python3 - "$n" "$@" <<'PY'
-import json, sys, urllib.request
+import json, os, sys, urllib.request
 n = int(sys.argv[1])
+auth = {"Authorization": "Bearer " + os.environ["HIBIKI_ADMIN_TOKEN"]}
 for port in sys.argv[2:]:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/cluster", timeout=3) as r:
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/cluster", headers=auth)
+        with urllib.request.urlopen(req, timeout=3) as r:
             j = json.load(r)
     except Exception as e:
         print(f"port {port}: {e}"); sys.exit(1)
@@ -223,18 +227,28 @@ launch_node() {
   local n=$1 i=$2
   mkdir -p "$work/data-$n-n$((i + 1))"
   # shellcheck disable=SC2206 # HIBIKID_ARGS is a list of flags
-  local extra=($HIBIKID_ARGS)
+  local extra=($HIBIKID_ARGS) tls=()
+  if [[ " $HIBIKID_ARGS " != *" --cluster-insecure"* ]]; then
+    "$root/scripts/cluster-certs" "$work/tls" "n$((i + 1))" >/dev/null
+    tls=("--cluster-tls-cert=$work/tls/n$((i + 1)).crt" "--cluster-tls-key=$work/tls/n$((i + 1)).key"
+      "--cluster-ca=$work/tls/ca.crt")
+  fi
   "$hibikid" --journal=kafka "--kafka-brokers=$brokers" "--kafka-topic=$topic" \
     "--kafka-partitions=$PARTITIONS" "--cluster=$host:${cluster_ports[$i]}" \
     "--http=$host:${http_ports[$i]}" "--data-dir=$work/data-$n-n$((i + 1))" \
     "--node-id=n$((i + 1))" --open-signup=true --signup-rate=0 --max-connections=0 --max-connections-per-ip=0 \
-    "${extra[@]}" </dev/null >>"$work/n$((i + 1))-$n.log" 2>&1 &
+    "--admin-token-file=$work/admin-token" "${tls[@]}" "${extra[@]}" </dev/null >>"$work/n$((i + 1))-$n.log" 2>&1 &
   node_pids[i]=$!
   node_starts[i]=$((${node_starts[i]:-0} + 1))
 }
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 say "work dir $work"
+# The nodes' operator endpoints (/api/cluster) want a token: one for the run, readable by its
+# owner only; the loadgen and the polling below send it (HIBIKI_ADMIN_TOKEN).
+(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$work/admin-token")
+HIBIKI_ADMIN_TOKEN=$(<"$work/admin-token")
+export HIBIKI_ADMIN_TOKEN
 say "starting a private Kafka broker"
 "$root/scripts/test-kafka" start "$kafka_dir" >"$work/kafka-start.log" 2>&1 ||
   die "the broker did not start: $(tail -n 5 "$work/kafka-start.log")"

@@ -10,6 +10,8 @@
 #include <unordered_map>
 
 #include <caf/io/all.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
 
 #include "hibiki/core/log.hpp"
 #include "messages.hpp"
@@ -28,6 +30,8 @@ constexpr std::chrono::milliseconds describe_limit{3000};
 constexpr std::chrono::milliseconds peer_status_limit{2000};
 /// How long connecting to a peer's cluster port may take.
 constexpr std::chrono::seconds connect_limit{5};
+/// How often an insecure cluster port is mentioned again in the log.
+constexpr std::chrono::hours insecure_reminder_every{1};
 
 void log(const std::string& line) {
   log::warn("cluster") << line;
@@ -61,14 +65,19 @@ std::optional<member_view> view_of(const persistence::cluster_member& m) {
 /// drops (down message) is marked down in the table until the next describe() reconnects it.
 struct watcher_state {
   std::shared_ptr<node_context> ctx;
+  /// The middleman actor that connects: the OpenSSL module's (mutual TLS) or the plain one.
+  caf::io::middleman_actor connector;
   std::function<void()> refresh;
   std::unordered_map<caf::actor_addr, std::string> watched;
   std::set<std::string> connecting;
 };
 
 caf::behavior watcher_impl(caf::stateful_actor<watcher_state>* self,
-                           std::shared_ptr<node_context> ctx, std::function<void()> refresh) {
+                           std::shared_ptr<node_context> ctx, std::function<void()> refresh,
+                           bool tls) {
   self->state.ctx = std::move(ctx);
+  self->state.connector = tls ? self->system().openssl_manager().actor_handle()
+                              : self->system().middleman().actor_handle();
   self->state.refresh = std::move(refresh);
   self->set_down_handler([self](caf::down_msg& d) {
     auto it = self->state.watched.find(d.source);
@@ -86,8 +95,7 @@ caf::behavior watcher_impl(caf::stateful_actor<watcher_state>* self,
              std::uint16_t port) {
         auto& st = self->state;
         if (!st.connecting.insert(node).second) return;
-        auto mm = self->system().middleman().actor_handle();
-        self->request(mm, connect_limit, caf::connect_atom::value, host, port)
+        self->request(st.connector, connect_limit, caf::connect_atom::value, host, port)
             .then(
                 [self, node](const caf::node_id&, caf::strong_actor_ptr& ptr,
                              const std::set<std::string>&) {
@@ -208,16 +216,37 @@ struct cluster_glue::impl {
     }
   }
 
+  // ---- security -------------------------------------------------------------------------------
+  void warn_insecure() {
+    log("WARNING: --cluster-insecure: the cluster port " + options.listen +
+        " runs over plain TCP with NO authentication. Anyone who can connect to it can act as "
+        "any user, read and forge messages. Use it only on a closed test network; give "
+        "--cluster-tls-cert, --cluster-tls-key and --cluster-ca otherwise.");
+  }
+
+  nlohmann::json transport() const {
+    if (options.tls) return options.tls->describe();
+    return {{"mode", "insecure"},
+            {"warning",
+             "plain TCP, no authentication (--cluster-insecure): anyone who can reach "
+             "the cluster port can act as any user"}};
+  }
+
   // ---- owner map (the describer thread) ------------------------------------------------------
   void describe_loop() {
     std::map<std::string, std::vector<std::int32_t>> last;
     bool reported = false;
+    auto next_reminder = std::chrono::steady_clock::now() + insecure_reminder_every;
     for (;;) {
       {
         std::unique_lock lock(mutex);
         wake.wait_for(lock, describe_every, [this] { return poked || stopping; });
         if (stopping) return;
         poked = false;
+      }
+      if (!options.tls && std::chrono::steady_clock::now() >= next_reminder) {
+        warn_insecure();
+        next_reminder += insecure_reminder_every;
       }
       auto described = membership.describe(describe_limit);
       if (!described) {
@@ -285,14 +314,24 @@ result<std::unique_ptr<cluster_glue>> cluster_glue::start(caf::actor_system& sys
                                                 "' does not end with " + expected_suffix};
   }
   auto p = std::make_unique<impl>(sys, std::move(ctx), shards, membership, std::move(options));
-  auto published = sys.middleman().publish(p->ctx->port, hp->second, hp->first.c_str(), true);
+  const bool tls = p->options.tls != nullptr;
+  auto published = tls ? caf::openssl::publish(p->ctx->port, hp->second, hp->first.c_str(), true)
+                       : sys.middleman().publish(p->ctx->port, hp->second, hp->first.c_str(), true);
   if (!published) {
     return hibiki::error{errc::unavailable, "cannot listen for the cluster on " +
                                                 p->options.listen + ": " +
                                                 sys.render(published.error())};
   }
+  if (tls) {
+    log("the cluster port " + p->options.listen + " runs over mutual TLS: certificate " +
+        p->options.tls->describe().value("certificate", "?") +
+        "; peers must present a certificate signed by the cluster CA");
+  } else {
+    p->warn_insecure();
+  }
   auto* raw = p.get();
-  p->watcher = sys.spawn(watcher_impl, p->ctx, [raw] { raw->poke(); });
+  p->watcher = sys.spawn(
+      watcher_impl, p->ctx, [raw] { raw->poke(); }, tls);
   p->ctx->deps.refresh_owners = [raw] { raw->poke(); };
   shards.set_listener(
       [raw](std::int32_t partition, persistence::shard_change c) { raw->on_shard(partition, c); });
@@ -408,6 +447,7 @@ nlohmann::json cluster_glue::status(nlohmann::json self_journal) {
   out["group"] = p.membership.group();
   out["topic"] = self_journal.value("topic", std::string());
   out["partition_count"] = count;
+  out["transport"] = p.transport();
   out["nodes"] = std::move(nodes);
   out["unassigned"] = std::move(unassigned);
   if (!describe_error.empty()) out["error"] = "cannot describe the group: " + describe_error;

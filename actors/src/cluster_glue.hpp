@@ -1,6 +1,9 @@
 #pragma once
 /// The glue between Kafka's view of the cluster and this node's actors (issue 4). It
-///  - publishes the node's cluster port through CAF's middleman on --cluster=HOST:PORT;
+///  - publishes the node's cluster port through CAF's middleman on --cluster=HOST:PORT: over
+///    mutual TLS (CAF's OpenSSL module, loaded by the node) when `tls` is set, and connects to
+///    peers the same way; over plain TCP only with --cluster-insecure, which it logs at start
+///    and every hour;
 ///  - joins the cluster through the backend's persistence::membership (member name
 ///    "<node>@<HOST:PORT>"), and turns assignments into shard ownership: assigned → acquiring +
 ///    shard_control::acquire; revoked or lost → none + release (entities stop at once);
@@ -17,6 +20,7 @@
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cluster_tls.hpp"
 #include "context.hpp"
 #include "hibiki/core/result.hpp"
 #include "hibiki/persistence/membership.hpp"
@@ -27,6 +31,9 @@ namespace hibiki::actors {
 struct cluster_glue_options {
   std::string node;    ///< this node's name
   std::string listen;  ///< HOST:PORT of the cluster port
+  /// The cluster port's TLS material; null = --cluster-insecure (plain TCP, no authentication).
+  /// With it, the node's actor system must have caf::openssl::manager loaded with these files.
+  std::shared_ptr<const cluster_tls> tls;
 };
 
 class cluster_glue {

@@ -92,10 +92,29 @@ caf::result<std::string> hand_to_region(port_actor* self, const caf::actor& regi
   return caf::delegated<std::string>{};
 }
 
+/// Who sent the message being handled, for a log line: "node N" (CAF's node id) or "anonymous".
+std::string sender_text(port_actor* self) {
+  const auto& sender = self->current_sender();
+  if (!sender) return "an anonymous sender";
+  if (sender->node() == self->node()) return "a local actor";
+  return "node " + caf::to_string(sender->node());
+}
+
 caf::behavior port_impl(port_actor* self, std::shared_ptr<node_context> ctx,
                         std::shared_ptr<port_stats> stats) {
   self->state.ctx = std::move(ctx);
   self->state.stats = stats ? std::move(stats) : std::make_shared<port_stats>();
+  // Only the shapes below are accepted; anything else a peer sends is refused with a log line
+  // (CAF's default would print it and drop it unnoticed) and answered with unexpected_message.
+  self->set_default_handler(
+      [](caf::scheduled_actor* base, caf::message_view& x) -> caf::result<caf::message> {
+        auto* self = static_cast<port_actor*>(base);
+        ++self->state.stats->bad_inputs;
+        auto shape = x.content().stringify();
+        if (shape.size() > 200) shape = shape.substr(0, 200) + "...";
+        log_bad("a message of unexpected shape from " + sender_text(self) + ": " + shape);
+        return caf::sec::unexpected_message;
+      });
   return {
       [self](rcmd_atom, std::uint8_t kind, const std::string& entity, const std::string& text,
              const std::string& origin_node,
@@ -146,6 +165,29 @@ caf::behavior port_impl(port_actor* self, std::shared_ptr<node_context> ctx,
         p.frame = std::make_shared<const std::string>(frame);
         p.exclude = exclude_session;
         p.exclude_node = exclude_node;
+        self->send(self->state.ctx->hub, rpush_atom::value, std::move(p));
+      },
+      // Another node's hub closes an account's connections here (disabled, token revoked).
+      [self](rclose_atom, const std::string& recipients_json, std::uint16_t code,
+             const std::string& reason) {
+        ++self->state.stats->pushes;
+        push_msg p;
+        auto accounts = nlohmann::json::parse(recipients_json, nullptr, false);
+        bool ok = !accounts.is_discarded() && accounts.is_array() && code >= 1000;
+        for (const auto& v : ok ? accounts : nlohmann::json::array()) {
+          if (!v.is_number_unsigned()) {
+            ok = false;
+            break;
+          }
+          p.recipients.push_back(account_id{v.get<std::uint64_t>()});
+        }
+        if (!ok) {
+          ++self->state.stats->bad_inputs;
+          log_bad("rclose recipients " + recipients_json);
+          return;
+        }
+        p.close_code = code;
+        p.close_reason = reason;
         self->send(self->state.ctx->hub, rpush_atom::value, std::move(p));
       },
       [self](pres_add_atom a, const std::string& node, std::uint64_t account) {

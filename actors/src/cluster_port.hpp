@@ -8,7 +8,9 @@
 ///  - (rpush, ...), (pres_add | pres_del | pres_full, ...): for the local hub.
 ///  - (cstatus): this node's journal status (ctx.deps.status_json, run on the io executor).
 /// Bad input (undecodable JSON, unknown kind) is answered with bad_request and logged; the port
-/// keeps running.
+/// keeps running. A message of any other shape is refused with a log line and answered with
+/// CAF's unexpected_message (counted as a bad input). Who may send at all is settled earlier,
+/// at the TLS handshake (cluster_tls.hpp): only holders of a certificate from the cluster CA.
 
 #include <atomic>
 #include <cstdint>

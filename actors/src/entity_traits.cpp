@@ -164,14 +164,31 @@ result<plan<user::event>> user_traits::decide(const state& s, const command& cmd
 }
 
 void user_traits::effects(const state& before, const event& e, const state& after,
-                          std::vector<read_model::row_op>& rows, std::vector<push_msg>&) {
+                          std::vector<read_model::row_op>& rows, std::vector<push_msg>& pushes) {
   auto ops = read_model::project(before, e, after);
   rows.insert(rows.end(), std::make_move_iterator(ops.begin()), std::make_move_iterator(ops.end()));
+  // A connection authenticates once: when the account may no longer use the token it connected
+  // with, its live connections are closed (after the rows are durable, like every push).
+  std::string reason;
+  if (std::holds_alternative<user::account_disabled>(e)) {
+    reason = "account disabled";
+  } else if (std::holds_alternative<user::tokens_revoked>(e)) {
+    reason = "token revoked";
+  } else if (std::holds_alternative<user::token_issued>(e) && !before.token_hash.empty()) {
+    reason = "token replaced";
+  }
+  if (!reason.empty()) {
+    push_msg close;
+    close.recipients = {after.id};
+    close.close_code = protocol::close_policy;
+    close.close_reason = std::move(reason);
+    pushes.push_back(std::move(close));
+  }
 }
 
 nlohmann::json user_traits::reply_fields(const command&, const std::vector<event>&,
                                          const state& after) {
-  return {{"account_id", after.id.value}, {"name", after.name}};
+  return {{"account_id", after.id.value}, {"name", after.name}, {"disabled", after.disabled}};
 }
 
 // ---- id allocator -------------------------------------------------------------------------------

@@ -42,8 +42,12 @@ struct hub_state {
     for (auto account : p.recipients) {
       auto it = by_account.find(account);
       if (it == by_account.end()) continue;
-      for (const auto& c : it->second)
-        if (!exclude_here || c.session != p.exclude) c.link->send(p.frame);
+      for (const auto& c : it->second) {
+        if (p.close_code != 0)
+          c.link->close(p.close_code, p.close_reason);
+        else if (!exclude_here || c.session != p.exclude)
+          c.link->send(p.frame);
+      }
     }
   }
 
@@ -110,6 +114,11 @@ caf::behavior hub_impl(caf::stateful_actor<hub_state>* self, std::shared_ptr<sha
           for (auto account : p.recipients)
             if (peer.accounts.count(account) != 0) there.push_back(account.value);
           if (there.empty()) continue;
+          if (p.close_code != 0) {
+            self->send(peer.endpoint, rclose_atom::value, there.dump(), p.close_code,
+                       p.close_reason);
+            continue;
+          }
           self->send(peer.endpoint, rpush_atom::value, *p.frame, there.dump(), exclude_node,
                      p.exclude);
           ++st.stats->remote_pushes;

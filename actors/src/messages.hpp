@@ -43,6 +43,8 @@ using sync_drained_atom = caf::atom_constant<caf::atom("h_drained")>;
 using rcmd_atom = caf::atom_constant<caf::atom("h_rcmd")>;
 /// (rpush, frame, recipients_json, exclude_node, exclude_session): deliver on this node only
 using rpush_atom = caf::atom_constant<caf::atom("h_rpush")>;
+/// (rclose, recipients_json, code, reason): close those accounts' connections on this node only
+using rclose_atom = caf::atom_constant<caf::atom("h_rclose")>;
 /// (pres_add | pres_del, node, account): an account got its first / lost its last connection
 using pres_add_atom = caf::atom_constant<caf::atom("h_presadd")>;
 using pres_del_atom = caf::atom_constant<caf::atom("h_presdel")>;
@@ -115,6 +117,10 @@ struct push_msg {
   bool to_origin = false;
   /// The node of session `exclude`; empty = this node.
   std::string exclude_node{};
+  /// Not 0: instead of a frame, the recipients' connections are closed with this WebSocket close
+  /// code and `close_reason` (an account disabled or its token revoked). `frame` is then unused.
+  std::uint16_t close_code = 0;
+  std::string close_reason{};
 };
 
 struct hub_register {

@@ -9,8 +9,10 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/manager.hpp>
 
 #include "cluster_glue.hpp"
+#include "cluster_tls.hpp"
 #include "hibiki/core/log.hpp"
 #include "hibiki/metrics/registry.hpp"
 #include "hibiki/persistence/backend.hpp"
@@ -103,8 +105,9 @@ constexpr std::chrono::milliseconds status_limit{2000};
 class node_impl final : public node {
  public:
   node_impl(const node_options& options, std::unique_ptr<persistence::backend> backend,
-            std::string writer_id)
+            std::string writer_id, std::shared_ptr<const cluster_tls> tls)
       : options_(options),
+        tls_(std::move(tls)),
         backend_(std::move(backend)),
         breaker_(
             std::make_unique<persistence::breaker_journal>(backend_->journal(), options_.breaker)),
@@ -114,6 +117,14 @@ class node_impl final : public node {
     auto* shards = backend_->shards();
     // Clustered: the other nodes reach this one's shard regions through CAF's middleman.
     if (shards) cfg_.load<caf::io::middleman>();
+    if (shards && tls_) {
+      // Mutual TLS: with any openssl.* setting CAF requires and verifies the peer's certificate
+      // on both ends (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT) against openssl.cafile.
+      cfg_.load<caf::openssl::manager>();
+      cfg_.openssl_certificate = tls_->cert_path();
+      cfg_.openssl_key = tls_->key_path();
+      cfg_.openssl_cafile = tls_->ca_path();
+    }
     sys_ = std::make_unique<caf::actor_system>(cfg_);
     io_ = std::make_unique<thread_pool_executor>(options_.io_threads);
     runtime_deps deps;
@@ -147,6 +158,7 @@ class node_impl final : public node {
     cluster_glue_options go;
     go.node = node_name_;
     go.listen = options_.cluster_listen;
+    go.tls = tls_;
     std::lock_guard<std::mutex> lock(sys_mutex_);
     auto glue = cluster_glue::start(*sys_, rt_.ctx, *shards, *membership, std::move(go));
     forget_actor_system();
@@ -189,6 +201,29 @@ class node_impl final : public node {
     actors::signup(rt_.ctx, std::move(name), [this, ticket](result<signup_result> r) {
       io_->post(
           [this, ticket, r = std::move(r)]() mutable { finish_signup(ticket, std::move(r)); });
+    });
+  }
+
+  void admin(admin_request request, std::function<void(result<admin_result>)> done) override {
+    // The same once-and-only-once bookkeeping as a sign-up: stop() answers what is left.
+    std::uint64_t ticket = 0;
+    {
+      std::lock_guard<std::mutex> lock(signups_mutex_);
+      if (!signups_closed_) {
+        ticket = next_signup_++;
+        admins_.emplace(ticket, std::move(done));
+      }
+    }
+    if (ticket == 0) {
+      std::thread([done = std::move(done)] {
+        done(hibiki::error{errc::unavailable, "the node is stopped"});
+      }).detach();
+      return;
+    }
+    std::lock_guard<std::mutex> lock(sys_mutex_);
+    if (!sys_) return;  // stop() answers it
+    actors::admin(rt_.ctx, std::move(request), [this, ticket](result<admin_result> r) {
+      io_->post([this, ticket, r = std::move(r)]() mutable { finish_admin(ticket, std::move(r)); });
     });
   }
 
@@ -278,12 +313,16 @@ class node_impl final : public node {
     }
     // Sign-ups the actors did not finish still get their one answer.
     std::unordered_map<std::uint64_t, std::function<void(result<signup_result>)>> left;
+    std::unordered_map<std::uint64_t, std::function<void(result<admin_result>)>> left_admins;
     {
       std::lock_guard<std::mutex> signups_lock(signups_mutex_);
       signups_closed_ = true;
       left.swap(signups_);
+      left_admins.swap(admins_);
     }
     for (auto& [ticket, done] : left) done(hibiki::error{errc::unavailable, "the node stopped"});
+    for (auto& [ticket, done] : left_admins)
+      done(hibiki::error{errc::unavailable, "the node stopped"});
   }
 
  private:
@@ -318,9 +357,23 @@ class node_impl final : public node {
     done(std::move(r));
   }
 
+  void finish_admin(std::uint64_t ticket, result<admin_result> r) {
+    std::function<void(result<admin_result>)> done;
+    {
+      std::lock_guard<std::mutex> lock(signups_mutex_);
+      auto it = admins_.find(ticket);
+      if (it == admins_.end()) return;
+      done = std::move(it->second);
+      admins_.erase(it);
+    }
+    done(std::move(r));
+  }
+
  private:
   node_options options_;
   std::string node_name_ = node_name(options_);
+  /// The cluster port's TLS material; null when not clustered or --cluster-insecure.
+  std::shared_ptr<const cluster_tls> tls_;
   std::unique_ptr<persistence::backend> backend_;
   /// Wraps backend_->journal(); declared after backend_ so it is destroyed first.
   std::unique_ptr<persistence::breaker_journal> breaker_;
@@ -346,11 +399,32 @@ class node_impl final : public node {
   /// Sign-ups waiting for their account to be durable, by ticket.
   std::mutex signups_mutex_;
   std::unordered_map<std::uint64_t, std::function<void(result<signup_result>)>> signups_;
+  /// Operator actions waiting for their event to be durable, by ticket (same mutex).
+  std::unordered_map<std::uint64_t, std::function<void(result<admin_result>)>> admins_;
   std::uint64_t next_signup_ = 1;
   bool signups_closed_ = false;
 };
 
 }  // namespace
+
+namespace {
+
+/// The cluster port's TLS material when clustered with TLS; null when not clustered or insecure.
+result<std::shared_ptr<const cluster_tls>> cluster_security(const node_options& o) {
+  if (auto st = check_cluster_security_options(o); !st) return st.error();
+  if (o.cluster_listen.empty() || o.cluster_insecure) return std::shared_ptr<const cluster_tls>();
+  auto tls = cluster_tls::load({o.cluster_tls_cert, o.cluster_tls_key, o.cluster_ca});
+  if (!tls) return tls.error();
+  return std::move(*tls);
+}
+
+}  // namespace
+
+result<std::vector<std::string>> check_cluster_security(const node_options& options) {
+  auto tls = cluster_security(options);
+  if (!tls) return tls.error();
+  return *tls ? (*tls)->warnings() : std::vector<std::string>{};
+}
 
 result<std::unique_ptr<node>> node::start(std::unique_ptr<persistence::backend> backend,
                                           const node_options& options) {
@@ -373,8 +447,13 @@ result<std::unique_ptr<node>> node::start(std::unique_ptr<persistence::backend> 
                    "the journal is clustered but the node has no cluster endpoint "
                    "(node_options::cluster_listen)"});
   }
+  // The certificates were checked before the journal opened (hibikid does that first); here
+  // they are loaded for good.
+  auto tls = cluster_security(options);
+  if (!tls) return refuse(tls.error());
   std::string writer_id = backend->writer_id();
-  auto n = std::make_unique<node_impl>(options, std::move(backend), std::move(writer_id));
+  auto n = std::make_unique<node_impl>(options, std::move(backend), std::move(writer_id),
+                                       std::move(*tls));
   if (auto s = n->start_cluster(); !s) {
     n->stop();
     return s.error();

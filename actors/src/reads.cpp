@@ -178,9 +178,30 @@ command_reply read_auth(persistence::read_store& reads, const std::string& token
   std::string name;
   if (account->has_value()) {
     auto j = nlohmann::json::parse(**account, nullptr, false);
-    if (j.is_object()) name = j.value("name", "");
+    if (j.is_object()) {
+      name = j.value("name", "");
+      // An operator disabled it: its token stays stored (enabling restores it) but is refused.
+      if (j.value("disabled", false))
+        return command_reply::fail(errc::unauthenticated, "account disabled");
+    }
   }
   return command_reply::ok({{"account_id", id}, {"name", name}});
+}
+
+command_reply read_accounts(persistence::read_store& reads, const std::vector<account_id>& ids) {
+  nlohmann::json list = nlohmann::json::array();
+  std::vector<account_id> seen;
+  for (auto id : ids) {
+    if (std::find(seen.begin(), seen.end(), id) != seen.end()) continue;
+    seen.push_back(id);
+    auto row = reads.get(table::accounts, read_model::account_key(id));
+    if (!row) return command_reply::fail(storage_error(row.error()));
+    if (!row->has_value()) continue;
+    auto j = nlohmann::json::parse(**row, nullptr, false);
+    if (!j.is_object()) return command_reply::fail(errc::internal, "corrupt account row");
+    list.push_back({{"account_id", id.value}, {"name", j.value("name", "")}});
+  }
+  return command_reply::ok({{"accounts", std::move(list)}});
 }
 
 }  // namespace hibiki::actors

@@ -48,4 +48,8 @@ result<sync_batch> read_sync_batch(persistence::read_store& reads, room_id room,
 /// `{account_id, name}` of the account whose token hashes to `token`, or unauthenticated.
 command_reply read_auth(persistence::read_store& reads, const std::string& token);
 
+/// `get_accounts`: {"accounts": [{"account_id", "name"}, ...]} in the order asked, each id once;
+/// ids with no account are left out.
+command_reply read_accounts(persistence::read_store& reads, const std::vector<account_id>& ids);
+
 }  // namespace hibiki::actors

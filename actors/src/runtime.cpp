@@ -53,7 +53,12 @@ void signup(const std::shared_ptr<node_context>& ctx, std::string name,
             std::function<void(result<signup_result>)> done) {
   if (auto st = user::validate_name(name); !st) return done(st.error());
   if (ctx->stopping) return done(hibiki::error{errc::unavailable, "the node is shutting down"});
-  auto token = random_token();
+  std::string token;
+  try {
+    token = random_token();
+  } catch (const std::exception& ex) {
+    return done(hibiki::error{errc::internal, ex.what()});
+  }
   auto hash = sha256_hex(token);
   auto allocated = [ctx, name = std::move(name), token = std::move(token), hash = std::move(hash),
                     done = std::move(done)](command_reply r) mutable {
@@ -71,6 +76,47 @@ void signup(const std::shared_ptr<node_context>& ctx, std::string name,
   };
   caf::anon_send(ctx->ids, entity_command<id_command>{account_ids_entity, allocate_id{},
                                                       std::move(allocated)});
+}
+
+void admin(const std::shared_ptr<node_context>& ctx, admin_request request,
+           std::function<void(result<admin_result>)> done) {
+  if (ctx->stopping) return done(hibiki::error{errc::unavailable, "the node is shutting down"});
+  const account_id account = request.account;
+  if (!account || account.value > max_wire_id)
+    return done(hibiki::error{errc::bad_request, "account_id must be a positive integer"});
+  user::command cmd;
+  std::string token;
+  switch (request.action) {
+    case admin_action::disable_account:
+      cmd = user::disable_account{};
+      break;
+    case admin_action::enable_account:
+      cmd = user::enable_account{};
+      break;
+    case admin_action::revoke_tokens:
+      cmd = user::revoke_tokens{};
+      break;
+    case admin_action::issue_token:
+      try {
+        token = random_token();
+      } catch (const std::exception& ex) {
+        return done(hibiki::error{errc::internal, ex.what()});
+      }
+      cmd = user::issue_token{sha256_hex(token)};
+      break;
+    case admin_action::rename_account:
+      // The operator renames on the account's behalf: the owner rule of the aggregate holds.
+      cmd = user::rename_account{account, std::move(request.name)};
+      break;
+  }
+  auto answered = [done = std::move(done), token = std::move(token)](command_reply r) mutable {
+    if (r.err) return done(*r.err);
+    done(admin_result{account_id{r.fields.value("account_id", std::uint64_t{0})},
+                      r.fields.value("name", ""), r.fields.value("disabled", false),
+                      std::move(token)});
+  };
+  caf::anon_send(ctx->users, entity_command<user::command>{entity_of(account), std::move(cmd),
+                                                           std::move(answered)});
 }
 
 }  // namespace hibiki::actors

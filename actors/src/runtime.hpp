@@ -41,4 +41,9 @@ void release_runtime(runtime& rt);
 void signup(const std::shared_ptr<node_context>& ctx, std::string name,
             std::function<void(result<signup_result>)> done);
 
+/// Runs an operator's action on the user entity of `request.account` and calls `done` once it is
+/// durable (or refused), on an actor thread or the caller's, like `signup`.
+void admin(const std::shared_ptr<node_context>& ctx, admin_request request,
+           std::function<void(result<admin_result>)> done);
+
 }  // namespace hibiki::actors

@@ -513,6 +513,12 @@ class session_actor : public caf::event_based_actor {
     if (!syncs_.empty()) start_sync();
   }
 
+  void handle(std::int64_t id, protocol::get_accounts_req& req) {
+    read(id, {}, [accounts = std::move(req.accounts)](persistence::read_store& reads) {
+      return read_accounts(reads, accounts);
+    });
+  }
+
   void on_closed() {
     if (account_) leave_account();
     closed_ = true;

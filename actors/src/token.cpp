@@ -1,10 +1,14 @@
 #include "token.hpp"
 
 #include <openssl/sha.h>
+#include <sys/random.h>
 
 #include <array>
+#include <cerrno>
 #include <cstdint>
-#include <random>
+#include <cstring>
+#include <stdexcept>
+#include <string>
 
 namespace hibiki::actors {
 
@@ -21,17 +25,21 @@ std::string hex(const unsigned char* data, std::size_t n) {
   return out;
 }
 
+/// `bytes` bytes from the kernel's CSPRNG (getrandom(2), blocking until it is seeded, which is
+/// only ever at early boot). A failure is not papered over with a weaker source: it throws.
 std::string random_hex(std::size_t bytes) {
-  // std::random_device reads the kernel CSPRNG (getrandom / /dev/urandom) on Linux.
-  std::random_device rd;
-  std::string raw;
-  raw.reserve(bytes);
-  while (raw.size() < bytes) {
-    auto word = rd();
-    for (int i = 0; i < 4 && raw.size() < bytes; ++i)
-      raw.push_back(static_cast<char>((word >> (8 * i)) & 0xff));
+  std::array<unsigned char, 64> raw{};
+  if (bytes > raw.size()) throw std::logic_error("random_hex: too many bytes");
+  std::size_t got = 0;
+  while (got < bytes) {
+    const auto n = ::getrandom(raw.data() + got, bytes - got, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(std::string("getrandom failed: ") + std::strerror(errno));
+    }
+    got += static_cast<std::size_t>(n);
   }
-  return hex(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
+  return hex(raw.data(), bytes);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "cluster_map.hpp"
 
+#include <cstdlib>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -75,6 +77,9 @@ std::optional<std::string> http_get(const std::string& host, const std::string& 
   stream.connect(endpoints, ec);
   http::request<http::empty_body> req{http::verb::get, target, 11};
   req.set(http::field::host, host + ":" + port);
+  // /api/cluster is an operator endpoint: it wants hibikid's admin token when one is set.
+  if (const char* token = std::getenv("HIBIKI_ADMIN_TOKEN"); token != nullptr && *token != '\0')
+    req.set(http::field::authorization, std::string("Bearer ") + token);
   req.keep_alive(false);
   if (!ec) http::write(stream, req, ec);
   beast::flat_buffer buffer;

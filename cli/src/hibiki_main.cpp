@@ -26,6 +26,11 @@
 #include "hibiki/cli/client_options.hpp"
 #include "hibiki/cli/cluster_status.hpp"
 #include "hibiki/cli/journal_status.hpp"
+#include "hibiki/cli/status_fetch.hpp"
+
+#ifndef HIBIKI_VERSION
+#define HIBIKI_VERSION "unknown"
+#endif
 
 namespace {
 
@@ -271,32 +276,76 @@ std::uint64_t id_arg(const std::string& s) {
   return *hibiki::cli::parse_id(s, "id");
 }
 
-/// `journal status`: an operator's look over HTTP; no token needed (the server answers loopback
-/// peers only).
-status do_journal_status(const hibiki::cli::client_options& o, const hibiki::cli::server_url& url) {
-  auto reply = hibiki::cli::fetch_journal_status(url);
+/// The admin token for operator commands: --admin-token-file, else $HIBIKI_ADMIN_TOKEN, else
+/// none (an admin listener without a token needs none).
+result<std::string> find_admin_token(const hibiki::cli::client_options& o) {
+  if (!o.admin_token_file.empty()) {
+    std::ifstream in(o.admin_token_file);
+    if (!in) {
+      return result<std::string>(
+          errc::bad_request,
+          "cannot read the admin token file " + o.admin_token_file + ": " + std::strerror(errno));
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    auto token = trim(text.str());
+    if (token.empty())
+      return result<std::string>(errc::bad_request,
+                                 "the admin token file " + o.admin_token_file + " is empty");
+    return token;
+  }
+  if (const char* t = std::getenv("HIBIKI_ADMIN_TOKEN"); t != nullptr && *t != '\0') return trim(t);
+  return std::string();
+}
+
+/// `journal status` and `cluster status`: an operator's look over HTTP, with the admin token.
+status do_operator_status(const hibiki::cli::client_options& o,
+                          const hibiki::cli::server_url& url) {
+  auto token = find_admin_token(o);
+  if (!token) return fail(token.error().message);
+  const bool journal = o.command == "journal";
+  auto reply = journal ? hibiki::cli::fetch_journal_status(url, std::chrono::seconds(10), *token)
+                       : hibiki::cli::fetch_cluster_status(url, std::chrono::seconds(15), *token);
   if (!reply) return fail(reply.error().message);
   if (o.json) {
     std::cout << reply->body << "\n";
     return status::success();
   }
-  auto text = hibiki::cli::format_journal_status(reply->json);
+  auto text = journal ? hibiki::cli::format_journal_status(reply->json)
+                      : hibiki::cli::format_cluster_status(reply->json);
   if (!text) return fail(text.error().message);
   std::cout << *text;
   return status::success();
 }
 
-/// `cluster status`: the nodes, their shards and lag, as the server sees them (loopback only).
-status do_cluster_status(const hibiki::cli::client_options& o, const hibiki::cli::server_url& url) {
-  auto reply = hibiki::cli::fetch_cluster_status(url);
+/// `admin ACTION ...`: POST /api/admin/ACTION with the admin token.
+status do_admin(const hibiki::cli::client_options& o, const hibiki::cli::server_url& url) {
+  auto token = find_admin_token(o);
+  if (!token) return fail(token.error().message);
+  const auto& action = o.args[0];
+  json body = json::object();
+  if (action == "create-account") {
+    body["name"] = o.args[1];
+  } else {
+    body["account_id"] = id_arg(o.args[1]);
+    if (action == "rename") body["name"] = o.args[2];
+  }
+  auto reply = hibiki::cli::post_operator_json(url, "/api/admin/" + action, body.dump(),
+                                               "admin " + action, std::chrono::seconds(15), *token);
   if (!reply) return fail(reply.error().message);
   if (o.json) {
     std::cout << reply->body << "\n";
     return status::success();
   }
-  auto text = hibiki::cli::format_cluster_status(reply->json);
-  if (!text) return fail(text.error().message);
-  std::cout << *text;
+  const auto& r = reply->json;
+  std::cout << "account_id: " << r.value("account_id", std::uint64_t{0}) << "\n"
+            << "name: " << r.value("name", "") << "\n";
+  if (r.contains("disabled"))
+    std::cout << "disabled: " << (r.value("disabled", false) ? "yes" : "no") << "\n";
+  if (r.contains("token")) {
+    std::cout << "token: " << r.value("token", "") << "\n"
+              << "(shown once: hand it to the account's owner; the server keeps only its hash)\n";
+  }
   return status::success();
 }
 
@@ -304,8 +353,11 @@ status run(const hibiki::cli::client_options& o) {
   auto url = hibiki::cli::parse_server_url(o.server);
   if (!url) return url.error();
   if (o.command == "signup") return do_signup(o, *url);
-  if (o.command == "journal") return do_journal_status(o, *url);
-  if (o.command == "cluster") return do_cluster_status(o, *url);
+  if (o.command == "journal" || o.command == "cluster" || o.command == "admin") {
+    auto admin_url = hibiki::cli::parse_server_url(hibiki::cli::operator_url(o));
+    if (!admin_url) return admin_url.error();
+    return o.command == "admin" ? do_admin(o, *admin_url) : do_operator_status(o, *admin_url);
+  }
 
   auto conn = connect_and_auth(o, *url);
   if (!conn) return conn.error();
@@ -384,6 +436,10 @@ int main(int argc, char** argv) {
   }
   if (options->help) {
     std::cout << hibiki::cli::client_usage();
+    return 0;
+  }
+  if (options->version) {
+    std::cout << "hibiki " << HIBIKI_VERSION << "\n";
     return 0;
   }
   if (auto st = run(*options); !st) {

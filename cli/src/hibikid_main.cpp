@@ -16,6 +16,7 @@
 #include "hibiki/metrics/registry.hpp"
 #include "hibiki/persistence/kafka_settings.hpp"
 #include "hibiki/persistence/storage.hpp"
+#include "service_notify.hpp"
 
 #ifndef HIBIKI_VERSION
 #define HIBIKI_VERSION "unknown"
@@ -47,6 +48,26 @@ int main(int argc, char** argv) {
       std::cerr << "hibikid: --kafka-config: " << st.error().message << "\n";
       return 2;
     }
+  }
+
+  // The cluster port's certificates are read and checked before anything opens: a wrong file is
+  // a configuration error (exit 2), found at once rather than after the journal's catch-up.
+  auto cluster_tls = actors::check_cluster_security(cli::to_node_options(options));
+  if (!cluster_tls) {
+    std::cerr << "hibikid: " << cluster_tls.error().message << "\n";
+    return 2;
+  }
+  for (const auto& warning : *cluster_tls) std::cerr << "hibikid: WARNING: " << warning << "\n";
+
+  // The admin token is read (and its file checked) before anything is opened.
+  auto gateway_options = cli::to_gateway_options(options);
+  if (!options.admin_token_file.empty()) {
+    auto token = cli::load_admin_token(options.admin_token_file);
+    if (!token) {
+      std::cerr << "hibikid: " << token.error().message << "\n";
+      return 2;
+    }
+    gateway_options.admin_token = std::move(*token);
   }
 
   // The logs first: a log file that cannot be written is an error now, not a silent loss later.
@@ -122,7 +143,6 @@ int main(int argc, char** argv) {
     fail("cannot start the node: " + node.error().message);
     return 1;
   }
-  auto gateway_options = cli::to_gateway_options(options);
   gateway_options.metrics = metrics;
   auto gateway = gateway::server::start(*node.value(), gateway_options);
   if (!gateway) {
@@ -139,9 +159,23 @@ int main(int argc, char** argv) {
   if (auto cluster = cli::cluster_description(options); !cluster.empty())
     say("clustered (" + cluster + ")");
   if (!gateway.value()->open_signup()) say("open sign-up is off");
+  if (auto admin_port = gateway.value()->admin_port(); admin_port != 0) {
+    auto admin_host = options.admin_http_host;
+    if (admin_host.find(':') != std::string::npos) admin_host = "[" + admin_host + "]";
+    say(std::string("admin listener on ") + (gateway.value()->tls() ? "https" : "http") + "://" +
+        admin_host + ":" + std::to_string(admin_port) +
+        (gateway_options.admin_token.empty() ? "" : " (admin token required)"));
+  } else if (gateway_options.admin_token.empty()) {
+    say("operator endpoints are off (no --admin-token-file or --admin-http)");
+  }
+
+  // Under systemd (Type=notify) the unit is "started" from here on, not from the exec.
+  if (!cli::notify_service_manager("READY=1\nSTATUS=serving"))
+    log::warn("hibikid") << "could not notify the service manager (READY=1)";
 
   int sig = 0;
   while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    cli::notify_service_manager("RELOADING=1\nSTATUS=reloading");
     // Reload: the log files reopened by name (after an outside rotation), and the client TLS
     // certificate (new handshakes use it; open connections keep theirs).
     log::info("hibikid") << "SIGHUP: reopening the log files";
@@ -154,8 +188,10 @@ int main(int argc, char** argv) {
         fail("SIGHUP: TLS certificate NOT reloaded, still serving the previous one: " +
              reloaded.error().message);
     }
+    cli::notify_service_manager("READY=1\nSTATUS=serving");
   }
   say(std::string("stopping (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
+  cli::notify_service_manager("STOPPING=1\nSTATUS=stopping");
 
   // Reverse order. The gateway goes first: it stops accepting and closes every WebSocket with
   // 1001 after the frames already queued for it, so each session actor sees on_closed and ends.

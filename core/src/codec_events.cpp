@@ -104,9 +104,12 @@ result<room::event> read_room_event(const std::string& type, field_reader& r) {
 
 // ---- user events -------------------------------------------------------------------------------
 
-const char* user_type_name(const user::event& e) {
-  return std::holds_alternative<user::account_registered>(e) ? "user.account_registered"
-                                                             : "user.account_renamed";
+constexpr const char* user_type_name(const user::event& e) {
+  constexpr const char* names[] = {"user.account_registered", "user.account_renamed",
+                                   "user.account_disabled",   "user.account_enabled",
+                                   "user.tokens_revoked",     "user.token_issued"};
+  static_assert(std::variant_size_v<user::event> == std::size(names));
+  return names[e.index()];
 }
 
 void put_fields(json& j, const user::account_registered& e) {
@@ -118,6 +121,12 @@ void put_fields(json& j, const user::account_registered& e) {
 void put_fields(json& j, const user::account_renamed& e) {
   j["name"] = e.name;
 }
+void put_fields(json&, const user::account_disabled&) {}
+void put_fields(json&, const user::account_enabled&) {}
+void put_fields(json&, const user::tokens_revoked&) {}
+void put_fields(json& j, const user::token_issued& e) {
+  j["token_hash"] = e.token_hash;
+}
 
 result<user::event> read_user_event(const std::string& type, field_reader& r) {
   user::event e;
@@ -126,6 +135,14 @@ result<user::event> read_user_event(const std::string& type, field_reader& r) {
                                  r.i64("time")};
   } else if (type == "user.account_renamed") {
     e = user::account_renamed{r.str("name")};
+  } else if (type == "user.account_disabled") {
+    e = user::account_disabled{};
+  } else if (type == "user.account_enabled") {
+    e = user::account_enabled{};
+  } else if (type == "user.tokens_revoked") {
+    e = user::tokens_revoked{};
+  } else if (type == "user.token_issued") {
+    e = user::token_issued{r.str("token_hash")};
   } else {
     return hibiki::error{errc::bad_request, "unknown user event type \"" + type + "\""};
   }

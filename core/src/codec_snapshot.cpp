@@ -16,6 +16,13 @@ using nlohmann::json;
 constexpr const char* room_snapshot_type = "room.snapshot";
 constexpr const char* user_snapshot_type = "user.snapshot";
 
+/// user.snapshot v2 added "disabled". A v1 snapshot was written before accounts could be
+/// disabled, so its account is enabled.
+[[maybe_unused]] const bool user_snapshot_v2 = [] {
+  register_upcaster(user_snapshot_type, 1, [](json& j) { j["disabled"] = false; });
+  return true;
+}();
+
 json ids_json(const std::vector<message_id>& ids) {
   json arr = json::array();
   for (const auto id : ids) arr.push_back(id.value);
@@ -97,6 +104,7 @@ result<user::state> read_user(const json& doc) {
   s.name = r.str("name");
   s.token_hash = r.str("token_hash");
   s.created_at = r.i64("created_at");
+  s.disabled = r.boolean("disabled");
   if (!r.ok()) return r.failure(user_snapshot_type);
   return s;
 }
@@ -157,7 +165,8 @@ bytes encode_snapshot(const user::state& s) {
          {"registered", s.registered},
          {"name", s.name},
          {"token_hash", s.token_hash},
-         {"created_at", s.created_at}};
+         {"created_at", s.created_at},
+         {"disabled", s.disabled}};
   return detail::to_cbor(j);
 }
 

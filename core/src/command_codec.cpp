@@ -186,6 +186,18 @@ std::string encode_command(const user::command& cmd) {
           [](const user::rename_account& c) -> json {
             return {{"t", "user.rename_account"}, {"actor", c.actor.value}, {"name", c.name}};
           },
+          [](const user::disable_account&) -> json {
+            return {{"t", "user.disable_account"}};
+          },
+          [](const user::enable_account&) -> json {
+            return {{"t", "user.enable_account"}};
+          },
+          [](const user::revoke_tokens&) -> json {
+            return {{"t", "user.revoke_tokens"}};
+          },
+          [](const user::issue_token& c) -> json {
+            return {{"t", "user.issue_token"}, {"token_hash", c.token_hash}};
+          },
       },
       cmd);
   return j.dump();
@@ -273,6 +285,14 @@ result<user::command> decode_user_command(std::string_view text) {
     user::rename_account c;
     c.actor = account_id{r.u64("actor")};
     c.name = r.str("name");
+    return finish<user::command>(r, std::move(c));
+  }
+  if (t == "user.disable_account") return finish<user::command>(r, user::disable_account{});
+  if (t == "user.enable_account") return finish<user::command>(r, user::enable_account{});
+  if (t == "user.revoke_tokens") return finish<user::command>(r, user::revoke_tokens{});
+  if (t == "user.issue_token") {
+    user::issue_token c;
+    c.token_hash = r.str("token_hash");
     return finish<user::command>(r, std::move(c));
   }
   return hibiki::error{errc::bad_request, "unknown user command " + t};

@@ -183,6 +183,12 @@ request_body parse_body(std::string_view op, const json& j) {
     return mark_read_req{id_field<room_id>(j, "room_id"), message_field(j, "message_id")};
   }
   if (op == "sync") return parse_sync(j);
+  if (op == "get_accounts") {
+    get_accounts_req r{account_list(j, "account_ids")};
+    if (r.accounts.empty() || r.accounts.size() > max_get_accounts)
+      reject("account_ids must hold 1 to " + std::to_string(max_get_accounts) + " account ids");
+    return r;
+  }
   reject("unknown op \"" + std::string(op) + "\"");
 }
 

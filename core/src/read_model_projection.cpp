@@ -122,13 +122,18 @@ std::vector<row_op> project(const room::state& before, const room::event& e,
 
 std::vector<row_op> project(const user::state& before, const user::event& e,
                             const user::state& after) {
-  (void)before;
   std::vector<row_op> ops;
-  ops.push_back({table::accounts, account_key(after.id),
-                 detail::dump(json{{"account_id", after.id.value}, {"name", after.name}})});
-  if (const auto* r = std::get_if<user::account_registered>(&e)) {
-    ops.push_back({table::tokens, r->token_hash, std::to_string(r->id.value)});
+  json account{{"account_id", after.id.value}, {"name", after.name}};
+  if (after.disabled) account["disabled"] = true;
+  ops.push_back({table::accounts, account_key(after.id), detail::dump(account)});
+  // The tokens table maps the hash of the account's live token to the account: the old hash
+  // goes when the token is revoked or replaced, so the old token no longer authenticates.
+  if (before.token_hash != after.token_hash) {
+    if (!before.token_hash.empty()) ops.push_back({table::tokens, before.token_hash, std::nullopt});
+    if (!after.token_hash.empty())
+      ops.push_back({table::tokens, after.token_hash, std::to_string(after.id.value)});
   }
+  (void)e;  // every row is a function of the state after the event
   return ops;
 }
 

@@ -1,4 +1,5 @@
-/// The user aggregate's rules: registration once, renames by the owner only.
+/// The user aggregate's rules: registration once, renames by the owner only, and the operator's
+/// commands (disable, enable, revoke, issue a token) on registered accounts only.
 
 #include <algorithm>
 
@@ -60,11 +61,29 @@ result<std::vector<event>> decide(const state& s, const command& cmd) {
     }
     return std::vector<event>{account_registered{c->id, c->name, c->token_hash, c->now}};
   }
-  const auto& c = std::get<rename_account>(cmd);
   if (!s.registered) return hibiki::error{errc::not_found, "no such account"};
-  if (c.actor != s.id) return hibiki::error{errc::forbidden, "only the owner may rename"};
-  if (auto st = validate_name(c.name); !st) return st.error();
-  return std::vector<event>{account_renamed{c.name}};
+  if (const auto* c = std::get_if<rename_account>(&cmd)) {
+    if (c->actor != s.id) return hibiki::error{errc::forbidden, "only the owner may rename"};
+    if (auto st = validate_name(c->name); !st) return st.error();
+    return std::vector<event>{account_renamed{c->name}};
+  }
+  if (std::holds_alternative<disable_account>(cmd)) {
+    if (s.disabled) return std::vector<event>{};
+    return std::vector<event>{account_disabled{}};
+  }
+  if (std::holds_alternative<enable_account>(cmd)) {
+    if (!s.disabled) return std::vector<event>{};
+    return std::vector<event>{account_enabled{}};
+  }
+  if (std::holds_alternative<revoke_tokens>(cmd)) {
+    if (s.token_hash.empty()) return std::vector<event>{};
+    return std::vector<event>{tokens_revoked{}};
+  }
+  const auto& c = std::get<issue_token>(cmd);
+  if (!is_token_hash(c.token_hash)) {
+    return hibiki::error{errc::bad_request, "token_hash must be 64 hexadecimal characters"};
+  }
+  return std::vector<event>{token_issued{c.token_hash}};
 }
 
 state apply(state s, const event& e) {
@@ -74,8 +93,16 @@ state apply(state s, const event& e) {
     s.name = r->name;
     s.token_hash = r->token_hash;
     s.created_at = r->time;
+  } else if (const auto* n = std::get_if<account_renamed>(&e)) {
+    s.name = n->name;
+  } else if (std::holds_alternative<account_disabled>(e)) {
+    s.disabled = true;
+  } else if (std::holds_alternative<account_enabled>(e)) {
+    s.disabled = false;
+  } else if (std::holds_alternative<tokens_revoked>(e)) {
+    s.token_hash.clear();
   } else {
-    s.name = std::get<account_renamed>(e).name;
+    s.token_hash = std::get<token_issued>(e).token_hash;
   }
   return s;
 }

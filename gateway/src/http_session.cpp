@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "admin_api.hpp"
 #include "client_address.hpp"
 #include "hibiki/core/log.hpp"
 #include "peer_address.hpp"
@@ -24,6 +25,10 @@ http::status status_for(errc code) {
       return http::status::bad_request;
     case errc::forbidden:
       return http::status::forbidden;
+    case errc::not_found:
+      return http::status::not_found;
+    case errc::unauthenticated:
+      return http::status::unauthorized;
     case errc::conflict:
       return http::status::conflict;
     case errc::too_large:
@@ -57,8 +62,10 @@ metrics::http_path path_class(std::string_view path) {
 }  // namespace
 
 http_session::http_session(std::shared_ptr<gateway_context> ctx, edge_stream&& stream,
-                           admission_slot&& slot, connection_limits::verdict verdict)
+                           admission_slot&& slot, connection_limits::verdict verdict,
+                           listener_role role)
     : ctx_(std::move(ctx)),
+      role_(role),
       stream_(std::move(stream)),
       executor_(stream_.get_executor()),
       slot_(std::move(slot)),
@@ -149,6 +156,15 @@ void http_session::handle(http::request<http::string_body>&& req) {
                      error_body("rate_limited", "too many connections from this address"), 1);
   }
 
+  // Which listener serves this path, and whether the caller may call it (routes.hpp).
+  const auto route = route_of(path);
+  if (auto refused =
+          check_access(route, role_, ctx_->options, to_std(req[http::field::authorization]))) {
+    if (websocket::is_upgrade(req)) keep_alive_ = false;
+    return send_json(static_cast<http::status>(refused->status),
+                     error_body(refused->code, refused->message));
+  }
+
   if (websocket::is_upgrade(req)) {
     if (path != "/ws") {
       keep_alive_ = false;
@@ -185,21 +201,18 @@ void http_session::handle(http::request<http::string_body>&& req) {
     }
     return handle_signup(req);
   }
-  if (path == "/api/journal" || path == "/api/cluster") {
-    const bool journal = path == "/api/journal";
-    // Operator endpoints (partitions, offsets, broker and node addresses): only for this machine.
-    // The client address, not the peer: behind a trusted proxy on this host every peer is
-    // loopback.
-    if (!is_loopback_peer(client_of(req))) {
-      return send_json(
-          http::status::forbidden,
-          error_body("forbidden", journal ? "the journal status is served to loopback only"
-                                          : "the cluster status is served to loopback only"));
+  if (route == route_kind::operator_only) {
+    // check_access let it through: the admin token matched, or this is the admin listener.
+    if (path == "/api/journal" || path == "/api/cluster") {
+      if (req.method() != http::verb::get) {
+        return send_json(http::status::method_not_allowed, error_body("bad_request", "use GET"));
+      }
+      return handle_status(path == "/api/journal" ? status_kind::journal : status_kind::cluster);
     }
-    if (req.method() != http::verb::get) {
-      return send_json(http::status::method_not_allowed, error_body("bad_request", "use GET"));
+    if (req.method() != http::verb::post) {
+      return send_json(http::status::method_not_allowed, error_body("bad_request", "use POST"));
     }
-    return handle_status(journal ? status_kind::journal : status_kind::cluster);
+    return handle_admin(req, path);
   }
   if (handle_operator_route(path, req)) return;
   if (path == "/healthz") {
@@ -258,6 +271,49 @@ void http_session::handle_signup(const http::request<http::string_body>& req) {
         self->send_json(http::status::ok, out.dump());
       });
     });
+  });
+}
+
+void http_session::handle_admin(const http::request<http::string_body>& req,
+                                std::string_view path) {
+  const auto peer = client_of(req).to_string();
+  auto call = parse_admin_call(path, req.body());
+  if (!call) {
+    audit_admin_action(peer, path, 0, wire_name(call.error().code));
+    return send_json(status_for(call.error().code),
+                     error_body(wire_name(call.error().code), call.error().message));
+  }
+  self_while_waiting_ = shared_from_this();
+  std::weak_ptr<http_session> weak = self_while_waiting_;
+  auto ctx = ctx_;
+  // Answers on this connection's strand, if the gateway still runs (like a sign-up).
+  auto answer = [ctx, weak, peer, action = call->action, account = call->request.account.value](
+                    const hibiki::error* err, std::string body, std::uint64_t id) {
+    audit_admin_action(peer, action, id != 0 ? id : account, err ? wire_name(err->code) : "ok");
+    http::status status = http::status::ok;
+    if (err) {
+      status = status_for(err->code);
+      body = error_body(wire_name(err->code), err->message);
+    }
+    ctx->gate.run([&] {
+      auto self = weak.lock();
+      if (!self) return;
+      net::post(self->executor_, [self, status, body = std::move(body)]() mutable {
+        self->self_while_waiting_.reset();
+        self->send_json(status, std::move(body));
+      });
+    });
+  };
+  if (call->create) {
+    ctx_->node.signup(call->create_name, [answer](result<actors::signup_result> r) {
+      if (!r) return answer(&r.error(), {}, 0);
+      answer(nullptr, admin_answer(*r), r->account.value);
+    });
+    return;
+  }
+  ctx_->node.admin(std::move(call->request), [answer](result<actors::admin_result> r) {
+    if (!r) return answer(&r.error(), {}, 0);
+    answer(nullptr, admin_answer(*r), r->account.value);
   });
 }
 
@@ -389,6 +445,7 @@ void http_session::send_body(http::status status, std::string_view content_type,
   res.set(http::field::cache_control, "no-store");
   if (retry_after != 0) res.set(http::field::retry_after, std::to_string(retry_after));
   if (status == http::status::method_not_allowed) res.set(http::field::allow, "GET, HEAD, POST");
+  if (status == http::status::unauthorized) res.set(http::field::www_authenticate, "Bearer");
   res.body() = std::move(body);
   res.prepare_payload();
   res.keep_alive(keep_alive_ && !stopping_);

@@ -19,13 +19,14 @@
 #include "edge_stream.hpp"
 #include "gateway_context.hpp"
 #include "hibiki/metrics/registry.hpp"
+#include "routes.hpp"
 
 namespace hibiki::gateway {
 
 class http_session : public connection, public std::enable_shared_from_this<http_session> {
  public:
   http_session(std::shared_ptr<gateway_context> ctx, edge_stream&& stream, admission_slot&& slot,
-               connection_limits::verdict verdict);
+               connection_limits::verdict verdict, listener_role role = listener_role::main);
   ~http_session() override;
 
   void run();
@@ -38,6 +39,8 @@ class http_session : public connection, public std::enable_shared_from_this<http
   void on_read(beast::error_code ec, std::size_t bytes);
   void handle(http::request<http::string_body>&& req);
   void handle_signup(const http::request<http::string_body>& req);
+  /// POST /api/admin/...: an operator's account action (admin_api.hpp), audited.
+  void handle_admin(const http::request<http::string_body>& req, std::string_view path);
   /// GET /api/journal and /api/cluster: the node's status JSON, asked off the I/O threads.
   enum class status_kind { journal, cluster };
   void handle_status(status_kind kind);
@@ -66,6 +69,7 @@ class http_session : public connection, public std::enable_shared_from_this<http
   net::ip::address client_of(const http::request<http::string_body>& req);
 
   std::shared_ptr<gateway_context> ctx_;
+  listener_role role_;
   edge_stream stream_;
   /// The strand, kept apart from stream_: stream_ is moved into a ws_session on upgrade.
   edge_stream::executor_type executor_;

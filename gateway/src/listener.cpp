@@ -8,9 +8,10 @@
 
 namespace hibiki::gateway {
 
-listener::listener(net::io_context& ioc, std::shared_ptr<gateway_context> ctx)
+listener::listener(net::io_context& ioc, std::shared_ptr<gateway_context> ctx, listener_role role)
     : ioc_(ioc),
       ctx_(std::move(ctx)),
+      role_(role),
       acceptor_(net::make_strand(ioc)),
       backoff_timer_(acceptor_.get_executor()) {}
 
@@ -106,7 +107,7 @@ void listener::admit(tcp::socket socket) {
   }
   auto stream = ctx_->tls ? edge_stream(std::move(socket), ctx_->tls->current())
                           : edge_stream(std::move(socket));
-  std::make_shared<http_session>(ctx_, std::move(stream), std::move(slot), verdict)->run();
+  std::make_shared<http_session>(ctx_, std::move(stream), std::move(slot), verdict, role_)->run();
 }
 
 }  // namespace hibiki::gateway

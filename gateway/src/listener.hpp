@@ -11,12 +11,16 @@
 #include "beast_fwd.hpp"
 #include "gateway_context.hpp"
 #include "hibiki/core/result.hpp"
+#include "routes.hpp"
 
 namespace hibiki::gateway {
 
 class listener : public std::enable_shared_from_this<listener> {
  public:
-  listener(net::io_context& ioc, std::shared_ptr<gateway_context> ctx);
+  /// `role`: the main listener (--http) or the operator one (--admin-http); routes.hpp says what
+  /// each serves.
+  listener(net::io_context& ioc, std::shared_ptr<gateway_context> ctx,
+           listener_role role = listener_role::main);
 
   /// Opens, binds and listens. Errors: unavailable.
   status open(const tcp::endpoint& endpoint);
@@ -36,6 +40,7 @@ class listener : public std::enable_shared_from_this<listener> {
 
   net::io_context& ioc_;
   std::shared_ptr<gateway_context> ctx_;
+  listener_role role_;
   tcp::acceptor acceptor_;
   bool stopped_ = false;
   net::steady_timer backoff_timer_;

@@ -1,6 +1,7 @@
 #pragma once
-/// Who may call the operator endpoints (GET /api/journal): only peers on this machine. A pure
-/// function of the peer's address, so the non-loopback case is unit-tested without a second host.
+/// Whether a peer address is on this machine. Not an access rule: behind a reverse proxy on the
+/// same host every peer is loopback, so the operator endpoints go by token or listener instead
+/// (routes.hpp). A pure function of the address, unit-tested without a second host.
 
 #include <string_view>
 

@@ -1,30 +1,35 @@
 #include "hibiki/gateway/server.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "beast_fwd.hpp"
 #include "gateway_context.hpp"
 #include "listener.hpp"
+#include "web_root.hpp"
 
 namespace hibiki::gateway {
 namespace {
 
-#ifndef HIBIKI_WEB_ROOT
-#define HIBIKI_WEB_ROOT "web"
-#endif
-
 class server_impl final : public server {
  public:
   server_impl(std::shared_ptr<gateway_context> ctx, std::unique_ptr<net::io_context> ioc,
-              std::shared_ptr<listener> l, tcp::endpoint endpoint)
-      : ctx_(std::move(ctx)), ioc_(std::move(ioc)), listener_(std::move(l)), endpoint_(endpoint) {}
+              std::shared_ptr<listener> l, tcp::endpoint endpoint, std::shared_ptr<listener> admin,
+              tcp::endpoint admin_endpoint)
+      : ctx_(std::move(ctx)),
+        ioc_(std::move(ioc)),
+        listener_(std::move(l)),
+        endpoint_(endpoint),
+        admin_(std::move(admin)),
+        admin_endpoint_(admin_endpoint) {}
 
   ~server_impl() override { stop(); }
 
   void start_threads(std::size_t n) {
     listener_->run();
+    if (admin_) admin_->run();
     for (std::size_t i = 0; i < std::max<std::size_t>(n, 1); ++i)
       threads_.emplace_back([this] { ioc_->run(); });
   }
@@ -32,6 +37,7 @@ class server_impl final : public server {
   std::uint16_t port() const override { return endpoint_.port(); }
   std::string host() const override { return endpoint_.address().to_string(); }
   bool open_signup() const override { return ctx_->open_signup; }
+  std::uint16_t admin_port() const override { return admin_ ? admin_endpoint_.port() : 0; }
   bool tls() const override { return ctx_->tls != nullptr; }
   std::vector<std::string> allowed_origins() const override {
     return ctx_->options.allowed_origins;
@@ -44,7 +50,10 @@ class server_impl final : public server {
   }
 
   void stop_accepting() override {
-    if (!stopped_accepting_) listener_->stop();
+    if (!stopped_accepting_) {
+      listener_->stop();
+      if (admin_) admin_->stop();
+    }
     stopped_accepting_ = true;
   }
 
@@ -64,6 +73,7 @@ class server_impl final : public server {
     ctx_->worker.stop();
     ctx_->registry.release_all();
     listener_.reset();
+    admin_.reset();
     ioc_.reset();
   }
 
@@ -72,6 +82,8 @@ class server_impl final : public server {
   std::unique_ptr<net::io_context> ioc_;
   std::shared_ptr<listener> listener_;
   tcp::endpoint endpoint_;
+  std::shared_ptr<listener> admin_;  ///< null without --admin-http
+  tcp::endpoint admin_endpoint_;
   std::vector<std::thread> threads_;
   bool stopped_ = false;
   bool stopped_accepting_ = false;
@@ -105,7 +117,7 @@ result<std::unique_ptr<server>> server::start(actors::node& node, gateway_option
   const auto host = options.host == "localhost" ? std::string("127.0.0.1") : options.host;
   auto address = net::ip::make_address(host, ec);
   if (ec) return r(errc::bad_request, "bad listen address: " + options.host);
-  if (options.web_root.empty()) options.web_root = HIBIKI_WEB_ROOT;
+  if (options.web_root.empty()) options.web_root = default_web_root();
   if (options.tls_cert_file.empty() != options.tls_key_file.empty())
     return r(errc::bad_request, "TLS needs both --tls-cert and --tls-key");
   auto trusted = parse_cidrs(options.trusted_proxies);
@@ -115,6 +127,12 @@ result<std::unique_ptr<server>> server::start(actors::node& node, gateway_option
     auto loaded = tls_credentials::load(options.tls_cert_file, options.tls_key_file);
     if (!loaded) return loaded.error();
     tls = std::move(*loaded);
+  }
+  std::optional<net::ip::address> admin_address;
+  if (!options.admin_host.empty()) {
+    const auto admin_host = options.admin_host == "localhost" ? "127.0.0.1" : options.admin_host;
+    admin_address = net::ip::make_address(admin_host, ec);
+    if (ec) return r(errc::bad_request, "bad admin listen address: " + options.admin_host);
   }
 
   auto ctx = std::make_shared<gateway_context>(node, options);
@@ -127,11 +145,20 @@ result<std::unique_ptr<server>> server::start(actors::node& node, gateway_option
   auto l = std::make_shared<listener>(*ioc, ctx);
   if (auto st = l->open(tcp::endpoint(address, options.port)); !st) return st.error();
   auto endpoint = l->local_endpoint();
+  std::shared_ptr<listener> admin;
+  tcp::endpoint admin_endpoint;
+  if (admin_address) {
+    admin = std::make_shared<listener>(*ioc, ctx, listener_role::admin);
+    if (auto st = admin->open(tcp::endpoint(*admin_address, options.admin_port)); !st)
+      return hibiki::error{st.error().code, "admin listener: " + st.error().message};
+    admin_endpoint = admin->local_endpoint();
+  }
   // Resolved once the port is known (port 0 picks one); no connection has been accepted yet.
   if (ctx->options.allowed_origins.empty())
     ctx->options.allowed_origins = default_origins(address, endpoint.port(), ctx->tls != nullptr);
 
-  auto s = std::make_unique<server_impl>(ctx, std::move(ioc), std::move(l), endpoint);
+  auto s = std::make_unique<server_impl>(ctx, std::move(ioc), std::move(l), endpoint,
+                                         std::move(admin), admin_endpoint);
   s->start_threads(options.threads);
   return std::unique_ptr<server>(std::move(s));
 }

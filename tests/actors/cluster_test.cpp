@@ -451,12 +451,13 @@ TEST_CASE("cluster: bad input to the port is refused and the port keeps serving"
   caf::anon_send(port, actors::rpush_atom::value, std::string("{}"), std::string("not json"),
                  std::string("b"), std::uint64_t{0});
   caf::anon_send(port, actors::pres_full_atom::value, std::string("b"), std::string("{"));
-  // A message the port does not know at all.
+  // A message the port does not know at all: refused with unexpected_message, and counted.
   auto unknown = fx.ask(port, std::string("hello"));
   REQUIRE(unknown);
   CHECK(unknown->rfind("error:", 0) == 0);
+  CHECK(unknown->find("unexpected_message") != std::string::npos);
   fx.run();
-  CHECK(fx.rt(A).port->bad_inputs == 7);
+  CHECK(fx.rt(A).port->bad_inputs == 8);
 
   // Still serving.
   auto ok = fx.ask(port, actors::rcmd_atom::value, room_kind, room,

@@ -11,6 +11,7 @@
 #include "../metrics/exposition.hpp"
 #include "hibiki/actors/node.hpp"
 #include "hibiki/metrics/registry.hpp"
+#include "hibiki/persistence/storage.hpp"
 #include "hibiki/testkit/temp_dir.hpp"
 
 using namespace hibiki;
@@ -52,13 +53,18 @@ class reply_link final : public actors::client_link {
 TEST_CASE("node metrics: requests, send->ack, commits, entities and storage memory",
           "[node][metrics]") {
   temp_dir dir;
+  auto registry = metrics::registry::create();
+  persistence::storage_options storage;
+  storage.data_dir = dir.sub("data");
+  storage.sync_writes = false;
+  storage.metrics = registry;  // commits and RocksDB memory
+  auto backend = persistence::open_backend(storage);
+  REQUIRE(backend.ok());
   actors::node_options o;
-  o.data_dir = dir.sub("data");
-  o.sync_writes = false;
   o.io_threads = 1;
   o.actor_threads = 2;
-  o.metrics = metrics::registry::create();
-  auto started = node::start(o);
+  o.metrics = registry;  // requests, entities, breaker
+  auto started = node::start(std::move(*backend), o);
   REQUIRE(started.ok());
   auto& n = *started.value();
 

@@ -111,4 +111,22 @@ TEST_CASE("bad command text is bad_request", "[command_codec]") {
   bad_user(R"({"t": "user.rename_account", "actor": 1})");
   bad_user(R"({"t": "user.register_account", "id": 1, "name": "a", "token_hash": "h"})");
   bad_user(R"({"t": "user.rename_account", "actor": 1, "name": ["a"]})");
+  bad_user(R"({"t": "user.disable_account", "actor": 1})");  // no field may be added
+  bad_user(R"({"t": "user.issue_token"})");
+  bad_user(R"({"t": "user.issue_token", "token_hash": 5})");
+  bad_user(R"({"t": "user.revoke_all"})");
+}
+
+TEST_CASE("the operator's user commands round-trip through JSON", "[command_codec][admin]") {
+  for (const user::command& c :
+       {user::command{user::disable_account{}}, user::command{user::enable_account{}},
+        user::command{user::revoke_tokens{}}, user::command{user::issue_token{"ff"}}}) {
+    auto back = codec::decode_user_command(codec::encode_command(c));
+    REQUIRE(back.ok());
+    CHECK(back->index() == c.index());
+  }
+  auto issue = codec::decode_user_command(
+      codec::encode_command(user::command{user::issue_token{std::string(64, 'a')}}));
+  REQUIRE(issue.ok());
+  CHECK(std::get<user::issue_token>(*issue).token_hash == std::string(64, 'a'));
 }

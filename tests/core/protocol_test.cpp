@@ -249,3 +249,24 @@ TEST_CASE("message ids on the wire", "[protocol]") {
   CHECK_FALSE(message_id_from_wire("+1"));
   CHECK_FALSE(message_id_from_wire("1a"));
 }
+
+TEST_CASE("get_accounts", "[protocol][admin]") {
+  auto r = parse_ok(req("get_accounts", {{"account_ids", {3, 1, 3}}}));
+  CHECK(op_name(r.body) == "get_accounts");
+  CHECK_FALSE(allowed_before_auth(r.body));
+  CHECK(std::get<get_accounts_req>(r.body).accounts ==
+        std::vector<account_id>{account_id{3}, account_id{1}, account_id{3}});
+  json many = json::array();
+  for (int i = 1; i <= 1000; ++i) many.push_back(i);
+  CHECK(std::get<get_accounts_req>(parse_ok(req("get_accounts", {{"account_ids", many}})).body)
+            .accounts.size() == 1000);
+  many.push_back(1001);
+  parse_bad(req("get_accounts", {{"account_ids", many}}));
+  parse_bad(req("get_accounts"));
+  parse_bad(req("get_accounts", {{"account_ids", json::array()}}));
+  parse_bad(req("get_accounts", {{"account_ids", 1}}));
+  parse_bad(req("get_accounts", {{"account_ids", {0}}}));
+  parse_bad(req("get_accounts", {{"account_ids", {"1"}}}));
+  parse_bad(req("get_accounts", {{"account_ids", {1.5}}}));
+  parse_bad(req("get_accounts", {{"account_ids", {9007199254740992ULL}}}));
+}

@@ -294,3 +294,40 @@ TEST_CASE("user projection writes accounts and tokens", "[read_model]") {
   REQUIRE(r.size() == 1);
   CHECK(json::parse(*r[0].value)["name"] == "bob");
 }
+
+TEST_CASE("user projection follows disabling and the live token", "[read_model][admin]") {
+  const std::string first(64, 'e'), second(64, 'f');
+  const auto s = user::apply({}, user::account_registered{account_id{7}, "alice", first, 1});
+
+  const user::event dis = user::account_disabled{};
+  const auto disabled = user::apply(s, dis);
+  auto ops = project(s, dis, disabled);
+  REQUIRE(ops.size() == 1);  // the token row stays: enabling gives the same token back
+  CHECK(json::parse(*ops[0].value) ==
+        json{{"account_id", 7}, {"name", "alice"}, {"disabled", true}});
+  const user::event en = user::account_enabled{};
+  ops = project(disabled, en, user::apply(disabled, en));
+  REQUIRE(ops.size() == 1);
+  CHECK_FALSE(json::parse(*ops[0].value).contains("disabled"));
+
+  const user::event rev = user::tokens_revoked{};
+  const auto revoked = user::apply(s, rev);
+  ops = project(s, rev, revoked);
+  REQUIRE(ops.size() == 2);
+  CHECK(ops[1].tbl == table::tokens);
+  CHECK(ops[1].key == first);
+  CHECK_FALSE(ops[1].value.has_value());  // deleted
+
+  const user::event iss = user::token_issued{second};
+  ops = project(revoked, iss, user::apply(revoked, iss));
+  REQUIRE(ops.size() == 2);
+  CHECK(ops[1].key == second);
+  CHECK(ops[1].value == "7");
+
+  // Replacing a live token deletes the old row and puts the new one.
+  ops = project(s, iss, user::apply(s, iss));
+  REQUIRE(ops.size() == 3);
+  CHECK(ops[1].key == first);
+  CHECK_FALSE(ops[1].value.has_value());
+  CHECK(ops[2].key == second);
+}

@@ -68,3 +68,72 @@ TEST_CASE("rename_account", "[user]") {
   CHECK(renamed.token_hash == hash);
   CHECK(renamed.id == account_id{7});
 }
+
+TEST_CASE("operator commands need a registered account", "[user][admin]") {
+  const user::state none;
+  for (const user::command& c :
+       {user::command{user::disable_account{}}, user::command{user::enable_account{}},
+        user::command{user::revoke_tokens{}}, user::command{user::issue_token{hash}}}) {
+    CHECK(code(none, c) == errc::not_found);
+  }
+}
+
+TEST_CASE("disable and enable an account", "[user][admin]") {
+  const auto s = user::apply({}, user::account_registered{account_id{7}, "alice", hash, 1});
+  CHECK_FALSE(s.disabled);
+  // Enabling an enabled account changes nothing: no event.
+  auto noop = user::decide(s, user::enable_account{});
+  REQUIRE(noop.ok());
+  CHECK(noop->empty());
+
+  auto d = user::decide(s, user::disable_account{});
+  REQUIRE(d.ok());
+  REQUIRE(d->size() == 1);
+  CHECK(std::holds_alternative<user::account_disabled>(d->at(0)));
+  const auto disabled = user::apply(s, d->at(0));
+  CHECK(disabled.disabled);
+  CHECK(disabled.token_hash == hash);  // the token stays; the account cannot use it
+  auto again = user::decide(disabled, user::disable_account{});
+  REQUIRE(again.ok());
+  CHECK(again->empty());
+  // A disabled account can still be renamed by the operator (as its owner).
+  CHECK(code(disabled, user::rename_account{account_id{7}, "carol"}) == errc::ok);
+
+  auto e = user::decide(disabled, user::enable_account{});
+  REQUIRE(e.ok());
+  REQUIRE(e->size() == 1);
+  const auto enabled = user::apply(disabled, e->at(0));
+  CHECK_FALSE(enabled.disabled);
+  CHECK(enabled == s);
+}
+
+TEST_CASE("revoke tokens and issue a new one", "[user][admin]") {
+  const auto s = user::apply({}, user::account_registered{account_id{7}, "alice", hash, 1});
+  auto r = user::decide(s, user::revoke_tokens{});
+  REQUIRE(r.ok());
+  REQUIRE(r->size() == 1);
+  const auto revoked = user::apply(s, r->at(0));
+  CHECK(revoked.token_hash.empty());
+  CHECK(revoked.name == "alice");
+  // Nothing left to revoke: no event.
+  auto again = user::decide(revoked, user::revoke_tokens{});
+  REQUIRE(again.ok());
+  CHECK(again->empty());
+
+  const std::string fresh(64, 'b');
+  auto i = user::decide(revoked, user::issue_token{fresh});
+  REQUIRE(i.ok());
+  REQUIRE(i->size() == 1);
+  const auto issued = user::apply(revoked, i->at(0));
+  CHECK(issued.token_hash == fresh);
+  // Issuing replaces a live token too.
+  const std::string third(64, 'c');
+  CHECK(user::apply(issued, user::decide(issued, user::issue_token{third})->at(0)).token_hash ==
+        third);
+
+  for (const std::string& bad : {std::string(), std::string("abc"), std::string(64, 'g'),
+                                 std::string(65, 'a'), std::string(63, 'a')}) {
+    INFO(bad);
+    CHECK(code(s, user::issue_token{bad}) == errc::bad_request);
+  }
+}

@@ -18,6 +18,7 @@ import http.client
 import json
 import os
 import re
+import secrets
 import signal
 import ssl
 import subprocess
@@ -407,8 +408,9 @@ class Server:
     """A real `hibikid` process on a free loopback port with its own data directory."""
 
     def __init__(self, binary, data_dir, log_dir, extra_args=(), tls_certs=None,
-                 test_defaults=True):
+                 test_defaults=True, admin_token=True):
         self.binary = binary
+        self.with_admin_token = admin_token
         self.data_dir = str(data_dir)
         self.log_dir = str(log_dir)
         # TLS: {"ca", "cert", "key"} (make_test_certs); None = plain, unless the TLS mode is on.
@@ -428,6 +430,14 @@ class Server:
         self._starts = 0
         os.makedirs(self.data_dir, exist_ok=True)
         os.makedirs(self.log_dir, exist_ok=True)
+        # The operator endpoints want an admin token (nothing is trusted for being loopback):
+        # every test server gets one, in a file only its owner can read, unless the test passes
+        # its own --admin-token-file or --admin-http.
+        self.admin_token = secrets.token_hex(32)
+        self.admin_token_file = os.path.join(self.log_dir, "admin-token")
+        fd = os.open(self.admin_token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.admin_token + "\n")
 
     # ---- lifecycle ----
 
@@ -446,6 +456,9 @@ class Server:
         self.stderr_path = os.path.join(self.log_dir, f"hibikid-{self._starts}.stderr")
         stderr = open(self.stderr_path, "wb")
         args = [self.binary, "--http=127.0.0.1:0", f"--data-dir={self.data_dir}"]
+        if self.with_admin_token and not any(
+                a.startswith(("--admin-token-file", "--admin-http")) for a in self.extra_args):
+            args.append(f"--admin-token-file={self.admin_token_file}")
         given = {a.split("=", 1)[0] for a in self.extra_args}
         if self.test_defaults:
             args += [f"{k}={v}" for k, v in DEFAULT_FLAGS.items() if k not in given]
@@ -569,6 +582,11 @@ class Server:
         finally:
             conn.close()
 
+    def operator_http(self, method, path, body=None, timeout=DEFAULT_TIMEOUT):
+        """An operator endpoint (/api/journal, /api/cluster, /api/admin/...) with the admin token."""
+        return self.http(method, path, body,
+                         headers={"Authorization": f"Bearer {self.admin_token}"}, timeout=timeout)
+
     def signup(self, name):
         """Signs up an account; returns (account_id, token)."""
         status, body = self.http("POST", "/api/signup", {"name": name})
@@ -619,7 +637,7 @@ def server_factory(hibikid_binary, tmp_path):
     """Starts hibikid with extra command-line arguments; every server is killed at teardown."""
     servers = []
 
-    def make(*extra_args, data_dir=None, tls_certs=None, test_defaults=True):
+    def make(*extra_args, data_dir=None, tls_certs=None, test_defaults=True, admin_token=True):
         n = len(servers)
         s = Server(
             hibikid_binary,
@@ -628,6 +646,7 @@ def server_factory(hibikid_binary, tmp_path):
             extra_args,
             tls_certs=tls_certs,
             test_defaults=test_defaults,
+            admin_token=admin_token,
         )
         servers.append(s)
         return s.start()

@@ -135,9 +135,19 @@ def test_errors_and_usage(server, tmp_path):
 # ---- hibiki journal status, and hibikid's journal flags ------------------------------------------
 
 
-def run_journal_status(*args, timeout=20):
+def operator_env(server):
+    """The environment of an operator command against `server`: its admin token in
+    HIBIKI_ADMIN_TOKEN (the --admin-token-file flag is tested on its own)."""
+    env = dict(os.environ)
+    env.pop("HIBIKI_ADMIN_TOKEN", None)
+    if server is not None:
+        env["HIBIKI_ADMIN_TOKEN"] = server.admin_token
+    return env
+
+
+def run_journal_status(*args, server=None, timeout=20):
     return subprocess.run([CLI, "journal", "status"] + list(args), capture_output=True, text=True,
-                          timeout=timeout)
+                          env=operator_env(server), timeout=timeout)
 
 
 def test_journal_status_on_the_embedded_journal(server, tmp_path):
@@ -146,7 +156,7 @@ def test_journal_status_on_the_embedded_journal(server, tmp_path):
     room_id = alice.ok("create_room", name="status", members=[])["room_id"]
     alice.ok("send_message", room_id=room_id, body="counted", client_msg_id="js-1")
 
-    r = run_journal_status("--url", server.url)
+    r = run_journal_status("--url", server.url, server=server)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert "journal    rocksdb" in lines, r.stdout
@@ -156,7 +166,7 @@ def test_journal_status_on_the_embedded_journal(server, tmp_path):
     # Sign-up, room creation and the message each appended at least one event.
     assert appends and int(appends[0].split()[1]) >= 3, r.stdout
 
-    r = run_journal_status("--url", server.url, "--json")
+    r = run_journal_status("--url", server.url, "--json", server=server)
     assert r.returncode == 0, r.stderr
     j = json.loads(r.stdout)
     assert j["kind"] == "rocksdb"
@@ -166,16 +176,16 @@ def test_journal_status_on_the_embedded_journal(server, tmp_path):
                             "call_timeout_ms": 10000, "reset_timeout_ms": 30000}
 
     # The endpoint itself: GET only.
-    status, body = server.http("POST", "/api/journal", {})
+    status, body = server.operator_http("POST", "/api/journal", {})
     assert status == 405, body
-    status, body = server.http("GET", "/api/journal")
+    status, body = server.operator_http("GET", "/api/journal")
     assert status == 200 and json.loads(body)["kind"] == "rocksdb"
 
 
 def test_journal_status_shows_the_breaker_flags(server_factory):
     s = server_factory("--breaker-max-failures=3", "--breaker-call-timeout=1500",
                        "--breaker-reset-timeout=0")
-    r = run_journal_status("--json", "--url", s.url)
+    r = run_journal_status("--json", "--url", s.url, server=s)
     assert r.returncode == 0, r.stderr
     breaker = json.loads(r.stdout)["breaker"]
     assert breaker["max_failures"] == 3
@@ -195,7 +205,7 @@ def test_journal_status_errors(server):
     assert r.returncode == 2 and "journal status" in r.stderr
     # The server goes away: a clear message, exit 1, no hang.
     server.stop()
-    r = run_journal_status("--url", url)
+    r = run_journal_status("--url", url, server=server)
     assert r.returncode == 1
     assert "cannot connect" in r.stderr, r.stderr
     assert r.stdout == ""
@@ -231,14 +241,14 @@ def test_hibikid_refuses_bad_journal_flags(hibikid_binary, tmp_path, args, says)
 # ---- hibiki cluster status on a single node, and hibikid's cluster flags -------------------------
 
 
-def run_cluster_status(*args, timeout=30):
+def run_cluster_status(*args, server=None, timeout=30):
     return subprocess.run([CLI, "cluster", "status"] + list(args), capture_output=True, text=True,
-                          timeout=timeout)
+                          env=operator_env(server), timeout=timeout)
 
 
 def test_cluster_status_of_a_single_node(server_factory):
     s = server_factory("--node-id=solo")
-    r = run_cluster_status("--url", s.url)
+    r = run_cluster_status("--url", s.url, server=s)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0] == "cluster    no (a single node: solo)", r.stdout
@@ -246,7 +256,7 @@ def test_cluster_status_of_a_single_node(server_factory):
     row = [l for l in lines if l.startswith("solo*")]
     assert row and row[0].split()[1:4] == ["-", "yes", "all"], r.stdout
 
-    r = run_cluster_status("--json", "--url", s.url)
+    r = run_cluster_status("--json", "--url", s.url, server=s)
     assert r.returncode == 0, r.stderr
     j = json.loads(r.stdout)
     assert j["clustered"] is False and j["node"] == "solo"
@@ -254,7 +264,7 @@ def test_cluster_status_of_a_single_node(server_factory):
     assert j["nodes"][0]["journal"]["kind"] == "rocksdb"
 
     # The endpoint: GET only.
-    status, body = s.http("POST", "/api/cluster", {})
+    status, body = s.operator_http("POST", "/api/cluster", {})
     assert status == 405, body
 
 
@@ -267,7 +277,7 @@ def test_cluster_status_errors(server):
     assert r.returncode == 2 and "cluster status" in r.stderr
     url = server.url
     server.stop()
-    r = run_cluster_status("--url", url)
+    r = run_cluster_status("--url", url, server=server)
     assert r.returncode == 1
     assert "cannot connect" in r.stderr, r.stderr
     assert r.stdout == ""

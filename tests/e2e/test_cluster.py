@@ -2,7 +2,9 @@
 
 Each test starts THREE nodes (`--journal=kafka --cluster=... --node-id=nN`) on the shared test
 broker (CTest's `kafka` fixture, HIBIKI_TEST_KAFKA_FILE), on a topic of its own with 6 partitions
-(two shards per node), and `--cluster-session-timeout=6000` so a lost node is noticed fast.
+(two shards per node), and `--cluster-session-timeout=6000` so a lost node is noticed fast. Their
+cluster ports run over mutual TLS with a CA and node certificates made for the test by
+scripts/cluster-certs (openssl).
 
   - chat_across_nodes: clients connected to different nodes chat in rooms whose shards are spread
     over every node; every member receives every other member's messages, also a user connected
@@ -120,6 +122,27 @@ def free_port():
     return port
 
 
+def make_certs(directory, names):
+    """A cluster CA and one certificate per node name in `directory`, by scripts/cluster-certs
+    (kept when already there). Returns the directory."""
+    r = subprocess.run(
+        [os.path.join(ROOT, "scripts", "cluster-certs"), str(directory), *names],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, (r.returncode, r.stdout.decode(), r.stderr.decode())
+    return directory
+
+
+def tls_args(tls_dir, name):
+    return [
+        f"--cluster-tls-cert={tls_dir / (name + '.crt')}",
+        f"--cluster-tls-key={tls_dir / (name + '.key')}",
+        f"--cluster-ca={tls_dir / 'ca.crt'}",
+    ]
+
+
 def topic_dump_binary():
     env = os.environ.get("HIBIKI_TOPIC_DUMP")
     if env:
@@ -136,13 +159,14 @@ class Node(Server):
     """One hibikid of the cluster; its cluster port is fixed per start (a new one on restart, so
     a port still in TIME_WAIT after a kill never matters)."""
 
-    def __init__(self, name, binary, tmp_path, bootstrap, topic):
+    def __init__(self, name, binary, tmp_path, bootstrap, topic, security):
         super().__init__(binary, tmp_path / name / "data", tmp_path / name / "logs")
         self.name = name
         self.bootstrap = bootstrap
         self.topic = topic
         self.frozen = False
         self.cluster_port = None
+        self.security = list(security)  # the TLS flags, or --cluster-insecure
 
     def start(self):
         self.cluster_port = free_port()
@@ -155,6 +179,7 @@ class Node(Server):
             f"--node-id={self.name}",
             f"--cluster-session-timeout={SESSION_TIMEOUT_MS}",
             f"--route-wait={ROUTE_WAIT_MS}",
+            *self.security,
         ]
         for attempt in range(3):
             try:
@@ -188,20 +213,28 @@ class Node(Server):
         super().teardown()
 
     def cluster_status(self):
-        status, body = self.http("GET", "/api/cluster", timeout=30)
+        status, body = self.operator_http("GET", "/api/cluster", timeout=30)
         assert status == 200, (self.name, status, body[:300])
         return json.loads(body)
 
 
 class Cluster:
-    def __init__(self, binary, tmp_path, bootstrap, topic):
+    def __init__(self, binary, tmp_path, bootstrap, topic, names=NODES, insecure=False):
         self.bootstrap = bootstrap
         self.topic = topic
-        self.nodes = {n: Node(n, binary, tmp_path, bootstrap, topic) for n in NODES}
+        self.names = tuple(names)
+        self.tls_dir = None if insecure else make_certs(tmp_path / "tls", self.names)
+
+        def security(name):
+            return ["--cluster-insecure=true"] if insecure else tls_args(self.tls_dir, name)
+
+        self.nodes = {
+            n: Node(n, binary, tmp_path, bootstrap, topic, security(n)) for n in self.names
+        }
 
     def start(self):
-        # The first node creates the topic; the other two join it together.
-        self.nodes[NODES[0]].start()
+        # The first node creates the topic; the others join it together.
+        self.nodes[self.names[0]].start()
         errors = []
 
         def start(node):
@@ -210,7 +243,7 @@ class Cluster:
             except BaseException as e:  # reported below, with the node's name
                 errors.append((node.name, e))
 
-        threads = [threading.Thread(target=start, args=(self.nodes[n],)) for n in NODES[1:]]
+        threads = [threading.Thread(target=start, args=(self.nodes[n],)) for n in self.names[1:]]
         for t in threads:
             t.start()
         for t in threads:
@@ -714,13 +747,18 @@ def check_cli_status(cluster, via, owners):
     (as ranges; compared after expanding them)."""
     cli = os.environ.get("HIBIKI_CLI") or os.path.join(
         os.path.dirname(cluster.nodes[via].binary), "hibiki")
-    r = subprocess.run([cli, "cluster", "status", "--url", cluster.nodes[via].url],
+    r = subprocess.run([cli, "cluster", "status", "--url", cluster.nodes[via].url,
+                        "--admin-token-file", cluster.nodes[via].admin_token_file],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0].startswith(f"cluster    yes (asked node {via} at 127.0.0.1:"), r.stdout
     assert f"nodes      {len(owners)} ({len(owners)} reachable)" in lines, r.stdout
     assert "unassigned none" in lines, r.stdout
+    # The cluster port's security, as the answering node has it.
+    assert any(
+        l.startswith(f"transport  mutual TLS (certificate CN={via}, valid until ") for l in lines
+    ), r.stdout
 
     def expand(ranges):
         out = []

@@ -433,13 +433,19 @@ def test_forwarded_for_from_a_trusted_proxy_names_the_client(server_factory):
         c2.close()
 
 
-def test_operator_endpoint_uses_the_forwarded_client(server_factory):
+def test_operator_endpoint_wants_the_token_whatever_the_forwarded_client(server_factory):
+    # The operator endpoints go by the admin token (or the admin listener), never by address:
+    # through a trusted proxy on this host, neither a remote nor a loopback client gets in
+    # without it (test_admin.py has the rest).
     server = server_factory("--trusted-proxies=127.0.0.1")
-    # Through the proxy on this host, a remote client is not loopback.
-    status, _, body = request(server, "GET", "/api/journal",
-                              headers={"X-Forwarded-For": "203.0.113.5"})
-    assert status == 403 and error_code(body) == "forbidden"
-    assert request(server, "GET", "/api/journal")[0] == 200
+    for forwarded in ("203.0.113.5", "127.0.0.1"):
+        status, _, body = request(server, "GET", "/api/journal",
+                                  headers={"X-Forwarded-For": forwarded})
+        assert status == 401 and error_code(body) == "unauthenticated"
+    assert request(server, "GET", "/api/journal")[0] == 401
+    assert request(server, "GET", "/api/journal", headers={
+        "X-Forwarded-For": "203.0.113.5",
+        "Authorization": f"Bearer {server.admin_token}"})[0] == 200
 
 
 @pytest.mark.parametrize("flag", ["--trusted-proxies=10.0.0.0/33", "--trusted-proxies=proxy.lan"])

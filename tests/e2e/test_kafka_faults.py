@@ -132,7 +132,7 @@ def kafka_args(broker, **breaker):
 
 
 def journal_status(server):
-    status, body = server.http("GET", "/api/journal", timeout=30)
+    status, body = server.operator_http("GET", "/api/journal", timeout=30)
     assert status == 200, (status, body[:300])
     return json.loads(body)
 

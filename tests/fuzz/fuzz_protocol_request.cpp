@@ -65,6 +65,12 @@ struct body_checker {
     check_wire_id(r.room);
     check_message_id(r.message);
   }
+  /// An op added later without its own case here still builds; the account ids it carries, if
+  /// any, are checked.
+  template <class Other>
+  void operator()(const Other& r) const {
+    if constexpr (requires { r.accounts; }) check_accounts(r.accounts);
+  }
   void operator()(const sync_req& r) const {
     for (const auto& [room, seq] : r.since) check_wire_id(room);
     // Each room at most once, in id order (the replay relies on both).

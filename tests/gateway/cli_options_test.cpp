@@ -1,6 +1,8 @@
 // Option parsing of hibikid and hibiki: defaults, the config file and flag precedence, and the
 // errors bad values give.
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 
 #include <catch2/catch.hpp>
@@ -269,15 +271,16 @@ TEST_CASE("hibikid cluster flags", "[cli][options]") {
   REQUIRE(d->route_wait == std::chrono::milliseconds(15'000));
   REQUIRE(cluster_description(*d).empty());
 
-  auto o = parse_daemon_options({"--journal=kafka", "--kafka-brokers=127.0.0.1:9092",
-                                 "--cluster=127.0.0.1:7101", "--node-id", "n1",
-                                 "--cluster-session-timeout=6000", "--route-wait=2500"});
+  auto o = parse_daemon_options(
+      {"--journal=kafka", "--kafka-brokers=127.0.0.1:9092", "--cluster=127.0.0.1:7101", "--node-id",
+       "n1", "--cluster-session-timeout=6000", "--route-wait=2500", "--cluster-tls-cert=n1.crt",
+       "--cluster-tls-key", "n1.key", "--cluster-ca=ca.crt"});
   REQUIRE(o.ok());
   REQUIRE(o->cluster_listen == "127.0.0.1:7101");
   REQUIRE(o->node_id == "n1");
   REQUIRE(o->cluster_session_timeout == std::chrono::milliseconds(6000));
   REQUIRE(o->route_wait == std::chrono::milliseconds(2500));
-  REQUIRE(cluster_description(*o) == "node n1, cluster endpoint 127.0.0.1:7101");
+  REQUIRE(cluster_description(*o) == "node n1, cluster endpoint 127.0.0.1:7101 over mutual TLS");
   auto node = to_node_options(*o);
   REQUIRE(node.cluster_listen == "127.0.0.1:7101");
   REQUIRE(node.node_id == "n1");
@@ -287,17 +290,28 @@ TEST_CASE("hibikid cluster flags", "[cli][options]") {
   REQUIRE(storage.node_name == "n1");
   REQUIRE(storage.cluster_endpoint == "127.0.0.1:7101");
   REQUIRE(storage.cluster_session_timeout == std::chrono::milliseconds(6000));
+  REQUIRE(node.cluster_tls_cert == "n1.crt");
+  REQUIRE(node.cluster_tls_key == "n1.key");
+  REQUIRE(node.cluster_ca == "ca.crt");
+  REQUIRE_FALSE(node.cluster_insecure);
 
-  // Host names; the node id alone (it names a single node too).
+  // Host names; the node id alone (it names a single node too); --cluster-insecure.
   auto named = parse_daemon_options({"--journal=kafka", "--kafka-brokers=k:9092",
-                                     "--cluster=node-2.example.org:7000", "--node-id=a.B_9-x"});
+                                     "--cluster=node-2.example.org:7000", "--node-id=a.B_9-x",
+                                     "--cluster-insecure=true"});
   REQUIRE(named.ok());
   REQUIRE(named->cluster_listen == "node-2.example.org:7000");
-  REQUIRE(cluster_description(*named) == "node a.B_9-x, cluster endpoint node-2.example.org:7000");
-  auto unnamed = parse_daemon_options(
-      {"--journal=kafka", "--kafka-brokers=k:9092", "--cluster=127.0.0.1:7000"});
+  REQUIRE(named->cluster_insecure);
+  REQUIRE(to_node_options(*named).cluster_insecure);
+  REQUIRE(cluster_description(*named) ==
+          "node a.B_9-x, cluster endpoint node-2.example.org:7000 INSECURE: plain TCP, no "
+          "authentication");
+  auto unnamed = parse_daemon_options({"--journal=kafka", "--kafka-brokers=k:9092",
+                                       "--cluster=127.0.0.1:7000", "--cluster-insecure=true"});
   REQUIRE(unnamed.ok());
-  REQUIRE(cluster_description(*unnamed) == "node (host name), cluster endpoint 127.0.0.1:7000");
+  REQUIRE(cluster_description(*unnamed) ==
+          "node (host name), cluster endpoint 127.0.0.1:7000 INSECURE: plain TCP, no "
+          "authentication");
   auto alone = parse_daemon_options({"--node-id=solo"});
   REQUIRE(alone.ok());
   REQUIRE(to_node_options(*alone).node_id == "solo");
@@ -319,6 +333,9 @@ TEST_CASE("hibikid cluster options from the config file", "[cli][options]") {
                       "journal = kafka\n"
                       "kafka-brokers = 127.0.0.1:9092\n"
                       "cluster = 127.0.0.1:7102\n"
+                      "cluster-tls-cert = /etc/hibiki/n2.crt\n"
+                      "cluster_tls_key = /etc/hibiki/n2.key\n"
+                      "cluster-ca = /etc/hibiki/ca.crt\n"
                       "node_id = n2\n"
                       "cluster_session_timeout = 8000\n"
                       "route-wait = 3000\n");
@@ -328,10 +345,14 @@ TEST_CASE("hibikid cluster options from the config file", "[cli][options]") {
   REQUIRE(o->node_id == "n3");  // the flag wins
   REQUIRE(o->cluster_session_timeout == std::chrono::milliseconds(8000));
   REQUIRE(o->route_wait == std::chrono::milliseconds(3000));
+  REQUIRE(o->cluster_tls_cert == "/etc/hibiki/n2.crt");
+  REQUIRE(o->cluster_tls_key == "/etc/hibiki/n2.key");
+  REQUIRE(o->cluster_ca == "/etc/hibiki/ca.crt");
 }
 
 TEST_CASE("hibikid rejects bad cluster options", "[cli][options]") {
-  const strings kafka = {"--journal=kafka", "--kafka-brokers=127.0.0.1:9092"};
+  const strings kafka = {"--journal=kafka", "--kafka-brokers=127.0.0.1:9092",
+                         "--cluster-insecure=true"};
   auto with_kafka = [&](strings more) {
     strings all = kafka;
     all.insert(all.end(), more.begin(), more.end());
@@ -368,6 +389,29 @@ TEST_CASE("hibikid rejects bad cluster options", "[cli][options]") {
            {{"--route-wait=600001"}, "--route-wait"},
            {{"--route-wait=soon"}, "--route-wait"},
            {{"--route-wait"}, "--route-wait needs a value"},
+           // The cluster port's security.
+           {{"--journal=kafka", "--kafka-brokers=k:9092", "--cluster=127.0.0.1:7101"},
+            "--cluster needs --cluster-tls-cert, --cluster-tls-key and --cluster-ca"},
+           {{"--journal=kafka", "--kafka-brokers=k:9092", "--cluster=127.0.0.1:7101",
+             "--cluster-tls-cert=a.crt"},
+            "go together: missing --cluster-tls-key, --cluster-ca"},
+           {{"--journal=kafka", "--kafka-brokers=k:9092", "--cluster=127.0.0.1:7101",
+             "--cluster-tls-cert=a.crt", "--cluster-tls-key=a.key"},
+            "go together: missing --cluster-ca"},
+           {{"--journal=kafka", "--kafka-brokers=k:9092", "--cluster=127.0.0.1:7101",
+             "--cluster-ca=ca.crt"},
+            "go together: missing --cluster-tls-cert, --cluster-tls-key"},
+           {with_kafka({"--cluster=127.0.0.1:7101", "--cluster-ca=ca.crt"}),
+            "--cluster-insecure contradicts"},
+           {{"--cluster-tls-cert=a.crt"}, "only apply to a clustered node"},
+           {{"--cluster-insecure=true"}, "only apply to a clustered node"},
+           {{"--cluster-insecure"}, "--cluster-insecure needs a value"},
+           {{"--cluster-ca=ca.crt", "--cluster-tls-cert=a.crt", "--cluster-tls-key=a.key"},
+            "only apply to a clustered node"},
+           {{"--cluster-tls-cert="}, "--cluster-tls-cert"},
+           {{"--cluster-tls-key"}, "--cluster-tls-key needs a value"},
+           {{"--cluster-ca="}, "--cluster-ca"},
+           {{"--cluster-insecure=yes"}, "--cluster-insecure"},
        }) {
     INFO(args.back());
     auto o = parse_daemon_options(args);
@@ -822,4 +866,120 @@ TEST_CASE("hibikid --metrics: on by default, false turns it off, anything else i
     REQUIRE_FALSE(r);
     REQUIRE(r.error().message.find("--metrics") != std::string::npos);
   }
+}
+TEST_CASE("hibiki operator options and admin command lines", "[cli][options][admin]") {
+  auto status = parse_client_options({"journal", "status", "--admin-url", "http://127.0.0.1:9001",
+                                      "--admin-token-file=/etc/hibiki/admin-token"});
+  REQUIRE(status.ok());
+  REQUIRE(status->admin_url == "http://127.0.0.1:9001");
+  REQUIRE(status->admin_token_file == "/etc/hibiki/admin-token");
+  REQUIRE(operator_url(*status) == "http://127.0.0.1:9001");
+  auto global = parse_client_options(
+      {"--admin-token-file", "tok", "--server=ws://10.0.0.1:8080", "cluster", "status"});
+  REQUIRE(global.ok());
+  REQUIRE(global->admin_token_file == "tok");
+  REQUIRE(operator_url(*global) == "ws://10.0.0.1:8080");
+
+  auto create = parse_client_options({"admin", "create-account", "alice"});
+  REQUIRE(create.ok());
+  REQUIRE(create->command == "admin");
+  REQUIRE(create->args == strings{"create-account", "alice"});
+  auto rename = parse_client_options({"admin", "rename", "7", "Alice L", "--json"});
+  REQUIRE(rename.ok());
+  REQUIRE(rename->args == strings{"rename", "7", "Alice L"});
+  REQUIRE(rename->json);
+  for (const char* action :
+       {"disable-account", "enable-account", "revoke-tokens", "create-token"}) {
+    INFO(action);
+    auto o = parse_client_options({"admin", action, "42", "--admin-url=http://[::1]:9"});
+    REQUIRE(o.ok());
+    REQUIRE(o->args == strings{action, "42"});
+    REQUIRE(o->admin_url == "http://[::1]:9");
+  }
+  REQUIRE(parse_client_options({"--version"})->version);
+}
+
+TEST_CASE("hibiki rejects bad admin command lines", "[cli][options][admin]") {
+  for (const strings& args : {
+           strings{"admin"},
+           strings{"admin", "promote", "1"},
+           strings{"admin", "create-account"},
+           strings{"admin", "create-account", "a", "b"},
+           strings{"admin", "disable-account"},
+           strings{"admin", "disable-account", "0"},
+           strings{"admin", "disable-account", "x"},
+           strings{"admin", "disable-account", "9007199254740992"},
+           strings{"admin", "rename", "1"},
+           strings{"admin", "rename", "one", "x"},
+           strings{"admin", "--json", "disable-account", "1"},
+           strings{"admin", "disable-account", "1", "--admin-url"},
+           strings{"admin", "disable-account", "1", "--admin-url=ftp://x:1"},
+           strings{"admin", "disable-account", "1", "--admin-token-file="},
+           strings{"admin", "disable-account", "1", "--token=x"},
+           strings{"--admin-url=nope", "journal", "status"},
+           strings{"--admin-token-file=", "journal", "status"},
+       }) {
+    INFO(args.size());
+    auto o = parse_client_options(args);
+    REQUIRE_FALSE(o.ok());
+    REQUIRE(o.error().code == errc::bad_request);
+    REQUIRE_FALSE(o.error().message.empty());
+  }
+}
+
+TEST_CASE("hibikid admin flags", "[cli][options][admin]") {
+  auto o = parse_daemon_options({"--admin-http=127.0.0.1:9001", "--admin-token-file=/run/tok"});
+  REQUIRE(o.ok());
+  REQUIRE(o->admin_http_host == "127.0.0.1");
+  REQUIRE(o->admin_http_port == 9001);
+  REQUIRE(o->admin_token_file == "/run/tok");
+  auto g = to_gateway_options(*o);
+  REQUIRE(g.admin_host == "127.0.0.1");
+  REQUIRE(g.admin_port == 9001);
+  REQUIRE(g.admin_token.empty());  // hibikid reads the file itself (load_admin_token)
+  auto defaults = parse_daemon_options({});
+  REQUIRE(defaults->admin_http_host.empty());
+  REQUIRE(defaults->admin_token_file.empty());
+  for (const strings& args :
+       {strings{"--admin-http=nohostport"}, strings{"--admin-http=:80"},
+        strings{"--admin-http=1.2.3.4:70000"}, strings{"--admin-token-file="}}) {
+    INFO(args[0]);
+    auto bad = parse_daemon_options(args);
+    REQUIRE_FALSE(bad.ok());
+    REQUIRE(bad.error().message.find("--admin-") != std::string::npos);
+  }
+}
+
+TEST_CASE("the admin token file must be its owner's alone and hold a token", "[cli][admin]") {
+  testkit::temp_dir dir;
+  const auto path = (dir.path() / "admin-token").string();
+  auto write = [&](const std::string& text, mode_t mode) {
+    std::filesystem::remove(path);  // it may be read-only from the step before
+    testkit::write_file(path, text);
+    REQUIRE(::chmod(path.c_str(), mode) == 0);
+  };
+  write("  s3cret\n", 0600);
+  auto ok = load_admin_token(path);
+  REQUIRE(ok.ok());
+  REQUIRE(*ok == "s3cret");
+  write("s3cret", 0400);
+  REQUIRE(load_admin_token(path).ok());
+  for (mode_t mode : {0644, 0640, 0604, 0620, 0602}) {
+    INFO(mode);
+    write("s3cret\n", mode);
+    auto r = load_admin_token(path);
+    REQUIRE_FALSE(r.ok());
+    REQUIRE(r.error().code == errc::bad_request);
+    REQUIRE(r.error().message.find("chmod 600") != std::string::npos);
+  }
+  for (const char* text : {"", "\n", "  \n\t\n", "two words\n"}) {
+    INFO(text);
+    write(text, 0600);
+    REQUIRE_FALSE(load_admin_token(path).ok());
+  }
+  auto missing = load_admin_token((dir.path() / "none").string());
+  REQUIRE_FALSE(missing.ok());
+  REQUIRE(missing.error().message.find("cannot open") != std::string::npos);
+  auto directory = load_admin_token(dir.path().string());
+  REQUIRE_FALSE(directory.ok());
 }

@@ -84,7 +84,8 @@ json single_node() {
 TEST_CASE("cluster status is fetched from the gateway", "[cli][cluster]") {
   gateway_fixture f;
   f.node.set_cluster_status(three_nodes());
-  auto r = cli::fetch_cluster_status(url_for(f.port));
+  auto r = cli::fetch_cluster_status(url_for(f.port), std::chrono::seconds(15),
+                                     gateway_fixture::admin_token);
   REQUIRE(r.ok());
   REQUIRE(r->json == three_nodes());
   REQUIRE(json::parse(r->body) == three_nodes());
@@ -114,12 +115,12 @@ TEST_CASE("cluster status gives up on a server that never answers", "[cli][clust
 TEST_CASE("cluster status explains a 403", "[cli][cluster]") {
   canned_server s(http_response_text(
       403, "Forbidden",
-      R"({"error":{"code":"forbidden","message":"the cluster status is served to loopback only"}})"));
+      R"({"error":{"code":"forbidden","message":"operator endpoints are off"}})"));
   auto r = cli::fetch_cluster_status(url_for(s.port()));
   REQUIRE_FALSE(r.ok());
   REQUIRE(r.error().code == errc::forbidden);
   REQUIRE(r.error().message.find("refused the cluster status (HTTP 403") != std::string::npos);
-  REQUIRE(r.error().message.find("server's machine") != std::string::npos);
+  REQUIRE(r.error().message.find("--admin-token-file or --admin-http") != std::string::npos);
 }
 
 TEST_CASE("cluster status rejects answers that are not a status", "[cli][cluster]") {
@@ -185,6 +186,32 @@ TEST_CASE("the table of a single node", "[cli][cluster]") {
           "NODE   ENDPOINT  REACHABLE  SHARDS       LAG  ERROR\n"
           "solo*  -         yes        all            3\n"
           "(* the node that answered; LAG: records its shards' partitions still have to index)\n");
+}
+
+TEST_CASE("the cluster table says how the cluster port is secured", "[cli][cluster]") {
+  auto status = three_nodes();
+  status["transport"] = {{"mode", "mutual-tls"},
+                         {"certificate", "CN=n1"},
+                         {"not_after", "2028-03-09T06:00:00Z"},
+                         {"ca", {"CN=hibiki cluster CA", "CN=next CA"}}};
+  auto text = cli::format_cluster_status(status);
+  REQUIRE(text.ok());
+  REQUIRE(text->find("group      hibiki.journal.cluster\n"
+                     "transport  mutual TLS (certificate CN=n1, valid until 2028-03-09T06:00:00Z, "
+                     "CA CN=hibiki cluster CA; CN=next CA)\n"
+                     "nodes      3 (2 reachable)\n") != std::string::npos);
+
+  status["transport"] = {{"mode", "insecure"}, {"warning", "plain TCP"}};
+  text = cli::format_cluster_status(status);
+  REQUIRE(text.ok());
+  REQUIRE(text->find("transport  INSECURE: plain TCP, no authentication (--cluster-insecure)\n") !=
+          std::string::npos);
+
+  // Anything else that is not an object says nothing (an older node has no "transport").
+  status["transport"] = "tls";
+  text = cli::format_cluster_status(status);
+  REQUIRE(text.ok());
+  REQUIRE(text->find("transport") == std::string::npos);
 }
 
 TEST_CASE("a node's lag is unknown when one of its shards' lag is", "[cli][cluster]") {

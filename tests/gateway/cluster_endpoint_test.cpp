@@ -1,5 +1,5 @@
-// GET /api/cluster: the node's view of the cluster for operators (`hibiki cluster status`), on
-// loopback only and off the I/O threads like /api/journal (the real node asks the broker and the
+// GET /api/cluster: the node's view of the cluster for operators (`hibiki cluster status`), with
+// the admin token and off the I/O threads like /api/journal (the real node asks the broker and the
 // other nodes).
 
 #include <atomic>
@@ -45,7 +45,7 @@ struct release_status {
 TEST_CASE("GET /api/cluster returns the node's cluster status", "[gateway][cluster]") {
   gateway_fixture f;
   f.node.set_cluster_status(three_nodes());
-  auto r = http_request(f.port, verb::get, "/api/cluster");
+  auto r = f.operator_request(verb::get, "/api/cluster");
   REQUIRE(r.status == 200);
   REQUIRE(r.content_type == "application/json");
   REQUIRE(nlohmann::json::parse(r.body) == three_nodes());
@@ -55,7 +55,7 @@ TEST_CASE("GET /api/cluster returns the node's cluster status", "[gateway][clust
 
   // A query string does not change the endpoint; every call asks the node afresh.
   f.node.set_cluster_status({{"clustered", false}, {"node", "solo"}});
-  auto q = http_request(f.port, verb::get, "/api/cluster?fresh=1");
+  auto q = f.operator_request(verb::get, "/api/cluster?fresh=1");
   REQUIRE(q.status == 200);
   REQUIRE(nlohmann::json::parse(q.body)["node"] == "solo");
   REQUIRE(f.node.cluster_calls() == 2);
@@ -65,21 +65,21 @@ TEST_CASE("the cluster endpoint answers GET only", "[gateway][cluster]") {
   gateway_fixture f;
   for (auto v : {verb::post, verb::put, verb::delete_, verb::patch}) {
     INFO(boost::beast::http::to_string(v));
-    auto r = http_request(f.port, v, "/api/cluster", "{}");
+    auto r = f.operator_request(v, "/api/cluster", "{}");
     REQUIRE(r.status == 405);
     REQUIRE(error_code_of(r) == "bad_request");
   }
   REQUIRE(f.node.cluster_calls() == 0);
   // Neighbouring paths are not the endpoint: they are looked up as files.
-  REQUIRE(http_request(f.port, verb::get, "/api/clusters").status == 404);
-  REQUIRE(http_request(f.port, verb::get, "/api/cluster/n1").status == 404);
+  REQUIRE(f.operator_request(verb::get, "/api/clusters").status == 404);
+  REQUIRE(f.operator_request(verb::get, "/api/cluster/n1").status == 404);
   REQUIRE(f.node.cluster_calls() == 0);
 }
 
 TEST_CASE("a cluster status that is not UTF-8 is still served as JSON", "[gateway][cluster]") {
   gateway_fixture f;
   f.node.set_cluster_status({{"clustered", true}, {"error", std::string("peer \xff down")}});
-  auto r = http_request(f.port, verb::get, "/api/cluster");
+  auto r = f.operator_request(verb::get, "/api/cluster");
   REQUIRE(r.status == 200);
   auto j = nlohmann::json::parse(r.body, nullptr, false);
   REQUIRE_FALSE(j.is_discarded());
@@ -93,7 +93,7 @@ TEST_CASE("a slow cluster status does not hold up the I/O thread", "[gateway][cl
   f.node.hold_journal(true);
   release_status release{f.node};
   http_reply cluster;
-  std::thread t([&] { cluster = http_request(f.port, verb::get, "/api/cluster"); });
+  std::thread t([&] { cluster = f.operator_request(verb::get, "/api/cluster"); });
   REQUIRE(f.node.wait_journal_started(1));
   REQUIRE(http_request(f.port, verb::get, "/healthz").status == 200);
   ws_client ws;
@@ -120,7 +120,7 @@ TEST_CASE("too many waiting status requests get 503", "[gateway][cluster]") {
   std::atomic<int> answered{0};
   std::vector<std::thread> threads;
   auto ask = [&](int i) {
-    replies[i] = http_request(f.port, verb::get, i % 2 ? "/api/cluster" : "/api/journal");
+    replies[i] = f.operator_request(verb::get, i % 2 ? "/api/cluster" : "/api/journal");
     ++answered;
   };
   threads.emplace_back(ask, 0);

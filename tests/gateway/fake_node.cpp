@@ -111,6 +111,28 @@ void fake_node::signup(std::string name, std::function<void(result<actors::signu
   });
 }
 
+void fake_node::admin(actors::admin_request request,
+                      std::function<void(result<actors::admin_result>)> done) {
+  std::lock_guard lock(mutex_);
+  admin_requests_.push_back(request);
+  const bool known = request.account.value > 0 && request.account.value < next_account_;
+  workers_.emplace_back([request = std::move(request), done = std::move(done), known] {
+    if (!known) return done(result<actors::admin_result>(errc::not_found, "no such account"));
+    const bool rename = request.action == actors::admin_action::rename_account;
+    if (rename && request.name.empty())
+      return done(result<actors::admin_result>(errc::bad_request, "name must not be empty"));
+    done(actors::admin_result{
+        request.account, rename ? request.name : "someone",
+        request.action == actors::admin_action::disable_account,
+        request.action == actors::admin_action::issue_token ? "new-token" : ""});
+  });
+}
+
+std::vector<actors::admin_request> fake_node::admin_requests() const {
+  std::lock_guard lock(mutex_);
+  return admin_requests_;
+}
+
 bool fake_node::wait_for(const std::function<bool(const std::vector<record>&)>& pred,
                          std::chrono::seconds limit) {
   std::unique_lock lock(mutex_);

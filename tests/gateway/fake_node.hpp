@@ -29,6 +29,11 @@ class fake_node final : public actors::node {
 
   std::unique_ptr<actors::session> open_session(std::shared_ptr<actors::client_link> link) override;
   void signup(std::string name, std::function<void(result<actors::signup_result>)> done) override;
+  /// Accounts handed out by signup exist; others are not_found; a rename to "" is bad_request.
+  /// Every request is recorded (admin_requests()).
+  void admin(actors::admin_request request,
+             std::function<void(result<actors::admin_result>)> done) override;
+  std::vector<actors::admin_request> admin_requests() const;
   bool healthy() const override { return healthy_; }
   /// Returns what set_journal_status gave; while hold_journal(true) is in force it first waits
   /// (a broker that is slow to answer).
@@ -76,6 +81,7 @@ class fake_node final : public actors::node {
   int journal_calls_ = 0;
   int cluster_calls_ = 0;
   std::uint64_t next_account_ = 1;
+  std::vector<actors::admin_request> admin_requests_;
   std::vector<std::thread> workers_;
 };
 

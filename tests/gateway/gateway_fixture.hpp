@@ -11,6 +11,7 @@
 #include "fake_node.hpp"
 #include "hibiki/gateway/server.hpp"
 #include "temp_dir.hpp"
+#include "test_client.hpp"
 
 namespace hibiki::testkit {
 
@@ -41,7 +42,18 @@ struct gateway_fixture {
     o.handshake_timeout = std::chrono::milliseconds(2000);
     o.open_signup = true;
     o.signup_per_ip = 0;  // the tests sign up many accounts from one address
+    o.admin_token = admin_token;
     return o;
+  }
+
+  /// The operator endpoints' token in test_options().
+  static constexpr const char* admin_token = "test-admin-token-0123456789abcdef";
+
+  /// A request to an operator endpoint with the admin token.
+  http_reply operator_request(boost::beast::http::verb verb, std::string target,
+                              std::string body = {}) const {
+    return http_request_with("127.0.0.1", port, verb, std::move(target), std::move(body),
+                             {{"Authorization", std::string("Bearer ") + admin_token}});
   }
 
   temp_dir dir;

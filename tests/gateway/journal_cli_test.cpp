@@ -46,11 +46,27 @@ json rocksdb_status() {
 TEST_CASE("journal status is fetched from the gateway", "[cli][journal]") {
   gateway_fixture f;
   f.node.set_journal_status(kafka_status());
-  auto r = cli::fetch_journal_status(url_for(f.port));
+  auto r = cli::fetch_journal_status(url_for(f.port), std::chrono::seconds(10),
+                                     gateway_fixture::admin_token);
   REQUIRE(r.ok());
   REQUIRE(r->json == kafka_status());
   REQUIRE(json::parse(r->body) == kafka_status());
   REQUIRE(f.node.journal_calls() == 1);
+}
+
+TEST_CASE("journal status without or with a wrong admin token says what to do", "[cli][journal]") {
+  gateway_fixture f;
+  auto none = cli::fetch_journal_status(url_for(f.port));
+  REQUIRE_FALSE(none.ok());
+  REQUIRE(none.error().code == errc::unauthenticated);
+  REQUIRE(none.error().message.find("HTTP 401") != std::string::npos);
+  REQUIRE(none.error().message.find("--admin-token-file") != std::string::npos);
+  REQUIRE(none.error().message.find("HIBIKI_ADMIN_TOKEN") != std::string::npos);
+  auto wrong = cli::fetch_journal_status(url_for(f.port), std::chrono::seconds(10), "nope");
+  REQUIRE_FALSE(wrong.ok());
+  REQUIRE(wrong.error().code == errc::unauthenticated);
+  REQUIRE(wrong.error().message.find("not the server's") != std::string::npos);
+  REQUIRE(f.node.journal_calls() == 0);
 }
 
 TEST_CASE("journal status reports a server that is not there", "[cli][journal]") {
@@ -76,13 +92,13 @@ TEST_CASE("journal status gives up on a server that never answers", "[cli][journ
 TEST_CASE("journal status explains a 403", "[cli][journal]") {
   canned_server s(http_response_text(
       403, "Forbidden",
-      R"({"error":{"code":"forbidden","message":"the journal status is served to loopback only"}})"));
+      R"({"error":{"code":"forbidden","message":"operator endpoints are off"}})"));
   auto r = cli::fetch_journal_status(url_for(s.port()));
   REQUIRE_FALSE(r.ok());
   REQUIRE(r.error().code == errc::forbidden);
   REQUIRE(r.error().message.find("403") != std::string::npos);
-  REQUIRE(r.error().message.find("loopback only") != std::string::npos);
-  REQUIRE(r.error().message.find("server's machine") != std::string::npos);
+  REQUIRE(r.error().message.find("operator endpoints are off") != std::string::npos);
+  REQUIRE(r.error().message.find("--admin-token-file or --admin-http") != std::string::npos);
 }
 
 TEST_CASE("journal status rejects answers that are not a status", "[cli][journal]") {

@@ -1,5 +1,5 @@
-// GET /api/journal: the node's journal status for operators, on loopback only, off the I/O
-// threads (the real node may ask the Kafka broker).
+// GET /api/journal: the node's journal status for operators, with the admin token (routes.hpp),
+// off the I/O threads (the real node may ask the Kafka broker).
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -67,14 +67,14 @@ struct release_journal {
 TEST_CASE("GET /api/journal returns the node's journal status", "[gateway][journal]") {
   gateway_fixture f;
   f.node.set_journal_status(kafka_status());
-  auto r = http_request(f.port, verb::get, "/api/journal");
+  auto r = f.operator_request(verb::get, "/api/journal");
   REQUIRE(r.status == 200);
   REQUIRE(r.content_type == "application/json");
   REQUIRE(nlohmann::json::parse(r.body) == kafka_status());
   REQUIRE(f.node.journal_calls() == 1);
 
   // A query string does not change the endpoint; every call asks the node afresh.
-  auto q = http_request(f.port, verb::get, "/api/journal?fresh=1");
+  auto q = f.operator_request(verb::get, "/api/journal?fresh=1");
   REQUIRE(q.status == 200);
   REQUIRE(f.node.journal_calls() == 2);
 }
@@ -83,7 +83,7 @@ TEST_CASE("the journal endpoint answers GET only", "[gateway][journal]") {
   gateway_fixture f;
   for (auto v : {verb::post, verb::put, verb::delete_, verb::patch}) {
     INFO(boost::beast::http::to_string(v));
-    auto r = http_request(f.port, v, "/api/journal", "{}");
+    auto r = f.operator_request(v, "/api/journal", "{}");
     REQUIRE(r.status == 405);
     REQUIRE(error_code_of(r) == "bad_request");
   }
@@ -94,7 +94,7 @@ TEST_CASE("a status that is not UTF-8 is still served as JSON", "[gateway][journ
   gateway_fixture f;
   f.node.set_journal_status(
       {{"kind", "kafka"}, {"last_error", std::string("broker \xff\xfe down")}});
-  auto r = http_request(f.port, verb::get, "/api/journal");
+  auto r = f.operator_request(verb::get, "/api/journal");
   REQUIRE(r.status == 200);
   auto j = nlohmann::json::parse(r.body, nullptr, false);
   REQUIRE_FALSE(j.is_discarded());
@@ -109,7 +109,7 @@ TEST_CASE("a slow journal status does not hold up the I/O thread", "[gateway][jo
   f.node.hold_journal(true);
   release_journal release{f.node};
   http_reply journal;
-  std::thread t([&] { journal = http_request(f.port, verb::get, "/api/journal"); });
+  std::thread t([&] { journal = f.operator_request(verb::get, "/api/journal"); });
   REQUIRE(f.node.wait_journal_started(1));
   // The node is still inside journal_status: health and a WebSocket are served meanwhile.
   REQUIRE(http_request(f.port, verb::get, "/healthz").status == 200);
@@ -130,7 +130,7 @@ TEST_CASE("the gateway stops while a journal status is in the node's hands", "[g
   auto f = std::make_unique<gateway_fixture>();
   f->node.hold_journal(true);
   http_reply journal;
-  std::thread t([&] { journal = http_request(f->port, verb::get, "/api/journal"); });
+  std::thread t([&] { journal = f->operator_request(verb::get, "/api/journal"); });
   REQUIRE(f->node.wait_journal_started(1));
   // stop() waits for the worker's running call: let it finish from another thread meanwhile.
   std::thread releaser([&] {
@@ -160,30 +160,30 @@ TEST_CASE("loopback peers are told apart from the rest", "[gateway][journal]") {
   }
 }
 
-TEST_CASE("a peer on another address of this machine gets 403", "[gateway][journal]") {
+TEST_CASE("a peer on another address of this machine is judged by its token alone",
+          "[gateway][journal]") {
   auto address = non_loopback_ipv4();
   if (!address) {
-    WARN("this machine has no non-loopback IPv4 address; the classification test covers it");
+    WARN("this machine has no non-loopback IPv4 address; the token tests cover the rule");
     return;
   }
   auto options = gateway_fixture::test_options();
   options.host = "0.0.0.0";
   gateway_fixture f(options);
-  auto r = http_request_at(*address, f.port, verb::get, "/api/journal");
-  REQUIRE(r.status == 403);
-  REQUIRE(error_code_of(r) == "forbidden");
-  REQUIRE(f.node.journal_calls() == 0);
-  // The cluster status (node addresses, shards) is an operator endpoint too, whatever the method.
+  // Without the token: 401, whatever the method, and the node is not asked.
   for (auto v : {verb::get, verb::post}) {
-    auto c = http_request_at(*address, f.port, v, "/api/cluster");
-    REQUIRE(c.status == 403);
-    REQUIRE(error_code_of(c) == "forbidden");
-    REQUIRE(c.body.find("cluster status") != std::string::npos);
+    for (const char* path : {"/api/journal", "/api/cluster"}) {
+      auto r = http_request_at(*address, f.port, v, path);
+      REQUIRE(r.status == 401);
+      REQUIRE(error_code_of(r) == "unauthenticated");
+    }
   }
+  REQUIRE(f.node.journal_calls() == 0);
   REQUIRE(f.node.cluster_calls() == 0);
-  // The same server answers its loopback peers.
-  REQUIRE(http_request(f.port, verb::get, "/api/journal").status == 200);
-  REQUIRE(http_request(f.port, verb::get, "/api/cluster").status == 200);
+  // With it, from the same address: served.
+  const header_list bearer{
+      {"Authorization", std::string("Bearer ") + gateway_fixture::admin_token}};
+  REQUIRE(http_request_with(*address, f.port, verb::get, "/api/journal", {}, bearer).status == 200);
   // And the rest of the HTTP API is not restricted.
   REQUIRE(http_request_at(*address, f.port, verb::get, "/healthz").status == 200);
 }

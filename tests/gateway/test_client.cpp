@@ -14,6 +14,11 @@ http_reply http_request(std::uint16_t port, http::verb verb, std::string target,
 
 http_reply http_request_at(const std::string& address, std::uint16_t port, http::verb verb,
                            std::string target, std::string body) {
+  return http_request_with(address, port, verb, std::move(target), std::move(body), {});
+}
+
+http_reply http_request_with(const std::string& address, std::uint16_t port, http::verb verb,
+                             std::string target, std::string body, const header_list& headers) {
   net::io_context ioc;
   tcp::socket socket(ioc);
   beast::error_code ec;
@@ -24,6 +29,7 @@ http_reply http_request_at(const std::string& address, std::uint16_t port, http:
   http::request<http::string_body> req{verb, target, 11};
   req.set(http::field::host, address);
   if (!body.empty()) req.set(http::field::content_type, "application/json");
+  for (const auto& [field, value] : headers) req.set(field, value);
   req.body() = std::move(body);
   req.prepare_payload();
   req.keep_alive(false);
@@ -36,7 +42,8 @@ http_reply http_request_at(const std::string& address, std::uint16_t port, http:
   if (ec) return {};
   auto res = parser.release();
   return {static_cast<int>(res.result_int()), res.body(),
-          std::string(res[http::field::content_type])};
+          std::string(res[http::field::content_type]),
+          std::string(res[http::field::www_authenticate])};
 }
 
 int upgrade_status(std::uint16_t port, std::string target, std::optional<std::string> origin) {

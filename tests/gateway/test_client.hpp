@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -17,7 +19,10 @@ struct http_reply {
   int status = 0;
   std::string body;
   std::string content_type;
+  std::string www_authenticate;
 };
+
+using header_list = std::vector<std::pair<std::string, std::string>>;  ///< name, value
 
 /// Sends one request to 127.0.0.1:port and reads the reply; status 0 when the exchange failed.
 http_reply http_request(std::uint16_t port, boost::beast::http::verb verb, std::string target,
@@ -27,6 +32,11 @@ http_reply http_request(std::uint16_t port, boost::beast::http::verb verb, std::
 http_reply http_request_at(const std::string& address, std::uint16_t port,
                            boost::beast::http::verb verb, std::string target,
                            std::string body = {});
+
+/// The same with extra request headers (Authorization, X-Forwarded-For...).
+http_reply http_request_with(const std::string& address, std::uint16_t port,
+                             boost::beast::http::verb verb, std::string target, std::string body,
+                             const header_list& headers);
 
 /// Sends a WebSocket upgrade request for `target` by hand and returns the HTTP status of the reply
 /// (101 when accepted), so a refusal's status can be checked.

@@ -14,7 +14,59 @@ result<client_options> usage_error(std::string message) {
 
 status check_id(std::string_view text, std::string_view what);
 
+/// The options an operator command takes after its words (--url, --admin-url,
+/// --admin-token-file, --json); the other arguments are kept in order.
+status parse_operator_args(client_options& o, const std::string& usage) {
+  // The command's words come first ("status", "disable-account 7"), then its options.
+  if (o.args.empty() || o.args[0].rfind("--", 0) == 0) return status(errc::bad_request, usage);
+  std::vector<std::string> words;
+  for (std::size_t k = 0; k < o.args.size(); ++k) {
+    std::string_view a = o.args[k];
+    if (a == "--json") {
+      o.json = true;
+      continue;
+    }
+    if (a.rfind("--", 0) != 0 || a.size() == 2) {
+      words.push_back(std::string(a));
+      continue;
+    }
+    auto eq = a.find('=');
+    const std::string key(a.substr(2, eq == std::string_view::npos ? a.npos : eq - 2));
+    if (key != "url" && key != "admin-url" && key != "admin-token-file")
+      return status(errc::bad_request, "unexpected argument '" + std::string(a) + "'; " + usage);
+    std::string value;
+    if (eq != std::string_view::npos) {
+      value = std::string(a.substr(eq + 1));
+    } else {
+      if (k + 1 >= o.args.size())
+        return status(errc::bad_request, "option --" + key + " needs a value");
+      value = o.args[++k];
+    }
+    if (key == "admin-token-file") {
+      if (value.empty())
+        return status(errc::bad_request, "option --admin-token-file needs a value");
+      o.admin_token_file = value;
+      continue;
+    }
+    if (auto u = parse_server_url(value); !u) return u.error();
+    (key == "url" ? o.server : o.admin_url) = value;
+  }
+  o.args = std::move(words);
+  return status::success();
+}
+
 }  // namespace
+
+bool is_admin_action(std::string_view action) {
+  for (std::string_view a : {"create-account", "disable-account", "enable-account", "revoke-tokens",
+                             "create-token", "rename"})
+    if (a == action) return true;
+  return false;
+}
+
+std::string operator_url(const client_options& o) {
+  return o.admin_url.empty() ? o.server : o.admin_url;
+}
 
 result<std::uint64_t> parse_id(std::string_view text, std::string_view what) {
   auto n = parse_unsigned(text, max_wire_id);
@@ -43,6 +95,10 @@ result<client_options> parse_client_options(const std::vector<std::string>& args
       o.help = true;
       return o;
     }
+    if (a == "--version") {
+      o.version = true;
+      return o;
+    }
     if (a.substr(0, 2) != "--") break;
     a.remove_prefix(2);
     auto eq = a.find('=');
@@ -61,6 +117,12 @@ result<client_options> parse_client_options(const std::vector<std::string>& args
     } else if (key == "token") {
       if (value.empty()) return usage_error("option --token needs a value");
       o.token = value;
+    } else if (key == "admin-url") {
+      if (auto u = parse_server_url(value); !u) return u.error();
+      o.admin_url = value;
+    } else if (key == "admin-token-file") {
+      if (value.empty()) return usage_error("option --admin-token-file needs a value");
+      o.admin_token_file = value;
     } else {
       return usage_error("unknown option --" + key);
     }
@@ -91,28 +153,28 @@ result<client_options> parse_client_options(const std::vector<std::string>& args
     for (std::size_t k = 1; st && k < o.args.size(); ++k) st = check_id(o.args[k], "member id");
   } else if (o.command == "journal" || o.command == "cluster") {
     // Operator commands: `journal status` and `cluster status`, each an HTTP GET.
+    const std::string usage = "usage: hibiki " + o.command +
+                              " status [--url URL] [--admin-url URL] [--admin-token-file FILE] "
+                              "[--json]";
+    if (auto p = parse_operator_args(o, usage); !p) return p.error();
+    if (o.args.size() != 1 || o.args[0] != "status") return usage_error(usage);
+  } else if (o.command == "admin") {
     const std::string usage =
-        "usage: hibiki " + o.command + " status [--url http://HOST:PORT] [--json]";
-    if (o.args.empty() || o.args[0] != "status") return usage_error(usage);
-    for (std::size_t k = 1; k < o.args.size(); ++k) {
-      std::string_view a = o.args[k];
-      if (a == "--json") {
-        o.json = true;
-      } else if (a == "--url" || a.rfind("--url=", 0) == 0) {
-        std::string url;
-        if (a == "--url") {
-          if (k + 1 >= o.args.size()) return usage_error("option --url needs a value");
-          url = o.args[++k];
-        } else {
-          url = std::string(a.substr(6));
-        }
-        if (auto u = parse_server_url(url); !u) return u.error();
-        o.server = url;
-      } else {
-        return usage_error("unexpected argument '" + std::string(a) + "'; " + usage);
-      }
+        "usage: hibiki admin create-account NAME | disable-account ID | enable-account ID | "
+        "revoke-tokens ID | create-token ID | rename ID NEW_NAME [--admin-url URL] "
+        "[--admin-token-file FILE] [--json]";
+    if (auto p = parse_operator_args(o, usage); !p) return p.error();
+    if (o.args.empty() || !is_admin_action(o.args[0])) return usage_error(usage);
+    const auto& action = o.args[0];
+    if (action == "create-account") {
+      st = arity(2, 2, "admin create-account NAME");
+    } else if (action == "rename") {
+      st = arity(3, 3, "admin rename ID NEW_NAME");
+      if (st) st = check_id(o.args[1], "account id");
+    } else {
+      st = arity(2, 2, "admin " + action + " ID");
+      if (st) st = check_id(o.args[1], "account id");
     }
-    o.args = {"status"};
   } else if (o.command == "add-member") {
     st = arity(2, 2, "add-member ROOM ACCOUNT_ID");
     if (st) st = check_id(o.args[0], "room id");
@@ -172,7 +234,9 @@ std::string token_file_path() {
 }
 
 std::string client_usage() {
-  return R"(usage: hibiki [--server URL] [--token TOKEN] COMMAND [ARGS...]
+  return R"(usage: hibiki [--server URL] [--token TOKEN] [--admin-url URL] [--admin-token-file FILE]
+              COMMAND [ARGS...]
+       hibiki --version
 
 Commands:
   signup NAME                       create an account; prints its id and token and stores the token
@@ -184,17 +248,29 @@ Commands:
   journal status [--url URL] [--json]
                                     the server's journal: kind, topic, breaker state, and per
                                     partition the indexed offset, end offset and lag (GET
-                                    /api/journal; served to loopback only, so run it on the
-                                    server's machine); --json prints the raw JSON
+                                    /api/journal, an operator endpoint); --json prints the raw JSON
   cluster status [--url URL] [--json]
                                     the cluster as the server sees it: its nodes with their
                                     endpoint, reachability, shards and lag, and the shards
-                                    nobody owns (GET /api/cluster; loopback only, like journal
-                                    status); --json prints the raw JSON
+                                    nobody owns (GET /api/cluster, an operator endpoint)
+  admin create-account NAME         an account even when sign-up is closed; prints its id and
+                                    its token (shown once)
+  admin disable-account ID          the account can no longer authenticate; its connections close
+  admin enable-account ID           undoes disable-account
+  admin revoke-tokens ID            its token stops working; its connections close
+  admin create-token ID             a new token for the account (shown once); the old one stops
+  admin rename ID NEW_NAME          a new display name
+
+Operator commands (journal, cluster, admin) send the admin token (--admin-token-file FILE, else
+$HIBIKI_ADMIN_TOKEN) and go to --admin-url when given (hibikid's --admin-http listener), else to
+--url / --server.
 
 Options:
   --server URL    ws://HOST:PORT or http://HOST:PORT (default ws://127.0.0.1:8080)
   --token TOKEN   the account's token (default: $HIBIKI_TOKEN, then the stored token)
+  --admin-url URL           where operator commands go (default: --url / --server)
+  --admin-token-file FILE   the admin token for operator commands (default: $HIBIKI_ADMIN_TOKEN)
+  --version       print the version
 
 The token is stored in $HIBIKI_CONFIG, or ~/.config/hibiki/token when it is unset.
 Exit codes: 0 success, 1 error, 2 usage error.

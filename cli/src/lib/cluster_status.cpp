@@ -50,11 +50,37 @@ std::optional<std::int64_t> lag_of(const json& journal, const std::vector<std::i
   return sum;
 }
 
+/// The "transport" line: how the answering node's cluster port is secured. Empty when the status
+/// has no (valid) "transport" object (a node that is not clustered, or an older node).
+std::string transport_text(const json& status) {
+  if (!status.contains("transport") || !status["transport"].is_object()) return {};
+  const auto& t = status["transport"];
+  auto str = [&](const char* key) {
+    return t.contains(key) && t[key].is_string() ? t[key].get<std::string>() : std::string();
+  };
+  const auto mode = str("mode");
+  if (mode == "insecure") return "INSECURE: plain TCP, no authentication (--cluster-insecure)";
+  if (mode != "mutual-tls") return mode.empty() ? std::string() : mode;
+  std::string out = "mutual TLS";
+  std::string detail;
+  if (auto cert = str("certificate"); !cert.empty()) detail = "certificate " + cert;
+  if (auto until = str("not_after"); !until.empty())
+    detail += (detail.empty() ? "" : ", ") + std::string("valid until ") + until;
+  if (t.contains("ca") && t["ca"].is_array()) {
+    std::string cas;
+    for (const auto& ca : t["ca"])
+      if (ca.is_string()) cas += (cas.empty() ? "" : "; ") + ca.get<std::string>();
+    if (!cas.empty()) detail += (detail.empty() ? "" : ", ") + std::string("CA ") + cas;
+  }
+  if (!detail.empty()) out += " (" + detail + ")";
+  return out;
+}
+
 }  // namespace
 
-result<status_reply> fetch_cluster_status(const server_url& url,
-                                          std::chrono::milliseconds timeout) {
-  return fetch_status_json(url, "/api/cluster", "cluster status", timeout);
+result<status_reply> fetch_cluster_status(const server_url& url, std::chrono::milliseconds timeout,
+                                          std::string_view admin_token) {
+  return fetch_status_json(url, "/api/cluster", "cluster status", timeout, admin_token);
 }
 
 std::string shard_ranges(std::vector<std::int64_t> shards) {
@@ -163,6 +189,7 @@ result<std::string> format_cluster_status(const json& status) {
     line("topic", t);
   }
   if (group && !group->empty()) line("group", *group);
+  if (auto transport = transport_text(status); !transport.empty()) line("transport", transport);
   line("nodes",
        std::to_string(rows.size()) + " (" + std::to_string(reachable_count) + " reachable)");
   if (clustered) line("unassigned", unassigned.empty() ? "none" : shard_ranges(unassigned));

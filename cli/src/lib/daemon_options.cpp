@@ -37,24 +37,25 @@ status bad(std::string_view key, std::string_view value, std::string_view expect
 }
 
 /// HOST:PORT, with [IPv6]:PORT.
-status parse_http(std::string_view value, daemon_options& o) {
+status parse_listen(std::string_view key, std::string_view value, std::string& out_host,
+                    std::uint16_t& out_port) {
   std::string_view host, port;
   if (!value.empty() && value.front() == '[') {
     auto close = value.find(']');
     if (close == std::string_view::npos || close + 1 >= value.size() || value[close + 1] != ':')
-      return bad("http", value, "HOST:PORT");
+      return bad(key, value, "HOST:PORT");
     host = value.substr(1, close - 1);
     port = value.substr(close + 2);
   } else {
     auto colon = value.rfind(':');
-    if (colon == std::string_view::npos) return bad("http", value, "HOST:PORT");
+    if (colon == std::string_view::npos) return bad(key, value, "HOST:PORT");
     host = value.substr(0, colon);
     port = value.substr(colon + 1);
   }
   auto p = parse_unsigned(port, 65535);
-  if (host.empty() || !p) return bad("http", value, "HOST:PORT with a port from 0 to 65535");
-  o.http_host = std::string(host);
-  o.http_port = static_cast<std::uint16_t>(*p);
+  if (host.empty() || !p) return bad(key, value, "HOST:PORT with a port from 0 to 65535");
+  out_host = std::string(host);
+  out_port = static_cast<std::uint16_t>(*p);
   return status::success();
 }
 
@@ -208,6 +209,13 @@ status set_rate(std::string_view key, std::string_view value, double& out) {
   return status::success();
 }
 
+/// A file name (checked when the node starts, not here).
+status set_file(std::string_view key, std::string_view value, std::string& out) {
+  if (value.empty()) return bad(key, value, "a PEM file");
+  out = std::string(value);
+  return status::success();
+}
+
 /// A comma-separated list without empty items.
 std::optional<std::vector<std::string>> split_list(std::string_view value) {
   std::vector<std::string> out;
@@ -267,7 +275,8 @@ using sv = std::string_view;
 
 const std::vector<option_spec> table = {
     {"http", "HOST:PORT", "listen address of HTTP and WebSocket (port 0 picks a free port)",
-     "127.0.0.1:8080", [](sv v, options& o) { return parse_http(v, o); }},
+     "127.0.0.1:8080",
+     [](sv v, options& o) { return parse_listen("http", v, o.http_host, o.http_port); }},
     {"data-dir", "DIR",
      "the node's data directory (with --journal=kafka: the local index, snapshots and read "
      "models)",
@@ -397,6 +406,26 @@ const std::vector<option_spec> table = {
        return set_duration("route-wait", v, 1, 600'000, "a number of milliseconds from 1 to 600000",
                            o.route_wait);
      }},
+    // ---- the cluster port's security ----
+    {"cluster-tls-cert", "FILE",
+     "this node's certificate (PEM, optionally followed by intermediates) for the cluster port's "
+     "mutual TLS",
+     nullptr, [](sv v, options& o) { return set_file("cluster-tls-cert", v, o.cluster_tls_cert); }},
+    {"cluster-tls-key", "FILE", "its private key (PEM, unencrypted; keep it mode 0600)", nullptr,
+     [](sv v, options& o) { return set_file("cluster-tls-key", v, o.cluster_tls_key); }},
+    {"cluster-ca", "FILE",
+     "the cluster CA certificate(s) (PEM): a peer whose certificate is not signed by it is "
+     "refused. The three are required with --cluster",
+     nullptr, [](sv v, options& o) { return set_file("cluster-ca", v, o.cluster_ca); }},
+    {"cluster-insecure", "true|false",
+     "run the cluster port over plain TCP with no authentication (anyone who reaches it can act "
+     "as any user): a closed test network only; logged at start and every hour",
+     "false",
+     [](sv v, options& o) {
+       if (v != "true" && v != "false") return bad("cluster-insecure", v, "true or false");
+       o.cluster_insecure = v == "true";
+       return status::success();
+     }},
     // ---- request rates, per-account limits and sync replay ----
     {"connection-rate", "N[/s]", "requests per second one connection may sustain", "100",
      [](sv v, options& o) { return set_rate("connection-rate", v, o.connection_rate); }},
@@ -506,10 +535,26 @@ const std::vector<option_spec> table = {
      "record metrics and serve them on GET /metrics (false: nothing recorded, /metrics 404)",
      "true",
      [](sv v, options& o) {
-       std::optional<bool> on;
+       bool on = true;
        auto st = set_bool("metrics", v, on);
-       if (st) o.metrics = *on;
+       if (st) o.metrics = on;
        return st;
+     }},
+    {"admin-token-file", "FILE",
+     "the operator endpoints (/api/journal, /api/cluster, /api/admin/) require this file's token "
+     "as `Authorization: Bearer TOKEN`; the file must not be readable by group or others",
+     nullptr,
+     [](sv v, options& o) {
+       if (v.empty()) return bad("admin-token-file", v, "a file holding the admin token");
+       o.admin_token_file = std::string(v);
+       return status::success();
+     }},
+    {"admin-http", "HOST:PORT",
+     "serve the operator endpoints (and /metrics, /readyz) on this separate listener only (with "
+     "--admin-token-file too, it also wants the token); with neither option they are off",
+     nullptr,
+     [](sv v, options& o) {
+       return parse_listen("admin-http", v, o.admin_http_host, o.admin_http_port);
      }},
     // The logs (log_files.hpp checks the values; docs/operations.md "Logs").
     {"log-dir", "DIR",
@@ -569,7 +614,8 @@ std::string variable_of_option(std::string_view name) {
 
 /// The variables of the `hibiki` client, which shares the prefix: not hibikid's, not a typo.
 bool is_client_variable(std::string_view variable) {
-  return variable == "HIBIKI_CONFIG" || variable == "HIBIKI_TOKEN";
+  return variable == "HIBIKI_CONFIG" || variable == "HIBIKI_TOKEN" ||
+         variable == "HIBIKI_ADMIN_TOKEN";
 }
 
 /// Applies the HIBIKI_* variables. HIBIKI_KAFKA_CONFIG holds one KEY=VALUE per line.
@@ -709,13 +755,16 @@ status check_daemon_options(const daemon_options& o) {
                   "--cluster needs --journal=kafka (and --kafka-brokers): shard ownership comes "
                   "from Kafka's consumer group");
   }
+  // The cluster port's security: certificates or --cluster-insecure (files are read at start).
+  if (auto st = actors::check_cluster_security_options(to_node_options(o)); !st) return st;
   return status::success();
 }
 
 std::string cluster_description(const daemon_options& o) {
   if (o.cluster_listen.empty()) return {};
   return "node " + (o.node_id.empty() ? std::string("(host name)") : o.node_id) +
-         ", cluster endpoint " + o.cluster_listen;
+         ", cluster endpoint " + o.cluster_listen +
+         (o.cluster_insecure ? " INSECURE: plain TCP, no authentication" : " over mutual TLS");
 }
 
 std::string journal_description(const daemon_options& o) {
@@ -846,6 +895,10 @@ actors::node_options to_node_options(const daemon_options& o) {
   n.node_id = node_name(o);
   n.cluster_listen = o.cluster_listen;
   n.route_wait = o.route_wait;
+  n.cluster_tls_cert = o.cluster_tls_cert;
+  n.cluster_tls_key = o.cluster_tls_key;
+  n.cluster_ca = o.cluster_ca;
+  n.cluster_insecure = o.cluster_insecure;
   n.rate_per_second = o.connection_rate;
   n.rate_burst = o.connection_burst;
   n.account_rate_per_second = o.account_rate;
@@ -876,6 +929,9 @@ gateway::gateway_options to_gateway_options(const daemon_options& o) {
   g.signup_period = o.signup_period;
   g.trusted_proxies = o.trusted_proxies;
   g.allowed_origins = o.allowed_origins;
+  // The admin token itself is read from --admin-token-file by hibikid (load_admin_token).
+  g.admin_host = o.admin_http_host;
+  g.admin_port = o.admin_http_port;
   return g;
 }
 

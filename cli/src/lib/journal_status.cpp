@@ -40,8 +40,9 @@ std::string number_or_dash(std::optional<std::int64_t> v) {
 }  // namespace
 
 result<journal_status_reply> fetch_journal_status(const server_url& url,
-                                                  std::chrono::milliseconds timeout) {
-  return fetch_status_json(url, "/api/journal", "journal status", timeout);
+                                                  std::chrono::milliseconds timeout,
+                                                  std::string_view admin_token) {
+  return fetch_status_json(url, "/api/journal", "journal status", timeout, admin_token);
 }
 
 result<std::string> format_journal_status(const json& status) {

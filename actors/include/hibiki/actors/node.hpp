@@ -41,6 +41,17 @@ struct node_options {
   /// CAF's middleman for the other nodes. Requires a clustered backend (one whose shards() and
   /// membership() are set), whose member name ends with "@" and this endpoint.
   std::string cluster_listen;
+  /// The cluster port's mutual TLS (CAF's OpenSSL module): PEM files of this node's certificate
+  /// (optionally followed by intermediates), its unencrypted private key, and the cluster CA
+  /// certificate(s). A peer whose certificate does not chain to that CA is refused, in both
+  /// directions. All three are required when clustered, unless cluster_insecure. Default: empty
+  std::string cluster_tls_cert;
+  std::string cluster_tls_key;
+  std::string cluster_ca;
+  /// Run the cluster port over plain TCP with no authentication at all: anyone who can connect
+  /// to it can act as any user. For a closed test network only; logged loudly and shown by
+  /// `hibiki cluster status`. Default: false
+  bool cluster_insecure = false;
   /// How long a command waits for its shard to get a reachable owner (rebalance, node loss)
   /// before it fails with `unavailable`. Default: 15 s.
   std::chrono::milliseconds route_wait{15'000};
@@ -128,6 +139,74 @@ struct signup_result {
   std::string token;  ///< shown once; only its hash is stored
 };
 
+/// Checks how the cluster port's security options fit together, without reading any file: when
+/// clustered, either all three TLS files or cluster_insecure, never both; when not clustered,
+/// none of them. Errors: bad_request, naming the hibikid flags. (Inline: hibikid's option parser
+/// uses it without linking the actor layer.)
+inline status check_cluster_security_options(const node_options& o) {
+  const bool clustered = !o.cluster_listen.empty();
+  const bool any_tls =
+      !o.cluster_tls_cert.empty() || !o.cluster_tls_key.empty() || !o.cluster_ca.empty();
+  if (!clustered) {
+    if (!any_tls && !o.cluster_insecure) return {};
+    return hibiki::error{errc::bad_request,
+                         "--cluster-tls-cert, --cluster-tls-key, --cluster-ca and "
+                         "--cluster-insecure only apply to a clustered node (--cluster)"};
+  }
+  if (o.cluster_insecure) {
+    if (!any_tls) return {};
+    return hibiki::error{errc::bad_request,
+                         "--cluster-insecure contradicts --cluster-tls-cert, --cluster-tls-key "
+                         "and --cluster-ca: give either the certificates or --cluster-insecure"};
+  }
+  if (!any_tls) {
+    return hibiki::error{errc::bad_request,
+                         "--cluster needs --cluster-tls-cert, --cluster-tls-key and --cluster-ca "
+                         "(the cluster port runs over mutual TLS; scripts/cluster shows how to "
+                         "make a CA and node certificates with openssl), or --cluster-insecure to "
+                         "run it unauthenticated on a closed test network"};
+  }
+  std::string missing;
+  for (auto [flag, value] : {std::pair{"--cluster-tls-cert", &o.cluster_tls_cert},
+                             std::pair{"--cluster-tls-key", &o.cluster_tls_key},
+                             std::pair{"--cluster-ca", &o.cluster_ca}})
+    if (value->empty()) missing += (missing.empty() ? "" : ", ") + std::string(flag);
+  if (missing.empty()) return {};
+  return hibiki::error{errc::bad_request,
+                       "--cluster-tls-cert, --cluster-tls-key and --cluster-ca go together: "
+                       "missing " +
+                           missing};
+}
+
+/// The same, then reads and checks the TLS files: readable, PEM, the key matching the
+/// certificate, the certificate signed by the CA and usable as TLS client and server (details:
+/// docs/operations.md, "Cluster certificates"). node::start does the same before it opens
+/// anything. Returns the warnings worth a log line (a key file others can read). Errors:
+/// bad_request, naming the flag and the file.
+result<std::vector<std::string>> check_cluster_security(const node_options& options);
+/// What an operator may do to an account (`hibiki admin ...`, POST /api/admin/...).
+enum class admin_action : std::uint8_t {
+  disable_account,  ///< it can no longer authenticate; its live connections are closed (1008)
+  enable_account,   ///< undoes disable_account (its token works again unless revoked)
+  revoke_tokens,    ///< its token stops working; its live connections are closed (1008)
+  issue_token,      ///< a new token (shown once); the previous one stops working
+  rename_account,   ///< a new display name (`name`)
+};
+
+struct admin_request {
+  admin_action action = admin_action::disable_account;
+  account_id account;
+  std::string name;  ///< rename_account only
+};
+
+/// The account after the action.
+struct admin_result {
+  account_id account;
+  std::string name;
+  bool disabled = false;
+  std::string token;  ///< issue_token only: shown once; only its hash is stored
+};
+
 class node {
  public:
   /// Starts the actor system over `backend`, which the node owns from now on (it closes it in
@@ -145,6 +224,11 @@ class node {
   /// Registers an account. `done` runs once, on a thread that is not the caller's, after the
   /// account is durable. Errors: bad_request (invalid name), unavailable.
   virtual void signup(std::string name, std::function<void(result<signup_result>)> done) = 0;
+
+  /// An operator's action on an existing account, durable before `done` runs (once, on a thread
+  /// that is not the caller's). Errors: not_found (no such account), bad_request (invalid name),
+  /// unavailable.
+  virtual void admin(admin_request request, std::function<void(result<admin_result>)> done) = 0;
 
   /// True while the node can serve (storage open, not stopping).
   virtual bool healthy() const = 0;

@@ -15,18 +15,31 @@ struct client_options {
   std::string server = "ws://127.0.0.1:8080";
   /// --token TOKEN. Default: empty ($HIBIKI_TOKEN, then the stored token file)
   std::string token;
-  /// signup, send, tail, rooms, create-room, add-member, journal, cluster
+  /// --admin-url URL: where the operator commands (journal, cluster, admin) go, e.g. hibikid's
+  /// --admin-http listener. Default: empty = --url / --server
+  std::string admin_url;
+  /// --admin-token-file FILE: the admin token the operator commands send. Default: empty =
+  /// $HIBIKI_ADMIN_TOKEN, else none
+  std::string admin_token_file;
+  /// signup, send, tail, rooms, create-room, add-member, journal, cluster, admin
   std::string command;
   std::vector<std::string> args;
   /// `journal status --json`, `cluster status --json`: print the server's JSON as it came.
   /// Default: a readable summary
   bool json = false;
   bool help = false;
+  /// --version: print the version and exit.
+  bool version = false;
 };
 
+/// The admin subcommands (`hibiki admin ACTION ...`) and their arguments: create-account NAME,
+/// disable-account ID, enable-account ID, revoke-tokens ID, create-token ID, rename ID NAME.
+bool is_admin_action(std::string_view action);
+
 /// Parses the arguments (without the program name) and checks the command's arity and numeric
-/// arguments. `journal status` and `cluster status` also take `--url URL` (the same as --server)
-/// and `--json` after them; their args are then just {"status"}. Errors: bad_request with a usage
+/// arguments. `journal status`, `cluster status` and `admin ACTION ...` also take `--url URL`
+/// (the same as --server), `--admin-url URL`, `--admin-token-file FILE` and `--json` after them;
+/// their args are then just {"status"} or {ACTION, ARGS...}. Errors: bad_request with a usage
 /// message.
 result<client_options> parse_client_options(const std::vector<std::string>& args);
 
@@ -45,6 +58,9 @@ std::string token_file_path();
 
 /// The --help text.
 std::string client_usage();
+
+/// The URL the operator commands use: --admin-url when given, else --url / --server.
+std::string operator_url(const client_options& o);
 
 /// Parses a positive decimal id below 2^53. Errors: bad_request naming `what`.
 result<std::uint64_t> parse_id(std::string_view text, std::string_view what);

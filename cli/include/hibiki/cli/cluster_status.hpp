@@ -19,7 +19,8 @@ namespace hibiki::cli {
 /// GET /api/cluster on url's host and port, with fetch_status_json's errors. The node may ask
 /// the broker and every other node (~3 s), so the default bound is longer than the journal's.
 result<status_reply> fetch_cluster_status(
-    const server_url& url, std::chrono::milliseconds timeout = std::chrono::seconds(15));
+    const server_url& url, std::chrono::milliseconds timeout = std::chrono::seconds(15),
+    std::string_view admin_token = {});
 
 /// Shard numbers as ranges: {0,1,2,5,7,8} → "0-2,5,7-8"; empty → "-". Sorted and deduplicated
 /// first.

@@ -69,6 +69,14 @@ struct daemon_options {
   std::chrono::milliseconds cluster_session_timeout{10'000};
   /// --route-wait=MS (1..600000). Default: 15000
   std::chrono::milliseconds route_wait{15'000};
+  /// --cluster-tls-cert=FILE, --cluster-tls-key=FILE, --cluster-ca=FILE: the cluster port's
+  /// mutual TLS (PEM). Required with --cluster unless --cluster-insecure. Default: empty
+  std::string cluster_tls_cert;
+  std::string cluster_tls_key;
+  std::string cluster_ca;
+  /// --cluster-insecure=true|false (a bare --cluster-insecure means true): the cluster port
+  /// over plain TCP with no authentication. Default: false
+  bool cluster_insecure = false;
   /// --kafka-config=KEY=VALUE, repeatable: librdkafka properties for every Kafka client of the
   /// node (TLS, SASL...). Keys hibiki sets itself are refused. A key given again replaces the
   /// earlier value (a flag replaces the environment's, which replaces the file's). Default: none
@@ -116,6 +124,12 @@ struct daemon_options {
 
   /// --metrics=true|false: record metrics and serve GET /metrics. Default: true
   bool metrics = true;
+  /// --admin-token-file=FILE: the operator endpoints want this file's token (hibikid refuses a
+  /// file that is empty or readable by group or others). Default: empty = none
+  std::string admin_token_file;
+  /// --admin-http=HOST:PORT: the operator listener. Default: empty = none
+  std::string admin_http_host;
+  std::uint16_t admin_http_port = 0;
   /// --log-dir, --log-level, --app-log, --access-log, --audit-log, --log-max-size,
   /// --log-max-files (log_files.hpp). Default: the app log on stderr at info, no access or audit
   /// log
@@ -168,8 +182,8 @@ const std::vector<option_spec>& daemon_option_table();
 /// (--journal=kafka without --kafka-brokers, --kafka-brokers without --journal=kafka, --cluster
 /// without --journal=kafka, --kafka-config without --journal=kafka).
 /// An unknown HIBIKI_* variable is not an error (the prefix is shared with the `hibiki` client and
-/// with scripts): it is added to `warnings`. HIBIKI_CONFIG and HIBIKI_TOKEN are the client's and
-/// ignored.
+/// with scripts): it is added to `warnings`. HIBIKI_CONFIG, HIBIKI_TOKEN and HIBIKI_ADMIN_TOKEN
+/// are the client's and ignored.
 result<daemon_options> parse_daemon_options(const std::vector<std::string>& args,
                                             const environment& env = {});
 
@@ -203,5 +217,10 @@ gateway::gateway_options to_gateway_options(const daemon_options& options);
 
 /// The --help text.
 std::string daemon_usage();
+
+/// Reads the admin token from `path`: its content without surrounding whitespace. Errors:
+/// bad_request when the file cannot be read, is empty (or only whitespace), or is readable by
+/// group or others (mode & 077 != 0: a secret must be the owner's alone).
+result<std::string> load_admin_token(const std::string& path);
 
 }  // namespace hibiki::cli

@@ -16,12 +16,12 @@ namespace hibiki::cli {
 /// What fetch_journal_status returns (the name predates `hibiki cluster status`).
 using journal_status_reply = status_reply;
 
-/// GET /api/journal on url's host and port. Every step (connect, send, answer) is bounded by
-/// `timeout`. Errors (messages say what to do): unavailable (cannot resolve or connect, no
-/// answer in time), forbidden (403: not a loopback peer), internal (another HTTP status, a body
-/// that is not a JSON object).
+/// GET /api/journal on url's host and port, with `admin_token` as the bearer token when not
+/// empty. Every step (connect, send, answer) is bounded by `timeout`. Errors as
+/// fetch_status_json's (status_fetch.hpp).
 result<journal_status_reply> fetch_journal_status(
-    const server_url& url, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    const server_url& url, std::chrono::milliseconds timeout = std::chrono::seconds(10),
+    std::string_view admin_token = {});
 
 /// The readable summary: kind, the node's "error" when it could not get a fresh status, brokers,
 /// topic, append counters, breaker, then one line per

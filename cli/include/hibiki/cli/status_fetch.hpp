@@ -1,7 +1,8 @@
 #pragma once
-/// The operator commands' one HTTP GET: `hibiki journal status` (GET /api/journal) and
-/// `hibiki cluster status` (GET /api/cluster) fetch a JSON object from a hibikid the same way and
-/// explain the same failures.
+/// The operator commands' one HTTP exchange: `hibiki journal status` (GET /api/journal),
+/// `hibiki cluster status` (GET /api/cluster) and `hibiki admin ...` (POST /api/admin/...) get a
+/// JSON object from a hibikid the same way, with the admin token when one is given, and explain
+/// the same failures.
 
 #include <chrono>
 #include <string>
@@ -20,10 +21,20 @@ struct status_reply {
 };
 
 /// GET `target` on url's host and port; `what` names the answer in messages ("journal status").
-/// Every step (connect, send, answer) is bounded by `timeout`. Errors (messages say what to do):
-/// unavailable (cannot resolve or connect, no answer in time), forbidden (403: not a loopback
-/// peer), internal (another HTTP status, a body that is not a JSON object).
+/// `admin_token`, when not empty, goes as `Authorization: Bearer`. Every step (connect, send,
+/// answer) is bounded by `timeout`. Errors (messages say what to do): unavailable (cannot resolve
+/// or connect, no answer in time), unauthenticated (401: no or a wrong admin token), forbidden
+/// (403: the operator endpoints are off), internal (another HTTP status, a body that is not a
+/// JSON object).
 result<status_reply> fetch_status_json(const server_url& url, std::string_view target,
-                                       std::string_view what, std::chrono::milliseconds timeout);
+                                       std::string_view what, std::chrono::milliseconds timeout,
+                                       std::string_view admin_token = {});
+
+/// POST `body` (JSON) to `target`, like fetch_status_json. Besides its errors: bad_request (400)
+/// and not_found (404 with the server's message, e.g. no such account).
+result<status_reply> post_operator_json(const server_url& url, std::string_view target,
+                                        std::string body, std::string_view what,
+                                        std::chrono::milliseconds timeout,
+                                        std::string_view admin_token);
 
 }  // namespace hibiki::cli

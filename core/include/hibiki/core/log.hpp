@@ -178,7 +178,7 @@ class field {
 /// Writes an access record (one HTTP request, one WebSocket session) when the access log is on.
 void access(std::string_view event, std::initializer_list<field> fields);
 /// Writes an audit record (sign-up, authentication, membership and role changes, admin actions)
-/// when the audit log is on. Admin endpoints call it with an event named "admin_<action>".
+/// when the audit log is on. Admin endpoints write event "admin" with an "action" field.
 void audit(std::string_view event, std::initializer_list<field> fields);
 
 // ---- formats (pure; the sinks and the tests use them) -------------------------------------------

@@ -68,11 +68,16 @@ struct mark_read_req {
 struct sync_req {
   std::vector<std::pair<room_id, seq_nr>> since;
 };
+/// The display names of accounts (an extension: a rename by the operator is seen by others).
+struct get_accounts_req {
+  std::vector<account_id> accounts;  ///< 1..max_get_accounts
+};
+inline constexpr std::size_t max_get_accounts = 1000;
 
 using request_body =
     std::variant<ping_req, auth_req, create_room_req, add_members_req, remove_member_req,
                  leave_room_req, list_rooms_req, send_message_req, edit_message_req,
-                 delete_message_req, history_req, mark_read_req, sync_req>;
+                 delete_message_req, history_req, mark_read_req, sync_req, get_accounts_req>;
 
 struct request {
   std::int64_t id = 0;

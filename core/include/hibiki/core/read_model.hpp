@@ -8,8 +8,8 @@
 ///   room_events    room|seq         → the push frame JSON of the room event with that seq
 ///   room_summary   room             → room_summary JSON
 ///   member_rooms   account|room     → member_row JSON
-///   accounts       account          → account JSON {account_id, name}
-///   tokens         token hash       → account id (decimal)
+///   accounts       account          → account JSON {account_id, name[, disabled: true]}
+///   tokens         token hash       → account id (decimal); only the live token of each account
 
 #include <cstdint>
 #include <optional>

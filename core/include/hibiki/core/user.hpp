@@ -1,6 +1,8 @@
 #pragma once
 /// The user (account) aggregate: an account is registered once with a name and the hash of its
-/// token; the token itself is never stored.
+/// token; the token itself is never stored. An operator may disable and enable the account,
+/// revoke its token, issue it a new one (the account has at most one live token: issuing one
+/// replaces the old), and rename it.
 
 #include <string>
 #include <variant>
@@ -23,7 +25,18 @@ struct rename_account {
   account_id actor;
   std::string name;
 };
-using command = std::variant<register_account, rename_account>;
+/// Operator commands (`hibiki admin ...`): they come from the admin endpoint, not from a client,
+/// so they carry no acting account.
+struct disable_account {};
+struct enable_account {};
+/// Every token of the account stops working (the account keeps existing).
+struct revoke_tokens {};
+/// A new token for the account; the previous one, if any, stops working.
+struct issue_token {
+  std::string token_hash;  ///< hex SHA-256 of the new token
+};
+using command = std::variant<register_account, rename_account, disable_account, enable_account,
+                             revoke_tokens, issue_token>;
 
 struct account_registered {
   account_id id;
@@ -34,20 +47,31 @@ struct account_registered {
 struct account_renamed {
   std::string name;
 };
-using event = std::variant<account_registered, account_renamed>;
+struct account_disabled {};
+struct account_enabled {};
+struct tokens_revoked {};
+struct token_issued {
+  std::string token_hash;
+};
+using event = std::variant<account_registered, account_renamed, account_disabled, account_enabled,
+                           tokens_revoked, token_issued>;
 
 struct state {
   account_id id;
   bool registered = false;
   std::string name;
-  std::string token_hash;
+  std::string token_hash;  ///< empty: no live token (revoked)
   unix_time created_at = 0;
+  /// A disabled account cannot authenticate, whatever its token.
+  bool disabled = false;
 
   friend bool operator==(const state&, const state&) = default;
 };
 
 /// Errors: conflict (already registered), bad_request (empty/too long/control characters in the
-/// name), not_found (rename before registration), forbidden (renaming another account).
+/// name, a token hash that is not 64 hex digits), not_found (any command but registration before
+/// registration), forbidden (renaming another account). Disabling a disabled account, enabling an
+/// enabled one and revoking when there is no token decide no events (nothing changes).
 result<std::vector<event>> decide(const state& s, const command& cmd);
 state apply(state s, const event& e);
 

@@ -78,6 +78,15 @@ struct gateway_options {
   /// Counts connections and HTTP requests, and is served on GET /metrics (metrics/README.md).
   /// Default: null = nothing recorded, /metrics answers 404.
   std::shared_ptr<metrics::registry> metrics;
+  /// The token the operator endpoints (/api/journal, /api/cluster, /api/admin/...) require as
+  /// `Authorization: Bearer TOKEN` (hibikid reads it from --admin-token-file). Default: empty =
+  /// none (the endpoints are then served only on the admin listener, or off without one)
+  std::string admin_token;
+  /// Address of the separate operator listener (--admin-http=HOST:PORT); when set, the operator
+  /// and monitoring endpoints are served there and not on `host`. Default: empty = none
+  std::string admin_host;
+  /// Port of the operator listener; 0 picks a free one (server::admin_port()). Default: 0
+  std::uint16_t admin_port = 0;
 };
 
 }  // namespace hibiki::gateway

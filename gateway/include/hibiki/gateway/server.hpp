@@ -34,6 +34,8 @@ class server {
   virtual std::string host() const = 0;
   /// Whether POST /api/signup is open.
   virtual bool open_signup() const = 0;
+  /// The port of the admin listener (gateway_options::admin_host); 0 when there is none.
+  virtual std::uint16_t admin_port() const = 0;
   /// Whether the listener serves HTTPS and WSS.
   virtual bool tls() const = 0;
   /// The WebSocket origins allowed (the options' list, or the default resolved for the bound
