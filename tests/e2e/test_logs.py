@@ -192,6 +192,9 @@ def test_logs_record_requests_and_audit_events_and_never_a_token(logged, tmp_pat
     needles = []
     for t in tokens:
         needles += [t, t[: len(t) // 2], t[len(t) // 2:]]
+    admin_token = getattr(server, "admin_token", None)
+    if admin_token:
+        needles.append(admin_token)
     needles = [n.encode() for n in needles]
     paths = files_under(log_dir, server.log_dir)
     assert any(p.endswith(".stderr") for p in paths)
