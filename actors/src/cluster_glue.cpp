@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <iostream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -14,6 +13,7 @@
 #include <caf/openssl/manager.hpp>
 #include <caf/openssl/publish.hpp>
 
+#include "hibiki/core/log.hpp"
 #include "messages.hpp"
 #include "shard_table.hpp"
 
@@ -34,7 +34,7 @@ constexpr std::chrono::seconds connect_limit{5};
 constexpr std::chrono::hours insecure_reminder_every{1};
 
 void log(const std::string& line) {
-  std::cerr << "hibiki cluster: " << line << std::endl;
+  log::warn("cluster") << line;
 }
 
 /// A member as the group describes it, with its node name and cluster endpoint split out of its
@@ -186,7 +186,7 @@ struct cluster_glue::impl {
     for (auto p : partitions) control.release(p);
     std::string list;
     for (auto p : partitions) list += (list.empty() ? "" : ",") + std::to_string(p);
-    log(std::string("shards ") + how + ": " + list);
+    log::info("cluster") << "shards " << how << ": " << list;
     poke();
   }
 

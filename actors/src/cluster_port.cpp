@@ -1,11 +1,11 @@
 #include "cluster_port.hpp"
 
-#include <iostream>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
 #include "entity_traits.hpp"
+#include "hibiki/core/log.hpp"
 
 namespace hibiki::actors {
 
@@ -43,7 +43,7 @@ std::optional<errc> code_from_name(std::string_view name) {
 }
 
 void log_bad(const std::string& what) {
-  std::cerr << "hibiki cluster: port: refused bad input: " << what << std::endl;
+  log::warn("cluster") << "port: refused bad input: " << what;
 }
 
 struct port_state {

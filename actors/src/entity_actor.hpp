@@ -27,6 +27,7 @@
 
 #include "context.hpp"
 #include "entity_traits.hpp"
+#include "hibiki/core/log.hpp"
 #include "messages.hpp"
 
 namespace hibiki::actors {
@@ -106,6 +107,7 @@ class entity_actor : public caf::event_based_actor {
     command_reply outcome;
     reply_fn reply;
     std::vector<push_msg> pushes;
+    std::vector<audit_entry> audit;  ///< written with the pushes, once durable
   };
 
   void request_recovery() {
@@ -200,6 +202,7 @@ class entity_actor : public caf::event_based_actor {
       p.append_id = 0;
       p.resolved = true;
       p.pushes.clear();
+      p.audit.clear();
       p.outcome = command_reply::fail(errc::internal, ex.what());
     }
     inflight_.push_back(std::move(p));
@@ -227,6 +230,11 @@ class entity_actor : public caf::event_based_actor {
       for (const auto& e : decided->events) {
         // Projections need the state before the event too; the traits keep that copy cheap.
         state_type before = Traits::projection_base(state_);
+        if constexpr (requires(std::vector<audit_entry> & out) {
+                        Traits::audit_entries(before, e, out);
+                      }) {
+          if (log::enabled(log::channel::audit)) Traits::audit_entries(before, e, p.audit);
+        }
         state_ = Traits::apply(std::move(state_), e);
         Traits::effects(before, e, state_, req.rows, p.pushes);
         req.events.push_back(
@@ -238,6 +246,7 @@ class entity_actor : public caf::event_based_actor {
       needs_recovery_ = true;
       p.resolved = true;
       p.pushes.clear();
+      p.audit.clear();
       p.outcome = command_reply::fail(errc::internal, ex.what());
       return;
     }
@@ -270,6 +279,7 @@ class entity_actor : public caf::event_based_actor {
         for (; it != inflight_.end(); ++it) {
           it->resolved = true;
           it->pushes.clear();
+          it->audit.clear();
           it->outcome = command_reply::fail(err);
         }
         needs_recovery_ = true;
@@ -307,8 +317,10 @@ class entity_actor : public caf::event_based_actor {
     while (!inflight_.empty() && inflight_.front().resolved) {
       pending p = std::move(inflight_.front());
       inflight_.pop_front();
-      if (!p.outcome.err)
+      if (!p.outcome.err) {
         for (auto& push : p.pushes) send(ctx_->hub, std::move(push));
+        for (const auto& a : p.audit) write_audit(a);
+      }
       if (p.reply) p.reply(std::move(p.outcome));
       if (p.append_id != 0) --ctx_->inflight;
     }

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include "hibiki/core/log.hpp"
 #include "hibiki/core/protocol.hpp"
 
 namespace hibiki::actors {
@@ -24,6 +25,22 @@ template <class... Fs>
 overloaded(Fs...) -> overloaded<Fs...>;
 
 }  // namespace
+
+// ---- audit --------------------------------------------------------------------------------------
+
+void write_audit(const audit_entry& a) {
+  if (a.event == "role_changed") {
+    log::audit(a.event, {{"room", a.room},
+                         {"account", a.account},
+                         {"from_role", a.from_role},
+                         {"role", a.role},
+                         {"by", a.by}});
+  } else if (a.role.empty()) {
+    log::audit(a.event, {{"room", a.room}, {"account", a.account}, {"by", a.by}});
+  } else {
+    log::audit(a.event, {{"room", a.room}, {"account", a.account}, {"role", a.role}, {"by", a.by}});
+  }
+}
 
 // ---- room ---------------------------------------------------------------------------------------
 
@@ -64,6 +81,42 @@ void room_traits::effects(const state& before, const event& e, const state& afte
     pushes.push_back(push_msg{std::make_shared<const std::string>(frame->dump()),
                               room::recipients(before, e, after), 0,
                               std::holds_alternative<room::room_created>(e)});
+  }
+}
+
+void room_traits::audit_entries(const state& before, const event& e,
+                                std::vector<audit_entry>& out) {
+  const auto room = before.id.value;
+  if (auto* c = std::get_if<room::room_created>(&e)) {
+    out.push_back({"room_created",
+                   c->room.value,
+                   c->creator.value,
+                   c->creator.value,
+                   to_string(role::admin),
+                   {}});
+    for (auto a : c->members)
+      if (a != c->creator)
+        out.push_back({"member_added",
+                       c->room.value,
+                       a.value,
+                       c->creator.value,
+                       to_string(role::member),
+                       {}});
+  } else if (auto* m = std::get_if<room::member_added>(&e)) {
+    if (const auto* was = before.member(m->account)) {
+      if (was->role != m->role)
+        out.push_back({"role_changed", room, m->account.value, m->by.value, to_string(m->role),
+                       to_string(was->role)});
+    } else {
+      out.push_back({"member_added", room, m->account.value, m->by.value, to_string(m->role), {}});
+    }
+  } else if (auto* r = std::get_if<room::member_removed>(&e)) {
+    out.push_back({r->by == r->account ? "member_left" : "member_removed",
+                   room,
+                   r->account.value,
+                   r->by.value,
+                   {},
+                   {}});
   }
 }
 

@@ -72,6 +72,22 @@ result<recovery<typename Traits::state>> recover_from_storage(const node_context
   return out;
 }
 
+// ---- audit --------------------------------------------------------------------------------------
+
+/// A membership or role change for the audit log. Taken when its event is decided (the state
+/// before tells an added member from a role change) and written only once the event is durable:
+/// a change whose append failed never happened.
+struct audit_entry {
+  /// room_created, member_added, role_changed, member_removed, member_left.
+  std::string_view event;
+  std::uint64_t room = 0;
+  std::uint64_t account = 0;   ///< the member concerned (the creator for room_created)
+  std::uint64_t by = 0;        ///< who did it
+  std::string_view role;       ///< the role after (not for removals)
+  std::string_view from_role;  ///< role_changed only
+};
+void write_audit(const audit_entry& entry);
+
 // ---- room ---------------------------------------------------------------------------------------
 
 struct room_traits {
@@ -102,6 +118,8 @@ struct room_traits {
                       std::vector<read_model::row_op>& rows, std::vector<push_msg>& pushes);
   static nlohmann::json reply_fields(const command& cmd, const std::vector<event>& events,
                                      const state& after);
+  /// The audit entries of a membership or role change (none for other events).
+  static void audit_entries(const state& before, const event& e, std::vector<audit_entry>& out);
   static result<recovery<state>> recover(const node_context& ctx, const entity_id& id) {
     return recover_from_storage<room_traits>(ctx, id);
   }

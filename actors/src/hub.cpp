@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <deque>
-#include <iostream>
 #include <map>
 #include <optional>
 #include <unordered_map>
@@ -12,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hibiki/core/log.hpp"
 #include "messages.hpp"
 
 namespace hibiki::actors {
@@ -138,7 +138,7 @@ caf::behavior hub_impl(caf::stateful_actor<hub_state>* self, std::shared_ptr<sha
         if (node == self->state.self) return;
         auto accounts = parse_accounts(accounts_json);
         if (!accounts) {
-          std::cerr << "hibiki cluster: hub: bad presence list from " << node << std::endl;
+          log::warn("cluster") << "hub: bad presence list from " << node;
           return;
         }
         auto& peer = self->state.peers[node];

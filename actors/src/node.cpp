@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -14,6 +13,7 @@
 
 #include "cluster_glue.hpp"
 #include "cluster_tls.hpp"
+#include "hibiki/core/log.hpp"
 #include "hibiki/metrics/registry.hpp"
 #include "hibiki/persistence/backend.hpp"
 #include "hibiki/persistence/breaker_journal.hpp"
@@ -302,9 +302,8 @@ class node_impl final : public node {
       if (!probe_idle) {
         // A status call is stuck inside the broker client (see status_probe.hpp) and would use
         // the backend after it is freed, or hang the join: leave both to the process's end.
-        std::fprintf(stderr,
-                     "hibiki: a journal status call is stuck in the journal backend; "
-                     "the journal backend is closed but not freed\n");
+        log::error("node") << "a journal status call is stuck in the journal backend; the "
+                              "journal backend is closed but not freed";
         (void)probe_.release();
         (void)backend_.release();
       }

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "entity_traits.hpp"
+#include "hibiki/core/log.hpp"
 #include "hibiki/core/protocol.hpp"
 #include "hibiki/metrics/registry.hpp"
 #include "messages.hpp"
@@ -268,6 +269,12 @@ class session_actor : public caf::event_based_actor {
               send(ctx_->hub, hub_register{account, id_, link_});
               account_ = account;
             }
+            link_->authenticated(account);
+            log::audit("auth", {{"account", account.value}, {"peer", link_->peer()}});
+          } else {
+            // The token itself is never logged, not even in part.
+            log::audit("auth_failed",
+                       {{"peer", link_->peer()}, {"reason", wire_name(r.err->code)}});
           }
           answer(id, r);
           drain_queued();

@@ -1,7 +1,7 @@
 // hibikid: one hibiki node, and the one place where its parts are wired together: parses the
 // options, opens the storage (persistence::open_backend), starts the node (actors) on it, then the
-// gateway, prints the line tests and scripts wait for, reloads on SIGHUP, and on SIGTERM/SIGINT
-// stops in reverse order.
+// gateway, prints the line tests and scripts wait for, reloads on SIGHUP (log files reopened, the
+// TLS certificate read again), and on SIGTERM/SIGINT stops in reverse order.
 
 #include <pthread.h>
 #include <sys/resource.h>
@@ -10,6 +10,8 @@
 #include <iostream>
 
 #include "hibiki/cli/daemon_options.hpp"
+#include "hibiki/cli/log_files.hpp"
+#include "hibiki/core/log.hpp"
 #include "hibiki/gateway/server.hpp"
 #include "hibiki/metrics/registry.hpp"
 #include "hibiki/persistence/kafka_settings.hpp"
@@ -68,14 +70,31 @@ int main(int argc, char** argv) {
     gateway_options.admin_token = std::move(*token);
   }
 
-  // Block the stop signals in every thread (threads inherit the mask), and take them in main with
-  // sigwait: no async-signal-safety puzzles, and no thread is killed mid-write.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGHUP);  // reload, never a kill
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // The logs first: a log file that cannot be written is an error now, not a silent loss later.
+  auto log_sink = cli::open_log_sink(options.logs);
+  if (!log_sink) {
+    std::cerr << "hibikid: " << log_sink.error().message << "\n";
+    return 1;
+  }
+  log::install(*log_sink, cli::log_thresholds(options.logs));
+  // A start failure is said on stderr (whoever started hibikid is looking there), and in the app
+  // log too when that is a file.
+  const bool app_log_on_stderr =
+      cli::resolve_log_targets(options.logs).app.where == cli::log_target::kind::standard_error;
+  auto fail = [&](const std::string& message) {
+    std::cerr << "hibikid: " << message << "\n";
+    if (!app_log_on_stderr) log::error("hibikid") << message;
+  };
+
+  // Block the signals in every thread (threads inherit the mask), and take them in main with
+  // sigwait: no async-signal-safety puzzles, and no thread is killed mid-write. SIGHUP is blocked
+  // from here too, so one that arrives while the node starts waits for the loop below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
   // Every connection is a file descriptor: take the whole hard limit (shells often start at a soft
@@ -88,12 +107,19 @@ int main(int argc, char** argv) {
     getrlimit(RLIMIT_NOFILE, &files);
     if (files.rlim_cur != RLIM_INFINITY && options.max_connections != 0 &&
         files.rlim_cur < options.max_connections + 256) {
-      std::cerr << "hibikid: the open-file limit (" << files.rlim_cur
-                << ") is below --max-connections=" << options.max_connections
-                << " plus what storage needs: connections past it wait until descriptors free up"
-                << " (raise LimitNOFILE / ulimit -n, or lower --max-connections)" << std::endl;
+      log::warn("hibikid") << "the open-file limit (" << files.rlim_cur
+                           << ") is below --max-connections=" << options.max_connections
+                           << " plus what storage needs: connections past it wait until "
+                              "descriptors free up (raise LimitNOFILE / ulimit -n, or lower "
+                              "--max-connections)";
     }
   }
+
+  // The lines scripts and tests wait for: on stdout as they always were, and in the app log.
+  auto say = [](const std::string& text) {
+    std::cout << "hibikid: " << text << std::endl;
+    log::info("hibikid") << text;
+  };
 
   // The wiring: options -> storage -> node -> gateway; stopped in the reverse order.
   // One registry for every layer (metrics/README.md); none at all with --metrics=false.
@@ -103,70 +129,68 @@ int main(int argc, char** argv) {
   if (storage.journal == persistence::journal_kind::kafka) {
     // Opening fences every partition and reads the topic into the local index first: say so, as
     // it can take a while (the backend logs its progress; --kafka-open-timeout bounds it).
-    std::cout << "hibikid: opening the journal (" << persistence::describe_journal(storage) << ")"
-              << std::endl;
+    say("opening the journal (" + persistence::describe_journal(storage) + ")");
   }
   auto backend = persistence::open_backend(storage);
   if (!backend) {
-    std::cerr << "hibikid: cannot open the journal: " << backend.error().message << "\n";
+    fail("cannot open the journal: " + backend.error().message);
     return 1;
   }
   auto node_options = cli::to_node_options(options);
   node_options.metrics = metrics;
   auto node = actors::node::start(std::move(*backend), node_options);
   if (!node) {
-    std::cerr << "hibikid: cannot start the node: " << node.error().message << "\n";
+    fail("cannot start the node: " + node.error().message);
     return 1;
   }
   gateway_options.metrics = metrics;
   auto gateway = gateway::server::start(*node.value(), gateway_options);
   if (!gateway) {
-    std::cerr << "hibikid: " << gateway.error().message << "\n";
+    fail(gateway.error().message);
     node.value()->stop();
     // bad_request = the flags (a TLS file, a proxy block): a usage error like the parser's.
     return gateway.error().code == errc::bad_request ? 2 : 1;
   }
   auto host = gateway.value()->host();
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  std::cout << "hibikid: serving " << (gateway.value()->tls() ? "https://" : "http://") << host
-            << ":" << gateway.value()->port() << " (data dir " << options.data_dir << ", journal "
-            << cli::journal_description(options) << ")" << std::endl;
+  say(std::string("serving ") + (gateway.value()->tls() ? "https://" : "http://") + host + ":" +
+      std::to_string(gateway.value()->port()) + " (data dir " + options.data_dir + ", journal " +
+      cli::journal_description(options) + ")");
   if (auto cluster = cli::cluster_description(options); !cluster.empty())
-    std::cout << "hibikid: clustered (" << cluster << ")" << std::endl;
-  if (!gateway.value()->open_signup()) std::cout << "hibikid: open sign-up is off" << std::endl;
+    say("clustered (" + cluster + ")");
+  if (!gateway.value()->open_signup()) say("open sign-up is off");
   if (auto admin_port = gateway.value()->admin_port(); admin_port != 0) {
     auto admin_host = options.admin_http_host;
     if (admin_host.find(':') != std::string::npos) admin_host = "[" + admin_host + "]";
-    std::cout << "hibikid: admin listener on " << (gateway.value()->tls() ? "https" : "http")
-              << "://" << admin_host << ":" << admin_port
-              << (gateway_options.admin_token.empty() ? "" : " (admin token required)")
-              << std::endl;
+    say(std::string("admin listener on ") + (gateway.value()->tls() ? "https" : "http") + "://" +
+        admin_host + ":" + std::to_string(admin_port) +
+        (gateway_options.admin_token.empty() ? "" : " (admin token required)"));
   } else if (gateway_options.admin_token.empty()) {
-    std::cout << "hibikid: operator endpoints are off (no --admin-token-file or --admin-http)"
-              << std::endl;
+    say("operator endpoints are off (no --admin-token-file or --admin-http)");
   }
 
   // Under systemd (Type=notify) the unit is "started" from here on, not from the exec.
   if (!cli::notify_service_manager("READY=1\nSTATUS=serving"))
-    std::cerr << "hibikid: could not notify the service manager (READY=1)" << std::endl;
+    log::warn("hibikid") << "could not notify the service manager (READY=1)";
 
   int sig = 0;
-  while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) {
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
     cli::notify_service_manager("RELOADING=1\nSTATUS=reloading");
-    // Reload: the client TLS certificate (new handshakes use it; open connections keep theirs).
+    // Reload: the log files reopened by name (after an outside rotation), and the client TLS
+    // certificate (new handshakes use it; open connections keep theirs).
+    log::info("hibikid") << "SIGHUP: reopening the log files";
+    log::reopen();
     if (gateway.value()->tls()) {
       auto reloaded = gateway.value()->reload_tls();
       if (reloaded)
-        std::cout << "hibikid: SIGHUP: TLS certificate reloaded (sha256 " << *reloaded << ")"
-                  << std::endl;
+        say("SIGHUP: TLS certificate reloaded (sha256 " + *reloaded + ")");
       else
-        std::cerr << "hibikid: SIGHUP: TLS certificate NOT reloaded, still serving the previous "
-                     "one: "
-                  << reloaded.error().message << std::endl;
+        fail("SIGHUP: TLS certificate NOT reloaded, still serving the previous one: " +
+             reloaded.error().message);
     }
     cli::notify_service_manager("READY=1\nSTATUS=serving");
   }
-  std::cout << "hibikid: stopping (" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ")" << std::endl;
+  say(std::string("stopping (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
   cli::notify_service_manager("STOPPING=1\nSTATUS=stopping");
 
   // Reverse order. The gateway goes first: it stops accepting and closes every WebSocket with
@@ -176,5 +200,6 @@ int main(int argc, char** argv) {
   // node.stop() waits for the session actors, which live as long as their connections.
   gateway.value()->stop();
   node.value()->stop();
+  log::info("hibikid") << "stopped";
   return 0;
 }

@@ -1,6 +1,6 @@
 #include "admin_api.hpp"
+#include "hibiki/core/log.hpp"
 
-#include <iostream>
 #include <nlohmann/json.hpp>
 
 namespace hibiki::gateway {
@@ -81,8 +81,11 @@ std::string admin_answer(const actors::signup_result& r) {
 
 void audit_admin_action(std::string_view peer, std::string_view action, std::uint64_t account,
                         std::string_view outcome) {
-  std::cerr << "hibikid: audit: admin " << action << " account=" << account << " peer=" << peer
-            << " outcome=" << outcome << std::endl;
+  log::audit("admin",
+             {{"action", action}, {"account", account}, {"peer", peer}, {"outcome", outcome}});
+  // Operators watching the app log see them too.
+  log::info("admin") << "audit: admin " << action << " account=" << account << " peer=" << peer
+                     << " outcome=" << outcome;
 }
 
 }  // namespace hibiki::gateway

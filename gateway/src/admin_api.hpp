@@ -38,8 +38,8 @@ std::string admin_answer(const actors::admin_result& r);
 std::string admin_answer(const actors::signup_result& r);
 
 /// The audit trail of operator actions: one line per action with the peer, the action, the
-/// account and the outcome (never a token). Written to stderr until the audit log exists; this is
-/// the single place to send it there.
+/// account and the outcome (never a token): an `admin` record in the audit log, and a line in
+/// the app log.
 void audit_admin_action(std::string_view peer, std::string_view action, std::uint64_t account,
                         std::string_view outcome);
 

@@ -5,6 +5,7 @@
 
 #include "admin_api.hpp"
 #include "client_address.hpp"
+#include "hibiki/core/log.hpp"
 #include "peer_address.hpp"
 #include "readiness.hpp"
 #include "request_parsing.hpp"
@@ -68,7 +69,8 @@ http_session::http_session(std::shared_ptr<gateway_context> ctx, edge_stream&& s
       stream_(std::move(stream)),
       executor_(stream_.get_executor()),
       slot_(std::move(slot)),
-      verdict_(verdict) {}
+      verdict_(verdict),
+      peer_(peer_text(beast::get_lowest_layer(stream_).socket())) {}
 
 http_session::~http_session() {
   if (registry_id_ != 0) ctx_->registry.remove(registry_id_);
@@ -119,8 +121,9 @@ void http_session::do_read() {
                    beast::bind_front_handler(&http_session::on_read, shared_from_this()));
 }
 
-void http_session::on_read(beast::error_code ec, std::size_t) {
+void http_session::on_read(beast::error_code ec, std::size_t bytes) {
   if (ec == http::error::end_of_stream) return do_close();
+  access_.begin(to_std(parser_->get().method_string()), to_std(parser_->get().target()), bytes);
   if (ec == http::error::body_limit) {
     keep_alive_ = false;
     version_ = 11;
@@ -227,6 +230,7 @@ void http_session::handle(http::request<http::string_body>&& req) {
 
 void http_session::handle_signup(const http::request<http::string_body>& req) {
   if (!ctx_->open_signup) {
+    log::audit("signup_refused", {{"peer", peer_}, {"reason", "sign-up is closed"}});
     return send_json(http::status::forbidden,
                      error_body("forbidden", "sign-up is closed on this server"));
   }
@@ -238,6 +242,7 @@ void http_session::handle_signup(const http::request<http::string_body>& req) {
   std::chrono::seconds retry_after{0};
   if (!ctx_->signups.try_take(limit_key(client_of(req)), std::chrono::steady_clock::now(),
                               retry_after)) {
+    log::audit("signup_refused", {{"peer", peer_}, {"reason", "rate_limited"}});
     return send_json(http::status::too_many_requests,
                      error_body("rate_limited", "too many sign-ups from this address; retry in " +
                                                     std::to_string(retry_after.count()) + " s"),
@@ -254,9 +259,13 @@ void http_session::handle_signup(const http::request<http::string_body>& req) {
       net::post(self->executor_, [self, r = std::move(r)]() mutable {
         self->self_while_waiting_.reset();
         if (!r) {
+          log::audit("signup_refused",
+                     {{"peer", self->peer_}, {"reason", wire_name(r.error().code)}});
           return self->send_json(status_for(r.error().code),
                                  error_body(wire_name(r.error().code), r.error().message));
         }
+        log::audit("signup",
+                   {{"account", r->account.value}, {"name", r->name}, {"peer", self->peer_}});
         nlohmann::json out{
             {"account_id", r->account.value}, {"name", r->name}, {"token", r->token}};
         self->send_json(http::status::ok, out.dump());
@@ -448,13 +457,15 @@ void http_session::send(http::response<Body>&& res) {
   if (ctx_->options.metrics) ctx_->options.metrics->http_request(path_class_, res.result_int());
   auto sp = std::make_shared<http::response<Body>>(std::move(res));
   response_ = sp;
+  access_.respond(sp->result_int());
   const bool close = sp->need_eof();
   beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
   http::async_write(stream_, *sp,
                     beast::bind_front_handler(&http_session::on_write, shared_from_this(), close));
 }
 
-void http_session::on_write(bool close, beast::error_code ec, std::size_t) {
+void http_session::on_write(bool close, beast::error_code ec, std::size_t bytes) {
+  access_.end(peer_, bytes);
   response_.reset();
   if (ec) return do_close();
   if (close || stopping_) return do_close();

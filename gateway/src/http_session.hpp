@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "access_log.hpp"
 #include "admission.hpp"
 #include "beast_fwd.hpp"
 #include "connection_registry.hpp"
@@ -87,6 +88,8 @@ class http_session : public connection, public std::enable_shared_from_this<http
   std::uint64_t registry_id_ = 0;
   /// The request's path class for hibiki_http_requests_total.
   metrics::http_path path_class_ = metrics::http_path::file;
+  std::string peer_;    ///< "IP:PORT", for the access and audit logs
+  http_access access_;  ///< the request being answered
 };
 
 }  // namespace hibiki::gateway

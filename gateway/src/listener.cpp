@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <iostream>
 
+#include "hibiki/core/log.hpp"
 #include "http_session.hpp"
 
 namespace hibiki::gateway {
@@ -56,8 +56,7 @@ void listener::on_accept(beast::error_code ec, tcp::socket socket) {
   if (stopped_) return;
   if (!ec) {
     if (failed_accepts_ != 0) {
-      std::cerr << "hibikid: gateway: accepting again after " << failed_accepts_
-                << " failed accepts" << std::endl;
+      log::info("gateway") << "accepting again after " << failed_accepts_ << " failed accepts";
       failed_accepts_ = 0;
     }
     backoff_ = std::chrono::milliseconds(0);
@@ -72,9 +71,9 @@ void listener::on_accept(beast::error_code ec, tcp::socket socket) {
     if (failed_accepts_++ == 0 ||
         std::chrono::steady_clock::now() - last_backoff_log_ > std::chrono::seconds(10)) {
       last_backoff_log_ = std::chrono::steady_clock::now();
-      std::cerr << "hibikid: gateway: cannot accept a connection: " << ec.message()
-                << "; retrying every " << backoff_.count() << " ms until it works"
-                << " (raise the open-file limit, or lower --max-connections)" << std::endl;
+      log::error("gateway") << "cannot accept a connection: " << ec.message() << "; retrying every "
+                            << backoff_.count() << " ms until it works"
+                            << " (raise the open-file limit, or lower --max-connections)";
     }
     backoff_timer_.expires_after(backoff_);
     backoff_timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {

@@ -11,8 +11,12 @@ namespace {
 /// The link the actor side writes to. Weak on purpose (see ws_session).
 class ws_link final : public actors::client_link {
  public:
-  ws_link(std::shared_ptr<gateway_context> ctx, std::weak_ptr<ws_session> session)
-      : ctx_(std::move(ctx)), session_(std::move(session)) {}
+  ws_link(std::shared_ptr<gateway_context> ctx, std::weak_ptr<ws_session> session,
+          std::shared_ptr<ws_access> access, std::string peer)
+      : ctx_(std::move(ctx)),
+        session_(std::move(session)),
+        access_(std::move(access)),
+        peer_(std::move(peer)) {}
 
   void send(std::shared_ptr<const std::string> frame) override {
     ctx_->gate.run([&] {
@@ -32,9 +36,15 @@ class ws_link final : public actors::client_link {
     });
   }
 
+  std::string peer() const override { return peer_; }
+
+  void authenticated(account_id account) override { access_->set_account(account.value); }
+
  private:
   std::shared_ptr<gateway_context> ctx_;
   std::weak_ptr<ws_session> session_;
+  std::shared_ptr<ws_access> access_;
+  const std::string peer_;
 };
 
 /// The sub-protocol to echo: `hibiki.v1` when the client offers it among others, none otherwise.
@@ -55,10 +65,14 @@ bool offers_hibiki_v1(std::string_view header) {
 
 ws_session::ws_session(std::shared_ptr<gateway_context> ctx, edge_stream&& stream,
                        admission_slot&& slot)
-    : ctx_(std::move(ctx)), ws_(std::move(stream)), slot_(std::move(slot)) {}
+    : ctx_(std::move(ctx)),
+      ws_(std::move(stream)),
+      slot_(std::move(slot)),
+      peer_(peer_text(beast::get_lowest_layer(ws_).socket())) {}
 
 ws_session::~ws_session() {
   notify_closed();
+  write_access_record();
   if (registry_id_ != 0) ctx_->registry.remove(registry_id_);
 }
 
@@ -97,7 +111,8 @@ void ws_session::on_accept(beast::error_code ec) {
     do_close();
     return;
   }
-  session_ = ctx_->node.open_session(std::make_shared<ws_link>(ctx_, weak_from_this()));
+  session_ =
+      ctx_->node.open_session(std::make_shared<ws_link>(ctx_, weak_from_this(), access_, peer_));
   if (ctx_->options.metrics) {
     ctx_->options.metrics->http_request(metrics::http_path::websocket, 101);
     ctx_->options.metrics->websocket_opened();
@@ -109,8 +124,9 @@ void ws_session::do_read() {
   ws_.async_read(buffer_, beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
 }
 
-void ws_session::on_read(beast::error_code ec, std::size_t) {
+void ws_session::on_read(beast::error_code ec, std::size_t bytes) {
   if (ec) {
+    read_error_ = ec;
     // Includes the peer's close, a 1009 (Beast already sent the close frame), timeouts and drops.
     notify_closed();
     return;
@@ -120,6 +136,7 @@ void ws_session::on_read(beast::error_code ec, std::size_t) {
     begin_close(websocket::close_code::unknown_data, "binary frames are not supported");
     return;
   }
+  access_->frame_in(bytes);
   if (session_ && !closing_) session_->on_text(beast::buffers_to_string(buffer_.data()));
   buffer_.consume(buffer_.size());
   do_read();
@@ -188,6 +205,7 @@ void ws_session::enqueue(std::shared_ptr<const std::string> frame) {
     return;
   }
   queue_bytes_ += frame->size();
+  access_->frame_out(frame->size());
   queue_.push_back(std::move(frame));
   if (!writing_) {
     // Drain the whole queue through Beast into the write layer, then write it to the socket at
@@ -257,6 +275,26 @@ void ws_session::drop() {
   beast::error_code ignored;
   beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
   beast::get_lowest_layer(ws_).close();
+}
+
+void ws_session::write_access_record() const {
+  // 1006: the connection ended without a close frame (RFC 6455 7.1.5).
+  unsigned code = websocket::close_code::abnormal;
+  std::string_view by = "client";
+  if (dropped_) {
+    by = "server";  // a slow reader, dropped without a close frame
+  } else if (closing_) {
+    by = "server";
+    code = close_reason_.code;
+  } else if (read_error_ == websocket::error::closed) {
+    code = ws_.reason().code;
+  } else if (read_error_ == beast::error::timeout) {
+    by = "server";  // idle: no frame and no answer to our pings
+  } else if (read_error_ == websocket::error::message_too_big) {
+    by = "server";
+    code = websocket::close_code::too_big;
+  }
+  access_->end(peer_, accepted_, code, by);
 }
 
 void ws_session::notify_closed() {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "access_log.hpp"
 #include "admission.hpp"
 #include "beast_fwd.hpp"
 #include "coalescing_stream.hpp"
@@ -50,6 +51,8 @@ class ws_session : public connection, public std::enable_shared_from_this<ws_ses
   void do_close();
   void drop();
   void notify_closed();
+  /// The session's access record: how it ended, and who ended it.
+  void write_access_record() const;
   /// Bytes handed over by the actor side and not yet written to the socket.
   std::size_t unsent_bytes();
   /// Runs the drain waiters whose threshold the backlog is now under.
@@ -73,6 +76,10 @@ class ws_session : public connection, public std::enable_shared_from_this<ws_ses
   bool dropped_ = false;  ///< the socket was closed without a close handshake
   bool closed_notified_ = false;
   websocket::close_reason close_reason_;
+  std::string peer_;  ///< "IP:PORT", for the access and audit logs
+  /// Counters for the access record; shared with the link, which sets the account.
+  std::shared_ptr<ws_access> access_ = std::make_shared<ws_access>();
+  beast::error_code read_error_;  ///< how the read loop ended
   struct drain_waiter {
     std::size_t below_bytes = 0;
     std::function<void()> ready;

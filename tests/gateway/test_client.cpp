@@ -114,6 +114,12 @@ beast::error_code ws_client::read(std::string& out) {
   return ec;
 }
 
+beast::error_code ws_client::close(std::uint16_t code) {
+  beast::error_code ec;
+  ws_.close(websocket::close_reason(code), ec);
+  return ec;
+}
+
 std::uint16_t ws_client::read_until_closed() {
   std::string ignored;
   for (;;) {

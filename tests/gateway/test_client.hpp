@@ -57,6 +57,8 @@ class ws_client {
   boost::beast::error_code read(std::string& out);
   /// Reads until the connection ends and returns the close code seen (0 when none).
   std::uint16_t read_until_closed();
+  /// Sends a close frame with `code` and waits for the server's answer (the closing handshake).
+  boost::beast::error_code close(std::uint16_t code);
 
   std::uint16_t close_code() const { return static_cast<std::uint16_t>(ws_.reason().code); }
   const std::string& negotiated_protocol() const { return protocol_; }

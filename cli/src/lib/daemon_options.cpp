@@ -550,6 +550,30 @@ const std::vector<option_spec> table = {
      [](sv v, options& o) {
        return parse_listen("admin-http", v, o.admin_http_host, o.admin_http_port);
      }},
+    // The logs (log_files.hpp checks the values; docs/operations.md "Logs").
+    {"log-dir", "DIR",
+     "write app.log, access.log and audit.log in DIR (created when missing; default: the app log "
+     "on stderr, no access or audit log)",
+     nullptr, [](sv v, options& o) { return apply_log_option("log-dir", v, o.logs); }},
+    {"log-level", "trace|debug|info|warn|error", "the lowest app log level written", "info",
+     [](sv v, options& o) { return apply_log_option("log-level", v, o.logs); }},
+    {"app-log", "FILE|-",
+     "the app log's file, or - for stderr (default: DIR/app.log with --log-dir, else stderr)",
+     nullptr, [](sv v, options& o) { return apply_log_option("app-log", v, o.logs); }},
+    {"access-log", "FILE|-|off",
+     "one JSON line per HTTP request and WebSocket session (default: DIR/access.log with "
+     "--log-dir, else off)",
+     nullptr, [](sv v, options& o) { return apply_log_option("access-log", v, o.logs); }},
+    {"audit-log", "FILE|-|off",
+     "one JSON line per sign-up, authentication, membership or role change and admin action "
+     "(default: DIR/audit.log with --log-dir, else off)",
+     nullptr, [](sv v, options& o) { return apply_log_option("audit-log", v, o.logs); }},
+    {"log-max-size", "BYTES",
+     "rotate a log file at this size; 0 = never (rotate from outside, then SIGHUP reopens the "
+     "files)",
+     "104857600", [](sv v, options& o) { return apply_log_option("log-max-size", v, o.logs); }},
+    {"log-max-files", "N", "rotated files kept per log", "5",
+     [](sv v, options& o) { return apply_log_option("log-max-files", v, o.logs); }},
 };
 
 const option_spec* find_option(std::string_view name) {

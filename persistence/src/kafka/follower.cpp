@@ -1,8 +1,7 @@
 #include "follower.hpp"
 
-#include <iostream>
-
 #include "../storage_keys.hpp"
+#include "hibiki/core/log.hpp"
 
 namespace hibiki::persistence::kafka {
 
@@ -84,8 +83,8 @@ void follower::assign(std::int32_t partition, std::int64_t offset) {
   // is allowed at any time and leaves the other partitions' fetch positions alone.
   if (auto s = consumer_->assign(ctx_.options.topic, partition, offset); !s) {
     const std::string why = s.error().message;
-    std::cerr << "hibiki kafka follower: " << ctx_.options.topic << "/" << partition
-              << ": cannot assign: " << why << "\n";
+    log::warn("journal") << "follower " << ctx_.options.topic << "/" << partition
+                         << ": cannot assign: " << why;
     std::lock_guard lock(mutex_);
     errors_[static_cast<std::size_t>(partition)] = "cannot assign: " + why;
   }
@@ -94,8 +93,8 @@ void follower::assign(std::int32_t partition, std::int64_t offset) {
 void follower::unassign(std::int32_t partition) {
   if (auto s = consumer_->unassign(ctx_.options.topic, partition); !s) {
     // Harmless for the index: messages of an inactive partition are dropped in handle().
-    std::cerr << "hibiki kafka follower: " << ctx_.options.topic << "/" << partition
-              << ": cannot unassign: " << s.error().message << "\n";
+    log::warn("journal") << "follower " << ctx_.options.topic << "/" << partition
+                         << ": cannot unassign: " << s.error().message;
   }
 }
 
@@ -114,8 +113,8 @@ void follower::apply_commands() {
       f.index->clear_cache();
       auto next = f.index->next_offset();
       if (!next) {
-        std::cerr << "hibiki kafka follower: " << ctx_.options.topic << "/" << c.partition << ": "
-                  << next.error().message << "\n";
+        log::warn("journal") << "follower " << ctx_.options.topic << "/" << c.partition << ": "
+                             << next.error().message;
         std::lock_guard lock(mutex_);
         errors_[static_cast<std::size_t>(c.partition)] = next.error().message;
         continue;
@@ -153,8 +152,7 @@ void follower::handle(message& msg, rocksdb::WriteBatch& wb) {
   if (msg.error() != 0) {
     std::string why = msg.error_text();
     if (msg.error() > 0) {
-      std::cerr << "hibiki kafka follower: " << ctx_.options.topic << "/" << p << ": " << why
-                << "\n";
+      log::warn("journal") << "follower " << ctx_.options.topic << "/" << p << ": " << why;
     }
     std::lock_guard lock(mutex_);
     errors_[static_cast<std::size_t>(p)] = why;
@@ -165,13 +163,13 @@ void follower::handle(message& msg, rocksdb::WriteBatch& wb) {
   const entity_id entity(msg.key());
   auto rec = decode_record(msg.value());
   if (!rec || !storage::check_entity(entity)) {
-    std::cerr << "hibiki kafka follower: " << ctx_.options.topic << "/" << p
-              << ": skipped unreadable record at offset " << msg.offset() << ": "
-              << (rec ? std::string("bad entity id") : rec.error().message) << "\n";
+    log::error("journal") << "follower " << ctx_.options.topic << "/" << p
+                          << ": skipped unreadable record at offset " << msg.offset() << ": "
+                          << (rec ? std::string("bad entity id") : rec.error().message);
   } else if (auto applied = f.index->apply(entity, *rec, wb); !applied) {
     // The index cannot take it (local db failure): stop here and read it again later.
-    std::cerr << "hibiki kafka follower: " << ctx_.options.topic << "/" << p << ": "
-              << applied.error().message << "\n";
+    log::error("journal") << "follower " << ctx_.options.topic << "/" << p << ": "
+                          << applied.error().message;
     f.reset = true;
     std::lock_guard lock(mutex_);
     errors_[static_cast<std::size_t>(p)] = applied.error().message;
@@ -197,7 +195,7 @@ void follower::flush(rocksdb::WriteBatch& wb) {
   auto s = parts_[0].index->write(wb);
   wb.Clear();
   if (!s) {
-    std::cerr << "hibiki kafka follower: " << s.error().message << "\n";
+    log::error("journal") << "follower: " << s.error().message;
     for (auto& f : parts_) {
       if (f.dirty) f.reset = true;
       f.dirty = false;

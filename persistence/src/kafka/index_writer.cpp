@@ -1,7 +1,7 @@
 #include "index_writer.hpp"
+#include "hibiki/core/log.hpp"
 
 #include <algorithm>
-#include <iostream>
 
 namespace hibiki::persistence::kafka {
 
@@ -64,9 +64,9 @@ result<bool> index_writer::apply(const entity_id& entity, const journal_record& 
             .ok()) {
       if (auto ev = storage::decode_event(entity, rec.seq, value)) kept_writer = ev->writer;
     }
-    std::cerr << "hibiki kafka journal: " << topic_ << "/" << partition_ << ": dropped event "
-              << entity << "#" << rec.seq << " of writer " << rec.writer << " (indexed highest "
-              << m.highest << ", kept writer " << kept_writer << ")\n";
+    log::warn("journal") << topic_ << "/" << partition_ << ": dropped event " << entity << "#"
+                         << rec.seq << " of writer " << rec.writer << " (indexed highest "
+                         << m.highest << ", kept writer " << kept_writer << ")";
     return false;
   }
   wb.Put(db_.journal_cf(), storage::seq_key(entity, rec.seq),

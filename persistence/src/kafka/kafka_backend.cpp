@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <iostream>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -17,6 +16,7 @@
 #include "callback_runner.hpp"
 #include "follower.hpp"
 #include "group_membership.hpp"
+#include "hibiki/core/log.hpp"
 #include "kafka_journal.hpp"
 #include "partition_owner.hpp"
 #include "rdkafka_client.hpp"
@@ -124,9 +124,9 @@ class kafka_backend_impl final : public kafka_backend, public shard_control {
     std::int32_t caught_up = 0;
     for (const auto& p : st.partitions)
       if (p.lag == 0) ++caught_up;
-    std::cerr << "hibiki kafka journal: opening " << ctx_.options.topic << ": " << caught_up
-              << " of " << ctx_.partition_count << " partitions caught up, " << st.offsets_to_index
-              << " records left to index\n";
+    log::info("journal") << "opening " << ctx_.options.topic << ": " << caught_up << " of "
+                         << ctx_.partition_count << " partitions caught up, " << st.offsets_to_index
+                         << " records left to index";
   }
 
   persistence::journal& journal() override { return journal_; }
@@ -275,8 +275,8 @@ class kafka_backend_impl final : public kafka_backend, public shard_control {
  private:
   bool in_range(std::int32_t partition, const char* what) const {
     if (partition >= 0 && partition < ctx_.partition_count) return true;
-    std::cerr << "hibiki kafka journal: " << what << " of partition " << partition
-              << " ignored: the topic has " << ctx_.partition_count << " partitions\n";
+    log::warn("journal") << what << " of partition " << partition << " ignored: the topic has "
+                         << ctx_.partition_count << " partitions";
     return false;
   }
 

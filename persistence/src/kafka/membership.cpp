@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <mutex>
 #include <set>
 #include <thread>
 
+#include "hibiki/core/log.hpp"
 #include "hibiki/persistence/kafka_membership.hpp"
 #include "rdkafka_client.hpp"
 
@@ -40,7 +40,7 @@ std::vector<std::int32_t> partitions_of(const rd_kafka_topic_partition_list_t* l
 }
 
 void log_error(const std::string& member, const std::string& what) {
-  std::fprintf(stderr, "hibiki kafka membership %s: %s\n", member.c_str(), what.c_str());
+  log::warn("cluster") << "membership " << member << ": " << what;
 }
 
 /// Logs and destroys a librdkafka error object; true when there was one.

@@ -1,10 +1,10 @@
 #include "partition_owner.hpp"
 
 #include <algorithm>
-#include <iostream>
 #include <unordered_map>
 
 #include "../journal_index.hpp"
+#include "hibiki/core/log.hpp"
 #include "hibiki/core/shard.hpp"
 #include "hibiki/metrics/registry.hpp"
 
@@ -298,9 +298,9 @@ void partition_owner::bring_up() {
       return;
     }
     if (stopping()) return;  // released or closed while fencing or catching up
-    std::cerr << "hibiki kafka journal: " << ctx_.options.topic << "/" << partition_
-              << " not ready: " << s.error().message << " (retrying in " << backoff.count()
-              << " ms)\n";
+    log::warn("journal") << ctx_.options.topic << "/" << partition_
+                         << " not ready: " << s.error().message << " (retrying in "
+                         << backoff.count() << " ms)";
     {
       std::unique_lock lock(mutex_);
       last_error_ = s.error().message;
@@ -334,8 +334,9 @@ void partition_owner::skip_markers() {
   auto s = catch_up(marker_skip_limit, catch_up_until::first_eof);
   if (!s && !stopping() && s.error().message != last_skip_error_) {
     // Not the journal's failure: the status shows the markers as lag until the next idle moment.
-    std::cerr << "hibiki kafka journal: " << ctx_.options.topic << "/" << partition_
-              << ": cannot move the index past the commit markers: " << s.error().message << "\n";
+    log::warn("journal") << ctx_.options.topic << "/" << partition_
+                         << ": cannot move the index past the commit markers: "
+                         << s.error().message;
   }
   last_skip_error_ = s ? std::string() : s.error().message;
 }
@@ -376,9 +377,9 @@ status partition_owner::catch_up(millis limit, catch_up_until until) {
     if (until == catch_up_until::end && clock::now() >= next_report) {
       // A long catch-up (a big topic, a slow broker) says how far it got.
       next_report = clock::now() + progress_every;
-      std::cerr << "hibiki kafka journal: " << ctx_.options.topic << "/" << partition_
-                << " catching up: offset " << position << " of " << *end << " ("
-                << (position - first) << " of " << (*end - first) << " read)\n";
+      log::info("journal") << ctx_.options.topic << "/" << partition_ << " catching up: offset "
+                           << position << " of " << *end << " (" << (position - first) << " of "
+                           << (*end - first) << " read)";
     }
     auto msg = (*reader)->poll(millis{100});
     if (!msg) continue;
@@ -396,9 +397,9 @@ status partition_owner::catch_up(millis limit, catch_up_until until) {
     auto rec = decode_record(msg->value());
     if (!rec || !storage::check_entity(entity)) {
       // Nothing can be indexed from it; stopping here for good would stop the partition forever.
-      std::cerr << "hibiki kafka journal: " << ctx_.options.topic << "/" << partition_
-                << ": skipped unreadable record at offset " << msg->offset() << ": "
-                << (rec ? std::string("bad entity id") : rec.error().message) << "\n";
+      log::error("journal") << ctx_.options.topic << "/" << partition_
+                            << ": skipped unreadable record at offset " << msg->offset() << ": "
+                            << (rec ? std::string("bad entity id") : rec.error().message);
     } else if (auto applied = index_.apply(entity, *rec, wb); !applied) {
       return applied.error();
     }
@@ -565,8 +566,8 @@ void partition_owner::commit(std::vector<job>& batch) {
     last_error_ = why;
   } else if (how == ending::uncertain) {
     if (fenced) {
-      std::cerr << "hibiki kafka journal: FENCED: another producer took over " << opts.topic << "/"
-                << partition_ << " (" << transactional_id_ << "): " << why << "\n";
+      log::error("journal") << "FENCED: another producer took over " << opts.topic << "/"
+                            << partition_ << " (" << transactional_id_ << "): " << why;
       why = "fenced: " + why;
     }
     failure = status{errc::unavailable, "journal commit failed: " + why};

@@ -2,6 +2,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "hibiki/core/log.hpp"
+
 namespace hibiki::persistence::kafka {
 
 void rd_kafka_conf_deleter::operator()(rd_kafka_conf_s* conf) const {
@@ -12,8 +14,25 @@ int to_ms(millis d) {
   return d.count() < 0 ? 0 : d.count() > 0x7fffffff ? 0x7fffffff : static_cast<int>(d.count());
 }
 
+namespace {
+
+/// librdkafka's own lines (syslog levels) into the app log as component "kafka", instead of its
+/// default of printing them on stderr. Called from librdkafka's threads.
+void on_rdkafka_log(const rd_kafka_t* rk, int level, const char* facility, const char* text) {
+  const auto l = level <= 3   ? log::level::error  // emerg, alert, crit, err
+                 : level == 4 ? log::level::warn
+                 : level <= 6 ? log::level::info  // notice, info
+                              : log::level::debug;
+  if (!log::enabled(l)) return;
+  log::line(l, "kafka") << (rk ? rd_kafka_name(rk) : "rdkafka") << " " << (facility ? facility : "")
+                        << ": " << (text ? text : "");
+}
+
+}  // namespace
+
 result<conf_ptr> make_conf(const connection& conn, const settings& own) {
   conf_ptr conf(rd_kafka_conf_new());
+  rd_kafka_conf_set_log_cb(conf.get(), &on_rdkafka_log);
   char errstr[512];
   auto set = [&](const std::string& k, const std::string& v) -> status {
     if (rd_kafka_conf_set(conf.get(), k.c_str(), v.c_str(), errstr, sizeof errstr) !=

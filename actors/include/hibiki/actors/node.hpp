@@ -115,6 +115,11 @@ class client_link {
   /// thread of the link's choosing, and must not block; it never runs if the connection closes
   /// first (the session learns that from `session::on_closed`).
   virtual void when_drained(std::size_t below_bytes, std::function<void()> ready) = 0;
+  /// The client's address ("IP:PORT"), for the audit log. Default: empty (unknown).
+  virtual std::string peer() const { return {}; }
+  /// The session authenticated as `account`, so the connection's access record can name it.
+  /// Thread-safe, non-blocking. Default: nothing.
+  virtual void authenticated(account_id) {}
 };
 
 /// One client connection's session on the actor side. Thread-safe: the gateway calls it from its

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "hibiki/actors/node.hpp"
+#include "hibiki/cli/log_files.hpp"
 #include "hibiki/core/result.hpp"
 #include "hibiki/gateway/gateway_options.hpp"
 #include "hibiki/persistence/storage.hpp"
@@ -129,6 +130,10 @@ struct daemon_options {
   /// --admin-http=HOST:PORT: the operator listener. Default: empty = none
   std::string admin_http_host;
   std::uint16_t admin_http_port = 0;
+  /// --log-dir, --log-level, --app-log, --access-log, --audit-log, --log-max-size,
+  /// --log-max-files (log_files.hpp). Default: the app log on stderr at info, no access or audit
+  /// log
+  log_options logs;
   /// --config=FILE. Default: none
   std::string config_file;
   bool help = false;
