@@ -1,7 +1,8 @@
 // Fuzz target: the gateway's pure HTTP request parsing (gateway/src/request_parsing.cpp,
 // static_files.cpp and client_address.cpp). The same bytes are a request target (split into path
-// and query, mapped to a file under the web root), a sign-up body, an X-Forwarded-For header and
-// an address block. A mapped file must stay under the web root, a sign-up name must be valid
+// and query, mapped to a file under the web root), a sign-up body, an X-Forwarded-For header, an
+// address block, an operator call (gateway/src/admin_api.cpp) and an Authorization header
+// (routes.cpp). A mapped file must stay under the web root, a sign-up name must be valid
 // UTF-8 (the user aggregate counts its code points next), and the client behind a proxy must be
 // the peer or an address the header names.
 
@@ -11,10 +12,12 @@
 #include <string_view>
 #include <vector>
 
+#include "admin_api.hpp"
 #include "client_address.hpp"
 #include "fuzz_check.hpp"
 #include "hibiki/core/room.hpp"
 #include "request_parsing.hpp"
+#include "routes.hpp"
 #include "static_files.hpp"
 
 namespace {
@@ -110,6 +113,38 @@ void check_cidr(std::string_view text) {
   FUZZ_CHECK(block->contains(block->network));
 }
 
+/// An operator call: the first line is the path, the rest the JSON body (no newline: the body of
+/// a rename).
+void check_admin_call(std::string_view input) {
+  const auto newline = input.find('\n');
+  const auto path = newline == std::string_view::npos ? std::string_view("/api/admin/rename")
+                                                      : input.substr(0, newline);
+  const auto body = newline == std::string_view::npos ? input : input.substr(newline + 1);
+  (void)gateway::route_of(path);
+  const auto call = gateway::parse_admin_call(path, body);
+  if (!call) {
+    FUZZ_CHECK(call.error().code == errc::bad_request || call.error().code == errc::not_found);
+    return;
+  }
+  FUZZ_CHECK(path == "/api/admin/" + call->action);
+  if (!call->create) {
+    FUZZ_CHECK(call->request.account.value >= 1 && call->request.account.value <= max_wire_id);
+  }
+}
+
+/// The admin token check accepts only "Bearer TOKEN" (scheme in any case, spaces around the
+/// token), and nothing when no token is configured.
+void check_bearer(std::string_view authorization) {
+  constexpr std::string_view token = "s3cr3t-t0ken";
+  FUZZ_CHECK(!gateway::bearer_matches(authorization, ""));
+  if (!gateway::bearer_matches(authorization, token)) return;
+  auto given = authorization;
+  while (!given.empty() && given.back() == ' ') given.remove_suffix(1);
+  FUZZ_CHECK(given.ends_with(token));
+  FUZZ_CHECK(authorization.size() >= 7);
+  FUZZ_CHECK((authorization[0] | 0x20) == 'b' && authorization[6] == ' ');
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -119,5 +154,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_signup(input);
   check_forwarded(input);
   check_cidr(input);
+  check_admin_call(input);
+  check_bearer(input);
   return 0;
 }

@@ -126,6 +126,14 @@ void command_corpus(const fs::path& dir) {
         codec::encode_command(user::command{user::register_account{a, "alice", "ab12", 99}}));
   write(dir / "user.rename_account.json",
         codec::encode_command(user::command{user::rename_account{a, "alice2"}}));
+  write(dir / "user.disable_account.json",
+        codec::encode_command(user::command{user::disable_account{}}));
+  write(dir / "user.enable_account.json",
+        codec::encode_command(user::command{user::enable_account{}}));
+  write(dir / "user.revoke_tokens.json",
+        codec::encode_command(user::command{user::revoke_tokens{}}));
+  write(dir / "user.issue_token.json",
+        codec::encode_command(user::command{user::issue_token{std::string(64, 'c')}}));
   // Variants: every role, empty lists, Unicode, extreme numbers.
   write(dir / "room.add_members_admin.json",
         codec::encode_command(room::command{room::add_members{a, {}, role::admin}}));
@@ -187,6 +195,10 @@ void event_corpus(const fs::path& dir) {
   const std::vector<user::event> user_events = {
       user::account_registered{alice, "alice", std::string(64, 'a'), 99},
       user::account_renamed{"alice2"},
+      user::account_disabled{},
+      user::account_enabled{},
+      user::tokens_revoked{},
+      user::token_issued{std::string(64, 'b')},
   };
   user::state u;
   for (const auto& e : user_events) {
@@ -195,6 +207,11 @@ void event_corpus(const fs::path& dir) {
     u = user::apply(u, e);
   }
   write(dir / "user.snapshot.cbor", as_string(codec::encode_snapshot(u)));
+  // Version 1 of the user snapshot (before "disabled"): core's own upcaster reads it.
+  const nlohmann::json user_v1{{"t", "user.snapshot"}, {"v", 1},          {"id", 1},
+                               {"registered", true},   {"name", "alice"}, {"token_hash", "ab"},
+                               {"created_at", 99}};
+  write(dir / "user.snapshot_v1.cbor", as_string(nlohmann::json::to_cbor(user_v1)));
 
   // Variants: Unicode and empty strings, extreme numbers, many mentions, a deleted room state.
   const std::vector<std::pair<std::string, room::event>> variants = {
@@ -270,6 +287,12 @@ void http_corpus(const fs::path& dir) {
       {"cidr_v6", " fd00::/8 "},
       {"cidr_bad_prefix", "2001:db8::/129"},
       {"cidr_host", "127.0.0.1"},
+      {"admin_create", "/api/admin/create-account\n{\"name\":\"bob\"}"},
+      {"admin_disable", "/api/admin/disable-account\n{\"account_id\":5}"},
+      {"admin_rename", R"({"account_id":9007199254740991,"name":"x"})"},
+      {"admin_unknown", "/api/admin/drop-table\n{}"},
+      {"bearer", "Bearer s3cr3t-t0ken"},
+      {"bearer_spaces", "bEARER   s3cr3t-t0ken  "},
       {"long_path", "/" + std::string(200, 'a') + "/index.html?" + std::string(100, 'q')},
   };
   for (const auto& [name, text] : inputs) write(dir / name, text);

@@ -795,7 +795,8 @@ TEST_CASE("hibiki rejects bad cluster command lines", "[cli][options]") {
   }
   auto usage = parse_client_options({"cluster", "stats"});
   REQUIRE(usage.error().message ==
-          "usage: hibiki cluster status [--url http://HOST:PORT] [--json]");
+          "usage: hibiki cluster status [--url URL] [--admin-url URL] [--admin-token-file FILE] "
+          "[--json]");
 }
 
 TEST_CASE("hibiki rejects bad command lines", "[cli][options]") {
