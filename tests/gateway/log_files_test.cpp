@@ -59,7 +59,8 @@ TEST_CASE("log defaults: app log on stderr at info and no access or audit log", 
   CHECK_FALSE(th.audit);
 }
 
-TEST_CASE("--log-dir puts the three logs in it and the per-log flags override", "[cli][log]") {
+TEST_CASE("hibikid --log-dir puts the three logs in it and the per-log flags override",
+          "[cli][log]") {
   SECTION("the directory alone") {
     auto o = parse_daemon_options({"--log-dir=/var/log/hibiki", "--log-level=debug"});
     REQUIRE(o.ok());

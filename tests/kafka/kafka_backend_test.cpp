@@ -214,8 +214,13 @@ TEST_CASE("kafka backend: lag counts data records only (0 once idle)", "[kafka][
   temp_dir dir("hibiki-kafka");
   auto options = kafka_test_options(dir, "a");
   const std::string writer = random_id("writer");
+  // Three entities on each of the three partitions (random ids could leave one empty).
   std::vector<entity_id> entities;
-  for (int i = 0; i < 9; ++i) entities.push_back(random_id("lag-" + std::to_string(i)));
+  std::map<std::int32_t, int> per_partition;
+  for (int i = 0; entities.size() < 9; ++i) {
+    auto e = random_id("lag-" + std::to_string(i));
+    if (per_partition[shard_of(e, 3)]++ < 3) entities.push_back(std::move(e));
+  }
   auto a = open_kafka(options);
   for (int round = 0; round < 2; ++round) {
     // Each append is its own transaction here: its commit marker follows its records.
