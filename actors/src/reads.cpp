@@ -61,7 +61,7 @@ command_reply read_history(persistence::read_store& reads, account_id reader,
   return command_reply::ok({{"messages", std::move(list)}});
 }
 
-command_reply read_list_rooms(persistence::read_store& reads, account_id reader) {
+command_reply read_list_rooms(persistence::read_store& reads, account_id reader, bool details) {
   std::vector<read_model::member_row> rows;
   std::optional<hibiki::error> bad;
   auto st = reads.scan(table::member_rooms, read_model::member_rooms_prefix(reader),
@@ -84,7 +84,7 @@ command_reply read_list_rooms(persistence::read_store& reads, account_id reader)
     if (!summary->has_value()) continue;
     auto decoded = read_model::decode_room_summary(**summary);
     if (!decoded) return command_reply::fail(errc::internal, decoded.error().message);
-    list.push_back(read_model::to_json(read_model::listing(row, *decoded)));
+    list.push_back(read_model::to_json(read_model::listing(row, *decoded), details));
   }
   return command_reply::ok({{"rooms", std::move(list)}});
 }

@@ -15,7 +15,9 @@ inline constexpr seq_nr max_sync_replay = 1000;
 
 command_reply read_history(persistence::read_store& reads, account_id reader,
                            const protocol::history_req& req);
-command_reply read_list_rooms(persistence::read_store& reads, account_id reader);
+/// `details`: list_rooms's extension fields (see read_model::to_json).
+command_reply read_list_rooms(persistence::read_store& reads, account_id reader,
+                              bool details = false);
 
 /// One room of a `sync` with something to send: replay seqs `since + 1 ..= current`, or just a
 /// `gap` (more than max_sync_replay events missing).

@@ -339,9 +339,9 @@ class session_actor : public caf::event_based_actor {
     to_room(req.room, room::leave_room{account_}, reply_to_client(id));
   }
 
-  void handle(std::int64_t id, protocol::list_rooms_req&) {
-    read(id, {}, [account = account_](persistence::read_store& reads) {
-      return read_list_rooms(reads, account);
+  void handle(std::int64_t id, protocol::list_rooms_req& req) {
+    read(id, {}, [account = account_, details = req.details](persistence::read_store& reads) {
+      return read_list_rooms(reads, account, details);
     });
   }
 

@@ -26,6 +26,18 @@ json header(const std::string& type) {
 
 // ---- room events -------------------------------------------------------------------------------
 
+/// room.room_created v2 added "type". Every room made before it was a group room.
+[[maybe_unused]] const bool room_created_v2 = [] {
+  register_upcaster("room.room_created", 1, [](json& j) { j["type"] = "group"; });
+  return true;
+}();
+
+room::room_type read_room_type(field_reader& r, std::string_view key) {
+  auto t = room::parse_room_type(r.str(key));
+  if (!t) r.miss(key);
+  return t.value_or(room::room_type::group);
+}
+
 constexpr const char* room_type_name(const room::event& e) {
   constexpr const char* names[] = {
       "room.room_created",   "room.member_added",    "room.member_removed", "room.message_posted",
@@ -41,6 +53,7 @@ void put_fields(json& j, const room::room_created& e) {
   j["creator"] = e.creator.value;
   j["members"] = id_array(e.members);
   j["time"] = e.time;
+  j["type"] = std::string(room::to_string(e.type));
 }
 void put_fields(json& j, const room::member_added& e) {
   j["account"] = e.account.value;
@@ -77,9 +90,11 @@ void put_fields(json& j, const room::read_marked& e) {
 result<room::event> read_room_event(const std::string& type, field_reader& r) {
   room::event e;
   if (type == "room.room_created") {
-    e = room::room_created{r.id<room_id>("room"),        r.str("name"),
-                           r.str("description"),         r.id<account_id>("creator"),
-                           r.ids<account_id>("members"), r.i64("time")};
+    room::room_created c{r.id<room_id>("room"),        r.str("name"),
+                         r.str("description"),         r.id<account_id>("creator"),
+                         r.ids<account_id>("members"), r.i64("time")};
+    c.type = read_room_type(r, "type");
+    e = std::move(c);
   } else if (type == "room.member_added") {
     e = room::member_added{r.id<account_id>("account"), r.role("role"), r.id<account_id>("by")};
   } else if (type == "room.member_removed") {

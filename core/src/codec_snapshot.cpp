@@ -23,6 +23,12 @@ constexpr const char* user_snapshot_type = "user.snapshot";
   return true;
 }();
 
+/// room.snapshot v2 added the room's "type". A v1 snapshot is of a group room (the only kind).
+[[maybe_unused]] const bool room_snapshot_v2 = [] {
+  register_upcaster(room_snapshot_type, 1, [](json& j) { j["type"] = "group"; });
+  return true;
+}();
+
 json ids_json(const std::vector<message_id>& ids) {
   json arr = json::array();
   for (const auto id : ids) arr.push_back(id.value);
@@ -51,6 +57,9 @@ result<room::state> read_room(const json& doc) {
   room::state s;
   s.id = r.id<room_id>("id");
   s.created = r.boolean("created");
+  const auto type = room::parse_room_type(r.str("type"));
+  if (!type) r.miss("type");
+  s.type = type.value_or(room::room_type::group);
   s.name = r.str("name");
   s.description = r.str("description");
   s.created_at = r.i64("created_at");
@@ -147,6 +156,7 @@ bytes encode_snapshot(const room::state& s) {
          {"v", current_version(room_snapshot_type)},
          {"id", s.id.value},
          {"created", s.created},
+         {"type", std::string(room::to_string(s.type))},
          {"name", s.name},
          {"description", s.description},
          {"created_at", s.created_at},

@@ -72,6 +72,14 @@ class strict_reader {
     return *r;
   }
 
+  room::room_type room_type(std::string_view key) {
+    auto text = str(key);
+    if (error_) return room::room_type::group;
+    auto t = room::parse_room_type(text);
+    if (!t) return fail(key), room::room_type::group;
+    return *t;
+  }
+
   /// ok when every field was present and well typed and there was no other field.
   status done() const {
     if (error_) return *error_;
@@ -127,7 +135,8 @@ std::string encode_command(const room::command& cmd) {
                                     {"name", c.name},
                                     {"description", c.description},
                                     {"members", ids(c.members)},
-                                    {"now", c.now}};
+                                    {"now", c.now},
+                                    {"type", std::string(room::to_string(c.type))}};
                           },
                           [](const room::add_members& c) -> json {
                             return {{"t", "room.add_members"},
@@ -216,6 +225,7 @@ result<room::command> decode_room_command(std::string_view text) {
     c.description = r.str("description");
     c.members = r.accounts("members");
     c.now = r.i64("now");
+    c.type = r.room_type("type");
     return finish<room::command>(r, std::move(c));
   }
   if (t == "room.add_members") {

@@ -85,7 +85,19 @@ request_body parse_create_room(const json& j) {
   r.name = string_field(j, "name");
   r.members = account_list(j, "members");
   r.description = optional_string(j, "description").value_or("");
+  // my and direct chats are made by the server (with the account, with a contact); a client
+  // creates group rooms only.
+  if (auto type = optional_string(j, "type"); type && *type != "group") {
+    reject("type must be \"group\": my and direct chats are made by the server");
+  }
   return r;
+}
+
+std::optional<bool> optional_bool(const json& obj, std::string_view key) {
+  const auto* v = detail::field(obj, key);
+  if (v == nullptr) return std::nullopt;
+  if (!v->is_boolean()) reject(std::string(key) + " must be true or false");
+  return v->get<bool>();
 }
 
 request_body parse_add_members(const json& j) {
@@ -166,7 +178,7 @@ request_body parse_body(std::string_view op, const json& j) {
                              id_field<account_id>(j, "account_id")};
   }
   if (op == "leave_room") return leave_room_req{id_field<room_id>(j, "room_id")};
-  if (op == "list_rooms") return list_rooms_req{};
+  if (op == "list_rooms") return list_rooms_req{optional_bool(j, "details").value_or(false)};
   if (op == "send_message") {
     return send_message_req{id_field<room_id>(j, "room_id"), string_field(j, "body"),
                             string_field(j, "client_msg_id")};

@@ -27,7 +27,7 @@ json current_message(const room::state& after, message_id id, std::string_view b
 }
 
 room_summary summary_of(const room::state& s) {
-  return room_summary{s.id, s.name, s.seq, s.last_message(), s.deleted};
+  return room_summary{s.id, s.name, s.seq, s.last_message(), s.deleted, s.type};
 }
 
 member_row row_of(room_id r, const room::member_state& m) {
@@ -63,6 +63,7 @@ std::optional<nlohmann::json> push_frame(const room::state& before, const room::
         if constexpr (std::is_same_v<T, room::room_created>) {
           auto j = room_event("room_created", after);
           j["name"] = ev.name;
+          j["type"] = std::string(room::to_string(ev.type));
           json members = json::array();
           for (const auto& [a, m] : after.members) {
             members.push_back(

@@ -50,6 +50,7 @@ hibiki::error corrupt(std::string_view what) {
 std::string encode(const room_summary& s) {
   return detail::dump(json{{"room_id", s.room.value},
                            {"name", s.name},
+                           {"type", std::string(room::to_string(s.type))},
                            {"last_seq", s.last_seq},
                            {"last_message", s.last_message.value},
                            {"deleted", ids_json(s.deleted)}});
@@ -71,8 +72,15 @@ result<room_summary> decode_room_summary(std::string_view text) {
   auto last_message = detail::get_u64(*j, "last_message");
   auto deleted = ids_from(*j, "deleted");
   if (!room || !name || !last_seq || !last_message || !deleted) return corrupt("room_summary");
-  return room_summary{room_id{*room}, std::move(*name), *last_seq, message_id{*last_message},
-                      std::move(*deleted)};
+  room_summary out{room_id{*room}, std::move(*name), *last_seq, message_id{*last_message},
+                   std::move(*deleted)};
+  // Rows written before rooms had types have no "type": they are group rooms.
+  if (const auto* t = detail::field(*j, "type")) {
+    auto type = t->is_string() ? room::parse_room_type(t->get<std::string>()) : std::nullopt;
+    if (!type) return corrupt("room_summary");
+    out.type = *type;
+  }
+  return out;
 }
 
 result<member_row> decode_member_row(std::string_view text) {
@@ -94,6 +102,7 @@ room_listing listing(const member_row& m, const room_summary& s) {
   room_listing l;
   l.room = m.room;
   l.name = s.name;
+  l.type = s.type;
   l.role = m.role;
   l.last_seq = s.last_seq;
   l.message_num =
@@ -109,14 +118,16 @@ room_listing listing(const member_row& m, const room_summary& s) {
   return l;
 }
 
-nlohmann::json to_json(const room_listing& l) {
-  return json{{"room_id", l.room.value},
-              {"name", l.name},
-              {"role", std::string(to_string(l.role))},
-              {"unread_num", l.unread_num},
-              {"mention_num", l.mention_num},
-              {"message_num", l.message_num},
-              {"last_seq", l.last_seq}};
+nlohmann::json to_json(const room_listing& l, bool details) {
+  json j{{"room_id", l.room.value},
+         {"name", l.name},
+         {"role", std::string(to_string(l.role))},
+         {"unread_num", l.unread_num},
+         {"mention_num", l.mention_num},
+         {"message_num", l.message_num},
+         {"last_seq", l.last_seq}};
+  if (details) j["type"] = std::string(room::to_string(l.type));
+  return j;
 }
 
 nlohmann::json message_object(message_id id, account_id author, std::string_view body,

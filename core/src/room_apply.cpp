@@ -60,12 +60,15 @@ bool known_message(const state& s, message_id id) {
 void apply_one(state& s, const room_created& e) {
   s.id = e.room;
   s.created = true;
+  s.type = e.type;
   s.name = e.name;
   s.description = e.description;
   s.created_at = e.time;
   s.members[e.creator] = member_state{role::admin, s.last_message(), {}};
+  // Both people of a direct chat are its admins: neither is above the other.
+  const auto initial_role = e.type == room_type::direct ? role::admin : role::member;
   for (const auto a : e.members) {
-    s.members.emplace(a, member_state{role::member, s.last_message(), {}});
+    s.members.emplace(a, member_state{initial_role, s.last_message(), {}});
   }
 }
 

@@ -71,11 +71,26 @@ bool leaves_orphans(const std::map<account_id, role>& roles) {
   return !roles.empty() && !has_admin(roles);
 }
 
+/// A `my` or `direct` room: its membership is fixed when it is made.
+bool fixed_membership(const state& s) {
+  return s.type != room_type::group;
+}
+
+hibiki::error fixed_membership_error(const state& s) {
+  return s.type == room_type::my
+             ? hibiki::error{errc::forbidden,
+                             "a my chat has only its owner; its members cannot change"}
+             : hibiki::error{errc::forbidden,
+                             "a direct chat is between two people; its members cannot change"};
+}
+
 result<decision> decide_create(const state& s, const create_room& c) {
   if (s.created) return fail(errc::conflict, "room already exists");
   if (!c.actor) return fail(errc::bad_request, "actor must be an account");
   if (!c.room) return fail(errc::bad_request, "room_id must be a positive integer");
-  if (auto st = check_text(c.name, "name", 1, max_name_chars); !st) return st.error();
+  // my and direct chats take their name from the people in them, so theirs may be empty.
+  const std::size_t min_name = c.type == room_type::group ? 1 : 0;
+  if (auto st = check_text(c.name, "name", min_name, max_name_chars); !st) return st.error();
   if (auto st = check_text(c.description, "description", 0, max_description_chars); !st) {
     return st.error();
   }
@@ -96,11 +111,19 @@ result<decision> decide_create(const state& s, const create_room& c) {
     }
     if (seen.insert(a).second) e.members.push_back(a);
   }
+  e.type = c.type;
+  if (c.type == room_type::my && !e.members.empty()) {
+    return fail(errc::bad_request, "a my chat has no members besides its owner");
+  }
+  if (c.type == room_type::direct && e.members.size() != 1) {
+    return fail(errc::bad_request, "a direct chat has exactly one member besides its creator");
+  }
   return single(std::move(e));
 }
 
 result<decision> decide_add(const state& s, const member_state& actor, const add_members& c) {
   if (actor.role != role::admin) return fail(errc::forbidden, "only admins may add members");
+  if (fixed_membership(s)) return fixed_membership_error(s);
   if (c.accounts.empty()) return fail(errc::bad_request, "account_ids must not be empty");
   if (c.accounts.size() > max_members_per_command) {
     return fail(errc::bad_request, "account_ids must list at most " +
@@ -131,6 +154,7 @@ result<decision> decide_remove(const state& s, const member_state& actor, accoun
     return fail(errc::forbidden, "only admins may remove other members");
   }
   if (s.member(target) == nullptr) return fail(errc::not_found, "account is not a member");
+  if (fixed_membership(s)) return fixed_membership_error(s);
   auto roles = roles_of(s);
   roles.erase(target);
   if (leaves_orphans(roles)) {

@@ -50,6 +50,17 @@ TEST_CASE("decoded room commands keep every field", "[command_codec]") {
   CHECK(c.description == "desc");
   CHECK(c.members == std::vector<account_id>{account_id{2}});
   CHECK(c.now == -5);
+  CHECK(c.type == room::room_type::group);
+
+  room::create_room direct{account_id{1}, room_id{9}, "", "", {account_id{2}}, 3};
+  direct.type = room::room_type::direct;
+  auto d = codec::decode_room_command(codec::encode_command(room::command{direct}));
+  REQUIRE(d);
+  CHECK(std::get<room::create_room>(*d).type == room::room_type::direct);
+  // A peer sending a type this build does not know is refused, not read as a group.
+  auto j = nlohmann::json::parse(codec::encode_command(room::command{direct}));
+  j["type"] = "channel";
+  CHECK_FALSE(codec::decode_room_command(j.dump()));
 
   auto add = codec::decode_room_command(codec::encode_command(
       room::command{room::add_members{account_id{1}, {account_id{4}}, role::admin}}));

@@ -70,7 +70,19 @@ TEST_CASE("ping, auth and list_rooms", "[protocol]") {
   parse_bad(req("auth", {{"token", ""}}));
   auto l = parse_ok(req("list_rooms"));
   CHECK(std::holds_alternative<list_rooms_req>(l.body));
+  CHECK_FALSE(std::get<list_rooms_req>(l.body).details);
   CHECK_FALSE(allowed_before_auth(l.body));
+  CHECK(std::get<list_rooms_req>(parse_ok(req("list_rooms", {{"details", true}})).body).details);
+  parse_bad(req("list_rooms", {{"details", 1}}));
+}
+
+TEST_CASE("clients create group rooms only", "[protocol][type]") {
+  parse_ok(req("create_room", {{"name", "n"}, {"members", json::array()}, {"type", "group"}}));
+  for (const json& bad : {json("my"), json("direct"), json("channel"), json(1)}) {
+    auto f =
+        parse_bad(req("create_room", {{"name", "n"}, {"members", json::array()}, {"type", bad}}));
+    CHECK(f.error.message.find("type") != std::string::npos);
+  }
 }
 
 TEST_CASE("ids must be positive integers below 2^53", "[protocol]") {

@@ -40,7 +40,10 @@ struct remove_member_req {
 struct leave_room_req {
   room_id room;
 };
-struct list_rooms_req {};
+/// With `details` each entry also carries the room's type (an extension).
+struct list_rooms_req {
+  bool details = false;
+};
 struct send_message_req {
   room_id room;
   std::string body;

@@ -61,7 +61,8 @@ struct room_summary {
   std::string name;
   seq_nr last_seq = 0;
   message_id last_message;
-  std::vector<message_id> deleted;  ///< ascending
+  std::vector<message_id> deleted;                ///< ascending
+  room::room_type type = room::room_type::group;  ///< rows written before types read as group
 };
 struct member_row {
   room_id room;
@@ -73,6 +74,7 @@ struct member_row {
 struct room_listing {
   room_id room;
   std::string name;
+  room::room_type type = room::room_type::group;
   hibiki::role role = hibiki::role::member;
   std::size_t unread_num = 0;
   std::size_t mention_num = 0;
@@ -87,7 +89,9 @@ result<member_row> decode_member_row(std::string_view json);
 
 /// unread/mention counts computed from the two rows (the same numbers `room::unread_num` gives).
 room_listing listing(const member_row& m, const room_summary& s);
-nlohmann::json to_json(const room_listing& l);
+/// The v1 entry {room_id, name, role, unread_num, mention_num, message_num, last_seq}; with
+/// `details` (list_rooms's extension) also {type}.
+nlohmann::json to_json(const room_listing& l, bool details = false);
 
 /// The message object of the protocol: {message_id, account_id, body, send_time, update_time,
 /// deleted}.

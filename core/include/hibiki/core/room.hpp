@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <variant>
 #include <vector>
@@ -30,8 +31,23 @@ inline constexpr std::size_t max_members_per_command = 1000;
 /// How many recent (account, client_msg_id) pairs a room remembers for idempotent retries.
 inline constexpr std::size_t dedupe_window = 10000;
 
+// ---- room types --------------------------------------------------------------------------------
+
+/// What kind of chat a room is, as in Chatwork. `group` rooms are the ones clients create; a `my`
+/// chat (the owner alone, one per account) and a `direct` chat (exactly two accounts, one per
+/// pair) are made by the server for people and contacts, and their membership never changes:
+/// nobody is added, removed or leaves, no role changes, and they are not renamed or deleted.
+enum class room_type : std::uint8_t { group, my, direct };
+
+std::string_view to_string(room_type t);
+std::optional<room_type> parse_room_type(std::string_view text);
+
 // ---- commands (what a client asks for; `actor` is the authenticated account) -------------------
 
+/// Creates a room. Clients create `group` rooms only (the protocol has no way to ask for another
+/// type); the server creates a `my` room with no other `members` (the owner is the actor) and a
+/// `direct` room with exactly one other member (both become admins). For `my` and `direct` the
+/// name may be empty: clients show the other person's name.
 struct create_room {
   account_id actor;
   room_id room;
@@ -39,6 +55,7 @@ struct create_room {
   std::string description;
   std::vector<account_id> members;  ///< besides the creator, who becomes admin
   unix_time now = 0;
+  room_type type = room_type::group;
 };
 struct add_members {
   account_id actor;
@@ -84,8 +101,11 @@ struct room_created {
   std::string name;
   std::string description;
   account_id creator;
-  std::vector<account_id> members;  ///< initial members other than the creator (role member)
+  /// Initial members other than the creator: role member (admin in a direct room).
+  std::vector<account_id> members;
   unix_time time = 0;
+  /// Version 2 of the event. Version 1 rooms were all `group`.
+  room_type type = room_type::group;
 };
 /// Also used to change the role of an existing member.
 struct member_added {
@@ -158,6 +178,7 @@ struct sent_receipt {
 struct state {
   room_id id;
   bool created = false;
+  room_type type = room_type::group;
   std::string name;
   std::string description;
   unix_time created_at = 0;
