@@ -177,6 +177,25 @@ void user_traits::effects(const state& before, const event& e, const state& afte
   } else if (std::holds_alternative<user::token_issued>(e) && !before.token_hash.empty()) {
     reason = "token replaced";
   }
+  // Contacts: the account asked learns of the request; both learn of the new contact (the
+  // direct room's own room_created follows once the room exists).
+  if (const auto* q = std::get_if<user::contact_requested>(&e)) {
+    nlohmann::json fields = {{"request_id", q->from.value},
+                             {"account_id", q->from.value},
+                             {"message", q->message},
+                             {"time", q->time}};
+    pushes.push_back(push_msg{
+        std::make_shared<const std::string>(protocol::encode_event("contact_request", fields)),
+        {q->to}});
+  } else if (const auto* a = std::get_if<user::contact_accepted>(&e)) {
+    for (const auto& [to, other] :
+         {std::pair{a->requester, a->by}, std::pair{a->by, a->requester}}) {
+      nlohmann::json fields = {{"account_id", other.value}, {"room_id", a->room.value}};
+      pushes.push_back(push_msg{
+          std::make_shared<const std::string>(protocol::encode_event("contact_added", fields)),
+          {to}});
+    }
+  }
   if (!reason.empty()) {
     push_msg close;
     close.recipients = {after.id};
@@ -186,9 +205,29 @@ void user_traits::effects(const state& before, const event& e, const state& afte
   }
 }
 
-nlohmann::json user_traits::reply_fields(const command&, const std::vector<event>&,
+nlohmann::json user_traits::reply_fields(const command& cmd, const std::vector<event>&,
                                          const state& after) {
+  if (std::holds_alternative<user::get_profile>(cmd) ||
+      std::holds_alternative<user::update_profile>(cmd) ||
+      std::holds_alternative<user::assign_my_room>(cmd)) {
+    return me_fields(after);
+  }
+  if (const auto* a = std::get_if<user::accept_contact>(&cmd)) {
+    const auto* pair = user::find_pair(after, a->actor == after.id ? a->requester : a->actor);
+    return {{"room_id", pair != nullptr ? pair->room.value : 0}};
+  }
+  if (std::holds_alternative<user::request_contact>(cmd) ||
+      std::holds_alternative<user::reject_contact>(cmd)) {
+    return nullptr;
+  }
   return {{"account_id", after.id.value}, {"name", after.name}, {"disabled", after.disabled}};
+}
+
+nlohmann::json me_fields(const user::state& s) {
+  auto j = read_model::account_row(s);
+  j.erase("disabled");
+  j["room_id"] = s.my_room.value;
+  return j;
 }
 
 // ---- id allocator -------------------------------------------------------------------------------

@@ -165,6 +165,10 @@ struct user_traits {
   }
 };
 
+/// Chatwork's `me` of an account: account_id, room_id (its `my` room; 0 until it has one), name,
+/// chatwork_id, organization_name, department, title, introduction.
+nlohmann::json me_fields(const user::state& s);
+
 // ---- id allocator -------------------------------------------------------------------------------
 
 /// Hands out dense ids from 1: the id is the journal seq of the allocation event, so it is durable

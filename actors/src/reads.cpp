@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "people_reads.hpp"
 #include "token.hpp"
 
 namespace hibiki::actors {
@@ -12,6 +13,11 @@ namespace hibiki::actors {
 namespace {
 
 using read_model::table;
+
+/// Message objects name their author as they are named now (a rename shows in old messages).
+read_model::name_refresher current_names(persistence::read_store& reads) {
+  return read_model::name_refresher([&reads](account_id a) { return current_name(reads, a); });
+}
 
 /// ok when `reader` is a member of `room`; otherwise forbidden, or not_found for no such room.
 std::optional<hibiki::error> check_member(persistence::read_store& reads, account_id reader,
@@ -56,8 +62,12 @@ command_reply read_history(persistence::read_store& reads, account_id reader,
                        });
   if (!st) return command_reply::fail(storage_error(st.error()));
   if (reverse) std::reverse(messages.begin(), messages.end());
+  auto names = current_names(reads);
   nlohmann::json list = nlohmann::json::array();
-  for (auto& m : messages) list.push_back(std::move(m));
+  for (auto& m : messages) {
+    names.refresh(m);
+    list.push_back(std::move(m));
+  }
   return command_reply::ok({{"messages", std::move(list)}});
 }
 
@@ -133,6 +143,7 @@ result<sync_batch> read_sync_batch(persistence::read_store& reads, room_id room,
   out.next = current + 1;
   bool filling = true;
   std::size_t measured = 0;
+  auto names = current_names(reads);
   auto st =
       reads.scan(table::room_events, read_model::room_event_key(room, from),
                  read_model::room_event_key(room, current + 1), SIZE_MAX, false,
@@ -143,8 +154,11 @@ result<sync_batch> read_sync_batch(persistence::read_store& reads, room_id room,
                      return false;
                    }
                    if (filling && (out.frames.empty() || out.bytes + value.size() <= batch_bytes)) {
-                     out.frames.emplace_back(value);
-                     out.bytes += value.size();
+                     if (auto fresh = names.refresh_frame(value))
+                       out.frames.push_back(std::move(*fresh));
+                     else
+                       out.frames.emplace_back(value);
+                     out.bytes += out.frames.back().size();
                      return true;
                    }
                    if (filling) {

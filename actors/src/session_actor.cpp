@@ -13,6 +13,8 @@
 #include "hibiki/core/protocol.hpp"
 #include "hibiki/metrics/registry.hpp"
 #include "messages.hpp"
+#include "people.hpp"
+#include "people_reads.hpp"
 #include "reads.hpp"
 
 namespace hibiki::actors {
@@ -186,6 +188,11 @@ class session_actor : public caf::event_based_actor {
          entity_command<room::command>{entity_of(room), std::move(cmd), std::move(reply), id_});
   }
 
+  void to_user(account_id account, user::command cmd, reply_fn reply) {
+    send(ctx_->users,
+         entity_command<user::command>{entity_of(account), std::move(cmd), std::move(reply), id_});
+  }
+
   /// The shards a read must see indexed first (empty = all of them).
   using barrier = std::vector<std::int32_t>;
 
@@ -269,6 +276,7 @@ class session_actor : public caf::event_based_actor {
               send(ctx_->hub, hub_register{account, id_, link_});
               account_ = account;
             }
+            name_ = r.fields.value("name", "");
             link_->authenticated(account);
             log::audit("auth", {{"account", account.value}, {"peer", link_->peer()}});
           } else {
@@ -349,13 +357,14 @@ class session_actor : public caf::event_based_actor {
     if (refuse_if_stopping(id)) return;
     to_room(req.room,
             room::send_message{account_, std::move(req.body), std::move(req.client_msg_id),
-                               ctx_->now()},
+                               ctx_->now(), name_},
             reply_to_client(id));
   }
 
   void handle(std::int64_t id, protocol::edit_message_req& req) {
     if (refuse_if_stopping(id)) return;
-    to_room(req.room, room::edit_message{account_, req.message, std::move(req.body), ctx_->now()},
+    to_room(req.room,
+            room::edit_message{account_, req.message, std::move(req.body), ctx_->now(), name_},
             reply_to_client(id));
   }
 
@@ -519,6 +528,122 @@ class session_actor : public caf::event_based_actor {
     });
   }
 
+  // ---- people: profiles, contacts ------------------------------------------------------------
+
+  void handle(std::int64_t id, protocol::me_req&) {
+    if (refuse_if_stopping(id)) return;
+    // `me` also completes the account's `my` room when it has none yet (older accounts).
+    ensure_my_room(ctx_, account_, make_reply([this, id](command_reply& r) { answer(id, r); }));
+  }
+
+  void handle(std::int64_t id, protocol::update_profile_req& req) {
+    if (refuse_if_stopping(id)) return;
+    user::update_profile cmd{account_,
+                             std::move(req.name),
+                             std::move(req.chatwork_id),
+                             std::move(req.organization_name),
+                             std::move(req.department),
+                             std::move(req.title),
+                             std::move(req.introduction)};
+    to_user(account_, std::move(cmd), make_reply([this, id](command_reply& r) {
+              // Messages this connection sends from now on carry the new name.
+              if (r.err) return answer(id, r);
+              name_ = r.fields.value("name", name_);
+              // The reply is `me`, with the `my` room (made now if the account has none yet).
+              ensure_my_room(ctx_, account_,
+                             make_reply([this, id](command_reply& me) { answer(id, me); }));
+            }));
+  }
+
+  void handle(std::int64_t id, protocol::get_profiles_req& req) {
+    read(id, {},
+         [account = account_, accounts = std::move(req.accounts)](persistence::read_store& reads) {
+           return read_profiles(reads, account, accounts);
+         });
+  }
+
+  void handle(std::int64_t id, protocol::request_contact_req& req) {
+    if (refuse_if_stopping(id)) return;
+    if (req.account == account_) {
+      answer(id, command_reply::fail(errc::bad_request,
+                                     "a contact request needs another account than your own"));
+      return;
+    }
+    with_existing_accounts(id, {req.account}, [this, id, req = std::move(req)]() mutable {
+      to_user(user::pair_owner(account_, req.account),
+              user::request_contact{account_, req.account, std::move(req.message), ctx_->now()},
+              reply_to_client(id));
+    });
+  }
+
+  void handle(std::int64_t id, protocol::incoming_requests_req&) {
+    read(id, {}, [account = account_](persistence::read_store& reads) {
+      return read_incoming_requests(reads, account);
+    });
+  }
+
+  void handle(std::int64_t id, protocol::accept_contact_req& req) {
+    if (refuse_if_stopping(id)) return;
+    const auto requester = req.requester;
+    if (requester == account_) {
+      answer(id, command_reply::fail(errc::not_found, "no contact request from account " +
+                                                          std::to_string(requester.value)));
+      return;
+    }
+    // A fresh room id first: the pair's owner keeps it only if the pair has no room yet, so
+    // accepting twice (or from two connections at once) still makes one direct room.
+    auto allocated = make_reply([this, id, requester](command_reply& r) {
+      if (r.err) return answer(id, r);
+      room_id offered{r.fields.value("id", std::uint64_t{0})};
+      to_user(user::pair_owner(account_, requester),
+              user::accept_contact{account_, requester, offered},
+              make_reply([this, id, requester](command_reply& accepted) {
+                if (accepted.err) return answer(id, accepted);
+                finish_accept(id, requester,
+                              room_id{accepted.fields.value("room_id", std::uint64_t{0})});
+              }));
+    });
+    send(ctx_->ids,
+         entity_command<id_command>{room_ids_entity, allocate_id{}, std::move(allocated)});
+  }
+
+  /// The pair are contacts with direct room `room`: make sure it exists, then answer like
+  /// Chatwork (the new contact's profile with its room).
+  void finish_accept(std::int64_t id, account_id requester, room_id room) {
+    ensure_direct_room(
+        ctx_, requester, account_, room, make_reply([this, id, requester, room](command_reply& r) {
+          if (r.err) return answer(id, r);
+          read_then(
+              std::nullopt,
+              [requester, room](persistence::read_store& reads) {
+                auto profile = read_profile(reads, requester);
+                if (!profile) return command_reply::fail(profile.error());
+                nlohmann::json fields =
+                    profile->value_or(nlohmann::json{{"account_id", requester.value}});
+                fields["room_id"] = room.value;
+                return command_reply::ok(std::move(fields));
+              },
+              [this, id](command_reply& done) { answer(id, done); });
+        }));
+  }
+
+  void handle(std::int64_t id, protocol::reject_contact_req& req) {
+    if (refuse_if_stopping(id)) return;
+    if (req.requester == account_) {
+      answer(id, command_reply::fail(errc::not_found, "no contact request from account " +
+                                                          std::to_string(req.requester.value)));
+      return;
+    }
+    to_user(user::pair_owner(account_, req.requester),
+            user::reject_contact{account_, req.requester}, reply_to_client(id));
+  }
+
+  void handle(std::int64_t id, protocol::list_contacts_req&) {
+    read(id, {}, [account = account_](persistence::read_store& reads) {
+      return read_contacts(reads, account);
+    });
+  }
+
   void on_closed() {
     if (account_) leave_account();
     closed_ = true;
@@ -529,6 +654,9 @@ class session_actor : public caf::event_based_actor {
   std::shared_ptr<client_link> link_;
   std::uint64_t id_;
   account_id account_;
+  /// The account's display name as of its `auth` (or its own last rename on this connection):
+  /// the messages it sends carry it.
+  std::string name_;
   bool auth_pending_ = false;
   bool closed_ = false;
   std::deque<std::string> queued_;

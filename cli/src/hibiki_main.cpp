@@ -235,8 +235,12 @@ std::string format_time(std::int64_t unix_seconds) {
 }
 
 void print_message(const json& m, std::string_view suffix = "") {
+  // The author's name when the server sends one (`account.name`), after its id.
+  std::string name;
+  if (auto a = m.find("account"); a != m.end() && a->is_object()) name = a->value("name", "");
   std::cout << "[" << format_time(m.value("send_time", std::int64_t{0})) << "] #"
-            << m.value("message_id", "?") << " " << m.value("account_id", std::uint64_t{0}) << ": "
+            << m.value("message_id", "?") << " " << m.value("account_id", std::uint64_t{0})
+            << (name.empty() ? std::string() : " " + name) << ": "
             << (m.value("deleted", false) ? std::string("(deleted)") : m.value("body", ""))
             << suffix << std::endl;
 }
@@ -391,6 +395,68 @@ status run(const hibiki::cli::client_options& o) {
     auto r = c.call({{"op", "create_room"}, {"name", o.args[0]}, {"members", members}});
     if (!r) return r.error();
     std::cout << "room_id: " << r->value("room_id", std::uint64_t{0}) << "\n";
+  } else if (o.command == "me" || o.command == "profile") {
+    json req = {{"op", o.command == "me" ? "me" : "update_profile"}};
+    for (const auto& a : o.args) {
+      const auto eq = a.find('=');
+      req[a.substr(0, eq)] = a.substr(eq + 1);
+    }
+    auto r = c.call(req);
+    if (!r) return r.error();
+    for (const char* k : {"account_id", "room_id", "name", "chatwork_id", "organization_name",
+                          "department", "title", "introduction"}) {
+      const auto& v = (*r)[k];
+      std::cout << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
+    }
+  } else if (o.command == "contacts" || o.command == "requests") {
+    const bool contacts = o.command == "contacts";
+    auto r = c.call({{"op", contacts ? "contacts" : "incoming_requests"}});
+    if (!r) return r.error();
+    std::printf("%-10s %-10s %-24s %s\n", "ACCOUNT_ID", contacts ? "ROOM_ID" : "REQUEST_ID", "NAME",
+                contacts ? "ORGANIZATION" : "MESSAGE");
+    for (const auto& x : r->value(contacts ? "contacts" : "requests", json::array())) {
+      std::printf("%-10llu %-10llu %-24s %s\n",
+                  static_cast<unsigned long long>(x.value("account_id", std::uint64_t{0})),
+                  static_cast<unsigned long long>(
+                      x.value(contacts ? "room_id" : "request_id", std::uint64_t{0})),
+                  x.value("name", "").c_str(),
+                  x.value(contacts ? "organization_name" : "message", "").c_str());
+    }
+  } else if (o.command == "contact-request") {
+    auto r = c.call({{"op", "request_contact"},
+                     {"account_id", id_arg(o.args[0])},
+                     {"message", o.args.size() > 1 ? o.args[1] : std::string()}});
+    if (!r) return r.error();
+    std::cout << "ok\n";
+  } else if (o.command == "accept" || o.command == "reject") {
+    const bool accept = o.command == "accept";
+    auto r = c.call(
+        {{"op", accept ? "accept_contact" : "reject_contact"}, {"request_id", id_arg(o.args[0])}});
+    if (!r) return r.error();
+    if (accept)
+      std::cout << "room_id: " << r->value("room_id", std::uint64_t{0}) << "\n";
+    else
+      std::cout << "ok\n";
+  } else if (o.command == "dm") {
+    // The direct room comes from the contact list: a DM needs an accepted contact.
+    const auto other = id_arg(o.args[0]);
+    auto list = c.call({{"op", "contacts"}});
+    if (!list) return list.error();
+    std::uint64_t room = 0;
+    for (const auto& x : list->value("contacts", json::array()))
+      if (x.value("account_id", std::uint64_t{0}) == other) room = x.value("room_id", room);
+    if (room == 0) {
+      return status(errc::not_found, "account " + std::to_string(other) +
+                                         " is not among your contacts (hibiki contact-request " +
+                                         std::to_string(other) + " first)");
+    }
+    auto r = c.call({{"op", "send_message"},
+                     {"room_id", room},
+                     {"body", o.args[1]},
+                     {"client_msg_id", client_msg_id()}});
+    if (!r) return r.error();
+    std::cout << "room_id: " << room << "\n"
+              << "message_id: " << r->value("message_id", "") << "\n";
   } else if (o.command == "add-member") {
     auto r = c.call({{"op", "add_members"},
                      {"room_id", id_arg(o.args[0])},

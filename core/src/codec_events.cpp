@@ -20,6 +20,14 @@ json id_array(const auto& ids) {
   return arr;
 }
 
+/// room.message_posted and room.message_edited v2 carry the author's name. A v1 event was
+/// written before names were in messages: its name is empty, and readers fill in the current one.
+[[maybe_unused]] const bool message_events_v2 = [] {
+  for (const char* type : {"room.message_posted", "room.message_edited"})
+    register_upcaster(type, 1, [](json& j) { j["author_name"] = ""; });
+  return true;
+}();
+
 json header(const std::string& type) {
   return json{{"t", type}, {"v", current_version(type)}};
 }
@@ -71,12 +79,14 @@ void put_fields(json& j, const room::message_posted& e) {
   j["client_msg_id"] = e.client_msg_id;
   j["time"] = e.time;
   j["mentions"] = id_array(e.mentions);
+  j["author_name"] = e.author_name;
 }
 void put_fields(json& j, const room::message_edited& e) {
   j["id"] = e.id.value;
   j["body"] = e.body;
   j["time"] = e.time;
   j["mentions"] = id_array(e.mentions);
+  j["author_name"] = e.author_name;
 }
 void put_fields(json& j, const room::message_deleted& e) {
   j["id"] = e.id.value;
@@ -102,10 +112,11 @@ result<room::event> read_room_event(const std::string& type, field_reader& r) {
   } else if (type == "room.message_posted") {
     e = room::message_posted{r.id<message_id>("id"), r.id<account_id>("author"),
                              r.str("body"),          r.str("client_msg_id"),
-                             r.i64("time"),          r.ids<account_id>("mentions")};
+                             r.i64("time"),          r.ids<account_id>("mentions"),
+                             r.str("author_name")};
   } else if (type == "room.message_edited") {
     e = room::message_edited{r.id<message_id>("id"), r.str("body"), r.i64("time"),
-                             r.ids<account_id>("mentions")};
+                             r.ids<account_id>("mentions"), r.str("author_name")};
   } else if (type == "room.message_deleted") {
     e = room::message_deleted{r.id<message_id>("id"), r.i64("time")};
   } else if (type == "room.read_marked") {
@@ -120,9 +131,11 @@ result<room::event> read_room_event(const std::string& type, field_reader& r) {
 // ---- user events -------------------------------------------------------------------------------
 
 constexpr const char* user_type_name(const user::event& e) {
-  constexpr const char* names[] = {"user.account_registered", "user.account_renamed",
-                                   "user.account_disabled",   "user.account_enabled",
-                                   "user.tokens_revoked",     "user.token_issued"};
+  constexpr const char* names[] = {
+      "user.account_registered",       "user.account_renamed",  "user.account_disabled",
+      "user.account_enabled",          "user.tokens_revoked",   "user.token_issued",
+      "user.profile_updated",          "user.my_room_assigned", "user.contact_requested",
+      "user.contact_request_rejected", "user.contact_accepted"};
   static_assert(std::variant_size_v<user::event> == std::size(names));
   return names[e.index()];
 }
@@ -142,6 +155,31 @@ void put_fields(json&, const user::tokens_revoked&) {}
 void put_fields(json& j, const user::token_issued& e) {
   j["token_hash"] = e.token_hash;
 }
+void put_fields(json& j, const user::profile_updated& e) {
+  j["chatwork_id"] = e.value.chatwork_id;
+  j["organization"] = e.value.organization;
+  j["department"] = e.value.department;
+  j["title"] = e.value.title;
+  j["introduction"] = e.value.introduction;
+}
+void put_fields(json& j, const user::my_room_assigned& e) {
+  j["room"] = e.room.value;
+}
+void put_fields(json& j, const user::contact_requested& e) {
+  j["from"] = e.from.value;
+  j["to"] = e.to.value;
+  j["message"] = e.message;
+  j["time"] = e.time;
+}
+void put_fields(json& j, const user::contact_request_rejected& e) {
+  j["from"] = e.from.value;
+  j["to"] = e.to.value;
+}
+void put_fields(json& j, const user::contact_accepted& e) {
+  j["requester"] = e.requester.value;
+  j["by"] = e.by.value;
+  j["room"] = e.room.value;
+}
 
 result<user::event> read_user_event(const std::string& type, field_reader& r) {
   user::event e;
@@ -158,6 +196,20 @@ result<user::event> read_user_event(const std::string& type, field_reader& r) {
     e = user::tokens_revoked{};
   } else if (type == "user.token_issued") {
     e = user::token_issued{r.str("token_hash")};
+  } else if (type == "user.profile_updated") {
+    e = user::profile_updated{user::profile{r.str("chatwork_id"), r.str("organization"),
+                                            r.str("department"), r.str("title"),
+                                            r.str("introduction")}};
+  } else if (type == "user.my_room_assigned") {
+    e = user::my_room_assigned{r.id<room_id>("room")};
+  } else if (type == "user.contact_requested") {
+    e = user::contact_requested{r.id<account_id>("from"), r.id<account_id>("to"), r.str("message"),
+                                r.i64("time")};
+  } else if (type == "user.contact_request_rejected") {
+    e = user::contact_request_rejected{r.id<account_id>("from"), r.id<account_id>("to")};
+  } else if (type == "user.contact_accepted") {
+    e = user::contact_accepted{r.id<account_id>("requester"), r.id<account_id>("by"),
+                               r.id<room_id>("room")};
   } else {
     return hibiki::error{errc::bad_request, "unknown user event type \"" + type + "\""};
   }

@@ -29,6 +29,18 @@ constexpr const char* user_snapshot_type = "user.snapshot";
   return true;
 }();
 
+/// user.snapshot v3 added the profile, the `my` room and the owned contact pairs. A v2 snapshot
+/// was written before any of them existed: an empty profile, no `my` room yet (it is assigned
+/// lazily), no pairs.
+[[maybe_unused]] const bool user_snapshot_v3 = [] {
+  register_upcaster(user_snapshot_type, 2, [](json& j) {
+    j["profile"] = json::array({"", "", "", "", ""});
+    j["my_room"] = 0;
+    j["pairs"] = json::array();
+  });
+  return true;
+}();
+
 json ids_json(const std::vector<message_id>& ids) {
   json arr = json::array();
   for (const auto id : ids) arr.push_back(id.value);
@@ -114,7 +126,29 @@ result<user::state> read_user(const json& doc) {
   s.token_hash = r.str("token_hash");
   s.created_at = r.i64("created_at");
   s.disabled = r.boolean("disabled");
+  s.my_room = r.id<room_id>("my_room");
+  const auto* profile = r.array("profile");
+  const auto* pairs = r.array("pairs");
   if (!r.ok()) return r.failure(user_snapshot_type);
+  const hibiki::error corrupt{errc::bad_request, "user.snapshot: malformed entry"};
+  // [chatwork_id, organization, department, title, introduction]
+  if (!is_tuple(*profile, 5)) return corrupt;
+  for (const auto& f : *profile)
+    if (!f.is_string()) return corrupt;
+  s.profile = user::profile{(*profile)[0].get<std::string>(), (*profile)[1].get<std::string>(),
+                            (*profile)[2].get<std::string>(), (*profile)[3].get<std::string>(),
+                            (*profile)[4].get<std::string>()};
+  for (const auto& p : *pairs) {
+    // [other, contacts, requester, message, requested_at, room]
+    if (!is_tuple(p, 6) || !p[1].is_boolean() || !p[3].is_string()) return corrupt;
+    auto other = hibiki::detail::as_u64(p[0]);
+    auto requester = hibiki::detail::as_u64(p[2]);
+    auto at = hibiki::detail::as_i64(p[4]);
+    auto room = hibiki::detail::as_u64(p[5]);
+    if (!other || !requester || !at || !room) return corrupt;
+    s.pairs[account_id{*other}] = user::pair_state{p[1].get<bool>(), account_id{*requester},
+                                                   p[3].get<std::string>(), *at, room_id{*room}};
+  }
   return s;
 }
 
@@ -176,7 +210,16 @@ bytes encode_snapshot(const user::state& s) {
          {"name", s.name},
          {"token_hash", s.token_hash},
          {"created_at", s.created_at},
-         {"disabled", s.disabled}};
+         {"disabled", s.disabled},
+         {"profile", json::array({s.profile.chatwork_id, s.profile.organization,
+                                  s.profile.department, s.profile.title, s.profile.introduction})},
+         {"my_room", s.my_room.value}};
+  json pairs = json::array();
+  for (const auto& [other, p] : s.pairs) {
+    pairs.push_back(json::array(
+        {other.value, p.contacts, p.requester.value, p.message, p.requested_at, p.room.value}));
+  }
+  j["pairs"] = std::move(pairs);
   return detail::to_cbor(j);
 }
 

@@ -64,6 +64,18 @@ class strict_reader {
     }
     return out;
   }
+  /// An object of optional string fields; a field that is present must be a string.
+  std::vector<std::pair<std::string, std::string>> strings(std::string_view key) {
+    std::vector<std::pair<std::string, std::string>> out;
+    auto v = find(key);
+    if (!v) return out;
+    if (!v->is_object()) return fail(key), out;
+    for (auto it = v->begin(); it != v->end(); ++it) {
+      if (!it.value().is_string()) return fail(key), decltype(out){};
+      out.emplace_back(it.key(), it.value().get<std::string>());
+    }
+    return out;
+  }
   hibiki::role role(std::string_view key) {
     auto text = str(key);
     if (error_) return hibiki::role::member;
@@ -157,14 +169,16 @@ std::string encode_command(const room::command& cmd) {
                                     {"actor", c.actor.value},
                                     {"body", c.body},
                                     {"client_msg_id", c.client_msg_id},
-                                    {"now", c.now}};
+                                    {"now", c.now},
+                                    {"author_name", c.author_name}};
                           },
                           [](const room::edit_message& c) -> json {
                             return {{"t", "room.edit_message"},
                                     {"actor", c.actor.value},
                                     {"message", c.message.value},
                                     {"body", c.body},
-                                    {"now", c.now}};
+                                    {"now", c.now},
+                                    {"author_name", c.author_name}};
                           },
                           [](const room::delete_message& c) -> json {
                             return {{"t", "room.delete_message"},
@@ -206,6 +220,43 @@ std::string encode_command(const user::command& cmd) {
           },
           [](const user::issue_token& c) -> json {
             return {{"t", "user.issue_token"}, {"token_hash", c.token_hash}};
+          },
+          [](const user::update_profile& c) -> json {
+            json fields = json::object();
+            const std::pair<const char*, const std::optional<std::string>*> all[] = {
+                {"name", &c.name},
+                {"chatwork_id", &c.chatwork_id},
+                {"organization", &c.organization},
+                {"department", &c.department},
+                {"title", &c.title},
+                {"introduction", &c.introduction}};
+            for (const auto& [key, value] : all)
+              if (*value) fields[key] = **value;
+            return {{"t", "user.update_profile"}, {"actor", c.actor.value}, {"fields", fields}};
+          },
+          [](const user::get_profile& c) -> json {
+            return {{"t", "user.get_profile"}, {"actor", c.actor.value}};
+          },
+          [](const user::assign_my_room& c) -> json {
+            return {{"t", "user.assign_my_room"}, {"room", c.room.value}};
+          },
+          [](const user::request_contact& c) -> json {
+            return {{"t", "user.request_contact"},
+                    {"from", c.from.value},
+                    {"to", c.to.value},
+                    {"message", c.message},
+                    {"now", c.now}};
+          },
+          [](const user::accept_contact& c) -> json {
+            return {{"t", "user.accept_contact"},
+                    {"actor", c.actor.value},
+                    {"requester", c.requester.value},
+                    {"room", c.room.value}};
+          },
+          [](const user::reject_contact& c) -> json {
+            return {{"t", "user.reject_contact"},
+                    {"actor", c.actor.value},
+                    {"requester", c.requester.value}};
           },
       },
       cmd);
@@ -252,6 +303,7 @@ result<room::command> decode_room_command(std::string_view text) {
     c.body = r.str("body");
     c.client_msg_id = r.str("client_msg_id");
     c.now = r.i64("now");
+    c.author_name = r.str("author_name");
     return finish<room::command>(r, std::move(c));
   }
   if (t == "room.edit_message") {
@@ -260,6 +312,7 @@ result<room::command> decode_room_command(std::string_view text) {
     c.message = message_id{r.u64("message")};
     c.body = r.str("body");
     c.now = r.i64("now");
+    c.author_name = r.str("author_name");
     return finish<room::command>(r, std::move(c));
   }
   if (t == "room.delete_message") {
@@ -304,6 +357,58 @@ result<user::command> decode_user_command(std::string_view text) {
     user::issue_token c;
     c.token_hash = r.str("token_hash");
     return finish<user::command>(r, std::move(c));
+  }
+  if (t == "user.update_profile") {
+    user::update_profile c;
+    c.actor = account_id{r.u64("actor")};
+    for (auto& [key, value] : r.strings("fields")) {
+      if (key == "name")
+        c.name = std::move(value);
+      else if (key == "chatwork_id")
+        c.chatwork_id = std::move(value);
+      else if (key == "organization")
+        c.organization = std::move(value);
+      else if (key == "department")
+        c.department = std::move(value);
+      else if (key == "title")
+        c.title = std::move(value);
+      else if (key == "introduction")
+        c.introduction = std::move(value);
+      else
+        return hibiki::error{errc::bad_request, "unknown profile field " + key};
+    }
+    return finish<user::command>(r, std::move(c));
+  }
+  if (t == "user.get_profile") {
+    user::get_profile c;
+    c.actor = account_id{r.u64("actor")};
+    return finish<user::command>(r, c);
+  }
+  if (t == "user.assign_my_room") {
+    user::assign_my_room c;
+    c.room = room_id{r.u64("room")};
+    return finish<user::command>(r, c);
+  }
+  if (t == "user.request_contact") {
+    user::request_contact c;
+    c.from = account_id{r.u64("from")};
+    c.to = account_id{r.u64("to")};
+    c.message = r.str("message");
+    c.now = r.i64("now");
+    return finish<user::command>(r, std::move(c));
+  }
+  if (t == "user.accept_contact") {
+    user::accept_contact c;
+    c.actor = account_id{r.u64("actor")};
+    c.requester = account_id{r.u64("requester")};
+    c.room = room_id{r.u64("room")};
+    return finish<user::command>(r, c);
+  }
+  if (t == "user.reject_contact") {
+    user::reject_contact c;
+    c.actor = account_id{r.u64("actor")};
+    c.requester = account_id{r.u64("requester")};
+    return finish<user::command>(r, c);
   }
   return hibiki::error{errc::bad_request, "unknown user command " + t};
 }

@@ -57,10 +57,28 @@ std::optional<message_id> message_id_from_wire(std::string_view text) {
 }
 
 std::string_view op_name(const request_body& body) {
-  constexpr std::string_view names[] = {
-      "ping",       "auth",       "create_room",  "add_members",  "remove_member",
-      "leave_room", "list_rooms", "send_message", "edit_message", "delete_message",
-      "history",    "mark_read",  "sync",         "get_accounts"};
+  constexpr std::string_view names[] = {"ping",
+                                        "auth",
+                                        "create_room",
+                                        "add_members",
+                                        "remove_member",
+                                        "leave_room",
+                                        "list_rooms",
+                                        "send_message",
+                                        "edit_message",
+                                        "delete_message",
+                                        "history",
+                                        "mark_read",
+                                        "sync",
+                                        "get_accounts",
+                                        "me",
+                                        "update_profile",
+                                        "get_profiles",
+                                        "request_contact",
+                                        "incoming_requests",
+                                        "accept_contact",
+                                        "reject_contact",
+                                        "contacts"};
   static_assert(std::variant_size_v<request_body> == std::size(names));
   return names[body.index()];
 }

@@ -164,6 +164,30 @@ request_body parse_sync(const json& j) {
   return r;
 }
 
+request_body parse_update_profile(const json& j) {
+  update_profile_req r;
+  r.name = optional_string(j, "name");
+  r.chatwork_id = optional_string(j, "chatwork_id");
+  r.organization_name = optional_string(j, "organization_name");
+  r.department = optional_string(j, "department");
+  r.title = optional_string(j, "title");
+  r.introduction = optional_string(j, "introduction");
+  if (!r.name && !r.chatwork_id && !r.organization_name && !r.department && !r.title &&
+      !r.introduction) {
+    reject(
+        "update_profile needs at least one of name, chatwork_id, organization_name, department, "
+        "title, introduction");
+  }
+  return r;
+}
+
+std::vector<account_id> bounded_accounts(const json& j) {
+  auto accounts = account_list(j, "account_ids");
+  if (accounts.empty() || accounts.size() > max_get_accounts)
+    reject("account_ids must hold 1 to " + std::to_string(max_get_accounts) + " account ids");
+  return accounts;
+}
+
 request_body parse_body(std::string_view op, const json& j) {
   if (op == "ping") return ping_req{};
   if (op == "auth") {
@@ -195,12 +219,18 @@ request_body parse_body(std::string_view op, const json& j) {
     return mark_read_req{id_field<room_id>(j, "room_id"), message_field(j, "message_id")};
   }
   if (op == "sync") return parse_sync(j);
-  if (op == "get_accounts") {
-    get_accounts_req r{account_list(j, "account_ids")};
-    if (r.accounts.empty() || r.accounts.size() > max_get_accounts)
-      reject("account_ids must hold 1 to " + std::to_string(max_get_accounts) + " account ids");
-    return r;
+  if (op == "get_accounts") return get_accounts_req{bounded_accounts(j)};
+  if (op == "me") return me_req{};
+  if (op == "update_profile") return parse_update_profile(j);
+  if (op == "get_profiles") return get_profiles_req{bounded_accounts(j)};
+  if (op == "request_contact") {
+    return request_contact_req{id_field<account_id>(j, "account_id"),
+                               optional_string(j, "message").value_or("")};
   }
+  if (op == "incoming_requests") return incoming_requests_req{};
+  if (op == "accept_contact") return accept_contact_req{id_field<account_id>(j, "request_id")};
+  if (op == "reject_contact") return reject_contact_req{id_field<account_id>(j, "request_id")};
+  if (op == "contacts") return list_contacts_req{};
   reject("unknown op \"" + std::string(op) + "\"");
 }
 

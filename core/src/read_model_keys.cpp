@@ -19,6 +19,10 @@ const char* table_name(table t) {
       return "accounts";
     case table::tokens:
       return "tokens";
+    case table::contacts:
+      return "contacts";
+    case table::contact_requests:
+      return "contact_requests";
   }
   return "unknown";
 }
@@ -57,6 +61,18 @@ std::string member_rooms_prefix(account_id a) {
 }
 std::string account_key(account_id a) {
   return be64(a.value);
+}
+std::string contact_key(account_id a, account_id other) {
+  return be64(a.value) + be64(other.value);
+}
+std::string contacts_prefix(account_id a) {
+  return be64(a.value);
+}
+std::string contact_request_key(account_id to, account_id from) {
+  return be64(to.value) + be64(from.value);
+}
+std::string contact_requests_prefix(account_id to) {
+  return be64(to.value);
 }
 
 }  // namespace hibiki::read_model

@@ -17,13 +17,16 @@ json room_event(std::string_view ev, const room::state& after) {
   return json{{"ev", std::string(ev)}, {"room_id", after.id.value}, {"seq", after.seq}};
 }
 
-/// The message object of message `id` as it is in `after`, with `body` as its current text.
-json current_message(const room::state& after, message_id id, std::string_view body) {
+/// The message object of message `id` as it is in `after`, with `body` as its current text and
+/// `name` as its author's name.
+json current_message(const room::state& after, message_id id, std::string_view body,
+                     std::string_view name = {}) {
   if (!id || id > after.last_message()) {
-    return message_object(id, account_id{}, body, 0, 0, false);
+    return message_object(id, account_id{}, body, 0, 0, false, name);
   }
   const auto& meta = after.messages[id.value - 1];
-  return message_object(id, meta.author, body, meta.send_time, meta.update_time, meta.deleted);
+  return message_object(id, meta.author, body, meta.send_time, meta.update_time, meta.deleted,
+                        name);
 }
 
 room_summary summary_of(const room::state& s) {
@@ -82,11 +85,11 @@ std::optional<nlohmann::json> push_frame(const room::state& before, const room::
           return j;
         } else if constexpr (std::is_same_v<T, room::message_posted>) {
           auto j = room_event("message_created", after);
-          j["message"] = current_message(after, ev.id, ev.body);
+          j["message"] = current_message(after, ev.id, ev.body, ev.author_name);
           return j;
         } else if constexpr (std::is_same_v<T, room::message_edited>) {
           auto j = room_event("message_updated", after);
-          j["message"] = current_message(after, ev.id, ev.body);
+          j["message"] = current_message(after, ev.id, ev.body, ev.author_name);
           return j;
         } else if constexpr (std::is_same_v<T, room::message_deleted>) {
           auto j = room_event("message_deleted", after);
@@ -105,10 +108,10 @@ std::vector<row_op> project(const room::state& before, const room::event& e,
   const room_id r = after.id;
   if (const auto* p = std::get_if<room::message_posted>(&e)) {
     ops.push_back({table::history, history_key(r, p->id),
-                   detail::dump(current_message(after, p->id, p->body))});
+                   detail::dump(current_message(after, p->id, p->body, p->author_name))});
   } else if (const auto* ed = std::get_if<room::message_edited>(&e)) {
     ops.push_back({table::history, history_key(r, ed->id),
-                   detail::dump(current_message(after, ed->id, ed->body))});
+                   detail::dump(current_message(after, ed->id, ed->body, ed->author_name))});
   } else if (const auto* d = std::get_if<room::message_deleted>(&e)) {
     ops.push_back(
         {table::history, history_key(r, d->id), detail::dump(current_message(after, d->id, ""))});
@@ -121,12 +124,44 @@ std::vector<row_op> project(const room::state& before, const room::event& e,
   return ops;
 }
 
+json account_row(const user::state& s) {
+  json account{{"account_id", s.id.value},
+               {"name", s.name},
+               {"chatwork_id", s.profile.chatwork_id},
+               {"organization_name", s.profile.organization},
+               {"department", s.profile.department},
+               {"title", s.profile.title},
+               {"introduction", s.profile.introduction}};
+  if (s.disabled) account["disabled"] = true;
+  return account;
+}
+
 std::vector<row_op> project(const user::state& before, const user::event& e,
                             const user::state& after) {
   std::vector<row_op> ops;
-  json account{{"account_id", after.id.value}, {"name", after.name}};
-  if (after.disabled) account["disabled"] = true;
-  ops.push_back({table::accounts, account_key(after.id), detail::dump(account)});
+  // Contact events are about a pair, not about the owner's own row.
+  if (const auto* q = std::get_if<user::contact_requested>(&e)) {
+    ops.push_back(
+        {table::contact_requests, contact_request_key(q->to, q->from),
+         detail::dump(
+             json{{"account_id", q->from.value}, {"message", q->message}, {"time", q->time}})});
+    return ops;
+  }
+  if (const auto* r = std::get_if<user::contact_request_rejected>(&e)) {
+    ops.push_back({table::contact_requests, contact_request_key(r->to, r->from), std::nullopt});
+    return ops;
+  }
+  if (const auto* a = std::get_if<user::contact_accepted>(&e)) {
+    ops.push_back(
+        {table::contact_requests, contact_request_key(a->by, a->requester), std::nullopt});
+    ops.push_back({table::contacts, contact_key(a->requester, a->by),
+                   detail::dump(json{{"account_id", a->by.value}, {"room_id", a->room.value}})});
+    ops.push_back(
+        {table::contacts, contact_key(a->by, a->requester),
+         detail::dump(json{{"account_id", a->requester.value}, {"room_id", a->room.value}})});
+    return ops;
+  }
+  ops.push_back({table::accounts, account_key(after.id), detail::dump(account_row(after))});
   // The tokens table maps the hash of the account's live token to the account: the old hash
   // goes when the token is revoked or replaced, so the old token no longer authenticates.
   if (before.token_hash != after.token_hash) {

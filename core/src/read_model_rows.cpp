@@ -131,14 +131,43 @@ nlohmann::json to_json(const room_listing& l, bool details) {
 }
 
 nlohmann::json message_object(message_id id, account_id author, std::string_view body,
-                              unix_time send_time, unix_time update_time, bool deleted) {
+                              unix_time send_time, unix_time update_time, bool deleted,
+                              std::string_view author_name) {
   // A deleted message keeps its id but never its text, whatever the caller passes.
   return json{{"message_id", protocol::to_wire(id)},
               {"account_id", author.value},
+              {"account", json{{"account_id", author.value}, {"name", std::string(author_name)}}},
               {"body", deleted ? std::string() : std::string(body)},
               {"send_time", send_time},
               {"update_time", update_time},
               {"deleted", deleted}};
+}
+
+}  // namespace hibiki::read_model
+
+namespace hibiki::read_model {
+
+void name_refresher::refresh(nlohmann::json& message) {
+  auto account = message.find("account");
+  if (account == message.end() || !account->is_object()) return;
+  auto author = detail::get_u64(*account, "account_id");
+  if (!author || *author == 0) return;
+  auto it = known_.find(*author);
+  if (it == known_.end()) it = known_.emplace(*author, lookup_(account_id{*author})).first;
+  if (it->second) (*account)["name"] = *it->second;
+}
+
+std::optional<std::string> name_refresher::refresh_frame(std::string_view frame) {
+  // Only message frames carry a name; the others pass untouched without being parsed.
+  if (frame.find("\"message\":{") == std::string_view::npos) return std::nullopt;
+  auto j = json::parse(frame, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  auto message = j.find("message");
+  if (message == j.end() || !message->is_object()) return std::nullopt;
+  const auto before = (*message)["account"];
+  refresh(*message);
+  if ((*message)["account"] == before) return std::nullopt;
+  return detail::dump(j);
 }
 
 }  // namespace hibiki::read_model

@@ -183,6 +183,7 @@ result<decision> decide_send(const state& s, const member_state& actor, const se
   e.client_msg_id = c.client_msg_id;
   e.time = c.now;
   e.mentions = member_mentions(s, c.body, c.actor);
+  e.author_name = c.author_name;
   return single(std::move(e));
 }
 
@@ -205,7 +206,8 @@ result<decision> decide_edit(const state& s, const member_state& actor, const ed
   auto meta = own_message(s, actor, c.actor, c.message);
   if (!meta) return meta.error();
   if (auto st = check_body(c.body); !st) return st.error();
-  return single(message_edited{c.message, c.body, c.now, member_mentions(s, c.body, c.actor)});
+  return single(
+      message_edited{c.message, c.body, c.now, member_mentions(s, c.body, c.actor), c.author_name});
 }
 
 result<decision> decide_delete(const state& s, const member_state& actor, const delete_message& c) {

@@ -1,5 +1,6 @@
-/// The user aggregate's rules: registration once, renames by the owner only, and the operator's
-/// commands (disable, enable, revoke, issue a token) on registered accounts only.
+/// The user aggregate's rules: registration once, renames and profile edits by the owner only,
+/// the operator's commands (disable, enable, revoke, issue a token) on registered accounts only,
+/// one `my` room per account, and the contact requests of the pairs this account owns.
 
 #include <algorithm>
 
@@ -27,7 +28,129 @@ bool is_token_hash(std::string_view h) {
          });
 }
 
+/// Text of at most `max` code points, valid UTF-8, without control characters (newlines and tabs
+/// too when `multiline`).
+status validate_text(std::string_view text, std::string_view field, std::size_t max,
+                     bool multiline) {
+  std::size_t count = 0;
+  bool control = false;
+  const bool valid = detail::for_each_code_point(text, [&](char32_t cp) {
+    ++count;
+    if (multiline && (cp == U'\n' || cp == U'\t')) return;
+    control = control || is_control(cp);
+  });
+  if (!valid) return {errc::bad_request, std::string(field) + " must be valid UTF-8"};
+  if (count > max) {
+    return {errc::bad_request,
+            std::string(field) + " must be at most " + std::to_string(max) + " characters"};
+  }
+  if (control) {
+    return {errc::bad_request, std::string(field) + " must not contain control characters"};
+  }
+  return {};
+}
+
+bool is_chatwork_id_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == '-';
+}
+
+hibiki::error no_request_from(account_id requester) {
+  return {errc::not_found, "no contact request from account " + std::to_string(requester.value)};
+}
+
+/// Pair commands reach the owner of the pair only; anything else is a routing bug.
+std::optional<hibiki::error> check_pair(const state& s, account_id a, account_id b) {
+  if (!a || !b || a.value > max_wire_id || b.value > max_wire_id)
+    return hibiki::error{errc::bad_request, "account_id must be a positive integer"};
+  if (a == b) return hibiki::error{errc::bad_request, "a contact request needs another account"};
+  if (pair_owner(a, b) != s.id)
+    return hibiki::error{errc::bad_request, "this account does not own that pair"};
+  return std::nullopt;
+}
+
+result<std::vector<event>> decide_update(const state& s, const update_profile& c) {
+  if (c.actor != s.id) return hibiki::error{errc::forbidden, "only the owner may edit a profile"};
+  if (auto st = validate_profile(c); !st) return st.error();
+  std::vector<event> out;
+  if (c.name && *c.name != s.name) out.push_back(account_renamed{*c.name});
+  profile p = s.profile;
+  if (c.chatwork_id) p.chatwork_id = *c.chatwork_id;
+  if (c.organization) p.organization = *c.organization;
+  if (c.department) p.department = *c.department;
+  if (c.title) p.title = *c.title;
+  if (c.introduction) p.introduction = *c.introduction;
+  if (p != s.profile) out.push_back(profile_updated{std::move(p)});
+  return out;
+}
+
+result<std::vector<event>> decide_request(const state& s, const request_contact& c) {
+  if (auto err = check_pair(s, c.from, c.to)) return *err;
+  if (auto st = validate_text(c.message, "message", max_request_message_chars, true); !st)
+    return st.error();
+  if (const auto* p = find_pair(s, c.from == s.id ? c.to : c.from)) {
+    if (p->contacts) return hibiki::error{errc::conflict, "already contacts"};
+    if (p->requester == c.from)
+      return hibiki::error{errc::conflict, "a contact request to that account is already waiting"};
+    return hibiki::error{errc::conflict, "account " + std::to_string(c.to.value) +
+                                             " already sent you a contact request: accept it"};
+  }
+  return std::vector<event>{contact_requested{c.from, c.to, c.message, c.now}};
+}
+
+result<std::vector<event>> decide_accept(const state& s, const accept_contact& c) {
+  if (auto err = check_pair(s, c.actor, c.requester)) return *err;
+  const auto* p = find_pair(s, c.actor == s.id ? c.requester : c.actor);
+  if (p == nullptr) return no_request_from(c.requester);
+  // Accepted before (a retry, or two connections at once): nothing changes, and the reply
+  // names the room the pair already has.
+  if (p->contacts) return std::vector<event>{};
+  if (p->requester != c.requester) return no_request_from(c.requester);
+  if (!c.room) return hibiki::error{errc::bad_request, "room_id must be a positive integer"};
+  return std::vector<event>{contact_accepted{c.requester, c.actor, c.room}};
+}
+
+result<std::vector<event>> decide_reject(const state& s, const reject_contact& c) {
+  if (auto err = check_pair(s, c.actor, c.requester)) return *err;
+  const auto* p = find_pair(s, c.actor == s.id ? c.requester : c.actor);
+  if (p == nullptr || p->contacts || p->requester != c.requester)
+    return no_request_from(c.requester);
+  return std::vector<event>{contact_request_rejected{c.requester, c.actor}};
+}
+
 }  // namespace
+
+const pair_state* find_pair(const state& s, account_id other) {
+  auto it = s.pairs.find(other);
+  return it == s.pairs.end() ? nullptr : &it->second;
+}
+
+status validate_profile(const update_profile& u) {
+  if (u.name) {
+    if (auto st = validate_name(*u.name); !st) return st;
+  }
+  if (u.chatwork_id) {
+    const auto& id = *u.chatwork_id;
+    if (id.size() > max_chatwork_id_chars) {
+      return {errc::bad_request, "chatwork_id must be at most " +
+                                     std::to_string(max_chatwork_id_chars) + " characters"};
+    }
+    if (!std::all_of(id.begin(), id.end(), is_chatwork_id_char)) {
+      return {errc::bad_request, "chatwork_id may contain only letters, digits, '_', '.' and '-'"};
+    }
+  }
+  const std::pair<const std::optional<std::string>*, std::string_view> lines[] = {
+      {&u.organization, "organization_name"}, {&u.department, "department"}, {&u.title, "title"}};
+  for (const auto& [value, field] : lines) {
+    if (!*value) continue;
+    if (auto st = validate_text(**value, field, max_profile_line_chars, false); !st) return st;
+  }
+  if (u.introduction) {
+    if (auto st = validate_text(*u.introduction, "introduction", max_introduction_chars, true); !st)
+      return st;
+  }
+  return {};
+}
 
 status validate_name(std::string_view name) {
   std::size_t count = 0;
@@ -67,6 +190,20 @@ result<std::vector<event>> decide(const state& s, const command& cmd) {
     if (auto st = validate_name(c->name); !st) return st.error();
     return std::vector<event>{account_renamed{c->name}};
   }
+  if (const auto* c = std::get_if<update_profile>(&cmd)) return decide_update(s, *c);
+  if (const auto* c = std::get_if<get_profile>(&cmd)) {
+    if (c->actor != s.id) return hibiki::error{errc::forbidden, "only the owner reads this"};
+    return std::vector<event>{};
+  }
+  if (const auto* c = std::get_if<assign_my_room>(&cmd)) {
+    if (s.my_room) return std::vector<event>{};
+    if (!c->room || c->room.value > max_wire_id)
+      return hibiki::error{errc::bad_request, "room_id must be a positive integer"};
+    return std::vector<event>{my_room_assigned{c->room}};
+  }
+  if (const auto* c = std::get_if<request_contact>(&cmd)) return decide_request(s, *c);
+  if (const auto* c = std::get_if<accept_contact>(&cmd)) return decide_accept(s, *c);
+  if (const auto* c = std::get_if<reject_contact>(&cmd)) return decide_reject(s, *c);
   if (std::holds_alternative<disable_account>(cmd)) {
     if (s.disabled) return std::vector<event>{};
     return std::vector<event>{account_disabled{}};
@@ -101,8 +238,23 @@ state apply(state s, const event& e) {
     s.disabled = false;
   } else if (std::holds_alternative<tokens_revoked>(e)) {
     s.token_hash.clear();
+  } else if (const auto* t = std::get_if<token_issued>(&e)) {
+    s.token_hash = t->token_hash;
+  } else if (const auto* p = std::get_if<profile_updated>(&e)) {
+    s.profile = p->value;
+  } else if (const auto* m = std::get_if<my_room_assigned>(&e)) {
+    s.my_room = m->room;
+  } else if (const auto* q = std::get_if<contact_requested>(&e)) {
+    s.pairs[q->from == s.id ? q->to : q->from] =
+        pair_state{false, q->from, q->message, q->time, room_id{}};
+  } else if (const auto* r = std::get_if<contact_request_rejected>(&e)) {
+    s.pairs.erase(r->from == s.id ? r->to : r->from);
   } else {
-    s.token_hash = std::get<token_issued>(e).token_hash;
+    const auto& a = std::get<contact_accepted>(e);
+    auto& p = s.pairs[a.requester == s.id ? a.by : a.requester];
+    p.contacts = true;
+    p.requester = a.requester;
+    p.room = a.room;
   }
   return s;
 }

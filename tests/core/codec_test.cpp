@@ -227,7 +227,7 @@ TEST_CASE("a version 1 user snapshot (before disabling existed) reads as enabled
   auto back = codec::decode_user_snapshot(v1);
   REQUIRE(back.ok());
   CHECK(*back == user::state{account_id{3}, true, "carol", std::string(64, 'c'), 123, false});
-  CHECK(codec::current_version("user.snapshot") == 2);
+  CHECK(codec::current_version("user.snapshot") == 3);
   // Version 2 without "disabled" is corrupt, not silently enabled.
   json bad{{"t", "user.snapshot"}, {"v", 2},           {"id", 3},        {"registered", true},
            {"name", "carol"},      {"token_hash", ""}, {"created_at", 1}};

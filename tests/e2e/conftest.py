@@ -675,8 +675,12 @@ EVENT_FIELDS = {
     "read": {"room_id", "message_id", "unread_num", "mention_num"},
     "synced": set(),
     "gap": {"room_id", "seq"},
+    # People and contacts (docs/protocol.md, "People and contacts").
+    "contact_request": {"request_id", "account_id", "message", "time"},
+    "contact_added": {"account_id", "room_id"},
 }
-MESSAGE_FIELDS = {"message_id", "account_id", "body", "send_time", "update_time", "deleted"}
+MESSAGE_FIELDS = {"message_id", "account_id", "account", "body", "send_time", "update_time",
+                  "deleted"}
 
 
 def event_shape_error(e):
@@ -691,7 +695,7 @@ def event_shape_error(e):
             return f"bad {k}"
     if "message_id" in e and not (isinstance(e["message_id"], str) and e["message_id"].isdigit()):
         return "bad message_id"
-    if "message" in e:
+    if e["ev"] in ("message_created", "message_updated"):  # contact_request's message is text
         m = e["message"]
         if not isinstance(m, dict) or MESSAGE_FIELDS - set(m):
             return "bad message object"

@@ -331,3 +331,56 @@ def test_hibikid_takes_options_from_the_environment_and_a_config_file(hibikid_bi
     assert bad.returncode == 2, (bad.stdout, bad.stderr)
     assert "HIBIKI_IDLE_TIMEOUT: invalid value 'soon' for --idle-timeout" in bad.stderr
     assert not (tmp_path / "never").exists()
+
+
+def test_people_commands(server, tmp_path):
+    alice_id, alice_token = server.signup("alice")
+    bob = server.user("bob")
+    r = run_cli(server, tmp_path, "me", token=alice_token)
+    assert r.returncode == 0, r.stderr
+    fields = dict(line.split(": ", 1) for line in r.stdout.splitlines())
+    assert fields["account_id"] == str(alice_id) and fields["name"] == "alice", r.stdout
+    assert int(fields["room_id"]) > 0, r.stdout
+    r = run_cli(server, tmp_path, "profile", "title=lead", "department=", token=alice_token)
+    assert r.returncode == 0, r.stderr
+    assert "title: lead" in r.stdout.splitlines(), r.stdout
+    assert bob.ok("get_profiles", account_ids=[alice_id])["profiles"] == []  # strangers still
+
+    r = run_cli(server, tmp_path, "contact-request", str(bob.account_id), "hello bob",
+                token=alice_token)
+    assert r.returncode == 0, r.stderr
+    assert [x["message"] for x in bob.ok("incoming_requests")["requests"]] == ["hello bob"]
+    room = bob.ok("accept_contact", request_id=alice_id)["room_id"]
+    r = run_cli(server, tmp_path, "contacts", token=alice_token)
+    assert r.returncode == 0, r.stderr
+    row = r.stdout.splitlines()[1].split()
+    assert row[:3] == [str(bob.account_id), str(room), "bob"], r.stdout
+    r = run_cli(server, tmp_path, "dm", str(bob.account_id), "hi from the CLI", token=alice_token)
+    assert r.returncode == 0, r.stderr
+    pushed = bob.next_event("message_created", pred=lambda e: e["room_id"] == room)
+    assert pushed["message"]["body"] == "hi from the CLI"
+    assert pushed["message"]["account"] == {"account_id": alice_id, "name": "alice"}
+
+    # bob asks carol; carol sees it with `requests` and turns it down with `reject`.
+    carol_id, carol_token = server.signup("carol")
+    bob.ok("request_contact", account_id=carol_id)
+    r = run_cli(server, tmp_path, "requests", token=carol_token)
+    assert r.returncode == 0 and r.stdout.splitlines()[1].split()[:3] == \
+        [str(bob.account_id), str(bob.account_id), "bob"], r.stdout
+    r = run_cli(server, tmp_path, "reject", str(bob.account_id), token=carol_token)
+    assert r.returncode == 0, r.stderr
+    assert bob.ok("contacts")["contacts"][0]["account_id"] == alice_id
+
+    # Errors: not a contact, no request (exit 1, the server's message); bad usage (exit 2).
+    r = run_cli(server, tmp_path, "dm", str(carol_id), "x", token=alice_token)
+    assert r.returncode == 1 and "not among your contacts" in r.stderr, (r.stdout, r.stderr)
+    r = run_cli(server, tmp_path, "accept", str(carol_id), token=alice_token)
+    assert r.returncode == 1 and "not_found" in r.stderr or "no contact request" in r.stderr, \
+        r.stderr
+    for args in (["dm", "0", "x"], ["dm", "2"], ["dm", "2", ""], ["profile"],
+                 ["profile", "nick=x"], ["profile", "title"], ["accept"], ["reject", "x"],
+                 ["contact-request"], ["me", "extra"], ["contacts", "x"]):
+        r = run_cli(server, tmp_path, *args, token=alice_token)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+    r = run_cli(server, tmp_path, "profile", "chatwork_id=bad id", token=alice_token)
+    assert r.returncode == 1 and "chatwork_id" in r.stderr, r.stderr

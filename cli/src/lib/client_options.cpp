@@ -64,6 +64,13 @@ bool is_admin_action(std::string_view action) {
   return false;
 }
 
+bool is_profile_field(std::string_view field) {
+  for (std::string_view f :
+       {"name", "chatwork_id", "organization_name", "department", "title", "introduction"})
+    if (f == field) return true;
+  return false;
+}
+
 std::string operator_url(const client_options& o) {
   return o.admin_url.empty() ? o.server : o.admin_url;
 }
@@ -175,6 +182,29 @@ result<client_options> parse_client_options(const std::vector<std::string>& args
       st = arity(2, 2, "admin " + action + " ID");
       if (st) st = check_id(o.args[1], "account id");
     }
+  } else if (o.command == "me" || o.command == "contacts" || o.command == "requests") {
+    st = arity(0, 0, o.command);
+  } else if (o.command == "profile") {
+    st = arity(1, static_cast<std::size_t>(-1), "profile FIELD=VALUE...");
+    for (std::size_t k = 0; st && k < o.args.size(); ++k) {
+      const auto& a = o.args[k];
+      const auto field = a.substr(0, a.find('='));
+      if (a.find('=') == std::string::npos || !is_profile_field(field))
+        st = status(errc::bad_request,
+                    "profile takes FIELD=VALUE with FIELD one of name, chatwork_id, "
+                    "organization_name, department, title, introduction; got '" +
+                        a + "'");
+    }
+  } else if (o.command == "contact-request") {
+    st = arity(1, 2, "contact-request ACCOUNT_ID [MESSAGE]");
+    if (st) st = check_id(o.args[0], "account id");
+  } else if (o.command == "accept" || o.command == "reject") {
+    st = arity(1, 1, o.command + " ACCOUNT_ID");
+    if (st) st = check_id(o.args[0], "account id");
+  } else if (o.command == "dm") {
+    st = arity(2, 2, "dm ACCOUNT_ID TEXT");
+    if (st) st = check_id(o.args[0], "account id");
+    if (st && o.args[1].empty()) st = status(errc::bad_request, "the message text is empty");
   } else if (o.command == "add-member") {
     st = arity(2, 2, "add-member ROOM ACCOUNT_ID");
     if (st) st = check_id(o.args[0], "room id");
@@ -245,6 +275,16 @@ Commands:
   rooms                             list your rooms
   create-room NAME [MEMBER_ID...]   create a room; prints its id
   add-member ROOM ACCOUNT_ID        add an account to a room
+  me                                your profile and the id of your `my` room
+  profile FIELD=VALUE...            change your profile: name, chatwork_id, organization_name,
+                                    department, title, introduction (VALUE may be empty)
+  contacts                          your contacts with their direct room
+  contact-request ACCOUNT_ID [MESSAGE]
+                                    ask an account to become a contact
+  requests                          the contact requests waiting for you
+  accept ACCOUNT_ID                 accept that account's request; prints the direct room
+  reject ACCOUNT_ID                 turn that account's request down
+  dm ACCOUNT_ID TEXT                post to the direct room you share with a contact
   journal status [--url URL] [--json]
                                     the server's journal: kind, topic, breaker state, and per
                                     partition the indexed offset, end offset and lag (GET

@@ -21,7 +21,8 @@ struct client_options {
   /// --admin-token-file FILE: the admin token the operator commands send. Default: empty =
   /// $HIBIKI_ADMIN_TOKEN, else none
   std::string admin_token_file;
-  /// signup, send, tail, rooms, create-room, add-member, journal, cluster, admin
+  /// signup, send, tail, rooms, create-room, add-member, me, profile, contacts,
+  /// contact-request, requests, accept, reject, dm, journal, cluster, admin
   std::string command;
   std::vector<std::string> args;
   /// `journal status --json`, `cluster status --json`: print the server's JSON as it came.
@@ -35,6 +36,9 @@ struct client_options {
 /// The admin subcommands (`hibiki admin ACTION ...`) and their arguments: create-account NAME,
 /// disable-account ID, enable-account ID, revoke-tokens ID, create-token ID, rename ID NAME.
 bool is_admin_action(std::string_view action);
+
+/// The fields `hibiki profile FIELD=VALUE` may set (the update_profile op's fields).
+bool is_profile_field(std::string_view field);
 
 /// Parses the arguments (without the program name) and checks the command's arity and numeric
 /// arguments. `journal status`, `cluster status` and `admin ACTION ...` also take `--url URL`

@@ -77,10 +77,42 @@ struct get_accounts_req {
 };
 inline constexpr std::size_t max_get_accounts = 1000;
 
+/// The caller's own profile (Chatwork's `me`).
+struct me_req {};
+/// Changes some of the caller's profile fields; at least one.
+struct update_profile_req {
+  std::optional<std::string> name{};
+  std::optional<std::string> chatwork_id{};
+  std::optional<std::string> organization_name{};
+  std::optional<std::string> department{};
+  std::optional<std::string> title{};
+  std::optional<std::string> introduction{};
+};
+/// The profiles of accounts the caller knows (shares a room or a contact with, or a waiting
+/// contact request); the others are left out.
+struct get_profiles_req {
+  std::vector<account_id> accounts;  ///< 1..max_get_accounts
+};
+struct request_contact_req {
+  account_id account;
+  std::string message;
+};
+struct incoming_requests_req {};
+/// `request_id` is the requester's account id.
+struct accept_contact_req {
+  account_id requester;
+};
+struct reject_contact_req {
+  account_id requester;
+};
+struct list_contacts_req {};
+
 using request_body =
     std::variant<ping_req, auth_req, create_room_req, add_members_req, remove_member_req,
                  leave_room_req, list_rooms_req, send_message_req, edit_message_req,
-                 delete_message_req, history_req, mark_read_req, sync_req, get_accounts_req>;
+                 delete_message_req, history_req, mark_read_req, sync_req, get_accounts_req, me_req,
+                 update_profile_req, get_profiles_req, request_contact_req, incoming_requests_req,
+                 accept_contact_req, reject_contact_req, list_contacts_req>;
 
 struct request {
   std::int64_t id = 0;

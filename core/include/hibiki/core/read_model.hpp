@@ -8,10 +8,16 @@
 ///   room_events    room|seq         → the push frame JSON of the room event with that seq
 ///   room_summary   room             → room_summary JSON
 ///   member_rooms   account|room     → member_row JSON
-///   accounts       account          → account JSON {account_id, name[, disabled: true]}
+///   accounts       account          → account JSON {account_id, name, chatwork_id,
+///                                     organization_name, department, title, introduction
+///                                     [, disabled: true]}
 ///   tokens         token hash       → account id (decimal); only the live token of each account
+///   contacts       account|other    → {account_id: other, room_id: the pair's direct room}
+///   contact_requests  to|from       → {account_id: from, message, time}: requests waiting
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,9 +37,11 @@ enum class table : std::uint8_t {
   room_summary,
   member_rooms,
   accounts,
-  tokens
+  tokens,
+  contacts,
+  contact_requests
 };
-inline constexpr int table_count = 6;
+inline constexpr int table_count = 8;
 const char* table_name(table t);
 
 /// A put (value set) or a delete (value empty) of one row.
@@ -54,6 +62,10 @@ std::string room_summary_key(room_id r);
 std::string member_room_key(account_id a, room_id r);
 std::string member_rooms_prefix(account_id a);
 std::string account_key(account_id a);
+std::string contact_key(account_id a, account_id other);
+std::string contacts_prefix(account_id a);
+std::string contact_request_key(account_id to, account_id from);
+std::string contact_requests_prefix(account_id to);
 
 // ---- rows --------------------------------------------------------------------------------------
 struct room_summary {
@@ -93,10 +105,32 @@ room_listing listing(const member_row& m, const room_summary& s);
 /// `details` (list_rooms's extension) also {type}.
 nlohmann::json to_json(const room_listing& l, bool details = false);
 
-/// The message object of the protocol: {message_id, account_id, body, send_time, update_time,
-/// deleted}.
+/// The accounts row of a user state (also what `get_profiles` shows of an account).
+nlohmann::json account_row(const user::state& s);
+
+/// The message object of the protocol: {message_id, account_id, account: {account_id, name},
+/// body, send_time, update_time, deleted}. `account` is Chatwork's shape; `account_id` stays for
+/// ws-protocol-v1 clients.
 nlohmann::json message_object(message_id id, account_id author, std::string_view body,
-                              unix_time send_time, unix_time update_time, bool deleted);
+                              unix_time send_time, unix_time update_time, bool deleted,
+                              std::string_view author_name = {});
+
+/// Current names for message objects, read from the accounts table: `lookup` is called once per
+/// distinct author and its answer (nullopt: keep the name the object has) is remembered.
+class name_refresher {
+ public:
+  using lookup_fn = std::function<std::optional<std::string>(account_id)>;
+  explicit name_refresher(lookup_fn lookup) : lookup_(std::move(lookup)) {}
+  /// Sets `message.account.name` to the author's current name.
+  void refresh(nlohmann::json& message);
+  /// A push frame with a message object (message_created/updated): the frame with the current
+  /// name, or nullopt when the frame has no message object or its name is already current.
+  std::optional<std::string> refresh_frame(std::string_view frame);
+
+ private:
+  lookup_fn lookup_;
+  std::map<std::uint64_t, std::optional<std::string>> known_;
+};
 
 // ---- projection --------------------------------------------------------------------------------
 

@@ -69,17 +69,22 @@ struct remove_member {
 struct leave_room {
   account_id actor;
 };
+/// `author_name` is the actor's display name as its session knows it (not the client's word):
+/// it goes into the event so the message object of the push carries a name without asking
+/// another entity. Readers of history and sync replace it with the current name.
 struct send_message {
   account_id actor;
   std::string body;
   std::string client_msg_id;
   unix_time now = 0;
+  std::string author_name{};
 };
 struct edit_message {
   account_id actor;
   message_id message;
   std::string body;
   unix_time now = 0;
+  std::string author_name{};
 };
 struct delete_message {
   account_id actor;
@@ -124,12 +129,14 @@ struct message_posted {
   std::string client_msg_id;
   unix_time time = 0;
   std::vector<account_id> mentions;  ///< `[To:id]` tags in the body, members only, no duplicates
+  std::string author_name{};         ///< the author's name when posting ("" before version 2)
 };
 struct message_edited {
   message_id id;
   std::string body;
   unix_time time = 0;
   std::vector<account_id> mentions;
+  std::string author_name{};  ///< the author's name when editing ("" before version 2)
 };
 struct message_deleted {
   message_id id;

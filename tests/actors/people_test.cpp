@@ -1,0 +1,220 @@
+// People through the actor layer: `me` makes the account's `my` room once; contact requests are
+// decided by the pair's owner entity (the lower account id), so several accepts at once (one
+// offered room id each) still give the pair one direct room; message objects name their author,
+// and history shows a rename. Everything survives a restart.
+
+#include <catch2/catch.hpp>
+
+#include "entity_traits.hpp"
+#include "hibiki/core/protocol.hpp"
+#include "hibiki/testkit/actor_fixture.hpp"
+#include "hibiki/testkit/entity_kit.hpp"
+#include "hibiki/testkit/probe.hpp"
+#include "hibiki/testkit/recording_link.hpp"
+
+using namespace hibiki;
+using hibiki::testkit::actor_fixture;
+using hibiki::testkit::recording_link;
+using json = nlohmann::json;
+
+namespace {
+
+struct conn {
+  std::shared_ptr<recording_link> link = std::make_shared<recording_link>();
+  caf::actor session;
+  std::int64_t next_id = 1;
+};
+
+conn connect(actor_fixture& fx, const std::string& token) {
+  conn c;
+  c.session = fx.open_session(c.link);
+  fx.send_text(c.session, json{{"id", c.next_id++}, {"op", "auth"}, {"token", token}}.dump());
+  fx.run();
+  return c;
+}
+
+/// Sends a request without running the actors; returns its id.
+std::int64_t send(actor_fixture& fx, conn& c, json req) {
+  const auto id = c.next_id++;
+  req["id"] = id;
+  fx.send_text(c.session, req.dump());
+  return id;
+}
+
+json reply(conn& c, std::int64_t id) {
+  for (const auto& f : c.link->frames())
+    if (f.contains("re") && f["re"] == id) return f;
+  FAIL("no reply to " << id);
+  return {};
+}
+
+json call(actor_fixture& fx, conn& c, json req) {
+  auto id = send(fx, c, std::move(req));
+  fx.run();
+  return reply(c, id);
+}
+
+std::vector<json> events(conn& c, std::string_view ev) {
+  std::vector<json> out;
+  for (const auto& f : c.link->frames())
+    if (f.value("ev", "") == ev) out.push_back(f);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("me makes the my room once and keeps it", "[people]") {
+  actor_fixture fx;
+  auto alice = fx.signup("alice");
+  REQUIRE(alice.ok());
+  auto a = connect(fx, alice->token);
+  auto me = call(fx, a, {{"op", "me"}});
+  REQUIRE(me["ok"] == true);
+  const auto room = me["room_id"].get<std::uint64_t>();
+  REQUIRE(room > 0);
+  CHECK(me["name"] == "alice");
+  CHECK(call(fx, a, {{"op", "me"}})["room_id"] == room);
+
+  testkit::room_kit my(fx, entity_of(room_id{room}));
+  auto s = my.state();
+  CHECK(s.created);
+  CHECK(s.type == room::room_type::my);
+  CHECK(s.members.size() == 1);
+  CHECK(s.member(alice->account) != nullptr);
+
+  fx.restart();
+  auto a2 = connect(fx, alice->token);
+  CHECK(call(fx, a2, {{"op", "me"}})["room_id"] == room);
+  testkit::user_kit user(fx, entity_of(alice->account));
+  CHECK(user.state().my_room == room_id{room});
+}
+
+TEST_CASE("accepts from several connections at once make one direct room", "[people][contacts]") {
+  actor_fixture fx;
+  auto alice = fx.signup("alice");
+  auto bob = fx.signup("bob");
+  REQUIRE(alice.ok());
+  REQUIRE(bob.ok());
+  auto a = connect(fx, alice->token);
+  REQUIRE(call(fx, a, {{"op", "request_contact"}, {"account_id", bob->account.value}})["ok"] ==
+          true);
+  auto b1 = connect(fx, bob->token);
+  auto b2 = connect(fx, bob->token);
+  auto b3 = connect(fx, bob->token);
+  // All three are in the actors' mailboxes before any of them runs.
+  std::vector<std::pair<conn*, std::int64_t>> sent;
+  for (auto* c : {&b1, &b2, &b3})
+    sent.emplace_back(
+        c, send(fx, *c, {{"op", "accept_contact"}, {"request_id", alice->account.value}}));
+  fx.run();
+  std::set<std::uint64_t> rooms;
+  for (auto& [c, id] : sent) {
+    auto r = reply(*c, id);
+    REQUIRE(r["ok"] == true);
+    CHECK(r["account_id"] == alice->account.value);
+    CHECK(r["name"] == "alice");
+    rooms.insert(r["room_id"].get<std::uint64_t>());
+  }
+  REQUIRE(rooms.size() == 1);
+  const room_id direct{*rooms.begin()};
+
+  // The owner of the pair (alice, the lower id) recorded that room, once.
+  testkit::user_kit owner(fx, entity_of(user::pair_owner(alice->account, bob->account)));
+  const auto* pair = user::find_pair(owner.state(), bob->account);
+  REQUIRE(pair != nullptr);
+  CHECK(pair->contacts);
+  CHECK(pair->room == direct);
+  std::size_t accepted = 0;
+  for (const auto& append : fx.journal().log())
+    for (const auto& pe : append.events)
+      if (auto e = actors::user_traits::decode(pe.payload);
+          e && std::holds_alternative<user::contact_accepted>(*e))
+        ++accepted;
+  CHECK(accepted == 1);
+
+  // The room is direct, with the two as admins; no other direct room was created.
+  testkit::room_kit room(fx, entity_of(direct));
+  auto rs = room.state();
+  CHECK(rs.type == room::room_type::direct);
+  REQUIRE(rs.members.size() == 2);
+  CHECK(rs.member(alice->account)->role == role::admin);
+  CHECK(rs.member(bob->account)->role == role::admin);
+  std::size_t direct_rooms = 0;
+  for (const auto& append : fx.journal().log())
+    for (const auto& pe : append.events)
+      if (auto e = actors::room_traits::decode(pe.payload)) {
+        if (auto* c = std::get_if<room::room_created>(&*e); c && c->type == room::room_type::direct)
+          ++direct_rooms;
+      }
+  CHECK(direct_rooms == 1);
+  // alice learned of the new contact.
+  auto added = events(a, "contact_added");
+  REQUIRE(added.size() == 1);
+  CHECK(added[0]["room_id"] == direct.value);
+
+  // Accepted again after a restart: the same room.
+  fx.restart();
+  auto b4 = connect(fx, bob->token);
+  auto again = call(fx, b4, {{"op", "accept_contact"}, {"request_id", alice->account.value}});
+  CHECK(again["room_id"] == direct.value);
+  auto list = call(fx, b4, {{"op", "contacts"}});
+  REQUIRE(list["contacts"].size() == 1);
+  CHECK(list["contacts"][0]["room_id"] == direct.value);
+}
+
+TEST_CASE("the pair's owner decides accepts in order while appends are in flight",
+          "[people][contacts]") {
+  actor_fixture fx;
+  auto alice = fx.signup("alice");
+  auto bob = fx.signup("bob");
+  REQUIRE(alice.ok());
+  REQUIRE(bob.ok());
+  testkit::user_kit owner(fx, entity_of(alice->account));
+  REQUIRE_FALSE(owner.run(user::request_contact{bob->account, alice->account, "", 1}).reply.err);
+
+  // Two accepts, each with its own offered room, reach the owner before the first is durable.
+  fx.auto_journal = false;
+  testkit::probe p1(fx), p2(fx);
+  for (auto [p, offered] : {std::pair{&p1, 50}, std::pair{&p2, 51}}) {
+    caf::anon_send(
+        fx.ctx().users,
+        actors::entity_command<user::command>{
+            entity_of(alice->account),
+            user::accept_contact{alice->account, bob->account, room_id{offered}}, p->reply()});
+  }
+  fx.run();
+  p1.expect_no_message();  // nothing answered before the append is durable
+  p2.expect_no_message();
+  fx.journal().complete_all();
+  fx.auto_journal = true;
+  fx.run();
+  CHECK(p1.expect<actors::command_reply>().fields["room_id"] == 50);
+  CHECK(p2.expect<actors::command_reply>().fields["room_id"] == 50);
+  CHECK(user::find_pair(owner.state(), bob->account)->room == room_id{50});
+}
+
+TEST_CASE("message objects carry the author's name; history shows a rename", "[people]") {
+  actor_fixture fx;
+  auto alice = fx.signup("alice");
+  auto bob = fx.signup("bob");
+  REQUIRE(alice.ok());
+  REQUIRE(bob.ok());
+  auto a = connect(fx, alice->token);
+  auto b = connect(fx, bob->token);
+  auto created =
+      call(fx, a, {{"op", "create_room"}, {"name", "t"}, {"members", {bob->account.value}}});
+  const auto room = created["room_id"].get<std::uint64_t>();
+  call(fx, a, {{"op", "send_message"}, {"room_id", room}, {"body", "hi"}, {"client_msg_id", "1"}});
+  auto pushed = events(b, "message_created");
+  REQUIRE(pushed.size() == 1);
+  CHECK(pushed[0]["message"]["account"] ==
+        json{{"account_id", alice->account.value}, {"name", "alice"}});
+
+  REQUIRE(call(fx, a, {{"op", "update_profile"}, {"name", "Alice L."}})["ok"] == true);
+  auto hist = call(fx, b, {{"op", "history"}, {"room_id", room}});
+  CHECK(hist["messages"][0]["account"]["name"] == "Alice L.");
+  call(fx, a, {{"op", "send_message"}, {"room_id", room}, {"body", "2"}, {"client_msg_id", "2"}});
+  pushed = events(b, "message_created");
+  REQUIRE(pushed.size() == 2);
+  CHECK(pushed[1]["message"]["account"]["name"] == "Alice L.");
+}
