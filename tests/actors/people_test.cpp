@@ -175,7 +175,7 @@ TEST_CASE("the pair's owner decides accepts in order while appends are in flight
   // Two accepts, each with its own offered room, reach the owner before the first is durable.
   fx.auto_journal = false;
   testkit::probe p1(fx), p2(fx);
-  for (auto [p, offered] : {std::pair{&p1, 50}, std::pair{&p2, 51}}) {
+  for (auto [p, offered] : {std::pair{&p1, std::uint64_t{50}}, std::pair{&p2, std::uint64_t{51}}}) {
     caf::anon_send(
         fx.ctx().users,
         actors::entity_command<user::command>{

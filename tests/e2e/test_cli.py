@@ -375,8 +375,7 @@ def test_people_commands(server, tmp_path):
     r = run_cli(server, tmp_path, "dm", str(carol_id), "x", token=alice_token)
     assert r.returncode == 1 and "not among your contacts" in r.stderr, (r.stdout, r.stderr)
     r = run_cli(server, tmp_path, "accept", str(carol_id), token=alice_token)
-    assert r.returncode == 1 and "not_found" in r.stderr or "no contact request" in r.stderr, \
-        r.stderr
+    assert r.returncode == 1 and "no contact request" in r.stderr, r.stderr
     for args in (["dm", "0", "x"], ["dm", "2"], ["dm", "2", ""], ["profile"],
                  ["profile", "nick=x"], ["profile", "title"], ["accept"], ["reject", "x"],
                  ["contact-request"], ["me", "extra"], ["contacts", "x"]):
