@@ -14,18 +14,9 @@ import time
 
 import pytest
 
+from conftest import CLI, needs_cli
 
-def _cli_binary():
-    env = os.environ.get("HIBIKI_CLI")
-    if env:
-        return env
-    hibikid = os.environ.get("HIBIKID", "")
-    candidate = os.path.join(os.path.dirname(hibikid), "hibiki")
-    return candidate if os.access(candidate, os.X_OK) else None
-
-
-CLI = _cli_binary()
-pytestmark = pytest.mark.skipif(CLI is None, reason="set HIBIKI_CLI to the hibiki binary")
+pytestmark = needs_cli
 
 
 def run_cli(server, tmp_path, *args, token=None, timeout=20):
