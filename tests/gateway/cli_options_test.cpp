@@ -23,14 +23,14 @@ TEST_CASE("hibikid defaults", "[cli][options]") {
   REQUIRE(o->http_port == 8080);
   REQUIRE(o->data_dir == "./data");
   REQUIRE_FALSE(o->open_signup);  // closed unless asked for, whatever the address
-  REQUIRE(o->tls_cert.empty());
-  REQUIRE(o->tls_key.empty());
-  REQUIRE(o->max_connections == 10'000);
-  REQUIRE(o->max_connections_per_ip == 100);
-  REQUIRE(o->signup_rate == 10);
-  REQUIRE(o->signup_period == std::chrono::seconds(60));
-  REQUIRE(o->trusted_proxies.empty());
-  REQUIRE(o->allowed_origins.empty());
+  REQUIRE(o->edge.tls_cert_file.empty());
+  REQUIRE(o->edge.tls_key_file.empty());
+  REQUIRE(o->edge.max_connections == 10'000);
+  REQUIRE(o->edge.max_connections_per_ip == 100);
+  REQUIRE(o->edge.signup_per_ip == 10);
+  REQUIRE(o->edge.signup_period == std::chrono::seconds(60));
+  REQUIRE(o->edge.trusted_proxies.empty());
+  REQUIRE(o->edge.allowed_origins.empty());
   REQUIRE(o->snapshot_every == 1000);
   REQUIRE(o->passivate_after == std::chrono::seconds(120));
   REQUIRE(o->max_live_entities == 100'000);
@@ -152,9 +152,10 @@ TEST_CASE("hibikid flags", "[cli][options]") {
   REQUIRE(egw.signup_period == std::chrono::seconds(3600));
   REQUIRE(egw.trusted_proxies == strings{"127.0.0.1", "10.0.0.0/8"});
   REQUIRE(egw.allowed_origins == strings{"https://chat.example.com", "http://localhost:8080"});
-  REQUIRE(parse_daemon_options({"--signup-rate=0"})->signup_rate == 0);
-  REQUIRE(parse_daemon_options({"--signup-rate=5/s"})->signup_period == std::chrono::seconds(1));
-  REQUIRE(parse_daemon_options({"--allowed-origins=*"})->allowed_origins == strings{"*"});
+  REQUIRE(parse_daemon_options({"--signup-rate=0"})->edge.signup_per_ip == 0);
+  REQUIRE(parse_daemon_options({"--signup-rate=5/s"})->edge.signup_period ==
+          std::chrono::seconds(1));
+  REQUIRE(parse_daemon_options({"--allowed-origins=*"})->edge.allowed_origins == strings{"*"});
 
   auto v6 = parse_daemon_options({"--http=[::1]:9000"});
   REQUIRE(v6.ok());
