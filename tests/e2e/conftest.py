@@ -727,18 +727,31 @@ def server(server_factory):
 # ---- helpers shared by the tests ---------------------------------------------------------------
 
 
-def stdout_match(server, pattern, timeout=15):
-    """The first match of `pattern` in the server's stdout; the lines after the serving line are
-    read by a background thread, so this waits for them (bounded)."""
+def wait_for(predicate, what, timeout=DEFAULT_TIMEOUT):
+    """Polls until `predicate()` returns something truthy and returns it; fails the test with
+    "`what` within TIMEOUTs" when it does not in time (log lines and stdout lines land a moment
+    after what caused them). `what` may be a function, called only then."""
     deadline = time.monotonic() + timeout
     while True:
+        got = predicate()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what() if callable(what) else what} within {timeout}s")
+        time.sleep(0.05)
+
+
+def stdout_match(server, pattern, timeout=15):
+    """The first match of `pattern` in the server's stdout (read by a background thread)."""
+
+    def first_match():
         for line in list(server.stdout_lines):
             m = re.search(pattern, line)
             if m:
                 return m
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {pattern!r} in {server.stdout_lines!r}")
-        time.sleep(0.05)
+        return None
+
+    return wait_for(first_match, lambda: f"no {pattern!r} in {server.stdout_lines!r}", timeout)
 
 
 def admin_listener(server):

@@ -126,6 +126,16 @@ def test_errors_and_usage(server, tmp_path):
 # ---- hibiki journal status, and hibikid's journal flags ------------------------------------------
 
 
+def assert_hibikid_refuses(hibikid_binary, tmp_path, args, says):
+    """hibikid with `args` exits 2 saying `says`, before it serves or opens its data directory."""
+    r = subprocess.run([hibikid_binary, "--http=127.0.0.1:0", f"--data-dir={tmp_path / 'data'}"]
+                       + args, capture_output=True, text=True, timeout=20)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert says in r.stderr, r.stderr
+    assert "serving" not in r.stdout
+    assert not (tmp_path / "data").exists()
+
+
 def operator_env(server):
     """The environment of an operator command against `server`: its admin token in
     HIBIKI_ADMIN_TOKEN (the --admin-token-file flag is tested on its own)."""
@@ -220,13 +230,7 @@ def test_journal_status_errors(server):
     (["--kafka-open-timeout=0"], "--kafka-open-timeout"),
 ])
 def test_hibikid_refuses_bad_journal_flags(hibikid_binary, tmp_path, args, says):
-    r = subprocess.run([hibikid_binary, "--http=127.0.0.1:0", f"--data-dir={tmp_path / 'data'}"]
-                       + args, capture_output=True, text=True, timeout=20)
-    assert r.returncode == 2, (r.stdout, r.stderr)
-    assert says in r.stderr, r.stderr
-    assert "serving" not in r.stdout
-    # Refused before anything was opened.
-    assert not (tmp_path / "data").exists()
+    assert_hibikid_refuses(hibikid_binary, tmp_path, args, says)
 
 
 # ---- hibiki cluster status on a single node, and hibikid's cluster flags -------------------------
@@ -287,12 +291,7 @@ def test_cluster_status_errors(server):
     (["--route-wait=0"], "--route-wait"),
 ])
 def test_hibikid_refuses_bad_cluster_flags(hibikid_binary, tmp_path, args, says):
-    r = subprocess.run([hibikid_binary, "--http=127.0.0.1:0", f"--data-dir={tmp_path / 'data'}"]
-                       + args, capture_output=True, text=True, timeout=20)
-    assert r.returncode == 2, (r.stdout, r.stderr)
-    assert says in r.stderr, r.stderr
-    assert "serving" not in r.stdout
-    assert not (tmp_path / "data").exists()
+    assert_hibikid_refuses(hibikid_binary, tmp_path, args, says)
 
 
 def test_hibikid_takes_options_from_the_environment_and_a_config_file(hibikid_binary, tmp_path):
