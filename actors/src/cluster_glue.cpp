@@ -15,6 +15,7 @@
 
 #include "hibiki/core/log.hpp"
 #include "messages.hpp"
+#include "openssl_error_queue.hpp"
 #include "shard_table.hpp"
 
 namespace hibiki::actors {
@@ -389,6 +390,11 @@ result<std::unique_ptr<cluster_glue>> cluster_glue::start(caf::actor_system& sys
                                                 sys.render(published.error())};
   }
   if (tls) {
+    if (!openssl_error_queue_guarded()) {
+      log("WARNING: TLS calls do not go through hibiki's error-queue guard "
+          "(openssl_error_queue.hpp):"
+          " a refused connection to the cluster port may drop the links between the nodes");
+    }
     log("the cluster port " + p->options.listen + " runs over mutual TLS: certificate " +
         p->options.tls->describe().value("certificate", "?") +
         "; peers must present a certificate signed by the cluster CA");

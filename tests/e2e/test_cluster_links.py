@@ -24,6 +24,8 @@ Counts, not durations: nothing here is timed except the generous bounds on settl
 """
 
 import re
+import socket
+import ssl
 import uuid
 
 import test_cluster as tc
@@ -66,17 +68,40 @@ def links(node):
     return made, lost
 
 
+def outsider_connects_and_leaves(port):
+    """A TCP connection closed at once, one that sends a few bytes, and a TLS client without a
+    certificate, each refused by the cluster port."""
+    socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        s.settimeout(5)
+        try:
+            s.recv(100)
+        except OSError:
+            pass
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+            with ctx.wrap_socket(raw) as tls:
+                tls.settimeout(5)
+                tls.recv(100)
+    except (OSError, ssl.SSLError):
+        pass  # refused: it has no certificate
+
+
 def test_tls_start_keeps_its_links(hibikid_binary, tmp_path, bootstrap):  # noqa: F811
     topic = f"hibiki.cluster.links.{uuid.uuid4().hex[:8]}"
     cluster = tc.Cluster(hibikid_binary, tmp_path, bootstrap, topic)
     try:
         cluster.start()
         cluster.wait_settled(NODES)
-        report = {}
+        report = {name: lost_in_log(cluster.nodes[name]) for name in NODES}
+        print(f"lost links per node at start: {report}")
         for name in NODES:
             node = cluster.nodes[name]
-            in_log = lost_in_log(node)
-            report[name] = in_log
+            in_log = report[name]
             # The log first: it is how the churn showed before the counters existed.
             assert sum(in_log.values()) <= LOST_BOUND, (name, in_log)
             made, lost = links(node)
@@ -87,7 +112,24 @@ def test_tls_start_keeps_its_links(hibikid_binary, tmp_path, bootstrap):  # noqa
             others = {n["node"]: n for n in st["nodes"] if not n["self"]}
             assert sorted(others) == sorted(set(NODES) - {name}), others
             assert all(o["reachable"] for o in others.values()), others
-        print(f"lost links per node at start: {report}")
+
+        # Outsiders open connections to every cluster port and drop them (a port scanner, a plain
+        # TCP client, a TLS client without a certificate): refused, and no link between the nodes
+        # may drop because of them. (CAF 0.17.6's OpenSSL module left the refused connection's
+        # error in its thread's OpenSSL error queue and took the next "would block" on a member's
+        # link for a fatal error.) /api/cluster asks every peer for its status over the links.
+        before = {name: links(cluster.nodes[name]) for name in NODES}
+        for name in NODES:
+            port = cluster.nodes[name].cluster_port
+            outsider_connects_and_leaves(port)
+            for other in NODES:
+                cluster.nodes[other].cluster_status()
+        for name in NODES:
+            node = cluster.nodes[name]
+            assert links(node) == before[name], (name, before[name], links(node))
+            st = node.cluster_status()
+            assert all(n["reachable"] for n in st["nodes"]), st["nodes"]
+            assert all("error" not in n for n in st["nodes"]), st["nodes"]
 
         # n1 dials n2 and n3; after its restart they hear its hello again.
         before = {name: links(cluster.nodes[name]) for name in ("n2", "n3")}
