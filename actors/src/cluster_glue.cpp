@@ -31,6 +31,11 @@ constexpr std::chrono::milliseconds describe_limit{3000};
 constexpr std::chrono::milliseconds peer_status_limit{2000};
 /// How long connecting to a peer's cluster port may take.
 constexpr std::chrono::seconds connect_limit{5};
+/// How long a node waits for the hello of a peer that should connect to it before it connects
+/// itself (a peer of an older version, which connects without saying hello, or one that cannot
+/// reach this node). Past it the pair may hold two connections, which the error-queue guard
+/// (openssl_error_queue.hpp) makes harmless.
+constexpr std::chrono::seconds hello_wait{10};
 /// How often an insecure cluster port is mentioned again in the log.
 constexpr std::chrono::hours insecure_reminder_every{1};
 
@@ -86,6 +91,13 @@ struct watcher_state {
   /// Each peer's port as last connected to or greeted by, while its connection lasts.
   std::map<std::string, caf::actor> live;
   std::set<std::string> connecting;
+  /// Peers that should connect here: since when this node has been waiting for their hello, and
+  /// when describe() last asked for them (a gap longer than hello_wait starts a new wait: the
+  /// peer was out of the group meanwhile).
+  struct wait {
+    std::chrono::steady_clock::time_point since, last;
+  };
+  std::map<std::string, wait> awaiting;
 };
 
 using watcher_actor = caf::stateful_actor<watcher_state>;
@@ -97,6 +109,7 @@ void adopt(watcher_actor* self, const std::string& node, const caf::actor& peer)
     self->monitor(peer);
     st.watched[peer.address()] = node;
   }
+  st.awaiting.erase(node);
   auto& current = st.live[node];
   if (current != peer) ++st.links->made;
   current = peer;
@@ -123,6 +136,7 @@ caf::behavior watcher_impl(watcher_actor* self, std::shared_ptr<node_context> ct
     // An older handle of the node (a previous incarnation) going down changes nothing.
     if (current == st.live.end() || current->second.address() != d.source) return;
     st.live.erase(current);
+    st.awaiting.erase(node);
     ++st.links->lost;
     log("lost the connection to node " + node + " (" + caf::to_string(d.reason) +
         "); not using it until Kafka's group says where its shards are");
@@ -139,7 +153,18 @@ caf::behavior watcher_impl(watcher_actor* self, std::shared_ptr<node_context> ct
           adopt(self, node, known->second);
           return;
         }
-        if (!dials(st.self_name, node)) return;  // it connects here and says hello
+        if (!dials(st.self_name, node)) {
+          // It connects here and says hello; connect anyway once it is long overdue.
+          auto now = std::chrono::steady_clock::now();
+          auto& w = st.awaiting.emplace(node, watcher_state::wait{now, now}).first->second;
+          if (now - w.last > hello_wait) w.since = now;
+          w.last = now;
+          if (now - w.since < hello_wait) return;
+          if (!st.connecting.count(node)) {
+            log("no hello from node " + node + " for " + std::to_string(hello_wait.count()) +
+                " s; connecting to it");
+          }
+        }
         if (!st.connecting.insert(node).second) return;
         self->request(st.connector, connect_limit, caf::connect_atom::value, host, port)
             .then(
