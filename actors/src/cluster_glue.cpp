@@ -68,10 +68,11 @@ std::optional<member_view> view_of(const persistence::cluster_member& m) {
 }
 
 /// Of two nodes, only the one whose name sorts first connects to the other; the other learns its
-/// port from the hello it sends right after. When both connected to each other at once, CAF
-/// 0.17.6 kept closing one connection of the pair and with it the proxies of the node (the
-/// `lost the connection` storms at start over TLS, whose slower handshakes let the two attempts
-/// overlap; docs/decisions/0009). With one dialing side there is never a second connection.
+/// port from the hello it sends right after. When both connected to each other, CAF closed the
+/// redundant connection of the pair, and over TLS that close took the good one along
+/// (openssl_error_queue.hpp): the `lost the connection` storms at start (docs/decisions/0009).
+/// Two nodes connecting at the very same moment could still lose both connections. With one
+/// dialing side there is never a second connection.
 bool dials(const std::string& self, const std::string& peer) {
   return self < peer;
 }

@@ -11,9 +11,9 @@
 ///  - keeps the owner map: describe() (who owns which shard, and where to reach it) after every
 ///    change, on refresh_owners (a `moved` reply) and every 2 s; connects to the peers whose
 ///    name sorts after its own through the middleman and says hello to them, takes the others'
-///    ports from their hello (only one of two nodes ever connects: CAF 0.17.6 mishandles two
-///    nodes connecting to each other at once), and monitors them all, so a lost peer is not used
-///    until Kafka says otherwise.
+///    ports from their hello (only one of two nodes connects: CAF 0.17.6 handles a pair of
+///    nodes connected both ways badly, decisions/0009), and monitors them all, so a lost peer is
+///    not used until Kafka says otherwise.
 /// Every table change is followed by notify_shards_changed.
 
 #include <atomic>
