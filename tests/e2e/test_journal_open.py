@@ -224,64 +224,82 @@ def fill(server):
     return rooms, alice_token
 
 
+def watch_the_open(node):
+    """Polls /healthz (200 throughout) and /readyz until the node serves; tries one WebSocket on
+    the first 503. Returns every /readyz answer in order and whether the WebSocket got the 503."""
+    answers = []
+    refused_ws = False
+    while not node.has_line(SERVING_RE):
+        assert node.proc.poll() is None, node.stderr_path.read_text()[-2000:]
+        health_status, _, health = node.request("GET", "/healthz")
+        assert health_status == 200, health  # alive throughout
+        status, ready = readiness(node)
+        answers.append((status, ready))
+        if status == 200:
+            break
+        if not refused_ws:
+            # A WebSocket while it opens: the clear 503 (the node may have finished in between;
+            # then the upgrade is served, which is not what this checks).
+            status, headers, body = node.request("GET", "/ws", headers=upgrade_headers())
+            if status == 503:
+                assert headers.get("retry-after") == "5", headers
+                assert json.loads(body)["error"]["message"] == STARTING_ERROR
+                refused_ws = True
+        time.sleep(0.02)
+    node.wait_line(SERVING_RE)
+    return answers, refused_ws
+
+
+# A fresh node opens the topic up to this many times until a poll lands while partitions catch up:
+# how long the catch-up lasts depends on the machine (about a second here for the backlog above),
+# so the observation is sampled again rather than timed. Every open is checked in full.
+OPENS = 3
+
+
 def test_readyz_reports_the_catch_up(hibikid_binary, tmp_path, bootstrap, server_factory):
     topic = f"hibiki.open.{uuid.uuid4().hex[:8]}"
     kafka = ["--journal=kafka", f"--kafka-brokers={bootstrap}", f"--kafka-topic={topic}",
-             "--kafka-partitions=8"]
+             "--kafka-partitions=16"]
     rates = ["--connection-rate=1000000", "--connection-burst=1000000",
              "--account-rate=1000000", "--account-burst=1000000"]
     first = server_factory(*kafka, *rates)
     rooms, token = fill(first)
     first.stop()
 
-    # A node with an empty data dir: it must read the whole topic into its index before serving.
-    node = Opening(hibikid_binary, tmp_path, f"--data-dir={tmp_path / 'fresh'}", *kafka, *rates,
-                   "--open-signup=true")
-    try:
-        answers = []  # every /readyz answer while it opened, in order
-        refused_ws = False
-        while not node.has_line(SERVING_RE):
-            assert node.proc.poll() is None, node.stderr_path.read_text()[-2000:]
-            health_status, _, health = node.request("GET", "/healthz")
-            assert health_status == 200, health  # alive throughout
-            status, ready = readiness(node)
-            answers.append((status, ready))
-            if status == 200:
-                break
-            if not refused_ws:
-                # A WebSocket while it opens: the clear 503 (the node may have finished in
-                # between; then the upgrade is served, which is not what this checks).
-                status, headers, body = node.request("GET", "/ws", headers=upgrade_headers())
-                if status == 503:
-                    assert headers.get("retry-after") == "5", headers
-                    assert json.loads(body)["error"]["message"] == STARTING_ERROR
-                    refused_ws = True
-            time.sleep(0.02)
-        node.wait_line(SERVING_RE)
+    catching_up = []
+    seen = []
+    for attempt in range(OPENS):
+        # A node with an empty data dir: it must read the whole topic into its index first.
+        node = Opening(hibikid_binary, tmp_path, f"--data-dir={tmp_path / f'fresh{attempt}'}",
+                       *kafka, *rates, "--open-signup=true")
+        try:
+            answers, refused_ws = watch_the_open(node)
+            not_ready = [ready for status, ready in answers if status == 503]
+            assert not_ready, f"no /readyz answer while the journal opened: {answers[:5]!r}"
+            for ready in not_ready:
+                assert ready["ready"] is False and ready["reasons"], ready
+                assert all(r.startswith(("opening the journal", "starting the node"))
+                           for r in ready["reasons"]), ready
+            assert refused_ws, "no WebSocket attempt was made while the journal opened"
+            seen += not_ready
 
-        not_ready = [ready for status, ready in answers if status == 503]
-        assert not_ready, f"no /readyz answer while the journal opened: {answers[:5]!r}"
-        for ready in not_ready:
-            assert ready["ready"] is False and ready["reasons"], ready
-            assert all(r.startswith(("opening the journal", "starting the node"))
-                       for r in ready["reasons"]), ready
+            # Serving: ready, the same port, and the whole backlog is there.
+            status, ready = readiness(node)
+            assert (status, ready) == (200, {"ready": True})
+            c = Client(f"ws://{node.host}:{node.port}/ws")
+            try:
+                r = c.request("auth", token=token)
+                assert r.get("ok") is True, r
+                for room, bodies in rooms.items():
+                    assert [m["body"] for m in full_history(c, room)] == bodies
+            finally:
+                c.close()
+            node.proc.send_signal(signal.SIGTERM)
+            assert node.wait_exit() == 0
+        finally:
+            node.kill()
         catching_up = [r for ready in not_ready for r in ready["reasons"]
                        if CATCHING_UP_RE.match(r)]
-        assert catching_up, f"no partition was seen catching up: {not_ready[:10]!r}"
-        assert refused_ws, "no WebSocket attempt was made while the journal opened"
-
-        # Serving: ready, the same port, and the whole backlog is there.
-        status, ready = readiness(node)
-        assert (status, ready) == (200, {"ready": True})
-        c = Client(f"ws://{node.host}:{node.port}/ws")
-        try:
-            r = c.request("auth", token=token)
-            assert r.get("ok") is True, r
-            for room, bodies in rooms.items():
-                assert [m["body"] for m in full_history(c, room)] == bodies
-        finally:
-            c.close()
-        node.proc.send_signal(signal.SIGTERM)
-        assert node.wait_exit() == 0
-    finally:
-        node.kill()
+        if catching_up:
+            break
+    assert catching_up, f"no partition was seen catching up in {OPENS} opens: {seen[:20]!r}"
