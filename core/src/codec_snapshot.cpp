@@ -23,9 +23,16 @@ constexpr const char* user_snapshot_type = "user.snapshot";
   return true;
 }();
 
-/// room.snapshot v2 added the room's "type". A v1 snapshot is of a group room (the only kind).
+/// room.snapshot v2 added the room's "type", "icon_preset" and "removed". A v1 snapshot is of a
+/// group room (the only kind then) with the default icon, never deleted (rooms could not be).
 [[maybe_unused]] const bool room_snapshot_v2 = [] {
-  register_upcaster(room_snapshot_type, 1, [](json& j) { j["type"] = "group"; });
+  register_upcaster(room_snapshot_type, 1, [](json& j) {
+    j["type"] = "group";
+    j["icon_preset"] = std::string(room::default_icon_preset);
+    j["removed"] = false;
+    j["tasks"] = json::array();
+    j["last_task"] = 0;
+  });
   return true;
 }();
 
@@ -60,14 +67,18 @@ result<room::state> read_room(const json& doc) {
   const auto type = room::parse_room_type(r.str("type"));
   if (!type) r.miss("type");
   s.type = type.value_or(room::room_type::group);
+  s.removed = r.boolean("removed");
   s.name = r.str("name");
   s.description = r.str("description");
+  s.icon_preset = r.str("icon_preset");
   s.created_at = r.i64("created_at");
   s.seq = r.u64("seq");
   s.deleted = r.ids<message_id>("deleted");
   const auto* members = r.array("members");
   const auto* messages = r.array("messages");
   const auto* dedupe = r.array("dedupe");
+  const auto* tasks = r.array("tasks");
+  s.last_task = r.id<task_id>("last_task");
   if (!r.ok()) return r.failure(room_snapshot_type);
 
   const hibiki::error corrupt{errc::bad_request, "room.snapshot: malformed entry"};
@@ -102,6 +113,32 @@ result<room::state> read_room(const json& doc) {
     if (!s.dedupe.emplace(key, room::sent_receipt{message_id{*id}, *seq}).second) return corrupt;
     s.dedupe_order.push_back(std::move(key));
   }
+  for (const auto& t : *tasks) {
+    // [id, assignee, by, body, limit, limit_type, status, time, update_time]
+    if (!is_tuple(t, 9) || !t[3].is_string() || !t[5].is_string() || !t[6].is_string()) {
+      return corrupt;
+    }
+    auto id = hibiki::detail::as_u64(t[0]);
+    auto assignee = hibiki::detail::as_u64(t[1]);
+    auto by = hibiki::detail::as_u64(t[2]);
+    auto limit = hibiki::detail::as_i64(t[4]);
+    auto ltype = room::parse_limit_type(t[5].get<std::string>());
+    auto status = room::parse_task_status(t[6].get<std::string>());
+    auto time = hibiki::detail::as_i64(t[7]);
+    auto updated = hibiki::detail::as_i64(t[8]);
+    if (!id || !assignee || !by || !limit || !ltype || !status || !time || !updated) {
+      return corrupt;
+    }
+    s.tasks[task_id{*id}] = room::task{account_id{*assignee},
+                                       account_id{*by},
+                                       t[3].get<std::string>(),
+                                       *limit,
+                                       *ltype,
+                                       *status,
+                                       *time,
+                                       *updated};
+  }
+  room::count_open_tasks(s);
   return s;
 }
 
@@ -152,19 +189,29 @@ bytes encode_snapshot(const room::state& s) {
     if (it == s.dedupe.end()) continue;
     dedupe.push_back(json::array({key, it->second.id.value, it->second.seq}));
   }
+  json tasks = json::array();
+  for (const auto& [id, t] : s.tasks) {
+    tasks.push_back(json::array({id.value, t.assignee.value, t.by.value, t.body, t.limit,
+                                 std::string(room::to_string(t.limit_type)),
+                                 std::string(room::to_string(t.status)), t.time, t.update_time}));
+  }
   json j{{"t", room_snapshot_type},
          {"v", current_version(room_snapshot_type)},
          {"id", s.id.value},
          {"created", s.created},
          {"type", std::string(room::to_string(s.type))},
+         {"removed", s.removed},
          {"name", s.name},
          {"description", s.description},
+         {"icon_preset", s.icon_preset},
          {"created_at", s.created_at},
          {"seq", s.seq},
          {"deleted", ids_json(s.deleted)},
          {"members", std::move(members)},
          {"messages", std::move(messages)},
-         {"dedupe", std::move(dedupe)}};
+         {"dedupe", std::move(dedupe)},
+         {"tasks", std::move(tasks)},
+         {"last_task", s.last_task.value}};
   return detail::to_cbor(j);
 }
 

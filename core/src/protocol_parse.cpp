@@ -112,6 +112,64 @@ request_body parse_add_members(const json& j) {
   return r;
 }
 
+std::vector<account_id> optional_account_list(const json& obj, std::string_view key) {
+  if (detail::field(obj, key) == nullptr) return {};
+  return account_list(obj, key);
+}
+
+request_body parse_update_room(const json& j) {
+  update_room_req r;
+  r.room = id_field<room_id>(j, "room_id");
+  r.name = optional_string(j, "name");
+  r.description = optional_string(j, "description");
+  r.icon_preset = optional_string(j, "icon_preset");
+  if (!r.name && !r.description && !r.icon_preset) {
+    reject("name, description or icon_preset is required");
+  }
+  return r;
+}
+
+request_body parse_set_members(const json& j) {
+  set_members_req r;
+  r.room = id_field<room_id>(j, "room_id");
+  r.admins = account_list(j, "members_admin_ids");
+  r.members = optional_account_list(j, "members_member_ids");
+  r.readonly = optional_account_list(j, "members_readonly_ids");
+  if (r.admins.empty()) reject("members_admin_ids must name at least one admin");
+  return r;
+}
+
+std::optional<account_id> optional_account(const json& obj, std::string_view key) {
+  const auto* v = detail::field(obj, key);
+  if (v == nullptr) return std::nullopt;
+  return account_id{wire_id(*v, key)};
+}
+
+std::optional<std::string> optional_status(const json& obj) {
+  auto status = optional_string(obj, "status");
+  if (status && *status != "open" && *status != "done") reject("status must be open or done");
+  return status;
+}
+
+request_body parse_add_task(const json& j) {
+  add_task_req r;
+  r.room = id_field<room_id>(j, "room_id");
+  r.body = string_field(j, "body");
+  r.to_ids = account_list(j, "to_ids");
+  if (r.to_ids.empty()) reject("to_ids must name at least one account");
+  if (const auto* v = detail::field(j, "limit")) {
+    auto n = v->is_number_integer() ? detail::as_i64(*v) : std::nullopt;
+    if (!n || *n < 0) reject("limit must be a Unix time in seconds (an integer, 0 or more)");
+    r.limit = *n;
+  }
+  r.limit_type = optional_string(j, "limit_type");
+  if (r.limit_type && *r.limit_type != "none" && *r.limit_type != "date" &&
+      *r.limit_type != "time") {
+    reject("limit_type must be none, date or time");
+  }
+  return r;
+}
+
 request_body parse_history(const json& j) {
   history_req r;
   r.room = id_field<room_id>(j, "room_id");
@@ -201,6 +259,29 @@ request_body parse_body(std::string_view op, const json& j) {
       reject("account_ids must hold 1 to " + std::to_string(max_get_accounts) + " account ids");
     return r;
   }
+  if (op == "get_room") return get_room_req{id_field<room_id>(j, "room_id")};
+  if (op == "update_room") return parse_update_room(j);
+  if (op == "delete_room") return delete_room_req{id_field<room_id>(j, "room_id")};
+  if (op == "get_members") return get_members_req{id_field<room_id>(j, "room_id")};
+  if (op == "set_members") return parse_set_members(j);
+  if (op == "add_task") return parse_add_task(j);
+  if (op == "set_task_status") {
+    set_task_status_req r{id_field<room_id>(j, "room_id"), id_field<task_id>(j, "task_id"),
+                          string_field(j, "status")};
+    if (r.status != "open" && r.status != "done") reject("status must be open or done");
+    return r;
+  }
+  if (op == "get_task") {
+    return get_task_req{id_field<room_id>(j, "room_id"), id_field<task_id>(j, "task_id")};
+  }
+  if (op == "list_tasks") {
+    return list_tasks_req{id_field<room_id>(j, "room_id"), optional_account(j, "account_id"),
+                          optional_account(j, "assigned_by_account_id"), optional_status(j)};
+  }
+  if (op == "my_tasks") {
+    return my_tasks_req{optional_account(j, "assigned_by_account_id"), optional_status(j)};
+  }
+  if (op == "my_status") return my_status_req{};
   reject("unknown op \"" + std::string(op) + "\"");
 }
 

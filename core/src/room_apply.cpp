@@ -82,8 +82,15 @@ void apply_one(state& s, const member_added& e) {
   s.members.emplace(e.account, member_state{e.role, s.last_message(), {}});
 }
 
+/// Drops `account`'s tasks (Chatwork's rule: your tasks in a room go with you when you leave).
+void drop_tasks_of(state& s, account_id account) {
+  std::erase_if(s.tasks, [&](const auto& kv) { return kv.second.assignee == account; });
+  s.open_tasks.erase(account);
+}
+
 void apply_one(state& s, const member_removed& e) {
   s.members.erase(e.account);
+  drop_tasks_of(s, e.account);
 }
 
 void apply_one(state& s, const message_posted& e) {
@@ -113,6 +120,43 @@ void apply_one(state& s, const read_marked& e) {
   auto it = s.members.find(e.account);
   if (it == s.members.end()) return;
   advance_cursor(it->second, std::min(e.up_to, s.last_message()));
+}
+
+void apply_one(state& s, const room_updated& e) {
+  s.name = e.name;
+  s.description = e.description;
+  s.icon_preset = e.icon_preset;
+}
+
+void apply_one(state& s, const room_deleted&) {
+  s.removed = true;
+  s.members.clear();
+  s.tasks.clear();
+  s.open_tasks.clear();
+}
+
+void apply_one(state& s, const task_added& e) {
+  if (e.id <= s.last_task) return;  // ids only grow
+  s.last_task = e.id;
+  // An assignee who is not a member (a correct journal never says so) gets no task.
+  if (s.member(e.assignee) == nullptr) return;
+  s.tasks[e.id] =
+      task{e.assignee, e.by, e.body, e.limit, e.limit_type, task_status::open, e.time, 0};
+  ++s.open_tasks[e.assignee];
+}
+
+void apply_one(state& s, const task_status_changed& e) {
+  auto it = s.tasks.find(e.id);
+  if (it == s.tasks.end() || it->second.status == e.status) return;
+  it->second.status = e.status;
+  it->second.update_time = e.time;
+  auto& open = s.open_tasks[it->second.assignee];
+  if (e.status == task_status::open) {
+    ++open;
+  } else if (open > 0) {
+    --open;
+  }
+  if (open == 0) s.open_tasks.erase(it->second.assignee);
 }
 
 }  // namespace
