@@ -145,6 +145,10 @@ nlohmann::json room_traits::reply_fields(const command& cmd, const std::vector<e
             return {{"unread_num", room::unread_num(after, m.actor)},
                     {"mention_num", room::mention_num(after, m.actor)}};
           },
+          [&](const room::mark_unread& m) -> nlohmann::json {
+            return {{"unread_num", room::unread_num(after, m.actor)},
+                    {"mention_num", room::mention_num(after, m.actor)}};
+          },
           [&](const room::get_room& q) -> nlohmann::json {
             return {{"room", read_model::room_info(after, q.actor)}};
           },

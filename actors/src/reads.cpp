@@ -105,6 +105,17 @@ command_reply read_list_rooms(persistence::read_store& reads, account_id reader,
   return command_reply::ok({{"rooms", std::move(list)}});
 }
 
+command_reply read_message(persistence::read_store& reads, account_id reader, room_id room,
+                           message_id message) {
+  if (auto err = check_member(reads, reader, room)) return command_reply::fail(*err);
+  auto row = reads.get(table::history, read_model::history_key(room, message));
+  if (!row) return command_reply::fail(storage_error(row.error()));
+  if (!row->has_value()) return command_reply::fail(errc::not_found, "no such message");
+  auto j = nlohmann::json::parse(**row, nullptr, false);
+  if (!j.is_object()) return command_reply::fail(errc::internal, "corrupt history row");
+  return command_reply::ok({{"message", std::move(j)}});
+}
+
 command_reply read_my_status(persistence::read_store& reads, account_id reader) {
   auto rooms = listings(reads, reader);
   if (!rooms) return command_reply::fail(rooms.error());

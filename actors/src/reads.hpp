@@ -19,6 +19,11 @@ command_reply read_history(persistence::read_store& reads, account_id reader,
 command_reply read_list_rooms(persistence::read_store& reads, account_id reader,
                               bool details = false);
 
+/// `get_message`: {"message": {...}} from the history read model (members only); not_found for
+/// a message the room never had.
+command_reply read_message(persistence::read_store& reads, account_id reader, room_id room,
+                           message_id message);
+
 /// `my_status`: Chatwork's unread/mention/task counts over all the reader's rooms.
 command_reply read_my_status(persistence::read_store& reads, account_id reader);
 /// `my_tasks`: the tasks assigned to the reader (account_tasks rows), each with its

@@ -349,7 +349,7 @@ class session_actor : public caf::event_based_actor {
     if (refuse_if_stopping(id)) return;
     to_room(req.room,
             room::send_message{account_, std::move(req.body), std::move(req.client_msg_id),
-                               ctx_->now()},
+                               ctx_->now(), req.self_unread},
             reply_to_client(id));
   }
 
@@ -373,11 +373,25 @@ class session_actor : public caf::event_based_actor {
 
   void handle(std::int64_t id, protocol::mark_read_req& req) {
     if (refuse_if_stopping(id)) return;
-    auto room = req.room;
-    auto message = req.message;
+    move_cursor(id, req.room, req.message, room::mark_read{account_, req.message});
+  }
+
+  void handle(std::int64_t id, protocol::mark_unread_req& req) {
+    if (refuse_if_stopping(id)) return;
+    move_cursor(id, req.room, req.message, room::mark_unread{account_, req.message});
+  }
+
+  void handle(std::int64_t id, protocol::get_message_req& req) {
+    read(id, room_barrier(req.room), [account = account_, req](persistence::read_store& reads) {
+      return read_message(reads, account, req.room, req.message);
+    });
+  }
+
+  /// mark_read / mark_unread: the reply has the new counts, and the reader's other connections
+  /// get them in a `read` event.
+  void move_cursor(std::int64_t id, room_id room, message_id message, room::command cmd) {
     to_room(
-        room, room::mark_read{account_, message},
-        make_reply([this, id, room, message](command_reply& r) {
+        room, std::move(cmd), make_reply([this, id, room, message](command_reply& r) {
           answer(id, r);
           if (r.err) return;
           // The reader's other connections learn the new counts.

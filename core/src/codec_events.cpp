@@ -40,10 +40,10 @@ room::room_type read_room_type(field_reader& r, std::string_view key) {
 
 constexpr const char* room_type_name(const room::event& e) {
   constexpr const char* names[] = {
-      "room.room_created",   "room.member_added",       "room.member_removed",
-      "room.message_posted", "room.message_edited",     "room.message_deleted",
-      "room.read_marked",    "room.room_updated",       "room.room_deleted",
-      "room.task_added",     "room.task_status_changed"};
+      "room.room_created",   "room.member_added",        "room.member_removed",
+      "room.message_posted", "room.message_edited",      "room.message_deleted",
+      "room.read_marked",    "room.room_updated",        "room.room_deleted",
+      "room.task_added",     "room.task_status_changed", "room.unread_marked"};
   static_assert(std::variant_size_v<room::event> == std::size(names));
   return names[e.index()];
 }
@@ -117,6 +117,11 @@ void put_fields(json& j, const room::task_status_changed& e) {
   j["time"] = e.time;
 }
 
+void put_fields(json& j, const room::unread_marked& e) {
+  j["account"] = e.account.value;
+  j["up_to"] = e.up_to.value;
+}
+
 room::limit_type read_limit_type(field_reader& r, std::string_view key) {
   auto t = room::parse_limit_type(r.str(key));
   if (!t) r.miss(key);
@@ -157,6 +162,8 @@ result<room::event> read_room_event(const std::string& type, field_reader& r) {
                            r.id<account_id>("by"), r.i64("time")};
   } else if (type == "room.room_deleted") {
     e = room::room_deleted{r.id<account_id>("by"), r.i64("time")};
+  } else if (type == "room.unread_marked") {
+    e = room::unread_marked{r.id<account_id>("account"), r.id<message_id>("up_to")};
   } else if (type == "room.task_added") {
     room::task_added t;
     t.id = r.id<task_id>("id");

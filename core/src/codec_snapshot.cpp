@@ -32,6 +32,7 @@ constexpr const char* user_snapshot_type = "user.snapshot";
     j["removed"] = false;
     j["tasks"] = json::array();
     j["last_task"] = 0;
+    j["mentions"] = json::array();
   });
   return true;
 }();
@@ -78,6 +79,7 @@ result<room::state> read_room(const json& doc) {
   const auto* messages = r.array("messages");
   const auto* dedupe = r.array("dedupe");
   const auto* tasks = r.array("tasks");
+  const auto* mentions = r.array("mentions");
   s.last_task = r.id<task_id>("last_task");
   if (!r.ok()) return r.failure(room_snapshot_type);
 
@@ -138,6 +140,19 @@ result<room::state> read_room(const json& doc) {
                                        *time,
                                        *updated};
   }
+  for (const auto& m : *mentions) {
+    // [message_id, [account...]]
+    if (!is_tuple(m, 2) || !m[1].is_array()) return corrupt;
+    auto id = hibiki::detail::as_u64(m[0]);
+    if (!id) return corrupt;
+    std::vector<account_id> accounts;
+    for (const auto& a : m[1]) {
+      auto n = hibiki::detail::as_u64(a);
+      if (!n) return corrupt;
+      accounts.push_back(account_id{*n});
+    }
+    s.mentions[message_id{*id}] = std::move(accounts);
+  }
   room::count_open_tasks(s);
   return s;
 }
@@ -195,6 +210,12 @@ bytes encode_snapshot(const room::state& s) {
                                  std::string(room::to_string(t.limit_type)),
                                  std::string(room::to_string(t.status)), t.time, t.update_time}));
   }
+  json mentions = json::array();
+  for (const auto& [id, accounts] : s.mentions) {
+    json list = json::array();
+    for (const auto a : accounts) list.push_back(a.value);
+    mentions.push_back(json::array({id.value, std::move(list)}));
+  }
   json j{{"t", room_snapshot_type},
          {"v", current_version(room_snapshot_type)},
          {"id", s.id.value},
@@ -211,7 +232,8 @@ bytes encode_snapshot(const room::state& s) {
          {"messages", std::move(messages)},
          {"dedupe", std::move(dedupe)},
          {"tasks", std::move(tasks)},
-         {"last_task", s.last_task.value}};
+         {"last_task", s.last_task.value},
+         {"mentions", std::move(mentions)}};
   return detail::to_cbor(j);
 }
 

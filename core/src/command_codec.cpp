@@ -54,6 +54,12 @@ class strict_reader {
     if (!n) return fail(key), 0;
     return *n;
   }
+  bool boolean(std::string_view key) {
+    auto v = find(key);
+    if (!v) return false;
+    if (!v->is_boolean()) return fail(key), false;
+    return v->get<bool>();
+  }
   std::string str(std::string_view key) {
     auto v = find(key);
     if (!v) return {};
@@ -192,7 +198,8 @@ std::string encode_command(const room::command& cmd) {
                     {"actor", c.actor.value},
                     {"body", c.body},
                     {"client_msg_id", c.client_msg_id},
-                    {"now", c.now}};
+                    {"now", c.now},
+                    {"self_unread", c.self_unread}};
           },
           [](const room::edit_message& c) -> json {
             return {{"t", "room.edit_message"},
@@ -210,6 +217,10 @@ std::string encode_command(const room::command& cmd) {
           [](const room::mark_read& c) -> json {
             return {
                 {"t", "room.mark_read"}, {"actor", c.actor.value}, {"message", c.message.value}};
+          },
+          [](const room::mark_unread& c) -> json {
+            return {
+                {"t", "room.mark_unread"}, {"actor", c.actor.value}, {"message", c.message.value}};
           },
           [](const room::get_room& c) -> json {
             return {{"t", "room.get_room"}, {"actor", c.actor.value}};
@@ -337,6 +348,7 @@ result<room::command> decode_room_command(std::string_view text) {
     c.body = r.str("body");
     c.client_msg_id = r.str("client_msg_id");
     c.now = r.i64("now");
+    c.self_unread = r.boolean("self_unread");
     return finish<room::command>(r, std::move(c));
   }
   if (t == "room.edit_message") {
@@ -356,6 +368,12 @@ result<room::command> decode_room_command(std::string_view text) {
   }
   if (t == "room.mark_read") {
     room::mark_read c;
+    c.actor = account_id{r.u64("actor")};
+    c.message = message_id{r.u64("message")};
+    return finish<room::command>(r, c);
+  }
+  if (t == "room.mark_unread") {
+    room::mark_unread c;
     c.actor = account_id{r.u64("actor")};
     c.message = message_id{r.u64("message")};
     return finish<room::command>(r, c);

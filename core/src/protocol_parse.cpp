@@ -174,7 +174,12 @@ request_body parse_history(const json& j) {
   history_req r;
   r.room = id_field<room_id>(j, "room_id");
   r.before = optional_message(j, "before");
-  r.after = optional_message(j, "after");
+  // after "0" is "from the start" (Chatwork clients count from 0); other ids are 1 or more.
+  if (const auto* a = detail::field(j, "after"); a != nullptr && a->is_string() && *a == "0") {
+    r.after = message_id{0};
+  } else {
+    r.after = optional_message(j, "after");
+  }
   if (r.before && r.after) reject("before and after cannot be used together");
   if (const auto* v = detail::field(j, "limit")) {
     auto n = v->is_number_integer() ? detail::as_u64(*v) : std::nullopt;
@@ -239,7 +244,14 @@ request_body parse_body(std::string_view op, const json& j) {
   if (op == "list_rooms") return list_rooms_req{optional_bool(j, "details").value_or(false)};
   if (op == "send_message") {
     return send_message_req{id_field<room_id>(j, "room_id"), string_field(j, "body"),
-                            string_field(j, "client_msg_id")};
+                            string_field(j, "client_msg_id"),
+                            optional_bool(j, "self_unread").value_or(false)};
+  }
+  if (op == "get_message") {
+    return get_message_req{id_field<room_id>(j, "room_id"), message_field(j, "message_id")};
+  }
+  if (op == "mark_unread") {
+    return mark_unread_req{id_field<room_id>(j, "room_id"), message_field(j, "message_id")};
   }
   if (op == "edit_message") {
     return edit_message_req{id_field<room_id>(j, "room_id"), message_field(j, "message_id"),

@@ -97,6 +97,7 @@ void apply_one(state& s, const message_posted& e) {
   // Ids are dense; the event's id is the next one by construction of decide.
   if (e.id.value != s.messages.size() + 1) return;
   s.messages.push_back(message_meta{e.author, e.time, 0, false});
+  if (!e.mentions.empty()) s.mentions[e.id] = e.mentions;
   if (auto it = s.members.find(e.author); it != s.members.end()) advance_cursor(it->second, e.id);
   add_mentions(s, e.id, e.mentions);
   remember(s, dedupe_key(e.author, e.client_msg_id), sent_receipt{e.id, s.seq});
@@ -105,6 +106,11 @@ void apply_one(state& s, const message_posted& e) {
 void apply_one(state& s, const message_edited& e) {
   if (!known_message(s, e.id)) return;
   s.messages[e.id.value - 1].update_time = e.time;
+  if (e.mentions.empty()) {
+    s.mentions.erase(e.id);
+  } else {
+    s.mentions[e.id] = e.mentions;
+  }
   remove_mentions(s, e.id);
   add_mentions(s, e.id, e.mentions);
 }
@@ -113,6 +119,7 @@ void apply_one(state& s, const message_deleted& e) {
   if (!known_message(s, e.id)) return;
   s.messages[e.id.value - 1].deleted = true;
   insert_sorted(s.deleted, e.id);
+  s.mentions.erase(e.id);
   remove_mentions(s, e.id);
 }
 
@@ -159,10 +166,23 @@ void apply_one(state& s, const task_status_changed& e) {
   if (open == 0) s.open_tasks.erase(it->second.assignee);
 }
 
+void apply_one(state& s, const unread_marked& e) {
+  auto it = s.members.find(e.account);
+  if (it == s.members.end() || e.up_to >= it->second.read_up_to) return;
+  const message_id was = it->second.read_up_to;
+  it->second.read_up_to = e.up_to;
+  // The mentions of the messages that are unread again are pending again.
+  for (auto m = s.mentions.upper_bound(e.up_to); m != s.mentions.end() && m->first <= was; ++m) {
+    if (std::find(m->second.begin(), m->second.end(), e.account) != m->second.end()) {
+      insert_sorted(it->second.pending_mentions, m->first);
+    }
+  }
+}
+
 }  // namespace
 
 bool is_visible(const event& e) {
-  return !std::holds_alternative<read_marked>(e);
+  return !std::holds_alternative<read_marked>(e) && !std::holds_alternative<unread_marked>(e);
 }
 
 const member_state* state::member(account_id a) const {

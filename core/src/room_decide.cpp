@@ -48,10 +48,18 @@ std::string dedupe_key(account_id a, std::string_view client_msg_id) {
   return std::to_string(a.value) + ":" + std::string(client_msg_id);
 }
 
-/// Mentions that can notify someone: current members other than the author.
+/// Mentions that can notify someone: current members other than the author. `[toall]` mentions
+/// every member; `[To:id]` and replies `[rp aid=id ...]` the accounts they name.
 std::vector<account_id> member_mentions(const state& s, std::string_view body, account_id author) {
   auto mentions = parse_mentions(body);
   std::erase_if(mentions, [&](account_id a) { return a == author || s.member(a) == nullptr; });
+  if (mentions_all(body)) {
+    for (const auto& [a, m] : s.members) {
+      if (a != author && std::find(mentions.begin(), mentions.end(), a) == mentions.end()) {
+        mentions.push_back(a);
+      }
+    }
+  }
   return mentions;
 }
 
@@ -183,7 +191,10 @@ result<decision> decide_send(const state& s, const member_state& actor, const se
   e.client_msg_id = c.client_msg_id;
   e.time = c.now;
   e.mentions = member_mentions(s, c.body, c.actor);
-  return single(std::move(e));
+  auto d = single(std::move(e));
+  // self_unread: the author's cursor goes back to where it was, so the new message is unread.
+  if (c.self_unread) d.events.push_back(unread_marked{c.actor, actor.read_up_to});
+  return d;
 }
 
 /// The message an edit or delete targets, checked: it exists, is not deleted, and is the actor's.
@@ -356,6 +367,17 @@ result<decision> decide_task_status(const state& s, const set_task_status& c) {
   return single(task_status_changed{c.task, c.status, c.actor, c.now});
 }
 
+result<decision> decide_mark_unread(const state& s, const member_state& actor,
+                                    const mark_unread& c) {
+  if (!c.message || c.message > s.last_message()) {
+    return fail(errc::not_found, "no such message");
+  }
+  const message_id cursor{c.message.value - 1};
+  // Already unread from there: the reply just reports the current counts.
+  if (cursor >= actor.read_up_to) return decision{};
+  return single(unread_marked{c.actor, cursor});
+}
+
 account_id actor_of(const command& cmd) {
   return std::visit([](const auto& c) { return c.actor; }, cmd);
 }
@@ -400,6 +422,8 @@ result<decision> decide(const state& s, const command& cmd) {
           return decide_add_task(s, *actor, c);
         } else if constexpr (std::is_same_v<T, set_task_status>) {
           return decide_task_status(s, c);
+        } else if constexpr (std::is_same_v<T, mark_unread>) {
+          return decide_mark_unread(s, *actor, c);
         } else if constexpr (std::is_same_v<T, get_task>) {
           auto t = find_task(s, c.task);
           if (!t) return t.error();

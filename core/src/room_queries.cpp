@@ -55,6 +55,7 @@ void count_open_tasks(state& s) {
 
 std::vector<account_id> recipients(const state& before, const event& e, const state& after) {
   if (const auto* r = std::get_if<read_marked>(&e)) return {r->account};
+  if (const auto* u = std::get_if<unread_marked>(&e)) return {u->account};
   std::set<account_id> all;
   for (const auto& [a, m] : before.members) all.insert(a);
   for (const auto& [a, m] : after.members) all.insert(a);

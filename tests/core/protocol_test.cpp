@@ -314,6 +314,31 @@ TEST_CASE("room management ops", "[protocol][manage]") {
         "set_members");
 }
 
+TEST_CASE("message extensions", "[protocol][message]") {
+  auto h = std::get<history_req>(parse_ok(req("history", {{"room_id", 5}, {"after", "0"}})).body);
+  REQUIRE(h.after);
+  CHECK(h.after->value == 0);
+  parse_bad(req("history", {{"room_id", 5}, {"after", "00"}}));
+  parse_bad(req("history", {{"room_id", 5}, {"before", "0"}}));
+  parse_bad(req("history", {{"room_id", 5}, {"after", 0}}));
+  CHECK(std::get<send_message_req>(
+            parse_ok(
+                req("send_message",
+                    {{"room_id", 5}, {"body", "b"}, {"client_msg_id", "c"}, {"self_unread", true}}))
+                .body)
+            .self_unread);
+  parse_bad(req("send_message",
+                {{"room_id", 5}, {"body", "b"}, {"client_msg_id", "c"}, {"self_unread", 1}}));
+  CHECK(std::get<get_message_req>(
+            parse_ok(req("get_message", {{"room_id", 5}, {"message_id", "3"}})).body)
+            .message == message_id{3});
+  parse_bad(req("get_message", {{"room_id", 5}, {"message_id", 3}}));
+  CHECK(std::get<mark_unread_req>(
+            parse_ok(req("mark_unread", {{"room_id", 5}, {"message_id", "3"}})).body)
+            .message == message_id{3});
+  parse_bad(req("mark_unread", {{"room_id", 5}, {"message_id", "0"}}));
+}
+
 TEST_CASE("task ops", "[protocol][task]") {
   auto a = std::get<add_task_req>(
       parse_ok(req("add_task", {{"room_id", 5}, {"body", "b"}, {"to_ids", {2, 3}}, {"limit", 9}}))

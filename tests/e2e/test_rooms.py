@@ -344,3 +344,80 @@ def test_cli_members_and_tasks(server, tmp_path):
     assert r.returncode == 2, r.stderr
     r = cli("tasks")
     assert r.returncode == 2, r.stderr
+
+
+# ---- message extensions -------------------------------------------------------------------------
+
+
+def test_get_message(server):
+    alice, bob, carol = (server.user(n) for n in ("alice", "bob", "carol"))
+    room = create_room(alice, "team", [bob])
+    mid = alice.ok("send_message", room_id=room, body="hello", client_msg_id="a1")["message_id"]
+    m = bob.ok("get_message", room_id=room, message_id=mid)["message"]
+    assert m["message_id"] == mid and m["body"] == "hello" and m["account_id"] == alice.account_id, m
+    alice.ok("delete_message", room_id=room, message_id=mid)
+    m = bob.ok("get_message", room_id=room, message_id=mid)["message"]
+    assert m["deleted"] is True and m["body"] == "", m
+    bob.fail("get_message", "not_found", room_id=room, message_id="99")
+    carol.fail("get_message", "forbidden", room_id=room, message_id=mid)
+    carol.fail("get_message", "not_found", room_id=987654, message_id="1")
+    bob.fail("get_message", "bad_request", room_id=room, message_id=1)
+    bob.fail("get_message", "bad_request", room_id=room)
+
+
+def test_mark_unread_moves_the_cursor_back(server):
+    alice, bob, carol = (server.user(n) for n in ("alice", "bob", "carol"))
+    bob2 = server.connect(bob.token)
+    room = create_room(alice, "team", [bob])
+    for i, body in enumerate(["one", "two [To:%d]" % bob.account_id, "three"]):
+        alice.ok("send_message", room_id=room, body=body, client_msg_id="a%d" % i)
+    bob.ok("mark_read", room_id=room, message_id="3")
+    r = bob.ok("mark_unread", room_id=room, message_id="2")
+    assert r["unread_num"] == 2 and r["mention_num"] == 1, r
+    e = bob2.next_event("read", pred=lambda e: e.get("unread_num") == 2)
+    assert e["room_id"] == room and e["mention_num"] == 1, e
+    entry_ = entry(bob, room)
+    assert entry_["unread_num"] == 2 and entry_["mention_num"] == 1, entry_
+    # Already unread from there: the current counts, nothing moves.
+    r = bob.ok("mark_unread", room_id=room, message_id="3")
+    assert r["unread_num"] == 2, r
+    bob.fail("mark_unread", "not_found", room_id=room, message_id="99")
+    carol.fail("mark_unread", "forbidden", room_id=room, message_id="1")
+    bob.fail("mark_unread", "bad_request", room_id=room, message_id="0")
+    bob.fail("mark_unread", "not_found", room_id=987654, message_id="1")
+
+
+def test_self_unread_on_send(server):
+    alice, bob = server.user("alice"), server.user("bob")
+    room = create_room(alice, "team", [bob])
+    alice.ok("send_message", room_id=room, body="for later", client_msg_id="a1", self_unread=True)
+    assert entry(alice, room)["unread_num"] == 1
+    alice.ok("send_message", room_id=room, body="now", client_msg_id="a2")
+    assert entry(alice, room)["unread_num"] == 0
+    alice.fail("send_message", "bad_request", room_id=room, body="x", client_msg_id="a3",
+               self_unread="yes")
+
+
+def test_toall_and_replies_are_mentions(server):
+    alice, bob, carol = (server.user(n) for n in ("alice", "bob", "carol"))
+    room = create_room(alice, "team", [bob, carol])
+    mid = alice.ok("send_message", room_id=room, body="[toall] standup", client_msg_id="a1")[
+        "message_id"]
+    assert entry(bob, room)["mention_num"] == 1
+    assert entry(carol, room)["mention_num"] == 1
+    assert entry(alice, room)["mention_num"] == 0
+    bob.ok("send_message", room_id=room, body="[rp aid=%d to=%d-%s] ok" % (alice.account_id, room, mid),
+           client_msg_id="b1")
+    assert entry(alice, room)["mention_num"] == 1
+    assert entry(carol, room)["mention_num"] == 1
+
+
+def test_history_after_zero_is_from_the_start(server):
+    alice = server.user("alice")
+    room = create_room(alice, "team")
+    for i in range(3):
+        alice.ok("send_message", room_id=room, body="m%d" % i, client_msg_id="a%d" % i)
+    got = alice.ok("history", room_id=room, after="0", limit=2)["messages"]
+    assert [m["body"] for m in got] == ["m0", "m1"], got
+    alice.fail("history", "bad_request", room_id=room, after="00")
+    alice.fail("history", "bad_request", room_id=room, before="0")

@@ -48,6 +48,7 @@ struct send_message_req {
   room_id room;
   std::string body;
   std::string client_msg_id;
+  bool self_unread = false;  ///< the message stays unread for its author (an extension)
 };
 struct edit_message_req {
   room_id room;
@@ -61,8 +62,8 @@ struct delete_message_req {
 struct history_req {
   room_id room;
   std::optional<message_id> before;
-  std::optional<message_id> after;
-  std::size_t limit = 50;  ///< 1..100
+  std::optional<message_id> after;  ///< "0" (message_id 0) means from the start
+  std::size_t limit = 50;           ///< 1..100
 };
 struct mark_read_req {
   room_id room;
@@ -130,6 +131,16 @@ struct my_tasks_req {
   std::optional<account_id> assigned_by;
   std::optional<std::string> status;
 };
+/// One message (members only).
+struct get_message_req {
+  room_id room;
+  message_id message;
+};
+/// Moves the read cursor back: `message` and everything after it are unread.
+struct mark_unread_req {
+  room_id room;
+  message_id message;
+};
 /// Chatwork's my/status: unread, mention and task counts over all the caller's rooms.
 struct my_status_req {};
 
@@ -139,7 +150,7 @@ using request_body =
                  delete_message_req, history_req, mark_read_req, sync_req, get_accounts_req,
                  get_room_req, update_room_req, delete_room_req, get_members_req, set_members_req,
                  add_task_req, set_task_status_req, get_task_req, list_tasks_req, my_tasks_req,
-                 my_status_req>;
+                 my_status_req, get_message_req, mark_unread_req>;
 
 struct request {
   std::int64_t id = 0;

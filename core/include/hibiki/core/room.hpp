@@ -76,6 +76,8 @@ struct send_message {
   std::string body;
   std::string client_msg_id;
   unix_time now = 0;
+  /// Chatwork's self_unread: the author's read cursor stays before the new message.
+  bool self_unread = false;
 };
 struct edit_message {
   account_id actor;
@@ -92,9 +94,13 @@ struct mark_read {
   account_id actor;
   message_id message;
 };
+/// Marks the room unread from `message` on: the read cursor moves back to just before it.
+struct mark_unread {
+  account_id actor;
+  message_id message;
+};
 
-// ---- tasks
-// ---------------------------------------------------------------------------------------
+// ---- tasks --------------------------------------------------------------------------------------
 
 enum class task_status : std::uint8_t { open, done };
 /// How a task's limit reads: no limit, a day, or a moment (Chatwork's limit_type).
@@ -169,7 +175,7 @@ struct set_members {
 using command =
     std::variant<create_room, add_members, remove_member, leave_room, send_message, edit_message,
                  delete_message, mark_read, get_room, get_members, update_room, delete_room,
-                 set_members, add_task, set_task_status, get_task, list_tasks>;
+                 set_members, add_task, set_task_status, get_task, list_tasks, mark_unread>;
 
 /// Chatwork's icon presets; a room starts with "group".
 bool is_icon_preset(std::string_view name);
@@ -253,9 +259,16 @@ struct task_status_changed {
   unix_time time = 0;
 };
 
+/// A member's read cursor moved back (mark_unread, or a send with self_unread): everything after
+/// `up_to` is unread again. Not a room event of the protocol (no `seq`), like read_marked.
+struct unread_marked {
+  account_id account;
+  message_id up_to;
+};
+
 using event = std::variant<room_created, member_added, member_removed, message_posted,
                            message_edited, message_deleted, read_marked, room_updated, room_deleted,
-                           task_added, task_status_changed>;
+                           task_added, task_status_changed, unread_marked>;
 
 /// True for events that clients see as room events with a `seq` (all but read_marked).
 bool is_visible(const event& e);
@@ -316,6 +329,9 @@ struct state {
   seq_nr seq = 0;                      ///< the protocol seq of the last visible event
   std::map<task_id, task> tasks;       ///< tasks of current members only
   task_id last_task;                   ///< ids are never reused, even after tasks go
+  /// Who each message mentions (messages with mentions only), so that marking a room unread
+  /// brings its mentions back. Snapshots from before it have none for older messages.
+  std::map<message_id, std::vector<account_id>> mentions;
   /// Derived from `tasks` (not in snapshots): open tasks per assignee.
   std::map<account_id, std::size_t> open_tasks;
   /// Idempotency window: key "account:client_msg_id" → first reply. `dedupe_order` evicts oldest.
@@ -357,8 +373,11 @@ void count_open_tasks(state& s);
 /// The accounts that receive the push of `e` applied to `before` (members before and after).
 std::vector<account_id> recipients(const state& before, const event& e, const state& after);
 
-/// Mentions `[To:id]` in a body, in order of first appearance, without duplicates.
+/// Mentions `[To:id]` and replies `[rp aid=id to=room-message]` in a body, in order of first
+/// appearance, without duplicates.
 std::vector<account_id> parse_mentions(std::string_view body);
+/// True when the body holds `[toall]` (every member is mentioned).
+bool mentions_all(std::string_view body);
 
 /// Counts Unicode code points; returns nullopt when `text` is not valid UTF-8.
 std::optional<std::size_t> utf8_length(std::string_view text);
