@@ -142,6 +142,7 @@ void http_session::on_read(beast::error_code ec, std::size_t bytes) {
 void http_session::handle(http::request<http::string_body>&& req) {
   version_ = req.version();
   keep_alive_ = req.keep_alive() && !stopping_;
+  head_request_ = req.method() == http::verb::head;
   const auto path = split_target(to_std(req.target())).path;
   path_class_ = path_class(path);
 
@@ -163,6 +164,15 @@ void http_session::handle(http::request<http::string_body>&& req) {
     if (websocket::is_upgrade(req)) keep_alive_ = false;
     return send_json(static_cast<http::status>(refused->status),
                      error_body(refused->code, refused->message));
+  }
+
+  // While the node starts (the journal opens): health, /readyz, /metrics and the web client's
+  // files are served; what needs the node is refused at once, never held (routes.hpp).
+  if (ctx_->node() == nullptr && needs_node(path)) {
+    if (websocket::is_upgrade(req)) keep_alive_ = false;
+    return send_json(http::status::service_unavailable,
+                     error_body("unavailable", std::string(starting_message)),
+                     static_cast<std::uint64_t>(retry_after_starting.count()));
   }
 
   if (websocket::is_upgrade(req)) {
@@ -219,7 +229,10 @@ void http_session::handle(http::request<http::string_body>&& req) {
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
       return send_json(http::status::method_not_allowed, error_body("bad_request", "use GET"));
     }
-    if (ctx_->node.healthy()) return send_json(http::status::ok, R"({"status":"ok"})");
+    // Alive while it starts too: a liveness probe must not restart a node catching up.
+    auto* node = ctx_->node();
+    if (!node) return send_json(http::status::ok, R"({"status":"starting"})");
+    if (node->healthy()) return send_json(http::status::ok, R"({"status":"ok"})");
     return send_json(http::status::service_unavailable, R"({"status":"unavailable"})");
   }
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
@@ -251,7 +264,7 @@ void http_session::handle_signup(const http::request<http::string_body>& req) {
   self_while_waiting_ = shared_from_this();
   std::weak_ptr<http_session> weak = self_while_waiting_;
   auto ctx = ctx_;
-  ctx_->node.signup(std::move(*name), [ctx, weak](result<actors::signup_result> r) {
+  ctx_->node()->signup(std::move(*name), [ctx, weak](result<actors::signup_result> r) {
     // Called on a node thread: hop back onto this connection's strand, if the gateway still runs.
     ctx->gate.run([&] {
       auto self = weak.lock();
@@ -305,13 +318,13 @@ void http_session::handle_admin(const http::request<http::string_body>& req,
     });
   };
   if (call->create) {
-    ctx_->node.signup(call->create_name, [answer](result<actors::signup_result> r) {
+    ctx_->node()->signup(call->create_name, [answer](result<actors::signup_result> r) {
       if (!r) return answer(&r.error(), {}, 0);
       answer(nullptr, admin_answer(*r), r->account.value);
     });
     return;
   }
-  ctx_->node.admin(std::move(call->request), [answer](result<actors::admin_result> r) {
+  ctx_->node()->admin(std::move(call->request), [answer](result<actors::admin_result> r) {
     if (!r) return answer(&r.error(), {}, 0);
     answer(nullptr, admin_answer(*r), r->account.value);
   });
@@ -327,8 +340,8 @@ void http_session::handle_status(status_kind kind) {
     if (weak.expired()) return;
     // May ask the broker (and, for the cluster, the other nodes): this is why it runs here and
     // not on the I/O thread.
-    auto status =
-        kind == status_kind::journal ? ctx->node.journal_status() : ctx->node.cluster_status();
+    auto status = kind == status_kind::journal ? ctx->node()->journal_status()
+                                               : ctx->node()->cluster_status();
     // Replace, not throw, on bytes that are not UTF-8 (an error text from a C library).
     auto body = status.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     ctx->gate.run([&] {
@@ -361,7 +374,9 @@ bool http_session::handle_operator_route(std::string_view path,
   if (path == "/readyz") {
     answer_from_worker(
         [ctx] {
-          auto problems = readiness_problems(ctx->node.healthy(), ctx->node.journal_status());
+          auto* node = ctx->node();
+          auto problems = node ? readiness_problems(node->healthy(), node->journal_status())
+                               : starting_problems(ctx->starting);
           return answer{problems.empty() ? http::status::ok : http::status::service_unavailable,
                         "application/json", readiness_body(problems)};
         },
@@ -449,6 +464,11 @@ void http_session::send_body(http::status status, std::string_view content_type,
   res.body() = std::move(body);
   res.prepare_payload();
   res.keep_alive(keep_alive_ && !stopping_);
+  if (head_request_) {
+    // HEAD: the same header (Content-Length of the body a GET would get), and no body.
+    send(http::response<http::empty_body>{std::move(res.base())});
+    return;
+  }
   send(std::move(res));
 }
 

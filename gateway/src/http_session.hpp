@@ -80,6 +80,8 @@ class http_session : public connection, public std::enable_shared_from_this<http
   std::shared_ptr<void> response_;  ///< the response being written
   unsigned version_ = 11;
   bool keep_alive_ = false;
+  /// The request being answered is a HEAD: answers carry headers only.
+  bool head_request_ = false;
   bool stopping_ = false;
   bool upgraded_ = false;  ///< stream_ and slot_ were handed to a ws_session
   /// Holds this session while a sign-up or a journal/cluster status is in the node's hands (the
