@@ -26,10 +26,24 @@ json header(const std::string& type) {
 
 // ---- room events -------------------------------------------------------------------------------
 
+/// room.room_created v2 added "type". Every room made before it was a group room.
+[[maybe_unused]] const bool room_created_v2 = [] {
+  register_upcaster("room.room_created", 1, [](json& j) { j["type"] = "group"; });
+  return true;
+}();
+
+room::room_type read_room_type(field_reader& r, std::string_view key) {
+  auto t = room::parse_room_type(r.str(key));
+  if (!t) r.miss(key);
+  return t.value_or(room::room_type::group);
+}
+
 constexpr const char* room_type_name(const room::event& e) {
   constexpr const char* names[] = {
-      "room.room_created",   "room.member_added",    "room.member_removed", "room.message_posted",
-      "room.message_edited", "room.message_deleted", "room.read_marked"};
+      "room.room_created",   "room.member_added",        "room.member_removed",
+      "room.message_posted", "room.message_edited",      "room.message_deleted",
+      "room.read_marked",    "room.room_updated",        "room.room_deleted",
+      "room.task_added",     "room.task_status_changed", "room.unread_marked"};
   static_assert(std::variant_size_v<room::event> == std::size(names));
   return names[e.index()];
 }
@@ -41,6 +55,7 @@ void put_fields(json& j, const room::room_created& e) {
   j["creator"] = e.creator.value;
   j["members"] = id_array(e.members);
   j["time"] = e.time;
+  j["type"] = std::string(room::to_string(e.type));
 }
 void put_fields(json& j, const room::member_added& e) {
   j["account"] = e.account.value;
@@ -74,12 +89,59 @@ void put_fields(json& j, const room::read_marked& e) {
   j["up_to"] = e.up_to.value;
 }
 
+void put_fields(json& j, const room::room_updated& e) {
+  j["name"] = e.name;
+  j["description"] = e.description;
+  j["icon_preset"] = e.icon_preset;
+  j["by"] = e.by.value;
+  j["time"] = e.time;
+}
+void put_fields(json& j, const room::room_deleted& e) {
+  j["by"] = e.by.value;
+  j["time"] = e.time;
+}
+
+void put_fields(json& j, const room::task_added& e) {
+  j["id"] = e.id.value;
+  j["assignee"] = e.assignee.value;
+  j["by"] = e.by.value;
+  j["body"] = e.body;
+  j["limit"] = e.limit;
+  j["limit_type"] = std::string(room::to_string(e.limit_type));
+  j["time"] = e.time;
+}
+void put_fields(json& j, const room::task_status_changed& e) {
+  j["id"] = e.id.value;
+  j["status"] = std::string(room::to_string(e.status));
+  j["by"] = e.by.value;
+  j["time"] = e.time;
+}
+
+void put_fields(json& j, const room::unread_marked& e) {
+  j["account"] = e.account.value;
+  j["up_to"] = e.up_to.value;
+}
+
+room::limit_type read_limit_type(field_reader& r, std::string_view key) {
+  auto t = room::parse_limit_type(r.str(key));
+  if (!t) r.miss(key);
+  return t.value_or(room::limit_type::none);
+}
+
+room::task_status read_task_status(field_reader& r, std::string_view key) {
+  auto t = room::parse_task_status(r.str(key));
+  if (!t) r.miss(key);
+  return t.value_or(room::task_status::open);
+}
+
 result<room::event> read_room_event(const std::string& type, field_reader& r) {
   room::event e;
   if (type == "room.room_created") {
-    e = room::room_created{r.id<room_id>("room"),        r.str("name"),
-                           r.str("description"),         r.id<account_id>("creator"),
-                           r.ids<account_id>("members"), r.i64("time")};
+    room::room_created c{r.id<room_id>("room"),        r.str("name"),
+                         r.str("description"),         r.id<account_id>("creator"),
+                         r.ids<account_id>("members"), r.i64("time")};
+    c.type = read_room_type(r, "type");
+    e = std::move(c);
   } else if (type == "room.member_added") {
     e = room::member_added{r.id<account_id>("account"), r.role("role"), r.id<account_id>("by")};
   } else if (type == "room.member_removed") {
@@ -95,6 +157,26 @@ result<room::event> read_room_event(const std::string& type, field_reader& r) {
     e = room::message_deleted{r.id<message_id>("id"), r.i64("time")};
   } else if (type == "room.read_marked") {
     e = room::read_marked{r.id<account_id>("account"), r.id<message_id>("up_to")};
+  } else if (type == "room.room_updated") {
+    e = room::room_updated{r.str("name"), r.str("description"), r.str("icon_preset"),
+                           r.id<account_id>("by"), r.i64("time")};
+  } else if (type == "room.room_deleted") {
+    e = room::room_deleted{r.id<account_id>("by"), r.i64("time")};
+  } else if (type == "room.unread_marked") {
+    e = room::unread_marked{r.id<account_id>("account"), r.id<message_id>("up_to")};
+  } else if (type == "room.task_added") {
+    room::task_added t;
+    t.id = r.id<task_id>("id");
+    t.assignee = r.id<account_id>("assignee");
+    t.by = r.id<account_id>("by");
+    t.body = r.str("body");
+    t.limit = r.i64("limit");
+    t.limit_type = read_limit_type(r, "limit_type");
+    t.time = r.i64("time");
+    e = std::move(t);
+  } else if (type == "room.task_status_changed") {
+    e = room::task_status_changed{r.id<task_id>("id"), read_task_status(r, "status"),
+                                  r.id<account_id>("by"), r.i64("time")};
   } else {
     return hibiki::error{errc::bad_request, "unknown room event type \"" + type + "\""};
   }

@@ -50,6 +50,8 @@ hibiki::error corrupt(std::string_view what) {
 std::string encode(const room_summary& s) {
   return detail::dump(json{{"room_id", s.room.value},
                            {"name", s.name},
+                           {"type", std::string(room::to_string(s.type))},
+                           {"task_num", s.task_num},
                            {"last_seq", s.last_seq},
                            {"last_message", s.last_message.value},
                            {"deleted", ids_json(s.deleted)}});
@@ -59,7 +61,8 @@ std::string encode(const member_row& m) {
   return detail::dump(json{{"room_id", m.room.value},
                            {"role", std::string(to_string(m.role))},
                            {"read_up_to", m.read_up_to.value},
-                           {"pending_mentions", ids_json(m.pending_mentions)}});
+                           {"pending_mentions", ids_json(m.pending_mentions)},
+                           {"mytask_num", m.mytask_num}});
 }
 
 result<room_summary> decode_room_summary(std::string_view text) {
@@ -71,8 +74,20 @@ result<room_summary> decode_room_summary(std::string_view text) {
   auto last_message = detail::get_u64(*j, "last_message");
   auto deleted = ids_from(*j, "deleted");
   if (!room || !name || !last_seq || !last_message || !deleted) return corrupt("room_summary");
-  return room_summary{room_id{*room}, std::move(*name), *last_seq, message_id{*last_message},
-                      std::move(*deleted)};
+  room_summary out{room_id{*room}, std::move(*name), *last_seq, message_id{*last_message},
+                   std::move(*deleted)};
+  // Rows written before rooms had types have no "type": they are group rooms.
+  if (const auto* t = detail::field(*j, "type")) {
+    auto type = t->is_string() ? room::parse_room_type(t->get<std::string>()) : std::nullopt;
+    if (!type) return corrupt("room_summary");
+    out.type = *type;
+  }
+  if (detail::field(*j, "task_num") != nullptr) {
+    auto n = detail::get_u64(*j, "task_num");
+    if (!n) return corrupt("room_summary");
+    out.task_num = static_cast<std::size_t>(*n);
+  }
+  return out;
 }
 
 result<member_row> decode_member_row(std::string_view text) {
@@ -84,7 +99,14 @@ result<member_row> decode_member_row(std::string_view text) {
   auto read = detail::get_u64(*j, "read_up_to");
   auto pending = ids_from(*j, "pending_mentions");
   if (!room || !role || !read || !pending) return corrupt("member_rooms");
-  return member_row{room_id{*room}, *role, message_id{*read}, std::move(*pending)};
+  member_row out{room_id{*room}, *role, message_id{*read}, std::move(*pending)};
+  // Rows written before tasks have no "mytask_num": no tasks.
+  if (detail::field(*j, "mytask_num") != nullptr) {
+    auto n = detail::get_u64(*j, "mytask_num");
+    if (!n) return corrupt("member_rooms");
+    out.mytask_num = static_cast<std::size_t>(*n);
+  }
+  return out;
 }
 
 room_listing listing(const member_row& m, const room_summary& s) {
@@ -94,7 +116,10 @@ room_listing listing(const member_row& m, const room_summary& s) {
   room_listing l;
   l.room = m.room;
   l.name = s.name;
+  l.type = s.type;
   l.role = m.role;
+  l.task_num = s.task_num;
+  l.mytask_num = m.mytask_num;
   l.last_seq = s.last_seq;
   l.message_num =
       s.last_message.value - std::min<std::size_t>(s.deleted.size(), s.last_message.value);
@@ -109,14 +134,20 @@ room_listing listing(const member_row& m, const room_summary& s) {
   return l;
 }
 
-nlohmann::json to_json(const room_listing& l) {
-  return json{{"room_id", l.room.value},
-              {"name", l.name},
-              {"role", std::string(to_string(l.role))},
-              {"unread_num", l.unread_num},
-              {"mention_num", l.mention_num},
-              {"message_num", l.message_num},
-              {"last_seq", l.last_seq}};
+nlohmann::json to_json(const room_listing& l, bool details) {
+  json j{{"room_id", l.room.value},
+         {"name", l.name},
+         {"role", std::string(to_string(l.role))},
+         {"unread_num", l.unread_num},
+         {"mention_num", l.mention_num},
+         {"message_num", l.message_num},
+         {"last_seq", l.last_seq}};
+  if (details) {
+    j["type"] = std::string(room::to_string(l.type));
+    j["task_num"] = l.task_num;
+    j["mytask_num"] = l.mytask_num;
+  }
+  return j;
 }
 
 nlohmann::json message_object(message_id id, account_id author, std::string_view body,

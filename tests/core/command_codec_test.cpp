@@ -37,6 +37,41 @@ TEST_CASE("every room command round-trips through JSON", "[command_codec]") {
   round_trips(room::command{room::edit_message{account_id{1}, message_id{3}, "new", 18}}, decode);
   round_trips(room::command{room::delete_message{account_id{1}, message_id{3}, 19}}, decode);
   round_trips(room::command{room::mark_read{account_id{2}, message_id{7}}}, decode);
+  round_trips(room::command{room::get_room{account_id{2}}}, decode);
+  round_trips(room::command{room::get_members{account_id{2}}}, decode);
+  round_trips(room::command{room::update_room{account_id{1}, "n", std::nullopt, "star", 4}},
+              decode);
+  round_trips(room::command{room::delete_room{account_id{1}, 5}}, decode);
+  round_trips(room::command{room::set_members{
+                  account_id{1}, {account_id{1}}, {account_id{2}}, {account_id{3}}}},
+              decode);
+  round_trips(room::command{room::add_task{account_id{1},
+                                           {account_id{2}, account_id{3}},
+                                           "b",
+                                           1800000000,
+                                           room::limit_type::date,
+                                           7}},
+              decode);
+  round_trips(
+      room::command{room::set_task_status{account_id{2}, task_id{4}, room::task_status::open, 8}},
+      decode);
+  round_trips(room::command{room::get_task{account_id{2}, task_id{4}}}, decode);
+  round_trips(room::command{room::list_tasks{account_id{2}, account_id{3}, std::nullopt,
+                                             room::task_status::done}},
+              decode);
+  round_trips(
+      room::command{room::list_tasks{account_id{2}, std::nullopt, std::nullopt, std::nullopt}},
+      decode);
+  auto lt = codec::decode_room_command(codec::encode_command(room::command{
+      room::list_tasks{account_id{2}, std::nullopt, account_id{5}, room::task_status::done}}));
+  REQUIRE(lt);
+  CHECK(std::get<room::list_tasks>(*lt).assigned_by == account_id{5});
+  CHECK(std::get<room::list_tasks>(*lt).status == room::task_status::done);
+  auto u = codec::decode_room_command(codec::encode_command(
+      room::command{room::update_room{account_id{1}, std::nullopt, "", std::nullopt, 4}}));
+  REQUIRE(u);
+  CHECK_FALSE(std::get<room::update_room>(*u).name);
+  CHECK(std::get<room::update_room>(*u).description == "");
 }
 
 TEST_CASE("decoded room commands keep every field", "[command_codec]") {
@@ -50,6 +85,17 @@ TEST_CASE("decoded room commands keep every field", "[command_codec]") {
   CHECK(c.description == "desc");
   CHECK(c.members == std::vector<account_id>{account_id{2}});
   CHECK(c.now == -5);
+  CHECK(c.type == room::room_type::group);
+
+  room::create_room direct{account_id{1}, room_id{9}, "", "", {account_id{2}}, 3};
+  direct.type = room::room_type::direct;
+  auto d = codec::decode_room_command(codec::encode_command(room::command{direct}));
+  REQUIRE(d);
+  CHECK(std::get<room::create_room>(*d).type == room::room_type::direct);
+  // A peer sending a type this build does not know is refused, not read as a group.
+  auto j = nlohmann::json::parse(codec::encode_command(room::command{direct}));
+  j["type"] = "channel";
+  CHECK_FALSE(codec::decode_room_command(j.dump()));
 
   auto add = codec::decode_room_command(codec::encode_command(
       room::command{room::add_members{account_id{1}, {account_id{4}}, role::admin}}));

@@ -113,7 +113,7 @@ TEST_CASE("push frames of every visible event", "[read_model]") {
   const room::event created = room::room_created{room1, "general", "", alice, {bob}, 10};
   auto s1 = room::apply(s0, created);
   CHECK(*push_frame(s0, created, s1) ==
-        json::parse(R"({"ev":"room_created","room_id":100,"seq":1,"name":"general",
+        json::parse(R"({"ev":"room_created","room_id":100,"seq":1,"name":"general","type":"group",
           "members":[{"account_id":1,"role":"admin"},{"account_id":2,"role":"member"}]})"));
 
   const room::event posted = room::message_posted{message_id{1}, bob, "hey", "c", 20, {}};

@@ -10,6 +10,7 @@
 ///   member_rooms   account|room     → member_row JSON
 ///   accounts       account          → account JSON {account_id, name[, disabled: true]}
 ///   tokens         token hash       → account id (decimal); only the live token of each account
+///   account_tasks  account|room|task → task object JSON (the tasks assigned to the account)
 
 #include <cstdint>
 #include <optional>
@@ -31,9 +32,10 @@ enum class table : std::uint8_t {
   room_summary,
   member_rooms,
   accounts,
-  tokens
+  tokens,
+  account_tasks
 };
-inline constexpr int table_count = 6;
+inline constexpr int table_count = 7;
 const char* table_name(table t);
 
 /// A put (value set) or a delete (value empty) of one row.
@@ -54,6 +56,8 @@ std::string room_summary_key(room_id r);
 std::string member_room_key(account_id a, room_id r);
 std::string member_rooms_prefix(account_id a);
 std::string account_key(account_id a);
+std::string account_task_key(account_id a, room_id r, task_id t);
+std::string account_tasks_prefix(account_id a);
 
 // ---- rows --------------------------------------------------------------------------------------
 struct room_summary {
@@ -61,19 +65,25 @@ struct room_summary {
   std::string name;
   seq_nr last_seq = 0;
   message_id last_message;
-  std::vector<message_id> deleted;  ///< ascending
+  std::vector<message_id> deleted;                ///< ascending
+  room::room_type type = room::room_type::group;  ///< rows written before types read as group
+  std::size_t task_num = 0;                       ///< open tasks
 };
 struct member_row {
   room_id room;
   hibiki::role role = hibiki::role::member;
   message_id read_up_to;
   std::vector<message_id> pending_mentions;  ///< ascending
+  std::size_t mytask_num = 0;                ///< open tasks assigned to the member
 };
 /// One entry of the `list_rooms` reply.
 struct room_listing {
   room_id room;
   std::string name;
+  room::room_type type = room::room_type::group;
   hibiki::role role = hibiki::role::member;
+  std::size_t task_num = 0;
+  std::size_t mytask_num = 0;
   std::size_t unread_num = 0;
   std::size_t mention_num = 0;
   std::size_t message_num = 0;
@@ -87,12 +97,28 @@ result<member_row> decode_member_row(std::string_view json);
 
 /// unread/mention counts computed from the two rows (the same numbers `room::unread_num` gives).
 room_listing listing(const member_row& m, const room_summary& s);
-nlohmann::json to_json(const room_listing& l);
+/// The v1 entry {room_id, name, role, unread_num, mention_num, message_num, last_seq}; with
+/// `details` (list_rooms's extension) also {type, task_num, mytask_num}.
+nlohmann::json to_json(const room_listing& l, bool details = false);
 
 /// The message object of the protocol: {message_id, account_id, body, send_time, update_time,
 /// deleted}.
 nlohmann::json message_object(message_id id, account_id author, std::string_view body,
                               unix_time send_time, unix_time update_time, bool deleted);
+
+/// The `get_room` reply's room as `viewer` (a member) sees it: {room_id, name, description, type,
+/// icon_preset, role, unread_num, mention_num, message_num, member_num, file_num, last_seq}.
+nlohmann::json room_info(const room::state& s, account_id viewer);
+/// `get_members`: [{account_id, role}] in account order.
+nlohmann::json member_list(const room::state& s);
+/// `set_members`'s reply: {admin: [ids], member: [ids], readonly: [ids]}.
+nlohmann::json members_by_role(const room::state& s);
+
+/// The task object of the protocol (Chatwork-shaped): {task_id, room_id, account: {account_id},
+/// assigned_by_account: {account_id}, body, limit_time, limit_type, status, time, update_time}.
+nlohmann::json task_object(room_id r, task_id id, const room::task& t);
+/// `list_tasks`: the room's tasks that pass the filters, in task order.
+nlohmann::json task_list(const room::state& s, const room::list_tasks& q);
 
 // ---- projection --------------------------------------------------------------------------------
 
