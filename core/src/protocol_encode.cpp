@@ -60,7 +60,7 @@ std::string_view op_name(const request_body& body) {
   constexpr std::string_view names[] = {
       "ping",       "auth",       "create_room",  "add_members",  "remove_member",
       "leave_room", "list_rooms", "send_message", "edit_message", "delete_message",
-      "history",    "mark_read",  "sync",         "get_accounts"};
+      "history",    "mark_read",  "sync",         "get_accounts", "fetch_messages"};
   static_assert(std::variant_size_v<request_body> == std::size(names));
   return names[body.index()];
 }

@@ -189,6 +189,14 @@ request_body parse_body(std::string_view op, const json& j) {
       reject("account_ids must hold 1 to " + std::to_string(max_get_accounts) + " account ids");
     return r;
   }
+  if (op == "fetch_messages") {
+    fetch_messages_req r{id_field<room_id>(j, "room_id")};
+    if (const auto* v = detail::field(j, "force")) {
+      if (!v->is_boolean()) reject("force must be true or false");
+      r.force = v->get<bool>();
+    }
+    return r;
+  }
   reject("unknown op \"" + std::string(op) + "\"");
 }
 

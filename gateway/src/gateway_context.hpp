@@ -13,6 +13,7 @@
 #include "connection_registry.hpp"
 #include "hibiki/actors/node.hpp"
 #include "hibiki/gateway/gateway_options.hpp"
+#include "rest_rate_limit.hpp"
 #include "tls_credentials.hpp"
 
 namespace hibiki::gateway {
@@ -26,7 +27,8 @@ struct gateway_context {
       : node(n),
         options(std::move(o)),
         limits(options.max_connections, options.max_connections_per_ip, max_refusing_connections),
-        signups(options.signup_per_ip, options.signup_period) {}
+        signups(options.signup_per_ip, options.signup_period),
+        api_rate(options.api_rate, options.api_rate_period) {}
 
   actors::node& node;
   gateway_options options;  ///< web_root resolved, allowed_origins resolved
@@ -39,6 +41,8 @@ struct gateway_context {
   connection_limits limits;
   /// Sign-ups per client address.
   rate_limiter_by_key signups;
+  /// Requests per REST API token (rest_rate_limit.hpp).
+  rest_rate_limit api_rate;
   /// options.trusted_proxies, parsed.
   std::vector<cidr_block> trusted_proxies;
   /// Set when the listener serves TLS.

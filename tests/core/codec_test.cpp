@@ -297,3 +297,28 @@ TEST_CASE("replaying decoded events rebuilds the same state", "[codec][replay]")
   CHECK(replayed.seq == 9);  // ten commands, one of them a mark_read (no seq)
   CHECK(replayed.dedupe.size() == 3);
 }
+
+TEST_CASE("the REST fetch position round-trips through events and snapshots", "[codec][rest]") {
+  const user::event e{user::fetch_cursor_moved{room_id{4}, message_id{99}}};
+  auto back = codec::decode_user_event(codec::encode(e));
+  REQUIRE(back.ok());
+  const auto& f = std::get<user::fetch_cursor_moved>(*back);
+  CHECK(f.room == room_id{4});
+  CHECK(f.up_to == message_id{99});
+  CHECK_FALSE(codec::decode_user_event(
+                  json::to_cbor(json{{"t", "user.fetch_cursor_moved"}, {"v", 1}, {"room", 4}}))
+                  .ok());
+  user::state s{account_id{3}, true, "carol", std::string(64, 'c'), 123, false};
+  s.fetch_cursors = {{room_id{4}, message_id{99}}, {room_id{7}, message_id{1}}};
+  auto snap = codec::decode_user_snapshot(codec::encode_snapshot(s));
+  REQUIRE(snap.ok());
+  CHECK(*snap == s);
+  // A snapshot from before the field has no positions.
+  auto j = json::from_cbor(codec::encode_snapshot(s));
+  j.erase("fetch_cursors");
+  auto old = codec::decode_user_snapshot(json::to_cbor(j));
+  REQUIRE(old.ok());
+  CHECK(old->fetch_cursors.empty());
+  j["fetch_cursors"] = json::array({json::array({"x", 1})});
+  CHECK_FALSE(codec::decode_user_snapshot(json::to_cbor(j)).ok());
+}

@@ -270,3 +270,16 @@ TEST_CASE("get_accounts", "[protocol][admin]") {
   parse_bad(req("get_accounts", {{"account_ids", {1.5}}}));
   parse_bad(req("get_accounts", {{"account_ids", {9007199254740992ULL}}}));
 }
+
+TEST_CASE("fetch_messages", "[protocol][rest]") {
+  auto r = parse_ok(req("fetch_messages", {{"room_id", 5}}));
+  CHECK(op_name(r.body) == "fetch_messages");
+  CHECK(std::get<fetch_messages_req>(r.body).room == room_id{5});
+  CHECK_FALSE(std::get<fetch_messages_req>(r.body).force);
+  CHECK(std::get<fetch_messages_req>(
+            parse_ok(req("fetch_messages", {{"room_id", 5}, {"force", true}})).body)
+            .force);
+  parse_bad(req("fetch_messages"));
+  parse_bad(req("fetch_messages", {{"room_id", 5}, {"force", 1}}));
+  parse_bad(req("fetch_messages", {{"room_id", "5"}}));
+}

@@ -117,6 +117,12 @@ struct daemon_options {
   /// --signup-rate=N/s|N/min|N/h per client address (0 = no limit). Default: 10/min
   std::uint32_t signup_rate = 10;
   std::chrono::seconds signup_period{60};
+  /// --api-rate=N/PERIOD: REST API (/v2) requests per token per period on this node (0 = no
+  /// limit). Default: 300/5min
+  std::uint32_t api_rate = 300;
+  std::chrono::seconds api_rate_period{300};
+  /// --api-max-body=BYTES: largest /v2 request body. Default: 1 MiB
+  std::size_t api_max_body = 1024 * 1024;
   /// --trusted-proxies=CIDR[,CIDR...]. Default: none
   std::vector<std::string> trusted_proxies;
   /// --allowed-origins=ORIGIN[,ORIGIN...] or *. Default: empty = the listen address's origins

@@ -73,11 +73,21 @@ struct get_accounts_req {
   std::vector<account_id> accounts;  ///< 1..max_get_accounts
 };
 inline constexpr std::size_t max_get_accounts = 1000;
+/// The messages new to this account since its last fetch of the room (an extension: the REST
+/// API's GET /v2/rooms/{id}/messages): up to 100 after the account's fetch position, oldest
+/// first, and the position moves to the last one (durably, before the reply). `force`: the
+/// latest 100 instead, and the position moves to the newest.
+struct fetch_messages_req {
+  room_id room;
+  bool force = false;
+};
+inline constexpr std::size_t max_fetch_messages = 100;
 
 using request_body =
     std::variant<ping_req, auth_req, create_room_req, add_members_req, remove_member_req,
                  leave_room_req, list_rooms_req, send_message_req, edit_message_req,
-                 delete_message_req, history_req, mark_read_req, sync_req, get_accounts_req>;
+                 delete_message_req, history_req, mark_read_req, sync_req, get_accounts_req,
+                 fetch_messages_req>;
 
 struct request {
   std::int64_t id = 0;
