@@ -68,7 +68,7 @@ class rest_conn {
     http::request<http::string_body> req{method, target, 11};
     req.set(http::field::host, host_);
     if (!token.empty()) req.set("X-ChatWorkToken", token);
-    if (!body.empty()) req.set(http::field::content_type, content_type);
+    if (!body.empty()) req.set(http::field::content_type, std::string(content_type));
     req.body() = std::move(body);
     req.prepare_payload();
     req.keep_alive(true);

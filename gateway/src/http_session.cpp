@@ -113,6 +113,7 @@ void http_session::release() {
 
 void http_session::do_read() {
   path_class_ = metrics::http_path::file;
+  header_bytes_ = 0;
   parser_.emplace();
   // The larger of the two limits while the header is read (Beast checks Content-Length against it
   // then); on_header applies the path's own limit.
@@ -128,19 +129,21 @@ void http_session::do_read() {
 }
 
 void http_session::on_header(beast::error_code ec, std::size_t bytes) {
-  if (ec) return on_read(ec, bytes);
+  header_bytes_ = bytes;
+  if (ec) return on_read(ec, 0);
   const auto limit = is_rest_path(split_target(to_std(parser_->get().target())).path)
                          ? ctx_->options.api_max_body_bytes
                          : ctx_->options.max_http_body_bytes;
   const auto length = parser_->content_length();
-  if (length && *length > limit) return on_read(http::error::body_limit, bytes);
+  if (length && *length > limit) return on_read(http::error::body_limit, 0);
   parser_->body_limit(limit);  // a chunked body is checked as it comes
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&http_session::on_read, shared_from_this()));
 }
 
-void http_session::on_read(beast::error_code ec, std::size_t bytes) {
+void http_session::on_read(beast::error_code ec, std::size_t body_bytes) {
   if (ec == http::error::end_of_stream) return do_close();
+  const auto bytes = header_bytes_ + body_bytes;
   access_.begin(to_std(parser_->get().method_string()), to_std(parser_->get().target()), bytes);
   if (ec == http::error::body_limit) {
     keep_alive_ = false;

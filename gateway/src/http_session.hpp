@@ -90,6 +90,7 @@ class http_session : public connection, public std::enable_shared_from_this<http
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<void> response_;  ///< the response being written
+  std::size_t header_bytes_ = 0;    ///< the request header's bytes, for the access record
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool stopping_ = false;

@@ -212,6 +212,11 @@ std::optional<std::uint64_t> parse_wire_id(std::string_view text) {
 
 result<std::vector<account_id>> parse_id_list(std::string_view field, std::string_view text) {
   std::vector<account_id> out;
+  const auto bad_list = [&] {
+    return bad(std::string(field) +
+               " must be account ids separated by commas (positive integers below 2^53)");
+  };
+  if (!text.empty() && text.back() == ',') return bad_list();
   while (!text.empty()) {
     const auto comma = text.find(',');
     auto item = text.substr(0, comma);
@@ -219,9 +224,7 @@ result<std::vector<account_id>> parse_id_list(std::string_view field, std::strin
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
     while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
     auto id = parse_wire_id(item);
-    if (!id)
-      return bad(std::string(field) +
-                 " must be account ids separated by commas (positive integers below 2^53)");
+    if (!id) return bad_list();
     out.push_back(account_id{*id});
   }
   return out;
