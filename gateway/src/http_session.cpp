@@ -170,6 +170,7 @@ void http_session::on_read(beast::error_code ec, std::size_t body_bytes) {
 void http_session::handle(http::request<http::string_body>&& req) {
   version_ = req.version();
   keep_alive_ = req.keep_alive() && !stopping_;
+  head_request_ = req.method() == http::verb::head;
   const auto path = split_target(to_std(req.target())).path;
   path_class_ = path_class(path);
 
@@ -567,6 +568,11 @@ void http_session::send_rest(unsigned status, std::string body,
   if (!allow.empty()) res.set(http::field::allow, std::string(allow));
   res.prepare_payload();
   res.keep_alive(keep_alive_ && !stopping_);
+  if (head_request_) {
+    // HEAD on /v2 is answered 405 (no endpoint takes it): the header only, as for other paths.
+    send(http::response<http::empty_body>{std::move(res.base())});
+    return;
+  }
   send(std::move(res));
 }
 
@@ -585,6 +591,11 @@ void http_session::send_body(http::status status, std::string_view content_type,
   res.body() = std::move(body);
   res.prepare_payload();
   res.keep_alive(keep_alive_ && !stopping_);
+  if (head_request_) {
+    // HEAD: the same header (Content-Length of the body a GET would get), and no body.
+    send(http::response<http::empty_body>{std::move(res.base())});
+    return;
+  }
   send(std::move(res));
 }
 

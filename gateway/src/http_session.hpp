@@ -93,6 +93,8 @@ class http_session : public connection, public std::enable_shared_from_this<http
   std::size_t header_bytes_ = 0;    ///< the request header's bytes, for the access record
   unsigned version_ = 11;
   bool keep_alive_ = false;
+  /// The request being answered is a HEAD: answers carry headers only.
+  bool head_request_ = false;
   bool stopping_ = false;
   bool upgraded_ = false;  ///< stream_ and slot_ were handed to a ws_session
   /// Holds this session while a sign-up or a journal/cluster status is in the node's hands (the

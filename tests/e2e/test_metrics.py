@@ -207,6 +207,33 @@ def test_health_readiness_and_bad_inputs(server):
     assert server.healthz() == 200  # still serving
 
 
+def test_head_answers_carry_no_body(server):
+    """HEAD on the health, readiness and metrics routes: the GET's status and Content-Length,
+    no body. Two requests pipelined on one connection show it: were a body sent after the HEAD's
+    header, it would be read as the start of the second response."""
+    for path in ("/healthz", "/readyz", "/metrics"):
+        with socket.create_connection((server.host, server.port), timeout=10) as s:
+            s.sendall(
+                f"HEAD {path} HTTP/1.1\r\nHost: x\r\n\r\n"
+                f"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+            )
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        head, _, rest = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), (path, data[:200])
+        length = int(
+            next(
+                line.split(b":", 1)[1]
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+        )
+        assert length > 0, (path, head)
+        assert rest.startswith(b"HTTP/1.1 200"), (path, rest[:200])
+        assert rest.endswith(b'{"status":"ok"}'), (path, rest[-200:])
+
+
 def test_metrics_off(server_factory):
     s = server_factory("--metrics=false")
     assert s.http("GET", "/metrics")[0] == 404
