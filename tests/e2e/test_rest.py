@@ -248,9 +248,12 @@ def test_errors(server):
                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
     ra.error("POST", f"/rooms/{room}/messages", 400, raw_body=b'{"body": "x"}',
              headers={"Content-Type": "application/json"})
-    # Wrong method: 405 with Allow.
+    # Wrong method: 405 with Allow; HEAD gets the header only and the connection goes on.
     st, body, h = ra.call("PUT", "/rooms")
     assert st == 405 and h.get("allow") == "GET, POST" and body["errors"]
+    st, body, h = ra.call("HEAD", "/rooms")
+    assert st == 405 and body is None
+    assert ra.ok("GET", "/rooms")
     # The last admin may not leave while others stay (a conflict).
     ra.error("DELETE", f"/rooms/{room}", 409, form={"action_type": "leave"})
 
