@@ -182,6 +182,7 @@ result<rest_route> route_rest(std::string_view method, std::string_view path) {
     return r;
   }
   if (seg.size() != 4) return unknown();
+  if (seg[3] == "unread") return unknown();  // not served yet: a path, not a bad message id
   if (seg[3] == "read") {
     if (method != "PUT") return not_allowed("PUT");
     r.endpoint = rest_endpoint::messages_read;

@@ -217,6 +217,10 @@ def test_errors(server):
     ra.error("PUT", f"/rooms/{room}/messages/999", 404, form={"body": "x"})
     assert "no such endpoint" in ra.error("GET", "/nope", 404)
     ra.error("GET", f"/rooms/{room}/files", 404)
+    ra.error("GET", f"/rooms/{room}/members", 404)
+    ra.error("PUT", f"/rooms/{room}/messages/unread", 404, form={"message_id": mid})
+    ra.error("GET", "/my/tasks", 404)
+    ra.error("GET", f"/rooms/{room}", 405)
     # Bad parameters.
     assert "room_id" in ra.error("GET", "/rooms/abc/messages", 400)
     ra.error("GET", "/rooms/0/messages", 400)
