@@ -92,6 +92,26 @@ caf::result<std::string> hand_to_region(port_actor* self, const caf::actor& regi
   return caf::delegated<std::string>{};
 }
 
+/// Fills p.recipients from a peer's JSON array of account ids (rpush, rclose); false, counted and
+/// logged as bad input, when it is anything else.
+bool take_recipients(port_actor* self, const char* what, const std::string& recipients_json,
+                     push_msg& p) {
+  auto j = nlohmann::json::parse(recipients_json, nullptr, false);
+  bool ok = !j.is_discarded() && j.is_array();
+  for (const auto& v : ok ? j : nlohmann::json::array()) {
+    if (!v.is_number_unsigned()) {
+      ok = false;
+      break;
+    }
+    p.recipients.push_back(account_id{v.get<std::uint64_t>()});
+  }
+  if (!ok) {
+    ++self->state.stats->bad_inputs;
+    log_bad(std::string(what) + " recipients " + recipients_json);
+  }
+  return ok;
+}
+
 /// Who sent the message being handled, for a log line: "node N" (CAF's node id) or "anonymous".
 std::string sender_text(port_actor* self) {
   const auto& sender = self->current_sender();
@@ -145,23 +165,8 @@ caf::behavior port_impl(port_actor* self, std::shared_ptr<node_context> ctx,
       [self](rpush_atom, const std::string& frame, const std::string& recipients_json,
              const std::string& exclude_node, std::uint64_t exclude_session) {
         ++self->state.stats->pushes;
-        auto j = nlohmann::json::parse(recipients_json, nullptr, false);
         push_msg p;
-        bool ok = !j.is_discarded() && j.is_array();
-        if (ok) {
-          for (const auto& v : j) {
-            if (!v.is_number_unsigned()) {
-              ok = false;
-              break;
-            }
-            p.recipients.push_back(account_id{v.get<std::uint64_t>()});
-          }
-        }
-        if (!ok) {
-          ++self->state.stats->bad_inputs;
-          log_bad("rpush recipients " + recipients_json);
-          return;
-        }
+        if (!take_recipients(self, "rpush", recipients_json, p)) return;
         p.frame = std::make_shared<const std::string>(frame);
         p.exclude = exclude_session;
         p.exclude_node = exclude_node;
@@ -171,21 +176,13 @@ caf::behavior port_impl(port_actor* self, std::shared_ptr<node_context> ctx,
       [self](rclose_atom, const std::string& recipients_json, std::uint16_t code,
              const std::string& reason) {
         ++self->state.stats->pushes;
-        push_msg p;
-        auto accounts = nlohmann::json::parse(recipients_json, nullptr, false);
-        bool ok = !accounts.is_discarded() && accounts.is_array() && code >= 1000;
-        for (const auto& v : ok ? accounts : nlohmann::json::array()) {
-          if (!v.is_number_unsigned()) {
-            ok = false;
-            break;
-          }
-          p.recipients.push_back(account_id{v.get<std::uint64_t>()});
-        }
-        if (!ok) {
+        if (code < 1000) {
           ++self->state.stats->bad_inputs;
-          log_bad("rclose recipients " + recipients_json);
+          log_bad("rclose close code " + std::to_string(code));
           return;
         }
+        push_msg p;
+        if (!take_recipients(self, "rclose", recipients_json, p)) return;
         p.close_code = code;
         p.close_reason = reason;
         self->send(self->state.ctx->hub, rpush_atom::value, std::move(p));

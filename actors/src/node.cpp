@@ -20,6 +20,7 @@
 #include "io_executor.hpp"
 #include "journal_status_json.hpp"
 #include "messages.hpp"
+#include "pending_replies.hpp"
 #include "runtime.hpp"
 #include "session_actor.hpp"
 #include "status_probe.hpp"
@@ -181,49 +182,14 @@ class node_impl final : public node {
   }
 
   void signup(std::string name, std::function<void(result<signup_result>)> done) override {
-    std::uint64_t ticket = 0;
-    {
-      std::lock_guard<std::mutex> lock(signups_mutex_);
-      if (!signups_closed_) {
-        ticket = next_signup_++;
-        signups_.emplace(ticket, std::move(done));
-      }
-    }
-    if (ticket == 0) {
-      std::thread([done = std::move(done)] {
-        done(hibiki::error{errc::unavailable, "the node is stopped"});
-      }).detach();
-      return;
-    }
-    std::lock_guard<std::mutex> lock(sys_mutex_);
-    if (!sys_) return;  // stop() answers it
-    // `done` is the gateway's: run it on an io thread, never on an actor's.
-    actors::signup(rt_.ctx, std::move(name), [this, ticket](result<signup_result> r) {
-      io_->post(
-          [this, ticket, r = std::move(r)]() mutable { finish_signup(ticket, std::move(r)); });
+    start_pending(signups_, std::move(done), [&](auto answer) {
+      actors::signup(rt_.ctx, std::move(name), std::move(answer));
     });
   }
 
   void admin(admin_request request, std::function<void(result<admin_result>)> done) override {
-    // The same once-and-only-once bookkeeping as a sign-up: stop() answers what is left.
-    std::uint64_t ticket = 0;
-    {
-      std::lock_guard<std::mutex> lock(signups_mutex_);
-      if (!signups_closed_) {
-        ticket = next_signup_++;
-        admins_.emplace(ticket, std::move(done));
-      }
-    }
-    if (ticket == 0) {
-      std::thread([done = std::move(done)] {
-        done(hibiki::error{errc::unavailable, "the node is stopped"});
-      }).detach();
-      return;
-    }
-    std::lock_guard<std::mutex> lock(sys_mutex_);
-    if (!sys_) return;  // stop() answers it
-    actors::admin(rt_.ctx, std::move(request), [this, ticket](result<admin_result> r) {
-      io_->post([this, ticket, r = std::move(r)]() mutable { finish_admin(ticket, std::move(r)); });
+    start_pending(admins_, std::move(done), [&](auto answer) {
+      actors::admin(rt_.ctx, std::move(request), std::move(answer));
     });
   }
 
@@ -311,18 +277,9 @@ class node_impl final : public node {
       glue_.reset();
       sys_.reset();
     }
-    // Sign-ups the actors did not finish still get their one answer.
-    std::unordered_map<std::uint64_t, std::function<void(result<signup_result>)>> left;
-    std::unordered_map<std::uint64_t, std::function<void(result<admin_result>)>> left_admins;
-    {
-      std::lock_guard<std::mutex> signups_lock(signups_mutex_);
-      signups_closed_ = true;
-      left.swap(signups_);
-      left_admins.swap(admins_);
-    }
-    for (auto& [ticket, done] : left) done(hibiki::error{errc::unavailable, "the node stopped"});
-    for (auto& [ticket, done] : left_admins)
-      done(hibiki::error{errc::unavailable, "the node stopped"});
+    // Sign-ups and operator actions the actors did not finish still get their one answer.
+    signups_.close("the node stopped");
+    admins_.close("the node stopped");
   }
 
  private:
@@ -345,28 +302,25 @@ class node_impl final : public node {
     }
   }
 
-  void finish_signup(std::uint64_t ticket, result<signup_result> r) {
-    std::function<void(result<signup_result>)> done;
-    {
-      std::lock_guard<std::mutex> lock(signups_mutex_);
-      auto it = signups_.find(ticket);
-      if (it == signups_.end()) return;
-      done = std::move(it->second);
-      signups_.erase(it);
+  /// Keeps `done` in `pending` and has `run` start the work with a callback that answers it
+  /// once the actors are done. `done` is the gateway's: it runs on an io thread, never on an
+  /// actor's. After stop() it is answered `unavailable` at once.
+  template <class Result, class Run>
+  void start_pending(pending_replies<Result>& pending, std::function<void(result<Result>)> done,
+                     Run&& run) {
+    const auto ticket = pending.add(done);
+    if (ticket == 0) {
+      std::thread([done = std::move(done)] {
+        done(hibiki::error{errc::unavailable, "the node is stopped"});
+      }).detach();
+      return;
     }
-    done(std::move(r));
-  }
-
-  void finish_admin(std::uint64_t ticket, result<admin_result> r) {
-    std::function<void(result<admin_result>)> done;
-    {
-      std::lock_guard<std::mutex> lock(signups_mutex_);
-      auto it = admins_.find(ticket);
-      if (it == admins_.end()) return;
-      done = std::move(it->second);
-      admins_.erase(it);
-    }
-    done(std::move(r));
+    std::lock_guard<std::mutex> lock(sys_mutex_);
+    if (!sys_) return;  // stop() answers it
+    run([this, &pending, ticket](result<Result> r) {
+      io_->post(
+          [&pending, ticket, r = std::move(r)]() mutable { pending.finish(ticket, std::move(r)); });
+    });
   }
 
  private:
@@ -396,13 +350,10 @@ class node_impl final : public node {
   bool stopped_ = false;
   /// Held while spawning into the actor system and while tearing it down.
   std::mutex sys_mutex_;
-  /// Sign-ups waiting for their account to be durable, by ticket.
-  std::mutex signups_mutex_;
-  std::unordered_map<std::uint64_t, std::function<void(result<signup_result>)>> signups_;
-  /// Operator actions waiting for their event to be durable, by ticket (same mutex).
-  std::unordered_map<std::uint64_t, std::function<void(result<admin_result>)>> admins_;
-  std::uint64_t next_signup_ = 1;
-  bool signups_closed_ = false;
+  /// Sign-ups waiting for their account to be durable.
+  pending_replies<signup_result> signups_;
+  /// Operator actions waiting for their event to be durable.
+  pending_replies<admin_result> admins_;
 };
 
 }  // namespace

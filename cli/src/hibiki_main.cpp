@@ -1,6 +1,6 @@
 // hibiki: the command-line client. Speaks the same WebSocket protocol as the web client (Beast's
-// synchronous client), plus POST /api/signup. Errors go to stderr with exit code 1; usage errors
-// exit with 2.
+// synchronous client, over TLS for wss://), plus POST /api/signup. Errors go to stderr with exit
+// code 1; usage errors exit with 2.
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,7 +10,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +26,7 @@
 #include <sstream>
 
 #include "hibiki/cli/client_options.hpp"
+#include "hibiki/cli/client_tls.hpp"
 #include "hibiki/cli/cluster_status.hpp"
 #include "hibiki/cli/journal_status.hpp"
 #include "hibiki/cli/status_fetch.hpp"
@@ -54,37 +57,69 @@ std::string wire_error(const json& reply) {
   return e.value("code", "error") + ": " + e.value("message", "");
 }
 
-/// One WebSocket connection to the server, with request/reply matching by id.
+/// One WebSocket connection to the server (ws:// or, over TLS, wss://), with request/reply
+/// matching by id.
 class ws_connection {
- public:
-  ws_connection() : ws_(ioc_) {}
+  using plain_ws = websocket::stream<beast::tcp_stream>;
+  using tls_ws = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
 
-  status open(const hibiki::cli::server_url& url) {
+ private:
+  /// `f` on whichever stream open() made (the same calls either way).
+  template <class F>
+  auto with_ws(F&& f) {
+    return tls_ws_ ? f(*tls_ws_) : f(*plain_ws_);
+  }
+
+ public:
+  status open(const hibiki::cli::server_url& url, const hibiki::cli::client_tls_options& tls) {
+    const auto where = url.host + ":" + url.port;
     beast::error_code ec;
     tcp::resolver resolver(ioc_);
     auto results = resolver.resolve(url.host, url.port, ec);
     if (ec) return fail("cannot resolve " + url.host + ": " + ec.message());
-    net::connect(ws_.next_layer(), results, ec);
-    if (ec) return fail("cannot connect to " + url.host + ":" + url.port + ": " + ec.message());
-    ws_.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
-      req.set(http::field::sec_websocket_protocol, "hibiki.v1");
-      req.set(http::field::user_agent, "hibiki-cli");
-    }));
-    ws_.handshake(url.host + ":" + url.port, url.path, ec);
-    if (ec) return fail("WebSocket handshake failed: " + ec.message());
-    return status::success();
+    if (url.tls) {
+      auto ctx = hibiki::cli::make_client_tls_context(tls);
+      if (!ctx) return ctx.error();
+      tls_ctx_ = *ctx;
+      tls_ws_ = std::make_unique<tls_ws>(ioc_, *tls_ctx_);
+      auto& tls_layer = tls_ws_->next_layer();
+      if (auto st = hibiki::cli::prepare_tls_connection(tls_layer.native_handle(), url.host,
+                                                        tls.insecure);
+          !st)
+        return st;
+      beast::get_lowest_layer(*tls_ws_).connect(results, ec);
+      if (ec) return fail("cannot connect to " + where + ": " + ec.message());
+      tls_layer.handshake(net::ssl::stream_base::client, ec);
+      if (ec) return fail(hibiki::cli::tls_handshake_failure(tls_layer.native_handle(), ec, where));
+    } else {
+      plain_ws_ = std::make_unique<plain_ws>(ioc_);
+      beast::get_lowest_layer(*plain_ws_).connect(results, ec);
+      if (ec) return fail("cannot connect to " + where + ": " + ec.message());
+    }
+    return with_ws([&](auto& ws) {
+      ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+        req.set(http::field::sec_websocket_protocol, "hibiki.v1");
+        req.set(http::field::user_agent, "hibiki-cli");
+      }));
+      ws.handshake(where, url.path, ec);
+      if (ec) {
+        return fail("WebSocket handshake failed: " + ec.message() +
+                    (url.tls ? "" : hibiki::cli::plain_to_tls_hint(ec)));
+      }
+      return status::success();
+    });
   }
 
   /// Reads one frame as JSON.
   result<json> read() {
     beast::flat_buffer buffer;
     beast::error_code ec;
-    ws_.read(buffer, ec);
+    with_ws([&](auto& ws) { ws.read(buffer, ec); });
     if (ec == websocket::error::closed) {
-      return result<json>(errc::unavailable,
-                          "the server closed the connection (" +
-                              std::to_string(static_cast<int>(ws_.reason().code)) + " " +
-                              std::string(ws_.reason().reason.c_str()) + ")");
+      const auto reason = with_ws([](auto& ws) { return ws.reason(); });
+      return result<json>(errc::unavailable, "the server closed the connection (" +
+                                                 std::to_string(static_cast<int>(reason.code)) +
+                                                 " " + std::string(reason.reason.c_str()) + ")");
     }
     if (ec) return result<json>(errc::unavailable, "connection lost: " + ec.message());
     auto j = json::parse(beast::buffers_to_string(buffer.data()), nullptr, false);
@@ -98,8 +133,10 @@ class ws_connection {
     const auto id = next_id_++;
     req["id"] = id;
     beast::error_code ec;
-    ws_.text(true);
-    ws_.write(net::buffer(req.dump()), ec);
+    with_ws([&](auto& ws) {
+      ws.text(true);
+      ws.write(net::buffer(req.dump()), ec);
+    });
     if (ec) return result<json>(errc::unavailable, "cannot send: " + ec.message());
     for (;;) {
       auto frame = read();
@@ -114,12 +151,14 @@ class ws_connection {
 
   void close() {
     beast::error_code ignored;
-    ws_.close(websocket::close_code::normal, ignored);
+    with_ws([&](auto& ws) { ws.close(websocket::close_code::normal, ignored); });
   }
 
  private:
   net::io_context ioc_;
-  websocket::stream<tcp::socket> ws_;
+  std::shared_ptr<net::ssl::context> tls_ctx_;  ///< declared before the stream that uses it
+  std::unique_ptr<plain_ws> plain_ws_;
+  std::unique_ptr<tls_ws> tls_ws_;
   std::int64_t next_id_ = 1;
 };
 
@@ -170,29 +209,14 @@ status store_token(const std::string& token, std::string& stored_at) {
 }
 
 status do_signup(const hibiki::cli::client_options& o, const hibiki::cli::server_url& url) {
-  net::io_context ioc;
-  tcp::resolver resolver(ioc);
-  beast::tcp_stream stream(ioc);
-  beast::error_code ec;
-  auto results = resolver.resolve(url.host, url.port, ec);
-  if (ec) return fail("cannot resolve " + url.host + ": " + ec.message());
-  stream.connect(results, ec);
-  if (ec) return fail("cannot connect to " + url.host + ":" + url.port + ": " + ec.message());
-  http::request<http::string_body> req{http::verb::post, "/api/signup", 11};
-  req.set(http::field::host, url.host + ":" + url.port);
-  req.set(http::field::content_type, "application/json");
-  req.body() = json{{"name", o.args[0]}}.dump();
-  req.prepare_payload();
-  http::write(stream, req, ec);
-  if (ec) return fail("cannot send the sign-up: " + ec.message());
-  beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(stream, buffer, res, ec);
-  if (ec) return fail("no reply to the sign-up: " + ec.message());
-  auto body = json::parse(res.body(), nullptr, false);
-  if (res.result() != http::status::ok) {
-    std::string why = body.is_object() ? wire_error(body) : res.body();
-    return fail("sign-up failed (HTTP " + std::to_string(res.result_int()) + "): " + why);
+  auto res =
+      hibiki::cli::http_exchange(url, o.tls, "POST", "/api/signup",
+                                 json{{"name", o.args[0]}}.dump(), {}, std::chrono::seconds(15));
+  if (!res) return fail(res.error().message);
+  auto body = json::parse(res->body, nullptr, false);
+  if (res->status != 200) {
+    std::string why = body.is_object() ? wire_error(body) : res->body.substr(0, 200);
+    return fail("sign-up failed (HTTP " + std::to_string(res->status) + "): " + why);
   }
   if (!body.is_object() || !body.contains("token") || !body.contains("account_id"))
     return fail("sign-up reply is malformed");
@@ -211,7 +235,7 @@ result<std::unique_ptr<ws_connection>> connect_and_auth(const hibiki::cli::clien
   auto token = find_token(o);
   if (!token) return token.error();
   auto c = std::make_unique<ws_connection>();
-  if (auto st = c->open(url); !st) return st.error();
+  if (auto st = c->open(url, o.tls); !st) return st.error();
   auto reply = c->call({{"op", "auth"}, {"token", *token}});
   if (!reply) return hibiki::error{errc::unauthenticated, "auth failed: " + reply.error().message};
   return c;
@@ -304,8 +328,9 @@ status do_operator_status(const hibiki::cli::client_options& o,
   auto token = find_admin_token(o);
   if (!token) return fail(token.error().message);
   const bool journal = o.command == "journal";
-  auto reply = journal ? hibiki::cli::fetch_journal_status(url, std::chrono::seconds(10), *token)
-                       : hibiki::cli::fetch_cluster_status(url, std::chrono::seconds(15), *token);
+  auto reply =
+      journal ? hibiki::cli::fetch_journal_status(url, std::chrono::seconds(10), *token, o.tls)
+              : hibiki::cli::fetch_cluster_status(url, std::chrono::seconds(15), *token, o.tls);
   if (!reply) return fail(reply.error().message);
   if (o.json) {
     std::cout << reply->body << "\n";
@@ -330,8 +355,9 @@ status do_admin(const hibiki::cli::client_options& o, const hibiki::cli::server_
     body["account_id"] = id_arg(o.args[1]);
     if (action == "rename") body["name"] = o.args[2];
   }
-  auto reply = hibiki::cli::post_operator_json(url, "/api/admin/" + action, body.dump(),
-                                               "admin " + action, std::chrono::seconds(15), *token);
+  auto reply =
+      hibiki::cli::post_operator_json(url, "/api/admin/" + action, body.dump(), "admin " + action,
+                                      std::chrono::seconds(15), *token, o.tls);
   if (!reply) return fail(reply.error().message);
   if (o.json) {
     std::cout << reply->body << "\n";
@@ -349,15 +375,22 @@ status do_admin(const hibiki::cli::client_options& o, const hibiki::cli::server_
   return status::success();
 }
 
+/// --insecure is said, every time, where the user sees it.
+void warn_if_insecure(const hibiki::cli::client_options& o, const hibiki::cli::server_url& url) {
+  if (url.tls && o.tls.insecure) std::cerr << hibiki::cli::insecure_warning << "\n";
+}
+
 status run(const hibiki::cli::client_options& o) {
   auto url = hibiki::cli::parse_server_url(o.server);
   if (!url) return url.error();
-  if (o.command == "signup") return do_signup(o, *url);
   if (o.command == "journal" || o.command == "cluster" || o.command == "admin") {
     auto admin_url = hibiki::cli::parse_server_url(hibiki::cli::operator_url(o));
     if (!admin_url) return admin_url.error();
+    warn_if_insecure(o, *admin_url);
     return o.command == "admin" ? do_admin(o, *admin_url) : do_operator_status(o, *admin_url);
   }
+  warn_if_insecure(o, *url);
+  if (o.command == "signup") return do_signup(o, *url);
 
   auto conn = connect_and_auth(o, *url);
   if (!conn) return conn.error();

@@ -105,10 +105,10 @@ int main(int argc, char** argv) {
       setrlimit(RLIMIT_NOFILE, &files);
     }
     getrlimit(RLIMIT_NOFILE, &files);
-    if (files.rlim_cur != RLIM_INFINITY && options.max_connections != 0 &&
-        files.rlim_cur < options.max_connections + 256) {
+    if (files.rlim_cur != RLIM_INFINITY && options.edge.max_connections != 0 &&
+        files.rlim_cur < options.edge.max_connections + 256) {
       log::warn("hibikid") << "the open-file limit (" << files.rlim_cur
-                           << ") is below --max-connections=" << options.max_connections
+                           << ") is below --max-connections=" << options.edge.max_connections
                            << " plus what storage needs: connections past it wait until "
                               "descriptors free up (raise LimitNOFILE / ulimit -n, or lower "
                               "--max-connections)";

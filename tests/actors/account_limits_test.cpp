@@ -6,7 +6,7 @@
 
 #include "account_limits.hpp"
 #include "hibiki/testkit/actor_fixture.hpp"
-#include "hibiki/testkit/recording_link.hpp"
+#include "hibiki/testkit/fixture_client.hpp"
 
 using namespace hibiki;
 using namespace std::chrono_literals;
@@ -18,28 +18,7 @@ using json = nlohmann::json;
 
 namespace {
 
-struct conn {
-  std::shared_ptr<recording_link> link = std::make_shared<recording_link>();
-  caf::actor session;
-};
-
-conn connect(actor_fixture& fx) {
-  conn c;
-  c.session = fx.open_session(c.link);
-  return c;
-}
-
-void send(actor_fixture& fx, conn& c, const json& req) {
-  fx.send_text(c.session, req.dump());
-  fx.run();
-}
-
-json reply(const conn& c, std::int64_t id) {
-  for (const auto& f : c.link->frames())
-    if (f.contains("re") && f["re"] == id) return f;
-  FAIL("no reply to request " << id);
-  return {};
-}
+using conn = hibiki::testkit::fixture_connection;
 
 json auth(actor_fixture& fx, conn& c, const std::string& token, std::int64_t id = 1) {
   send(fx, c, {{"id", id}, {"op", "auth"}, {"token", token}});

@@ -6,7 +6,7 @@
 
 #include "hibiki/core/protocol.hpp"
 #include "hibiki/testkit/actor_fixture.hpp"
-#include "hibiki/testkit/recording_link.hpp"
+#include "hibiki/testkit/fixture_client.hpp"
 
 using namespace hibiki;
 using hibiki::testkit::actor_fixture;
@@ -15,21 +15,13 @@ using json = nlohmann::json;
 
 namespace {
 
-struct conn {
-  std::shared_ptr<recording_link> link = std::make_shared<recording_link>();
-  caf::actor session;
-};
+using conn = hibiki::testkit::fixture_connection;
 
 /// The auth reply for `token` on a fresh connection; the connection is returned too.
 std::pair<json, conn> auth(actor_fixture& fx, const std::string& token) {
-  conn c;
-  c.session = fx.open_session(c.link);
-  fx.send_text(c.session, json{{"id", 1}, {"op", "auth"}, {"token", token}}.dump());
-  fx.run();
-  for (const auto& f : c.link->frames())
-    if (f.contains("re") && f["re"] == 1) return {f, c};
-  FAIL("no auth reply");
-  return {};
+  auto c = hibiki::testkit::connect(fx);
+  send(fx, c, {{"id", 1}, {"op", "auth"}, {"token", token}});
+  return {reply(c, 1), c};
 }
 
 std::string auth_error(actor_fixture& fx, const std::string& token) {

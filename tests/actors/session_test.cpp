@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "hibiki/testkit/actor_fixture.hpp"
-#include "hibiki/testkit/recording_link.hpp"
+#include "hibiki/testkit/fixture_client.hpp"
 
 using namespace hibiki;
 using namespace std::chrono_literals;
@@ -15,42 +15,13 @@ using json = nlohmann::json;
 
 namespace {
 
-struct conn {
-  std::shared_ptr<recording_link> link = std::make_shared<recording_link>();
-  caf::actor session;
-};
-
-conn connect(actor_fixture& fx) {
-  conn c;
-  c.session = fx.open_session(c.link);
-  return c;
-}
-
-void send(actor_fixture& fx, conn& c, json req) {
-  fx.send_text(c.session, req.dump());
-  fx.run();
-}
-
-/// The reply to request `id` (fails the test when there is none).
-json reply(const conn& c, std::int64_t id) {
-  for (const auto& f : c.link->frames())
-    if (f.contains("re") && f["re"] == id) return f;
-  FAIL("no reply to request " << id);
-  return {};
-}
+using conn = hibiki::testkit::fixture_connection;
 
 std::vector<json> events(const conn& c, const std::string& ev) {
   std::vector<json> out;
   for (const auto& f : c.link->frames())
     if (f.value("ev", "") == ev) out.push_back(f);
   return out;
-}
-
-conn login(actor_fixture& fx, const std::string& token) {
-  auto c = connect(fx);
-  send(fx, c, {{"id", 1}, {"op", "auth"}, {"token", token}});
-  REQUIRE(reply(c, 1)["ok"] == true);
-  return c;
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "hibiki/testkit/actor_fixture.hpp"
-#include "hibiki/testkit/recording_link.hpp"
+#include "hibiki/testkit/fixture_client.hpp"
 
 using namespace hibiki;
 using hibiki::testkit::actor_fixture;
@@ -14,35 +14,7 @@ using json = nlohmann::json;
 
 namespace {
 
-struct conn {
-  std::shared_ptr<recording_link> link = std::make_shared<recording_link>();
-  caf::actor session;
-};
-
-void send(actor_fixture& fx, conn& c, const json& req) {
-  fx.send_text(c.session, req.dump());
-  fx.run();
-}
-
-std::optional<json> find_reply(const conn& c, std::int64_t id) {
-  for (const auto& f : c.link->frames())
-    if (f.contains("re") && f["re"] == id) return f;
-  return std::nullopt;
-}
-
-json reply(const conn& c, std::int64_t id) {
-  auto r = find_reply(c, id);
-  if (!r) FAIL("no reply to request " << id);
-  return *r;
-}
-
-conn login(actor_fixture& fx, const std::string& token) {
-  conn c;
-  c.session = fx.open_session(c.link);
-  send(fx, c, {{"id", 1}, {"op", "auth"}, {"token", token}});
-  REQUIRE(reply(c, 1)["ok"] == true);
-  return c;
-}
+using conn = hibiki::testkit::fixture_connection;
 
 /// Options for rooms with many large messages sent at once.
 actors::node_options roomy_options() {

@@ -1,5 +1,6 @@
-// shard_of: Kafka's default partitioner, checked against Kafka's own murmur2 test vectors (the
-// comparison with librdkafka's partitioner on random keys is in tests/kafka/unit_test.cpp).
+// shard_of: Kafka's default partitioner, checked against Kafka's own murmur2 test vectors (kept
+// here only; the comparison with librdkafka's partitioner on random keys is in
+// tests/kafka/unit_test.cpp).
 
 #include <catch2/catch.hpp>
 

@@ -64,18 +64,19 @@ def make_test_certs(directory):
     return certs
 
 
-def issue_server_cert(certs, cert_out, key_out):
-    """A new key and certificate for 127.0.0.1/localhost under `certs`' CA."""
+def issue_server_cert(certs, cert_out, key_out, names="IP:127.0.0.1,DNS:localhost", days=2):
+    """A new key and certificate under `certs`' CA for `names` (subjectAltName entries; by
+    default 127.0.0.1 and localhost), valid for `days` (0: it expires the second it is made)."""
     san = os.path.join(certs["dir"], "san.cnf")
     with open(san, "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        f.write(f"subjectAltName={names}\n")
     csr = os.path.join(certs["dir"], "server.csr")
     _openssl(
         "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-subj", "/CN=127.0.0.1", "-keyout", key_out, "-out", csr,
+        "-subj", "/CN=" + names.split(",")[0].split(":", 1)[1], "-keyout", key_out, "-out", csr,
     )
     _openssl(
-        "x509", "-req", "-days", "2", "-CA", certs["ca"], "-CAkey", certs["ca_key"],
+        "x509", "-req", "-days", str(days), "-CA", certs["ca"], "-CAkey", certs["ca_key"],
         "-CAcreateserial", "-extfile", san, "-in", csr, "-out", cert_out,
     )
 
@@ -103,6 +104,16 @@ def session_certs():
     return _session_certs
 
 
+def _find_cli():
+    """The `hibiki` client: HIBIKI_CLI (CTest sets it), else next to hibikid."""
+    env = os.environ.get("HIBIKI_CLI")
+    if env:
+        return env
+    hibikid = os.environ.get("HIBIKID") or _find_hibikid() or ""
+    candidate = os.path.join(os.path.dirname(hibikid), "hibiki")
+    return candidate if os.access(candidate, os.X_OK) else None
+
+
 def _find_hibikid():
     env = os.environ.get("HIBIKID")
     if env:
@@ -117,6 +128,11 @@ def _find_hibikid():
             if os.access(candidate, os.X_OK):
                 return candidate
     return None
+
+
+CLI = _find_cli()
+# For the modules that run the `hibiki` client: they need it (CTest always gives it).
+needs_cli = pytest.mark.skipif(CLI is None, reason="set HIBIKI_CLI to the hibiki binary")
 
 
 # ---- the background event loop -----------------------------------------------------------------
@@ -709,6 +725,39 @@ def server(server_factory):
 
 
 # ---- helpers shared by the tests ---------------------------------------------------------------
+
+
+def wait_for(predicate, what, timeout=DEFAULT_TIMEOUT):
+    """Polls until `predicate()` returns something truthy and returns it; fails the test with
+    "`what` within TIMEOUTs" when it does not in time (log lines and stdout lines land a moment
+    after what caused them). `what` may be a function, called only then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = predicate()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what() if callable(what) else what} within {timeout}s")
+        time.sleep(0.05)
+
+
+def stdout_match(server, pattern, timeout=15):
+    """The first match of `pattern` in the server's stdout (read by a background thread)."""
+
+    def first_match():
+        for line in list(server.stdout_lines):
+            m = re.search(pattern, line)
+            if m:
+                return m
+        return None
+
+    return wait_for(first_match, lambda: f"no {pattern!r} in {server.stdout_lines!r}", timeout)
+
+
+def admin_listener(server):
+    """(scheme, port) of the server's --admin-http listener, from the line hibikid prints."""
+    m = stdout_match(server, r"hibikid: admin listener on (https?)://[^\s:/]+:(\d+)")
+    return m.group(1), int(m.group(2))
 
 
 def send_many(client, room_id, bodies, window=32, id_prefix=None, timeout=60.0):

@@ -7,26 +7,13 @@ import json
 import os
 import re
 import subprocess
-import time
 
 import pytest
 
-from conftest import ConnectionLost
+from conftest import CLI, ConnectionLost, admin_listener, needs_cli, stdout_match
 
+pytestmark = needs_cli
 
-def _cli_binary():
-    env = os.environ.get("HIBIKI_CLI")
-    if env:
-        return env
-    hibikid = os.environ.get("HIBIKID", "")
-    candidate = os.path.join(os.path.dirname(hibikid), "hibiki")
-    return candidate if os.access(candidate, os.X_OK) else None
-
-
-CLI = _cli_binary()
-pytestmark = pytest.mark.skipif(CLI is None, reason="set HIBIKI_CLI to the hibiki binary")
-
-ADMIN_LISTENER_RE = re.compile(r"hibikid: admin listener on http://([^\s:/]+):(\d+)")
 
 
 def admin(server, *args, url=None, token_file=None, env_token=None, timeout=30):
@@ -61,22 +48,8 @@ def auth_error(server, token):
     return None if r.get("ok") else r["error"]["code"]
 
 
-def stdout_match(server, pattern, timeout=15):
-    """The first match of `pattern` in the server's stdout; the lines after the serving line are
-    read by a background thread, so this waits for them (bounded)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        for line in list(server.stdout_lines):
-            m = re.search(pattern, line)
-            if m:
-                return m
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {pattern!r} in {server.stdout_lines!r}")
-        time.sleep(0.05)
-
-
 def admin_port(server):
-    return int(stdout_match(server, ADMIN_LISTENER_RE.pattern).group(2))
+    return admin_listener(server)[1]
 
 
 def all_logs(server):

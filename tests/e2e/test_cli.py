@@ -14,18 +14,9 @@ import time
 
 import pytest
 
+from conftest import CLI, needs_cli
 
-def _cli_binary():
-    env = os.environ.get("HIBIKI_CLI")
-    if env:
-        return env
-    hibikid = os.environ.get("HIBIKID", "")
-    candidate = os.path.join(os.path.dirname(hibikid), "hibiki")
-    return candidate if os.access(candidate, os.X_OK) else None
-
-
-CLI = _cli_binary()
-pytestmark = pytest.mark.skipif(CLI is None, reason="set HIBIKI_CLI to the hibiki binary")
+pytestmark = needs_cli
 
 
 def run_cli(server, tmp_path, *args, token=None, timeout=20):
@@ -135,6 +126,16 @@ def test_errors_and_usage(server, tmp_path):
 # ---- hibiki journal status, and hibikid's journal flags ------------------------------------------
 
 
+def assert_hibikid_refuses(hibikid_binary, tmp_path, args, says):
+    """hibikid with `args` exits 2 saying `says`, before it serves or opens its data directory."""
+    r = subprocess.run([hibikid_binary, "--http=127.0.0.1:0", f"--data-dir={tmp_path / 'data'}"]
+                       + args, capture_output=True, text=True, timeout=20)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert says in r.stderr, r.stderr
+    assert "serving" not in r.stdout
+    assert not (tmp_path / "data").exists()
+
+
 def operator_env(server):
     """The environment of an operator command against `server`: its admin token in
     HIBIKI_ADMIN_TOKEN (the --admin-token-file flag is tested on its own)."""
@@ -229,13 +230,7 @@ def test_journal_status_errors(server):
     (["--kafka-open-timeout=0"], "--kafka-open-timeout"),
 ])
 def test_hibikid_refuses_bad_journal_flags(hibikid_binary, tmp_path, args, says):
-    r = subprocess.run([hibikid_binary, "--http=127.0.0.1:0", f"--data-dir={tmp_path / 'data'}"]
-                       + args, capture_output=True, text=True, timeout=20)
-    assert r.returncode == 2, (r.stdout, r.stderr)
-    assert says in r.stderr, r.stderr
-    assert "serving" not in r.stdout
-    # Refused before anything was opened.
-    assert not (tmp_path / "data").exists()
+    assert_hibikid_refuses(hibikid_binary, tmp_path, args, says)
 
 
 # ---- hibiki cluster status on a single node, and hibikid's cluster flags -------------------------
@@ -296,12 +291,7 @@ def test_cluster_status_errors(server):
     (["--route-wait=0"], "--route-wait"),
 ])
 def test_hibikid_refuses_bad_cluster_flags(hibikid_binary, tmp_path, args, says):
-    r = subprocess.run([hibikid_binary, "--http=127.0.0.1:0", f"--data-dir={tmp_path / 'data'}"]
-                       + args, capture_output=True, text=True, timeout=20)
-    assert r.returncode == 2, (r.stdout, r.stderr)
-    assert says in r.stderr, r.stderr
-    assert "serving" not in r.stdout
-    assert not (tmp_path / "data").exists()
+    assert_hibikid_refuses(hibikid_binary, tmp_path, args, says)
 
 
 def test_hibikid_takes_options_from_the_environment_and_a_config_file(hibikid_binary, tmp_path):

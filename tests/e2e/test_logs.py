@@ -7,11 +7,10 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 
-from conftest import Client, DEFAULT_TIMEOUT
+from conftest import Client, wait_for
 
 ACCESS_HTTP_FIELDS = {"time", "event", "peer", "method", "path", "status", "bytes_in", "bytes_out",
                       "duration_ms"}
@@ -31,19 +30,6 @@ def read_records(path):
             assert isinstance(rec, dict), line
             out.append(rec)
     return out
-
-
-def wait_for(predicate, what, timeout=DEFAULT_TIMEOUT):
-    """Polls until `predicate()` returns something truthy (log lines are written right after the
-    response, so a test may read a moment before they land)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = predicate()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} within {timeout}s")
-        time.sleep(0.05)
 
 
 def all_log_bytes(paths):

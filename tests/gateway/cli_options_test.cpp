@@ -23,14 +23,14 @@ TEST_CASE("hibikid defaults", "[cli][options]") {
   REQUIRE(o->http_port == 8080);
   REQUIRE(o->data_dir == "./data");
   REQUIRE_FALSE(o->open_signup);  // closed unless asked for, whatever the address
-  REQUIRE(o->tls_cert.empty());
-  REQUIRE(o->tls_key.empty());
-  REQUIRE(o->max_connections == 10'000);
-  REQUIRE(o->max_connections_per_ip == 100);
-  REQUIRE(o->signup_rate == 10);
-  REQUIRE(o->signup_period == std::chrono::seconds(60));
-  REQUIRE(o->trusted_proxies.empty());
-  REQUIRE(o->allowed_origins.empty());
+  REQUIRE(o->edge.tls_cert_file.empty());
+  REQUIRE(o->edge.tls_key_file.empty());
+  REQUIRE(o->edge.max_connections == 10'000);
+  REQUIRE(o->edge.max_connections_per_ip == 100);
+  REQUIRE(o->edge.signup_per_ip == 10);
+  REQUIRE(o->edge.signup_period == std::chrono::seconds(60));
+  REQUIRE(o->edge.trusted_proxies.empty());
+  REQUIRE(o->edge.allowed_origins.empty());
   REQUIRE(o->snapshot_every == 1000);
   REQUIRE(o->passivate_after == std::chrono::seconds(120));
   REQUIRE(o->max_live_entities == 100'000);
@@ -152,9 +152,10 @@ TEST_CASE("hibikid flags", "[cli][options]") {
   REQUIRE(egw.signup_period == std::chrono::seconds(3600));
   REQUIRE(egw.trusted_proxies == strings{"127.0.0.1", "10.0.0.0/8"});
   REQUIRE(egw.allowed_origins == strings{"https://chat.example.com", "http://localhost:8080"});
-  REQUIRE(parse_daemon_options({"--signup-rate=0"})->signup_rate == 0);
-  REQUIRE(parse_daemon_options({"--signup-rate=5/s"})->signup_period == std::chrono::seconds(1));
-  REQUIRE(parse_daemon_options({"--allowed-origins=*"})->allowed_origins == strings{"*"});
+  REQUIRE(parse_daemon_options({"--signup-rate=0"})->edge.signup_per_ip == 0);
+  REQUIRE(parse_daemon_options({"--signup-rate=5/s"})->edge.signup_period ==
+          std::chrono::seconds(1));
+  REQUIRE(parse_daemon_options({"--allowed-origins=*"})->edge.allowed_origins == strings{"*"});
 
   // The REST API's rate and body limit.
   auto api_defaults = to_gateway_options(*parse_daemon_options({}));
@@ -816,7 +817,7 @@ TEST_CASE("hibiki rejects bad cluster command lines", "[cli][options]") {
   auto usage = parse_client_options({"cluster", "stats"});
   REQUIRE(usage.error().message ==
           "usage: hibiki cluster status [--url URL] [--admin-url URL] [--admin-token-file FILE] "
-          "[--json]");
+          "[--ca-file FILE] [--insecure] [--json]");
 }
 
 TEST_CASE("hibiki rejects bad command lines", "[cli][options]") {
@@ -862,9 +863,60 @@ TEST_CASE("server URLs", "[cli][options]") {
   REQUIRE(v6.ok());
   REQUIRE(v6->host == "::1");
   REQUIRE(v6->port == "7000");
-  REQUIRE_FALSE(parse_server_url("wss://example.org").ok());
+  REQUIRE_FALSE(u->tls);
+  REQUIRE_FALSE(h->tls);
+  // wss:// and https:// are the same server over TLS, on port 443 unless the URL names one.
+  auto s = parse_server_url("wss://example.org");
+  REQUIRE(s.ok());
+  REQUIRE(s->tls);
+  REQUIRE(s->host == "example.org");
+  REQUIRE(s->port == "443");
+  REQUIRE(s->path == "/ws");
+  auto hs = parse_server_url("https://[::1]:8443");
+  REQUIRE(hs.ok());
+  REQUIRE(hs->tls);
+  REQUIRE(hs->host == "::1");
+  REQUIRE(hs->port == "8443");
+  REQUIRE_FALSE(parse_server_url("wss://").ok());
+  REQUIRE_FALSE(parse_server_url("https://host:0").ok());
+  REQUIRE_FALSE(parse_server_url("ftp://example.org").ok());
   REQUIRE_FALSE(parse_server_url("example.org:80").ok());
   REQUIRE_FALSE(parse_server_url("ws://host:port").ok());
+}
+
+TEST_CASE("hibiki TLS trust options: --ca-file and --insecure", "[cli][options][tls]") {
+  auto defaults = parse_client_options({"rooms"});
+  REQUIRE(defaults.ok());
+  REQUIRE(defaults->tls.ca_file.empty());
+  REQUIRE_FALSE(defaults->tls.insecure);
+  // Before the command (every command) ...
+  auto global = parse_client_options(
+      {"--ca-file", "/etc/ca.pem", "--insecure", "--server=wss://h:1", "send", "1", "hi"});
+  REQUIRE(global.ok());
+  REQUIRE(global->tls.ca_file == "/etc/ca.pem");
+  REQUIRE(global->tls.insecure);
+  REQUIRE(global->args == strings{"1", "hi"});
+  // ... and after an operator command's words, like --url.
+  auto op = parse_client_options(
+      {"admin", "create-account", "ann", "--url=https://h:1", "--ca-file=ca.pem", "--insecure"});
+  REQUIRE(op.ok());
+  REQUIRE(op->args == strings{"create-account", "ann"});
+  REQUIRE(op->tls.ca_file == "ca.pem");
+  REQUIRE(op->tls.insecure);
+  REQUIRE(op->server == "https://h:1");
+  for (const auto& args : {
+           strings{"--ca-file", "rooms"},  // takes "rooms" as the file: no command left
+           strings{"--ca-file="},
+           strings{"--ca-file=", "rooms"},
+           strings{"journal", "status", "--ca-file"},
+           strings{"journal", "status", "--ca-file="},
+           strings{"--insecure=yes", "rooms"},
+       }) {
+    INFO(args[0]);
+    auto o = parse_client_options(args);
+    REQUIRE_FALSE(o.ok());
+    REQUIRE(o.error().code == errc::bad_request);
+  }
 }
 
 TEST_CASE("token file location", "[cli][options]") {

@@ -38,7 +38,7 @@ http_reply http_request_with(const std::string& address, std::uint16_t port, htt
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);
-  // A HEAD answer has the GET's Content-Length and no body.
+  // A HEAD answer carries the GET's Content-Length and no body (RFC 9110 9.3.2).
   if (verb == http::verb::head) parser.skip(true);
   http::read(socket, buffer, parser, ec);
   if (ec) return {};

@@ -15,7 +15,7 @@ result<client_options> usage_error(std::string message) {
 status check_id(std::string_view text, std::string_view what);
 
 /// The options an operator command takes after its words (--url, --admin-url,
-/// --admin-token-file, --json); the other arguments are kept in order.
+/// --admin-token-file, --ca-file, --insecure, --json); the other arguments are kept in order.
 status parse_operator_args(client_options& o, const std::string& usage) {
   // The command's words come first ("status", "disable-account 7"), then its options.
   if (o.args.empty() || o.args[0].rfind("--", 0) == 0) return status(errc::bad_request, usage);
@@ -26,13 +26,17 @@ status parse_operator_args(client_options& o, const std::string& usage) {
       o.json = true;
       continue;
     }
+    if (a == "--insecure") {
+      o.tls.insecure = true;
+      continue;
+    }
     if (a.rfind("--", 0) != 0 || a.size() == 2) {
       words.push_back(std::string(a));
       continue;
     }
     auto eq = a.find('=');
     const std::string key(a.substr(2, eq == std::string_view::npos ? a.npos : eq - 2));
-    if (key != "url" && key != "admin-url" && key != "admin-token-file")
+    if (key != "url" && key != "admin-url" && key != "admin-token-file" && key != "ca-file")
       return status(errc::bad_request, "unexpected argument '" + std::string(a) + "'; " + usage);
     std::string value;
     if (eq != std::string_view::npos) {
@@ -42,10 +46,9 @@ status parse_operator_args(client_options& o, const std::string& usage) {
         return status(errc::bad_request, "option --" + key + " needs a value");
       value = o.args[++k];
     }
-    if (key == "admin-token-file") {
-      if (value.empty())
-        return status(errc::bad_request, "option --admin-token-file needs a value");
-      o.admin_token_file = value;
+    if (key == "admin-token-file" || key == "ca-file") {
+      if (value.empty()) return status(errc::bad_request, "option --" + key + " needs a value");
+      (key == "ca-file" ? o.tls.ca_file : o.admin_token_file) = value;
       continue;
     }
     if (auto u = parse_server_url(value); !u) return u.error();
@@ -100,6 +103,10 @@ result<client_options> parse_client_options(const std::vector<std::string>& args
       return o;
     }
     if (a.substr(0, 2) != "--") break;
+    if (a == "--insecure") {
+      o.tls.insecure = true;
+      continue;
+    }
     a.remove_prefix(2);
     auto eq = a.find('=');
     std::string key(a.substr(0, eq));
@@ -123,6 +130,9 @@ result<client_options> parse_client_options(const std::vector<std::string>& args
     } else if (key == "admin-token-file") {
       if (value.empty()) return usage_error("option --admin-token-file needs a value");
       o.admin_token_file = value;
+    } else if (key == "ca-file") {
+      if (value.empty()) return usage_error("option --ca-file needs a value");
+      o.tls.ca_file = value;
     } else {
       return usage_error("unknown option --" + key);
     }
@@ -155,14 +165,14 @@ result<client_options> parse_client_options(const std::vector<std::string>& args
     // Operator commands: `journal status` and `cluster status`, each an HTTP GET.
     const std::string usage = "usage: hibiki " + o.command +
                               " status [--url URL] [--admin-url URL] [--admin-token-file FILE] "
-                              "[--json]";
+                              "[--ca-file FILE] [--insecure] [--json]";
     if (auto p = parse_operator_args(o, usage); !p) return p.error();
     if (o.args.size() != 1 || o.args[0] != "status") return usage_error(usage);
   } else if (o.command == "admin") {
     const std::string usage =
         "usage: hibiki admin create-account NAME | disable-account ID | enable-account ID | "
         "revoke-tokens ID | create-token ID | rename ID NEW_NAME [--admin-url URL] "
-        "[--admin-token-file FILE] [--json]";
+        "[--admin-token-file FILE] [--ca-file FILE] [--insecure] [--json]";
     if (auto p = parse_operator_args(o, usage); !p) return p.error();
     if (o.args.empty() || !is_admin_action(o.args[0])) return usage_error(usage);
     const auto& action = o.args[0];
@@ -187,23 +197,25 @@ result<client_options> parse_client_options(const std::vector<std::string>& args
 }
 
 result<server_url> parse_server_url(std::string_view url) {
+  server_url u;
   std::string_view rest;
-  std::string default_port;
-  if (url.rfind("ws://", 0) == 0) {
-    rest = url.substr(5);
-  } else if (url.rfind("http://", 0) == 0) {
-    rest = url.substr(7);
-  } else {
+  for (std::string_view scheme : {"ws://", "http://", "wss://", "https://"}) {
+    if (url.substr(0, scheme.size()) == scheme) {
+      rest = url.substr(scheme.size());
+      u.tls = scheme == "wss://" || scheme == "https://";
+      break;
+    }
+  }
+  if (rest.empty()) {
     return result<server_url>(errc::bad_request,
                               "invalid server URL '" + std::string(url) +
-                                  "': expected ws://HOST:PORT (wss:// is not supported yet)");
+                                  "': expected ws://HOST:PORT, wss://, http:// or https://");
   }
-  server_url u;
   auto slash = rest.find('/');
   auto authority = rest.substr(0, slash);
   u.path = slash == std::string_view::npos ? "" : std::string(rest.substr(slash));
   if (u.path.empty() || u.path == "/") u.path = "/ws";
-  std::string_view host = authority, port = "80";
+  std::string_view host = authority, port = u.tls ? "443" : "80";
   if (!authority.empty() && authority.front() == '[') {
     auto close = authority.find(']');
     if (close == std::string_view::npos)
@@ -235,7 +247,7 @@ std::string token_file_path() {
 
 std::string client_usage() {
   return R"(usage: hibiki [--server URL] [--token TOKEN] [--admin-url URL] [--admin-token-file FILE]
-              COMMAND [ARGS...]
+              [--ca-file FILE] [--insecure] COMMAND [ARGS...]
        hibiki --version
 
 Commands:
@@ -266,11 +278,18 @@ $HIBIKI_ADMIN_TOKEN) and go to --admin-url when given (hibikid's --admin-http li
 --url / --server.
 
 Options:
-  --server URL    ws://HOST:PORT or http://HOST:PORT (default ws://127.0.0.1:8080)
+  --server URL    ws://HOST:PORT or http://HOST:PORT; wss:// or https:// for a server with TLS
+                  (default ws://127.0.0.1:8080)
   --token TOKEN   the account's token (default: $HIBIKI_TOKEN, then the stored token)
   --admin-url URL           where operator commands go (default: --url / --server)
   --admin-token-file FILE   the admin token for operator commands (default: $HIBIKI_ADMIN_TOKEN)
+  --ca-file FILE  trust the CA certificates in FILE (PEM) besides the system's, for a server
+                  whose certificate a private CA signed
+  --insecure      do not check the server's certificate or host name (said on stderr; for tests
+                  only: anyone on the path could read and change the connection)
   --version       print the version
+
+Over TLS the server's certificate must be signed by a trusted CA and name the URL's host.
 
 The token is stored in $HIBIKI_CONFIG, or ~/.config/hibiki/token when it is unset.
 Exit codes: 0 success, 1 error, 2 usage error.

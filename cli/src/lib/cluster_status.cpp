@@ -79,8 +79,9 @@ std::string transport_text(const json& status) {
 }  // namespace
 
 result<status_reply> fetch_cluster_status(const server_url& url, std::chrono::milliseconds timeout,
-                                          std::string_view admin_token) {
-  return fetch_status_json(url, "/api/cluster", "cluster status", timeout, admin_token);
+                                          std::string_view admin_token,
+                                          const client_tls_options& tls) {
+  return fetch_status_json(url, "/api/cluster", "cluster status", timeout, admin_token, tls);
 }
 
 std::string shard_ranges(std::vector<std::int64_t> shards) {

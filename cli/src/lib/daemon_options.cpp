@@ -249,7 +249,7 @@ bool valid_origin(std::string_view o) {
 status set_signup_rate(std::string_view value, daemon_options& o) {
   constexpr std::string_view expected = "N/s, N/min or N/h (N up to 1000000; 0 = no limit)";
   if (value == "0") {
-    o.signup_rate = 0;
+    o.edge.signup_per_ip = 0;
     return status::success();
   }
   auto slash = value.find('/');
@@ -264,8 +264,8 @@ status set_signup_rate(std::string_view value, daemon_options& o) {
   else if (unit == "h")
     period = std::chrono::seconds(3600);
   if (!n || period.count() == 0) return bad("signup-rate", value, expected);
-  o.signup_rate = static_cast<std::uint32_t>(*n);
-  o.signup_period = period;
+  o.edge.signup_per_ip = static_cast<std::uint32_t>(*n);
+  o.edge.signup_period = period;
   return status::success();
 }
 
@@ -462,19 +462,22 @@ const std::vector<option_spec> table = {
      }},
     // ---- request rates, per-account limits and sync replay ----
     {"connection-rate", "N[/s]", "requests per second one connection may sustain", "100",
-     [](sv v, options& o) { return set_rate("connection-rate", v, o.connection_rate); }},
+     [](sv v, options& o) { return set_rate("connection-rate", v, o.limits.rate_per_second); }},
     {"connection-burst", "N", "requests one connection may send at once", "200",
      [](sv v, options& o) {
        return set_count("connection-burst", v, 1, 10'000'000,
-                        "a number of requests from 1 to 10000000", o.connection_burst);
+                        "a number of requests from 1 to 10000000", o.limits.rate_burst);
      }},
     {"account-rate", "N[/s]",
      "requests per second all of one account's connections on this node may sustain together",
-     "200", [](sv v, options& o) { return set_rate("account-rate", v, o.account_rate); }},
+     "200",
+     [](sv v, options& o) {
+       return set_rate("account-rate", v, o.limits.account_rate_per_second);
+     }},
     {"account-burst", "N", "requests one account's connections may send at once", "400",
      [](sv v, options& o) {
        return set_count("account-burst", v, 1, 10'000'000,
-                        "a number of requests from 1 to 10000000", o.account_burst);
+                        "a number of requests from 1 to 10000000", o.limits.account_rate_burst);
      }},
     {"max-connections-per-account", "N",
      "authenticated connections of one account on this node; the next auth gets rate_limited "
@@ -482,19 +485,20 @@ const std::vector<option_spec> table = {
      "50",
      [](sv v, options& o) {
        return set_count("max-connections-per-account", v, 1, 1'000'000,
-                        "a number of connections from 1 to 1000000", o.max_connections_per_account);
+                        "a number of connections from 1 to 1000000",
+                        o.limits.max_connections_per_account);
      }},
     {"sync-max-rooms", "N", "rooms one sync may name; more is too_large", "1000",
      [](sv v, options& o) {
        return set_count("sync-max-rooms", v, 1, 1'000'000, "a number of rooms from 1 to 1000000",
-                        o.sync_max_rooms);
+                        o.limits.sync_max_rooms);
      }},
     {"sync-max-room-bytes", "N",
      "bytes of events one sync replays per room; a room with more gets one `gap` instead",
      "4194304",
      [](sv v, options& o) {
        return set_count("sync-max-room-bytes", v, 1, std::uint64_t{1} << 32,
-                        "a positive number of bytes (at most 4 GiB)", o.sync_max_room_bytes);
+                        "a positive number of bytes (at most 4 GiB)", o.limits.sync_max_room_bytes);
      }},
     {"sync-batch-bytes", "N",
      "bytes of events a sync reads and sends at a time, paced by the client's reading; at most "
@@ -512,19 +516,20 @@ const std::vector<option_spec> table = {
      nullptr,
      [](sv v, options& o) {
        if (v.empty()) return bad("tls-cert", v, "a PEM file");
-       o.tls_cert = std::string(v);
+       o.edge.tls_cert_file = std::string(v);
        return status::success();
      }},
     {"tls-key", "FILE", "PEM private key of --tls-cert", nullptr,
      [](sv v, options& o) {
        if (v.empty()) return bad("tls-key", v, "a PEM file");
-       o.tls_key = std::string(v);
+       o.edge.tls_key_file = std::string(v);
        return status::success();
      }},
     {"max-connections", "N", "most open connections; past it HTTP 503 (0 = no cap)", "10000",
      [](sv v, options& o) {
        return set_count("max-connections", v, 0, 10'000'000,
-                        "a number of connections from 0 (no cap) to 10000000", o.max_connections);
+                        "a number of connections from 0 (no cap) to 10000000",
+                        o.edge.max_connections);
      }},
     {"max-connections-per-ip", "N",
      "most open connections per client address (IPv6: per /64); past it HTTP 429 (0 = no cap)",
@@ -532,7 +537,7 @@ const std::vector<option_spec> table = {
      [](sv v, options& o) {
        return set_count("max-connections-per-ip", v, 0, 10'000'000,
                         "a number of connections from 0 (no cap) to 10000000",
-                        o.max_connections_per_ip);
+                        o.edge.max_connections_per_ip);
      }},
     {"signup-rate", "N/s|N/min|N/h",
      "sign-ups per client address; past it HTTP 429 with Retry-After (0 = no limit)", "10/min",
@@ -555,7 +560,7 @@ const std::vector<option_spec> table = {
        auto list = split_list(v);
        if (!list)
          return bad("trusted-proxies", v, "CIDR[,CIDR...] such as 127.0.0.1/32,10.0.0.0/8");
-       o.trusted_proxies = std::move(*list);
+       o.edge.trusted_proxies = std::move(*list);
        return status::success();
      }},
     {"allowed-origins", "ORIGIN[,ORIGIN...]",
@@ -571,7 +576,7 @@ const std::vector<option_spec> table = {
          if (origin != "*" && !valid_origin(origin))
            return bad("allowed-origins", v,
                       "origins as scheme://host[:port] (http or https, no path), or *");
-       o.allowed_origins = std::move(*list);
+       o.edge.allowed_origins = std::move(*list);
        return status::success();
      }},
     {"metrics", "true|false",
@@ -761,8 +766,8 @@ status apply_daemon_option(std::string_view raw_key, std::string_view value, dae
 }
 
 status check_daemon_options(const daemon_options& o) {
-  if (o.tls_cert.empty() != o.tls_key.empty()) {
-    return status(errc::bad_request, o.tls_cert.empty()
+  if (o.edge.tls_cert_file.empty() != o.edge.tls_key_file.empty()) {
+    return status(errc::bad_request, o.edge.tls_cert_file.empty()
                                          ? "--tls-key needs --tls-cert (TLS takes both)"
                                          : "--tls-cert needs --tls-key (TLS takes both)");
   }
@@ -925,6 +930,7 @@ persistence::storage_options to_storage_options(const daemon_options& o) {
 
 actors::node_options to_node_options(const daemon_options& o) {
   actors::node_options n;
+  static_cast<actors::request_limits&>(n) = o.limits;
   n.snapshot_every = o.snapshot_every;
   n.passivate_after = std::chrono::duration_cast<std::chrono::milliseconds>(o.passivate_after);
   n.max_live_entities = o.max_live_entities;
@@ -936,13 +942,6 @@ actors::node_options to_node_options(const daemon_options& o) {
   n.cluster_tls_key = o.cluster_tls_key;
   n.cluster_ca = o.cluster_ca;
   n.cluster_insecure = o.cluster_insecure;
-  n.rate_per_second = o.connection_rate;
-  n.rate_burst = o.connection_burst;
-  n.account_rate_per_second = o.account_rate;
-  n.account_rate_burst = o.account_burst;
-  n.max_connections_per_account = o.max_connections_per_account;
-  n.sync_max_rooms = o.sync_max_rooms;
-  n.sync_max_room_bytes = o.sync_max_room_bytes;
   n.sync_batch_bytes = o.sync_batch_bytes != 0
                            ? o.sync_batch_bytes
                            : std::min<std::size_t>(n.sync_batch_bytes, o.max_outgoing_bytes / 4);
@@ -951,6 +950,7 @@ actors::node_options to_node_options(const daemon_options& o) {
 
 gateway::gateway_options to_gateway_options(const daemon_options& o) {
   gateway::gateway_options g;
+  static_cast<gateway::edge_options&>(g) = o.edge;
   g.host = o.http_host;
   g.port = o.http_port;
   g.open_signup = o.open_signup;
@@ -958,17 +958,9 @@ gateway::gateway_options to_gateway_options(const daemon_options& o) {
   g.max_frame_bytes = o.max_frame_bytes;
   g.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(o.idle_timeout);
   g.max_outgoing_bytes = o.max_outgoing_bytes;
-  g.tls_cert_file = o.tls_cert;
-  g.tls_key_file = o.tls_key;
-  g.max_connections = o.max_connections;
-  g.max_connections_per_ip = o.max_connections_per_ip;
-  g.signup_per_ip = o.signup_rate;
-  g.signup_period = o.signup_period;
-  g.trusted_proxies = o.trusted_proxies;
   g.api_rate = o.api_rate;
   g.api_rate_period = o.api_rate_period;
   g.api_max_body_bytes = o.api_max_body;
-  g.allowed_origins = o.allowed_origins;
   // The admin token itself is read from --admin-token-file by hibikid (load_admin_token).
   g.admin_host = o.admin_http_host;
   g.admin_port = o.admin_http_port;

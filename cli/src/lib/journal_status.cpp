@@ -41,8 +41,9 @@ std::string number_or_dash(std::optional<std::int64_t> v) {
 
 result<journal_status_reply> fetch_journal_status(const server_url& url,
                                                   std::chrono::milliseconds timeout,
-                                                  std::string_view admin_token) {
-  return fetch_status_json(url, "/api/journal", "journal status", timeout, admin_token);
+                                                  std::string_view admin_token,
+                                                  const client_tls_options& tls) {
+  return fetch_status_json(url, "/api/journal", "journal status", timeout, admin_token, tls);
 }
 
 result<std::string> format_journal_status(const json& status) {

@@ -4,6 +4,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <type_traits>
 
 namespace hibiki::cli {
 namespace {
@@ -41,32 +43,78 @@ std::string error_code(const std::string& body) {
   return "";
 }
 
-result<status_reply> exchange(const server_url& url, http::verb method, std::string_view target,
-                              std::string body, std::string_view what,
-                              std::chrono::milliseconds timeout, std::string_view admin_token);
+result<status_reply> exchange(const server_url& url, const client_tls_options& tls,
+                              http::verb method, std::string_view target, std::string body,
+                              std::string_view what, std::chrono::milliseconds timeout,
+                              std::string_view admin_token);
 
 }  // namespace
 
 result<status_reply> fetch_status_json(const server_url& url, std::string_view target,
                                        std::string_view what, std::chrono::milliseconds timeout,
-                                       std::string_view admin_token) {
-  return exchange(url, http::verb::get, target, {}, what, timeout, admin_token);
+                                       std::string_view admin_token,
+                                       const client_tls_options& tls) {
+  return exchange(url, tls, http::verb::get, target, {}, what, timeout, admin_token);
 }
 
 result<status_reply> post_operator_json(const server_url& url, std::string_view target,
                                         std::string body, std::string_view what,
                                         std::chrono::milliseconds timeout,
-                                        std::string_view admin_token) {
-  return exchange(url, http::verb::post, target, std::move(body), what, timeout, admin_token);
+                                        std::string_view admin_token,
+                                        const client_tls_options& tls) {
+  return exchange(url, tls, http::verb::post, target, std::move(body), what, timeout, admin_token);
 }
 
 namespace {
 
-result<status_reply> exchange(const server_url& url, http::verb method, std::string_view target,
-                              std::string body, std::string_view what,
-                              std::chrono::milliseconds timeout, std::string_view admin_token) {
-  using reply = result<status_reply>;
-  const std::string thing(what);
+/// The exchange's steps on `stream` (plain TCP or TLS over TCP), chained asynchronously so that
+/// each is bounded by the stream's deadline: a server that accepts and never answers must not
+/// hang the command. Fills `failed_step` and `failure` when a step fails.
+template <class Stream>
+void run_exchange(net::io_context& ioc, Stream& stream,
+                  const tcp::resolver::results_type& endpoints,
+                  http::request<http::string_body>& req, beast::flat_buffer& buffer,
+                  http::response_parser<http::string_body>& parser,
+                  std::chrono::milliseconds timeout, std::string& failed_step,
+                  beast::error_code& failure) {
+  auto& tcp_layer = beast::get_lowest_layer(stream);
+  auto fail_at = [&](const char* step, beast::error_code e) {
+    failed_step = step;
+    failure = e;
+  };
+  auto write_and_read = [&] {
+    tcp_layer.expires_after(timeout);
+    http::async_write(stream, req, [&](beast::error_code e, std::size_t) {
+      if (e) return fail_at("send the request to", e);
+      tcp_layer.expires_after(timeout);
+      http::async_read(stream, buffer, parser, [&](beast::error_code e2, std::size_t) {
+        if (e2) fail_at("read the answer from", e2);
+      });
+    });
+  };
+  tcp_layer.expires_after(timeout);
+  tcp_layer.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) {
+    if (e) return fail_at("connect to", e);
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      write_and_read();
+    } else {
+      tcp_layer.expires_after(timeout);
+      stream.async_handshake(net::ssl::stream_base::client, [&](beast::error_code e2) {
+        if (e2) return fail_at("handshake", e2);
+        write_and_read();
+      });
+    }
+  });
+  ioc.run();
+}
+
+}  // namespace
+
+result<http_answer> http_exchange(const server_url& url, const client_tls_options& tls,
+                                  std::string_view method, std::string_view target,
+                                  std::string body, std::string_view bearer_token,
+                                  std::chrono::milliseconds timeout) {
+  using reply = result<http_answer>;
   const auto where = with_port(url);
   net::io_context ioc;
   beast::error_code ec;
@@ -74,15 +122,13 @@ result<status_reply> exchange(const server_url& url, http::verb method, std::str
   auto endpoints = resolver.resolve(url.host, url.port, ec);
   if (ec) return reply(errc::unavailable, "cannot resolve " + url.host + ": " + ec.message());
 
-  // Asynchronous, with the stream's deadline: a server that accepts and never answers must not
-  // hang the command.
-  beast::tcp_stream stream(ioc);
-  http::request<http::string_body> req{method, std::string(target), 11};
+  const auto verb = http::string_to_verb(beast::string_view(method.data(), method.size()));
+  http::request<http::string_body> req{verb, std::string(target), 11};
   req.set(http::field::host, where);
   req.set(http::field::user_agent, "hibiki-cli");
-  if (!admin_token.empty())
-    req.set(http::field::authorization, "Bearer " + std::string(admin_token));
-  if (method == http::verb::post) {
+  if (!bearer_token.empty())
+    req.set(http::field::authorization, "Bearer " + std::string(bearer_token));
+  if (verb == http::verb::post) {
     req.set(http::field::content_type, "application/json");
     req.body() = std::move(body);
     req.prepare_payload();
@@ -93,42 +139,52 @@ result<status_reply> exchange(const server_url& url, http::verb method, std::str
   parser.body_limit(16 * 1024 * 1024);
   std::string failed_step;
   beast::error_code failure;
+  std::string tls_failure;
 
-  stream.expires_after(timeout);
-  stream.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) {
-    if (e) {
-      failed_step = "connect to";
-      failure = e;
-      return;
-    }
-    stream.expires_after(timeout);
-    http::async_write(stream, req, [&](beast::error_code e2, std::size_t) {
-      if (e2) {
-        failed_step = "send the request to";
-        failure = e2;
-        return;
-      }
-      stream.expires_after(timeout);
-      http::async_read(stream, buffer, parser, [&](beast::error_code e3, std::size_t) {
-        if (e3) {
-          failed_step = "read the answer from";
-          failure = e3;
-        }
-      });
-    });
-  });
-  ioc.run();
+  if (url.tls) {
+    auto ctx = make_client_tls_context(tls);
+    if (!ctx) return ctx.error();
+    beast::ssl_stream<beast::tcp_stream> stream(ioc, **ctx);
+    if (auto st = prepare_tls_connection(stream.native_handle(), url.host, tls.insecure); !st)
+      return st.error();
+    run_exchange(ioc, stream, endpoints, req, buffer, parser, timeout, failed_step, failure);
+    if (failed_step == "handshake" && failure != beast::error::timeout)
+      tls_failure = tls_handshake_failure(stream.native_handle(), failure, where);
+  } else {
+    beast::tcp_stream stream(ioc);
+    run_exchange(ioc, stream, endpoints, req, buffer, parser, timeout, failed_step, failure);
+  }
 
+  if (!tls_failure.empty()) return reply(errc::unavailable, tls_failure);
   if (failure) {
     if (failure == beast::error::timeout) {
       return reply(errc::unavailable, "no answer from " + where + " within " +
                                           std::to_string(timeout.count()) + " ms");
     }
+    if (failed_step == "handshake") failed_step = "do the TLS handshake with";
     auto message = "cannot " + failed_step + " " + where + ": " + failure.message();
     if (failure == net::error::connection_refused) message += " (is hibikid running there?)";
+    if (!url.tls && failed_step != "connect to") message += plain_to_tls_hint(failure);
     return reply(errc::unavailable, message);
   }
   auto res = parser.release();
+  return http_answer{res.result_int(), std::move(res.body())};
+}
+
+namespace {
+
+result<status_reply> exchange(const server_url& url, const client_tls_options& tls,
+                              http::verb method, std::string_view target, std::string body,
+                              std::string_view what, std::chrono::milliseconds timeout,
+                              std::string_view admin_token) {
+  using reply = result<status_reply>;
+  const std::string thing(what);
+  auto answer = http_exchange(url, tls, std::string(http::to_string(method)), target,
+                              std::move(body), admin_token, timeout);
+  if (!answer) return answer.error();
+  http::response<http::string_body> res;
+  res.result(answer->status);
+  res.body() = std::move(answer->body);
   const auto why =
       " (HTTP " + std::to_string(res.result_int()) + " " + error_text(res.body()) + ")";
   if (res.result() == http::status::unauthorized) {
@@ -155,7 +211,7 @@ result<status_reply> exchange(const server_url& url, http::verb method, std::str
     if (res.result() == http::status::not_found) {
       message += "; is this a hibikid that serves " + std::string(target) +
                  "? (with --admin-http it is served on the admin listener only: pass "
-                 "--admin-url http://HOST:PORT)";
+                 "--admin-url http(s)://HOST:PORT)";
     }
     return reply(errc::internal, message);
   }

@@ -33,7 +33,36 @@ class backend;
 
 namespace hibiki::actors {
 
-struct node_options {
+/// Request rates, per-account limits and sync sizes (hibikid's --connection-rate ...
+/// --sync-max-room-bytes): one struct, so hibikid's options hold it as it is.
+struct request_limits {
+  // ---- per-connection rate ----
+  /// Requests per second one connection may sustain. Default: 100.
+  double rate_per_second = 100;
+  /// Requests one connection may send at once before the rate applies. Default: 200.
+  double rate_burst = 200;
+
+  // ---- per-account limits (on top of the per-connection rate; per node) ----
+  /// Requests per second all of one account's connections on this node may sustain together.
+  /// Default: 200.
+  double account_rate_per_second = 200;
+  /// Requests one account's connections may send at once before its rate applies. Default: 400.
+  double account_rate_burst = 400;
+  /// Most authenticated connections of one account on this node; the next one's `auth` fails
+  /// with `rate_limited` and the connection is closed with 1008. Default: 50.
+  std::size_t max_connections_per_account = 50;
+
+  // ---- sync replay (docs/protocol.md, sync) ----
+  /// Most rooms one `sync` may name; more is `too_large`. Default: 1000.
+  std::size_t sync_max_rooms = 1000;
+  /// Most bytes of events one `sync` replays for one room; a room whose missing events are
+  /// larger gets one `gap` event instead (the client reloads it with `history`). Default: 4 MiB.
+  std::size_t sync_max_room_bytes = 4 * 1024 * 1024;
+
+  bool operator==(const request_limits&) const = default;
+};
+
+struct node_options : request_limits {
   /// This node's name: shown by `hibiki cluster status` and in its logs. Default: empty = the
   /// host name.
   std::string node_id;
@@ -69,27 +98,6 @@ struct node_options {
   std::size_t io_threads = 2;
   /// CAF scheduler worker threads. Default: 0 = number of cores.
   std::size_t actor_threads = 0;
-  /// Requests per second one connection may sustain. Default: 100.
-  double rate_per_second = 100;
-  /// Requests one connection may send at once before the rate applies. Default: 200.
-  double rate_burst = 200;
-
-  // ---- per-account limits (on top of the per-connection rate; per node) ----
-  /// Requests per second all of one account's connections on this node may sustain together.
-  /// Default: 200.
-  double account_rate_per_second = 200;
-  /// Requests one account's connections may send at once before its rate applies. Default: 400.
-  double account_rate_burst = 400;
-  /// Most authenticated connections of one account on this node; the next one's `auth` fails
-  /// with `rate_limited` and the connection is closed with 1008. Default: 50.
-  std::size_t max_connections_per_account = 50;
-
-  // ---- sync replay (docs/protocol.md, sync) ----
-  /// Most rooms one `sync` may name; more is `too_large`. Default: 1000.
-  std::size_t sync_max_rooms = 1000;
-  /// Most bytes of events one `sync` replays for one room; a room whose missing events are
-  /// larger gets one `gap` event instead (the client reloads it with `history`). Default: 4 MiB.
-  std::size_t sync_max_room_bytes = 4 * 1024 * 1024;
   /// Bytes of events a sync reads and sends at a time (at least one event); the next batch is
   /// read once the connection's unsent output is at most this. Keep it well under the gateway's
   /// `max_outgoing_bytes`. Default: 256 KiB.

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hibiki/cli/client_tls.hpp"
 #include "hibiki/core/result.hpp"
 
 namespace hibiki::cli {
@@ -21,6 +22,8 @@ struct client_options {
   /// --admin-token-file FILE: the admin token the operator commands send. Default: empty =
   /// $HIBIKI_ADMIN_TOKEN, else none
   std::string admin_token_file;
+  /// --ca-file FILE and --insecure: how a wss:// or https:// server is trusted.
+  client_tls_options tls;
   /// signup, send, tail, rooms, create-room, add-member, journal, cluster, admin
   std::string command;
   std::vector<std::string> args;
@@ -38,7 +41,8 @@ bool is_admin_action(std::string_view action);
 
 /// Parses the arguments (without the program name) and checks the command's arity and numeric
 /// arguments. `journal status`, `cluster status` and `admin ACTION ...` also take `--url URL`
-/// (the same as --server), `--admin-url URL`, `--admin-token-file FILE` and `--json` after them;
+/// (the same as --server), `--admin-url URL`, `--admin-token-file FILE`, `--ca-file FILE`,
+/// `--insecure` and `--json` after them;
 /// their args are then just {"status"} or {ACTION, ARGS...}. Errors: bad_request with a usage
 /// message.
 result<client_options> parse_client_options(const std::vector<std::string>& args);
@@ -47,9 +51,11 @@ struct server_url {
   std::string host;
   std::string port;
   std::string path;  ///< the WebSocket path; /ws unless the URL names one
+  bool tls = false;  ///< wss:// or https:// (the same server either way)
 };
 
-/// ws://HOST[:PORT][/PATH] or http://... (same host and port). Errors: bad_request.
+/// ws://HOST[:PORT][/PATH] or http://... (same host and port; port 80 by default), wss:// or
+/// https:// over TLS (port 443 by default). Errors: bad_request.
 result<server_url> parse_server_url(std::string_view url);
 
 /// Where `hibiki signup` stores the token: $HIBIKI_CONFIG when set, else

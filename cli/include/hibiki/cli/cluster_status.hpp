@@ -20,7 +20,7 @@ namespace hibiki::cli {
 /// the broker and every other node (~3 s), so the default bound is longer than the journal's.
 result<status_reply> fetch_cluster_status(
     const server_url& url, std::chrono::milliseconds timeout = std::chrono::seconds(15),
-    std::string_view admin_token = {});
+    std::string_view admin_token = {}, const client_tls_options& tls = {});
 
 /// Shard numbers as ranges: {0,1,2,5,7,8} → "0-2,5,7-8"; empty → "-". Sorted and deduplicated
 /// first.

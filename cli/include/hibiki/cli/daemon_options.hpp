@@ -84,49 +84,26 @@ struct daemon_options {
   /// --kafka-open-timeout=SECONDS (1..86400): how long opening the Kafka journal may take
   /// (fencing, catching the local index up with the topic). Default: 120
   std::chrono::seconds kafka_open_timeout{120};
-  // ---- request rates, per-account limits and sync replay (actors::node_options) ----
-  /// --connection-rate=N[/s]: requests per second one connection may sustain. Default: 100
-  double connection_rate = 100;
-  /// --connection-burst=N: requests one connection may send at once. Default: 200
-  double connection_burst = 200;
-  /// --account-rate=N[/s]: requests per second all of one account's connections on this node
-  /// may sustain together. Default: 200
-  double account_rate = 200;
-  /// --account-burst=N. Default: 400
-  double account_burst = 400;
-  /// --max-connections-per-account=N: authenticated connections of one account on this node.
-  /// Default: 50
-  std::size_t max_connections_per_account = 50;
-  /// --sync-max-rooms=N: rooms one sync may name. Default: 1000
-  std::size_t sync_max_rooms = 1000;
-  /// --sync-max-room-bytes=N: events one sync replays per room before it sends `gap` instead.
-  /// Default: 4 MiB
-  std::size_t sync_max_room_bytes = 4 * 1024 * 1024;
+  // ---- request rates, per-account limits and sync replay ----
+  /// --connection-rate, --connection-burst, --account-rate, --account-burst,
+  /// --max-connections-per-account, --sync-max-rooms, --sync-max-room-bytes: handed to the node as
+  /// they are. Default: actors::request_limits' defaults (100/s, 200, 200/s, 400, 50, 1000, 4 MiB)
+  actors::request_limits limits;
   /// --sync-batch-bytes=N: events a sync reads and sends at a time; at most half of
   /// --max-outgoing-bytes. Default: 0 = 256 KiB, or a quarter of --max-outgoing-bytes if smaller
   std::size_t sync_batch_bytes = 0;
   // ---- the network edge: TLS, admission control, proxies, origins ----
-  /// --tls-cert=FILE and --tls-key=FILE: serve HTTPS and WSS (both or neither).
-  /// Default: empty = plain
-  std::string tls_cert;
-  std::string tls_key;
-  /// --max-connections=N (0 = no cap). Default: 10000
-  std::size_t max_connections = 10'000;
-  /// --max-connections-per-ip=N (0 = no cap). Default: 100
-  std::size_t max_connections_per_ip = 100;
-  /// --signup-rate=N/s|N/min|N/h per client address (0 = no limit). Default: 10/min
-  std::uint32_t signup_rate = 10;
-  std::chrono::seconds signup_period{60};
+  /// --tls-cert and --tls-key (both or neither), --max-connections, --max-connections-per-ip,
+  /// --signup-rate, --trusted-proxies, --allowed-origins: handed to the gateway as they are.
+  /// Default: gateway::edge_options' defaults (plain, 10000, 100, 10/min, none, the listen
+  /// address's origins)
+  gateway::edge_options edge;
   /// --api-rate=N/PERIOD: REST API (/v2) requests per token per period on this node (0 = no
   /// limit). Default: 300/5min
   std::uint32_t api_rate = 300;
   std::chrono::seconds api_rate_period{300};
   /// --api-max-body=BYTES: largest /v2 request body. Default: 1 MiB
   std::size_t api_max_body = 1024 * 1024;
-  /// --trusted-proxies=CIDR[,CIDR...]. Default: none
-  std::vector<std::string> trusted_proxies;
-  /// --allowed-origins=ORIGIN[,ORIGIN...] or *. Default: empty = the listen address's origins
-  std::vector<std::string> allowed_origins;
 
   /// --metrics=true|false: record metrics and serve GET /metrics. Default: true
   bool metrics = true;

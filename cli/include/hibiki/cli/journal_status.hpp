@@ -21,7 +21,7 @@ using journal_status_reply = status_reply;
 /// fetch_status_json's (status_fetch.hpp).
 result<journal_status_reply> fetch_journal_status(
     const server_url& url, std::chrono::milliseconds timeout = std::chrono::seconds(10),
-    std::string_view admin_token = {});
+    std::string_view admin_token = {}, const client_tls_options& tls = {});
 
 /// The readable summary: kind, the node's "error" when it could not get a fresh status, brokers,
 /// topic, append counters, breaker, then one line per

@@ -15,41 +15,14 @@ class registry;
 
 namespace hibiki::gateway {
 
-struct gateway_options {
-  /// Address to listen on (an IP literal or "localhost"). Default: 127.0.0.1
-  std::string host = "127.0.0.1";
-  /// TCP port; 0 picks a free one (see server::port()). Default: 8080
-  std::uint16_t port = 8080;
-  /// I/O threads running the gateway's io_context (separate from the actor threads). Default: 1
-  std::size_t threads = 1;
-  /// Open sign-up over POST /api/signup. Default: false (closed)
-  bool open_signup = false;
-  /// Directory of the web client's static files. Default: empty = HIBIKI_WEB_ROOT.
-  std::string web_root;
+/// What hibikid's edge flags set (--tls-cert, --tls-key, the connection caps, --signup-rate,
+/// --trusted-proxies, --allowed-origins): one struct, so hibikid's options hold it as it is.
+struct edge_options {
   /// Origins allowed to open a WebSocket (exact `scheme://host[:port]`; "*" allows any). A
   /// request without Origin (not a browser) is always allowed. Default: empty = this listener's
   /// own origins, http(s)://HOST:PORT, plus the localhost forms when HOST is loopback or a
   /// wildcard address
   std::vector<std::string> allowed_origins;
-
-  /// Largest incoming WebSocket message; a larger one closes the connection with 1009.
-  /// Default: 1 MiB
-  std::size_t max_frame_bytes = 1024 * 1024;
-  /// Time for the WebSocket opening and closing handshakes, and for reading one HTTP request.
-  /// Default: 10 s
-  std::chrono::milliseconds handshake_timeout{10'000};
-  /// A WebSocket that receives nothing for this long is closed; a ping is sent at half of it so
-  /// idle but alive clients stay. Default: 60 s
-  std::chrono::milliseconds idle_timeout{60'000};
-  /// Most bytes queued for one client (not yet written to its socket); past it the client is
-  /// disconnected. Default: 4 MiB
-  std::size_t max_outgoing_bytes = 4 * 1024 * 1024;
-  /// Most frames queued for one client; past it the client is disconnected. Generous because a
-  /// burst (a `sync` replays up to 1000 events at once) lands in the queue before it drains; the
-  /// byte cap is what bounds memory. Default: 8192
-  std::size_t max_outgoing_frames = 8192;
-  /// Largest HTTP request body; a larger one gets 413. Default: 64 KiB
-  std::size_t max_http_body_bytes = 64 * 1024;
 
   // ---- TLS (HTTPS and WSS on the same listener) ----
   /// PEM certificate chain (the server's certificate first). Both files or neither.
@@ -74,6 +47,41 @@ struct gateway_options {
   /// a bare address is a single host). The client address is then the rightmost hop that is not
   /// one of them. Default: empty = the header is ignored, the TCP peer is the client
   std::vector<std::string> trusted_proxies;
+
+  bool operator==(const edge_options&) const = default;
+};
+
+/// Everything the gateway takes: the edge options and the rest.
+struct gateway_options : edge_options {
+  /// Address to listen on (an IP literal or "localhost"). Default: 127.0.0.1
+  std::string host = "127.0.0.1";
+  /// TCP port; 0 picks a free one (see server::port()). Default: 8080
+  std::uint16_t port = 8080;
+  /// I/O threads running the gateway's io_context (separate from the actor threads). Default: 1
+  std::size_t threads = 1;
+  /// Open sign-up over POST /api/signup. Default: false (closed)
+  bool open_signup = false;
+  /// Directory of the web client's static files. Default: empty = HIBIKI_WEB_ROOT.
+  std::string web_root;
+
+  /// Largest incoming WebSocket message; a larger one closes the connection with 1009.
+  /// Default: 1 MiB
+  std::size_t max_frame_bytes = 1024 * 1024;
+  /// Time for the WebSocket opening and closing handshakes, and for reading one HTTP request.
+  /// Default: 10 s
+  std::chrono::milliseconds handshake_timeout{10'000};
+  /// A WebSocket that receives nothing for this long is closed; a ping is sent at half of it so
+  /// idle but alive clients stay. Default: 60 s
+  std::chrono::milliseconds idle_timeout{60'000};
+  /// Most bytes queued for one client (not yet written to its socket); past it the client is
+  /// disconnected. Default: 4 MiB
+  std::size_t max_outgoing_bytes = 4 * 1024 * 1024;
+  /// Most frames queued for one client; past it the client is disconnected. Generous because a
+  /// burst (a `sync` replays up to 1000 events at once) lands in the queue before it drains; the
+  /// byte cap is what bounds memory. Default: 8192
+  std::size_t max_outgoing_frames = 8192;
+  /// Largest HTTP request body; a larger one gets 413. Default: 64 KiB
+  std::size_t max_http_body_bytes = 64 * 1024;
 
   /// Counts connections and HTTP requests, and is served on GET /metrics (metrics/README.md).
   /// Default: null = nothing recorded, /metrics answers 404.
