@@ -15,6 +15,7 @@
 
 #include "hibiki/core/log.hpp"
 #include "messages.hpp"
+#include "openssl_error_queue.hpp"
 #include "shard_table.hpp"
 
 namespace hibiki::actors {
@@ -30,6 +31,11 @@ constexpr std::chrono::milliseconds describe_limit{3000};
 constexpr std::chrono::milliseconds peer_status_limit{2000};
 /// How long connecting to a peer's cluster port may take.
 constexpr std::chrono::seconds connect_limit{5};
+/// How long a node waits for the hello of a peer that should connect to it before it connects
+/// itself (a peer of an older version, which connects without saying hello, or one that cannot
+/// reach this node). Past it the pair may hold two connections, which the error-queue guard
+/// (openssl_error_queue.hpp) makes harmless.
+constexpr std::chrono::seconds hello_wait{10};
 /// How often an insecure cluster port is mentioned again in the log.
 constexpr std::chrono::hours insecure_reminder_every{1};
 
@@ -61,39 +67,105 @@ std::optional<member_view> view_of(const persistence::cluster_member& m) {
   return v;
 }
 
-/// The actor that connects to peers' cluster ports and watches them: a peer whose connection
-/// drops (down message) is marked down in the table until the next describe() reconnects it.
+/// Of two nodes, only the one whose name sorts first connects to the other; the other learns its
+/// port from the hello it sends right after. When both connected to each other, CAF closed the
+/// redundant connection of the pair, and over TLS that close took the good one along
+/// (openssl_error_queue.hpp): the `lost the connection` storms at start (docs/decisions/0009).
+/// Two nodes connecting at the very same moment could still lose both connections. With one
+/// dialing side there is never a second connection.
+bool dials(const std::string& self, const std::string& peer) {
+  return self < peer;
+}
+
+/// The actor that connects to peers' cluster ports (those it dials) or takes them from their
+/// hello (the others), and watches them: a peer whose connection drops (down message) is marked
+/// down in the table until the next describe() reconnects it, or it says hello again.
 struct watcher_state {
   std::shared_ptr<node_context> ctx;
+  std::string self_name;
   /// The middleman actor that connects: the OpenSSL module's (mutual TLS) or the plain one.
   caf::io::middleman_actor connector;
   std::function<void()> refresh;
+  std::shared_ptr<peer_link_stats> links;
+  /// Every monitored port handle, with its node.
   std::unordered_map<caf::actor_addr, std::string> watched;
+  /// Each peer's port as last connected to or greeted by, while its connection lasts.
+  std::map<std::string, caf::actor> live;
   std::set<std::string> connecting;
+  /// Peers that should connect here: since when this node has been waiting for their hello, and
+  /// when describe() last asked for them (a gap longer than hello_wait starts a new wait: the
+  /// peer was out of the group meanwhile).
+  struct wait {
+    std::chrono::steady_clock::time_point since, last;
+  };
+  std::map<std::string, wait> awaiting;
 };
 
-caf::behavior watcher_impl(caf::stateful_actor<watcher_state>* self,
-                           std::shared_ptr<node_context> ctx, std::function<void()> refresh,
-                           bool tls) {
+using watcher_actor = caf::stateful_actor<watcher_state>;
+
+/// `peer` is `node`'s port from now on: watched, and in the shard table.
+void adopt(watcher_actor* self, const std::string& node, const caf::actor& peer) {
+  auto& st = self->state;
+  if (!st.watched.count(peer.address())) {
+    self->monitor(peer);
+    st.watched[peer.address()] = node;
+  }
+  st.awaiting.erase(node);
+  auto& current = st.live[node];
+  if (current != peer) ++st.links->made;
+  current = peer;
+  st.ctx->deps.shards->set_peer(node, peer);
+  notify_shards_changed(*st.ctx);
+}
+
+caf::behavior watcher_impl(watcher_actor* self, std::shared_ptr<node_context> ctx,
+                           std::string self_name, std::function<void()> refresh,
+                           std::shared_ptr<peer_link_stats> links, bool tls) {
   self->state.ctx = std::move(ctx);
+  self->state.self_name = std::move(self_name);
   self->state.connector = tls ? self->system().openssl_manager().actor_handle()
                               : self->system().middleman().actor_handle();
   self->state.refresh = std::move(refresh);
+  self->state.links = std::move(links);
   self->set_down_handler([self](caf::down_msg& d) {
-    auto it = self->state.watched.find(d.source);
-    if (it == self->state.watched.end()) return;
+    auto& st = self->state;
+    auto it = st.watched.find(d.source);
+    if (it == st.watched.end()) return;
     auto node = it->second;
-    self->state.watched.erase(it);
+    st.watched.erase(it);
+    auto current = st.live.find(node);
+    // An older handle of the node (a previous incarnation) going down changes nothing.
+    if (current == st.live.end() || current->second.address() != d.source) return;
+    st.live.erase(current);
+    st.awaiting.erase(node);
+    ++st.links->lost;
     log("lost the connection to node " + node + " (" + caf::to_string(d.reason) +
         "); not using it until Kafka's group says where its shards are");
-    self->state.ctx->deps.shards->peer_down(node);
-    notify_shards_changed(*self->state.ctx);
-    self->state.refresh();
+    st.ctx->deps.shards->peer_down(node);
+    notify_shards_changed(*st.ctx);
+    st.refresh();
   });
   return {
       [self](connect_peer_atom, const std::string& node, const std::string& host,
              std::uint16_t port) {
         auto& st = self->state;
+        if (auto known = st.live.find(node); known != st.live.end()) {
+          // Still connected (it had left the group, or its hello came first): use it again.
+          adopt(self, node, known->second);
+          return;
+        }
+        if (!dials(st.self_name, node)) {
+          // It connects here and says hello; connect anyway once it is long overdue.
+          auto now = std::chrono::steady_clock::now();
+          auto& w = st.awaiting.emplace(node, watcher_state::wait{now, now}).first->second;
+          if (now - w.last > hello_wait) w.since = now;
+          w.last = now;
+          if (now - w.since < hello_wait) return;
+          if (!st.connecting.count(node)) {
+            log("no hello from node " + node + " for " + std::to_string(hello_wait.count()) +
+                " s; connecting to it");
+          }
+        }
         if (!st.connecting.insert(node).second) return;
         self->request(st.connector, connect_limit, caf::connect_atom::value, host, port)
             .then(
@@ -106,16 +178,26 @@ caf::behavior watcher_impl(caf::stateful_actor<watcher_state>* self,
                     log("node " + node + " has no cluster port published");
                     return;
                   }
-                  self->monitor(peer);
-                  st.watched[peer.address()] = node;
-                  st.ctx->deps.shards->set_peer(node, peer);
-                  notify_shards_changed(*st.ctx);
+                  adopt(self, node, peer);
+                  // As our port, so the peer takes the sender for our port.
+                  caf::send_as(st.ctx->port, peer, peer_hello_atom::value, st.self_name);
                 },
                 [self, node, host, port](caf::error& err) {
                   self->state.connecting.erase(node);
                   log("cannot reach node " + node + " at " + host + ":" + std::to_string(port) +
                       ": " + self->system().render(err));
                 });
+      },
+      [self](peer_hello_atom, const std::string& node, caf::strong_actor_ptr& ptr) {
+        auto& st = self->state;
+        auto peer = caf::actor_cast<caf::actor>(ptr);
+        if (!peer || node == st.self_name) return;
+        if (dials(st.self_name, node)) {
+          // Out of turn (a node of another version, or a misconfigured name): still a member
+          // (its certificate says so), and its port is as good as the one we dial.
+          log("node " + node + " connected here although this node connects to it");
+        }
+        adopt(self, node, peer);
       },
   };
 }
@@ -315,23 +397,36 @@ result<std::unique_ptr<cluster_glue>> cluster_glue::start(caf::actor_system& sys
   }
   auto p = std::make_unique<impl>(sys, std::move(ctx), shards, membership, std::move(options));
   const bool tls = p->options.tls != nullptr;
+  if (!p->options.links) p->options.links = std::make_shared<peer_link_stats>();
+  auto* raw = p.get();
+  // The watcher and the port's hello hook exist before the port is published: a peer may
+  // connect and say hello at once.
+  p->watcher = sys.spawn(
+      watcher_impl, p->ctx, p->options.node, [raw] { raw->poke(); }, p->options.links, tls);
+  p->ctx->deps.peer_greeted = [watcher = p->watcher](const std::string& node,
+                                                     caf::strong_actor_ptr port) {
+    caf::anon_send(watcher, peer_hello_atom::value, node, std::move(port));
+  };
   auto published = tls ? caf::openssl::publish(p->ctx->port, hp->second, hp->first.c_str(), true)
                        : sys.middleman().publish(p->ctx->port, hp->second, hp->first.c_str(), true);
   if (!published) {
+    caf::anon_send_exit(p->watcher, caf::exit_reason::user_shutdown);
     return hibiki::error{errc::unavailable, "cannot listen for the cluster on " +
                                                 p->options.listen + ": " +
                                                 sys.render(published.error())};
   }
   if (tls) {
+    if (!openssl_error_queue_guarded()) {
+      log("WARNING: TLS calls do not go through hibiki's error-queue guard "
+          "(openssl_error_queue.hpp):"
+          " a refused connection to the cluster port may drop the links between the nodes");
+    }
     log("the cluster port " + p->options.listen + " runs over mutual TLS: certificate " +
         p->options.tls->describe().value("certificate", "?") +
         "; peers must present a certificate signed by the cluster CA");
   } else {
     p->warn_insecure();
   }
-  auto* raw = p.get();
-  p->watcher = sys.spawn(
-      watcher_impl, p->ctx, [raw] { raw->poke(); }, tls);
   p->ctx->deps.refresh_owners = [raw] { raw->poke(); };
   shards.set_listener(
       [raw](std::int32_t partition, persistence::shard_change c) { raw->on_shard(partition, c); });
@@ -448,6 +543,8 @@ nlohmann::json cluster_glue::status(nlohmann::json self_journal) {
   out["topic"] = self_journal.value("topic", std::string());
   out["partition_count"] = count;
   out["transport"] = p.transport();
+  out["peer_links"] = {{"made", p.options.links->made.load()},
+                       {"lost", p.options.links->lost.load()}};
   out["nodes"] = std::move(nodes);
   out["unassigned"] = std::move(unassigned);
   if (!describe_error.empty()) out["error"] = "cannot describe the group: " + describe_error;

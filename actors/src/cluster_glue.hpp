@@ -9,11 +9,16 @@
 ///    shard_control::acquire; revoked or lost → none + release (entities stop at once);
 ///  - hears the backend's shard changes (serving, released, fenced) and updates the table;
 ///  - keeps the owner map: describe() (who owns which shard, and where to reach it) after every
-///    change, on refresh_owners (a `moved` reply) and every 2 s; connects to new peers through
-///    the middleman and monitors them, so a lost peer is not used until Kafka says otherwise.
+///    change, on refresh_owners (a `moved` reply) and every 2 s; connects to the peers whose
+///    name sorts after its own through the middleman and says hello to them, takes the others'
+///    ports from their hello (only one of two nodes connects: CAF 0.17.6 handles a pair of
+///    nodes connected both ways badly, decisions/0009), and monitors them all, so a lost peer is
+///    not used until Kafka says otherwise.
 /// Every table change is followed by notify_shards_changed.
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -28,12 +33,24 @@
 
 namespace hibiki::actors {
 
+/// How often this node's links to peers' cluster ports were made and lost since it started
+/// (`/api/cluster` "peer_links", the metrics hibiki_cluster_peer_links_made_total and
+/// hibiki_cluster_peer_links_lost_total).
+struct peer_link_stats {
+  /// A peer's port became usable: this node connected to it, or it connected here and said hello.
+  std::atomic<std::uint64_t> made{0};
+  /// The connection to a usable peer's port dropped.
+  std::atomic<std::uint64_t> lost{0};
+};
+
 struct cluster_glue_options {
   std::string node;    ///< this node's name
   std::string listen;  ///< HOST:PORT of the cluster port
   /// The cluster port's TLS material; null = --cluster-insecure (plain TCP, no authentication).
   /// With it, the node's actor system must have caf::openssl::manager loaded with these files.
   std::shared_ptr<const cluster_tls> tls;
+  /// Where the link counts go. Default: null (the glue keeps its own).
+  std::shared_ptr<peer_link_stats> links;
 };
 
 class cluster_glue {

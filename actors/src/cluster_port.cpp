@@ -205,6 +205,17 @@ caf::behavior port_impl(port_actor* self, std::shared_ptr<node_context> ctx,
         }
         self->send(self->state.ctx->hub, a, node, accounts_json);
       },
+      // A peer that connected to this node says which node it is; its sender is its port.
+      [self](peer_hello_atom, const std::string& node) {
+        const auto& sender = self->current_sender();
+        if (!sender || sender->node() == self->node() || node.empty() || node.size() > 255) {
+          ++self->state.stats->bad_inputs;
+          log_bad("a hello from " + sender_text(self) + " naming node '" + node.substr(0, 80) +
+                  "'");
+          return;
+        }
+        if (self->state.ctx->deps.peer_greeted) self->state.ctx->deps.peer_greeted(node, sender);
+      },
       [self](cstatus_atom) -> caf::result<std::string> {
         auto ctx = self->state.ctx;
         if (!ctx->deps.status_json) return std::string("null");

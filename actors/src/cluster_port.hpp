@@ -7,6 +7,9 @@
 ///    the entity replies, `moved` when this node does not serve the shard.
 ///  - (rpush, ...), (pres_add | pres_del | pres_full, ...): for the local hub.
 ///  - (cstatus): this node's journal status (ctx.deps.status_json, run on the io executor).
+///  - (hello, node): a peer that connected to this node names itself; the sender (its port) is
+///    handed to ctx.deps.peer_greeted (the cluster glue). A hello from a local actor or with an
+///    empty or overlong name is refused as bad input.
 /// Bad input (undecodable JSON, unknown kind) is answered with bad_request and logged; the port
 /// keeps running. A message of any other shape is refused with a log line and answered with
 /// CAF's unexpected_message (counted as a bad input). Who may send at all is settled earlier,

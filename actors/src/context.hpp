@@ -43,6 +43,9 @@ struct runtime_deps {
   std::function<void()> refresh_owners;
   /// This node's journal status as JSON text, for a peer's `cstatus`. Blocking (io thread).
   std::function<std::string()> status_json;
+  /// The cluster port heard a peer's hello: (its node name, its port). Set by the cluster glue
+  /// before the port is published and never changed after. Must not block. Default: nothing.
+  std::function<void(const std::string&, caf::strong_actor_ptr)> peer_greeted;
 };
 
 struct node_context {

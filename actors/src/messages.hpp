@@ -52,6 +52,10 @@ using pres_del_atom = caf::atom_constant<caf::atom("h_presdel")>;
 using pres_full_atom = caf::atom_constant<caf::atom("h_presall")>;
 /// (cstatus) → (journal_status_json) of the answering node
 using cstatus_atom = caf::atom_constant<caf::atom("h_cstatus")>;
+/// (hello, node): sent by a node, as its own cluster port, to a peer's port right after it
+/// connected to it. Of two nodes only the one whose name sorts first connects; the other takes
+/// the hello's sender as the first one's port (cluster_glue.cpp explains why).
+using peer_hello_atom = caf::atom_constant<caf::atom("h_hello")>;
 
 /// Which region a remote command is for.
 enum class entity_kind : std::uint8_t { room = 0, user = 1, ids = 2 };

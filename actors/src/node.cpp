@@ -160,6 +160,7 @@ class node_impl final : public node {
     go.node = node_name_;
     go.listen = options_.cluster_listen;
     go.tls = tls_;
+    go.links = links_;
     std::lock_guard<std::mutex> lock(sys_mutex_);
     auto glue = cluster_glue::start(*sys_, rt_.ctx, *shards, *membership, std::move(go));
     forget_actor_system();
@@ -294,6 +295,7 @@ class node_impl final : public node {
     r.set_passivations_total(entity_kind::id_allocator, rt_.id_stats->passivations);
     r.set_recoveries(rt_.gate->total, rt_.gate->running);
     r.set_breaker_state(to_string(breaker_->state()));
+    if (backend_->shards()) r.set_cluster_peer_links(links_->made, links_->lost);
     // A fresh look at the partitions (Kafka; bounded like GET /api/journal). RocksDB has none.
     std::lock_guard<std::mutex> lock(status_mutex_);
     if (closed_) return;
@@ -336,6 +338,8 @@ class node_impl final : public node {
   /// What the backend is (kind, topic...), for the status when the backend cannot answer.
   persistence::journal_status identity_;
   std::unique_ptr<cluster_glue> glue_;
+  /// The cluster glue's link counts, read by collect() (which may run before or after the glue).
+  std::shared_ptr<peer_link_stats> links_ = std::make_shared<peer_link_stats>();
   /// Registered with options_.metrics while the node runs; reset first in stop().
   metrics::collector_handle metrics_collector_;
   /// Held while reading the status and while closing storage: no status call on a closed backend.

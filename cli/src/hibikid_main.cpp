@@ -1,13 +1,18 @@
 // hibikid: one hibiki node, and the one place where its parts are wired together: parses the
-// options, opens the storage (persistence::open_backend), starts the node (actors) on it, then the
-// gateway, prints the line tests and scripts wait for, reloads on SIGHUP (log files reopened, the
-// TLS certificate read again), and on SIGTERM/SIGINT stops in reverse order.
+// options, starts the gateway's listeners (health and readiness only), opens the storage
+// (persistence::open_backend) on a thread of its own while /readyz reports how far it got, starts
+// the node (actors) on it and hands it to the gateway, prints the lines tests and scripts wait
+// for, reloads on SIGHUP (log files reopened, the TLS certificate read again), and on
+// SIGTERM/SIGINT stops in reverse order (during the open: cancels it).
 
 #include <pthread.h>
 #include <sys/resource.h>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <optional>
+#include <thread>
 
 #include "hibiki/cli/daemon_options.hpp"
 #include "hibiki/cli/log_files.hpp"
@@ -15,6 +20,7 @@
 #include "hibiki/gateway/server.hpp"
 #include "hibiki/metrics/registry.hpp"
 #include "hibiki/persistence/kafka_settings.hpp"
+#include "hibiki/persistence/open_progress.hpp"
 #include "hibiki/persistence/storage.hpp"
 #include "service_notify.hpp"
 
@@ -94,7 +100,10 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // SIGUSR1 is how the thread that opens the journal wakes main when it is done.
+  sigset_t opening_signals = signals;
+  sigaddset(&opening_signals, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &opening_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
   // Every connection is a file descriptor: take the whole hard limit (shells often start at a soft
@@ -121,40 +130,104 @@ int main(int argc, char** argv) {
     log::info("hibikid") << text;
   };
 
-  // The wiring: options -> storage -> node -> gateway; stopped in the reverse order.
-  // One registry for every layer (metrics/README.md); none at all with --metrics=false.
+  // The wiring: gateway listeners -> storage -> node -> gateway serving it; stopped in the
+  // reverse order. One registry for every layer (metrics/README.md); none with --metrics=false.
   auto metrics = options.metrics ? metrics::registry::create() : nullptr;
   auto storage = cli::to_storage_options(options);
   storage.metrics = metrics;
-  if (storage.journal == persistence::journal_kind::kafka) {
-    // Opening fences every partition and reads the topic into the local index first: say so, as
-    // it can take a while (the backend logs its progress; --kafka-open-timeout bounds it).
-    say("opening the journal (" + persistence::describe_journal(storage) + ")");
-  }
-  auto backend = persistence::open_backend(storage);
-  if (!backend) {
-    fail("cannot open the journal: " + backend.error().message);
-    return 1;
-  }
-  auto node_options = cli::to_node_options(options);
-  node_options.metrics = metrics;
-  auto node = actors::node::start(std::move(*backend), node_options);
-  if (!node) {
-    fail("cannot start the node: " + node.error().message);
-    return 1;
-  }
+  // How far the open got, for /readyz while it runs; and how SIGTERM cancels it.
+  auto opening = std::make_shared<persistence::open_progress>();
+  opening->set_step("opening the journal (" + persistence::describe_journal(storage) + ")");
+  storage.progress = opening;
+
+  // The listeners first, so an orchestrator's probes get "alive, not ready: catching up" during a
+  // long Kafka catch-up rather than "connection refused"; the same listeners serve everything
+  // once the node is attached (no port gap).
   gateway_options.metrics = metrics;
-  auto gateway = gateway::server::start(*node.value(), gateway_options);
+  auto gateway =
+      gateway::server::start_before_node(gateway_options, [opening] { return opening->pending(); });
   if (!gateway) {
     fail(gateway.error().message);
-    node.value()->stop();
     // bad_request = the flags (a TLS file, a proxy block): a usage error like the parser's.
     return gateway.error().code == errc::bad_request ? 2 : 1;
   }
   auto host = gateway.value()->host();
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  say(std::string("serving ") + (gateway.value()->tls() ? "https://" : "http://") + host + ":" +
-      std::to_string(gateway.value()->port()) + " (data dir " + options.data_dir + ", journal " +
+  const std::string url = std::string(gateway.value()->tls() ? "https://" : "http://") + host +
+                          ":" + std::to_string(gateway.value()->port());
+  // Reload on SIGHUP: the log files reopened by name (after an outside rotation), and the client
+  // TLS certificate (new handshakes use it; open connections keep theirs).
+  auto reload = [&] {
+    log::info("hibikid") << "SIGHUP: reopening the log files";
+    log::reopen();
+    if (gateway.value()->tls()) {
+      auto reloaded = gateway.value()->reload_tls();
+      if (reloaded)
+        say("SIGHUP: TLS certificate reloaded (sha256 " + *reloaded + ")");
+      else
+        fail("SIGHUP: TLS certificate NOT reloaded, still serving the previous one: " +
+             reloaded.error().message);
+    }
+  };
+
+  // Opening fences every partition and reads the topic into the local index first (Kafka): it
+  // can take minutes (the backend logs its progress every 5 s; --kafka-open-timeout bounds it).
+  // It runs on its own thread so main keeps taking signals: SIGTERM cancels it, SIGHUP reloads.
+  // The first line a Kafka node prints, as before; the embedded journal opens at once and says
+  // nothing until it serves.
+  if (storage.journal == persistence::journal_kind::kafka) {
+    say("opening the journal (" + persistence::describe_journal(storage) + "); listening on " +
+        url + " meanwhile (/readyz says how far it got)");
+  }
+  cli::notify_service_manager("STATUS=opening the journal");
+  std::optional<result<std::unique_ptr<persistence::backend>>> opened;
+  std::atomic<bool> open_done{false};
+  const pthread_t main_thread = pthread_self();
+  std::thread opener([&] {
+    opened.emplace(persistence::open_backend(storage));
+    open_done = true;
+    pthread_kill(main_thread, SIGUSR1);
+  });
+  int sig = 0;
+  int stop_signal = 0;
+  while (!open_done && sigwait(&opening_signals, &sig) == 0) {
+    if (sig == SIGHUP) {
+      reload();
+    } else if ((sig == SIGTERM || sig == SIGINT) && stop_signal == 0) {
+      stop_signal = sig;
+      say(std::string("stopping (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+          "): cancelling the journal's open");
+      opening->cancel();
+    }
+  }
+  opener.join();
+  auto backend = std::move(*opened);
+  if (stop_signal != 0) {
+    // Asked to stop while opening: whatever the open's outcome, stop now (a backend that opened
+    // anyway closes here, before the gateway).
+    cli::notify_service_manager("STOPPING=1\nSTATUS=stopping");
+    if (backend) backend.value()->close();
+    gateway.value()->stop();
+    log::info("hibikid") << "stopped";
+    return 0;
+  }
+  if (!backend) {
+    fail("cannot open the journal: " + backend.error().message);
+    gateway.value()->stop();
+    return 1;
+  }
+  opening->set_step("starting the node");
+  auto node_options = cli::to_node_options(options);
+  node_options.metrics = metrics;
+  auto node = actors::node::start(std::move(*backend), node_options);
+  if (!node) {
+    fail("cannot start the node: " + node.error().message);
+    gateway.value()->stop();
+    return 1;
+  }
+  // Fully started: from the next request on the gateway serves the node.
+  gateway.value()->attach(*node.value());
+  say("serving " + url + " (data dir " + options.data_dir + ", journal " +
       cli::journal_description(options) + ")");
   if (auto cluster = cli::cluster_description(options); !cluster.empty())
     say("clustered (" + cluster + ")");
@@ -173,21 +246,9 @@ int main(int argc, char** argv) {
   if (!cli::notify_service_manager("READY=1\nSTATUS=serving"))
     log::warn("hibikid") << "could not notify the service manager (READY=1)";
 
-  int sig = 0;
   while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
     cli::notify_service_manager("RELOADING=1\nSTATUS=reloading");
-    // Reload: the log files reopened by name (after an outside rotation), and the client TLS
-    // certificate (new handshakes use it; open connections keep theirs).
-    log::info("hibikid") << "SIGHUP: reopening the log files";
-    log::reopen();
-    if (gateway.value()->tls()) {
-      auto reloaded = gateway.value()->reload_tls();
-      if (reloaded)
-        say("SIGHUP: TLS certificate reloaded (sha256 " + *reloaded + ")");
-      else
-        fail("SIGHUP: TLS certificate NOT reloaded, still serving the previous one: " +
-             reloaded.error().message);
-    }
+    reload();
     cli::notify_service_manager("READY=1\nSTATUS=serving");
   }
   say(std::string("stopping (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");

@@ -3,6 +3,8 @@
 /// gate and the worker for blocking node calls. Owned through shared_ptr by the server and by each
 /// connection, so it outlives both.
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,14 +25,21 @@ namespace hibiki::gateway {
 inline constexpr std::size_t max_refusing_connections = 64;
 
 struct gateway_context {
-  gateway_context(actors::node& n, gateway_options o)
-      : node(n),
-        options(std::move(o)),
+  gateway_context(actors::node* n, gateway_options o)
+      : options(std::move(o)),
         limits(options.max_connections, options.max_connections_per_ip, max_refusing_connections),
         signups(options.signup_per_ip, options.signup_period),
-        api_rate(options.api_rate, options.api_rate_period) {}
+        api_rate(options.api_rate, options.api_rate_period),
+        node_(n) {}
 
-  actors::node& node;
+  /// The node, or null while it starts (server::start_before_node): then only health, /readyz,
+  /// /metrics and the static files are served. Set once, by server::attach, to a node that is
+  /// fully started; never unset while the gateway runs.
+  actors::node* node() const { return node_.load(std::memory_order_acquire); }
+  void attach(actors::node& n) { node_.store(&n, std::memory_order_release); }
+  /// While there is no node: why this server is not ready yet (the /readyz reasons).
+  std::function<std::vector<std::string>()> starting;
+
   gateway_options options;  ///< web_root resolved, allowed_origins resolved
   bool open_signup = false;
   connection_registry registry;
@@ -47,6 +56,9 @@ struct gateway_context {
   std::vector<cidr_block> trusted_proxies;
   /// Set when the listener serves TLS.
   std::shared_ptr<tls_credentials> tls;
+
+ private:
+  std::atomic<actors::node*> node_;
 };
 
 }  // namespace hibiki::gateway

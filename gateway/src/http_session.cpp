@@ -194,6 +194,15 @@ void http_session::handle(http::request<http::string_body>&& req) {
                      error_body(refused->code, refused->message));
   }
 
+  // While the node starts (the journal opens): health, /readyz, /metrics and the web client's
+  // files are served; what needs the node is refused at once, never held (routes.hpp).
+  if (ctx_->node() == nullptr && needs_node(path)) {
+    if (websocket::is_upgrade(req)) keep_alive_ = false;
+    return send_json(http::status::service_unavailable,
+                     error_body("unavailable", std::string(starting_message)),
+                     static_cast<std::uint64_t>(retry_after_starting.count()));
+  }
+
   if (websocket::is_upgrade(req)) {
     if (path != "/ws") {
       keep_alive_ = false;
@@ -249,7 +258,10 @@ void http_session::handle(http::request<http::string_body>&& req) {
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
       return send_json(http::status::method_not_allowed, error_body("bad_request", "use GET"));
     }
-    if (ctx_->node.healthy()) return send_json(http::status::ok, R"({"status":"ok"})");
+    // Alive while it starts too: a liveness probe must not restart a node catching up.
+    auto* node = ctx_->node();
+    if (!node) return send_json(http::status::ok, R"({"status":"starting"})");
+    if (node->healthy()) return send_json(http::status::ok, R"({"status":"ok"})");
     return send_json(http::status::service_unavailable, R"({"status":"unavailable"})");
   }
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
@@ -281,7 +293,7 @@ void http_session::handle_signup(const http::request<http::string_body>& req) {
   self_while_waiting_ = shared_from_this();
   std::weak_ptr<http_session> weak = self_while_waiting_;
   auto ctx = ctx_;
-  ctx_->node.signup(std::move(*name), [ctx, weak](result<actors::signup_result> r) {
+  ctx_->node()->signup(std::move(*name), [ctx, weak](result<actors::signup_result> r) {
     // Called on a node thread: hop back onto this connection's strand, if the gateway still runs.
     ctx->gate.run([&] {
       auto self = weak.lock();
@@ -335,13 +347,13 @@ void http_session::handle_admin(const http::request<http::string_body>& req,
     });
   };
   if (call->create) {
-    ctx_->node.signup(call->create_name, [answer](result<actors::signup_result> r) {
+    ctx_->node()->signup(call->create_name, [answer](result<actors::signup_result> r) {
       if (!r) return answer(&r.error(), {}, 0);
       answer(nullptr, admin_answer(*r), r->account.value);
     });
     return;
   }
-  ctx_->node.admin(std::move(call->request), [answer](result<actors::admin_result> r) {
+  ctx_->node()->admin(std::move(call->request), [answer](result<actors::admin_result> r) {
     if (!r) return answer(&r.error(), {}, 0);
     answer(nullptr, admin_answer(*r), r->account.value);
   });
@@ -357,8 +369,8 @@ void http_session::handle_status(status_kind kind) {
     if (weak.expired()) return;
     // May ask the broker (and, for the cluster, the other nodes): this is why it runs here and
     // not on the I/O thread.
-    auto status =
-        kind == status_kind::journal ? ctx->node.journal_status() : ctx->node.cluster_status();
+    auto status = kind == status_kind::journal ? ctx->node()->journal_status()
+                                               : ctx->node()->cluster_status();
     // Replace, not throw, on bytes that are not UTF-8 (an error text from a C library).
     auto body = status.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     ctx->gate.run([&] {
@@ -391,7 +403,9 @@ bool http_session::handle_operator_route(std::string_view path,
   if (path == "/readyz") {
     answer_from_worker(
         [ctx] {
-          auto problems = readiness_problems(ctx->node.healthy(), ctx->node.journal_status());
+          auto* node = ctx->node();
+          auto problems = node ? readiness_problems(node->healthy(), node->journal_status())
+                               : starting_problems(ctx->starting);
           return answer{problems.empty() ? http::status::ok : http::status::service_unavailable,
                         "application/json", readiness_body(problems)};
         },
@@ -466,6 +480,9 @@ void http_session::serve_file(const http::request<http::string_body>& req) {
 
 void http_session::handle_rest(const http::request<http::string_body>& req) {
   rest_endpoint_ = rest_endpoint::unknown;
+  // While the node starts (the journal opens) nothing can be served; say so at once.
+  if (ctx_->node() == nullptr)
+    return send_rest(503, rest_error_body(std::string(starting_message)));
   const auto target = split_target(to_std(req.target()));
   rest_params params;
   if (auto st = parse_form(target.query, params); !st)

@@ -52,6 +52,14 @@ std::vector<std::string> readiness_problems(bool healthy, const nlohmann::json& 
   return out;
 }
 
+std::vector<std::string> starting_problems(
+    const std::function<std::vector<std::string>()>& starting) {
+  std::vector<std::string> out;
+  if (starting) out = starting();
+  if (out.empty()) out.push_back("node starting");
+  return out;
+}
+
 std::string readiness_body(const std::vector<std::string>& problems) {
   if (problems.empty()) return R"({"ready":true})";
   return nlohmann::json{{"ready", false}, {"reasons", problems}}.dump(

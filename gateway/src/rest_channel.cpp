@@ -55,8 +55,8 @@ nlohmann::json made_up_error(std::string_view code, std::string_view message) {
 std::shared_ptr<rest_channel> rest_channel::open(std::shared_ptr<gateway_context> ctx,
                                                  net::any_io_executor executor, std::string peer) {
   auto channel = std::make_shared<rest_channel>(ctx, executor);
-  channel->session_ =
-      ctx->node.open_session(std::make_shared<rest_link>(ctx, executor, channel, std::move(peer)));
+  channel->session_ = ctx->node()->open_session(
+      std::make_shared<rest_link>(ctx, executor, channel, std::move(peer)));
   return channel;
 }
 

@@ -30,7 +30,8 @@ class rest_channel : public std::enable_shared_from_this<rest_channel> {
   /// when the node closed it with 1008).
   using reply_fn = std::function<void(nlohmann::json reply)>;
 
-  /// `executor` is the connection's strand; `peer` goes to the audit log of `auth`.
+  /// `executor` is the connection's strand; `peer` goes to the audit log of `auth`. The context
+  /// must have its node (checked by the caller: a starting server answers 503 first).
   static std::shared_ptr<rest_channel> open(std::shared_ptr<gateway_context> ctx,
                                             net::any_io_executor executor, std::string peer);
   ~rest_channel();

@@ -48,6 +48,10 @@ route_kind route_of(std::string_view path) {
   return route_kind::web;
 }
 
+bool needs_node(std::string_view path) {
+  return path == "/ws" || path.substr(0, 5) == "/api/" || path == "/api";
+}
+
 bool bearer_matches(std::string_view authorization, std::string_view expected) {
   if (expected.empty()) return false;
   constexpr std::string_view scheme = "Bearer ";

@@ -11,6 +11,7 @@
 ///   there only; with --admin-token-file they need `Authorization: Bearer TOKEN` (on the admin
 ///   listener too when both are set); with neither they are off.
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,15 @@ enum class route_kind { web, health, monitoring, operator_only };
 
 /// The kind of a request path (without its query string).
 route_kind route_of(std::string_view path);
+
+/// Whether serving `path` needs the node: /ws and every /api/ path (sign-up, operator calls).
+/// While the node starts (server::start_before_node) these answer 503 with
+/// `starting_message` and Retry-After `retry_after_starting`; health, /readyz, /metrics and the
+/// web client's files are served.
+bool needs_node(std::string_view path);
+inline constexpr std::string_view starting_message =
+    "the server is starting (opening the journal); retry shortly";
+inline constexpr std::chrono::seconds retry_after_starting{5};
 
 /// Which listener a connection came in on.
 enum class listener_role { main, admin };

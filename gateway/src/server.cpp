@@ -34,6 +34,8 @@ class server_impl final : public server {
       threads_.emplace_back([this] { ioc_->run(); });
   }
 
+  void attach(actors::node& node) override { ctx_->attach(node); }
+
   std::uint16_t port() const override { return endpoint_.port(); }
   std::string host() const override { return endpoint_.address().to_string(); }
   bool open_signup() const override { return ctx_->open_signup; }
@@ -111,7 +113,10 @@ std::vector<std::string> default_origins(const net::ip::address& address, std::u
 
 }  // namespace
 
-result<std::unique_ptr<server>> server::start(actors::node& node, gateway_options options) {
+namespace {
+
+result<std::unique_ptr<server>> start_server(actors::node* node, gateway_options options,
+                                             std::function<std::vector<std::string>()> starting) {
   using r = result<std::unique_ptr<server>>;
   beast::error_code ec;
   const auto host = options.host == "localhost" ? std::string("127.0.0.1") : options.host;
@@ -136,6 +141,7 @@ result<std::unique_ptr<server>> server::start(actors::node& node, gateway_option
   }
 
   auto ctx = std::make_shared<gateway_context>(node, options);
+  ctx->starting = std::move(starting);
   ctx->open_signup = options.open_signup;
   ctx->trusted_proxies = std::move(*trusted);
   ctx->tls = std::move(tls);
@@ -161,6 +167,17 @@ result<std::unique_ptr<server>> server::start(actors::node& node, gateway_option
                                          std::move(admin), admin_endpoint);
   s->start_threads(options.threads);
   return std::unique_ptr<server>(std::move(s));
+}
+
+}  // namespace
+
+result<std::unique_ptr<server>> server::start(actors::node& node, gateway_options options) {
+  return start_server(&node, std::move(options), nullptr);
+}
+
+result<std::unique_ptr<server>> server::start_before_node(
+    gateway_options options, std::function<std::vector<std::string>()> starting) {
+  return start_server(nullptr, std::move(options), std::move(starting));
 }
 
 }  // namespace hibiki::gateway

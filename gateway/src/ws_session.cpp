@@ -112,7 +112,7 @@ void ws_session::on_accept(beast::error_code ec) {
     return;
   }
   session_ =
-      ctx_->node.open_session(std::make_shared<ws_link>(ctx_, weak_from_this(), access_, peer_));
+      ctx_->node()->open_session(std::make_shared<ws_link>(ctx_, weak_from_this(), access_, peer_));
   if (ctx_->options.metrics) {
     ctx_->options.metrics->http_request(metrics::http_path::websocket, 101);
     ctx_->options.metrics->websocket_opened();

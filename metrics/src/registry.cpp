@@ -197,6 +197,20 @@ struct registry::impl {
                                          .Register(reg);
   Gauge& recovering = recovering_family.Add({});
 
+  Family<Counter>& links_made_family =
+      prometheus::BuildCounter()
+          .Name("hibiki_cluster_peer_links_made_total")
+          .Help("Links to peers' cluster ports made (connected to, or greeted by the peer).")
+          .Register(reg);
+  Family<Counter>& links_lost_family =
+      prometheus::BuildCounter()
+          .Name("hibiki_cluster_peer_links_lost_total")
+          .Help("Links to peers' cluster ports lost (the connection dropped).")
+          .Register(reg);
+  /// Created at the first report: a node that is not clustered exports neither.
+  Counter* links_made = nullptr;
+  Counter* links_lost = nullptr;
+
   Family<Gauge>& rocksdb_family =
       prometheus::BuildGauge()
           .Name("hibiki_rocksdb_memory_bytes")
@@ -228,6 +242,8 @@ struct registry::impl {
   std::mutex totals_mutex;
   std::array<std::uint64_t, entity_kind_count> passivations_seen{};
   std::uint64_t recoveries_seen = 0;
+  std::uint64_t links_made_seen = 0;
+  std::uint64_t links_lost_seen = 0;
   double cpu_seen = 0;
 
   /// Held while collectors run and while one is added or removed.
@@ -382,6 +398,20 @@ void registry::set_recoveries(std::uint64_t total, std::uint64_t in_flight) {
   if (total > impl_->recoveries_seen)
     impl_->recoveries.Increment(static_cast<double>(total - impl_->recoveries_seen));
   impl_->recoveries_seen = std::max(impl_->recoveries_seen, total);
+}
+
+void registry::set_cluster_peer_links(std::uint64_t made_total, std::uint64_t lost_total) {
+  std::lock_guard lock(impl_->totals_mutex);
+  if (!impl_->links_made) {
+    impl_->links_made = &impl_->links_made_family.Add({});
+    impl_->links_lost = &impl_->links_lost_family.Add({});
+  }
+  if (made_total > impl_->links_made_seen)
+    impl_->links_made->Increment(static_cast<double>(made_total - impl_->links_made_seen));
+  if (lost_total > impl_->links_lost_seen)
+    impl_->links_lost->Increment(static_cast<double>(lost_total - impl_->links_lost_seen));
+  impl_->links_made_seen = std::max(impl_->links_made_seen, made_total);
+  impl_->links_lost_seen = std::max(impl_->links_lost_seen, lost_total);
 }
 
 void registry::set_rocksdb_memory(std::string_view kind, std::uint64_t bytes) {

@@ -35,6 +35,10 @@ result<std::unique_ptr<backend>> open_rocksdb(const storage_options& options) {
   ro.path = options.data_dir;
   ro.sync = options.sync_writes;
   ro.metrics = options.metrics;
+  if (options.progress) {
+    if (options.progress->cancelled()) return error{errc::unavailable, "opening cancelled"};
+    options.progress->set_step("opening the journal: opening " + options.data_dir);
+  }
   auto opened = rocksdb_backend::open(ro);
   if (!opened) {
     return error{errc::unavailable,
@@ -72,6 +76,7 @@ result<std::unique_ptr<backend>> open_kafka(const storage_options& options) {
   ko.extra_config = options.kafka_config;
   ko.open_timeout = options.kafka_open_timeout;
   ko.metrics = options.metrics;
+  ko.progress = options.progress;
   auto opened = kafka_backend::open(ko);
   if (!opened) {
     if (opened.error().code == errc::bad_request) return opened.error();

@@ -451,13 +451,20 @@ TEST_CASE("cluster: bad input to the port is refused and the port keeps serving"
   caf::anon_send(port, actors::rpush_atom::value, std::string("{}"), std::string("not json"),
                  std::string("b"), std::uint64_t{0});
   caf::anon_send(port, actors::pres_full_atom::value, std::string("b"), std::string("{"));
+  // A hello names the peer that connected; its sender must be that peer's port on another node.
+  // Without a sender, or from an actor of this node, it is refused and the glue never hears it.
+  int greeted = 0;
+  fx.ctx(A).deps.peer_greeted = [&](const std::string&, caf::strong_actor_ptr) { ++greeted; };
+  caf::anon_send(port, actors::peer_hello_atom::value, std::string("b"));
+  caf::send_as(fx.ctx(A).hub, port, actors::peer_hello_atom::value, std::string("b"));
   // A message the port does not know at all: refused with unexpected_message, and counted.
   auto unknown = fx.ask(port, std::string("hello"));
   REQUIRE(unknown);
   CHECK(unknown->rfind("error:", 0) == 0);
   CHECK(unknown->find("unexpected_message") != std::string::npos);
   fx.run();
-  CHECK(fx.rt(A).port->bad_inputs == 8);
+  CHECK(fx.rt(A).port->bad_inputs == 10);
+  CHECK(greeted == 0);
 
   // Still serving.
   auto ok = fx.ask(port, actors::rcmd_atom::value, room_kind, room,

@@ -188,6 +188,24 @@ TEST_CASE("the table of a single node", "[cli][cluster]") {
           "(* the node that answered; LAG: records its shards' partitions still have to index)\n");
 }
 
+TEST_CASE("the cluster table shows the answering node's links to its peers", "[cli][cluster]") {
+  auto status = three_nodes();
+  status["peer_links"] = {{"made", 2}, {"lost", 1}};
+  auto text = cli::format_cluster_status(status);
+  REQUIRE(text.ok());
+  REQUIRE(text->find("unassigned 3,5\n"
+                     "links      2 made, 1 lost (by the node that answered, since it started)\n"
+                     "\n") != std::string::npos);
+  // Anything malformed says nothing (an older node has no "peer_links").
+  for (const auto& bad : {json("2/1"), json{{"made", -1}, {"lost", 0}}, json{{"made", 2}},
+                          json{{"made", 2}, {"lost", "0"}}}) {
+    status["peer_links"] = bad;
+    text = cli::format_cluster_status(status);
+    REQUIRE(text.ok());
+    CHECK(text->find("links") == std::string::npos);
+  }
+}
+
 TEST_CASE("the cluster table says how the cluster port is secured", "[cli][cluster]") {
   auto status = three_nodes();
   status["transport"] = {{"mode", "mutual-tls"},

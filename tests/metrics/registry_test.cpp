@@ -167,6 +167,30 @@ TEST_CASE("collectors set scrape-time metrics and stop when their handle goes", 
   CHECK(e.value("hibiki_journal_breaker_state", {{"state", "half_open"}}) == 1.0);
 }
 
+TEST_CASE("cluster peer links: absent until reported, then running totals", "[metrics]") {
+  auto reg = metrics::registry::create();
+  auto e = parse_exposition(reg->exposition());
+  REQUIRE(e.error.empty());
+  // A node that is not clustered exports no series of them.
+  CHECK(e.types.count("hibiki_cluster_peer_links_made_total") == 0);
+  CHECK(e.types.count("hibiki_cluster_peer_links_lost_total") == 0);
+
+  reg->set_cluster_peer_links(0, 0);
+  e = parse_exposition(reg->exposition());
+  REQUIRE(e.error.empty());
+  CHECK(e.types.at("hibiki_cluster_peer_links_made_total") == "counter");
+  CHECK(e.types.at("hibiki_cluster_peer_links_lost_total") == "counter");
+  CHECK(e.value("hibiki_cluster_peer_links_made_total") == 0.0);
+  CHECK(e.value("hibiki_cluster_peer_links_lost_total") == 0.0);
+
+  reg->set_cluster_peer_links(2, 1);
+  reg->set_cluster_peer_links(5, 3);
+  reg->set_cluster_peer_links(4, 0);  // a total never lowers the counter
+  e = parse_exposition(reg->exposition());
+  CHECK(e.value("hibiki_cluster_peer_links_made_total") == 5.0);
+  CHECK(e.value("hibiki_cluster_peer_links_lost_total") == 3.0);
+}
+
 TEST_CASE("a collector handle outliving its registry is harmless", "[metrics]") {
   metrics::collector_handle handle;
   {

@@ -50,6 +50,23 @@ std::optional<std::int64_t> lag_of(const json& journal, const std::vector<std::i
   return sum;
 }
 
+/// The "links" line: the answering node's links to its peers, made and lost since it started.
+/// Empty when the status has no (valid) "peer_links" object (an older node).
+std::string links_text(const json& status) {
+  if (!status.contains("peer_links") || !status["peer_links"].is_object()) return {};
+  const auto& l = status["peer_links"];
+  auto count = [&](const char* key) -> std::optional<std::uint64_t> {
+    if (!l.contains(key) || !l[key].is_number_integer() || l[key].get<std::int64_t>() < 0)
+      return std::nullopt;
+    return l[key].get<std::uint64_t>();
+  };
+  auto made = count("made");
+  auto lost = count("lost");
+  if (!made || !lost) return {};
+  return std::to_string(*made) + " made, " + std::to_string(*lost) +
+         " lost (by the node that answered, since it started)";
+}
+
 /// The "transport" line: how the answering node's cluster port is secured. Empty when the status
 /// has no (valid) "transport" object (a node that is not clustered, or an older node).
 std::string transport_text(const json& status) {
@@ -194,6 +211,7 @@ result<std::string> format_cluster_status(const json& status) {
   line("nodes",
        std::to_string(rows.size()) + " (" + std::to_string(reachable_count) + " reachable)");
   if (clustered) line("unassigned", unassigned.empty() ? "none" : shard_ranges(unassigned));
+  if (auto links = links_text(status); !links.empty()) line("links", links);
   out << "\n";
 
   std::size_t name_w = 4, endpoint_w = 8, shards_w = 6;

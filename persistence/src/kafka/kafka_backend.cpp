@@ -35,6 +35,8 @@ constexpr millis status_budget{1000};
 constexpr millis barrier_grace{500};
 /// How often opening says how far the catch-up got.
 constexpr millis open_progress_every{5000};
+/// How often opening looks for a cancel while it waits (on the partitions, on the broker).
+constexpr millis open_check_every{250};
 /// Records also carry the writer id and read-model rows: room above the event size limit.
 constexpr std::size_t record_slack = 1 << 20;
 
@@ -88,6 +90,17 @@ class kafka_backend_impl final : public kafka_backend, public shard_control {
   /// Starts every owner (they fence and catch up in parallel) and waits for all of them.
   /// Clustered: starts the follower on every partition and waits until it has caught up.
   hibiki::status start(clock::time_point deadline) {
+    auto next_report = clock::now() + open_progress_every;
+    // Between waits: a cancel ends the open; a long catch-up says how far it got.
+    auto check = [&]() -> hibiki::status {
+      if (ctx_.options.progress && ctx_.options.progress->cancelled())
+        return {errc::unavailable, "opening cancelled"};
+      if (clock::now() >= next_report) {
+        report_open_progress();
+        next_report = clock::now() + open_progress_every;
+      }
+      return {};
+    };
     if (ctx_.options.cluster) {
       auto f = kafka::follower::create(ctx_);
       if (!f) return f.error();
@@ -97,22 +110,22 @@ class kafka_backend_impl final : public kafka_backend, public shard_control {
       follower_->start();
       // Right after the topic was created or the broker started, its partitions may have no
       // leader yet ("Not leader for partition"): try again until the open deadline. In slices,
-      // so a long catch-up reports its progress.
+      // so a long catch-up reports its progress and a cancel is seen.
       for (;;) {
-        const auto slice = std::min(deadline, clock::now() + open_progress_every);
+        const auto slice = std::min(deadline, clock::now() + millis{1000});
         auto s = await_indexed({}, left_until(slice));
         if (s || s.error().code != errc::unavailable || clock::now() >= deadline) return s;
-        report_open_progress();
+        if (auto c = check(); !c) return c;
         std::this_thread::sleep_for(std::min(millis{200}, left_until(deadline)));
       }
     }
     for (auto& o : owners_) o->start();
     for (auto& o : owners_) {
       for (;;) {
-        auto s = o->wait_ready(std::min(deadline, clock::now() + open_progress_every));
+        auto s = o->wait_ready(std::min(deadline, clock::now() + open_check_every));
         if (s) break;
         if (clock::now() >= deadline) return s;
-        report_open_progress();
+        if (auto c = check(); !c) return c;
       }
     }
     return {};
@@ -331,6 +344,14 @@ result<std::unique_ptr<kafka_backend>> kafka_backend::open(const kafka_options& 
   ctx.conn = {options.brokers, options.extra_config};
   ctx.record_limit = options.max_event_bytes + record_slack;
 
+  const auto& progress = options.progress;
+  auto step = [&](std::string text) {
+    if (progress) progress->set_step("opening the journal: " + std::move(text));
+  };
+  auto cancelled = [&] { return progress && progress->cancelled(); };
+  const error cancel_error{errc::unavailable, "opening cancelled"};
+  step("connecting to kafka topic " + options.topic + " at " + options.brokers);
+
   auto admin = kafka::admin_client::create(ctx.conn);
   if (!admin) return admin.error();
   // The topic is the journal: it keeps every record forever and takes our largest record.
@@ -338,15 +359,28 @@ result<std::unique_ptr<kafka_backend>> kafka_backend::open(const kafka_options& 
       {"retention.ms", "-1"},
       {"retention.bytes", "-1"},
       {"max.message.bytes", std::to_string(ctx.record_limit + (64 << 10))}};
+  // The topic's metadata, asked in short slices within one request timeout, so a cancel is seen
+  // while the broker does not answer.
+  auto read_partition_count = [&]() -> result<std::int32_t> {
+    const auto until = std::min(deadline, clock::now() + options.request_timeout);
+    for (;;) {
+      const auto slice = std::min(until, clock::now() + millis{1000});
+      auto n = (*admin)->partition_count(options.topic, left_until(slice));
+      if (n || n.error().code != errc::unavailable || clock::now() >= until) return n;
+      if (cancelled()) return cancel_error;
+      // librdkafka may fail at once (every broker refused): no busy loop.
+      std::this_thread::sleep_for(std::min(millis{100}, left_until(until)));
+    }
+  };
   // An existing topic keeps its partition count and is not created again (so a cluster where
   // CreateTopics is not allowed, or librdkafka's mock cluster, which does not serve it, works).
-  auto existing = (*admin)->partition_count(
-      options.topic, std::min(options.request_timeout, left_until(deadline)));
+  auto existing = read_partition_count();
   if (existing) {
     ctx.partition_count = *existing;
   } else if (existing.error().code != errc::not_found) {
     return existing.error();
   } else {
+    step("creating topic " + options.topic + " at " + options.brokers);
     if (auto s = (*admin)->create_topic(options.topic, options.partitions,
                                         options.replication_factor, topic_config,
                                         std::min(options.request_timeout, left_until(deadline)));
@@ -366,10 +400,13 @@ result<std::unique_ptr<kafka_backend>> kafka_backend::open(const kafka_options& 
             errc::unavailable,
             "topic " + options.topic + " created but not in the metadata: " + n.error().message};
       }
+      if (cancelled()) return cancel_error;
       std::this_thread::sleep_for(millis{100});
     }
   }
+  if (cancelled()) return cancel_error;
 
+  step("opening the local index in " + options.local.path);
   rocksdb_options local = options.local;
   local.max_event_bytes = options.max_event_bytes;
   local.max_batch_appends = options.max_batch_appends;
@@ -383,11 +420,18 @@ result<std::unique_ptr<kafka_backend>> kafka_backend::open(const kafka_options& 
     if (!hw) return hw.error();
     barrier_admin = std::move(*hw);
   }
+  step((options.cluster ? "indexing " : "fencing and catching up ") +
+       std::to_string(ctx.partition_count) + " partitions of " + options.topic);
   auto backend = std::make_unique<kafka_backend_impl>(std::move(ctx), std::move(*admin),
                                                       std::move(barrier_admin), std::move(*db));
-  if (auto s = backend->start(deadline); !s) {
+  // While it catches up, whoever watches sees each partition (its status() asks the broker for
+  // the ends); unwatched before the backend may close.
+  if (progress) progress->watch([b = backend.get()] { return b->status(); });
+  auto started = backend->start(deadline);
+  if (progress) progress->unwatch();
+  if (!started) {
     backend->close();
-    return s.error();
+    return started.error();
   }
   return std::unique_ptr<kafka_backend>(std::move(backend));
 }

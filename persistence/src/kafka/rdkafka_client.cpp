@@ -2,6 +2,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "hibiki/core/log.hpp"
 
 namespace hibiki::persistence::kafka {
@@ -145,10 +148,13 @@ void rd_kafka_deleter::operator()(rd_kafka_s* rk) const {
 
 // ---- admin_client ------------------------------------------------------------------------------
 
-result<std::unique_ptr<admin_client>> admin_client::create(const connection& conn) {
+result<std::unique_ptr<admin_client>> admin_client::create(const connection& conn,
+                                                           const settings& own) {
   // A metadata lookup of a missing topic must not make the broker create it with its own
   // defaults (one partition): the backend creates the journal topic itself.
-  auto conf = make_conf(conn, {{"allow.auto.create.topics", "false"}});
+  settings all = {{"allow.auto.create.topics", "false"}};
+  all.insert(all.end(), own.begin(), own.end());
+  auto conf = make_conf(conn, all);
   if (!conf) return conf.error();
   auto rk = make_client(client_kind::producer, std::move(*conf));
   if (!rk) return rk.error();
@@ -404,6 +410,75 @@ result<std::int64_t> partition_reader::end_offset(millis timeout) {
   return query_end(rk_.get(), topic_, partition_, timeout);
 }
 
+namespace {
+
+/// The partitions of `topic` in `list`, sorted and unique.
+std::vector<std::int32_t> partitions_of(const rd_kafka_topic_partition_list_t* list,
+                                        const std::string& topic) {
+  std::vector<std::int32_t> out;
+  for (int i = 0; list && i < list->cnt; ++i) {
+    if (topic == list->elems[i].topic) out.push_back(list->elems[i].partition);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+}  // namespace
+
+result<std::vector<kafka_group_member>> admin_client::describe_group(const std::string& group,
+                                                                     const std::string& topic,
+                                                                     millis timeout) {
+  rd_kafka_t* rk = rk_.get();
+  char errstr[512];
+  std::unique_ptr<rd_kafka_AdminOptions_t, decltype(&rd_kafka_AdminOptions_destroy)> opts(
+      rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS),
+      &rd_kafka_AdminOptions_destroy);
+  if (rd_kafka_AdminOptions_set_request_timeout(opts.get(), std::max(1, to_ms(timeout)), errstr,
+                                                sizeof errstr)) {
+    return error{errc::bad_request, std::string("describe timeout: ") + errstr};
+  }
+  std::unique_ptr<rd_kafka_queue_t, decltype(&rd_kafka_queue_destroy)> queue(
+      rd_kafka_queue_new(rk), &rd_kafka_queue_destroy);
+  const char* groups[] = {group.c_str()};
+  rd_kafka_DescribeConsumerGroups(rk, groups, 1, opts.get(), queue.get());
+  // librdkafka times the request out itself; the margin covers its timer's granularity.
+  std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> ev(
+      rd_kafka_queue_poll(queue.get(), to_ms(timeout + millis(1000))), &rd_kafka_event_destroy);
+  if (!ev) return error{errc::unavailable, "describing group " + group + " timed out"};
+  if (rd_kafka_event_error(ev.get())) {
+    return error{errc::unavailable,
+                 "describing group " + group + ": " + rd_kafka_event_error_string(ev.get())};
+  }
+  const auto* res = rd_kafka_event_DescribeConsumerGroups_result(ev.get());
+  size_t n = 0;
+  const auto** descs = res ? rd_kafka_DescribeConsumerGroups_result_groups(res, &n) : nullptr;
+  std::vector<kafka_group_member> members;
+  for (size_t i = 0; i < n; ++i) {
+    const auto* d = descs[i];
+    if (group != rd_kafka_ConsumerGroupDescription_group_id(d)) continue;
+    if (const auto* e = rd_kafka_ConsumerGroupDescription_error(d)) {
+      return error{errc::unavailable,
+                   "describing group " + group + ": " + rd_kafka_error_string(e)};
+    }
+    const auto count = rd_kafka_ConsumerGroupDescription_member_count(d);
+    for (size_t k = 0; k < count; ++k) {
+      const auto* m = rd_kafka_ConsumerGroupDescription_member(d, k);
+      kafka_group_member out;
+      auto str = [](const char* s) { return s ? std::string(s) : std::string(); };
+      out.member_id = str(rd_kafka_MemberDescription_consumer_id(m));
+      out.client_id = str(rd_kafka_MemberDescription_client_id(m));
+      out.host = str(rd_kafka_MemberDescription_host(m));
+      if (const auto* a = rd_kafka_MemberDescription_assignment(m)) {
+        out.partitions = partitions_of(rd_kafka_MemberAssignment_partitions(a), topic);
+      }
+      members.push_back(std::move(out));
+    }
+    return members;
+  }
+  return error{errc::unavailable, "describing group " + group + ": no answer for the group"};
+}
+
 // ---- assigned_consumer -------------------------------------------------------------------------
 
 namespace {
@@ -455,6 +530,102 @@ std::optional<message> assigned_consumer::poll(millis timeout) {
   if (auto* m = rd_kafka_consumer_poll(rk_.get(), to_ms(timeout)))
     return std::optional<message>(std::in_place, m);
   return std::nullopt;
+}
+
+// ---- group_consumer ----------------------------------------------------------------------------
+
+namespace {
+
+void log_group_error(const std::string& name, const std::string& what) {
+  log::warn("cluster") << "membership " << name << ": " << what;
+}
+
+/// Logs and destroys a librdkafka error object; true when there was one.
+bool group_call_failed(rd_kafka_error_t* err, const std::string& name, const char* what) {
+  if (!err) return false;
+  log_group_error(name, std::string(what) + ": " + rd_kafka_error_string(err));
+  rd_kafka_error_destroy(err);
+  return true;
+}
+
+}  // namespace
+
+struct group_consumer::callbacks {
+  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+    auto& self = *static_cast<group_consumer*>(opaque);
+    const auto& name = self.log_name_;
+    const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    group_rebalance change;
+    change.partitions = partitions_of(partitions, self.topic_);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      // Nothing is read: start at the end and pause, so the consumer fetches no records.
+      for (int i = 0; i < partitions->cnt; ++i) partitions->elems[i].offset = RD_KAFKA_OFFSET_END;
+      if (cooperative) {
+        if (group_call_failed(rd_kafka_incremental_assign(rk, partitions), name,
+                              "incremental assign"))
+          return;
+      } else if (const auto e = rd_kafka_assign(rk, partitions)) {
+        log_group_error(name, std::string("assign: ") + rd_kafka_err2str(e));
+        return;
+      }
+      if (const auto e = rd_kafka_pause_partitions(rk, partitions))
+        log_group_error(name, std::string("pause: ") + rd_kafka_err2str(e));
+      change.assigned = true;
+      change.incremental = cooperative;
+      if (self.on_rebalance_) self.on_rebalance_(change);
+      return;
+    }
+    // Revocation (orderly or lost), or an error: the handler hears of it before the partitions go
+    // back to the group, which happens when this callback unassigns them.
+    const bool orderly = err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS;
+    if (!orderly) log_group_error(name, std::string("rebalance error: ") + rd_kafka_err2str(err));
+    change.lost = !orderly || rd_kafka_assignment_lost(rk);
+    change.incremental = cooperative && orderly;
+    if (self.on_rebalance_) self.on_rebalance_(change);
+    if (change.incremental) {
+      group_call_failed(rd_kafka_incremental_unassign(rk, partitions), name,
+                        "incremental unassign");
+    } else if (const auto e = rd_kafka_assign(rk, nullptr)) {
+      log_group_error(name, std::string("unassign: ") + rd_kafka_err2str(e));
+    }
+  }
+};
+
+result<std::unique_ptr<group_consumer>> group_consumer::create(const connection& conn,
+                                                               const settings& own,
+                                                               const std::string& topic,
+                                                               std::string log_name,
+                                                               rebalance_handler on_rebalance) {
+  std::unique_ptr<group_consumer> self(
+      new group_consumer(topic, std::move(log_name), std::move(on_rebalance)));
+  auto conf = make_conf(conn, own);
+  if (!conf) return conf.error();
+  rd_kafka_conf_set_rebalance_cb(conf->get(), &callbacks::on_rebalance);
+  rd_kafka_conf_set_opaque(conf->get(), self.get());
+  auto rk = make_client(client_kind::consumer, std::move(*conf));
+  if (!rk) return rk.error();
+  self->rk_ = std::move(*rk);
+  rd_kafka_poll_set_consumer(self->rk_.get());
+  partition_list topics(rd_kafka_topic_partition_list_new(1),
+                        &rd_kafka_topic_partition_list_destroy);
+  rd_kafka_topic_partition_list_add(topics.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
+  if (const auto err = rd_kafka_subscribe(self->rk_.get(), topics.get())) {
+    return error{errc::unavailable,
+                 "cannot subscribe to " + topic + ": " + std::string(rd_kafka_err2str(err))};
+  }
+  return self;
+}
+
+group_consumer::~group_consumer() = default;
+
+void group_consumer::poll(millis timeout) {
+  if (auto* m = rd_kafka_consumer_poll(rk_.get(), to_ms(timeout))) rd_kafka_message_destroy(m);
+}
+
+std::string group_consumer::close() {
+  if (const auto err = rd_kafka_consumer_close(rk_.get())) return rd_kafka_err2str(err);
+  return {};
 }
 
 }  // namespace hibiki::persistence::kafka

@@ -9,12 +9,16 @@
 ///  - partition_reader: a group-less consumer assigned to one partition (read_committed).
 ///  - assigned_consumer: a group-less consumer whose partitions are added and removed one at a
 ///    time (the clustered backend's follower).
-///  - kafka_membership (kafka_membership.hpp, membership.cpp) still calls librdkafka's group
-///    consumer and admin API itself.
+///  - group_consumer: a consumer in a group, for membership only (kafka_membership.hpp): it
+///    reports rebalances and fetches nothing.
+///
+/// This file and rdkafka_client.cpp are the only ones that name librdkafka (a layering test checks
+/// it): the rest of the Kafka backend sees these classes.
 
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +27,7 @@
 #include <vector>
 
 #include "hibiki/core/result.hpp"
+#include "hibiki/persistence/kafka_membership.hpp"
 
 struct rd_kafka_s;
 struct rd_kafka_conf_s;
@@ -63,8 +68,9 @@ int to_ms(millis d);
 
 class admin_client {
  public:
-  /// bad_request for a property librdkafka rejects.
-  static result<std::unique_ptr<admin_client>> create(const connection& conn);
+  /// bad_request for a property librdkafka rejects. `own`: more settings (a client.id).
+  static result<std::unique_ptr<admin_client>> create(const connection& conn,
+                                                      const settings& own = {});
   /// An admin client whose end offsets are the high watermarks (read_uncommitted: past every
   /// record written, committed or not) instead of the last stable offsets. The read barrier
   /// uses it: a commit acknowledged to its writer may not have its markers written yet, so the
@@ -87,6 +93,10 @@ class admin_client {
   result<std::vector<std::int64_t>> end_offsets(const std::string& topic,
                                                 const std::vector<std::int32_t>& partitions,
                                                 millis timeout);
+  /// The members of consumer group `group` and their assignments of `topic` (the Admin API's
+  /// DescribeConsumerGroups). unavailable on timeout, broker error or no answer for the group.
+  result<std::vector<kafka_group_member>> describe_group(const std::string& group,
+                                                         const std::string& topic, millis timeout);
 
  private:
   explicit admin_client(rd_kafka_ptr rk) : rk_(std::move(rk)) {}
@@ -201,6 +211,55 @@ class assigned_consumer {
 
  private:
   explicit assigned_consumer(rd_kafka_ptr rk) : rk_(std::move(rk)) {}
+  rd_kafka_ptr rk_;
+};
+
+/// A rebalance as a group_consumer reports it.
+struct group_rebalance {
+  bool assigned = false;  ///< partitions were added (else: taken away)
+  /// The cooperative protocol's incremental change; false: an eager protocol's whole assignment
+  /// (assigned) or a revocation of everything (taken away).
+  bool incremental = false;
+  /// Taken away without an orderly handback (session timed out, fenced out, a rebalance error).
+  bool lost = false;
+  std::vector<std::int32_t> partitions;  ///< of the subscribed topic, sorted and unique
+};
+
+/// A consumer in a consumer group, subscribed to one topic, for group membership only: each
+/// partition assigned to it is positioned at the end and paused, so it fetches no records. Its
+/// rebalances are reported to `on_rebalance` from inside poll() and close(); a revoked partition
+/// goes back to the group only after `on_rebalance` returned. Failures of librdkafka's assign and
+/// unassign calls are logged (component "cluster", with `log_name`); a failed assign is not
+/// reported.
+class group_consumer {
+ public:
+  using rebalance_handler = std::function<void(const group_rebalance&)>;
+  /// `own`: the consumer's settings (group.id, client.id, the assignor, timeouts). Subscribes to
+  /// `topic`; joining happens in poll(). Errors: bad_request (a property librdkafka rejects),
+  /// unavailable (subscribe refused).
+  static result<std::unique_ptr<group_consumer>> create(const connection& conn, const settings& own,
+                                                        const std::string& topic,
+                                                        std::string log_name,
+                                                        rebalance_handler on_rebalance);
+  ~group_consumer();
+  group_consumer(const group_consumer&) = delete;
+  group_consumer& operator=(const group_consumer&) = delete;
+
+  /// Drives the group protocol (heartbeats, rebalances) for up to `timeout`; a message that
+  /// arrives anyway (an error event, a record fetched between assign and pause) is dropped.
+  void poll(millis timeout);
+  /// Leaves the group; the final revocation is reported from here. Empty, or why leaving failed.
+  std::string close();
+
+ private:
+  group_consumer(std::string topic, std::string log_name, rebalance_handler on_rebalance)
+      : topic_(std::move(topic)),
+        log_name_(std::move(log_name)),
+        on_rebalance_(std::move(on_rebalance)) {}
+  struct callbacks;  ///< librdkafka's rebalance callback (the .cpp)
+  std::string topic_;
+  std::string log_name_;
+  rebalance_handler on_rebalance_;
   rd_kafka_ptr rk_;
 };
 

@@ -7,6 +7,7 @@
 /// runs on its own strand. This header has no Beast or asio types on purpose.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,19 @@ class server {
   /// (bad address, a bad --trusted-proxies block, only one of the TLS files, a TLS file that
   /// cannot be read or used).
   static result<std::unique_ptr<server>> start(actors::node& node, gateway_options options);
+
+  /// Like start, but before there is a node (hibikid while the journal opens, which on Kafka can
+  /// take minutes): the listeners are bound and serve /healthz (200, "starting"), /readyz (503
+  /// with `starting()`'s reasons, asked on the blocking worker), /metrics and the static files;
+  /// /ws and every /api/ path answer 503 with Retry-After at once. attach() then serves
+  /// everything on the same listeners. `starting` may block for about a second (it may ask the
+  /// broker); null means "node starting".
+  static result<std::unique_ptr<server>> start_before_node(
+      gateway_options options, std::function<std::vector<std::string>()> starting);
+
+  /// Hands the gateway its node, fully started; from the next request on everything is served.
+  /// Once only; `node` must outlive the server (stop() the server before the node).
+  virtual void attach(actors::node& node) = 0;
 
   virtual ~server() = default;
 

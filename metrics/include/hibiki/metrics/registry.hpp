@@ -112,6 +112,10 @@ class registry : public std::enable_shared_from_this<registry> {
   void set_passivations_total(entity_kind kind, std::uint64_t total);
   /// hibiki_recoveries_total (counter, from a running total) and hibiki_recoveries_in_flight.
   void set_recoveries(std::uint64_t total, std::uint64_t in_flight);
+  /// hibiki_cluster_peer_links_made_total and hibiki_cluster_peer_links_lost_total (counters,
+  /// from running totals): links to peers' cluster ports made (connected, or greeted by a peer
+  /// that connected) and lost (the connection dropped). Clustered nodes only.
+  void set_cluster_peer_links(std::uint64_t made_total, std::uint64_t lost_total);
   /// hibiki_rocksdb_memory_bytes{kind} (gauge): "memtables", "block_cache", "table_readers".
   void set_rocksdb_memory(std::string_view kind, std::uint64_t bytes);
 

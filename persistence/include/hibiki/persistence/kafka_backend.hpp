@@ -30,6 +30,7 @@
 
 #include "hibiki/core/result.hpp"
 #include "hibiki/persistence/backend.hpp"
+#include "hibiki/persistence/open_progress.hpp"
 #include "hibiki/persistence/rocksdb_backend.hpp"
 
 namespace hibiki::persistence {
@@ -74,6 +75,9 @@ struct kafka_options {
   /// Where transaction commits (and, when `local.metrics` is null, the local database's memory)
   /// are reported (metrics/README.md). Default: null = not recorded.
   std::shared_ptr<metrics::registry> metrics;
+  /// open() reports its steps and, while it fences and catches up, each partition here, and gives
+  /// up when it is cancelled (open_progress.hpp). Default: null.
+  std::shared_ptr<open_progress> progress;
 };
 
 class kafka_backend : public backend {

@@ -12,6 +12,7 @@
 #include "hibiki/core/result.hpp"
 #include "hibiki/persistence/backend.hpp"
 #include "hibiki/persistence/kafka_settings.hpp"
+#include "hibiki/persistence/open_progress.hpp"
 
 namespace hibiki::metrics {
 class registry;
@@ -53,12 +54,16 @@ struct storage_options {
   std::chrono::milliseconds cluster_session_timeout{10'000};
   /// Where commits and RocksDB memory are reported (metrics/README.md). Default: null = off.
   std::shared_ptr<metrics::registry> metrics;
+  /// Where open_backend says how far it got (its step; the Kafka catch-up per partition) and
+  /// looks for a cancel (open_progress.hpp). Default: null = nobody watches.
+  std::shared_ptr<open_progress> progress;
 };
 
 /// Opens the backend `options` describe. Kafka: connects, creates the topic when missing, then
 /// fences and catches up every partition (single node) or follows them all (clustered) within
-/// kafka_open_timeout, logging its progress. Errors: bad_request (options, properties librdkafka
-/// refuses), unavailable (data dir, broker unreachable, catch-up not done in time).
+/// kafka_open_timeout, logging its progress (and reporting it to `options.progress`). Errors:
+/// bad_request (options, properties librdkafka refuses), unavailable (data dir, broker
+/// unreachable, catch-up not done in time, "opening cancelled" after options.progress->cancel()).
 result<std::unique_ptr<backend>> open_backend(const storage_options& options);
 
 /// "rocksdb" or "kafka topic T at BROKERS": what the startup lines say about the journal.
