@@ -225,8 +225,15 @@ void user_traits::effects(const state& before, const event& e, const state& afte
   }
 }
 
-nlohmann::json user_traits::reply_fields(const command&, const std::vector<event>&,
+nlohmann::json user_traits::reply_fields(const command& cmd, const std::vector<event>&,
                                          const state& after) {
+  room_id fetch_room;
+  if (const auto* m = std::get_if<user::move_fetch_cursor>(&cmd)) fetch_room = m->room;
+  if (const auto* p = std::get_if<user::peek_fetch_cursor>(&cmd)) fetch_room = p->room;
+  if (fetch_room) {
+    auto it = after.fetch_cursors.find(fetch_room);
+    return {{"fetched_up_to", it == after.fetch_cursors.end() ? 0 : it->second.value}};
+  }
   return {{"account_id", after.id.value}, {"name", after.name}, {"disabled", after.disabled}};
 }
 

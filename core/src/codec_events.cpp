@@ -189,7 +189,8 @@ result<room::event> read_room_event(const std::string& type, field_reader& r) {
 constexpr const char* user_type_name(const user::event& e) {
   constexpr const char* names[] = {"user.account_registered", "user.account_renamed",
                                    "user.account_disabled",   "user.account_enabled",
-                                   "user.tokens_revoked",     "user.token_issued"};
+                                   "user.tokens_revoked",     "user.token_issued",
+                                   "user.fetch_cursor_moved"};
   static_assert(std::variant_size_v<user::event> == std::size(names));
   return names[e.index()];
 }
@@ -209,6 +210,10 @@ void put_fields(json&, const user::tokens_revoked&) {}
 void put_fields(json& j, const user::token_issued& e) {
   j["token_hash"] = e.token_hash;
 }
+void put_fields(json& j, const user::fetch_cursor_moved& e) {
+  j["room"] = e.room.value;
+  j["up_to"] = e.up_to.value;
+}
 
 result<user::event> read_user_event(const std::string& type, field_reader& r) {
   user::event e;
@@ -225,6 +230,8 @@ result<user::event> read_user_event(const std::string& type, field_reader& r) {
     e = user::tokens_revoked{};
   } else if (type == "user.token_issued") {
     e = user::token_issued{r.str("token_hash")};
+  } else if (type == "user.fetch_cursor_moved") {
+    e = user::fetch_cursor_moved{r.id<room_id>("room"), r.id<message_id>("up_to")};
   } else {
     return hibiki::error{errc::bad_request, "unknown user event type \"" + type + "\""};
   }

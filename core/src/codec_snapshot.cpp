@@ -167,6 +167,12 @@ result<user::state> read_user(const json& doc) {
   s.created_at = r.i64("created_at");
   s.disabled = r.boolean("disabled");
   if (!r.ok()) return r.failure(user_snapshot_type);
+  // Added later without a version bump: snapshots written before it have no fetch positions.
+  if (auto f = doc.find("fetch_cursors"); f != doc.end() && f->is_array()) {
+    for (const auto& pair : *f)
+      s.fetch_cursors[room_id{pair.at(0).get<std::uint64_t>()}] =
+          message_id{pair.at(1).get<std::uint64_t>()};
+  }
   return s;
 }
 
@@ -246,6 +252,12 @@ bytes encode_snapshot(const user::state& s) {
          {"token_hash", s.token_hash},
          {"created_at", s.created_at},
          {"disabled", s.disabled}};
+  if (!s.fetch_cursors.empty()) {
+    json cursors = json::array();
+    for (const auto& [room, up_to] : s.fetch_cursors)
+      cursors.push_back(json::array({room.value, up_to.value}));
+    j["fetch_cursors"] = std::move(cursors);
+  }
   return detail::to_cbor(j);
 }
 

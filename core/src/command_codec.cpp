@@ -303,6 +303,13 @@ std::string encode_command(const user::command& cmd) {
           [](const user::issue_token& c) -> json {
             return {{"t", "user.issue_token"}, {"token_hash", c.token_hash}};
           },
+          [](const user::move_fetch_cursor& c) -> json {
+            return {
+                {"t", "user.move_fetch_cursor"}, {"room", c.room.value}, {"up_to", c.up_to.value}};
+          },
+          [](const user::peek_fetch_cursor& c) -> json {
+            return {{"t", "user.peek_fetch_cursor"}, {"room", c.room.value}};
+          },
       },
       cmd);
   return j.dump();
@@ -471,6 +478,17 @@ result<user::command> decode_user_command(std::string_view text) {
     user::issue_token c;
     c.token_hash = r.str("token_hash");
     return finish<user::command>(r, std::move(c));
+  }
+  if (t == "user.move_fetch_cursor") {
+    user::move_fetch_cursor c;
+    c.room = room_id{r.u64("room")};
+    c.up_to = message_id{r.u64("up_to")};
+    return finish<user::command>(r, c);
+  }
+  if (t == "user.peek_fetch_cursor") {
+    user::peek_fetch_cursor c;
+    c.room = room_id{r.u64("room")};
+    return finish<user::command>(r, c);
   }
   return hibiki::error{errc::bad_request, "unknown user command " + t};
 }

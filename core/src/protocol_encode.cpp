@@ -65,7 +65,8 @@ std::string_view op_name(const request_body& body) {
                                         "update_room",    "delete_room",   "get_members",
                                         "set_members",    "add_task",      "set_task_status",
                                         "get_task",       "list_tasks",    "my_tasks",
-                                        "my_status",      "get_message",   "mark_unread"};
+                                        "my_status",      "get_message",   "mark_unread",
+                                        "fetch_messages"};
   static_assert(std::variant_size_v<request_body> == std::size(names));
   return names[body.index()];
 }

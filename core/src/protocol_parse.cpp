@@ -294,6 +294,14 @@ request_body parse_body(std::string_view op, const json& j) {
     return my_tasks_req{optional_account(j, "assigned_by_account_id"), optional_status(j)};
   }
   if (op == "my_status") return my_status_req{};
+  if (op == "fetch_messages") {
+    fetch_messages_req r{id_field<room_id>(j, "room_id")};
+    if (const auto* v = detail::field(j, "force")) {
+      if (!v->is_boolean()) reject("force must be true or false");
+      r.force = v->get<bool>();
+    }
+    return r;
+  }
   reject("unknown op \"" + std::string(op) + "\"");
 }
 

@@ -202,7 +202,7 @@ TEST_CASE("corrupt room snapshots are rejected", "[codec][snapshot]") {
 }
 
 TEST_CASE("user snapshots round-trip", "[codec][snapshot]") {
-  const user::state s{account_id{3}, true, "carol", std::string(64, 'c'), 123};
+  const user::state s{account_id{3}, true, "carol", std::string(64, 'c'), 123, false, {}};
   auto back = codec::decode_user_snapshot(codec::encode_snapshot(s));
   REQUIRE(back.ok());
   CHECK(*back == s);
@@ -226,7 +226,7 @@ TEST_CASE("a version 1 user snapshot (before disabling existed) reads as enabled
                                      {"created_at", 123}});
   auto back = codec::decode_user_snapshot(v1);
   REQUIRE(back.ok());
-  CHECK(*back == user::state{account_id{3}, true, "carol", std::string(64, 'c'), 123, false});
+  CHECK(*back == user::state{account_id{3}, true, "carol", std::string(64, 'c'), 123, false, {}});
   CHECK(codec::current_version("user.snapshot") == 2);
   // Version 2 without "disabled" is corrupt, not silently enabled.
   json bad{{"t", "user.snapshot"}, {"v", 2},           {"id", 3},        {"registered", true},
@@ -296,4 +296,29 @@ TEST_CASE("replaying decoded events rebuilds the same state", "[codec][replay]")
   CHECK(replayed.member(bob)->role == role::admin);
   CHECK(replayed.seq == 9);  // ten commands, one of them a mark_read (no seq)
   CHECK(replayed.dedupe.size() == 3);
+}
+
+TEST_CASE("the REST fetch position round-trips through events and snapshots", "[codec][rest]") {
+  const user::event e{user::fetch_cursor_moved{room_id{4}, message_id{99}}};
+  auto back = codec::decode_user_event(codec::encode(e));
+  REQUIRE(back.ok());
+  const auto& f = std::get<user::fetch_cursor_moved>(*back);
+  CHECK(f.room == room_id{4});
+  CHECK(f.up_to == message_id{99});
+  CHECK_FALSE(codec::decode_user_event(
+                  json::to_cbor(json{{"t", "user.fetch_cursor_moved"}, {"v", 1}, {"room", 4}}))
+                  .ok());
+  user::state s{account_id{3}, true, "carol", std::string(64, 'c'), 123, false, {}};
+  s.fetch_cursors = {{room_id{4}, message_id{99}}, {room_id{7}, message_id{1}}};
+  auto snap = codec::decode_user_snapshot(codec::encode_snapshot(s));
+  REQUIRE(snap.ok());
+  CHECK(*snap == s);
+  // A snapshot from before the field has no positions.
+  auto j = json::from_cbor(codec::encode_snapshot(s));
+  j.erase("fetch_cursors");
+  auto old = codec::decode_user_snapshot(json::to_cbor(j));
+  REQUIRE(old.ok());
+  CHECK(old->fetch_cursors.empty());
+  j["fetch_cursors"] = json::array({json::array({"x", 1})});
+  CHECK_FALSE(codec::decode_user_snapshot(json::to_cbor(j)).ok());
 }

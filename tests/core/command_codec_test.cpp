@@ -176,3 +176,18 @@ TEST_CASE("the operator's user commands round-trip through JSON", "[command_code
   REQUIRE(issue.ok());
   CHECK(std::get<user::issue_token>(*issue).token_hash == std::string(64, 'a'));
 }
+
+TEST_CASE("the REST fetch position commands round-trip through JSON", "[command_codec][rest]") {
+  auto move = codec::decode_user_command(
+      codec::encode_command(user::command{user::move_fetch_cursor{room_id{3}, message_id{8}}}));
+  REQUIRE(move.ok());
+  CHECK(std::get<user::move_fetch_cursor>(*move).room == room_id{3});
+  CHECK(std::get<user::move_fetch_cursor>(*move).up_to == message_id{8});
+  auto peek = codec::decode_user_command(
+      codec::encode_command(user::command{user::peek_fetch_cursor{room_id{3}}}));
+  REQUIRE(peek.ok());
+  CHECK(std::get<user::peek_fetch_cursor>(*peek).room == room_id{3});
+  CHECK_FALSE(codec::decode_user_command(R"({"t": "user.move_fetch_cursor", "room": 3})").ok());
+  CHECK_FALSE(
+      codec::decode_user_command(R"({"t": "user.peek_fetch_cursor", "room": 3, "x": 1})").ok());
+}

@@ -143,6 +143,15 @@ struct mark_unread_req {
 };
 /// Chatwork's my/status: unread, mention and task counts over all the caller's rooms.
 struct my_status_req {};
+/// The messages new to this account since its last fetch of the room (an extension: the REST
+/// API's GET /v2/rooms/{id}/messages): up to 100 after the account's fetch position, oldest
+/// first, and the position moves to the last one (durably, before the reply). `force`: the
+/// latest 100 instead, and the position moves to the newest.
+struct fetch_messages_req {
+  room_id room;
+  bool force = false;
+};
+inline constexpr std::size_t max_fetch_messages = 100;
 
 using request_body =
     std::variant<ping_req, auth_req, create_room_req, add_members_req, remove_member_req,
@@ -150,7 +159,7 @@ using request_body =
                  delete_message_req, history_req, mark_read_req, sync_req, get_accounts_req,
                  get_room_req, update_room_req, delete_room_req, get_members_req, set_members_req,
                  add_task_req, set_task_status_req, get_task_req, list_tasks_req, my_tasks_req,
-                 my_status_req, get_message_req, mark_unread_req>;
+                 my_status_req, get_message_req, mark_unread_req, fetch_messages_req>;
 
 struct request {
   std::int64_t id = 0;

@@ -4,6 +4,7 @@
 /// revoke its token, issue it a new one (the account has at most one live token: issuing one
 /// replaces the old), and rename it.
 
+#include <map>
 #include <string>
 #include <variant>
 #include <vector>
@@ -35,8 +36,18 @@ struct revoke_tokens {};
 struct issue_token {
   std::string token_hash;  ///< hex SHA-256 of the new token
 };
+/// The REST API's "new since my last call" position in one room (GET /v2/rooms/{id}/messages):
+/// the last message handed out. It only moves forward; an older position decides nothing.
+struct move_fetch_cursor {
+  room_id room;
+  message_id up_to;
+};
+/// Reads the fetch position of a room (decides nothing; the reply carries it).
+struct peek_fetch_cursor {
+  room_id room;
+};
 using command = std::variant<register_account, rename_account, disable_account, enable_account,
-                             revoke_tokens, issue_token>;
+                             revoke_tokens, issue_token, move_fetch_cursor, peek_fetch_cursor>;
 
 struct account_registered {
   account_id id;
@@ -53,8 +64,12 @@ struct tokens_revoked {};
 struct token_issued {
   std::string token_hash;
 };
+struct fetch_cursor_moved {
+  room_id room;
+  message_id up_to;
+};
 using event = std::variant<account_registered, account_renamed, account_disabled, account_enabled,
-                           tokens_revoked, token_issued>;
+                           tokens_revoked, token_issued, fetch_cursor_moved>;
 
 struct state {
   account_id id;
@@ -64,6 +79,8 @@ struct state {
   unix_time created_at = 0;
   /// A disabled account cannot authenticate, whatever its token.
   bool disabled = false;
+  /// The REST API's fetch position per room (move_fetch_cursor); rooms never fetched are absent.
+  std::map<room_id, message_id> fetch_cursors;
 
   friend bool operator==(const state&, const state&) = default;
 };
