@@ -110,6 +110,8 @@ void room_traits::audit_entries(const state& before, const event& e,
     } else {
       out.push_back({"member_added", room, m->account.value, m->by.value, to_string(m->role), {}});
     }
+  } else if (auto* d = std::get_if<room::room_deleted>(&e)) {
+    out.push_back({"room_deleted", room, d->by.value, d->by.value, {}, {}});
   } else if (auto* r = std::get_if<room::member_removed>(&e)) {
     out.push_back({r->by == r->account ? "member_left" : "member_removed",
                    room,
@@ -122,29 +124,66 @@ void room_traits::audit_entries(const state& before, const event& e,
 
 nlohmann::json room_traits::reply_fields(const command& cmd, const std::vector<event>& events,
                                          const state& after) {
-  return std::visit(overloaded{
-                        [&](const room::create_room&) -> nlohmann::json {
-                          return {{"room_id", after.id.value}};
-                        },
-                        [&](const room::send_message&) -> nlohmann::json {
-                          message_id id = after.last_message();
-                          for (const auto& e : events)
-                            if (auto* p = std::get_if<room::message_posted>(&e)) id = p->id;
-                          return {{"message_id", protocol::to_wire(id)}, {"seq", after.seq}};
-                        },
-                        [&](const room::edit_message&) -> nlohmann::json {
-                          return {{"seq", after.seq}};
-                        },
-                        [&](const room::delete_message&) -> nlohmann::json {
-                          return {{"seq", after.seq}};
-                        },
-                        [&](const room::mark_read& m) -> nlohmann::json {
-                          return {{"unread_num", room::unread_num(after, m.actor)},
-                                  {"mention_num", room::mention_num(after, m.actor)}};
-                        },
-                        [&](const auto&) -> nlohmann::json { return nullptr; },
-                    },
-                    cmd);
+  return std::visit(
+      overloaded{
+          [&](const room::create_room&) -> nlohmann::json {
+            return {{"room_id", after.id.value}};
+          },
+          [&](const room::send_message&) -> nlohmann::json {
+            message_id id = after.last_message();
+            for (const auto& e : events)
+              if (auto* p = std::get_if<room::message_posted>(&e)) id = p->id;
+            return {{"message_id", protocol::to_wire(id)}, {"seq", after.seq}};
+          },
+          [&](const room::edit_message&) -> nlohmann::json {
+            return {{"seq", after.seq}};
+          },
+          [&](const room::delete_message&) -> nlohmann::json {
+            return {{"seq", after.seq}};
+          },
+          [&](const room::mark_read& m) -> nlohmann::json {
+            return {{"unread_num", room::unread_num(after, m.actor)},
+                    {"mention_num", room::mention_num(after, m.actor)}};
+          },
+          [&](const room::mark_unread& m) -> nlohmann::json {
+            return {{"unread_num", room::unread_num(after, m.actor)},
+                    {"mention_num", room::mention_num(after, m.actor)}};
+          },
+          [&](const room::get_room& q) -> nlohmann::json {
+            return {{"room", read_model::room_info(after, q.actor)}};
+          },
+          [&](const room::get_members&) -> nlohmann::json {
+            return {{"members", read_model::member_list(after)}};
+          },
+          [&](const room::update_room&) -> nlohmann::json {
+            return {{"room_id", after.id.value}, {"seq", after.seq}};
+          },
+          [&](const room::delete_room&) -> nlohmann::json {
+            return {{"room_id", after.id.value}, {"seq", after.seq}};
+          },
+          [&](const room::add_task&) -> nlohmann::json {
+            nlohmann::json ids = nlohmann::json::array();
+            for (const auto& e : events)
+              if (auto* t = std::get_if<room::task_added>(&e)) ids.push_back(t->id.value);
+            return {{"task_ids", std::move(ids)}, {"seq", after.seq}};
+          },
+          [&](const room::set_task_status& c) -> nlohmann::json {
+            return {{"task_id", c.task.value}, {"seq", after.seq}};
+          },
+          [&](const room::get_task& q) -> nlohmann::json {
+            return {{"task", read_model::task_object(after.id, q.task, after.tasks.at(q.task))}};
+          },
+          [&](const room::list_tasks& q) -> nlohmann::json {
+            return {{"tasks", read_model::task_list(after, q)}};
+          },
+          [&](const room::set_members&) -> nlohmann::json {
+            auto j = read_model::members_by_role(after);
+            j["seq"] = after.seq;
+            return j;
+          },
+          [&](const auto&) -> nlohmann::json { return nullptr; },
+      },
+      cmd);
 }
 
 // ---- user ---------------------------------------------------------------------------------------
@@ -219,6 +258,13 @@ nlohmann::json user_traits::reply_fields(const command& cmd, const std::vector<e
   if (std::holds_alternative<user::request_contact>(cmd) ||
       std::holds_alternative<user::reject_contact>(cmd)) {
     return nullptr;
+  }
+  room_id fetch_room;
+  if (const auto* m = std::get_if<user::move_fetch_cursor>(&cmd)) fetch_room = m->room;
+  if (const auto* p = std::get_if<user::peek_fetch_cursor>(&cmd)) fetch_room = p->room;
+  if (fetch_room) {
+    auto it = after.fetch_cursors.find(fetch_room);
+    return {{"fetched_up_to", it == after.fetch_cursors.end() ? 0 : it->second.value}};
   }
   return {{"account_id", after.id.value}, {"name", after.name}, {"disabled", after.disabled}};
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -71,7 +72,11 @@ command_reply read_history(persistence::read_store& reads, account_id reader,
   return command_reply::ok({{"messages", std::move(list)}});
 }
 
-command_reply read_list_rooms(persistence::read_store& reads, account_id reader, bool details) {
+namespace {
+
+/// The reader's rooms as list_rooms entries, from its member rows and the rooms' summaries.
+result<std::vector<read_model::room_listing>> listings(persistence::read_store& reads,
+                                                       account_id reader) {
   std::vector<read_model::member_row> rows;
   std::optional<hibiki::error> bad;
   auto st = reads.scan(table::member_rooms, read_model::member_rooms_prefix(reader),
@@ -85,18 +90,103 @@ command_reply read_list_rooms(persistence::read_store& reads, account_id reader,
                          rows.push_back(std::move(*row));
                          return true;
                        });
-  if (!st) return command_reply::fail(storage_error(st.error()));
-  if (bad) return command_reply::fail(errc::internal, bad->message);
-  nlohmann::json list = nlohmann::json::array();
+  if (!st) return storage_error(st.error());
+  if (bad) return hibiki::error{errc::internal, bad->message};
+  std::vector<read_model::room_listing> out;
+  out.reserve(rows.size());
   for (const auto& row : rows) {
     auto summary = reads.get(table::room_summary, read_model::room_summary_key(row.room));
-    if (!summary) return command_reply::fail(storage_error(summary.error()));
+    if (!summary) return storage_error(summary.error());
     if (!summary->has_value()) continue;
     auto decoded = read_model::decode_room_summary(**summary);
-    if (!decoded) return command_reply::fail(errc::internal, decoded.error().message);
-    list.push_back(read_model::to_json(read_model::listing(row, *decoded), details));
+    if (!decoded) return hibiki::error{errc::internal, decoded.error().message};
+    out.push_back(read_model::listing(row, *decoded));
   }
+  return out;
+}
+
+}  // namespace
+
+command_reply read_list_rooms(persistence::read_store& reads, account_id reader, bool details) {
+  auto rooms = listings(reads, reader);
+  if (!rooms) return command_reply::fail(rooms.error());
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& l : *rooms) list.push_back(read_model::to_json(l, details));
   return command_reply::ok({{"rooms", std::move(list)}});
+}
+
+command_reply read_message(persistence::read_store& reads, account_id reader, room_id room,
+                           message_id message) {
+  if (auto err = check_member(reads, reader, room)) return command_reply::fail(*err);
+  auto row = reads.get(table::history, read_model::history_key(room, message));
+  if (!row) return command_reply::fail(storage_error(row.error()));
+  if (!row->has_value()) return command_reply::fail(errc::not_found, "no such message");
+  auto j = nlohmann::json::parse(**row, nullptr, false);
+  if (!j.is_object()) return command_reply::fail(errc::internal, "corrupt history row");
+  current_names(reads).refresh(j);
+  return command_reply::ok({{"message", std::move(j)}});
+}
+
+command_reply read_my_status(persistence::read_store& reads, account_id reader) {
+  auto rooms = listings(reads, reader);
+  if (!rooms) return command_reply::fail(rooms.error());
+  std::size_t unread_rooms = 0, mention_rooms = 0, task_rooms = 0;
+  std::size_t unread = 0, mentions = 0, tasks = 0;
+  for (const auto& l : *rooms) {
+    unread_rooms += l.unread_num > 0 ? 1 : 0;
+    mention_rooms += l.mention_num > 0 ? 1 : 0;
+    task_rooms += l.mytask_num > 0 ? 1 : 0;
+    unread += l.unread_num;
+    mentions += l.mention_num;
+    tasks += l.mytask_num;
+  }
+  return command_reply::ok({{"unread_room_num", unread_rooms},
+                            {"mention_room_num", mention_rooms},
+                            {"mytask_room_num", task_rooms},
+                            {"unread_num", unread},
+                            {"mention_num", mentions},
+                            {"mytask_num", tasks}});
+}
+
+command_reply read_my_tasks(persistence::read_store& reads, account_id reader,
+                            std::optional<account_id> assigned_by,
+                            std::optional<std::string> status) {
+  std::vector<nlohmann::json> tasks;
+  std::optional<hibiki::error> bad;
+  auto st = reads.scan(table::account_tasks, read_model::account_tasks_prefix(reader),
+                       read_model::account_tasks_prefix(account_id{reader.value + 1}), SIZE_MAX,
+                       false, [&](std::string_view, std::string_view value) {
+                         auto j = nlohmann::json::parse(value, nullptr, false);
+                         if (!j.is_object()) {
+                           bad = hibiki::error{errc::internal, "corrupt account_tasks row"};
+                           return false;
+                         }
+                         tasks.push_back(std::move(j));
+                         return true;
+                       });
+  if (!st) return command_reply::fail(storage_error(st.error()));
+  if (bad) return command_reply::fail(*bad);
+  nlohmann::json list = nlohmann::json::array();
+  std::map<std::uint64_t, std::string> names;  // room → name, read once per room
+  for (auto& t : tasks) {
+    const auto by = t["assigned_by_account"].value("account_id", std::uint64_t{0});
+    if (assigned_by && by != assigned_by->value) continue;
+    if (status && t.value("status", "") != *status) continue;
+    const auto room = t.value("room_id", std::uint64_t{0});
+    if (!names.contains(room)) {
+      auto summary = reads.get(table::room_summary, read_model::room_summary_key(room_id{room}));
+      if (!summary) return command_reply::fail(storage_error(summary.error()));
+      std::string name;
+      if (summary->has_value()) {
+        auto decoded = read_model::decode_room_summary(**summary);
+        if (decoded) name = decoded->name;
+      }
+      names.emplace(room, std::move(name));
+    }
+    t["room"] = {{"room_id", room}, {"name", names[room]}};
+    list.push_back(std::move(t));
+  }
+  return command_reply::ok({{"tasks", std::move(list)}});
 }
 
 result<std::vector<sync_room>> plan_sync(persistence::read_store& reads, account_id reader,
@@ -216,6 +306,23 @@ command_reply read_accounts(persistence::read_store& reads, const std::vector<ac
     list.push_back({{"account_id", id.value}, {"name", j.value("name", "")}});
   }
   return command_reply::ok({{"accounts", std::move(list)}});
+}
+
+command_reply with_member_names(persistence::read_store& reads, const nlohmann::json& members) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& m : members) {
+    auto entry = m;
+    account_id id{m.value("account_id", std::uint64_t{0})};
+    auto row = reads.get(table::accounts, read_model::account_key(id));
+    if (!row) return command_reply::fail(storage_error(row.error()));
+    if (row->has_value()) {
+      auto j = nlohmann::json::parse(**row, nullptr, false);
+      if (!j.is_object()) return command_reply::fail(errc::internal, "corrupt account row");
+      entry["name"] = j.value("name", "");
+    }
+    list.push_back(std::move(entry));
+  }
+  return command_reply::ok({{"members", std::move(list)}});
 }
 
 }  // namespace hibiki::actors

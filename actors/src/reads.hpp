@@ -19,6 +19,19 @@ command_reply read_history(persistence::read_store& reads, account_id reader,
 command_reply read_list_rooms(persistence::read_store& reads, account_id reader,
                               bool details = false);
 
+/// `get_message`: {"message": {...}} from the history read model (members only); not_found for
+/// a message the room never had.
+command_reply read_message(persistence::read_store& reads, account_id reader, room_id room,
+                           message_id message);
+
+/// `my_status`: Chatwork's unread/mention/task counts over all the reader's rooms.
+command_reply read_my_status(persistence::read_store& reads, account_id reader);
+/// `my_tasks`: the tasks assigned to the reader (account_tasks rows), each with its
+/// room {room_id, name}, filtered by creator and status.
+command_reply read_my_tasks(persistence::read_store& reads, account_id reader,
+                            std::optional<account_id> assigned_by,
+                            std::optional<std::string> status);
+
 /// One room of a `sync` with something to send: replay seqs `since + 1 ..= current`, or just a
 /// `gap` (more than max_sync_replay events missing).
 struct sync_room {
@@ -53,5 +66,9 @@ command_reply read_auth(persistence::read_store& reads, const std::string& token
 /// `get_accounts`: {"accounts": [{"account_id", "name"}, ...]} in the order asked, each id once;
 /// ids with no account are left out.
 command_reply read_accounts(persistence::read_store& reads, const std::vector<account_id>& ids);
+
+/// `get_members`: {"members": [...]} with each entry's "name" from the accounts read model
+/// (an account without a row keeps its entry, without a name).
+command_reply with_member_names(persistence::read_store& reads, const nlohmann::json& members);
 
 }  // namespace hibiki::actors

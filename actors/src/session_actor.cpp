@@ -357,7 +357,7 @@ class session_actor : public caf::event_based_actor {
     if (refuse_if_stopping(id)) return;
     to_room(req.room,
             room::send_message{account_, std::move(req.body), std::move(req.client_msg_id),
-                               ctx_->now(), name_},
+                               ctx_->now(), req.self_unread, name_},
             reply_to_client(id));
   }
 
@@ -382,11 +382,25 @@ class session_actor : public caf::event_based_actor {
 
   void handle(std::int64_t id, protocol::mark_read_req& req) {
     if (refuse_if_stopping(id)) return;
-    auto room = req.room;
-    auto message = req.message;
+    move_cursor(id, req.room, req.message, room::mark_read{account_, req.message});
+  }
+
+  void handle(std::int64_t id, protocol::mark_unread_req& req) {
+    if (refuse_if_stopping(id)) return;
+    move_cursor(id, req.room, req.message, room::mark_unread{account_, req.message});
+  }
+
+  void handle(std::int64_t id, protocol::get_message_req& req) {
+    read(id, room_barrier(req.room), [account = account_, req](persistence::read_store& reads) {
+      return read_message(reads, account, req.room, req.message);
+    });
+  }
+
+  /// mark_read / mark_unread: the reply has the new counts, and the reader's other connections
+  /// get them in a `read` event.
+  void move_cursor(std::int64_t id, room_id room, message_id message, room::command cmd) {
     to_room(
-        room, room::mark_read{account_, message},
-        make_reply([this, id, room, message](command_reply& r) {
+        room, std::move(cmd), make_reply([this, id, room, message](command_reply& r) {
           answer(id, r);
           if (r.err) return;
           // The reader's other connections learn the new counts.
@@ -642,6 +656,135 @@ class session_actor : public caf::event_based_actor {
     read(id, {}, [account = account_](persistence::read_store& reads) {
       return read_contacts(reads, account);
     });
+  }
+
+  // ---- room management (answered by the room entity; names from the accounts read model) ------
+
+  void handle(std::int64_t id, protocol::get_room_req& req) {
+    to_room(req.room, room::get_room{account_}, reply_to_client(id));
+  }
+
+  void handle(std::int64_t id, protocol::get_members_req& req) {
+    to_room(req.room, room::get_members{account_}, make_reply([this, id](command_reply& r) {
+              if (r.err) return answer(id, r);
+              auto members = std::make_shared<nlohmann::json>(std::move(r.fields["members"]));
+              read_then(
+                  std::nullopt,
+                  [members](persistence::read_store& reads) {
+                    return with_member_names(reads, *members);
+                  },
+                  [this, id](command_reply& named) { answer(id, named); });
+            }));
+  }
+
+  void handle(std::int64_t id, protocol::update_room_req& req) {
+    if (refuse_if_stopping(id)) return;
+    to_room(req.room,
+            room::update_room{account_, std::move(req.name), std::move(req.description),
+                              std::move(req.icon_preset), ctx_->now()},
+            reply_to_client(id));
+  }
+
+  void handle(std::int64_t id, protocol::delete_room_req& req) {
+    if (refuse_if_stopping(id)) return;
+    to_room(req.room, room::delete_room{account_, ctx_->now()}, reply_to_client(id));
+  }
+
+  void handle(std::int64_t id, protocol::set_members_req& req) {
+    if (refuse_if_stopping(id)) return;
+    std::vector<account_id> all = req.admins;
+    all.insert(all.end(), req.members.begin(), req.members.end());
+    all.insert(all.end(), req.readonly.begin(), req.readonly.end());
+    with_existing_accounts(id, std::move(all), [this, id, req = std::move(req)]() mutable {
+      to_room(req.room,
+              room::set_members{account_, std::move(req.admins), std::move(req.members),
+                                std::move(req.readonly)},
+              reply_to_client(id));
+    });
+  }
+
+  // ---- tasks ----------------------------------------------------------------------------------
+
+  void handle(std::int64_t id, protocol::add_task_req& req) {
+    if (refuse_if_stopping(id)) return;
+    // With a limit and no limit_type the limit is a moment, as in Chatwork.
+    auto type = req.limit_type ? room::parse_limit_type(*req.limit_type)
+                               : (req.limit != 0 ? room::limit_type::time : room::limit_type::none);
+    to_room(req.room,
+            room::add_task{account_, std::move(req.to_ids), std::move(req.body), req.limit,
+                           type.value_or(room::limit_type::none), ctx_->now()},
+            reply_to_client(id));
+  }
+
+  void handle(std::int64_t id, protocol::set_task_status_req& req) {
+    if (refuse_if_stopping(id)) return;
+    auto status = room::parse_task_status(req.status).value_or(room::task_status::done);
+    to_room(req.room, room::set_task_status{account_, req.task, status, ctx_->now()},
+            reply_to_client(id));
+  }
+
+  void handle(std::int64_t id, protocol::get_task_req& req) {
+    to_room(req.room, room::get_task{account_, req.task}, reply_to_client(id));
+  }
+
+  void handle(std::int64_t id, protocol::list_tasks_req& req) {
+    std::optional<room::task_status> status;
+    if (req.status) status = room::parse_task_status(*req.status);
+    to_room(req.room, room::list_tasks{account_, req.account, req.assigned_by, status},
+            reply_to_client(id));
+  }
+
+  void handle(std::int64_t id, protocol::my_tasks_req& req) {
+    read(id, {}, [account = account_, req](persistence::read_store& reads) {
+      return read_my_tasks(reads, account, req.assigned_by, req.status);
+    });
+  }
+
+  void handle(std::int64_t id, protocol::my_status_req&) {
+    read(id, {}, [account = account_](persistence::read_store& reads) {
+      return read_my_status(reads, account);
+    });
+  }
+
+  // ---- fetch_messages: the REST API's "new since my last call", kept on the user entity -----
+  //
+  // The position is the account's (an event on its user entity, so it survives a restart and is
+  // the same on every node): peek it, read the messages after it (or the latest with force),
+  // move it to the last one read, and answer once that move is durable. Two fetches of the same
+  // room at once may both see the same messages; the position still only moves forward.
+
+  void handle(std::int64_t id, protocol::fetch_messages_req& req) {
+    if (refuse_if_stopping(id)) return;
+    const auto room = req.room;
+    const bool force = req.force;
+    to_user(account_, user::peek_fetch_cursor{room},
+            make_reply([this, id, room, force](command_reply& r) {
+              if (r.err) return answer(id, r);
+              protocol::history_req history{room, std::nullopt, std::nullopt,
+                                            protocol::max_fetch_messages};
+              if (!force)
+                history.after = message_id{r.fields.value("fetched_up_to", std::uint64_t{0})};
+              read_then(
+                  room_barrier(room),
+                  [account = account_, history](persistence::read_store& reads) {
+                    return read_history(reads, account, history);
+                  },
+                  [this, id, room](command_reply& read) { fetched(id, room, read); });
+            }));
+  }
+
+  void fetched(std::int64_t id, room_id room, command_reply& read) {
+    if (read.err) return answer(id, read);
+    const auto& messages = read.fields["messages"];
+    if (messages.empty()) return answer(id, read);
+    auto last = protocol::message_id_from_wire(messages.back().value("message_id", ""));
+    if (!last) return answer(id, command_reply::fail(errc::internal, "bad message id in history"));
+    auto reply = std::make_shared<command_reply>(std::move(read));
+    to_user(account_, user::move_fetch_cursor{room, *last},
+            make_reply([this, id, reply](command_reply& moved) {
+              if (moved.err) return answer(id, moved);
+              answer(id, *reply);
+            }));
   }
 
   void on_closed() {

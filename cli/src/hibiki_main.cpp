@@ -496,6 +496,55 @@ status run(const hibiki::cli::client_options& o) {
                      {"account_ids", json::array({id_arg(o.args[1])})}});
     if (!r) return r.error();
     std::cout << "ok\n";
+  } else if (o.command == "members") {
+    auto r = c.call({{"op", "get_members"}, {"room_id", id_arg(o.args[0])}});
+    if (!r) return r.error();
+    std::printf("%-12s %-9s %s\n", "ACCOUNT_ID", "ROLE", "NAME");
+    for (const auto& m : r->value("members", json::array())) {
+      std::printf("%-12llu %-9s %s\n",
+                  static_cast<unsigned long long>(m.value("account_id", std::uint64_t{0})),
+                  m.value("role", "").c_str(), m.value("name", "").c_str());
+    }
+  } else if (o.command == "set-members") {
+    json req{{"op", "set_members"}, {"room_id", id_arg(o.args[0])}};
+    const char* fields[] = {"members_admin_ids", "members_member_ids", "members_readonly_ids"};
+    for (std::size_t k = 1; k < o.args.size(); ++k)
+      req[fields[k - 1]] = *hibiki::cli::parse_id_list(o.args[k], "account id");
+    auto r = c.call(req);
+    if (!r) return r.error();
+    for (const char* role : {"admin", "member", "readonly"})
+      std::cout << role << ": " << r->value(role, json::array()).dump() << "\n";
+  } else if (o.command == "add-task") {
+    json to = json::array();
+    for (std::size_t i = 2; i < o.args.size(); ++i) to.push_back(id_arg(o.args[i]));
+    auto r = c.call(
+        {{"op", "add_task"}, {"room_id", id_arg(o.args[0])}, {"body", o.args[1]}, {"to_ids", to}});
+    if (!r) return r.error();
+    std::cout << "task_ids: " << r->value("task_ids", json::array()).dump() << "\n";
+  } else if (o.command == "tasks" || o.command == "my-tasks") {
+    auto r = o.command == "tasks" ? c.call({{"op", "list_tasks"}, {"room_id", id_arg(o.args[0])}})
+                                  : c.call({{"op", "my_tasks"}});
+    if (!r) return r.error();
+    std::printf("%-8s %-8s %-10s %-10s %-6s %s\n", "ROOM_ID", "TASK_ID", "ASSIGNEE", "BY", "STATUS",
+                "BODY");
+    for (const auto& t : r->value("tasks", json::array())) {
+      std::printf(
+          "%-8llu %-8llu %-10llu %-10llu %-6s %s\n",
+          static_cast<unsigned long long>(t.value("room_id", std::uint64_t{0})),
+          static_cast<unsigned long long>(t.value("task_id", std::uint64_t{0})),
+          static_cast<unsigned long long>(
+              t.value("account", json::object()).value("account_id", std::uint64_t{0})),
+          static_cast<unsigned long long>(
+              t.value("assigned_by_account", json::object()).value("account_id", std::uint64_t{0})),
+          t.value("status", "").c_str(), t.value("body", "").c_str());
+    }
+  } else if (o.command == "done" || o.command == "reopen") {
+    auto r = c.call({{"op", "set_task_status"},
+                     {"room_id", id_arg(o.args[0])},
+                     {"task_id", id_arg(o.args[1])},
+                     {"status", o.command == "done" ? "done" : "open"}});
+    if (!r) return r.error();
+    std::cout << "ok\n";
   } else if (o.command == "tail") {
     const auto room = id_arg(o.args[0]);
     std::vector<json> early;

@@ -48,8 +48,10 @@ room::room_type read_room_type(field_reader& r, std::string_view key) {
 
 constexpr const char* room_type_name(const room::event& e) {
   constexpr const char* names[] = {
-      "room.room_created",   "room.member_added",    "room.member_removed", "room.message_posted",
-      "room.message_edited", "room.message_deleted", "room.read_marked"};
+      "room.room_created",   "room.member_added",        "room.member_removed",
+      "room.message_posted", "room.message_edited",      "room.message_deleted",
+      "room.read_marked",    "room.room_updated",        "room.room_deleted",
+      "room.task_added",     "room.task_status_changed", "room.unread_marked"};
   static_assert(std::variant_size_v<room::event> == std::size(names));
   return names[e.index()];
 }
@@ -97,6 +99,51 @@ void put_fields(json& j, const room::read_marked& e) {
   j["up_to"] = e.up_to.value;
 }
 
+void put_fields(json& j, const room::room_updated& e) {
+  j["name"] = e.name;
+  j["description"] = e.description;
+  j["icon_preset"] = e.icon_preset;
+  j["by"] = e.by.value;
+  j["time"] = e.time;
+}
+void put_fields(json& j, const room::room_deleted& e) {
+  j["by"] = e.by.value;
+  j["time"] = e.time;
+}
+
+void put_fields(json& j, const room::task_added& e) {
+  j["id"] = e.id.value;
+  j["assignee"] = e.assignee.value;
+  j["by"] = e.by.value;
+  j["body"] = e.body;
+  j["limit"] = e.limit;
+  j["limit_type"] = std::string(room::to_string(e.limit_type));
+  j["time"] = e.time;
+}
+void put_fields(json& j, const room::task_status_changed& e) {
+  j["id"] = e.id.value;
+  j["status"] = std::string(room::to_string(e.status));
+  j["by"] = e.by.value;
+  j["time"] = e.time;
+}
+
+void put_fields(json& j, const room::unread_marked& e) {
+  j["account"] = e.account.value;
+  j["up_to"] = e.up_to.value;
+}
+
+room::limit_type read_limit_type(field_reader& r, std::string_view key) {
+  auto t = room::parse_limit_type(r.str(key));
+  if (!t) r.miss(key);
+  return t.value_or(room::limit_type::none);
+}
+
+room::task_status read_task_status(field_reader& r, std::string_view key) {
+  auto t = room::parse_task_status(r.str(key));
+  if (!t) r.miss(key);
+  return t.value_or(room::task_status::open);
+}
+
 result<room::event> read_room_event(const std::string& type, field_reader& r) {
   room::event e;
   if (type == "room.room_created") {
@@ -121,6 +168,26 @@ result<room::event> read_room_event(const std::string& type, field_reader& r) {
     e = room::message_deleted{r.id<message_id>("id"), r.i64("time")};
   } else if (type == "room.read_marked") {
     e = room::read_marked{r.id<account_id>("account"), r.id<message_id>("up_to")};
+  } else if (type == "room.room_updated") {
+    e = room::room_updated{r.str("name"), r.str("description"), r.str("icon_preset"),
+                           r.id<account_id>("by"), r.i64("time")};
+  } else if (type == "room.room_deleted") {
+    e = room::room_deleted{r.id<account_id>("by"), r.i64("time")};
+  } else if (type == "room.unread_marked") {
+    e = room::unread_marked{r.id<account_id>("account"), r.id<message_id>("up_to")};
+  } else if (type == "room.task_added") {
+    room::task_added t;
+    t.id = r.id<task_id>("id");
+    t.assignee = r.id<account_id>("assignee");
+    t.by = r.id<account_id>("by");
+    t.body = r.str("body");
+    t.limit = r.i64("limit");
+    t.limit_type = read_limit_type(r, "limit_type");
+    t.time = r.i64("time");
+    e = std::move(t);
+  } else if (type == "room.task_status_changed") {
+    e = room::task_status_changed{r.id<task_id>("id"), read_task_status(r, "status"),
+                                  r.id<account_id>("by"), r.i64("time")};
   } else {
     return hibiki::error{errc::bad_request, "unknown room event type \"" + type + "\""};
   }
@@ -132,10 +199,10 @@ result<room::event> read_room_event(const std::string& type, field_reader& r) {
 
 constexpr const char* user_type_name(const user::event& e) {
   constexpr const char* names[] = {
-      "user.account_registered",       "user.account_renamed",  "user.account_disabled",
-      "user.account_enabled",          "user.tokens_revoked",   "user.token_issued",
-      "user.profile_updated",          "user.my_room_assigned", "user.contact_requested",
-      "user.contact_request_rejected", "user.contact_accepted"};
+      "user.account_registered", "user.account_renamed",          "user.account_disabled",
+      "user.account_enabled",    "user.tokens_revoked",           "user.token_issued",
+      "user.fetch_cursor_moved", "user.profile_updated",          "user.my_room_assigned",
+      "user.contact_requested",  "user.contact_request_rejected", "user.contact_accepted"};
   static_assert(std::variant_size_v<user::event> == std::size(names));
   return names[e.index()];
 }
@@ -154,6 +221,10 @@ void put_fields(json&, const user::account_enabled&) {}
 void put_fields(json&, const user::tokens_revoked&) {}
 void put_fields(json& j, const user::token_issued& e) {
   j["token_hash"] = e.token_hash;
+}
+void put_fields(json& j, const user::fetch_cursor_moved& e) {
+  j["room"] = e.room.value;
+  j["up_to"] = e.up_to.value;
 }
 void put_fields(json& j, const user::profile_updated& e) {
   j["chatwork_id"] = e.value.chatwork_id;
@@ -196,6 +267,8 @@ result<user::event> read_user_event(const std::string& type, field_reader& r) {
     e = user::tokens_revoked{};
   } else if (type == "user.token_issued") {
     e = user::token_issued{r.str("token_hash")};
+  } else if (type == "user.fetch_cursor_moved") {
+    e = user::fetch_cursor_moved{r.id<room_id>("room"), r.id<message_id>("up_to")};
   } else if (type == "user.profile_updated") {
     e = user::profile_updated{user::profile{r.str("chatwork_id"), r.str("organization"),
                                             r.str("department"), r.str("title"),

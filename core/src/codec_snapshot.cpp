@@ -23,20 +23,31 @@ constexpr const char* user_snapshot_type = "user.snapshot";
   return true;
 }();
 
-/// room.snapshot v2 added the room's "type". A v1 snapshot is of a group room (the only kind).
+/// room.snapshot v2 added the room's "type", "icon_preset" and "removed". A v1 snapshot is of a
+/// group room (the only kind then) with the default icon, never deleted (rooms could not be).
 [[maybe_unused]] const bool room_snapshot_v2 = [] {
-  register_upcaster(room_snapshot_type, 1, [](json& j) { j["type"] = "group"; });
+  register_upcaster(room_snapshot_type, 1, [](json& j) {
+    j["type"] = "group";
+    j["icon_preset"] = std::string(room::default_icon_preset);
+    j["removed"] = false;
+    j["tasks"] = json::array();
+    j["last_task"] = 0;
+    j["mentions"] = json::array();
+  });
   return true;
 }();
 
-/// user.snapshot v3 added the profile, the `my` room and the owned contact pairs. A v2 snapshot
-/// was written before any of them existed: an empty profile, no `my` room yet (it is assigned
-/// lazily), no pairs.
+/// user.snapshot v3 added the profile, the `my` room and the owned contact pairs, and made the
+/// REST fetch positions ("fetch_cursors") a field every snapshot has. A v2 snapshot was written
+/// before profiles, `my` rooms and contacts existed: an empty profile, no `my` room yet (it is
+/// assigned lazily), no pairs. Its fetch positions are kept when it has them (a v2 writer added
+/// the field only when there were some) and are empty otherwise.
 [[maybe_unused]] const bool user_snapshot_v3 = [] {
   register_upcaster(user_snapshot_type, 2, [](json& j) {
     j["profile"] = json::array({"", "", "", "", ""});
     j["my_room"] = 0;
     j["pairs"] = json::array();
+    if (!j.contains("fetch_cursors")) j["fetch_cursors"] = json::array();
   });
   return true;
 }();
@@ -72,14 +83,19 @@ result<room::state> read_room(const json& doc) {
   const auto type = room::parse_room_type(r.str("type"));
   if (!type) r.miss("type");
   s.type = type.value_or(room::room_type::group);
+  s.removed = r.boolean("removed");
   s.name = r.str("name");
   s.description = r.str("description");
+  s.icon_preset = r.str("icon_preset");
   s.created_at = r.i64("created_at");
   s.seq = r.u64("seq");
   s.deleted = r.ids<message_id>("deleted");
   const auto* members = r.array("members");
   const auto* messages = r.array("messages");
   const auto* dedupe = r.array("dedupe");
+  const auto* tasks = r.array("tasks");
+  const auto* mentions = r.array("mentions");
+  s.last_task = r.id<task_id>("last_task");
   if (!r.ok()) return r.failure(room_snapshot_type);
 
   const hibiki::error corrupt{errc::bad_request, "room.snapshot: malformed entry"};
@@ -114,6 +130,45 @@ result<room::state> read_room(const json& doc) {
     if (!s.dedupe.emplace(key, room::sent_receipt{message_id{*id}, *seq}).second) return corrupt;
     s.dedupe_order.push_back(std::move(key));
   }
+  for (const auto& t : *tasks) {
+    // [id, assignee, by, body, limit, limit_type, status, time, update_time]
+    if (!is_tuple(t, 9) || !t[3].is_string() || !t[5].is_string() || !t[6].is_string()) {
+      return corrupt;
+    }
+    auto id = hibiki::detail::as_u64(t[0]);
+    auto assignee = hibiki::detail::as_u64(t[1]);
+    auto by = hibiki::detail::as_u64(t[2]);
+    auto limit = hibiki::detail::as_i64(t[4]);
+    auto ltype = room::parse_limit_type(t[5].get<std::string>());
+    auto status = room::parse_task_status(t[6].get<std::string>());
+    auto time = hibiki::detail::as_i64(t[7]);
+    auto updated = hibiki::detail::as_i64(t[8]);
+    if (!id || !assignee || !by || !limit || !ltype || !status || !time || !updated) {
+      return corrupt;
+    }
+    s.tasks[task_id{*id}] = room::task{account_id{*assignee},
+                                       account_id{*by},
+                                       t[3].get<std::string>(),
+                                       *limit,
+                                       *ltype,
+                                       *status,
+                                       *time,
+                                       *updated};
+  }
+  for (const auto& m : *mentions) {
+    // [message_id, [account...]]
+    if (!is_tuple(m, 2) || !m[1].is_array()) return corrupt;
+    auto id = hibiki::detail::as_u64(m[0]);
+    if (!id) return corrupt;
+    std::vector<account_id> accounts;
+    for (const auto& a : m[1]) {
+      auto n = hibiki::detail::as_u64(a);
+      if (!n) return corrupt;
+      accounts.push_back(account_id{*n});
+    }
+    s.mentions[message_id{*id}] = std::move(accounts);
+  }
+  room::count_open_tasks(s);
   return s;
 }
 
@@ -129,6 +184,7 @@ result<user::state> read_user(const json& doc) {
   s.my_room = r.id<room_id>("my_room");
   const auto* profile = r.array("profile");
   const auto* pairs = r.array("pairs");
+  const auto* cursors = r.array("fetch_cursors");
   if (!r.ok()) return r.failure(user_snapshot_type);
   const hibiki::error corrupt{errc::bad_request, "user.snapshot: malformed entry"};
   // [chatwork_id, organization, department, title, introduction]
@@ -148,6 +204,14 @@ result<user::state> read_user(const json& doc) {
     if (!other || !requester || !at || !room) return corrupt;
     s.pairs[account_id{*other}] = user::pair_state{p[1].get<bool>(), account_id{*requester},
                                                    p[3].get<std::string>(), *at, room_id{*room}};
+  }
+  for (const auto& c : *cursors) {
+    // [room, up_to]
+    if (!is_tuple(c, 2)) return corrupt;
+    auto room = hibiki::detail::as_u64(c[0]);
+    auto up_to = hibiki::detail::as_u64(c[1]);
+    if (!room || !up_to) return corrupt;
+    s.fetch_cursors[room_id{*room}] = message_id{*up_to};
   }
   return s;
 }
@@ -186,19 +250,36 @@ bytes encode_snapshot(const room::state& s) {
     if (it == s.dedupe.end()) continue;
     dedupe.push_back(json::array({key, it->second.id.value, it->second.seq}));
   }
+  json tasks = json::array();
+  for (const auto& [id, t] : s.tasks) {
+    tasks.push_back(json::array({id.value, t.assignee.value, t.by.value, t.body, t.limit,
+                                 std::string(room::to_string(t.limit_type)),
+                                 std::string(room::to_string(t.status)), t.time, t.update_time}));
+  }
+  json mentions = json::array();
+  for (const auto& [id, accounts] : s.mentions) {
+    json list = json::array();
+    for (const auto a : accounts) list.push_back(a.value);
+    mentions.push_back(json::array({id.value, std::move(list)}));
+  }
   json j{{"t", room_snapshot_type},
          {"v", current_version(room_snapshot_type)},
          {"id", s.id.value},
          {"created", s.created},
          {"type", std::string(room::to_string(s.type))},
+         {"removed", s.removed},
          {"name", s.name},
          {"description", s.description},
+         {"icon_preset", s.icon_preset},
          {"created_at", s.created_at},
          {"seq", s.seq},
          {"deleted", ids_json(s.deleted)},
          {"members", std::move(members)},
          {"messages", std::move(messages)},
-         {"dedupe", std::move(dedupe)}};
+         {"dedupe", std::move(dedupe)},
+         {"tasks", std::move(tasks)},
+         {"last_task", s.last_task.value},
+         {"mentions", std::move(mentions)}};
   return detail::to_cbor(j);
 }
 
@@ -220,6 +301,10 @@ bytes encode_snapshot(const user::state& s) {
         {other.value, p.contacts, p.requester.value, p.message, p.requested_at, p.room.value}));
   }
   j["pairs"] = std::move(pairs);
+  json cursors = json::array();
+  for (const auto& [room, up_to] : s.fetch_cursors)
+    cursors.push_back(json::array({room.value, up_to.value}));
+  j["fetch_cursors"] = std::move(cursors);
   return detail::to_cbor(j);
 }
 

@@ -20,6 +20,14 @@ struct overloaded : Fs... {
 template <class... Fs>
 overloaded(Fs...) -> overloaded<Fs...>;
 
+json opt(const std::optional<std::string>& text) {
+  return text ? json(*text) : json(nullptr);
+}
+
+json opt_id(const std::optional<account_id>& a) {
+  return a ? json(a->value) : json(nullptr);
+}
+
 json ids(const std::vector<account_id>& accounts) {
   json out = json::array();
   for (auto a : accounts) out.push_back(a.value);
@@ -45,6 +53,12 @@ class strict_reader {
     auto n = detail::as_i64(*v);
     if (!n) return fail(key), 0;
     return *n;
+  }
+  bool boolean(std::string_view key) {
+    auto v = find(key);
+    if (!v) return false;
+    if (!v->is_boolean()) return fail(key), false;
+    return v->get<bool>();
   }
   std::string str(std::string_view key) {
     auto v = find(key);
@@ -82,6 +96,32 @@ class strict_reader {
     auto r = parse_role(text);
     if (!r) return fail(key), hibiki::role::member;
     return *r;
+  }
+
+  /// A string or null (absent in the command).
+  std::optional<std::string> opt_str(std::string_view key) {
+    auto v = find(key);
+    if (!v || v->is_null()) return std::nullopt;
+    if (!v->is_string()) return fail(key), std::nullopt;
+    return v->get<std::string>();
+  }
+
+  /// An account id or null.
+  std::optional<account_id> opt_account(std::string_view key) {
+    auto v = find(key);
+    if (!v || v->is_null()) return std::nullopt;
+    auto n = detail::as_u64(*v);
+    if (!n) return fail(key), std::nullopt;
+    return account_id{*n};
+  }
+
+  template <class T, class Parse>
+  T named(std::string_view key, Parse parse, T fallback) {
+    auto text = str(key);
+    if (error_) return fallback;
+    auto v = parse(text);
+    if (!v) return fail(key), fallback;
+    return *v;
   }
 
   room::room_type room_type(std::string_view key) {
@@ -139,60 +179,116 @@ result<T> finish(const strict_reader& r, T value) {
 }  // namespace
 
 std::string encode_command(const room::command& cmd) {
-  json j = std::visit(overloaded{
-                          [](const room::create_room& c) -> json {
-                            return {{"t", "room.create_room"},
-                                    {"actor", c.actor.value},
-                                    {"room", c.room.value},
-                                    {"name", c.name},
-                                    {"description", c.description},
-                                    {"members", ids(c.members)},
-                                    {"now", c.now},
-                                    {"type", std::string(room::to_string(c.type))}};
-                          },
-                          [](const room::add_members& c) -> json {
-                            return {{"t", "room.add_members"},
-                                    {"actor", c.actor.value},
-                                    {"accounts", ids(c.accounts)},
-                                    {"role", std::string(to_string(c.role))}};
-                          },
-                          [](const room::remove_member& c) -> json {
-                            return {{"t", "room.remove_member"},
-                                    {"actor", c.actor.value},
-                                    {"account", c.account.value}};
-                          },
-                          [](const room::leave_room& c) -> json {
-                            return {{"t", "room.leave_room"}, {"actor", c.actor.value}};
-                          },
-                          [](const room::send_message& c) -> json {
-                            return {{"t", "room.send_message"},
-                                    {"actor", c.actor.value},
-                                    {"body", c.body},
-                                    {"client_msg_id", c.client_msg_id},
-                                    {"now", c.now},
-                                    {"author_name", c.author_name}};
-                          },
-                          [](const room::edit_message& c) -> json {
-                            return {{"t", "room.edit_message"},
-                                    {"actor", c.actor.value},
-                                    {"message", c.message.value},
-                                    {"body", c.body},
-                                    {"now", c.now},
-                                    {"author_name", c.author_name}};
-                          },
-                          [](const room::delete_message& c) -> json {
-                            return {{"t", "room.delete_message"},
-                                    {"actor", c.actor.value},
-                                    {"message", c.message.value},
-                                    {"now", c.now}};
-                          },
-                          [](const room::mark_read& c) -> json {
-                            return {{"t", "room.mark_read"},
-                                    {"actor", c.actor.value},
-                                    {"message", c.message.value}};
-                          },
-                      },
-                      cmd);
+  json j = std::visit(
+      overloaded{
+          [](const room::create_room& c) -> json {
+            return {{"t", "room.create_room"},
+                    {"actor", c.actor.value},
+                    {"room", c.room.value},
+                    {"name", c.name},
+                    {"description", c.description},
+                    {"members", ids(c.members)},
+                    {"now", c.now},
+                    {"type", std::string(room::to_string(c.type))}};
+          },
+          [](const room::add_members& c) -> json {
+            return {{"t", "room.add_members"},
+                    {"actor", c.actor.value},
+                    {"accounts", ids(c.accounts)},
+                    {"role", std::string(to_string(c.role))}};
+          },
+          [](const room::remove_member& c) -> json {
+            return {{"t", "room.remove_member"},
+                    {"actor", c.actor.value},
+                    {"account", c.account.value}};
+          },
+          [](const room::leave_room& c) -> json {
+            return {{"t", "room.leave_room"}, {"actor", c.actor.value}};
+          },
+          [](const room::send_message& c) -> json {
+            return {{"t", "room.send_message"},
+                    {"actor", c.actor.value},
+                    {"body", c.body},
+                    {"client_msg_id", c.client_msg_id},
+                    {"now", c.now},
+                    {"self_unread", c.self_unread},
+                    {"author_name", c.author_name}};
+          },
+          [](const room::edit_message& c) -> json {
+            return {{"t", "room.edit_message"},
+                    {"actor", c.actor.value},
+                    {"message", c.message.value},
+                    {"body", c.body},
+                    {"now", c.now},
+                    {"author_name", c.author_name}};
+          },
+          [](const room::delete_message& c) -> json {
+            return {{"t", "room.delete_message"},
+                    {"actor", c.actor.value},
+                    {"message", c.message.value},
+                    {"now", c.now}};
+          },
+          [](const room::mark_read& c) -> json {
+            return {
+                {"t", "room.mark_read"}, {"actor", c.actor.value}, {"message", c.message.value}};
+          },
+          [](const room::mark_unread& c) -> json {
+            return {
+                {"t", "room.mark_unread"}, {"actor", c.actor.value}, {"message", c.message.value}};
+          },
+          [](const room::get_room& c) -> json {
+            return {{"t", "room.get_room"}, {"actor", c.actor.value}};
+          },
+          [](const room::get_members& c) -> json {
+            return {{"t", "room.get_members"}, {"actor", c.actor.value}};
+          },
+          [](const room::update_room& c) -> json {
+            return {{"t", "room.update_room"},
+                    {"actor", c.actor.value},
+                    {"name", opt(c.name)},
+                    {"description", opt(c.description)},
+                    {"icon_preset", opt(c.icon_preset)},
+                    {"now", c.now}};
+          },
+          [](const room::delete_room& c) -> json {
+            return {{"t", "room.delete_room"}, {"actor", c.actor.value}, {"now", c.now}};
+          },
+          [](const room::add_task& c) -> json {
+            return {{"t", "room.add_task"},
+                    {"actor", c.actor.value},
+                    {"assignees", ids(c.assignees)},
+                    {"body", c.body},
+                    {"limit", c.limit},
+                    {"limit_type", std::string(room::to_string(c.limit_type))},
+                    {"now", c.now}};
+          },
+          [](const room::set_task_status& c) -> json {
+            return {{"t", "room.set_task_status"},
+                    {"actor", c.actor.value},
+                    {"task", c.task.value},
+                    {"status", std::string(room::to_string(c.status))},
+                    {"now", c.now}};
+          },
+          [](const room::get_task& c) -> json {
+            return {{"t", "room.get_task"}, {"actor", c.actor.value}, {"task", c.task.value}};
+          },
+          [](const room::list_tasks& c) -> json {
+            return {{"t", "room.list_tasks"},
+                    {"actor", c.actor.value},
+                    {"assignee", opt_id(c.assignee)},
+                    {"assigned_by", opt_id(c.assigned_by)},
+                    {"status",
+                     c.status ? json(std::string(room::to_string(*c.status))) : json(nullptr)}};
+          },
+          [](const room::set_members& c) -> json {
+            return {{"t", "room.set_members"},
+                    {"actor", c.actor.value},
+                    {"admins", ids(c.admins)},
+                    {"members", ids(c.members)},
+                    {"readonly", ids(c.readonly)}};
+          },
+      },
+      cmd);
   return j.dump();
 }
 
@@ -220,6 +316,13 @@ std::string encode_command(const user::command& cmd) {
           },
           [](const user::issue_token& c) -> json {
             return {{"t", "user.issue_token"}, {"token_hash", c.token_hash}};
+          },
+          [](const user::move_fetch_cursor& c) -> json {
+            return {
+                {"t", "user.move_fetch_cursor"}, {"room", c.room.value}, {"up_to", c.up_to.value}};
+          },
+          [](const user::peek_fetch_cursor& c) -> json {
+            return {{"t", "user.peek_fetch_cursor"}, {"room", c.room.value}};
           },
           [](const user::update_profile& c) -> json {
             json fields = json::object();
@@ -304,6 +407,7 @@ result<room::command> decode_room_command(std::string_view text) {
     c.client_msg_id = r.str("client_msg_id");
     c.now = r.i64("now");
     c.author_name = r.str("author_name");
+    c.self_unread = r.boolean("self_unread");
     return finish<room::command>(r, std::move(c));
   }
   if (t == "room.edit_message") {
@@ -326,6 +430,76 @@ result<room::command> decode_room_command(std::string_view text) {
     room::mark_read c;
     c.actor = account_id{r.u64("actor")};
     c.message = message_id{r.u64("message")};
+    return finish<room::command>(r, c);
+  }
+  if (t == "room.mark_unread") {
+    room::mark_unread c;
+    c.actor = account_id{r.u64("actor")};
+    c.message = message_id{r.u64("message")};
+    return finish<room::command>(r, c);
+  }
+  if (t == "room.get_room") {
+    return finish<room::command>(r, room::get_room{account_id{r.u64("actor")}});
+  }
+  if (t == "room.get_members") {
+    return finish<room::command>(r, room::get_members{account_id{r.u64("actor")}});
+  }
+  if (t == "room.update_room") {
+    room::update_room c;
+    c.actor = account_id{r.u64("actor")};
+    c.name = r.opt_str("name");
+    c.description = r.opt_str("description");
+    c.icon_preset = r.opt_str("icon_preset");
+    c.now = r.i64("now");
+    return finish<room::command>(r, std::move(c));
+  }
+  if (t == "room.delete_room") {
+    room::delete_room c;
+    c.actor = account_id{r.u64("actor")};
+    c.now = r.i64("now");
+    return finish<room::command>(r, c);
+  }
+  if (t == "room.set_members") {
+    room::set_members c;
+    c.actor = account_id{r.u64("actor")};
+    c.admins = r.accounts("admins");
+    c.members = r.accounts("members");
+    c.readonly = r.accounts("readonly");
+    return finish<room::command>(r, std::move(c));
+  }
+  if (t == "room.add_task") {
+    room::add_task c;
+    c.actor = account_id{r.u64("actor")};
+    c.assignees = r.accounts("assignees");
+    c.body = r.str("body");
+    c.limit = r.i64("limit");
+    c.limit_type = r.named("limit_type", room::parse_limit_type, room::limit_type::none);
+    c.now = r.i64("now");
+    return finish<room::command>(r, std::move(c));
+  }
+  if (t == "room.set_task_status") {
+    room::set_task_status c;
+    c.actor = account_id{r.u64("actor")};
+    c.task = task_id{r.u64("task")};
+    c.status = r.named("status", room::parse_task_status, room::task_status::open);
+    c.now = r.i64("now");
+    return finish<room::command>(r, c);
+  }
+  if (t == "room.get_task") {
+    room::get_task c;
+    c.actor = account_id{r.u64("actor")};
+    c.task = task_id{r.u64("task")};
+    return finish<room::command>(r, c);
+  }
+  if (t == "room.list_tasks") {
+    room::list_tasks c;
+    c.actor = account_id{r.u64("actor")};
+    c.assignee = r.opt_account("assignee");
+    c.assigned_by = r.opt_account("assigned_by");
+    if (auto text = r.opt_str("status")) {
+      c.status = room::parse_task_status(*text);
+      if (!c.status) return hibiki::error{errc::bad_request, "bad command field status"};
+    }
     return finish<room::command>(r, c);
   }
   return hibiki::error{errc::bad_request, "unknown room command " + t};
@@ -357,6 +531,17 @@ result<user::command> decode_user_command(std::string_view text) {
     user::issue_token c;
     c.token_hash = r.str("token_hash");
     return finish<user::command>(r, std::move(c));
+  }
+  if (t == "user.move_fetch_cursor") {
+    user::move_fetch_cursor c;
+    c.room = room_id{r.u64("room")};
+    c.up_to = message_id{r.u64("up_to")};
+    return finish<user::command>(r, c);
+  }
+  if (t == "user.peek_fetch_cursor") {
+    user::peek_fetch_cursor c;
+    c.room = room_id{r.u64("room")};
+    return finish<user::command>(r, c);
   }
   if (t == "user.update_profile") {
     user::update_profile c;

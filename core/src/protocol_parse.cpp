@@ -112,11 +112,74 @@ request_body parse_add_members(const json& j) {
   return r;
 }
 
+std::vector<account_id> optional_account_list(const json& obj, std::string_view key) {
+  if (detail::field(obj, key) == nullptr) return {};
+  return account_list(obj, key);
+}
+
+request_body parse_update_room(const json& j) {
+  update_room_req r;
+  r.room = id_field<room_id>(j, "room_id");
+  r.name = optional_string(j, "name");
+  r.description = optional_string(j, "description");
+  r.icon_preset = optional_string(j, "icon_preset");
+  if (!r.name && !r.description && !r.icon_preset) {
+    reject("name, description or icon_preset is required");
+  }
+  return r;
+}
+
+request_body parse_set_members(const json& j) {
+  set_members_req r;
+  r.room = id_field<room_id>(j, "room_id");
+  r.admins = account_list(j, "members_admin_ids");
+  r.members = optional_account_list(j, "members_member_ids");
+  r.readonly = optional_account_list(j, "members_readonly_ids");
+  if (r.admins.empty()) reject("members_admin_ids must name at least one admin");
+  return r;
+}
+
+std::optional<account_id> optional_account(const json& obj, std::string_view key) {
+  const auto* v = detail::field(obj, key);
+  if (v == nullptr) return std::nullopt;
+  return account_id{wire_id(*v, key)};
+}
+
+std::optional<std::string> optional_status(const json& obj) {
+  auto status = optional_string(obj, "status");
+  if (status && *status != "open" && *status != "done") reject("status must be open or done");
+  return status;
+}
+
+request_body parse_add_task(const json& j) {
+  add_task_req r;
+  r.room = id_field<room_id>(j, "room_id");
+  r.body = string_field(j, "body");
+  r.to_ids = account_list(j, "to_ids");
+  if (r.to_ids.empty()) reject("to_ids must name at least one account");
+  if (const auto* v = detail::field(j, "limit")) {
+    auto n = v->is_number_integer() ? detail::as_i64(*v) : std::nullopt;
+    if (!n || *n < 0) reject("limit must be a Unix time in seconds (an integer, 0 or more)");
+    r.limit = *n;
+  }
+  r.limit_type = optional_string(j, "limit_type");
+  if (r.limit_type && *r.limit_type != "none" && *r.limit_type != "date" &&
+      *r.limit_type != "time") {
+    reject("limit_type must be none, date or time");
+  }
+  return r;
+}
+
 request_body parse_history(const json& j) {
   history_req r;
   r.room = id_field<room_id>(j, "room_id");
   r.before = optional_message(j, "before");
-  r.after = optional_message(j, "after");
+  // after "0" is "from the start" (Chatwork clients count from 0); other ids are 1 or more.
+  if (const auto* a = detail::field(j, "after"); a != nullptr && a->is_string() && *a == "0") {
+    r.after = message_id{0};
+  } else {
+    r.after = optional_message(j, "after");
+  }
   if (r.before && r.after) reject("before and after cannot be used together");
   if (const auto* v = detail::field(j, "limit")) {
     auto n = v->is_number_integer() ? detail::as_u64(*v) : std::nullopt;
@@ -205,7 +268,14 @@ request_body parse_body(std::string_view op, const json& j) {
   if (op == "list_rooms") return list_rooms_req{optional_bool(j, "details").value_or(false)};
   if (op == "send_message") {
     return send_message_req{id_field<room_id>(j, "room_id"), string_field(j, "body"),
-                            string_field(j, "client_msg_id")};
+                            string_field(j, "client_msg_id"),
+                            optional_bool(j, "self_unread").value_or(false)};
+  }
+  if (op == "get_message") {
+    return get_message_req{id_field<room_id>(j, "room_id"), message_field(j, "message_id")};
+  }
+  if (op == "mark_unread") {
+    return mark_unread_req{id_field<room_id>(j, "room_id"), message_field(j, "message_id")};
   }
   if (op == "edit_message") {
     return edit_message_req{id_field<room_id>(j, "room_id"), message_field(j, "message_id"),
@@ -220,6 +290,37 @@ request_body parse_body(std::string_view op, const json& j) {
   }
   if (op == "sync") return parse_sync(j);
   if (op == "get_accounts") return get_accounts_req{bounded_accounts(j)};
+  if (op == "get_room") return get_room_req{id_field<room_id>(j, "room_id")};
+  if (op == "update_room") return parse_update_room(j);
+  if (op == "delete_room") return delete_room_req{id_field<room_id>(j, "room_id")};
+  if (op == "get_members") return get_members_req{id_field<room_id>(j, "room_id")};
+  if (op == "set_members") return parse_set_members(j);
+  if (op == "add_task") return parse_add_task(j);
+  if (op == "set_task_status") {
+    set_task_status_req r{id_field<room_id>(j, "room_id"), id_field<task_id>(j, "task_id"),
+                          string_field(j, "status")};
+    if (r.status != "open" && r.status != "done") reject("status must be open or done");
+    return r;
+  }
+  if (op == "get_task") {
+    return get_task_req{id_field<room_id>(j, "room_id"), id_field<task_id>(j, "task_id")};
+  }
+  if (op == "list_tasks") {
+    return list_tasks_req{id_field<room_id>(j, "room_id"), optional_account(j, "account_id"),
+                          optional_account(j, "assigned_by_account_id"), optional_status(j)};
+  }
+  if (op == "my_tasks") {
+    return my_tasks_req{optional_account(j, "assigned_by_account_id"), optional_status(j)};
+  }
+  if (op == "my_status") return my_status_req{};
+  if (op == "fetch_messages") {
+    fetch_messages_req r{id_field<room_id>(j, "room_id")};
+    if (const auto* v = detail::field(j, "force")) {
+      if (!v->is_boolean()) reject("force must be true or false");
+      r.force = v->get<bool>();
+    }
+    return r;
+  }
   if (op == "me") return me_req{};
   if (op == "update_profile") return parse_update_profile(j);
   if (op == "get_profiles") return get_profiles_req{bounded_accounts(j)};

@@ -19,6 +19,8 @@ const char* table_name(table t) {
       return "accounts";
     case table::tokens:
       return "tokens";
+    case table::account_tasks:
+      return "account_tasks";
     case table::contacts:
       return "contacts";
     case table::contact_requests:
@@ -60,6 +62,12 @@ std::string member_rooms_prefix(account_id a) {
   return be64(a.value);
 }
 std::string account_key(account_id a) {
+  return be64(a.value);
+}
+std::string account_task_key(account_id a, room_id r, task_id t) {
+  return be64(a.value) + be64(r.value) + be64(t.value);
+}
+std::string account_tasks_prefix(account_id a) {
   return be64(a.value);
 }
 std::string contact_key(account_id a, account_id other) {

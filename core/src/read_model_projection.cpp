@@ -30,11 +30,11 @@ json current_message(const room::state& after, message_id id, std::string_view b
 }
 
 room_summary summary_of(const room::state& s) {
-  return room_summary{s.id, s.name, s.seq, s.last_message(), s.deleted, s.type};
+  return room_summary{s.id, s.name, s.seq, s.last_message(), s.deleted, s.type, room::task_num(s)};
 }
 
-member_row row_of(room_id r, const room::member_state& m) {
-  return member_row{r, m.role, m.read_up_to, m.pending_mentions};
+member_row row_of(const room::state& s, account_id a, const room::member_state& m) {
+  return member_row{s.id, m.role, m.read_up_to, m.pending_mentions, room::mytask_num(s, a)};
 }
 
 /// Puts the rows of members whose state changed and deletes those of members who left.
@@ -48,9 +48,36 @@ void project_members(const room::state& before, const room::state& after,
     const auto* is = after.member(a);
     if (is == nullptr) {
       ops.push_back(row_op{table::member_rooms, member_room_key(a, after.id), std::nullopt});
-    } else if (was == nullptr || *was != *is) {
+    } else if (was == nullptr || *was != *is ||
+               room::mytask_num(before, a) != room::mytask_num(after, a)) {
       ops.push_back(
-          row_op{table::member_rooms, member_room_key(a, after.id), encode(row_of(after.id, *is))});
+          row_op{table::member_rooms, member_room_key(a, after.id), encode(row_of(after, a, *is))});
+    }
+  }
+}
+
+/// The account_tasks rows: put for a task added or changed, delete for tasks that went (their
+/// assignee left, or the room was deleted). Other events touch no task.
+void project_tasks(const room::state& before, const room::event& e, const room::state& after,
+                   std::vector<row_op>& ops) {
+  task_id changed;
+  if (const auto* a = std::get_if<room::task_added>(&e)) changed = a->id;
+  if (const auto* c = std::get_if<room::task_status_changed>(&e)) changed = c->id;
+  if (changed) {
+    if (auto it = after.tasks.find(changed); it != after.tasks.end()) {
+      ops.push_back({table::account_tasks, account_task_key(it->second.assignee, after.id, changed),
+                     detail::dump(task_object(after.id, changed, it->second))});
+    }
+    return;
+  }
+  if (!std::holds_alternative<room::member_removed>(e) &&
+      !std::holds_alternative<room::room_deleted>(e)) {
+    return;
+  }
+  for (const auto& [id, t] : before.tasks) {
+    if (!after.tasks.contains(id)) {
+      ops.push_back(
+          {table::account_tasks, account_task_key(t.assignee, after.id, id), std::nullopt});
     }
   }
 }
@@ -95,6 +122,22 @@ std::optional<nlohmann::json> push_frame(const room::state& before, const room::
           auto j = room_event("message_deleted", after);
           j["message_id"] = protocol::to_wire(ev.id);
           return j;
+        } else if constexpr (std::is_same_v<T, room::room_updated>) {
+          auto j = room_event("room_updated", after);
+          j["name"] = ev.name;
+          j["description"] = ev.description;
+          j["icon_preset"] = ev.icon_preset;
+          return j;
+        } else if constexpr (std::is_same_v<T, room::room_deleted>) {
+          return room_event("room_deleted", after);
+        } else if constexpr (std::is_same_v<T, room::task_added> ||
+                             std::is_same_v<T, room::task_status_changed>) {
+          auto it = after.tasks.find(ev.id);
+          if (it == after.tasks.end()) return std::nullopt;
+          constexpr bool added = std::is_same_v<T, room::task_added>;
+          auto j = room_event(added ? "task_added" : "task_updated", after);
+          j["task"] = task_object(after.id, ev.id, it->second);
+          return j;
         } else {
           return std::nullopt;  // read_marked: the reader's own connections get a `read` reply
         }
@@ -118,8 +161,14 @@ std::vector<row_op> project(const room::state& before, const room::event& e,
   }
   if (auto frame = push_frame(before, e, after)) {
     ops.push_back({table::room_events, room_event_key(r, after.seq), detail::dump(*frame)});
-    ops.push_back({table::room_summary, room_summary_key(r), encode(summary_of(after))});
+    // A deleted room has no summary: every read then answers not_found for it.
+    if (after.removed) {
+      ops.push_back({table::room_summary, room_summary_key(r), std::nullopt});
+    } else {
+      ops.push_back({table::room_summary, room_summary_key(r), encode(summary_of(after))});
+    }
   }
+  project_tasks(before, e, after, ops);
   project_members(before, after, ops);
   return ops;
 }
@@ -139,6 +188,8 @@ json account_row(const user::state& s) {
 std::vector<row_op> project(const user::state& before, const user::event& e,
                             const user::state& after) {
   std::vector<row_op> ops;
+  // The REST fetch position lives in the entity only: it changes no row.
+  if (std::holds_alternative<user::fetch_cursor_moved>(e)) return ops;
   // Contact events are about a pair, not about the owner's own row.
   if (const auto* q = std::get_if<user::contact_requested>(&e)) {
     ops.push_back(
@@ -169,7 +220,6 @@ std::vector<row_op> project(const user::state& before, const user::event& e,
     if (!after.token_hash.empty())
       ops.push_back({table::tokens, after.token_hash, std::to_string(after.id.value)});
   }
-  (void)e;  // every row is a function of the state after the event
   return ops;
 }
 

@@ -51,6 +51,7 @@ std::string encode(const room_summary& s) {
   return detail::dump(json{{"room_id", s.room.value},
                            {"name", s.name},
                            {"type", std::string(room::to_string(s.type))},
+                           {"task_num", s.task_num},
                            {"last_seq", s.last_seq},
                            {"last_message", s.last_message.value},
                            {"deleted", ids_json(s.deleted)}});
@@ -60,7 +61,8 @@ std::string encode(const member_row& m) {
   return detail::dump(json{{"room_id", m.room.value},
                            {"role", std::string(to_string(m.role))},
                            {"read_up_to", m.read_up_to.value},
-                           {"pending_mentions", ids_json(m.pending_mentions)}});
+                           {"pending_mentions", ids_json(m.pending_mentions)},
+                           {"mytask_num", m.mytask_num}});
 }
 
 result<room_summary> decode_room_summary(std::string_view text) {
@@ -80,6 +82,11 @@ result<room_summary> decode_room_summary(std::string_view text) {
     if (!type) return corrupt("room_summary");
     out.type = *type;
   }
+  if (detail::field(*j, "task_num") != nullptr) {
+    auto n = detail::get_u64(*j, "task_num");
+    if (!n) return corrupt("room_summary");
+    out.task_num = static_cast<std::size_t>(*n);
+  }
   return out;
 }
 
@@ -92,7 +99,14 @@ result<member_row> decode_member_row(std::string_view text) {
   auto read = detail::get_u64(*j, "read_up_to");
   auto pending = ids_from(*j, "pending_mentions");
   if (!room || !role || !read || !pending) return corrupt("member_rooms");
-  return member_row{room_id{*room}, *role, message_id{*read}, std::move(*pending)};
+  member_row out{room_id{*room}, *role, message_id{*read}, std::move(*pending)};
+  // Rows written before tasks have no "mytask_num": no tasks.
+  if (detail::field(*j, "mytask_num") != nullptr) {
+    auto n = detail::get_u64(*j, "mytask_num");
+    if (!n) return corrupt("member_rooms");
+    out.mytask_num = static_cast<std::size_t>(*n);
+  }
+  return out;
 }
 
 room_listing listing(const member_row& m, const room_summary& s) {
@@ -104,6 +118,8 @@ room_listing listing(const member_row& m, const room_summary& s) {
   l.name = s.name;
   l.type = s.type;
   l.role = m.role;
+  l.task_num = s.task_num;
+  l.mytask_num = m.mytask_num;
   l.last_seq = s.last_seq;
   l.message_num =
       s.last_message.value - std::min<std::size_t>(s.deleted.size(), s.last_message.value);
@@ -126,7 +142,11 @@ nlohmann::json to_json(const room_listing& l, bool details) {
          {"mention_num", l.mention_num},
          {"message_num", l.message_num},
          {"last_seq", l.last_seq}};
-  if (details) j["type"] = std::string(room::to_string(l.type));
+  if (details) {
+    j["type"] = std::string(room::to_string(l.type));
+    j["task_num"] = l.task_num;
+    j["mytask_num"] = l.mytask_num;
+  }
   return j;
 }
 

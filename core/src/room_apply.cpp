@@ -82,14 +82,22 @@ void apply_one(state& s, const member_added& e) {
   s.members.emplace(e.account, member_state{e.role, s.last_message(), {}});
 }
 
+/// Drops `account`'s tasks (Chatwork's rule: your tasks in a room go with you when you leave).
+void drop_tasks_of(state& s, account_id account) {
+  std::erase_if(s.tasks, [&](const auto& kv) { return kv.second.assignee == account; });
+  s.open_tasks.erase(account);
+}
+
 void apply_one(state& s, const member_removed& e) {
   s.members.erase(e.account);
+  drop_tasks_of(s, e.account);
 }
 
 void apply_one(state& s, const message_posted& e) {
   // Ids are dense; the event's id is the next one by construction of decide.
   if (e.id.value != s.messages.size() + 1) return;
   s.messages.push_back(message_meta{e.author, e.time, 0, false});
+  if (!e.mentions.empty()) s.mentions[e.id] = e.mentions;
   if (auto it = s.members.find(e.author); it != s.members.end()) advance_cursor(it->second, e.id);
   add_mentions(s, e.id, e.mentions);
   remember(s, dedupe_key(e.author, e.client_msg_id), sent_receipt{e.id, s.seq});
@@ -98,6 +106,11 @@ void apply_one(state& s, const message_posted& e) {
 void apply_one(state& s, const message_edited& e) {
   if (!known_message(s, e.id)) return;
   s.messages[e.id.value - 1].update_time = e.time;
+  if (e.mentions.empty()) {
+    s.mentions.erase(e.id);
+  } else {
+    s.mentions[e.id] = e.mentions;
+  }
   remove_mentions(s, e.id);
   add_mentions(s, e.id, e.mentions);
 }
@@ -106,6 +119,7 @@ void apply_one(state& s, const message_deleted& e) {
   if (!known_message(s, e.id)) return;
   s.messages[e.id.value - 1].deleted = true;
   insert_sorted(s.deleted, e.id);
+  s.mentions.erase(e.id);
   remove_mentions(s, e.id);
 }
 
@@ -115,10 +129,60 @@ void apply_one(state& s, const read_marked& e) {
   advance_cursor(it->second, std::min(e.up_to, s.last_message()));
 }
 
+void apply_one(state& s, const room_updated& e) {
+  s.name = e.name;
+  s.description = e.description;
+  s.icon_preset = e.icon_preset;
+}
+
+void apply_one(state& s, const room_deleted&) {
+  s.removed = true;
+  s.members.clear();
+  s.tasks.clear();
+  s.open_tasks.clear();
+}
+
+void apply_one(state& s, const task_added& e) {
+  if (e.id <= s.last_task) return;  // ids only grow
+  s.last_task = e.id;
+  // An assignee who is not a member (a correct journal never says so) gets no task.
+  if (s.member(e.assignee) == nullptr) return;
+  s.tasks[e.id] =
+      task{e.assignee, e.by, e.body, e.limit, e.limit_type, task_status::open, e.time, 0};
+  ++s.open_tasks[e.assignee];
+}
+
+void apply_one(state& s, const task_status_changed& e) {
+  auto it = s.tasks.find(e.id);
+  if (it == s.tasks.end() || it->second.status == e.status) return;
+  it->second.status = e.status;
+  it->second.update_time = e.time;
+  auto& open = s.open_tasks[it->second.assignee];
+  if (e.status == task_status::open) {
+    ++open;
+  } else if (open > 0) {
+    --open;
+  }
+  if (open == 0) s.open_tasks.erase(it->second.assignee);
+}
+
+void apply_one(state& s, const unread_marked& e) {
+  auto it = s.members.find(e.account);
+  if (it == s.members.end() || e.up_to >= it->second.read_up_to) return;
+  const message_id was = it->second.read_up_to;
+  it->second.read_up_to = e.up_to;
+  // The mentions of the messages that are unread again are pending again.
+  for (auto m = s.mentions.upper_bound(e.up_to); m != s.mentions.end() && m->first <= was; ++m) {
+    if (std::find(m->second.begin(), m->second.end(), e.account) != m->second.end()) {
+      insert_sorted(it->second.pending_mentions, m->first);
+    }
+  }
+}
+
 }  // namespace
 
 bool is_visible(const event& e) {
-  return !std::holds_alternative<read_marked>(e);
+  return !std::holds_alternative<read_marked>(e) && !std::holds_alternative<unread_marked>(e);
 }
 
 const member_state* state::member(account_id a) const {

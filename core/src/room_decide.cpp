@@ -48,10 +48,18 @@ std::string dedupe_key(account_id a, std::string_view client_msg_id) {
   return std::to_string(a.value) + ":" + std::string(client_msg_id);
 }
 
-/// Mentions that can notify someone: current members other than the author.
+/// Mentions that can notify someone: current members other than the author. `[toall]` mentions
+/// every member; `[To:id]` and replies `[rp aid=id ...]` the accounts they name.
 std::vector<account_id> member_mentions(const state& s, std::string_view body, account_id author) {
   auto mentions = parse_mentions(body);
   std::erase_if(mentions, [&](account_id a) { return a == author || s.member(a) == nullptr; });
+  if (mentions_all(body)) {
+    for (const auto& [a, m] : s.members) {
+      if (a != author && std::find(mentions.begin(), mentions.end(), a) == mentions.end()) {
+        mentions.push_back(a);
+      }
+    }
+  }
   return mentions;
 }
 
@@ -184,7 +192,10 @@ result<decision> decide_send(const state& s, const member_state& actor, const se
   e.time = c.now;
   e.mentions = member_mentions(s, c.body, c.actor);
   e.author_name = c.author_name;
-  return single(std::move(e));
+  auto d = single(std::move(e));
+  // self_unread: the author's cursor goes back to where it was, so the new message is unread.
+  if (c.self_unread) d.events.push_back(unread_marked{c.actor, actor.read_up_to});
+  return d;
 }
 
 /// The message an edit or delete targets, checked: it exists, is not deleted, and is the actor's.
@@ -225,6 +236,150 @@ result<decision> decide_mark_read(const state& s, const member_state& actor, con
   return single(read_marked{c.actor, c.message});
 }
 
+result<decision> decide_update(const state& s, const member_state& actor, const update_room& c) {
+  if (actor.role != role::admin) return fail(errc::forbidden, "only admins may change the room");
+  if (!c.name && !c.description && !c.icon_preset) {
+    return fail(errc::bad_request, "name, description or icon_preset is required");
+  }
+  if (s.type != room_type::group && (c.name || c.icon_preset)) {
+    return fail(errc::forbidden,
+                s.type == room_type::my
+                    ? "a my chat keeps its name and icon"
+                    : "a direct chat takes its name and icon from the people in it");
+  }
+  room_updated e{s.name, s.description, s.icon_preset, c.actor, c.now};
+  if (c.name) {
+    if (auto st = check_text(*c.name, "name", 1, max_name_chars); !st) return st.error();
+    e.name = *c.name;
+  }
+  if (c.description) {
+    if (auto st = check_text(*c.description, "description", 0, max_description_chars); !st) {
+      return st.error();
+    }
+    e.description = *c.description;
+  }
+  if (c.icon_preset) {
+    if (!is_icon_preset(*c.icon_preset)) {
+      return fail(errc::bad_request,
+                  "icon_preset must be one of Chatwork's presets (group, "
+                  "check, document, meeting, event, project, business, study, "
+                  "security, star, idea, heart, magcup, beer, music, sports, "
+                  "travel)");
+    }
+    e.icon_preset = *c.icon_preset;
+  }
+  // Nothing changes, so nothing happens (the reply still says ok).
+  if (e.name == s.name && e.description == s.description && e.icon_preset == s.icon_preset) {
+    return decision{};
+  }
+  return single(std::move(e));
+}
+
+result<decision> decide_delete_room(const state& s, const member_state& actor,
+                                    const delete_room& c) {
+  if (actor.role != role::admin) return fail(errc::forbidden, "only admins may delete the room");
+  if (fixed_membership(s)) {
+    return fail(errc::forbidden, s.type == room_type::my ? "a my chat cannot be deleted"
+                                                         : "a direct chat cannot be deleted");
+  }
+  return single(room_deleted{c.actor, c.now});
+}
+
+result<decision> decide_set_members(const state& s, const member_state& actor,
+                                    const set_members& c) {
+  if (actor.role != role::admin) return fail(errc::forbidden, "only admins may change members");
+  if (fixed_membership(s)) return fixed_membership_error(s);
+  if (c.admins.empty()) {
+    return fail(errc::bad_request, "members_admin_ids must name at least one admin");
+  }
+  if (c.admins.size() + c.members.size() + c.readonly.size() > max_members_per_command) {
+    return fail(errc::bad_request, "the member lists must name at most " +
+                                       std::to_string(max_members_per_command) + " accounts");
+  }
+  std::map<account_id, role> wanted;
+  const std::pair<const std::vector<account_id>*, role> lists[] = {
+      {&c.admins, role::admin}, {&c.members, role::member}, {&c.readonly, role::readonly}};
+  for (const auto& [list, r] : lists) {
+    for (const auto a : *list) {
+      if (!a || a.value > max_wire_id) {
+        return fail(errc::bad_request, "member lists must hold positive integers");
+      }
+      auto [it, fresh] = wanted.emplace(a, r);
+      if (!fresh && it->second != r) {
+        return fail(errc::bad_request,
+                    "account " + std::to_string(a.value) + " is in more than one member list");
+      }
+    }
+  }
+  decision d;
+  for (const auto& [a, r] : wanted) {
+    const auto* m = s.member(a);
+    if (m == nullptr || m->role != r) d.events.push_back(member_added{a, r, c.actor});
+  }
+  for (const auto& [a, m] : s.members) {
+    if (!wanted.contains(a)) d.events.push_back(member_removed{a, c.actor});
+  }
+  return d;
+}
+
+result<decision> decide_add_task(const state& s, const member_state& actor, const add_task& c) {
+  if (actor.role == role::readonly) {
+    return fail(errc::forbidden, "read-only members cannot add tasks");
+  }
+  if (auto st = check_body(c.body); !st) return st.error();
+  if (c.assignees.empty() || c.assignees.size() > max_task_assignees) {
+    return fail(errc::bad_request,
+                "to_ids must name 1 to " + std::to_string(max_task_assignees) + " members");
+  }
+  if (c.limit < 0) return fail(errc::bad_request, "limit must be a Unix time (not negative)");
+  if (c.limit_type == limit_type::none && c.limit != 0) {
+    return fail(errc::bad_request, "limit_type none takes no limit");
+  }
+  if (c.limit_type != limit_type::none && c.limit == 0) {
+    return fail(errc::bad_request, "limit_type date or time needs a limit");
+  }
+  decision d;
+  std::set<account_id> seen;
+  task_id next = s.last_task;
+  for (const auto a : c.assignees) {
+    if (!seen.insert(a).second) continue;
+    if (s.member(a) == nullptr) {
+      return fail(errc::bad_request,
+                  "account " + std::to_string(a.value) + " is not a member of the room");
+    }
+    next = task_id{next.value + 1};
+    d.events.push_back(task_added{next, a, c.actor, c.body, c.limit, c.limit_type, c.now});
+  }
+  return d;
+}
+
+result<const task*> find_task(const state& s, task_id id) {
+  auto it = s.tasks.find(id);
+  if (it == s.tasks.end()) return fail(errc::not_found, "no such task");
+  return &it->second;
+}
+
+result<decision> decide_task_status(const state& s, const set_task_status& c) {
+  auto t = find_task(s, c.task);
+  if (!t) return t.error();
+  if ((*t)->assignee != c.actor && (*t)->by != c.actor) {
+    return fail(errc::forbidden, "only the task's assignee or its creator may change its status");
+  }
+  if ((*t)->status == c.status) return decision{};
+  return single(task_status_changed{c.task, c.status, c.actor, c.now});
+}
+
+result<decision> decide_mark_unread(const state& s, const member_state& actor,
+                                    const mark_unread& c) {
+  if (!c.message || c.message > s.last_message()) {
+    return fail(errc::not_found, "no such message");
+  }
+  const message_id cursor{c.message.value - 1};
+  // Already unread from there: the reply just reports the current counts.
+  if (cursor >= actor.read_up_to) return decision{};
+  return single(unread_marked{c.actor, cursor});
+}
+
 account_id actor_of(const command& cmd) {
   return std::visit([](const auto& c) { return c.actor; }, cmd);
 }
@@ -234,6 +389,7 @@ account_id actor_of(const command& cmd) {
 result<decision> decide(const state& s, const command& cmd) {
   if (const auto* c = std::get_if<create_room>(&cmd)) return decide_create(s, *c);
   if (!s.created) return fail(errc::not_found, "no such room");
+  if (s.removed) return fail(errc::not_found, "the room was deleted");
   const account_id actor_id = actor_of(cmd);
   const member_state* actor = s.member(actor_id);
   if (actor == nullptr) return fail(errc::forbidden, "not a member of the room");
@@ -254,8 +410,28 @@ result<decision> decide(const state& s, const command& cmd) {
           return decide_edit(s, *actor, c);
         } else if constexpr (std::is_same_v<T, delete_message>) {
           return decide_delete(s, *actor, c);
-        } else {
+        } else if constexpr (std::is_same_v<T, mark_read>) {
           return decide_mark_read(s, *actor, c);
+        } else if constexpr (std::is_same_v<T, get_room> || std::is_same_v<T, get_members>) {
+          return decision{};  // a query: members may ask, and nothing is recorded
+        } else if constexpr (std::is_same_v<T, update_room>) {
+          return decide_update(s, *actor, c);
+        } else if constexpr (std::is_same_v<T, delete_room>) {
+          return decide_delete_room(s, *actor, c);
+        } else if constexpr (std::is_same_v<T, set_members>) {
+          return decide_set_members(s, *actor, c);
+        } else if constexpr (std::is_same_v<T, add_task>) {
+          return decide_add_task(s, *actor, c);
+        } else if constexpr (std::is_same_v<T, set_task_status>) {
+          return decide_task_status(s, c);
+        } else if constexpr (std::is_same_v<T, mark_unread>) {
+          return decide_mark_unread(s, *actor, c);
+        } else if constexpr (std::is_same_v<T, get_task>) {
+          auto t = find_task(s, c.task);
+          if (!t) return t.error();
+          return decision{};
+        } else {
+          return decision{};  // list_tasks: a query
         }
       },
       cmd);

@@ -36,8 +36,26 @@ std::size_t message_num(const state& s) {
   return s.messages.size() - s.deleted.size();
 }
 
+std::size_t task_num(const state& s) {
+  std::size_t n = 0;
+  for (const auto& [a, open] : s.open_tasks) n += open;
+  return n;
+}
+
+std::size_t mytask_num(const state& s, account_id account) {
+  auto it = s.open_tasks.find(account);
+  return it == s.open_tasks.end() ? 0 : it->second;
+}
+
+void count_open_tasks(state& s) {
+  s.open_tasks.clear();
+  for (const auto& [id, t] : s.tasks)
+    if (t.status == task_status::open) ++s.open_tasks[t.assignee];
+}
+
 std::vector<account_id> recipients(const state& before, const event& e, const state& after) {
   if (const auto* r = std::get_if<read_marked>(&e)) return {r->account};
+  if (const auto* u = std::get_if<unread_marked>(&e)) return {u->account};
   std::set<account_id> all;
   for (const auto& [a, m] : before.members) all.insert(a);
   for (const auto& [a, m] : after.members) all.insert(a);

@@ -216,6 +216,13 @@ result<std::vector<event>> decide(const state& s, const command& cmd) {
     if (s.token_hash.empty()) return std::vector<event>{};
     return std::vector<event>{tokens_revoked{}};
   }
+  if (const auto* c = std::get_if<move_fetch_cursor>(&cmd)) {
+    if (!c->room || !c->up_to) return hibiki::error{errc::bad_request, "room and message required"};
+    auto it = s.fetch_cursors.find(c->room);
+    if (it != s.fetch_cursors.end() && it->second >= c->up_to) return std::vector<event>{};
+    return std::vector<event>{fetch_cursor_moved{c->room, c->up_to}};
+  }
+  if (std::holds_alternative<peek_fetch_cursor>(cmd)) return std::vector<event>{};
   const auto& c = std::get<issue_token>(cmd);
   if (!is_token_hash(c.token_hash)) {
     return hibiki::error{errc::bad_request, "token_hash must be 64 hexadecimal characters"};
@@ -249,6 +256,8 @@ state apply(state s, const event& e) {
         pair_state{false, q->from, q->message, q->time, room_id{}};
   } else if (const auto* r = std::get_if<contact_request_rejected>(&e)) {
     s.pairs.erase(r->from == s.id ? r->to : r->from);
+  } else if (const auto* f = std::get_if<fetch_cursor_moved>(&e)) {
+    s.fetch_cursors[f->room] = f->up_to;
   } else {
     const auto& a = std::get<contact_accepted>(e);
     auto& p = s.pairs[a.requester == s.id ? a.by : a.requester];

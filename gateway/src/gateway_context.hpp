@@ -15,6 +15,7 @@
 #include "connection_registry.hpp"
 #include "hibiki/actors/node.hpp"
 #include "hibiki/gateway/gateway_options.hpp"
+#include "rest_rate_limit.hpp"
 #include "tls_credentials.hpp"
 
 namespace hibiki::gateway {
@@ -28,6 +29,7 @@ struct gateway_context {
       : options(std::move(o)),
         limits(options.max_connections, options.max_connections_per_ip, max_refusing_connections),
         signups(options.signup_per_ip, options.signup_period),
+        api_rate(options.api_rate, options.api_rate_period),
         node_(n) {}
 
   /// The node, or null while it starts (server::start_before_node): then only health, /readyz,
@@ -48,6 +50,8 @@ struct gateway_context {
   connection_limits limits;
   /// Sign-ups per client address.
   rate_limiter_by_key signups;
+  /// Requests per REST API token (rest_rate_limit.hpp).
+  rest_rate_limit api_rate;
   /// options.trusted_proxies, parsed.
   std::vector<cidr_block> trusted_proxies;
   /// Set when the listener serves TLS.

@@ -9,6 +9,7 @@
 #include "peer_address.hpp"
 #include "readiness.hpp"
 #include "request_parsing.hpp"
+#include "rest_api.hpp"
 #include "static_files.hpp"
 #include "ws_session.hpp"
 
@@ -56,6 +57,7 @@ metrics::http_path path_class(std::string_view path) {
   if (path.substr(0, 5) == "/api/") return metrics::http_path::api;
   if (path == "/healthz" || path == "/readyz") return metrics::http_path::health;
   if (path == "/metrics") return metrics::http_path::metrics;
+  if (is_rest_path(path)) return metrics::http_path::rest;
   return metrics::http_path::file;
 }
 
@@ -111,22 +113,48 @@ void http_session::release() {
 
 void http_session::do_read() {
   path_class_ = metrics::http_path::file;
+  header_bytes_ = 0;
   parser_.emplace();
-  parser_->body_limit(ctx_->options.max_http_body_bytes);
+  // The larger of the two limits while the header is read (Beast checks Content-Length against it
+  // then); on_header applies the path's own limit.
+  parser_->body_limit(
+      std::max(ctx_->options.max_http_body_bytes, ctx_->options.api_max_body_bytes));
   // A connection being refused gets only the handshake timeout to send its request.
   beast::get_lowest_layer(stream_).expires_after(verdict_ == connection_limits::verdict::admitted
                                                      ? std::chrono::milliseconds(30'000)
                                                      : ctx_->options.handshake_timeout);
+  // The header first: a /v2 request gets the REST API's own body limit.
+  http::async_read_header(stream_, buffer_, *parser_,
+                          beast::bind_front_handler(&http_session::on_header, shared_from_this()));
+}
+
+void http_session::on_header(beast::error_code ec, std::size_t bytes) {
+  header_bytes_ = bytes;
+  if (ec) return on_read(ec, 0);
+  const auto limit = is_rest_path(split_target(to_std(parser_->get().target())).path)
+                         ? ctx_->options.api_max_body_bytes
+                         : ctx_->options.max_http_body_bytes;
+  const auto length = parser_->content_length();
+  if (length && *length > limit) return on_read(http::error::body_limit, 0);
+  parser_->body_limit(limit);  // a chunked body is checked as it comes
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&http_session::on_read, shared_from_this()));
 }
 
-void http_session::on_read(beast::error_code ec, std::size_t bytes) {
+void http_session::on_read(beast::error_code ec, std::size_t body_bytes) {
   if (ec == http::error::end_of_stream) return do_close();
+  const auto bytes = header_bytes_ + body_bytes;
   access_.begin(to_std(parser_->get().method_string()), to_std(parser_->get().target()), bytes);
   if (ec == http::error::body_limit) {
     keep_alive_ = false;
     version_ = 11;
+    if (is_rest_path(split_target(to_std(parser_->get().target())).path)) {
+      path_class_ = metrics::http_path::rest;
+      rest_endpoint_ = rest_endpoint::unknown;
+      return send_rest(
+          413, rest_error_body("the request body is over the limit of " +
+                               std::to_string(ctx_->options.api_max_body_bytes) + " bytes"));
+    }
     return send_json(http::status::payload_too_large,
                      error_body("too_large", "request body over the limit"));
   }
@@ -201,6 +229,7 @@ void http_session::handle(http::request<http::string_body>&& req) {
     return;
   }
 
+  if (is_rest_path(path)) return handle_rest(req);
   if (path == "/ws") {
     return send_json(http::status::bad_request,
                      error_body("bad_request", "expected a WebSocket upgrade"));
@@ -446,6 +475,121 @@ void http_session::serve_file(const http::request<http::string_body>& req) {
   res.set(http::field::content_type, std::string(mime_type(*path)));
   res.content_length(size);
   res.keep_alive(keep_alive_);
+  send(std::move(res));
+}
+
+void http_session::handle_rest(const http::request<http::string_body>& req) {
+  rest_endpoint_ = rest_endpoint::unknown;
+  // While the node starts (the journal opens) nothing can be served; say so at once.
+  if (ctx_->node() == nullptr)
+    return send_rest(503, rest_error_body(std::string(starting_message)));
+  const auto target = split_target(to_std(req.target()));
+  rest_params params;
+  if (auto st = parse_form(target.query, params); !st)
+    return send_rest(400, rest_error_body(st.error().message));
+  auto method = effective_method(to_std(req.method_string()), params);
+  if (!method) return send_rest(400, rest_error_body(method.error().message));
+  auto route = route_rest(*method, target.path);
+  if (!route) {
+    const auto& e = route.error();
+    if (e.code == errc::conflict)
+      return send_rest(405, rest_error_body("use " + e.message + " on this path"), std::nullopt,
+                       e.message);
+    return send_rest(e.code == errc::not_found ? 404 : 400, rest_error_body(e.message));
+  }
+  rest_endpoint_ = route->endpoint;
+  // The token is never logged, kept only to tell this connection's requests apart.
+  std::string token(to_std(req["X-ChatWorkToken"]));
+  if (token.empty())
+    return send_rest(401,
+                     rest_error_body("Invalid API token: send it in the X-ChatWorkToken header"));
+  if (!req.body().empty()) {
+    const auto type = to_std(req[http::field::content_type]);
+    constexpr std::string_view form = "application/x-www-form-urlencoded";
+    if (!type.empty() && type.substr(0, form.size()) != form)
+      return send_rest(400, rest_error_body("the body must be application/x-www-form-urlencoded"));
+    if (auto st = parse_form(req.body(), params); !st)
+      return send_rest(400, rest_error_body(st.error().message));
+  }
+  if (rest_ && rest_->alive() && rest_->token() == token)
+    return run_rest(std::move(token), *route, std::move(params));
+  // A new session for this token (the first /v2 call here, another token, or the node closed
+  // the last one): authenticate it exactly like a WebSocket's `auth`.
+  rest_ = rest_channel::open(ctx_, executor_, peer_);
+  self_while_waiting_ = shared_from_this();
+  rest_->call({{"op", "auth"}, {"token", token}},
+              [self = shared_from_this(), token, route = *route,
+               params = std::move(params)](nlohmann::json reply) mutable {
+                self->self_while_waiting_.reset();
+                if (!reply.value("ok", false)) {
+                  self->rest_.reset();
+                  const auto code = reply["error"].value("code", std::string("internal"));
+                  if (code == "unauthenticated")
+                    return self->send_rest(
+                        401, rest_error_body("Invalid API token (" +
+                                             reply["error"].value("message", std::string()) + ")"));
+                  return self->send_rest(rest_status_for(code),
+                                         rest_error_body(reply["error"].value("message", "")));
+                }
+                self->rest_->set_token(token);
+                self->rest_account_ = account_id{reply.value("account_id", std::uint64_t{0})};
+                self->run_rest(std::move(token), route, std::move(params));
+              });
+}
+
+void http_session::run_rest(std::string token, rest_route route, rest_params params) {
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const auto rate = ctx_->api_rate.take(token, now);
+  if (!rate.allowed) {
+    return send_rest(
+        429,
+        rest_error_body("Rate limit exceeded: at most " + std::to_string(rate.limit) +
+                        " requests per " + std::to_string(ctx_->options.api_rate_period.count()) +
+                        " seconds per token; retry after " + std::to_string(rate.reset) +
+                        " (x-ratelimit-reset)"),
+        rate);
+  }
+  self_while_waiting_ = shared_from_this();
+  run_rest_endpoint(rest_, route, params, rest_account_,
+                    [self = shared_from_this(), rate](rest_answer a) {
+                      self->self_while_waiting_.reset();
+                      self->send_rest(a.status, std::move(a.body), rate);
+                    });
+}
+
+void http_session::send_rest(unsigned status, std::string body,
+                             const std::optional<rest_rate_limit::verdict>& rate,
+                             std::string_view allow) {
+  if (ctx_->options.metrics)
+    ctx_->options.metrics->rest_request(endpoint_name(rest_endpoint_), status);
+  http::response<http::string_body> res{static_cast<http::status>(status), version_};
+  if (status != 204) {
+    res.set(http::field::content_type, "application/json; charset=utf-8");
+    res.body() = std::move(body);
+  }
+  res.set(http::field::cache_control, "no-store");
+  if (rate) {
+    res.set("x-ratelimit-limit", std::to_string(rate->limit));
+    res.set("x-ratelimit-remaining", std::to_string(rate->remaining));
+    res.set("x-ratelimit-reset", std::to_string(rate->reset));
+    if (!rate->allowed) {
+      const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+      res.set(http::field::retry_after,
+              std::to_string(std::max<std::int64_t>(rate->reset - now, 1)));
+    }
+  }
+  if (!allow.empty()) res.set(http::field::allow, std::string(allow));
+  res.prepare_payload();
+  res.keep_alive(keep_alive_ && !stopping_);
+  if (head_request_) {
+    // HEAD on /v2 is answered 405 (no endpoint takes it): the header only, as for other paths.
+    send(http::response<http::empty_body>{std::move(res.base())});
+    return;
+  }
   send(std::move(res));
 }
 

@@ -19,6 +19,8 @@
 #include "edge_stream.hpp"
 #include "gateway_context.hpp"
 #include "hibiki/metrics/registry.hpp"
+#include "rest_channel.hpp"
+#include "rest_request.hpp"
 #include "routes.hpp"
 
 namespace hibiki::gateway {
@@ -36,6 +38,7 @@ class http_session : public connection, public std::enable_shared_from_this<http
  private:
   void on_handshake(beast::error_code ec);
   void do_read();
+  void on_header(beast::error_code ec, std::size_t bytes);
   void on_read(beast::error_code ec, std::size_t bytes);
   void handle(http::request<http::string_body>&& req);
   void handle_signup(const http::request<http::string_body>& req);
@@ -56,6 +59,15 @@ class http_session : public connection, public std::enable_shared_from_this<http
   };
   void answer_from_worker(std::function<answer()> job, std::string busy);
   void serve_file(const http::request<http::string_body>& req);
+  /// /v2/...: the Chatwork-compatible REST API (rest_api.hpp), through this connection's
+  /// rest_channel.
+  void handle_rest(const http::request<http::string_body>& req);
+  /// Runs the routed REST call once the channel is authenticated with `token`.
+  void run_rest(std::string token, rest_route route, rest_params params);
+  /// A /v2 answer: JSON (or nothing with 204), x-ratelimit-* headers when `rate` is set.
+  void send_rest(unsigned status, std::string body,
+                 const std::optional<rest_rate_limit::verdict>& rate = std::nullopt,
+                 std::string_view allow = {});
   /// A JSON response; `retry_after` (seconds, 0 = none) adds a Retry-After header.
   void send_json(http::status status, std::string body, std::uint64_t retry_after = 0);
   void send_body(http::status status, std::string_view content_type, std::string body,
@@ -78,6 +90,7 @@ class http_session : public connection, public std::enable_shared_from_this<http
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<void> response_;  ///< the response being written
+  std::size_t header_bytes_ = 0;    ///< the request header's bytes, for the access record
   unsigned version_ = 11;
   bool keep_alive_ = false;
   /// The request being answered is a HEAD: answers carry headers only.
@@ -90,6 +103,11 @@ class http_session : public connection, public std::enable_shared_from_this<http
   std::uint64_t registry_id_ = 0;
   /// The request's path class for hibiki_http_requests_total.
   metrics::http_path path_class_ = metrics::http_path::file;
+  /// The session REST calls on this connection go through (rest_channel.hpp); opened by the
+  /// first /v2 request, replaced when a request brings another token.
+  std::shared_ptr<rest_channel> rest_;
+  account_id rest_account_;                               ///< the account rest_ authenticated as
+  rest_endpoint rest_endpoint_ = rest_endpoint::unknown;  ///< the REST request being answered
   std::string peer_;    ///< "IP:PORT", for the access and audit logs
   http_access access_;  ///< the request being answered
 };

@@ -66,6 +66,8 @@ std::string_view path_label(http_path p) {
       return "health";
     case http_path::metrics:
       return "metrics";
+    case http_path::rest:
+      return "rest";
     case http_path::file:
       break;
   }
@@ -84,7 +86,7 @@ std::string_view kind_label(entity_kind k) {
   return "id_allocator";
 }
 
-constexpr std::size_t http_path_count = 5;
+constexpr std::size_t http_path_count = 6;
 constexpr std::size_t http_status_count = 600;
 constexpr std::size_t entity_kind_count = 3;
 
@@ -105,6 +107,13 @@ struct registry::impl {
           .Help("HTTP responses sent, by path class (ws, api, health, metrics, file) and status.")
           .Register(reg);
   lazy_cells<Counter> http{http_family, http_path_count* http_status_count};
+
+  Family<Counter>& rest_family = prometheus::BuildCounter()
+                                     .Name("hibiki_rest_requests_total")
+                                     .Help("REST API (/v2) responses, by endpoint and status.")
+                                     .Register(reg);
+  std::mutex rest_mutex;
+  std::map<std::pair<std::string, unsigned>, Counter*> rest;
 
   Family<Counter>& slow_family =
       prometheus::BuildCounter()
@@ -298,6 +307,15 @@ void registry::http_request(http_path path, unsigned status) {
                                       {"code", std::to_string(status)}};
           })
       .Increment();
+}
+
+void registry::rest_request(std::string_view endpoint, unsigned status) {
+  auto key = std::pair{std::string(endpoint), status};
+  std::lock_guard lock(impl_->rest_mutex);
+  auto& cell = impl_->rest[key];
+  if (cell == nullptr)
+    cell = &impl_->rest_family.Add({{"endpoint", key.first}, {"code", std::to_string(status)}});
+  cell->Increment();
 }
 
 void registry::slow_client_dropped() {

@@ -300,3 +300,58 @@ TEST_CASE("session: sync sends a gap instead of more than 1000 missed events", "
   CHECK(gap[2]["seq"] == 1002);
   CHECK(gap[3]["ev"] == "synced");
 }
+
+TEST_CASE(
+    "session: fetch_messages returns what is new to the account, per room, from any connection",
+    "[session][rest]") {
+  actor_fixture fx;
+  auto alice = fx.signup("alice");
+  auto bob = fx.signup("bob");
+  auto eve = fx.signup("eve");
+  REQUIRE(alice.ok());
+  REQUIRE(bob.ok());
+  REQUIRE(eve.ok());
+  auto a = login(fx, alice->token);
+  auto b1 = login(fx, bob->token), b2 = login(fx, bob->token);
+  auto e = login(fx, eve->token);
+  send(fx, a, {{"id", 2}, {"op", "create_room"}, {"name", "r"}, {"members", {2}}});
+  const auto room = reply(a, 2)["room_id"].get<std::uint64_t>();
+  for (int i = 0; i < 3; ++i)
+    send(fx, a,
+         {{"id", 10 + i},
+          {"op", "send_message"},
+          {"room_id", room},
+          {"body", "m" + std::to_string(i)},
+          {"client_msg_id", "c" + std::to_string(i)}});
+  auto bodies = [](const json& r) {
+    std::vector<std::string> out;
+    for (const auto& m : r["messages"]) out.push_back(m["body"]);
+    return out;
+  };
+  send(fx, b1, {{"id", 20}, {"op", "fetch_messages"}, {"room_id", room}});
+  CHECK(bodies(reply(b1, 20)) == std::vector<std::string>{"m0", "m1", "m2"});
+  // The position is the account's: bob's other connection has nothing new either.
+  send(fx, b2, {{"id", 21}, {"op", "fetch_messages"}, {"room_id", room}});
+  CHECK(reply(b2, 21)["ok"] == true);
+  CHECK(reply(b2, 21)["messages"].empty());
+  send(fx, a,
+       {{"id", 14},
+        {"op", "send_message"},
+        {"room_id", room},
+        {"body", "m3"},
+        {"client_msg_id", "c3"}});
+  send(fx, b1, {{"id", 22}, {"op", "fetch_messages"}, {"room_id", room}});
+  CHECK(bodies(reply(b1, 22)) == std::vector<std::string>{"m3"});
+  send(fx, b1, {{"id", 23}, {"op", "fetch_messages"}, {"room_id", room}, {"force", true}});
+  CHECK(bodies(reply(b1, 23)) == std::vector<std::string>{"m0", "m1", "m2", "m3"});
+  // Alice's position is her own.
+  send(fx, a, {{"id", 24}, {"op", "fetch_messages"}, {"room_id", room}});
+  CHECK(reply(a, 24)["messages"].size() == 4);
+  // Not a member, no such room, a bad request.
+  send(fx, e, {{"id", 30}, {"op", "fetch_messages"}, {"room_id", room}});
+  CHECK(reply(e, 30)["error"]["code"] == "forbidden");
+  send(fx, e, {{"id", 31}, {"op", "fetch_messages"}, {"room_id", 999}});
+  CHECK(reply(e, 31)["error"]["code"] == "not_found");
+  send(fx, e, {{"id", 32}, {"op", "fetch_messages"}, {"room_id", room}, {"force", "yes"}});
+  CHECK(reply(e, 32)["error"]["code"] == "bad_request");
+}

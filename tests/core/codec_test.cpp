@@ -202,7 +202,7 @@ TEST_CASE("corrupt room snapshots are rejected", "[codec][snapshot]") {
 }
 
 TEST_CASE("user snapshots round-trip", "[codec][snapshot]") {
-  const user::state s{account_id{3}, true, "carol", std::string(64, 'c'), 123};
+  const user::state s{account_id{3}, true, "carol", std::string(64, 'c'), 123, false, {}};
   auto back = codec::decode_user_snapshot(codec::encode_snapshot(s));
   REQUIRE(back.ok());
   CHECK(*back == s);
@@ -296,4 +296,60 @@ TEST_CASE("replaying decoded events rebuilds the same state", "[codec][replay]")
   CHECK(replayed.member(bob)->role == role::admin);
   CHECK(replayed.seq == 9);  // ten commands, one of them a mark_read (no seq)
   CHECK(replayed.dedupe.size() == 3);
+}
+
+TEST_CASE("the REST fetch position round-trips through events and snapshots", "[codec][rest]") {
+  const user::event e{user::fetch_cursor_moved{room_id{4}, message_id{99}}};
+  auto back = codec::decode_user_event(codec::encode(e));
+  REQUIRE(back.ok());
+  const auto& f = std::get<user::fetch_cursor_moved>(*back);
+  CHECK(f.room == room_id{4});
+  CHECK(f.up_to == message_id{99});
+  CHECK_FALSE(codec::decode_user_event(
+                  json::to_cbor(json{{"t", "user.fetch_cursor_moved"}, {"v", 1}, {"room", 4}}))
+                  .ok());
+  user::state s{account_id{3}, true, "carol", std::string(64, 'c'), 123, false, {}};
+  s.fetch_cursors = {{room_id{4}, message_id{99}}, {room_id{7}, message_id{1}}};
+  auto snap = codec::decode_user_snapshot(codec::encode_snapshot(s));
+  REQUIRE(snap.ok());
+  CHECK(*snap == s);
+  // Since version 3 every snapshot has the field: one without it is corrupt, and so is a
+  // malformed entry.
+  auto j = json::from_cbor(codec::encode_snapshot(s));
+  CHECK(j["v"] == 3);
+  j.erase("fetch_cursors");
+  CHECK_FALSE(codec::decode_user_snapshot(json::to_cbor(j)).ok());
+  for (const auto& entry : {json::array({"x", 1}), json::array({4}), json::array({4, -1})}) {
+    j["fetch_cursors"] = json::array({entry});
+    CHECK_FALSE(codec::decode_user_snapshot(json::to_cbor(j)).ok());
+  }
+}
+
+TEST_CASE("version 2 user snapshots keep their fetch positions, if any, in version 3",
+          "[codec][snapshot][rest]") {
+  // A version 2 writer added "fetch_cursors" only when there were some.
+  json v2{{"t", "user.snapshot"}, {"v", 2},           {"id", 3},         {"registered", true},
+          {"name", "carol"},      {"token_hash", ""}, {"created_at", 1}, {"disabled", false}};
+  auto none = codec::decode_user_snapshot(json::to_cbor(v2));
+  REQUIRE(none.ok());
+  CHECK(none->fetch_cursors.empty());
+  v2["fetch_cursors"] = json::array({json::array({4, 99}), json::array({7, 1})});
+  auto some = codec::decode_user_snapshot(json::to_cbor(v2));
+  REQUIRE(some.ok());
+  CHECK(some->fetch_cursors ==
+        std::map<room_id, message_id>{{room_id{4}, message_id{99}}, {room_id{7}, message_id{1}}});
+  CHECK(some->profile == user::profile{});
+  CHECK_FALSE(some->my_room);
+  CHECK(some->pairs.empty());
+  // A version 1 snapshot goes through both upcasts.
+  json v1{{"t", "user.snapshot"}, {"v", 1},           {"id", 3},        {"registered", true},
+          {"name", "carol"},      {"token_hash", ""}, {"created_at", 1}};
+  auto from_v1 = codec::decode_user_snapshot(json::to_cbor(v1));
+  REQUIRE(from_v1.ok());
+  CHECK_FALSE(from_v1->disabled);
+  CHECK(from_v1->fetch_cursors.empty());
+  CHECK(from_v1->pairs.empty());
+  // A malformed position of version 2 is corrupt after the upcast too.
+  v2["fetch_cursors"] = json::array({json::array({"x", 1})});
+  CHECK_FALSE(codec::decode_user_snapshot(json::to_cbor(v2)).ok());
 }

@@ -37,6 +37,41 @@ TEST_CASE("every room command round-trips through JSON", "[command_codec]") {
   round_trips(room::command{room::edit_message{account_id{1}, message_id{3}, "new", 18}}, decode);
   round_trips(room::command{room::delete_message{account_id{1}, message_id{3}, 19}}, decode);
   round_trips(room::command{room::mark_read{account_id{2}, message_id{7}}}, decode);
+  round_trips(room::command{room::get_room{account_id{2}}}, decode);
+  round_trips(room::command{room::get_members{account_id{2}}}, decode);
+  round_trips(room::command{room::update_room{account_id{1}, "n", std::nullopt, "star", 4}},
+              decode);
+  round_trips(room::command{room::delete_room{account_id{1}, 5}}, decode);
+  round_trips(room::command{room::set_members{
+                  account_id{1}, {account_id{1}}, {account_id{2}}, {account_id{3}}}},
+              decode);
+  round_trips(room::command{room::add_task{account_id{1},
+                                           {account_id{2}, account_id{3}},
+                                           "b",
+                                           1800000000,
+                                           room::limit_type::date,
+                                           7}},
+              decode);
+  round_trips(
+      room::command{room::set_task_status{account_id{2}, task_id{4}, room::task_status::open, 8}},
+      decode);
+  round_trips(room::command{room::get_task{account_id{2}, task_id{4}}}, decode);
+  round_trips(room::command{room::list_tasks{account_id{2}, account_id{3}, std::nullopt,
+                                             room::task_status::done}},
+              decode);
+  round_trips(
+      room::command{room::list_tasks{account_id{2}, std::nullopt, std::nullopt, std::nullopt}},
+      decode);
+  auto lt = codec::decode_room_command(codec::encode_command(room::command{
+      room::list_tasks{account_id{2}, std::nullopt, account_id{5}, room::task_status::done}}));
+  REQUIRE(lt);
+  CHECK(std::get<room::list_tasks>(*lt).assigned_by == account_id{5});
+  CHECK(std::get<room::list_tasks>(*lt).status == room::task_status::done);
+  auto u = codec::decode_room_command(codec::encode_command(
+      room::command{room::update_room{account_id{1}, std::nullopt, "", std::nullopt, 4}}));
+  REQUIRE(u);
+  CHECK_FALSE(std::get<room::update_room>(*u).name);
+  CHECK(std::get<room::update_room>(*u).description == "");
 }
 
 TEST_CASE("decoded room commands keep every field", "[command_codec]") {
@@ -140,4 +175,19 @@ TEST_CASE("the operator's user commands round-trip through JSON", "[command_code
       codec::encode_command(user::command{user::issue_token{std::string(64, 'a')}}));
   REQUIRE(issue.ok());
   CHECK(std::get<user::issue_token>(*issue).token_hash == std::string(64, 'a'));
+}
+
+TEST_CASE("the REST fetch position commands round-trip through JSON", "[command_codec][rest]") {
+  auto move = codec::decode_user_command(
+      codec::encode_command(user::command{user::move_fetch_cursor{room_id{3}, message_id{8}}}));
+  REQUIRE(move.ok());
+  CHECK(std::get<user::move_fetch_cursor>(*move).room == room_id{3});
+  CHECK(std::get<user::move_fetch_cursor>(*move).up_to == message_id{8});
+  auto peek = codec::decode_user_command(
+      codec::encode_command(user::command{user::peek_fetch_cursor{room_id{3}}}));
+  REQUIRE(peek.ok());
+  CHECK(std::get<user::peek_fetch_cursor>(*peek).room == room_id{3});
+  CHECK_FALSE(codec::decode_user_command(R"({"t": "user.move_fetch_cursor", "room": 3})").ok());
+  CHECK_FALSE(
+      codec::decode_user_command(R"({"t": "user.peek_fetch_cursor", "room": 3, "x": 1})").ok());
 }

@@ -282,3 +282,100 @@ TEST_CASE("get_accounts", "[protocol][admin]") {
   parse_bad(req("get_accounts", {{"account_ids", {1.5}}}));
   parse_bad(req("get_accounts", {{"account_ids", {9007199254740992ULL}}}));
 }
+
+TEST_CASE("room management ops", "[protocol][manage]") {
+  CHECK(std::get<get_room_req>(parse_ok(req("get_room", {{"room_id", 5}})).body).room ==
+        room_id{5});
+  CHECK(std::get<get_members_req>(parse_ok(req("get_members", {{"room_id", 5}})).body).room ==
+        room_id{5});
+  CHECK(std::get<delete_room_req>(parse_ok(req("delete_room", {{"room_id", 5}})).body).room ==
+        room_id{5});
+  parse_bad(req("get_room"));
+  parse_bad(req("delete_room", {{"room_id", "5"}}));
+  auto u = std::get<update_room_req>(
+      parse_ok(req("update_room", {{"room_id", 5}, {"icon_preset", "star"}})).body);
+  CHECK_FALSE(u.name);
+  CHECK(u.icon_preset == "star");
+  parse_bad(req("update_room", {{"room_id", 5}}));
+  parse_bad(req("update_room", {{"room_id", 5}, {"name", 3}}));
+  auto m = std::get<set_members_req>(
+      parse_ok(req("set_members",
+                   {{"room_id", 5}, {"members_admin_ids", {1, 2}}, {"members_readonly_ids", {3}}}))
+          .body);
+  CHECK(m.admins.size() == 2);
+  CHECK(m.members.empty());
+  CHECK(m.readonly == std::vector<account_id>{account_id{3}});
+  parse_bad(req("set_members", {{"room_id", 5}}));
+  parse_bad(req("set_members", {{"room_id", 5}, {"members_admin_ids", json::array()}}));
+  parse_bad(req("set_members", {{"room_id", 5}, {"members_admin_ids", "1,2"}}));
+  parse_bad(req("set_members",
+                {{"room_id", 5}, {"members_admin_ids", {1}}, {"members_member_ids", {0}}}));
+  CHECK(op_name(parse_ok(req("set_members", {{"room_id", 5}, {"members_admin_ids", {1}}})).body) ==
+        "set_members");
+}
+
+TEST_CASE("message extensions", "[protocol][message]") {
+  auto h = std::get<history_req>(parse_ok(req("history", {{"room_id", 5}, {"after", "0"}})).body);
+  REQUIRE(h.after);
+  CHECK(h.after->value == 0);
+  parse_bad(req("history", {{"room_id", 5}, {"after", "00"}}));
+  parse_bad(req("history", {{"room_id", 5}, {"before", "0"}}));
+  parse_bad(req("history", {{"room_id", 5}, {"after", 0}}));
+  CHECK(std::get<send_message_req>(
+            parse_ok(
+                req("send_message",
+                    {{"room_id", 5}, {"body", "b"}, {"client_msg_id", "c"}, {"self_unread", true}}))
+                .body)
+            .self_unread);
+  parse_bad(req("send_message",
+                {{"room_id", 5}, {"body", "b"}, {"client_msg_id", "c"}, {"self_unread", 1}}));
+  CHECK(std::get<get_message_req>(
+            parse_ok(req("get_message", {{"room_id", 5}, {"message_id", "3"}})).body)
+            .message == message_id{3});
+  parse_bad(req("get_message", {{"room_id", 5}, {"message_id", 3}}));
+  CHECK(std::get<mark_unread_req>(
+            parse_ok(req("mark_unread", {{"room_id", 5}, {"message_id", "3"}})).body)
+            .message == message_id{3});
+  parse_bad(req("mark_unread", {{"room_id", 5}, {"message_id", "0"}}));
+}
+
+TEST_CASE("task ops", "[protocol][task]") {
+  auto a = std::get<add_task_req>(
+      parse_ok(req("add_task", {{"room_id", 5}, {"body", "b"}, {"to_ids", {2, 3}}, {"limit", 9}}))
+          .body);
+  CHECK(a.to_ids.size() == 2);
+  CHECK(a.limit == 9);
+  CHECK_FALSE(a.limit_type);
+  parse_bad(req("add_task", {{"room_id", 5}, {"body", "b"}}));
+  parse_bad(req("add_task", {{"room_id", 5}, {"body", "b"}, {"to_ids", json::array()}}));
+  parse_bad(req("add_task", {{"room_id", 5}, {"body", "b"}, {"to_ids", {2}}, {"limit", -1}}));
+  parse_bad(req("add_task", {{"room_id", 5}, {"body", "b"}, {"to_ids", {2}}, {"limit", 1.5}}));
+  parse_bad(
+      req("add_task", {{"room_id", 5}, {"body", "b"}, {"to_ids", {2}}, {"limit_type", "week"}}));
+  auto st = std::get<set_task_status_req>(
+      parse_ok(req("set_task_status", {{"room_id", 5}, {"task_id", 2}, {"status", "done"}})).body);
+  CHECK(st.task == task_id{2});
+  parse_bad(req("set_task_status", {{"room_id", 5}, {"task_id", 2}, {"status", "closed"}}));
+  parse_bad(req("set_task_status", {{"room_id", 5}, {"task_id", 0}, {"status", "done"}}));
+  parse_bad(req("get_task", {{"room_id", 5}}));
+  auto l = std::get<list_tasks_req>(
+      parse_ok(req("list_tasks", {{"room_id", 5}, {"account_id", 2}, {"status", "open"}})).body);
+  CHECK(l.account == account_id{2});
+  CHECK_FALSE(l.assigned_by);
+  parse_bad(req("list_tasks", {{"room_id", 5}, {"status", "x"}}));
+  auto m = std::get<my_tasks_req>(parse_ok(req("my_tasks", {{"assigned_by_account_id", 4}})).body);
+  CHECK(m.assigned_by == account_id{4});
+  parse_bad(req("my_tasks", {{"assigned_by_account_id", "4"}}));
+  CHECK(op_name(parse_ok(req("my_status")).body) == "my_status");
+  TEST_CASE("fetch_messages", "[protocol][rest]") {
+    auto r = parse_ok(req("fetch_messages", {{"room_id", 5}}));
+    CHECK(op_name(r.body) == "fetch_messages");
+    CHECK(std::get<fetch_messages_req>(r.body).room == room_id{5});
+    CHECK_FALSE(std::get<fetch_messages_req>(r.body).force);
+    CHECK(std::get<fetch_messages_req>(
+              parse_ok(req("fetch_messages", {{"room_id", 5}, {"force", true}})).body)
+              .force);
+    parse_bad(req("fetch_messages"));
+    parse_bad(req("fetch_messages", {{"room_id", 5}, {"force", 1}}));
+    parse_bad(req("fetch_messages", {{"room_id", "5"}}));
+  }

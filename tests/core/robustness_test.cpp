@@ -47,7 +47,7 @@ TEST_CASE("mutated codec input never throws", "[codec][robustness]") {
       codec::encode(
           user::event{user::account_registered{account_id{1}, "a", std::string(64, 'a'), 1}}),
       codec::encode_snapshot(s),
-      codec::encode_snapshot(user::state{account_id{1}, true, "a", "h", 1}),
+      codec::encode_snapshot(user::state{account_id{1}, true, "a", "h", 1, false, {}}),
   };
   std::size_t accepted = 0;
   for (int round = 0; round < 3000; ++round) {

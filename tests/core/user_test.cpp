@@ -137,3 +137,28 @@ TEST_CASE("revoke tokens and issue a new one", "[user][admin]") {
     CHECK(code(s, user::issue_token{bad}) == errc::bad_request);
   }
 }
+
+TEST_CASE("the REST fetch position only moves forward, per room", "[user][rest]") {
+  const auto s = user::apply({}, user::account_registered{account_id{7}, "alice", hash, 1});
+  const room_id r1{1}, r2{2};
+  // Peeking decides nothing.
+  auto peek = user::decide(s, user::peek_fetch_cursor{r1});
+  REQUIRE(peek.ok());
+  CHECK(peek->empty());
+  auto m = user::decide(s, user::move_fetch_cursor{r1, message_id{5}});
+  REQUIRE(m.ok());
+  REQUIRE(m->size() == 1);
+  const auto moved = user::apply(s, m->at(0));
+  CHECK(moved.fetch_cursors == std::map<room_id, message_id>{{r1, message_id{5}}});
+  // Back or in place: nothing; another room has its own position.
+  CHECK(user::decide(moved, user::move_fetch_cursor{r1, message_id{5}})->empty());
+  CHECK(user::decide(moved, user::move_fetch_cursor{r1, message_id{3}})->empty());
+  const auto both =
+      user::apply(moved, user::decide(moved, user::move_fetch_cursor{r2, message_id{1}})->at(0));
+  CHECK(both.fetch_cursors.size() == 2);
+  CHECK(user::apply(both, user::decide(both, user::move_fetch_cursor{r1, message_id{9}})->at(0))
+            .fetch_cursors.at(r1) == message_id{9});
+  CHECK(code(s, user::move_fetch_cursor{room_id{}, message_id{1}}) == errc::bad_request);
+  CHECK(code(s, user::move_fetch_cursor{r1, message_id{}}) == errc::bad_request);
+  CHECK(code(user::state{}, user::peek_fetch_cursor{r1}) == errc::not_found);
+}

@@ -691,10 +691,17 @@ EVENT_FIELDS = {
     "read": {"room_id", "message_id", "unread_num", "mention_num"},
     "synced": set(),
     "gap": {"room_id", "seq"},
+    # Extensions (docs/protocol.md, "Rooms the Chatwork way").
+    "room_updated": {"room_id", "seq", "name", "description", "icon_preset"},
+    "room_deleted": {"room_id", "seq"},
+    "task_added": {"room_id", "seq", "task"},
+    "task_updated": {"room_id", "seq", "task"},
     # People and contacts (docs/protocol.md, "People and contacts").
     "contact_request": {"request_id", "account_id", "message", "time"},
     "contact_added": {"account_id", "room_id"},
 }
+TASK_FIELDS = {"task_id", "room_id", "account", "assigned_by_account", "body", "limit_time",
+               "limit_type", "status", "time", "update_time"}
 MESSAGE_FIELDS = {"message_id", "account_id", "account", "body", "send_time", "update_time",
                   "deleted"}
 
@@ -719,6 +726,16 @@ def event_shape_error(e):
             return "bad message.message_id"
     if e["ev"] in ("member_added",) and e["role"] not in ("admin", "member", "readonly"):
         return "bad role"
+    if e["ev"] == "room_created" and e.get("type", "group") not in ("group", "my", "direct"):
+        return "bad type"
+    if "task" in e:
+        t = e["task"]
+        if not isinstance(t, dict) or TASK_FIELDS - set(t):
+            return "bad task object"
+        if t["status"] not in ("open", "done") or t["limit_type"] not in ("none", "date", "time"):
+            return "bad task status or limit_type"
+        if t["room_id"] != e["room_id"]:
+            return "task of another room"
     return None
 
 

@@ -1008,3 +1008,54 @@ def test_frozen_node_is_fenced(cluster):
     verify_all(cluster, load, admin_token, cluster.nodes["n1"])
     print(f"{len(load.acked)} acknowledged; {len(by_key)} entities in the topic; probes sent "
           f"to the frozen node: {dict(outcomes)}")
+
+
+def rest_anyway(node, token, method, path, timeout=90.0, **kw):
+    """A REST call that must succeed, retried while the answer is 503 or 429 (a shard on the
+    move). Returns (status, body)."""
+    from test_rest import Rest
+
+    deadline = time.monotonic() + timeout
+    while True:
+        r = Rest(node, token)
+        try:
+            status, body, _ = r.call(method, path, **kw)
+        finally:
+            r.close()
+        if status in (200, 204):
+            return status, body
+        assert status in (503, 429), (node.name, method, path, status, body)
+        assert time.monotonic() < deadline, f"{method} {path} kept failing: {status} {body}"
+        time.sleep(0.3)
+
+
+def test_rest_across_nodes(cluster):
+    """The REST API on nodes that do not own the room (nor, for some calls, the user): posts are
+    forwarded to the owner, and the fetch position is the same from every node."""
+    owners = cluster.wait_settled(NODES)
+    accounts = {n: signup(cluster, f"rest-{n}") for n in NODES}
+    admin = connect(cluster.nodes["n1"], accounts["n1"][1])
+    members = [accounts[n][0] for n in NODES[1:]]
+    rooms = rooms_per_owner(cluster, admin, owners, per_node=1, members=members)
+    reader_id, reader_token = accounts["n3"]
+    for owner, (room,) in rooms.items():
+        others = [n for n in NODES if n != owner]
+        posted = []
+        for n in others:
+            status, body = rest_anyway(cluster.nodes[n], accounts[n][1], "POST",
+                                       f"/rooms/{room}/messages", form={"body": f"{n} via REST"})
+            assert status == 200 and body["message_id"].isdigit(), body
+            posted.append(body["message_id"])
+        # n3's account reads through one node that does not own the room, then through the other:
+        # the position moved for the account, not for a node.
+        status, first = rest_anyway(cluster.nodes[others[0]], reader_token, "GET",
+                                    f"/rooms/{room}/messages")
+        assert status == 200
+        assert [m["message_id"] for m in first] == posted, (owner, first)
+        assert {m["body"] for m in first} == {f"{n} via REST" for n in others}
+        status, again = rest_anyway(cluster.nodes[others[1]], reader_token, "GET",
+                                    f"/rooms/{room}/messages")
+        assert status == 204, (owner, again)
+        # And the room's counts agree from the owner's node.
+        status, listed = rest_anyway(cluster.nodes[owner], reader_token, "GET", "/rooms")
+        assert room in [x["room_id"] for x in listed]

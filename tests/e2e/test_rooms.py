@@ -46,3 +46,378 @@ def test_list_rooms_details_add_the_type(server):
     assert detailed["type"] == "group", detailed
     assert {k: v for k, v in detailed.items() if k in plain} == plain
     alice.fail("list_rooms", "bad_request", details="yes")
+
+
+# ---- room management ----------------------------------------------------------------------------
+
+
+def test_get_room_shows_counts_and_settings(server):
+    alice, bob, carol = (server.user(n) for n in ("alice", "bob", "carol"))
+    room = create_room(alice, "team", [bob], description="the team")
+    bob.next_event("room_created", pred=in_room(room))
+    alice.ok("send_message", room_id=room, body="hi [To:%d]" % bob.account_id, client_msg_id="a1")
+    info = bob.ok("get_room", room_id=room)["room"]
+    assert info == {
+        "room_id": room,
+        "name": "team",
+        "description": "the team",
+        "type": "group",
+        "icon_preset": "group",
+        "role": "member",
+        "unread_num": 1,
+        "mention_num": 1,
+        "message_num": 1,
+        "member_num": 2,
+        "task_num": 0,
+        "mytask_num": 0,
+        "file_num": 0,
+        "last_seq": 2,
+    }, info
+    carol.fail("get_room", "forbidden", room_id=room)
+    carol.fail("get_room", "not_found", room_id=987654)
+    carol.fail("get_room", "bad_request", room_id="1")
+    carol.fail("get_room", "bad_request")
+
+
+def test_update_room_admins_only_and_pushed(server):
+    alice, bob, carol = (server.user(n) for n in ("alice", "bob", "carol"))
+    room = create_room(alice, "team", [bob])
+    bob.next_event("room_created", pred=in_room(room))
+    r = alice.ok("update_room", room_id=room, name="renamed", icon_preset="beer")
+    assert r["room_id"] == room and r["seq"] == 2, r
+    e = bob.next_event("room_updated", pred=in_room(room))
+    assert e == {
+        "ev": "room_updated",
+        "room_id": room,
+        "seq": 2,
+        "name": "renamed",
+        "description": "",
+        "icon_preset": "beer",
+    }, e
+    assert entry(bob, room)["name"] == "renamed"
+    assert bob.ok("get_room", room_id=room)["room"]["icon_preset"] == "beer"
+
+    bob.fail("update_room", "forbidden", room_id=room, name="mine")
+    carol.fail("update_room", "forbidden", room_id=room, name="mine")
+    alice.fail("update_room", "not_found", room_id=987654, name="x")
+    alice.fail("update_room", "bad_request", room_id=room)
+    alice.fail("update_room", "bad_request", room_id=room, name="")
+    alice.fail("update_room", "bad_request", room_id=room, name=5)
+    alice.fail("update_room", "bad_request", room_id=room, icon_preset="rocket")
+    alice.fail("update_room", "too_large", room_id=room, name="x" * 256)
+    # Nothing changed by the refusals; the same values again record nothing.
+    r = alice.ok("update_room", room_id=room, name="renamed")
+    assert r["seq"] == 2, r
+    bob.no_event("room_updated")
+
+
+def test_get_members_with_roles_and_names(server):
+    alice, bob, carol = (server.user(n) for n in ("alice", "bob", "carol"))
+    room = create_room(alice, "team", [bob])
+    alice.ok("add_members", room_id=room, account_ids=[carol.account_id], role="readonly")
+    members = carol.ok("get_members", room_id=room)["members"]
+    assert members == [
+        {"account_id": alice.account_id, "role": "admin", "name": "alice"},
+        {"account_id": bob.account_id, "role": "member", "name": "bob"},
+        {"account_id": carol.account_id, "role": "readonly", "name": "carol"},
+    ], members
+    dave = server.user("dave")
+    dave.fail("get_members", "forbidden", room_id=room)
+    dave.fail("get_members", "not_found", room_id=987654)
+    dave.fail("get_members", "bad_request", room_id=0)
+
+
+def test_set_members_replaces_the_lists(server):
+    alice, bob, carol, dave = (server.user(n) for n in ("alice", "bob", "carol", "dave"))
+    room = create_room(alice, "team", [bob, carol])
+    carol.next_event("room_created", pred=in_room(room))
+    r = alice.ok(
+        "set_members",
+        room_id=room,
+        members_admin_ids=[alice.account_id, bob.account_id],
+        members_readonly_ids=[dave.account_id],
+    )
+    assert r["admin"] == sorted([alice.account_id, bob.account_id]), r
+    assert r["member"] == [] and r["readonly"] == [dave.account_id], r
+    e = carol.next_event("member_removed", pred=in_room(room))
+    assert e["account_id"] == carol.account_id, e
+    assert entry(carol, room) is None
+    assert entry(dave, room)["role"] == "readonly"
+    assert entry(bob, room)["role"] == "admin"
+
+    dave.fail("set_members", "forbidden", room_id=room, members_admin_ids=[dave.account_id])
+    carol.fail("set_members", "forbidden", room_id=room, members_admin_ids=[carol.account_id])
+    alice.fail("set_members", "bad_request", room_id=room, members_admin_ids=[])
+    alice.fail("set_members", "bad_request", room_id=room, members_member_ids=[bob.account_id])
+    alice.fail("set_members", "bad_request", room_id=room, members_admin_ids="1,2")
+    alice.fail(
+        "set_members",
+        "bad_request",
+        room_id=room,
+        members_admin_ids=[alice.account_id],
+        members_member_ids=[alice.account_id],
+    )
+    alice.fail("set_members", "not_found", room_id=room, members_admin_ids=[987654321])
+    alice.fail("set_members", "not_found", room_id=987654, members_admin_ids=[alice.account_id])
+    # The refusals changed nothing.
+    members = {m["account_id"]: m["role"] for m in alice.ok("get_members", room_id=room)["members"]}
+    assert members == {alice.account_id: "admin", bob.account_id: "admin", dave.account_id: "readonly"}
+
+
+def test_delete_room_vanishes_from_every_read(server):
+    alice, bob, carol = (server.user(n) for n in ("alice", "bob", "carol"))
+    room = create_room(alice, "team", [bob])
+    bob.next_event("room_created", pred=in_room(room))
+    alice.ok("send_message", room_id=room, body="secret", client_msg_id="a1")
+    bob.fail("delete_room", "forbidden", room_id=room)
+    carol.fail("delete_room", "forbidden", room_id=room)
+    alice.fail("delete_room", "not_found", room_id=987654)
+    alice.fail("delete_room", "bad_request", room_id="x")
+
+    alice.ok("delete_room", room_id=room)
+    e = bob.next_event("room_deleted", pred=in_room(room))
+    assert e == {"ev": "room_deleted", "room_id": room, "seq": 3}, e
+    for c in (alice, bob):
+        assert entry(c, room) is None
+        c.fail("history", "not_found", room_id=room)
+        c.fail("get_room", "not_found", room_id=room)
+        c.fail("get_members", "not_found", room_id=room)
+        c.fail("send_message", "not_found", room_id=room, body="x", client_msg_id="z")
+    alice.fail("delete_room", "not_found", room_id=room)
+    # A sync naming it replays nothing for it.
+    bob.take_events()
+    bob.ok("sync", since={str(room): 0})
+    bob.next_event("synced")
+    bob.no_event("message_created", pred=in_room(room))
+
+
+# ---- tasks --------------------------------------------------------------------------------------
+
+
+def test_tasks_one_per_assignee_pushed_and_counted(server):
+    alice, bob, carol, dave = (server.user(n) for n in ("alice", "bob", "carol", "dave"))
+    room = create_room(alice, "team", [bob, carol])
+    carol.next_event("room_created", pred=in_room(room))
+    r = alice.ok("add_task", room_id=room, body="write the spec",
+                 to_ids=[bob.account_id, carol.account_id], limit=1900000000)
+    assert r["task_ids"] == [1, 2] and r["seq"] == 3, r
+    e = carol.next_event("task_added", pred=in_room(room))
+    assert e["seq"] == 2 and e["task"]["task_id"] == 1, e
+    e = carol.next_event("task_added", pred=in_room(room))
+    t = e["task"]
+    assert t == {
+        "task_id": 2,
+        "room_id": room,
+        "account": {"account_id": carol.account_id},
+        "assigned_by_account": {"account_id": alice.account_id},
+        "body": "write the spec",
+        "limit_time": 1900000000,
+        "limit_type": "time",
+        "status": "open",
+        "time": t["time"],
+        "update_time": 0,
+    }, e
+    assert bob.ok("get_task", room_id=room, task_id=1)["task"]["account"]["account_id"] == bob.account_id
+
+    detailed = entry(bob, room, details=True)
+    assert detailed["task_num"] == 2 and detailed["mytask_num"] == 1, detailed
+    status = bob.ok("my_status")
+    assert status == {"re": status["re"], "ok": True, "unread_room_num": 0, "mention_room_num": 0,
+                      "mytask_room_num": 1, "unread_num": 0, "mention_num": 0, "mytask_num": 1}, status
+    mine = bob.ok("my_tasks")["tasks"]
+    assert [(x["task_id"], x["room"]) for x in mine] == [(1, {"room_id": room, "name": "team"})], mine
+
+    # Done by the assignee, open again by the creator; pushed as task_updated.
+    r = bob.ok("set_task_status", room_id=room, task_id=1, status="done")
+    assert r["task_id"] == 1, r
+    e = alice.next_event("task_updated", pred=in_room(room))
+    assert e["task"]["status"] == "done" and e["task"]["task_id"] == 1, e
+    assert bob.ok("my_tasks", status="open")["tasks"] == []
+    assert len(bob.ok("my_tasks", status="done")["tasks"]) == 1
+    assert bob.ok("my_status")["mytask_num"] == 0
+    alice.ok("set_task_status", room_id=room, task_id=1, status="open")
+    assert bob.ok("my_status")["mytask_num"] == 1
+
+    # Filters.
+    assert [t["task_id"] for t in alice.ok("list_tasks", room_id=room)["tasks"]] == [1, 2]
+    got = alice.ok("list_tasks", room_id=room, account_id=carol.account_id)["tasks"]
+    assert [t["task_id"] for t in got] == [2]
+    got = alice.ok("list_tasks", room_id=room, assigned_by_account_id=bob.account_id)["tasks"]
+    assert got == []
+    alice.ok("set_task_status", room_id=room, task_id=2, status="done")
+    got = alice.ok("list_tasks", room_id=room, status="done")["tasks"]
+    assert [t["task_id"] for t in got] == [2]
+    assert dave.ok("my_tasks")["tasks"] == []
+
+
+def test_task_bad_inputs(server):
+    alice, bob, carol, dave = (server.user(n) for n in ("alice", "bob", "carol", "dave"))
+    room = create_room(alice, "team", [bob])
+    alice.ok("add_members", room_id=room, account_ids=[carol.account_id], role="readonly")
+    alice.ok("add_task", room_id=room, body="x", to_ids=[bob.account_id])
+    carol.fail("add_task", "forbidden", room_id=room, body="x", to_ids=[bob.account_id])
+    dave.fail("add_task", "forbidden", room_id=room, body="x", to_ids=[bob.account_id])
+    dave.fail("list_tasks", "forbidden", room_id=room)
+    dave.fail("get_task", "forbidden", room_id=room, task_id=1)
+    dave.fail("set_task_status", "forbidden", room_id=room, task_id=1, status="done")
+    carol.fail("set_task_status", "forbidden", room_id=room, task_id=1, status="done")
+    alice.fail("add_task", "not_found", room_id=987654, body="x", to_ids=[bob.account_id])
+    alice.fail("add_task", "bad_request", room_id=room, body="x", to_ids=[dave.account_id])
+    alice.fail("add_task", "bad_request", room_id=room, body="x", to_ids=[])
+    alice.fail("add_task", "bad_request", room_id=room, body="", to_ids=[bob.account_id])
+    alice.fail("add_task", "bad_request", room_id=room, body="x", to_ids=[bob.account_id], limit=-5)
+    alice.fail("add_task", "bad_request", room_id=room, body="x", to_ids=[bob.account_id],
+               limit_type="week")
+    alice.fail("add_task", "bad_request", room_id=room, body="x", to_ids=[bob.account_id],
+               limit_type="date")
+    alice.fail("add_task", "bad_request", room_id=room, body="x", to_ids="2")
+    alice.fail("get_task", "not_found", room_id=room, task_id=99)
+    alice.fail("get_task", "bad_request", room_id=room, task_id="1")
+    alice.fail("set_task_status", "not_found", room_id=room, task_id=99, status="done")
+    alice.fail("set_task_status", "bad_request", room_id=room, task_id=1, status="finished")
+    alice.fail("list_tasks", "bad_request", room_id=room, status="later")
+    alice.fail("my_tasks", "bad_request", assigned_by_account_id=0)
+    # Nothing was added by the refusals.
+    assert [t["task_id"] for t in alice.ok("list_tasks", room_id=room)["tasks"]] == [1]
+
+
+def test_leaving_takes_your_tasks(server):
+    alice, bob = server.user("alice"), server.user("bob")
+    room = create_room(alice, "team", [bob])
+    alice.ok("add_task", room_id=room, body="x", to_ids=[bob.account_id, alice.account_id])
+    assert len(bob.ok("my_tasks")["tasks"]) == 1
+    bob.ok("leave_room", room_id=room)
+    assert bob.ok("my_tasks")["tasks"] == []
+    assert bob.ok("my_status")["mytask_num"] == 0
+    tasks = alice.ok("list_tasks", room_id=room)["tasks"]
+    assert [t["account"]["account_id"] for t in tasks] == [alice.account_id], tasks
+    # Deleting the room takes the rest.
+    alice.ok("delete_room", room_id=room)
+    assert alice.ok("my_tasks")["tasks"] == []
+
+
+# ---- the hibiki CLI -----------------------------------------------------------------------------
+
+from test_cli import CLI, run_cli  # noqa: E402  (the CLI helpers of test_cli.py)
+
+
+@pytest.mark.skipif(CLI is None, reason="set HIBIKI_CLI to the hibiki binary")
+def test_cli_members_and_tasks(server, tmp_path):
+    alice, bob, carol = (server.user(n) for n in ("alice", "bob", "carol"))
+    room = create_room(alice, "team", [bob])
+
+    def cli(*args):
+        return run_cli(server, tmp_path, *[str(a) for a in args], token=alice.token)
+
+    r = cli("set-members", room, "%d" % alice.account_id, "%d,%d" % (bob.account_id, carol.account_id))
+    assert r.returncode == 0, r.stderr
+    r = cli("members", room)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["ACCOUNT_ID", "ROLE", "NAME"], r.stdout
+    assert lines[1].split() == [str(alice.account_id), "admin", "alice"], r.stdout
+    assert lines[3].split() == [str(carol.account_id), "member", "carol"], r.stdout
+
+    r = cli("add-task", room, "ship it", bob.account_id, carol.account_id)
+    assert r.returncode == 0, r.stderr
+    assert "task_ids: [1,2]" in r.stdout, r.stdout
+    r = cli("tasks", room)
+    assert r.returncode == 0, r.stderr
+    rows = [line.split(None, 5) for line in r.stdout.splitlines()[1:]]
+    assert [(x[1], x[2], x[4], x[5]) for x in rows] == [
+        ("1", str(bob.account_id), "open", "ship it"),
+        ("2", str(carol.account_id), "open", "ship it"),
+    ], r.stdout
+    r = cli("done", room, 1)
+    assert r.returncode == 0, r.stderr
+    assert bob.ok("get_task", room_id=room, task_id=1)["task"]["status"] == "done"
+    r = run_cli(server, tmp_path, "my-tasks", token=carol.token)
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) == 2 and "ship it" in r.stdout, r.stdout
+
+    # Errors: the server's refusal on stderr with exit 1; usage errors exit 2.
+    r = run_cli(server, tmp_path, "done", str(room), "2", token=bob.token)
+    assert r.returncode == 1 and "forbidden" in r.stderr, (r.stdout, r.stderr)
+    r = cli("set-members", room, "")
+    assert r.returncode == 2, r.stderr
+    r = cli("set-members", room, "1,x")
+    assert r.returncode == 2, r.stderr
+    r = cli("tasks")
+    assert r.returncode == 2, r.stderr
+
+
+# ---- message extensions -------------------------------------------------------------------------
+
+
+def test_get_message(server):
+    alice, bob, carol = (server.user(n) for n in ("alice", "bob", "carol"))
+    room = create_room(alice, "team", [bob])
+    mid = alice.ok("send_message", room_id=room, body="hello", client_msg_id="a1")["message_id"]
+    m = bob.ok("get_message", room_id=room, message_id=mid)["message"]
+    assert m["message_id"] == mid and m["body"] == "hello" and m["account_id"] == alice.account_id, m
+    alice.ok("delete_message", room_id=room, message_id=mid)
+    m = bob.ok("get_message", room_id=room, message_id=mid)["message"]
+    assert m["deleted"] is True and m["body"] == "", m
+    bob.fail("get_message", "not_found", room_id=room, message_id="99")
+    carol.fail("get_message", "forbidden", room_id=room, message_id=mid)
+    carol.fail("get_message", "not_found", room_id=987654, message_id="1")
+    bob.fail("get_message", "bad_request", room_id=room, message_id=1)
+    bob.fail("get_message", "bad_request", room_id=room)
+
+
+def test_mark_unread_moves_the_cursor_back(server):
+    alice, bob, carol = (server.user(n) for n in ("alice", "bob", "carol"))
+    bob2 = server.connect(bob.token)
+    room = create_room(alice, "team", [bob])
+    for i, body in enumerate(["one", "two [To:%d]" % bob.account_id, "three"]):
+        alice.ok("send_message", room_id=room, body=body, client_msg_id="a%d" % i)
+    bob.ok("mark_read", room_id=room, message_id="3")
+    r = bob.ok("mark_unread", room_id=room, message_id="2")
+    assert r["unread_num"] == 2 and r["mention_num"] == 1, r
+    e = bob2.next_event("read", pred=lambda e: e.get("unread_num") == 2)
+    assert e["room_id"] == room and e["mention_num"] == 1, e
+    entry_ = entry(bob, room)
+    assert entry_["unread_num"] == 2 and entry_["mention_num"] == 1, entry_
+    # Already unread from there: the current counts, nothing moves.
+    r = bob.ok("mark_unread", room_id=room, message_id="3")
+    assert r["unread_num"] == 2, r
+    bob.fail("mark_unread", "not_found", room_id=room, message_id="99")
+    carol.fail("mark_unread", "forbidden", room_id=room, message_id="1")
+    bob.fail("mark_unread", "bad_request", room_id=room, message_id="0")
+    bob.fail("mark_unread", "not_found", room_id=987654, message_id="1")
+
+
+def test_self_unread_on_send(server):
+    alice, bob = server.user("alice"), server.user("bob")
+    room = create_room(alice, "team", [bob])
+    alice.ok("send_message", room_id=room, body="for later", client_msg_id="a1", self_unread=True)
+    assert entry(alice, room)["unread_num"] == 1
+    alice.ok("send_message", room_id=room, body="now", client_msg_id="a2")
+    assert entry(alice, room)["unread_num"] == 0
+    alice.fail("send_message", "bad_request", room_id=room, body="x", client_msg_id="a3",
+               self_unread="yes")
+
+
+def test_toall_and_replies_are_mentions(server):
+    alice, bob, carol = (server.user(n) for n in ("alice", "bob", "carol"))
+    room = create_room(alice, "team", [bob, carol])
+    mid = alice.ok("send_message", room_id=room, body="[toall] standup", client_msg_id="a1")[
+        "message_id"]
+    assert entry(bob, room)["mention_num"] == 1
+    assert entry(carol, room)["mention_num"] == 1
+    assert entry(alice, room)["mention_num"] == 0
+    bob.ok("send_message", room_id=room, body="[rp aid=%d to=%d-%s] ok" % (alice.account_id, room, mid),
+           client_msg_id="b1")
+    assert entry(alice, room)["mention_num"] == 1
+    assert entry(carol, room)["mention_num"] == 1
+
+
+def test_history_after_zero_is_from_the_start(server):
+    alice = server.user("alice")
+    room = create_room(alice, "team")
+    for i in range(3):
+        alice.ok("send_message", room_id=room, body="m%d" % i, client_msg_id="a%d" % i)
+    got = alice.ok("history", room_id=room, after="0", limit=2)["messages"]
+    assert [m["body"] for m in got] == ["m0", "m1"], got
+    alice.fail("history", "bad_request", room_id=room, after="00")
+    alice.fail("history", "bad_request", room_id=room, before="0")

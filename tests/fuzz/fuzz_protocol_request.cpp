@@ -45,6 +45,45 @@ struct body_checker {
     check_wire_id(r.account);
   }
   void operator()(const leave_room_req& r) const { check_wire_id(r.room); }
+  void operator()(const get_room_req& r) const { check_wire_id(r.room); }
+  void operator()(const add_task_req& r) const {
+    check_wire_id(r.room);
+    FUZZ_CHECK(!r.to_ids.empty() && r.limit >= 0);
+    check_accounts(r.to_ids);
+  }
+  void operator()(const set_task_status_req& r) const {
+    check_wire_id(r.room);
+    check_wire_id(r.task);
+    FUZZ_CHECK(r.status == "open" || r.status == "done");
+  }
+  void operator()(const get_task_req& r) const {
+    check_wire_id(r.room);
+    check_wire_id(r.task);
+  }
+  void operator()(const list_tasks_req& r) const { check_wire_id(r.room); }
+  void operator()(const my_tasks_req&) const {}
+  void operator()(const my_status_req&) const {}
+  void operator()(const get_message_req& r) const {
+    check_wire_id(r.room);
+    check_message_id(r.message);
+  }
+  void operator()(const mark_unread_req& r) const {
+    check_wire_id(r.room);
+    check_message_id(r.message);
+  }
+  void operator()(const delete_room_req& r) const { check_wire_id(r.room); }
+  void operator()(const get_members_req& r) const { check_wire_id(r.room); }
+  void operator()(const update_room_req& r) const {
+    check_wire_id(r.room);
+    FUZZ_CHECK(r.name || r.description || r.icon_preset);
+  }
+  void operator()(const set_members_req& r) const {
+    check_wire_id(r.room);
+    FUZZ_CHECK(!r.admins.empty());
+    check_accounts(r.admins);
+    check_accounts(r.members);
+    check_accounts(r.readonly);
+  }
   void operator()(const send_message_req& r) const { check_wire_id(r.room); }
   void operator()(const edit_message_req& r) const {
     check_wire_id(r.room);
@@ -58,7 +97,8 @@ struct body_checker {
     check_wire_id(r.room);
     FUZZ_CHECK(!(r.before && r.after));
     if (r.before) check_message_id(*r.before);
-    if (r.after) check_message_id(*r.after);
+    // after "0" (from the start) is the one message id 0 the parser lets through.
+    if (r.after && r.after->value != 0) check_message_id(*r.after);
     FUZZ_CHECK(r.limit >= 1 && r.limit <= 100);
   }
   void operator()(const mark_read_req& r) const {

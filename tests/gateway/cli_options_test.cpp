@@ -157,6 +157,20 @@ TEST_CASE("hibikid flags", "[cli][options]") {
           std::chrono::seconds(1));
   REQUIRE(parse_daemon_options({"--allowed-origins=*"})->edge.allowed_origins == strings{"*"});
 
+  // The REST API's rate and body limit.
+  auto api_defaults = to_gateway_options(*parse_daemon_options({}));
+  REQUIRE(api_defaults.api_rate == 300);
+  REQUIRE(api_defaults.api_rate_period == std::chrono::seconds(300));
+  REQUIRE(api_defaults.api_max_body_bytes == 1024 * 1024);
+  auto api =
+      to_gateway_options(*parse_daemon_options({"--api-rate=100/2h", "--api-max-body=4096"}));
+  REQUIRE(api.api_rate == 100);
+  REQUIRE(api.api_rate_period == std::chrono::seconds(7200));
+  REQUIRE(api.api_max_body_bytes == 4096);
+  REQUIRE(parse_daemon_options({"--api-rate=0"})->api_rate == 0);
+  REQUIRE(parse_daemon_options({"--api-rate=10/s"})->api_rate_period == std::chrono::seconds(1));
+  REQUIRE(parse_daemon_options({"--api-rate=5/min"})->api_rate_period == std::chrono::seconds(60));
+
   auto v6 = parse_daemon_options({"--http=[::1]:9000"});
   REQUIRE(v6.ok());
   REQUIRE(v6->http_host == "::1");
@@ -466,6 +480,12 @@ TEST_CASE("hibikid rejects bad options", "[cli][options]") {
            strings{"--signup-rate=10"},
            strings{"--signup-rate=10/day"},
            strings{"--signup-rate=/min"},
+           strings{"--api-rate=300"},
+           strings{"--api-rate=300/day"},
+           strings{"--api-rate=0/min"},
+           strings{"--api-rate=10/0min"},
+           strings{"--api-rate=/min"},
+           strings{"--api-max-body=10"},
            strings{"--trusted-proxies="},
            strings{"--trusted-proxies=10.0.0.0/8,,127.0.0.1"},
            strings{"--allowed-origins=example.com"},

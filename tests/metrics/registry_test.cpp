@@ -108,6 +108,23 @@ TEST_CASE("gateway metrics: connections up and down, HTTP by path class and stat
   CHECK(e.value("hibiki_slow_clients_dropped_total") == 1.0);
 }
 
+TEST_CASE("REST requests by endpoint and status", "[metrics][rest]") {
+  auto reg = metrics::registry::create();
+  reg->rest_request("messages_post", 200);
+  reg->rest_request("messages_post", 200);
+  reg->rest_request("messages_post", 403);
+  reg->rest_request("unknown", 404);
+  reg->http_request(metrics::http_path::rest, 200);
+  auto e = parse_exposition(reg->exposition());
+  REQUIRE(e.error.empty());
+  CHECK(e.value("hibiki_rest_requests_total", {{"endpoint", "messages_post"}, {"code", "200"}}) ==
+        2.0);
+  CHECK(e.value("hibiki_rest_requests_total", {{"endpoint", "messages_post"}, {"code", "403"}}) ==
+        1.0);
+  CHECK(e.value("hibiki_rest_requests_total", {{"endpoint", "unknown"}, {"code", "404"}}) == 1.0);
+  CHECK(e.value("hibiki_http_requests_total", {{"path", "rest"}, {"code", "200"}}) == 1.0);
+}
+
 TEST_CASE("collectors set scrape-time metrics and stop when their handle goes", "[metrics]") {
   auto reg = metrics::registry::create();
   std::uint64_t passivated = 5;

@@ -88,6 +88,21 @@ result<std::uint64_t> parse_id(std::string_view text, std::string_view what) {
   return *n;
 }
 
+result<std::vector<std::uint64_t>> parse_id_list(std::string_view text, std::string_view what) {
+  std::vector<std::uint64_t> out;
+  if (text.empty()) return out;
+  std::size_t start = 0;
+  for (;;) {
+    auto comma = text.find(',', start);
+    auto id = parse_id(
+        text.substr(start, comma == std::string_view::npos ? text.npos : comma - start), what);
+    if (!id) return id.error();
+    out.push_back(*id);
+    if (comma == std::string_view::npos) return out;
+    start = comma + 1;
+  }
+}
+
 namespace {
 status check_id(std::string_view text, std::string_view what) {
   auto id = parse_id(text, what);
@@ -219,6 +234,28 @@ result<client_options> parse_client_options(const std::vector<std::string>& args
     st = arity(2, 2, "add-member ROOM ACCOUNT_ID");
     if (st) st = check_id(o.args[0], "room id");
     if (st) st = check_id(o.args[1], "account id");
+  } else if (o.command == "members" || o.command == "tasks") {
+    st = arity(1, 1, o.command + " ROOM");
+    if (st) st = check_id(o.args[0], "room id");
+  } else if (o.command == "set-members") {
+    st = arity(2, 4, "set-members ROOM ADMIN_IDS [MEMBER_IDS [READONLY_IDS]]  (comma-separated)");
+    if (st) st = check_id(o.args[0], "room id");
+    for (std::size_t k = 1; st && k < o.args.size(); ++k) {
+      auto ids = parse_id_list(o.args[k], "account id");
+      if (!ids) st = ids.error();
+    }
+    if (st && o.args[1].empty()) st = status(errc::bad_request, "a room needs at least one admin");
+  } else if (o.command == "add-task") {
+    st = arity(3, static_cast<std::size_t>(-1), "add-task ROOM TEXT ACCOUNT_ID...");
+    if (st) st = check_id(o.args[0], "room id");
+    if (st && o.args[1].empty()) st = status(errc::bad_request, "the task text is empty");
+    for (std::size_t k = 2; st && k < o.args.size(); ++k) st = check_id(o.args[k], "account id");
+  } else if (o.command == "done" || o.command == "reopen") {
+    st = arity(2, 2, o.command + " ROOM TASK_ID");
+    if (st) st = check_id(o.args[0], "room id");
+    if (st) st = check_id(o.args[1], "task id");
+  } else if (o.command == "my-tasks") {
+    st = arity(0, 0, "my-tasks");
   } else {
     return usage_error("unknown command '" + o.command + "'");
   }
@@ -287,6 +324,15 @@ Commands:
   rooms                             list your rooms
   create-room NAME [MEMBER_ID...]   create a room; prints its id
   add-member ROOM ACCOUNT_ID        add an account to a room
+  members ROOM                      the room's members with their roles and names
+  set-members ROOM ADMIN_IDS [MEMBER_IDS [READONLY_IDS]]
+                                    replace the member lists at once (ids comma-separated, e.g.
+                                    1,2; members left out are removed; at least one admin)
+  add-task ROOM TEXT ACCOUNT_ID...  a task for each account; prints the task ids
+  tasks ROOM                        the room's tasks
+  my-tasks                          the tasks assigned to you, in every room
+  done ROOM TASK_ID                 mark a task done (its assignee or creator)
+  reopen ROOM TASK_ID               mark a task open again
   me                                your profile and the id of your `my` room
   profile FIELD=VALUE...            change your profile: name, chatwork_id, organization_name,
                                     department, title, introduction (VALUE may be empty)

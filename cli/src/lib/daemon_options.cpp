@@ -269,6 +269,40 @@ status set_signup_rate(std::string_view value, daemon_options& o) {
   return status::success();
 }
 
+/// --api-rate=N/PERIOD with PERIOD [K]s, [K]min or [K]h ("300/5min"), or 0 for no limit.
+status set_api_rate(std::string_view value, daemon_options& o) {
+  constexpr std::string_view expected =
+      "N/PERIOD such as 300/5min, 100/min or 10/s (PERIOD: [K]s, [K]min or [K]h; 0 = no limit)";
+  if (value == "0") {
+    o.api_rate = 0;
+    return status::success();
+  }
+  auto slash = value.find('/');
+  if (slash == std::string_view::npos) return bad("api-rate", value, expected);
+  auto n = parse_unsigned(value.substr(0, slash), 1'000'000'000);
+  auto unit = value.substr(slash + 1);
+  std::size_t digits = 0;
+  while (digits < unit.size() && unit[digits] >= '0' && unit[digits] <= '9') ++digits;
+  std::uint64_t times = 1;
+  if (digits > 0) {
+    auto k = parse_unsigned(unit.substr(0, digits), 1'000'000);
+    if (!k || *k == 0) return bad("api-rate", value, expected);
+    times = *k;
+  }
+  unit.remove_prefix(digits);
+  std::int64_t seconds = 0;
+  if (unit == "s")
+    seconds = 1;
+  else if (unit == "min")
+    seconds = 60;
+  else if (unit == "h")
+    seconds = 3600;
+  if (!n || *n == 0 || seconds == 0) return bad("api-rate", value, expected);
+  o.api_rate = static_cast<std::uint32_t>(*n);
+  o.api_rate_period = std::chrono::seconds(seconds * static_cast<std::int64_t>(times));
+  return status::success();
+}
+
 // The setters of the table. Captureless lambdas, so each entry holds a plain function pointer.
 using options = daemon_options;
 using sv = std::string_view;
@@ -508,6 +542,15 @@ const std::vector<option_spec> table = {
     {"signup-rate", "N/s|N/min|N/h",
      "sign-ups per client address; past it HTTP 429 with Retry-After (0 = no limit)", "10/min",
      [](sv v, options& o) { return set_signup_rate(v, o); }},
+    {"api-rate", "N/PERIOD",
+     "REST API (/v2) requests per token per period on this node, e.g. 300/5min; past it HTTP 429 "
+     "(0 = no limit)",
+     "300/5min", [](sv v, options& o) { return set_api_rate(v, o); }},
+    {"api-max-body", "BYTES", "largest REST API (/v2) request body; past it HTTP 413", "1048576",
+     [](sv v, options& o) {
+       return set_count("api-max-body", v, 1024, 64 * 1024 * 1024,
+                        "a number of bytes from 1024 to 67108864", o.api_max_body);
+     }},
     {"trusted-proxies", "CIDR[,CIDR...]",
      "reverse proxies whose X-Forwarded-For names the client (default: none, the TCP peer is "
      "the client)",
@@ -915,6 +958,9 @@ gateway::gateway_options to_gateway_options(const daemon_options& o) {
   g.max_frame_bytes = o.max_frame_bytes;
   g.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(o.idle_timeout);
   g.max_outgoing_bytes = o.max_outgoing_bytes;
+  g.api_rate = o.api_rate;
+  g.api_rate_period = o.api_rate_period;
+  g.api_max_body_bytes = o.api_max_body;
   // The admin token itself is read from --admin-token-file by hibikid (load_admin_token).
   g.admin_host = o.admin_http_host;
   g.admin_port = o.admin_http_port;

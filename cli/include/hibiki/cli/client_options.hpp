@@ -74,5 +74,7 @@ std::string operator_url(const client_options& o);
 
 /// Parses a positive decimal id below 2^53. Errors: bad_request naming `what`.
 result<std::uint64_t> parse_id(std::string_view text, std::string_view what);
+/// Comma-separated ids ("1,2,3"; "" is none). Errors: bad_request naming `what`.
+result<std::vector<std::uint64_t>> parse_id_list(std::string_view text, std::string_view what);
 
 }  // namespace hibiki::cli

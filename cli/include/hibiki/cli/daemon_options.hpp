@@ -98,6 +98,12 @@ struct daemon_options {
   /// Default: gateway::edge_options' defaults (plain, 10000, 100, 10/min, none, the listen
   /// address's origins)
   gateway::edge_options edge;
+  /// --api-rate=N/PERIOD: REST API (/v2) requests per token per period on this node (0 = no
+  /// limit). Default: 300/5min
+  std::uint32_t api_rate = 300;
+  std::chrono::seconds api_rate_period{300};
+  /// --api-max-body=BYTES: largest /v2 request body. Default: 1 MiB
+  std::size_t api_max_body = 1024 * 1024;
 
   /// --metrics=true|false: record metrics and serve GET /metrics. Default: true
   bool metrics = true;

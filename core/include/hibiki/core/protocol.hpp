@@ -48,6 +48,7 @@ struct send_message_req {
   room_id room;
   std::string body;
   std::string client_msg_id;
+  bool self_unread = false;  ///< the message stays unread for its author (an extension)
 };
 struct edit_message_req {
   room_id room;
@@ -61,8 +62,8 @@ struct delete_message_req {
 struct history_req {
   room_id room;
   std::optional<message_id> before;
-  std::optional<message_id> after;
-  std::size_t limit = 50;  ///< 1..100
+  std::optional<message_id> after;  ///< "0" (message_id 0) means from the start
+  std::size_t limit = 50;           ///< 1..100
 };
 struct mark_read_req {
   room_id room;
@@ -76,6 +77,81 @@ struct get_accounts_req {
   std::vector<account_id> accounts;  ///< 1..max_get_accounts
 };
 inline constexpr std::size_t max_get_accounts = 1000;
+/// The room with its counts (Chatwork's GET /rooms/{id}).
+struct get_room_req {
+  room_id room;
+};
+/// Name, description, icon preset (admins); at least one of them.
+struct update_room_req {
+  room_id room;
+  std::optional<std::string> name;
+  std::optional<std::string> description;
+  std::optional<std::string> icon_preset;
+};
+struct delete_room_req {
+  room_id room;
+};
+/// The members with roles and names.
+struct get_members_req {
+  room_id room;
+};
+/// Replaces the member lists (Chatwork's PUT /rooms/{id}/members).
+struct set_members_req {
+  room_id room;
+  std::vector<account_id> admins;    ///< members_admin_ids, required, at least one
+  std::vector<account_id> members;   ///< members_member_ids
+  std::vector<account_id> readonly;  ///< members_readonly_ids
+};
+
+/// Tasks, Chatwork-shaped: one task per account in `to_ids`.
+struct add_task_req {
+  room_id room;
+  std::string body;
+  std::vector<account_id> to_ids;
+  std::int64_t limit = 0;                 ///< Unix time; 0 = none
+  std::optional<std::string> limit_type;  ///< none|date|time; default time with a limit
+};
+struct set_task_status_req {
+  room_id room;
+  task_id task;
+  std::string status;  ///< open|done
+};
+struct get_task_req {
+  room_id room;
+  task_id task;
+};
+struct list_tasks_req {
+  room_id room;
+  std::optional<account_id> account;      ///< the assignee
+  std::optional<account_id> assigned_by;  ///< the creator
+  std::optional<std::string> status;      ///< open|done
+};
+/// The tasks assigned to the caller across rooms.
+struct my_tasks_req {
+  std::optional<account_id> assigned_by;
+  std::optional<std::string> status;
+};
+/// One message (members only).
+struct get_message_req {
+  room_id room;
+  message_id message;
+};
+/// Moves the read cursor back: `message` and everything after it are unread.
+struct mark_unread_req {
+  room_id room;
+  message_id message;
+};
+/// Chatwork's my/status: unread, mention and task counts over all the caller's rooms.
+struct my_status_req {};
+/// The messages new to this account since its last fetch of the room (an extension: the REST
+/// API's GET /v2/rooms/{id}/messages): up to 100 after the account's fetch position, oldest
+/// first, and the position moves to the last one (durably, before the reply). `force`: the
+/// latest 100 instead, and the position moves to the newest.
+struct fetch_messages_req {
+  room_id room;
+  bool force = false;
+};
+inline constexpr std::size_t max_fetch_messages = 100;
 
 /// The caller's own profile (Chatwork's `me`).
 struct me_req {};
@@ -110,7 +186,10 @@ struct list_contacts_req {};
 using request_body =
     std::variant<ping_req, auth_req, create_room_req, add_members_req, remove_member_req,
                  leave_room_req, list_rooms_req, send_message_req, edit_message_req,
-                 delete_message_req, history_req, mark_read_req, sync_req, get_accounts_req, me_req,
+                 delete_message_req, history_req, mark_read_req, sync_req, get_accounts_req,
+                 get_room_req, update_room_req, delete_room_req, get_members_req, set_members_req,
+                 add_task_req, set_task_status_req, get_task_req, list_tasks_req, my_tasks_req,
+                 my_status_req, get_message_req, mark_unread_req, fetch_messages_req, me_req,
                  update_profile_req, get_profiles_req, request_contact_req, incoming_requests_req,
                  accept_contact_req, reject_contact_req, list_contacts_req>;
 

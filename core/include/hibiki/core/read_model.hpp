@@ -12,6 +12,7 @@
 ///                                     organization_name, department, title, introduction
 ///                                     [, disabled: true]}
 ///   tokens         token hash       → account id (decimal); only the live token of each account
+///   account_tasks  account|room|task → task object JSON (the tasks assigned to the account)
 ///   contacts       account|other    → {account_id: other, room_id: the pair's direct room}
 ///   contact_requests  to|from       → {account_id: from, message, time}: requests waiting
 
@@ -38,10 +39,11 @@ enum class table : std::uint8_t {
   member_rooms,
   accounts,
   tokens,
+  account_tasks,
   contacts,
   contact_requests
 };
-inline constexpr int table_count = 8;
+inline constexpr int table_count = 9;
 const char* table_name(table t);
 
 /// A put (value set) or a delete (value empty) of one row.
@@ -62,6 +64,8 @@ std::string room_summary_key(room_id r);
 std::string member_room_key(account_id a, room_id r);
 std::string member_rooms_prefix(account_id a);
 std::string account_key(account_id a);
+std::string account_task_key(account_id a, room_id r, task_id t);
+std::string account_tasks_prefix(account_id a);
 std::string contact_key(account_id a, account_id other);
 std::string contacts_prefix(account_id a);
 std::string contact_request_key(account_id to, account_id from);
@@ -75,12 +79,14 @@ struct room_summary {
   message_id last_message;
   std::vector<message_id> deleted;                ///< ascending
   room::room_type type = room::room_type::group;  ///< rows written before types read as group
+  std::size_t task_num = 0;                       ///< open tasks
 };
 struct member_row {
   room_id room;
   hibiki::role role = hibiki::role::member;
   message_id read_up_to;
   std::vector<message_id> pending_mentions;  ///< ascending
+  std::size_t mytask_num = 0;                ///< open tasks assigned to the member
 };
 /// One entry of the `list_rooms` reply.
 struct room_listing {
@@ -88,6 +94,8 @@ struct room_listing {
   std::string name;
   room::room_type type = room::room_type::group;
   hibiki::role role = hibiki::role::member;
+  std::size_t task_num = 0;
+  std::size_t mytask_num = 0;
   std::size_t unread_num = 0;
   std::size_t mention_num = 0;
   std::size_t message_num = 0;
@@ -102,7 +110,7 @@ result<member_row> decode_member_row(std::string_view json);
 /// unread/mention counts computed from the two rows (the same numbers `room::unread_num` gives).
 room_listing listing(const member_row& m, const room_summary& s);
 /// The v1 entry {room_id, name, role, unread_num, mention_num, message_num, last_seq}; with
-/// `details` (list_rooms's extension) also {type}.
+/// `details` (list_rooms's extension) also {type, task_num, mytask_num}.
 nlohmann::json to_json(const room_listing& l, bool details = false);
 
 /// The accounts row of a user state (also what `get_profiles` shows of an account).
@@ -131,6 +139,20 @@ class name_refresher {
   lookup_fn lookup_;
   std::map<std::uint64_t, std::optional<std::string>> known_;
 };
+
+/// The `get_room` reply's room as `viewer` (a member) sees it: {room_id, name, description, type,
+/// icon_preset, role, unread_num, mention_num, message_num, member_num, file_num, last_seq}.
+nlohmann::json room_info(const room::state& s, account_id viewer);
+/// `get_members`: [{account_id, role}] in account order.
+nlohmann::json member_list(const room::state& s);
+/// `set_members`'s reply: {admin: [ids], member: [ids], readonly: [ids]}.
+nlohmann::json members_by_role(const room::state& s);
+
+/// The task object of the protocol (Chatwork-shaped): {task_id, room_id, account: {account_id},
+/// assigned_by_account: {account_id}, body, limit_time, limit_type, status, time, update_time}.
+nlohmann::json task_object(room_id r, task_id id, const room::task& t);
+/// `list_tasks`: the room's tasks that pass the filters, in task order.
+nlohmann::json task_list(const room::state& s, const room::list_tasks& q);
 
 // ---- projection --------------------------------------------------------------------------------
 

@@ -28,6 +28,8 @@ inline constexpr std::size_t max_description_chars = 10000;
 inline constexpr std::size_t max_client_msg_id = 64;
 /// Accounts named in one create_room / add_members.
 inline constexpr std::size_t max_members_per_command = 1000;
+/// Assignees of one add_task (one task each).
+inline constexpr std::size_t max_task_assignees = 100;
 /// How many recent (account, client_msg_id) pairs a room remembers for idempotent retries.
 inline constexpr std::size_t dedupe_window = 10000;
 
@@ -77,6 +79,8 @@ struct send_message {
   std::string body;
   std::string client_msg_id;
   unix_time now = 0;
+  /// Chatwork's self_unread: the author's read cursor stays before the new message.
+  bool self_unread = false;
   std::string author_name{};
 };
 struct edit_message {
@@ -95,9 +99,92 @@ struct mark_read {
   account_id actor;
   message_id message;
 };
+/// Marks the room unread from `message` on: the read cursor moves back to just before it.
+struct mark_unread {
+  account_id actor;
+  message_id message;
+};
 
-using command = std::variant<create_room, add_members, remove_member, leave_room, send_message,
-                             edit_message, delete_message, mark_read>;
+// ---- tasks --------------------------------------------------------------------------------------
+
+enum class task_status : std::uint8_t { open, done };
+/// How a task's limit reads: no limit, a day, or a moment (Chatwork's limit_type).
+enum class limit_type : std::uint8_t { none, date, time };
+std::string_view to_string(task_status s);
+std::optional<task_status> parse_task_status(std::string_view text);
+std::string_view to_string(limit_type t);
+std::optional<limit_type> parse_limit_type(std::string_view text);
+
+/// Creates one task per assignee (members of the room; read-only members cannot assign). A
+/// `limit` (Unix time) goes with limit_type date or time; limit_type none has no limit.
+struct add_task {
+  account_id actor;
+  std::vector<account_id> assignees;
+  std::string body;
+  unix_time limit = 0;
+  room::limit_type limit_type = room::limit_type::none;
+  unix_time now = 0;
+};
+/// Marks a task done or open again: its assignee or its creator only.
+struct set_task_status {
+  account_id actor;
+  task_id task;
+  task_status status = task_status::done;
+  unix_time now = 0;
+};
+/// One task (members only). A query.
+struct get_task {
+  account_id actor;
+  task_id task;
+};
+/// The room's tasks, filtered (members only). A query.
+struct list_tasks {
+  account_id actor;
+  std::optional<account_id> assignee;
+  std::optional<account_id> assigned_by;
+  std::optional<task_status> status;
+};
+
+/// The room as Chatwork's "get room" shows it. A query: the room answers from its state and
+/// records nothing (members only).
+struct get_room {
+  account_id actor;
+};
+/// The members with their roles (members only). A query, like get_room.
+struct get_members {
+  account_id actor;
+};
+/// Changes the name, description and/or icon preset (admins only; unset fields stay).
+struct update_room {
+  account_id actor;
+  std::optional<std::string> name;
+  std::optional<std::string> description;
+  std::optional<std::string> icon_preset;
+  unix_time now = 0;
+};
+/// Deletes the room (admins only; group rooms only). Its messages and tasks vanish from every
+/// read; its events stay in the journal.
+struct delete_room {
+  account_id actor;
+  unix_time now = 0;
+};
+/// Replaces the member lists at once, as Chatwork's `PUT /rooms/{id}/members`: the accounts
+/// listed get those roles, members not listed are removed. At least one admin.
+struct set_members {
+  account_id actor;
+  std::vector<account_id> admins;
+  std::vector<account_id> members;
+  std::vector<account_id> readonly;
+};
+
+using command =
+    std::variant<create_room, add_members, remove_member, leave_room, send_message, edit_message,
+                 delete_message, mark_read, get_room, get_members, update_room, delete_room,
+                 set_members, add_task, set_task_status, get_task, list_tasks, mark_unread>;
+
+/// Chatwork's icon presets; a room starts with "group".
+bool is_icon_preset(std::string_view name);
+inline constexpr std::string_view default_icon_preset = "group";
 
 // ---- events (what happened; persisted in the journal) ------------------------------------------
 
@@ -148,8 +235,47 @@ struct read_marked {
   message_id up_to;
 };
 
+/// The name, description and icon preset after an update (all three, changed or not).
+struct room_updated {
+  std::string name;
+  std::string description;
+  std::string icon_preset;
+  account_id by;
+  unix_time time = 0;
+};
+/// An admin deleted the room: nobody is a member any more and every command is not_found.
+struct room_deleted {
+  account_id by;
+  unix_time time = 0;
+};
+
+/// One task, assigned to one member. Tasks of a member who leaves (or is removed) go with them.
+struct task_added {
+  task_id id;
+  account_id assignee;
+  account_id by;
+  std::string body;
+  unix_time limit = 0;
+  room::limit_type limit_type = room::limit_type::none;
+  unix_time time = 0;
+};
+struct task_status_changed {
+  task_id id;
+  task_status status = task_status::done;
+  account_id by;
+  unix_time time = 0;
+};
+
+/// A member's read cursor moved back (mark_unread, or a send with self_unread): everything after
+/// `up_to` is unread again. Not a room event of the protocol (no `seq`), like read_marked.
+struct unread_marked {
+  account_id account;
+  message_id up_to;
+};
+
 using event = std::variant<room_created, member_added, member_removed, message_posted,
-                           message_edited, message_deleted, read_marked>;
+                           message_edited, message_deleted, read_marked, room_updated, room_deleted,
+                           task_added, task_status_changed, unread_marked>;
 
 /// True for events that clients see as room events with a `seq` (all but read_marked).
 bool is_visible(const event& e);
@@ -175,6 +301,19 @@ struct message_meta {
   friend bool operator==(const message_meta&, const message_meta&) = default;
 };
 
+struct task {
+  account_id assignee;
+  account_id by;
+  std::string body;
+  unix_time limit = 0;
+  room::limit_type limit_type = room::limit_type::none;
+  task_status status = task_status::open;
+  unix_time time = 0;         ///< when it was added
+  unix_time update_time = 0;  ///< when its status last changed (0 = never)
+
+  friend bool operator==(const task&, const task&) = default;
+};
+
 struct sent_receipt {
   message_id id;
   seq_nr seq = 0;
@@ -186,13 +325,22 @@ struct state {
   room_id id;
   bool created = false;
   room_type type = room_type::group;
+  bool removed = false;  ///< deleted by an admin (room_deleted)
   std::string name;
   std::string description;
+  std::string icon_preset{default_icon_preset};
   unix_time created_at = 0;
   std::map<account_id, member_state> members;
   std::vector<message_meta> messages;  ///< index = message_id - 1
   std::vector<message_id> deleted;     ///< ascending
   seq_nr seq = 0;                      ///< the protocol seq of the last visible event
+  std::map<task_id, task> tasks;       ///< tasks of current members only
+  task_id last_task;                   ///< ids are never reused, even after tasks go
+  /// Who each message mentions (messages with mentions only), so that marking a room unread
+  /// brings its mentions back. Snapshots from before it have none for older messages.
+  std::map<message_id, std::vector<account_id>> mentions;
+  /// Derived from `tasks` (not in snapshots): open tasks per assignee.
+  std::map<account_id, std::size_t> open_tasks;
   /// Idempotency window: key "account:client_msg_id" → first reply. `dedupe_order` evicts oldest.
   std::unordered_map<std::string, sent_receipt> dedupe;
   std::deque<std::string> dedupe_order;
@@ -223,12 +371,20 @@ std::size_t unread_num(const state& s, account_id account);
 std::size_t mention_num(const state& s, account_id account);
 /// Messages that are not deleted.
 std::size_t message_num(const state& s);
+/// Open tasks in the room, and those assigned to `account`.
+std::size_t task_num(const state& s);
+std::size_t mytask_num(const state& s, account_id account);
+/// Recomputes `open_tasks` from `tasks` (after loading a snapshot).
+void count_open_tasks(state& s);
 
 /// The accounts that receive the push of `e` applied to `before` (members before and after).
 std::vector<account_id> recipients(const state& before, const event& e, const state& after);
 
-/// Mentions `[To:id]` in a body, in order of first appearance, without duplicates.
+/// Mentions `[To:id]` and replies `[rp aid=id to=room-message]` in a body, in order of first
+/// appearance, without duplicates.
 std::vector<account_id> parse_mentions(std::string_view body);
+/// True when the body holds `[toall]` (every member is mentioned).
+bool mentions_all(std::string_view body);
 
 /// Counts Unicode code points; returns nullopt when `text` is not valid UTF-8.
 std::optional<std::size_t> utf8_length(std::string_view text);

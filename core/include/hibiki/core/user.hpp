@@ -74,6 +74,16 @@ struct revoke_tokens {};
 struct issue_token {
   std::string token_hash;  ///< hex SHA-256 of the new token
 };
+/// The REST API's "new since my last call" position in one room (GET /v2/rooms/{id}/messages):
+/// the last message handed out. It only moves forward; an older position decides nothing.
+struct move_fetch_cursor {
+  room_id room;
+  message_id up_to;
+};
+/// Reads the fetch position of a room (decides nothing; the reply carries it).
+struct peek_fetch_cursor {
+  room_id room;
+};
 /// The owner changes some of its profile; fields left empty (nullopt) stay as they are. A new
 /// name is a rename (the same event as the operator's).
 struct update_profile {
@@ -113,9 +123,10 @@ struct reject_contact {
   account_id actor;
   account_id requester;
 };
-using command = std::variant<register_account, rename_account, disable_account, enable_account,
-                             revoke_tokens, issue_token, update_profile, get_profile,
-                             assign_my_room, request_contact, accept_contact, reject_contact>;
+using command =
+    std::variant<register_account, rename_account, disable_account, enable_account, revoke_tokens,
+                 issue_token, move_fetch_cursor, peek_fetch_cursor, update_profile, get_profile,
+                 assign_my_room, request_contact, accept_contact, reject_contact>;
 
 struct account_registered {
   account_id id;
@@ -131,6 +142,10 @@ struct account_enabled {};
 struct tokens_revoked {};
 struct token_issued {
   std::string token_hash;
+};
+struct fetch_cursor_moved {
+  room_id room;
+  message_id up_to;
 };
 /// The whole profile after the change (every field, not only the changed ones).
 struct profile_updated {
@@ -156,9 +171,10 @@ struct contact_accepted {
   account_id by;
   room_id room;
 };
-using event = std::variant<account_registered, account_renamed, account_disabled, account_enabled,
-                           tokens_revoked, token_issued, profile_updated, my_room_assigned,
-                           contact_requested, contact_request_rejected, contact_accepted>;
+using event =
+    std::variant<account_registered, account_renamed, account_disabled, account_enabled,
+                 tokens_revoked, token_issued, fetch_cursor_moved, profile_updated,
+                 my_room_assigned, contact_requested, contact_request_rejected, contact_accepted>;
 
 struct state {
   account_id id;
@@ -168,6 +184,8 @@ struct state {
   unix_time created_at = 0;
   /// A disabled account cannot authenticate, whatever its token.
   bool disabled = false;
+  /// The REST API's fetch position per room (move_fetch_cursor); rooms never fetched are absent.
+  std::map<room_id, message_id> fetch_cursors;
   user::profile profile{};
   room_id my_room{};  ///< none until assigned (accounts older than `my` rooms get one lazily)
   /// The pairs this account owns: other account (always a higher id) → their state.

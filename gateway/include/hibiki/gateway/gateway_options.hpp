@@ -95,6 +95,16 @@ struct gateway_options : edge_options {
   std::string admin_host;
   /// Port of the operator listener; 0 picks a free one (server::admin_port()). Default: 0
   std::uint16_t admin_port = 0;
+
+  // ---- the Chatwork-compatible REST API on /v2 (docs/rest-api.md) ----
+  /// Requests one API token may make per `api_rate_period` on this node; past it 429 until the
+  /// window ends (x-ratelimit-reset). 0 = no limit. Default: 300
+  std::uint32_t api_rate = 300;
+  /// The window of `api_rate`. Default: 300 s (5 minutes)
+  std::chrono::seconds api_rate_period{300};
+  /// Largest /v2 request body (form-encoded: a 65,535-character message can take several times
+  /// its size once %-escaped); a larger one gets 413. Default: 1 MiB
+  std::size_t api_max_body_bytes = 1024 * 1024;
 };
 
 }  // namespace hibiki::gateway

@@ -34,6 +34,7 @@ enum class http_path : std::uint8_t {
   health,     ///< /healthz, /readyz
   metrics,    ///< /metrics
   file,       ///< static files and everything else
+  rest,       ///< /v2/... (the REST API)
 };
 
 /// The entity kinds of hibiki_live_entities and hibiki_passivations_total.
@@ -76,6 +77,10 @@ class registry : public std::enable_shared_from_this<registry> {
   void http_request(http_path path, unsigned status);
   /// hibiki_slow_clients_dropped_total (counter): connections dropped for not reading.
   void slow_client_dropped();
+
+  /// One REST API response (hibiki_rest_requests_total{endpoint,code}). `endpoint` comes from the
+  /// gateway's fixed list of endpoint names (never a raw path), so the series stay bounded.
+  void rest_request(std::string_view endpoint, unsigned status);
 
   // ---- actors ----------------------------------------------------------------------------------
   /// hibiki_requests_total{op,result} (counter): one per reply to a WebSocket request. `result`

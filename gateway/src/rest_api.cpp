@@ -1,0 +1,402 @@
+#include "rest_api.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+#include <set>
+
+namespace hibiki::gateway {
+namespace {
+
+using json = nlohmann::json;
+using done_fn = std::function<void(rest_answer)>;
+
+rest_answer ok_json(const json& body, unsigned status = 200) {
+  return {status, body.dump(-1, ' ', false, json::error_handler_t::replace)};
+}
+
+/// The answer for a failed ws-protocol reply.
+rest_answer from_reply_error(const json& reply) {
+  const auto& err = reply.contains("error") ? reply["error"] : json::object();
+  const auto code = err.value("code", std::string("internal"));
+  return rest_error(rest_status_for(code), err.value("message", std::string("failed")));
+}
+
+/// A client_msg_id for a REST post: Chatwork's API has no idempotency key, so every post is a new
+/// message; 128 random bits keep it apart from every other in the room's dedupe window.
+std::string fresh_client_msg_id() {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  char text[40];
+  std::snprintf(text, sizeof text, "rest-%016llx%016llx", static_cast<unsigned long long>(random()),
+                static_cast<unsigned long long>(random()));
+  return text;
+}
+
+bool ok(const json& reply) {
+  return reply.value("ok", false);
+}
+
+/// One endpoint's run: the channel, the inputs and the completion, kept alive by the ops'
+/// callbacks.
+class rest_run : public std::enable_shared_from_this<rest_run> {
+ public:
+  rest_run(std::shared_ptr<rest_channel> channel, rest_route route, const rest_params& params,
+           account_id me, done_fn done)
+      : channel_(std::move(channel)),
+        route_(route),
+        params_(params),
+        me_(me),
+        done_(std::move(done)) {}
+
+  void start() {
+    switch (route_.endpoint) {
+      case rest_endpoint::me:
+        return me();
+      case rest_endpoint::my_status:
+        return my_status();
+      case rest_endpoint::rooms_list:
+        return rooms_list();
+      case rest_endpoint::rooms_create:
+        return rooms_create();
+      case rest_endpoint::room_leave:
+        return room_leave();
+      case rest_endpoint::messages_list:
+        return messages_list();
+      case rest_endpoint::messages_post:
+        return messages_post();
+      case rest_endpoint::messages_read:
+        return messages_read();
+      case rest_endpoint::message_get:
+        return message_get();
+      case rest_endpoint::message_update:
+        return message_update();
+      case rest_endpoint::message_delete:
+        return message_delete();
+      case rest_endpoint::unknown:
+        break;
+    }
+    finish(rest_error(404, "no such endpoint"));
+  }
+
+ private:
+  void finish(rest_answer a) {
+    if (!done_) return;
+    auto done = std::move(done_);
+    done_ = nullptr;
+    done(std::move(a));
+  }
+
+  /// Sends `request`; on an error reply answers it, else runs `next` with the reply.
+  void op(json request, std::function<void(json&)> next) {
+    channel_->call(std::move(request), [self = shared_from_this(), next = std::move(next)](json r) {
+      if (!ok(r)) return self->finish(from_reply_error(r));
+      next(r);
+    });
+  }
+
+  std::optional<std::string_view> param(std::string_view name) const { return params_.get(name); }
+
+  bool require(std::string_view name, std::string_view& out) {
+    auto v = param(name);
+    if (!v || v->empty()) {
+      finish(rest_error(400, "the parameter " + std::string(name) + " is required"));
+      return false;
+    }
+    out = *v;
+    return true;
+  }
+
+  // ---- me, my/status ----------------------------------------------------------------------
+
+  void me() {
+    op({{"op", "get_accounts"}, {"account_ids", {me_.value}}},
+       [self = shared_from_this()](json& r) {
+         std::string name;
+         for (const auto& a : r["accounts"]) name = a.value("name", "");
+         self->finish(ok_json({{"account_id", self->me_.value}, {"name", name}}));
+       });
+  }
+
+  void my_status() {
+    op({{"op", "list_rooms"}}, [self = shared_from_this()](json& r) {
+      std::uint64_t unread_rooms = 0, mention_rooms = 0, unread = 0, mentions = 0;
+      for (const auto& room : r["rooms"]) {
+        const auto u = room.value("unread_num", std::uint64_t{0});
+        const auto m = room.value("mention_num", std::uint64_t{0});
+        unread += u;
+        mentions += m;
+        unread_rooms += u > 0 ? 1 : 0;
+        mention_rooms += m > 0 ? 1 : 0;
+      }
+      self->finish(ok_json({{"unread_room_num", unread_rooms},
+                            {"mention_room_num", mention_rooms},
+                            {"mytask_room_num", 0},
+                            {"unread_num", unread},
+                            {"mention_num", mentions},
+                            {"mytask_num", 0}}));
+    });
+  }
+
+  // ---- rooms ------------------------------------------------------------------------------
+
+  void rooms_list() {
+    op({{"op", "list_rooms"}}, [self = shared_from_this()](json& r) {
+      json out = json::array();
+      for (const auto& room : r["rooms"]) out.push_back(chatwork_room(room));
+      self->finish(ok_json(out));
+    });
+  }
+
+  void rooms_create() {
+    std::string_view name;
+    std::string_view admins_text;
+    if (!require("name", name) || !require("members_admin_ids", admins_text)) return;
+    auto admins = parse_id_list("members_admin_ids", admins_text);
+    auto members = parse_id_list("members_member_ids", param("members_member_ids").value_or(""));
+    auto readonly =
+        parse_id_list("members_readonly_ids", param("members_readonly_ids").value_or(""));
+    for (auto* list : {&admins, &members, &readonly})
+      if (!*list) return finish(rest_error(400, list->error().message));
+    // One role per account; the caller is always an admin of the room it creates.
+    std::set<std::uint64_t> seen;
+    std::vector<std::uint64_t> everyone, admin_ids, readonly_ids;
+    bool caller_listed = false;
+    for (auto [list, role] :
+         {std::pair{&*admins, 0}, std::pair{&*members, 1}, std::pair{&*readonly, 2}}) {
+      for (auto a : *list) {
+        if (!seen.insert(a.value).second)
+          return finish(rest_error(400, "account " + std::to_string(a.value) +
+                                            " is listed more than once in the member lists"));
+        if (a == me_) {
+          caller_listed = true;
+          if (role != 0)
+            return finish(rest_error(
+                400, "the creator of a room is its admin: list your own id in members_admin_ids"));
+          continue;
+        }
+        everyone.push_back(a.value);
+        if (role == 0) admin_ids.push_back(a.value);
+        if (role == 2) readonly_ids.push_back(a.value);
+      }
+    }
+    (void)caller_listed;
+    json create{{"op", "create_room"}, {"name", name}, {"members", everyone}};
+    if (auto d = param("description")) create["description"] = *d;
+    op(std::move(create), [self = shared_from_this(), admin_ids, readonly_ids](json& r) {
+      const auto room = r.value("room_id", std::uint64_t{0});
+      self->set_roles(room, admin_ids, "admin", [self, room, readonly_ids] {
+        self->set_roles(room, readonly_ids, "readonly", [self, room] {
+          self->finish(ok_json({{"room_id", room}}));
+        });
+      });
+    });
+  }
+
+  /// add_members with `role` for accounts already in the room (changes their role), then `next`.
+  void set_roles(std::uint64_t room, const std::vector<std::uint64_t>& accounts,
+                 std::string_view role, std::function<void()> next) {
+    if (accounts.empty()) return next();
+    channel_->call(
+        {{"op", "add_members"}, {"room_id", room}, {"account_ids", accounts}, {"role", role}},
+        [self = shared_from_this(), room, next = std::move(next)](json r) {
+          if (!ok(r)) {
+            auto a = from_reply_error(r);
+            // The room exists by now: say so rather than pretend nothing happened.
+            a.body = rest_error_body("room " + std::to_string(room) +
+                                     " was created, but setting the roles failed: " +
+                                     r["error"].value("message", std::string()));
+            return self->finish(std::move(a));
+          }
+          next();
+        });
+  }
+
+  void room_leave() {
+    std::string_view action;
+    if (!require("action_type", action)) return;
+    if (action == "delete")
+      return finish(rest_error(400,
+                               "action_type=delete (deleting a room) is not supported by "
+                               "this server yet; action_type=leave is"));
+    if (action != "leave") return finish(rest_error(400, "action_type must be leave or delete"));
+    op({{"op", "leave_room"}, {"room_id", route_.room.value}}, [self = shared_from_this()](json&) {
+      self->finish({204, {}});
+    });
+  }
+
+  // ---- messages ---------------------------------------------------------------------------
+
+  void messages_list() {
+    auto force = parse_flag("force", param("force").value_or("0"));
+    if (!force) return finish(rest_error(400, force.error().message));
+    op({{"op", "fetch_messages"}, {"room_id", route_.room.value}, {"force", *force}},
+       [self = shared_from_this()](json& r) {
+         json messages = json::array();
+         for (auto& m : r["messages"])
+           if (!m.value("deleted", false)) messages.push_back(std::move(m));
+         if (messages.empty()) return self->finish({204, {}});
+         self->with_names(std::move(messages), [self](json list) { self->finish(ok_json(list)); });
+       });
+  }
+
+  /// Turns ws-protocol message objects into Chatwork's, with their authors' names.
+  void with_names(json messages, std::function<void(json)> next) {
+    std::set<std::uint64_t> authors;
+    for (const auto& m : messages) authors.insert(m.value("account_id", std::uint64_t{0}));
+    authors.erase(0);
+    op({{"op", "get_accounts"},
+        {"account_ids", std::vector<std::uint64_t>(authors.begin(), authors.end())}},
+       [messages = std::move(messages), next = std::move(next)](json& r) {
+         std::map<std::uint64_t, std::string> names;
+         for (const auto& a : r["accounts"])
+           names[a.value("account_id", std::uint64_t{0})] = a.value("name", "");
+         json out = json::array();
+         for (const auto& m : messages)
+           out.push_back(chatwork_message(m, names[m.value("account_id", std::uint64_t{0})]));
+         next(std::move(out));
+       });
+  }
+
+  bool body_param(std::string_view& body) {
+    if (!require("body", body)) return false;
+    return true;
+  }
+
+  void messages_post() {
+    std::string_view body;
+    if (!body_param(body)) return;
+    auto self_unread = parse_flag("self_unread", param("self_unread").value_or("0"));
+    if (!self_unread) return finish(rest_error(400, self_unread.error().message));
+    if (*self_unread)
+      return finish(rest_error(400,
+                               "self_unread=1 is not supported by this server yet: your own "
+                               "message always marks the room read"));
+    op({{"op", "send_message"},
+        {"room_id", route_.room.value},
+        {"body", body},
+        {"client_msg_id", fresh_client_msg_id()}},
+       [self = shared_from_this()](json& r) {
+         self->finish(ok_json({{"message_id", r.value("message_id", std::string())}}));
+       });
+  }
+
+  void messages_read() {
+    auto given = param("message_id");
+    if (given && !given->empty()) {
+      if (!parse_wire_id(*given))
+        return finish(rest_error(400, "message_id must be a string of decimal digits"));
+      return mark_read(std::string(*given));
+    }
+    // Without message_id: up to the latest message.
+    op({{"op", "history"}, {"room_id", route_.room.value}, {"limit", 1}},
+       [self = shared_from_this()](json& r) {
+         const auto& list = r["messages"];
+         if (list.empty()) return self->finish(ok_json({{"unread_num", 0}, {"mention_num", 0}}));
+         self->mark_read(list.back().value("message_id", std::string()));
+       });
+  }
+
+  void mark_read(std::string message) {
+    op({{"op", "mark_read"}, {"room_id", route_.room.value}, {"message_id", message}},
+       [self = shared_from_this()](json& r) {
+         self->finish(ok_json({{"unread_num", r.value("unread_num", 0)},
+                               {"mention_num", r.value("mention_num", 0)}}));
+       });
+  }
+
+  void message_get() {
+    // The message just before id+1: this one if it exists.
+    op({{"op", "history"},
+        {"room_id", route_.room.value},
+        {"before", std::to_string(route_.message.value + 1)},
+        {"limit", 1}},
+       [self = shared_from_this()](json& r) {
+         const auto wanted = std::to_string(self->route_.message.value);
+         auto& list = r["messages"];
+         if (list.empty() || list.back().value("message_id", std::string()) != wanted ||
+             list.back().value("deleted", false))
+           return self->finish(rest_error(404, "no such message"));
+         self->with_names(json::array({list.back()}),
+                          [self](json out) { self->finish(ok_json(out[0])); });
+       });
+  }
+
+  void message_update() {
+    std::string_view body;
+    if (!body_param(body)) return;
+    op({{"op", "edit_message"},
+        {"room_id", route_.room.value},
+        {"message_id", std::to_string(route_.message.value)},
+        {"body", body}},
+       [self = shared_from_this()](json&) { self->answer_message_id(); });
+  }
+
+  void message_delete() {
+    op({{"op", "delete_message"},
+        {"room_id", route_.room.value},
+        {"message_id", std::to_string(route_.message.value)}},
+       [self = shared_from_this()](json&) { self->answer_message_id(); });
+  }
+
+  void answer_message_id() {
+    finish(ok_json({{"message_id", std::to_string(route_.message.value)}}));
+  }
+
+  std::shared_ptr<rest_channel> channel_;
+  rest_route route_;
+  rest_params params_;
+  account_id me_;
+  done_fn done_;
+};
+
+}  // namespace
+
+unsigned rest_status_for(std::string_view code) {
+  if (code == "bad_request") return 400;
+  if (code == "unauthenticated") return 401;
+  if (code == "forbidden") return 403;
+  if (code == "not_found") return 404;
+  if (code == "conflict") return 409;
+  if (code == "too_large") return 413;
+  if (code == "rate_limited") return 429;
+  if (code == "unavailable") return 503;
+  return 500;
+}
+
+rest_answer rest_error(unsigned status, std::string_view message) {
+  return {status, rest_error_body(message)};
+}
+
+nlohmann::json chatwork_message(const nlohmann::json& m, std::string_view author_name) {
+  return json{{"message_id", m.value("message_id", std::string())},
+              {"account",
+               {{"account_id", m.value("account_id", std::uint64_t{0})},
+                {"name", author_name},
+                {"avatar_image_url", ""}}},
+              {"body", m.value("body", std::string())},
+              {"send_time", m.value("send_time", std::int64_t{0})},
+              {"update_time", m.value("update_time", std::int64_t{0})}};
+}
+
+nlohmann::json chatwork_room(const nlohmann::json& l) {
+  return json{{"room_id", l.value("room_id", std::uint64_t{0})},
+              {"name", l.value("name", std::string())},
+              {"type", "group"},
+              {"role", l.value("role", std::string("member"))},
+              {"sticky", false},
+              {"unread_num", l.value("unread_num", std::uint64_t{0})},
+              {"mention_num", l.value("mention_num", std::uint64_t{0})},
+              {"mytask_num", 0},
+              {"message_num", l.value("message_num", std::uint64_t{0})},
+              {"file_num", 0},
+              {"task_num", 0},
+              {"icon_path", ""}};
+}
+
+void run_rest_endpoint(std::shared_ptr<rest_channel> channel, const rest_route& route,
+                       const rest_params& params, account_id me,
+                       std::function<void(rest_answer)> done) {
+  std::make_shared<rest_run>(std::move(channel), route, params, me, std::move(done))->start();
+}
+
+}  // namespace hibiki::gateway

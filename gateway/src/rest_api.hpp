@@ -1,0 +1,45 @@
+#pragma once
+/// The REST endpoints (docs/rest-api.md): each one a short sequence of ws-protocol-v1 ops sent
+/// through an authenticated rest_channel, and the reply reshaped into Chatwork's JSON (ids as
+/// integers, message_id a digit string, a nested `account`, Unix seconds). Runs on the HTTP
+/// connection's strand.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "hibiki/core/ids.hpp"
+#include "rest_channel.hpp"
+#include "rest_request.hpp"
+
+namespace hibiki::gateway {
+
+/// What the endpoint answers: a status and a JSON body (empty with 204).
+struct rest_answer {
+  unsigned status = 200;
+  std::string body;
+};
+
+/// The HTTP status of a ws-protocol error code (bad_request 400, unauthenticated 401, forbidden
+/// 403, not_found 404, conflict 409, too_large 413, rate_limited 429, unavailable 503, else 500).
+unsigned rest_status_for(std::string_view wire_code);
+
+/// An error answer: `status` and {"errors": [message]}.
+rest_answer rest_error(unsigned status, std::string_view message);
+
+/// Chatwork's message object from a ws-protocol message object and the author's name:
+/// {message_id, account{account_id, name, avatar_image_url}, body, send_time, update_time}.
+nlohmann::json chatwork_message(const nlohmann::json& message, std::string_view author_name);
+
+/// Chatwork's room object from a `list_rooms` entry.
+nlohmann::json chatwork_room(const nlohmann::json& listing);
+
+/// Runs `route` for the account `me` on `channel` (already authenticated) with `params`; `done`
+/// runs once on the strand.
+void run_rest_endpoint(std::shared_ptr<rest_channel> channel, const rest_route& route,
+                       const rest_params& params, account_id me,
+                       std::function<void(rest_answer)> done);
+
+}  // namespace hibiki::gateway

@@ -1,0 +1,161 @@
+// The pure half of the REST API: form decoding, routing, the method override, id lists and
+// flags, and the per-token rate limit window. No socket; e2e tests (tests/e2e/test_rest.py)
+// drive the whole API against a real hibikid.
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "rest_api.hpp"
+#include "rest_rate_limit.hpp"
+#include "rest_request.hpp"
+
+using namespace hibiki;
+using namespace hibiki::gateway;
+
+TEST_CASE("form bodies and query strings decode", "[gateway][rest]") {
+  rest_params p;
+  REQUIRE(parse_form("body=hello+world%21&x=%E3%81%82&empty=&flag&&body2=a%2Bb", p).ok());
+  CHECK(p.get("body") == "hello world!");
+  CHECK(p.get("x") == "\xE3\x81\x82");
+  CHECK(p.get("empty") == "");
+  CHECK(p.get("flag") == "");
+  CHECK(p.get("body2") == "a+b");
+  CHECK_FALSE(p.get("missing"));
+  // The later value wins: the form body is parsed after the query string.
+  REQUIRE(parse_form("body=second", p).ok());
+  CHECK(p.get("body") == "second");
+  for (const char* bad : {"a=%", "a=%4", "a=%zz", "a=%G1", "=value", "%4=1"}) {
+    INFO(bad);
+    rest_params q;
+    auto st = parse_form(bad, q);
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.error().code == errc::bad_request);
+  }
+}
+
+TEST_CASE("REST routes", "[gateway][rest]") {
+  auto route = [](std::string_view m, std::string_view p) { return route_rest(m, p); };
+  CHECK(route("GET", "/v2/me")->endpoint == rest_endpoint::me);
+  CHECK(route("GET", "/v2/my/status")->endpoint == rest_endpoint::my_status);
+  CHECK(route("GET", "/v2/rooms")->endpoint == rest_endpoint::rooms_list);
+  CHECK(route("GET", "/v2/rooms/")->endpoint == rest_endpoint::rooms_list);
+  CHECK(route("POST", "/v2/rooms")->endpoint == rest_endpoint::rooms_create);
+  auto leave = route("DELETE", "/v2/rooms/12");
+  REQUIRE(leave.ok());
+  CHECK(leave->endpoint == rest_endpoint::room_leave);
+  CHECK(leave->room == room_id{12});
+  CHECK(route("GET", "/v2/rooms/12/messages")->endpoint == rest_endpoint::messages_list);
+  CHECK(route("POST", "/v2/rooms/12/messages")->endpoint == rest_endpoint::messages_post);
+  CHECK(route("PUT", "/v2/rooms/12/messages/read")->endpoint == rest_endpoint::messages_read);
+  auto get = route("GET", "/v2/rooms/12/messages/34");
+  REQUIRE(get.ok());
+  CHECK(get->endpoint == rest_endpoint::message_get);
+  CHECK(get->message == message_id{34});
+  CHECK(route("PUT", "/v2/rooms/12/messages/34")->endpoint == rest_endpoint::message_update);
+  CHECK(route("DELETE", "/v2/rooms/12/messages/34")->endpoint == rest_endpoint::message_delete);
+
+  // Not found, bad ids, wrong methods (carried as conflict with the allowed methods).
+  for (const char* p : {"/v2", "/v2/", "/v2/nope", "/v2/rooms/1/files", "/v2/rooms/1/messages/2/x",
+                        "/v2/rooms/1/messages/unread", "/v2/my", "/v2/me/x"}) {
+    INFO(p);
+    CHECK(route("GET", p).error().code == errc::not_found);
+  }
+  for (const char* p :
+       {"/v2/rooms/abc", "/v2/rooms/0/messages", "/v2/rooms/-1", "/v2/rooms/01/messages",
+        "/v2/rooms/9007199254740992", "/v2/rooms/1/messages/1x"}) {
+    INFO(p);
+    CHECK(route("GET", p).error().code == errc::bad_request);
+  }
+  auto wrong = route("PUT", "/v2/rooms");
+  REQUIRE_FALSE(wrong.ok());
+  CHECK(wrong.error().code == errc::conflict);
+  CHECK(wrong.error().message == "GET, POST");
+  CHECK(route("GET", "/v2/rooms/1/messages/read").error().message == "PUT");
+  CHECK(route("POST", "/v2/me").error().code == errc::conflict);
+
+  CHECK(is_rest_path("/v2"));
+  CHECK(is_rest_path("/v2/rooms"));
+  CHECK_FALSE(is_rest_path("/v22"));
+  CHECK_FALSE(is_rest_path("/v"));
+  CHECK_FALSE(is_rest_path("/api/v2"));
+}
+
+TEST_CASE("the ?method= override", "[gateway][rest]") {
+  rest_params q;
+  CHECK(*effective_method("POST", q) == "POST");
+  q.add("method", "put");
+  CHECK(*effective_method("POST", q) == "PUT");
+  rest_params d;
+  d.add("method", "Delete");
+  CHECK(*effective_method("GET", d) == "DELETE");
+  rest_params bad;
+  bad.add("method", "PATCH");
+  CHECK(effective_method("POST", bad).error().code == errc::bad_request);
+}
+
+TEST_CASE("id lists, wire ids and flags", "[gateway][rest]") {
+  CHECK(parse_id_list("f", "")->empty());
+  auto ids = parse_id_list("f", "1, 2 ,3");
+  REQUIRE(ids.ok());
+  CHECK(*ids == std::vector<account_id>{account_id{1}, account_id{2}, account_id{3}});
+  for (const char* bad : {"1,", ",1", "a", "1,,2", "0", "-1", "1.5", "9007199254740992"}) {
+    INFO(bad);
+    auto r = parse_id_list("members_member_ids", bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("members_member_ids") != std::string::npos);
+  }
+  CHECK(parse_wire_id("9007199254740991") == max_wire_id);
+  CHECK_FALSE(parse_wire_id(""));
+  CHECK_FALSE(parse_wire_id("007"));
+  CHECK(*parse_flag("force", "1"));
+  CHECK_FALSE(*parse_flag("force", "0"));
+  CHECK_FALSE(*parse_flag("force", ""));
+  CHECK(parse_flag("force", "2").error().message.find("force") != std::string::npos);
+}
+
+TEST_CASE("Chatwork's shapes and error statuses", "[gateway][rest]") {
+  CHECK(rest_error_body("bad") == R"({"errors":["bad"]})");
+  CHECK(rest_status_for("bad_request") == 400);
+  CHECK(rest_status_for("unauthenticated") == 401);
+  CHECK(rest_status_for("forbidden") == 403);
+  CHECK(rest_status_for("not_found") == 404);
+  CHECK(rest_status_for("rate_limited") == 429);
+  CHECK(rest_status_for("too_large") == 413);
+  CHECK(rest_status_for("unavailable") == 503);
+  CHECK(rest_status_for("whatever") == 500);
+  auto m = chatwork_message({{"message_id", "7"},
+                             {"account_id", 3},
+                             {"body", "hi"},
+                             {"send_time", 100},
+                             {"update_time", 0},
+                             {"deleted", false}},
+                            "carol");
+  CHECK(m == nlohmann::json{
+                 {"message_id", "7"},
+                 {"account", {{"account_id", 3}, {"name", "carol"}, {"avatar_image_url", ""}}},
+                 {"body", "hi"},
+                 {"send_time", 100},
+                 {"update_time", 0}});
+}
+
+TEST_CASE("the per-token rate limit counts in fixed windows", "[gateway][rest]") {
+  rest_rate_limit limit(3, std::chrono::seconds(60), 2);
+  for (std::uint32_t left : {2u, 1u, 0u}) {
+    auto v = limit.take("a", 1000);
+    CHECK(v.allowed);
+    CHECK(v.remaining == left);
+    CHECK(v.reset == 1060);
+  }
+  auto over = limit.take("a", 1059);
+  CHECK_FALSE(over.allowed);
+  CHECK(over.remaining == 0);
+  CHECK(limit.take("b", 1010).remaining == 2);  // another token, its own window
+  // A third token while the table is full and no window has ended: refused, not stored.
+  CHECK_FALSE(limit.take("c", 1020).allowed);
+  // The window ends: a fresh budget, and ended windows make room.
+  CHECK(limit.take("a", 1060).remaining == 2);
+  CHECK(limit.take("c", 1075).allowed);
+  rest_rate_limit none(0, std::chrono::seconds(60));
+  for (int i = 0; i < 1000; ++i) REQUIRE(none.take("a", 1).allowed);
+}
