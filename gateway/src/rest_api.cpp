@@ -72,6 +72,14 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
         return message_update();
       case rest_endpoint::message_delete:
         return message_delete();
+      case rest_endpoint::contacts_list:
+        return contacts_list();
+      case rest_endpoint::requests_list:
+        return requests_list();
+      case rest_endpoint::request_accept:
+        return request_accept();
+      case rest_endpoint::request_reject:
+        return request_reject();
       case rest_endpoint::unknown:
         break;
     }
@@ -109,38 +117,24 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
   // ---- me, my/status ----------------------------------------------------------------------
 
   void me() {
-    op({{"op", "get_accounts"}, {"account_ids", {me_.value}}},
-       [self = shared_from_this()](json& r) {
-         std::string name;
-         for (const auto& a : r["accounts"]) name = a.value("name", "");
-         self->finish(ok_json({{"account_id", self->me_.value}, {"name", name}}));
-       });
+    op({{"op", "me"}},
+       [self = shared_from_this()](json& r) { self->finish(ok_json(chatwork_me(r))); });
   }
 
   void my_status() {
-    op({{"op", "list_rooms"}}, [self = shared_from_this()](json& r) {
-      std::uint64_t unread_rooms = 0, mention_rooms = 0, unread = 0, mentions = 0;
-      for (const auto& room : r["rooms"]) {
-        const auto u = room.value("unread_num", std::uint64_t{0});
-        const auto m = room.value("mention_num", std::uint64_t{0});
-        unread += u;
-        mentions += m;
-        unread_rooms += u > 0 ? 1 : 0;
-        mention_rooms += m > 0 ? 1 : 0;
-      }
-      self->finish(ok_json({{"unread_room_num", unread_rooms},
-                            {"mention_room_num", mention_rooms},
-                            {"mytask_room_num", 0},
-                            {"unread_num", unread},
-                            {"mention_num", mentions},
-                            {"mytask_num", 0}}));
+    op({{"op", "my_status"}}, [self = shared_from_this()](json& r) {
+      json out = json::object();
+      for (const char* k : {"unread_room_num", "mention_room_num", "mytask_room_num", "unread_num",
+                            "mention_num", "mytask_num"})
+        out[k] = r.value(k, std::uint64_t{0});
+      self->finish(ok_json(out));
     });
   }
 
   // ---- rooms ------------------------------------------------------------------------------
 
   void rooms_list() {
-    op({{"op", "list_rooms"}}, [self = shared_from_this()](json& r) {
+    op({{"op", "list_rooms"}, {"details", true}}, [self = shared_from_this()](json& r) {
       json out = json::array();
       for (const auto& room : r["rooms"]) out.push_back(chatwork_room(room));
       self->finish(ok_json(out));
@@ -338,6 +332,36 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
        [self = shared_from_this()](json&) { self->answer_message_id(); });
   }
 
+  // ---- contacts and contact requests -------------------------------------------------------
+
+  void contacts_list() {
+    op({{"op", "contacts"}}, [self = shared_from_this()](json& r) {
+      json out = json::array();
+      for (const auto& c : r["contacts"]) out.push_back(chatwork_contact(c));
+      self->finish(ok_json(out));
+    });
+  }
+
+  void requests_list() {
+    op({{"op", "incoming_requests"}}, [self = shared_from_this()](json& r) {
+      json out = json::array();
+      for (const auto& q : r["requests"]) out.push_back(chatwork_request(q));
+      self->finish(ok_json(out));
+    });
+  }
+
+  void request_accept() {
+    op({{"op", "accept_contact"}, {"request_id", route_.request.value}},
+       [self = shared_from_this()](json& r) { self->finish(ok_json(chatwork_contact(r))); });
+  }
+
+  void request_reject() {
+    op({{"op", "reject_contact"}, {"request_id", route_.request.value}},
+       [self = shared_from_this()](json&) {
+         self->finish({204, {}});
+       });
+  }
+
   void answer_message_id() {
     finish(ok_json({{"message_id", std::to_string(route_.message.value)}}));
   }
@@ -378,18 +402,57 @@ nlohmann::json chatwork_message(const nlohmann::json& m, std::string_view author
               {"update_time", m.value("update_time", std::int64_t{0})}};
 }
 
+nlohmann::json chatwork_me(const nlohmann::json& me) {
+  return json{{"account_id", me.value("account_id", std::uint64_t{0})},
+              {"room_id", me.value("room_id", std::uint64_t{0})},
+              {"name", me.value("name", std::string())},
+              {"chatwork_id", me.value("chatwork_id", std::string())},
+              {"organization_id", 0},
+              {"organization_name", me.value("organization_name", std::string())},
+              {"department", me.value("department", std::string())},
+              {"title", me.value("title", std::string())},
+              {"url", ""},
+              {"introduction", me.value("introduction", std::string())},
+              {"mail", ""},
+              {"avatar_image_url", ""},
+              {"login_mail", ""}};
+}
+
+nlohmann::json chatwork_contact(const nlohmann::json& p) {
+  return json{{"account_id", p.value("account_id", std::uint64_t{0})},
+              {"room_id", p.value("room_id", std::uint64_t{0})},
+              {"name", p.value("name", std::string())},
+              {"chatwork_id", p.value("chatwork_id", std::string())},
+              {"organization_id", 0},
+              {"organization_name", p.value("organization_name", std::string())},
+              {"department", p.value("department", std::string())},
+              {"avatar_image_url", ""}};
+}
+
+nlohmann::json chatwork_request(const nlohmann::json& q) {
+  return json{{"request_id", q.value("request_id", std::uint64_t{0})},
+              {"account_id", q.value("account_id", std::uint64_t{0})},
+              {"message", q.value("message", std::string())},
+              {"name", q.value("name", std::string())},
+              {"chatwork_id", q.value("chatwork_id", std::string())},
+              {"organization_id", 0},
+              {"organization_name", q.value("organization_name", std::string())},
+              {"department", q.value("department", std::string())},
+              {"avatar_image_url", ""}};
+}
+
 nlohmann::json chatwork_room(const nlohmann::json& l) {
   return json{{"room_id", l.value("room_id", std::uint64_t{0})},
               {"name", l.value("name", std::string())},
-              {"type", "group"},
+              {"type", l.value("type", std::string("group"))},
               {"role", l.value("role", std::string("member"))},
               {"sticky", false},
               {"unread_num", l.value("unread_num", std::uint64_t{0})},
               {"mention_num", l.value("mention_num", std::uint64_t{0})},
-              {"mytask_num", 0},
+              {"mytask_num", l.value("mytask_num", std::uint64_t{0})},
               {"message_num", l.value("message_num", std::uint64_t{0})},
               {"file_num", 0},
-              {"task_num", 0},
+              {"task_num", l.value("task_num", std::uint64_t{0})},
               {"icon_path", ""}};
 }
 

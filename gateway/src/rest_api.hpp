@@ -33,6 +33,18 @@ rest_answer rest_error(unsigned status, std::string_view message);
 /// {message_id, account{account_id, name, avatar_image_url}, body, send_time, update_time}.
 nlohmann::json chatwork_message(const nlohmann::json& message, std::string_view author_name);
 
+/// Chatwork's `GET /me` object from the `me` reply. hibiki has no organization ids, URLs, mail
+/// addresses or avatars: 0 and "".
+nlohmann::json chatwork_me(const nlohmann::json& me);
+
+/// Chatwork's contact object {account_id, room_id, name, chatwork_id, organization_id,
+/// organization_name, department, avatar_image_url} from a `contacts` entry or the
+/// `accept_contact` reply.
+nlohmann::json chatwork_contact(const nlohmann::json& profile);
+
+/// Chatwork's contact request object from an `incoming_requests` entry.
+nlohmann::json chatwork_request(const nlohmann::json& request);
+
 /// Chatwork's room object from a `list_rooms` entry.
 nlohmann::json chatwork_room(const nlohmann::json& listing);
 

@@ -10,10 +10,22 @@
 namespace hibiki::gateway {
 namespace {
 
-constexpr std::array<std::string_view, rest_endpoint_count> endpoint_names{
-    "me",          "my_status",      "rooms_list",     "rooms_create",
-    "room_leave",  "messages_list",  "messages_post",  "messages_read",
-    "message_get", "message_update", "message_delete", "unknown"};
+constexpr std::array<std::string_view, rest_endpoint_count> endpoint_names{"me",
+                                                                           "my_status",
+                                                                           "rooms_list",
+                                                                           "rooms_create",
+                                                                           "room_leave",
+                                                                           "messages_list",
+                                                                           "messages_post",
+                                                                           "messages_read",
+                                                                           "message_get",
+                                                                           "message_update",
+                                                                           "message_delete",
+                                                                           "contacts_list",
+                                                                           "requests_list",
+                                                                           "request_accept",
+                                                                           "request_reject",
+                                                                           "unknown"};
 
 hibiki::error bad(std::string message) {
   return hibiki::error{errc::bad_request, std::move(message)};
@@ -149,6 +161,29 @@ result<rest_route> route_rest(std::string_view method, std::string_view path) {
   if (seg.size() == 2 && seg[0] == "my" && seg[1] == "status") {
     if (!get) return not_allowed("GET");
     r.endpoint = rest_endpoint::my_status;
+    return r;
+  }
+  if (seg.size() == 1 && seg[0] == "contacts") {
+    if (!get) return not_allowed("GET");
+    r.endpoint = rest_endpoint::contacts_list;
+    return r;
+  }
+  if (!seg.empty() && seg[0] == "incoming_requests") {
+    if (seg.size() == 1) {
+      if (!get) return not_allowed("GET");
+      r.endpoint = rest_endpoint::requests_list;
+      return r;
+    }
+    if (seg.size() != 2) return unknown();
+    auto request = parse_wire_id(seg[1]);
+    if (!request) return bad("request_id in the path must be a positive integer below 2^53");
+    r.request = account_id{*request};
+    if (method == "PUT")
+      r.endpoint = rest_endpoint::request_accept;
+    else if (method == "DELETE")
+      r.endpoint = rest_endpoint::request_reject;
+    else
+      return not_allowed("PUT, DELETE");
     return r;
   }
   if (seg.empty() || seg[0] != "rooms") return unknown();

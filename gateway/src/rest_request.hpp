@@ -30,6 +30,10 @@ enum class rest_endpoint : std::uint8_t {
   message_get,     ///< GET /rooms/{id}/messages/{message_id}
   message_update,  ///< PUT /rooms/{id}/messages/{message_id}
   message_delete,  ///< DELETE /rooms/{id}/messages/{message_id}
+  contacts_list,   ///< GET /contacts
+  requests_list,   ///< GET /incoming_requests
+  request_accept,  ///< PUT /incoming_requests/{request_id}
+  request_reject,  ///< DELETE /incoming_requests/{request_id}
   unknown,         ///< no such endpoint (or a refused request before routing)
 };
 inline constexpr std::size_t rest_endpoint_count =
@@ -62,11 +66,13 @@ struct rest_route {
   rest_endpoint endpoint = rest_endpoint::unknown;
   room_id room;
   message_id message;
+  /// A contact request's id: the account id of the one who asked.
+  account_id request;
 };
 
 /// Routes `method` (after the `?method=` override, upper-case) and `path` (starting with /v2).
-/// Errors: not_found (no such path; the message names the path), bad_request (a room id or
-/// message id in the path that is not a positive integer below 2^53), method_not_allowed is
+/// Errors: not_found (no such path; the message names the path), bad_request (a room id, message
+/// id or request id in the path that is not a positive integer below 2^53), method_not_allowed is
 /// reported as errc::conflict with the allowed methods in the message (the caller answers 405).
 result<rest_route> route_rest(std::string_view method, std::string_view path);
 

@@ -181,19 +181,132 @@ def test_rooms_messages_and_members_roles(server):
     assert rb.ok("DELETE", f"/rooms/{room}/messages/{m2['message_id']}") == {
         "message_id": m2["message_id"]}
 
-    # me: the caller's id and current name.
-    assert ra.ok("GET", "/me") == {"account_id": alice, "name": "alice"}
-
     # Leave (DELETE action_type=leave): 204, then the room is gone for carol only.
     st, body, _ = rc.call("DELETE", f"/rooms/{room}", form={"action_type": "leave"})
     assert st == 204 and body is None
     assert rc.ok("GET", "/rooms") == []
     rc.error("GET", f"/rooms/{room}/messages", 403, query={"force": "1"})
-    assert len(ra.ok("GET", "/rooms")) == 1
+    assert [x["room_id"] for x in ra.ok("GET", "/rooms")] == [room]
 
     # Every request of each person went over one keep-alive connection.
     for r in (ra, rb, rc, rd):
         assert r.connects == 1
+
+
+ME_FIELDS = {"account_id", "room_id", "name", "chatwork_id", "organization_id",
+             "organization_name", "department", "title", "url", "introduction", "mail",
+             "avatar_image_url", "login_mail"}
+CONTACT_FIELDS = {"account_id", "room_id", "name", "chatwork_id", "organization_id",
+                  "organization_name", "department", "avatar_image_url"}
+REQUEST_FIELDS = {"request_id", "account_id", "message", "name", "chatwork_id",
+                  "organization_id", "organization_name", "department", "avatar_image_url"}
+
+
+def test_me_is_the_profile_with_the_my_room(server):
+    (alice, ra), = people(server, "alice")
+    ws = server.connect(ra.token)
+    ws.ok("update_profile", chatwork_id="alice_1", organization_name="Hibiki Inc.",
+          department="R&D", title="engineer", introduction="Hello.\nI build chat.")
+    me = ra.ok("GET", "/me")
+    assert set(me) == ME_FIELDS, me
+    assert me["account_id"] == alice and me["name"] == "alice", me
+    assert (me["chatwork_id"], me["organization_name"], me["department"], me["title"],
+            me["introduction"]) == ("alice_1", "Hibiki Inc.", "R&D", "engineer",
+                                    "Hello.\nI build chat."), me
+    assert me["organization_id"] == 0 and me["url"] == me["mail"] == me["login_mail"] == "", me
+    # room_id is the `my` room: the same as the WebSocket's `me`, listed with type my.
+    assert type(me["room_id"]) is int and me["room_id"] > 0
+    assert ws.ok("me")["room_id"] == me["room_id"]
+    assert ra.ok("GET", "/me")["room_id"] == me["room_id"]
+    rooms = ra.ok("GET", "/rooms")
+    assert [(x["room_id"], x["type"]) for x in rooms] == [(me["room_id"], "my")], rooms
+    # A rename shows at once.
+    ws.ok("update_profile", name="Alice Liddell")
+    assert ra.ok("GET", "/me")["name"] == "Alice Liddell"
+    # Only GET.
+    st, body, h = ra.call("POST", "/me")
+    assert st == 405 and h.get("allow") == "GET" and body["errors"]
+
+
+def test_contacts_and_incoming_requests(server):
+    (alice, ra), (bob, rb), (carol, rc) = people(server, "alice", "bob", "carol")
+    wa, wb = server.connect(ra.token), server.connect(rb.token)
+    wc = server.connect(rc.token)
+    wa.ok("update_profile", chatwork_id="alice_1", department="R&D")
+    # Nobody has contacts or requests yet: empty arrays.
+    assert rb.ok("GET", "/contacts") == []
+    assert rb.ok("GET", "/incoming_requests") == []
+
+    # Requests are sent over the WebSocket (Chatwork's API has no endpoint for it).
+    wa.ok("request_contact", account_id=bob, message="hi, it's alice")
+    wc.ok("request_contact", account_id=bob)
+    got = rb.ok("GET", "/incoming_requests")
+    assert [q["request_id"] for q in got] == [alice, carol], got
+    for q in got:
+        assert set(q) == REQUEST_FIELDS, q
+    assert got[0]["account_id"] == alice and got[0]["message"] == "hi, it's alice", got
+    assert got[0]["name"] == "alice" and got[0]["chatwork_id"] == "alice_1", got
+    assert got[0]["department"] == "R&D" and got[0]["organization_id"] == 0, got
+    # The one who asked sees no request for them.
+    assert ra.ok("GET", "/incoming_requests") == []
+
+    # Accept alice's (PUT): the new contact with the direct room, as Chatwork answers.
+    accepted = rb.ok("PUT", f"/incoming_requests/{alice}")
+    assert set(accepted) == CONTACT_FIELDS, accepted
+    assert accepted["account_id"] == alice and accepted["name"] == "alice", accepted
+    direct = accepted["room_id"]
+    assert type(direct) is int and direct > 0
+    # Accepting again changes nothing and names the same room.
+    assert rb.ok("PUT", f"/incoming_requests/{alice}")["room_id"] == direct
+    # Reject carol's (DELETE): 204, and it is gone.
+    st, body, _ = rb.call("DELETE", f"/incoming_requests/{carol}")
+    assert st == 204 and body is None
+    assert rb.ok("GET", "/incoming_requests") == []
+    # Both sides list each other, with the direct room, which is a `direct` room in /rooms.
+    for r, other in ((ra, bob), (rb, alice)):
+        contacts = r.ok("GET", "/contacts")
+        assert [c["account_id"] for c in contacts] == [other], contacts
+        assert set(contacts[0]) == CONTACT_FIELDS and contacts[0]["room_id"] == direct
+        assert {x["room_id"]: x["type"] for x in r.ok("GET", "/rooms")}[direct] == "direct"
+    assert rc.ok("GET", "/contacts") == []
+    # The direct room works over REST like any other.
+    ra.ok("POST", f"/rooms/{direct}/messages", form={"body": "hello bob"})
+    msgs = rb.ok("GET", f"/rooms/{direct}/messages")
+    assert [(m["body"], m["account"]["name"]) for m in msgs] == [("hello bob", "alice")]
+
+
+def test_incoming_requests_bad_inputs(server):
+    (alice, ra), (bob, rb), (eve, re_) = people(server, "alice", "bob", "eve")
+    server.connect(ra.token).ok("request_contact", account_id=bob)
+    # No request from that account waiting for you: 404, for accepting and rejecting alike.
+    assert re_.error("PUT", f"/incoming_requests/{alice}", 404)
+    assert re_.error("DELETE", f"/incoming_requests/{alice}", 404)
+    # Your own request is not yours to accept.
+    ra.error("PUT", f"/incoming_requests/{bob}", 404)
+    ra.error("PUT", f"/incoming_requests/{alice}", 404)
+    rb.error("PUT", "/incoming_requests/987654", 404)
+    # Ids that are not positive integers: 400, naming request_id.
+    for bad in ("0", "x", "-1", "01", "9007199254740992"):
+        assert "request_id" in rb.error("PUT", f"/incoming_requests/{bad}", 400), bad
+        rb.error("DELETE", f"/incoming_requests/{bad}", 400)
+    # Wrong methods and paths.
+    st, body, h = rb.call("GET", f"/incoming_requests/{alice}")
+    assert st == 405 and h.get("allow") == "PUT, DELETE" and body["errors"]
+    st, body, h = rb.call("POST", "/incoming_requests")
+    assert st == 405 and h.get("allow") == "GET"
+    st, body, h = rb.call("PUT", "/contacts")
+    assert st == 405 and h.get("allow") == "GET"
+    rb.error("GET", f"/incoming_requests/{alice}/x", 404)
+    rb.error("GET", "/contacts/1", 404)
+    # No token: 401.
+    rb.error("GET", "/contacts", 401, token=False)
+    rb.error("PUT", f"/incoming_requests/{alice}", 401, token="0" * 64)
+    # None of it lost the request: bob still has it and can accept it.
+    assert [q["account_id"] for q in rb.ok("GET", "/incoming_requests")] == [alice]
+    assert rb.ok("PUT", f"/incoming_requests/{alice}")["account_id"] == alice
+    # Rejecting an accepted request: nothing waits any more.
+    rb.error("DELETE", f"/incoming_requests/{alice}", 404)
+    assert [c["account_id"] for c in ra.ok("GET", "/contacts")] == [bob]
 
 
 def test_errors(server):

@@ -54,10 +54,18 @@ TEST_CASE("REST routes", "[gateway][rest]") {
   CHECK(get->message == message_id{34});
   CHECK(route("PUT", "/v2/rooms/12/messages/34")->endpoint == rest_endpoint::message_update);
   CHECK(route("DELETE", "/v2/rooms/12/messages/34")->endpoint == rest_endpoint::message_delete);
+  CHECK(route("GET", "/v2/contacts")->endpoint == rest_endpoint::contacts_list);
+  CHECK(route("GET", "/v2/incoming_requests")->endpoint == rest_endpoint::requests_list);
+  auto accept = route("PUT", "/v2/incoming_requests/7");
+  REQUIRE(accept.ok());
+  CHECK(accept->endpoint == rest_endpoint::request_accept);
+  CHECK(accept->request == account_id{7});
+  CHECK(route("DELETE", "/v2/incoming_requests/7")->endpoint == rest_endpoint::request_reject);
 
   // Not found, bad ids, wrong methods (carried as conflict with the allowed methods).
   for (const char* p : {"/v2", "/v2/", "/v2/nope", "/v2/rooms/1/files", "/v2/rooms/1/messages/2/x",
-                        "/v2/rooms/1/messages/unread", "/v2/my", "/v2/me/x"}) {
+                        "/v2/rooms/1/messages/unread", "/v2/my", "/v2/me/x", "/v2/contacts/1",
+                        "/v2/incoming_requests/1/x"}) {
     INFO(p);
     CHECK(route("GET", p).error().code == errc::not_found);
   }
@@ -67,6 +75,14 @@ TEST_CASE("REST routes", "[gateway][rest]") {
     INFO(p);
     CHECK(route("GET", p).error().code == errc::bad_request);
   }
+  for (const char* p : {"/v2/incoming_requests/0", "/v2/incoming_requests/x",
+                        "/v2/incoming_requests/-3", "/v2/incoming_requests/9007199254740992"}) {
+    INFO(p);
+    CHECK(route("PUT", p).error().code == errc::bad_request);
+  }
+  CHECK(route("GET", "/v2/incoming_requests/1").error().message == "PUT, DELETE");
+  CHECK(route("POST", "/v2/incoming_requests").error().message == "GET");
+  CHECK(route("DELETE", "/v2/contacts").error().message == "GET");
   auto wrong = route("PUT", "/v2/rooms");
   REQUIRE_FALSE(wrong.ok());
   CHECK(wrong.error().code == errc::conflict);
