@@ -70,6 +70,26 @@ TEST_CASE("keys are big-endian so they sort numerically", "[read_model]") {
   CHECK(std::string(table_name(table::tokens)) == "tokens");
 }
 
+TEST_CASE("read-model table numbers are fixed", "[read_model]") {
+  // The Kafka journal stores each row's table as this number, and the RocksDB column families
+  // are opened in this order: a table keeps its number once released, and new ones go last.
+  const std::pair<table, const char*> tables[] = {{table::history, "history"},
+                                                  {table::room_events, "room_events"},
+                                                  {table::room_summary, "room_summary"},
+                                                  {table::member_rooms, "member_rooms"},
+                                                  {table::accounts, "accounts"},
+                                                  {table::tokens, "tokens"},
+                                                  {table::account_tasks, "account_tasks"},
+                                                  {table::contacts, "contacts"},
+                                                  {table::contact_requests, "contact_requests"}};
+  REQUIRE(std::size(tables) == static_cast<std::size_t>(table_count));
+  for (std::size_t i = 0; i < std::size(tables); ++i) {
+    INFO(tables[i].second);
+    CHECK(static_cast<std::size_t>(tables[i].first) == i);
+    CHECK(std::string(table_name(tables[i].first)) == tables[i].second);
+  }
+}
+
 TEST_CASE("rows round-trip and corrupt rows are errors", "[read_model]") {
   const room_summary s{room1, "general", 7, message_id{5}, {message_id{2}, message_id{4}}};
   auto s2 = decode_room_summary(encode(s));
