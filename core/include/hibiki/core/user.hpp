@@ -185,7 +185,7 @@ struct state {
   /// A disabled account cannot authenticate, whatever its token.
   bool disabled = false;
   /// The REST API's fetch position per room (move_fetch_cursor); rooms never fetched are absent.
-  std::map<room_id, message_id> fetch_cursors;
+  std::map<room_id, message_id> fetch_cursors{};
   user::profile profile{};
   room_id my_room{};  ///< none until assigned (accounts older than `my` rooms get one lazily)
   /// The pairs this account owns: other account (always a higher id) → their state.
