@@ -619,93 +619,93 @@ class session_actor : public caf::event_based_actor {
     read(id, {}, [account = account_](persistence::read_store& reads) {
       return read_my_status(reads, account);
     });
-    // ---- fetch_messages: the REST API's "new since my last call", kept on the user entity -----
-    //
-    // The position is the account's (an event on its user entity, so it survives a restart and is
-    // the same on every node): peek it, read the messages after it (or the latest with force),
-    // move it to the last one read, and answer once that move is durable. Two fetches of the same
-    // room at once may both see the same messages; the position still only moves forward.
+  }
 
-    void handle(std::int64_t id, protocol::fetch_messages_req & req) {
-      if (refuse_if_stopping(id)) return;
-      const auto room = req.room;
-      const bool force = req.force;
-      to_user(user::peek_fetch_cursor{room}, make_reply([this, id, room, force](command_reply& r) {
-                if (r.err) return answer(id, r);
-                protocol::history_req history{room, std::nullopt, std::nullopt,
-                                              protocol::max_fetch_messages};
-                if (!force)
-                  history.after = message_id{r.fields.value("fetched_up_to", std::uint64_t{0})};
-                read_then(
-                    room_barrier(room),
-                    [account = account_, history](persistence::read_store& reads) {
-                      return read_history(reads, account, history);
-                    },
-                    [this, id, room](command_reply& read) { fetched(id, room, read); });
-              }));
-    }
+  // ---- fetch_messages: the REST API's "new since my last call", kept on the user entity -----
+  //
+  // The position is the account's (an event on its user entity, so it survives a restart and is
+  // the same on every node): peek it, read the messages after it (or the latest with force),
+  // move it to the last one read, and answer once that move is durable. Two fetches of the same
+  // room at once may both see the same messages; the position still only moves forward.
 
-    void fetched(std::int64_t id, room_id room, command_reply & read) {
-      if (read.err) return answer(id, read);
-      const auto& messages = read.fields["messages"];
-      if (messages.empty()) return answer(id, read);
-      auto last = protocol::message_id_from_wire(messages.back().value("message_id", ""));
-      if (!last)
-        return answer(id, command_reply::fail(errc::internal, "bad message id in history"));
-      auto reply = std::make_shared<command_reply>(std::move(read));
-      to_user(user::move_fetch_cursor{room, *last},
-              make_reply([this, id, reply](command_reply& moved) {
-                if (moved.err) return answer(id, moved);
-                answer(id, *reply);
-              }));
-    }
+  void handle(std::int64_t id, protocol::fetch_messages_req& req) {
+    if (refuse_if_stopping(id)) return;
+    const auto room = req.room;
+    const bool force = req.force;
+    to_user(user::peek_fetch_cursor{room}, make_reply([this, id, room, force](command_reply& r) {
+              if (r.err) return answer(id, r);
+              protocol::history_req history{room, std::nullopt, std::nullopt,
+                                            protocol::max_fetch_messages};
+              if (!force)
+                history.after = message_id{r.fields.value("fetched_up_to", std::uint64_t{0})};
+              read_then(
+                  room_barrier(room),
+                  [account = account_, history](persistence::read_store& reads) {
+                    return read_history(reads, account, history);
+                  },
+                  [this, id, room](command_reply& read) { fetched(id, room, read); });
+            }));
+  }
 
-    void to_user(user::command cmd, reply_fn reply) {
-      send(ctx_->users, entity_command<user::command>{entity_of(account_), std::move(cmd),
-                                                      std::move(reply), id_});
-    }
+  void fetched(std::int64_t id, room_id room, command_reply& read) {
+    if (read.err) return answer(id, read);
+    const auto& messages = read.fields["messages"];
+    if (messages.empty()) return answer(id, read);
+    auto last = protocol::message_id_from_wire(messages.back().value("message_id", ""));
+    if (!last) return answer(id, command_reply::fail(errc::internal, "bad message id in history"));
+    auto reply = std::make_shared<command_reply>(std::move(read));
+    to_user(user::move_fetch_cursor{room, *last},
+            make_reply([this, id, reply](command_reply& moved) {
+              if (moved.err) return answer(id, moved);
+              answer(id, *reply);
+            }));
+  }
 
-    void on_closed() {
-      if (account_) leave_account();
-      closed_ = true;
-      quit();
-    }
+  void to_user(user::command cmd, reply_fn reply) {
+    send(ctx_->users,
+         entity_command<user::command>{entity_of(account_), std::move(cmd), std::move(reply), id_});
+  }
 
-    std::shared_ptr<node_context> ctx_;
-    std::shared_ptr<client_link> link_;
-    std::uint64_t id_;
-    account_id account_;
-    bool auth_pending_ = false;
-    bool closed_ = false;
-    std::deque<std::string> queued_;
-    double tokens_;
-    caf::actor_clock::time_point last_refill_;
-    std::unordered_map<std::uint64_t, continuation> pending_;
-    /// Requests handed to their op and not answered yet, by client request id, for the metrics
-    /// (empty when metrics are off). A client reusing an id makes a multimap entry per request.
-    struct running_request {
-      std::size_t op;
-      std::chrono::steady_clock::time_point started;
-    };
-    std::unordered_multimap<std::int64_t, running_request> running_;
-    std::uint64_t next_tag_ = 1;
+  void on_closed() {
+    if (account_) leave_account();
+    closed_ = true;
+    quit();
+  }
 
-    /// A sync waiting for (or in) its turn: the front one runs.
-    struct sync_job {
-      std::int64_t id = 0;
-      std::vector<std::pair<room_id, seq_nr>> since;
-    };
-    std::deque<sync_job> syncs_;
-    std::vector<sync_room> sync_plan_;  ///< the running sync's rooms
-    std::size_t sync_room_ = 0;         ///< the room being replayed
-    seq_nr sync_next_ = 0;              ///< its next seq to read; 0 = its first batch
+  std::shared_ptr<node_context> ctx_;
+  std::shared_ptr<client_link> link_;
+  std::uint64_t id_;
+  account_id account_;
+  bool auth_pending_ = false;
+  bool closed_ = false;
+  std::deque<std::string> queued_;
+  double tokens_;
+  caf::actor_clock::time_point last_refill_;
+  std::unordered_map<std::uint64_t, continuation> pending_;
+  /// Requests handed to their op and not answered yet, by client request id, for the metrics
+  /// (empty when metrics are off). A client reusing an id makes a multimap entry per request.
+  struct running_request {
+    std::size_t op;
+    std::chrono::steady_clock::time_point started;
   };
+  std::unordered_multimap<std::int64_t, running_request> running_;
+  std::uint64_t next_tag_ = 1;
+
+  /// A sync waiting for (or in) its turn: the front one runs.
+  struct sync_job {
+    std::int64_t id = 0;
+    std::vector<std::pair<room_id, seq_nr>> since;
+  };
+  std::deque<sync_job> syncs_;
+  std::vector<sync_room> sync_plan_;  ///< the running sync's rooms
+  std::size_t sync_room_ = 0;         ///< the room being replayed
+  seq_nr sync_next_ = 0;              ///< its next seq to read; 0 = its first batch
+};
 
 }  // namespace
 
-caf::actor
-spawn_session(caf::actor_system& sys, std::shared_ptr<node_context> ctx,
-              std::shared_ptr<client_link> link, std::uint64_t session_id) {
+caf::actor spawn_session(caf::actor_system& sys, std::shared_ptr<node_context> ctx,
+                         std::shared_ptr<client_link> link, std::uint64_t session_id) {
   return sys.spawn<session_actor>(std::move(ctx), std::move(link), session_id);
 }
 

@@ -118,29 +118,20 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
   }
 
   void my_status() {
-    op({{"op", "list_rooms"}}, [self = shared_from_this()](json& r) {
-      std::uint64_t unread_rooms = 0, mention_rooms = 0, unread = 0, mentions = 0;
-      for (const auto& room : r["rooms"]) {
-        const auto u = room.value("unread_num", std::uint64_t{0});
-        const auto m = room.value("mention_num", std::uint64_t{0});
-        unread += u;
-        mentions += m;
-        unread_rooms += u > 0 ? 1 : 0;
-        mention_rooms += m > 0 ? 1 : 0;
-      }
-      self->finish(ok_json({{"unread_room_num", unread_rooms},
-                            {"mention_room_num", mention_rooms},
-                            {"mytask_room_num", 0},
-                            {"unread_num", unread},
-                            {"mention_num", mentions},
-                            {"mytask_num", 0}}));
+    // The room entity's read model keeps the six counts (unread, mentions, open tasks).
+    op({{"op", "my_status"}}, [self = shared_from_this()](json& r) {
+      json out = json::object();
+      for (const char* k : {"unread_room_num", "mention_room_num", "mytask_room_num", "unread_num",
+                            "mention_num", "mytask_num"})
+        out[k] = r.value(k, std::uint64_t{0});
+      self->finish(ok_json(std::move(out)));
     });
   }
 
   // ---- rooms ------------------------------------------------------------------------------
 
   void rooms_list() {
-    op({{"op", "list_rooms"}}, [self = shared_from_this()](json& r) {
+    op({{"op", "list_rooms"}, {"details", true}}, [self = shared_from_this()](json& r) {
       json out = json::array();
       for (const auto& room : r["rooms"]) out.push_back(chatwork_room(room));
       self->finish(ok_json(out));
@@ -381,15 +372,15 @@ nlohmann::json chatwork_message(const nlohmann::json& m, std::string_view author
 nlohmann::json chatwork_room(const nlohmann::json& l) {
   return json{{"room_id", l.value("room_id", std::uint64_t{0})},
               {"name", l.value("name", std::string())},
-              {"type", "group"},
+              {"type", l.value("type", std::string("group"))},
               {"role", l.value("role", std::string("member"))},
               {"sticky", false},
               {"unread_num", l.value("unread_num", std::uint64_t{0})},
               {"mention_num", l.value("mention_num", std::uint64_t{0})},
-              {"mytask_num", 0},
+              {"mytask_num", l.value("mytask_num", std::uint64_t{0})},
               {"message_num", l.value("message_num", std::uint64_t{0})},
               {"file_num", 0},
-              {"task_num", 0},
+              {"task_num", l.value("task_num", std::uint64_t{0})},
               {"icon_path", ""}};
 }
 

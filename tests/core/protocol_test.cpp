@@ -367,15 +367,17 @@ TEST_CASE("task ops", "[protocol][task]") {
   CHECK(m.assigned_by == account_id{4});
   parse_bad(req("my_tasks", {{"assigned_by_account_id", "4"}}));
   CHECK(op_name(parse_ok(req("my_status")).body) == "my_status");
-  TEST_CASE("fetch_messages", "[protocol][rest]") {
-    auto r = parse_ok(req("fetch_messages", {{"room_id", 5}}));
-    CHECK(op_name(r.body) == "fetch_messages");
-    CHECK(std::get<fetch_messages_req>(r.body).room == room_id{5});
-    CHECK_FALSE(std::get<fetch_messages_req>(r.body).force);
-    CHECK(std::get<fetch_messages_req>(
-              parse_ok(req("fetch_messages", {{"room_id", 5}, {"force", true}})).body)
-              .force);
-    parse_bad(req("fetch_messages"));
-    parse_bad(req("fetch_messages", {{"room_id", 5}, {"force", 1}}));
-    parse_bad(req("fetch_messages", {{"room_id", "5"}}));
-  }
+}
+
+TEST_CASE("fetch_messages", "[protocol][rest]") {
+  auto r = parse_ok(req("fetch_messages", {{"room_id", 5}}));
+  CHECK(op_name(r.body) == "fetch_messages");
+  CHECK(std::get<fetch_messages_req>(r.body).room == room_id{5});
+  CHECK_FALSE(std::get<fetch_messages_req>(r.body).force);
+  CHECK(std::get<fetch_messages_req>(
+            parse_ok(req("fetch_messages", {{"room_id", 5}, {"force", true}})).body)
+            .force);
+  parse_bad(req("fetch_messages"));
+  parse_bad(req("fetch_messages", {{"room_id", 5}, {"force", 1}}));
+  parse_bad(req("fetch_messages", {{"room_id", "5"}}));
+}
