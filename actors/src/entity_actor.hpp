@@ -274,8 +274,11 @@ class entity_actor : public caf::event_based_actor {
         // the state from what the journal really holds before serving again.
         hibiki::error err = d.st.error();
         // `moved`: the shard is no longer written here and the append was not applied, so the
-        // sender may retry it at the new owner.
-        if (err.code != errc::conflict && err.code != errc::moved) err.code = errc::unavailable;
+        // sender may retry it at the new owner. Anything else, a journal `conflict` included,
+        // is `unavailable` to the sender: the command was not applied and a retry is safe. (A
+        // conflict means this entity's state was behind the journal, e.g. an append that timed
+        // out during a broker outage and was committed after all; the recovery below catches up.)
+        if (err.code != errc::moved) err.code = errc::unavailable;
         for (; it != inflight_.end(); ++it) {
           it->resolved = true;
           it->pushes.clear();

@@ -122,12 +122,13 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
   }
 
   void my_status() {
+    // The room entity's read model keeps the six counts (unread, mentions, open tasks).
     op({{"op", "my_status"}}, [self = shared_from_this()](json& r) {
       json out = json::object();
       for (const char* k : {"unread_room_num", "mention_room_num", "mytask_room_num", "unread_num",
                             "mention_num", "mytask_num"})
         out[k] = r.value(k, std::uint64_t{0});
-      self->finish(ok_json(out));
+      self->finish(ok_json(std::move(out)));
     });
   }
 

@@ -157,6 +157,15 @@ def test_rooms_messages_and_members_roles(server):
     status = rc.ok("GET", "/my/status")
     assert status == {"unread_room_num": 1, "mention_room_num": 1, "mytask_room_num": 0,
                       "unread_num": 3, "mention_num": 1, "mytask_num": 0}
+    # A task for carol (made over the WebSocket) shows in her counts and the room's.
+    ws_alice = server.connect(ra.token)
+    ws_alice.ok("add_task", room_id=room, body="review", to_ids=[carol])
+    ws_alice.close()
+    status = rc.ok("GET", "/my/status")
+    assert (status["mytask_room_num"], status["mytask_num"]) == (1, 1), status
+    x = rc.ok("GET", "/rooms")[0]
+    assert (x["task_num"], x["mytask_num"]) == (1, 1), x
+    assert ra.ok("GET", "/rooms")[0]["mytask_num"] == 0
     read = rc.ok("PUT", f"/rooms/{room}/messages/read", form={"message_id": m1["message_id"]})
     assert read == {"unread_num": 2, "mention_num": 0}
     assert rc.ok("PUT", f"/rooms/{room}/messages/read") == {"unread_num": 0, "mention_num": 0}
