@@ -186,6 +186,7 @@ command_reply read_my_tasks(persistence::read_store& reads, account_id reader,
     t["room"] = {{"room_id", room}, {"name", names[room]}};
     list.push_back(std::move(t));
   }
+  name_task_accounts(reads, list);
   return command_reply::ok({{"tasks", std::move(list)}});
 }
 
@@ -323,6 +324,29 @@ command_reply with_member_names(persistence::read_store& reads, const nlohmann::
     list.push_back(std::move(entry));
   }
   return command_reply::ok({{"members", std::move(list)}});
+}
+
+void name_task_accounts(persistence::read_store& reads, nlohmann::json& tasks) {
+  // A list names the same few people again and again: each is looked up once.
+  std::map<std::uint64_t, std::optional<std::string>> known;
+  auto name_one = [&](nlohmann::json& person) {
+    if (!person.is_object()) return;
+    const auto id = person.value("account_id", std::uint64_t{0});
+    if (id == 0) return;
+    auto it = known.find(id);
+    if (it == known.end()) it = known.emplace(id, current_name(reads, account_id{id})).first;
+    if (it->second) person["name"] = *it->second;
+  };
+  auto name_task = [&](nlohmann::json& task) {
+    if (!task.is_object()) return;
+    for (const char* who : {"account", "assigned_by_account"})
+      if (auto p = task.find(who); p != task.end()) name_one(*p);
+  };
+  if (tasks.is_array()) {
+    for (auto& t : tasks) name_task(t);
+  } else {
+    name_task(tasks);
+  }
 }
 
 }  // namespace hibiki::actors

@@ -71,4 +71,9 @@ command_reply read_accounts(persistence::read_store& reads, const std::vector<ac
 /// (an account without a row keeps its entry, without a name).
 command_reply with_member_names(persistence::read_store& reads, const nlohmann::json& members);
 
+/// Names the people of task objects as Chatwork does: `account.name` (the assignee) and
+/// `assigned_by_account.name` (the creator), their current display names, in `tasks` (one task
+/// object, or an array of them). An account without a row keeps its object without a name.
+void name_task_accounts(persistence::read_store& reads, nlohmann::json& tasks);
+
 }  // namespace hibiki::actors

@@ -724,14 +724,30 @@ class session_actor : public caf::event_based_actor {
   }
 
   void handle(std::int64_t id, protocol::get_task_req& req) {
-    to_room(req.room, room::get_task{account_, req.task}, reply_to_client(id));
+    to_room(req.room, room::get_task{account_, req.task}, with_task_names(id, "task"));
   }
 
   void handle(std::int64_t id, protocol::list_tasks_req& req) {
     std::optional<room::task_status> status;
     if (req.status) status = room::parse_task_status(*req.status);
     to_room(req.room, room::list_tasks{account_, req.account, req.assigned_by, status},
-            reply_to_client(id));
+            with_task_names(id, "tasks"));
+  }
+
+  /// Answers a room's task reply with the names of the task objects in `field` (the room entity
+  /// knows ids only; names come from the accounts read model, as for messages).
+  reply_fn with_task_names(std::int64_t id, std::string field) {
+    return make_reply([this, id, field = std::move(field)](command_reply& r) {
+      if (r.err) return answer(id, r);
+      auto tasks = std::make_shared<nlohmann::json>(std::move(r.fields[field]));
+      read_then(
+          std::nullopt,
+          [tasks, field](persistence::read_store& reads) {
+            name_task_accounts(reads, *tasks);
+            return command_reply::ok({{field, std::move(*tasks)}});
+          },
+          [this, id](command_reply& named) { answer(id, named); });
+    });
   }
 
   void handle(std::int64_t id, protocol::my_tasks_req& req) {

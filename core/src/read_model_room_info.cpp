@@ -1,11 +1,25 @@
 /// What the room entity answers to get_room, get_members and set_members: its own state, shaped
 /// like the protocol's (and Chatwork's) objects.
 
+#include <algorithm>
+
 #include "hibiki/core/read_model.hpp"
 
 namespace hibiki::read_model {
 
 using nlohmann::json;
+
+namespace {
+
+/// Chatwork's `last_update_time`: when the newest message was sent (or edited), else when the
+/// room was made. Only the newest message is looked at, so this stays O(1) in a long room.
+unix_time last_update_time(const room::state& s) {
+  if (s.messages.empty()) return s.created_at;
+  const auto& newest = s.messages.back();
+  return std::max({s.created_at, newest.send_time, newest.update_time});
+}
+
+}  // namespace
 
 json room_info(const room::state& s, account_id viewer) {
   const auto* m = s.member(viewer);
@@ -23,6 +37,7 @@ json room_info(const room::state& s, account_id viewer) {
               {"mytask_num", room::mytask_num(s, viewer)},
               // Files come later; Chatwork's field is there so clients can rely on it.
               {"file_num", 0},
+              {"last_update_time", last_update_time(s)},
               {"last_seq", s.seq}};
 }
 

@@ -58,8 +58,28 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
         return rooms_list();
       case rest_endpoint::rooms_create:
         return rooms_create();
+      case rest_endpoint::room_get:
+        return room_get();
+      case rest_endpoint::room_update:
+        return room_update();
       case rest_endpoint::room_leave:
         return room_leave();
+      case rest_endpoint::members_list:
+        return members_list();
+      case rest_endpoint::members_update:
+        return members_update();
+      case rest_endpoint::messages_unread:
+        return messages_unread();
+      case rest_endpoint::tasks_list:
+        return tasks_list();
+      case rest_endpoint::tasks_create:
+        return tasks_create();
+      case rest_endpoint::task_get:
+        return task_get();
+      case rest_endpoint::task_status:
+        return task_status();
+      case rest_endpoint::my_tasks:
+        return my_tasks();
       case rest_endpoint::messages_list:
         return messages_list();
       case rest_endpoint::messages_post:
@@ -206,16 +226,87 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
         });
   }
 
+  void room_get() {
+    op({{"op", "get_room"}, {"room_id", route_.room.value}}, [self = shared_from_this()](json& r) {
+      self->finish(ok_json(chatwork_room_details(r["room"])));
+    });
+  }
+
+  void room_update() {
+    json update{{"op", "update_room"}, {"room_id", route_.room.value}};
+    for (const char* k : {"name", "description", "icon_preset"})
+      if (auto v = param(k)) update[k] = *v;
+    if (update.size() == 2)
+      return finish(rest_error(400, "name, description or icon_preset is required"));
+    op(std::move(update), [self = shared_from_this()](json&) {
+      self->finish(ok_json({{"room_id", self->route_.room.value}}));
+    });
+  }
+
   void room_leave() {
     std::string_view action;
     if (!require("action_type", action)) return;
-    if (action == "delete")
-      return finish(rest_error(400,
-                               "action_type=delete (deleting a room) is not supported by "
-                               "this server yet; action_type=leave is"));
-    if (action != "leave") return finish(rest_error(400, "action_type must be leave or delete"));
-    op({{"op", "leave_room"}, {"room_id", route_.room.value}}, [self = shared_from_this()](json&) {
-      self->finish({204, {}});
+    if (action != "leave" && action != "delete")
+      return finish(rest_error(400, "action_type must be leave or delete"));
+    op({{"op", action == "leave" ? "leave_room" : "delete_room"}, {"room_id", route_.room.value}},
+       [self = shared_from_this()](json&) {
+         self->finish({204, {}});
+       });
+  }
+
+  // ---- members ----------------------------------------------------------------------------
+
+  void members_list() {
+    op({{"op", "get_members"}, {"room_id", route_.room.value}},
+       [self = shared_from_this()](json& r) {
+         auto members = std::make_shared<json>(std::move(r["members"]));
+         self->with_profiles(members, 0, std::make_shared<std::map<std::uint64_t, json>>());
+       });
+  }
+
+  /// Reads the profiles of `members` from index `from` on (get_profiles takes up to 1,000 ids a
+  /// call), then answers the member list in Chatwork's shape.
+  void with_profiles(std::shared_ptr<json> members, std::size_t from,
+                     std::shared_ptr<std::map<std::uint64_t, json>> profiles) {
+    constexpr std::size_t per_call = 1000;
+    if (from >= members->size()) {
+      json out = json::array();
+      for (const auto& m : *members) {
+        const auto id = m.value("account_id", std::uint64_t{0});
+        auto p = profiles->find(id);
+        out.push_back(chatwork_member(m, p == profiles->end() ? json::object() : p->second));
+      }
+      return finish(ok_json(out));
+    }
+    std::vector<std::uint64_t> ids;
+    for (std::size_t i = from; i < members->size() && ids.size() < per_call; ++i)
+      ids.push_back((*members)[i].value("account_id", std::uint64_t{0}));
+    op({{"op", "get_profiles"}, {"account_ids", ids}},
+       [self = shared_from_this(), members, from, profiles](json& r) {
+         for (auto& p : r["profiles"]) {
+           // The key first: json's operator= takes its argument by value, so moving `p` on the
+           // same line would empty it before the key is read.
+           const auto id = p.value("account_id", std::uint64_t{0});
+           (*profiles)[id] = std::move(p);
+         }
+         self->with_profiles(members, from + per_call, profiles);
+       });
+  }
+
+  void members_update() {
+    std::string_view admins_text;
+    if (!require("members_admin_ids", admins_text)) return;
+    json request{{"op", "set_members"}, {"room_id", route_.room.value}};
+    for (const char* field : {"members_admin_ids", "members_member_ids", "members_readonly_ids"}) {
+      auto list = parse_id_list(field, param(field).value_or(""));
+      if (!list) return finish(rest_error(400, list.error().message));
+      std::vector<std::uint64_t> ids;
+      for (auto a : *list) ids.push_back(a.value);
+      request[field] = ids;
+    }
+    op(std::move(request), [self = shared_from_this()](json& r) {
+      self->finish(
+          ok_json({{"admin", r["admin"]}, {"member", r["member"]}, {"readonly", r["readonly"]}}));
     });
   }
 
@@ -262,17 +353,15 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
     if (!body_param(body)) return;
     auto self_unread = parse_flag("self_unread", param("self_unread").value_or("0"));
     if (!self_unread) return finish(rest_error(400, self_unread.error().message));
-    if (*self_unread)
-      return finish(rest_error(400,
-                               "self_unread=1 is not supported by this server yet: your own "
-                               "message always marks the room read"));
-    op({{"op", "send_message"},
-        {"room_id", route_.room.value},
-        {"body", body},
-        {"client_msg_id", fresh_client_msg_id()}},
-       [self = shared_from_this()](json& r) {
-         self->finish(ok_json({{"message_id", r.value("message_id", std::string())}}));
-       });
+    json request{{"op", "send_message"},
+                 {"room_id", route_.room.value},
+                 {"body", body},
+                 {"client_msg_id", fresh_client_msg_id()}};
+    // self_unread=1: the new message stays unread for the sender (its read cursor stays).
+    if (*self_unread) request["self_unread"] = true;
+    op(std::move(request), [self = shared_from_this()](json& r) {
+      self->finish(ok_json({{"message_id", r.value("message_id", std::string())}}));
+    });
   }
 
   void messages_read() {
@@ -293,6 +382,18 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
 
   void mark_read(std::string message) {
     op({{"op", "mark_read"}, {"room_id", route_.room.value}, {"message_id", message}},
+       [self = shared_from_this()](json& r) {
+         self->finish(ok_json({{"unread_num", r.value("unread_num", 0)},
+                               {"mention_num", r.value("mention_num", 0)}}));
+       });
+  }
+
+  void messages_unread() {
+    std::string_view given;
+    if (!require("message_id", given)) return;
+    if (!parse_wire_id(given))
+      return finish(rest_error(400, "message_id must be a string of decimal digits"));
+    op({{"op", "mark_unread"}, {"room_id", route_.room.value}, {"message_id", given}},
        [self = shared_from_this()](json& r) {
          self->finish(ok_json({{"unread_num", r.value("unread_num", 0)},
                                {"mention_num", r.value("mention_num", 0)}}));
@@ -360,6 +461,101 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
     op({{"op", "reject_contact"}, {"request_id", route_.request.value}},
        [self = shared_from_this()](json&) {
          self->finish({204, {}});
+       });
+  }
+
+  // ---- tasks ------------------------------------------------------------------------------
+
+  /// Adds the filters `names` (account ids) and `status` to `request`; false after answering a
+  /// bad one.
+  bool task_filters(json& request, std::initializer_list<const char*> names) {
+    for (const char* name : names) {
+      auto v = param(name);
+      if (!v) continue;
+      auto id = parse_account_param(name, *v);
+      if (!id) {
+        finish(rest_error(400, id.error().message));
+        return false;
+      }
+      request[name] = id->value;
+    }
+    if (auto v = param("status")) {
+      auto status = parse_task_status_param("status", *v);
+      if (!status) {
+        finish(rest_error(400, status.error().message));
+        return false;
+      }
+      request["status"] = *status;
+    }
+    return true;
+  }
+
+  /// A task list: 204 when empty, as Chatwork answers.
+  void answer_tasks(const json& tasks, bool with_room) {
+    if (tasks.empty()) return finish({204, {}});
+    json out = json::array();
+    for (const auto& t : tasks) out.push_back(chatwork_task(t, with_room));
+    finish(ok_json(out));
+  }
+
+  void tasks_list() {
+    json request{{"op", "list_tasks"}, {"room_id", route_.room.value}};
+    if (!task_filters(request, {"account_id", "assigned_by_account_id"})) return;
+    op(std::move(request),
+       [self = shared_from_this()](json& r) { self->answer_tasks(r["tasks"], false); });
+  }
+
+  void my_tasks() {
+    json request{{"op", "my_tasks"}};
+    if (!task_filters(request, {"assigned_by_account_id"})) return;
+    op(std::move(request),
+       [self = shared_from_this()](json& r) { self->answer_tasks(r["tasks"], true); });
+  }
+
+  void tasks_create() {
+    std::string_view body;
+    std::string_view to_text;
+    if (!require("body", body) || !require("to_ids", to_text)) return;
+    auto to = parse_id_list("to_ids", to_text);
+    if (!to) return finish(rest_error(400, to.error().message));
+    std::vector<std::uint64_t> ids;
+    for (auto a : *to) ids.push_back(a.value);
+    json request{
+        {"op", "add_task"}, {"room_id", route_.room.value}, {"body", body}, {"to_ids", ids}};
+    if (auto v = param("limit"); v && !v->empty()) {
+      auto limit = parse_limit(*v);
+      if (!limit) return finish(rest_error(400, limit.error().message));
+      request["limit"] = *limit;
+    }
+    if (auto v = param("limit_type"); v && !v->empty()) {
+      auto type = parse_limit_type(*v);
+      if (!type) return finish(rest_error(400, type.error().message));
+      request["limit_type"] = *type;
+    }
+    op(std::move(request), [self = shared_from_this()](json& r) {
+      self->finish(ok_json({{"task_ids", r["task_ids"]}}));
+    });
+  }
+
+  void task_get() {
+    op({{"op", "get_task"}, {"room_id", route_.room.value}, {"task_id", route_.task.value}},
+       [self = shared_from_this()](json& r) {
+         self->finish(ok_json(chatwork_task(r["task"], false)));
+       });
+  }
+
+  void task_status() {
+    // Chatwork names the new status `body`.
+    std::string_view given;
+    if (!require("body", given)) return;
+    auto status = parse_task_status_param("body", given);
+    if (!status) return finish(rest_error(400, status.error().message));
+    op({{"op", "set_task_status"},
+        {"room_id", route_.room.value},
+        {"task_id", route_.task.value},
+        {"status", *status}},
+       [self = shared_from_this()](json&) {
+         self->finish(ok_json({{"task_id", self->route_.task.value}}));
        });
   }
 
@@ -455,6 +651,54 @@ nlohmann::json chatwork_room(const nlohmann::json& l) {
               {"file_num", 0},
               {"task_num", l.value("task_num", std::uint64_t{0})},
               {"icon_path", ""}};
+}
+
+nlohmann::json chatwork_room_details(const nlohmann::json& r) {
+  auto out = chatwork_room(r);
+  out["last_update_time"] = r.value("last_update_time", std::int64_t{0});
+  out["description"] = r.value("description", std::string());
+  return out;
+}
+
+nlohmann::json chatwork_member(const nlohmann::json& member, const nlohmann::json& profile) {
+  return json{{"account_id", member.value("account_id", std::uint64_t{0})},
+              {"role", member.value("role", std::string("member"))},
+              {"name", member.value("name", profile.value("name", std::string()))},
+              {"chatwork_id", profile.value("chatwork_id", std::string())},
+              {"organization_id", 0},
+              {"organization_name", profile.value("organization_name", std::string())},
+              {"department", profile.value("department", std::string())},
+              {"avatar_image_url", ""}};
+}
+
+namespace {
+
+json chatwork_person(const json& person) {
+  const auto& p = person.is_object() ? person : json::object();
+  return json{{"account_id", p.value("account_id", std::uint64_t{0})},
+              {"name", p.value("name", std::string())},
+              {"avatar_image_url", ""}};
+}
+
+}  // namespace
+
+nlohmann::json chatwork_task(const nlohmann::json& t, bool with_room) {
+  json out{{"task_id", t.value("task_id", std::uint64_t{0})}};
+  if (with_room) {
+    const auto& room = t.contains("room") && t["room"].is_object() ? t["room"] : json::object();
+    out["room"] = {{"room_id", room.value("room_id", std::uint64_t{0})},
+                   {"name", room.value("name", std::string())},
+                   {"icon_path", ""}};
+  }
+  out["account"] = chatwork_person(t.contains("account") ? t["account"] : json());
+  out["assigned_by_account"] =
+      chatwork_person(t.contains("assigned_by_account") ? t["assigned_by_account"] : json());
+  out["message_id"] = "";
+  out["body"] = t.value("body", std::string());
+  out["limit_time"] = t.value("limit_time", std::int64_t{0});
+  out["status"] = t.value("status", std::string("open"));
+  out["limit_type"] = t.value("limit_type", std::string("none"));
+  return out;
 }
 
 void run_rest_endpoint(std::shared_ptr<rest_channel> channel, const rest_route& route,

@@ -48,6 +48,21 @@ nlohmann::json chatwork_request(const nlohmann::json& request);
 /// Chatwork's room object from a `list_rooms` entry.
 nlohmann::json chatwork_room(const nlohmann::json& listing);
 
+/// Chatwork's `GET /rooms/{id}` object from the `get_room` reply's room: the `GET /rooms` object
+/// with last_update_time and description.
+nlohmann::json chatwork_room_details(const nlohmann::json& room);
+
+/// Chatwork's member object {account_id, role, name, chatwork_id, organization_id,
+/// organization_name, department, avatar_image_url} from a `get_members` entry and the member's
+/// `get_profiles` entry (an empty object when there is none).
+nlohmann::json chatwork_member(const nlohmann::json& member, const nlohmann::json& profile);
+
+/// Chatwork's task object {task_id, account{account_id, name, avatar_image_url},
+/// assigned_by_account{…}, message_id, body, limit_time, status, limit_type} from a ws-protocol
+/// task object; `with_room` (for `GET /my/tasks`) adds room{room_id, name, icon_path} after
+/// task_id. hibiki's tasks are not made from a message: message_id is "".
+nlohmann::json chatwork_task(const nlohmann::json& task, bool with_room);
+
 /// Runs `route` for the account `me` on `channel` (already authenticated) with `params`; `done`
 /// runs once on the strand.
 void run_rest_endpoint(std::shared_ptr<rest_channel> channel, const rest_route& route,

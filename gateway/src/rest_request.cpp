@@ -14,10 +14,15 @@ constexpr std::array<std::string_view, rest_endpoint_count> endpoint_names{"me",
                                                                            "my_status",
                                                                            "rooms_list",
                                                                            "rooms_create",
+                                                                           "room_get",
+                                                                           "room_update",
                                                                            "room_leave",
+                                                                           "members_list",
+                                                                           "members_update",
                                                                            "messages_list",
                                                                            "messages_post",
                                                                            "messages_read",
+                                                                           "messages_unread",
                                                                            "message_get",
                                                                            "message_update",
                                                                            "message_delete",
@@ -25,6 +30,11 @@ constexpr std::array<std::string_view, rest_endpoint_count> endpoint_names{"me",
                                                                            "requests_list",
                                                                            "request_accept",
                                                                            "request_reject",
+                                                                           "tasks_list",
+                                                                           "tasks_create",
+                                                                           "task_get",
+                                                                           "task_status",
+                                                                           "my_tasks",
                                                                            "unknown"};
 
 hibiki::error bad(std::string message) {
@@ -84,6 +94,12 @@ result<room_id> room_in_path(std::string_view text) {
   auto id = parse_wire_id(text);
   if (!id) return bad("room_id in the path must be a positive integer below 2^53");
   return room_id{*id};
+}
+
+result<task_id> task_in_path(std::string_view text) {
+  auto id = parse_wire_id(text);
+  if (!id) return bad("task_id in the path must be a positive integer below 2^53");
+  return task_id{*id};
 }
 
 result<message_id> message_in_path(std::string_view text) {
@@ -146,6 +162,37 @@ result<std::string> effective_method(std::string_view method, const rest_params&
   return upper;
 }
 
+namespace {
+
+/// /rooms/{id}/tasks, /rooms/{id}/tasks/{task_id} and /rooms/{id}/tasks/{task_id}/status.
+template <typename Unknown>
+result<rest_route> route_tasks(std::string_view method, const std::vector<std::string_view>& seg,
+                               rest_route r, Unknown unknown) {
+  if (seg.size() == 3) {
+    if (method == "GET")
+      r.endpoint = rest_endpoint::tasks_list;
+    else if (method == "POST")
+      r.endpoint = rest_endpoint::tasks_create;
+    else
+      return not_allowed("GET, POST");
+    return r;
+  }
+  if (seg.size() > 5 || (seg.size() == 5 && seg[4] != "status")) return unknown();
+  auto task = task_in_path(seg[3]);
+  if (!task) return task.error();
+  r.task = *task;
+  if (seg.size() == 4) {
+    if (method != "GET") return not_allowed("GET");
+    r.endpoint = rest_endpoint::task_get;
+    return r;
+  }
+  if (method != "PUT") return not_allowed("PUT");
+  r.endpoint = rest_endpoint::task_status;
+  return r;
+}
+
+}  // namespace
+
 result<rest_route> route_rest(std::string_view method, std::string_view path) {
   const auto seg = segments(path);
   rest_route r;
@@ -161,6 +208,11 @@ result<rest_route> route_rest(std::string_view method, std::string_view path) {
   if (seg.size() == 2 && seg[0] == "my" && seg[1] == "status") {
     if (!get) return not_allowed("GET");
     r.endpoint = rest_endpoint::my_status;
+    return r;
+  }
+  if (seg.size() == 2 && seg[0] == "my" && seg[1] == "tasks") {
+    if (!get) return not_allowed("GET");
+    r.endpoint = rest_endpoint::my_tasks;
     return r;
   }
   if (seg.size() == 1 && seg[0] == "contacts") {
@@ -200,12 +252,27 @@ result<rest_route> route_rest(std::string_view method, std::string_view path) {
   if (!room) return room.error();
   r.room = *room;
   if (seg.size() == 2) {
-    if (method == "DELETE") {
+    if (get)
+      r.endpoint = rest_endpoint::room_get;
+    else if (method == "PUT")
+      r.endpoint = rest_endpoint::room_update;
+    else if (method == "DELETE")
       r.endpoint = rest_endpoint::room_leave;
-      return r;
-    }
-    return not_allowed("DELETE");
+    else
+      return not_allowed("GET, PUT, DELETE");
+    return r;
   }
+  if (seg[2] == "members") {
+    if (seg.size() != 3) return unknown();
+    if (get)
+      r.endpoint = rest_endpoint::members_list;
+    else if (method == "PUT")
+      r.endpoint = rest_endpoint::members_update;
+    else
+      return not_allowed("GET, PUT");
+    return r;
+  }
+  if (seg[2] == "tasks") return route_tasks(method, seg, r, unknown);
   if (seg[2] != "messages") return unknown();
   if (seg.size() == 3) {
     if (get)
@@ -217,10 +284,9 @@ result<rest_route> route_rest(std::string_view method, std::string_view path) {
     return r;
   }
   if (seg.size() != 4) return unknown();
-  if (seg[3] == "unread") return unknown();  // not served yet: a path, not a bad message id
-  if (seg[3] == "read") {
+  if (seg[3] == "read" || seg[3] == "unread") {
     if (method != "PUT") return not_allowed("PUT");
-    r.endpoint = rest_endpoint::messages_read;
+    r.endpoint = seg[3] == "read" ? rest_endpoint::messages_read : rest_endpoint::messages_unread;
     return r;
   }
   auto message = message_in_path(seg[3]);
@@ -270,6 +336,33 @@ result<bool> parse_flag(std::string_view field, std::string_view text) {
   if (text == "1" || text == "true") return true;
   if (text == "0" || text == "false" || text.empty()) return false;
   return bad(std::string(field) + " must be 0 or 1");
+}
+
+result<account_id> parse_account_param(std::string_view field, std::string_view text) {
+  auto id = parse_wire_id(text);
+  if (!id)
+    return bad(std::string(field) + " must be an account id (a positive integer below 2^53)");
+  return account_id{*id};
+}
+
+result<std::string> parse_task_status_param(std::string_view field, std::string_view text) {
+  if (text != "open" && text != "done") return bad(std::string(field) + " must be open or done");
+  return std::string(text);
+}
+
+result<std::int64_t> parse_limit(std::string_view text) {
+  std::int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || text.front() == '-' || text.front() == '+' || ec != std::errc{} ||
+      ptr != text.data() + text.size())
+    return bad("limit must be a Unix time in seconds (an integer, 0 or more)");
+  return v;
+}
+
+result<std::string> parse_limit_type(std::string_view text) {
+  if (text != "none" && text != "date" && text != "time")
+    return bad("limit_type must be none, date or time");
+  return std::string(text);
 }
 
 std::string rest_error_body(std::string_view message) {

@@ -19,22 +19,32 @@ namespace hibiki::gateway {
 /// The endpoints served, one per method and path shape. The names are the `endpoint` label of
 /// hibiki_rest_requests_total (a bounded set: an unknown path is `unknown`).
 enum class rest_endpoint : std::uint8_t {
-  me,              ///< GET /me
-  my_status,       ///< GET /my/status
-  rooms_list,      ///< GET /rooms
-  rooms_create,    ///< POST /rooms
-  room_leave,      ///< DELETE /rooms/{id} action_type=leave
-  messages_list,   ///< GET /rooms/{id}/messages
-  messages_post,   ///< POST /rooms/{id}/messages
-  messages_read,   ///< PUT /rooms/{id}/messages/read
-  message_get,     ///< GET /rooms/{id}/messages/{message_id}
-  message_update,  ///< PUT /rooms/{id}/messages/{message_id}
-  message_delete,  ///< DELETE /rooms/{id}/messages/{message_id}
-  contacts_list,   ///< GET /contacts
-  requests_list,   ///< GET /incoming_requests
-  request_accept,  ///< PUT /incoming_requests/{request_id}
-  request_reject,  ///< DELETE /incoming_requests/{request_id}
-  unknown,         ///< no such endpoint (or a refused request before routing)
+  me,               ///< GET /me
+  my_status,        ///< GET /my/status
+  rooms_list,       ///< GET /rooms
+  rooms_create,     ///< POST /rooms
+  room_get,         ///< GET /rooms/{id}
+  room_update,      ///< PUT /rooms/{id}
+  room_leave,       ///< DELETE /rooms/{id} action_type=leave|delete
+  members_list,     ///< GET /rooms/{id}/members
+  members_update,   ///< PUT /rooms/{id}/members
+  messages_list,    ///< GET /rooms/{id}/messages
+  messages_post,    ///< POST /rooms/{id}/messages
+  messages_read,    ///< PUT /rooms/{id}/messages/read
+  messages_unread,  ///< PUT /rooms/{id}/messages/unread
+  message_get,      ///< GET /rooms/{id}/messages/{message_id}
+  message_update,   ///< PUT /rooms/{id}/messages/{message_id}
+  message_delete,   ///< DELETE /rooms/{id}/messages/{message_id}
+  contacts_list,    ///< GET /contacts
+  requests_list,    ///< GET /incoming_requests
+  request_accept,   ///< PUT /incoming_requests/{request_id}
+  request_reject,   ///< DELETE /incoming_requests/{request_id}
+  tasks_list,       ///< GET /rooms/{id}/tasks
+  tasks_create,     ///< POST /rooms/{id}/tasks
+  task_get,         ///< GET /rooms/{id}/tasks/{task_id}
+  task_status,      ///< PUT /rooms/{id}/tasks/{task_id}/status
+  my_tasks,         ///< GET /my/tasks
+  unknown,          ///< no such endpoint (or a refused request before routing)
 };
 inline constexpr std::size_t rest_endpoint_count =
     static_cast<std::size_t>(rest_endpoint::unknown) + 1;
@@ -68,12 +78,14 @@ struct rest_route {
   message_id message;
   /// A contact request's id: the account id of the one who asked.
   account_id request;
+  task_id task;
 };
 
 /// Routes `method` (after the `?method=` override, upper-case) and `path` (starting with /v2).
 /// Errors: not_found (no such path; the message names the path), bad_request (a room id, message
-/// id or request id in the path that is not a positive integer below 2^53), method_not_allowed is
-/// reported as errc::conflict with the allowed methods in the message (the caller answers 405).
+/// id, task id or request id in the path that is not a positive integer below 2^53),
+/// method_not_allowed is reported as errc::conflict with the allowed methods in the message (the
+/// caller answers 405).
 result<rest_route> route_rest(std::string_view method, std::string_view path);
 
 /// The effective method: `?method=PUT|DELETE` (any case) on a POST or GET overrides it, as
@@ -90,6 +102,20 @@ result<std::vector<account_id>> parse_id_list(std::string_view field, std::strin
 
 /// A 0/1 flag (also "true"/"false"). Errors: bad_request naming `field`.
 result<bool> parse_flag(std::string_view field, std::string_view text);
+
+/// An account id given as a parameter (a filter such as `assigned_by_account_id`): a positive
+/// integer below 2^53. Errors: bad_request naming `field`.
+result<account_id> parse_account_param(std::string_view field, std::string_view text);
+
+/// A task status: `open` or `done`. Errors: bad_request naming `field`.
+result<std::string> parse_task_status_param(std::string_view field, std::string_view text);
+
+/// A task's `limit`: Unix seconds written in decimal, 0 or more (0: no limit). Errors:
+/// bad_request.
+result<std::int64_t> parse_limit(std::string_view text);
+
+/// A task's `limit_type`: `none`, `date` or `time`. Errors: bad_request.
+result<std::string> parse_limit_type(std::string_view text);
 
 /// Chatwork's error body: {"errors": [message]}.
 std::string rest_error_body(std::string_view message);

@@ -54,7 +54,10 @@ TEST_CASE("get_room and get_members are member-only queries that record nothing"
                      {"task_num", 0},
                      {"mytask_num", 0},
                      {"file_num", 0},
+                     {"last_update_time", 20},
                      {"last_seq", 2}});
+  // Without messages the room's last update is its creation.
+  CHECK(read_model::room_info(made_room(), carol)["last_update_time"] == 10);
   CHECK(read_model::member_list(s) == json::parse(R"([{"account_id":1,"role":"admin"},
       {"account_id":2,"role":"member"},{"account_id":3,"role":"member"}])"));
 }

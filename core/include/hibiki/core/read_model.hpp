@@ -141,7 +141,8 @@ class name_refresher {
 };
 
 /// The `get_room` reply's room as `viewer` (a member) sees it: {room_id, name, description, type,
-/// icon_preset, role, unread_num, mention_num, message_num, member_num, file_num, last_seq}.
+/// icon_preset, role, unread_num, mention_num, message_num, member_num, file_num,
+/// last_update_time, last_seq}.
 nlohmann::json room_info(const room::state& s, account_id viewer);
 /// `get_members`: [{account_id, role}] in account order.
 nlohmann::json member_list(const room::state& s);
