@@ -5,6 +5,8 @@
 #include <random>
 #include <set>
 
+#include "hibiki/core/room.hpp"
+
 namespace hibiki::gateway {
 namespace {
 
@@ -195,16 +197,46 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
       }
     }
     (void)caller_listed;
+    // The icon is set by an update after the creation, so a bad one is refused before anything
+    // is made.
+    std::string icon;
+    if (auto v = param("icon_preset"); v && !v->empty() && *v != room::default_icon_preset) {
+      if (!room::is_icon_preset(*v))
+        return finish(rest_error(400,
+                                 "icon_preset must be one of Chatwork's presets (group, check, "
+                                 "document, meeting, event, project, business, study, security, "
+                                 "star, idea, heart, magcup, beer, music, sports, travel)"));
+      icon = *v;
+    }
     json create{{"op", "create_room"}, {"name", name}, {"members", everyone}};
     if (auto d = param("description")) create["description"] = *d;
-    op(std::move(create), [self = shared_from_this(), admin_ids, readonly_ids](json& r) {
+    op(std::move(create), [self = shared_from_this(), admin_ids, readonly_ids, icon](json& r) {
       const auto room = r.value("room_id", std::uint64_t{0});
-      self->set_roles(room, admin_ids, "admin", [self, room, readonly_ids] {
-        self->set_roles(room, readonly_ids, "readonly", [self, room] {
-          self->finish(ok_json({{"room_id", room}}));
+      self->set_roles(room, admin_ids, "admin", [self, room, readonly_ids, icon] {
+        self->set_roles(room, readonly_ids, "readonly", [self, room, icon] {
+          self->set_icon(room, icon, [self, room] { self->finish(ok_json({{"room_id", room}})); });
         });
       });
     });
+  }
+
+  /// update_room with `icon` (none when empty), then `next`.
+  void set_icon(std::uint64_t room, const std::string& icon, std::function<void()> next) {
+    if (icon.empty()) return next();
+    channel_->call({{"op", "update_room"}, {"room_id", room}, {"icon_preset", icon}},
+                   [self = shared_from_this(), room, next = std::move(next)](json r) {
+                     if (!ok(r)) return self->created_but(room, "setting the icon", r);
+                     next();
+                   });
+  }
+
+  /// The answer when a step after the creation failed: the room exists, so say so.
+  void created_but(std::uint64_t room, std::string_view step, const json& reply) {
+    auto a = from_reply_error(reply);
+    a.body = rest_error_body(
+        "room " + std::to_string(room) + " was created, but " + std::string(step) +
+        " failed: " + reply.value("error", json::object()).value("message", std::string()));
+    finish(std::move(a));
   }
 
   /// add_members with `role` for accounts already in the room (changes their role), then `next`.
@@ -214,14 +246,7 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
     channel_->call(
         {{"op", "add_members"}, {"room_id", room}, {"account_ids", accounts}, {"role", role}},
         [self = shared_from_this(), room, next = std::move(next)](json r) {
-          if (!ok(r)) {
-            auto a = from_reply_error(r);
-            // The room exists by now: say so rather than pretend nothing happened.
-            a.body = rest_error_body("room " + std::to_string(room) +
-                                     " was created, but setting the roles failed: " +
-                                     r["error"].value("message", std::string()));
-            return self->finish(std::move(a));
-          }
+          if (!ok(r)) return self->created_but(room, "setting the roles", r);
           next();
         });
   }

@@ -103,6 +103,20 @@ def test_update_room(server):
     ra.error("PUT", f"/rooms/{my_room}", 403, form={"name": "renamed"})
 
 
+def test_create_room_with_an_icon(server):
+    (alice, ra), (bob, rb) = people(server, "alice", "bob")
+    room = ra.ok("POST", "/rooms", form={"name": "icons", "members_admin_ids": str(alice),
+                                         "members_member_ids": str(bob),
+                                         "icon_preset": "beer"})["room_id"]
+    ws = server.connect(rb.token)
+    assert ws.ok("get_room", room_id=room)["room"]["icon_preset"] == "beer"
+    # An unknown preset is refused before anything is made.
+    before = [x["room_id"] for x in ra.ok("GET", "/rooms")]
+    assert "icon_preset" in ra.error("POST", "/rooms", 400, form={
+        "name": "n", "members_admin_ids": str(alice), "icon_preset": "unicorn"})
+    assert [x["room_id"] for x in ra.ok("GET", "/rooms")] == before
+
+
 def test_delete_room(server):
     (alice, ra), (bob, rb), (eve, re_) = people(server, "alice", "bob", "eve")
     room = make_room(ra, "doomed", admins=[alice], members=[bob])

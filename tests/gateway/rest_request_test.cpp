@@ -61,17 +61,36 @@ TEST_CASE("REST routes", "[gateway][rest]") {
   CHECK(accept->endpoint == rest_endpoint::request_accept);
   CHECK(accept->request == account_id{7});
   CHECK(route("DELETE", "/v2/incoming_requests/7")->endpoint == rest_endpoint::request_reject);
+  CHECK(route("GET", "/v2/my/tasks")->endpoint == rest_endpoint::my_tasks);
+  CHECK(route("GET", "/v2/rooms/12")->endpoint == rest_endpoint::room_get);
+  CHECK(route("PUT", "/v2/rooms/12")->endpoint == rest_endpoint::room_update);
+  CHECK(route("GET", "/v2/rooms/12/members")->endpoint == rest_endpoint::members_list);
+  CHECK(route("PUT", "/v2/rooms/12/members")->endpoint == rest_endpoint::members_update);
+  CHECK(route("PUT", "/v2/rooms/12/messages/unread")->endpoint == rest_endpoint::messages_unread);
+  CHECK(route("GET", "/v2/rooms/12/tasks")->endpoint == rest_endpoint::tasks_list);
+  CHECK(route("POST", "/v2/rooms/12/tasks")->endpoint == rest_endpoint::tasks_create);
+  auto task = route("GET", "/v2/rooms/12/tasks/5");
+  REQUIRE(task.ok());
+  CHECK(task->endpoint == rest_endpoint::task_get);
+  CHECK(task->room == room_id{12});
+  CHECK(task->task == task_id{5});
+  auto status = route("PUT", "/v2/rooms/12/tasks/5/status");
+  REQUIRE(status.ok());
+  CHECK(status->endpoint == rest_endpoint::task_status);
+  CHECK(status->task == task_id{5});
 
   // Not found, bad ids, wrong methods (carried as conflict with the allowed methods).
   for (const char* p : {"/v2", "/v2/", "/v2/nope", "/v2/rooms/1/files", "/v2/rooms/1/messages/2/x",
-                        "/v2/rooms/1/messages/unread", "/v2/my", "/v2/me/x", "/v2/contacts/1",
-                        "/v2/incoming_requests/1/x"}) {
+                        "/v2/my", "/v2/me/x", "/v2/contacts/1", "/v2/incoming_requests/1/x",
+                        "/v2/rooms/1/link", "/v2/rooms/1/members/2", "/v2/rooms/1/tasks/2/x",
+                        "/v2/rooms/1/tasks/2/status/x", "/v2/my/tasks/1"}) {
     INFO(p);
     CHECK(route("GET", p).error().code == errc::not_found);
   }
   for (const char* p :
        {"/v2/rooms/abc", "/v2/rooms/0/messages", "/v2/rooms/-1", "/v2/rooms/01/messages",
-        "/v2/rooms/9007199254740992", "/v2/rooms/1/messages/1x"}) {
+        "/v2/rooms/9007199254740992", "/v2/rooms/1/messages/1x", "/v2/rooms/1/tasks/x",
+        "/v2/rooms/1/tasks/0", "/v2/rooms/x/tasks", "/v2/rooms/x/members"}) {
     INFO(p);
     CHECK(route("GET", p).error().code == errc::bad_request);
   }
@@ -88,6 +107,13 @@ TEST_CASE("REST routes", "[gateway][rest]") {
   CHECK(wrong.error().code == errc::conflict);
   CHECK(wrong.error().message == "GET, POST");
   CHECK(route("GET", "/v2/rooms/1/messages/read").error().message == "PUT");
+  CHECK(route("GET", "/v2/rooms/1/messages/unread").error().message == "PUT");
+  CHECK(route("POST", "/v2/rooms/1").error().message == "GET, PUT, DELETE");
+  CHECK(route("DELETE", "/v2/rooms/1/members").error().message == "GET, PUT");
+  CHECK(route("PUT", "/v2/rooms/1/tasks").error().message == "GET, POST");
+  CHECK(route("PUT", "/v2/rooms/1/tasks/1").error().message == "GET");
+  CHECK(route("GET", "/v2/rooms/1/tasks/1/status").error().message == "PUT");
+  CHECK(route("POST", "/v2/my/tasks").error().message == "GET");
   CHECK(route("POST", "/v2/me").error().code == errc::conflict);
 
   CHECK(is_rest_path("/v2"));
@@ -174,4 +200,37 @@ TEST_CASE("the per-token rate limit counts in fixed windows", "[gateway][rest]")
   CHECK(limit.take("c", 1075).allowed);
   rest_rate_limit none(0, std::chrono::seconds(60));
   for (int i = 0; i < 1000; ++i) REQUIRE(none.take("a", 1).allowed);
+}
+
+TEST_CASE("task parameters", "[gateway][rest]") {
+  CHECK(parse_account_param("account_id", "7")->value == 7);
+  for (const char* bad : {"", "0", "x", "-1", "01", "9007199254740992", " 7"}) {
+    INFO(bad);
+    auto r = parse_account_param("assigned_by_account_id", bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == errc::bad_request);
+    CHECK(r.error().message.find("assigned_by_account_id") != std::string::npos);
+  }
+  CHECK(*parse_task_status_param("status", "open") == "open");
+  CHECK(*parse_task_status_param("status", "done") == "done");
+  for (const char* bad : {"", "Done", "closed", "open "}) {
+    INFO(bad);
+    auto r = parse_task_status_param("body", bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("body") != std::string::npos);
+  }
+  CHECK(*parse_limit("0") == 0);
+  CHECK(*parse_limit("1900000000") == 1900000000);
+  for (const char* bad : {"", "-1", "+5", "1.5", "soon", "99999999999999999999", "12 "}) {
+    INFO(bad);
+    CHECK(parse_limit(bad).error().code == errc::bad_request);
+  }
+  for (const char* ok : {"none", "date", "time"}) CHECK(*parse_limit_type(ok) == ok);
+  for (const char* bad : {"", "week", "Date"}) {
+    INFO(bad);
+    CHECK(parse_limit_type(bad).error().code == errc::bad_request);
+  }
+  CHECK(endpoint_name(rest_endpoint::task_status) == "task_status");
+  CHECK(endpoint_name(rest_endpoint::my_tasks) == "my_tasks");
+  CHECK(endpoint_name(rest_endpoint::unknown) == "unknown");
 }
