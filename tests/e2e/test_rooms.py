@@ -56,6 +56,7 @@ def test_get_room_shows_counts_and_settings(server):
     room = create_room(alice, "team", [bob], description="the team")
     bob.next_event("room_created", pred=in_room(room))
     alice.ok("send_message", room_id=room, body="hi [To:%d]" % bob.account_id, client_msg_id="a1")
+    sent = bob.ok("history", room_id=room)["messages"][-1]["send_time"]
     info = bob.ok("get_room", room_id=room)["room"]
     assert info == {
         "room_id": room,
@@ -71,6 +72,7 @@ def test_get_room_shows_counts_and_settings(server):
         "task_num": 0,
         "mytask_num": 0,
         "file_num": 0,
+        "last_update_time": sent,
         "last_seq": 2,
     }, info
     carol.fail("get_room", "forbidden", room_id=room)

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <set>
 #include <string>
 
 #include "rest_api.hpp"
@@ -181,6 +182,73 @@ TEST_CASE("Chatwork's shapes and error statuses", "[gateway][rest]") {
                  {"update_time", 0}});
 }
 
+TEST_CASE("Chatwork's task, member and room objects", "[gateway][rest]") {
+  using nlohmann::json;
+  const json task{{"task_id", 2},
+                  {"room_id", 5},
+                  {"room", {{"room_id", 5}, {"name", "team"}}},
+                  {"account", {{"account_id", 3}, {"name", "carol"}}},
+                  {"assigned_by_account", {{"account_id", 1}}},
+                  {"body", "ship"},
+                  {"limit_time", 1900000000},
+                  {"limit_type", "date"},
+                  {"status", "done"},
+                  {"time", 100},
+                  {"update_time", 200}};
+  const json base{
+      {"task_id", 2},
+      {"account", {{"account_id", 3}, {"name", "carol"}, {"avatar_image_url", ""}}},
+      // A name the reply lacks (an account without a row) is "".
+      {"assigned_by_account", {{"account_id", 1}, {"name", ""}, {"avatar_image_url", ""}}},
+      {"message_id", ""},
+      {"body", "ship"},
+      {"limit_time", 1900000000},
+      {"status", "done"},
+      {"limit_type", "date"}};
+  CHECK(chatwork_task(task, false) == base);
+  auto with_room = base;
+  with_room["room"] = {{"room_id", 5}, {"name", "team"}, {"icon_path", ""}};
+  CHECK(chatwork_task(task, true) == with_room);
+
+  CHECK(chatwork_member({{"account_id", 2}, {"role", "readonly"}, {"name", "bob"}},
+                        {{"account_id", 2},
+                         {"name", "bob"},
+                         {"chatwork_id", "bob_b"},
+                         {"organization_name", "Hibiki"},
+                         {"department", "Sales"},
+                         {"title", "lead"}}) == json{{"account_id", 2},
+                                                     {"role", "readonly"},
+                                                     {"name", "bob"},
+                                                     {"chatwork_id", "bob_b"},
+                                                     {"organization_id", 0},
+                                                     {"organization_name", "Hibiki"},
+                                                     {"department", "Sales"},
+                                                     {"avatar_image_url", ""}});
+  // No profile: the member's own fields, the rest empty.
+  CHECK(chatwork_member({{"account_id", 2}, {"role", "admin"}, {"name", "bob"}},
+                        json::object())["chatwork_id"] == "");
+
+  const json room{{"room_id", 5},     {"name", "team"},         {"description", "ours"},
+                  {"type", "group"},  {"icon_preset", "star"},  {"role", "admin"},
+                  {"unread_num", 1},  {"mention_num", 0},       {"mytask_num", 2},
+                  {"message_num", 9}, {"task_num", 3},          {"member_num", 4},
+                  {"file_num", 0},    {"last_update_time", 77}, {"last_seq", 12}};
+  CHECK(chatwork_room_details(room) == json{{"room_id", 5},
+                                            {"name", "team"},
+                                            {"type", "group"},
+                                            {"role", "admin"},
+                                            {"sticky", false},
+                                            {"unread_num", 1},
+                                            {"mention_num", 0},
+                                            {"mytask_num", 2},
+                                            {"message_num", 9},
+                                            {"file_num", 0},
+                                            {"task_num", 3},
+                                            {"icon_path", ""},
+                                            {"last_update_time", 77},
+                                            {"description", "ours"}});
+}
+
 TEST_CASE("the per-token rate limit counts in fixed windows", "[gateway][rest]") {
   rest_rate_limit limit(3, std::chrono::seconds(60), 2);
   for (std::uint32_t left : {2u, 1u, 0u}) {
@@ -230,6 +298,15 @@ TEST_CASE("task parameters", "[gateway][rest]") {
     INFO(bad);
     CHECK(parse_limit_type(bad).error().code == errc::bad_request);
   }
+  // Every endpoint has its own metric label.
+  std::set<std::string_view> names;
+  for (std::size_t i = 0; i < rest_endpoint_count; ++i) {
+    const auto name = endpoint_name(static_cast<rest_endpoint>(i));
+    CHECK_FALSE(name.empty());
+    CHECK(names.insert(name).second);
+  }
+  CHECK(endpoint_name(rest_endpoint::room_get) == "room_get");
+  CHECK(endpoint_name(rest_endpoint::messages_unread) == "messages_unread");
   CHECK(endpoint_name(rest_endpoint::task_status) == "task_status");
   CHECK(endpoint_name(rest_endpoint::my_tasks) == "my_tasks");
   CHECK(endpoint_name(rest_endpoint::unknown) == "unknown");
