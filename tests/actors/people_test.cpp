@@ -218,3 +218,46 @@ TEST_CASE("message objects carry the author's name; history shows a rename", "[p
   REQUIRE(pushed.size() == 2);
   CHECK(pushed[1]["message"]["account"]["name"] == "Alice L.");
 }
+
+TEST_CASE("task replies name the assignee and the creator; a rename shows", "[people][task]") {
+  actor_fixture fx;
+  auto alice = fx.signup("alice");
+  auto bob = fx.signup("bob");
+  REQUIRE(alice.ok());
+  REQUIRE(bob.ok());
+  auto a = connect(fx, alice->token);
+  auto b = connect(fx, bob->token);
+  const auto room =
+      call(fx, a,
+           {{"op", "create_room"}, {"name", "t"}, {"members", {bob->account.value}}})["room_id"]
+          .get<std::uint64_t>();
+  REQUIRE(call(fx, a,
+               {{"op", "add_task"},
+                {"room_id", room},
+                {"body", "do it"},
+                {"to_ids", {bob->account.value}}})["ok"] == true);
+  const json assignee{{"account_id", bob->account.value}, {"name", "bob"}};
+  const json creator{{"account_id", alice->account.value}, {"name", "alice"}};
+  auto got = call(fx, b, {{"op", "get_task"}, {"room_id", room}, {"task_id", 1}});
+  CHECK(got["task"]["account"] == assignee);
+  CHECK(got["task"]["assigned_by_account"] == creator);
+  auto listed = call(fx, b, {{"op", "list_tasks"}, {"room_id", room}});
+  REQUIRE(listed["tasks"].size() == 1);
+  CHECK(listed["tasks"][0]["account"] == assignee);
+  CHECK(listed["tasks"][0]["assigned_by_account"] == creator);
+  auto mine = call(fx, b, {{"op", "my_tasks"}});
+  REQUIRE(mine["tasks"].size() == 1);
+  CHECK(mine["tasks"][0]["assigned_by_account"] == creator);
+  // The push keeps ids only (docs/protocol.md).
+  auto pushed = events(b, "task_added");
+  REQUIRE(pushed.size() == 1);
+  CHECK(pushed[0]["task"]["account"] == json{{"account_id", bob->account.value}});
+
+  REQUIRE(call(fx, a, {{"op", "update_profile"}, {"name", "Alice L."}})["ok"] == true);
+  got = call(fx, b, {{"op", "get_task"}, {"room_id", room}, {"task_id", 1}});
+  CHECK(got["task"]["assigned_by_account"]["name"] == "Alice L.");
+  // Errors pass through unchanged.
+  auto missing = call(fx, b, {{"op", "get_task"}, {"room_id", room}, {"task_id", 9}});
+  CHECK(missing["ok"] == false);
+  CHECK(missing["error"]["code"] == "not_found");
+}
