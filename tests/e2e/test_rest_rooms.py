@@ -95,6 +95,7 @@ def test_update_room(server):
     assert "icon_preset" in ra.error("PUT", f"/rooms/{room}", 400,
                                      form={"icon_preset": "unicorn"})
     ra.error("PUT", f"/rooms/{room}", 413, form={"name": "x" * 256})
+    ra.error("PUT", f"/rooms/{room}", 413, form={"description": "x" * 10001})
     ra.error("PUT", f"/rooms/{room}", 401, token=False, form={"name": "x"})
     # None of it changed the room.
     assert rb.ok("GET", f"/rooms/{room}")["name"] == "core team"

@@ -142,6 +142,11 @@ def test_my_tasks(server):
     rb.error("GET", "/my/tasks", 401, token="0" * 64)
     st, body, h = rb.call("POST", "/my/tasks")
     assert st == 405 and h.get("allow") == "GET" and body["errors"]
+    # A deleted room's tasks vanish from my/tasks.
+    st, _, _ = ra.call("DELETE", f"/rooms/{team}", form={"action_type": "delete"})
+    assert st == 204
+    st, body, _ = rb.call("GET", "/my/tasks")
+    assert st == 204 and body is None
 
 
 def test_task_errors(server):
