@@ -7,7 +7,8 @@ for, with Chatwork's ?method=PUT override since it sends no PUT). All are pure P
 `requests` (Debian's python3-requests, scripts/install-deps); they are installed with pip into a
 directory of the build (or of the test) at test time, and only their base URL is changed: a
 class attribute in pychatwork, a module constant in chatpywork, an instance attribute in
-chatworkpy."""
+chatworkpy. (chatworkpy declares PyYAML for its config module, which is not imported here; pip
+builds it from its source archive.)"""
 
 import datetime
 import importlib
