@@ -5,6 +5,7 @@
 #include <random>
 #include <set>
 
+#include "hibiki/core/log.hpp"
 #include "hibiki/core/room.hpp"
 
 namespace hibiki::gateway {
@@ -116,11 +117,19 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
     done(std::move(a));
   }
 
-  /// Sends `request`; on an error reply answers it, else runs `next` with the reply.
+  /// Sends `request`; on an error reply answers it, else runs `next` with the reply. A reply
+  /// without the fields `next` reads (a bug, never a client's doing) answers 500 instead of
+  /// taking the server down from the connection's strand.
   void op(json request, std::function<void(json&)> next) {
     channel_->call(std::move(request), [self = shared_from_this(), next = std::move(next)](json r) {
       if (!ok(r)) return self->finish(from_reply_error(r));
-      next(r);
+      try {
+        next(r);
+      } catch (const json::exception& e) {
+        log::error("rest") << "unexpected reply to " << endpoint_name(self->route_.endpoint) << ": "
+                           << e.what();
+        self->finish(rest_error(500, "internal error: unexpected reply from the server"));
+      }
     });
   }
 
