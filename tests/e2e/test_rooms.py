@@ -598,3 +598,78 @@ def test_history_after_zero_is_from_the_start(server):
     assert [m["body"] for m in got] == ["m0", "m1"], got
     alice.fail("history", "bad_request", room_id=room, after="00")
     alice.fail("history", "bad_request", room_id=room, before="0")
+
+
+# ---- every new op's mistyped and missing fields -------------------------------------------------
+
+
+def test_new_ops_refuse_mistyped_and_missing_fields(server_factory):
+    # Some 200 requests back to back: above the default per-connection burst, which is not what
+    # this test is about.
+    server = server_factory("--connection-rate=10000", "--connection-burst=10000",
+                            "--account-rate=10000", "--account-burst=10000")
+    alice, bob = server.user("alice"), server.user("bob")
+    room = create_room(alice, "team", [bob])
+    mid = alice.ok("send_message", room_id=room, body="m", client_msg_id="m")["message_id"]
+    task = alice.ok("add_task", room_id=room, body="t", to_ids=[bob.account_id])["task_ids"][0]
+    me = alice.account_id
+    bad_ids = ("1", 0, -1, 1.5, None, [1], {"a": 1}, 2 ** 53)
+    cases = []
+    for op, base, field in (
+        ("get_room", {}, "room_id"), ("get_members", {}, "room_id"),
+        ("update_room", {"description": "d"}, "room_id"), ("delete_room", {}, "room_id"),
+        ("set_members", {"members_admin_ids": [me]}, "room_id"),
+        ("add_task", {"body": "x", "to_ids": [me]}, "room_id"),
+        ("list_tasks", {}, "room_id"), ("get_task", {"task_id": task}, "room_id"),
+        ("get_task", {"room_id": room}, "task_id"),
+        ("set_task_status", {"room_id": room, "status": "done"}, "task_id"),
+        ("get_message", {"message_id": mid}, "room_id"),
+        ("mark_unread", {"message_id": mid}, "room_id"),
+        ("fetch_messages", {}, "room_id"),
+        ("request_contact", {}, "account_id"), ("accept_contact", {}, "request_id"),
+        ("reject_contact", {}, "request_id"),
+    ):
+        fields = dict(base, room_id=room) if field != "room_id" else dict(base)
+        cases.append((op, fields))  # the field missing
+        cases += [(op, dict(fields, **{field: bad})) for bad in bad_ids]
+    for op, field in (("get_message", "message_id"), ("mark_unread", "message_id")):
+        for bad in (1, "", "x", "-1", "1.0", None, "0"):
+            cases.append((op, {"room_id": room, field: bad}))
+    for bad in ("1,2", [me, "2"], [0], [], None, 5):
+        cases.append(("set_members", {"room_id": room, "members_admin_ids": bad}))
+        cases.append(("add_task", {"room_id": room, "body": "x", "to_ids": bad}))
+    for field, bad in (("name", 5), ("description", None), ("icon_preset", ["star"]),
+                       ("name", "")):
+        cases.append(("update_room", {"room_id": room, field: bad}))
+    for field, bad in (("body", 5), ("body", None), ("limit", "1"), ("limit", -1),
+                       ("limit_type", "week"), ("limit_type", None)):
+        cases.append(("add_task", dict({"room_id": room, "body": "x", "to_ids": [me]},
+                                       **{field: bad})))
+    for field, bad in (("account_id", "2"), ("assigned_by_account_id", 0), ("status", 1),
+                       ("status", "closed")):
+        cases.append(("list_tasks", {"room_id": room, field: bad}))
+        if field != "account_id":  # my_tasks has no account_id (unknown fields are ignored)
+            cases.append(("my_tasks", {field: bad}))
+    for bad in ("yes", 1, None):
+        cases.append(("list_rooms", {"details": bad}))
+        cases.append(("fetch_messages", {"room_id": room, "force": bad}))
+    for field, bad in (("name", 5), ("title", "x\u0001y"), ("chatwork_id", "a b"),
+                       ("introduction", ["x"])):
+        cases.append(("update_profile", {field: bad}))
+    cases += [("update_profile", {}), ("get_profiles", {"account_ids": "1"}),
+              ("request_contact", {"account_id": bob.account_id, "message": 5})]
+    failures = []
+    for op, fields in cases:
+        r = alice.request(op, **fields)
+        err = r.get("error", {})
+        if r.get("ok") is not False or err.get("code") != "bad_request" or not err.get("message"):
+            failures.append((op, fields, r))
+    assert not failures, "expected bad_request:\n" + "\n".join(map(repr, failures))
+    # Nothing changed, and the connection and server still serve.
+    info = alice.ok("get_room", room_id=room)["room"]
+    assert (info["name"], info["description"], info["member_num"], info["task_num"]) == \
+        ("team", "", 2, 1), info
+    assert [t["task_id"] for t in alice.ok("list_tasks", room_id=room)["tasks"]] == [task]
+    assert alice.ok("me")["name"] == "alice"
+    assert bob.ok("incoming_requests")["requests"] == []
+    assert not alice.closed
