@@ -128,6 +128,47 @@ TEST_CASE("sign-up makes the account's my room: list_rooms shows it before any m
   CHECK(bob_rooms[0]["room_id"] == bobs.value);
 }
 
+TEST_CASE("a sign-up whose my room cannot be written still succeeds; me makes the room",
+          "[people][signup]") {
+  actor_fixture fx;
+  fx.auto_journal = false;
+  auto got = std::make_shared<std::optional<result<actors::signup_result>>>();
+  actors::signup(fx.rt().ctx, "alice",
+                 [got](result<actors::signup_result> r) { got->emplace(std::move(r)); });
+  // Every append goes through but the room's: the journal refuses that one.
+  std::size_t refused = 0;
+  for (int step = 0; step < 100 && !*got; ++step) {
+    fx.run();
+    auto pending = fx.journal().pending_entities();
+    if (pending.empty()) continue;
+    if (pending.front().rfind("room-", 0) == 0) {
+      fx.journal().fail_next(hibiki::error{errc::unavailable, "journal refused the write"});
+      ++refused;
+    } else {
+      fx.journal().complete_next();
+    }
+  }
+  REQUIRE(*got);
+  REQUIRE(got->value().ok());
+  CHECK(refused == 1);
+  fx.auto_journal = true;
+  const auto alice = std::move(**got).value();
+  // The account has its room id, but no room yet.
+  const auto my = testkit::user_kit(fx, entity_of(alice.account)).state().my_room;
+  REQUIRE(my);
+  CHECK_FALSE(testkit::room_kit(fx, entity_of(my)).state().created);
+
+  auto a = connect(fx, alice.token);
+  REQUIRE(reply(a, 1)["ok"] == true);
+  CHECK(call(fx, a, {{"op", "list_rooms"}})["rooms"].empty());
+  // Its first `me` makes it, with the id it was given.
+  CHECK(call(fx, a, {{"op", "me"}})["room_id"] == my.value);
+  auto rooms = call(fx, a, {{"op", "list_rooms"}, {"details", true}})["rooms"];
+  REQUIRE(rooms.size() == 1);
+  CHECK(rooms[0]["room_id"] == my.value);
+  CHECK(rooms[0]["type"] == "my");
+}
+
 TEST_CASE("an account from before sign-up made my rooms gets it at its first me",
           "[people][signup]") {
   actor_fixture fx;
