@@ -87,6 +87,14 @@ def test_my_and_direct_rooms_keep_their_members_and_names(server):
     assert members == {alice.account_id: "admin", bob.account_id: "admin"}, members
     assert [m["account_id"] for m in alice.ok("get_members", room_id=my)["members"]] == \
         [alice.account_id]
+    # Messages and tasks work there as anywhere: a note to self, a task for the contact.
+    alice.ok("send_message", room_id=my, body="note [toall]", client_msg_id="n1")
+    alice.ok("add_task", room_id=my, body="for me", to_ids=[alice.account_id])
+    alice.fail("add_task", "bad_request", room_id=my, body="x", to_ids=[bob.account_id])
+    alice.ok("add_task", room_id=direct, body="for bob", to_ids=[bob.account_id])
+    bob.next_event("task_added", pred=in_room(direct))
+    assert sorted(t["body"] for t in alice.ok("my_tasks")["tasks"]) == ["for me"]
+    assert [t["body"] for t in bob.ok("my_tasks")["tasks"]] == ["for bob"]
     alice.ok("ping")
 
 
