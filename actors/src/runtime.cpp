@@ -3,7 +3,9 @@
 #include <chrono>
 
 #include "entity_traits.hpp"
+#include "hibiki/core/log.hpp"
 #include "hibiki/core/user.hpp"
+#include "people.hpp"
 #include "token.hpp"
 
 namespace hibiki::actors {
@@ -64,10 +66,24 @@ void signup(const std::shared_ptr<node_context>& ctx, std::string name,
                     done = std::move(done)](command_reply r) mutable {
     if (r.err) return done(*r.err);
     account_id account{r.fields.value("id", std::uint64_t{0})};
-    auto registered = [account, name, token = std::move(token),
+    auto registered = [ctx, account, name, token = std::move(token),
                        done = std::move(done)](command_reply r2) mutable {
       if (r2.err) return done(*r2.err);
-      done(signup_result{account, std::move(name), std::move(token)});
+      // The account comes with its `my` room, made before the token is handed out so that the
+      // first `list_rooms` shows it. The account is durable already: if the room cannot be made
+      // now, the sign-up still succeeds (its token would be lost otherwise) and the account's
+      // first `me` or `update_profile` makes the room, as for accounts older than `my` rooms.
+      ensure_my_room(ctx, account,
+                     [account, name = std::move(name), token = std::move(token),
+                      done = std::move(done)](command_reply me) mutable {
+                       if (me.err) {
+                         log::warn("node") << "account " << account.value
+                                           << " signed up without its my room (made at its first "
+                                              "me): "
+                                           << me.err->message;
+                       }
+                       done(signup_result{account, std::move(name), std::move(token)});
+                     });
     };
     caf::anon_send(ctx->users,
                    entity_command<user::command>{

@@ -36,8 +36,9 @@ void stop_runtime(runtime& rt);
 void release_runtime(runtime& rt);
 
 /// Signs up `name`: allocates an account id, registers the user entity with the hash of a fresh
-/// token, and calls `done` once the account is durable. `done` runs on an actor thread or the
-/// caller's; the node moves it to the io executor.
+/// token, makes the account's `my` room, and calls `done` once the account is durable (and its
+/// `my` room too, unless that failed: then the account's first `me` makes it). `done` runs on an
+/// actor thread or the caller's; the node moves it to the io executor.
 void signup(const std::shared_ptr<node_context>& ctx, std::string name,
             std::function<void(result<signup_result>)> done);
 

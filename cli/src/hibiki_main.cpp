@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -21,6 +22,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -409,14 +411,32 @@ status run(const hibiki::cli::client_options& o) {
     std::cout << "message_id: " << r->value("message_id", "") << "\n"
               << "seq: " << r->value("seq", std::uint64_t{0}) << "\n";
   } else if (o.command == "rooms") {
-    auto r = c.call({{"op", "list_rooms"}});
+    auto r = c.call({{"op", "list_rooms"}, {"details", true}});
     if (!r) return r.error();
-    std::printf("%-10s %-24s %-9s %7s %8s %9s %9s\n", "ROOM_ID", "NAME", "ROLE", "UNREAD",
-                "MENTIONS", "MESSAGES", "LAST_SEQ");
-    for (const auto& room : r->value("rooms", json::array())) {
-      std::printf("%-10llu %-24s %-9s %7llu %8llu %9llu %9llu\n",
-                  static_cast<unsigned long long>(room.value("room_id", std::uint64_t{0})),
-                  room.value("name", "").c_str(), room.value("role", "").c_str(),
+    // my and direct chats have no name of their own: show "my chat" and the contact's name.
+    std::map<std::uint64_t, std::string> contact_names;
+    const auto rooms = r->value("rooms", json::array());
+    if (std::any_of(rooms.begin(), rooms.end(),
+                    [](const json& x) { return x.value("type", "") == "direct"; })) {
+      auto list = c.call({{"op", "contacts"}});
+      if (!list) return list.error();
+      for (const auto& x : list->value("contacts", json::array()))
+        contact_names[x.value("room_id", std::uint64_t{0})] = x.value("name", "");
+    }
+    std::printf("%-10s %-24s %-6s %-9s %7s %8s %9s %9s\n", "ROOM_ID", "NAME", "TYPE", "ROLE",
+                "UNREAD", "MENTIONS", "MESSAGES", "LAST_SEQ");
+    for (const auto& room : rooms) {
+      const auto id = room.value("room_id", std::uint64_t{0});
+      const auto type = room.value("type", "group");
+      auto name = room.value("name", "");
+      if (name.empty() && type == "my") name = "(my chat)";
+      if (name.empty() && type == "direct") {
+        auto it = contact_names.find(id);
+        name = it != contact_names.end() ? it->second : "(direct chat)";
+      }
+      std::printf("%-10llu %-24s %-6s %-9s %7llu %8llu %9llu %9llu\n",
+                  static_cast<unsigned long long>(id), name.c_str(), type.c_str(),
+                  room.value("role", "").c_str(),
                   static_cast<unsigned long long>(room.value("unread_num", std::uint64_t{0})),
                   static_cast<unsigned long long>(room.value("mention_num", std::uint64_t{0})),
                   static_cast<unsigned long long>(room.value("message_num", std::uint64_t{0})),

@@ -122,7 +122,11 @@ TEST_CASE("cluster: signup and id allocation route through the owners", "[cluste
   CHECK(bob->account == account_id{2});
   CHECK(fx.rt(A).user_stats->live == 0);
   CHECK(fx.rt(A).id_stats->live == 0);
-  CHECK(fx.rt(B).port->commands == 4);  // two allocations, two registrations
+  CHECK(fx.rt(A).room_stats->live == 0);
+  // Per sign-up: the account id, the registration, then its my room: the account's profile, a
+  // room id, its offer to the account, the room itself.
+  CHECK(fx.rt(B).port->commands == 12);
+  CHECK(fx.rt(B).room_stats->live == 2);
 }
 
 TEST_CASE("cluster: pushes reach sessions on every node, sent once per node", "[cluster]") {

@@ -91,7 +91,7 @@ TEST_CASE("node: signup / auth / rooms / messages / history / pushes", "[node]")
   auto created = a.call({{"op", "create_room"}, {"name", "general"}, {"members", {2}}});
   REQUIRE(created["ok"] == true);
   auto room = created["room_id"].get<std::uint64_t>();
-  CHECK(room == 1);
+  CHECK(room == 3);  // rooms 1 and 2 are alice's and bob's my rooms
   b.wait_event("room_created");
 
   auto sent = a.call(
@@ -113,10 +113,13 @@ TEST_CASE("node: signup / auth / rooms / messages / history / pushes", "[node]")
   REQUIRE(hist["messages"].size() == 1);
   CHECK(hist["messages"][0]["body"] == "hi [To:2]");
 
-  auto rooms = b.call({{"op", "list_rooms"}});
-  REQUIRE(rooms["rooms"].size() == 1);
-  CHECK(rooms["rooms"][0]["unread_num"] == 1);
-  CHECK(rooms["rooms"][0]["mention_num"] == 1);
+  // bob's rooms: his my room (made at sign-up) and this one.
+  auto rooms = b.call({{"op", "list_rooms"}, {"details", true}});
+  REQUIRE(rooms["rooms"].size() == 2);
+  CHECK(rooms["rooms"][0]["type"] == "my");
+  CHECK(rooms["rooms"][1]["room_id"] == room);
+  CHECK(rooms["rooms"][1]["unread_num"] == 1);
+  CHECK(rooms["rooms"][1]["mention_num"] == 1);
 
   client b2(*n);
   REQUIRE(b2.call({{"op", "auth"}, {"token", bob.token}})["ok"] == true);
@@ -212,7 +215,7 @@ TEST_CASE("node: data survives a restart", "[node]") {
   auto second = do_signup(*n, "bob");
   CHECK(second.account.value == 2);
   auto created = a.call({{"op", "create_room"}, {"name", "r2"}, {"members", json::array()}});
-  CHECK(created["room_id"] == room + 1);
+  CHECK(created["room_id"] == room + 2);  // room + 1 is bob's my room
 }
 
 TEST_CASE("node: stop lets in-flight writes finish - every ok reply is durable", "[node][stop]") {

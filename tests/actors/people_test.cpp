@@ -11,6 +11,7 @@
 #include "hibiki/testkit/entity_kit.hpp"
 #include "hibiki/testkit/probe.hpp"
 #include "hibiki/testkit/recording_link.hpp"
+#include "token.hpp"
 
 using namespace hibiki;
 using hibiki::testkit::actor_fixture;
@@ -87,6 +88,112 @@ TEST_CASE("me makes the my room once and keeps it", "[people]") {
   CHECK(call(fx, a2, {{"op", "me"}})["room_id"] == room);
   testkit::user_kit user(fx, entity_of(alice->account));
   CHECK(user.state().my_room == room_id{room});
+}
+
+TEST_CASE("sign-up makes the account's my room: list_rooms shows it before any me",
+          "[people][signup]") {
+  actor_fixture fx;
+  auto alice = fx.signup("alice");
+  REQUIRE(alice.ok());
+  testkit::user_kit user(fx, entity_of(alice->account));
+  const auto my = user.state().my_room;
+  REQUIRE(my);
+  testkit::room_kit room(fx, entity_of(my));
+  auto s = room.state();
+  CHECK(s.created);
+  CHECK(s.type == room::room_type::my);
+  CHECK(s.members.size() == 1);
+  CHECK(s.member(alice->account) != nullptr);
+
+  auto a = connect(fx, alice->token);
+  auto rooms = call(fx, a, {{"op", "list_rooms"}, {"details", true}});
+  REQUIRE(rooms["ok"] == true);
+  REQUIRE(rooms["rooms"].size() == 1);
+  CHECK(rooms["rooms"][0]["room_id"] == my.value);
+  CHECK(rooms["rooms"][0]["type"] == "my");
+  CHECK(rooms["rooms"][0]["role"] == "admin");
+  // `me` names the same room and makes no other.
+  CHECK(call(fx, a, {{"op", "me"}})["room_id"] == my.value);
+  CHECK(call(fx, a, {{"op", "list_rooms"}})["rooms"].size() == 1);
+
+  // Two sign-ups, two my rooms, each with its owner alone.
+  auto bob = fx.signup("bob");
+  REQUIRE(bob.ok());
+  const auto bobs = testkit::user_kit(fx, entity_of(bob->account)).state().my_room;
+  CHECK(bobs);
+  CHECK(bobs != my);
+  auto b = connect(fx, bob->token);
+  auto bob_rooms = call(fx, b, {{"op", "list_rooms"}})["rooms"];
+  REQUIRE(bob_rooms.size() == 1);
+  CHECK(bob_rooms[0]["room_id"] == bobs.value);
+}
+
+TEST_CASE("a sign-up whose my room cannot be written still succeeds; me makes the room",
+          "[people][signup]") {
+  actor_fixture fx;
+  fx.auto_journal = false;
+  auto got = std::make_shared<std::optional<result<actors::signup_result>>>();
+  actors::signup(fx.rt().ctx, "alice",
+                 [got](result<actors::signup_result> r) { got->emplace(std::move(r)); });
+  // Every append goes through but the room's: the journal refuses that one.
+  std::size_t refused = 0;
+  for (int step = 0; step < 100 && !*got; ++step) {
+    fx.run();
+    auto pending = fx.journal().pending_entities();
+    if (pending.empty()) continue;
+    if (pending.front().rfind("room-", 0) == 0) {
+      fx.journal().fail_next(hibiki::error{errc::unavailable, "journal refused the write"});
+      ++refused;
+    } else {
+      fx.journal().complete_next();
+    }
+  }
+  REQUIRE(*got);
+  REQUIRE(got->value().ok());
+  CHECK(refused == 1);
+  fx.auto_journal = true;
+  const auto alice = std::move(**got).value();
+  // The account has its room id, but no room yet.
+  const auto my = testkit::user_kit(fx, entity_of(alice.account)).state().my_room;
+  REQUIRE(my);
+  CHECK_FALSE(testkit::room_kit(fx, entity_of(my)).state().created);
+
+  auto a = connect(fx, alice.token);
+  REQUIRE(reply(a, 1)["ok"] == true);
+  CHECK(call(fx, a, {{"op", "list_rooms"}})["rooms"].empty());
+  // Its first `me` makes it, with the id it was given.
+  CHECK(call(fx, a, {{"op", "me"}})["room_id"] == my.value);
+  auto rooms = call(fx, a, {{"op", "list_rooms"}, {"details", true}})["rooms"];
+  REQUIRE(rooms.size() == 1);
+  CHECK(rooms[0]["room_id"] == my.value);
+  CHECK(rooms[0]["type"] == "my");
+}
+
+TEST_CASE("an account from before sign-up made my rooms gets it at its first me",
+          "[people][signup]") {
+  actor_fixture fx;
+  // Registered the old way: an account id and the user entity, no my room.
+  testkit::entity_kit<actors::id_traits> ids(fx, actors::account_ids_entity);
+  auto allocated = ids.run(actors::allocate_id{});
+  REQUIRE_FALSE(allocated.reply.err);
+  const account_id old{allocated.reply.fields["id"].get<std::uint64_t>()};
+  const std::string token(64, 'a');
+  testkit::user_kit user(fx, entity_of(old));
+  REQUIRE_FALSE(
+      user.run(user::register_account{old, "olga", actors::sha256_hex(token), fx.now}).reply.err);
+  CHECK_FALSE(user.state().my_room);
+
+  auto o = connect(fx, token);
+  REQUIRE(reply(o, 1)["ok"] == true);
+  CHECK(call(fx, o, {{"op", "list_rooms"}})["rooms"].empty());
+  auto me = call(fx, o, {{"op", "me"}});
+  REQUIRE(me["ok"] == true);
+  const auto room = me["room_id"].get<std::uint64_t>();
+  CHECK(room > 0);
+  auto rooms = call(fx, o, {{"op", "list_rooms"}, {"details", true}})["rooms"];
+  REQUIRE(rooms.size() == 1);
+  CHECK(rooms[0]["room_id"] == room);
+  CHECK(rooms[0]["type"] == "my");
 }
 
 TEST_CASE("accepts from several connections at once make one direct room", "[people][contacts]") {

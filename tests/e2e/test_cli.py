@@ -53,12 +53,17 @@ def test_signup_send_rooms_and_create(server, tmp_path):
     assert pushed["message"]["body"] == "hello [To:%d]" % bob.account_id
     assert pushed["message"]["message_id"] in r.stdout
 
-    listing = bob.ok("list_rooms")["rooms"]
+    listing = [x for x in bob.ok("list_rooms", details=True)["rooms"] if x["type"] != "my"]
     assert [(x["room_id"], x["unread_num"], x["mention_num"]) for x in listing] == [(room_id, 1, 1)]
 
     r = run_cli(server, tmp_path, "rooms", token=token)
     assert r.returncode == 0, r.stderr
-    assert "ops" in r.stdout
+    lines = r.stdout.splitlines()
+    ops = [line.split() for line in lines[1:] if line.split()[0] == str(room_id)]
+    assert ops and ops[0][1:4] == ["ops", "group", "admin"], r.stdout
+    # carol's my room (made at sign-up) is listed with its type and a name to show.
+    mine = [line for line in lines if "(my chat)" in line]
+    assert len(mine) == 1 and mine[0].split()[3:5] == ["my", "admin"], r.stdout
 
 
 def test_tail_prints_history_then_live_messages(server, tmp_path):
@@ -350,6 +355,11 @@ def test_people_commands(server, tmp_path):
     pushed = bob.next_event("message_created", pred=lambda e: e["room_id"] == room)
     assert pushed["message"]["body"] == "hi from the CLI"
     assert pushed["message"]["account"] == {"account_id": alice_id, "name": "alice"}
+    # `rooms` names the direct room after the contact.
+    r = run_cli(server, tmp_path, "rooms", token=alice_token)
+    assert r.returncode == 0, r.stderr
+    direct = [line.split() for line in r.stdout.splitlines()[1:] if line.split()[0] == str(room)]
+    assert direct and direct[0][1:4] == ["bob", "direct", "admin"], r.stdout
 
     # bob asks carol; carol sees it with `requests` and turns it down with `reject`.
     carol_id, carol_token = server.signup("carol")

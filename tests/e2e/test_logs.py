@@ -151,9 +151,14 @@ def test_logs_record_requests_and_audit_events_and_never_a_token(logged, tmp_pat
     assert failed[0]["peer"].startswith("127.0.0.1:")
     ok = audit_has(lambda r: r["event"] == "auth")
     assert sorted(r["account"] for r in ok) == sorted([alice_id, bob_id])
+    # Each sign-up made the account's my room: one room_created by the account itself.
+    mine = wait_for(lambda: (lambda r: r if len(r) >= 3 else None)(audit_has(
+        lambda r: r["event"] == "room_created" and r["room"] != room)), "my rooms' records")
+    assert sorted((r["account"], r["by"], r["role"]) for r in mine) == sorted(
+        (a, a, "admin") for a in (alice_id, bob_id, carol_id)), mine
     changes = wait_for(lambda: (lambda r: r if len(r) >= 6 else None)(audit_has(
         lambda r: r["event"] in ("room_created", "member_added", "role_changed", "member_removed",
-                                 "member_left"))), "membership records")
+                                 "member_left") and r["room"] == room)), "membership records")
     summary = [(r["event"], r["account"], r.get("role"), r["by"]) for r in changes]
     assert summary == [
         ("room_created", alice_id, "admin", alice_id),
@@ -221,12 +226,14 @@ def test_sighup_reopens_the_logs_and_the_server_keeps_serving(logged):
              "the session's record in the new file")
     assert server.healthz() == 200
 
-    new_audit = wait_for(lambda: (lambda r: r if len(r) >= 2 else None)(read_records(audit_log)),
-                         "two audit records in the new file")
-    assert [r["event"] for r in new_audit] == ["signup", "auth"]
-    assert new_audit[0]["name"] == "after"
+    # A sign-up's records: its my room (made before the sign-up answers), the sign-up itself.
+    new_audit = wait_for(lambda: (lambda r: r if len(r) >= 3 else None)(read_records(audit_log)),
+                         "three audit records in the new file")
+    assert [r["event"] for r in new_audit] == ["room_created", "signup", "auth"]
+    assert new_audit[1]["name"] == "after"
     old_audit = read_records(audit_log + ".1")
-    assert [(r["event"], r.get("name")) for r in old_audit] == [("signup", "before")]
+    assert [(r["event"], r.get("name")) for r in old_audit] == [("room_created", None),
+                                                                ("signup", "before")]
     new_access = wait_for(lambda: (lambda r: r if len(r) >= 3 else None)(read_records(access_log)),
                           "three access records in the new file")
     assert [r["event"] for r in new_access] == ["http", "ws", "http"]

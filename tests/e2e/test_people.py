@@ -4,6 +4,7 @@ of known accounts only, and contact requests with their direct rooms. Every op i
 its bad inputs; the server keeps serving after each.
 """
 
+import json
 import threading
 
 PROFILE_FIELDS = {"account_id", "name", "chatwork_id", "organization_name", "department", "title",
@@ -51,6 +52,38 @@ def test_me_gives_the_profile_and_the_my_room(server):
     server.restart()
     alice = server.connect(alice.token)
     assert alice.ok("me")["room_id"] == my_room
+
+
+def test_sign_up_comes_with_the_my_room(server):
+    alice = server.user("alice")
+    # No `me` first: the account's first list_rooms already shows its my room.
+    rooms = alice.ok("list_rooms", details=True)["rooms"]
+    assert [(x["type"], x["role"], x["name"]) for x in rooms] == [("my", "admin", "")], rooms
+    my = rooms[0]["room_id"]
+    assert [x["room_id"] for x in alice.ok("list_rooms")["rooms"]] == [my]
+    info = alice.ok("get_room", room_id=my)["room"]
+    assert (info["type"], info["member_num"]) == ("my", 1), info
+    # `me` names the same room and makes no other.
+    assert alice.ok("me")["room_id"] == my
+    assert len(alice.ok("list_rooms")["rooms"]) == 1
+    # Every account has its own.
+    bob = server.user("bob")
+    (bobs,) = [x["room_id"] for x in bob.ok("list_rooms", details=True)["rooms"]]
+    assert bobs != my
+    bob.fail("history", "forbidden", room_id=my)
+    # An account the operator creates (the same path, sign-up open or closed) has one too.
+    status, raw = server.operator_http("POST", "/api/admin/create-account", {"name": "eve"})
+    assert status == 200, raw
+    eve = server.connect(json.loads(raw)["token"])
+    assert [x["type"] for x in eve.ok("list_rooms", details=True)["rooms"]] == ["my"]
+    # A bad sign-up makes neither an account nor a room, and the server keeps serving.
+    status, _ = server.http("POST", "/api/signup", {"name": ""})
+    assert status == 400
+    assert alice.ok("me")["room_id"] == my
+    # Durable.
+    server.restart()
+    alice = server.connect(alice.token)
+    assert [x["room_id"] for x in alice.ok("list_rooms")["rooms"]] == [my]
 
 
 def test_update_profile_changes_the_given_fields(server):
@@ -159,6 +192,74 @@ def test_message_objects_carry_the_authors_current_name(server):
 
 
 # ---- contacts -----------------------------------------------------------------------------------
+
+
+def test_a_rename_shows_everywhere(server):
+    alice, bob, carol = (server.user(n) for n in ("alice", "bob", "carol"))
+    room = shared_room(alice, bob)
+    alice.ok("send_message", room_id=room, body="hi", client_msg_id="m1")
+    make_contacts(alice, carol)
+    dave = server.user("dave")
+    alice.ok("request_contact", account_id=dave.account_id)
+
+    alice.ok("update_profile", name="Alice L.")
+    alice_as = {"account_id": alice.account_id, "name": "Alice L."}
+    # A room member: members list, message authors (history and get_message), profiles, names.
+    members = {m["account_id"]: m["name"] for m in bob.ok("get_members", room_id=room)["members"]}
+    assert members[alice.account_id] == "Alice L.", members
+    assert bob.ok("history", room_id=room)["messages"][0]["account"] == alice_as
+    assert bob.ok("get_message", room_id=room, message_id="1")["message"]["account"] == alice_as
+    assert bob.ok("get_profiles", account_ids=[alice.account_id])["profiles"][0]["name"] == \
+        "Alice L."
+    assert bob.ok("get_accounts", account_ids=[alice.account_id])["accounts"] == [alice_as]
+    # A contact: the contacts list. Someone she asked: the incoming requests.
+    contacts = carol.ok("contacts")["contacts"]
+    assert [(c["account_id"], c["name"]) for c in contacts] == [(alice.account_id, "Alice L.")]
+    reqs = dave.ok("incoming_requests")["requests"]
+    assert [(r["request_id"], r["name"]) for r in reqs] == [(alice.account_id, "Alice L.")]
+    # Her own connections: `me`, and the next auth.
+    assert alice.ok("me")["name"] == "Alice L."
+    assert server.connect(alice.token).name == "Alice L."
+
+
+def test_names_of_known_accounts_only(server):
+    alice, bob, carol = (server.user(n) for n in ("alice", "bob", "carol"))
+
+    def profiles(c, *others):
+        got = c.ok("get_profiles", account_ids=[o.account_id for o in others])["profiles"]
+        return [p["name"] for p in got]
+
+    assert profiles(alice, bob, carol) == []
+    room = shared_room(alice, bob)
+    assert profiles(alice, bob, carol) == ["bob"] and profiles(bob, alice) == ["alice"]
+    # Once nobody shares a room any more (bob left), bob is a stranger again.
+    bob.ok("leave_room", room_id=room)
+    assert profiles(alice, bob) == [] and profiles(bob, alice) == []
+    # Contacts know each other, with or without a shared group room.
+    make_contacts(alice, carol)
+    assert profiles(alice, carol) == ["carol"] and profiles(carol, alice) == ["alice"]
+    assert profiles(bob, carol) == []
+
+
+def test_accept_gives_both_sides_their_direct_room_once(server):
+    alice, bob = server.user("alice"), server.user("bob")
+    alice.ok("request_contact", account_id=bob.account_id)
+    room = bob.ok("accept_contact", request_id=alice.account_id)["room_id"]
+    created = alice.next_event("room_created", pred=lambda e: e["room_id"] == room)
+    assert created["type"] == "direct", created
+    assert sorted((m["account_id"], m["role"]) for m in created["members"]) == \
+        sorted([(alice.account_id, "admin"), (bob.account_id, "admin")])
+    for c in (alice, bob):
+        directs = [x["room_id"] for x in details(c).values() if x["type"] == "direct"]
+        assert directs == [room], directs
+    # Accepting again, or asking again, makes no second room and no second room_created.
+    assert bob.ok("accept_contact", request_id=alice.account_id)["room_id"] == room
+    alice.fail("request_contact", "conflict", account_id=bob.account_id)
+    alice.no_event("room_created")
+    for c in (alice, bob):
+        assert [x["type"] for x in details(c).values()].count("direct") == 1
+
+
 
 
 def test_request_accept_makes_contacts_with_one_direct_room(server):
