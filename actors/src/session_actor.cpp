@@ -196,8 +196,22 @@ class session_actor : public caf::event_based_actor {
   /// The shards a read must see indexed first (empty = all of them).
   using barrier = std::vector<std::int32_t>;
 
-  barrier room_barrier(room_id room) const {
-    return {ctx_->deps.shards->partition_of(entity_of(room))};
+  /// For reads that return message objects: every shard. A message names its author as named
+  /// now, from the `accounts` read model, which the author's user entity writes on its own shard;
+  /// waiting for the room's shard alone let a rename acknowledged through one node show the old
+  /// name in history read through another.
+  barrier message_barrier() const { return {}; }
+
+  /// The shards of these accounts' user entities (where their names are written).
+  barrier names_barrier(const nlohmann::json& accounts) const {
+    barrier out;
+    for (const auto& a : accounts) {
+      const account_id account{a.value("account_id", std::uint64_t{0})};
+      out.push_back(ctx_->deps.shards->partition_of(entity_of(account)));
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
   }
 
   /// Runs a blocking read on the io executor and answers with its result.
@@ -375,7 +389,7 @@ class session_actor : public caf::event_based_actor {
   }
 
   void handle(std::int64_t id, protocol::history_req& req) {
-    read(id, room_barrier(req.room), [account = account_, req](persistence::read_store& reads) {
+    read(id, message_barrier(), [account = account_, req](persistence::read_store& reads) {
       return read_history(reads, account, req);
     });
   }
@@ -391,7 +405,7 @@ class session_actor : public caf::event_based_actor {
   }
 
   void handle(std::int64_t id, protocol::get_message_req& req) {
-    read(id, room_barrier(req.room), [account = account_, req](persistence::read_store& reads) {
+    read(id, message_barrier(), [account = account_, req](persistence::read_store& reads) {
       return read_message(reads, account, req.room, req.message);
     });
   }
@@ -668,8 +682,9 @@ class session_actor : public caf::event_based_actor {
     to_room(req.room, room::get_members{account_}, make_reply([this, id](command_reply& r) {
               if (r.err) return answer(id, r);
               auto members = std::make_shared<nlohmann::json>(std::move(r.fields["members"]));
+              // The room answered from its own state; the names come from the members' shards.
               read_then(
-                  std::nullopt,
+                  names_barrier(*members),
                   [members](persistence::read_store& reads) {
                     return with_member_names(reads, *members);
                   },
@@ -765,7 +780,7 @@ class session_actor : public caf::event_based_actor {
               if (!force)
                 history.after = message_id{r.fields.value("fetched_up_to", std::uint64_t{0})};
               read_then(
-                  room_barrier(room),
+                  message_barrier(),
                   [account = account_, history](persistence::read_store& reads) {
                     return read_history(reads, account, history);
                   },
