@@ -255,6 +255,10 @@ def exercise(place):
     ok(alice, "send_message", room_id=direct, body="hello bob", client_msg_id="d1")
     m = bob.next_event("message_created", pred=in_room(direct))["message"]
     assert m["account"] == {"account_id": ids["alice"], "name": "Alice L."}, m
+    # self_unread on a forwarded send: alice's own message leaves the room unread for her.
+    ok(alice, "send_message", room_id=direct, body="for later", client_msg_id="d2",
+       self_unread=True)
+    assert details(alice)[direct]["unread_num"] == 1
     fail(alice, "add_members", "forbidden", room_id=direct, account_ids=[ids["carol"]])
     fail(bob, "update_room", "forbidden", room_id=direct, name="ours")
     fail(bob, "delete_room", "forbidden", room_id=direct)
@@ -339,6 +343,13 @@ def exercise(place):
 
     # A rename on bob's user entity shows in his old messages, read through other nodes.
     ok(bob, "update_profile", name="Bob B.")
+    # An edit over REST on a node that does not own the room, pushed to the others.
+    edit_rest = place.rest(p.tokens["alice"], f"room-{room}", avoid=alice.node)
+    assert rest_retrying(edit_rest, "PUT", f"/rooms/{room}/messages/{m2}",
+                         form={"body": "from alice, edited"}) == {"message_id": m2}
+    e = bob.next_event("message_updated", pred=in_room(room))
+    assert (e["message"]["message_id"], e["message"]["body"]) == (m2, "from alice, edited"), e
+    edit_rest.error("PUT", f"/rooms/{room}/messages/{m1}", 403, form={"body": "not mine"})
     hist = ok_retrying(carol, "history", room_id=room)["messages"]
     assert [(x["message_id"], x["account"]["name"]) for x in hist] == [
         (m1, "Bob B."), (m2, "Alice L.")], hist
@@ -419,6 +430,20 @@ def exercise(place):
         == [2]
     assert ok_retrying(alice, "my_status")["mytask_num"] == 1
 
+    # ---- leaving over REST (on a node that does not own the room) takes your tasks -------------
+    leavers = group_room_away_from(place, alice, "leavers", [ids["bob"]], spare)
+    spare.append(leavers)
+    ok(alice, "add_task", room_id=leavers, body="yours", to_ids=[ids["bob"]])
+    assert [(t["task_id"], t["room"]["room_id"]) for t in
+            ok_retrying(bob, "my_tasks", status="open")["tasks"]] == [(1, leavers)]
+    leave_rest = place.rest(p.tokens["bob"], f"room-{leavers}")
+    st, body, _ = leave_rest.call("DELETE", f"/rooms/{leavers}", form={"action_type": "leave"})
+    assert st == 204 and body is None, (st, body)
+    assert ok_retrying(bob, "my_tasks", status="open")["tasks"] == []
+    assert ok(alice, "list_tasks", room_id=leavers)["tasks"] == []
+    assert leavers not in details(bob)
+    fail(bob, "get_room", "forbidden", room_id=leavers)
+
     # ---- a deleted room vanishes from every read, on every node ---------------------------------
     doomed = group_room_away_from(place, alice, "doomed", [ids["bob"]], spare)
     bob.next_event("room_created", pred=in_room(doomed))
@@ -434,7 +459,11 @@ def exercise(place):
     assert [t["task_id"] for t in ok_retrying(bob, "my_tasks")["tasks"]] == [1]
     place.rest(p.tokens["bob"], f"room-{doomed}").error(
         "GET", f"/rooms/{doomed}/messages", 404, query={"force": "1"})
-    state.update(doomed=doomed, m1=m1, m2=m2, carol_unread=2)
+    # carol's REST position ("new since my last call", kept on her user entity).
+    fetched = rest_retrying(place.rest(p.tokens["carol"], f"room-{room}"), "GET",
+                            f"/rooms/{room}/messages")
+    assert [x["message_id"] for x in fetched] == [m1, m2], fetched
+    state.update(doomed=doomed, m1=m1, m2=m2, carol_unread=2, unfetched=[])
     for c in ws.values():
         ok(c, "ping")
     return state
@@ -452,6 +481,14 @@ def verify(place, state):
     later = state.setdefault("later", [])  # (message id, author name) posted after exercise
     later_tasks = state.setdefault("later_tasks", [])  # bob's, done
     dave_direct = state.get("dave_direct")
+
+    # carol's REST position came back (user snapshot v3): only what is new since her last call.
+    carol_rest = place.rest(p.tokens["carol"], f"room-{room}")
+    expected_new = state["unfetched"]
+    got = rest_retrying(carol_rest, "GET", f"/rooms/{room}/messages",
+                        status=200 if expected_new else 204)
+    assert [x["message_id"] for x in got or []] == expected_new, got
+    state["unfetched"] = []
 
     me = ok_retrying(alice, "me")
     assert (me["room_id"], me["name"], me["organization_name"]) == (my_room, "Alice L.", "Org A")
@@ -481,7 +518,21 @@ def verify(place, state):
         expected_kinds[dave_direct] = "direct"
     assert kinds == expected_kinds, kinds
     hist = ok_retrying(bob, "history", room_id=direct)["messages"]
-    assert [(m["body"], m["account"]["name"]) for m in hist] == [("hello bob", "Alice L.")]
+    assert [(m["body"], m["account"]["name"]) for m in hist] == [("hello bob", "Alice L."),
+                                                                  ("for later", "Alice L.")]
+    assert details(alice)[direct]["unread_num"] == 1  # self_unread
+
+    # A sync from the start replays the room's events, read models rebuilt or not.
+    carol.take_events()
+    ok_retrying(carol, "sync", since={str(room): 0})
+    replay = [e for e in carol.events_until("synced") if e.get("room_id") == room]
+    kinds = {e["ev"] for e in replay}
+    assert {"room_created", "room_updated", "message_created", "message_updated", "task_added",
+            "task_updated"} <= kinds, kinds
+    assert [e["seq"] for e in replay] == list(range(1, len(replay) + 1)), replay[:3]
+    names = {e["message"]["message_id"]: e["message"]["account"]["name"] for e in replay
+             if e["ev"] == "message_created"}
+    assert names[state["m1"]] == "Bob B." and names[state["m2"]] == "Alice L.", names
 
     # The group room (room snapshot v2: settings, members, tasks, read cursors).
     info = ok_retrying(carol, "get_room", room_id=room)["room"]
@@ -495,6 +546,7 @@ def verify(place, state):
     hist = ok_retrying(carol, "history", room_id=room)["messages"]
     assert [(x["message_id"], x["account"]["name"]) for x in hist if not x["deleted"]] == [
         (state["m1"], "Bob B."), (state["m2"], "Alice L.")] + later, hist
+    assert hist[1]["body"] == "from alice, edited", hist
     got = ok_retrying(carol, "get_message", room_id=room, message_id=state["m1"])["message"]
     assert got["account"]["name"] == "Bob B."
     tasks = ok_retrying(carol, "list_tasks", room_id=room)["tasks"]
@@ -527,6 +579,7 @@ def verify(place, state):
                     client_msg_id=f"after-{len(later)}")
     assert r["seq"] == last + 1, (r, last)
     later.append((r["message_id"], "Bob B."))
+    state["unfetched"].append(r["message_id"])
     state["carol_unread"] += 1
     fail(alice, "leave_room", "conflict", room_id=room)
     fail(dave, "get_room", "forbidden", room_id=room)
@@ -603,6 +656,7 @@ def test_features_across_three_nodes(cluster):
     moved = ok_retrying(alice, "send_message", room_id=state["room"], body="while away",
                         client_msg_id="away-1")
     state.setdefault("later", []).append((moved["message_id"], "Alice L."))
+    state["unfetched"].append(moved["message_id"])
     state["carol_unread"] += 1
 
     # It comes back, takes shards again (recovering from its own snapshots plus what the others
