@@ -274,7 +274,22 @@ def exercise(place):
     assert ok_retrying(carol, "incoming_requests")["requests"] == []
     assert ok_retrying(erin, "contacts")["contacts"] == []
     fail(carol, "accept_contact", "not_found", request_id=ids["erin"])
+    assert ok_retrying(carol, "contacts")["contacts"] == []
     ok(dave, "request_contact", account_id=ids["alice"], message="pending")
+    # After the rejection carol asks erin, who accepts from three connections (on every node)
+    # at once: one direct room.
+    ok(carol, "request_contact", account_id=ids["erin"])
+    others = ([s for s in place.servers if s is not erin.node] or place.servers) * 2
+    erins = [erin] + [connect(s, p.tokens["erin"]) if place.clustered else s.connect(
+        p.tokens["erin"]) for s in others[:2]]
+    sent = [(c, c.send("accept_contact", request_id=ids["carol"])) for c in erins]
+    rooms = {c.reply(rid, timeout=REPLY_TIMEOUT)["room_id"] for c, rid in sent}
+    assert len(rooms) == 1, rooms
+    state["carol_erin"] = rooms.pop()
+    assert [c["room_id"] for c in ok_retrying(carol, "contacts")["contacts"]] == [
+        state["carol_erin"]]
+    assert [x for x in details(erin).values() if x["type"] == "direct"] == [
+        details(erin)[state["carol_erin"]]]
 
     # ---- a group room owned by another node than its creator's ----------------------------------
     spare = state["spare_rooms"] = []
@@ -380,8 +395,14 @@ def exercise(place):
 
     # mark_unread moves carol's cursor back; her counts agree over REST on another node.
     ok(carol, "mark_read", room_id=room, message_id=m2)
+    carol_elsewhere = place.pick(avoid=carol.node)
+    carol2 = connect(carol_elsewhere, p.tokens["carol"]) if place.clustered else \
+        carol_elsewhere.connect(p.tokens["carol"])
     r = ok(carol, "mark_unread", room_id=room, message_id=m1)
     assert (r["unread_num"], r["mention_num"]) == (2, 0), r
+    # Her connection on another node learns the new counts.
+    e = carol2.next_event("read", pred=lambda e: e.get("room_id") == room and e["unread_num"] == 2)
+    assert e["message_id"] == m1, e
     assert details(carol)[room]["unread_num"] == 2
     status = rest_retrying(place.rest(p.tokens["carol"], f"room-{room}", avoid=carol.node),
                            "GET", "/my/status")
@@ -455,6 +476,7 @@ def exercise(place):
     bob.next_event("room_deleted", pred=in_room(doomed))
     fail(bob, "get_room", "not_found", room_id=doomed)
     fail(bob, "history", "not_found", room_id=doomed)
+    fail(bob, "get_message", "not_found", room_id=doomed, message_id="1")
     assert doomed not in details(bob)
     assert [t["task_id"] for t in ok_retrying(bob, "my_tasks")["tasks"]] == [1]
     place.rest(p.tokens["bob"], f"room-{doomed}").error(
@@ -503,7 +525,8 @@ def verify(place, state):
     assert sorted((c["account_id"], c["room_id"], c["name"]) for c in
                   ok_retrying(alice, "contacts")["contacts"]) == sorted(alice_contacts)
     assert [c["account_id"] for c in ok_retrying(bob, "contacts")["contacts"]] == [ids["alice"]]
-    assert ok_retrying(carol, "contacts")["contacts"] == []
+    assert [(c["account_id"], c["room_id"]) for c in ok_retrying(carol, "contacts")[
+        "contacts"]] == [(ids["erin"], state["carol_erin"])]
     pending = ok_retrying(alice, "incoming_requests")["requests"]
     expected_pending = [] if dave_direct else [(ids["dave"], "pending")]
     assert [(q["request_id"], q["message"]) for q in pending] == expected_pending, pending
