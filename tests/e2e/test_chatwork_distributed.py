@@ -595,12 +595,20 @@ def verify(place, state):
     task = ok_retrying(alice, "add_task", room_id=room, body="after", to_ids=[ids["bob"]])[
         "task_ids"]
     assert task == [3 + len(later_tasks)], task
+    # Pushes reach the new connections, wherever they are (presence after the restart).
+    e = bob.next_event("task_added", pred=in_room(room))
+    assert e["task"]["task_id"] == task[0], e
     ok_retrying(bob, "set_task_status", room_id=room, task_id=task[0], status="done")
+    e = alice.next_event("task_updated", pred=in_room(room))
+    assert (e["task"]["task_id"], e["task"]["status"]) == (task[0], "done"), e
     later_tasks.append(task[0])
     last = ok_retrying(alice, "get_room", room_id=room)["room"]["last_seq"]
     r = ok_retrying(bob, "send_message", room_id=room, body="after",
                     client_msg_id=f"after-{len(later)}")
     assert r["seq"] == last + 1, (r, last)
+    e = carol.next_event("message_created", pred=lambda e: e.get("room_id") == room and e[
+        "message"]["message_id"] == r["message_id"])
+    assert e["message"]["account"]["name"] == "Bob B.", e
     later.append((r["message_id"], "Bob B."))
     state["unfetched"].append(r["message_id"])
     state["carol_unread"] += 1
@@ -610,6 +618,9 @@ def verify(place, state):
     assert acc["account_id"] == ids["dave"], acc
     assert acc["room_id"] not in (direct, room, my_room), acc
     assert dave_direct in (None, acc["room_id"]), (dave_direct, acc)
+    if dave_direct is None:  # the first accept tells dave
+        e = dave.next_event("contact_added")
+        assert (e["account_id"], e["room_id"]) == (ids["alice"], acc["room_id"]), e
     state["dave_direct"] = acc["room_id"]
     assert details(dave)[acc["room_id"]]["type"] == "direct"
     return ws
