@@ -44,12 +44,11 @@ CHURN = ("--max-live-entities=2", "--passivate-after=1", "--snapshot-every=3")
 
 class Place:
     """The servers of a test and how to pick one. With one server every call goes there. With a
-    cluster, `ws_node(account)` is a node that does not own the account's user entity and
-    `away_from(entity, ...)` the nodes that own none of the given entities."""
+    cluster, `ws(account, ...)` connects to a node that does not own the account's user entity
+    and `rest(token, entity, ...)` talks to one that owns none of the given entities."""
 
     def __init__(self, servers, shard_owner=None):
         self.servers = list(servers)
-        self.by_name = {getattr(s, "name", str(i)): s for i, s in enumerate(self.servers)}
         self.shard_owner = shard_owner  # partition -> node name, or None for one server
         self.turn = 0
 
@@ -80,11 +79,15 @@ class Place:
             return signup(ClusterView(self.servers), name)
         return self.servers[0].signup(name)
 
+    def connect(self, server, token):
+        """An authenticated WebSocket on `server` (on a cluster, retried while `unavailable`)."""
+        c = connect(server, token) if self.clustered else server.connect(token)
+        c.node = server
+        return c
+
     def ws(self, account_id, token, avoid=None):
-        node = self.pick(f"user-{account_id}", avoid=avoid)
-        c = connect(node, token) if self.clustered else node.connect(token)
+        c = self.connect(self.pick(f"user-{account_id}", avoid=avoid), token)
         assert c.account_id == account_id
-        c.node = node
         return c
 
     def rest(self, token, *entities, avoid=None):
@@ -231,7 +234,7 @@ def exercise(place):
     bob_rest = place.rest(p.tokens["bob"], pair, avoid=bob.node)
     listed = rest_retrying(bob_rest, "GET", "/incoming_requests")
     assert [(q["account_id"], q["name"]) for q in listed] == [(ids["alice"], "Alice L.")], listed
-    # Bad inputs across nodes: no request from carol, nobody 999999, oneself, bad ids.
+    # Bad inputs across nodes: no request from carol, nobody 999999, oneself, asking back.
     assert bob_rest.error("PUT", f"/incoming_requests/{ids['carol']}", 404)
     fail(alice, "request_contact", "not_found", account_id=999999)
     fail(alice, "request_contact", "bad_request", account_id=ids["alice"])
@@ -280,10 +283,11 @@ def exercise(place):
     # at once: one direct room.
     ok(carol, "request_contact", account_id=ids["erin"])
     others = ([s for s in place.servers if s is not erin.node] or place.servers) * 2
-    erins = [erin] + [connect(s, p.tokens["erin"]) if place.clustered else s.connect(
-        p.tokens["erin"]) for s in others[:2]]
+    erins = [erin] + [place.connect(s, p.tokens["erin"]) for s in others[:2]]
     sent = [(c, c.send("accept_contact", request_id=ids["carol"])) for c in erins]
-    rooms = {c.reply(rid, timeout=REPLY_TIMEOUT)["room_id"] for c, rid in sent}
+    replies = [c.reply(rid, timeout=REPLY_TIMEOUT) for c, rid in sent]
+    assert all(r["ok"] is True for r in replies), replies
+    rooms = {r["room_id"] for r in replies}
     assert len(rooms) == 1, rooms
     state["carol_erin"] = rooms.pop()
     assert [c["room_id"] for c in ok_retrying(carol, "contacts")["contacts"]] == [
@@ -355,6 +359,9 @@ def exercise(place):
     one = rest_retrying(carol_room_rest, "GET", f"/rooms/{room}/messages/{m2}")
     assert one["account"]["name"] == "Alice L." and one["body"] == "from alice", one
     carol_room_rest.error("GET", f"/rooms/{room}/messages/99", 404)
+    carol_room_rest.error("GET", "/rooms/987654/messages", 404, query={"force": "1"})
+    carol_room_rest.error("GET", f"/rooms/{room}/messages", 401, token="0" * 64)
+    place.rest(p.tokens["dave"], f"room-{room}").error("GET", f"/rooms/{room}/messages/{m1}", 403)
 
     # A rename on bob's user entity shows in his old messages, read through other nodes.
     ok(bob, "update_profile", name="Bob B.")
@@ -380,8 +387,7 @@ def exercise(place):
     readers = place.away_from(f"user-{ids['bob']}")
     reader = next((s for s in readers if place.owner(f"room-{room}") == getattr(s, "name", None)),
                   readers[0])
-    bob_there = connect(reader, p.tokens["bob"]) if place.clustered else reader.connect(
-        p.tokens["bob"])
+    bob_there = place.connect(reader, p.tokens["bob"])
     for i in range(10):
         ok(bob, "update_profile", name=f"Bob {i}")
         hist = ok(bob_there, "history", room_id=room)["messages"]
@@ -396,8 +402,7 @@ def exercise(place):
     # mark_unread moves carol's cursor back; her counts agree over REST on another node.
     ok(carol, "mark_read", room_id=room, message_id=m2)
     carol_elsewhere = place.pick(avoid=carol.node)
-    carol2 = connect(carol_elsewhere, p.tokens["carol"]) if place.clustered else \
-        carol_elsewhere.connect(p.tokens["carol"])
+    carol2 = place.connect(carol_elsewhere, p.tokens["carol"])
     r = ok(carol, "mark_unread", room_id=room, message_id=m1)
     assert (r["unread_num"], r["mention_num"]) == (2, 0), r
     # Her connection on another node learns the new counts.
