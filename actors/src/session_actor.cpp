@@ -202,7 +202,8 @@ class session_actor : public caf::event_based_actor {
   /// name in history read through another.
   barrier message_barrier() const { return {}; }
 
-  /// The shards of these accounts' user entities (where their names are written).
+  /// The shards of these accounts' user entities (where their names and profiles are written):
+  /// `accounts` is an array of objects with an `account_id`, as a member list is.
   barrier names_barrier(const nlohmann::json& accounts) const {
     barrier out;
     for (const auto& a : accounts) {
@@ -641,8 +642,10 @@ class session_actor : public caf::event_based_actor {
     ensure_direct_room(
         ctx_, requester, account_, room, make_reply([this, id, requester, room](command_reply& r) {
           if (r.err) return answer(id, r);
+          // The profile is written on the requester's own shard (a rename through another node
+          // shows at once).
           read_then(
-              std::nullopt,
+              names_barrier(nlohmann::json::array({{{"account_id", requester.value}}})),
               [requester, room](persistence::read_store& reads) {
                 auto profile = read_profile(reads, requester);
                 if (!profile) return command_reply::fail(profile.error());

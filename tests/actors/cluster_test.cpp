@@ -566,6 +566,23 @@ TEST_CASE("cluster: session reads wait for the index of the shards they read", "
   REQUIRE(control.barriers.size() == 1);
   CHECK(control.barriers[0] == shards);
 
+  // accept_contact answers with the requester's profile, read after the requester's shard.
+  auto b = login(fx, B, bob->token);
+  fx.send_text(
+      b.session,
+      json{{"id", 20}, {"op", "request_contact"}, {"account_id", alice->account.value}}.dump());
+  fx.run();
+  REQUIRE(reply(b, 20)["ok"] == true);
+  control.barriers.clear();
+  fx.send_text(
+      c.session,
+      json{{"id", 21}, {"op", "accept_contact"}, {"request_id", bob->account.value}}.dump());
+  fx.run();
+  REQUIRE(reply(c, 21)["ok"] == true);
+  CHECK(reply(c, 21)["name"] == "bob");
+  REQUIRE(control.barriers.size() == 1);
+  CHECK(control.barriers[0] == std::vector<std::int32_t>{fx.partition_of(entity_of(bob->account))});
+
   // The index cannot catch up: the read fails unavailable instead of answering stale data.
   control.answer = hibiki::error{errc::unavailable, "lagging"};
   fx.send_text(c.session, json{{"id", 10}, {"op", "list_rooms"}}.dump());
