@@ -202,14 +202,12 @@ class session_actor : public caf::event_based_actor {
   /// name in history read through another.
   barrier message_barrier() const { return {}; }
 
-  /// The shards of these accounts' user entities (where their names and profiles are written):
-  /// `accounts` is an array of objects with an `account_id`, as a member list is.
-  barrier names_barrier(const nlohmann::json& accounts) const {
+  /// The shards of these accounts' user entities, where their names and profiles are written
+  /// (none given: every shard).
+  barrier names_barrier(const std::vector<account_id>& accounts) const {
     barrier out;
-    for (const auto& a : accounts) {
-      const account_id account{a.value("account_id", std::uint64_t{0})};
+    for (const auto account : accounts)
       out.push_back(ctx_->deps.shards->partition_of(entity_of(account)));
-    }
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
@@ -645,7 +643,7 @@ class session_actor : public caf::event_based_actor {
           // The profile is written on the requester's own shard (a rename through another node
           // shows at once).
           read_then(
-              names_barrier(nlohmann::json::array({{{"account_id", requester.value}}})),
+              names_barrier({requester}),
               [requester, room](persistence::read_store& reads) {
                 auto profile = read_profile(reads, requester);
                 if (!profile) return command_reply::fail(profile.error());
@@ -686,8 +684,11 @@ class session_actor : public caf::event_based_actor {
               if (r.err) return answer(id, r);
               auto members = std::make_shared<nlohmann::json>(std::move(r.fields["members"]));
               // The room answered from its own state; the names come from the members' shards.
+              std::vector<account_id> accounts;
+              for (const auto& m : *members)
+                accounts.push_back(account_id{m.value("account_id", std::uint64_t{0})});
               read_then(
-                  names_barrier(*members),
+                  names_barrier(accounts),
                   [members](persistence::read_store& reads) {
                     return with_member_names(reads, *members);
                   },
