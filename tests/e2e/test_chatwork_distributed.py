@@ -296,6 +296,13 @@ def exercise(place):
     assert [x for x in details(erin).values() if x["type"] == "direct"] == [
         details(erin)[state["carol_erin"]]]
 
+    # dave and erin ask each other at once, from two nodes: the pair's owner takes one.
+    ids_sent = [(c, c.send("request_contact", account_id=other)) for c, other in
+                ((dave, ids["erin"]), (erin, ids["dave"]))]
+    answers = [c.reply(rid, timeout=REPLY_TIMEOUT) for c, rid in ids_sent]
+    assert sorted(str(a.get("ok")) + a.get("error", {}).get("code", "") for a in answers) == [
+        "Falseconflict", "True"], answers
+
     # ---- a group room owned by another node than its creator's ----------------------------------
     spare = state["spare_rooms"] = []
     room = group_room_away_from(place, alice, "team", [ids["bob"], ids["carol"]], spare)
@@ -307,6 +314,9 @@ def exercise(place):
         "team", "group", "member", 3), info
     fail(dave, "get_room", "forbidden", room_id=room)
     fail(dave, "get_room", "not_found", room_id=987654)
+    # Profiles of known accounts only: carol shares the room with bob, not with dave.
+    got = ok_retrying(carol, "get_profiles", account_ids=[ids["bob"], ids["dave"]])["profiles"]
+    assert [x["account_id"] for x in got] == [ids["bob"]], got
 
     r = ok(alice, "update_room", room_id=room, name="team 2", description="the team",
            icon_preset="beer")
@@ -523,6 +533,8 @@ def verify(place, state):
     assert [m["body"] for m in ok_retrying(alice, "history", room_id=my_room)["messages"]] == [
         "note to self"]
     assert ok_retrying(bob, "me")["name"] == "Bob B."
+    got = ok_retrying(carol, "get_profiles", account_ids=[ids["bob"], ids["dave"]])["profiles"]
+    assert [(x["account_id"], x["name"]) for x in got] == [(ids["bob"], "Bob B.")], got
 
     # Contacts and requests (the contacts and contact_requests read models).
     alice_contacts = [(ids["bob"], direct, "Bob B.")]
