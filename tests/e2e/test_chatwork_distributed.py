@@ -467,6 +467,20 @@ def exercise(place):
         == [2]
     assert ok_retrying(alice, "my_status")["mytask_num"] == 1
 
+    # ---- a room made over REST with its roles (the roles are set by forwarded commands) --------
+    rest_make = place.rest(p.tokens["bob"], f"user-{ids['bob']}")
+    st, made, _ = rest_make.call("POST", "/rooms", form={
+        "name": "by rest", "members_admin_ids": f"{ids['bob']},{ids['alice']}",
+        "members_member_ids": str(ids["carol"]), "members_readonly_ids": str(ids["erin"])})
+    assert st == 200 and type(made.get("room_id")) is int, (st, made)
+    spare.append(made["room_id"])
+    roles = {x["account_id"]: x["role"] for x in
+             ok(erin, "get_members", room_id=made["room_id"])["members"]}
+    assert roles == {ids["bob"]: "admin", ids["alice"]: "admin", ids["carol"]: "member",
+                     ids["erin"]: "readonly"}, roles
+    place.rest(p.tokens["erin"], f"room-{made['room_id']}").error(
+        "POST", f"/rooms/{made['room_id']}/messages", 403, form={"body": "read-only"})
+
     # ---- leaving over REST (on a node that does not own the room) takes your tasks -------------
     leavers = group_room_away_from(place, alice, "leavers", [ids["bob"]], spare)
     spare.append(leavers)
