@@ -393,8 +393,6 @@ def exercise(place):
     carol_room_rest.error("GET", f"/rooms/{room}/messages", 401, token="0" * 64)
     place.rest(p.tokens["dave"], f"room-{room}").error("GET", f"/rooms/{room}/messages/{m1}", 403)
 
-    # A rename on bob's user entity shows in his old messages, read through other nodes.
-    ok(bob, "update_profile", name="Bob B.")
     # An edit over REST on a node that does not own the room, pushed to the others.
     edit_rest = place.rest(p.tokens["alice"], f"room-{room}", avoid=alice.node)
     assert rest_retrying(edit_rest, "PUT", f"/rooms/{room}/messages/{m2}",
@@ -402,6 +400,9 @@ def exercise(place):
     e = bob.next_event("message_updated", pred=in_room(room))
     assert (e["message"]["message_id"], e["message"]["body"]) == (m2, "from alice, edited"), e
     edit_rest.error("PUT", f"/rooms/{room}/messages/{m1}", 403, form={"body": "not mine"})
+
+    # A rename on bob's user entity shows in his old messages, read through other nodes.
+    ok(bob, "update_profile", name="Bob B.")
     hist = ok_retrying(carol, "history", room_id=room)["messages"]
     assert [(x["message_id"], x["account"]["name"]) for x in hist] == [
         (m1, "Bob B."), (m2, "Alice L.")], hist
