@@ -22,6 +22,7 @@ Bad inputs (not a member, read-only, not admin, the last-admin rule, not found) 
 nodes too; the server keeps serving after each.
 """
 
+import re
 import shutil
 import time
 import uuid
@@ -687,6 +688,15 @@ def test_features_on_the_kafka_journal(bootstrap, server_factory, tmp_path):  # 
              "--kafka-partitions=4", *CHURN]
     server = server_factory(*flags)
     state = exercise(Place([server]))
+    # The churn happened: entities were passivated and recovered (from their snapshots and the
+    # events after them) over and over.
+    status, body = server.http("GET", "/metrics")
+    assert status == 200, status
+    counts = {"recoveries": 0.0, "passivations": 0.0}
+    for name, value in re.findall(r"^hibiki_(recoveries|passivations)_total(?:\{[^}]*\})? (\S+)$",
+                                  body.decode(), re.M):
+        counts[name] += float(value)
+    assert counts["passivations"] >= 10 and counts["recoveries"] > counts["passivations"], counts
 
     # A restart on the same data dir: snapshots and the local index are there.
     server.restart()
