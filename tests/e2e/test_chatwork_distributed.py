@@ -6,8 +6,9 @@ One scenario (`exercise`) runs in two places:
 
   - test_features_on_the_kafka_journal: one hibikid on the shared test broker (the `kafka`
     fixture) with entities passivated after a second, at most two alive per region and a snapshot
-    every 3 events, so most commands find their room or user recovered from a snapshot (room
-    snapshot v2, user snapshot v3) plus events read back from the topic. Then a restart on the same
+    every 3 events, so many commands find their room or user recovered from a snapshot (room
+    snapshot v2, user snapshot v3) plus events read back from the topic (/metrics shows the
+    passivations and recoveries). Then a restart on the same
     data dir, and one on a WIPED data dir: the index, the snapshots and every read model
     (account_tasks, contacts, contact_requests, ...) come back from the topic alone.
   - test_features_across_three_nodes: three nodes on one topic. Every account's WebSocket is on a
@@ -15,8 +16,9 @@ One scenario (`exercise`) runs in two places:
     nodes, and every REST call about a room goes to a node that does not own the room, so commands
     are forwarded and reads are served from another node's index. Then the node owning the group
     room is killed with SIGKILL (its shards move; the others recover its entities from the topic;
-    writes go on there), starts again on its data dir and takes shards back: everything is still there, through every node,
-    and on the topic every entity's seqs run 1, 2, 3... (nothing forwarded was appended twice).
+    writes go on there), starts again on its data dir and takes shards back: everything is still
+    there, through every node, and on the topic every entity's seqs run 1, 2, 3... (nothing
+    forwarded was appended twice).
 
 Bad inputs (not a member, read-only, not admin, the last-admin rule, not found) are tried across
 nodes too; the server keeps serving after each.
