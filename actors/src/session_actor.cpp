@@ -196,8 +196,21 @@ class session_actor : public caf::event_based_actor {
   /// The shards a read must see indexed first (empty = all of them).
   using barrier = std::vector<std::int32_t>;
 
-  barrier room_barrier(room_id room) const {
-    return {ctx_->deps.shards->partition_of(entity_of(room))};
+  /// For reads that return message objects: every shard. A message names its author as named
+  /// now, from the `accounts` read model, which the author's user entity writes on its own shard;
+  /// waiting for the room's shard alone let a rename acknowledged through one node show the old
+  /// name in history read through another.
+  barrier message_barrier() const { return {}; }
+
+  /// The shards of these accounts' user entities, where their names and profiles are written
+  /// (none given: every shard).
+  barrier names_barrier(const std::vector<account_id>& accounts) const {
+    barrier out;
+    for (const auto account : accounts)
+      out.push_back(ctx_->deps.shards->partition_of(entity_of(account)));
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
   }
 
   /// Runs a blocking read on the io executor and answers with its result.
@@ -375,7 +388,7 @@ class session_actor : public caf::event_based_actor {
   }
 
   void handle(std::int64_t id, protocol::history_req& req) {
-    read(id, room_barrier(req.room), [account = account_, req](persistence::read_store& reads) {
+    read(id, message_barrier(), [account = account_, req](persistence::read_store& reads) {
       return read_history(reads, account, req);
     });
   }
@@ -391,7 +404,7 @@ class session_actor : public caf::event_based_actor {
   }
 
   void handle(std::int64_t id, protocol::get_message_req& req) {
-    read(id, room_barrier(req.room), [account = account_, req](persistence::read_store& reads) {
+    read(id, message_barrier(), [account = account_, req](persistence::read_store& reads) {
       return read_message(reads, account, req.room, req.message);
     });
   }
@@ -627,8 +640,10 @@ class session_actor : public caf::event_based_actor {
     ensure_direct_room(
         ctx_, requester, account_, room, make_reply([this, id, requester, room](command_reply& r) {
           if (r.err) return answer(id, r);
+          // The profile is written on the requester's own shard (a rename through another node
+          // shows at once).
           read_then(
-              std::nullopt,
+              names_barrier({requester}),
               [requester, room](persistence::read_store& reads) {
                 auto profile = read_profile(reads, requester);
                 if (!profile) return command_reply::fail(profile.error());
@@ -668,8 +683,12 @@ class session_actor : public caf::event_based_actor {
     to_room(req.room, room::get_members{account_}, make_reply([this, id](command_reply& r) {
               if (r.err) return answer(id, r);
               auto members = std::make_shared<nlohmann::json>(std::move(r.fields["members"]));
+              // The room answered from its own state; the names come from the members' shards.
+              std::vector<account_id> accounts;
+              for (const auto& m : *members)
+                accounts.push_back(account_id{m.value("account_id", std::uint64_t{0})});
               read_then(
-                  std::nullopt,
+                  names_barrier(accounts),
                   [members](persistence::read_store& reads) {
                     return with_member_names(reads, *members);
                   },
@@ -781,7 +800,7 @@ class session_actor : public caf::event_based_actor {
               if (!force)
                 history.after = message_id{r.fields.value("fetched_up_to", std::uint64_t{0})};
               read_then(
-                  room_barrier(room),
+                  message_barrier(),
                   [account = account_, history](persistence::read_store& reads) {
                     return read_history(reads, account, history);
                   },
