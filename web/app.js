@@ -261,8 +261,13 @@
       await Promise.all([refreshRooms(), refreshContacts(), refreshRequests(), refreshMyTasks()]);
       ensurePeers();
       if (state.openRoomId !== null) {
-        if (reconnect) await markNewestRead(state.openRoomId);
-        else await openRoom(state.openRoomId);
+        if (reconnect) {
+          await markNewestRead(state.openRoomId);
+          refreshMembers();  // members, roles and names may have changed while we were away
+          refreshRoomTasks();
+        } else {
+          await openRoom(state.openRoomId);
+        }
       }
     } catch (err) {
       if (err && err.code === 'unauthenticated') {
@@ -644,7 +649,9 @@
           // Only the author may edit or delete: no such buttons at all for others.
           actions.querySelector('.edit-btn').remove();
           actions.querySelector('.delete-btn').remove();
+          actions.querySelector('.unread-btn').addEventListener('click', () => markUnread(m));
         } else {
+          actions.querySelector('.unread-btn').remove();
           actions.querySelector('.edit-btn').addEventListener('click', () => beginEdit(li, m));
           actions.querySelector('.delete-btn').addEventListener('click', () => deleteMessage(m));
         }
@@ -734,6 +741,22 @@
       if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); save.click(); }
       if (e.key === 'Escape') finish();
     });
+  }
+
+  // Marks the room unread from this message on (mark_unread); reading on re-marks it read.
+  async function markUnread(m) {
+    const roomId = state.openRoomId;
+    try {
+      const reply = await request('mark_unread', { room_id: roomId, message_id: m.message_id });
+      const r = roomRecord(roomId);
+      r.unread_num = reply.unread_num;
+      r.mention_num = reply.mention_num;
+      r.lastMarked = null;
+      renderRooms();
+      setStatus(`unread from this message: ${reply.unread_num} unread`);
+    } catch (err) {
+      showError('mark unread', err);
+    }
   }
 
   async function deleteMessage(m) {
@@ -1052,7 +1075,19 @@
 
   // ---- my tasks ------------------------------------------------------------------------------
 
-  async function refreshMyTasks() {
+  // Coalesces bursts (a sync replaying many task events) into one request at a time.
+  let myTasksLoading = null;
+  let myTasksAgain = false;
+  function refreshMyTasks() {
+    if (myTasksLoading) { myTasksAgain = true; return myTasksLoading; }
+    myTasksLoading = loadMyTasks().finally(() => {
+      myTasksLoading = null;
+      if (myTasksAgain) { myTasksAgain = false; refreshMyTasks(); }
+    });
+    return myTasksLoading;
+  }
+
+  async function loadMyTasks() {
     try {
       const reply = await request('my_tasks');
       state.myTasks = reply.tasks || [];

@@ -159,6 +159,16 @@ async function scenario(browser, baseUrl, screenshotPath) {
       item.querySelector('[data-test="message-body"]').textContent.endsWith('on it');
   }, [aliceId, mentionId]);
 
+  log('bob marks alice\'s first message unread: his direct chat gets an unread badge');
+  check((await alice.$$('li[data-test="message"][data-mine="true"] [data-test="unread-btn"]')).length === 0,
+    'no "mark unread" on your own messages');
+  const helloOnBob = await messageIdOf(bob, 'hello bob');
+  await bob.click(`li[data-message-id="${helloOnBob}"] [data-test="unread-btn"]`);
+  await until(bob, 'the direct chat shows unread messages again', () => {
+    const item = document.querySelector('li[data-test="room-item"][data-type="direct"]');
+    return item && Number(item.dataset.unread) >= 2 && item.querySelector('[data-test="unread-badge"]');
+  });
+
   log('Chatwork notation: [info], [title], [toall] and [code] render as elements, HTML stays text');
   await sendNotation(alice, '[info][title]Plan[/title]step <b>1</b>[/info][toall] see [code][To:1][/code] [info]unclosed');
   await until(bob, 'bob sees the info box with its title', () => {
@@ -180,6 +190,10 @@ async function scenario(browser, baseUrl, screenshotPath) {
   check(rendered.all === 1 && rendered.mentionsMe === 'true', '[toall] renders as a mention of everyone');
   check(rendered.code === '[To:1]', `tags inside [code] stay literal (got ${rendered.code})`);
   check(rendered.unclosed, 'an unclosed [info] stays as written');
+  await until(bob, 'a new message in the open chat reads it again: the badge is gone', () => {
+    const item = document.querySelector('li[data-test="room-item"][data-type="direct"]');
+    return item && item.dataset.unread === '0' && !item.querySelector('[data-test="unread-badge"]');
+  });
 
   log('a task for bob with a limit: bob sees it in my tasks and marks it done; alice sees it done');
   await alice.click('#add-task-btn');  // the textarea is required: the browser refuses an empty form
