@@ -1391,8 +1391,12 @@
     $('toggle-details-btn').setAttribute('aria-expanded', details.hidden ? 'false' : 'true');
   });
   document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'visible' && state.openRoomId !== null && state.wsReady) {
+    if (document.visibilityState !== 'visible' || !state.wsReady) return;
+    // Back to the page: names may have changed meanwhile (nothing pushes another user's rename).
+    refreshContacts();
+    if (state.openRoomId !== null) {
       markNewestRead(state.openRoomId);
+      refreshMembers();
     }
   });
 

@@ -169,8 +169,9 @@ async function scenario(browser, baseUrl, screenshotPath) {
     return item && Number(item.dataset.unread) >= 2 && item.querySelector('[data-test="unread-badge"]');
   });
 
-  log('Chatwork notation: [info], [title], [toall] and [code] render as elements, HTML stays text');
-  await sendNotation(alice, '[info][title]Plan[/title]step <b>1</b>[/info][toall] see [code][To:1][/code] [info]unclosed');
+  log('Chatwork notation: [qt], [info], [title], [toall] and [code] render as elements, HTML stays text');
+  await sendNotation(alice, `[qt][qtmeta aid=${bobId} time=1796000000]hi alice[/qt]` +
+    '[info][title]Plan[/title]step <b>1</b>[/info][toall] see [code][To:1][/code] [info]unclosed');
   await until(bob, 'bob sees the info box with its title', () => {
     const info = document.querySelector('#messages [data-test="cw-info"]');
     return info && info.querySelector('[data-test="cw-title"]') &&
@@ -183,6 +184,8 @@ async function scenario(browser, baseUrl, screenshotPath) {
       all: last.querySelectorAll('[data-test="mention-all"]').length,
       mentionsMe: last.dataset.mentionsMe,
       code: (last.querySelector('[data-test="cw-code"]') || {}).textContent,
+      quote: (last.querySelector('[data-test="cw-qt"]') || {}).textContent,
+      quoteMeta: (last.querySelector('[data-test="cw-qt"] [data-test="cw-qtmeta"]') || {}).textContent,
       unclosed: last.querySelector('[data-test="message-body"]').textContent.endsWith('[info]unclosed'),
     };
   });
@@ -190,6 +193,8 @@ async function scenario(browser, baseUrl, screenshotPath) {
   check(rendered.all === 1 && rendered.mentionsMe === 'true', '[toall] renders as a mention of everyone');
   check(rendered.code === '[To:1]', `tags inside [code] stay literal (got ${rendered.code})`);
   check(rendered.unclosed, 'an unclosed [info] stays as written');
+  check(typeof rendered.quoteMeta === 'string' && rendered.quoteMeta.startsWith('bob') &&
+    rendered.quote.endsWith('hi alice'), `[qt] quotes bob by name (got ${JSON.stringify(rendered.quote)})`);
   await until(bob, 'a new message in the open chat reads it again: the badge is gone', () => {
     const item = document.querySelector('li[data-test="room-item"][data-type="direct"]');
     return item && item.dataset.unread === '0' && !item.querySelector('[data-test="unread-badge"]');
