@@ -873,11 +873,16 @@
         for (const [value, label] of ROLES) {
           select.append(el('option', { value, text: label, selected: value === m.role }));
         }
-        select.addEventListener('change', () => setRole(m.account_id, select.value, select, m.role));
+        // A separate "set" button: keyboard users move through the options without each one
+        // being sent as a role change.
+        const save = el('button', { type: 'button', className: 'member-role-save', test: 'member-role-save',
+          text: 'set', disabled: true, onclick: () => setRole(m.account_id, select.value, select, m.role) });
+        save.setAttribute('aria-label', `set the role of ${nameOf(m.account_id)}`);
+        select.addEventListener('change', () => { save.disabled = select.value === m.role; });
         const remove = el('button', { type: 'button', className: 'member-remove', test: 'member-remove',
           text: isMe ? 'leave' : 'remove', onclick: () => removeMember(m.account_id) });
         remove.setAttribute('aria-label', `remove ${nameOf(m.account_id)}`);
-        li.append(select, remove);
+        li.append(select, save, remove);
       } else {
         li.append(el('span', { className: `role role-${m.role}`, test: 'member-role',
           text: m.role === 'readonly' ? 'read-only' : m.role }));

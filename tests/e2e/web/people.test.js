@@ -243,16 +243,19 @@ async function scenario(browser, baseUrl, screenshotPath) {
 
   log('alice makes bob read-only: his page shows it and drops the task form; then a member again');
   await alice.selectOption(`${li('#member-list li', bobId)} [data-test="member-role-select"]`, 'readonly');
+  await alice.click(`${li('#member-list li', bobId)} [data-test="member-role-save"]`);
   await until(bob, 'bob is read-only on his page', (b) =>
     document.querySelector(`#member-list li[data-account-id="${b}"]`)?.dataset.role === 'readonly' &&
     document.querySelector('#room-role').textContent === 'readonly' &&
     document.querySelector('#add-task-form').hidden, bobId);
   await alice.selectOption(`${li('#member-list li', bobId)} [data-test="member-role-select"]`, 'member');
+  await alice.click(`${li('#member-list li', bobId)} [data-test="member-role-save"]`);
   await until(bob, 'bob is a member again', () => document.querySelector('#room-role').textContent === 'member' &&
     !document.querySelector('#add-task-form').hidden);
 
   log('the last admin cannot demote herself: the server\'s conflict shows and the role stays');
   await alice.selectOption(`${li('#member-list li', aliceId)} [data-test="member-role-select"]`, 'member');
+  await alice.click(`${li('#member-list li', aliceId)} [data-test="member-role-save"]`);
   await statusError(alice, 'demoting the last admin', 'conflict');
   await until(alice, 'alice is still admin', (a) =>
     document.querySelector(`#member-list li[data-account-id="${a}"]`)?.dataset.role === 'admin' &&
