@@ -44,6 +44,7 @@
       r = {
         room_id: id, name: `room ${id}`, role: '', type: 'group', unread_num: 0, mention_num: 0,
         peer: null,              // the other account of a direct chat
+        description: '',         // from get_room / room_updated
         lastSeq: 0,              // highest room event seq seen (for sync after a reconnect)
         seen: new Set(),         // seqs already applied, so a sync replay does not apply twice
         messages: new Map(),     // message_id -> message object (only kept for the open room)
@@ -346,8 +347,9 @@
       }
       case 'room_updated':
         r.name = f.name;
+        r.description = f.description || '';
         renderRooms();
-        if (isOpen) $('room-title').textContent = roomDisplayName(r);
+        if (isOpen) renderRoomHeader();
         break;
       case 'room_deleted':
         state.rooms.delete(f.room_id);
@@ -528,6 +530,7 @@
     renderRoomTasks();
     refreshMembers();
     refreshRoomTasks();
+    loadRoomInfo();
     try {
       const reply = await request('history', { room_id: roomId, limit: HISTORY_PAGE });
       if (state.openRoomId !== roomId) return;
@@ -829,6 +832,66 @@
     $('room-role').textContent = r.role;
     $('add-member-form').hidden = !canManageMembers();
     $('add-task-form').hidden = r.role === 'readonly';
+    $('leave-room-btn').hidden = r.type !== 'group' || !r.role;
+    $('room-description').textContent = r.description;
+    $('room-description').hidden = !r.description;
+    const settings = $('room-settings-form');
+    const wasHidden = settings.hidden;
+    settings.hidden = !canManageMembers();
+    if (!settings.hidden && (wasHidden || !settings.contains(document.activeElement))) {
+      $('room-settings-name').value = r.name;
+      $('room-settings-description').value = r.description;
+    }
+  }
+
+  async function loadRoomInfo() {
+    const roomId = state.openRoomId;
+    if (roomId === null) return;
+    try {
+      const reply = await request('get_room', { room_id: roomId });
+      if (state.openRoomId !== roomId) return;
+      const r = roomRecord(roomId);
+      r.name = reply.room.name;
+      r.description = reply.room.description || '';
+      r.role = reply.room.role || r.role;
+      if (reply.room.type) r.type = reply.room.type;
+      renderRoomHeader();
+    } catch (err) {
+      if (err.code !== 'disconnected') showError('room', err);
+    }
+  }
+
+  async function saveRoomSettings() {
+    const r = openRoomRecord();
+    if (!r) return;
+    const name = $('room-settings-name').value.trim();
+    const description = $('room-settings-description').value;
+    if (!name) { setStatus('a room needs a name', 'error'); return; }
+    try {
+      await request('update_room', { room_id: r.room_id, name, description });
+      r.name = name;
+      r.description = description;
+      renderRooms();
+      renderRoomHeader();
+      setStatus('room saved');
+    } catch (err) {
+      showError('save room', err);
+    }
+  }
+
+  async function leaveRoom() {
+    const r = openRoomRecord();
+    if (!r) return;
+    try {
+      await request('leave_room', { room_id: r.room_id });
+      state.rooms.delete(r.room_id);
+      closeRoom();
+      renderRooms();
+      refreshMyTasks();  // your tasks in that room went with you
+      setStatus(`you left "${roomDisplayName(r)}"`);
+    } catch (err) {
+      showError('leave', err);
+    }
   }
 
   async function refreshMembers() {
@@ -879,10 +942,13 @@
           text: 'set', disabled: true, onclick: () => setRole(m.account_id, select.value, select, m.role) });
         save.setAttribute('aria-label', `set the role of ${nameOf(m.account_id)}`);
         select.addEventListener('change', () => { save.disabled = select.value === m.role; });
-        const remove = el('button', { type: 'button', className: 'member-remove', test: 'member-remove',
-          text: isMe ? 'leave' : 'remove', onclick: () => removeMember(m.account_id) });
-        remove.setAttribute('aria-label', `remove ${nameOf(m.account_id)}`);
-        li.append(select, save, remove);
+        li.append(select, save);
+        if (!isMe) {  // you leave with "Leave this room"
+          const remove = el('button', { type: 'button', className: 'member-remove', test: 'member-remove',
+            text: 'remove', onclick: () => removeMember(m.account_id) });
+          remove.setAttribute('aria-label', `remove ${nameOf(m.account_id)}`);
+          li.append(remove);
+        }
       } else {
         li.append(el('span', { className: `role role-${m.role}`, test: 'member-role',
           text: m.role === 'readonly' ? 'read-only' : m.role }));
@@ -905,16 +971,13 @@
   }
 
   async function removeMember(accountId) {
-    const roomId = state.openRoomId;
-    const isMe = state.me && accountId === state.me.account_id;
     try {
-      if (isMe) await request('leave_room', { room_id: roomId });
-      else await request('remove_member', { room_id: roomId, account_id: accountId });
-      setStatus(isMe ? 'you left the room' : `${nameOf(accountId)} was removed`);
+      await request('remove_member', { room_id: state.openRoomId, account_id: accountId });
+      setStatus(`${nameOf(accountId)} was removed`);
     } catch (err) {
-      showError(isMe ? 'leave' : 'remove member', err);
+      showError('remove member', err);
     }
-    if (!isMe) refreshMembers();
+    refreshMembers();
   }
 
   // The [To:] picker lists the room's other members; choosing one writes Chatwork's tag.
@@ -1390,6 +1453,8 @@
   $('profile-form').addEventListener('submit', (e) => { e.preventDefault(); saveProfile(); });
   $('contact-request-form').addEventListener('submit', (e) => { e.preventDefault(); requestContact(); });
   $('add-task-form').addEventListener('submit', (e) => { e.preventDefault(); addTask(); });
+  $('room-settings-form').addEventListener('submit', (e) => { e.preventDefault(); saveRoomSettings(); });
+  $('leave-room-btn').addEventListener('click', leaveRoom);
   $('toggle-details-btn').addEventListener('click', () => {
     const details = $('room-details');
     details.hidden = !details.hidden;

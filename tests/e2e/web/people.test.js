@@ -272,6 +272,28 @@ async function scenario(browser, baseUrl, screenshotPath) {
   await until(bob, 'bob has the new task in my tasks too', () =>
     [...document.querySelectorAll('#my-task-list [data-test="task-body"]')].some((b) => b.textContent === 'both of us'));
 
+  log('room settings: only the admin gets them; the new name and description reach bob');
+  check(await bob.isHidden('#room-settings-form'), 'bob (a member) has no room settings');
+  await openRoom(alice, 'team');
+  await alice.fill('#room-settings-name', 'core team');
+  await alice.fill('#room-settings-description', 'the people who build it');
+  await alice.click('#room-settings-save');
+  await bob.waitForSelector(roomItem('core team'));
+  await until(bob, 'bob\'s header and description follow the update', () =>
+    document.querySelector('#room-title').textContent === 'core team' &&
+    document.querySelector('#room-description').textContent === 'the people who build it');
+
+  log('bob leaves the room: it leaves his list, his task there leaves his tasks, alice sees one member');
+  await bob.click('#leave-room-btn');
+  await bob.waitForSelector(roomItem('core team'), { state: 'detached' });
+  await until(bob, 'bob\'s task in "core team" went with him', () =>
+    ![...document.querySelectorAll('#my-task-list [data-test="task-body"]')].some((b) => b.textContent === 'both of us') &&
+    document.querySelectorAll('#my-task-list li[data-test="task"]').length === 1);
+  await until(alice, 'alice sees herself alone, with only her own task', (a) =>
+    document.querySelectorAll('#member-list li[data-test="member"]').length === 1 &&
+    document.querySelector(`#member-list li[data-account-id="${a}"]`) &&
+    document.querySelectorAll('#room-task-list li[data-test="task"]').length === 1, aliceId);
+
   log('bob renames himself; alice sees the new name on old and new messages, contacts and rooms');
   await bob.click('#rename-btn');
   await bob.fill('#profile-name', '   ');
