@@ -320,6 +320,13 @@ async function scenario(browser, baseUrl, screenshotPath) {
   }, mentionId);
   await alice.waitForSelector(`${li('li[data-test="contact"]', bobId)} [data-test="contact-name"]:text-is("robert")`);
   await alice.waitForSelector(`${li('#member-list li', bobId)} [data-test="member-name"]:text-is("robert")`);
+  const layout = await bob.evaluate(() => ({
+    overflow: document.documentElement.scrollWidth - window.innerWidth,
+    stacked: document.querySelector('#room-details').getBoundingClientRect().top >=
+      document.querySelector('#composer').getBoundingClientRect().bottom,
+  }));
+  check(layout.overflow <= 0, `nothing wider than bob's phone screen (${layout.overflow} px too wide)`);
+  check(layout.stacked, 'on the phone, members & tasks come below the messages and composer');
   await bob.screenshot({ path: screenshotPath.replace(/\.png$/, '-narrow.png'), fullPage: true });
 
   log('a reload: names come back from the server (history, contacts), not from the page\'s memory');
