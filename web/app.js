@@ -1,5 +1,6 @@
-// hibiki web client: one page, no build step, speaking ws-protocol-v1 over /ws.
-// User text is only ever placed with textContent / value, never parsed as HTML.
+// hibiki web client: one page, no build step, speaking ws-protocol-v1 (and its extensions:
+// names, room types, contacts, tasks) over /ws. User text is only ever placed with textContent /
+// value, never parsed as HTML (message notation goes through notation.js, which builds nodes).
 'use strict';
 
 (() => {
@@ -26,13 +27,24 @@
     reconnectTimer: null,
     rooms: new Map(),       // room_id -> room record, see roomRecord()
     openRoomId: null,
+    myRoomId: null,         // the account's "my chat" (from `me`)
+    names: new Map(),       // account_id -> display name, from every reply that carries one
+    askedNames: new Set(),  // ids already asked for with get_profiles (strangers stay unknown)
+    formerNames: new Map(), // account_id -> Set of names it had earlier in this page's life
+    contacts: [],           // from `contacts`: {account_id, room_id, name, ...}
+    requests: [],           // from `incoming_requests`
+    myTasks: [],            // from `my_tasks`
+    members: [],            // the open room's members: {account_id, role, name}
+    roomTasks: [],          // the open room's tasks
   };
 
   function roomRecord(id) {
     let r = state.rooms.get(id);
     if (!r) {
       r = {
-        room_id: id, name: `room ${id}`, role: '', unread_num: 0, mention_num: 0,
+        room_id: id, name: `room ${id}`, role: '', type: 'group', unread_num: 0, mention_num: 0,
+        peer: null,              // the other account of a direct chat
+        description: '',         // from get_room / room_updated
         lastSeq: 0,              // highest room event seq seen (for sync after a reconnect)
         seen: new Set(),         // seqs already applied, so a sync replay does not apply twice
         messages: new Map(),     // message_id -> message object (only kept for the open room)
@@ -54,6 +66,88 @@
     const bytes = new Uint8Array(16);
     crypto.getRandomValues(bytes);
     return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  // ---- names ---------------------------------------------------------------------------------
+
+  // The display name of an account; unknown ones are asked for (get_profiles) and shown by id
+  // until the answer comes.
+  function nameOf(id) {
+    if (state.me && id === state.me.account_id) return state.me.name;
+    const n = state.names.get(id);
+    if (n) return n;
+    askName(id);
+    return `account ${id}`;
+  }
+
+  let renderAllTimer = null;
+  function learnName(id, name) {
+    if (typeof id !== 'number' || typeof name !== 'string' || name === '') return;
+    const old = state.names.get(id);
+    if (old === name) return;
+    if (old) {
+      // Text written under an old name ("[To:2]bob") still reads as that person's name.
+      if (!state.formerNames.has(id)) state.formerNames.set(id, new Set());
+      state.formerNames.get(id).add(old);
+    }
+    state.names.set(id, name);
+    if (state.me && id === state.me.account_id) state.me.name = name;
+    // A rename (or a first name) changes every place that shows it: render once, soon.
+    if (!renderAllTimer) renderAllTimer = setTimeout(() => { renderAllTimer = null; renderAll(); }, 0);
+  }
+
+  let askTimer = null;
+  const toAsk = new Set();
+  function askName(id) {
+    if (state.askedNames.has(id) || !state.wsReady) return;
+    state.askedNames.add(id);
+    toAsk.add(id);
+    if (askTimer) return;
+    askTimer = setTimeout(async () => {
+      askTimer = null;
+      const ids = [...toAsk].slice(0, 1000);
+      ids.forEach((x) => toAsk.delete(x));
+      try {
+        const reply = await request('get_profiles', { account_ids: ids });
+        for (const p of reply.profiles || []) learnName(p.account_id, p.name);
+      } catch (err) {
+        ids.forEach((x) => state.askedNames.delete(x));  // ask again later
+      }
+    }, 0);
+  }
+
+  function roomDisplayName(r) {
+    if (r.type === 'my') return r.name || 'My Chat';
+    if (r.type === 'direct' && !r.name) return r.peer !== null ? nameOf(r.peer) : 'direct chat';
+    return r.name;
+  }
+
+  function renderAll() {
+    if (!state.me) return;
+    $('me-name').textContent = state.me.name;
+    renderRooms();
+    if (state.openRoomId !== null) {
+      $('room-title').textContent = roomDisplayName(roomRecord(state.openRoomId));
+      renderMessages(false);
+      renderMembers();
+      renderRoomTasks();
+    }
+    renderContacts();
+    renderRequests();
+    renderMyTasks();
+  }
+
+  function el(tag, props = {}, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(props)) {
+      if (k === 'test') e.dataset.test = v;
+      else if (k === 'data') Object.assign(e.dataset, v);
+      else if (k === 'text') e.textContent = v;
+      else if (k === 'onclick') e.addEventListener('click', v);
+      else e[k] = v;
+    }
+    e.append(...children);
+    return e;
   }
 
   // ---- status line and connection indicator ------------------------------------------------
@@ -155,17 +249,26 @@
       const r = await request('auth', { token: state.token });
       if (state.ws !== ws) return;
       state.me = { account_id: r.account_id, name: r.name };
+      state.names.set(r.account_id, r.name);
+      state.askedNames.clear();  // names may have changed while we were away
       state.wsReady = true;
       state.backoffMs = BACKOFF_MIN_MS;
       setConnState('online');
       showChat();
       const reconnect = state.everAuthed;
       state.everAuthed = true;
+      await loadMe();
       if (reconnect) await resync();
-      await refreshRooms();
+      await Promise.all([refreshRooms(), refreshContacts(), refreshRequests(), refreshMyTasks()]);
+      ensurePeers();
       if (state.openRoomId !== null) {
-        if (reconnect) await markNewestRead(state.openRoomId);
-        else await openRoom(state.openRoomId);
+        if (reconnect) {
+          await markNewestRead(state.openRoomId);
+          refreshMembers();  // members, roles and names may have changed while we were away
+          refreshRoomTasks();
+        } else {
+          await openRoom(state.openRoomId);
+        }
       }
     } catch (err) {
       if (err && err.code === 'unauthenticated') {
@@ -210,6 +313,14 @@
         renderRooms();
         return;
       }
+      case 'contact_request':
+        setStatus(`contact request from ${state.names.get(f.account_id) || `account ${f.account_id}`}`);
+        refreshRequests();
+        return;
+      case 'contact_added':
+        refreshContacts();
+        refreshRooms();
+        return;
       default:
         break;
     }
@@ -223,29 +334,66 @@
     switch (f.ev) {
       case 'room_created': {
         r.name = f.name;
-        const mine = Array.isArray(f.members)
-          ? f.members.find((m) => state.me && m.account_id === state.me.account_id) : null;
+        if (f.type) r.type = f.type;
+        const members = Array.isArray(f.members) ? f.members : [];
+        const mine = members.find((m) => state.me && m.account_id === state.me.account_id);
         if (mine && mine.role) r.role = mine.role;
+        if (r.type === 'direct') {
+          const other = members.find((m) => state.me && m.account_id !== state.me.account_id);
+          if (other) r.peer = other.account_id;
+        }
         renderRooms();
         break;
       }
+      case 'room_updated':
+        r.name = f.name;
+        r.description = f.description || '';
+        renderRooms();
+        if (isOpen) renderRoomHeader();
+        break;
+      case 'room_deleted':
+        state.rooms.delete(f.room_id);
+        if (isOpen) closeRoom();
+        renderRooms();
+        refreshMyTasks();
+        setStatus(`room "${roomDisplayName(r)}" was deleted`);
+        break;
       case 'member_added':
         if (state.me && f.account_id === state.me.account_id) {
           if (f.role) r.role = f.role;
           refreshRooms();  // learn the name and counts of a room we were just added to
+          if (isOpen) renderRoomHeader();
         } else if (isOpen) {
-          setStatus(`account ${f.account_id} joined as ${f.role}`);
+          setStatus(`${nameOf(f.account_id)} is now ${f.role}`);
         }
+        if (isOpen) refreshMembers();
         break;
       case 'member_removed':
         if (state.me && f.account_id === state.me.account_id) {
           state.rooms.delete(f.room_id);
           if (isOpen) closeRoom();
           renderRooms();
+          refreshMyTasks();
+        } else if (isOpen) {
+          refreshMembers();
+          refreshRoomTasks();  // the member's tasks left with them
         }
         break;
+      case 'task_added':
+      case 'task_updated': {
+        const t = f.task;
+        if (!t) break;
+        if (isOpen) {
+          const i = state.roomTasks.findIndex((x) => x.task_id === t.task_id);
+          if (i >= 0) state.roomTasks[i] = t; else state.roomTasks.push(t);
+          renderRoomTasks();
+        }
+        if (state.me && t.account && t.account.account_id === state.me.account_id) refreshMyTasks();
+        break;
+      }
       case 'message_created': {
         const m = f.message;
+        if (m.account) learnName(m.account.account_id, m.account.name);
         const fromOther = !state.me || m.account_id !== state.me.account_id;
         const known = r.messages.has(m.message_id);
         if (isOpen) {
@@ -260,6 +408,7 @@
         break;
       }
       case 'message_updated':
+        if (f.message.account) learnName(f.message.account.account_id, f.message.account.name);
         if (isOpen) { putMessage(r, f.message); renderMessages(false); }
         break;
       case 'message_deleted':
@@ -290,13 +439,14 @@
 
   async function refreshRooms() {
     try {
-      const reply = await request('list_rooms');
+      const reply = await request('list_rooms', { details: true });
       const ids = new Set();
       for (const x of reply.rooms || []) {
         ids.add(x.room_id);
         const r = roomRecord(x.room_id);
         r.name = x.name;
         r.role = x.role;
+        if (x.type) r.type = x.type;
         r.unread_num = x.unread_num;
         r.mention_num = x.mention_num;
         r.lastSeq = Math.max(r.lastSeq, x.last_seq || 0);
@@ -316,13 +466,18 @@
 
   function renderRooms() {
     const list = $('room-list');
-    const rooms = [...state.rooms.values()].sort((a, b) => a.room_id - b.room_id);
+    // My chat first, then direct chats, then groups; each by room id.
+    const rank = { my: 0, direct: 1, group: 2 };
+    const rooms = [...state.rooms.values()].sort((a, b) =>
+      ((rank[a.type] ?? 2) - (rank[b.type] ?? 2)) || (a.room_id - b.room_id));
     list.replaceChildren(...rooms.map((r) => {
       const li = document.createElement('li');
       li.className = 'room-item';
       li.dataset.test = 'room-item';
       li.dataset.roomId = String(r.room_id);
       li.dataset.unread = String(r.unread_num);
+      li.dataset.type = r.type;
+      li.classList.add(`type-${r.type}`);
       if (r.room_id === state.openRoomId) li.classList.add('selected');
       const btn = document.createElement('button');
       btn.type = 'button';
@@ -331,11 +486,14 @@
       const name = document.createElement('span');
       name.className = 'room-name';
       name.dataset.test = 'room-name';
-      name.textContent = r.name;
+      name.textContent = roomDisplayName(r);
+      const typeTag = el('span', { className: 'room-type', test: 'room-type',
+        text: r.type === 'my' ? 'me' : r.type === 'direct' ? 'direct' : 'group' });
       const idTag = document.createElement('span');
       idTag.className = 'room-id';
       idTag.textContent = `#${r.room_id}`;
-      btn.append(name, idTag);
+      btn.append(typeTag, name, idTag);
+      if (r.room_id === state.openRoomId) btn.setAttribute('aria-current', 'true');
       if (r.unread_num > 0) {
         const badge = document.createElement('span');
         badge.className = 'badge';
@@ -359,16 +517,27 @@
     r.lastMarked = null;
     $('room-empty').hidden = true;
     $('room-open').hidden = false;
-    $('room-title').textContent = r.name;
-    $('room-role').textContent = r.role;
+    state.members = [];
+    state.roomTasks = [];
+    renderRoomHeader();
     $('messages').dataset.roomId = String(roomId);
     $('messages').dataset.loaded = 'false';
+    $('member-list').dataset.loaded = 'false';
+    $('room-task-list').dataset.loaded = 'false';
     renderRooms();
     renderMessages(true);
+    renderMembers();
+    renderRoomTasks();
+    refreshMembers();
+    refreshRoomTasks();
+    loadRoomInfo();
     try {
       const reply = await request('history', { room_id: roomId, limit: HISTORY_PAGE });
       if (state.openRoomId !== roomId) return;
-      for (const m of reply.messages || []) putMessage(r, m);
+      for (const m of reply.messages || []) {
+        if (m.account) learnName(m.account.account_id, m.account.name);
+        putMessage(r, m);
+      }
       r.hasOlder = (reply.messages || []).length >= HISTORY_PAGE;
       $('messages').dataset.loaded = 'true';
       renderMessages(true);
@@ -380,6 +549,8 @@
 
   function closeRoom() {
     state.openRoomId = null;
+    state.members = [];
+    state.roomTasks = [];
     $('room-open').hidden = true;
     $('room-empty').hidden = false;
     $('messages').replaceChildren();
@@ -394,7 +565,10 @@
     try {
       const reply = await request('history', { room_id: roomId, before: ids[0], limit: HISTORY_PAGE });
       if (state.openRoomId !== roomId) return;
-      for (const m of reply.messages || []) putMessage(r, m);
+      for (const m of reply.messages || []) {
+        if (m.account) learnName(m.account.account_id, m.account.name);
+        putMessage(r, m);
+      }
       r.hasOlder = (reply.messages || []).length >= HISTORY_PAGE;
       const scroller = $('message-scroller');
       const fromBottom = scroller.scrollHeight - scroller.scrollTop;
@@ -451,7 +625,7 @@
       li.dataset.deleted = m.deleted ? 'true' : 'false';
       if (mine) li.classList.add('mine');
       li.querySelector('.author').textContent =
-        mine ? `${state.me.name} (you)` : `account ${m.account_id}`;
+        mine ? `${nameOf(m.account_id)} (you)` : nameOf(m.account_id);
       const time = li.querySelector('.time');
       time.textContent = formatTime(m.send_time);
       time.dateTime = new Date((m.send_time || 0) * 1000).toISOString();
@@ -461,14 +635,29 @@
         body.textContent = 'message deleted';
         li.classList.add('deleted');
       } else {
-        body.textContent = m.body;
+        const shown = window.hibikiNotation.render(m.body, {
+          nameOf, formerNames: (id) => state.formerNames.get(id) || [],
+          meId: state.me ? state.me.account_id : null, onReply: jumpToMessage,
+        });
+        body.replaceChildren(shown.fragment);
+        li.dataset.mentionsMe = shown.mentionsMe && !mine ? 'true' : 'false';
+        if (shown.mentionsMe && !mine) li.classList.add('to-me');
       }
       const actions = li.querySelector('.actions');
-      if (!mine || m.deleted) {
-        actions.remove();  // only the author may edit or delete: no buttons at all for others
+      if (m.deleted) {
+        actions.remove();
       } else {
-        actions.querySelector('.edit-btn').addEventListener('click', () => beginEdit(li, m));
-        actions.querySelector('.delete-btn').addEventListener('click', () => deleteMessage(m));
+        actions.querySelector('.reply-btn').addEventListener('click', () => replyTo(m));
+        if (!mine) {
+          // Only the author may edit or delete: no such buttons at all for others.
+          actions.querySelector('.edit-btn').remove();
+          actions.querySelector('.delete-btn').remove();
+          actions.querySelector('.unread-btn').addEventListener('click', () => markUnread(m));
+        } else {
+          actions.querySelector('.unread-btn').remove();
+          actions.querySelector('.edit-btn').addEventListener('click', () => beginEdit(li, m));
+          actions.querySelector('.delete-btn').addEventListener('click', () => deleteMessage(m));
+        }
       }
       return li;
     });
@@ -557,6 +746,22 @@
     });
   }
 
+  // Marks the room unread from this message on (mark_unread); reading on re-marks it read.
+  async function markUnread(m) {
+    const roomId = state.openRoomId;
+    try {
+      const reply = await request('mark_unread', { room_id: roomId, message_id: m.message_id });
+      const r = roomRecord(roomId);
+      r.unread_num = reply.unread_num;
+      r.mention_num = reply.mention_num;
+      r.lastMarked = null;
+      renderRooms();
+      setStatus(`unread from this message: ${reply.unread_num} unread`);
+    } catch (err) {
+      showError('mark unread', err);
+    }
+  }
+
   async function deleteMessage(m) {
     const roomId = state.openRoomId;
     try {
@@ -567,6 +772,520 @@
       renderMessages(false);
     } catch (err) {
       showError('delete', err);
+    }
+  }
+
+  // ---- me and profile ------------------------------------------------------------------------
+
+  async function loadMe() {
+    try {
+      const me = await request('me');
+      state.myRoomId = me.room_id;
+      learnName(me.account_id, me.name);
+      roomRecord(me.room_id).type = 'my';
+    } catch (err) {
+      if (err.code !== 'disconnected') showError('me', err);
+    }
+  }
+
+  function toggleProfileForm(open) {
+    const form = $('profile-form');
+    form.hidden = !open;
+    $('rename-btn').setAttribute('aria-expanded', open ? 'true' : 'false');
+    if (open) {
+      $('profile-name').value = state.me ? state.me.name : '';
+      $('profile-name').focus();
+    }
+  }
+
+  async function saveProfile() {
+    const name = $('profile-name').value.trim();
+    if (!name) { setStatus('a name cannot be empty', 'error'); return; }
+    try {
+      const me = await request('update_profile', { name });
+      learnName(me.account_id, me.name);
+      toggleProfileForm(false);
+      setStatus(`you are now ${me.name}`);
+    } catch (err) {
+      showError('rename', err);
+    }
+  }
+
+  // ---- the open room's header, members and tasks -------------------------------------------
+
+  function openRoomRecord() {
+    return state.openRoomId === null ? null : roomRecord(state.openRoomId);
+  }
+
+  // Admins of a group room manage its members; my and direct chats never change members.
+  function canManageMembers() {
+    const r = openRoomRecord();
+    return !!r && r.role === 'admin' && r.type === 'group';
+  }
+
+  function renderRoomHeader() {
+    const r = openRoomRecord();
+    if (!r) return;
+    $('room-title').textContent = roomDisplayName(r);
+    $('room-type').textContent = r.type === 'my' ? 'my chat' : r.type === 'direct' ? 'direct chat' : 'group';
+    $('room-type').dataset.type = r.type;
+    $('room-role').textContent = r.role;
+    $('add-member-form').hidden = !canManageMembers();
+    $('add-task-form').hidden = r.role === 'readonly';
+    $('leave-room-btn').hidden = r.type !== 'group' || !r.role;
+    $('room-description').textContent = r.description;
+    $('room-description').hidden = !r.description;
+    const settings = $('room-settings-form');
+    const wasHidden = settings.hidden;
+    settings.hidden = !canManageMembers();
+    if (!settings.hidden && (wasHidden || !settings.contains(document.activeElement))) {
+      $('room-settings-name').value = r.name;
+      $('room-settings-description').value = r.description;
+    }
+  }
+
+  async function loadRoomInfo() {
+    const roomId = state.openRoomId;
+    if (roomId === null) return;
+    try {
+      const reply = await request('get_room', { room_id: roomId });
+      if (state.openRoomId !== roomId) return;
+      const r = roomRecord(roomId);
+      r.name = reply.room.name;
+      r.description = reply.room.description || '';
+      r.role = reply.room.role || r.role;
+      if (reply.room.type) r.type = reply.room.type;
+      renderRoomHeader();
+    } catch (err) {
+      if (err.code !== 'disconnected') showError('room', err);
+    }
+  }
+
+  async function saveRoomSettings() {
+    const r = openRoomRecord();
+    if (!r) return;
+    const name = $('room-settings-name').value.trim();
+    const description = $('room-settings-description').value;
+    if (!name) { setStatus('a room needs a name', 'error'); return; }
+    try {
+      await request('update_room', { room_id: r.room_id, name, description });
+      r.name = name;
+      r.description = description;
+      renderRooms();
+      renderRoomHeader();
+      setStatus('room saved');
+    } catch (err) {
+      showError('save room', err);
+    }
+  }
+
+  async function leaveRoom() {
+    const r = openRoomRecord();
+    if (!r) return;
+    try {
+      await request('leave_room', { room_id: r.room_id });
+      state.rooms.delete(r.room_id);
+      closeRoom();
+      renderRooms();
+      refreshMyTasks();  // your tasks in that room went with you
+      setStatus(`you left "${roomDisplayName(r)}"`);
+    } catch (err) {
+      showError('leave', err);
+    }
+  }
+
+  async function refreshMembers() {
+    const roomId = state.openRoomId;
+    if (roomId === null) return;
+    try {
+      const reply = await request('get_members', { room_id: roomId });
+      if (state.openRoomId !== roomId) return;
+      state.members = reply.members || [];
+      for (const m of state.members) learnName(m.account_id, m.name);
+      const r = roomRecord(roomId);
+      const mine = state.members.find((m) => m.account_id === state.me.account_id);
+      if (mine) r.role = mine.role;
+      if (r.type === 'direct') {
+        const other = state.members.find((m) => m.account_id !== state.me.account_id);
+        if (other) r.peer = other.account_id;
+      }
+      $('member-list').dataset.loaded = 'true';
+      renderRoomHeader();
+      renderMembers();
+      renderRoomTasks();  // the assignee choices follow the members
+    } catch (err) {
+      if (err.code !== 'disconnected') showError('members', err);
+    }
+  }
+
+  const ROLES = [['admin', 'admin'], ['member', 'member'], ['readonly', 'read-only']];
+
+  function renderMembers() {
+    const list = $('member-list');
+    const manage = canManageMembers();
+    list.replaceChildren(...state.members.map((m) => {
+      const isMe = state.me && m.account_id === state.me.account_id;
+      const li = el('li', { className: 'member', test: 'member',
+        data: { accountId: String(m.account_id), role: m.role } });
+      li.append(el('span', { className: 'member-name', test: 'member-name',
+        text: isMe ? `${nameOf(m.account_id)} (you)` : nameOf(m.account_id) }));
+      li.append(el('span', { className: 'member-id', text: `#${m.account_id}` }));
+      if (manage) {
+        const select = el('select', { className: 'member-role-select', test: 'member-role-select' });
+        select.setAttribute('aria-label', `role of ${nameOf(m.account_id)}`);
+        for (const [value, label] of ROLES) {
+          select.append(el('option', { value, text: label, selected: value === m.role }));
+        }
+        // A separate "set" button: keyboard users move through the options without each one
+        // being sent as a role change.
+        const save = el('button', { type: 'button', className: 'member-role-save', test: 'member-role-save',
+          text: 'set', disabled: true, onclick: () => setRole(m.account_id, select.value, select, m.role) });
+        save.setAttribute('aria-label', `set the role of ${nameOf(m.account_id)}`);
+        select.addEventListener('change', () => { save.disabled = select.value === m.role; });
+        li.append(select, save);
+        if (!isMe) {  // you leave with "Leave this room"
+          const remove = el('button', { type: 'button', className: 'member-remove', test: 'member-remove',
+            text: 'remove', onclick: () => removeMember(m.account_id) });
+          remove.setAttribute('aria-label', `remove ${nameOf(m.account_id)}`);
+          li.append(remove);
+        }
+      } else {
+        li.append(el('span', { className: `role role-${m.role}`, test: 'member-role',
+          text: m.role === 'readonly' ? 'read-only' : m.role }));
+      }
+      return li;
+    }));
+    $('member-count').textContent = state.members.length ? `(${state.members.length})` : '';
+    renderToPicker();
+  }
+
+  async function setRole(accountId, role, select, oldRole) {
+    try {
+      await request('add_members', { room_id: state.openRoomId, account_ids: [accountId], role });
+      setStatus(`${nameOf(accountId)} is now ${role}`);
+    } catch (err) {
+      select.value = oldRole;
+      showError('change role', err);
+    }
+    refreshMembers();
+  }
+
+  async function removeMember(accountId) {
+    try {
+      await request('remove_member', { room_id: state.openRoomId, account_id: accountId });
+      setStatus(`${nameOf(accountId)} was removed`);
+    } catch (err) {
+      showError('remove member', err);
+    }
+    refreshMembers();
+  }
+
+  // The [To:] picker lists the room's other members; choosing one writes Chatwork's tag.
+  function renderToPicker() {
+    const picker = $('to-picker');
+    const others = state.members.filter((m) => !state.me || m.account_id !== state.me.account_id);
+    const options = [el('option', { value: '', text: 'To…' })];
+    if (others.length > 1) options.push(el('option', { value: 'all', text: 'To all' }));
+    for (const m of others) options.push(el('option', { value: String(m.account_id), text: nameOf(m.account_id) }));
+    picker.replaceChildren(...options);
+    picker.disabled = others.length === 0;
+  }
+
+  function insertIntoComposer(text, atStart = false) {
+    const input = $('composer-input');
+    if (atStart) {
+      input.value = text + input.value;
+      input.setSelectionRange(input.value.length, input.value.length);
+    } else {
+      const start = input.selectionStart ?? input.value.length;
+      const end = input.selectionEnd ?? input.value.length;
+      input.setRangeText(text, start, end, 'end');
+    }
+    input.focus();
+  }
+
+  function pickTo() {
+    const picker = $('to-picker');
+    const v = picker.value;
+    picker.value = '';
+    if (!v) return;
+    if (v === 'all') insertIntoComposer('[toall]\n');
+    else insertIntoComposer(`[To:${v}]${nameOf(Number(v))}\n`);
+  }
+
+  function replyTo(m) {
+    insertIntoComposer(`[rp aid=${m.account_id} to=${state.openRoomId}-${m.message_id}]${nameOf(m.account_id)}\n`, true);
+  }
+
+  // A reply chip was clicked: show the message it answers, when it is loaded here.
+  function jumpToMessage(roomId, messageId) {
+    if (roomId !== state.openRoomId) { setStatus(`that message is in room #${roomId}`); return; }
+    const li = document.querySelector(`#messages li[data-message-id="${CSS.escape(messageId)}"]`);
+    if (!li) { setStatus('that message is not loaded: use "load older"'); return; }
+    li.scrollIntoView({ block: 'center' });
+    li.classList.add('flash');
+    setTimeout(() => li.classList.remove('flash'), 1500);
+  }
+
+  async function refreshRoomTasks() {
+    const roomId = state.openRoomId;
+    if (roomId === null) return;
+    try {
+      const reply = await request('list_tasks', { room_id: roomId });
+      if (state.openRoomId !== roomId) return;
+      state.roomTasks = reply.tasks || [];
+      $('room-task-list').dataset.loaded = 'true';
+      renderRoomTasks();
+    } catch (err) {
+      if (err.code !== 'disconnected') showError('tasks', err);
+    }
+  }
+
+  function formatLimit(t) {
+    if (!t.limit_time || t.limit_type === 'none') return '';
+    const d = new Date(t.limit_time * 1000);
+    return t.limit_type === 'date' ? d.toLocaleDateString() : d.toLocaleString();
+  }
+
+  function taskItem(t, withRoom) {
+    const done = t.status === 'done';
+    const assignee = t.account ? t.account.account_id : 0;
+    const creator = t.assigned_by_account ? t.assigned_by_account.account_id : 0;
+    const li = el('li', { className: `task${done ? ' done' : ''}`, test: 'task',
+      data: { taskId: String(t.task_id), roomId: String(t.room_id), status: t.status,
+        assignee: String(assignee) } });
+    const body = el('div', { className: 'task-body', test: 'task-body' });
+    body.append(window.hibikiNotation.render(t.body, {
+      nameOf, formerNames: (id) => state.formerNames.get(id) || [],
+      meId: state.me ? state.me.account_id : null, onReply: jumpToMessage }).fragment);
+    const meta = el('div', { className: 'task-meta' });
+    meta.append(el('span', { test: 'task-assignee', text: `for ${nameOf(assignee)}` }),
+      el('span', { test: 'task-creator', text: `by ${nameOf(creator)}` }));
+    const limit = formatLimit(t);
+    if (limit) meta.append(el('span', { test: 'task-limit', text: `until ${limit}` }));
+    if (withRoom) {
+      const r = state.rooms.get(t.room_id);
+      const roomName = r ? roomDisplayName(r) : (t.room && t.room.name) || `room ${t.room_id}`;
+      meta.append(el('button', { type: 'button', className: 'link', test: 'task-room',
+        text: `in ${roomName}`, onclick: () => openRoom(t.room_id) }));
+    }
+    meta.append(el('span', { className: 'task-status', test: 'task-status', text: done ? 'done' : 'open' }));
+    li.append(body, meta);
+    const me = state.me ? state.me.account_id : -1;
+    if (me === assignee || me === creator) {
+      li.append(el('button', { type: 'button', className: 'task-toggle', test: 'task-toggle',
+        text: done ? 'open again' : 'done', onclick: () => setTaskStatus(t, done ? 'open' : 'done') }));
+    }
+    return li;
+  }
+
+  // Open tasks first, then done ones; each in task order.
+  function sortTasks(tasks) {
+    return [...tasks].sort((a, b) => ((a.status === 'done') - (b.status === 'done')) ||
+      (a.room_id - b.room_id) || (a.task_id - b.task_id));
+  }
+
+  function renderRoomTasks() {
+    $('room-task-list').replaceChildren(...sortTasks(state.roomTasks).map((t) => taskItem(t, false)));
+    $('no-room-tasks').hidden = state.roomTasks.length > 0;
+    // Assignee choices: the room's members (keeping what was ticked).
+    const box = $('task-assignees');
+    const ticked = new Set([...box.querySelectorAll('input:checked')].map((i) => i.value));
+    const choices = state.members.map((m) => {
+      const id = `task-for-${m.account_id}`;
+      const input = el('input', { type: 'checkbox', id, value: String(m.account_id), test: 'task-assignee',
+        checked: ticked.has(String(m.account_id)) });
+      const isMe = state.me && m.account_id === state.me.account_id;
+      const label = el('label', { htmlFor: id, text: isMe ? `${nameOf(m.account_id)} (you)` : nameOf(m.account_id) });
+      return el('span', { className: 'choice' }, input, label);
+    });
+    box.replaceChildren(el('legend', { text: 'For' }), ...choices);
+  }
+
+  async function setTaskStatus(t, status) {
+    try {
+      await request('set_task_status', { room_id: t.room_id, task_id: t.task_id, status });
+    } catch (err) {
+      showError('task', err);
+    }
+    if (state.openRoomId === t.room_id) refreshRoomTasks();
+    refreshMyTasks();
+  }
+
+  async function addTask() {
+    const body = $('task-body').value;
+    const toIds = [...$('task-assignees').querySelectorAll('input:checked')].map((i) => Number(i.value));
+    if (body.trim() === '') { setStatus('a task needs a text', 'error'); return; }
+    if (toIds.length === 0) { setStatus('choose at least one member for the task', 'error'); return; }
+    const fields = { room_id: state.openRoomId, body, to_ids: toIds };
+    const date = $('task-limit-date').value;
+    const time = $('task-limit-time').value;
+    if (time && !date) { setStatus('a limit time needs a date', 'error'); return; }
+    if (date) {
+      const when = new Date(`${date}T${time || '00:00'}`);
+      if (Number.isNaN(when.getTime())) { setStatus('that limit is not a date', 'error'); return; }
+      fields.limit = Math.floor(when.getTime() / 1000);
+      fields.limit_type = time ? 'time' : 'date';
+    }
+    try {
+      const reply = await request('add_task', fields);
+      $('task-body').value = '';
+      $('task-limit-date').value = '';
+      $('task-limit-time').value = '';
+      for (const i of $('task-assignees').querySelectorAll('input:checked')) i.checked = false;
+      setStatus(`${reply.task_ids.length} task${reply.task_ids.length === 1 ? '' : 's'} added`);
+    } catch (err) {
+      showError('add task', err);
+    }
+    refreshRoomTasks();
+    refreshMyTasks();
+  }
+
+  // ---- my tasks ------------------------------------------------------------------------------
+
+  // Coalesces bursts (a sync replaying many task events) into one request at a time.
+  let myTasksLoading = null;
+  let myTasksAgain = false;
+  function refreshMyTasks() {
+    if (myTasksLoading) { myTasksAgain = true; return myTasksLoading; }
+    myTasksLoading = loadMyTasks().finally(() => {
+      myTasksLoading = null;
+      if (myTasksAgain) { myTasksAgain = false; refreshMyTasks(); }
+    });
+    return myTasksLoading;
+  }
+
+  async function loadMyTasks() {
+    try {
+      const reply = await request('my_tasks');
+      state.myTasks = reply.tasks || [];
+      $('my-task-list').dataset.loaded = 'true';
+      renderMyTasks();
+    } catch (err) {
+      if (err.code !== 'disconnected') showError('my tasks', err);
+    }
+  }
+
+  function renderMyTasks() {
+    $('my-task-list').replaceChildren(...sortTasks(state.myTasks).map((t) => taskItem(t, true)));
+    $('no-my-tasks').hidden = state.myTasks.length > 0;
+  }
+
+  // ---- contacts ------------------------------------------------------------------------------
+
+  async function refreshContacts() {
+    try {
+      const reply = await request('contacts');
+      state.contacts = reply.contacts || [];
+      for (const c of state.contacts) {
+        learnName(c.account_id, c.name);
+        const r = state.rooms.get(c.room_id);
+        if (r) { r.type = 'direct'; r.peer = c.account_id; }
+      }
+      $('contact-list').dataset.loaded = 'true';
+      renderContacts();
+      renderRooms();
+    } catch (err) {
+      if (err.code !== 'disconnected') showError('contacts', err);
+    }
+  }
+
+  async function refreshRequests() {
+    try {
+      const reply = await request('incoming_requests');
+      state.requests = reply.requests || [];
+      for (const q of state.requests) learnName(q.account_id, q.name);
+      $('request-list').dataset.loaded = 'true';
+      renderRequests();
+    } catch (err) {
+      if (err.code !== 'disconnected') showError('contact requests', err);
+    }
+  }
+
+  // Direct chats whose other person we do not know yet (not among the contacts) ask get_members.
+  async function ensurePeers() {
+    const known = new Map(state.contacts.map((c) => [c.room_id, c.account_id]));
+    for (const r of state.rooms.values()) {
+      if (r.type !== 'direct' || r.peer !== null) continue;
+      if (known.has(r.room_id)) { r.peer = known.get(r.room_id); continue; }
+      try {
+        const reply = await request('get_members', { room_id: r.room_id });
+        const other = (reply.members || []).find((m) => m.account_id !== state.me.account_id);
+        if (other) { r.peer = other.account_id; learnName(other.account_id, other.name); }
+      } catch { /* shown as "direct chat" */ }
+    }
+    renderRooms();
+  }
+
+  function renderContacts() {
+    $('contact-list').replaceChildren(...state.contacts.map((c) => {
+      const li = el('li', { className: 'contact', test: 'contact', data: { accountId: String(c.account_id) } });
+      li.append(el('span', { className: 'contact-name', test: 'contact-name', text: nameOf(c.account_id) }),
+        el('span', { className: 'member-id', text: `#${c.account_id}` }));
+      const chat = el('button', { type: 'button', test: 'contact-chat', text: 'chat',
+        onclick: () => openDirect(c) });
+      chat.setAttribute('aria-label', `chat with ${nameOf(c.account_id)}`);
+      li.append(chat);
+      return li;
+    }));
+    $('no-contacts').hidden = state.contacts.length > 0;
+  }
+
+  async function openDirect(c) {
+    if (!state.rooms.has(c.room_id)) await refreshRooms();
+    const r = roomRecord(c.room_id);
+    r.type = 'direct';
+    r.peer = c.account_id;
+    await openRoom(c.room_id);
+  }
+
+  function renderRequests() {
+    $('request-list').replaceChildren(...state.requests.map((q) => {
+      const li = el('li', { className: 'request', test: 'request', data: { accountId: String(q.account_id) } });
+      li.append(el('span', { className: 'contact-name', test: 'request-name', text: nameOf(q.account_id) }),
+        el('span', { className: 'member-id', text: `#${q.account_id}` }));
+      if (q.message) li.append(el('span', { className: 'request-message', test: 'request-message', text: q.message }));
+      const accept = el('button', { type: 'button', test: 'request-accept', text: 'accept',
+        onclick: () => answerRequest(q, true) });
+      const reject = el('button', { type: 'button', test: 'request-reject', text: 'reject',
+        onclick: () => answerRequest(q, false) });
+      accept.setAttribute('aria-label', `accept ${nameOf(q.account_id)}`);
+      reject.setAttribute('aria-label', `reject ${nameOf(q.account_id)}`);
+      li.append(accept, reject);
+      return li;
+    }));
+    $('no-requests').hidden = state.requests.length > 0;
+  }
+
+  async function answerRequest(q, accept) {
+    try {
+      if (accept) {
+        const reply = await request('accept_contact', { request_id: q.request_id });
+        setStatus(`${reply.name} is now a contact`);
+      } else {
+        await request('reject_contact', { request_id: q.request_id });
+        setStatus(`request from ${nameOf(q.account_id)} rejected`);
+      }
+    } catch (err) {
+      showError(accept ? 'accept' : 'reject', err);
+    }
+    await Promise.all([refreshRequests(), refreshContacts()]);
+    if (accept) { await refreshRooms(); ensurePeers(); }
+  }
+
+  async function requestContact() {
+    const ids = parseIds($('contact-request-id').value);
+    if (!ids || ids.length !== 1) { setStatus('enter one account id (a positive number)', 'error'); return; }
+    const fields = { account_id: ids[0] };
+    const message = $('contact-request-message').value;
+    if (message) fields.message = message;
+    try {
+      await request('request_contact', fields);
+      $('contact-request-id').value = '';
+      $('contact-request-message').value = '';
+      setStatus(`contact request sent to account ${ids[0]}`);
+    } catch (err) {
+      showError('contact request', err);
     }
   }
 
@@ -609,10 +1328,11 @@
     try {
       await request('add_members', { room_id: state.openRoomId, account_ids: ids, role });
       $('add-member-id').value = '';
-      setStatus(`added ${ids.join(', ')} as ${role}`);
+      setStatus(`added ${ids.map((id) => nameOf(id)).join(', ')} as ${role}`);
     } catch (err) {
       showError('add member', err);
     }
+    refreshMembers();
   }
 
   async function signup(name) {
@@ -636,12 +1356,26 @@
     }
   }
 
+  // Forgets everything learned about the previous account.
+  function forgetAccountState() {
+    state.rooms.clear();
+    state.openRoomId = null;
+    state.myRoomId = null;
+    state.names.clear();
+    state.formerNames.clear();
+    state.askedNames.clear();
+    state.contacts = [];
+    state.requests = [];
+    state.myTasks = [];
+    state.members = [];
+    state.roomTasks = [];
+  }
+
   function login(token) {
     state.token = token;
     localStorage.setItem(TOKEN_KEY, token);
     state.everAuthed = false;
-    state.rooms.clear();
-    state.openRoomId = null;
+    forgetAccountState();
     connect();
   }
 
@@ -652,9 +1386,13 @@
     state.token = '';
     state.me = null;
     state.everAuthed = false;
-    state.rooms.clear();
     closeRoom();
+    forgetAccountState();
     renderRooms();
+    renderContacts();
+    renderRequests();
+    renderMyTasks();
+    toggleProfileForm(false);
     const ws = state.ws;
     state.ws = null;
     state.wsReady = false;
@@ -709,9 +1447,26 @@
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendMessage(); }
   });
   $('load-older-btn').addEventListener('click', loadOlder);
+  $('to-picker').addEventListener('change', pickTo);
+  $('rename-btn').addEventListener('click', () => toggleProfileForm($('profile-form').hidden));
+  $('profile-cancel').addEventListener('click', () => toggleProfileForm(false));
+  $('profile-form').addEventListener('submit', (e) => { e.preventDefault(); saveProfile(); });
+  $('contact-request-form').addEventListener('submit', (e) => { e.preventDefault(); requestContact(); });
+  $('add-task-form').addEventListener('submit', (e) => { e.preventDefault(); addTask(); });
+  $('room-settings-form').addEventListener('submit', (e) => { e.preventDefault(); saveRoomSettings(); });
+  $('leave-room-btn').addEventListener('click', leaveRoom);
+  $('toggle-details-btn').addEventListener('click', () => {
+    const details = $('room-details');
+    details.hidden = !details.hidden;
+    $('toggle-details-btn').setAttribute('aria-expanded', details.hidden ? 'false' : 'true');
+  });
   document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'visible' && state.openRoomId !== null && state.wsReady) {
+    if (document.visibilityState !== 'visible' || !state.wsReady) return;
+    // Back to the page: names may have changed meanwhile (nothing pushes another user's rename).
+    refreshContacts();
+    if (state.openRoomId !== null) {
       markNewestRead(state.openRoomId);
+      refreshMembers();
     }
   });
 
