@@ -59,7 +59,7 @@ for mode in $MODES; do
   # shellcheck disable=SC2086
   "$bench" --port "$port" --mode "$mode" --connections "$CONNECTIONS" \
     --members-per-room "$MEMBERS" --messages "$MESSAGES" --rooms "$ROOMS" --warmup "$WARMUP" \
-    --duration "$DURATION" ${BENCH_ARGS:-} | tee "$WORK_DIR/bench-$mode.txt" || status=1
+    --duration "$DURATION" --server-pid "$server_pid" ${BENCH_ARGS:-} | tee "$WORK_DIR/bench-$mode.txt" || status=1
   grep '^{' "$WORK_DIR/bench-$mode.txt" >>"$results" || status=1
 done
 
@@ -68,11 +68,11 @@ import json, sys
 names = {"post": "POST /v2/rooms/{id}/messages", "messages": "GET /v2/rooms/{id}/messages?force=1",
          "status": "GET /v2/my/status (1,000 rooms)"}
 print()
-print(f'{"endpoint":38} {"closed req/s":>12} {"p99 ms":>8} {"open req/s":>10} {"p50 ms":>8} {"p99 ms":>8} {"p99.9 ms":>9} {"failed":>6}  load (closed | open)')
+print(f'{"endpoint":38} {"closed req/s":>12} {"p99 ms":>8} {"cpu ms/req":>10} {"open req/s":>10} {"p50 ms":>8} {"p99 ms":>8} {"p99.9 ms":>9} {"failed":>6}  load (closed | open)')
 for line in open(sys.argv[1]):
     r = json.loads(line)
     print(f'{names.get(r["mode"], r["mode"]):38} {r["closed_per_s"]:12.0f} {r["closed_p99_ms"]:8.2f} '
-          f'{r["open_per_s"]:10.0f} {r["open_p50_ms"]:8.2f} {r["open_p99_ms"]:8.2f} '
+          f'{r["closed_cpu_ms_per_request"]:10.3f} {r["open_per_s"]:10.0f} {r["open_p50_ms"]:8.2f} {r["open_p99_ms"]:8.2f} '
           f'{r["open_p999_ms"]:9.2f} {r["failed"]:6d}  {r["load_closed"]} | {r["load_open"]}')
 PY
 echo "server log and results: $WORK_DIR"

@@ -50,7 +50,7 @@ struct options {
 [[noreturn]] void usage() {
   std::cerr << "usage: hibiki_rest_bench [--host H] [--port P] [--mode post,messages,status] "
                "[--connections N] [--members-per-room K] [--messages M] [--rooms R] "
-               "[--duration S] [--warmup S] [--rate R] [--body-bytes B]\n";
+               "[--duration S] [--warmup S] [--rate R] [--body-bytes B] [--server-pid PID]\n";
   std::exit(2);
 }
 
@@ -92,6 +92,8 @@ options parse(int argc, char** argv) {
       o.timing.warmup_s = std::stod(v);
     else if (a == "--rate")
       o.rate = std::stod(v);
+    else if (a == "--server-pid")
+      o.timing.server_pid = std::stoi(v);
     else if (a == "--body-bytes")
       o.body_bytes = static_cast<std::size_t>(std::stoul(v));
     else
@@ -223,6 +225,7 @@ bool run_mode(const options& o, const std::string& mode) {
                       {"closed_per_s", closed.per_second()},
                       {"closed_p50_ms", closed.percentile_ms(0.5)},
                       {"closed_p99_ms", closed.percentile_ms(0.99)},
+                      {"closed_cpu_ms_per_request", closed.cpu_ms_per_request()},
                       {"open_rate", rate},
                       {"open_per_s", open.per_second()},
                       {"open_p50_ms", open.percentile_ms(0.5)},

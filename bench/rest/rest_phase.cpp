@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <iostream>
 #include <mutex>
+#include <sstream>
 #include <thread>
+
+#include <unistd.h>
 
 namespace hibiki::bench {
 
@@ -21,6 +25,24 @@ namespace {
 
 clock_type::duration seconds(double s) {
   return std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(s));
+}
+
+/// utime+stime of `pid` in seconds (/proc/PID/stat fields 14 and 15), 0 when unreadable.
+double cpu_seconds(int pid) {
+  if (pid <= 0) return 0;
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+  const auto paren = text.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::istringstream rest(text.substr(paren + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 }  // namespace
@@ -81,7 +103,12 @@ phase_result run_phase(const server_address& server, const std::vector<bench_req
                                 mine.latencies_ms.end());
     });
   }
+  std::this_thread::sleep_until(from);
+  const double cpu_from = cpu_seconds(timing.server_pid);
+  std::this_thread::sleep_until(until);
+  const double cpu_until = cpu_seconds(timing.server_pid);
   for (auto& t : threads) t.join();
+  total.server_cpu_s = cpu_until - cpu_from;
   return total;
 }
 

@@ -24,8 +24,9 @@ struct bench_request {
 };
 
 struct phase_timing {
-  double warmup_s = 2;     ///< not counted
-  double duration_s = 10;  ///< the measured window
+  double warmup_s = 2;     ///< not counted. Default: 2
+  double duration_s = 10;  ///< the measured window. Default: 10
+  int server_pid = 0;      ///< when set, the server's CPU time over the window. Default: 0 (off)
 };
 
 struct phase_result {
@@ -33,6 +34,13 @@ struct phase_result {
   std::uint64_t failed = 0;  ///< other statuses and broken connections
   double duration_s = 0;
   std::vector<double> latencies_ms;  ///< of the ok answers
+  double server_cpu_s = 0;           ///< utime+stime of timing.server_pid over the window
+
+  /// Server CPU milliseconds per answered request (0 without a pid): what a request costs,
+  /// whatever else the machine runs.
+  double cpu_ms_per_request() const {
+    return ok > 0 ? server_cpu_s * 1000.0 / static_cast<double>(ok) : 0;
+  }
 
   double per_second() const { return duration_s > 0 ? static_cast<double>(ok) / duration_s : 0; }
   /// The p-quantile (0..1) of the latencies; sorts them.
