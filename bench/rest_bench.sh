@@ -8,12 +8,13 @@
 #   bench/rest_bench.sh [BUILD_DIR]          # default build
 #
 # Environment: MODES ("post messages status"), CONNECTIONS (32), MEMBERS (4), MESSAGES (100),
-# ROOMS (1000), WARMUP (2), DURATION (10), HIBIKID_ARGS, BENCH_ARGS, WORK_DIR (default a new
+# ROOMS (1000), WARMUP (2), DURATION (10), HIBIKID (another hibikid binary to measure; default
+# BUILD_DIR/bin/hibikid), HIBIKID_ARGS, BENCH_ARGS, WORK_DIR (default a new
 # temporary directory, removed after a successful run unless KEEP_WORK_DIR=1; kept on failure).
 set -euo pipefail
 
 build=${1:-build}
-hibikid=$build/bin/hibikid
+hibikid=${HIBIKID:-$build/bin/hibikid}
 bench=$build/bin/hibiki_rest_bench
 for b in "$hibikid" "$bench"; do
   [[ -x "$b" ]] || { echo "missing $b: cmake --build $build --target hibikid hibiki_rest_bench" >&2; exit 2; }
