@@ -66,18 +66,24 @@ done
 
 python3 - "$results" <<'PY'
 import json, sys
-names = {"post": "POST /v2/rooms/{id}/messages", "messages": "GET /v2/rooms/{id}/messages?force=1",
-         "status": "GET /v2/my/status (1,000 rooms)"}
+def name(r):
+    if r["mode"] == "post": return "POST /v2/rooms/{id}/messages"
+    if r["mode"] == "messages": return f'GET /v2/rooms/{{id}}/messages?force=1 ({min(r["messages"], 100)})'
+    if r["mode"] == "status": return f'GET /v2/my/status ({r["rooms"]:,} rooms)'
+    return r["mode"]
 print()
 print(f'{"endpoint":38} {"closed req/s":>12} {"p99 ms":>8} {"cpu ms/req":>10} {"open req/s":>10} {"p50 ms":>8} {"p99 ms":>8} {"p99.9 ms":>9} {"failed":>6}  load (closed | open)')
 for line in open(sys.argv[1]):
     r = json.loads(line)
-    print(f'{names.get(r["mode"], r["mode"]):38} {r["closed_per_s"]:12.0f} {r["closed_p99_ms"]:8.2f} '
+    print(f'{name(r):38} {r["closed_per_s"]:12.0f} {r["closed_p99_ms"]:8.2f} '
           f'{r["closed_cpu_ms_per_request"]:10.3f} {r["open_per_s"]:10.0f} {r["open_p50_ms"]:8.2f} {r["open_p99_ms"]:8.2f} '
           f'{r["open_p999_ms"]:9.2f} {r["failed"]:6d}  {r["load_closed"]} | {r["load_open"]}')
 PY
-echo "server log and results: $WORK_DIR"
 cleanup
 server_pid=
-if [[ $status -eq 0 && "${KEEP_WORK_DIR:-0}" != 1 ]]; then rm -rf "$WORK_DIR"; fi
+if [[ $status -eq 0 && "${KEEP_WORK_DIR:-0}" != 1 ]]; then
+  rm -rf "$WORK_DIR"
+else
+  echo "server log and results: $WORK_DIR"
+fi
 exit $status

@@ -222,6 +222,8 @@ bool run_mode(const options& o, const std::string& mode) {
               open);
   nlohmann::json line{{"mode", mode},
                       {"connections", requests.size()},
+                      {"rooms", o.rooms},
+                      {"messages", o.messages},
                       {"closed_per_s", closed.per_second()},
                       {"closed_p50_ms", closed.percentile_ms(0.5)},
                       {"closed_p99_ms", closed.percentile_ms(0.99)},
