@@ -73,7 +73,8 @@ def test_pypi_clients_post_and_read(server_factory, pypi_clients):
 
     # Alice is mentioned; the counts agree.
     alice_rest = Rest(server, alice_token)
-    assert alice_rest.ok("GET", "/rooms")[0]["mention_num"] == 1
+    (listed,) = [x for x in alice_rest.ok("GET", "/rooms") if x["room_id"] == room]
+    assert listed["mention_num"] == 1
 
     # A client's error path: pychatwork raises with the server's "errors" list.
     stranger = pychatwork.ChatworkClient("0" * 64)
