@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "people_reads.hpp"
+#include "row_memo.hpp"
 #include "token.hpp"
 
 namespace hibiki::actors {
@@ -92,15 +93,19 @@ result<std::vector<read_model::room_listing>> listings(persistence::read_store& 
                        });
   if (!st) return storage_error(st.error());
   if (bad) return hibiki::error{errc::internal, bad->message};
+  // Up to 16,384 summaries per reading thread (a few MiB): the rooms its readers are in.
+  thread_local row_memo<read_model::room_summary> summaries(16384,
+                                                            &read_model::decode_room_summary);
   std::vector<read_model::room_listing> out;
   out.reserve(rows.size());
   for (const auto& row : rows) {
-    auto summary = reads.get(table::room_summary, read_model::room_summary_key(row.room));
+    const auto key = read_model::room_summary_key(row.room);
+    auto summary = reads.get(table::room_summary, key);
     if (!summary) return storage_error(summary.error());
     if (!summary->has_value()) continue;
-    auto decoded = read_model::decode_room_summary(**summary);
+    auto decoded = summaries.get(key, **summary);
     if (!decoded) return hibiki::error{errc::internal, decoded.error().message};
-    out.push_back(read_model::listing(row, *decoded));
+    out.push_back(read_model::listing(row, **decoded));
   }
   return out;
 }

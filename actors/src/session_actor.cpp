@@ -791,21 +791,24 @@ class session_actor : public caf::event_based_actor {
   void handle(std::int64_t id, protocol::fetch_messages_req& req) {
     if (refuse_if_stopping(id)) return;
     const auto room = req.room;
-    const bool force = req.force;
-    to_user(account_, user::peek_fetch_cursor{room},
-            make_reply([this, id, room, force](command_reply& r) {
+    // With force the latest messages are read whatever the position: no need to peek it.
+    if (req.force) return fetch_after(id, room, std::nullopt);
+    to_user(account_, user::peek_fetch_cursor{room}, make_reply([this, id, room](command_reply& r) {
               if (r.err) return answer(id, r);
-              protocol::history_req history{room, std::nullopt, std::nullopt,
-                                            protocol::max_fetch_messages};
-              if (!force)
-                history.after = message_id{r.fields.value("fetched_up_to", std::uint64_t{0})};
-              read_then(
-                  message_barrier(),
-                  [account = account_, history](persistence::read_store& reads) {
-                    return read_history(reads, account, history);
-                  },
-                  [this, id, room](command_reply& read) { fetched(id, room, read); });
+              fetch_after(id, room, message_id{r.fields.value("fetched_up_to", std::uint64_t{0})});
             }));
+  }
+
+  /// Reads the messages of `room` after `after` (the latest without it), then moves the position.
+  void fetch_after(std::int64_t id, room_id room, std::optional<message_id> after) {
+    protocol::history_req history{room, std::nullopt, std::nullopt, protocol::max_fetch_messages};
+    history.after = after;
+    read_then(
+        message_barrier(),
+        [account = account_, history](persistence::read_store& reads) {
+          return read_history(reads, account, history);
+        },
+        [this, id, room](command_reply& read) { fetched(id, room, read); });
   }
 
   void fetched(std::int64_t id, room_id room, command_reply& read) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "flat_row.hpp"
 #include "hibiki/core/protocol.hpp"
 #include "hibiki/core/read_model.hpp"
 #include "json_fields.hpp"
@@ -16,29 +17,6 @@ json ids_json(const std::vector<message_id>& ids) {
   json arr = json::array();
   for (const auto id : ids) arr.push_back(id.value);
   return arr;
-}
-
-std::optional<std::vector<message_id>> ids_from(const json& obj, std::string_view key) {
-  const auto* arr = detail::field(obj, key);
-  if (arr == nullptr || !arr->is_array()) return std::nullopt;
-  std::vector<message_id> out;
-  out.reserve(arr->size());
-  for (const auto& v : *arr) {
-    auto u = detail::as_u64(v);
-    if (!u) return std::nullopt;
-    out.push_back(message_id{*u});
-  }
-  return out;
-}
-
-std::optional<json> parse_object(std::string_view text) {
-  try {
-    auto j = json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return std::nullopt;
-    return j;
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
 }
 
 hibiki::error corrupt(std::string_view what) {
@@ -65,25 +43,46 @@ std::string encode(const member_row& m) {
                            {"mytask_num", m.mytask_num}});
 }
 
+namespace {
+
+using flat = detail::flat_field::kind;
+
+std::optional<std::uint64_t> flat_u64(const detail::flat_field& f) {
+  if (f.type != flat::unsigned_) return std::nullopt;
+  return f.number;
+}
+
+std::optional<std::vector<message_id>> flat_ids(detail::flat_field& f) {
+  if (f.type != flat::id_array) return std::nullopt;
+  std::vector<message_id> out;
+  out.reserve(f.ids.size());
+  for (auto id : f.ids) out.push_back(message_id{id});
+  return out;
+}
+
+}  // namespace
+
 result<room_summary> decode_room_summary(std::string_view text) {
-  auto j = parse_object(text);
-  if (!j) return corrupt("room_summary");
-  auto room = detail::get_u64(*j, "room_id");
-  auto name = detail::get_string(*j, "name");
-  auto last_seq = detail::get_u64(*j, "last_seq");
-  auto last_message = detail::get_u64(*j, "last_message");
-  auto deleted = ids_from(*j, "deleted");
-  if (!room || !name || !last_seq || !last_message || !deleted) return corrupt("room_summary");
-  room_summary out{room_id{*room}, std::move(*name), *last_seq, message_id{*last_message},
+  static constexpr std::string_view names[] = {"room_id", "name", "last_seq", "last_message",
+                                               "deleted", "type", "task_num"};
+  detail::flat_field f[std::size(names)];
+  if (!detail::read_flat_object(text, names, f)) return corrupt("room_summary");
+  auto room = flat_u64(f[0]);
+  auto last_seq = flat_u64(f[2]);
+  auto last_message = flat_u64(f[3]);
+  auto deleted = flat_ids(f[4]);
+  if (!room || f[1].type != flat::string || !last_seq || !last_message || !deleted)
+    return corrupt("room_summary");
+  room_summary out{room_id{*room}, std::move(f[1].text), *last_seq, message_id{*last_message},
                    std::move(*deleted)};
   // Rows written before rooms had types have no "type": they are group rooms.
-  if (const auto* t = detail::field(*j, "type")) {
-    auto type = t->is_string() ? room::parse_room_type(t->get<std::string>()) : std::nullopt;
+  if (f[5].type != flat::missing) {
+    auto type = f[5].type == flat::string ? room::parse_room_type(f[5].text) : std::nullopt;
     if (!type) return corrupt("room_summary");
     out.type = *type;
   }
-  if (detail::field(*j, "task_num") != nullptr) {
-    auto n = detail::get_u64(*j, "task_num");
+  if (f[6].type != flat::missing) {
+    auto n = flat_u64(f[6]);
     if (!n) return corrupt("room_summary");
     out.task_num = static_cast<std::size_t>(*n);
   }
@@ -91,18 +90,19 @@ result<room_summary> decode_room_summary(std::string_view text) {
 }
 
 result<member_row> decode_member_row(std::string_view text) {
-  auto j = parse_object(text);
-  if (!j) return corrupt("member_rooms");
-  auto room = detail::get_u64(*j, "room_id");
-  auto role_text = detail::get_string(*j, "role");
-  auto role = role_text ? parse_role(*role_text) : std::nullopt;
-  auto read = detail::get_u64(*j, "read_up_to");
-  auto pending = ids_from(*j, "pending_mentions");
+  static constexpr std::string_view names[] = {"room_id", "role", "read_up_to", "pending_mentions",
+                                               "mytask_num"};
+  detail::flat_field f[std::size(names)];
+  if (!detail::read_flat_object(text, names, f)) return corrupt("member_rooms");
+  auto room = flat_u64(f[0]);
+  auto role = f[1].type == flat::string ? parse_role(f[1].text) : std::nullopt;
+  auto read = flat_u64(f[2]);
+  auto pending = flat_ids(f[3]);
   if (!room || !role || !read || !pending) return corrupt("member_rooms");
   member_row out{room_id{*room}, *role, message_id{*read}, std::move(*pending)};
   // Rows written before tasks have no "mytask_num": no tasks.
-  if (detail::field(*j, "mytask_num") != nullptr) {
-    auto n = detail::get_u64(*j, "mytask_num");
+  if (f[4].type != flat::missing) {
+    auto n = flat_u64(f[4]);
     if (!n) return corrupt("member_rooms");
     out.mytask_num = static_cast<std::size_t>(*n);
   }

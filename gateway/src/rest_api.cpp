@@ -39,6 +39,15 @@ bool ok(const json& reply) {
   return reply.value("ok", false);
 }
 
+/// The author's name a ws-protocol message object carries (`account.name`), if it has one.
+std::optional<std::string_view> current_name(const json& message) {
+  auto account = message.find("account");
+  if (account == message.end() || !account->is_object()) return std::nullopt;
+  auto name = account->find("name");
+  if (name == account->end() || !name->is_string()) return std::nullopt;
+  return std::string_view(name->get_ref<const std::string&>());
+}
+
 /// One endpoint's run: the channel, the inputs and the completion, kept alive by the ops'
 /// callbacks.
 class rest_run : public std::enable_shared_from_this<rest_run> {
@@ -361,9 +370,17 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
 
   /// Turns ws-protocol message objects into Chatwork's, with their authors' names.
   void with_names(json messages, std::function<void(json)> next) {
+    // history and fetch_messages already name each author as named now (message.account.name):
+    // only messages without it (rows from before it existed) need get_accounts.
     std::set<std::uint64_t> authors;
-    for (const auto& m : messages) authors.insert(m.value("account_id", std::uint64_t{0}));
+    for (const auto& m : messages)
+      if (!current_name(m)) authors.insert(m.value("account_id", std::uint64_t{0}));
     authors.erase(0);
+    if (authors.empty()) {
+      json out = json::array();
+      for (const auto& m : messages) out.push_back(chatwork_message(m, *current_name(m)));
+      return next(std::move(out));
+    }
     op({{"op", "get_accounts"},
         {"account_ids", std::vector<std::uint64_t>(authors.begin(), authors.end())}},
        [messages = std::move(messages), next = std::move(next)](json& r) {
@@ -371,8 +388,11 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
          for (const auto& a : r["accounts"])
            names[a.value("account_id", std::uint64_t{0})] = a.value("name", "");
          json out = json::array();
-         for (const auto& m : messages)
-           out.push_back(chatwork_message(m, names[m.value("account_id", std::uint64_t{0})]));
+         for (const auto& m : messages) {
+           auto name = current_name(m);
+           out.push_back(
+               chatwork_message(m, name ? *name : names[m.value("account_id", std::uint64_t{0})]));
+         }
          next(std::move(out));
        });
   }

@@ -17,6 +17,9 @@ class rest_link final : public actors::client_link {
         peer_(std::move(peer)) {}
 
   void send(std::shared_ptr<const std::string> frame) override {
+    // Pushes (every message of the account's rooms) are dropped here, on the sender's thread,
+    // rather than after a hop onto the strand: REST reads only replies (see on_frame).
+    if (!rest_channel::is_reply(*frame)) return;
     ctx_->gate.run([&] {
       net::post(executor_, [weak = channel_, frame = std::move(frame)] {
         if (auto c = weak.lock()) c->on_frame(*frame);
@@ -77,8 +80,8 @@ void rest_channel::call(nlohmann::json request, reply_fn done) {
 
 void rest_channel::on_frame(const std::string& frame) {
   // Pushes ({"ev": ...}) reach this session like any of the account's connections; REST does
-  // not use them, so they are skipped before parsing. A reply is the only frame with "re".
-  if (frame.find("\"re\":") == std::string::npos) return;
+  // not use them, so they are skipped before parsing (the link already drops them).
+  if (!is_reply(frame)) return;
   auto j = nlohmann::json::parse(frame, nullptr, false);
   if (!j.is_object()) return;
   auto re = j.find("re");

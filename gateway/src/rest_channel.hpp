@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
@@ -44,6 +45,11 @@ class rest_channel : public std::enable_shared_from_this<rest_channel> {
   void set_token(std::string token) { token_ = std::move(token); }
   /// False once the node closed the session (revoked token, disabled account, stopping).
   bool alive() const { return alive_; }
+
+  /// False for a frame that cannot be a reply (a push): a reply is the only frame with "re".
+  static bool is_reply(std::string_view frame) {
+    return frame.find("\"re\":") != std::string_view::npos;
+  }
 
   // From the link, on the strand.
   void on_frame(const std::string& frame);

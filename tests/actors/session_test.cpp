@@ -344,9 +344,21 @@ TEST_CASE(
   CHECK(bodies(reply(b1, 22)) == std::vector<std::string>{"m3"});
   send(fx, b1, {{"id", 23}, {"op", "fetch_messages"}, {"room_id", room}, {"force", true}});
   CHECK(bodies(reply(b1, 23)) == std::vector<std::string>{"m0", "m1", "m2", "m3"});
+  // force moves the position too: after a forced fetch that saw m4, nothing is new.
+  send(fx, a,
+       {{"id", 15},
+        {"op", "send_message"},
+        {"room_id", room},
+        {"body", "m4"},
+        {"client_msg_id", "c4"}});
+  send(fx, b1, {{"id", 25}, {"op", "fetch_messages"}, {"room_id", room}, {"force", true}});
+  CHECK(bodies(reply(b1, 25)) == std::vector<std::string>{"m0", "m1", "m2", "m3", "m4"});
+  send(fx, b2, {{"id", 26}, {"op", "fetch_messages"}, {"room_id", room}});
+  CHECK(reply(b2, 26)["ok"] == true);
+  CHECK(reply(b2, 26)["messages"].empty());
   // Alice's position is her own.
   send(fx, a, {{"id", 24}, {"op", "fetch_messages"}, {"room_id", room}});
-  CHECK(reply(a, 24)["messages"].size() == 4);
+  CHECK(reply(a, 24)["messages"].size() == 5);
   // Not a member, no such room, a bad request.
   send(fx, e, {{"id", 30}, {"op", "fetch_messages"}, {"room_id", room}});
   CHECK(reply(e, 30)["error"]["code"] == "forbidden");

@@ -115,6 +115,53 @@ TEST_CASE("rows round-trip and corrupt rows are errors", "[read_model]") {
           .ok());
 }
 
+TEST_CASE("rows are read from their text field by field, without a document", "[read_model]") {
+  // Fields in any order, unknown fields (nested too) skipped, a repeated key's last value kept.
+  auto m = decode_member_row(
+      R"({"extra":{"room_id":9,"a":[1,{"b":2}]},"pending_mentions":[7,8],"read_up_to":3,)"
+      R"("role":"member","room_id":5,"room_id":6,"more":[[1],"x",null,true,-1,1.5]})");
+  REQUIRE(m.ok());
+  CHECK(m->room == room_id{6});
+  CHECK(m->role == role::member);
+  CHECK(m->read_up_to == message_id{3});
+  CHECK(m->pending_mentions == std::vector<message_id>{message_id{7}, message_id{8}});
+  CHECK(m->mytask_num == 0);
+  // Rows written before types and task counts: a group room without tasks.
+  auto s = decode_room_summary(
+      R"({"room_id":2,"name":"a\u00e9\"b","last_seq":4,"last_message":3,"deleted":[]})");
+  REQUIRE(s.ok());
+  CHECK(s->name == "a\xc3\xa9\"b");
+  CHECK(s->type == room::room_type::group);
+  CHECK(s->task_num == 0);
+  const std::string good_member = R"("role":"admin","read_up_to":0,"pending_mentions":[])";
+  for (const std::string& bad : std::vector<std::string>{
+           R"({"room_id":-1,)" + good_member + "}",   // negative id
+           R"({"room_id":1.5,)" + good_member + "}",  // fractional id
+           R"({"room_id":"1",)" + good_member + "}",  // string id
+           R"({"room_id":1,)" + good_member + ",\"mytask_num\":true}",
+           R"({"room_id":1,"role":"admin","read_up_to":0,"pending_mentions":[1,"2"]})",
+           R"({"room_id":1,"role":"admin","read_up_to":0,"pending_mentions":[[1]]})",
+           R"({"room_id":1,"role":"admin","read_up_to":0,"pending_mentions":{}})",
+           R"({"room_id":1,"role":"admin","read_up_to":0})",  // missing field
+           R"({"room_id":1,)" + good_member + "} trailing",
+           R"({"room_id":1,)" + good_member,  // unterminated
+           R"([{"room_id":1,)" + good_member + "}]", "", "null", "7", "\"text\""}) {
+    INFO(bad);
+    CHECK_FALSE(decode_member_row(bad).ok());
+  }
+  CHECK_FALSE(
+      decode_room_summary(
+          R"({"room_id":2,"name":"x","last_seq":4,"last_message":3,"deleted":[],"type":"?"})")
+          .ok());
+  CHECK_FALSE(
+      decode_room_summary(R"({"room_id":2,"name":7,"last_seq":4,"last_message":3,"deleted":[]})")
+          .ok());
+  CHECK_FALSE(
+      decode_room_summary(
+          R"({"room_id":2,"name":"x","last_seq":4,"last_message":3,"deleted":[],"task_num":-2})")
+          .ok());
+}
+
 TEST_CASE("message objects follow the contract", "[read_model]") {
   auto m = message_object(message_id{12}, bob, "hi", 100, 0, false);
   CHECK(m == json{{"message_id", "12"},

@@ -91,14 +91,6 @@ def people(server, *names):
     return out
 
 
-def group_rooms(rest):
-    """GET /rooms without the caller's "my chat", which every account has from its sign-up
-    (checked: exactly one)."""
-    rooms = rest.ok("GET", "/rooms")
-    assert [x["type"] for x in rooms].count("my") == 1, rooms
-    return [x for x in rooms if x["type"] != "my"]
-
-
 def make_room(rest, name, admins=(), members=(), readonly=()):
     form = {"name": name, "members_admin_ids": ",".join(str(a) for a in admins)}
     if members:
@@ -127,7 +119,7 @@ def test_rooms_messages_and_members_roles(server):
     # Each member sees the room with their role, in Chatwork's room shape.
     roles = {}
     for account, r in ((alice, ra), (bob, rb), (carol, rc), (dave, rd)):
-        rooms = group_rooms(r)
+        rooms = [x for x in r.ok("GET", "/rooms") if x["type"] != "my"]  # besides the my room
         assert [x["room_id"] for x in rooms] == [room]
         x = rooms[0]
         assert x["name"] == "team" and x["type"] == "group"
@@ -171,13 +163,17 @@ def test_rooms_messages_and_members_roles(server):
     ws_alice.close()
     status = rc.ok("GET", "/my/status")
     assert (status["mytask_room_num"], status["mytask_num"]) == (1, 1), status
-    x = group_rooms(rc)[0]
+    def listed(r):
+        (x,) = [x for x in r.ok("GET", "/rooms") if x["room_id"] == room]
+        return x
+
+    x = listed(rc)
     assert (x["task_num"], x["mytask_num"]) == (1, 1), x
-    assert group_rooms(ra)[0]["mytask_num"] == 0
+    assert listed(ra)["mytask_num"] == 0
     read = rc.ok("PUT", f"/rooms/{room}/messages/read", form={"message_id": m1["message_id"]})
     assert read == {"unread_num": 2, "mention_num": 0}
     assert rc.ok("PUT", f"/rooms/{room}/messages/read") == {"unread_num": 0, "mention_num": 0}
-    assert group_rooms(rc)[0]["unread_num"] == 0
+    assert listed(rc)["unread_num"] == 0
 
     # One message; edit with the ?method=PUT override on a POST, delete with ?method=DELETE.
     one = rc.ok("GET", f"/rooms/{room}/messages/{m1['message_id']}")
@@ -201,9 +197,9 @@ def test_rooms_messages_and_members_roles(server):
     # Leave (DELETE action_type=leave): 204, then the room is gone for carol only.
     st, body, _ = rc.call("DELETE", f"/rooms/{room}", form={"action_type": "leave"})
     assert st == 204 and body is None
-    assert group_rooms(rc) == []
+    assert [x["type"] for x in rc.ok("GET", "/rooms")] == ["my"]
     rc.error("GET", f"/rooms/{room}/messages", 403, query={"force": "1"})
-    assert [x["room_id"] for x in group_rooms(ra)] == [room]
+    assert [x["room_id"] for x in ra.ok("GET", "/rooms") if x["type"] != "my"] == [room]
 
     # Every request of each person went over one keep-alive connection.
     for r in (ra, rb, rc, rd):
@@ -418,7 +414,7 @@ def test_disabled_account_and_revoked_token(server):
     new_token = json.loads(body)["token"]
     rb.error("GET", "/rooms", 401)  # the old token, on the same connection
     rb.token = new_token
-    assert [r["room_id"] for r in group_rooms(rb)] == [room]
+    assert [r["room_id"] for r in rb.ok("GET", "/rooms") if r["type"] != "my"] == [room]
     st, _ = server.operator_http("POST", "/api/admin/revoke-tokens", {"account_id": bob})
     assert st == 200
     rb.error("POST", f"/rooms/{room}/messages", 401, form={"body": "x"})
@@ -451,7 +447,7 @@ def test_token_switch_on_one_connection(server):
     make_room(ra, "only alice", admins=[alice])
     # One connection, requests alternating between two tokens: each sees its own rooms.
     for _ in range(3):
-        assert [x["type"] for x in ra.call("GET", "/rooms")[1]] == ["my", "group"]
+        assert len(ra.call("GET", "/rooms")[1]) == 2  # alice's my room and "only alice"
         st, body, _ = ra.call("GET", "/rooms", token=rb.token)
         assert st == 200 and [x["type"] for x in body] == ["my"]
     assert ra.connects == 1
