@@ -31,10 +31,10 @@ import uuid
 
 import pytest
 
-import conftest
 # `bootstrap` is a fixture (the shared broker's address), used by name.
 from test_cluster import (NODES, PARTITIONS, REPLY_TIMEOUT, Cluster, bootstrap,  # noqa: F401
-                          check_murmur2, check_topic_seqs, connect, partition_of, signup)
+                          check_murmur2, check_topic_seqs, connect, partition_of, signup,
+                          started)
 from test_rest import Rest
 
 # Reads after a shard moved may be answered `unavailable` for a moment: a client retries those.
@@ -721,18 +721,7 @@ def cluster(hibikid_binary, tmp_path, bootstrap):  # noqa: F811
     c = Cluster(hibikid_binary, tmp_path, bootstrap, topic)
     for n in c.nodes.values():
         n.security.append("--snapshot-every=3")
-    duplicated, malformed = [], []
-    try:
-        c.start()
-        yield c
-    finally:
-        for n in c.nodes.values():
-            for cl in n.all_clients:
-                duplicated += [rs for rs in cl.replies.values() if len(rs) > 1]
-                malformed += [e for e in cl.all_events if conftest.event_shape_error(e)]
-        c.teardown()
-    assert not duplicated, f"requests answered more than once: {duplicated[:3]!r}"
-    assert not malformed, [(conftest.event_shape_error(e), e) for e in malformed[:3]]
+    yield from started(c)
 
 
 def cluster_place(cluster, names):

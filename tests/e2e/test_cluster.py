@@ -353,7 +353,12 @@ def cluster(hibikid_binary, tmp_path, bootstrap, request):
     # A topic of its own per test (and per run): a test never sees another's events.
     name = request.node.name.replace("test_", "").replace("_", "-")[:40]
     topic = f"hibiki.cluster.{name}.{uuid.uuid4().hex[:8]}"
-    c = Cluster(hibikid_binary, tmp_path, bootstrap, topic)
+    yield from started(Cluster(hibikid_binary, tmp_path, bootstrap, topic))
+
+
+def started(c):
+    """Starts the cluster for a fixture to yield, tears it down after, and then fails the test if
+    any request was answered twice or any event was malformed on any node."""
     duplicated, malformed = [], []
     try:
         c.start()
