@@ -325,6 +325,8 @@
         break;
     }
     if (typeof f.room_id !== 'number' || typeof f.seq !== 'number') return;
+    // A room this page already dropped (its own delete_room answered first) stays dropped.
+    if (f.ev === 'room_deleted' && !state.rooms.has(f.room_id)) return;
     const r = roomRecord(f.room_id);
     if (r.seen.has(f.seq)) return;  // already applied (a sync replay, or our own reply)
     r.seen.add(f.seq);
@@ -838,6 +840,7 @@
     const settings = $('room-settings-form');
     const wasHidden = settings.hidden;
     settings.hidden = !canManageMembers();
+    if (Number($('delete-room-btn').dataset.armedRoom) !== r.room_id) disarmDeleteRoom();
     if (!settings.hidden && (wasHidden || !settings.contains(document.activeElement))) {
       $('room-settings-name').value = r.name;
       $('room-settings-description').value = r.description;
@@ -876,6 +879,37 @@
       setStatus('room saved');
     } catch (err) {
       showError('save room', err);
+    }
+  }
+
+  // Deleting takes every message and task of the room with it, for everyone: the first click
+  // only arms the button (and says so), the second, on the same room, deletes.
+  function disarmDeleteRoom() {
+    const button = $('delete-room-btn');
+    delete button.dataset.armedRoom;
+    button.textContent = 'Delete this room';
+  }
+
+  async function deleteRoom() {
+    const r = openRoomRecord();
+    if (!r) return;
+    const button = $('delete-room-btn');
+    if (Number(button.dataset.armedRoom) !== r.room_id) {
+      button.dataset.armedRoom = String(r.room_id);
+      button.textContent = 'Delete it, with all its messages and tasks';
+      setStatus(`click again to delete "${roomDisplayName(r)}" for all its members`);
+      return;
+    }
+    disarmDeleteRoom();
+    try {
+      await request('delete_room', { room_id: r.room_id });
+      state.rooms.delete(r.room_id);
+      if (state.openRoomId === r.room_id) closeRoom();
+      renderRooms();
+      refreshMyTasks();  // the room's tasks went with it
+      setStatus(`you deleted "${roomDisplayName(r)}"`);
+    } catch (err) {
+      showError('delete room', err);
     }
   }
 
@@ -1455,6 +1489,7 @@
   $('add-task-form').addEventListener('submit', (e) => { e.preventDefault(); addTask(); });
   $('room-settings-form').addEventListener('submit', (e) => { e.preventDefault(); saveRoomSettings(); });
   $('leave-room-btn').addEventListener('click', leaveRoom);
+  $('delete-room-btn').addEventListener('click', deleteRoom);
   $('toggle-details-btn').addEventListener('click', () => {
     const details = $('room-details');
     details.hidden = !details.hidden;

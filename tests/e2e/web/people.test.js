@@ -273,7 +273,7 @@ async function scenario(browser, baseUrl, screenshotPath) {
     [...document.querySelectorAll('#my-task-list [data-test="task-body"]')].some((b) => b.textContent === 'both of us'));
 
   log('room settings: only the admin gets them; the new name and description reach bob');
-  check(await bob.isHidden('#room-settings-form'), 'bob (a member) has no room settings');
+  check(await bob.isHidden('#room-settings-form'), 'bob (a member) has no room settings (nor their delete button)');
   await openRoom(alice, 'team');
   await alice.fill('#room-settings-name', 'core team');
   await alice.fill('#room-settings-description', 'the people who build it');
@@ -293,6 +293,17 @@ async function scenario(browser, baseUrl, screenshotPath) {
     document.querySelectorAll('#member-list li[data-test="member"]').length === 1 &&
     document.querySelector(`#member-list li[data-account-id="${a}"]`) &&
     document.querySelectorAll('#room-task-list li[data-test="task"]').length === 1, aliceId);
+
+  log('alice deletes "core team": the first click only arms the button; the room and its tasks go');
+  await alice.click('#delete-room-btn');
+  await until(alice, 'the first click asks again and deletes nothing', () =>
+    document.querySelector('#delete-room-btn').textContent === 'Delete it, with all its messages and tasks' &&
+    !document.querySelector('#room-open').hidden);
+  await alice.click('#delete-room-btn');
+  await alice.waitForSelector(roomItem('core team'), { state: 'detached' });
+  await until(alice, 'the deleted room\'s task left alice\'s tasks, the room closed', () =>
+    document.querySelector('#room-open').hidden &&
+    ![...document.querySelectorAll('#my-task-list [data-test="task-body"]')].some((b) => b.textContent === 'both of us'));
 
   log('bob renames himself; alice sees the new name on old and new messages, contacts and rooms');
   await bob.click('#rename-btn');
