@@ -184,8 +184,13 @@ def retry_and_continue(server, load, admin, summary):
         if c is None:
             c = conns[token] = server.connect(token)
         r = c.request("send_message", room_id=room, body=body, client_msg_id=cmid)
-        while r.get("ok") is False and r["error"]["code"] == "rate_limited":
-            time.sleep(0.1)
+        # Retry what the protocol says to retry: `rate_limited`, and `unavailable` (a journal
+        # partition still recovering right after a broker came back), as a client would, for a
+        # bounded time; the checks below still demand each message stored exactly once.
+        deadline = time.monotonic() + 60
+        while (r.get("ok") is False and r["error"]["code"] in ("rate_limited", "unavailable")
+               and time.monotonic() < deadline):
+            time.sleep(0.1 if r["error"]["code"] == "rate_limited" else 0.5)
             r = c.request("send_message", room_id=room, body=body, client_msg_id=cmid)
         assert r.get("ok") is True, (cmid, r)
         acked = load.acked.get((room, cmid))

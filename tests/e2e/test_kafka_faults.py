@@ -279,8 +279,7 @@ def test_broker_stopped_while_clients_send(broker, server_factory):
         server.stderr_tail(),
     )
     st = journal_status(server)
-    # (The backend's own `failed` counter may stay 0: the breaker answered those calls.)
-    assert st["kind"] == "kafka" and st["breaker"]["state"] == "closed", st
+    assert st["kind"] == "kafka", st
     acked, unavailable = senders.counts()
     print(
         f"outage of {restarted_at - stopped_at:.1f}s: {acked} acked "
@@ -294,6 +293,12 @@ def test_broker_stopped_while_clients_send(broker, server_factory):
     # Retried with the same client_msg_id, every unacknowledged send is stored exactly once (a
     # late-committed one returns its existing id) and acknowledged ones return the same reply.
     durability.retry_and_continue(server, load, admin, summary)
+    # Those sends went through every room's partition: the breaker is closed again. (Right after
+    # the first acknowledged sends it may not be: a partition whose producer was cut off mid-flush
+    # can fail a call or two more, which opens it again until the next successful trial.)
+    # (The backend's own `failed` counter may stay 0: the breaker answered those calls.)
+    st = journal_status(server)
+    assert st["breaker"]["state"] == "closed", st
 
 
 # ---- (b) kill -9 of hibikid mid-load --------------------------------------------------------
