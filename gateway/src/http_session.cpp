@@ -583,14 +583,8 @@ void http_session::send_rest(unsigned status, std::string body,
     }
   }
   if (!allow.empty()) res.set(http::field::allow, std::string(allow));
-  res.prepare_payload();
-  res.keep_alive(keep_alive_ && !stopping_);
-  if (head_request_) {
-    // HEAD on /v2 is answered 405 (no endpoint takes it): the header only, as for other paths.
-    send(http::response<http::empty_body>{std::move(res.base())});
-    return;
-  }
-  send(std::move(res));
+  // HEAD on /v2 is answered 405 (no endpoint takes it): the header only, as for other paths.
+  send_with_body(std::move(res));
 }
 
 void http_session::send_json(http::status status, std::string body, std::uint64_t retry_after) {
@@ -606,6 +600,10 @@ void http_session::send_body(http::status status, std::string_view content_type,
   if (status == http::status::method_not_allowed) res.set(http::field::allow, "GET, HEAD, POST");
   if (status == http::status::unauthorized) res.set(http::field::www_authenticate, "Bearer");
   res.body() = std::move(body);
+  send_with_body(std::move(res));
+}
+
+void http_session::send_with_body(http::response<http::string_body>&& res) {
   res.prepare_payload();
   res.keep_alive(keep_alive_ && !stopping_);
   if (head_request_) {

@@ -70,6 +70,8 @@ class http_session : public connection, public std::enable_shared_from_this<http
                  std::string_view allow = {});
   /// A JSON response; `retry_after` (seconds, 0 = none) adds a Retry-After header.
   void send_json(http::status status, std::string body, std::uint64_t retry_after = 0);
+  /// Sets Content-Length and keep-alive, then sends `res` (its header only for a HEAD request).
+  void send_with_body(http::response<http::string_body>&& res);
   void send_body(http::status status, std::string_view content_type, std::string body,
                  std::uint64_t retry_after = 0);
   template <class Body>
