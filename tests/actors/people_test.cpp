@@ -62,6 +62,30 @@ std::vector<json> events(conn& c, std::string_view ev) {
   return out;
 }
 
+/// alice and bob signed up, each connected, in a group room alice made.
+struct two_in_a_room {
+  std::uint64_t alice = 0;
+  std::uint64_t bob = 0;
+  conn a;
+  conn b;
+  std::uint64_t room = 0;
+};
+
+two_in_a_room alice_and_bob_in_a_room(actor_fixture& fx) {
+  auto alice = fx.signup("alice");
+  auto bob = fx.signup("bob");
+  REQUIRE(alice.ok());
+  REQUIRE(bob.ok());
+  two_in_a_room t;
+  t.alice = alice->account.value;
+  t.bob = bob->account.value;
+  t.a = connect(fx, alice->token);
+  t.b = connect(fx, bob->token);
+  t.room = call(fx, t.a, {{"op", "create_room"}, {"name", "t"}, {"members", {t.bob}}})["room_id"]
+               .get<std::uint64_t>();
+  return t;
+}
+
 }  // namespace
 
 TEST_CASE("me makes the my room once and keeps it", "[people]") {
@@ -302,20 +326,11 @@ TEST_CASE("the pair's owner decides accepts in order while appends are in flight
 
 TEST_CASE("message objects carry the author's name; history shows a rename", "[people]") {
   actor_fixture fx;
-  auto alice = fx.signup("alice");
-  auto bob = fx.signup("bob");
-  REQUIRE(alice.ok());
-  REQUIRE(bob.ok());
-  auto a = connect(fx, alice->token);
-  auto b = connect(fx, bob->token);
-  auto created =
-      call(fx, a, {{"op", "create_room"}, {"name", "t"}, {"members", {bob->account.value}}});
-  const auto room = created["room_id"].get<std::uint64_t>();
+  auto [alice, bob, a, b, room] = alice_and_bob_in_a_room(fx);
   call(fx, a, {{"op", "send_message"}, {"room_id", room}, {"body", "hi"}, {"client_msg_id", "1"}});
   auto pushed = events(b, "message_created");
   REQUIRE(pushed.size() == 1);
-  CHECK(pushed[0]["message"]["account"] ==
-        json{{"account_id", alice->account.value}, {"name", "alice"}});
+  CHECK(pushed[0]["message"]["account"] == json{{"account_id", alice}, {"name", "alice"}});
 
   REQUIRE(call(fx, a, {{"op", "update_profile"}, {"name", "Alice L."}})["ok"] == true);
   auto hist = call(fx, b, {{"op", "history"}, {"room_id", room}});
@@ -328,23 +343,13 @@ TEST_CASE("message objects carry the author's name; history shows a rename", "[p
 
 TEST_CASE("task replies name the assignee and the creator; a rename shows", "[people][task]") {
   actor_fixture fx;
-  auto alice = fx.signup("alice");
-  auto bob = fx.signup("bob");
-  REQUIRE(alice.ok());
-  REQUIRE(bob.ok());
-  auto a = connect(fx, alice->token);
-  auto b = connect(fx, bob->token);
-  const auto room =
+  auto [alice, bob, a, b, room] = alice_and_bob_in_a_room(fx);
+  REQUIRE(
       call(fx, a,
-           {{"op", "create_room"}, {"name", "t"}, {"members", {bob->account.value}}})["room_id"]
-          .get<std::uint64_t>();
-  REQUIRE(call(fx, a,
-               {{"op", "add_task"},
-                {"room_id", room},
-                {"body", "do it"},
-                {"to_ids", {bob->account.value}}})["ok"] == true);
-  const json assignee{{"account_id", bob->account.value}, {"name", "bob"}};
-  const json creator{{"account_id", alice->account.value}, {"name", "alice"}};
+           {{"op", "add_task"}, {"room_id", room}, {"body", "do it"}, {"to_ids", {bob}}})["ok"] ==
+      true);
+  const json assignee{{"account_id", bob}, {"name", "bob"}};
+  const json creator{{"account_id", alice}, {"name", "alice"}};
   auto got = call(fx, b, {{"op", "get_task"}, {"room_id", room}, {"task_id", 1}});
   CHECK(got["task"]["account"] == assignee);
   CHECK(got["task"]["assigned_by_account"] == creator);
@@ -358,7 +363,7 @@ TEST_CASE("task replies name the assignee and the creator; a rename shows", "[pe
   // The push keeps ids only (docs/protocol.md).
   auto pushed = events(b, "task_added");
   REQUIRE(pushed.size() == 1);
-  CHECK(pushed[0]["task"]["account"] == json{{"account_id", bob->account.value}});
+  CHECK(pushed[0]["task"]["account"] == json{{"account_id", bob}});
 
   REQUIRE(call(fx, a, {{"op", "update_profile"}, {"name", "Alice L."}})["ok"] == true);
   got = call(fx, b, {{"op", "get_task"}, {"room_id", room}, {"task_id", 1}});
