@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -579,6 +580,22 @@ const std::vector<option_spec> table = {
        o.edge.allowed_origins = std::move(*list);
        return status::success();
      }},
+    {"public-url", "URL",
+     "scheme://host[:port] clients reach this node's HTTP listener at: shared files' signed URLs "
+     "(the directory store's, on /files/) start with it; default: the listen address",
+     nullptr,
+     [](sv v, options& o) {
+       const bool scheme = v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0;
+       const auto rest = v.substr(v.find("://") == sv::npos ? 0 : v.find("://") + 3);
+       const auto slash = rest.find('/');
+       if (!scheme || rest.empty() || rest.front() == '/' ||
+           (slash != sv::npos && slash + 1 != rest.size()) ||
+           rest.find_first_of("?#@ ") != sv::npos) {
+         return bad("public-url", v, "http(s)://HOST[:PORT] without a path");
+       }
+       o.public_url = std::string(v);
+       return status::success();
+     }},
     {"metrics", "true|false",
      "record metrics and serve them on GET /metrics (false: nothing recorded, /metrics 404)",
      "true", [](sv v, options& o) { return set_bool("metrics", v, o.metrics); }},
@@ -965,6 +982,13 @@ gateway::gateway_options to_gateway_options(const daemon_options& o) {
   g.admin_host = o.admin_http_host;
   g.admin_port = o.admin_http_port;
   return g;
+}
+
+persistence::object_store_options to_object_store_options(const daemon_options& o) {
+  persistence::object_store_options s;
+  s.directory = (std::filesystem::path(o.data_dir) / "files").string();
+  s.public_url = o.public_url;
+  return s;
 }
 
 std::string daemon_usage() {

@@ -21,6 +21,7 @@
 #include "hibiki/cli/log_files.hpp"
 #include "hibiki/core/result.hpp"
 #include "hibiki/gateway/gateway_options.hpp"
+#include "hibiki/persistence/object_storage.hpp"
 #include "hibiki/persistence/storage.hpp"
 
 namespace hibiki::cli {
@@ -104,6 +105,12 @@ struct daemon_options {
   std::chrono::seconds api_rate_period{300};
   /// --api-max-body=BYTES: largest /v2 request body. Default: 1 MiB
   std::size_t api_max_body = 1024 * 1024;
+
+  // ---- shared files: where their bytes live (persistence/object_storage.hpp) ----
+  /// --public-url=URL: `scheme://host[:port]` clients reach this node's HTTP listener at; the
+  /// directory store's signed file URLs start with it (and their Host is signed). Default: empty
+  /// = the listener's own address (http(s)://HOST:PORT, 127.0.0.1 for a wildcard address)
+  std::string public_url;
 
   /// --metrics=true|false: record metrics and serve GET /metrics. Default: true
   bool metrics = true;
@@ -197,6 +204,8 @@ std::string node_name(const daemon_options& options);
 persistence::storage_options to_storage_options(const daemon_options& options);
 actors::node_options to_node_options(const daemon_options& options);
 gateway::gateway_options to_gateway_options(const daemon_options& options);
+/// Where shared files' bytes live: the directory store under <data-dir>/files.
+persistence::object_store_options to_object_store_options(const daemon_options& options);
 
 /// The --help text.
 std::string daemon_usage();
