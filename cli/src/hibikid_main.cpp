@@ -147,7 +147,13 @@ int main(int argc, char** argv) {
   gateway_options.metrics = metrics;
   // Where shared files' bytes live. The gateway takes it before it starts: the directory store's
   // signed URLs are served on its listener (/files/).
-  const auto object_options = cli::to_object_store_options(options);
+  auto object_options = cli::to_object_store_options(options);
+  auto s3_credentials = cli::load_s3_credentials(options, cli::process_environment());
+  if (!s3_credentials) {
+    fail(s3_credentials.error().message);
+    return 2;
+  }
+  object_options.s3.credentials = std::move(*s3_credentials);
   auto objects = persistence::open_object_store(object_options);
   if (!objects) {
     fail("cannot open the file store (" + persistence::describe_object_store(object_options) +

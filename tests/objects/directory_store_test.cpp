@@ -47,7 +47,7 @@ std::string read_file(const std::filesystem::path& p) {
 
 }  // namespace
 
-TEST_CASE("Object keys are strict: no traversal, no odd characters", "[objects]") {
+TEST_CASE("Object keys are strict: no traversal and no odd characters", "[objects]") {
   CHECK(valid_object_key("rooms/12/f-3a_b.c"));
   CHECK(valid_object_key("a"));
   CHECK_FALSE(valid_object_key(""));
@@ -202,7 +202,7 @@ TEST_CASE("The directory store streams an object into place only when complete",
   }
 }
 
-TEST_CASE("The directory store's put pulls from a source; remove is idempotent", "[objects]") {
+TEST_CASE("The directory store's put pulls from a source and remove is idempotent", "[objects]") {
   testkit::temp_dir dir("hibiki-objects");
   auto store = open_store(dir);
   const std::string data(200'000, 'x');
@@ -249,7 +249,7 @@ TEST_CASE("The directory store's GET URL carries the signed Content-Disposition"
   CHECK(store->authorize("HEAD", target_of(head->url), {{"host", "127.0.0.1:8080"}}, t0).ok());
 }
 
-TEST_CASE("The directory store keeps its signing key across a reopen; refuses bad options",
+TEST_CASE("The directory store keeps its signing key across a reopen and refuses bad options",
           "[objects]") {
   testkit::temp_dir dir("hibiki-objects");
   std::string url;
