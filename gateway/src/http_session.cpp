@@ -114,6 +114,7 @@ void http_session::release() {
 
 void http_session::do_read() {
   path_class_ = metrics::http_path::file;
+  cors_origin_.clear();
   header_bytes_ = 0;
   parser_.emplace();
   // No limit while the header is read (Beast would check Content-Length against it then, and a
@@ -613,6 +614,10 @@ void http_session::send_body(http::status status, std::string_view content_type,
 
 void http_session::send_with_body(http::response<http::string_body>&& res) {
   res.prepare_payload();
+  if (!cors_origin_.empty()) {
+    res.set(http::field::access_control_allow_origin, cors_origin_);
+    res.set(http::field::vary, "Origin");
+  }
   res.keep_alive(keep_alive_ && !stopping_);
   if (head_request_) {
     // HEAD: the same header (Content-Length of the body a GET would get), and no body.

@@ -71,6 +71,11 @@ class http_session : public connection, public std::enable_shared_from_this<http
   /// GET or HEAD on /files/: the object with Content-Type, Content-Length and the signed
   /// Content-Disposition; other methods 405.
   void handle_file_download(const http::request<http::string_body>& req);
+  /// The CORS answer to a browser page of an allowed origin (gateway_options::allowed_origins)
+  /// on /files/: sets cors_origin_ when the request's Origin may see the response.
+  void allow_file_origin(std::string_view origin);
+  /// OPTIONS on /files/: a CORS preflight, answered like S3's bucket CORS rule would.
+  void answer_file_preflight(const http::request<http::string_body>& req);
   /// An error as S3 answers it: XML `<Error><Code>CODE</Code><Message>...</Message></Error>`.
   void send_s3_error(http::status status, std::string_view code, std::string_view message);
   /// send_s3_error for an error of the directory store.
@@ -131,6 +136,8 @@ class http_session : public connection, public std::enable_shared_from_this<http
   std::optional<http::request_parser<http::buffer_body>> upload_parser_;
   std::unique_ptr<persistence::directory_store::writer> upload_;
   std::vector<char> upload_buffer_;
+  /// Access-Control-Allow-Origin of the /files/ response being answered (empty: none).
+  std::string cors_origin_;
   std::string peer_;    ///< "IP:PORT", for the access and audit logs
   http_access access_;  ///< the request being answered
 };

@@ -90,8 +90,33 @@ void http_session::send_store_error(const hibiki::error& e) {
   }
 }
 
+void http_session::allow_file_origin(std::string_view origin) {
+  if (origin.empty()) return;                           // not a browser page: nothing to allow
+  const auto& allowed = ctx_->options.allowed_origins;  // resolved by server::start
+  if (std::any_of(allowed.begin(), allowed.end(),
+                  [&](const std::string& a) { return a == "*" || a == origin; })) {
+    cors_origin_ = std::string(origin);
+  }
+}
+
+void http_session::answer_file_preflight(const http::request<http::string_body>& req) {
+  allow_file_origin(to_std(req[http::field::origin]));
+  const auto method = to_std(req[http::field::access_control_request_method]);
+  if (cors_origin_.empty() || !(method == "GET" || method == "PUT" || method == "HEAD")) {
+    cors_origin_.clear();
+    return send_s3_error(http::status::forbidden, "AccessForbidden",
+                         "CORSResponse: this CORS request is not allowed");
+  }
+  http::response<http::string_body> res{http::status::no_content, version_};
+  res.set(http::field::access_control_allow_methods, "GET, PUT, HEAD");
+  res.set(http::field::access_control_allow_headers, "content-type");
+  res.set(http::field::access_control_max_age, "600");
+  send_with_body(std::move(res));
+}
+
 void http_session::handle_file_upload() {
   const auto& req = parser_->get();
+  allow_file_origin(to_std(req[http::field::origin]));
   access_.begin(to_std(req.method_string()), to_std(req.target()), header_bytes_);
   version_ = req.version();
   head_request_ = false;
@@ -177,6 +202,8 @@ void http_session::on_upload(beast::error_code ec, std::size_t bytes) {
 }
 
 void http_session::handle_file_download(const http::request<http::string_body>& req) {
+  if (req.method() == http::verb::options) return answer_file_preflight(req);
+  allow_file_origin(to_std(req[http::field::origin]));
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
     return send_s3_error(http::status::method_not_allowed, "MethodNotAllowed",
                          "use the signed method (GET, HEAD or PUT)");
@@ -197,6 +224,11 @@ void http_session::handle_file_download(const http::request<http::string_body>& 
       res.set(http::field::content_disposition, grant->content_disposition);
     }
     res.set(http::field::cache_control, "private, no-store");
+    if (!cors_origin_.empty()) {
+      res.set(http::field::access_control_allow_origin, cors_origin_);
+      res.set(http::field::access_control_expose_headers, "Content-Disposition, Content-Length");
+      res.set(http::field::vary, "Origin");
+    }
     res.content_length(size);
     res.keep_alive(keep_alive_ && !stopping_);
   };

@@ -248,3 +248,36 @@ TEST_CASE("Without a directory store /files/ is an ordinary static path", "[gate
   CHECK(http_request(f.port, boost::beast::http::verb::get, "/files/k?X-Amz-Signature=0").status ==
         404);
 }
+
+TEST_CASE("Browser pages of allowed origins may PUT and GET across origins", "[gateway][files]") {
+  files_fixture f;
+  const auto port = f.gw.port;
+  // test_options() leaves allowed_origins empty: this listener's own origins, localhost included.
+  const std::string origin = "http://localhost:" + std::to_string(port);
+  auto preflight = [&](const std::string& from, const std::string& method) {
+    return send_raw(port, "OPTIONS /files/k HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                              "\r\nOrigin: " + from + "\r\nAccess-Control-Request-Method: " +
+                              method + "\r\nConnection: close\r\n\r\n");
+  };
+  auto ok = preflight(origin, "PUT");
+  CHECK(ok.status == 204);
+  CHECK(ok.headers["access-control-allow-origin"] == origin);
+  CHECK(ok.headers["access-control-allow-methods"] == "GET, PUT, HEAD");
+  CHECK(preflight("http://evil.example", "PUT").status == 403);
+  CHECK(preflight(origin, "DELETE").status == 403);
+
+  const std::string body = "from a page";
+  auto t = f.put_target("k", body.size(), "text/plain");
+  auto put = send_raw(port, "PUT " + t + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                                "\r\nOrigin: " + origin +
+                                "\r\nContent-Type: text/plain\r\nContent-Length: " +
+                                std::to_string(body.size()) + "\r\n\r\n" + body);
+  CHECK(put.status == 200);
+  CHECK(put.headers["access-control-allow-origin"] == origin);
+  auto url = f.store->presign_get("k", "k.txt", 30s, std::chrono::system_clock::now());
+  auto get = send_raw(
+      port, "GET " + target_of(url->url) + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                "\r\nOrigin: http://evil.example" + "\r\nConnection: close\r\n\r\n");
+  CHECK(get.status == 200);  // the URL is the authority; the browser just won't show it there
+  CHECK(get.headers.count("access-control-allow-origin") == 0);
+}
