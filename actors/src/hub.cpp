@@ -76,9 +76,7 @@ std::optional<std::vector<account_id>> parse_accounts(const std::string& text) {
   return out;
 }
 
-using hub_actor = caf::stateful_actor<hub_state>;
-
-caf::behavior hub_impl(hub_actor* self, std::shared_ptr<shard_table> shards,
+caf::behavior hub_impl(caf::stateful_actor<hub_state>* self, std::shared_ptr<shard_table> shards,
                        std::shared_ptr<hub_stats> stats) {
   if (shards && shards->is_clustered()) {
     self->state.self = shards->self();
