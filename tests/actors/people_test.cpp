@@ -503,3 +503,30 @@ TEST_CASE("get_accounts names only the accounts the caller shares something with
   }
   CHECK(call(fx, c, {{"op", "ping"}})["ok"] == true);
 }
+
+TEST_CASE("a rename reaches a contact who shares no room with the account", "[people][rename]") {
+  actor_fixture fx;
+  auto alice = fx.signup("alice");
+  auto bob = fx.signup("bob");
+  REQUIRE(alice.ok());
+  REQUIRE(bob.ok());
+  // The pair's owner records them as contacts with a direct room that was never created (a flow
+  // cut short before the room): the contacts rows alone connect them.
+  testkit::user_kit owner(fx, entity_of(alice->account));
+  REQUIRE_FALSE(owner.run(user::request_contact{bob->account, alice->account, "", 1}).reply.err);
+  REQUIRE_FALSE(
+      owner.run(user::accept_contact{alice->account, bob->account, room_id{77}}).reply.err);
+  auto b = connect(fx, bob->token);
+  auto listed = call(fx, b, {{"op", "contacts"}});
+  REQUIRE(listed["contacts"].size() == 1);
+  auto shared = call(fx, b, {{"op", "list_rooms"}});
+  REQUIRE(shared["rooms"].size() == 1);  // his my room only
+
+  auto a = connect(fx, alice->token);
+  REQUIRE(call(fx, a, {{"op", "update_profile"}, {"name", "Alice L."}})["ok"] == true);
+  auto got = events(b, "account_updated");
+  REQUIRE(got.size() == 1);
+  CHECK(got[0]["account"] == json{{"account_id", alice->account.value}, {"name", "Alice L."}});
+  CHECK(call(fx, b, {{"op", "get_accounts"}, {"account_ids", {alice->account.value}}})["accounts"]
+            .size() == 1);
+}
