@@ -14,7 +14,6 @@
 #include "cluster_glue.hpp"
 #include "cluster_tls.hpp"
 #include "hibiki/core/log.hpp"
-#include "hibiki/core/protocol.hpp"
 #include "hibiki/metrics/registry.hpp"
 #include "hibiki/persistence/backend.hpp"
 #include "hibiki/persistence/breaker_journal.hpp"
@@ -28,10 +27,6 @@
 #include "token.hpp"
 
 namespace hibiki::actors {
-
-void client_link::send_ok(std::int64_t id, nlohmann::json fields) {
-  send(std::make_shared<const std::string>(protocol::encode_ok(id, fields)));
-}
 
 namespace {
 

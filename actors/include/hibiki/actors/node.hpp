@@ -21,6 +21,7 @@
 
 #include "hibiki/core/circuit_breaker.hpp"
 #include "hibiki/core/ids.hpp"
+#include "hibiki/core/protocol.hpp"
 #include "hibiki/core/result.hpp"
 
 namespace hibiki::metrics {
@@ -119,7 +120,10 @@ class client_link {
   /// Default: sends it as the frame `{...fields,"re":id,"ok":true}` (protocol::encode_ok). A
   /// client in the same process (the REST API) takes the object as it is instead: encoding a
   /// large reply (100 messages) only for the client to parse it again was a third of its cost.
-  virtual void send_ok(std::int64_t id, nlohmann::json fields);
+  /// (Inline: the gateway's tests link the gateway without the actors library.)
+  virtual void send_ok(std::int64_t id, nlohmann::json fields) {
+    send(std::make_shared<const std::string>(protocol::encode_ok(id, fields)));
+  }
   /// Closes the connection with a WebSocket close code (1008, 1009, 1003, 1001...).
   virtual void close(std::uint16_t code, std::string reason) = 0;
   /// Calls `ready` once the connection's unsent output (frames queued and bytes not yet handed
