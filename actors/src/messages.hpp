@@ -31,6 +31,7 @@ using live_atom = caf::atom_constant<caf::atom("h_live")>;         ///< test que
 using shards_atom = caf::atom_constant<caf::atom("h_shards")>;     ///< glue → regions, hub
 using handoff_atom = caf::atom_constant<caf::atom("h_handoff")>;  ///< region → entity: shard gone
 using retry_atom = caf::atom_constant<caf::atom("h_retry")>;      ///< region → itself (timer)
+using sweep_atom = caf::atom_constant<caf::atom("h_sweep")>;  ///< file sweeper → itself (timer)
 
 /// link → session: the connection took the last sync batch (client_link::when_drained)
 using sync_drained_atom = caf::atom_constant<caf::atom("h_drained")>;
