@@ -11,6 +11,7 @@ import urllib.parse
 
 import pytest
 
+from conftest import wait_for
 from test_rest import Rest
 
 FILE_FIELDS = {"file_id", "account_id", "message_id", "filename", "size", "upload_time"}
@@ -232,3 +233,60 @@ def test_kill9_between_request_and_complete(server):
     bob.fail("complete_upload", "bad_request", room_id=room, file_id=unput["file_id"])
     assert [f["file_id"] for f in alice.ok("list_files", room_id=room)["files"]] == [
         up["file_id"]]
+
+
+def deleted_bytes_go(server):
+    """Uploads, takes a download URL, deletes the message: the sweeper removes the bytes (the
+    URL, still within its 30 seconds, then finds nothing)."""
+    alice, bob = server.user("alice"), server.user("bob")
+    room = room_with(alice, bob)
+    data = os.urandom(20_000)
+    _, done = upload(bob, room, data, filename="gone.bin")
+    url = alice.ok("get_file", room_id=room, file_id=1, download_url=True)["download_url"]
+    status, headers, body = http_call(url, "GET")
+    assert status == 200 and body == data
+    assert "gone.bin" in headers["content-disposition"]
+    bob.ok("delete_message", room_id=room, message_id=done["message_id"])
+    wait_for(lambda: http_call(url, "GET")[0] == 404, "the deleted file's bytes removed")
+    # Chat is untouched, and a new upload works.
+    upload(alice, room, b"again", filename="again.txt", content_type="text/plain")
+
+
+def test_deleted_files_bytes_are_removed_after_the_grace(server_factory):
+    deleted_bytes_go(server_factory("--file-grace", "0", "--file-sweep-interval", "1"))
+
+
+MINIO_DIR = os.environ.get("HIBIKI_TEST_MINIO_DIR")
+
+
+@pytest.mark.skipif(MINIO_DIR is None, reason="run by CTest with the minio fixture")
+def test_files_on_minio(server_factory):
+    endpoint = open(os.path.join(MINIO_DIR, "endpoint")).read().strip()
+    bucket = open(os.path.join(MINIO_DIR, "bucket")).read().strip()
+    credentials = os.path.join(MINIO_DIR, "credentials")
+    server = server_factory(f"--s3-endpoint={endpoint}", f"--s3-bucket={bucket}",
+                            f"--s3-credentials-file={credentials}", "--max-file-size", "1000000",
+                            "--file-grace", "0", "--file-sweep-interval", "1")
+    alice, bob = server.user("alice"), server.user("bob")
+    room = room_with(alice, bob)
+    up = bob.ok("request_upload", room_id=room, filename="名前.txt", size=10,
+                content_type="text/plain")
+    assert up["upload_url"].startswith(endpoint), up
+    bob.fail("complete_upload", "bad_request", room_id=room, file_id=up["file_id"])  # no PUT
+    # MinIO refuses another length than the signed one.
+    status, _, _ = http_call(up["upload_url"], "PUT", b"x" * 9,
+                             {"Content-Type": "text/plain", "Content-Length": "9"})
+    assert status == 403, status
+    bob.fail("complete_upload", "bad_request", room_id=room, file_id=up["file_id"])
+    status, _, body = put(up, b"0123456789", "text/plain")
+    assert status == 200, body
+    done = bob.ok("complete_upload", room_id=room, file_id=up["file_id"])
+    assert alice.next_event("file_uploaded")["file"]["filename"] == "名前.txt"
+    url = alice.ok("get_file", room_id=room, file_id=up["file_id"], download_url=True)
+    status, headers, body = http_call(url["download_url"], "GET")
+    assert status == 200 and body == b"0123456789"
+    assert "UTF-8''%E5%90%8D%E5%89%8D.txt" in headers["content-disposition"]
+    bob.ok("delete_message", room_id=room, message_id=done["message_id"])
+    wait_for(lambda: http_call(url["download_url"], "GET")[0] == 404,
+             "the deleted file's object removed from MinIO")
+    deleted_bytes_go(server)
