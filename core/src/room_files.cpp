@@ -212,7 +212,8 @@ result<decision> decide_complete_upload(const state& s, const member_state& acto
 
 result<decision> decide_retire_file(const state& s, const retire_file& c) {
   auto it = s.files.find(c.file);
-  if (it == s.files.end()) return fail(errc::not_found, "no such file in this room");
+  // Forgotten already (another node's sweeper, or a chore row read just before): nothing to do.
+  if (it == s.files.end()) return decision{};
   const auto& f = it->second;
   decision d;
   if (f.status == file_status::pending && c.now >= f.expires_at) {

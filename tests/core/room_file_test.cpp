@@ -227,6 +227,9 @@ TEST_CASE("the sweeper expires pending uploads and forgets removed objects", "[r
   auto twice = room::decide(forgotten, room::forget_file{{}, file_id{1}});
   REQUIRE(twice);
   CHECK(twice->events.empty());
+  auto retired_again = room::decide(forgotten, room::retire_file{{}, file_id{1}, 5000, 0});
+  REQUIRE(retired_again);
+  CHECK(retired_again->events.empty());
   // A visible file is not forgotten.
   CHECK(refusal(with_file(), room::forget_file{{}, file_id{1}}) == errc::conflict);
   // A hidden file waits out its grace period.

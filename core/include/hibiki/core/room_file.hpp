@@ -66,7 +66,8 @@ struct complete_upload {
 };
 /// The sweeper's first step for one file (no actor): a pending upload past its expiry expires
 /// now; a hidden file whose grace period (`grace` seconds after it was hidden) is over is ready.
-/// The reply says whether its object may be removed, and its key.
+/// The reply says whether its object may be removed, and its key (a file the room has forgotten
+/// already: not removed, nothing recorded).
 struct retire_file {
   account_id actor{};  ///< always none: the node asks, not a member
   file_id file;
