@@ -161,6 +161,12 @@ int main(int argc, char** argv) {
     return objects.error().code == errc::bad_request ? 2 : 1;
   }
   gateway_options.objects = *objects;
+  if (!options.cluster_listen.empty() && options.s3_endpoint.empty()) {
+    // Each node's directory is its own: a file uploaded through one node is not on the others.
+    log::warn("hibikid") << "clustered without --s3-endpoint: shared files go to this node's "
+                            "directory and other nodes cannot serve them; configure an "
+                            "S3-compatible store for a cluster";
+  }
   auto gateway =
       gateway::server::start_before_node(gateway_options, [opening] { return opening->pending(); });
   if (!gateway) {

@@ -148,10 +148,22 @@ void http_session::handle_file_upload() {
   }
   upload_ = std::move(*writer);
   upload_buffer_.resize(upload_piece_bytes);
+  const bool expects_continue = beast::iequals(req[http::field::expect], "100-continue");
   // The header is read; the same parser continues into a buffer body (Beast moves it over).
   upload_parser_.emplace(std::move(*parser_));
   upload_parser_->body_limit(grant->size);
-  read_upload();
+  if (!expects_continue) return read_upload();
+  // curl and other tools wait (a second, for curl) for this before they send a large body.
+  auto going_on =
+      std::make_shared<http::response<http::empty_body>>(http::status::continue_, version_);
+  beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(30'000));
+  http::async_write(stream_, *going_on,
+                    [self = shared_from_this(), going_on](beast::error_code ec, std::size_t) {
+                      if (!ec) return self->read_upload();
+                      self->upload_.reset();
+                      self->upload_parser_.reset();
+                      self->do_close();
+                    });
 }
 
 void http_session::read_upload() {

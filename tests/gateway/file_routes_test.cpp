@@ -281,3 +281,29 @@ TEST_CASE("Browser pages of allowed origins may PUT and GET across origins", "[g
   CHECK(get.status == 200);  // the URL is the authority; the browser just won't show it there
   CHECK(get.headers.count("access-control-allow-origin") == 0);
 }
+
+TEST_CASE("An upload that expects 100-continue gets it before sending its body",
+          "[gateway][files]") {
+  files_fixture f;
+  const std::string body(200'000, 'c');
+  const auto t = f.put_target("cont", body.size(), "text/plain");
+  net::io_context ioc;
+  tcp::socket socket(ioc);
+  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), f.gw.port));
+  const std::string header = "PUT " + t +
+                             " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(f.gw.port) +
+                             "\r\nContent-Type: text/plain\r\nExpect: 100-continue\r\n"
+                             "Content-Length: " +
+                             std::to_string(body.size()) + "\r\n\r\n";
+  net::write(socket, net::buffer(header));
+  // The interim answer comes while the body has not been sent at all.
+  boost::beast::flat_buffer buffer;
+  http::response_parser<http::empty_body> interim;
+  http::read_header(socket, buffer, interim);
+  CHECK(interim.get().result() == http::status::continue_);
+  net::write(socket, net::buffer(body));
+  http::response_parser<http::string_body> final_answer;
+  http::read(socket, buffer, final_answer);
+  CHECK(final_answer.get().result_int() == 200);
+  CHECK(f.store->head("cont")->size == body.size());
+}
