@@ -82,7 +82,7 @@ nlohmann::json chatwork_room(const nlohmann::json& l) {
               {"mention_num", l.value("mention_num", std::uint64_t{0})},
               {"mytask_num", l.value("mytask_num", std::uint64_t{0})},
               {"message_num", l.value("message_num", std::uint64_t{0})},
-              {"file_num", 0},
+              {"file_num", l.value("file_num", std::uint64_t{0})},
               {"task_num", l.value("task_num", std::uint64_t{0})},
               {"icon_path", ""}};
 }
@@ -133,6 +133,18 @@ nlohmann::json chatwork_task(const nlohmann::json& t, bool with_room) {
   out["status"] = t.value("status", std::string("open"));
   out["limit_type"] = t.value("limit_type", std::string("none"));
   return out;
+}
+
+nlohmann::json chatwork_file(const nlohmann::json& f, std::string_view uploader_name) {
+  return {{"file_id", f.at("file_id")},
+          {"account",
+           {{"account_id", f.at("account_id")},
+            {"name", std::string(uploader_name)},
+            {"avatar_image_url", ""}}},
+          {"message_id", f.at("message_id")},
+          {"filename", f.at("filename")},
+          {"filesize", f.at("size")},
+          {"upload_time", f.at("upload_time")}};
 }
 
 }  // namespace hibiki::gateway

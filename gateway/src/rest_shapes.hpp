@@ -58,4 +58,8 @@ nlohmann::json chatwork_member(const nlohmann::json& member, const nlohmann::jso
 /// task_id. hibiki's tasks are not made from a message: message_id is "".
 nlohmann::json chatwork_task(const nlohmann::json& task, bool with_room);
 
+/// Chatwork's file object {file_id, account{account_id, name, avatar_image_url}, message_id,
+/// filename, filesize, upload_time} from a ws-protocol file object and the uploader's name.
+nlohmann::json chatwork_file(const nlohmann::json& file, std::string_view uploader_name);
+
 }  // namespace hibiki::gateway
