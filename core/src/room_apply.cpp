@@ -100,7 +100,9 @@ void apply_one(state& s, const message_posted& e) {
   if (!e.mentions.empty()) s.mentions[e.id] = e.mentions;
   if (auto it = s.members.find(e.author); it != s.members.end()) advance_cursor(it->second, e.id);
   add_mentions(s, e.id, e.mentions);
-  remember(s, dedupe_key(e.author, e.client_msg_id), sent_receipt{e.id, s.seq});
+  // A message a client did not send itself (a task's) has no client_msg_id to retry with.
+  if (!e.client_msg_id.empty())
+    remember(s, dedupe_key(e.author, e.client_msg_id), sent_receipt{e.id, s.seq});
 }
 
 void apply_one(state& s, const message_edited& e) {
@@ -148,7 +150,8 @@ void apply_one(state& s, const task_added& e) {
   // An assignee who is not a member (a correct journal never says so) gets no task.
   if (s.member(e.assignee) == nullptr) return;
   s.tasks[e.id] =
-      task{e.assignee, e.by, e.body, e.limit, e.limit_type, task_status::open, e.time, 0};
+      task{e.assignee, e.by, e.body,    e.limit,         e.limit_type, task_status::open,
+           e.time,     0,    e.message, e.assignee_name, e.by_name};
   ++s.open_tasks[e.assignee];
 }
 
