@@ -317,6 +317,16 @@ const std::vector<option_spec> table = {
      "./data", [](sv v, options& o) { return set_directory("data-dir", v, o.data_dir); }},
     {"web-root", "DIR", "directory of the web client's files (default: the built-in web root)",
      nullptr, [](sv v, options& o) { return set_directory("web-root", v, o.web_root); }},
+    {"public-url", "URL",
+     "the server's address as clients reach it (scheme://host[:port], e.g. behind a proxy); the "
+     "REST API's image URLs start with it (default: the request's scheme and Host header)",
+     nullptr,
+     [](sv v, options& o) {
+       if (!valid_origin(v))
+         return bad("public-url", v, "scheme://host[:port] (http or https, no path)");
+       o.public_url = std::string(v);
+       return status::success();
+     }},
     {"open-signup", "true|false", "open sign-up over POST /api/signup, whatever the address",
      "false", [](sv v, options& o) { return set_bool("open-signup", v, o.open_signup); }},
     {"snapshot-every", "N", "snapshot an entity every N events", "1000",
@@ -955,6 +965,7 @@ gateway::gateway_options to_gateway_options(const daemon_options& o) {
   g.port = o.http_port;
   g.open_signup = o.open_signup;
   g.web_root = o.web_root;
+  g.public_url = o.public_url;
   g.max_frame_bytes = o.max_frame_bytes;
   g.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(o.idle_timeout);
   g.max_outgoing_bytes = o.max_outgoing_bytes;

@@ -47,6 +47,8 @@ struct daemon_options {
   std::size_t max_outgoing_bytes = 4 * 1024 * 1024;
   /// --web-root=DIR. Default: empty (the compiled-in web root)
   std::string web_root;
+  /// --public-url=URL. Default: empty (image URLs from the request's scheme and Host)
+  std::string public_url;
   /// --journal=rocksdb|kafka. Default: rocksdb
   persistence::journal_kind journal = persistence::journal_kind::rocksdb;
   /// --kafka-brokers=HOST:PORT[,HOST:PORT...]. Required with --journal=kafka, refused without it.
