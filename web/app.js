@@ -9,6 +9,12 @@
   const HISTORY_PAGE = 50;
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 15000;
+  // Chatwork's room icon presets (update_room's icon_preset); each has a picture in img/icon/.
+  // Ops after which my_status may answer other counts (see request()).
+  const COUNTS_CHANGED_BY = new Set(['mark_read', 'mark_unread', 'add_task', 'set_task_status',
+    'leave_room', 'delete_room', 'remove_member', 'set_members', 'accept_contact']);
+  const ICON_PRESETS = ['group', 'check', 'document', 'meeting', 'event', 'project', 'business',
+    'study', 'security', 'star', 'idea', 'heart', 'magcup', 'beer', 'music', 'sports', 'travel'];
 
   const $ = (id) => document.getElementById(id);
 
@@ -43,6 +49,7 @@
     if (!r) {
       r = {
         room_id: id, name: `room ${id}`, role: '', type: 'group', unread_num: 0, mention_num: 0,
+        icon_preset: 'group',    // from list_rooms (details), get_room, room_updated
         peer: null,              // the other account of a direct chat
         description: '',         // from get_room / room_updated
         lastSeq: 0,              // highest room event seq seen (for sync after a reconnect)
@@ -225,6 +232,11 @@
       }, REQUEST_TIMEOUT_MS);
       state.pending.set(id, { resolve, reject, timer });
       ws.send(JSON.stringify({ id, op, ...fields }));
+    }).then((reply) => {
+      // Pushes skip the connection that made a change: its own changes to the counts over all
+      // rooms are asked for again here.
+      if (COUNTS_CHANGED_BY.has(op)) refreshMyStatus();
+      return reply;
     });
   }
 
@@ -259,7 +271,8 @@
       state.everAuthed = true;
       await loadMe();
       if (reconnect) await resync();
-      await Promise.all([refreshRooms(), refreshContacts(), refreshRequests(), refreshMyTasks()]);
+      await Promise.all([refreshRooms(), refreshContacts(), refreshRequests(), refreshMyTasks(),
+        refreshMyStatus()]);
       ensurePeers();
       if (state.openRoomId !== null) {
         if (reconnect) {
@@ -311,6 +324,7 @@
         r.unread_num = f.unread_num;
         r.mention_num = f.mention_num;
         renderRooms();
+        refreshMyStatus();
         return;
       }
       case 'contact_request':
@@ -330,6 +344,8 @@
     const r = roomRecord(f.room_id);
     if (r.seen.has(f.seq)) return;  // already applied (a sync replay, or our own reply)
     r.seen.add(f.seq);
+    // Any room event may change the counts over all rooms (messages, tasks, leaving, deleting).
+    refreshMyStatus();
     r.lastSeq = Math.max(r.lastSeq, f.seq);
     const isOpen = state.openRoomId === f.room_id;
 
@@ -350,6 +366,7 @@
       case 'room_updated':
         r.name = f.name;
         r.description = f.description || '';
+        if (f.icon_preset) r.icon_preset = f.icon_preset;
         renderRooms();
         if (isOpen) renderRoomHeader();
         break;
@@ -449,6 +466,7 @@
         r.name = x.name;
         r.role = x.role;
         if (x.type) r.type = x.type;
+        if (x.icon_preset) r.icon_preset = x.icon_preset;
         r.unread_num = x.unread_num;
         r.mention_num = x.mention_num;
         r.lastSeq = Math.max(r.lastSeq, x.last_seq || 0);
@@ -464,6 +482,21 @@
     } catch (err) {
       if (err.code !== 'disconnected') showError('list_rooms', err);
     }
+  }
+
+  // The picture of a room: its icon preset's for a group, the person picture for my and direct
+  // chats (files of the web root, as the REST API's icon_path and avatar_image_url).
+  function roomIconSrc(r) {
+    if (r.type !== 'group') return 'img/avatar.svg';
+    return `img/icon/${ICON_PRESETS.includes(r.icon_preset) ? r.icon_preset : 'group'}.svg`;
+  }
+
+  function roomIcon(r) {
+    const img = el('img', { className: 'room-icon', test: 'room-icon' });
+    img.src = roomIconSrc(r);
+    img.alt = '';
+    img.dataset.icon = r.type === 'group' ? r.icon_preset : r.type;
+    return img;
   }
 
   function renderRooms() {
@@ -494,7 +527,7 @@
       const idTag = document.createElement('span');
       idTag.className = 'room-id';
       idTag.textContent = `#${r.room_id}`;
-      btn.append(typeTag, name, idTag);
+      btn.append(roomIcon(r), typeTag, name, idTag);
       if (r.room_id === state.openRoomId) btn.setAttribute('aria-current', 'true');
       if (r.unread_num > 0) {
         const badge = document.createElement('span');
@@ -829,6 +862,8 @@
     const r = openRoomRecord();
     if (!r) return;
     $('room-title').textContent = roomDisplayName(r);
+    $('room-icon').src = roomIconSrc(r);
+    $('room-icon').dataset.icon = r.type === 'group' ? r.icon_preset : r.type;
     $('room-type').textContent = r.type === 'my' ? 'my chat' : r.type === 'direct' ? 'direct chat' : 'group';
     $('room-type').dataset.type = r.type;
     $('room-role').textContent = r.role;
@@ -844,6 +879,7 @@
     if (!settings.hidden && (wasHidden || !settings.contains(document.activeElement))) {
       $('room-settings-name').value = r.name;
       $('room-settings-description').value = r.description;
+      $('room-settings-icon').value = r.icon_preset;
     }
   }
 
@@ -856,6 +892,7 @@
       const r = roomRecord(roomId);
       r.name = reply.room.name;
       r.description = reply.room.description || '';
+      if (reply.room.icon_preset) r.icon_preset = reply.room.icon_preset;
       r.role = reply.room.role || r.role;
       if (reply.room.type) r.type = reply.room.type;
       renderRoomHeader();
@@ -869,11 +906,13 @@
     if (!r) return;
     const name = $('room-settings-name').value.trim();
     const description = $('room-settings-description').value;
+    const icon = $('room-settings-icon').value;
     if (!name) { setStatus('a room needs a name', 'error'); return; }
     try {
-      await request('update_room', { room_id: r.room_id, name, description });
+      await request('update_room', { room_id: r.room_id, name, description, icon_preset: icon });
       r.name = name;
       r.description = description;
+      r.icon_preset = icon;
       renderRooms();
       renderRoomHeader();
       setStatus('room saved');
@@ -1146,6 +1185,14 @@
     refreshMyTasks();
   }
 
+  async function showOwnMessage(roomId, messageId) {
+    const got = await request('get_message', { room_id: roomId, message_id: messageId });
+    const r = state.rooms.get(roomId);
+    if (!r || !got.message) return;
+    putMessage(r, got.message);
+    if (state.openRoomId === roomId) renderMessages(true);
+  }
+
   async function addTask() {
     const body = $('task-body').value;
     const toIds = [...$('task-assignees').querySelectorAll('input:checked')].map((i) => Number(i.value));
@@ -1168,6 +1215,8 @@
       $('task-limit-time').value = '';
       for (const i of $('task-assignees').querySelectorAll('input:checked')) i.checked = false;
       setStatus(`${reply.task_ids.length} task${reply.task_ids.length === 1 ? '' : 's'} added`);
+      // Adding tasks posted a message that shows them; pushes skip this connection, so read it.
+      if (reply.message_id) await showOwnMessage(fields.room_id, reply.message_id);
     } catch (err) {
       showError('add task', err);
     }
@@ -1176,6 +1225,32 @@
   }
 
   // ---- my tasks ------------------------------------------------------------------------------
+
+  // ---- my status: the counts over all my rooms (my_status), coalesced like my tasks ---------
+
+  let myStatusLoading = null;
+  let myStatusAgain = false;
+  function refreshMyStatus() {
+    if (myStatusLoading) { myStatusAgain = true; return myStatusLoading; }
+    myStatusLoading = loadMyStatus().finally(() => {
+      myStatusLoading = null;
+      if (myStatusAgain) { myStatusAgain = false; refreshMyStatus(); }
+    });
+    return myStatusLoading;
+  }
+
+  async function loadMyStatus() {
+    try {
+      const s = await request('my_status');
+      $('my-status-unread').textContent = String(s.unread_room_num);
+      $('my-status-mentions').textContent = String(s.mention_num);
+      $('my-status-tasks').textContent = String(s.mytask_num);
+      $('my-status').dataset.loaded = 'true';
+      $('my-status').hidden = false;
+    } catch (err) {
+      if (err.code !== 'disconnected') showError('my status', err);
+    }
+  }
 
   // Coalesces bursts (a sync replaying many task events) into one request at a time.
   let myTasksLoading = null;
@@ -1340,13 +1415,21 @@
     const members = parseIds($('new-room-members').value);
     if (!name) { setStatus('a room needs a name', 'error'); return; }
     if (members === null) { setStatus('member ids must be positive numbers', 'error'); return; }
+    const icon = $('new-room-icon').value;
     try {
       const reply = await request('create_room', { name, members });
       const r = roomRecord(reply.room_id);
       r.name = name;
       if (!r.role) r.role = 'admin';
+      // create_room has no icon: the creator (an admin) sets it right after.
+      if (icon !== 'group') {
+        await request('update_room', { room_id: reply.room_id, icon_preset: icon });
+        r.icon_preset = icon;
+      }
       $('new-room-name').value = '';
       $('new-room-members').value = '';
+      $('new-room-icon').value = 'group';
+      $('new-room-icon-preview').src = 'img/icon/group.svg';
       setStatus(`room "${name}" created`);
       renderRooms();
       await openRoom(reply.room_id);
@@ -1426,6 +1509,8 @@
     renderContacts();
     renderRequests();
     renderMyTasks();
+    $('my-status').hidden = true;
+    delete $('my-status').dataset.loaded;
     toggleProfileForm(false);
     const ws = state.ws;
     state.ws = null;
@@ -1475,6 +1560,9 @@
     }
   });
   $('create-room-form').addEventListener('submit', (e) => { e.preventDefault(); createRoom(); });
+  $('new-room-icon').addEventListener('change', () => {
+    $('new-room-icon-preview').src = `img/icon/${$('new-room-icon').value}.svg`;
+  });
   $('add-member-form').addEventListener('submit', (e) => { e.preventDefault(); addMember(); });
   $('composer').addEventListener('submit', (e) => { e.preventDefault(); sendMessage(); });
   $('composer-input').addEventListener('keydown', (e) => {
