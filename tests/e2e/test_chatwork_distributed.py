@@ -469,7 +469,7 @@ def exercise(place):
 
     mine = ok_retrying(bob, "my_tasks")["tasks"]
     assert [(t["task_id"], t["room"]) for t in mine] == [
-        (1, {"room_id": room, "name": "team 2", "icon_preset": "group"})]
+        (1, {"room_id": room, "name": "team 2", "icon_preset": "beer"})]
     assert ok_retrying(bob, "my_status")["mytask_num"] == 1
     bob_any_rest = place.rest(p.tokens["bob"], f"room-{room}", f"user-{ids['bob']}")
     listed = {x["room_id"]: x for x in rest_retrying(bob_any_rest, "GET", "/rooms")}
