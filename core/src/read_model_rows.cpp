@@ -96,9 +96,10 @@ result<room_summary> decode_room_summary(std::string_view text) {
     if (!t) return corrupt("room_summary");
     out.last_update_time = static_cast<unix_time>(*t);
   }
+  // Any text is kept: a preset this build does not know (a newer server's) is shown as the
+  // default by the readers that draw it, rather than failing the whole room list.
   if (f[8].type != flat::missing) {
-    if (f[8].type != flat::string || !room::is_icon_preset(f[8].text))
-      return corrupt("room_summary");
+    if (f[8].type != flat::string) return corrupt("room_summary");
     out.icon_preset = std::move(f[8].text);
   }
   return out;
