@@ -50,6 +50,7 @@
       r = {
         room_id: id, name: `room ${id}`, role: '', type: 'group', unread_num: 0, mention_num: 0,
         icon_preset: 'group',    // from list_rooms (details), get_room, room_updated
+        last_update_time: 0,     // newest message (list_rooms details, pushes): sorts the list
         peer: null,              // the other account of a direct chat
         description: '',         // from get_room / room_updated
         lastSeq: 0,              // highest room event seq seen (for sync after a reconnect)
@@ -352,6 +353,8 @@
     switch (f.ev) {
       case 'room_created': {
         r.name = f.name;
+        // Made just now: the newest room until list_rooms gives the server's time.
+        if (!r.last_update_time) r.last_update_time = Math.floor(Date.now() / 1000);
         if (f.type) r.type = f.type;
         const members = Array.isArray(f.members) ? f.members : [];
         const mine = members.find((m) => state.me && m.account_id === state.me.account_id);
@@ -412,6 +415,7 @@
       }
       case 'message_created': {
         const m = f.message;
+        r.last_update_time = Math.max(r.last_update_time, m.send_time || 0);
         if (m.account) learnName(m.account.account_id, m.account.name);
         const fromOther = !state.me || m.account_id !== state.me.account_id;
         const known = r.messages.has(m.message_id);
@@ -467,6 +471,7 @@
         r.role = x.role;
         if (x.type) r.type = x.type;
         if (x.icon_preset) r.icon_preset = x.icon_preset;
+        if (typeof x.last_update_time === 'number') r.last_update_time = x.last_update_time;
         r.unread_num = x.unread_num;
         r.mention_num = x.mention_num;
         r.lastSeq = Math.max(r.lastSeq, x.last_seq || 0);
@@ -501,10 +506,12 @@
 
   function renderRooms() {
     const list = $('room-list');
-    // My chat first, then direct chats, then groups; each by room id.
+    // My chat first, then direct chats, then groups; each with the most recently active first
+    // (last_update_time, as Chatwork lists rooms), the newer room first on a tie.
     const rank = { my: 0, direct: 1, group: 2 };
     const rooms = [...state.rooms.values()].sort((a, b) =>
-      ((rank[a.type] ?? 2) - (rank[b.type] ?? 2)) || (a.room_id - b.room_id));
+      ((rank[a.type] ?? 2) - (rank[b.type] ?? 2)) ||
+      (b.last_update_time - a.last_update_time) || (b.room_id - a.room_id));
     list.replaceChildren(...rooms.map((r) => {
       const li = document.createElement('li');
       li.className = 'room-item';
@@ -722,6 +729,9 @@
           renderMessages(true);
         }
         r.seen.add(reply.seq);
+        // The server's time comes with the next list_rooms; until then the page's own clock.
+        r.last_update_time = Math.max(r.last_update_time, Math.floor(Date.now() / 1000));
+        renderRooms();
         markNewestRead(roomId);
         return;
       } catch (err) {
@@ -1421,6 +1431,7 @@
       const r = roomRecord(reply.room_id);
       r.name = name;
       if (!r.role) r.role = 'admin';
+      if (!r.last_update_time) r.last_update_time = Math.floor(Date.now() / 1000);
       // create_room has no icon: the creator (an admin) sets it right after.
       if (icon !== 'group') {
         await request('update_room', { room_id: reply.room_id, icon_preset: icon });

@@ -271,6 +271,14 @@ async function scenario(browser, baseUrl, screenshotPath) {
   await alice.fill('#new-room-members', String(bobId));
   await alice.click('#create-room-btn');
   await until(alice, 'alice has "team" open', () => document.querySelector('#room-title').textContent === 'team');
+  // Group rooms are listed most recently active first: the new "team" above "pub" on both pages.
+  for (const page of [alice, bob]) {
+    await until(page, '"team" listed above "pub"', () => {
+      const groups = [...document.querySelectorAll('li[data-test="room-item"][data-type="group"] [data-test="room-name"]')]
+        .map((n) => n.textContent);
+      return groups[0] === 'team' && groups[1] === 'pub';
+    });
+  }
   await openRoom(bob, 'team');
   await alice.waitForSelector(`${li('#member-list li', bobId)} [data-test="member-role-select"]`);
   check(await alice.isVisible('#add-member-form'), 'the admin has the add-member form');
