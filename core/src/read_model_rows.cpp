@@ -26,15 +26,18 @@ hibiki::error corrupt(std::string_view what) {
 }  // namespace
 
 std::string encode(const room_summary& s) {
-  return detail::dump(json{{"room_id", s.room.value},
-                           {"name", s.name},
-                           {"type", std::string(room::to_string(s.type))},
-                           {"task_num", s.task_num},
-                           {"last_seq", s.last_seq},
-                           {"last_message", s.last_message.value},
-                           {"deleted", ids_json(s.deleted)},
-                           {"last_update_time", s.last_update_time},
-                           {"icon_preset", s.icon_preset}});
+  // Every my_status and list_rooms reads one of these per room of the reader: the newer fields
+  // keep the row short ("updated"; "icon" only when it is not the default).
+  json row{{"room_id", s.room.value},
+           {"name", s.name},
+           {"type", std::string(room::to_string(s.type))},
+           {"task_num", s.task_num},
+           {"last_seq", s.last_seq},
+           {"last_message", s.last_message.value},
+           {"deleted", ids_json(s.deleted)},
+           {"updated", s.last_update_time}};
+  if (s.icon_preset != room::default_icon_preset) row["icon"] = s.icon_preset;
+  return detail::dump(row);
 }
 
 std::string encode(const member_row& m) {
@@ -65,9 +68,9 @@ std::optional<std::vector<message_id>> flat_ids(detail::flat_field& f) {
 }  // namespace
 
 result<room_summary> decode_room_summary(std::string_view text) {
-  static constexpr std::string_view names[] = {"room_id",    "name", "last_seq", "last_message",
-                                               "deleted",    "type", "task_num", "last_update_time",
-                                               "icon_preset"};
+  static constexpr std::string_view names[] = {"room_id",      "name",    "last_seq",
+                                               "last_message", "deleted", "type",
+                                               "task_num",     "updated", "icon"};
   detail::flat_field f[std::size(names)];
   if (!detail::read_flat_object(text, names, f)) return corrupt("room_summary");
   auto room = flat_u64(f[0]);
@@ -90,7 +93,7 @@ result<room_summary> decode_room_summary(std::string_view text) {
     out.task_num = static_cast<std::size_t>(*n);
   }
   // Rows written before these two were kept: 0 ("not known yet") and the default icon, until the
-  // room's next event rewrites its row.
+  // room's next event rewrites its row; a row of a room with the default icon has no "icon".
   if (f[7].type != flat::missing) {
     auto t = flat_u64(f[7]);
     if (!t) return corrupt("room_summary");
