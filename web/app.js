@@ -336,6 +336,11 @@
         refreshContacts();
         refreshRooms();
         return;
+      case 'account_updated':
+        // Someone we share a room or a contact with (or this account, from any tab) was
+        // renamed: every place that shows the name re-renders.
+        if (f.account) learnName(f.account.account_id, f.account.name);
+        return;
       default:
         break;
     }
@@ -1596,7 +1601,7 @@
   });
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState !== 'visible' || !state.wsReady) return;
-    // Back to the page: names may have changed meanwhile (nothing pushes another user's rename).
+    // Back to the page: members and contacts may have changed meanwhile.
     refreshContacts();
     if (state.openRoomId !== null) {
       markNewestRead(state.openRoomId);

@@ -172,6 +172,23 @@ caf::behavior port_impl(port_actor* self, std::shared_ptr<node_context> ctx,
         p.exclude_node = exclude_node;
         self->send(self->state.ctx->hub, rpush_atom::value, std::move(p));
       },
+      // A rename's push: delivered like rpush, and the renamed account's sessions here take the
+      // new name.
+      [self](rrename_atom, const std::string& frame, const std::string& recipients_json,
+             std::uint64_t account, const std::string& name) {
+        ++self->state.stats->pushes;
+        push_msg p;
+        if (!take_recipients(self, "rrename", recipients_json, p)) return;
+        if (account == 0) {
+          ++self->state.stats->bad_inputs;
+          log_bad("rrename of account 0");
+          return;
+        }
+        p.frame = std::make_shared<const std::string>(frame);
+        p.renamed = account_id{account};
+        p.new_name = name;
+        self->send(self->state.ctx->hub, rpush_atom::value, std::move(p));
+      },
       // Another node's hub closes an account's connections here (disabled, token revoked).
       [self](rclose_atom, const std::string& recipients_json, std::uint16_t code,
              const std::string& reason) {

@@ -5,7 +5,8 @@
 ///  - (rcmd, kind, entity, command_json, origin_node, origin_session): decodes the command and
 ///    hands it to the local region of `kind` as a `forwarded` command; answers (reply_json) when
 ///    the entity replies, `moved` when this node does not serve the shard.
-///  - (rpush, ...), (pres_add | pres_del | pres_full, ...): for the local hub.
+///  - (rpush, ...), (rrename, ...), (rclose, ...), (pres_add | pres_del | pres_full, ...): for
+///    the local hub.
 ///  - (cstatus): this node's journal status (ctx.deps.status_json, run on the io executor).
 ///  - (hello, node): a peer that connected to this node names itself; the sender (its port) is
 ///    handed to ctx.deps.peer_greeted (the cluster glue). A hello from a local actor or with an
@@ -30,7 +31,7 @@ namespace hibiki::actors {
 /// What the port received, for tests and metrics (written by the port only).
 struct port_stats {
   std::atomic<std::uint64_t> commands{0};    ///< rcmd
-  std::atomic<std::uint64_t> pushes{0};      ///< rpush
+  std::atomic<std::uint64_t> pushes{0};      ///< rpush, rrename, rclose
   std::atomic<std::uint64_t> presence{0};    ///< pres_add, pres_del, pres_full
   std::atomic<std::uint64_t> bad_inputs{0};  ///< refused as bad_request (or dropped, one-way)
 };

@@ -25,6 +25,7 @@
 
 #include <caf/all.hpp>
 
+#include "audience.hpp"
 #include "context.hpp"
 #include "entity_traits.hpp"
 #include "hibiki/core/log.hpp"
@@ -321,7 +322,12 @@ class entity_actor : public caf::event_based_actor {
       pending p = std::move(inflight_.front());
       inflight_.pop_front();
       if (!p.outcome.err) {
-        for (auto& push : p.pushes) send(ctx_->hub, std::move(push));
+        for (auto& push : p.pushes) {
+          if (push.audience_of)
+            send_to_audience(ctx_, std::move(push));
+          else
+            send(ctx_->hub, std::move(push));
+        }
         for (const auto& a : p.audit) write_audit(a);
       }
       if (p.reply) p.reply(std::move(p.outcome));

@@ -240,6 +240,19 @@ void user_traits::effects(const state& before, const event& e, const state& afte
           {to}});
     }
   }
+  // A rename reaches every connection of the account and of everyone who shares a room, a
+  // contact or a contact request with it; the audience is found after the append is durable.
+  if (const auto* r = std::get_if<user::account_renamed>(&e); r && before.name != r->name) {
+    nlohmann::json fields = {{"account", {{"account_id", after.id.value}, {"name", r->name}}}};
+    push_msg renamed{
+        std::make_shared<const std::string>(protocol::encode_event("account_updated", fields)),
+        {after.id}};
+    renamed.to_origin = true;
+    renamed.audience_of = after.id;
+    renamed.renamed = after.id;
+    renamed.new_name = r->name;
+    pushes.push_back(std::move(renamed));
+  }
   if (!reason.empty()) {
     push_msg close;
     close.recipients = {after.id};

@@ -21,6 +21,7 @@ namespace {
 struct connection {
   std::uint64_t session = 0;
   std::shared_ptr<client_link> link;
+  caf::actor actor;  ///< the session actor (null for connections registered without one)
 };
 
 /// What the hub knows of one peer node: where to reach its port, and which accounts have
@@ -37,16 +38,20 @@ struct hub_state {
   std::string self;
   std::map<std::string, peer_presence> peers;
 
-  void deliver_local(const push_msg& p) const {
+  void deliver_local(caf::event_based_actor* hub, const push_msg& p) const {
     const bool exclude_here = p.exclude_node.empty() || p.exclude_node == self;
     for (auto account : p.recipients) {
       auto it = by_account.find(account);
       if (it == by_account.end()) continue;
       for (const auto& c : it->second) {
-        if (p.close_code != 0)
+        if (p.close_code != 0) {
           c.link->close(p.close_code, p.close_reason);
-        else if (!exclude_here || c.session != p.exclude)
-          c.link->send(p.frame);
+          continue;
+        }
+        // The renamed account's sessions name their next messages with the new name.
+        if (p.renamed && account == p.renamed && c.actor)
+          hub->send(c.actor, renamed_atom::value, p.new_name);
+        if (!exclude_here || c.session != p.exclude) c.link->send(p.frame);
       }
     }
   }
@@ -87,7 +92,7 @@ caf::behavior hub_impl(caf::stateful_actor<hub_state>* self, std::shared_ptr<sha
       [self, announce](hub_register& r) {
         auto& conns = self->state.by_account[r.account];
         const bool first = conns.empty();
-        conns.push_back(connection{r.session, std::move(r.link)});
+        conns.push_back(connection{r.session, std::move(r.link), std::move(r.actor)});
         if (first && self->state.shards) announce(pres_add_atom::value, r.account);
       },
       [self, announce](const hub_unregister& u) {
@@ -104,7 +109,7 @@ caf::behavior hub_impl(caf::stateful_actor<hub_state>* self, std::shared_ptr<sha
       },
       [self](const push_msg& p) {
         auto& st = self->state;
-        st.deliver_local(p);
+        st.deliver_local(self, p);
         if (!st.shards) return;
         // Once per peer node with a connection of a recipient, naming only those recipients.
         const auto& exclude_node = p.exclude_node.empty() ? st.self : p.exclude_node;
@@ -119,13 +124,17 @@ caf::behavior hub_impl(caf::stateful_actor<hub_state>* self, std::shared_ptr<sha
                        p.close_reason);
             continue;
           }
-          self->send(peer.endpoint, rpush_atom::value, *p.frame, there.dump(), exclude_node,
-                     p.exclude);
+          if (p.renamed)
+            self->send(peer.endpoint, rrename_atom::value, *p.frame, there.dump(), p.renamed.value,
+                       p.new_name);
+          else
+            self->send(peer.endpoint, rpush_atom::value, *p.frame, there.dump(), exclude_node,
+                       p.exclude);
           ++st.stats->remote_pushes;
         }
       },
       // A push another node's hub sent here (through the cluster port): this node only.
-      [self](rpush_atom, const push_msg& p) { self->state.deliver_local(p); },
+      [self](rpush_atom, const push_msg& p) { self->state.deliver_local(self, p); },
       [self](pres_add_atom, const std::string& node, std::uint64_t account) {
         if (node == self->state.self) return;
         self->state.peers[node].accounts.insert(account_id{account});

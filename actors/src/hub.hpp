@@ -6,6 +6,10 @@
 /// connection of every recipient. Because one entity's pushes reach the hub in order and the hub
 /// forwards them in order, each connection sees a room's events in seq order.
 ///
+/// It also keeps each connection's session actor: a rename's push (`push_msg::renamed`) is handed
+/// to the renamed account's sessions too (`renamed_atom`), so the messages they send carry the
+/// new name; between nodes such a push travels as `rrename` instead of `rpush`.
+///
 /// Clustered, the hub also knows which accounts have connections on each peer node (presence:
 /// it tells every peer's cluster port when an account gets its first or loses its last local
 /// connection, and sends its whole list to a peer it meets), and sends each push ONCE to every

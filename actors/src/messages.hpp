@@ -32,6 +32,9 @@ using shards_atom = caf::atom_constant<caf::atom("h_shards")>;     ///< glue →
 using handoff_atom = caf::atom_constant<caf::atom("h_handoff")>;  ///< region → entity: shard gone
 using retry_atom = caf::atom_constant<caf::atom("h_retry")>;      ///< region → itself (timer)
 
+/// hub → session: (renamed, name) the session's account was renamed; its messages carry `name`
+using renamed_atom = caf::atom_constant<caf::atom("h_renamed")>;
+
 /// link → session: the connection took the last sync batch (client_link::when_drained)
 using sync_drained_atom = caf::atom_constant<caf::atom("h_drained")>;
 
@@ -45,6 +48,9 @@ using rcmd_atom = caf::atom_constant<caf::atom("h_rcmd")>;
 using rpush_atom = caf::atom_constant<caf::atom("h_rpush")>;
 /// (rclose, recipients_json, code, reason): close those accounts' connections on this node only
 using rclose_atom = caf::atom_constant<caf::atom("h_rclose")>;
+/// (rrename, frame, recipients_json, account, name): an rpush of a rename's `account_updated`;
+/// the sessions of `account` on this node also take `name` for the messages they send
+using rrename_atom = caf::atom_constant<caf::atom("h_rrename")>;
 /// (pres_add | pres_del, node, account): an account got its first / lost its last connection
 using pres_add_atom = caf::atom_constant<caf::atom("h_presadd")>;
 using pres_del_atom = caf::atom_constant<caf::atom("h_presdel")>;
@@ -125,12 +131,22 @@ struct push_msg {
   /// code and `close_reason` (an account disabled or its token revoked). `frame` is then unused.
   std::uint16_t close_code = 0;
   std::string close_reason{};
+  /// Not 0: the recipients are this account and every account that shares a room, a contact or
+  /// a contact request with it, found by `send_to_audience` (audience.hpp) before the hub gets
+  /// the push (`recipients` then holds the union, each account once).
+  account_id audience_of{};
+  /// Not 0: the push announces this account's new name `new_name`; the hub also hands the name
+  /// to the account's session actors, whose messages then carry it.
+  account_id renamed{};
+  std::string new_name{};
 };
 
 struct hub_register {
   account_id account;
   std::uint64_t session = 0;
   std::shared_ptr<client_link> link;
+  /// The session actor of the connection (told of its account's renames); may be null in tests.
+  caf::actor actor{};
 };
 struct hub_unregister {
   account_id account;

@@ -300,19 +300,15 @@ command_reply read_auth(persistence::read_store& reads, const std::string& token
   return command_reply::ok({{"account_id", id}, {"name", name}});
 }
 
-command_reply read_accounts(persistence::read_store& reads, const std::vector<account_id>& ids) {
+command_reply read_accounts(persistence::read_store& reads, account_id reader,
+                            const std::vector<account_id>& ids) {
+  // The same accounts as get_profiles, with the name alone.
+  auto profiles = read_profiles(reads, reader, ids);
+  if (profiles.err) return profiles;
   nlohmann::json list = nlohmann::json::array();
-  std::vector<account_id> seen;
-  for (auto id : ids) {
-    if (std::find(seen.begin(), seen.end(), id) != seen.end()) continue;
-    seen.push_back(id);
-    auto row = reads.get(table::accounts, read_model::account_key(id));
-    if (!row) return command_reply::fail(storage_error(row.error()));
-    if (!row->has_value()) continue;
-    auto j = nlohmann::json::parse(**row, nullptr, false);
-    if (!j.is_object()) return command_reply::fail(errc::internal, "corrupt account row");
-    list.push_back({{"account_id", id.value}, {"name", j.value("name", "")}});
-  }
+  for (const auto& p : profiles.fields["profiles"])
+    list.push_back(
+        {{"account_id", p.value("account_id", std::uint64_t{0})}, {"name", p.value("name", "")}});
   return command_reply::ok({{"accounts", std::move(list)}});
 }
 

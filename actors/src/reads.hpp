@@ -63,9 +63,11 @@ result<sync_batch> read_sync_batch(persistence::read_store& reads, room_id room,
 /// `{account_id, name}` of the account whose token hashes to `token`, or unauthenticated.
 command_reply read_auth(persistence::read_store& reads, const std::string& token);
 
-/// `get_accounts`: {"accounts": [{"account_id", "name"}, ...]} in the order asked, each id once;
-/// ids with no account are left out.
-command_reply read_accounts(persistence::read_store& reads, const std::vector<account_id>& ids);
+/// `get_accounts`: {"accounts": [{"account_id", "name"}, ...]} in the order asked, each id once,
+/// for the accounts `reader` knows (as `get_profiles`: itself, its contacts, either side of a
+/// waiting contact request, everyone in a room with it); other ids are left out.
+command_reply read_accounts(persistence::read_store& reads, account_id reader,
+                            const std::vector<account_id>& ids);
 
 /// `get_members`: {"members": [...]} with each entry's "name" from the accounts read model
 /// (an account without a row keeps its entry, without a name).

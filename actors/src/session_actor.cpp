@@ -47,6 +47,9 @@ class session_actor : public caf::event_based_actor {
         [this](tagged_reply& r) { on_reply(r); },
         [this](closed_atom) { on_closed(); },
         [this](sync_drained_atom) { sync_step(); },
+        // The account was renamed (here, through another connection, on another node, or by the
+        // operator): the messages this connection sends from now on carry the new name.
+        [this](renamed_atom, const std::string& name) { name_ = name; },
     };
   }
 
@@ -286,7 +289,7 @@ class session_actor : public caf::event_based_actor {
                 return;
               }
               if (account_) leave_account();
-              send(ctx_->hub, hub_register{account, id_, link_});
+              send(ctx_->hub, hub_register{account, id_, link_, caf::actor_cast<caf::actor>(this)});
               account_ = account;
             }
             name_ = r.fields.value("name", "");
@@ -550,9 +553,10 @@ class session_actor : public caf::event_based_actor {
   }
 
   void handle(std::int64_t id, protocol::get_accounts_req& req) {
-    read(id, {}, [accounts = std::move(req.accounts)](persistence::read_store& reads) {
-      return read_accounts(reads, accounts);
-    });
+    read(id, {},
+         [account = account_, accounts = std::move(req.accounts)](persistence::read_store& reads) {
+           return read_accounts(reads, account, accounts);
+         });
   }
 
   // ---- people: profiles, contacts ------------------------------------------------------------
@@ -853,8 +857,8 @@ class session_actor : public caf::event_based_actor {
   std::shared_ptr<client_link> link_;
   std::uint64_t id_;
   account_id account_;
-  /// The account's display name as of its `auth` (or its own last rename on this connection):
-  /// the messages it sends carry it.
+  /// The account's display name as of its `auth`, then of its latest rename (the hub tells every
+  /// session of the account): the messages it sends carry it.
   std::string name_;
   bool auth_pending_ = false;
   bool closed_ = false;

@@ -626,3 +626,60 @@ TEST_CASE("cluster: entities handed off while waiting for a recovery permit give
   CHECK(fx.rt(B).room_stats->live == 3);
   for (std::uint64_t r = 1; r <= 3; ++r) CHECK(events_of(fx, entity_of(room_id{r})) == 1);
 }
+
+TEST_CASE(
+    "cluster: a rename reaches the connections on every node once; the renamed account's "
+    "sessions there take the new name",
+    "[cluster][rename]") {
+  cluster_fixture fx({"a", "b", "c"});
+  fx.assign_all(A);
+  auto alice = fx.signup(A, "alice");
+  auto bob = fx.signup(A, "bob");
+  auto carol = fx.signup(A, "carol");
+  REQUIRE(alice);
+  REQUIRE(bob);
+  REQUIRE(carol);
+  // alice renames through C; her other connection is on B, with bob's; carol (a stranger) on C.
+  auto a_c = login(fx, C, alice->token);
+  auto a_b = login(fx, B, alice->token);
+  auto b_b = login(fx, B, bob->token);
+  auto c_c = login(fx, C, carol->token);
+  fx.send_text(
+      a_b.session,
+      json{{"id", 2}, {"op", "create_room"}, {"name", "r"}, {"members", {bob->account.value}}}
+          .dump());
+  fx.run();
+  auto room_no = reply(a_b, 2)["room_id"].get<std::uint64_t>();
+  const auto b_pushes = fx.rt(B).port->pushes.load();
+
+  fx.send_text(a_c.session, json{{"id", 3}, {"op", "update_profile"}, {"name", "Alice L."}}.dump());
+  fx.run();
+  REQUIRE(reply(a_c, 3)["ok"] == true);
+  for (auto* c : {&a_c, &a_b, &b_b}) CHECK(count_events(*c, "account_updated") == 1);
+  CHECK(count_events(c_c, "account_updated") == 0);
+  CHECK(fx.rt(B).port->pushes == b_pushes + 1);  // one rrename for B's two connections
+
+  // Her connection on B names her messages with the new name.
+  fx.send_text(a_b.session, json{{"id", 4},
+                                 {"op", "send_message"},
+                                 {"room_id", room_no},
+                                 {"body", "hi"},
+                                 {"client_msg_id", "m1"}}
+                                .dump());
+  fx.run();
+  REQUIRE(reply(a_b, 4)["ok"] == true);
+  json pushed;
+  for (const auto& f : b_b.link->frames())
+    if (f.value("ev", "") == "message_created") pushed = f;
+  CHECK(pushed["message"]["account"]["name"] == "Alice L.");
+
+  // A malformed rrename is refused by the port, which keeps serving.
+  const auto bad = fx.rt(B).port->bad_inputs.load();
+  caf::anon_send(fx.ctx(B).port, actors::rrename_atom::value, std::string("{}"),
+                 std::string("[\"x\"]"), std::uint64_t{1}, std::string("n"));
+  caf::anon_send(fx.ctx(B).port, actors::rrename_atom::value, std::string("{}"), std::string("[2]"),
+                 std::uint64_t{0}, std::string("n"));
+  fx.run();
+  CHECK(fx.rt(B).port->bad_inputs == bad + 2);
+  CHECK(count_events(b_b, "account_updated") == 1);
+}

@@ -1,7 +1,11 @@
 // People through the actor layer: `me` makes the account's `my` room once; contact requests are
 // decided by the pair's owner entity (the lower account id), so several accepts at once (one
 // offered room id each) still give the pair one direct room; message objects name their author,
-// and history shows a rename. Everything survives a restart.
+// and history shows a rename; a rename is pushed (`account_updated`) to everyone who shares a
+// room, a contact or a request with the account, and its sessions send the new name; get_accounts
+// names known accounts only. Everything survives a restart.
+
+#include <map>
 
 #include <catch2/catch.hpp>
 
@@ -380,4 +384,157 @@ TEST_CASE("task replies name the assignee and the creator; a rename shows", "[pe
   auto missing = call(fx, b, {{"op", "get_task"}, {"room_id", room}, {"task_id", 9}});
   CHECK(missing["ok"] == false);
   CHECK(missing["error"]["code"] == "not_found");
+}
+
+namespace {
+
+/// Makes `a` and `b` contacts (a asks, b accepts); they then share their direct room.
+void make_contacts(actor_fixture& fx, conn& a, std::uint64_t a_id, conn& b, std::uint64_t b_id) {
+  REQUIRE(call(fx, a, {{"op", "request_contact"}, {"account_id", b_id}})["ok"] == true);
+  REQUIRE(call(fx, b, {{"op", "accept_contact"}, {"request_id", a_id}})["ok"] == true);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a rename is pushed once to every connection of everyone who shares a room, a contact "
+    "or a request with the account; its other sessions send the new name",
+    "[people][rename]") {
+  actor_fixture fx;
+  std::map<std::string, actors::signup_result> acct;
+  for (const char* name : {"alice", "bob", "carol", "dave", "erin", "frank"}) {
+    auto s = fx.signup(name);
+    REQUIRE(s.ok());
+    acct.emplace(name, *s);
+  }
+  auto id = [&](const char* name) { return acct.at(name).account.value; };
+  auto a1 = connect(fx, acct.at("alice").token);
+  auto a2 = connect(fx, acct.at("alice").token);  // her second connection
+  auto b1 = connect(fx, acct.at("bob").token);
+  auto b2 = connect(fx, acct.at("bob").token);
+  auto c = connect(fx, acct.at("carol").token);  // a contact: their direct room, no group room
+  auto d = connect(fx, acct.at("dave").token);   // alice asked him; a request waiting
+  auto e = connect(fx, acct.at("erin").token);   // she asked alice
+  auto f = connect(fx, acct.at("frank").token);  // shares nothing with alice
+  // bob shares two group rooms and a contact with alice: still one push per connection.
+  const auto room =
+      call(fx, a1, {{"op", "create_room"}, {"name", "t"}, {"members", {id("bob")}}})["room_id"]
+          .get<std::uint64_t>();
+  REQUIRE(call(fx, a1, {{"op", "create_room"}, {"name", "u"}, {"members", {id("bob")}}})["ok"] ==
+          true);
+  make_contacts(fx, a1, id("alice"), b1, id("bob"));
+  make_contacts(fx, a1, id("alice"), c, id("carol"));
+  REQUIRE(call(fx, a1, {{"op", "request_contact"}, {"account_id", id("dave")}})["ok"] == true);
+  REQUIRE(call(fx, e, {{"op", "request_contact"}, {"account_id", id("alice")}})["ok"] == true);
+  // frank shares a room with bob only: bob's circle is not alice's.
+  REQUIRE(call(fx, f, {{"op", "create_room"}, {"name", "v"}, {"members", {id("bob")}}})["ok"] ==
+          true);
+
+  auto renamed = call(fx, a1, {{"op", "update_profile"}, {"name", "Alice L."}});
+  REQUIRE(renamed["ok"] == true);
+  CHECK(renamed["name"] == "Alice L.");
+  const json expected{{"ev", "account_updated"},
+                      {"account", {{"account_id", id("alice")}, {"name", "Alice L."}}}};
+  for (auto* conn_ : {&a1, &a2, &b1, &b2, &c, &d, &e}) {
+    auto got = events(*conn_, "account_updated");
+    REQUIRE(got.size() == 1);
+    CHECK(got[0] == expected);
+  }
+  CHECK(events(f, "account_updated").empty());
+
+  // alice's other connection sends under the new name (it never renamed itself).
+  call(fx, a2,
+       {{"op", "send_message"}, {"room_id", room}, {"body", "hi"}, {"client_msg_id", "m1"}});
+  auto pushed = events(b1, "message_created");
+  REQUIRE(pushed.size() == 1);
+  CHECK(pushed[0]["message"]["account"] == expected["account"]);
+
+  // Renaming to the same name is no news: nothing pushed.
+  REQUIRE(call(fx, a2, {{"op", "update_profile"}, {"name", "Alice L."}})["ok"] == true);
+  CHECK(events(b2, "account_updated").size() == 1);
+
+  // The operator's rename (the same event) reaches them all the same, and the sessions take it.
+  testkit::user_kit user(fx, entity_of(account_id{id("alice")}));
+  REQUIRE_FALSE(user.run(user::rename_account{account_id{id("alice")}, "Al"}).reply.err);
+  fx.run();
+  for (auto* conn_ : {&a1, &a2, &b1, &b2, &c, &d, &e}) {
+    auto got = events(*conn_, "account_updated");
+    REQUIRE(got.size() == 2);
+    CHECK(got[1]["account"]["name"] == "Al");
+  }
+  CHECK(events(f, "account_updated").empty());
+  call(fx, a1, {{"op", "send_message"}, {"room_id", room}, {"body", "2"}, {"client_msg_id", "m2"}});
+  pushed = events(b2, "message_created");
+  REQUIRE(pushed.size() == 2);
+  CHECK(pushed[1]["message"]["account"]["name"] == "Al");
+}
+
+TEST_CASE(
+    "a rename skips a room that no longer answers with its members (deleted); the rest get it",
+    "[people][rename]") {
+  actor_fixture fx;
+  auto [alice, bob, a, b, room] = alice_and_bob_in_a_room(fx);
+  // The room is deleted: its member list is no longer served, but bob is a contact too.
+  auto carol = fx.signup("carol");
+  REQUIRE(carol.ok());
+  auto c = connect(fx, carol->token);
+  REQUIRE(call(fx, a, {{"op", "request_contact"}, {"account_id", carol->account.value}})["ok"] ==
+          true);
+  REQUIRE(call(fx, a, {{"op", "delete_room"}, {"room_id", room}})["ok"] == true);
+  REQUIRE(call(fx, a, {{"op", "update_profile"}, {"name", "A."}})["ok"] == true);
+  CHECK(events(c, "account_updated").size() == 1);  // the request she has waiting
+  CHECK(events(a, "account_updated").size() == 1);  // her own connection
+  CHECK(events(b, "account_updated").empty());      // the room they shared is gone
+}
+
+TEST_CASE("get_accounts names only the accounts the caller shares something with",
+          "[people][get_accounts]") {
+  actor_fixture fx;
+  auto [alice, bob, a, b, room] = alice_and_bob_in_a_room(fx);
+  auto carol = fx.signup("carol");
+  REQUIRE(carol.ok());
+  const auto carol_id = carol->account.value;
+  auto got = call(fx, b, {{"op", "get_accounts"}, {"account_ids", {alice, carol_id, 999, bob}}});
+  REQUIRE(got["ok"] == true);
+  CHECK(got["accounts"] == json::array({json{{"account_id", alice}, {"name", "alice"}},
+                                        json{{"account_id", bob}, {"name", "bob"}}}));
+  // A waiting request makes them known to each other; until then carol is a stranger.
+  REQUIRE(call(fx, a, {{"op", "request_contact"}, {"account_id", carol_id}})["ok"] == true);
+  auto c = connect(fx, carol->token);
+  got = call(fx, c, {{"op", "get_accounts"}, {"account_ids", {alice, bob}}});
+  CHECK(got["accounts"] == json::array({json{{"account_id", alice}, {"name", "alice"}}}));
+  // Bad ids are refused and the connection stays.
+  for (const auto& bad : {json::array(), json::array({0}), json::array({"1"}), json(5)}) {
+    auto r = call(fx, c, {{"op", "get_accounts"}, {"account_ids", bad}});
+    CHECK(r["ok"] == false);
+    CHECK(r["error"]["code"] == "bad_request");
+  }
+  CHECK(call(fx, c, {{"op", "ping"}})["ok"] == true);
+}
+
+TEST_CASE("a rename reaches a contact who shares no room with the account", "[people][rename]") {
+  actor_fixture fx;
+  auto alice = fx.signup("alice");
+  auto bob = fx.signup("bob");
+  REQUIRE(alice.ok());
+  REQUIRE(bob.ok());
+  // The pair's owner records them as contacts with a direct room that was never created (a flow
+  // cut short before the room): the contacts rows alone connect them.
+  testkit::user_kit owner(fx, entity_of(alice->account));
+  REQUIRE_FALSE(owner.run(user::request_contact{bob->account, alice->account, "", 1}).reply.err);
+  REQUIRE_FALSE(
+      owner.run(user::accept_contact{alice->account, bob->account, room_id{77}}).reply.err);
+  auto b = connect(fx, bob->token);
+  auto listed = call(fx, b, {{"op", "contacts"}});
+  REQUIRE(listed["contacts"].size() == 1);
+  auto shared = call(fx, b, {{"op", "list_rooms"}});
+  REQUIRE(shared["rooms"].size() == 1);  // his my room only
+
+  auto a = connect(fx, alice->token);
+  REQUIRE(call(fx, a, {{"op", "update_profile"}, {"name", "Alice L."}})["ok"] == true);
+  auto got = events(b, "account_updated");
+  REQUIRE(got.size() == 1);
+  CHECK(got[0]["account"] == json{{"account_id", alice->account.value}, {"name", "Alice L."}});
+  CHECK(call(fx, b, {{"op", "get_accounts"}, {"account_ids", {alice->account.value}}})["accounts"]
+            .size() == 1);
 }

@@ -699,6 +699,7 @@ EVENT_FIELDS = {
     # People and contacts (docs/protocol.md, "People and contacts").
     "contact_request": {"request_id", "account_id", "message", "time"},
     "contact_added": {"account_id", "room_id"},
+    "account_updated": {"account"},
 }
 TASK_FIELDS = {"task_id", "room_id", "account", "assigned_by_account", "message_id", "body",
                "limit_time", "limit_type", "status", "time", "update_time"}
@@ -724,6 +725,12 @@ def event_shape_error(e):
             return "bad message object"
         if not (isinstance(m["message_id"], str) and m["message_id"].isdigit()):
             return "bad message.message_id"
+    if e["ev"] == "account_updated":
+        a = e["account"]
+        if not (isinstance(a, dict) and set(a) == {"account_id", "name"}
+                and type(a["account_id"]) is int and a["account_id"] >= 1
+                and isinstance(a["name"], str) and a["name"]):
+            return "bad account object"
     if e["ev"] in ("member_added",) and e["role"] not in ("admin", "member", "readonly"):
         return "bad role"
     if e["ev"] == "room_created" and e.get("type", "group") not in ("group", "my", "direct"):

@@ -147,11 +147,16 @@ def test_revoke_tokens_then_create_token(server):
 def test_rename_is_visible_to_others(server):
     alice_id, token = server.signup("alice")
     bob = server.user("bob")
+    # get_accounts names the accounts one shares something with: a room here.
+    server.connect(token).ok("create_room", name="r", members=[bob.account_id])
     assert bob.ok("get_accounts", account_ids=[alice_id])["accounts"] == [
         {"account_id": alice_id, "name": "alice"}]
     r = admin(server, "rename", str(alice_id), "Alice Liddell")
     assert r.returncode == 0, r.stderr
     assert fields(r.stdout)["name"] == "Alice Liddell"
+    # bob's open connection is told at once.
+    assert bob.next_event("account_updated")["account"] == \
+        {"account_id": alice_id, "name": "Alice Liddell"}
     # Another account sees the new name; so does alice on her next auth.
     got = bob.ok("get_accounts", account_ids=[alice_id, 999999, alice_id, bob.account_id])
     assert got["accounts"] == [{"account_id": alice_id, "name": "Alice Liddell"},
@@ -165,9 +170,12 @@ def test_rename_is_visible_to_others(server):
     # Durable.
     server.restart()
     assert server.connect(token).name == "Alice Liddell"
-    carol = server.user("carol")
-    assert carol.ok("get_accounts", account_ids=[alice_id])["accounts"][0]["name"] == \
+    bob = server.connect(bob.token)
+    assert bob.ok("get_accounts", account_ids=[alice_id])["accounts"][0]["name"] == \
         "Alice Liddell"
+    # An account that shares nothing with her is not told her name.
+    carol = server.user("carol")
+    assert carol.ok("get_accounts", account_ids=[alice_id])["accounts"] == []
 
 
 def test_admin_bad_inputs(server):

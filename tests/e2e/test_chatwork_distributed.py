@@ -20,6 +20,9 @@ One scenario (`exercise`) runs in two places:
     there, through every node, and on the topic every entity's seqs run 1, 2, 3... (nothing
     forwarded was appended twice).
 
+Renames are pushed (`account_updated`) to connections on other nodes than the one that owns the
+renamed account, and that account's connection elsewhere sends under the new name.
+
 Bad inputs (not a member, read-only, not admin, the last-admin rule, not found) are tried across
 nodes too; the server keeps serving after each.
 """
@@ -433,7 +436,21 @@ def exercise(place):
         named = {x["account_id"]: x["name"] for x in
                  ok(bob_there, "get_members", room_id=room)["members"]}
         assert named[ids["bob"]] == f"Bob {i}", (i, named)
+        # Each rename is pushed live: to bob's connection on a node that does not own his user
+        # entity (so the push crossed nodes), and to carol, who shares the room.
+        for c in (bob_there, carol):
+            c.next_event("account_updated", timeout=REPLY_TIMEOUT,
+                         pred=lambda e, i=i: e["account"] == {"account_id": ids["bob"],
+                                                              "name": f"Bob {i}"})
     ok(bob, "update_profile", name="Bob B.")
+    bob_there.next_event("account_updated", timeout=REPLY_TIMEOUT,
+                         pred=lambda e: e["account"]["name"] == "Bob B.")
+    # That connection never renamed itself, yet its messages carry the new name (in his my
+    # room, so the group room's history stays as verify expects it).
+    bob_my = ok(bob_there, "me")["room_id"]
+    ok(bob_there, "send_message", room_id=bob_my, body="renamed?", client_msg_id="bn1")
+    m = bob.next_event("message_created", timeout=REPLY_TIMEOUT, pred=in_room(bob_my))["message"]
+    assert m["account"] == {"account_id": ids["bob"], "name": "Bob B."}, m
 
     # mark_unread moves carol's cursor back; her counts agree over REST on another node.
     ok(carol, "mark_read", room_id=room, message_id=m2)

@@ -1,7 +1,9 @@
 """People over the WebSocket, against a real hibikid (docs/protocol.md, "People and contacts"):
 profiles and `me` with the `my` room, names in message objects (kept current on rename), profiles
-of known accounts only, and contact requests with their direct rooms. Every op is also tried with
-its bad inputs; the server keeps serving after each.
+of known accounts only (get_profiles and get_accounts), renames pushed live (`account_updated`) to
+everyone who shares a room, a contact or a request with the account, and contact requests with
+their direct rooms. Every op is also tried with its bad inputs; the server keeps serving after
+each.
 """
 
 import json
@@ -115,6 +117,13 @@ def test_update_profile_bad_fields(server):
         ({"name": "x" * 65}, "name"),
         ({"name": "tab\there"}, "name"),
         ({"name": 7}, "name"),
+        ({"name": "   "}, "name"),
+        ({"name": "two\nlines"}, "name"),
+        ({"name": "nul\u0000"}, "name"),
+        ({"name": "del\u007f"}, "name"),
+        ({"name": "c1\u0085"}, "name"),
+        ({"name": None}, "name"),
+        ({"name": ["alice"]}, "name"),
         ({"chatwork_id": "has space"}, "chatwork_id"),
         ({"chatwork_id": "a" * 51}, "chatwork_id"),
         ({"chatwork_id": "日本"}, "chatwork_id"),
@@ -127,7 +136,8 @@ def test_update_profile_bad_fields(server):
     for fields, word in bad:
         r = alice.fail("update_profile", "bad_request", **fields)
         assert word in r["error"]["message"], (fields, r)
-    # Nothing changed, and the connection still serves.
+    # Nothing changed, nothing was pushed, and the connection still serves.
+    alice.no_event("account_updated")
     me = alice.ok("me")
     assert me["name"] == "alice" and me["chatwork_id"] == "" and me["introduction"] == "", me
     # The limits themselves are fine.
@@ -239,6 +249,81 @@ def test_names_of_known_accounts_only(server):
     make_contacts(alice, carol)
     assert profiles(alice, carol) == ["carol"] and profiles(carol, alice) == ["alice"]
     assert profiles(bob, carol) == []
+
+
+def test_get_accounts_names_known_accounts_only(server):
+    alice, bob, carol = (server.user(n) for n in ("alice", "bob", "carol"))
+
+    def names(c, *ids):
+        return [(a["account_id"], a["name"]) for a in
+                c.ok("get_accounts", account_ids=list(ids))["accounts"]]
+
+    # Strangers and ids with no account are left out, as get_profiles does; itself is known.
+    assert names(alice, bob.account_id, 999999, alice.account_id) == [(alice.account_id, "alice")]
+    room = shared_room(alice, bob)
+    assert names(alice, bob.account_id, carol.account_id, bob.account_id) == \
+        [(bob.account_id, "bob")]
+    assert names(bob, alice.account_id) == [(alice.account_id, "alice")]
+    # Known no longer once nothing is shared (bob left the only room they shared).
+    bob.ok("leave_room", room_id=room)
+    assert names(alice, bob.account_id) == [] and names(bob, alice.account_id) == []
+    # A waiting contact request: both sides know each other; then contacts.
+    carol.ok("request_contact", account_id=alice.account_id)
+    assert names(alice, carol.account_id) == [(carol.account_id, "carol")]
+    assert names(carol, alice.account_id) == [(alice.account_id, "alice")]
+    assert names(bob, carol.account_id) == []
+    # Malformed ids: bad_request, and the connection keeps serving.
+    for bad in ([], ["1"], [0], [-3], [1.5], [2 ** 53], list(range(1, 1002)), "1", 1, None):
+        alice.fail("get_accounts", "bad_request", account_ids=bad)
+    alice.fail("get_accounts", "bad_request")
+    alice.ok("ping")
+
+
+# ---- renames pushed live --------------------------------------------------------------------------
+
+
+def test_a_rename_is_pushed_to_everyone_who_shares_something(server):
+    alice, bob, carol, dave, erin, frank = (
+        server.user(n) for n in ("alice", "bob", "carol", "dave", "erin", "frank"))
+    alice2 = server.connect(alice.token)  # her second connection
+    bob2 = server.connect(bob.token)
+    room = shared_room(alice, bob)
+    shared_room(alice, bob, name="second")  # two rooms and a contact: still one push each
+    make_contacts(alice, bob)
+    make_contacts(alice, carol)  # a contact: they share no group room
+    alice.ok("request_contact", account_id=dave.account_id)  # she asked dave
+    erin.ok("request_contact", account_id=alice.account_id)  # erin asked her
+    shared_room(frank, bob, name="not hers")  # frank shares nothing with alice
+    for c in (alice, alice2, bob, bob2, carol, dave, erin, frank):
+        c.take_events()
+
+    me = alice.ok("update_profile", name="Alice L.")
+    assert me["name"] == "Alice L."
+    expected = {"ev": "account_updated",
+                "account": {"account_id": alice.account_id, "name": "Alice L."}}
+    for c in (alice, alice2, bob, bob2, carol, dave, erin):
+        assert c.next_event("account_updated") == expected
+    for c in (alice, alice2, bob, bob2, carol, dave, erin, frank):
+        c.no_event("account_updated")  # once per connection; nothing for frank
+    # Her other connection sends under the new name without renaming itself.
+    alice2.ok("send_message", room_id=room, body="hi", client_msg_id="m1")
+    assert bob.next_event("message_created")["message"]["account"] == expected["account"]
+    # The same name again is no rename: nothing pushed.
+    alice2.ok("update_profile", name="Alice L.")
+    bob.no_event("account_updated")
+
+
+def test_an_operator_rename_is_pushed_too(server):
+    alice, bob = server.user("alice"), server.user("bob")
+    room = shared_room(alice, bob)
+    r = server.operator_http("POST", "/api/admin/rename",
+                             {"account_id": alice.account_id, "name": "Alice Liddell"})
+    assert r[0] == 200, r
+    for c in (alice, bob):
+        assert c.next_event("account_updated")["account"] == \
+            {"account_id": alice.account_id, "name": "Alice Liddell"}
+    alice.ok("send_message", room_id=room, body="hi", client_msg_id="m1")
+    assert bob.next_event("message_created")["message"]["account"]["name"] == "Alice Liddell"
 
 
 def test_accept_gives_both_sides_their_direct_room_once(server):

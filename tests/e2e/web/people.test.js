@@ -2,7 +2,8 @@
 // window, bob on a phone-sized one) and a third (carol) in separate browser contexts: contact
 // requests (and their errors), accepting and rejecting, the direct chat, names instead of ids,
 // [To:] mentions through the picker, replies, Chatwork notation, the member list with roles (and
-// no edit controls for non-admins), tasks for one or more members, "my tasks", and a rename.
+// no edit controls for non-admins), tasks for one or more members, "my tasks", and a rename that
+// the other user's open page shows at once (the account_updated push).
 // Exits non-zero on any failure; every wait is bounded and waits for elements, never for time.
 'use strict';
 
@@ -365,7 +366,9 @@ async function scenario(browser, baseUrl, screenshotPath) {
     document.querySelector('#room-open').hidden &&
     ![...document.querySelectorAll('#my-task-list [data-test="task-body"]')].some((b) => b.textContent === 'both of us'));
 
-  log('bob renames himself; alice sees the new name on old and new messages, contacts and rooms');
+  log('bob renames himself; alice\'s open page shows it at once (pushed): room, members, messages, contacts');
+  await openRoom(alice, 'bob');
+  check(await authorOf(alice, 'hi alice') === 'bob', 'before the rename, bob is bob');
   await bob.click('#rename-btn');
   await bob.fill('#profile-name', '   ');
   await bob.click('#profile-save');
@@ -374,6 +377,18 @@ async function scenario(browser, baseUrl, screenshotPath) {
   await bob.click('#profile-save');
   await until(bob, 'bob\'s page calls him robert', () =>
     document.querySelector('#me-name').textContent === 'robert' && document.querySelector('#profile-form').hidden);
+  // No message from bob, no reload, no focus change: the account_updated push renames him on
+  // alice's page everywhere it shows him.
+  await until(alice, 'alice\'s open page renames bob live: room list, title, members, contacts, authors', (b) => {
+    const byText = (sel, t) => [...document.querySelectorAll(sel)].some((x) => x.textContent === t);
+    const author = [...document.querySelectorAll('li[data-test="message"]')]
+      .find((x) => x.querySelector('[data-test="message-body"]').textContent === 'hi alice');
+    return byText('li[data-test="room-item"][data-type="direct"] [data-test="room-name"]', 'robert') &&
+      document.querySelector('#room-title').textContent === 'robert' &&
+      document.querySelector(`#member-list li[data-account-id="${b}"] [data-test="member-name"]`)?.textContent === 'robert' &&
+      document.querySelector(`li[data-test="contact"][data-account-id="${b}"] [data-test="contact-name"]`)?.textContent === 'robert' &&
+      author && author.querySelector('[data-test="message-author"]').textContent === 'robert';
+  }, bobId);
   await openRoom(bob, 'alice');
   await send(bob, 'new name, same bob');
   // The push of bob's message carries his new name: alice's room list follows it.
