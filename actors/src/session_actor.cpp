@@ -737,14 +737,15 @@ class session_actor : public caf::event_based_actor {
         room::add_task{account_, std::move(req.to_ids), std::move(req.body), req.limit,
                        type.value_or(room::limit_type::none), ctx_->now(), name_});
     // The pushes name the assignees: their names are read here, where the read model is, so
-    // the room entity needs no one else's data. A missing name stays "" (the room refuses
-    // accounts that are not members anyway).
+    // the room entity needs no one else's data. Only names the actor may know are read (as
+    // get_accounts gives them); a missing one stays "" (the room refuses accounts that are not
+    // members, and members are known to each other).
     const auto room = req.room;
     read_then(
         names_barrier(task->assignees),
-        [task](persistence::read_store& reads) {
+        [task, account = account_](persistence::read_store& reads) {
           if (task->assignees.size() > room::max_task_assignees) return command_reply::ok({});
-          return read_accounts(reads, task->assignees);
+          return read_accounts(reads, account, task->assignees);
         },
         [this, id, room, task](command_reply& r) {
           if (r.err) return answer(id, r);
