@@ -9,7 +9,8 @@ CLUSTER_DIR ?= ./cluster-data
 export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= 1
 
-.PHONY: deps build run test test-fast asan fuzz format clean kafka-up kafka-down cluster-up cluster-down
+.PHONY: deps build run test test-fast asan fuzz format clean kafka-up kafka-down cluster-up cluster-down \
+	s3-up s3-down
 
 deps:
 	@scripts/install-deps --with-browser
@@ -54,6 +55,15 @@ kafka-up:
 
 kafka-down:
 	@scripts/kafka stop
+
+# The development S3 store: MinIO on 127.0.0.1:9000 (MINIO_PORT) with the bucket `hibiki` and CORS
+# for the web client of `make run`; built once with `go install` and cached in ~/.cache/hibiki.
+# `scripts/minio env` prints the hibikid flags for it. See docs/operations.md.
+s3-up:
+	@scripts/minio start
+
+s3-down:
+	@scripts/minio stop
 
 # A three-node cluster on this machine (scripts/cluster): a broker on 127.0.0.1:19092 and nodes
 # n1..n3 on http://127.0.0.1:8081..8083, everything in $(CLUSTER_DIR). See README.md.

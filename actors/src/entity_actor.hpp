@@ -33,6 +33,10 @@
 
 namespace hibiki::actors {
 
+/// An entity whose state holds n entries (Traits::snapshot_size) is snapshotted at most every
+/// n / snapshot_size_ratio events (and never more often than node_options::snapshot_every).
+inline constexpr std::size_t snapshot_size_ratio = 4;
+
 /// The outcome of a recovery run on the io executor.
 template <class State>
 struct recovered_msg {
@@ -342,16 +346,26 @@ class entity_actor : public caf::event_based_actor {
     if constexpr (Traits::snapshots) {
       if (!inflight_.empty() || needs_recovery_ || phase_ != phase::ready) return;
       if (ctx_->options.snapshot_every == 0) return;
-      if (journal_seq_ - snapshot_seq_ < ctx_->options.snapshot_every) return;
+      // A snapshot costs the size of the state, so a large state is saved less often: at most
+      // every size / snapshot_size_ratio events, which bounds its cost per event, while a
+      // recovery still replays no more events than a fraction of what the snapshot holds.
+      seq_nr every = ctx_->options.snapshot_every;
+      if constexpr (requires(const state_type& st) { Traits::snapshot_size(st); })
+        every = std::max<seq_nr>(every, Traits::snapshot_size(state_) / snapshot_size_ratio);
+      if (journal_seq_ - snapshot_seq_ < every) return;
       persistence::snapshot snap;
       snap.meta.entity = id_;
       snap.meta.seq = journal_seq_;
       snap.meta.timestamp_ms = ctx_->now() * 1000;
-      snap.data = Traits::encode_snapshot(state_);
       snapshot_seq_ = journal_seq_;
       auto ctx = ctx_;
-      // A lost snapshot only costs a longer recovery, so its status is not waited for.
-      ctx_->deps.io->post([ctx, s = std::move(snap)] { (void)ctx->deps.snapshots->save(s); });
+      // Encoded and saved on an io thread from a copy, so a large state does not hold up the
+      // entity's next commands. A lost snapshot only costs a longer recovery, so its status is
+      // not waited for.
+      ctx_->deps.io->post([ctx, s = std::move(snap), copy = state_]() mutable {
+        s.data = Traits::encode_snapshot(copy);
+        (void)ctx->deps.snapshots->save(s);
+      });
     }
   }
 

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <utility>
 
 #include "hibiki/core/log.hpp"
 #include "hibiki/core/protocol.hpp"
@@ -63,11 +64,17 @@ result<plan<room::event>> room_traits::decide(const state& s, const command& cmd
 }
 
 room::state room_traits::projection_base(state& s) {
-  auto window = std::move(s.dedupe);
-  auto order = std::move(s.dedupe_order);
-  s.dedupe.clear();
-  s.dedupe_order.clear();
+  // Set aside for the copy and put back: the parts no projection reads from the state before an
+  // event (they grow with the room's history, so copying them made every post O(messages)).
+  auto messages = std::exchange(s.messages, {});
+  auto deleted = std::exchange(s.deleted, {});
+  auto mentions = std::exchange(s.mentions, {});
+  auto window = std::exchange(s.dedupe, {});
+  auto order = std::exchange(s.dedupe_order, {});
   room::state copy = s;
+  s.messages = std::move(messages);
+  s.deleted = std::move(deleted);
+  s.mentions = std::move(mentions);
   s.dedupe = std::move(window);
   s.dedupe_order = std::move(order);
   return copy;

@@ -102,8 +102,11 @@ struct room_traits {
   static state initial(const entity_id& id);
   static result<plan<event>> decide(const state& s, const command& cmd);
   static state apply(state s, const event& e) { return room::apply(std::move(s), e); }
-  /// The state before an event as projections see it: everything but the idempotency window,
-  /// which no read model or push depends on and which is the costly part to copy.
+  /// The state before an event as projections see it: everything but what grows with the room's
+  /// history (its messages, deleted ids and mentions) and the idempotency window. No read model,
+  /// push or audit entry reads those from the state before an event (the message objects come
+  /// from the state after it), and copying them made every post cost O(messages in the room).
+  /// tests/actors/projection_base_test.cpp checks the effects are the same as with the full state.
   static state projection_base(state& s);
   static codec::bytes encode(const event& e) { return codec::encode(e); }
   static result<event> decode(std::span<const std::uint8_t> b) {
@@ -112,6 +115,11 @@ struct room_traits {
   static codec::bytes encode_snapshot(const state& s) { return codec::encode_snapshot(s); }
   static result<state> decode_snapshot(std::span<const std::uint8_t> b) {
     return codec::decode_room_snapshot(b);
+  }
+  /// What a snapshot's cost grows with: the entries it holds (see entity_actor::maybe_snapshot).
+  static std::size_t snapshot_size(const state& s) {
+    return s.messages.size() + s.deleted.size() + s.mentions.size() + s.tasks.size() +
+           s.members.size() + s.dedupe_order.size();
   }
   /// The read-model rows and the pushes one event causes.
   static void effects(const state& before, const event& e, const state& after,

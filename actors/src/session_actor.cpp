@@ -140,6 +140,12 @@ class session_actor : public caf::event_based_actor {
   }
 
   void answer(std::int64_t id, const command_reply& r) {
+    auto copy = r;
+    answer(id, std::move(copy));
+  }
+
+  /// Answers with `r`, whose fields move to the link (a large reply is not copied).
+  void answer(std::int64_t id, command_reply&& r) {
     if (auto it = running_.find(id); it != running_.end()) {
       // The reply is about to be handed to the connection: count it, and time an acknowledged
       // send_message.
@@ -153,8 +159,8 @@ class session_actor : public caf::event_based_actor {
       send_frame(protocol::encode_error(id, *r.err));
       return;
     }
-    send_frame(protocol::encode_ok(id, r.fields));
-    for (const auto& f : r.then) send_frame(f);
+    link_->send_ok(id, std::move(r.fields));
+    for (auto& f : r.then) send_frame(std::move(f));
   }
 
   /// A reply_fn that brings the outcome back into this actor and runs `cont` with it.
@@ -167,7 +173,7 @@ class session_actor : public caf::event_based_actor {
   }
 
   reply_fn reply_to_client(std::int64_t id) {
-    return make_reply([this, id](command_reply& r) { answer(id, r); });
+    return make_reply([this, id](command_reply& r) { answer(id, std::move(r)); });
   }
 
   void on_reply(tagged_reply& r) {
@@ -219,7 +225,8 @@ class session_actor : public caf::event_based_actor {
   /// Runs a blocking read on the io executor and answers with its result.
   void read(std::int64_t id, barrier shards,
             std::function<command_reply(persistence::read_store&)> fn) {
-    read_then(std::move(shards), std::move(fn), [this, id](command_reply& r) { answer(id, r); });
+    read_then(std::move(shards), std::move(fn),
+              [this, id](command_reply& r) { answer(id, std::move(r)); });
   }
 
   /// Clustered, the read first waits until the local index holds everything committed to
@@ -844,7 +851,7 @@ class session_actor : public caf::event_based_actor {
     to_user(account_, user::move_fetch_cursor{room, *last},
             make_reply([this, id, reply](command_reply& moved) {
               if (moved.err) return answer(id, moved);
-              answer(id, *reply);
+              answer(id, std::move(*reply));
             }));
   }
 

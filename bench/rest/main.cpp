@@ -234,6 +234,9 @@ bool run_mode(const options& o, const std::string& mode) {
                       {"open_p99_ms", open.percentile_ms(0.99)},
                       {"open_p999_ms", open.percentile_ms(0.999)},
                       {"open_max_ms", open.percentile_ms(1.0)},
+                      {"open_cpu_ms_per_request", open.cpu_ms_per_request()},
+                      {"closed_window_us", {closed.window_from_us, closed.window_until_us}},
+                      {"open_window_us", {open.window_from_us, open.window_until_us}},
                       {"failed", closed.failed + open.failed},
                       {"load_closed", load_before},
                       {"load_open", load_open}};

@@ -103,10 +103,17 @@ phase_result run_phase(const server_address& server, const std::vector<bench_req
                                 mine.latencies_ms.end());
     });
   }
+  const auto wall_us = [] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
   std::this_thread::sleep_until(from);
   const double cpu_from = cpu_seconds(timing.server_pid);
+  total.window_from_us = wall_us();
   std::this_thread::sleep_until(until);
   const double cpu_until = cpu_seconds(timing.server_pid);
+  total.window_until_us = wall_us();
   for (auto& t : threads) t.join();
   total.server_cpu_s = cpu_until - cpu_from;
   return total;

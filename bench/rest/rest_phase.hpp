@@ -35,6 +35,10 @@ struct phase_result {
   double duration_s = 0;
   std::vector<double> latencies_ms;  ///< of the ok answers
   double server_cpu_s = 0;           ///< utime+stime of timing.server_pid over the window
+  /// The measured window in microseconds since the Unix epoch, to match with the server's logs
+  /// (bench/rest_bench.sh counts the RocksDB flushes and compactions that ran inside it).
+  std::int64_t window_from_us = 0;
+  std::int64_t window_until_us = 0;
 
   /// Server CPU milliseconds per answered request (0 without a pid): what a request costs,
   /// whatever else the machine runs.

@@ -19,6 +19,7 @@
 #include "hibiki/core/log.hpp"
 #include "hibiki/gateway/server.hpp"
 #include "hibiki/metrics/registry.hpp"
+#include "hibiki/persistence/directory_store.hpp"
 #include "hibiki/persistence/kafka_settings.hpp"
 #include "hibiki/persistence/open_progress.hpp"
 #include "hibiki/persistence/storage.hpp"
@@ -144,6 +145,28 @@ int main(int argc, char** argv) {
   // long Kafka catch-up rather than "connection refused"; the same listeners serve everything
   // once the node is attached (no port gap).
   gateway_options.metrics = metrics;
+  // Where shared files' bytes live. The gateway takes it before it starts: the directory store's
+  // signed URLs are served on its listener (/files/).
+  auto object_options = cli::to_object_store_options(options);
+  auto s3_credentials = cli::load_s3_credentials(options, cli::process_environment());
+  if (!s3_credentials) {
+    fail(s3_credentials.error().message);
+    return 2;
+  }
+  object_options.s3.credentials = std::move(*s3_credentials);
+  auto objects = persistence::open_object_store(object_options);
+  if (!objects) {
+    fail("cannot open the file store (" + persistence::describe_object_store(object_options) +
+         "): " + objects.error().message);
+    return objects.error().code == errc::bad_request ? 2 : 1;
+  }
+  gateway_options.objects = *objects;
+  if (!options.cluster_listen.empty() && options.s3_endpoint.empty()) {
+    // Each node's directory is its own: a file uploaded through one node is not on the others.
+    log::warn("hibikid") << "clustered without --s3-endpoint: shared files go to this node's "
+                            "directory and other nodes cannot serve them; configure an "
+                            "S3-compatible store for a cluster";
+  }
   auto gateway =
       gateway::server::start_before_node(gateway_options, [opening] { return opening->pending(); });
   if (!gateway) {
@@ -155,6 +178,26 @@ int main(int argc, char** argv) {
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
   const std::string url = std::string(gateway.value()->tls() ? "https://" : "http://") + host +
                           ":" + std::to_string(gateway.value()->port());
+  // The directory store signs URLs for this listener unless --public-url says how clients reach
+  // it; a wildcard address is no address a client can use, so loopback stands in for it.
+  if (auto files = std::dynamic_pointer_cast<persistence::directory_store>(*objects);
+      files && options.public_url.empty()) {
+    const bool wildcard = host == "0.0.0.0" || host == "[::]";
+    const std::string files_url =
+        wildcard ? std::string(gateway.value()->tls() ? "https://" : "http://") +
+                       "127.0.0.1:" + std::to_string(gateway.value()->port())
+                 : url;
+    if (wildcard) {
+      log::warn("hibikid") << "file URLs point at " << files_url
+                           << " (listening on a wildcard address): set --public-url to the "
+                              "address clients reach this node at";
+    }
+    if (auto st = files->set_public_url(files_url); !st) {
+      fail("the file store's URL: " + st.error().message);
+      gateway.value()->stop();
+      return 1;
+    }
+  }
   // Reload on SIGHUP: the log files reopened by name (after an outside rotation), and the client
   // TLS certificate (new handshakes use it; open connections keep theirs).
   auto reload = [&] {
@@ -229,6 +272,7 @@ int main(int argc, char** argv) {
   gateway.value()->attach(*node.value());
   say("serving " + url + " (data dir " + options.data_dir + ", journal " +
       cli::journal_description(options) + ")");
+  say("files in " + persistence::describe_object_store(object_options));
   if (auto cluster = cli::cluster_description(options); !cluster.empty())
     say("clustered (" + cluster + ")");
   if (!gateway.value()->open_signup()) say("open sign-up is off");

@@ -31,7 +31,13 @@ struct flat_field {
 
 /// Parses `text`; false unless it is one JSON object. Field `names[i]` is read into `out[i]`
 /// (`out` has names.size() entries, reset first); the other fields are skipped.
+/// Rows of the common shape (unsigned integers, ASCII strings without escapes, arrays of
+/// unsigned integers) are read by a plain scan; every other text goes to nlohmann's SAX parser.
 bool read_flat_object(std::string_view text, std::span<const std::string_view> names,
                       std::span<flat_field> out);
+
+/// The same with nlohmann's SAX parser alone (for tests: both must read every text alike).
+bool read_flat_object_sax(std::string_view text, std::span<const std::string_view> names,
+                          std::span<flat_field> out);
 
 }  // namespace hibiki::detail

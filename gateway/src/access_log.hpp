@@ -28,6 +28,8 @@ class http_access {
   void begin(std::string_view method, std::string_view target, std::size_t bytes_in);
   /// The status of the response about to be written.
   void respond(unsigned status) { status_ = status; }
+  /// More of the request's body was read after `begin` (a streamed upload).
+  void add_bytes_in(std::size_t bytes) { bytes_in_ += bytes; }
   /// The response was written (or its write failed after `bytes_out` bytes): writes the record
   /// when the access log is on.
   void end(std::string_view peer, std::size_t bytes_out) const;

@@ -15,6 +15,7 @@
 #include "connection_registry.hpp"
 #include "hibiki/actors/node.hpp"
 #include "hibiki/gateway/gateway_options.hpp"
+#include "hibiki/persistence/directory_store.hpp"
 #include "rest_rate_limit.hpp"
 #include "tls_credentials.hpp"
 
@@ -30,6 +31,7 @@ struct gateway_context {
         limits(options.max_connections, options.max_connections_per_ip, max_refusing_connections),
         signups(options.signup_per_ip, options.signup_period),
         api_rate(options.api_rate, options.api_rate_period),
+        files(std::dynamic_pointer_cast<persistence::directory_store>(options.objects)),
         node_(n) {}
 
   /// The node, or null while it starts (server::start_before_node): then only health, /readyz,
@@ -54,6 +56,8 @@ struct gateway_context {
   rest_rate_limit api_rate;
   /// options.trusted_proxies, parsed.
   std::vector<cidr_block> trusted_proxies;
+  /// options.objects when it is the directory store: its URLs (/files/...) are served here.
+  std::shared_ptr<persistence::directory_store> files;
   /// Set when the listener serves TLS.
   std::shared_ptr<tls_credentials> tls;
 

@@ -1,6 +1,7 @@
 #include "http_session.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "admin_api.hpp"
@@ -113,12 +114,13 @@ void http_session::release() {
 
 void http_session::do_read() {
   path_class_ = metrics::http_path::file;
+  cors_origin_.clear();
   header_bytes_ = 0;
   parser_.emplace();
-  // The larger of the two limits while the header is read (Beast checks Content-Length against it
-  // then); on_header applies the path's own limit.
-  parser_->body_limit(
-      std::max(ctx_->options.max_http_body_bytes, ctx_->options.api_max_body_bytes));
+  // No limit while the header is read (Beast would check Content-Length against it then, and a
+  // signed upload on /files/ may be larger than any): on_header applies the path's own limit.
+  // (Not boost::none: Beast 1.74 compares the length with the optional, and none loses.)
+  parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
   // A connection being refused gets only the handshake timeout to send its request.
   beast::get_lowest_layer(stream_).expires_after(verdict_ == connection_limits::verdict::admitted
                                                      ? std::chrono::milliseconds(30'000)
@@ -131,6 +133,9 @@ void http_session::do_read() {
 void http_session::on_header(beast::error_code ec, std::size_t bytes) {
   header_bytes_ = bytes;
   if (ec) return on_read(ec, 0);
+  if (is_file_upload(split_target(to_std(parser_->get().target())).path)) {
+    return handle_file_upload();
+  }
   const auto limit = is_rest_path(split_target(to_std(parser_->get().target())).path)
                          ? ctx_->options.api_max_body_bytes
                          : ctx_->options.max_http_body_bytes;
@@ -230,6 +235,10 @@ void http_session::handle(http::request<http::string_body>&& req) {
   }
 
   if (is_rest_path(path)) return handle_rest(req);
+  if (ctx_->files && path.substr(0, persistence::directory_store::url_prefix.size()) ==
+                         persistence::directory_store::url_prefix) {
+    return handle_file_download(req);
+  }
   if (path == "/ws") {
     return send_json(http::status::bad_request,
                      error_body("bad_request", "expected a WebSocket upgrade"));
@@ -607,6 +616,10 @@ void http_session::send_body(http::status status, std::string_view content_type,
 
 void http_session::send_with_body(http::response<http::string_body>&& res) {
   res.prepare_payload();
+  if (!cors_origin_.empty()) {
+    res.set(http::field::access_control_allow_origin, cors_origin_);
+    res.set(http::field::vary, "Origin");
+  }
   res.keep_alive(keep_alive_ && !stopping_);
   if (head_request_) {
     // HEAD: the same header (Content-Length of the body a GET would get), and no body.
@@ -627,6 +640,10 @@ void http_session::send(http::response<Body>&& res) {
   http::async_write(stream_, *sp,
                     beast::bind_front_handler(&http_session::on_write, shared_from_this(), close));
 }
+
+// The bodies http_session_files.cpp sends (the template lives in this file).
+template void http_session::send(http::response<http::file_body>&&);
+template void http_session::send(http::response<http::empty_body>&&);
 
 void http_session::on_write(bool close, beast::error_code ec, std::size_t bytes) {
   access_.end(peer_, bytes);

@@ -19,6 +19,7 @@
 #include "edge_stream.hpp"
 #include "gateway_context.hpp"
 #include "hibiki/metrics/registry.hpp"
+#include "hibiki/persistence/directory_store.hpp"
 #include "rest_channel.hpp"
 #include "rest_request.hpp"
 #include "routes.hpp"
@@ -59,6 +60,26 @@ class http_session : public connection, public std::enable_shared_from_this<http
   };
   void answer_from_worker(std::function<answer()> job, std::string busy);
   void serve_file(const http::request<http::string_body>& req);
+  // ---- /files/: the directory store's signed URLs (http_session_files.cpp) ----
+  /// True when the request whose header was just read is a PUT on /files/ this gateway serves:
+  /// its body is then streamed to disk instead of read whole.
+  bool is_file_upload(std::string_view path) const;
+  /// Checks the PUT's signature and headers, then streams its body into the directory store.
+  void handle_file_upload();
+  void read_upload();
+  void on_upload(beast::error_code ec, std::size_t bytes);
+  /// GET or HEAD on /files/: the object with Content-Type, Content-Length and the signed
+  /// Content-Disposition; other methods 405.
+  void handle_file_download(const http::request<http::string_body>& req);
+  /// The CORS answer to a browser page of an allowed origin (gateway_options::allowed_origins)
+  /// on /files/: sets cors_origin_ when the request's Origin may see the response.
+  void allow_file_origin(std::string_view origin);
+  /// OPTIONS on /files/: a CORS preflight, answered like S3's bucket CORS rule would.
+  void answer_file_preflight(const http::request<http::string_body>& req);
+  /// An error as S3 answers it: XML `<Error><Code>CODE</Code><Message>...</Message></Error>`.
+  void send_s3_error(http::status status, std::string_view code, std::string_view message);
+  /// send_s3_error for an error of the directory store.
+  void send_store_error(const hibiki::error& e);
   /// /v2/...: the Chatwork-compatible REST API (rest_api.hpp), through this connection's
   /// rest_channel.
   void handle_rest(const http::request<http::string_body>& req);
@@ -111,6 +132,13 @@ class http_session : public connection, public std::enable_shared_from_this<http
   std::string rest_image_base_;  ///< rest_images::base of the request being served
   account_id rest_account_;      ///< the account rest_ authenticated as
   rest_endpoint rest_endpoint_ = rest_endpoint::unknown;  ///< the REST request being answered
+  /// A PUT on /files/ being streamed: its parser (taken over from parser_ after the header), the
+  /// object being written, and the buffer each piece of the body lands in.
+  std::optional<http::request_parser<http::buffer_body>> upload_parser_;
+  std::unique_ptr<persistence::directory_store::writer> upload_;
+  std::vector<char> upload_buffer_;
+  /// Access-Control-Allow-Origin of the /files/ response being answered (empty: none).
+  std::string cors_origin_;
   std::string peer_;    ///< "IP:PORT", for the access and audit logs
   http_access access_;  ///< the request being answered
 };

@@ -27,6 +27,15 @@ class rest_link final : public actors::client_link {
     });
   }
 
+  void send_ok(std::int64_t id, nlohmann::json fields) override {
+    // The reply object itself, not its encoding: REST rebuilds every answer in Chatwork's shape.
+    ctx_->gate.run([&] {
+      net::post(executor_, [weak = channel_, id, fields = std::move(fields)]() mutable {
+        if (auto c = weak.lock()) c->on_ok(id, std::move(fields));
+      });
+    });
+  }
+
   void close(std::uint16_t code, std::string reason) override {
     ctx_->gate.run([&] {
       net::post(executor_, [weak = channel_, code, reason = std::move(reason)] {
@@ -91,6 +100,18 @@ void rest_channel::on_frame(const std::string& frame) {
   auto done = std::move(it->second);
   pending_.erase(it);
   done(std::move(j));
+}
+
+void rest_channel::on_ok(std::int64_t id, nlohmann::json fields) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  auto done = std::move(it->second);
+  pending_.erase(it);
+  // The object the frame protocol::encode_ok makes would parse to: the fields, "re" and "ok".
+  nlohmann::json reply = fields.is_object() ? std::move(fields) : nlohmann::json::object();
+  reply["re"] = id;
+  reply["ok"] = true;
+  done(std::move(reply));
 }
 
 void rest_channel::on_close(std::uint16_t code, const std::string& reason) {

@@ -53,6 +53,8 @@ class rest_channel : public std::enable_shared_from_this<rest_channel> {
 
   // From the link, on the strand.
   void on_frame(const std::string& frame);
+  /// A successful reply handed over as an object (client_link::send_ok).
+  void on_ok(std::int64_t id, nlohmann::json fields);
   void on_close(std::uint16_t code, const std::string& reason);
 
   rest_channel(std::shared_ptr<gateway_context> ctx, net::any_io_executor executor)

@@ -1067,3 +1067,97 @@ TEST_CASE("the admin token file must be its owner's alone and hold a token", "[c
   auto directory = load_admin_token(dir.path().string());
   REQUIRE_FALSE(directory.ok());
 }
+
+TEST_CASE("hibikid file store flags: --public-url and the S3 options", "[cli][options][files]") {
+  auto d = parse_daemon_options({});
+  REQUIRE(d.ok());
+  CHECK(d->public_url.empty());
+  CHECK(d->s3_endpoint.empty());
+  CHECK(d->s3_region == "us-east-1");
+  CHECK(d->s3_bucket == "hibiki");
+  CHECK(d->s3_path_style);
+  CHECK(d->max_file_size == 100ull * 1024 * 1024);
+  auto defaults = to_object_store_options(*d);
+  CHECK(defaults.s3.endpoint.empty());
+  CHECK(defaults.directory == "./data/files");
+
+  auto o = parse_daemon_options({"--public-url=https://chat.example.com", "--data-dir=/var/h",
+                                 "--s3-endpoint=https://s3.eu-west-3.amazonaws.com",
+                                 "--s3-region=eu-west-3", "--s3-bucket=my.files-1",
+                                 "--s3-path-style=false", "--max-file-size=5242880",
+                                 "--s3-credentials-file=/etc/hibiki/s3"});
+  REQUIRE(o.ok());
+  auto s = to_object_store_options(*o);
+  CHECK(s.directory == "/var/h/files");
+  CHECK(s.public_url == "https://chat.example.com");
+  CHECK(s.s3.endpoint == "https://s3.eu-west-3.amazonaws.com");
+  CHECK(s.s3.region == "eu-west-3");
+  CHECK(s.s3.bucket == "my.files-1");
+  CHECK_FALSE(s.s3.path_style);
+  CHECK(s.s3.credentials.secret_key.empty());  // never carried by the options
+  CHECK(o->max_file_size == 5242880);
+
+  for (const auto& bad :
+       strings{"--public-url=ftp://x", "--public-url=http://h/path", "--public-url=h:8080",
+               "--s3-endpoint=s3.example.com", "--s3-endpoint=http://h/b", "--s3-bucket=Up",
+               "--s3-bucket=ab", "--s3-bucket=-abc", "--s3-region=", "--s3-region=EU",
+               "--s3-path-style=yes", "--max-file-size=0", "--max-file-size=-1",
+               "--s3-credentials-file="}) {
+    INFO(bad);
+    auto r = parse_daemon_options({bad});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == errc::bad_request);
+  }
+  // A credentials file without an endpoint would be silently unused.
+  CHECK_FALSE(parse_daemon_options({"--s3-credentials-file=/x"}).ok());
+}
+
+TEST_CASE("S3 credentials come from the environment or a private file and never warn",
+          "[cli][options][files]") {
+  // The two secrets are not options: no flag, no warning about unknown variables.
+  auto o = parse_daemon_options({"--s3-endpoint=http://127.0.0.1:9000"},
+                                {{"HIBIKI_S3_ACCESS_KEY", "AK"}, {"HIBIKI_S3_SECRET_KEY", "SK"}});
+  REQUIRE(o.ok());
+  CHECK(o->warnings.empty());
+  CHECK_FALSE(parse_daemon_options({"--s3-access-key=AK"}).ok());
+  CHECK_FALSE(parse_daemon_options({"--s3-secret-key=SK"}).ok());
+
+  auto env =
+      load_s3_credentials(*o, {{"HIBIKI_S3_ACCESS_KEY", "AK"}, {"HIBIKI_S3_SECRET_KEY", "SK"}});
+  REQUIRE(env.ok());
+  CHECK(env->access_key == "AK");
+  CHECK(env->secret_key == "SK");
+  auto missing = load_s3_credentials(*o, {{"HIBIKI_S3_ACCESS_KEY", "AK"}});
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().message.find("HIBIKI_S3_SECRET_KEY") != std::string::npos);
+  // Without an endpoint nothing is needed.
+  CHECK(load_s3_credentials(*parse_daemon_options({}), {}).ok());
+
+  testkit::temp_dir dir;
+  const auto path = (dir.path() / "s3").string();
+  auto write = [&](const std::string& text, mode_t mode) {
+    std::filesystem::remove(path);
+    testkit::write_file(path, text);
+    REQUIRE(::chmod(path.c_str(), mode) == 0);
+  };
+  auto with_file = parse_daemon_options(
+      {"--s3-endpoint=http://127.0.0.1:9000", "--s3-credentials-file=" + path});
+  REQUIRE(with_file.ok());
+  write("# MinIO\naccess_key = hibiki-dev\nsecret_key =  s3cr3t/+= \n", 0600);
+  auto file = load_s3_credentials(*with_file, {{"HIBIKI_S3_ACCESS_KEY", "ignored"}});
+  REQUIRE(file.ok());
+  CHECK(file->access_key == "hibiki-dev");
+  CHECK(file->secret_key == "s3cr3t/+=");
+  write("access_key = a\nsecret_key = b\n", 0644);
+  auto shared = load_s3_credentials(*with_file, {});
+  REQUIRE_FALSE(shared.ok());
+  CHECK(shared.error().message.find("chmod 600") != std::string::npos);
+  for (const char* text : {"", "access_key = a\n", "secret_key = b\n", "token = x\n"}) {
+    INFO(text);
+    write(text, 0600);
+    auto r = load_s3_credentials(*with_file, {});
+    REQUIRE_FALSE(r.ok());
+    // The message never repeats the file's content.
+    CHECK(r.error().message.find("= x") == std::string::npos);
+  }
+}

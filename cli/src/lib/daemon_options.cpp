@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -589,6 +590,74 @@ const std::vector<option_spec> table = {
        o.edge.allowed_origins = std::move(*list);
        return status::success();
      }},
+    {"public-url", "URL",
+     "scheme://host[:port] clients reach this node's HTTP listener at: shared files' signed URLs "
+     "(the directory store's, on /files/) start with it; default: the listen address",
+     nullptr,
+     [](sv v, options& o) {
+       const bool scheme = v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0;
+       const auto rest = v.substr(v.find("://") == sv::npos ? 0 : v.find("://") + 3);
+       const auto slash = rest.find('/');
+       if (!scheme || rest.empty() || rest.front() == '/' ||
+           (slash != sv::npos && slash + 1 != rest.size()) ||
+           rest.find_first_of("?#@ ") != sv::npos) {
+         return bad("public-url", v, "http(s)://HOST[:PORT] without a path");
+       }
+       o.public_url = std::string(v);
+       return status::success();
+     }},
+    {"s3-endpoint", "URL",
+     "keep shared files in this S3-compatible store, http(s)://HOST[:PORT] (default: the "
+     "directory store under --data-dir); credentials from HIBIKI_S3_ACCESS_KEY and "
+     "HIBIKI_S3_SECRET_KEY or --s3-credentials-file",
+     nullptr,
+     [](sv v, options& o) {
+       const bool scheme = v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0;
+       const auto rest = v.substr(v.find("://") == sv::npos ? 0 : v.find("://") + 3);
+       const auto slash = rest.find('/');
+       if (!scheme || rest.empty() || rest.front() == '/' ||
+           (slash != sv::npos && slash + 1 != rest.size()) ||
+           rest.find_first_of("?#@ ") != sv::npos) {
+         return bad("s3-endpoint", v, "http(s)://HOST[:PORT] without a path");
+       }
+       o.s3_endpoint = std::string(v);
+       return status::success();
+     }},
+    {"s3-region", "NAME", "the S3 region signatures are scoped to", "us-east-1",
+     [](sv v, options& o) {
+       if (v.empty() || v.size() > 64 ||
+           v.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != sv::npos)
+         return bad("s3-region", v, "a region name (a-z 0-9 -)");
+       o.s3_region = std::string(v);
+       return status::success();
+     }},
+    {"s3-bucket", "NAME", "the S3 bucket shared files go to", "hibiki",
+     [](sv v, options& o) {
+       if (v.size() < 3 || v.size() > 63 ||
+           v.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") != sv::npos ||
+           v.front() == '.' || v.front() == '-' || v.back() == '.' || v.back() == '-')
+         return bad("s3-bucket", v, "a bucket name (3-63 of a-z 0-9 . -)");
+       o.s3_bucket = std::string(v);
+       return status::success();
+     }},
+    {"s3-path-style", "true|false",
+     "path-style S3 URLs (endpoint/bucket/key: MinIO, Ceph, SeaweedFS) or virtual-hosted ones "
+     "(bucket.endpoint/key: AWS)",
+     "true", [](sv v, options& o) { return set_bool("s3-path-style", v, o.s3_path_style); }},
+    {"s3-credentials-file", "FILE",
+     "the S3 access key and secret (`access_key = ...`, `secret_key = ...`); the file must be the "
+     "owner's alone (default: HIBIKI_S3_ACCESS_KEY and HIBIKI_S3_SECRET_KEY)",
+     nullptr,
+     [](sv v, options& o) {
+       if (v.empty()) return bad("s3-credentials-file", v, "a file holding the S3 credentials");
+       o.s3_credentials_file = std::string(v);
+       return status::success();
+     }},
+    {"max-file-size", "BYTES", "the largest file a member may upload (1 to 5 TiB)", "104857600",
+     [](sv v, options& o) {
+       return set_count("max-file-size", v, 1, 5ull << 40, "a number of bytes from 1 to 5 TiB",
+                        o.max_file_size);
+     }},
     {"metrics", "true|false",
      "record metrics and serve them on GET /metrics (false: nothing recorded, /metrics 404)",
      "true", [](sv v, options& o) { return set_bool("metrics", v, o.metrics); }},
@@ -666,8 +735,11 @@ std::string variable_of_option(std::string_view name) {
 
 /// The variables of the `hibiki` client, which shares the prefix: not hibikid's, not a typo.
 bool is_client_variable(std::string_view variable) {
+  // HIBIKI_S3_ACCESS_KEY and HIBIKI_S3_SECRET_KEY are hibikid's, but secrets, not options: read
+  // by load_s3_credentials only (a flag would put them in `ps`).
   return variable == "HIBIKI_CONFIG" || variable == "HIBIKI_TOKEN" ||
-         variable == "HIBIKI_ADMIN_TOKEN";
+         variable == "HIBIKI_ADMIN_TOKEN" || variable == "HIBIKI_S3_ACCESS_KEY" ||
+         variable == "HIBIKI_S3_SECRET_KEY";
 }
 
 /// Applies the HIBIKI_* variables. HIBIKI_KAFKA_CONFIG holds one KEY=VALUE per line.
@@ -776,6 +848,9 @@ status apply_daemon_option(std::string_view raw_key, std::string_view value, dae
 }
 
 status check_daemon_options(const daemon_options& o) {
+  if (o.s3_endpoint.empty() && !o.s3_credentials_file.empty()) {
+    return status(errc::bad_request, "--s3-credentials-file is set but --s3-endpoint is not");
+  }
   if (o.edge.tls_cert_file.empty() != o.edge.tls_key_file.empty()) {
     return status(errc::bad_request, o.edge.tls_cert_file.empty()
                                          ? "--tls-key needs --tls-cert (TLS takes both)"
@@ -976,6 +1051,18 @@ gateway::gateway_options to_gateway_options(const daemon_options& o) {
   g.admin_host = o.admin_http_host;
   g.admin_port = o.admin_http_port;
   return g;
+}
+
+persistence::object_store_options to_object_store_options(const daemon_options& o) {
+  persistence::object_store_options s;
+  s.directory = (std::filesystem::path(o.data_dir) / "files").string();
+  s.public_url = o.public_url;
+  s.s3.endpoint = o.s3_endpoint;
+  s.s3.region = o.s3_region;
+  s.s3.bucket = o.s3_bucket;
+  s.s3.path_style = o.s3_path_style;
+  // The credentials are loaded by hibikid (load_s3_credentials), never carried in the options.
+  return s;
 }
 
 std::string daemon_usage() {

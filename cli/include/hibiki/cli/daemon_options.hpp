@@ -21,6 +21,7 @@
 #include "hibiki/cli/log_files.hpp"
 #include "hibiki/core/result.hpp"
 #include "hibiki/gateway/gateway_options.hpp"
+#include "hibiki/persistence/object_storage.hpp"
 #include "hibiki/persistence/storage.hpp"
 
 namespace hibiki::cli {
@@ -107,6 +108,28 @@ struct daemon_options {
   /// --api-max-body=BYTES: largest /v2 request body. Default: 1 MiB
   std::size_t api_max_body = 1024 * 1024;
 
+  // ---- shared files: where their bytes live (persistence/object_storage.hpp) ----
+  /// --public-url=URL: `scheme://host[:port]` clients reach this node's HTTP listener at; the
+  /// directory store's signed file URLs start with it (and their Host is signed). Default: empty
+  /// = the listener's own address (http(s)://HOST:PORT, 127.0.0.1 for a wildcard address)
+  std::string public_url;
+  /// --s3-endpoint=URL: `http(s)://host[:port]` of an S3-compatible store (MinIO, AWS S3, Ceph
+  /// RGW...) to keep files in. Default: empty = the directory store under <data-dir>/files
+  std::string s3_endpoint;
+  /// --s3-region=NAME: the region signatures are scoped to. Default: us-east-1
+  std::string s3_region = "us-east-1";
+  /// --s3-bucket=NAME. Default: hibiki
+  std::string s3_bucket = "hibiki";
+  /// --s3-path-style=true|false: `endpoint/bucket/key` URLs (MinIO, most self-hosted stores) or
+  /// `bucket.endpoint/key` (AWS's virtual-hosted style). Default: true
+  bool s3_path_style = true;
+  /// --s3-credentials-file=FILE: `access_key = ...` and `secret_key = ...` lines, the owner's
+  /// alone (mode 0600). Without it the credentials come from HIBIKI_S3_ACCESS_KEY and
+  /// HIBIKI_S3_SECRET_KEY; never from a flag. Default: empty
+  std::string s3_credentials_file;
+  /// --max-file-size=BYTES: the largest file a member may upload. Default: 104857600 (100 MiB)
+  std::uint64_t max_file_size = 100ull * 1024 * 1024;
+
   /// --metrics=true|false: record metrics and serve GET /metrics. Default: true
   bool metrics = true;
   /// --admin-token-file=FILE: the operator endpoints want this file's token (hibikid refuses a
@@ -168,7 +191,8 @@ const std::vector<option_spec>& daemon_option_table();
 /// without --journal=kafka, --kafka-config without --journal=kafka).
 /// An unknown HIBIKI_* variable is not an error (the prefix is shared with the `hibiki` client and
 /// with scripts): it is added to `warnings`. HIBIKI_CONFIG, HIBIKI_TOKEN and HIBIKI_ADMIN_TOKEN
-/// are the client's and ignored.
+/// are the client's and ignored; HIBIKI_S3_ACCESS_KEY and HIBIKI_S3_SECRET_KEY are secrets read by
+/// load_s3_credentials only, and ignored here.
 result<daemon_options> parse_daemon_options(const std::vector<std::string>& args,
                                             const environment& env = {});
 
@@ -199,6 +223,8 @@ std::string node_name(const daemon_options& options);
 persistence::storage_options to_storage_options(const daemon_options& options);
 actors::node_options to_node_options(const daemon_options& options);
 gateway::gateway_options to_gateway_options(const daemon_options& options);
+/// Where shared files' bytes live: the directory store under <data-dir>/files.
+persistence::object_store_options to_object_store_options(const daemon_options& options);
 
 /// The --help text.
 std::string daemon_usage();
@@ -207,5 +233,13 @@ std::string daemon_usage();
 /// bad_request when the file cannot be read, is empty (or only whitespace), or is readable by
 /// group or others (mode & 077 != 0: a secret must be the owner's alone).
 result<std::string> load_admin_token(const std::string& path);
+
+/// The S3 credentials: from `options.s3_credentials_file` when set (`access_key = KEY` and
+/// `secret_key = SECRET` lines; the file must be the owner's alone), else from the environment's
+/// HIBIKI_S3_ACCESS_KEY and HIBIKI_S3_SECRET_KEY. Errors: bad_request (an unreadable or shared
+/// file, a missing line or variable while --s3-endpoint is set). Empty credentials and success
+/// when no endpoint is set.
+result<persistence::sigv4::credentials> load_s3_credentials(const daemon_options& options,
+                                                            const environment& env);
 
 }  // namespace hibiki::cli

@@ -12,6 +12,9 @@
 namespace hibiki::metrics {
 class registry;
 }
+namespace hibiki::persistence {
+class object_store;
+}
 
 namespace hibiki::gateway {
 
@@ -109,6 +112,11 @@ struct gateway_options : edge_options {
   /// Largest /v2 request body (form-encoded: a 65,535-character message can take several times
   /// its size once %-escaped); a larger one gets 413. Default: 1 MiB
   std::size_t api_max_body_bytes = 1024 * 1024;
+
+  /// Where shared files' bytes live (persistence/object_store.hpp). When it is a
+  /// persistence::directory_store the gateway serves its signed URLs on /files/ (PUT streamed to
+  /// disk, GET and HEAD). Default: null = no files (/files/ is then a static-file path)
+  std::shared_ptr<persistence::object_store> objects;
 };
 
 }  // namespace hibiki::gateway
