@@ -318,16 +318,6 @@ const std::vector<option_spec> table = {
      "./data", [](sv v, options& o) { return set_directory("data-dir", v, o.data_dir); }},
     {"web-root", "DIR", "directory of the web client's files (default: the built-in web root)",
      nullptr, [](sv v, options& o) { return set_directory("web-root", v, o.web_root); }},
-    {"public-url", "URL",
-     "the server's address as clients reach it (scheme://host[:port], e.g. behind a proxy); the "
-     "REST API's image URLs start with it (default: the request's scheme and Host header)",
-     nullptr,
-     [](sv v, options& o) {
-       if (!valid_origin(v))
-         return bad("public-url", v, "scheme://host[:port] (http or https, no path)");
-       o.public_url = std::string(v);
-       return status::success();
-     }},
     {"open-signup", "true|false", "open sign-up over POST /api/signup, whatever the address",
      "false", [](sv v, options& o) { return set_bool("open-signup", v, o.open_signup); }},
     {"snapshot-every", "N", "snapshot an entity every N events", "1000",
@@ -592,7 +582,8 @@ const std::vector<option_spec> table = {
      }},
     {"public-url", "URL",
      "scheme://host[:port] clients reach this node's HTTP listener at: shared files' signed URLs "
-     "(the directory store's, on /files/) start with it; default: the listen address",
+     "(the directory store's, on /files/) and the REST API's picture URLs start with it; "
+     "default: the listen address (pictures: the request's scheme and Host)",
      nullptr,
      [](sv v, options& o) {
        const bool scheme = v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0;
