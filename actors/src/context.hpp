@@ -15,6 +15,7 @@
 #include "hibiki/actors/node.hpp"
 #include "hibiki/core/ids.hpp"
 #include "hibiki/persistence/journal.hpp"
+#include "hibiki/persistence/object_store.hpp"
 #include "hibiki/persistence/read_store.hpp"
 #include "hibiki/persistence/shard_control.hpp"
 #include "hibiki/persistence/snapshot_store.hpp"
@@ -32,6 +33,8 @@ struct runtime_deps {
   io_executor* io = nullptr;
   /// Wall-clock Unix seconds for event timestamps. Default: the system clock.
   std::function<unix_time()> now;
+  /// The clock of the object store's circuit breaker. Default: std::chrono::steady_clock.
+  std::function<circuit_breaker::time_point()> object_breaker_now;
   /// This incarnation's writer id, recorded in every event. Default: random.
   std::string writer_id;
   /// Shard ownership of a clustered backend, for read barriers (await_indexed); null otherwise.
@@ -59,6 +62,10 @@ struct node_context {
   caf::actor ids;
   /// The cluster port: what other nodes send commands, pushes and presence to (cluster_port.hpp).
   caf::actor port;
+  /// options.objects behind a circuit breaker (breaker_object_store.hpp); null when no store.
+  std::shared_ptr<persistence::object_store> objects;
+  /// The file sweeper (file_sweeper.hpp); null when there is no object store.
+  caf::actor sweeper;
   /// Per-account request rate and connection cap, shared by every session of this node.
   std::shared_ptr<account_limits> accounts;
 

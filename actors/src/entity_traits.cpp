@@ -193,6 +193,34 @@ nlohmann::json room_traits::reply_fields(const command& cmd, const std::vector<e
             j["seq"] = after.seq;
             return j;
           },
+          // The object key goes to the node only: the session signs a URL with it and answers
+          // the client without it.
+          [&](const room::request_upload&) -> nlohmann::json {
+            for (const auto& e : events) {
+              if (const auto* u = std::get_if<room::upload_requested>(&e)) {
+                return {{"file_id", u->id.value},
+                        {"expires_at", u->expires_at},
+                        {"object_key", u->object_key},
+                        {"size", u->size},
+                        {"content_type", u->content_type}};
+              }
+            }
+            return nullptr;
+          },
+          [&](const room::check_upload& c) -> nlohmann::json {
+            const auto& f = after.files.at(c.file);
+            return {{"object_key", f.object_key}, {"size", f.size}};
+          },
+          [&](const room::complete_upload& c) -> nlohmann::json {
+            const auto& f = after.files.at(c.file);
+            return {{"message_id", protocol::to_wire(f.message)}, {"seq", f.upload_seq}};
+          },
+          [&](const room::retire_file& c) -> nlohmann::json {
+            auto it = after.files.find(c.file);
+            if (it == after.files.end()) return {{"remove", false}};
+            return {{"remove", room::removable(it->second, c.now, c.grace)},
+                    {"object_key", it->second.object_key}};
+          },
           [&](const auto&) -> nlohmann::json { return nullptr; },
       },
       cmd);

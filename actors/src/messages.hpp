@@ -31,6 +31,7 @@ using live_atom = caf::atom_constant<caf::atom("h_live")>;         ///< test que
 using shards_atom = caf::atom_constant<caf::atom("h_shards")>;     ///< glue → regions, hub
 using handoff_atom = caf::atom_constant<caf::atom("h_handoff")>;  ///< region → entity: shard gone
 using retry_atom = caf::atom_constant<caf::atom("h_retry")>;      ///< region → itself (timer)
+using sweep_atom = caf::atom_constant<caf::atom("h_sweep")>;  ///< file sweeper → itself (timer)
 
 /// hub → session: (renamed, name) the session's account was renamed; its messages carry `name`
 using renamed_atom = caf::atom_constant<caf::atom("h_renamed")>;

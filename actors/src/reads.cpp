@@ -21,9 +21,14 @@ read_model::name_refresher current_names(persistence::read_store& reads) {
   return read_model::name_refresher([&reads](account_id a) { return current_name(reads, a); });
 }
 
-/// ok when `reader` is a member of `room`; otherwise forbidden, or not_found for no such room.
+hibiki::error storage_error(const hibiki::error& e) {
+  return e.code == errc::ok ? hibiki::error{errc::internal, e.message} : e;
+}
+
+}  // namespace
+
 std::optional<hibiki::error> check_member(persistence::read_store& reads, account_id reader,
-                                          room_id room, bool* is_member = nullptr) {
+                                          room_id room, bool* is_member) {
   auto row = reads.get(table::member_rooms, read_model::member_room_key(reader, room));
   if (!row) return row.error();
   if (row->has_value()) {
@@ -36,12 +41,6 @@ std::optional<hibiki::error> check_member(persistence::read_store& reads, accoun
   if (!summary->has_value()) return hibiki::error{errc::not_found, "no such room"};
   return hibiki::error{errc::forbidden, "not a member of this room"};
 }
-
-hibiki::error storage_error(const hibiki::error& e) {
-  return e.code == errc::ok ? hibiki::error{errc::internal, e.message} : e;
-}
-
-}  // namespace
 
 command_reply read_history(persistence::read_store& reads, account_id reader,
                            const protocol::history_req& req) {

@@ -13,6 +13,11 @@ namespace hibiki::actors {
 /// Most missing events per room that `sync` replays; beyond it a `gap` event replaces them.
 inline constexpr seq_nr max_sync_replay = 1000;
 
+/// nullopt when `reader` is a member of `room`; otherwise forbidden, or not_found for no such
+/// room (or a storage error). `is_member`, when given, says which.
+std::optional<hibiki::error> check_member(persistence::read_store& reads, account_id reader,
+                                          room_id room, bool* is_member = nullptr);
+
 command_reply read_history(persistence::read_store& reads, account_id reader,
                            const protocol::history_req& req);
 /// `details`: list_rooms's extension fields (see read_model::to_json).

@@ -2,7 +2,9 @@
 
 #include <chrono>
 
+#include "breaker_object_store.hpp"
 #include "entity_traits.hpp"
+#include "file_sweeper.hpp"
 #include "hibiki/core/log.hpp"
 #include "hibiki/core/user.hpp"
 #include "people.hpp"
@@ -34,21 +36,26 @@ runtime start_runtime(caf::actor_system& sys, runtime_deps deps, const node_opti
   rt.ctx->users = sys.spawn<region_actor<user_traits>>(rt.ctx, rt.user_stats);
   rt.ctx->ids = sys.spawn<region_actor<id_traits>>(rt.ctx, rt.id_stats);
   rt.ctx->port = spawn_cluster_port(sys, rt.ctx, rt.port);
+  if (options.objects) {
+    rt.ctx->objects = std::make_shared<breaker_object_store>(options.objects, options.breaker,
+                                                             rt.ctx->deps.object_breaker_now);
+    rt.ctx->sweeper = spawn_file_sweeper(sys, rt.ctx, rt.sweeper);
+  }
   return rt;
 }
 
 void stop_runtime(runtime& rt) {
   if (!rt.ctx) return;
   rt.ctx->stopping = true;
-  for (auto* a :
-       {&rt.ctx->port, &rt.ctx->rooms, &rt.ctx->users, &rt.ctx->ids, &rt.ctx->hub, &rt.ctx->gate})
+  for (auto* a : {&rt.ctx->sweeper, &rt.ctx->port, &rt.ctx->rooms, &rt.ctx->users, &rt.ctx->ids,
+                  &rt.ctx->hub, &rt.ctx->gate})
     if (*a) caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
 }
 
 void release_runtime(runtime& rt) {
   if (!rt.ctx) return;
   rt.ctx->rooms = rt.ctx->users = rt.ctx->ids = rt.ctx->hub = rt.ctx->gate = rt.ctx->port =
-      caf::actor{};
+      rt.ctx->sweeper = caf::actor{};
 }
 
 void signup(const std::shared_ptr<node_context>& ctx, std::string name,

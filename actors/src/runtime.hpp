@@ -12,6 +12,7 @@
 
 #include "cluster_port.hpp"
 #include "context.hpp"
+#include "file_sweeper.hpp"
 #include "hub.hpp"
 #include "region_actor.hpp"
 
@@ -25,6 +26,7 @@ struct runtime {
   std::shared_ptr<gate_stats> gate = std::make_shared<gate_stats>();
   std::shared_ptr<hub_stats> hub = std::make_shared<hub_stats>();
   std::shared_ptr<port_stats> port = std::make_shared<port_stats>();
+  std::shared_ptr<sweeper_stats> sweeper = std::make_shared<sweeper_stats>();
 };
 
 /// Spawns the node's actors in `sys`. Fills in `deps.now` and `deps.writer_id` when empty.

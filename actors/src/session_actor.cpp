@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "entity_traits.hpp"
+#include "file_reads.hpp"
 #include "hibiki/core/log.hpp"
 #include "hibiki/core/protocol.hpp"
 #include "hibiki/metrics/registry.hpp"
@@ -16,6 +17,7 @@
 #include "people.hpp"
 #include "people_reads.hpp"
 #include "reads.hpp"
+#include "token.hpp"
 
 namespace hibiki::actors {
 
@@ -853,6 +855,129 @@ class session_actor : public caf::event_based_actor {
               if (moved.err) return answer(id, moved);
               answer(id, std::move(*reply));
             }));
+  }
+
+  // ---- files: the node signs URLs and checks the store; the bytes never come here -------------
+  //
+  // request_upload: the room records the pending upload under a random object key, then the
+  // session signs a PUT for exactly that size and type. complete_upload: the room checks the
+  // upload is the caller's and still pending and gives its key; the store's HEAD (io thread) must
+  // show an object of the size asked for; then the room completes it (message + file_uploaded).
+  // get_file / list_files read the room_files read model (members only).
+
+  /// The object store, or null after answering `unavailable`.
+  persistence::object_store* store_or_refuse(std::int64_t id) {
+    if (auto* store = ctx_->objects.get()) return store;
+    answer(id, command_reply::fail(errc::unavailable, "files are not enabled on this server"));
+    return nullptr;
+  }
+
+  std::chrono::system_clock::time_point wall_now() const {
+    return std::chrono::system_clock::time_point{std::chrono::seconds{ctx_->now()}};
+  }
+
+  void handle(std::int64_t id, protocol::request_upload_req& req) {
+    if (refuse_if_stopping(id)) return;
+    if (store_or_refuse(id) == nullptr) return;
+    // Checked here too, so that a name that is not UTF-8 never reaches the command codec.
+    if (auto st = room::check_filename(req.filename); !st) {
+      return answer(id, command_reply::fail(st.error()));
+    }
+    room::request_upload cmd{account_,
+                             std::move(req.filename),
+                             req.size,
+                             std::move(req.content_type),
+                             ctx_->options.max_file_size,
+                             random_object_key(req.room.value),
+                             ctx_->now()};
+    const auto now = cmd.now;
+    to_room(req.room, std::move(cmd), make_reply([this, id, now](command_reply& r) {
+              if (r.err) return answer(id, r);
+              const auto expires_at = r.fields.value("expires_at", std::int64_t{0});
+              auto url = ctx_->objects->presign_put(
+                  r.fields.value("object_key", ""), r.fields.value("size", std::uint64_t{0}),
+                  r.fields.value("content_type", ""), std::chrono::seconds{expires_at - now},
+                  std::chrono::system_clock::time_point{std::chrono::seconds{now}});
+              if (!url) return answer(id, command_reply::fail(url.error()));
+              answer(id, command_reply::ok({{"file_id", r.fields.value("file_id", 0)},
+                                            {"upload_url", url->url},
+                                            {"expires_at", expires_at}}));
+            }));
+  }
+
+  void handle(std::int64_t id, protocol::complete_upload_req& req) {
+    if (refuse_if_stopping(id)) return;
+    if (store_or_refuse(id) == nullptr) return;
+    const auto room = req.room;
+    const auto file = req.file;
+    to_room(room, room::check_upload{account_, file, ctx_->now()},
+            make_reply([this, id, room, file](command_reply& r) {
+              if (r.err) return answer(id, r);
+              stored_then_complete(id, room, file, r.fields.value("object_key", ""),
+                                   r.fields.value("size", std::uint64_t{0}));
+            }));
+  }
+
+  /// HEADs the object on an io thread; completes the upload when it is there with `size` bytes.
+  void stored_then_complete(std::int64_t id, room_id room, file_id file, std::string key,
+                            std::uint64_t size) {
+    auto reply = make_reply([this, id, room, file](command_reply& r) {
+      if (r.err) return answer(id, r);
+      to_room(room,
+              room::complete_upload{account_, file, r.fields.value("size", std::uint64_t{0}),
+                                    ctx_->now(), name_, ""},
+              reply_to_client(id));
+    });
+    ctx_->deps.io->post([store = ctx_->objects, key = std::move(key), size, reply] {
+      command_reply r;
+      try {
+        auto info = store->head(key);
+        if (info) {
+          r = command_reply::ok({{"size", info->size}});
+        } else if (info.error().code == errc::not_found) {
+          r = command_reply::fail(errc::bad_request,
+                                  "nothing was uploaded for this file yet: PUT its " +
+                                      std::to_string(size) +
+                                      " bytes to upload_url first, then complete_upload");
+        } else {
+          r = command_reply::fail(errc::unavailable, info.error().message);
+        }
+      } catch (const std::exception& ex) {
+        r = command_reply::fail(errc::unavailable, ex.what());
+      }
+      reply(std::move(r));
+    });
+  }
+
+  /// The shard a room's rows are written on (its read barrier).
+  barrier room_barrier(room_id room) const {
+    return {ctx_->deps.shards->partition_of(entity_of(room))};
+  }
+
+  void handle(std::int64_t id, protocol::get_file_req& req) {
+    if (req.download_url && store_or_refuse(id) == nullptr) return;
+    read(id, room_barrier(req.room),
+         [account = account_, req, store = ctx_->objects,
+          now = wall_now()](persistence::read_store& reads) {
+           auto row = read_file_row(reads, account, req.room, req.file);
+           if (!row) return command_reply::fail(row.error());
+           nlohmann::json fields;
+           if (req.download_url) {
+             // Chatwork's download links last 30 seconds.
+             auto url = store->presign_get(row->value("object_key", ""), row->value("filename", ""),
+                                           std::chrono::seconds{30}, now);
+             if (!url) return command_reply::fail(url.error());
+             fields["download_url"] = url->url;
+           }
+           fields["file"] = file_object_of(std::move(*row));
+           return command_reply::ok(std::move(fields));
+         });
+  }
+
+  void handle(std::int64_t id, protocol::list_files_req& req) {
+    read(id, room_barrier(req.room), [account = account_, req](persistence::read_store& reads) {
+      return read_file_list(reads, account, req.room, req.account);
+    });
   }
 
   void on_closed() {

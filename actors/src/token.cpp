@@ -48,6 +48,10 @@ std::string random_token() {
   return random_hex(32);
 }
 
+std::string random_object_key(std::uint64_t room) {
+  return "rooms/" + std::to_string(room) + "/" + random_hex(16);
+}
+
 std::string random_writer_id() {
   return random_hex(8);
 }

@@ -261,6 +261,9 @@ int main(int argc, char** argv) {
   }
   opening->set_step("starting the node");
   auto node_options = cli::to_node_options(options);
+  // The node signs the file store's URLs and checks its objects (the same store the gateway
+  // serves when it is the directory store).
+  node_options.objects = *objects;
   node_options.metrics = metrics;
   auto node = actors::node::start(std::move(*backend), node_options);
   if (!node) {

@@ -59,10 +59,12 @@ room::room_type read_room_type(field_reader& r, std::string_view key) {
 
 constexpr const char* room_type_name(const room::event& e) {
   constexpr const char* names[] = {
-      "room.room_created",   "room.member_added",        "room.member_removed",
-      "room.message_posted", "room.message_edited",      "room.message_deleted",
-      "room.read_marked",    "room.room_updated",        "room.room_deleted",
-      "room.task_added",     "room.task_status_changed", "room.unread_marked"};
+      "room.room_created",     "room.member_added",        "room.member_removed",
+      "room.message_posted",   "room.message_edited",      "room.message_deleted",
+      "room.read_marked",      "room.room_updated",        "room.room_deleted",
+      "room.task_added",       "room.task_status_changed", "room.unread_marked",
+      "room.upload_requested", "room.file_uploaded",       "room.upload_expired",
+      "room.file_removed"};
   static_assert(std::variant_size_v<room::event> == std::size(names));
   return names[e.index()];
 }
@@ -146,6 +148,29 @@ void put_fields(json& j, const room::unread_marked& e) {
   j["up_to"] = e.up_to.value;
 }
 
+void put_fields(json& j, const room::upload_requested& e) {
+  j["id"] = e.id.value;
+  j["account"] = e.account.value;
+  j["filename"] = e.filename;
+  j["size"] = e.size;
+  j["content_type"] = e.content_type;
+  j["object_key"] = e.object_key;
+  j["time"] = e.time;
+  j["expires_at"] = e.expires_at;
+}
+void put_fields(json& j, const room::file_uploaded& e) {
+  j["id"] = e.id.value;
+  j["message"] = e.message.value;
+  j["time"] = e.time;
+}
+void put_fields(json& j, const room::upload_expired& e) {
+  j["id"] = e.id.value;
+  j["time"] = e.time;
+}
+void put_fields(json& j, const room::file_removed& e) {
+  j["id"] = e.id.value;
+}
+
 room::limit_type read_limit_type(field_reader& r, std::string_view key) {
   auto t = room::parse_limit_type(r.str(key));
   if (!t) r.miss(key);
@@ -205,6 +230,23 @@ result<room::event> read_room_event(const std::string& type, field_reader& r) {
   } else if (type == "room.task_status_changed") {
     e = room::task_status_changed{r.id<task_id>("id"), read_task_status(r, "status"),
                                   r.id<account_id>("by"), r.i64("time")};
+  } else if (type == "room.upload_requested") {
+    room::upload_requested u;
+    u.id = r.id<file_id>("id");
+    u.account = r.id<account_id>("account");
+    u.filename = r.str("filename");
+    u.size = r.u64("size");
+    u.content_type = r.str("content_type");
+    u.object_key = r.str("object_key");
+    u.time = r.i64("time");
+    u.expires_at = r.i64("expires_at");
+    e = std::move(u);
+  } else if (type == "room.file_uploaded") {
+    e = room::file_uploaded{r.id<file_id>("id"), r.id<message_id>("message"), r.i64("time")};
+  } else if (type == "room.upload_expired") {
+    e = room::upload_expired{r.id<file_id>("id"), r.i64("time")};
+  } else if (type == "room.file_removed") {
+    e = room::file_removed{r.id<file_id>("id")};
   } else {
     return hibiki::error{errc::bad_request, "unknown room event type \"" + type + "\""};
   }

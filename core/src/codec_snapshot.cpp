@@ -37,6 +37,16 @@ constexpr const char* user_snapshot_type = "user.snapshot";
   return true;
 }();
 
+/// room.snapshot v3 added the shared files ("files", "last_file"). A v2 snapshot was written
+/// before rooms had files.
+[[maybe_unused]] const bool room_snapshot_v3 = [] {
+  register_upcaster(room_snapshot_type, 2, [](json& j) {
+    j["files"] = json::array();
+    j["last_file"] = 0;
+  });
+  return true;
+}();
+
 /// user.snapshot v3 added the profile, the `my` room and the owned contact pairs, and made the
 /// REST fetch positions ("fetch_cursors") a field every snapshot has. A v2 snapshot was written
 /// before profiles, `my` rooms and contacts existed: an empty profile, no `my` room yet (it is
@@ -95,7 +105,9 @@ result<room::state> read_room(const json& doc) {
   const auto* dedupe = r.array("dedupe");
   const auto* tasks = r.array("tasks");
   const auto* mentions = r.array("mentions");
+  const auto* files = r.array("files");
   s.last_task = r.id<task_id>("last_task");
+  s.last_file = r.id<file_id>("last_file");
   if (!r.ok()) return r.failure(room_snapshot_type);
 
   const hibiki::error corrupt{errc::bad_request, "room.snapshot: malformed entry"};
@@ -178,6 +190,41 @@ result<room::state> read_room(const json& doc) {
       accounts.push_back(account_id{*n});
     }
     s.mentions[message_id{*id}] = std::move(accounts);
+  }
+  for (const auto& f : *files) {
+    // [id, account, filename, size, content_type, object_key, requested_at, expires_at, status,
+    //  message, upload_time, upload_seq, hidden_at]
+    if (!is_tuple(f, 13) || !f[2].is_string() || !f[4].is_string() || !f[5].is_string() ||
+        !f[8].is_string()) {
+      return corrupt;
+    }
+    namespace d = hibiki::detail;
+    auto id = d::as_u64(f[0]);
+    auto account = d::as_u64(f[1]);
+    auto size = d::as_u64(f[3]);
+    auto requested = d::as_i64(f[6]);
+    auto expires = d::as_i64(f[7]);
+    auto status = room::parse_file_status(f[8].get<std::string>());
+    auto message = d::as_u64(f[9]);
+    auto uploaded = d::as_i64(f[10]);
+    auto upload_seq = d::as_u64(f[11]);
+    auto hidden = d::as_i64(f[12]);
+    if (!id || !account || !size || !requested || !expires || !status || !message || !uploaded ||
+        !upload_seq || !hidden) {
+      return corrupt;
+    }
+    s.files[file_id{*id}] = room::shared_file{account_id{*account},
+                                              f[2].get<std::string>(),
+                                              *size,
+                                              f[4].get<std::string>(),
+                                              f[5].get<std::string>(),
+                                              *requested,
+                                              *expires,
+                                              *status,
+                                              message_id{*message},
+                                              *uploaded,
+                                              *upload_seq,
+                                              *hidden};
   }
   room::count_open_tasks(s);
   return s;
@@ -274,6 +321,13 @@ bytes encode_snapshot(const room::state& s) {
     for (const auto a : accounts) list.push_back(a.value);
     mentions.push_back(json::array({id.value, std::move(list)}));
   }
+  json files = json::array();
+  for (const auto& [id, f] : s.files) {
+    files.push_back(
+        json::array({id.value, f.account.value, f.filename, f.size, f.content_type, f.object_key,
+                     f.requested_at, f.expires_at, std::string(room::to_string(f.status)),
+                     f.message.value, f.upload_time, f.upload_seq, f.hidden_at}));
+  }
   json j{{"t", room_snapshot_type},
          {"v", current_version(room_snapshot_type)},
          {"id", s.id.value},
@@ -291,7 +345,9 @@ bytes encode_snapshot(const room::state& s) {
          {"dedupe", std::move(dedupe)},
          {"tasks", std::move(tasks)},
          {"last_task", s.last_task.value},
-         {"mentions", std::move(mentions)}};
+         {"mentions", std::move(mentions)},
+         {"files", std::move(files)},
+         {"last_file", s.last_file.value}};
   return detail::to_cbor(j);
 }
 

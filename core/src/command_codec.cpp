@@ -308,9 +308,39 @@ std::string encode_command(const room::command& cmd) {
                     {"members", ids(c.members)},
                     {"readonly", ids(c.readonly)}};
           },
+          [](const room::request_upload& c) -> json {
+            return {{"t", "room.request_upload"},     {"actor", c.actor.value},
+                    {"filename", c.filename},         {"size", c.size},
+                    {"content_type", c.content_type}, {"max_size", c.max_size},
+                    {"object_key", c.object_key},     {"now", c.now}};
+          },
+          [](const room::check_upload& c) -> json {
+            return {{"t", "room.check_upload"},
+                    {"actor", c.actor.value},
+                    {"file", c.file.value},
+                    {"now", c.now}};
+          },
+          [](const room::complete_upload& c) -> json {
+            return {{"t", "room.complete_upload"},
+                    {"actor", c.actor.value},
+                    {"file", c.file.value},
+                    {"stored_size", c.stored_size},
+                    {"now", c.now},
+                    {"author_name", c.author_name},
+                    {"message", c.message}};
+          },
+          [](const room::retire_file& c) -> json {
+            return {{"t", "room.retire_file"},
+                    {"file", c.file.value},
+                    {"now", c.now},
+                    {"grace", c.grace}};
+          },
+          [](const room::forget_file& c) -> json {
+            return {{"t", "room.forget_file"}, {"file", c.file.value}};
+          },
       },
       cmd);
-  return j.dump();
+  return detail::dump(j);
 }
 
 std::string encode_command(const user::command& cmd) {
@@ -527,6 +557,46 @@ result<room::command> decode_room_command(std::string_view text) {
       c.status = room::parse_task_status(*text);
       if (!c.status) return hibiki::error{errc::bad_request, "bad command field status"};
     }
+    return finish<room::command>(r, c);
+  }
+  if (t == "room.request_upload") {
+    room::request_upload c;
+    c.actor = account_id{r.u64("actor")};
+    c.filename = r.str("filename");
+    c.size = r.u64("size");
+    c.content_type = r.str("content_type");
+    c.max_size = r.u64("max_size");
+    c.object_key = r.str("object_key");
+    c.now = r.i64("now");
+    return finish<room::command>(r, std::move(c));
+  }
+  if (t == "room.check_upload") {
+    room::check_upload c;
+    c.actor = account_id{r.u64("actor")};
+    c.file = file_id{r.u64("file")};
+    c.now = r.i64("now");
+    return finish<room::command>(r, c);
+  }
+  if (t == "room.complete_upload") {
+    room::complete_upload c;
+    c.actor = account_id{r.u64("actor")};
+    c.file = file_id{r.u64("file")};
+    c.stored_size = r.u64("stored_size");
+    c.now = r.i64("now");
+    c.author_name = r.str("author_name");
+    c.message = r.str("message");
+    return finish<room::command>(r, std::move(c));
+  }
+  if (t == "room.retire_file") {
+    room::retire_file c;
+    c.file = file_id{r.u64("file")};
+    c.now = r.i64("now");
+    c.grace = r.i64("grace");
+    return finish<room::command>(r, c);
+  }
+  if (t == "room.forget_file") {
+    room::forget_file c;
+    c.file = file_id{r.u64("file")};
     return finish<room::command>(r, c);
   }
   return hibiki::error{errc::bad_request, "unknown room command " + t};

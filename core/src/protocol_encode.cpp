@@ -92,7 +92,11 @@ std::string_view op_name(const request_body& body) {
                                         "incoming_requests",
                                         "accept_contact",
                                         "reject_contact",
-                                        "contacts"};
+                                        "contacts",
+                                        "request_upload",
+                                        "complete_upload",
+                                        "get_file",
+                                        "list_files"};
   static_assert(std::variant_size_v<request_body> == std::size(names));
   return names[body.index()];
 }

@@ -332,6 +332,27 @@ request_body parse_body(std::string_view op, const json& j) {
   if (op == "accept_contact") return accept_contact_req{id_field<account_id>(j, "request_id")};
   if (op == "reject_contact") return reject_contact_req{id_field<account_id>(j, "request_id")};
   if (op == "contacts") return list_contacts_req{};
+  if (op == "request_upload") {
+    request_upload_req r;
+    r.room = id_field<room_id>(j, "room_id");
+    r.filename = string_field(j, "filename");
+    const auto& size = required(j, "size");
+    auto n = size.is_number_integer() ? detail::as_u64(size) : std::nullopt;
+    if (!n) reject("size must be an integer number of bytes");
+    r.size = *n;
+    r.content_type = string_field(j, "content_type");
+    return r;
+  }
+  if (op == "complete_upload") {
+    return complete_upload_req{id_field<room_id>(j, "room_id"), id_field<file_id>(j, "file_id")};
+  }
+  if (op == "get_file") {
+    return get_file_req{id_field<room_id>(j, "room_id"), id_field<file_id>(j, "file_id"),
+                        optional_bool(j, "download_url").value_or(false)};
+  }
+  if (op == "list_files") {
+    return list_files_req{id_field<room_id>(j, "room_id"), optional_account(j, "account_id")};
+  }
   reject("unknown op \"" + std::string(op) + "\"");
 }
 

@@ -25,6 +25,10 @@ const char* table_name(table t) {
       return "contacts";
     case table::contact_requests:
       return "contact_requests";
+    case table::room_files:
+      return "room_files";
+    case table::file_chores:
+      return "file_chores";
   }
   return "unknown";
 }
@@ -81,6 +85,15 @@ std::string contact_request_key(account_id to, account_id from) {
 }
 std::string contact_requests_prefix(account_id to) {
   return be64(to.value);
+}
+std::string room_file_key(room_id r, file_id f) {
+  return be64(r.value) + be64(f.value);
+}
+std::string room_files_prefix(room_id r) {
+  return be64(r.value);
+}
+std::string file_chore_key(room_id r, file_id f) {
+  return be64(r.value) + be64(f.value);
 }
 
 }  // namespace hibiki::read_model

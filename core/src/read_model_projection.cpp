@@ -90,7 +90,69 @@ void project_tasks(const room::state& before, const room::event& e, const room::
   }
 }
 
+/// The room_files and file_chores rows of the files `e` changed: a visible file has its
+/// room_files row; a pending, hidden or expired one its file_chores row; a forgotten one neither.
+void project_files(const room::state& before, const room::event& e, const room::state& after,
+                   std::vector<row_op>& ops) {
+  std::set<file_id> changed;
+  std::visit(
+      [&](const auto& ev) {
+        using T = std::decay_t<decltype(ev)>;
+        if constexpr (std::is_same_v<T, room::upload_requested> ||
+                      std::is_same_v<T, room::file_uploaded> ||
+                      std::is_same_v<T, room::upload_expired> ||
+                      std::is_same_v<T, room::file_removed>) {
+          changed.insert(ev.id);
+        } else if constexpr (std::is_same_v<T, room::message_deleted> ||
+                             std::is_same_v<T, room::room_deleted>) {
+          for (const auto& [id, f] : before.files) {
+            auto it = after.files.find(id);
+            if (it != after.files.end() && it->second.status != f.status) changed.insert(id);
+          }
+        }
+      },
+      e);
+  for (const auto id : changed) {
+    auto it = after.files.find(id);
+    const room::shared_file* f = it == after.files.end() ? nullptr : &it->second;
+    const auto file_key = room_file_key(after.id, id);
+    const auto chore_key = file_chore_key(after.id, id);
+    if (f != nullptr && f->status == room::file_status::uploaded) {
+      ops.push_back({table::room_files, file_key, detail::dump(file_row(id, *f))});
+      ops.push_back({table::file_chores, chore_key, std::nullopt});
+      continue;
+    }
+    ops.push_back({table::room_files, file_key, std::nullopt});
+    if (f == nullptr) {
+      ops.push_back({table::file_chores, chore_key, std::nullopt});
+      continue;
+    }
+    const auto due = f->status == room::file_status::pending ? f->expires_at : f->hidden_at;
+    ops.push_back({table::file_chores, chore_key,
+                   detail::dump(json{{"room_id", after.id.value},
+                                     {"file_id", id.value},
+                                     {"status", std::string(room::to_string(f->status))},
+                                     {"due", due}})});
+  }
+}
+
 }  // namespace
+
+json file_object(file_id id, const room::shared_file& f) {
+  return json{{"file_id", id.value},
+              {"account_id", f.account.value},
+              {"message_id", protocol::to_wire(f.message)},
+              {"filename", f.filename},
+              {"size", f.size},
+              {"upload_time", f.upload_time}};
+}
+
+json file_row(file_id id, const room::shared_file& f) {
+  auto j = file_object(id, f);
+  j["content_type"] = f.content_type;
+  j["object_key"] = f.object_key;
+  return j;
+}
 
 std::optional<nlohmann::json> push_frame(const room::state& before, const room::event& e,
                                          const room::state& after) {
@@ -146,8 +208,16 @@ std::optional<nlohmann::json> push_frame(const room::state& before, const room::
           auto j = room_event(added ? "task_added" : "task_updated", after);
           j["task"] = task_object(after.id, ev.id, it->second);
           return j;
+        } else if constexpr (std::is_same_v<T, room::file_uploaded>) {
+          auto it = after.files.find(ev.id);
+          if (it == after.files.end()) return std::nullopt;
+          auto j = room_event("file_uploaded", after);
+          j["file"] = file_object(ev.id, it->second);
+          return j;
         } else {
-          return std::nullopt;  // read_marked: the reader's own connections get a `read` reply
+          // read_marked: the reader's own connections get a `read` reply. upload_requested,
+          // upload_expired, file_removed: only the uploader and the sweeper care.
+          return std::nullopt;
         }
       },
       e);
@@ -177,6 +247,7 @@ std::vector<row_op> project(const room::state& before, const room::event& e,
     }
   }
   project_tasks(before, e, after, ops);
+  project_files(before, e, after, ops);
   project_members(before, after, ops);
   return ops;
 }

@@ -25,7 +25,7 @@ json room_info(const room::state& s, account_id viewer) {
               {"task_num", room::task_num(s)},
               {"mytask_num", room::mytask_num(s, viewer)},
               // Files come later; Chatwork's field is there so clients can rely on it.
-              {"file_num", 0},
+              {"file_num", room::file_num(s)},
               {"last_update_time", room::last_update_time(s)},
               {"last_seq", s.seq}};
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "hibiki/core/room.hpp"
+#include "room_file_rules.hpp"
 
 namespace hibiki::room {
 
@@ -100,9 +101,11 @@ void apply_one(state& s, const message_posted& e) {
   if (!e.mentions.empty()) s.mentions[e.id] = e.mentions;
   if (auto it = s.members.find(e.author); it != s.members.end()) advance_cursor(it->second, e.id);
   add_mentions(s, e.id, e.mentions);
-  // A message a client did not send itself (a task's) has no client_msg_id to retry with.
-  if (!e.client_msg_id.empty())
+  // A message a client did not send itself (a task's, a file's) has no client_msg_id to retry
+  // with (complete_upload is idempotent by its file id).
+  if (!e.client_msg_id.empty()) {
     remember(s, dedupe_key(e.author, e.client_msg_id), sent_receipt{e.id, s.seq});
+  }
 }
 
 void apply_one(state& s, const message_edited& e) {
@@ -123,6 +126,7 @@ void apply_one(state& s, const message_deleted& e) {
   insert_sorted(s.deleted, e.id);
   s.mentions.erase(e.id);
   remove_mentions(s, e.id);
+  detail::hide_files_of_message(s, e.id, e.time);
 }
 
 void apply_one(state& s, const read_marked& e) {
@@ -137,8 +141,9 @@ void apply_one(state& s, const room_updated& e) {
   s.icon_preset = e.icon_preset;
 }
 
-void apply_one(state& s, const room_deleted&) {
+void apply_one(state& s, const room_deleted& e) {
   s.removed = true;
+  detail::hide_all_files(s, e.time);
   s.members.clear();
   s.tasks.clear();
   s.open_tasks.clear();
@@ -182,10 +187,25 @@ void apply_one(state& s, const unread_marked& e) {
   }
 }
 
+void apply_one(state& s, const upload_requested& e) {
+  detail::apply_file(s, e);
+}
+void apply_one(state& s, const file_uploaded& e) {
+  detail::apply_file(s, e);
+}
+void apply_one(state& s, const upload_expired& e) {
+  detail::apply_file(s, e);
+}
+void apply_one(state& s, const file_removed& e) {
+  detail::apply_file(s, e);
+}
+
 }  // namespace
 
 bool is_visible(const event& e) {
-  return !std::holds_alternative<read_marked>(e) && !std::holds_alternative<unread_marked>(e);
+  return !std::holds_alternative<read_marked>(e) && !std::holds_alternative<unread_marked>(e) &&
+         !std::holds_alternative<upload_requested>(e) &&
+         !std::holds_alternative<upload_expired>(e) && !std::holds_alternative<file_removed>(e);
 }
 
 const member_state* state::member(account_id a) const {

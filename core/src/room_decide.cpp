@@ -6,6 +6,7 @@
 #include <string>
 
 #include "hibiki/core/room.hpp"
+#include "room_file_rules.hpp"
 
 namespace hibiki::room {
 
@@ -46,21 +47,6 @@ status check_text(std::string_view text, std::string_view field, std::size_t min
 /// The key of the idempotency window: one account's client ids never collide with another's.
 std::string dedupe_key(account_id a, std::string_view client_msg_id) {
   return std::to_string(a.value) + ":" + std::string(client_msg_id);
-}
-
-/// Mentions that can notify someone: current members other than the author. `[toall]` mentions
-/// every member; `[To:id]` and replies `[rp aid=id ...]` the accounts they name.
-std::vector<account_id> member_mentions(const state& s, std::string_view body, account_id author) {
-  auto mentions = parse_mentions(body);
-  std::erase_if(mentions, [&](account_id a) { return a == author || s.member(a) == nullptr; });
-  if (mentions_all(body)) {
-    for (const auto& [a, m] : s.members) {
-      if (a != author && std::find(mentions.begin(), mentions.end(), a) == mentions.end()) {
-        mentions.push_back(a);
-      }
-    }
-  }
-  return mentions;
 }
 
 bool has_admin(const std::map<account_id, role>& roles) {
@@ -190,7 +176,7 @@ result<decision> decide_send(const state& s, const member_state& actor, const se
   e.body = c.body;
   e.client_msg_id = c.client_msg_id;
   e.time = c.now;
-  e.mentions = member_mentions(s, c.body, c.actor);
+  e.mentions = detail::member_mentions(s, c.body, c.actor);
   e.author_name = c.author_name;
   auto d = single(std::move(e));
   // self_unread: the author's cursor goes back to where it was, so the new message is unread.
@@ -217,8 +203,8 @@ result<decision> decide_edit(const state& s, const member_state& actor, const ed
   auto meta = own_message(s, actor, c.actor, c.message);
   if (!meta) return meta.error();
   if (auto st = check_body(c.body); !st) return st.error();
-  return single(
-      message_edited{c.message, c.body, c.now, member_mentions(s, c.body, c.actor), c.author_name});
+  return single(message_edited{c.message, c.body, c.now,
+                               detail::member_mentions(s, c.body, c.actor), c.author_name});
 }
 
 result<decision> decide_delete(const state& s, const member_state& actor, const delete_message& c) {
@@ -355,7 +341,7 @@ result<decision> decide_add_task(const state& s, const member_state& actor, cons
   shown.author = c.actor;
   shown.body = task_message_body(assignees, c.body);
   shown.time = c.now;
-  shown.mentions = member_mentions(s, shown.body, c.actor);
+  shown.mentions = detail::member_mentions(s, shown.body, c.actor);
   shown.author_name = c.author_name;
   decision d;
   d.events.push_back(shown);
@@ -404,9 +390,31 @@ account_id actor_of(const command& cmd) {
 
 }  // namespace
 
+namespace detail {
+
+/// Mentions that can notify someone: current members other than the author. `[toall]` mentions
+/// every member; `[To:id]` and replies `[rp aid=id ...]` the accounts they name.
+std::vector<account_id> member_mentions(const state& s, std::string_view body, account_id author) {
+  auto mentions = parse_mentions(body);
+  std::erase_if(mentions, [&](account_id a) { return a == author || s.member(a) == nullptr; });
+  if (mentions_all(body)) {
+    for (const auto& [a, m] : s.members) {
+      if (a != author && std::find(mentions.begin(), mentions.end(), a) == mentions.end()) {
+        mentions.push_back(a);
+      }
+    }
+  }
+  return mentions;
+}
+
+}  // namespace detail
+
 result<decision> decide(const state& s, const command& cmd) {
   if (const auto* c = std::get_if<create_room>(&cmd)) return decide_create(s, *c);
   if (!s.created) return fail(errc::not_found, "no such room");
+  // The sweeper's commands: the node asks, and a deleted room's files are swept too.
+  if (const auto* c = std::get_if<retire_file>(&cmd)) return detail::decide_retire_file(s, *c);
+  if (const auto* c = std::get_if<forget_file>(&cmd)) return detail::decide_forget_file(s, *c);
   if (s.removed) return fail(errc::not_found, "the room was deleted");
   const account_id actor_id = actor_of(cmd);
   const member_state* actor = s.member(actor_id);
@@ -444,6 +452,14 @@ result<decision> decide(const state& s, const command& cmd) {
           return decide_task_status(s, c);
         } else if constexpr (std::is_same_v<T, mark_unread>) {
           return decide_mark_unread(s, *actor, c);
+        } else if constexpr (std::is_same_v<T, request_upload>) {
+          return detail::decide_request_upload(s, *actor, c);
+        } else if constexpr (std::is_same_v<T, check_upload>) {
+          return detail::decide_check_upload(s, *actor, c);
+        } else if constexpr (std::is_same_v<T, complete_upload>) {
+          return detail::decide_complete_upload(s, *actor, c);
+        } else if constexpr (std::is_same_v<T, retire_file> || std::is_same_v<T, forget_file>) {
+          return fail(errc::internal, "unreachable");
         } else if constexpr (std::is_same_v<T, get_task>) {
           auto t = find_task(s, c.task);
           if (!t) return t.error();

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -93,6 +95,10 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
         return task_status();
       case rest_endpoint::my_tasks:
         return my_tasks();
+      case rest_endpoint::files_list:
+        return files_list();
+      case rest_endpoint::file_get:
+        return file_get();
       case rest_endpoint::messages_list:
         return messages_list();
       case rest_endpoint::messages_post:
@@ -616,6 +622,64 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
         {"status", *status}},
        [self = shared_from_this()](json&) {
          self->finish(ok_json({{"task_id", self->route_.task.value}}));
+       });
+  }
+
+  // ---- files --------------------------------------------------------------------------------
+
+  /// Answers `files` (ws-protocol file objects) in Chatwork's shape, each naming its uploader
+  /// (their current names, from get_accounts). `single`: one object, with `download_url` when
+  /// given; otherwise a list, 204 when empty as Chatwork answers.
+  void answer_files(json files, bool single, std::optional<std::string> download_url) {
+    if (!single && files.empty()) return finish({204, {}});
+    std::vector<std::uint64_t> ids;
+    for (const auto& f : files) ids.push_back(f.at("account_id").get<std::uint64_t>());
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    op({{"op", "get_accounts"}, {"account_ids", ids}},
+       [self = shared_from_this(), files = std::move(files), single,
+        download_url = std::move(download_url)](json& r) {
+         std::map<std::uint64_t, std::string> names;
+         for (const auto& a : r["accounts"])
+           names[a.at("account_id").get<std::uint64_t>()] = a.value("name", "");
+         json out = json::array();
+         for (const auto& f : files)
+           out.push_back(
+               chatwork_file(f, names[f.at("account_id").get<std::uint64_t>()], self->images_));
+         if (!single) return self->finish(ok_json(out));
+         auto one = std::move(out.at(0));
+         if (download_url) one["download_url"] = *download_url;
+         self->finish(ok_json(one));
+       });
+  }
+
+  void files_list() {
+    json request{{"op", "list_files"}, {"room_id", route_.room.value}};
+    if (auto v = param("account_id")) {
+      auto id = parse_account_param("account_id", *v);
+      if (!id) return finish(rest_error(400, id.error().message));
+      request["account_id"] = id->value;
+    }
+    op(std::move(request), [self = shared_from_this()](json& r) {
+      self->answer_files(std::move(r.at("files")), false, std::nullopt);
+    });
+  }
+
+  void file_get() {
+    bool with_url = false;
+    if (auto v = param("create_download_url"); v && !v->empty()) {
+      auto flag = parse_flag("create_download_url", *v);
+      if (!flag) return finish(rest_error(400, flag.error().message));
+      with_url = *flag;
+    }
+    op({{"op", "get_file"},
+        {"room_id", route_.room.value},
+        {"file_id", route_.file.value},
+        {"download_url", with_url}},
+       [self = shared_from_this()](json& r) {
+         std::optional<std::string> url;
+         if (r.contains("download_url")) url = r["download_url"].get<std::string>();
+         self->answer_files(json::array({r.at("file")}), true, std::move(url));
        });
   }
 

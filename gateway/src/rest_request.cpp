@@ -35,6 +35,8 @@ constexpr std::array<std::string_view, rest_endpoint_count> endpoint_names{"me",
                                                                            "task_get",
                                                                            "task_status",
                                                                            "my_tasks",
+                                                                           "files_list",
+                                                                           "file_get",
                                                                            "unknown"};
 
 hibiki::error bad(std::string message) {
@@ -191,6 +193,24 @@ result<rest_route> route_tasks(std::string_view method, const std::vector<std::s
   return r;
 }
 
+/// /rooms/{id}/files and /rooms/{id}/files/{file_id}. Uploading through the API (POST) is not
+/// served yet: clients upload with request_upload and a pre-signed URL.
+template <typename Unknown>
+result<rest_route> route_files(std::string_view method, const std::vector<std::string_view>& seg,
+                               rest_route r, Unknown unknown) {
+  if (seg.size() > 4) return unknown();
+  if (method != "GET") return not_allowed("GET");
+  if (seg.size() == 3) {
+    r.endpoint = rest_endpoint::files_list;
+    return r;
+  }
+  auto file = parse_wire_id(seg[3]);
+  if (!file) return bad("file_id in the path must be a positive integer below 2^53");
+  r.file = file_id{*file};
+  r.endpoint = rest_endpoint::file_get;
+  return r;
+}
+
 }  // namespace
 
 result<rest_route> route_rest(std::string_view method, std::string_view path) {
@@ -273,6 +293,7 @@ result<rest_route> route_rest(std::string_view method, std::string_view path) {
     return r;
   }
   if (seg[2] == "tasks") return route_tasks(method, seg, r, unknown);
+  if (seg[2] == "files") return route_files(method, seg, r, unknown);
   if (seg[2] != "messages") return unknown();
   if (seg.size() == 3) {
     if (get)

@@ -44,6 +44,8 @@ enum class rest_endpoint : std::uint8_t {
   task_get,         ///< GET /rooms/{id}/tasks/{task_id}
   task_status,      ///< PUT /rooms/{id}/tasks/{task_id}/status
   my_tasks,         ///< GET /my/tasks
+  files_list,       ///< GET /rooms/{id}/files
+  file_get,         ///< GET /rooms/{id}/files/{file_id}
   unknown,          ///< no such endpoint (or a refused request before routing)
 };
 inline constexpr std::size_t rest_endpoint_count =
@@ -79,11 +81,12 @@ struct rest_route {
   /// A contact request's id: the account id of the one who asked.
   account_id request;
   task_id task;
+  file_id file;
 };
 
 /// Routes `method` (after the `?method=` override, upper-case) and `path` (starting with /v2).
 /// Errors: not_found (no such path; the message names the path), bad_request (a room id, message
-/// id, task id or request id in the path that is not a positive integer below 2^53),
+/// id, task id, file id or request id in the path that is not a positive integer below 2^53),
 /// method_not_allowed is reported as errc::conflict with the allowed methods in the message (the
 /// caller answers 405).
 result<rest_route> route_rest(std::string_view method, std::string_view path);

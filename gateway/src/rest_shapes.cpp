@@ -111,7 +111,7 @@ nlohmann::json chatwork_room(const nlohmann::json& l, const rest_images& images)
               {"mention_num", l.value("mention_num", std::uint64_t{0})},
               {"mytask_num", l.value("mytask_num", std::uint64_t{0})},
               {"message_num", l.value("message_num", std::uint64_t{0})},
-              {"file_num", 0},
+              {"file_num", l.value("file_num", std::uint64_t{0})},
               {"task_num", l.value("task_num", std::uint64_t{0})},
               {"icon_path", images.icon(l.value("icon_preset", std::string()))},
               {"last_update_time", l.value("last_update_time", std::int64_t{0})}};
@@ -163,6 +163,19 @@ nlohmann::json chatwork_task(const nlohmann::json& t, bool with_room, const rest
   out["status"] = t.value("status", std::string("open"));
   out["limit_type"] = t.value("limit_type", std::string("none"));
   return out;
+}
+
+nlohmann::json chatwork_file(const nlohmann::json& f, std::string_view uploader_name,
+                             const rest_images& images) {
+  return {{"file_id", f.at("file_id")},
+          {"account",
+           {{"account_id", f.at("account_id")},
+            {"name", std::string(uploader_name)},
+            {"avatar_image_url", images.avatar()}}},
+          {"message_id", f.at("message_id")},
+          {"filename", f.at("filename")},
+          {"filesize", f.at("size")},
+          {"upload_time", f.at("upload_time")}};
 }
 
 }  // namespace hibiki::gateway

@@ -78,4 +78,9 @@ nlohmann::json chatwork_member(const nlohmann::json& member, const nlohmann::jso
 /// posted one).
 nlohmann::json chatwork_task(const nlohmann::json& task, bool with_room, const rest_images& images);
 
+/// Chatwork's file object {file_id, account{account_id, name, avatar_image_url}, message_id,
+/// filename, filesize, upload_time} from a ws-protocol file object and the uploader's name.
+nlohmann::json chatwork_file(const nlohmann::json& file, std::string_view uploader_name,
+                             const rest_images& images);
+
 }  // namespace hibiki::gateway

@@ -25,8 +25,8 @@ inline constexpr const char* snapshots_cf_name = "snapshots";
 /// Kafka backend only: per journal partition, the next offset its index will read.
 inline constexpr const char* journal_offsets_cf_name = "journal_offsets";
 inline constexpr std::array<const char*, read_model::table_count> table_cf_names = {
-    "history", "room_events",   "room_summary", "member_rooms",    "accounts",
-    "tokens",  "account_tasks", "contacts",     "contact_requests"};
+    "history",       "room_events", "room_summary",     "member_rooms", "accounts",   "tokens",
+    "account_tasks", "contacts",    "contact_requests", "room_files",   "file_chores"};
 
 class rocksdb_database {
  public:

@@ -81,7 +81,9 @@ TEST_CASE("read-model table numbers are fixed", "[read_model]") {
                                                   {table::tokens, "tokens"},
                                                   {table::account_tasks, "account_tasks"},
                                                   {table::contacts, "contacts"},
-                                                  {table::contact_requests, "contact_requests"}};
+                                                  {table::contact_requests, "contact_requests"},
+                                                  {table::room_files, "room_files"},
+                                                  {table::file_chores, "file_chores"}};
   REQUIRE(std::size(tables) == static_cast<std::size_t>(table_count));
   for (std::size_t i = 0; i < std::size(tables); ++i) {
     INFO(tables[i].second);

@@ -700,7 +700,10 @@ EVENT_FIELDS = {
     "contact_request": {"request_id", "account_id", "message", "time"},
     "contact_added": {"account_id", "room_id"},
     "account_updated": {"account"},
+    # Files (docs/protocol.md, "Files").
+    "file_uploaded": {"room_id", "seq", "file"},
 }
+FILE_FIELDS = {"file_id", "account_id", "message_id", "filename", "size", "upload_time"}
 TASK_FIELDS = {"task_id", "room_id", "account", "assigned_by_account", "message_id", "body",
                "limit_time", "limit_type", "status", "time", "update_time"}
 MESSAGE_FIELDS = {"message_id", "account_id", "account", "body", "send_time", "update_time",
@@ -751,6 +754,9 @@ def event_shape_error(e):
         if not (isinstance(t["message_id"], str) and (t["message_id"] == "" or
                                                        t["message_id"].isdigit())):
             return "bad task message_id"
+    if e["ev"] == "file_uploaded" and (not isinstance(e["file"], dict)
+                                       or set(e["file"]) != FILE_FIELDS):
+        return "bad file object"
     return None
 
 

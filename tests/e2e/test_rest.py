@@ -357,7 +357,7 @@ def test_errors(server):
     ra.error("GET", f"/rooms/{room}/messages/999", 404)
     ra.error("PUT", f"/rooms/{room}/messages/999", 404, form={"body": "x"})
     assert "no such endpoint" in ra.error("GET", "/nope", 404)
-    ra.error("GET", f"/rooms/{room}/files", 404)
+    ra.error("GET", f"/rooms/{room}/files/1/x", 404)  # the files endpoints: test_files.py
     ra.error("GET", f"/rooms/{room}/link", 404)
     ra.error("GET", f"/rooms/{room}/members/1", 404)
     ra.error("GET", f"/rooms/{room}/tasks/1/x", 404)

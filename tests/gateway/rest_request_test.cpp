@@ -81,9 +81,9 @@ TEST_CASE("REST routes", "[gateway][rest]") {
   CHECK(status->task == task_id{5});
 
   // Not found, bad ids, wrong methods (carried as conflict with the allowed methods).
-  for (const char* p : {"/v2", "/v2/", "/v2/nope", "/v2/rooms/1/files", "/v2/rooms/1/messages/2/x",
-                        "/v2/my", "/v2/me/x", "/v2/contacts/1", "/v2/incoming_requests/1/x",
-                        "/v2/rooms/1/link", "/v2/rooms/1/members/2", "/v2/rooms/1/tasks/2/x",
+  for (const char* p : {"/v2", "/v2/", "/v2/nope", "/v2/rooms/1/messages/2/x", "/v2/my", "/v2/me/x",
+                        "/v2/contacts/1", "/v2/incoming_requests/1/x", "/v2/rooms/1/link",
+                        "/v2/rooms/1/files/2/x", "/v2/rooms/1/members/2", "/v2/rooms/1/tasks/2/x",
                         "/v2/rooms/1/tasks/2/status/x", "/v2/my/tasks/1"}) {
     INFO(p);
     CHECK(route("GET", p).error().code == errc::not_found);
@@ -355,4 +355,37 @@ TEST_CASE("task parameters", "[gateway][rest]") {
   CHECK(endpoint_name(rest_endpoint::task_status) == "task_status");
   CHECK(endpoint_name(rest_endpoint::my_tasks) == "my_tasks");
   CHECK(endpoint_name(rest_endpoint::unknown) == "unknown");
+}
+
+TEST_CASE("the files endpoints route, and POST is not served", "[rest][files]") {
+  auto route = [](std::string_view m, std::string_view p) { return route_rest(m, p); };
+  CHECK(route("GET", "/v2/rooms/12/files")->endpoint == rest_endpoint::files_list);
+  auto one = route("GET", "/v2/rooms/12/files/5");
+  REQUIRE(one.ok());
+  CHECK(one->endpoint == rest_endpoint::file_get);
+  CHECK(one->room == room_id{12});
+  CHECK(one->file == file_id{5});
+  CHECK(route("GET", "/v2/rooms/12/files/0").error().code == errc::bad_request);
+  CHECK(route("GET", "/v2/rooms/12/files/x").error().code == errc::bad_request);
+  CHECK(route("GET", "/v2/rooms/12/files/5/x").error().code == errc::not_found);
+  CHECK(route("POST", "/v2/rooms/12/files").error().code == errc::conflict);  // 405
+  CHECK(route("DELETE", "/v2/rooms/12/files/5").error().code == errc::conflict);
+  CHECK(endpoint_name(rest_endpoint::files_list) == "files_list");
+  CHECK(endpoint_name(rest_endpoint::file_get) == "file_get");
+}
+
+TEST_CASE("a file object in Chatwork's shape", "[rest][files]") {
+  const nlohmann::json file = {{"file_id", 3},       {"account_id", 2},
+                               {"message_id", "17"}, {"filename", "a.pdf"},
+                               {"size", 1234},       {"upload_time", 1796000000}};
+  CHECK(
+      chatwork_file(file, "bob", rest_images{"http://h:1"}) ==
+      nlohmann::json{
+          {"file_id", 3},
+          {"account",
+           {{"account_id", 2}, {"name", "bob"}, {"avatar_image_url", "http://h:1/img/avatar.svg"}}},
+          {"message_id", "17"},
+          {"filename", "a.pdf"},
+          {"filesize", 1234},
+          {"upload_time", 1796000000}});
 }

@@ -649,6 +649,18 @@ const std::vector<option_spec> table = {
        return set_count("max-file-size", v, 1, 5ull << 40, "a number of bytes from 1 to 5 TiB",
                         o.max_file_size);
      }},
+    {"file-grace", "SECONDS",
+     "how long a deleted file's object stays in the store before the sweeper removes it", "86400",
+     [](sv v, options& o) {
+       return set_duration("file-grace", v, 0, 1'000'000'000, "a number of seconds, 0 or more",
+                           o.file_grace);
+     }},
+    {"file-sweep-interval", "SECONDS",
+     "how often the sweeper removes the objects of expired uploads and deleted files", "60",
+     [](sv v, options& o) {
+       return set_duration("file-sweep-interval", v, 1, 1'000'000, "a positive number of seconds",
+                           o.file_sweep_interval);
+     }},
     {"metrics", "true|false",
      "record metrics and serve them on GET /metrics (false: nothing recorded, /metrics 404)",
      "true", [](sv v, options& o) { return set_bool("metrics", v, o.metrics); }},
@@ -1008,6 +1020,9 @@ actors::node_options to_node_options(const daemon_options& o) {
   actors::node_options n;
   static_cast<actors::request_limits&>(n) = o.limits;
   n.snapshot_every = o.snapshot_every;
+  n.max_file_size = o.max_file_size;
+  n.file_grace = o.file_grace;
+  n.file_sweep_interval = o.file_sweep_interval;
   n.passivate_after = std::chrono::duration_cast<std::chrono::milliseconds>(o.passivate_after);
   n.max_live_entities = o.max_live_entities;
   n.breaker = o.breaker;

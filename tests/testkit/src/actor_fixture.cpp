@@ -62,6 +62,10 @@ void actor_fixture::start_runtime() {
   deps.reads = &backend_->reads();
   deps.io = &io_;
   deps.now = [this] { return now; };
+  // The file store's breaker reopens on the test's clock too.
+  deps.object_breaker_now = [this] {
+    return circuit_breaker::time_point{std::chrono::seconds{now}};
+  };
   rt_ = actors::start_runtime(*sys_, std::move(deps), options_);
   run_actors();
 }

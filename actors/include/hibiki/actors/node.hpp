@@ -30,7 +30,8 @@ class registry;
 
 namespace hibiki::persistence {
 class backend;
-}
+class object_store;
+}  // namespace hibiki::persistence
 
 namespace hibiki::actors {
 
@@ -107,6 +108,20 @@ struct node_options : request_limits {
   /// Where requests, send→ack latency, entities, recoveries, breaker state and partition lag are
   /// reported (metrics/README.md); handed on to the backend. Default: null = not recorded.
   std::shared_ptr<metrics::registry> metrics;
+
+  // ---- shared files (docs/protocol.md, "Files") ----
+  /// Where the bytes of shared files live (an S3 bucket or the gateway's directory store); the
+  /// node signs URLs for it and checks objects, behind a breaker with the journal's settings.
+  /// Default: null = the file ops answer `unavailable`.
+  std::shared_ptr<persistence::object_store> objects;
+  /// The largest file a member may upload, in bytes. Default: 100 MiB.
+  std::uint64_t max_file_size = 100ull * 1024 * 1024;
+  /// How often the sweeper looks for expired uploads and hidden files whose objects it removes.
+  /// Default: 60 s.
+  std::chrono::seconds file_sweep_interval{60};
+  /// How long a hidden file's object (its message or room was deleted) stays in the store before
+  /// the sweeper removes it. Default: 24 h.
+  std::chrono::seconds file_grace{24 * 3600};
 };
 
 /// Where a session's outgoing frames go: implemented by the gateway's WebSocket connection.

@@ -128,6 +128,12 @@ struct daemon_options {
   std::string s3_credentials_file;
   /// --max-file-size=BYTES: the largest file a member may upload. Default: 104857600 (100 MiB)
   std::uint64_t max_file_size = 100ull * 1024 * 1024;
+  /// --file-grace=SECONDS: how long the object of a deleted file (its message or room deleted)
+  /// stays in the store before the sweeper removes it. Default: 86400 (24 h)
+  std::chrono::seconds file_grace{24 * 3600};
+  /// --file-sweep-interval=SECONDS: how often the sweeper looks for objects to remove (expired
+  /// uploads, deleted files past their grace). Default: 60
+  std::chrono::seconds file_sweep_interval{60};
 
   /// --metrics=true|false: record metrics and serve GET /metrics. Default: true
   bool metrics = true;

@@ -26,6 +26,8 @@ using room_id = strong_id<struct room_id_tag>;
 using message_id = strong_id<struct message_id_tag>;
 /// The number of a task within its room, from 1 (Chatwork's task_id).
 using task_id = strong_id<struct task_id_tag>;
+/// The number of a shared file within its room, from 1 (Chatwork's file_id).
+using file_id = strong_id<struct file_id_tag>;
 
 /// A per-entity sequence number: journal sequence numbers start at 1 and never go back.
 using seq_nr = std::uint64_t;

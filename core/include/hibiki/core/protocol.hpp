@@ -183,6 +183,29 @@ struct reject_contact_req {
 };
 struct list_contacts_req {};
 
+/// Files through pre-signed URLs: the client PUTs the bytes to `upload_url`, then completes.
+struct request_upload_req {
+  room_id room;
+  std::string filename;
+  std::uint64_t size = 0;
+  std::string content_type;
+};
+struct complete_upload_req {
+  room_id room;
+  file_id file;
+};
+/// One visible file's metadata and, with `download_url`, a pre-signed GET valid 30 seconds.
+struct get_file_req {
+  room_id room;
+  file_id file;
+  bool download_url = false;
+};
+/// The room's visible files, optionally only those one account uploaded.
+struct list_files_req {
+  room_id room;
+  std::optional<account_id> account;
+};
+
 using request_body =
     std::variant<ping_req, auth_req, create_room_req, add_members_req, remove_member_req,
                  leave_room_req, list_rooms_req, send_message_req, edit_message_req,
@@ -191,7 +214,8 @@ using request_body =
                  add_task_req, set_task_status_req, get_task_req, list_tasks_req, my_tasks_req,
                  my_status_req, get_message_req, mark_unread_req, fetch_messages_req, me_req,
                  update_profile_req, get_profiles_req, request_contact_req, incoming_requests_req,
-                 accept_contact_req, reject_contact_req, list_contacts_req>;
+                 accept_contact_req, reject_contact_req, list_contacts_req, request_upload_req,
+                 complete_upload_req, get_file_req, list_files_req>;
 
 struct request {
   std::int64_t id = 0;

@@ -15,6 +15,12 @@
 ///   account_tasks  account|room|task → task object JSON (the tasks assigned to the account)
 ///   contacts       account|other    → {account_id: other, room_id: the pair's direct room}
 ///   contact_requests  to|from       → {account_id: from, message, time}: requests waiting
+///   room_files     room|file        → file row: the file object plus content_type and object_key
+///                                     (visible files only: uploaded, not hidden)
+///   file_chores    room|file        → {room_id, file_id, status, due}: files whose object the
+///                                     sweeper will remove (pending: at `due`, its expiry;
+///                                     hidden: `due` is when it was hidden, plus the grace period;
+///                                     expired: now)
 
 #include <cstdint>
 #include <functional>
@@ -41,9 +47,11 @@ enum class table : std::uint8_t {
   tokens,
   account_tasks,
   contacts,
-  contact_requests
+  contact_requests,
+  room_files,
+  file_chores
 };
-inline constexpr int table_count = 9;
+inline constexpr int table_count = 11;
 const char* table_name(table t);
 
 /// A put (value set) or a delete (value empty) of one row.
@@ -70,6 +78,9 @@ std::string contact_key(account_id a, account_id other);
 std::string contacts_prefix(account_id a);
 std::string contact_request_key(account_id to, account_id from);
 std::string contact_requests_prefix(account_id to);
+std::string room_file_key(room_id r, file_id f);
+std::string room_files_prefix(room_id r);
+std::string file_chore_key(room_id r, file_id f);
 
 // ---- rows --------------------------------------------------------------------------------------
 struct room_summary {
@@ -166,6 +177,13 @@ nlohmann::json members_by_role(const room::state& s);
 nlohmann::json task_object(room_id r, task_id id, const room::task& t);
 /// `list_tasks`: the room's tasks that pass the filters, in task order.
 nlohmann::json task_list(const room::state& s, const room::list_tasks& q);
+
+/// The file object of the protocol: {file_id, account_id, message_id, filename, size,
+/// upload_time}.
+nlohmann::json file_object(file_id id, const room::shared_file& f);
+/// The room_files row: the file object plus {content_type, object_key}, which readers use to
+/// sign a download and never show.
+nlohmann::json file_row(file_id id, const room::shared_file& f);
 
 // ---- projection --------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@
 #include "hibiki/core/ids.hpp"
 #include "hibiki/core/result.hpp"
 #include "hibiki/core/role.hpp"
+#include "hibiki/core/room_file.hpp"
 
 namespace hibiki::room {
 
@@ -186,7 +187,8 @@ struct set_members {
 using command =
     std::variant<create_room, add_members, remove_member, leave_room, send_message, edit_message,
                  delete_message, mark_read, get_room, get_members, update_room, delete_room,
-                 set_members, add_task, set_task_status, get_task, list_tasks, mark_unread>;
+                 set_members, add_task, set_task_status, get_task, list_tasks, mark_unread,
+                 request_upload, check_upload, complete_upload, retire_file, forget_file>;
 
 /// Chatwork's icon presets; a room starts with "group".
 bool is_icon_preset(std::string_view name);
@@ -286,9 +288,11 @@ struct unread_marked {
 
 using event = std::variant<room_created, member_added, member_removed, message_posted,
                            message_edited, message_deleted, read_marked, room_updated, room_deleted,
-                           task_added, task_status_changed, unread_marked>;
+                           task_added, task_status_changed, unread_marked, upload_requested,
+                           file_uploaded, upload_expired, file_removed>;
 
-/// True for events that clients see as room events with a `seq` (all but read_marked).
+/// True for events that clients see as room events with a `seq` (all but read_marked,
+/// unread_marked, upload_requested, upload_expired and file_removed).
 bool is_visible(const event& e);
 
 // ---- state -------------------------------------------------------------------------------------
@@ -353,6 +357,9 @@ struct state {
   /// Who each message mentions (messages with mentions only), so that marking a room unread
   /// brings its mentions back. Snapshots from before it have none for older messages.
   std::map<message_id, std::vector<account_id>> mentions;
+  /// Shared files: pending uploads, visible files, and hidden ones whose object is not removed yet.
+  std::map<file_id, shared_file> files;
+  file_id last_file;  ///< ids are never reused
   /// Derived from `tasks` (not in snapshots): open tasks per assignee.
   std::map<account_id, std::size_t> open_tasks;
   /// Idempotency window: key "account:client_msg_id" → first reply. `dedupe_order` evicts oldest.
@@ -391,6 +398,8 @@ std::size_t mytask_num(const state& s, account_id account);
 /// Chatwork's `last_update_time`: when the newest message was sent (or edited), else when the
 /// room was made. Only the newest message is looked at, so this stays O(1) in a long room.
 unix_time last_update_time(const state& s);
+/// Files visible in the room (uploaded, not hidden).
+std::size_t file_num(const state& s);
 /// Recomputes `open_tasks` from `tasks` (after loading a snapshot).
 void count_open_tasks(state& s);
 
