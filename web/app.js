@@ -1011,6 +1011,12 @@
   function renderMembers() {
     const list = $('member-list');
     const manage = canManageMembers();
+    // Pushes redraw this list at any time; a role picked but not yet set survives the redraw.
+    const picked = new Map();
+    for (const s of list.querySelectorAll('select.member-role-select')) {
+      const row = s.closest('li');
+      if (row && s.value !== row.dataset.role) picked.set(row.dataset.accountId, { from: row.dataset.role, to: s.value });
+    }
     list.replaceChildren(...state.members.map((m) => {
       const isMe = state.me && m.account_id === state.me.account_id;
       const li = el('li', { className: 'member', test: 'member',
@@ -1030,6 +1036,11 @@
           text: 'set', disabled: true, onclick: () => setRole(m.account_id, select.value, select, m.role) });
         save.setAttribute('aria-label', `set the role of ${nameOf(m.account_id)}`);
         select.addEventListener('change', () => { save.disabled = select.value === m.role; });
+        const pick = picked.get(String(m.account_id));
+        if (pick && pick.from === m.role) {
+          select.value = pick.to;
+          save.disabled = false;
+        }
         li.append(select, save);
         if (!isMe) {  // you leave with "Leave this room"
           const remove = el('button', { type: 'button', className: 'member-remove', test: 'member-remove',
