@@ -9,6 +9,12 @@
   const HISTORY_PAGE = 50;
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 15000;
+  // Chatwork's room icon presets (update_room's icon_preset); each has a picture in img/icon/.
+  // Ops after which my_status may answer other counts (see request()).
+  const COUNTS_CHANGED_BY = new Set(['mark_read', 'mark_unread', 'add_task', 'set_task_status',
+    'leave_room', 'delete_room', 'remove_member', 'set_members', 'accept_contact']);
+  const ICON_PRESETS = ['group', 'check', 'document', 'meeting', 'event', 'project', 'business',
+    'study', 'security', 'star', 'idea', 'heart', 'magcup', 'beer', 'music', 'sports', 'travel'];
 
   const $ = (id) => document.getElementById(id);
 
@@ -43,6 +49,8 @@
     if (!r) {
       r = {
         room_id: id, name: `room ${id}`, role: '', type: 'group', unread_num: 0, mention_num: 0,
+        icon_preset: 'group',    // from list_rooms (details), get_room, room_updated
+        last_update_time: 0,     // newest message (list_rooms details, pushes): sorts the list
         peer: null,              // the other account of a direct chat
         description: '',         // from get_room / room_updated
         lastSeq: 0,              // highest room event seq seen (for sync after a reconnect)
@@ -225,6 +233,11 @@
       }, REQUEST_TIMEOUT_MS);
       state.pending.set(id, { resolve, reject, timer });
       ws.send(JSON.stringify({ id, op, ...fields }));
+    }).then((reply) => {
+      // Pushes skip the connection that made a change: its own changes to the counts over all
+      // rooms are asked for again here.
+      if (COUNTS_CHANGED_BY.has(op)) refreshMyStatus();
+      return reply;
     });
   }
 
@@ -259,7 +272,8 @@
       state.everAuthed = true;
       await loadMe();
       if (reconnect) await resync();
-      await Promise.all([refreshRooms(), refreshContacts(), refreshRequests(), refreshMyTasks()]);
+      await Promise.all([refreshRooms(), refreshContacts(), refreshRequests(), refreshMyTasks(),
+        refreshMyStatus()]);
       ensurePeers();
       if (state.openRoomId !== null) {
         if (reconnect) {
@@ -311,6 +325,7 @@
         r.unread_num = f.unread_num;
         r.mention_num = f.mention_num;
         renderRooms();
+        refreshMyStatus();
         return;
       }
       case 'contact_request':
@@ -335,12 +350,16 @@
     const r = roomRecord(f.room_id);
     if (r.seen.has(f.seq)) return;  // already applied (a sync replay, or our own reply)
     r.seen.add(f.seq);
+    // Any room event may change the counts over all rooms (messages, tasks, leaving, deleting).
+    refreshMyStatus();
     r.lastSeq = Math.max(r.lastSeq, f.seq);
     const isOpen = state.openRoomId === f.room_id;
 
     switch (f.ev) {
       case 'room_created': {
         r.name = f.name;
+        // Made just now: the newest room until list_rooms gives the server's time.
+        if (!r.last_update_time) r.last_update_time = Math.floor(Date.now() / 1000);
         if (f.type) r.type = f.type;
         const members = Array.isArray(f.members) ? f.members : [];
         const mine = members.find((m) => state.me && m.account_id === state.me.account_id);
@@ -355,6 +374,7 @@
       case 'room_updated':
         r.name = f.name;
         r.description = f.description || '';
+        if (f.icon_preset) r.icon_preset = f.icon_preset;
         renderRooms();
         if (isOpen) renderRoomHeader();
         break;
@@ -400,6 +420,7 @@
       }
       case 'message_created': {
         const m = f.message;
+        r.last_update_time = Math.max(r.last_update_time, m.send_time || 0);
         if (m.account) learnName(m.account.account_id, m.account.name);
         const fromOther = !state.me || m.account_id !== state.me.account_id;
         const known = r.messages.has(m.message_id);
@@ -454,6 +475,8 @@
         r.name = x.name;
         r.role = x.role;
         if (x.type) r.type = x.type;
+        if (x.icon_preset) r.icon_preset = x.icon_preset;
+        if (typeof x.last_update_time === 'number') r.last_update_time = x.last_update_time;
         r.unread_num = x.unread_num;
         r.mention_num = x.mention_num;
         r.lastSeq = Math.max(r.lastSeq, x.last_seq || 0);
@@ -471,12 +494,29 @@
     }
   }
 
+  // The picture of a room: its icon preset's for a group, the person picture for my and direct
+  // chats (files of the web root, as the REST API's icon_path and avatar_image_url).
+  function roomIconSrc(r) {
+    if (r.type !== 'group') return 'img/avatar.svg';
+    return `img/icon/${ICON_PRESETS.includes(r.icon_preset) ? r.icon_preset : 'group'}.svg`;
+  }
+
+  function roomIcon(r) {
+    const img = el('img', { className: 'room-icon', test: 'room-icon' });
+    img.src = roomIconSrc(r);
+    img.alt = '';
+    img.dataset.icon = r.type === 'group' ? r.icon_preset : r.type;
+    return img;
+  }
+
   function renderRooms() {
     const list = $('room-list');
-    // My chat first, then direct chats, then groups; each by room id.
+    // My chat first, then direct chats, then groups; each with the most recently active first
+    // (last_update_time, as Chatwork lists rooms), the newer room first on a tie.
     const rank = { my: 0, direct: 1, group: 2 };
     const rooms = [...state.rooms.values()].sort((a, b) =>
-      ((rank[a.type] ?? 2) - (rank[b.type] ?? 2)) || (a.room_id - b.room_id));
+      ((rank[a.type] ?? 2) - (rank[b.type] ?? 2)) ||
+      (b.last_update_time - a.last_update_time) || (b.room_id - a.room_id));
     list.replaceChildren(...rooms.map((r) => {
       const li = document.createElement('li');
       li.className = 'room-item';
@@ -499,7 +539,7 @@
       const idTag = document.createElement('span');
       idTag.className = 'room-id';
       idTag.textContent = `#${r.room_id}`;
-      btn.append(typeTag, name, idTag);
+      btn.append(roomIcon(r), typeTag, name, idTag);
       if (r.room_id === state.openRoomId) btn.setAttribute('aria-current', 'true');
       if (r.unread_num > 0) {
         const badge = document.createElement('span');
@@ -694,6 +734,9 @@
           renderMessages(true);
         }
         r.seen.add(reply.seq);
+        // The server's time comes with the next list_rooms; until then the page's own clock.
+        r.last_update_time = Math.max(r.last_update_time, Math.floor(Date.now() / 1000));
+        renderRooms();
         markNewestRead(roomId);
         return;
       } catch (err) {
@@ -834,6 +877,8 @@
     const r = openRoomRecord();
     if (!r) return;
     $('room-title').textContent = roomDisplayName(r);
+    $('room-icon').src = roomIconSrc(r);
+    $('room-icon').dataset.icon = r.type === 'group' ? r.icon_preset : r.type;
     $('room-type').textContent = r.type === 'my' ? 'my chat' : r.type === 'direct' ? 'direct chat' : 'group';
     $('room-type').dataset.type = r.type;
     $('room-role').textContent = r.role;
@@ -849,6 +894,7 @@
     if (!settings.hidden && (wasHidden || !settings.contains(document.activeElement))) {
       $('room-settings-name').value = r.name;
       $('room-settings-description').value = r.description;
+      $('room-settings-icon').value = r.icon_preset;
     }
   }
 
@@ -861,6 +907,7 @@
       const r = roomRecord(roomId);
       r.name = reply.room.name;
       r.description = reply.room.description || '';
+      if (reply.room.icon_preset) r.icon_preset = reply.room.icon_preset;
       r.role = reply.room.role || r.role;
       if (reply.room.type) r.type = reply.room.type;
       renderRoomHeader();
@@ -874,11 +921,13 @@
     if (!r) return;
     const name = $('room-settings-name').value.trim();
     const description = $('room-settings-description').value;
+    const icon = $('room-settings-icon').value;
     if (!name) { setStatus('a room needs a name', 'error'); return; }
     try {
-      await request('update_room', { room_id: r.room_id, name, description });
+      await request('update_room', { room_id: r.room_id, name, description, icon_preset: icon });
       r.name = name;
       r.description = description;
+      r.icon_preset = icon;
       renderRooms();
       renderRoomHeader();
       setStatus('room saved');
@@ -962,6 +1011,12 @@
   function renderMembers() {
     const list = $('member-list');
     const manage = canManageMembers();
+    // Pushes redraw this list at any time; a role picked but not yet set survives the redraw.
+    const picked = new Map();
+    for (const s of list.querySelectorAll('select.member-role-select')) {
+      const row = s.closest('li');
+      if (row && s.value !== row.dataset.role) picked.set(row.dataset.accountId, { from: row.dataset.role, to: s.value });
+    }
     list.replaceChildren(...state.members.map((m) => {
       const isMe = state.me && m.account_id === state.me.account_id;
       const li = el('li', { className: 'member', test: 'member',
@@ -981,6 +1036,11 @@
           text: 'set', disabled: true, onclick: () => setRole(m.account_id, select.value, select, m.role) });
         save.setAttribute('aria-label', `set the role of ${nameOf(m.account_id)}`);
         select.addEventListener('change', () => { save.disabled = select.value === m.role; });
+        const pick = picked.get(String(m.account_id));
+        if (pick && pick.from === m.role) {
+          select.value = pick.to;
+          save.disabled = false;
+        }
         li.append(select, save);
         if (!isMe) {  // you leave with "Leave this room"
           const remove = el('button', { type: 'button', className: 'member-remove', test: 'member-remove',
@@ -1151,6 +1211,14 @@
     refreshMyTasks();
   }
 
+  async function showOwnMessage(roomId, messageId) {
+    const got = await request('get_message', { room_id: roomId, message_id: messageId });
+    const r = state.rooms.get(roomId);
+    if (!r || !got.message) return;
+    putMessage(r, got.message);
+    if (state.openRoomId === roomId) renderMessages(true);
+  }
+
   async function addTask() {
     const body = $('task-body').value;
     const toIds = [...$('task-assignees').querySelectorAll('input:checked')].map((i) => Number(i.value));
@@ -1173,6 +1241,8 @@
       $('task-limit-time').value = '';
       for (const i of $('task-assignees').querySelectorAll('input:checked')) i.checked = false;
       setStatus(`${reply.task_ids.length} task${reply.task_ids.length === 1 ? '' : 's'} added`);
+      // Adding tasks posted a message that shows them; pushes skip this connection, so read it.
+      if (reply.message_id) await showOwnMessage(fields.room_id, reply.message_id);
     } catch (err) {
       showError('add task', err);
     }
@@ -1181,6 +1251,32 @@
   }
 
   // ---- my tasks ------------------------------------------------------------------------------
+
+  // ---- my status: the counts over all my rooms (my_status), coalesced like my tasks ---------
+
+  let myStatusLoading = null;
+  let myStatusAgain = false;
+  function refreshMyStatus() {
+    if (myStatusLoading) { myStatusAgain = true; return myStatusLoading; }
+    myStatusLoading = loadMyStatus().finally(() => {
+      myStatusLoading = null;
+      if (myStatusAgain) { myStatusAgain = false; refreshMyStatus(); }
+    });
+    return myStatusLoading;
+  }
+
+  async function loadMyStatus() {
+    try {
+      const s = await request('my_status');
+      $('my-status-unread').textContent = String(s.unread_room_num);
+      $('my-status-mentions').textContent = String(s.mention_num);
+      $('my-status-tasks').textContent = String(s.mytask_num);
+      $('my-status').dataset.loaded = 'true';
+      $('my-status').hidden = false;
+    } catch (err) {
+      if (err.code !== 'disconnected') showError('my status', err);
+    }
+  }
 
   // Coalesces bursts (a sync replaying many task events) into one request at a time.
   let myTasksLoading = null;
@@ -1345,13 +1441,22 @@
     const members = parseIds($('new-room-members').value);
     if (!name) { setStatus('a room needs a name', 'error'); return; }
     if (members === null) { setStatus('member ids must be positive numbers', 'error'); return; }
+    const icon = $('new-room-icon').value;
     try {
       const reply = await request('create_room', { name, members });
       const r = roomRecord(reply.room_id);
       r.name = name;
       if (!r.role) r.role = 'admin';
+      if (!r.last_update_time) r.last_update_time = Math.floor(Date.now() / 1000);
+      // create_room has no icon: the creator (an admin) sets it right after.
+      if (icon !== 'group') {
+        await request('update_room', { room_id: reply.room_id, icon_preset: icon });
+        r.icon_preset = icon;
+      }
       $('new-room-name').value = '';
       $('new-room-members').value = '';
+      $('new-room-icon').value = 'group';
+      $('new-room-icon-preview').src = 'img/icon/group.svg';
       setStatus(`room "${name}" created`);
       renderRooms();
       await openRoom(reply.room_id);
@@ -1431,6 +1536,8 @@
     renderContacts();
     renderRequests();
     renderMyTasks();
+    $('my-status').hidden = true;
+    delete $('my-status').dataset.loaded;
     toggleProfileForm(false);
     const ws = state.ws;
     state.ws = null;
@@ -1480,6 +1587,9 @@
     }
   });
   $('create-room-form').addEventListener('submit', (e) => { e.preventDefault(); createRoom(); });
+  $('new-room-icon').addEventListener('change', () => {
+    $('new-room-icon-preview').src = `img/icon/${$('new-room-icon').value}.svg`;
+  });
   $('add-member-form').addEventListener('submit', (e) => { e.preventDefault(); addMember(); });
   $('composer').addEventListener('submit', (e) => { e.preventDefault(); sendMessage(); });
   $('composer-input').addEventListener('keydown', (e) => {

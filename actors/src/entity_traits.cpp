@@ -170,9 +170,14 @@ nlohmann::json room_traits::reply_fields(const command& cmd, const std::vector<e
           },
           [&](const room::add_task&) -> nlohmann::json {
             nlohmann::json ids = nlohmann::json::array();
-            for (const auto& e : events)
+            message_id shown;
+            for (const auto& e : events) {
               if (auto* t = std::get_if<room::task_added>(&e)) ids.push_back(t->id.value);
-            return {{"task_ids", std::move(ids)}, {"seq", after.seq}};
+              if (auto* p = std::get_if<room::message_posted>(&e)) shown = p->id;
+            }
+            return {{"task_ids", std::move(ids)},
+                    {"message_id", protocol::to_wire(shown)},
+                    {"seq", after.seq}};
           },
           [&](const room::set_task_status& c) -> nlohmann::json {
             return {{"task_id", c.task.value}, {"seq", after.seq}};

@@ -171,7 +171,8 @@ command_reply read_my_tasks(persistence::read_store& reads, account_id reader,
   if (!st) return command_reply::fail(storage_error(st.error()));
   if (bad) return command_reply::fail(*bad);
   nlohmann::json list = nlohmann::json::array();
-  std::map<std::uint64_t, std::string> names;  // room → name, read once per room
+  // room → {name, icon_preset}, read once per room
+  std::map<std::uint64_t, std::pair<std::string, std::string>> names;
   for (auto& t : tasks) {
     const auto by = t["assigned_by_account"].value("account_id", std::uint64_t{0});
     if (assigned_by && by != assigned_by->value) continue;
@@ -180,14 +181,15 @@ command_reply read_my_tasks(persistence::read_store& reads, account_id reader,
     if (!names.contains(room)) {
       auto summary = reads.get(table::room_summary, read_model::room_summary_key(room_id{room}));
       if (!summary) return command_reply::fail(storage_error(summary.error()));
-      std::string name;
+      std::pair<std::string, std::string> shown{"", std::string(room::default_icon_preset)};
       if (summary->has_value()) {
         auto decoded = read_model::decode_room_summary(**summary);
-        if (decoded) name = decoded->name;
+        if (decoded) shown = {decoded->name, decoded->icon_preset};
       }
-      names.emplace(room, std::move(name));
+      names.emplace(room, std::move(shown));
     }
-    t["room"] = {{"room_id", room}, {"name", names[room]}};
+    t["room"] = {
+        {"room_id", room}, {"name", names[room].first}, {"icon_preset", names[room].second}};
     list.push_back(std::move(t));
   }
   name_task_accounts(reads, list);

@@ -742,10 +742,29 @@ class session_actor : public caf::event_based_actor {
     // With a limit and no limit_type the limit is a moment, as in Chatwork.
     auto type = req.limit_type ? room::parse_limit_type(*req.limit_type)
                                : (req.limit != 0 ? room::limit_type::time : room::limit_type::none);
-    to_room(req.room,
-            room::add_task{account_, std::move(req.to_ids), std::move(req.body), req.limit,
-                           type.value_or(room::limit_type::none), ctx_->now()},
-            reply_to_client(id));
+    auto task = std::make_shared<room::add_task>(
+        room::add_task{account_, std::move(req.to_ids), std::move(req.body), req.limit,
+                       type.value_or(room::limit_type::none), ctx_->now(), name_});
+    // The pushes name the assignees: their names are read here, where the read model is, so
+    // the room entity needs no one else's data. Only names the actor may know are read (as
+    // get_accounts gives them); a missing one stays "" (the room refuses accounts that are not
+    // members, and members are known to each other).
+    const auto room = req.room;
+    read_then(
+        names_barrier(task->assignees),
+        [task, account = account_](persistence::read_store& reads) {
+          if (task->assignees.size() > room::max_task_assignees) return command_reply::ok({});
+          return read_accounts(reads, account, task->assignees);
+        },
+        [this, id, room, task](command_reply& r) {
+          if (r.err) return answer(id, r);
+          if (auto it = r.fields.find("accounts"); it != r.fields.end() && it->is_array()) {
+            for (const auto& a : *it)
+              task->names[account_id{a.value("account_id", std::uint64_t{0})}] =
+                  a.value("name", std::string());
+          }
+          to_room(room, std::move(*task), reply_to_client(id));
+        });
   }
 
   void handle(std::int64_t id, protocol::set_task_status_req& req) {

@@ -28,6 +28,17 @@ json id_array(const auto& ids) {
   return true;
 }();
 
+/// room.task_added v2 carries the message that shows the task and the two names. A v1 task was
+/// added before tasks posted a message: it has none (0), and no names ("").
+[[maybe_unused]] const bool task_added_v2 = [] {
+  register_upcaster("room.task_added", 1, [](json& j) {
+    j["message"] = 0;
+    j["assignee_name"] = "";
+    j["by_name"] = "";
+  });
+  return true;
+}();
+
 json header(const std::string& type) {
   return json{{"t", type}, {"v", current_version(type)}};
 }
@@ -121,6 +132,9 @@ void put_fields(json& j, const room::task_added& e) {
   j["limit"] = e.limit;
   j["limit_type"] = std::string(room::to_string(e.limit_type));
   j["time"] = e.time;
+  j["message"] = e.message.value;
+  j["assignee_name"] = e.assignee_name;
+  j["by_name"] = e.by_name;
 }
 void put_fields(json& j, const room::task_status_changed& e) {
   j["id"] = e.id.value;
@@ -209,6 +223,9 @@ result<room::event> read_room_event(const std::string& type, field_reader& r) {
     t.limit = r.i64("limit");
     t.limit_type = read_limit_type(r, "limit_type");
     t.time = r.i64("time");
+    t.message = r.id<message_id>("message");
+    t.assignee_name = r.str("assignee_name");
+    t.by_name = r.str("by_name");
     e = std::move(t);
   } else if (type == "room.task_status_changed") {
     e = room::task_status_changed{r.id<task_id>("id"), read_task_status(r, "status"),

@@ -143,8 +143,11 @@ result<room::state> read_room(const json& doc) {
     s.dedupe_order.push_back(std::move(key));
   }
   for (const auto& t : *tasks) {
-    // [id, assignee, by, body, limit, limit_type, status, time, update_time]
-    if (!is_tuple(t, 9) || !t[3].is_string() || !t[5].is_string() || !t[6].is_string()) {
+    // [id, assignee, by, body, limit, limit_type, status, time, update_time, message,
+    // assignee_name, by_name]; snapshots from before tasks had a message end after update_time.
+    const bool with_message = is_tuple(t, 12);
+    if ((!with_message && !is_tuple(t, 9)) || !t[3].is_string() || !t[5].is_string() ||
+        !t[6].is_string()) {
       return corrupt;
     }
     auto id = hibiki::detail::as_u64(t[0]);
@@ -158,14 +161,22 @@ result<room::state> read_room(const json& doc) {
     if (!id || !assignee || !by || !limit || !ltype || !status || !time || !updated) {
       return corrupt;
     }
-    s.tasks[task_id{*id}] = room::task{account_id{*assignee},
-                                       account_id{*by},
-                                       t[3].get<std::string>(),
-                                       *limit,
-                                       *ltype,
-                                       *status,
-                                       *time,
-                                       *updated};
+    room::task task{account_id{*assignee},
+                    account_id{*by},
+                    t[3].get<std::string>(),
+                    *limit,
+                    *ltype,
+                    *status,
+                    *time,
+                    *updated};
+    if (with_message) {
+      auto message = hibiki::detail::as_u64(t[9]);
+      if (!message || !t[10].is_string() || !t[11].is_string()) return corrupt;
+      task.message = message_id{*message};
+      task.assignee_name = t[10].get<std::string>();
+      task.by_name = t[11].get<std::string>();
+    }
+    s.tasks[task_id{*id}] = std::move(task);
   }
   for (const auto& m : *mentions) {
     // [message_id, [account...]]
@@ -301,7 +312,8 @@ bytes encode_snapshot(const room::state& s) {
   for (const auto& [id, t] : s.tasks) {
     tasks.push_back(json::array({id.value, t.assignee.value, t.by.value, t.body, t.limit,
                                  std::string(room::to_string(t.limit_type)),
-                                 std::string(room::to_string(t.status)), t.time, t.update_time}));
+                                 std::string(room::to_string(t.status)), t.time, t.update_time,
+                                 t.message.value, t.assignee_name, t.by_name}));
   }
   json mentions = json::array();
   for (const auto& [id, accounts] : s.mentions) {

@@ -1,5 +1,6 @@
 #include "hibiki/core/command_codec.hpp"
 
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -32,6 +33,24 @@ json ids(const std::vector<account_id>& accounts) {
   json out = json::array();
   for (auto a : accounts) out.push_back(a.value);
   return out;
+}
+
+/// {"2": "bob", ...}: names by account id in decimal.
+json names_object(const std::map<account_id, std::string>& names) {
+  json out = json::object();
+  for (const auto& [a, name] : names) out[std::to_string(a.value)] = name;
+  return out;
+}
+
+/// A decimal account id of a `names` key ("0", signs, spaces and overflow refused).
+std::optional<std::uint64_t> parse_decimal_id(const std::string& text) {
+  if (text.empty() || text.size() > 19 || text.front() == '0') return std::nullopt;
+  std::uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return v;
 }
 
 /// Reads the fields of one command object, remembering the first problem; `done` also refuses
@@ -260,7 +279,9 @@ std::string encode_command(const room::command& cmd) {
                     {"body", c.body},
                     {"limit", c.limit},
                     {"limit_type", std::string(room::to_string(c.limit_type))},
-                    {"now", c.now}};
+                    {"now", c.now},
+                    {"author_name", c.author_name},
+                    {"names", names_object(c.names)}};
           },
           [](const room::set_task_status& c) -> json {
             return {{"t", "room.set_task_status"},
@@ -505,6 +526,12 @@ result<room::command> decode_room_command(std::string_view text) {
     c.limit = r.i64("limit");
     c.limit_type = r.named("limit_type", room::parse_limit_type, room::limit_type::none);
     c.now = r.i64("now");
+    c.author_name = r.str("author_name");
+    for (auto& [key, name] : r.strings("names")) {
+      auto id = parse_decimal_id(key);
+      if (!id) return hibiki::error{errc::bad_request, "bad command field names"};
+      c.names[account_id{*id}] = std::move(name);
+    }
     return finish<room::command>(r, std::move(c));
   }
   if (t == "room.set_task_status") {

@@ -30,7 +30,15 @@ json current_message(const room::state& after, message_id id, std::string_view b
 }
 
 room_summary summary_of(const room::state& s) {
-  return room_summary{s.id, s.name, s.seq, s.last_message(), s.deleted, s.type, room::task_num(s)};
+  return room_summary{s.id,
+                      s.name,
+                      s.seq,
+                      s.last_message(),
+                      s.deleted,
+                      s.type,
+                      room::task_num(s),
+                      room::last_update_time(s),
+                      s.icon_preset};
 }
 
 member_row row_of(const room::state& s, account_id a, const room::member_state& m) {

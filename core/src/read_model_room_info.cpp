@@ -3,23 +3,12 @@
 
 #include <algorithm>
 
+#include "hibiki/core/protocol.hpp"
 #include "hibiki/core/read_model.hpp"
 
 namespace hibiki::read_model {
 
 using nlohmann::json;
-
-namespace {
-
-/// Chatwork's `last_update_time`: when the newest message was sent (or edited), else when the
-/// room was made. Only the newest message is looked at, so this stays O(1) in a long room.
-unix_time last_update_time(const room::state& s) {
-  if (s.messages.empty()) return s.created_at;
-  const auto& newest = s.messages.back();
-  return std::max({s.created_at, newest.send_time, newest.update_time});
-}
-
-}  // namespace
 
 json room_info(const room::state& s, account_id viewer) {
   const auto* m = s.member(viewer);
@@ -37,7 +26,7 @@ json room_info(const room::state& s, account_id viewer) {
               {"mytask_num", room::mytask_num(s, viewer)},
               // Files come later; Chatwork's field is there so clients can rely on it.
               {"file_num", room::file_num(s)},
-              {"last_update_time", last_update_time(s)},
+              {"last_update_time", room::last_update_time(s)},
               {"last_seq", s.seq}};
 }
 
@@ -58,8 +47,9 @@ json members_by_role(const room::state& s) {
 json task_object(room_id r, task_id id, const room::task& t) {
   return json{{"task_id", id.value},
               {"room_id", r.value},
-              {"account", {{"account_id", t.assignee.value}}},
-              {"assigned_by_account", {{"account_id", t.by.value}}},
+              {"account", {{"account_id", t.assignee.value}, {"name", t.assignee_name}}},
+              {"assigned_by_account", {{"account_id", t.by.value}, {"name", t.by_name}}},
+              {"message_id", t.message ? protocol::to_wire(t.message) : std::string()},
               {"body", t.body},
               {"limit_time", t.limit},
               {"limit_type", std::string(room::to_string(t.limit_type))},

@@ -26,13 +26,18 @@ hibiki::error corrupt(std::string_view what) {
 }  // namespace
 
 std::string encode(const room_summary& s) {
-  return detail::dump(json{{"room_id", s.room.value},
-                           {"name", s.name},
-                           {"type", std::string(room::to_string(s.type))},
-                           {"task_num", s.task_num},
-                           {"last_seq", s.last_seq},
-                           {"last_message", s.last_message.value},
-                           {"deleted", ids_json(s.deleted)}});
+  // Every my_status and list_rooms reads one of these per room of the reader: the newer fields
+  // keep the row short ("updated"; "icon" only when it is not the default).
+  json row{{"room_id", s.room.value},
+           {"name", s.name},
+           {"type", std::string(room::to_string(s.type))},
+           {"task_num", s.task_num},
+           {"last_seq", s.last_seq},
+           {"last_message", s.last_message.value},
+           {"deleted", ids_json(s.deleted)},
+           {"updated", s.last_update_time}};
+  if (s.icon_preset != room::default_icon_preset) row["icon"] = s.icon_preset;
+  return detail::dump(row);
 }
 
 std::string encode(const member_row& m) {
@@ -63,8 +68,9 @@ std::optional<std::vector<message_id>> flat_ids(detail::flat_field& f) {
 }  // namespace
 
 result<room_summary> decode_room_summary(std::string_view text) {
-  static constexpr std::string_view names[] = {"room_id", "name", "last_seq", "last_message",
-                                               "deleted", "type", "task_num"};
+  static constexpr std::string_view names[] = {"room_id",      "name",    "last_seq",
+                                               "last_message", "deleted", "type",
+                                               "task_num",     "updated", "icon"};
   detail::flat_field f[std::size(names)];
   if (!detail::read_flat_object(text, names, f)) return corrupt("room_summary");
   auto room = flat_u64(f[0]);
@@ -85,6 +91,19 @@ result<room_summary> decode_room_summary(std::string_view text) {
     auto n = flat_u64(f[6]);
     if (!n) return corrupt("room_summary");
     out.task_num = static_cast<std::size_t>(*n);
+  }
+  // Rows written before these two were kept: 0 ("not known yet") and the default icon, until the
+  // room's next event rewrites its row; a row of a room with the default icon has no "icon".
+  if (f[7].type != flat::missing) {
+    auto t = flat_u64(f[7]);
+    if (!t) return corrupt("room_summary");
+    out.last_update_time = static_cast<unix_time>(*t);
+  }
+  // Any text is kept: a preset this build does not know (a newer server's) is shown as the
+  // default by the readers that draw it, rather than failing the whole room list.
+  if (f[8].type != flat::missing) {
+    if (f[8].type != flat::string) return corrupt("room_summary");
+    out.icon_preset = std::move(f[8].text);
   }
   return out;
 }
@@ -121,6 +140,8 @@ room_listing listing(const member_row& m, const room_summary& s) {
   l.task_num = s.task_num;
   l.mytask_num = m.mytask_num;
   l.last_seq = s.last_seq;
+  l.last_update_time = s.last_update_time;
+  l.icon_preset = s.icon_preset;
   l.message_num =
       s.last_message.value - std::min<std::size_t>(s.deleted.size(), s.last_message.value);
   if (s.last_message > m.read_up_to) {
@@ -146,6 +167,8 @@ nlohmann::json to_json(const room_listing& l, bool details) {
     j["type"] = std::string(room::to_string(l.type));
     j["task_num"] = l.task_num;
     j["mytask_num"] = l.mytask_num;
+    j["icon_preset"] = l.icon_preset;
+    j["last_update_time"] = l.last_update_time;
   }
   return j;
 }
@@ -167,26 +190,38 @@ nlohmann::json message_object(message_id id, account_id author, std::string_view
 
 namespace hibiki::read_model {
 
+void name_refresher::refresh_person(nlohmann::json& person) {
+  if (!person.is_object()) return;
+  auto id = detail::get_u64(person, "account_id");
+  if (!id || *id == 0) return;
+  auto it = known_.find(*id);
+  if (it == known_.end()) it = known_.emplace(*id, lookup_(account_id{*id})).first;
+  if (it->second) person["name"] = *it->second;
+}
+
 void name_refresher::refresh(nlohmann::json& message) {
   auto account = message.find("account");
-  if (account == message.end() || !account->is_object()) return;
-  auto author = detail::get_u64(*account, "account_id");
-  if (!author || *author == 0) return;
-  auto it = known_.find(*author);
-  if (it == known_.end()) it = known_.emplace(*author, lookup_(account_id{*author})).first;
-  if (it->second) (*account)["name"] = *it->second;
+  if (account == message.end()) return;
+  refresh_person(*account);
 }
 
 std::optional<std::string> name_refresher::refresh_frame(std::string_view frame) {
-  // Only message frames carry a name; the others pass untouched without being parsed.
-  if (frame.find("\"message\":{") == std::string_view::npos) return std::nullopt;
+  // Only message and task frames carry names; the others pass untouched without being parsed.
+  const bool message_frame = frame.find("\"message\":{") != std::string_view::npos;
+  const bool task_frame = !message_frame && frame.find("\"task\":{") != std::string_view::npos;
+  if (!message_frame && !task_frame) return std::nullopt;
   auto j = json::parse(frame, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
-  auto message = j.find("message");
-  if (message == j.end() || !message->is_object()) return std::nullopt;
-  const auto before = (*message)["account"];
-  refresh(*message);
-  if ((*message)["account"] == before) return std::nullopt;
+  auto object = j.find(message_frame ? "message" : "task");
+  if (object == j.end() || !object->is_object()) return std::nullopt;
+  const auto before = *object;
+  if (message_frame) {
+    refresh(*object);
+  } else {
+    for (const char* who : {"account", "assigned_by_account"})
+      if (auto p = object->find(who); p != object->end()) refresh_person(*p);
+  }
+  if (*object == before) return std::nullopt;
   return detail::dump(j);
 }
 

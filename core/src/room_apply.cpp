@@ -101,7 +101,8 @@ void apply_one(state& s, const message_posted& e) {
   if (!e.mentions.empty()) s.mentions[e.id] = e.mentions;
   if (auto it = s.members.find(e.author); it != s.members.end()) advance_cursor(it->second, e.id);
   add_mentions(s, e.id, e.mentions);
-  // A file's message has no client id (complete_upload is idempotent by its file id).
+  // A message a client did not send itself (a task's, a file's) has no client_msg_id to retry
+  // with (complete_upload is idempotent by its file id).
   if (!e.client_msg_id.empty()) {
     remember(s, dedupe_key(e.author, e.client_msg_id), sent_receipt{e.id, s.seq});
   }
@@ -154,7 +155,8 @@ void apply_one(state& s, const task_added& e) {
   // An assignee who is not a member (a correct journal never says so) gets no task.
   if (s.member(e.assignee) == nullptr) return;
   s.tasks[e.id] =
-      task{e.assignee, e.by, e.body, e.limit, e.limit_type, task_status::open, e.time, 0};
+      task{e.assignee, e.by, e.body,    e.limit,         e.limit_type, task_status::open,
+           e.time,     0,    e.message, e.assignee_name, e.by_name};
   ++s.open_tasks[e.assignee];
 }
 

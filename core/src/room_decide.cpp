@@ -324,17 +324,35 @@ result<decision> decide_add_task(const state& s, const member_state& actor, cons
   if (c.limit_type != limit_type::none && c.limit == 0) {
     return fail(errc::bad_request, "limit_type date or time needs a limit");
   }
-  decision d;
-  std::set<account_id> seen;
-  task_id next = s.last_task;
+  std::vector<account_id> assignees;
   for (const auto a : c.assignees) {
-    if (!seen.insert(a).second) continue;
+    if (std::find(assignees.begin(), assignees.end(), a) != assignees.end()) continue;
     if (s.member(a) == nullptr) {
       return fail(errc::bad_request,
                   "account " + std::to_string(a.value) + " is not a member of the room");
     }
+    assignees.push_back(a);
+  }
+  // The message that shows the tasks in the room, as Chatwork posts one. Its mentions are those
+  // of its text, as an edit of it would find them (the assignees are named, not mentioned: they
+  // see the task in their counts); it has no client_msg_id (no retry maps to it).
+  message_posted shown;
+  shown.id = message_id{s.last_message().value + 1};
+  shown.author = c.actor;
+  shown.body = task_message_body(assignees, c.body);
+  shown.time = c.now;
+  shown.mentions = detail::member_mentions(s, shown.body, c.actor);
+  shown.author_name = c.author_name;
+  decision d;
+  d.events.push_back(shown);
+  task_id next = s.last_task;
+  for (const auto a : assignees) {
     next = task_id{next.value + 1};
-    d.events.push_back(task_added{next, a, c.actor, c.body, c.limit, c.limit_type, c.now});
+    task_added t{next, a, c.actor, c.body, c.limit, c.limit_type, c.now};
+    t.message = shown.id;
+    if (auto it = c.names.find(a); it != c.names.end()) t.assignee_name = it->second;
+    t.by_name = c.author_name;
+    d.events.push_back(std::move(t));
   }
   return d;
 }

@@ -17,6 +17,12 @@ std::size_t deleted_after(const state& s, message_id cursor) {
 
 }  // namespace
 
+unix_time last_update_time(const state& s) {
+  if (s.messages.empty()) return s.created_at;
+  const auto& newest = s.messages.back();
+  return std::max({s.created_at, newest.send_time, newest.update_time});
+}
+
 std::size_t unread_num(const state& s, account_id account) {
   const auto* m = s.member(account);
   if (m == nullptr || m->read_up_to >= s.last_message()) return 0;

@@ -60,4 +60,33 @@ bool mentions_all(std::string_view body) {
   return body.find("[toall]") != std::string_view::npos;
 }
 
+std::string task_message_body(const std::vector<account_id>& assignees, std::string_view body) {
+  std::string head = "[info][title]Task for";
+  for (const auto a : assignees) head += " [piconname:" + std::to_string(a.value) + "]";
+  head += "[/title]";
+  constexpr std::string_view tail = "[/info]";
+  // The wrapper is ASCII: its bytes are its code points. The body is valid UTF-8 (decide
+  // checked it), so cutting it is counting code points up to what is left.
+  const std::size_t room_left = max_body_chars - head.size() - tail.size();
+  std::size_t count = 0;
+  std::size_t cut = body.size();
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    if ((static_cast<unsigned char>(body[i]) & 0xC0) == 0x80) continue;  // a continuation byte
+    if (count == room_left - 1) {
+      cut = i;
+      break;
+    }
+    ++count;
+  }
+  std::string out = std::move(head);
+  if (cut < body.size() && utf8_length(body.substr(cut)).value_or(0) > 1) {
+    out.append(body.substr(0, cut));
+    out += "\u2026";
+  } else {
+    out.append(body);
+  }
+  out.append(tail);
+  return out;
+}
+
 }  // namespace hibiki::room

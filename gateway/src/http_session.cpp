@@ -507,6 +507,8 @@ void http_session::handle_rest(const http::request<http::string_body>& req) {
     return send_rest(e.code == errc::not_found ? 404 : 400, rest_error_body(e.message));
   }
   rest_endpoint_ = route->endpoint;
+  rest_image_base_ =
+      image_base(ctx_->options.public_url, to_std(req[http::field::host]), stream_.is_tls());
   // The token is never logged, kept only to tell this connection's requests apart.
   std::string token(to_std(req["X-ChatWorkToken"]));
   if (token.empty())
@@ -561,7 +563,7 @@ void http_session::run_rest(std::string token, rest_route route, rest_params par
         rate);
   }
   self_while_waiting_ = shared_from_this();
-  run_rest_endpoint(rest_, route, params, rest_account_,
+  run_rest_endpoint(rest_, route, params, rest_account_, rest_images{rest_image_base_},
                     [self = shared_from_this(), rate](rest_answer a) {
                       self->self_while_waiting_.reset();
                       self->send_rest(a.status, std::move(a.body), rate);

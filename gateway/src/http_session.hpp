@@ -129,7 +129,8 @@ class http_session : public connection, public std::enable_shared_from_this<http
   /// The session REST calls on this connection go through (rest_channel.hpp); opened by the
   /// first /v2 request, replaced when a request brings another token.
   std::shared_ptr<rest_channel> rest_;
-  account_id rest_account_;                               ///< the account rest_ authenticated as
+  std::string rest_image_base_;  ///< rest_images::base of the request being served
+  account_id rest_account_;      ///< the account rest_ authenticated as
   rest_endpoint rest_endpoint_ = rest_endpoint::unknown;  ///< the REST request being answered
   /// A PUT on /files/ being streamed: its parser (taken over from parser_ after the header), the
   /// object being written, and the buffer each piece of the body lands in.

@@ -55,11 +55,12 @@ std::optional<std::string_view> current_name(const json& message) {
 class rest_run : public std::enable_shared_from_this<rest_run> {
  public:
   rest_run(std::shared_ptr<rest_channel> channel, rest_route route, const rest_params& params,
-           account_id me, done_fn done)
+           account_id me, rest_images images, done_fn done)
       : channel_(std::move(channel)),
         route_(route),
         params_(params),
         me_(me),
+        images_(std::move(images)),
         done_(std::move(done)) {}
 
   void start() {
@@ -163,8 +164,9 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
   // ---- me, my/status ----------------------------------------------------------------------
 
   void me() {
-    op({{"op", "me"}},
-       [self = shared_from_this()](json& r) { self->finish(ok_json(chatwork_me(r))); });
+    op({{"op", "me"}}, [self = shared_from_this()](json& r) {
+      self->finish(ok_json(chatwork_me(r, self->images_)));
+    });
   }
 
   void my_status() {
@@ -183,7 +185,7 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
   void rooms_list() {
     op({{"op", "list_rooms"}, {"details", true}}, [self = shared_from_this()](json& r) {
       json out = json::array();
-      for (const auto& room : r["rooms"]) out.push_back(chatwork_room(room));
+      for (const auto& room : r["rooms"]) out.push_back(chatwork_room(room, self->images_));
       self->finish(ok_json(out));
     });
   }
@@ -277,7 +279,7 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
 
   void room_get() {
     op({{"op", "get_room"}, {"room_id", route_.room.value}}, [self = shared_from_this()](json& r) {
-      self->finish(ok_json(chatwork_room_details(r["room"])));
+      self->finish(ok_json(chatwork_room_details(r["room"], self->images_)));
     });
   }
 
@@ -323,7 +325,8 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
       for (const auto& m : *members) {
         const auto id = m.value("account_id", std::uint64_t{0});
         auto p = profiles->find(id);
-        out.push_back(chatwork_member(m, p == profiles->end() ? json::object() : p->second));
+        out.push_back(
+            chatwork_member(m, p == profiles->end() ? json::object() : p->second, images_));
       }
       return finish(ok_json(out));
     }
@@ -384,20 +387,21 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
     authors.erase(0);
     if (authors.empty()) {
       json out = json::array();
-      for (const auto& m : messages) out.push_back(chatwork_message(m, *current_name(m)));
+      for (const auto& m : messages) out.push_back(chatwork_message(m, *current_name(m), images_));
       return next(std::move(out));
     }
     op({{"op", "get_accounts"},
         {"account_ids", std::vector<std::uint64_t>(authors.begin(), authors.end())}},
-       [messages = std::move(messages), next = std::move(next)](json& r) {
+       [self = shared_from_this(), messages = std::move(messages),
+        next = std::move(next)](json& r) {
          std::map<std::uint64_t, std::string> names;
          for (const auto& a : r["accounts"])
            names[a.value("account_id", std::uint64_t{0})] = a.value("name", "");
          json out = json::array();
          for (const auto& m : messages) {
            auto name = current_name(m);
-           out.push_back(
-               chatwork_message(m, name ? *name : names[m.value("account_id", std::uint64_t{0})]));
+           out.push_back(chatwork_message(
+               m, name ? *name : names[m.value("account_id", std::uint64_t{0})], self->images_));
          }
          next(std::move(out));
        });
@@ -499,7 +503,7 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
   void contacts_list() {
     op({{"op", "contacts"}}, [self = shared_from_this()](json& r) {
       json out = json::array();
-      for (const auto& c : r["contacts"]) out.push_back(chatwork_contact(c));
+      for (const auto& c : r["contacts"]) out.push_back(chatwork_contact(c, self->images_));
       self->finish(ok_json(out));
     });
   }
@@ -507,14 +511,16 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
   void requests_list() {
     op({{"op", "incoming_requests"}}, [self = shared_from_this()](json& r) {
       json out = json::array();
-      for (const auto& q : r["requests"]) out.push_back(chatwork_request(q));
+      for (const auto& q : r["requests"]) out.push_back(chatwork_request(q, self->images_));
       self->finish(ok_json(out));
     });
   }
 
   void request_accept() {
     op({{"op", "accept_contact"}, {"request_id", route_.request.value}},
-       [self = shared_from_this()](json& r) { self->finish(ok_json(chatwork_contact(r))); });
+       [self = shared_from_this()](json& r) {
+         self->finish(ok_json(chatwork_contact(r, self->images_)));
+       });
   }
 
   void request_reject() {
@@ -554,7 +560,7 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
   void answer_tasks(const json& tasks, bool with_room) {
     if (tasks.empty()) return finish({204, {}});
     json out = json::array();
-    for (const auto& t : tasks) out.push_back(chatwork_task(t, with_room));
+    for (const auto& t : tasks) out.push_back(chatwork_task(t, with_room, images_));
     finish(ok_json(out));
   }
 
@@ -600,7 +606,7 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
   void task_get() {
     op({{"op", "get_task"}, {"room_id", route_.room.value}, {"task_id", route_.task.value}},
        [self = shared_from_this()](json& r) {
-         self->finish(ok_json(chatwork_task(r["task"], false)));
+         self->finish(ok_json(chatwork_task(r["task"], false, self->images_)));
        });
   }
 
@@ -638,7 +644,8 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
            names[a.at("account_id").get<std::uint64_t>()] = a.value("name", "");
          json out = json::array();
          for (const auto& f : files)
-           out.push_back(chatwork_file(f, names[f.at("account_id").get<std::uint64_t>()]));
+           out.push_back(
+               chatwork_file(f, names[f.at("account_id").get<std::uint64_t>()], self->images_));
          if (!single) return self->finish(ok_json(out));
          auto one = std::move(out.at(0));
          if (download_url) one["download_url"] = *download_url;
@@ -684,15 +691,18 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
   rest_route route_;
   rest_params params_;
   account_id me_;
+  rest_images images_;
   done_fn done_;
 };
 
 }  // namespace
 
 void run_rest_endpoint(std::shared_ptr<rest_channel> channel, const rest_route& route,
-                       const rest_params& params, account_id me,
+                       const rest_params& params, account_id me, rest_images images,
                        std::function<void(rest_answer)> done) {
-  std::make_shared<rest_run>(std::move(channel), route, params, me, std::move(done))->start();
+  std::make_shared<rest_run>(std::move(channel), route, params, me, std::move(images),
+                             std::move(done))
+      ->start();
 }
 
 }  // namespace hibiki::gateway

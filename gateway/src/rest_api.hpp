@@ -13,10 +13,10 @@
 
 namespace hibiki::gateway {
 
-/// Runs `route` for the account `me` on `channel` (already authenticated) with `params`; `done`
-/// runs once on the strand.
+/// Runs `route` for the account `me` on `channel` (already authenticated) with `params`; image
+/// URLs in the answer are under `images`; `done` runs once on the strand.
 void run_rest_endpoint(std::shared_ptr<rest_channel> channel, const rest_route& route,
-                       const rest_params& params, account_id me,
+                       const rest_params& params, account_id me, rest_images images,
                        std::function<void(rest_answer)> done);
 
 }  // namespace hibiki::gateway

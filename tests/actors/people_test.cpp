@@ -364,10 +364,18 @@ TEST_CASE("task replies name the assignee and the creator; a rename shows", "[pe
   auto mine = call(fx, b, {{"op", "my_tasks"}});
   REQUIRE(mine["tasks"].size() == 1);
   CHECK(mine["tasks"][0]["assigned_by_account"] == creator);
-  // The push keeps ids only (docs/protocol.md).
+  // The push carries the task with both names, read by the session when the task was added.
   auto pushed = events(b, "task_added");
   REQUIRE(pushed.size() == 1);
-  CHECK(pushed[0]["task"]["account"] == json{{"account_id", bob}});
+  CHECK(pushed[0]["task"]["account"] == assignee);
+  CHECK(pushed[0]["task"]["assigned_by_account"] == creator);
+  CHECK(pushed[0]["task"]["body"] == "do it");
+  CHECK(pushed[0]["task"]["message_id"] == "1");
+  // ... after the message that shows it, in bob's pushes too.
+  auto shown = events(b, "message_created");
+  REQUIRE_FALSE(shown.empty());
+  CHECK(shown.back()["message"]["message_id"] == "1");
+  CHECK(shown.back()["message"]["account"] == creator);
 
   REQUIRE(call(fx, a, {{"op", "update_profile"}, {"name", "Alice L."}})["ok"] == true);
   got = call(fx, b, {{"op", "get_task"}, {"room_id", room}, {"task_id", 1}});

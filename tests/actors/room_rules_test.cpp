@@ -66,13 +66,17 @@ TEST_CASE("tasks: replies, my-tasks rows, counts, and leaving takes them", "[roo
       room.run(room::add_task{alice, {bob, carol}, "write it", 0, room::limit_type::none, fx.now});
   REQUIRE_FALSE(added.reply.err);
   CHECK(added.reply.fields["task_ids"] == nlohmann::json::array({1, 2}));
-  CHECK(added.events.size() == 2);
+  // The message that shows the tasks, then the two tasks; the reply names the message.
+  CHECK(added.events.size() == 3);
+  CHECK(added.reply.fields["message_id"] == "1");
 
   auto bobs = actors::read_my_tasks(fx.storage().reads(), bob, std::nullopt, std::nullopt);
   REQUIRE_FALSE(bobs.err);
   REQUIRE(bobs.fields["tasks"].size() == 1);
   CHECK(bobs.fields["tasks"][0]["task_id"] == 1);
   CHECK(bobs.fields["tasks"][0]["room"]["name"] == "team");
+  CHECK(bobs.fields["tasks"][0]["room"]["icon_preset"] == "group");
+  CHECK(bobs.fields["tasks"][0]["message_id"] == "1");
   auto status = actors::read_my_status(fx.storage().reads(), bob);
   CHECK(status.fields["mytask_num"] == 1);
   CHECK(status.fields["mytask_room_num"] == 1);

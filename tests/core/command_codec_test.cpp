@@ -50,7 +50,9 @@ TEST_CASE("every room command round-trips through JSON", "[command_codec]") {
                                            "b",
                                            1800000000,
                                            room::limit_type::date,
-                                           7}},
+                                           7,
+                                           "alice",
+                                           {{account_id{2}, "bob"}, {account_id{3}, ""}}}},
               decode);
   round_trips(
       room::command{room::set_task_status{account_id{2}, task_id{4}, room::task_status::open, 8}},
@@ -145,6 +147,13 @@ TEST_CASE("bad command text is bad_request", "[command_codec]") {
   bad_room(R"({"t": "room.send_message", "actor": 1, "body": 3, "client_msg_id": "", "now": 1})");
   bad_room(R"({"t": "room.send_message", "actor": 1, "body": "x", "client_msg_id": ""})");
   bad_room(R"({"t": "room.mark_read", "actor": 1, "message": null})");
+  const std::string task_head =
+      R"({"t": "room.add_task", "actor": 1, "assignees": [2], "body": "b", "limit": 0, )"
+      R"("limit_type": "none", "now": 1, "author_name": "a", )";
+  bad_room(task_head + R"("names": {"0": "x"}})");   // not an account id
+  bad_room(task_head + R"("names": {"02": "x"}})");  // not canonical decimal
+  bad_room(task_head + R"("names": {"2": 7}})");     // not a string
+  bad_room(task_head + R"("names": [1]})");          // not an object
 
   auto bad_user = [](const std::string& text) {
     INFO(text);

@@ -135,6 +135,9 @@ TEST_CASE("rows are read from their text field by field, without a document", "[
   CHECK(s->name == "a\xc3\xa9\"b");
   CHECK(s->type == room::room_type::group);
   CHECK(s->task_num == 0);
+  // ... and before the last update time and the icon: 0 ("not known yet") and the default icon.
+  CHECK(s->last_update_time == 0);
+  CHECK(s->icon_preset == "group");
   const std::string good_member = R"("role":"admin","read_up_to":0,"pending_mentions":[])";
   for (const std::string& bad : std::vector<std::string>{
            R"({"room_id":-1,)" + good_member + "}",   // negative id
@@ -162,6 +165,38 @@ TEST_CASE("rows are read from their text field by field, without a document", "[
       decode_room_summary(
           R"({"room_id":2,"name":"x","last_seq":4,"last_message":3,"deleted":[],"task_num":-2})")
           .ok());
+  const std::string good_summary =
+      R"({"room_id":2,"name":"x","last_seq":4,"last_message":3,"deleted":[])";
+  for (const std::string& bad :
+       {good_summary + R"(,"updated":-5})", good_summary + R"(,"updated":"7"})",
+        good_summary + R"(,"icon":3})", good_summary + R"(,"icon":null})"}) {
+    INFO(bad);
+    CHECK_FALSE(decode_room_summary(bad).ok());
+  }
+  // A preset this build does not know (a newer server's row) is kept, not an error.
+  auto newer = decode_room_summary(good_summary + R"(,"icon":"rocket"})");
+  REQUIRE(newer.ok());
+  CHECK(newer->icon_preset == "rocket");
+}
+
+TEST_CASE("the room summary keeps the last update time and the icon", "[read_model]") {
+  room_summary s{room1, "general", 7, message_id{5}, {}};
+  s.last_update_time = 1796000123;
+  s.icon_preset = "beer";
+  auto back = decode_room_summary(encode(s));
+  REQUIRE(back.ok());
+  CHECK(back->last_update_time == 1796000123);
+  CHECK(back->icon_preset == "beer");
+  // The default icon is not written (the row stays short) and reads back as the default.
+  s.icon_preset = "group";
+  CHECK(encode(s).find("icon") == std::string::npos);
+  CHECK(decode_room_summary(encode(s))->icon_preset == "group");
+  const auto l = listing(member_row{room1, role::member, message_id{5}, {}}, *back);
+  CHECK(to_json(l, true)["last_update_time"] == 1796000123);
+  CHECK(to_json(l, true)["icon_preset"] == "beer");
+  // The v1 entry stays as it was.
+  CHECK_FALSE(to_json(l).contains("last_update_time"));
+  CHECK_FALSE(to_json(l).contains("icon_preset"));
 }
 
 TEST_CASE("message objects follow the contract", "[read_model]") {
@@ -308,6 +343,7 @@ TEST_CASE("listing from the rows equals the room's own counts", "[read_model]") 
       room::delete_message{bob, message_id{1}, 11},
       room::remove_member{alice, dave},
       room::mark_read{bob, message_id{6}},
+      room::update_room{alice, std::nullopt, std::nullopt, std::string("star"), 12},
   };
   std::size_t checked = 0;
   for (const auto& cmd : script) {
@@ -315,6 +351,8 @@ TEST_CASE("listing from the rows equals the room's own counts", "[read_model]") 
     auto summary = decode_room_summary(*db.get(table::room_summary, room_summary_key(room1)));
     REQUIRE(summary.ok());
     CHECK(summary->last_seq == s.seq);
+    CHECK(summary->last_update_time == room::last_update_time(s));
+    CHECK(summary->icon_preset == s.icon_preset);
     for (const auto a : {alice, bob, carol, dave}) {
       auto row = db.get(table::member_rooms, member_room_key(a, room1));
       REQUIRE(row.has_value() == (s.member(a) != nullptr));
@@ -344,6 +382,13 @@ TEST_CASE("listing from the rows equals the room's own counts", "[read_model]") 
   CHECK(l["role"] == "readonly");
   CHECK(l["last_seq"] == s.seq);
   for (const char* k : {"unread_num", "mention_num", "message_num"}) CHECK(l.contains(k));
+  // The newest message (6, sent at 10) is the room's last update; the icon is the one set.
+  const auto details = to_json(
+      listing(*decode_member_row(*db.get(table::member_rooms, member_room_key(carol, room1))),
+              *decode_room_summary(*db.get(table::room_summary, room_summary_key(room1)))),
+      true);
+  CHECK(details["last_update_time"] == 10);
+  CHECK(details["icon_preset"] == "star");
 }
 
 TEST_CASE("user projection writes accounts and tokens", "[read_model]") {

@@ -31,17 +31,47 @@ room::state team() {
 
 TEST_CASE("add_task makes one task per assignee", "[room][task]") {
   auto s = team();
-  auto d = room::decide(s, task_for(alice, {bob, carol, bob}));
+  auto cmd = task_for(alice, {bob, carol, bob});
+  cmd.author_name = "alice";
+  cmd.names = {{bob, "bob"}};  // carol's name unknown to the session: ""
+  auto d = room::decide(s, cmd);
   REQUIRE(d);
-  REQUIRE(d->events.size() == 2);
-  const auto& t1 = std::get<room::task_added>(d->events[0]);
+  REQUIRE(d->events.size() == 3);
+  // First the message that shows the tasks in the room (as Chatwork posts one), by the creator.
+  const auto& shown = std::get<room::message_posted>(d->events[0]);
+  CHECK(shown.id == message_id{1});
+  CHECK(shown.author == alice);
+  CHECK(shown.author_name == "alice");
+  CHECK(shown.body == "[info][title]Task for [piconname:2] [piconname:3][/title]do it[/info]");
+  CHECK(shown.mentions.empty());
+  CHECK(shown.client_msg_id.empty());
+  const auto& t1 = std::get<room::task_added>(d->events[1]);
   CHECK(t1.id == task_id{1});
   CHECK(t1.assignee == bob);
   CHECK(t1.by == alice);
-  CHECK(std::get<room::task_added>(d->events[1]).id == task_id{2});
+  CHECK(t1.message == message_id{1});
+  CHECK(t1.assignee_name == "bob");
+  CHECK(t1.by_name == "alice");
+  const auto& t2 = std::get<room::task_added>(d->events[2]);
+  CHECK(t2.id == task_id{2});
+  CHECK(t2.message == message_id{1});
+  CHECK(t2.assignee_name.empty());
   s = run(s, task_for(alice, {bob, carol}));
   CHECK(s.tasks.size() == 2);
+  CHECK(s.tasks.at(task_id{2}).message == message_id{1});
   CHECK(room::task_num(s) == 2);
+  // The message is an ordinary one: unread for the others, read for its author, no mention.
+  CHECK(room::message_num(s) == 1);
+  CHECK(room::unread_num(s, bob) == 1);
+  CHECK(room::mention_num(s, bob) == 0);
+  CHECK(room::unread_num(s, alice) == 0);
+  // It takes no place in the dedupe window: a client's own ids are never empty.
+  CHECK(s.dedupe.empty());
+  // Its mentions are its text's: a [To:] in the task's body mentions, the assignee list does not.
+  auto with_to = room::decide(s, task_for(alice, {bob}, "ask [To:3] first"));
+  REQUIRE(with_to);
+  CHECK(std::get<room::message_posted>(with_to->events[0]).mentions ==
+        std::vector<account_id>{carol});
   CHECK(room::mytask_num(s, bob) == 1);
   CHECK(room::mytask_num(s, alice) == 0);
   // A read-only member may be given a task.
@@ -107,8 +137,9 @@ TEST_CASE("list_tasks filters by assignee, creator and status", "[room][task]") 
   CHECK(read_model::task_object(room1, task_id{1}, s.tasks.at(task_id{1})) ==
         json{{"task_id", 1},
              {"room_id", 100},
-             {"account", {{"account_id", 2}}},
-             {"assigned_by_account", {{"account_id", 1}}},
+             {"account", {{"account_id", 2}, {"name", ""}}},
+             {"assigned_by_account", {{"account_id", 1}, {"name", ""}}},
+             {"message_id", "1"},
              {"body", "do it"},
              {"limit_time", 0},
              {"limit_type", "none"},
@@ -147,15 +178,31 @@ TEST_CASE("a member's tasks go with them; ids are never reused", "[room][task]")
 }
 
 TEST_CASE("task events: pushes, rows, counts", "[room][task][read_model]") {
-  auto s0 = team();
-  auto d = room::decide(s0, task_for(alice, {bob}));
-  auto s1 = room::apply(s0, d->events[0]);
-  auto frame = read_model::push_frame(s0, d->events[0], s1);
+  auto cmd = task_for(alice, {bob});
+  cmd.author_name = "alice";
+  cmd.names = {{bob, "bob"}};
+  auto sm = team();
+  auto d = room::decide(sm, cmd);
+  REQUIRE(d->events.size() == 2);
+  auto s0 = room::apply(sm, d->events[0]);
+  auto shown = read_model::push_frame(sm, d->events[0], s0);
+  REQUIRE(shown);
+  CHECK((*shown)["ev"] == "message_created");
+  CHECK((*shown)["message"]["account"]["name"] == "alice");
+  auto s1 = room::apply(s0, d->events[1]);
+  auto frame = read_model::push_frame(s0, d->events[1], s1);
   REQUIRE(frame);
   CHECK((*frame)["ev"] == "task_added");
   CHECK((*frame)["seq"] == s1.seq);
-  CHECK((*frame)["task"]["account"]["account_id"] == 2);
-  const auto ops = read_model::project(s0, d->events[0], s1);
+  // The whole task, its people named.
+  const auto& task = (*frame)["task"];
+  CHECK(task["account"] == json{{"account_id", 2}, {"name", "bob"}});
+  CHECK(task["assigned_by_account"] == json{{"account_id", 1}, {"name", "alice"}});
+  CHECK(task["message_id"] == "1");
+  CHECK(task["body"] == "do it");
+  CHECK(task["limit_type"] == "none");
+  CHECK(task["status"] == "open");
+  const auto ops = read_model::project(s0, d->events[1], s1);
   bool task_row = false, bob_row = false, summary = false;
   for (const auto& op : ops) {
     if (op.tbl == read_model::table::account_tasks) {
@@ -176,11 +223,42 @@ TEST_CASE("task events: pushes, rows, counts", "[room][task][read_model]") {
   auto s2 = room::apply(s1, d2->events[0]);
   CHECK((*read_model::push_frame(s1, d2->events[0], s2))["ev"] == "task_updated");
   CHECK((*read_model::push_frame(s1, d2->events[0], s2))["task"]["status"] == "done");
+  CHECK((*read_model::push_frame(s1, d2->events[0], s2))["task"]["account"]["name"] == "bob");
+  // A replayed frame (sync) names its people as they are named now.
+  read_model::name_refresher names([](account_id a) -> std::optional<std::string> {
+    if (a == bob) return std::string("robert");
+    return std::nullopt;
+  });
+  auto fresh = names.refresh_frame(frame->dump());
+  REQUIRE(fresh);
+  auto j = json::parse(*fresh);
+  CHECK(j["task"]["account"]["name"] == "robert");
+  CHECK(j["task"]["assigned_by_account"]["name"] == "alice");  // no current name: kept
+  CHECK_FALSE(names.refresh_frame(R"({"ev":"room_deleted","room_id":100,"seq":9})"));
+}
+
+TEST_CASE("the task message's body is cut to a message's limit", "[room][task]") {
+  CHECK(room::task_message_body({bob}, "x") ==
+        "[info][title]Task for [piconname:2][/title]x[/info]");
+  const std::string head = "[info][title]Task for [piconname:2][/title]";
+  const std::string tail = "[/info]";
+  const std::size_t room_left = room::max_body_chars - head.size() - tail.size();
+  // Exactly what fits stays whole; one code point more is cut and ends in an ellipsis.
+  const std::string fits(room_left, 'a');
+  CHECK(room::task_message_body({bob}, fits) == head + fits + tail);
+  std::string over;
+  for (std::size_t i = 0; i < room_left + 5; ++i) over += "\xc3\xa9";  // é, two bytes
+  const auto cut = room::task_message_body({bob}, over);
+  CHECK(room::utf8_length(cut) == room::max_body_chars);
+  CHECK(cut.substr(cut.size() - tail.size() - 3, 3) == "\xe2\x80\xa6");
 }
 
 TEST_CASE("task events, commands and snapshots round-trip", "[room][task][codec]") {
-  const room::event added =
-      room::task_added{task_id{4}, bob, alice, "b", 1800000000, room::limit_type::date, 5};
+  room::task_added with_message{task_id{4}, bob, alice, "b", 1800000000, room::limit_type::date, 5};
+  with_message.message = message_id{9};
+  with_message.assignee_name = "bob";
+  with_message.by_name = "alice";
+  const room::event added = with_message;
   const room::event changed =
       room::task_status_changed{task_id{4}, room::task_status::done, bob, 6};
   for (const auto& e : {added, changed}) {
@@ -190,6 +268,16 @@ TEST_CASE("task events, commands and snapshots round-trip", "[room][task][codec]
   }
   CHECK(std::get<room::task_added>(*codec::decode_room_event(codec::encode(added))).limit_type ==
         room::limit_type::date);
+  // A version 1 task_added (before tasks posted a message) reads with no message and no names.
+  auto v1 = json::from_cbor(codec::encode(added));
+  v1["v"] = 1;
+  for (const char* k : {"message", "assignee_name", "by_name"}) v1.erase(k);
+  auto old_event = codec::decode_room_event(json::to_cbor(v1));
+  REQUIRE(old_event.ok());
+  const auto& old_task = std::get<room::task_added>(*old_event);
+  CHECK_FALSE(old_task.message);
+  CHECK(old_task.assignee_name.empty());
+  CHECK(old_task.body == "b");
   auto s = run(team(), task_for(alice, {bob, carol}));
   s = run(s, mark(bob, 1, room::task_status::done));
   auto back = codec::decode_room_snapshot(codec::encode_snapshot(s));
@@ -197,6 +285,16 @@ TEST_CASE("task events, commands and snapshots round-trip", "[room][task][codec]
   CHECK(*back == s);  // open_tasks is recomputed on load
   CHECK(room::mytask_num(*back, carol) == 1);
   auto j = json::from_cbor(codec::encode_snapshot(s));
+  // A snapshot from before tasks had a message: tasks of 9 fields, read with none.
+  auto old_snapshot = j;
+  for (auto& t : old_snapshot["tasks"]) t.erase(t.begin() + 9, t.end());
+  auto old_state = codec::decode_room_snapshot(json::to_cbor(old_snapshot));
+  REQUIRE(old_state.ok());
+  CHECK_FALSE(old_state->tasks.at(task_id{1}).message);
+  CHECK(old_state->tasks.at(task_id{1}).body == "do it");
+  auto short_task = j;
+  short_task["tasks"][0].erase(short_task["tasks"][0].begin() + 10, short_task["tasks"][0].end());
+  CHECK_FALSE(codec::decode_room_snapshot(json::to_cbor(short_task)).ok());  // 10 fields
   j["tasks"][0][6] = "maybe";
   CHECK_FALSE(codec::decode_room_snapshot(json::to_cbor(j)).ok());
   // Rows from before tasks read as none.

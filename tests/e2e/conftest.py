@@ -704,8 +704,8 @@ EVENT_FIELDS = {
     "file_uploaded": {"room_id", "seq", "file"},
 }
 FILE_FIELDS = {"file_id", "account_id", "message_id", "filename", "size", "upload_time"}
-TASK_FIELDS = {"task_id", "room_id", "account", "assigned_by_account", "body", "limit_time",
-               "limit_type", "status", "time", "update_time"}
+TASK_FIELDS = {"task_id", "room_id", "account", "assigned_by_account", "message_id", "body",
+               "limit_time", "limit_type", "status", "time", "update_time"}
 MESSAGE_FIELDS = {"message_id", "account_id", "account", "body", "send_time", "update_time",
                   "deleted"}
 
@@ -746,6 +746,14 @@ def event_shape_error(e):
             return "bad task status or limit_type"
         if t["room_id"] != e["room_id"]:
             return "task of another room"
+        for who in ("account", "assigned_by_account"):
+            p = t[who]
+            if not (isinstance(p, dict) and type(p.get("account_id")) is int and
+                    isinstance(p.get("name"), str)):
+                return f"bad task {who}"
+        if not (isinstance(t["message_id"], str) and (t["message_id"] == "" or
+                                                       t["message_id"].isdigit())):
+            return "bad task message_id"
     if e["ev"] == "file_uploaded" and (not isinstance(e["file"], dict)
                                        or set(e["file"]) != FILE_FIELDS):
         return "bad file object"

@@ -416,8 +416,8 @@ def exercise(place):
         (m1, "Bob B."), (m2, "Alice L.")], hist
     one = rest_retrying(place.rest(p.tokens["alice"], f"room-{room}", f"user-{ids['bob']}"),
                         "GET", f"/rooms/{room}/messages/{m1}")
-    assert one["account"] == {"account_id": ids["bob"], "name": "Bob B.",
-                              "avatar_image_url": ""}, one
+    assert one["account"]["account_id"] == ids["bob"] and one["account"]["name"] == "Bob B.", one
+    assert one["account"]["avatar_image_url"].endswith("/img/avatar.svg"), one
     members = ok(alice, "get_members", room_id=room)["members"]
     assert sorted(x["name"] for x in members) == ["Alice L.", "Bob B.", "carol"], members
     # Read-your-writes of a rename, through a node that does not own bob's user entity (the
@@ -473,6 +473,7 @@ def exercise(place):
     r = ok(alice, "add_task", room_id=room, body="write the spec",
            to_ids=[ids["bob"], ids["alice"]], limit=1900000000)
     assert r["task_ids"] == [1, 2], r
+    task_message = r["message_id"]  # adding tasks posts a message that shows them
     for task in (1, 2):
         e = bob.next_event("task_added", pred=in_room(room))
         assert e["task"]["task_id"] == task and e["task"]["body"] == "write the spec", e
@@ -484,7 +485,8 @@ def exercise(place):
     fail(alice, "get_task", "not_found", room_id=room, task_id=99)
 
     mine = ok_retrying(bob, "my_tasks")["tasks"]
-    assert [(t["task_id"], t["room"]) for t in mine] == [(1, {"room_id": room, "name": "team 2"})]
+    assert [(t["task_id"], t["room"]) for t in mine] == [
+        (1, {"room_id": room, "name": "team 2", "icon_preset": "beer"})]
     assert ok_retrying(bob, "my_status")["mytask_num"] == 1
     bob_any_rest = place.rest(p.tokens["bob"], f"room-{room}", f"user-{ids['bob']}")
     listed = {x["room_id"]: x for x in rest_retrying(bob_any_rest, "GET", "/rooms")}
@@ -556,8 +558,10 @@ def exercise(place):
     # carol's REST position ("new since my last call", kept on her user entity).
     fetched = rest_retrying(place.rest(p.tokens["carol"], f"room-{room}"), "GET",
                             f"/rooms/{room}/messages")
-    assert [x["message_id"] for x in fetched] == [m1, m2], fetched
-    state.update(doomed=doomed, m1=m1, m2=m2, carol_unread=2, unfetched=[])
+    assert [x["message_id"] for x in fetched] == [m1, m2, task_message], fetched
+    # carol: m1 and m2 unread again (mark_unread), and the task's message.
+    state.update(doomed=doomed, m1=m1, m2=m2, carol_unread=3, unfetched=[],
+                 task_message=task_message)
     for c in ws.values():
         ok(c, "ping")
     return state
@@ -642,7 +646,8 @@ def verify(place, state):
         (ids["carol"], "readonly", "carol")]), members
     hist = ok_retrying(carol, "history", room_id=room)["messages"]
     assert [(x["message_id"], x["account"]["name"]) for x in hist if not x["deleted"]] == [
-        (state["m1"], "Bob B."), (state["m2"], "Alice L.")] + later, hist
+        (state["m1"], "Bob B."), (state["m2"], "Alice L."),
+        (state["task_message"], "Alice L.")] + later, hist
     assert hist[1]["body"] == "from alice, edited", hist
     got = ok_retrying(carol, "get_message", room_id=room, message_id=state["m1"])["message"]
     assert got["account"]["name"] == "Bob B."
@@ -666,9 +671,12 @@ def verify(place, state):
 
     # New writes on the recovered state: the next task id, the next seq, the pending request,
     # the last-admin rule.
-    task = ok_retrying(alice, "add_task", room_id=room, body="after", to_ids=[ids["bob"]])[
-        "task_ids"]
+    added = ok_retrying(alice, "add_task", room_id=room, body="after", to_ids=[ids["bob"]])
+    task = added["task_ids"]
     assert task == [3 + len(later_tasks)], task
+    later.append((added["message_id"], "Alice L."))
+    state["unfetched"].append(added["message_id"])
+    state["carol_unread"] += 1
     # Pushes reach the new connections, wherever they are (presence after the restart).
     e = bob.next_event("task_added", pred=in_room(room))
     assert e["task"]["task_id"] == task[0], e

@@ -12,7 +12,7 @@ import urllib.parse
 import pytest
 
 from conftest import wait_for
-from test_rest import Rest
+from test_rest import Rest, avatar
 
 FILE_FIELDS = {"file_id", "account_id", "message_id", "filename", "size", "upload_time"}
 CHATWORK_FILE_FIELDS = {"file_id", "account", "message_id", "filename", "filesize", "upload_time"}
@@ -101,7 +101,7 @@ def test_upload_download_and_list(server):
     listed = rest.ok("GET", f"/rooms/{room}/files")
     assert len(listed) == 1 and set(listed[0]) == CHATWORK_FILE_FIELDS, listed
     assert listed[0]["account"] == {"account_id": bob.account_id, "name": "bob",
-                                    "avatar_image_url": ""}
+                                    "avatar_image_url": avatar(server)}
     assert (listed[0]["filesize"], listed[0]["message_id"]) == (len(data), done["message_id"])
     st, body, _ = rest.call("GET", f"/rooms/{room}/files", query={"account_id": alice.account_id})
     assert st == 204 and body is None

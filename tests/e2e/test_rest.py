@@ -91,6 +91,17 @@ def people(server, *names):
     return out
 
 
+def image_url(server, path):
+    """The absolute URL of a picture of the web root as the REST API gives it to this client
+    (the scheme and the Host header http.client sends)."""
+    scheme = "https" if server.ssl_context is not None else "http"
+    return f"{scheme}://{server.host}:{server.port}{path}"
+
+
+def avatar(server):
+    return image_url(server, "/img/avatar.svg")
+
+
 def make_room(rest, name, admins=(), members=(), readonly=()):
     form = {"name": name, "members_admin_ids": ",".join(str(a) for a in admins)}
     if members:
@@ -140,7 +151,8 @@ def test_rooms_messages_and_members_roles(server):
     assert [m["message_id"] for m in msgs] == [m1["message_id"], m2["message_id"]]
     for m in msgs:
         check_message_shape(m)
-    assert msgs[0]["account"] == {"account_id": alice, "name": "alice", "avatar_image_url": ""}
+    assert msgs[0]["account"] == {"account_id": alice, "name": "alice",
+                                  "avatar_image_url": avatar(server)}
     assert msgs[0]["body"] == "hello [To:%d]" % carol
     assert msgs[1]["account"]["name"] == "bob"
     st, body, _ = rc.call("GET", f"/rooms/{room}/messages")
@@ -159,7 +171,8 @@ def test_rooms_messages_and_members_roles(server):
                       "unread_num": 3, "mention_num": 1, "mytask_num": 0}
     # A task for carol (made over the WebSocket) shows in her counts and the room's.
     ws_alice = server.connect(ra.token)
-    ws_alice.ok("add_task", room_id=room, body="review", to_ids=[carol])
+    task_message = ws_alice.ok("add_task", room_id=room, body="review", to_ids=[carol])[
+        "message_id"]
     ws_alice.close()
     status = rc.ok("GET", "/my/status")
     assert (status["mytask_room_num"], status["mytask_num"]) == (1, 1), status
@@ -171,7 +184,8 @@ def test_rooms_messages_and_members_roles(server):
     assert (x["task_num"], x["mytask_num"]) == (1, 1), x
     assert listed(ra)["mytask_num"] == 0
     read = rc.ok("PUT", f"/rooms/{room}/messages/read", form={"message_id": m1["message_id"]})
-    assert read == {"unread_num": 2, "mention_num": 0}
+    # Unread after m1: m2, m3 and the message the task posted.
+    assert read == {"unread_num": 3, "mention_num": 0}
     assert rc.ok("PUT", f"/rooms/{room}/messages/read") == {"unread_num": 0, "mention_num": 0}
     assert listed(rc)["unread_num"] == 0
 
@@ -188,8 +202,8 @@ def test_rooms_messages_and_members_roles(server):
                  query={"method": "delete"}) == {"message_id": m3["message_id"]}
     rb.error("GET", f"/rooms/{room}/messages/{m3['message_id']}", 404)
     assert [m["message_id"] for m in rb.ok("GET", f"/rooms/{room}/messages",
-                                             query={"force": "1"})] == [m1["message_id"],
-                                                                        m2["message_id"]]
+                                             query={"force": "1"})] == [
+        m1["message_id"], m2["message_id"], task_message]
     # DELETE with a real verb too.
     assert rb.ok("DELETE", f"/rooms/{room}/messages/{m2['message_id']}") == {
         "message_id": m2["message_id"]}
@@ -227,6 +241,7 @@ def test_me_is_the_profile_with_the_my_room(server):
             me["introduction"]) == ("alice_1", "Hibiki Inc.", "R&D", "engineer",
                                     "Hello.\nI build chat."), me
     assert me["organization_id"] == 0 and me["url"] == me["mail"] == me["login_mail"] == "", me
+    assert me["avatar_image_url"] == avatar(server), me
     # room_id is the `my` room: the same as the WebSocket's `me`, listed with type my.
     assert type(me["room_id"]) is int and me["room_id"] > 0
     assert ws.ok("me")["room_id"] == me["room_id"]

@@ -66,7 +66,8 @@ def test_pypi_clients_post_and_read(server_factory, pypi_clients):
     # Bob reads what is new for him: both messages, then nothing (pychatwork turns 204 into []).
     got = bob_client.get_messages(room)
     assert [m["body"] for m in got] == ["hello from pychatwork", f"[To:{alice}] aliceさん\npong"]
-    assert got[0]["account"] == {"account_id": alice, "name": "alice", "avatar_image_url": ""}
+    assert got[0]["account"] == {"account_id": alice, "name": "alice",
+                                 "avatar_image_url": server.url + "/img/avatar.svg"}
     assert got[1]["message_id"] == pong_id
     assert bob_client.get_messages(room) == []
     assert len(bob_client.get_messages(room, force=True)) == 2

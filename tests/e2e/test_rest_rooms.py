@@ -3,11 +3,12 @@ hibikid: GET/PUT/DELETE /rooms/{id}, GET/PUT /rooms/{id}/members and
 PUT /rooms/{id}/messages/unread, each with its success and every error (token, not a member,
 read-only, not an admin, not found, bad parameters, over the rate limit)."""
 
+import http.client
 import time
 
 import pytest
 
-from test_rest import Rest, make_room, people
+from test_rest import Rest, avatar, image_url, make_room, people
 
 ROOM_FIELDS = {"room_id", "name", "type", "role", "sticky", "unread_num", "mention_num",
                "mytask_num", "message_num", "file_num", "task_num", "icon_path",
@@ -31,7 +32,7 @@ def test_get_room(server):
     assert before - 1 <= fresh["last_update_time"] <= time.time() + 1, fresh
     m1 = ra.ok("POST", f"/rooms/{room}/messages", form={"body": f"hi [To:{bob}]"})
     ws = server.connect(ra.token)
-    ws.ok("add_task", room_id=room, body="review", to_ids=[bob])
+    shown = ws.ok("add_task", room_id=room, body="review", to_ids=[bob])["message_id"]
     ws.ok("update_room", room_id=room, description="the team's room")
 
     got = rb.ok("GET", f"/rooms/{room}")
@@ -39,10 +40,12 @@ def test_get_room(server):
     assert got["room_id"] == room and got["name"] == "team" and got["type"] == "group"
     assert got["description"] == "the team's room"
     assert (got["role"], got["sticky"], got["icon_path"], got["file_num"]) == (
-        "member", False, "", 0), got
-    assert (got["unread_num"], got["mention_num"], got["message_num"]) == (1, 1, 1), got
+        "member", False, image_url(server, "/img/icon/group.svg"), 0), got
+    # The task posted a message of its own (as Chatwork does): two messages, one mention.
+    assert (got["unread_num"], got["mention_num"], got["message_num"]) == (2, 1, 2), got
     assert (got["task_num"], got["mytask_num"]) == (1, 1), got
-    send_time = rb.ok("GET", f"/rooms/{room}/messages/{m1['message_id']}")["send_time"]
+    assert int(shown) == int(m1["message_id"]) + 1
+    send_time = rb.ok("GET", f"/rooms/{room}/messages/{shown}")["send_time"]
     assert type(got["last_update_time"]) is int and got["last_update_time"] == send_time, got
     # Each member sees their own role and counts.
     assert ra.ok("GET", f"/rooms/{room}")["role"] == "admin"
@@ -161,7 +164,7 @@ def test_members(server):
     b = got[1]
     assert (b["chatwork_id"], b["department"], b["organization_name"]) == (
         "bob_b", "Sales", "Hibiki Inc."), b
-    assert b["organization_id"] == 0 and b["avatar_image_url"] == ""
+    assert b["organization_id"] == 0 and b["avatar_image_url"] == avatar(server)
 
     # Replace the lists (comma-separated): bob admin, dave joins read-only, carol removed.
     answer = ra.ok("PUT", f"/rooms/{room}/members", form={
@@ -267,3 +270,109 @@ def test_rate_limit_on_room_endpoints(server_factory):
         assert int(h["retry-after"]) >= 1
     # Refused requests changed nothing: the room is still there (seen over the WebSocket).
     assert server.connect(ra.token).ok("get_room", room_id=room)["room"]["name"] == "r2"
+
+
+def test_room_list_last_update_time(server):
+    """GET /rooms carries each room's last_update_time (Chatwork's field): when the newest message
+    was sent or edited, else when the room was made; the same number GET /rooms/{id} gives."""
+    (alice, ra), (bob, rb) = people(server, "alice", "bob")
+    before = int(time.time())
+    quiet = make_room(ra, "quiet", admins=[alice], members=[bob])
+    busy = make_room(ra, "busy", admins=[alice], members=[bob])
+
+    def listed(rest):
+        return {x["room_id"]: x for x in rest.ok("GET", "/rooms")}
+
+    rooms = listed(rb)
+    for r in rooms.values():
+        assert type(r["last_update_time"]) is int, r
+    assert before - 1 <= rooms[quiet]["last_update_time"] <= time.time() + 1
+    made = rooms[busy]["last_update_time"]
+    # A message moves it to the message's send_time, in the list and in the room alike.
+    time.sleep(1.1)  # Unix seconds: the next second, so the change is visible
+    m = ra.ok("POST", f"/rooms/{busy}/messages", form={"body": "news"})
+    sent = rb.ok("GET", f"/rooms/{busy}/messages/{m['message_id']}")["send_time"]
+    assert sent > made
+    rooms = listed(rb)
+    assert rooms[busy]["last_update_time"] == sent == rb.ok("GET", f"/rooms/{busy}")[
+        "last_update_time"]
+    assert rooms[quiet]["last_update_time"] <= made
+    # The WebSocket's list_rooms with details has it too (and the icon preset); without details
+    # the v1 entry is unchanged.
+    ws = server.connect(rb.token)
+    (entry,) = [x for x in ws.ok("list_rooms", details=True)["rooms"] if x["room_id"] == busy]
+    assert entry["last_update_time"] == sent and entry["icon_preset"] == "group", entry
+    (v1,) = [x for x in ws.ok("list_rooms")["rooms"] if x["room_id"] == busy]
+    assert "last_update_time" not in v1 and "icon_preset" not in v1
+    # It is kept in the read model: a restart serves the same value.
+    server.restart()
+    assert listed(Rest(server, rb.token))[busy]["last_update_time"] == sent
+
+
+def fetch(server, url, host=None):
+    """GET `url` (absolute, on this server) → (status, content type, body bytes)."""
+    path = url.split("://", 1)[1]
+    path = path[path.index("/"):]
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=30)
+    try:
+        conn.request("GET", path, headers={"Host": host} if host else {})
+        resp = conn.getresponse()
+        return resp.status, resp.getheader("Content-Type"), resp.read()
+    finally:
+        conn.close()
+
+
+def test_icons_and_avatars_are_served_pictures(server):
+    """icon_path and avatar_image_url are absolute URLs of pictures the server serves (one per
+    icon preset, one default avatar), built from the request's Host header."""
+    (alice, ra), (bob, rb) = people(server, "alice", "bob")
+    room = make_room(ra, "pub", admins=[alice], members=[bob])
+    ra.ok("PUT", f"/rooms/{room}", form={"icon_preset": "beer"})
+    (pub,) = [x for x in rb.ok("GET", "/rooms") if x["room_id"] == room]
+    assert pub["icon_path"] == image_url(server, "/img/icon/beer.svg"), pub
+    assert rb.ok("GET", f"/rooms/{room}")["icon_path"] == pub["icon_path"]
+    # my rooms keep the default preset's picture
+    (mine,) = [x for x in rb.ok("GET", "/rooms") if x["type"] == "my"]
+    assert mine["icon_path"] == image_url(server, "/img/icon/group.svg")
+    ws = server.connect(ra.token)
+    ws.ok("add_task", room_id=room, body="order", to_ids=[bob])
+    (task,) = rb.ok("GET", "/my/tasks")
+    assert task["room"]["icon_path"] == pub["icon_path"], task
+    assert task["account"]["avatar_image_url"] == avatar(server)
+    members = rb.ok("GET", f"/rooms/{room}/members")
+    assert {m["avatar_image_url"] for m in members} == {avatar(server)}
+    msgs = rb.ok("GET", f"/rooms/{room}/messages", query={"force": "1"})
+    assert {m["account"]["avatar_image_url"] for m in msgs} == {avatar(server)}
+    assert rb.ok("GET", "/me")["avatar_image_url"] == avatar(server)
+    if server.ssl_context is None:
+        # Every URL answers with a picture.
+        for url in {pub["icon_path"], mine["icon_path"], avatar(server)}:
+            status, ctype, body = fetch(server, url)
+            assert status == 200 and ctype == "image/svg+xml", (url, status, ctype)
+            assert body.startswith(b"<svg"), url
+        # Every preset has its picture.
+        for preset in ("group check document meeting event project business study security "
+                       "star idea heart magcup beer music sports travel").split():
+            status, ctype, _ = fetch(server, image_url(server, f"/img/icon/{preset}.svg"))
+            assert (status, ctype) == (200, "image/svg+xml"), preset
+
+    # Another Host header gives URLs on that host (a proxy's name, say); a Host that is not a
+    # plain host[:port] is not put in a URL at all: the answer has paths.
+    st, got, _ = rb.call("GET", "/me", headers={"Host": "chat.example.com:8443"})
+    assert st == 200 and got["avatar_image_url"].endswith("://chat.example.com:8443/img/avatar.svg")
+    for bad in ("evil.example/x?", "a b", "user@host", "x\\y"):
+        st, got, _ = rb.call("GET", "/me", headers={"Host": bad})
+        if st == 400:  # refused by the HTTP parser: nothing to check, the server stays up
+            rb.close()
+            continue
+        assert st == 200 and got["avatar_image_url"] == "/img/avatar.svg", (bad, got)
+    assert rb.ok("GET", "/me")["avatar_image_url"] == avatar(server)
+
+
+def test_public_url_names_the_pictures(server_factory):
+    """--public-url (a server behind a proxy) replaces the request's scheme and Host."""
+    server = server_factory("--public-url=https://chat.example.com")
+    (alice, ra), = people(server, "alice")
+    assert ra.ok("GET", "/me")["avatar_image_url"] == "https://chat.example.com/img/avatar.svg"
+    (mine,) = ra.ok("GET", "/rooms")
+    assert mine["icon_path"] == "https://chat.example.com/img/icon/group.svg"

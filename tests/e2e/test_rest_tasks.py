@@ -5,7 +5,7 @@ an empty list, and every error; and the names the WebSocket's task replies now c
 
 import pytest
 
-from test_rest import make_room, people
+from test_rest import avatar, image_url, make_room, people
 
 TASK_FIELDS = {"task_id", "account", "assigned_by_account", "message_id", "body", "limit_time",
                "status", "limit_type"}
@@ -22,8 +22,10 @@ def check_task(t, with_room=False):
     assert type(t["task_id"]) is int and t["task_id"] > 0
     for who in ("account", "assigned_by_account"):
         assert set(t[who]) == PERSON_FIELDS, t
-        assert type(t[who]["account_id"]) is int and t[who]["avatar_image_url"] == ""
-    assert t["message_id"] == ""
+        assert type(t[who]["account_id"]) is int
+        assert t[who]["avatar_image_url"].endswith("/img/avatar.svg"), t
+    # The message that adding the task posted (Chatwork's message_id: a digit string).
+    assert isinstance(t["message_id"], str) and t["message_id"].isdigit(), t
     assert type(t["limit_time"]) is int
     assert t["status"] in ("open", "done") and t["limit_type"] in ("none", "date", "time")
     if with_room:
@@ -54,9 +56,18 @@ def test_tasks_in_a_room(server):
         check_task(t)
     assert [t["task_id"] for t in tasks] == [1, 2, 3, 4]
     first = tasks[0]
-    assert first["account"] == {"account_id": bob, "name": "bob", "avatar_image_url": ""}
+    assert first["account"] == {"account_id": bob, "name": "bob",
+                                "avatar_image_url": avatar(server)}
     assert first["assigned_by_account"] == {"account_id": alice, "name": "alice",
-                                            "avatar_image_url": ""}
+                                            "avatar_image_url": avatar(server)}
+    # Each POST posted one message showing its tasks: the two tasks of one POST share it, and
+    # it is an ordinary message of the room, by the creator, naming the assignees.
+    assert [t["message_id"] for t in tasks] == ["1", "1", "2", "3"], tasks
+    shown = rc.ok("GET", f"/rooms/{room}/messages/1")
+    assert shown["account"]["account_id"] == alice
+    assert shown["body"] == (f"[info][title]Task for [piconname:{bob}] [piconname:{carol}]"
+                             "[/title]write the spec[/info]"), shown
+    assert rc.ok("GET", f"/rooms/{room}/messages/2")["account"]["account_id"] == bob
     assert (first["body"], first["limit_time"], first["limit_type"], first["status"]) == (
         "write the spec", 1900000000, "date", "open"), first
     assert (tasks[2]["limit_time"], tasks[2]["limit_type"]) == (0, "none")
@@ -114,7 +125,8 @@ def test_my_tasks(server):
         assert t["account"]["account_id"] == bob and t["account"]["name"] == "bob"
     assert [(t["room"]["room_id"], t["task_id"], t["body"]) for t in mine] == [
         (team, 1, "a1"), (team, 2, "a2"), (side, 1, "c1")], mine
-    assert mine[0]["room"] == {"room_id": team, "name": "team", "icon_path": ""}
+    assert mine[0]["room"] == {"room_id": team, "name": "team",
+                               "icon_path": image_url(server, "/img/icon/group.svg")}
     assert mine[2]["room"]["name"] == "side"
     assert mine[2]["assigned_by_account"]["name"] == "carol"
     assert mine[2]["limit_time"] == 1900000000 and mine[2]["limit_type"] == "time"
@@ -215,9 +227,11 @@ def test_task_errors(server):
     assert st == 405 and h.get("allow") == "PUT"
     ra.error("GET", f"/rooms/{room}/tasks/1/statuses", 404)
 
-    # None of it made or changed a task.
+    # None of it made or changed a task, nor posted a task message: the room has the one
+    # message of the one task made.
     tasks = ra.ok("GET", f"/rooms/{room}/tasks")
     assert [(t["task_id"], t["status"]) for t in tasks] == [(1, "open")], tasks
+    assert ra.ok("GET", f"/rooms/{room}")["message_num"] == 1
 
 
 def test_rate_limit_on_task_endpoints(server_factory):
@@ -258,3 +272,42 @@ def test_websocket_task_replies_carry_names(server):
     t = ws_b.ok("get_task", room_id=room, task_id=1)["task"]
     assert t["assigned_by_account"]["name"] == "Alice L."
     assert rb.ok("GET", "/my/tasks")[0]["assigned_by_account"]["name"] == "Alice L."
+
+
+def test_task_pushes_carry_the_task_with_names(server):
+    """task_added / task_updated pushes carry the whole task object, its people named; adding
+    tasks also pushes the message that shows them (message_created), before the tasks."""
+    (alice, ra), (bob, rb), (carol, rc) = people(server, "alice", "bob", "carol")
+    room = make_room(ra, "team", admins=[alice], members=[bob, carol])
+    ws_a, ws_b, ws_c = (server.connect(r.token) for r in (ra, rb, rc))
+    r = ws_a.ok("add_task", room_id=room, body="ship it", to_ids=[bob, carol],
+                limit=1900000000, limit_type="date")
+    assert r["task_ids"] == [1, 2] and r["message_id"].isdigit(), r
+    shown = ws_c.next_event("message_created", pred=lambda e: e["room_id"] == room)
+    assert shown["message"]["message_id"] == r["message_id"]
+    assert shown["message"]["account"] == {"account_id": alice, "name": "alice"}
+    assert "ship it" in shown["message"]["body"]
+    for task_id, who, name in ((1, bob, "bob"), (2, carol, "carol")):
+        e = ws_c.next_event("task_added", pred=lambda e, t=task_id: e["task"]["task_id"] == t)
+        t = e["task"]
+        assert t["account"] == {"account_id": who, "name": name}, t
+        assert t["assigned_by_account"] == {"account_id": alice, "name": "alice"}, t
+        assert (t["body"], t["limit_time"], t["limit_type"], t["status"], t["message_id"]) == (
+            "ship it", 1900000000, "date", "open", r["message_id"]), t
+    # Done by bob: carol's push has the task, done, with both names.
+    ws_b.ok("set_task_status", room_id=room, task_id=1, status="done")
+    e = ws_c.next_event("task_updated", pred=lambda e: e["task"]["task_id"] == 1)
+    assert e["task"]["status"] == "done" and e["task"]["account"]["name"] == "bob", e
+    assert e["task"]["assigned_by_account"]["name"] == "alice", e
+    # A sync replay names the people as they are named now.
+    ws_a.ok("update_profile", name="Alice L.")
+    late = server.connect(rc.token)
+    late.ok("sync", since={str(room): 0})
+    late.next_event("synced")
+    replayed = [e for e in late.all_events
+                if e.get("ev") in ("task_added", "task_updated") and e["room_id"] == room]
+    assert len(replayed) == 3, replayed
+    assert {e["task"]["assigned_by_account"]["name"] for e in replayed} == {"Alice L."}
+    # A refused add_task posts nothing and pushes nothing.
+    ws_a.fail("add_task", "bad_request", room_id=room, body="x", to_ids=[987654])
+    assert ws_a.ok("get_room", room_id=room)["room"]["message_num"] == 1

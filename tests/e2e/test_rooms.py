@@ -253,15 +253,16 @@ def test_delete_room_takes_messages_tasks_and_counts_from_every_read(server):
     alice.ok("add_task", room_id=room, body="in team", to_ids=[bob.account_id, alice.account_id])
     alice.ok("add_task", room_id=other, body="in other", to_ids=[bob.account_id])
     before = bob.ok("my_status")
+    # Unread: the message and the two tasks' messages (one in each room).
     assert (before["unread_num"], before["mention_num"], before["mytask_num"],
-            before["mytask_room_num"]) == (1, 1, 2, 2), before
+            before["mytask_room_num"]) == (3, 1, 2, 2), before
     assert len(bob.ok("my_tasks")["tasks"]) == 2
 
     alice.ok("delete_room", room_id=room)
     bob.next_event("room_deleted", pred=in_room(room))
     after = bob.ok("my_status")
-    assert after == dict(before, re=after["re"], unread_room_num=0, mention_room_num=0,
-                         mytask_room_num=1, unread_num=0, mention_num=0, mytask_num=1), after
+    assert after == dict(before, re=after["re"], unread_room_num=1, mention_room_num=0,
+                         mytask_room_num=1, unread_num=1, mention_num=0, mytask_num=1), after
     assert [(t["room"]["room_id"], t["body"]) for t in bob.ok("my_tasks")["tasks"]] == \
         [(other, "in other")]
     assert alice.ok("my_status")["mytask_num"] == 0
@@ -299,16 +300,20 @@ def test_tasks_one_per_assignee_pushed_and_counted(server):
     carol.next_event("room_created", pred=in_room(room))
     r = alice.ok("add_task", room_id=room, body="write the spec",
                  to_ids=[bob.account_id, carol.account_id], limit=1900000000)
-    assert r["task_ids"] == [1, 2] and r["seq"] == 3, r
+    # The message that shows the tasks (seq 2), then one task each (seqs 3 and 4).
+    assert r["task_ids"] == [1, 2] and r["seq"] == 4 and r["message_id"] == "1", r
+    e = carol.next_event("message_created", pred=in_room(room))
+    assert e["seq"] == 2 and e["message"]["message_id"] == "1", e
     e = carol.next_event("task_added", pred=in_room(room))
-    assert e["seq"] == 2 and e["task"]["task_id"] == 1, e
+    assert e["seq"] == 3 and e["task"]["task_id"] == 1, e
     e = carol.next_event("task_added", pred=in_room(room))
     t = e["task"]
     assert t == {
         "task_id": 2,
         "room_id": room,
-        "account": {"account_id": carol.account_id},
-        "assigned_by_account": {"account_id": alice.account_id},
+        "account": {"account_id": carol.account_id, "name": "carol"},
+        "assigned_by_account": {"account_id": alice.account_id, "name": "alice"},
+        "message_id": "1",
         "body": "write the spec",
         "limit_time": 1900000000,
         "limit_type": "time",
@@ -321,10 +326,12 @@ def test_tasks_one_per_assignee_pushed_and_counted(server):
     detailed = entry(bob, room, details=True)
     assert detailed["task_num"] == 2 and detailed["mytask_num"] == 1, detailed
     status = bob.ok("my_status")
-    assert status == {"re": status["re"], "ok": True, "unread_room_num": 0, "mention_room_num": 0,
-                      "mytask_room_num": 1, "unread_num": 0, "mention_num": 0, "mytask_num": 1}, status
+    # The task's message is unread for bob (its text mentions nobody).
+    assert status == {"re": status["re"], "ok": True, "unread_room_num": 1, "mention_room_num": 0,
+                      "mytask_room_num": 1, "unread_num": 1, "mention_num": 0, "mytask_num": 1}, status
     mine = bob.ok("my_tasks")["tasks"]
-    assert [(x["task_id"], x["room"]) for x in mine] == [(1, {"room_id": room, "name": "team"})], mine
+    assert [(x["task_id"], x["room"]) for x in mine] == [
+        (1, {"room_id": room, "name": "team", "icon_preset": "group"})], mine
 
     # Done by the assignee, open again by the creator; pushed as task_updated.
     r = bob.ok("set_task_status", room_id=room, task_id=1, status="done")

@@ -137,6 +137,17 @@ TEST_CASE("hibikid flags", "[cli][options]") {
   REQUIRE(gw.idle_timeout == std::chrono::milliseconds(5000));
   REQUIRE(gw.max_outgoing_bytes == 65536);
   REQUIRE(gw.web_root == "/srv/web");
+  REQUIRE(gw.public_url.empty());
+  auto proxied = parse_daemon_options({"--public-url=https://chat.example.com:8443"});
+  REQUIRE(proxied.ok());
+  REQUIRE(to_gateway_options(*proxied).public_url == "https://chat.example.com:8443");
+  for (const char* bad : {"--public-url=chat.example.com", "--public-url=ftp://x",
+                          "--public-url=https://x/path", "--public-url="}) {
+    INFO(bad);
+    auto r = parse_daemon_options({bad});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("--public-url") != std::string::npos);
+  }
 
   auto edge = parse_daemon_options(
       {"--tls-cert=/etc/hibiki/cert.pem", "--tls-key=/etc/hibiki/key.pem", "--max-connections=0",

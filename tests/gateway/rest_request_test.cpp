@@ -173,22 +173,50 @@ TEST_CASE("Chatwork's shapes and error statuses", "[gateway][rest]") {
                              {"send_time", 100},
                              {"update_time", 0},
                              {"deleted", false}},
-                            "carol");
-  CHECK(m == nlohmann::json{
-                 {"message_id", "7"},
-                 {"account", {{"account_id", 3}, {"name", "carol"}, {"avatar_image_url", ""}}},
-                 {"body", "hi"},
-                 {"send_time", 100},
-                 {"update_time", 0}});
+                            "carol", rest_images{"http://h:1"});
+  CHECK(m == nlohmann::json{{"message_id", "7"},
+                            {"account",
+                             {{"account_id", 3},
+                              {"name", "carol"},
+                              {"avatar_image_url", "http://h:1/img/avatar.svg"}}},
+                            {"body", "hi"},
+                            {"send_time", 100},
+                            {"update_time", 0}});
+}
+
+TEST_CASE("picture URLs: --public-url, else the request's scheme and a plain Host",
+          "[gateway][rest]") {
+  CHECK(image_base("https://chat.example.com/", "ignored:1", false) == "https://chat.example.com");
+  CHECK(image_base("", "127.0.0.1:8080", false) == "http://127.0.0.1:8080");
+  CHECK(image_base("", "[::1]:8443", true) == "https://[::1]:8443");
+  CHECK(image_base("", "chat.example.com", true) == "https://chat.example.com");
+  // Anything but a plain authority stays out of the answers: the URLs become paths.
+  for (std::string_view bad :
+       {"", "evil.example/x", "a b", "user@host", "h?q", "h#f", "h\\x", "h\"x", "h<x>"}) {
+    INFO(bad);
+    CHECK(image_base("", bad, false).empty());
+  }
+  CHECK(image_base("", std::string(256, 'a'), false).empty());
+  const rest_images here{"http://h:1"};
+  CHECK(here.avatar() == "http://h:1/img/avatar.svg");
+  CHECK(here.icon("beer") == "http://h:1/img/icon/beer.svg");
+  // An unknown preset (a corrupt row, a newer server's) shows the default picture, never a path
+  // made of the text.
+  CHECK(here.icon("../../etc") == "http://h:1/img/icon/group.svg");
+  CHECK(here.icon("") == "http://h:1/img/icon/group.svg");
+  CHECK(rest_images{}.avatar() == "/img/avatar.svg");
 }
 
 TEST_CASE("Chatwork's task, member and room objects", "[gateway][rest]") {
   using nlohmann::json;
+  const rest_images images{"http://h:1"};
+  const std::string avatar = "http://h:1/img/avatar.svg";
   const json task{{"task_id", 2},
                   {"room_id", 5},
-                  {"room", {{"room_id", 5}, {"name", "team"}}},
+                  {"room", {{"room_id", 5}, {"name", "team"}, {"icon_preset", "beer"}}},
                   {"account", {{"account_id", 3}, {"name", "carol"}}},
                   {"assigned_by_account", {{"account_id", 1}}},
+                  {"message_id", "41"},
                   {"body", "ship"},
                   {"limit_time", 1900000000},
                   {"limit_type", "date"},
@@ -197,18 +225,23 @@ TEST_CASE("Chatwork's task, member and room objects", "[gateway][rest]") {
                   {"update_time", 200}};
   const json base{
       {"task_id", 2},
-      {"account", {{"account_id", 3}, {"name", "carol"}, {"avatar_image_url", ""}}},
+      {"account", {{"account_id", 3}, {"name", "carol"}, {"avatar_image_url", avatar}}},
       // A name the reply lacks (an account without a row) is "".
-      {"assigned_by_account", {{"account_id", 1}, {"name", ""}, {"avatar_image_url", ""}}},
-      {"message_id", ""},
+      {"assigned_by_account", {{"account_id", 1}, {"name", ""}, {"avatar_image_url", avatar}}},
+      {"message_id", "41"},
       {"body", "ship"},
       {"limit_time", 1900000000},
       {"status", "done"},
       {"limit_type", "date"}};
-  CHECK(chatwork_task(task, false) == base);
+  CHECK(chatwork_task(task, false, images) == base);
   auto with_room = base;
-  with_room["room"] = {{"room_id", 5}, {"name", "team"}, {"icon_path", ""}};
-  CHECK(chatwork_task(task, true) == with_room);
+  with_room["room"] = {
+      {"room_id", 5}, {"name", "team"}, {"icon_path", "http://h:1/img/icon/beer.svg"}};
+  CHECK(chatwork_task(task, true, images) == with_room);
+  // A task from before tasks posted a message has none: "".
+  auto old_task = task;
+  old_task.erase("message_id");
+  CHECK(chatwork_task(old_task, false, images)["message_id"] == "");
 
   CHECK(chatwork_member({{"account_id", 2}, {"role", "readonly"}, {"name", "bob"}},
                         {{"account_id", 2},
@@ -216,37 +249,49 @@ TEST_CASE("Chatwork's task, member and room objects", "[gateway][rest]") {
                          {"chatwork_id", "bob_b"},
                          {"organization_name", "Hibiki"},
                          {"department", "Sales"},
-                         {"title", "lead"}}) == json{{"account_id", 2},
-                                                     {"role", "readonly"},
-                                                     {"name", "bob"},
-                                                     {"chatwork_id", "bob_b"},
-                                                     {"organization_id", 0},
-                                                     {"organization_name", "Hibiki"},
-                                                     {"department", "Sales"},
-                                                     {"avatar_image_url", ""}});
+                         {"title", "lead"}},
+                        images) == json{{"account_id", 2},
+                                        {"role", "readonly"},
+                                        {"name", "bob"},
+                                        {"chatwork_id", "bob_b"},
+                                        {"organization_id", 0},
+                                        {"organization_name", "Hibiki"},
+                                        {"department", "Sales"},
+                                        {"avatar_image_url", avatar}});
   // No profile: the member's own fields, the rest empty.
-  CHECK(chatwork_member({{"account_id", 2}, {"role", "admin"}, {"name", "bob"}},
-                        json::object())["chatwork_id"] == "");
+  CHECK(chatwork_member({{"account_id", 2}, {"role", "admin"}, {"name", "bob"}}, json::object(),
+                        images)["chatwork_id"] == "");
 
   const json room{{"room_id", 5},     {"name", "team"},         {"description", "ours"},
                   {"type", "group"},  {"icon_preset", "star"},  {"role", "admin"},
                   {"unread_num", 1},  {"mention_num", 0},       {"mytask_num", 2},
                   {"message_num", 9}, {"task_num", 3},          {"member_num", 4},
                   {"file_num", 0},    {"last_update_time", 77}, {"last_seq", 12}};
-  CHECK(chatwork_room_details(room) == json{{"room_id", 5},
-                                            {"name", "team"},
-                                            {"type", "group"},
-                                            {"role", "admin"},
-                                            {"sticky", false},
-                                            {"unread_num", 1},
-                                            {"mention_num", 0},
-                                            {"mytask_num", 2},
-                                            {"message_num", 9},
-                                            {"file_num", 0},
-                                            {"task_num", 3},
-                                            {"icon_path", ""},
-                                            {"last_update_time", 77},
-                                            {"description", "ours"}});
+  CHECK(chatwork_room_details(room, images) == json{{"room_id", 5},
+                                                    {"name", "team"},
+                                                    {"type", "group"},
+                                                    {"role", "admin"},
+                                                    {"sticky", false},
+                                                    {"unread_num", 1},
+                                                    {"mention_num", 0},
+                                                    {"mytask_num", 2},
+                                                    {"message_num", 9},
+                                                    {"file_num", 0},
+                                                    {"task_num", 3},
+                                                    {"icon_path", "http://h:1/img/icon/star.svg"},
+                                                    {"last_update_time", 77},
+                                                    {"description", "ours"}});
+  // GET /rooms: the list_rooms entry (with details) has the update time and the icon too.
+  const auto listed = chatwork_room({{"room_id", 5},
+                                     {"name", "team"},
+                                     {"type", "group"},
+                                     {"icon_preset", "beer"},
+                                     {"last_update_time", 1796000000}},
+                                    images);
+  CHECK(listed["last_update_time"] == 1796000000);
+  CHECK(listed["icon_path"] == "http://h:1/img/icon/beer.svg");
+  CHECK(listed["sticky"] == false);
+  CHECK_FALSE(listed.contains("description"));
 }
 
 TEST_CASE("the per-token rate limit counts in fixed windows", "[gateway][rest]") {
@@ -333,11 +378,14 @@ TEST_CASE("a file object in Chatwork's shape", "[rest][files]") {
   const nlohmann::json file = {{"file_id", 3},       {"account_id", 2},
                                {"message_id", "17"}, {"filename", "a.pdf"},
                                {"size", 1234},       {"upload_time", 1796000000}};
-  CHECK(chatwork_file(file, "bob") ==
-        nlohmann::json{{"file_id", 3},
-                       {"account", {{"account_id", 2}, {"name", "bob"}, {"avatar_image_url", ""}}},
-                       {"message_id", "17"},
-                       {"filename", "a.pdf"},
-                       {"filesize", 1234},
-                       {"upload_time", 1796000000}});
+  CHECK(
+      chatwork_file(file, "bob", rest_images{"http://h:1"}) ==
+      nlohmann::json{
+          {"file_id", 3},
+          {"account",
+           {{"account_id", 2}, {"name", "bob"}, {"avatar_image_url", "http://h:1/img/avatar.svg"}}},
+          {"message_id", "17"},
+          {"filename", "a.pdf"},
+          {"filesize", 1234},
+          {"upload_time", 1796000000}});
 }

@@ -582,7 +582,8 @@ const std::vector<option_spec> table = {
      }},
     {"public-url", "URL",
      "scheme://host[:port] clients reach this node's HTTP listener at: shared files' signed URLs "
-     "(the directory store's, on /files/) start with it; default: the listen address",
+     "(the directory store's, on /files/) and the REST API's picture URLs start with it; "
+     "default: the listen address (pictures: the request's scheme and Host)",
      nullptr,
      [](sv v, options& o) {
        const bool scheme = v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0;
@@ -1045,6 +1046,7 @@ gateway::gateway_options to_gateway_options(const daemon_options& o) {
   g.port = o.http_port;
   g.open_signup = o.open_signup;
   g.web_root = o.web_root;
+  g.public_url = o.public_url;
   g.max_frame_bytes = o.max_frame_bytes;
   g.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(o.idle_timeout);
   g.max_outgoing_bytes = o.max_outgoing_bytes;

@@ -65,6 +65,11 @@ async function scenario(browser, baseUrl, screenshotPath) {
     await page.waitForSelector('li[data-test="room-item"][data-type="my"]');
     check(await page.textContent('li[data-type="my"] [data-test="room-name"]') === 'My Chat',
       'the my chat is shown as "My Chat"');
+    // my_status: nothing unread, no mentions, no tasks yet.
+    await page.waitForSelector('#my-status[data-loaded="true"]');
+    check(await page.textContent('#my-status-unread') === '0' &&
+      await page.textContent('#my-status-mentions') === '0' &&
+      await page.textContent('#my-status-tasks') === '0', 'a new account\'s status counts are all 0');
   }
 
   log('bad contact requests show the server\'s (or the form\'s) error');
@@ -216,21 +221,65 @@ async function scenario(browser, baseUrl, screenshotPath) {
     'alice\'s room task list names bob as the assignee');
   const myTask = `#my-task-list li[data-test="task"][data-assignee="${bobId}"]`;
   await bob.waitForSelector(`${myTask}[data-status="open"]`);
+  // Adding the task posted a message that shows it, with bob's name, on both sides.
+  for (const page of [alice, bob]) {
+    await until(page, 'the task\'s message shows in the direct chat', () =>
+      [...document.querySelectorAll('li[data-test="message"] [data-test="message-body"]')].some((b) =>
+        b.textContent.includes('Task for') && b.textContent.includes('bob') &&
+        b.textContent.includes('send the report')));
+  }
+  await until(bob, 'bob\'s status counts his open task', () =>
+    document.querySelector('#my-status-tasks').textContent === '1');
   check(await bob.textContent(`${myTask} [data-test="task-body"]`) === 'send the report', 'bob\'s task text');
   check(await bob.textContent(`${myTask} [data-test="task-creator"]`) === 'by alice', 'bob sees who gave it');
   check((await bob.textContent(`${myTask} [data-test="task-limit"]`)).includes('2030'), 'the limit is shown');
   check((await alice.$$('#my-task-list li[data-test="task"]')).length === 0, 'alice has no tasks of her own');
   await bob.click(`${myTask} [data-test="task-toggle"]`);
   await bob.waitForSelector(`${myTask}[data-status="done"] [data-test="task-toggle"]:text-is("open again")`);
+  await until(bob, 'a done task leaves bob\'s status count', () =>
+    document.querySelector('#my-status-tasks').textContent === '0');
   await alice.waitForSelector('#room-task-list li[data-test="task"][data-status="done"]');
   check(await alice.textContent('#room-task-list li[data-test="task"] [data-test="task-status"]') === 'done',
     'alice sees the task done');
+
+  log('alice creates a room with an icon: it shows in both room lists; a message counts in bob\'s status');
+  await alice.fill('#new-room-name', 'pub');
+  await alice.fill('#new-room-members', String(bobId));
+  await alice.selectOption('#new-room-icon', 'beer');
+  check((await alice.getAttribute('#new-room-icon-preview', 'src')).endsWith('img/icon/beer.svg'),
+    'the form previews the chosen icon');
+  await alice.click('#create-room-btn');
+  await until(alice, 'alice has "pub" open', () => document.querySelector('#room-title').textContent === 'pub');
+  for (const page of [alice, bob]) {
+    await until(page, '"pub" shows the beer icon, loaded', () => {
+      const li = [...document.querySelectorAll('li[data-test="room-item"]')]
+        .find((x) => x.querySelector('[data-test="room-name"]').textContent === 'pub');
+      const img = li && li.querySelector('img[data-test="room-icon"]');
+      return img && img.dataset.icon === 'beer' && img.complete && img.naturalWidth > 0;
+    });
+  }
+  const unreadBefore = Number(await bob.textContent('#my-status-unread'));
+  await sendNotation(alice, `[To:${bobId}] a round for everyone`);
+  await until(bob, 'bob\'s status: one more unread room and a mention', (n) =>
+    Number(document.querySelector('#my-status-unread').textContent) === n + 1 &&
+    Number(document.querySelector('#my-status-mentions').textContent) >= 1, unreadBefore);
+  await openRoom(bob, 'pub');
+  await until(bob, 'reading "pub" takes it out of bob\'s status', (n) =>
+    Number(document.querySelector('#my-status-unread').textContent) === n, unreadBefore);
 
   log('a group room: alice (admin) gets role controls, bob (member) does not');
   await alice.fill('#new-room-name', 'team');
   await alice.fill('#new-room-members', String(bobId));
   await alice.click('#create-room-btn');
   await until(alice, 'alice has "team" open', () => document.querySelector('#room-title').textContent === 'team');
+  // Group rooms are listed most recently active first: the new "team" above "pub" on both pages.
+  for (const page of [alice, bob]) {
+    await until(page, '"team" listed above "pub"', () => {
+      const groups = [...document.querySelectorAll('li[data-test="room-item"][data-type="group"] [data-test="room-name"]')]
+        .map((n) => n.textContent);
+      return groups[0] === 'team' && groups[1] === 'pub';
+    });
+  }
   await openRoom(bob, 'team');
   await alice.waitForSelector(`${li('#member-list li', bobId)} [data-test="member-role-select"]`);
   check(await alice.isVisible('#add-member-form'), 'the admin has the add-member form');
@@ -273,16 +322,27 @@ async function scenario(browser, baseUrl, screenshotPath) {
   await until(bob, 'bob has the new task in my tasks too', () =>
     [...document.querySelectorAll('#my-task-list [data-test="task-body"]')].some((b) => b.textContent === 'both of us'));
 
-  log('room settings: only the admin gets them; the new name and description reach bob');
+  log('room settings: only the admin gets them; the new name, description and icon reach bob');
   check(await bob.isHidden('#room-settings-form'), 'bob (a member) has no room settings (nor their delete button)');
   await openRoom(alice, 'team');
+  check(await alice.$eval('#room-settings-icon', (e) => e.value) === 'group', 'the icon starts as "group"');
   await alice.fill('#room-settings-name', 'core team');
   await alice.fill('#room-settings-description', 'the people who build it');
+  await alice.selectOption('#room-settings-icon', 'star');
   await alice.click('#room-settings-save');
   await bob.waitForSelector(roomItem('core team'));
   await until(bob, 'bob\'s header and description follow the update', () =>
     document.querySelector('#room-title').textContent === 'core team' &&
     document.querySelector('#room-description').textContent === 'the people who build it');
+  // The icon: in bob's room list and header, and it is a picture the server really serves.
+  await until(bob, 'bob sees the star icon, loaded', () => {
+    const img = [...document.querySelectorAll('li[data-test="room-item"]')]
+      .find((li) => li.querySelector('[data-test="room-name"]').textContent === 'core team')
+      .querySelector('img[data-test="room-icon"]');
+    const head = document.querySelector('#room-icon');
+    return img.dataset.icon === 'star' && img.complete && img.naturalWidth > 0 &&
+      head.dataset.icon === 'star' && head.getAttribute('src').endsWith('img/icon/star.svg');
+  });
 
   log('bob leaves the room: it leaves his list, his task there leaves his tasks, alice sees one member');
   await bob.click('#leave-room-btn');

@@ -108,8 +108,9 @@ struct daemon_options {
 
   // ---- shared files: where their bytes live (persistence/object_storage.hpp) ----
   /// --public-url=URL: `scheme://host[:port]` clients reach this node's HTTP listener at; the
-  /// directory store's signed file URLs start with it (and their Host is signed). Default: empty
-  /// = the listener's own address (http(s)://HOST:PORT, 127.0.0.1 for a wildcard address)
+  /// directory store's signed file URLs start with it (and their Host is signed), and so do the
+  /// REST API's picture URLs. Default: empty = the listener's own address (http(s)://HOST:PORT,
+  /// 127.0.0.1 for a wildcard address) for files, the request's scheme and Host for pictures
   std::string public_url;
   /// --s3-endpoint=URL: `http(s)://host[:port]` of an S3-compatible store (MinIO, AWS S3, Ceph
   /// RGW...) to keep files in. Default: empty = the directory store under <data-dir>/files

@@ -91,6 +91,10 @@ struct room_summary {
   std::vector<message_id> deleted;                ///< ascending
   room::room_type type = room::room_type::group;  ///< rows written before types read as group
   std::size_t task_num = 0;                       ///< open tasks
+  /// room::last_update_time; 0 in rows written before it was kept (until the room's next event).
+  unix_time last_update_time = 0;
+  /// The room's icon preset; rows written before it was kept read as the default.
+  std::string icon_preset{room::default_icon_preset};
 };
 struct member_row {
   room_id room;
@@ -111,6 +115,8 @@ struct room_listing {
   std::size_t mention_num = 0;
   std::size_t message_num = 0;
   seq_nr last_seq = 0;
+  unix_time last_update_time = 0;
+  std::string icon_preset{room::default_icon_preset};
 };
 
 std::string encode(const room_summary& s);
@@ -121,7 +127,8 @@ result<member_row> decode_member_row(std::string_view json);
 /// unread/mention counts computed from the two rows (the same numbers `room::unread_num` gives).
 room_listing listing(const member_row& m, const room_summary& s);
 /// The v1 entry {room_id, name, role, unread_num, mention_num, message_num, last_seq}; with
-/// `details` (list_rooms's extension) also {type, task_num, mytask_num}.
+/// `details` (list_rooms's extension) also {type, task_num, mytask_num, icon_preset,
+/// last_update_time}.
 nlohmann::json to_json(const room_listing& l, bool details = false);
 
 /// The accounts row of a user state (also what `get_profiles` shows of an account).
@@ -142,8 +149,11 @@ class name_refresher {
   explicit name_refresher(lookup_fn lookup) : lookup_(std::move(lookup)) {}
   /// Sets `message.account.name` to the author's current name.
   void refresh(nlohmann::json& message);
-  /// A push frame with a message object (message_created/updated): the frame with the current
-  /// name, or nullopt when the frame has no message object or its name is already current.
+  /// Sets `person.name` ({account_id, name}) to the account's current name.
+  void refresh_person(nlohmann::json& person);
+  /// A push frame with a message object (message_created/updated) or a task object
+  /// (task_added/updated): the frame with the current names, or nullopt when the frame has no
+  /// such object or its names are already current.
   std::optional<std::string> refresh_frame(std::string_view frame);
 
  private:
@@ -160,8 +170,10 @@ nlohmann::json member_list(const room::state& s);
 /// `set_members`'s reply: {admin: [ids], member: [ids], readonly: [ids]}.
 nlohmann::json members_by_role(const room::state& s);
 
-/// The task object of the protocol (Chatwork-shaped): {task_id, room_id, account: {account_id},
-/// assigned_by_account: {account_id}, body, limit_time, limit_type, status, time, update_time}.
+/// The task object of the protocol (Chatwork-shaped): {task_id, room_id, account: {account_id,
+/// name}, assigned_by_account: {account_id, name}, message_id, body, limit_time, limit_type,
+/// status, time, update_time}. The names are those the task was added with (readers replace them
+/// with the current ones); message_id is "" for tasks added before tasks posted a message.
 nlohmann::json task_object(room_id r, task_id id, const room::task& t);
 /// `list_tasks`: the room's tasks that pass the filters, in task order.
 nlohmann::json task_list(const room::state& s, const room::list_tasks& q);

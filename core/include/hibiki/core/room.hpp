@@ -117,7 +117,9 @@ std::string_view to_string(limit_type t);
 std::optional<limit_type> parse_limit_type(std::string_view text);
 
 /// Creates one task per assignee (members of the room; read-only members cannot assign). A
-/// `limit` (Unix time) goes with limit_type date or time; limit_type none has no limit.
+/// `limit` (Unix time) goes with limit_type date or time; limit_type none has no limit. As in
+/// Chatwork, adding tasks also posts one message to the room (by the actor) that shows them;
+/// every task made by the command refers to it.
 struct add_task {
   account_id actor;
   std::vector<account_id> assignees;
@@ -125,6 +127,10 @@ struct add_task {
   unix_time limit = 0;
   room::limit_type limit_type = room::limit_type::none;
   unix_time now = 0;
+  /// The actor's name and the assignees' names as the session read them (not the client's
+  /// word), for the pushes; a name not given is "".
+  std::string author_name{};
+  std::map<account_id, std::string> names{};
 };
 /// Marks a task done or open again: its assignee or its creator only.
 struct set_task_status {
@@ -260,6 +266,11 @@ struct task_added {
   unix_time limit = 0;
   room::limit_type limit_type = room::limit_type::none;
   unix_time time = 0;
+  /// Version 2: the message that shows the task (0 before), and the names of the assignee and
+  /// of the creator when it was added ("" before).
+  message_id message{};
+  std::string assignee_name{};
+  std::string by_name{};
 };
 struct task_status_changed {
   task_id id;
@@ -312,8 +323,11 @@ struct task {
   unix_time limit = 0;
   room::limit_type limit_type = room::limit_type::none;
   task_status status = task_status::open;
-  unix_time time = 0;         ///< when it was added
-  unix_time update_time = 0;  ///< when its status last changed (0 = never)
+  unix_time time = 0;           ///< when it was added
+  unix_time update_time = 0;    ///< when its status last changed (0 = never)
+  message_id message{};         ///< the message that shows it (0: added before tasks had one)
+  std::string assignee_name{};  ///< names when it was added (pushes; reads use current names)
+  std::string by_name{};
 
   friend bool operator==(const task&, const task&) = default;
 };
@@ -381,6 +395,9 @@ std::size_t message_num(const state& s);
 /// Open tasks in the room, and those assigned to `account`.
 std::size_t task_num(const state& s);
 std::size_t mytask_num(const state& s, account_id account);
+/// Chatwork's `last_update_time`: when the newest message was sent (or edited), else when the
+/// room was made. Only the newest message is looked at, so this stays O(1) in a long room.
+unix_time last_update_time(const state& s);
 /// Files visible in the room (uploaded, not hidden).
 std::size_t file_num(const state& s);
 /// Recomputes `open_tasks` from `tasks` (after loading a snapshot).
@@ -394,6 +411,10 @@ std::vector<account_id> recipients(const state& before, const event& e, const st
 std::vector<account_id> parse_mentions(std::string_view body);
 /// True when the body holds `[toall]` (every member is mentioned).
 bool mentions_all(std::string_view body);
+/// The body of the message that adding tasks posts: `[info][title]Task for [piconname:2]
+/// [piconname:3][/title]BODY[/info]`, with BODY cut (ending in "…") when the whole would be
+/// over max_body_chars. `body` is valid UTF-8.
+std::string task_message_body(const std::vector<account_id>& assignees, std::string_view body);
 
 /// Counts Unicode code points; returns nullopt when `text` is not valid UTF-8.
 std::optional<std::size_t> utf8_length(std::string_view text);

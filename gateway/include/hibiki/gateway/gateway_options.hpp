@@ -66,6 +66,10 @@ struct gateway_options : edge_options {
   bool open_signup = false;
   /// Directory of the web client's static files. Default: empty = HIBIKI_WEB_ROOT.
   std::string web_root;
+  /// The server's address as clients reach it ("https://chat.example.com", e.g. behind a proxy);
+  /// the REST API's image URLs (avatar_image_url, icon_path) start with it. Default: empty = the
+  /// request's scheme and Host header
+  std::string public_url;
 
   /// Largest incoming WebSocket message; a larger one closes the connection with 1009.
   /// Default: 1 MiB
