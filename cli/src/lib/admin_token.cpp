@@ -1,15 +1,9 @@
 // hibikid's admin token file (--admin-token-file): a secret, so it must be the owner's alone.
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <string>
 
 #include "hibiki/cli/daemon_options.hpp"
+#include "owner_only_file.hpp"
 
 namespace hibiki::cli {
 
@@ -17,37 +11,9 @@ result<std::string> load_admin_token(const std::string& path) {
   auto bad = [&](const std::string& why) {
     return result<std::string>(errc::bad_request, "--admin-token-file " + path + ": " + why);
   };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return bad(std::string("cannot open: ") + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return bad("not a regular file");
-  }
-  if ((st.st_mode & 077) != 0) {
-    ::close(fd);
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return bad(std::string("is readable or writable by group or others (mode ") + mode +
-               "); make it the owner's alone: chmod 600 " + path);
-  }
-  std::string text;
-  char buf[4096];
-  for (;;) {
-    const auto n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      return bad(std::string("cannot read: ") + std::strerror(errno));
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > 64 * 1024) {
-      ::close(fd);
-      return bad("larger than 64 KiB: not a token");
-    }
-  }
-  ::close(fd);
+  auto read = read_owner_only_file(path, "--admin-token-file");
+  if (!read) return read.error();
+  const std::string& text = *read;
   const auto first = text.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return bad("is empty");
   const auto last = text.find_last_not_of(" \t\r\n");
