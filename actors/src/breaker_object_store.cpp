@@ -8,6 +8,12 @@ namespace hibiki::actors {
 
 namespace {
 
+hibiki::error breaker_open_error() {
+  return hibiki::error{errc::unavailable,
+                       "the file store is unavailable (its circuit breaker is open); chat keeps "
+                       "working, retry files later"};
+}
+
 bool is_store_failure(const hibiki::error& e) {
   return e.code == errc::unavailable || e.code == errc::internal;
 }
@@ -24,11 +30,7 @@ template <class Call>
 auto breaker_object_store::guarded(Call call) -> decltype(call()) {
   {
     std::lock_guard lock(mutex_);
-    if (!breaker_.try_acquire(now_())) {
-      return hibiki::error{errc::unavailable,
-                           "the file store is unavailable (its circuit breaker is open); chat "
-                           "keeps working, retry files later"};
-    }
+    if (!breaker_.try_acquire(now_())) return breaker_open_error();
   }
   auto out = call();
   const bool failed = !out.ok() && is_store_failure(out.error());
@@ -52,12 +54,14 @@ auto breaker_object_store::guarded(Call call) -> decltype(call()) {
 result<persistence::signed_url> breaker_object_store::presign_put(
     const std::string& key, std::uint64_t size, const std::string& content_type,
     std::chrono::seconds ttl, std::chrono::system_clock::time_point now) {
+  if (refuses_urls()) return breaker_open_error();
   return inner_->presign_put(key, size, content_type, ttl, now);
 }
 
 result<persistence::signed_url> breaker_object_store::presign_get(
     const std::string& key, const std::string& filename, std::chrono::seconds ttl,
     std::chrono::system_clock::time_point now) {
+  if (refuses_urls()) return breaker_open_error();
   return inner_->presign_get(key, filename, ttl, now);
 }
 
@@ -73,6 +77,11 @@ status breaker_object_store::put(const std::string& key, std::uint64_t size,
                                  const std::string& content_type,
                                  const persistence::byte_source& source) {
   return guarded([&] { return inner_->put(key, size, content_type, source); });
+}
+
+bool breaker_object_store::refuses_urls() const {
+  // Only while open: a half-open breaker's one trial belongs to a call that does I/O.
+  return state() == breaker_state::open;
 }
 
 breaker_state breaker_object_store::state() const {

@@ -2,8 +2,10 @@
 /// A circuit breaker around an object store's I/O (head, remove, put), like the journal's: after
 /// `max_failures` store failures in a row the calls fail fast with `unavailable` for
 /// `reset_timeout`, then one trial goes through. Only `unavailable` counts as a failure (an
-/// absent object is an answer, not a fault). Signing URLs does no I/O and always passes. Calls
-/// are not timed out here: the store's own client bounds them. Thread-safe.
+/// absent object is an answer, not a fault). Signing URLs does no I/O and is never a trial, but
+/// while the breaker is open it is refused too: a URL to a store known to be down would only send
+/// the client's bytes nowhere. Calls are not timed out here: the store's own client bounds them.
+/// Thread-safe.
 
 #include <functional>
 #include <memory>
@@ -40,6 +42,8 @@ class breaker_object_store final : public persistence::object_store {
   /// Runs `call` through the breaker; `failed` says whether its outcome counts as a failure.
   template <class Call>
   auto guarded(Call call) -> decltype(call());
+  /// True while the breaker is open (not half-open): signing is refused then.
+  bool refuses_urls() const;
 
   std::shared_ptr<persistence::object_store> inner_;
   clock_fn now_;
