@@ -200,17 +200,22 @@ TEST_CASE("the store down is unavailable, its breaker opens, chat keeps working"
   CHECK(code_of(fast) == "unavailable");
   CHECK(fast["error"]["message"].get<std::string>().find("breaker") != std::string::npos);
   CHECK(f.store->heads == heads);
-  // Chat is not affected, and signing still works (no I/O).
+  // Chat is not affected. Signing needs no I/O but is refused while the breaker is open (a URL to
+  // a store known to be down sends the client's bytes nowhere; the pending upload the room
+  // recorded first expires unused, like any upload never PUT).
   CHECK(code_of(f.call(f.bob, {{"op", "send_message"},
                                {"room_id", f.room},
                                {"body", "still here"},
                                {"client_msg_id", "c1"}})) == "ok");
-  CHECK(code_of(f.ask_upload(f.bob, "b.txt")) == "ok");
+  auto refused = f.ask_upload(f.bob, "b.txt");
+  CHECK(code_of(refused) == "unavailable");
+  CHECK(refused["error"]["message"].get<std::string>().find("breaker") != std::string::npos);
   // Back up, after the breaker's reset timeout: the upload completes.
   f.store->down = false;
   CHECK(code_of(f.complete(f.bob, 1)) == "unavailable");  // still open
   f.fx->now += 31;
   CHECK(code_of(f.complete(f.bob, 1)) == "ok");
+  CHECK(code_of(f.ask_upload(f.bob, "b.txt")) == "ok");
 }
 
 TEST_CASE("the sweeper removes expired uploads and hidden files' objects", "[files]") {
