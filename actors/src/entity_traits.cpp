@@ -65,13 +65,16 @@ result<plan<room::event>> room_traits::decide(const state& s, const command& cmd
 
 room::state room_traits::projection_base(state& s) {
   // Set aside for the copy and put back: the parts no projection reads from the state before an
-  // event (they grow with the room's history, so copying them made every post O(messages)).
+  // event (they grow with the room's history, so copying them made every post O(messages), and
+  // every event of a room O(its files)).
   auto messages = std::exchange(s.messages, {});
   auto deleted = std::exchange(s.deleted, {});
   auto mentions = std::exchange(s.mentions, {});
   auto window = std::exchange(s.dedupe, {});
   auto order = std::exchange(s.dedupe_order, {});
+  auto files = std::exchange(s.files, {});
   room::state copy = s;
+  s.files = std::move(files);
   s.messages = std::move(messages);
   s.deleted = std::move(deleted);
   s.mentions = std::move(mentions);

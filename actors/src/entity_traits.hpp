@@ -103,9 +103,10 @@ struct room_traits {
   static result<plan<event>> decide(const state& s, const command& cmd);
   static state apply(state s, const event& e) { return room::apply(std::move(s), e); }
   /// The state before an event as projections see it: everything but what grows with the room's
-  /// history (its messages, deleted ids and mentions) and the idempotency window. No read model,
-  /// push or audit entry reads those from the state before an event (the message objects come
-  /// from the state after it), and copying them made every post cost O(messages in the room).
+  /// history (its messages, deleted ids, mentions and shared files) and the idempotency window.
+  /// No read model, push or audit entry reads those from the state before an event (the message
+  /// and file objects come from the state after it), and copying them made every event cost
+  /// O(messages) and O(files in the room).
   /// tests/actors/projection_base_test.cpp checks the effects are the same as with the full state.
   static state projection_base(state& s);
   static codec::bytes encode(const event& e) { return codec::encode(e); }

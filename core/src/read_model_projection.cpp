@@ -92,8 +92,7 @@ void project_tasks(const room::state& before, const room::event& e, const room::
 
 /// The room_files and file_chores rows of the files `e` changed: a visible file has its
 /// room_files row; a pending, hidden or expired one its file_chores row; a forgotten one neither.
-void project_files(const room::state& before, const room::event& e, const room::state& after,
-                   std::vector<row_op>& ops) {
+void project_files(const room::event& e, const room::state& after, std::vector<row_op>& ops) {
   std::set<file_id> changed;
   std::visit(
       [&](const auto& ev) {
@@ -103,12 +102,16 @@ void project_files(const room::state& before, const room::event& e, const room::
                       std::is_same_v<T, room::upload_expired> ||
                       std::is_same_v<T, room::file_removed>) {
           changed.insert(ev.id);
-        } else if constexpr (std::is_same_v<T, room::message_deleted> ||
-                             std::is_same_v<T, room::room_deleted>) {
-          for (const auto& [id, f] : before.files) {
-            auto it = after.files.find(id);
-            if (it != after.files.end() && it->second.status != f.status) changed.insert(id);
-          }
+        } else if constexpr (std::is_same_v<T, room::message_deleted>) {
+          // The files the deletion hid: its message's (found in the state after it, so the state
+          // before an event need not carry the files; see room_traits::projection_base).
+          for (const auto& [id, f] : after.files)
+            if (f.message == ev.id && f.status == room::file_status::hidden) changed.insert(id);
+        } else if constexpr (std::is_same_v<T, room::room_deleted>) {
+          // Every file it hid, and files hidden before at the same second: their rows are
+          // rewritten the same, which changes nothing.
+          for (const auto& [id, f] : after.files)
+            if (f.status == room::file_status::hidden && f.hidden_at == ev.time) changed.insert(id);
         }
       },
       e);
@@ -247,7 +250,7 @@ std::vector<row_op> project(const room::state& before, const room::event& e,
     }
   }
   project_tasks(before, e, after, ops);
-  project_files(before, e, after, ops);
+  project_files(e, after, ops);
   project_members(before, after, ops);
   return ops;
 }

@@ -1,7 +1,7 @@
-// room_traits::projection_base leaves the room's history (messages, deleted ids, mentions) and its
-// idempotency window out of the copy of the state before an event: the read-model rows, the pushes
-// (frame and recipients) and the audit entries of every kind of room event must be the same as
-// with the full state.
+// room_traits::projection_base leaves the room's history (messages, deleted ids, mentions, shared
+// files) and its idempotency window out of the copy of the state before an event: the read-model
+// rows, the pushes (frame and recipients) and the audit entries of every kind of room event must be
+// the same as with the full state.
 
 #include <catch2/catch.hpp>
 
@@ -73,6 +73,20 @@ TEST_CASE("projections see the same rows, pushes and audit entries without the r
   run(s, room::edit_message{bob, message_id{2}, "edited", now + 1, "Bob"}, events);
   run(s, room::delete_message{bob, message_id{3}, now + 2}, events);
   REQUIRE_FALSE(s.deleted.empty());
+  // Shared files: pending, uploaded, hidden with their message, retired and forgotten.
+  for (int i = 0; i < 3; ++i)
+    run(s,
+        room::request_upload{bob, "f" + std::to_string(i) + ".bin", 10, "a/b", 100,
+                             "rooms/7/k" + std::to_string(i), now},
+        events);
+  REQUIRE(s.files.size() == 3);
+  run(s, room::complete_upload{bob, file_id{1}, 10, now, "Bob"}, events);
+  run(s, room::complete_upload{bob, file_id{2}, 10, now, "Bob"}, events);
+  run(s, room::delete_message{bob, s.files.at(file_id{1}).message, now + 3}, events);
+  REQUIRE(s.files.at(file_id{1}).status == room::file_status::hidden);
+  run(s, room::retire_file{{}, file_id{1}, now + 10, 0}, events);
+  run(s, room::forget_file{{}, file_id{1}}, events);
+  REQUIRE(s.files.size() == 2);
   run(s, room::mark_read{carol, message_id{6}}, events);
   run(s, room::mark_unread{carol, message_id{4}}, events);
   run(s, room::add_task{alice, {bob, carol}, "do it", now + 100, room::limit_type::date, now},
@@ -82,6 +96,8 @@ TEST_CASE("projections see the same rows, pushes and audit entries without the r
   run(s, room::set_members{alice, {alice, carol}, {bob}, {}}, events);
   run(s, room::remove_member{alice, carol}, events);
   run(s, room::leave_room{bob}, events);
-  run(s, room::delete_room{alice, now}, events);
-  CHECK(events >= 17);
+  run(s, room::delete_room{alice, now + 20}, events);  // hides file 2 and the pending file 3
+  CHECK(s.files.at(file_id{2}).status == room::file_status::hidden);
+  CHECK(s.files.at(file_id{3}).status == room::file_status::hidden);
+  CHECK(events >= 25);
 }
