@@ -3,7 +3,8 @@
 # data directory) and a fresh hibikid on it (embedded RocksDB journal, request limits lifted):
 #
 #   1. hibiki_upload_bench: request_upload round trips over the WebSocket, closed loop, one
-#      connection at a time and then CONNECTIONS at once (answers/s, p50/p99/p99.9, CPU/request);
+#      connection at a time and then CONNECTIONS at once (answers/s, p50/p99/p99.9, CPU/request),
+#      then an open loop at RATE requests/s over RATE_CONNECTIONS connections (0: none);
 #   2. one LARGE_MIB upload through a URL hibikid signed against the same PUT by curl straight to
 #      MinIO with MinIO's own credentials (RUNS of each; the median times and their ratio);
 #   3. PARALLEL uploads of PARALLEL_MIB at once through pre-signed URLs: hibikid's CPU time and
@@ -13,6 +14,7 @@
 #   bench/files_bench.sh [BUILD_DIR]          # default build
 #
 # Environment: PARTS ("requests large parallel"), CONNECTIONS ("1,32": the counts run in turn),
+# RATE (5000), RATE_CONNECTIONS (64),
 # WARMUP (2), DURATION (10), LARGE_MIB (1024), RUNS (3), PARALLEL (100), PARALLEL_MIB (10),
 # HIBIKID (another binary to measure), HIBIKID_ARGS, WORK_DIR (default a new temporary
 # directory, removed after a successful run unless KEEP_WORK_DIR=1; kept on failure).
@@ -28,6 +30,8 @@ done
 
 PARTS=${PARTS:-requests large parallel}
 CONNECTIONS=${CONNECTIONS:-1,32}
+RATE=${RATE:-5000}
+RATE_CONNECTIONS=${RATE_CONNECTIONS:-64}
 WARMUP=${WARMUP:-2}
 DURATION=${DURATION:-10}
 WORK_DIR=${WORK_DIR:-$(mktemp -d /tmp/hibiki-files-bench.XXXXXX)}
@@ -74,6 +78,12 @@ for part in $PARTS; do
       echo "== request_upload round trips (closed loop; connections: $CONNECTIONS)"
       "$bench" --port "$port" --connections "$CONNECTIONS" --warmup "$WARMUP" \
         --duration "$DURATION" --server-pid "$server_pid" | tee "$WORK_DIR/requests.txt" || status=1
+      if [[ "$RATE" != 0 ]]; then
+        echo "== request_upload at $RATE/s (open loop over $RATE_CONNECTIONS connections)"
+        "$bench" --port "$port" --connections "$RATE_CONNECTIONS" --rate "$RATE" \
+          --warmup "$WARMUP" --duration "$DURATION" --server-pid "$server_pid" |
+          tee -a "$WORK_DIR/requests.txt" || status=1
+      fi
       ;;
     large | parallel)
       echo "== $part (load average $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -5,7 +5,8 @@
 /// reply is the whole cost a client sees before it can PUT: the room records the pending upload
 /// (a journal append) and the node signs the URL. For every count in `--connections` (a comma
 /// list, run in turn) it prints answers/s, latency percentiles, error codes and the server's CPU
-/// per request, then one line of JSON per count.
+/// per request, then one line of JSON per count. With `--rate R` the connections send R requests/s
+/// together on a fixed schedule instead (open loop).
 
 #include <algorithm>
 #include <atomic>
@@ -45,11 +46,15 @@ struct options {
   int duration = 10;                      ///< Seconds measured. Default: 10
   std::uint64_t size = 10 * 1024 * 1024;  ///< The `size` asked for. Default: 10485760
   int server_pid = 0;                     ///< hibikid's pid, for its CPU time. Default: none
+  /// Requests/s of all connections together on a fixed schedule (open loop; a request's latency
+  /// counts from its scheduled time, so a server that falls behind shows it); 0 = closed loop.
+  /// Default: 0
+  double rate = 0;
 };
 
 [[noreturn]] void usage() {
   std::cerr << "usage: hibiki_upload_bench [--host H] [--port P] [--connections 1,32] "
-               "[--warmup S] [--duration S] [--size BYTES] [--server-pid PID]\n";
+               "[--warmup S] [--duration S] [--size BYTES] [--server-pid PID] [--rate R]\n";
   std::exit(2);
 }
 
@@ -74,6 +79,8 @@ options parse(int argc, char** argv) {
       o.duration = std::stoi(v);
     } else if (a == "--size") {
       o.size = std::stoull(v);
+    } else if (a == "--rate") {
+      o.rate = std::stod(v);
     } else if (a == "--server-pid") {
       o.server_pid = std::stoi(v);
     } else {
@@ -178,8 +185,17 @@ phase_result run_phase(const options& o, const std::vector<bench_account>& accou
                                     {"filename", "bench.bin"},
                                     {"size", o.size},
                                     {"content_type", "application/octet-stream"}};
+        // Open loop: this connection's share of the rate, its first send staggered.
+        const auto interval = std::chrono::duration_cast<steady::duration>(
+            std::chrono::duration<double>(o.rate > 0 ? connections / o.rate : 0));
+        auto next = steady::now() + interval * c / connections;
         for (;;) {
-          const auto t0 = steady::now();
+          auto t0 = steady::now();
+          if (o.rate > 0) {
+            if (next > t0) std::this_thread::sleep_until(next);
+            t0 = next;  // late sends count from when they were due
+            next += interval;
+          }
           if (t0 >= window_end) break;
           auto r = ws.call(req);
           const auto t1 = steady::now();
@@ -249,19 +265,12 @@ int main(int argc, char** argv) {
                     per_s, p50, p99, p999, max, cpu_ms,
                     static_cast<unsigned long long>(error_count), r.load.c_str());
       std::cout << line;
-      nlohmann::json j = {{"connections", n},
-                          {"per_s", per_s},
-                          {"p50_ms", p50},
-                          {"p99_ms", p99},
-                          {"p999_ms", p999},
-                          {"max_ms", max},
-                          {"cpu_s", r.cpu_s},
-                          {"cpu_ms_per_request", cpu_ms},
-                          {"ok", r.ok},
-                          {"errors", r.errors},
-                          {"size", o.size},
-                          {"load", r.load},
-                          {"window_s", r.window_s}};
+      nlohmann::json j = {
+          {"connections", n}, {"rate", o.rate},        {"per_s", per_s},
+          {"p50_ms", p50},    {"p99_ms", p99},         {"p999_ms", p999},
+          {"max_ms", max},    {"cpu_s", r.cpu_s},      {"cpu_ms_per_request", cpu_ms},
+          {"ok", r.ok},       {"errors", r.errors},    {"size", o.size},
+          {"load", r.load},   {"window_s", r.window_s}};
       std::cout << j.dump() << std::endl;
     }
   } catch (const std::exception& ex) {
