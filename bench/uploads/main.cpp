@@ -147,6 +147,9 @@ struct phase_result {
   std::uint64_t ok = 0;
   std::map<std::string, std::uint64_t> errors;
   std::vector<double> latencies_ms;  ///< of the requests sent in the window
+  /// Wall-clock seconds (since the epoch) of the requests over 20 ms: when the stalls were, to
+  /// set beside the server's logs (RocksDB's LOG has its flushes and compactions).
+  std::vector<double> slow_at;
   double window_s = 0;
   double cpu_s = 0;
   std::string load;
@@ -172,7 +175,7 @@ phase_result run_phase(const options& o, const std::vector<bench_account>& accou
   std::vector<std::thread> threads;
   for (int c = 0; c < connections; ++c) {
     threads.emplace_back([&, c] {
-      std::vector<double> mine;
+      std::vector<double> mine, slow;
       std::uint64_t ok = 0;
       std::map<std::string, std::uint64_t> errors;
       try {
@@ -203,6 +206,10 @@ phase_result run_phase(const options& o, const std::vector<bench_account>& accou
           if (r.value("ok", false) && r.contains("upload_url")) {
             ++ok;
             mine.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+            if (mine.back() > 20) {
+              const auto wall = std::chrono::system_clock::now() - (steady::now() - t0);
+              slow.push_back(std::chrono::duration<double>(wall.time_since_epoch()).count());
+            }
           } else {
             ++errors[r.contains("error") ? r["error"].value("code", "?") : "?"];
           }
@@ -217,6 +224,7 @@ phase_result run_phase(const options& o, const std::vector<bench_account>& accou
       out.ok += ok;
       for (auto& [k, v] : errors) out.errors[k] += v;
       out.latencies_ms.insert(out.latencies_ms.end(), mine.begin(), mine.end());
+      out.slow_at.insert(out.slow_at.end(), slow.begin(), slow.end());
     });
   }
   while (ready < connections) std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -265,12 +273,30 @@ int main(int argc, char** argv) {
                     per_s, p50, p99, p999, max, cpu_ms,
                     static_cast<unsigned long long>(error_count), r.load.c_str());
       std::cout << line;
-      nlohmann::json j = {
-          {"connections", n}, {"rate", o.rate},        {"per_s", per_s},
-          {"p50_ms", p50},    {"p99_ms", p99},         {"p999_ms", p999},
-          {"max_ms", max},    {"cpu_s", r.cpu_s},      {"cpu_ms_per_request", cpu_ms},
-          {"ok", r.ok},       {"errors", r.errors},    {"size", o.size},
-          {"load", r.load},   {"window_s", r.window_s}};
+      // Stalls: slow requests that started within 100 ms of each other are one.
+      std::sort(r.slow_at.begin(), r.slow_at.end());
+      nlohmann::json stalls = nlohmann::json::array();
+      for (std::size_t i = 0; i < r.slow_at.size();) {
+        std::size_t k = i;
+        while (k + 1 < r.slow_at.size() && r.slow_at[k + 1] - r.slow_at[k] < 0.1) ++k;
+        stalls.push_back({{"at", r.slow_at[i]}, {"requests", k - i + 1}});
+        i = k + 1;
+      }
+      nlohmann::json j = {{"stalls", stalls},
+                          {"connections", n},
+                          {"rate", o.rate},
+                          {"per_s", per_s},
+                          {"p50_ms", p50},
+                          {"p99_ms", p99},
+                          {"p999_ms", p999},
+                          {"max_ms", max},
+                          {"cpu_s", r.cpu_s},
+                          {"cpu_ms_per_request", cpu_ms},
+                          {"ok", r.ok},
+                          {"errors", r.errors},
+                          {"size", o.size},
+                          {"load", r.load},
+                          {"window_s", r.window_s}};
       std::cout << j.dump() << std::endl;
     }
   } catch (const std::exception& ex) {
