@@ -183,9 +183,9 @@ BYPASS_BOUND = 5 * MIB
 
 
 def upload_and_download(server, tmp_path, content_type="application/octet-stream"):
-    """Uploads a FILE_SIZE random file and downloads it through the URLs hibikid signs, reading
-    hibikid's /proc/PID/io around it. Returns (io delta, upload reply, sha of upload, sha of
-    download)."""
+    """Uploads a FILE_SIZE random file and downloads it through the URLs hibikid signs, counting
+    hibikid's I/O meanwhile (/proc/PID/io and strace). Returns (the counts' deltas, the
+    request_upload reply, the get_file reply, the SHA-256 sent, the SHA-256 received)."""
     alice, bob = server.user("alice"), server.user("bob")
     room = room_of(alice, bob)
     src, dst = tmp_path / "upload.bin", tmp_path / "download.bin"
