@@ -11,12 +11,14 @@ chatworkpy. (chatworkpy declares PyYAML for its config module, which is not impo
 builds it from its source archive.)"""
 
 import datetime
+import hashlib
 import importlib
 import os
 import subprocess
 import sys
 
 import pytest
+import requests
 
 from test_rest import Rest, make_room
 
@@ -159,3 +161,26 @@ def test_pypi_clients_rooms_members_and_tasks(server_factory, pypi_clients):
     with pytest.raises(Exception) as gone:
         alice_cw.exec_request("get", f"rooms/{room}")
     assert "404" in str(gone.value)
+
+
+def test_chatpywork_uploads_a_file(server_factory, pypi_clients):
+    # chatpywork's send_data is Chatwork's POST /rooms/{id}/files (requests' multipart, a `file`
+    # and a `message` part); pychatwork and chatworkpy have no upload call.
+    _, chatpywork_room, _ = pypi_clients
+    server = server_factory()
+    alice, alice_token = server.signup("alice")
+    rest = Rest(server, alice_token)
+    room = make_room(rest, "files", admins=[alice])
+    chatpywork_room.BASE_URL = server.url + "/v2"
+    data = os.urandom(300_000)
+    resp = chatpywork_room.Room(str(room), alice_token).send_data(data, "photo.jpg", "image/jpeg",
+                                                                 message="a picture")
+    assert resp.status_code == 200, resp.text
+    file_id = resp.json()["file_id"]
+    one = rest.ok("GET", f"/rooms/{room}/files/{file_id}", query={"create_download_url": "1"})
+    assert (one["filename"], one["filesize"]) == ("photo.jpg", len(data))
+    got = requests.get(one["download_url"], timeout=60)
+    assert got.status_code == 200
+    assert hashlib.sha256(got.content).digest() == hashlib.sha256(data).digest()
+    bodies = [m["body"] for m in rest.ok("GET", f"/rooms/{room}/messages", query={"force": "1"})]
+    assert bodies[-1] == f"a picture\n[download:{file_id}]photo.jpg[/download]"
