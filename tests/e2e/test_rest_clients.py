@@ -4,7 +4,9 @@ hibikid: `pychatwork` (posts with the body in the query string, reads with force
 and `chatworkpy` (resolves names through GET /rooms and GET /rooms/{id}/members, makes tasks, and
 has a generic request call, used here for the room, member and task endpoints it has no method
 for, with Chatwork's ?method=PUT override since it sends no PUT). All are pure Python on
-`requests` (Debian's python3-requests, scripts/install-deps); they are installed with pip into a
+`requests` (Debian's python3-requests, scripts/install-deps); chatpywork also uploads a file
+(`send_data`: Chatwork's multipart POST /rooms/{id}/files), the only one of the three with an
+upload call; they are installed with pip into a
 directory of the build (or of the test) at test time, and only their base URL is changed: a
 class attribute in pychatwork, a module constant in chatpywork, an instance attribute in
 chatworkpy. (chatworkpy declares PyYAML for its config module, which is not imported here; pip

@@ -188,6 +188,28 @@ def test_rest_upload_keeps_the_connection_for_the_next_request(server_factory):
     assert sorted(f["filesize"] for f in r.json()) == [1, 2, 3]
 
 
+def test_rest_upload_with_a_chunked_body(server_factory):
+    # No Content-Length: the body arrives in chunks (requests sends a generator so), read and
+    # capped as it comes.
+    server = server_factory()
+    alice = server.user("alice")
+    ra = Rest(server, alice.token)
+    room = make_room(ra)
+    data = os.urandom(1_000_003)
+    body = form_body(message_part("chunked"), file_part("c.bin", data, "application/octet-stream"))
+
+    def pieces(blob, size=4096):
+        for at in range(0, len(blob), size):
+            yield blob[at:at + size]
+
+    resp = post_raw(server, alice.token, room, pieces(body))
+    assert resp.status_code == 200 and resp.json() == {"file_id": 1}, resp.text
+    one = ra.ok("GET", f"/rooms/{room}/files/1", query={"create_download_url": "1"})
+    assert sha(download(one["download_url"]).content) == sha(data)
+    big = form_body(file_part("big.bin", b"z" * (CAP + 1)))
+    refused(post_raw(server, alice.token, room, pieces(big, 65536)), 413, str(CAP))
+
+
 def test_rest_upload_bad_inputs(server_factory):
     server = server_factory()
     alice, eve, reader = server.user("alice"), server.user("eve"), server.user("reader")
