@@ -116,6 +116,7 @@ void http_session::do_read() {
   path_class_ = metrics::http_path::file;
   cors_origin_.clear();
   header_bytes_ = 0;
+  linger_before_close_ = false;
   parser_.emplace();
   // No limit while the header is read (Beast would check Content-Length against it then, and a
   // signed upload on /files/ may be larger than any): on_header applies the path's own limit.
