@@ -386,6 +386,11 @@ TEST_CASE("file ops parse strictly", "[protocol][file]") {
   auto done = std::get<protocol::complete_upload_req>(
       ok(R"({"id":1,"op":"complete_upload","room_id":4,"file_id":2})"));
   CHECK(done.file == file_id{2});
+  CHECK(done.message.empty());
+  CHECK(std::get<protocol::complete_upload_req>(
+            ok(R"({"id":1,"op":"complete_upload","room_id":4,"file_id":2,"message":"see this"})"))
+            .message == "see this");
+  CHECK(failed(R"({"id":1,"op":"complete_upload","room_id":4,"file_id":2,"message":5})"));
   CHECK(failed(R"({"id":1,"op":"complete_upload","room_id":4,"file_id":"2"})"));
   auto get = std::get<protocol::get_file_req>(
       ok(R"({"id":1,"op":"get_file","room_id":4,"file_id":2,"download_url":true})"));
