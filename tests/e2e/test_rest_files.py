@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import socket
+import subprocess
 
 import pytest
 import requests
@@ -186,6 +187,27 @@ def test_rest_upload_keeps_the_connection_for_the_next_request(server_factory):
         assert r.status_code == 200 and r.json() == {"file_id": i + 1}, r.text
     r = s.get(f"{server.url}/v2/rooms/{room}/files", headers={"X-ChatWorkToken": alice.token})
     assert sorted(f["filesize"] for f in r.json()) == [1, 2, 3]
+
+
+def test_rest_upload_with_curl_as_chatworks_docs_show(server_factory, tmp_path):
+    # curl -F: a 2 MB body goes with Expect: 100-continue, answered before curl sends it.
+    server = server_factory()
+    alice = server.user("alice")
+    ra = Rest(server, alice.token)
+    room = make_room(ra)
+    data = os.urandom(2 * 1024 * 1024)
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(data)
+    out = subprocess.run(
+        ["curl", "-sS", "--noproxy", "*", "-v", "-X", "POST", "-H",
+         f"X-ChatWorkToken: {alice.token}", "-F", f"file=@{path}", "-F", "message=from curl",
+         f"{server.url}/v2/rooms/{room}/files"], capture_output=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout) == {"file_id": 1}
+    assert b"100 Continue" in out.stderr  # the header was accepted before the body was sent
+    one = ra.ok("GET", f"/rooms/{room}/files/1", query={"create_download_url": "1"})
+    assert one["filename"] == "photo.jpg"
+    assert sha(download(one["download_url"]).content) == sha(data)
 
 
 def test_rest_upload_with_a_chunked_body(server_factory):
