@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hibiki/core/log.hpp"
+#include "hibiki/core/room.hpp"
 #include "http_session.hpp"
 #include "multipart.hpp"
 #include "request_parsing.hpp"
@@ -188,6 +189,9 @@ void http_session::on_rest_upload(beast::error_code ec, std::size_t bytes) {
 }
 
 void http_session::store_rest_upload() {
+  if (!room::utf8_length(rest_form_->message())) {
+    return end_rest_upload(400, rest_error_body("message must be valid UTF-8"));
+  }
   self_while_waiting_ = shared_from_this();
   const auto room = rest_upload_route_.room;
   rest_->call(
@@ -208,6 +212,20 @@ void http_session::store_rest_upload() {
         if (file == 0 || key.empty()) {
           return self->end_rest_upload(500,
                                        rest_error_body("internal error: no upload was recorded"));
+        }
+        // The message the room will post (its length depends on the file id), checked as the
+        // room will check it, before the bytes are stored for nothing. A refusal here leaves
+        // the pending upload to expire, as a store failure does.
+        const auto body = room::file_message_body(file_id{file}, self->rest_form_->filename(),
+                                                  self->rest_form_->message());
+        const auto chars = room::utf8_length(body);
+        if (!chars)
+          return self->end_rest_upload(400, rest_error_body("message must be valid UTF-8"));
+        if (*chars > room::max_body_chars) {
+          return self->end_rest_upload(
+              413,
+              rest_error_body("message must be at most " + std::to_string(room::max_body_chars) +
+                              " characters with the file's [download] line"));
         }
         // As in answer_from_worker: the server joins the worker before it lets go of the context.
         gateway_context* ctx = self->ctx_.get();

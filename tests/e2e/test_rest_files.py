@@ -261,6 +261,13 @@ def test_rest_upload_bad_inputs(server_factory):
     refused(post_raw(server, alice.token, room,
                      form_body((['Content-Disposition: form-data; name="file"'], b"x"))), 400,
             "no filename")
+    # A message the room would refuse: not UTF-8, or too long with the [download] line.
+    refused(post_raw(server, alice.token, room,
+                     form_body((['Content-Disposition: form-data; name="message"'], b"\xff\xfe"),
+                               file_part("a.txt", b"x"))), 400, "utf-8")
+    refused(post_raw(server, alice.token, room,
+                     form_body(message_part("m" * 65_530), file_part("a.txt", b"x"))), 413,
+            "65535")
     # Bad filenames, as the room refuses them.
     for name in ["a/b.txt", "..", "../etc/passwd", "tab\there", b"bell\x07.txt", "n" * 256]:
         refused(post_raw(server, alice.token, room, form_body(file_part(name, b"x"))), 400,
@@ -302,9 +309,11 @@ def test_rest_upload_bad_inputs(server_factory):
     assert Rest(server, alice.token).call("GET", f"/rooms/{room}/files")[0] == 204
     assert ra.ok("GET", f"/rooms/{room}")["file_num"] == 0
     assert server.healthz() == 200
+    # (The too-long message was refused after request_upload, whose length check needs the file
+    # id: file 1 stays pending, unstored, until it expires.)
     resp = post_raw(server, alice.token, room, form_body(message_part("fine"), file_part("a.txt",
                                                                                         b"hello")))
-    assert resp.status_code == 200 and resp.json() == {"file_id": 1}, resp.text
+    assert resp.status_code == 200 and resp.json() == {"file_id": 2}, resp.text
     assert [f["filename"] for f in ra.ok("GET", f"/rooms/{room}/files")] == ["a.txt"]
 
 
