@@ -899,9 +899,13 @@ class session_actor : public caf::event_based_actor {
                   r.fields.value("content_type", ""), std::chrono::seconds{expires_at - now},
                   std::chrono::system_clock::time_point{std::chrono::seconds{now}});
               if (!url) return answer(id, command_reply::fail(url.error()));
-              answer(id, command_reply::ok({{"file_id", r.fields.value("file_id", 0)},
-                                            {"upload_url", url->url},
-                                            {"expires_at", expires_at}}));
+              auto reply = command_reply::ok({{"file_id", r.fields.value("file_id", 0)},
+                                              {"upload_url", url->url},
+                                              {"expires_at", expires_at}});
+              if (link_->stores_uploads()) {
+                reply.fields["object_key"] = r.fields.value("object_key", "");
+              }
+              answer(id, std::move(reply));
             }));
   }
 
@@ -911,21 +915,21 @@ class session_actor : public caf::event_based_actor {
     const auto room = req.room;
     const auto file = req.file;
     to_room(room, room::check_upload{account_, file, ctx_->now()},
-            make_reply([this, id, room, file](command_reply& r) {
+            make_reply([this, id, room, file, message = std::move(req.message)](command_reply& r) {
               if (r.err) return answer(id, r);
               stored_then_complete(id, room, file, r.fields.value("object_key", ""),
-                                   r.fields.value("size", std::uint64_t{0}));
+                                   r.fields.value("size", std::uint64_t{0}), message);
             }));
   }
 
   /// HEADs the object on an io thread; completes the upload when it is there with `size` bytes.
   void stored_then_complete(std::int64_t id, room_id room, file_id file, std::string key,
-                            std::uint64_t size) {
-    auto reply = make_reply([this, id, room, file](command_reply& r) {
+                            std::uint64_t size, std::string message) {
+    auto reply = make_reply([this, id, room, file, message = std::move(message)](command_reply& r) {
       if (r.err) return answer(id, r);
       to_room(room,
               room::complete_upload{account_, file, r.fields.value("size", std::uint64_t{0}),
-                                    ctx_->now(), name_, ""},
+                                    ctx_->now(), name_, message},
               reply_to_client(id));
     });
     ctx_->deps.io->post([store = ctx_->objects, key = std::move(key), size, reply] {

@@ -344,7 +344,8 @@ request_body parse_body(std::string_view op, const json& j) {
     return r;
   }
   if (op == "complete_upload") {
-    return complete_upload_req{id_field<room_id>(j, "room_id"), id_field<file_id>(j, "file_id")};
+    return complete_upload_req{id_field<room_id>(j, "room_id"), id_field<file_id>(j, "file_id"),
+                               optional_string(j, "message").value_or("")};
   }
   if (op == "get_file") {
     return get_file_req{id_field<room_id>(j, "room_id"), id_field<file_id>(j, "file_id"),

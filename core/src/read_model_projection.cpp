@@ -38,7 +38,8 @@ room_summary summary_of(const room::state& s) {
                       s.type,
                       room::task_num(s),
                       room::last_update_time(s),
-                      s.icon_preset};
+                      s.icon_preset,
+                      room::file_num(s)};
 }
 
 member_row row_of(const room::state& s, account_id a, const room::member_state& m) {

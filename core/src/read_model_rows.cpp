@@ -37,6 +37,7 @@ std::string encode(const room_summary& s) {
            {"deleted", ids_json(s.deleted)},
            {"updated", s.last_update_time}};
   if (s.icon_preset != room::default_icon_preset) row["icon"] = s.icon_preset;
+  if (s.file_num != 0) row["files"] = s.file_num;
   return detail::dump(row);
 }
 
@@ -68,9 +69,9 @@ std::optional<std::vector<message_id>> flat_ids(detail::flat_field& f) {
 }  // namespace
 
 result<room_summary> decode_room_summary(std::string_view text) {
-  static constexpr std::string_view names[] = {"room_id",      "name",    "last_seq",
-                                               "last_message", "deleted", "type",
-                                               "task_num",     "updated", "icon"};
+  static constexpr std::string_view names[] = {"room_id", "name", "last_seq", "last_message",
+                                               "deleted", "type", "task_num", "updated",
+                                               "icon",    "files"};
   detail::flat_field f[std::size(names)];
   if (!detail::read_flat_object(text, names, f)) return corrupt("room_summary");
   auto room = flat_u64(f[0]);
@@ -104,6 +105,12 @@ result<room_summary> decode_room_summary(std::string_view text) {
   if (f[8].type != flat::missing) {
     if (f[8].type != flat::string) return corrupt("room_summary");
     out.icon_preset = std::move(f[8].text);
+  }
+  // "files" only when the room has visible files (and not in rows written before they counted).
+  if (f[9].type != flat::missing) {
+    auto n = flat_u64(f[9]);
+    if (!n) return corrupt("room_summary");
+    out.file_num = static_cast<std::size_t>(*n);
   }
   return out;
 }
@@ -142,6 +149,7 @@ room_listing listing(const member_row& m, const room_summary& s) {
   l.last_seq = s.last_seq;
   l.last_update_time = s.last_update_time;
   l.icon_preset = s.icon_preset;
+  l.file_num = s.file_num;
   l.message_num =
       s.last_message.value - std::min<std::size_t>(s.deleted.size(), s.last_message.value);
   if (s.last_message > m.read_up_to) {
@@ -167,6 +175,7 @@ nlohmann::json to_json(const room_listing& l, bool details) {
     j["type"] = std::string(room::to_string(l.type));
     j["task_num"] = l.task_num;
     j["mytask_num"] = l.mytask_num;
+    j["file_num"] = l.file_num;
     j["icon_preset"] = l.icon_preset;
     j["last_update_time"] = l.last_update_time;
   }

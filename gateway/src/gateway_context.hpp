@@ -48,6 +48,10 @@ struct gateway_context {
   post_gate gate;
   /// Runs node calls that may block (journal_status). Stopped by the server after its I/O threads.
   blocking_worker worker;
+  /// Streams the REST API's uploads from their spool to the object store (a blocking put), so an
+  /// upload never holds an I/O thread or the worker above. At most 64 wait (each a spool file of at
+  /// most 5 MiB on disk, none in memory); more are refused 503.
+  blocking_worker uploads{64};
   /// Connection caps (total, per client address).
   connection_limits limits;
   /// Sign-ups per client address.

@@ -116,6 +116,7 @@ void http_session::do_read() {
   path_class_ = metrics::http_path::file;
   cors_origin_.clear();
   header_bytes_ = 0;
+  linger_before_close_ = false;
   parser_.emplace();
   // No limit while the header is read (Beast would check Content-Length against it then, and a
   // signed upload on /files/ may be larger than any): on_header applies the path's own limit.
@@ -136,6 +137,7 @@ void http_session::on_header(beast::error_code ec, std::size_t bytes) {
   if (is_file_upload(split_target(to_std(parser_->get().target())).path)) {
     return handle_file_upload();
   }
+  if (is_rest_upload()) return handle_rest_upload();
   const auto limit = is_rest_path(split_target(to_std(parser_->get().target())).path)
                          ? ctx_->options.api_max_body_bytes
                          : ctx_->options.max_http_body_bytes;
@@ -522,15 +524,20 @@ void http_session::handle_rest(const http::request<http::string_body>& req) {
     if (auto st = parse_form(req.body(), params); !st)
       return send_rest(400, rest_error_body(st.error().message));
   }
-  if (rest_ && rest_->alive() && rest_->token() == token)
-    return run_rest(std::move(token), *route, std::move(params));
+  authenticate_rest(token, [self = shared_from_this(), token, route = *route,
+                            params = std::move(params)]() mutable {
+    self->run_rest(std::move(token), route, std::move(params));
+  });
+}
+
+void http_session::authenticate_rest(const std::string& token, std::function<void()> next) {
+  if (rest_ && rest_->alive() && rest_->token() == token) return next();
   // A new session for this token (the first /v2 call here, another token, or the node closed
   // the last one): authenticate it exactly like a WebSocket's `auth`.
   rest_ = rest_channel::open(ctx_, executor_, peer_);
   self_while_waiting_ = shared_from_this();
   rest_->call({{"op", "auth"}, {"token", token}},
-              [self = shared_from_this(), token, route = *route,
-               params = std::move(params)](nlohmann::json reply) mutable {
+              [self = shared_from_this(), token, next = std::move(next)](nlohmann::json reply) {
                 self->self_while_waiting_.reset();
                 if (!reply.value("ok", false)) {
                   self->rest_.reset();
@@ -544,27 +551,32 @@ void http_session::handle_rest(const http::request<http::string_body>& req) {
                 }
                 self->rest_->set_token(token);
                 self->rest_account_ = account_id{reply.value("account_id", std::uint64_t{0})};
-                self->run_rest(std::move(token), route, std::move(params));
+                next();
               });
 }
 
-void http_session::run_rest(std::string token, rest_route route, rest_params params) {
+std::optional<rest_rate_limit::verdict> http_session::take_rest_rate(const std::string& token) {
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
   const auto rate = ctx_->api_rate.take(token, now);
-  if (!rate.allowed) {
-    return send_rest(
-        429,
-        rest_error_body("Rate limit exceeded: at most " + std::to_string(rate.limit) +
-                        " requests per " + std::to_string(ctx_->options.api_rate_period.count()) +
-                        " seconds per token; retry after " + std::to_string(rate.reset) +
-                        " (x-ratelimit-reset)"),
-        rate);
-  }
+  if (rate.allowed) return rate;
+  send_rest(
+      429,
+      rest_error_body("Rate limit exceeded: at most " + std::to_string(rate.limit) +
+                      " requests per " + std::to_string(ctx_->options.api_rate_period.count()) +
+                      " seconds per token; retry after " + std::to_string(rate.reset) +
+                      " (x-ratelimit-reset)"),
+      rate);
+  return std::nullopt;
+}
+
+void http_session::run_rest(std::string token, rest_route route, rest_params params) {
+  const auto rate = take_rest_rate(token);
+  if (!rate) return;
   self_while_waiting_ = shared_from_this();
   run_rest_endpoint(rest_, route, params, rest_account_, rest_images{rest_image_base_},
-                    [self = shared_from_this(), rate](rest_answer a) {
+                    [self = shared_from_this(), rate = *rate](rest_answer a) {
                       self->self_while_waiting_.reset();
                       self->send_rest(a.status, std::move(a.body), rate);
                     });
@@ -649,6 +661,7 @@ void http_session::on_write(bool close, beast::error_code ec, std::size_t bytes)
   access_.end(peer_, bytes);
   response_.reset();
   if (ec) return do_close();
+  if (linger_before_close_) return linger_then_close();
   if (close || stopping_) return do_close();
   do_read();
 }

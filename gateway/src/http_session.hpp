@@ -26,6 +26,8 @@
 
 namespace hibiki::gateway {
 
+class upload_form;
+
 class http_session : public connection, public std::enable_shared_from_this<http_session> {
  public:
   http_session(std::shared_ptr<gateway_context> ctx, edge_stream&& stream, admission_slot&& slot,
@@ -83,8 +85,31 @@ class http_session : public connection, public std::enable_shared_from_this<http
   /// /v2/...: the Chatwork-compatible REST API (rest_api.hpp), through this connection's
   /// rest_channel.
   void handle_rest(const http::request<http::string_body>& req);
+  /// Runs `next` once rest_ is authenticated with `token` (at once when it is already); answers
+  /// 401 (or the node's error) itself otherwise.
+  void authenticate_rest(const std::string& token, std::function<void()> next);
+  /// Counts a request of `token` against --api-rate: the verdict, or nothing after answering 429.
+  std::optional<rest_rate_limit::verdict> take_rest_rate(const std::string& token);
   /// Runs the routed REST call once the channel is authenticated with `token`.
   void run_rest(std::string token, rest_route route, rest_params params);
+  // ---- POST /v2/rooms/{id}/files: a multipart upload read as it comes, spooled, then streamed
+  // to the object store and completed like the WebSocket's (http_session_rest_upload.cpp) ----
+  /// True when the request whose header was just read is such an upload.
+  bool is_rest_upload();
+  /// Checks what the header says (type, boundary, length, token, membership) before the body.
+  void handle_rest_upload();
+  /// Reads the body piece by piece into rest_form_.
+  void start_rest_upload_body();
+  void read_rest_upload();
+  void on_rest_upload(beast::error_code ec, std::size_t bytes);
+  /// The body is read: request_upload, put (on ctx_->uploads), complete_upload.
+  void store_rest_upload();
+  /// Answers the upload (and lets go of its form and spool).
+  void end_rest_upload(unsigned status, std::string body);
+  /// After an answer sent before the request's body was read: stop sending, read and drop what
+  /// the client still sends (bounded in bytes and time) so that closing does not reset the
+  /// connection under the answer, then close.
+  void linger_then_close();
   /// A /v2 answer: JSON (or nothing with 204), x-ratelimit-* headers when `rate` is set.
   void send_rest(unsigned status, std::string body,
                  const std::optional<rest_rate_limit::verdict>& rate = std::nullopt,
@@ -137,6 +162,15 @@ class http_session : public connection, public std::enable_shared_from_this<http
   std::optional<http::request_parser<http::buffer_body>> upload_parser_;
   std::unique_ptr<persistence::directory_store::writer> upload_;
   std::vector<char> upload_buffer_;
+  /// POST /v2/rooms/{id}/files being read (upload_parser_ and upload_buffer_ carry its body).
+  std::shared_ptr<upload_form> rest_form_;
+  rest_route rest_upload_route_;
+  std::string rest_upload_token_;
+  std::uint64_t rest_upload_limit_ = 0;  ///< the body's limit (file cap plus the form around it)
+  std::optional<rest_rate_limit::verdict> rest_upload_rate_;
+  /// Set when an answer goes before the request's body was read (linger_then_close).
+  bool linger_before_close_ = false;
+  std::uint64_t lingered_bytes_ = 0;
   /// Access-Control-Allow-Origin of the /files/ response being answered (empty: none).
   std::string cors_origin_;
   std::string peer_;    ///< "IP:PORT", for the access and audit logs

@@ -119,6 +119,7 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
         return request_accept();
       case rest_endpoint::request_reject:
         return request_reject();
+      case rest_endpoint::files_upload:  // its body is streamed: http_session_rest_upload.cpp
       case rest_endpoint::unknown:
         break;
     }

@@ -27,6 +27,8 @@ class rest_link final : public actors::client_link {
     });
   }
 
+  bool stores_uploads() const override { return true; }
+
   void send_ok(std::int64_t id, nlohmann::json fields) override {
     // The reply object itself, not its encoding: REST rebuilds every answer in Chatwork's shape.
     ctx_->gate.run([&] {

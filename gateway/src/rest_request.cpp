@@ -37,6 +37,7 @@ constexpr std::array<std::string_view, rest_endpoint_count> endpoint_names{"me",
                                                                            "my_tasks",
                                                                            "files_list",
                                                                            "file_get",
+                                                                           "files_upload",
                                                                            "unknown"};
 
 hibiki::error bad(std::string message) {
@@ -193,17 +194,21 @@ result<rest_route> route_tasks(std::string_view method, const std::vector<std::s
   return r;
 }
 
-/// /rooms/{id}/files and /rooms/{id}/files/{file_id}. Uploading through the API (POST) is not
-/// served yet: clients upload with request_upload and a pre-signed URL.
+/// /rooms/{id}/files (GET: the list, POST: an upload, multipart) and /rooms/{id}/files/{file_id}.
 template <typename Unknown>
 result<rest_route> route_files(std::string_view method, const std::vector<std::string_view>& seg,
                                rest_route r, Unknown unknown) {
   if (seg.size() > 4) return unknown();
-  if (method != "GET") return not_allowed("GET");
   if (seg.size() == 3) {
+    if (method == "POST") {
+      r.endpoint = rest_endpoint::files_upload;
+      return r;
+    }
+    if (method != "GET") return not_allowed("GET, POST");
     r.endpoint = rest_endpoint::files_list;
     return r;
   }
+  if (method != "GET") return not_allowed("GET");
   auto file = parse_wire_id(seg[3]);
   if (!file) return bad("file_id in the path must be a positive integer below 2^53");
   r.file = file_id{*file};

@@ -46,6 +46,7 @@ enum class rest_endpoint : std::uint8_t {
   my_tasks,         ///< GET /my/tasks
   files_list,       ///< GET /rooms/{id}/files
   file_get,         ///< GET /rooms/{id}/files/{file_id}
+  files_upload,     ///< POST /rooms/{id}/files (multipart; http_session_rest_upload.cpp)
   unknown,          ///< no such endpoint (or a refused request before routing)
 };
 inline constexpr std::size_t rest_endpoint_count =

@@ -73,6 +73,8 @@ class server_impl final : public server {
     ctx_->gate.close();
     // A journal status still running finishes (bounded by the node); its answer is dropped.
     ctx_->worker.stop();
+    // An upload being streamed to the store finishes; its answer is dropped like the above.
+    ctx_->uploads.stop();
     ctx_->registry.release_all();
     listener_.reset();
     admin_.reset();

@@ -285,6 +285,34 @@ TEST_CASE("file rows and the file_uploaded push", "[room][file][read_model]") {
                                  {"size", 10},
                                  {"upload_time", 200}});
   CHECK(read_model::room_info(after, bob)["file_num"] == 1);
+
+  // The room's summary row counts it too (list_rooms's file_num), the last one written wins.
+  std::optional<std::string> summary_row;
+  for (const auto& op : ops)
+    if (op.tbl == read_model::table::room_summary) summary_row = op.value;
+  REQUIRE(summary_row);
+  auto summary = read_model::decode_room_summary(*summary_row);
+  REQUIRE(summary.ok());
+  CHECK(summary->file_num == 1);
+  read_model::member_row bobs{room1, role::member, message_id{0}, {}};
+  CHECK(read_model::to_json(read_model::listing(bobs, *summary), true)["file_num"] == 1);
+  CHECK_FALSE(read_model::to_json(read_model::listing(bobs, *summary)).contains("file_num"));
+}
+
+TEST_CASE("a room summary row without files reads as none and a bad count is corrupt",
+          "[room][file]") {
+  auto old = read_model::decode_room_summary(
+      R"({"room_id":1,"name":"n","last_seq":3,"last_message":2,"deleted":[]})");
+  REQUIRE(old.ok());
+  CHECK(old->file_num == 0);
+  read_model::room_summary s{room_id{1}, "n", 3, message_id{2}, {}};
+  CHECK_FALSE(json::parse(read_model::encode(s)).contains("files"));  // short rows stay short
+  s.file_num = 4;
+  CHECK(read_model::decode_room_summary(read_model::encode(s))->file_num == 4);
+  CHECK_FALSE(
+      read_model::decode_room_summary(
+          R"({"room_id":1,"name":"n","last_seq":3,"last_message":2,"deleted":[],"files":"x"})")
+          .ok());
 }
 
 TEST_CASE("file events and snapshots round-trip the codec; v2 snapshots have no files",
@@ -358,6 +386,11 @@ TEST_CASE("file ops parse strictly", "[protocol][file]") {
   auto done = std::get<protocol::complete_upload_req>(
       ok(R"({"id":1,"op":"complete_upload","room_id":4,"file_id":2})"));
   CHECK(done.file == file_id{2});
+  CHECK(done.message.empty());
+  CHECK(std::get<protocol::complete_upload_req>(
+            ok(R"({"id":1,"op":"complete_upload","room_id":4,"file_id":2,"message":"see this"})"))
+            .message == "see this");
+  CHECK(failed(R"({"id":1,"op":"complete_upload","room_id":4,"file_id":2,"message":5})"));
   CHECK(failed(R"({"id":1,"op":"complete_upload","room_id":4,"file_id":"2"})"));
   auto get = std::get<protocol::get_file_req>(
       ok(R"({"id":1,"op":"get_file","room_id":4,"file_id":2,"download_url":true})"));

@@ -201,9 +201,11 @@ def test_rest_file_errors(server):
     ra.error("GET", f"/rooms/{room}/files", 400, query={"account_id": "0"})
     ra.error("GET", f"/rooms/{room}/files/1", 400, query={"create_download_url": "maybe"})
     ra.error("GET", f"/rooms/{room}/files/1/more", 404)
-    # Uploading through the API is not served: 405, and nothing else happens.
-    st, _, headers = ra.call("POST", f"/rooms/{room}/files", form={"message": "hi"})
-    assert st == 405 and headers.get("allow") == "GET"
+    # Uploading through the API takes multipart only (test_rest_files.py); other verbs are 405.
+    st, body, _ = ra.call("POST", f"/rooms/{room}/files", form={"message": "hi"})
+    assert st == 400 and "multipart/form-data" in body["errors"][0], body
+    st, _, headers = ra.call("PUT", f"/rooms/{room}/files", form={"message": "hi"})
+    assert st == 405 and headers.get("allow") == "GET, POST"
     st, body, _ = ra.call("GET", f"/rooms/{room}/files")
     assert st == 204 and body is None
 

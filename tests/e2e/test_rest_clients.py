@@ -4,19 +4,23 @@ hibikid: `pychatwork` (posts with the body in the query string, reads with force
 and `chatworkpy` (resolves names through GET /rooms and GET /rooms/{id}/members, makes tasks, and
 has a generic request call, used here for the room, member and task endpoints it has no method
 for, with Chatwork's ?method=PUT override since it sends no PUT). All are pure Python on
-`requests` (Debian's python3-requests, scripts/install-deps); they are installed with pip into a
+`requests` (Debian's python3-requests, scripts/install-deps); chatpywork also uploads a file
+(`send_data`: Chatwork's multipart POST /rooms/{id}/files), the only one of the three with an
+upload call; they are installed with pip into a
 directory of the build (or of the test) at test time, and only their base URL is changed: a
 class attribute in pychatwork, a module constant in chatpywork, an instance attribute in
 chatworkpy. (chatworkpy declares PyYAML for its config module, which is not imported here; pip
 builds it from its source archive.)"""
 
 import datetime
+import hashlib
 import importlib
 import os
 import subprocess
 import sys
 
 import pytest
+import requests
 
 from test_rest import Rest, make_room
 
@@ -159,3 +163,26 @@ def test_pypi_clients_rooms_members_and_tasks(server_factory, pypi_clients):
     with pytest.raises(Exception) as gone:
         alice_cw.exec_request("get", f"rooms/{room}")
     assert "404" in str(gone.value)
+
+
+def test_chatpywork_uploads_a_file(server_factory, pypi_clients):
+    # chatpywork's send_data is Chatwork's POST /rooms/{id}/files (requests' multipart, a `file`
+    # and a `message` part); pychatwork and chatworkpy have no upload call.
+    _, chatpywork_room, _ = pypi_clients
+    server = server_factory()
+    alice, alice_token = server.signup("alice")
+    rest = Rest(server, alice_token)
+    room = make_room(rest, "files", admins=[alice])
+    chatpywork_room.BASE_URL = server.url + "/v2"
+    data = os.urandom(300_000)
+    resp = chatpywork_room.Room(str(room), alice_token).send_data(data, "photo.jpg", "image/jpeg",
+                                                                 message="a picture")
+    assert resp.status_code == 200, resp.text
+    file_id = resp.json()["file_id"]
+    one = rest.ok("GET", f"/rooms/{room}/files/{file_id}", query={"create_download_url": "1"})
+    assert (one["filename"], one["filesize"]) == ("photo.jpg", len(data))
+    got = requests.get(one["download_url"], timeout=60)
+    assert got.status_code == 200
+    assert hashlib.sha256(got.content).digest() == hashlib.sha256(data).digest()
+    bodies = [m["body"] for m in rest.ok("GET", f"/rooms/{room}/messages", query={"force": "1"})]
+    assert bodies[-1] == f"a picture\n[download:{file_id}]photo.jpg[/download]"

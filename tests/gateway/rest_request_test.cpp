@@ -357,7 +357,7 @@ TEST_CASE("task parameters", "[gateway][rest]") {
   CHECK(endpoint_name(rest_endpoint::unknown) == "unknown");
 }
 
-TEST_CASE("the files endpoints route, and POST is not served", "[rest][files]") {
+TEST_CASE("the files endpoints route, POST on the list being the upload", "[rest][files]") {
   auto route = [](std::string_view m, std::string_view p) { return route_rest(m, p); };
   CHECK(route("GET", "/v2/rooms/12/files")->endpoint == rest_endpoint::files_list);
   auto one = route("GET", "/v2/rooms/12/files/5");
@@ -368,8 +368,14 @@ TEST_CASE("the files endpoints route, and POST is not served", "[rest][files]") 
   CHECK(route("GET", "/v2/rooms/12/files/0").error().code == errc::bad_request);
   CHECK(route("GET", "/v2/rooms/12/files/x").error().code == errc::bad_request);
   CHECK(route("GET", "/v2/rooms/12/files/5/x").error().code == errc::not_found);
-  CHECK(route("POST", "/v2/rooms/12/files").error().code == errc::conflict);  // 405
+  auto upload = route("POST", "/v2/rooms/12/files");
+  REQUIRE(upload.ok());
+  CHECK(upload->endpoint == rest_endpoint::files_upload);
+  CHECK(upload->room == room_id{12});
+  CHECK(route("PUT", "/v2/rooms/12/files").error().code == errc::conflict);  // 405
+  CHECK(route("POST", "/v2/rooms/12/files/5").error().code == errc::conflict);
   CHECK(route("DELETE", "/v2/rooms/12/files/5").error().code == errc::conflict);
+  CHECK(endpoint_name(rest_endpoint::files_upload) == "files_upload");
   CHECK(endpoint_name(rest_endpoint::files_list) == "files_list");
   CHECK(endpoint_name(rest_endpoint::file_get) == "file_get");
 }

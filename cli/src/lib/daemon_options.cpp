@@ -1053,6 +1053,8 @@ gateway::gateway_options to_gateway_options(const daemon_options& o) {
   g.api_rate = o.api_rate;
   g.api_rate_period = o.api_rate_period;
   g.api_max_body_bytes = o.api_max_body;
+  g.api_max_upload_bytes = std::min<std::uint64_t>(g.api_max_upload_bytes, o.max_file_size);
+  g.upload_spool_dir = o.data_dir;
   // The admin token itself is read from --admin-token-file by hibikid (load_admin_token).
   g.admin_host = o.admin_http_host;
   g.admin_port = o.admin_http_port;

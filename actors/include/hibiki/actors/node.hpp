@@ -153,6 +153,10 @@ class client_link {
   /// The session authenticated as `account`, so the connection's access record can name it.
   /// Thread-safe, non-blocking. Default: nothing.
   virtual void authenticated(account_id) {}
+  /// True for the REST API's in-process link: it streams a multipart upload's bytes to the object
+  /// store itself, so request_upload's reply also carries the upload's `object_key` for it
+  /// (never for a WebSocket client, whose reply is exactly the protocol's). Default: false.
+  virtual bool stores_uploads() const { return false; }
 };
 
 /// One client connection's session on the actor side. Thread-safe: the gateway calls it from its

@@ -193,6 +193,9 @@ struct request_upload_req {
 struct complete_upload_req {
   room_id room;
   file_id file;
+  /// Text posted with the file, before its `[download:ID]` line (the REST API's `message`
+  /// part). Default: empty
+  std::string message{};
 };
 /// One visible file's metadata and, with `download_url`, a pre-signed GET valid 30 seconds.
 struct get_file_req {

@@ -95,6 +95,8 @@ struct room_summary {
   unix_time last_update_time = 0;
   /// The room's icon preset; rows written before it was kept read as the default.
   std::string icon_preset{room::default_icon_preset};
+  /// Visible files (room::file_num); rows written before files were counted read as 0.
+  std::size_t file_num = 0;
 };
 struct member_row {
   room_id room;
@@ -117,6 +119,7 @@ struct room_listing {
   seq_nr last_seq = 0;
   unix_time last_update_time = 0;
   std::string icon_preset{room::default_icon_preset};
+  std::size_t file_num = 0;
 };
 
 std::string encode(const room_summary& s);
@@ -127,7 +130,7 @@ result<member_row> decode_member_row(std::string_view json);
 /// unread/mention counts computed from the two rows (the same numbers `room::unread_num` gives).
 room_listing listing(const member_row& m, const room_summary& s);
 /// The v1 entry {room_id, name, role, unread_num, mention_num, message_num, last_seq}; with
-/// `details` (list_rooms's extension) also {type, task_num, mytask_num, icon_preset,
+/// `details` (list_rooms's extension) also {type, task_num, mytask_num, file_num, icon_preset,
 /// last_update_time}.
 nlohmann::json to_json(const room_listing& l, bool details = false);
 

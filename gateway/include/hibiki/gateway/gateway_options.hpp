@@ -112,6 +112,15 @@ struct gateway_options : edge_options {
   /// Largest /v2 request body (form-encoded: a 65,535-character message can take several times
   /// its size once %-escaped); a larger one gets 413. Default: 1 MiB
   std::size_t api_max_body_bytes = 1024 * 1024;
+  /// Largest file `POST /v2/rooms/{id}/files` takes: Chatwork's 5 MB, counted as 5 * 1024 * 1024
+  /// bytes; hibikid lowers it to --max-file-size when that is lower. A request whose
+  /// Content-Length is over this plus api_max_body_bytes (the form around the file) is refused
+  /// before its body is read. Default: 5242880
+  std::uint64_t api_max_upload_bytes = 5ull * 1024 * 1024;
+  /// Where such an upload is spooled (an unlinked temp file, at most api_max_upload_bytes) while
+  /// it is read, before it is streamed to the object store. hibikid uses --data-dir.
+  /// Default: empty = the system's temp directory
+  std::string upload_spool_dir;
 
   /// Where shared files' bytes live (persistence/object_store.hpp). When it is a
   /// persistence::directory_store the gateway serves its signed URLs on /files/ (PUT streamed to
