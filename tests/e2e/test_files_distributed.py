@@ -19,6 +19,7 @@ Waits poll with deadlines (conftest.wait_for and the retry helpers); nothing sle
 import hashlib
 import os
 import shutil
+import subprocess
 import time
 import urllib.parse
 import uuid
@@ -165,7 +166,6 @@ def test_expiry_and_grace_remove_objects_from_minio(server_factory, bucket):
 
 
 def test_upload_window_and_pending_cap_flags_are_checked(hibikid_binary, tmp_path):
-    import subprocess
     for flag in ("--upload-window=9", "--upload-window=604801", "--upload-window=x",
                  "--max-pending-uploads=0", "--max-pending-uploads=-1"):
         proc = subprocess.run([hibikid_binary, flag, f"--data-dir={tmp_path}"],
