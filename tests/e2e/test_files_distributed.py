@@ -349,6 +349,7 @@ def test_files_across_three_nodes(cluster, bucket):
     abandoned = ask(alice, room, abandoned_data, "abandoned.bin", timeout=REPLY_TIMEOUT)
     put_ok(late, late_data)
     put_ok(abandoned, abandoned_data)
+    killed_at = time.monotonic()
     o.kill9()
     survivors = [n for n in NODES if n != o.name]
     moved = owners(cluster, survivors)
@@ -360,6 +361,7 @@ def test_files_across_three_nodes(cluster, bucket):
     e = bob.next_event("file_uploaded", timeout=REPLY_TIMEOUT,
                        pred=lambda e: e["file"]["file_id"] == late["file_id"])
     assert e["seq"] == again["seq"] > done["seq"]
+    print(f"late upload completed {time.monotonic() - killed_at:.1f} s after the owner's kill")
     assert names_listed(bob, room) == ["across.bin", "late.bin"]
 
     # The killed node comes back and takes shards again; the abandoned upload expires (the
@@ -371,6 +373,8 @@ def test_files_across_three_nodes(cluster, bucket):
     assert bucket.head(key) == 200
     wait_for(lambda: bucket.head(key) == 404, "the abandoned upload's object removed from MinIO",
              timeout=150 + SWEEP_TIMEOUT + 60)
+    print(f"abandoned upload's object removed {time.time() - abandoned['expires_at']:.1f} s "
+          "after its expiry")
     fail_retrying(alice, "complete_upload", "not_found", room_id=room,
                   file_id=abandoned["file_id"])
     assert bucket.head(bucket.key_of(late)) == 200 and bucket.head(bucket.key_of(up)) == 200
