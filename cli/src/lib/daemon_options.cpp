@@ -11,6 +11,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "hibiki/core/room_file.hpp"
 #include "hibiki/persistence/kafka_settings.hpp"
 #include "number_parse.hpp"
 
@@ -654,7 +655,7 @@ const std::vector<option_spec> table = {
      "completed and its object is removed (10 s to 7 days, the longest a SigV4 URL may last)",
      "900",
      [](sv v, options& o) {
-       return set_duration("upload-window", v, 10, 7 * 24 * 3600,
+       return set_duration("upload-window", v, 10, room::max_upload_window_seconds,
                            "a number of seconds from 10 to 604800", o.upload_window);
      }},
     {"max-pending-uploads", "N",
