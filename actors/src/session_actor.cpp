@@ -868,7 +868,10 @@ class session_actor : public caf::event_based_actor {
   /// The object store, or null after answering `unavailable`.
   persistence::object_store* store_or_refuse(std::int64_t id) {
     if (auto* store = ctx_->objects.get()) return store;
-    answer(id, command_reply::fail(errc::unavailable, "files are not enabled on this server"));
+    answer(id, command_reply::fail(
+                   errc::unavailable,
+                   "files are not enabled on this server (a cluster needs an S3-compatible store: "
+                   "--s3-endpoint)"));
     return nullptr;
   }
 
@@ -889,7 +892,9 @@ class session_actor : public caf::event_based_actor {
                              std::move(req.content_type),
                              ctx_->options.max_file_size,
                              random_object_key(req.room.value),
-                             ctx_->now()};
+                             ctx_->now(),
+                             static_cast<unix_time>(ctx_->options.upload_window.count()),
+                             ctx_->options.max_pending_uploads};
     const auto now = cmd.now;
     to_room(req.room, std::move(cmd), make_reply([this, id, now](command_reply& r) {
               if (r.err) return answer(id, r);

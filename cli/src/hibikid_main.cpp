@@ -154,19 +154,26 @@ int main(int argc, char** argv) {
     return 2;
   }
   object_options.s3.credentials = std::move(*s3_credentials);
-  auto objects = persistence::open_object_store(object_options);
+  // A cluster keeps files only in an S3-compatible store: the directory store is one node's
+  // disk, so a file uploaded through one node could not be downloaded through another, and no
+  // other node's sweeper could remove it. Clustered without --s3-endpoint, files are off (their
+  // ops answer `unavailable`) rather than half-working; chat is not affected.
+  const bool files_off = !options.cluster_listen.empty() && options.s3_endpoint.empty();
+  result<std::shared_ptr<persistence::object_store>> objects{
+      std::shared_ptr<persistence::object_store>{}};
+  if (files_off) {
+    log::warn("hibikid") << "clustered without --s3-endpoint: shared files are off (request_upload "
+                            "and the other file ops answer unavailable); a cluster needs an "
+                            "S3-compatible store, each node's directory is its own";
+  } else {
+    objects = persistence::open_object_store(object_options);
+  }
   if (!objects) {
     fail("cannot open the file store (" + persistence::describe_object_store(object_options) +
          "): " + objects.error().message);
     return objects.error().code == errc::bad_request ? 2 : 1;
   }
   gateway_options.objects = *objects;
-  if (!options.cluster_listen.empty() && options.s3_endpoint.empty()) {
-    // Each node's directory is its own: a file uploaded through one node is not on the others.
-    log::warn("hibikid") << "clustered without --s3-endpoint: shared files go to this node's "
-                            "directory and other nodes cannot serve them; configure an "
-                            "S3-compatible store for a cluster";
-  }
   auto gateway =
       gateway::server::start_before_node(gateway_options, [opening] { return opening->pending(); });
   if (!gateway) {
@@ -275,7 +282,8 @@ int main(int argc, char** argv) {
   gateway.value()->attach(*node.value());
   say("serving " + url + " (data dir " + options.data_dir + ", journal " +
       cli::journal_description(options) + ")");
-  say("files in " + persistence::describe_object_store(object_options));
+  say(files_off ? std::string("files are off (clustered without --s3-endpoint)")
+                : "files in " + persistence::describe_object_store(object_options));
   if (auto cluster = cli::cluster_description(options); !cluster.empty())
     say("clustered (" + cluster + ")");
   if (!gateway.value()->open_signup()) say("open sign-up is off");

@@ -309,10 +309,16 @@ std::string encode_command(const room::command& cmd) {
                     {"readonly", ids(c.readonly)}};
           },
           [](const room::request_upload& c) -> json {
-            return {{"t", "room.request_upload"},     {"actor", c.actor.value},
-                    {"filename", c.filename},         {"size", c.size},
-                    {"content_type", c.content_type}, {"max_size", c.max_size},
-                    {"object_key", c.object_key},     {"now", c.now}};
+            return {{"t", "room.request_upload"},
+                    {"actor", c.actor.value},
+                    {"filename", c.filename},
+                    {"size", c.size},
+                    {"content_type", c.content_type},
+                    {"max_size", c.max_size},
+                    {"object_key", c.object_key},
+                    {"now", c.now},
+                    {"window", c.window},
+                    {"max_pending", c.max_pending}};
           },
           [](const room::check_upload& c) -> json {
             return {{"t", "room.check_upload"},
@@ -568,6 +574,11 @@ result<room::command> decode_room_command(std::string_view text) {
     c.max_size = r.u64("max_size");
     c.object_key = r.str("object_key");
     c.now = r.i64("now");
+    c.window = r.i64("window");
+    const auto max_pending = r.u64("max_pending");
+    if (max_pending > UINT32_MAX)
+      return hibiki::error{errc::bad_request, "bad command field max_pending"};
+    c.max_pending = static_cast<std::uint32_t>(max_pending);
     return finish<room::command>(r, std::move(c));
   }
   if (t == "room.check_upload") {

@@ -137,6 +137,15 @@ result<const shared_file*> own_upload(const state& s, const member_state& actor,
   return &f;
 }
 
+/// The uploads of `account` still pending at `now` (one past its expiry but not swept yet does
+/// not count: it can no longer complete).
+std::size_t pending_uploads_of(const state& s, account_id account, unix_time now) {
+  std::size_t n = 0;
+  for (const auto& [id, f] : s.files)
+    if (f.account == account && f.status == file_status::pending && now < f.expires_at) ++n;
+  return n;
+}
+
 }  // namespace
 
 result<decision> decide_request_upload(const state& s, const member_state& actor,
@@ -152,6 +161,13 @@ result<decision> decide_request_upload(const state& s, const member_state& actor
                 "size must be at most " + std::to_string(c.max_size) + " bytes on this server");
   }
   if (c.object_key.empty()) return fail(errc::internal, "no object key chosen");
+  if (c.window <= 0) return fail(errc::internal, "no upload window chosen");
+  if (pending_uploads_of(s, c.actor, c.now) >= c.max_pending) {
+    return fail(errc::rate_limited,
+                "you already have " + std::to_string(c.max_pending) +
+                    " uploads pending in this room, the most allowed: complete them (or wait for "
+                    "them to expire) before asking for another");
+  }
   upload_requested e;
   e.id = file_id{s.last_file.value + 1};
   e.account = c.actor;
@@ -160,7 +176,7 @@ result<decision> decide_request_upload(const state& s, const member_state& actor
   e.content_type = c.content_type;
   e.object_key = c.object_key;
   e.time = c.now;
-  e.expires_at = c.now + upload_ttl_seconds;
+  e.expires_at = c.now + c.window;
   decision d;
   d.events.push_back(std::move(e));
   return d;

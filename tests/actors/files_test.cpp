@@ -28,12 +28,14 @@ struct files_fixture {
   std::uint64_t room = 0;
   std::int64_t next_id = 100;
 
-  explicit files_fixture(std::uint32_t max_failures = 10) {
+  explicit files_fixture(std::uint32_t max_failures = 10,
+                         std::function<void(actors::node_options&)> tune = {}) {
     auto options = testkit::test_options();
     options.objects = store;
     options.max_file_size = 1000;
     options.breaker.max_failures = max_failures;
     options.file_grace = std::chrono::seconds{600};
+    if (tune) tune(options);
     fx = std::make_unique<actor_fixture>(options);
     alice_token = fx->signup("alice")->token;
     bob_token = fx->signup("bob")->token;
@@ -267,6 +269,47 @@ TEST_CASE("the sweeper removes expired uploads and hidden files' objects", "[fil
   CHECK(f.store->object_count() == 0);
   CHECK(f.fx->rt().sweeper->removed == 3);
   CHECK(f.fx->rt().sweeper->failed == 0);
+}
+
+TEST_CASE("the node's upload window sets the expiry and the sweeper keeps to it", "[files]") {
+  files_fixture f(10, [](actors::node_options& o) { o.upload_window = std::chrono::seconds{40}; });
+  auto up = f.ask_upload(f.bob);
+  REQUIRE(code_of(up) == "ok");
+  CHECK(up["expires_at"] == f.fx->now + 40);
+  // The PUT URL is signed for the same window.
+  CHECK(up["upload_url"].get<std::string>().find("expires=" + std::to_string(f.fx->now + 40)) !=
+        std::string::npos);
+  const auto key = key_of(up);
+  f.store->store(key, 10);
+  f.fx->now += 40;
+  f.fx->advance_time(std::chrono::seconds{61});
+  CHECK_FALSE(f.store->has(key));
+  CHECK(code_of(f.complete(f.bob, 1)) == "not_found");
+}
+
+TEST_CASE("pending uploads per account and room are capped; over it is rate_limited", "[files]") {
+  files_fixture f(10, [](actors::node_options& o) { o.max_pending_uploads = 2; });
+  REQUIRE(code_of(f.ask_upload(f.bob, "a.txt")) == "ok");
+  REQUIRE(code_of(f.ask_upload(f.bob, "b.txt")) == "ok");
+  auto over = f.ask_upload(f.bob, "c.txt");
+  CHECK(code_of(over) == "rate_limited");
+  CHECK(over["error"]["message"].get<std::string>().find("2 uploads pending") != std::string::npos);
+  // Nothing was recorded or signed for it; alice is not held back by bob's uploads.
+  CHECK(f.store->object_count() == 0);
+  CHECK(f.ask_upload(f.alice, "d.txt")["file_id"] == 3);
+  // Completing one of bob's frees a place; so does the window passing.
+  auto first = f.ask_upload(f.alice, "e.txt");
+  CHECK(code_of(f.ask_upload(f.alice, "f.txt")) == "rate_limited");
+  f.store->store(key_of(first), 10);
+  REQUIRE(code_of(f.complete(f.alice, 4)) == "ok");
+  CHECK(f.ask_upload(f.alice, "f.txt")["file_id"] == 5);
+  f.fx->now += 15 * 60;
+  CHECK(f.ask_upload(f.bob, "c.txt")["file_id"] == 6);
+  // The server kept serving: chat works.
+  CHECK(code_of(f.call(f.bob, {{"op", "send_message"},
+                               {"room_id", f.room},
+                               {"body", "still here"},
+                               {"client_msg_id", "cap"}})) == "ok");
 }
 
 TEST_CASE("a pending upload survives a restart and completes after it", "[files]") {

@@ -115,6 +115,55 @@ TEST_CASE("request_upload refuses non-members, read-only members, bad sizes and 
   CHECK(refusal(gone, ask(bob)) == errc::not_found);
 }
 
+TEST_CASE("request_upload takes the node's upload window", "[room][file]") {
+  auto c = ask(bob);
+  c.window = 30;
+  auto s = run(team(), c);
+  CHECK(s.files.at(file_id{1}).expires_at == 100 + 30);
+  // Completing at the last second of the window works; at its end it has expired.
+  CHECK(refusal(s, complete(bob, 1, 10, 129)) == errc::ok);
+  CHECK(refusal(s, complete(bob, 1, 10, 130)) == errc::not_found);
+  // The sweeper expires it by the same clock.
+  auto early = room::decide(s, room::retire_file{{}, file_id{1}, 129, 0});
+  REQUIRE(early);
+  CHECK(early->events.empty());
+  CHECK(run(s, room::retire_file{{}, file_id{1}, 130, 0}).files.at(file_id{1}).status ==
+        room::file_status::expired);
+  // A node that chose no window is a bug, not a never-expiring upload.
+  c.window = 0;
+  CHECK(refusal(team(), c) == errc::internal);
+}
+
+TEST_CASE("an account may hold at most max_pending uploads pending in a room", "[room][file]") {
+  auto capped = [](account_id who, unix_time now = 100) {
+    auto c = ask(who, "a.txt", 10, "text/plain", now);
+    c.max_pending = 3;
+    return c;
+  };
+  auto s = team();
+  for (int i = 0; i < 3; ++i) s = run(s, capped(bob));
+  auto over = room::decide(s, capped(bob));
+  REQUIRE_FALSE(over);
+  CHECK(over.error().code == errc::rate_limited);
+  CHECK(over.error().message.find("3 uploads pending") != std::string::npos);
+  // Others are not held back by bob's uploads, in this room or another.
+  CHECK(refusal(s, capped(carol)) == errc::ok);
+  CHECK(refusal(team(), capped(bob)) == errc::ok);
+  // Completing one frees its place.
+  auto done = run(s, complete(bob, 2));
+  CHECK(refusal(done, capped(bob)) == errc::ok);
+  // So does one expiring: by the clock already, before the sweeper records it.
+  CHECK(refusal(s, capped(bob, 100 + 15 * 60)) == errc::ok);
+  auto swept = run(s, room::retire_file{{}, file_id{1}, 100 + 15 * 60, 0});
+  CHECK(refusal(swept, capped(bob, 100 + 15 * 60)) == errc::ok);
+  // Uploaded, hidden and expired files never count.
+  auto hidden = run(done, room::delete_message{bob, done.files.at(file_id{2}).message, 300});
+  auto c = capped(bob, 300);
+  CHECK(refusal(hidden, c) == errc::ok);
+  c.max_pending = 2;
+  CHECK(refusal(hidden, c) == errc::rate_limited);
+}
+
 TEST_CASE("complete_upload posts a message carrying the file and makes it visible",
           "[room][file]") {
   auto s = run(team(), ask(bob));
@@ -361,6 +410,21 @@ TEST_CASE("file commands round-trip the command codec", "[room][file][command_co
     CHECK(codec::encode_command(*back) == text);
   }
   CHECK_FALSE(codec::decode_room_command(R"({"t":"room.forget_file","file":"x"})").ok());
+  // The node's window and cap travel with a forwarded request_upload.
+  auto c = ask(bob);
+  c.window = 42;
+  c.max_pending = 7;
+  auto back = codec::decode_room_command(codec::encode_command(c));
+  REQUIRE(back);
+  const auto& up = std::get<room::request_upload>(*back);
+  CHECK(up.window == 42);
+  CHECK(up.max_pending == 7);
+  auto j = json::parse(codec::encode_command(c));
+  j.erase("window");
+  CHECK_FALSE(codec::decode_room_command(j.dump()).ok());
+  j = json::parse(codec::encode_command(c));
+  j["max_pending"] = 1ull << 40;
+  CHECK_FALSE(codec::decode_room_command(j.dump()).ok());
 }
 
 TEST_CASE("file ops parse strictly", "[protocol][file]") {

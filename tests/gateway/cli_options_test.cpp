@@ -1097,12 +1097,23 @@ TEST_CASE("hibikid file store flags: --public-url and the S3 options", "[cli][op
   CHECK(s.s3.credentials.secret_key.empty());  // never carried by the options
   CHECK(o->max_file_size == 5242880);
 
+  // The upload window and the pending cap reach the node.
+  CHECK(d->upload_window == std::chrono::seconds{900});
+  CHECK(d->max_pending_uploads == 100);
+  CHECK(to_node_options(*d).upload_window == std::chrono::seconds{900});
+  auto w = parse_daemon_options({"--upload-window=10", "--max-pending-uploads=7"});
+  REQUIRE(w.ok());
+  CHECK(to_node_options(*w).upload_window == std::chrono::seconds{10});
+  CHECK(to_node_options(*w).max_pending_uploads == 7);
+  CHECK(parse_daemon_options({"--upload-window=604800"}).ok());
+
   for (const auto& bad :
        strings{"--public-url=ftp://x", "--public-url=http://h/path", "--public-url=h:8080",
                "--s3-endpoint=s3.example.com", "--s3-endpoint=http://h/b", "--s3-bucket=Up",
                "--s3-bucket=ab", "--s3-bucket=-abc", "--s3-region=", "--s3-region=EU",
                "--s3-path-style=yes", "--max-file-size=0", "--max-file-size=-1",
-               "--s3-credentials-file="}) {
+               "--s3-credentials-file=", "--upload-window=9", "--upload-window=604801",
+               "--max-pending-uploads=0", "--max-pending-uploads=100001"}) {
     INFO(bad);
     auto r = parse_daemon_options({bad});
     REQUIRE_FALSE(r.ok());

@@ -11,6 +11,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "hibiki/core/room_file.hpp"
 #include "hibiki/persistence/kafka_settings.hpp"
 #include "number_parse.hpp"
 
@@ -649,6 +650,22 @@ const std::vector<option_spec> table = {
        return set_count("max-file-size", v, 1, 5ull << 40, "a number of bytes from 1 to 5 TiB",
                         o.max_file_size);
      }},
+    {"upload-window", "SECONDS",
+     "how long a requested upload (and its signed PUT URL) lasts; past it the upload cannot be "
+     "completed and its object is removed (10 s to 7 days, the longest a SigV4 URL may last)",
+     "900",
+     [](sv v, options& o) {
+       return set_duration("upload-window", v, 10, room::max_upload_window_seconds,
+                           "a number of seconds from 10 to 604800", o.upload_window);
+     }},
+    {"max-pending-uploads", "N",
+     "uploads one account may have requested and not completed in one room; one more is "
+     "rate_limited",
+     "100",
+     [](sv v, options& o) {
+       return set_count("max-pending-uploads", v, 1, 100'000, "a number from 1 to 100000",
+                        o.max_pending_uploads);
+     }},
     {"file-grace", "SECONDS",
      "how long a deleted file's object stays in the store before the sweeper removes it", "86400",
      [](sv v, options& o) {
@@ -1022,6 +1039,8 @@ actors::node_options to_node_options(const daemon_options& o) {
   n.snapshot_every = o.snapshot_every;
   n.max_file_size = o.max_file_size;
   n.file_grace = o.file_grace;
+  n.upload_window = o.upload_window;
+  n.max_pending_uploads = o.max_pending_uploads;
   n.file_sweep_interval = o.file_sweep_interval;
   n.passivate_after = std::chrono::duration_cast<std::chrono::milliseconds>(o.passivate_after);
   n.max_live_entities = o.max_live_entities;

@@ -116,6 +116,12 @@ struct node_options : request_limits {
   std::shared_ptr<persistence::object_store> objects;
   /// The largest file a member may upload, in bytes. Default: 100 MiB.
   std::uint64_t max_file_size = 100ull * 1024 * 1024;
+  /// How long a requested upload (and its pre-signed PUT URL) lasts before it can no longer be
+  /// completed and its object is removed. Default: 900 s (15 min).
+  std::chrono::seconds upload_window{900};
+  /// How many uploads one account may have pending in one room; one more is `rate_limited`.
+  /// Default: 100.
+  std::uint32_t max_pending_uploads = 100;
   /// How often the sweeper looks for expired uploads and hidden files whose objects it removes.
   /// Default: 60 s.
   std::chrono::seconds file_sweep_interval{60};

@@ -128,6 +128,11 @@ struct daemon_options {
   std::string s3_credentials_file;
   /// --max-file-size=BYTES: the largest file a member may upload. Default: 104857600 (100 MiB)
   std::uint64_t max_file_size = 100ull * 1024 * 1024;
+  /// --upload-window=SECONDS: how long a requested upload and its pre-signed PUT URL last (10 s to
+  /// 7 days). Default: 900 (15 min)
+  std::chrono::seconds upload_window{900};
+  /// --max-pending-uploads=N: uploads one account may have pending in one room. Default: 100
+  std::uint32_t max_pending_uploads = 100;
   /// --file-grace=SECONDS: how long the object of a deleted file (its message or room deleted)
   /// stays in the store before the sweeper removes it. Default: 86400 (24 h)
   std::chrono::seconds file_grace{24 * 3600};

@@ -21,8 +21,17 @@ namespace hibiki::room {
 inline constexpr std::size_t max_filename_bytes = 255;
 /// A content type is 3 to 255 bytes of printable ASCII: `type/subtype[; parameters]`.
 inline constexpr std::size_t max_content_type_bytes = 255;
-/// How long a pending upload (and its pre-signed PUT URL) lasts. 15 minutes.
-inline constexpr unix_time upload_ttl_seconds = 15 * 60;
+/// How long a pending upload (and its pre-signed PUT URL) lasts unless the node says otherwise
+/// (--upload-window). 15 minutes.
+inline constexpr unix_time default_upload_window_seconds = 15 * 60;
+/// The longest upload window: a SigV4 pre-signed URL is valid at most 7 days.
+inline constexpr unix_time max_upload_window_seconds = 7 * 24 * 3600;
+/// How many uploads one account may have pending (asked for, not completed, not expired) in one
+/// room unless the node says otherwise (--max-pending-uploads). Each one reserves an object key
+/// and up to --max-file-size bytes in the store until it expires; a client uploading a folder
+/// asks for its files one after the other and completes them as their PUTs end, so 100 leaves
+/// room for any honest batch while bounding what one account can hold open.
+inline constexpr std::uint32_t default_max_pending_uploads = 100;
 
 /// Refuses filenames that could be taken for a path or garble a header or a log: not valid
 /// UTF-8, empty, over max_filename_bytes, containing `/`, `\`, `..`, or a control character
@@ -35,7 +44,9 @@ status check_content_type(std::string_view type);
 // ---- commands -------------------------------------------------------------------------------
 
 /// Records a pending upload of `size` bytes (1..max_size) under `object_key`, which the node
-/// chose at random (the rules never see randomness). Members that are not read-only only.
+/// chose at random (the rules never see randomness), expiring `window` seconds after `now`.
+/// Members that are not read-only only, with fewer than `max_pending` uploads of theirs pending
+/// in the room (rate_limited otherwise).
 struct request_upload {
   account_id actor;
   std::string filename;
@@ -45,6 +56,10 @@ struct request_upload {
   std::uint64_t max_size = 0;
   std::string object_key;
   unix_time now = 0;
+  /// The node's --upload-window, in seconds.
+  unix_time window = default_upload_window_seconds;
+  /// The node's --max-pending-uploads.
+  std::uint32_t max_pending = default_max_pending_uploads;
 };
 /// Asks for the object key and size of the actor's own pending upload, so the node can check the
 /// store before completing. A query: nothing is recorded.
