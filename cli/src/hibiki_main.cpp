@@ -29,8 +29,8 @@
 
 #include "hibiki/cli/client_options.hpp"
 #include "hibiki/cli/client_tls.hpp"
-#include "hibiki/cli/file_commands.hpp"
 #include "hibiki/cli/cluster_status.hpp"
+#include "hibiki/cli/file_commands.hpp"
 #include "hibiki/cli/journal_status.hpp"
 #include "hibiki/cli/status_fetch.hpp"
 #include "hibiki/cli/ws_client.hpp"

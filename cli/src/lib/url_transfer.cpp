@@ -76,7 +76,7 @@ result<transfer_answer> read_answer(net::io_context& ioc, Stream& stream, int fd
       ioc, [&](auto handler) { http::async_read_header(stream, buffer, parser, handler); });
   if (ec) {
     return unavailable((after_failed_write ? "the store closed the connection during the upload: "
-                                        : "no answer from the store: ") +
+                                           : "no answer from the store: ") +
                        ec.message());
   }
   transfer_answer answer;
