@@ -238,7 +238,9 @@ status upload_file(const client_options& o, const server_url& url) {
   const auto room = *parse_id(o.args[0], "room id");
   const std::string& path = o.args[1];
   // Everything about the local file is checked before the server is asked anything.
-  fd_guard file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below); reads of
+  // a regular file ignore the flag.
+  fd_guard file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (file.get() < 0) return fail("cannot open " + path + ": " + std::strerror(errno));
   struct stat st {};
   if (::fstat(file.get(), &st) != 0)
