@@ -11,6 +11,7 @@ import http.client
 import http.server
 import os
 import pty
+import signal
 import socket
 import subprocess
 import threading
@@ -18,12 +19,12 @@ import urllib.parse
 
 import pytest
 
-from conftest import CLI, needs_cli
+from conftest import CLI, needs_cli, wait_for
 
 pytestmark = needs_cli
 
 MINIO_DIR = os.environ.get("HIBIKI_TEST_MINIO_DIR")
-MAX_FILE = 5 * 1024 * 1024
+MAX_FILE = 64 * 1024 * 1024
 needs_minio = pytest.mark.skipif(MINIO_DIR is None, reason="run by CTest with the minio fixture")
 
 
@@ -56,17 +57,25 @@ def files_server(request, server_factory):
     return server_factory(*flags)
 
 
-def cli(server, token, *args, cwd=None, text=True, timeout=60, stderr=subprocess.PIPE):
+def cli_env():
     env = dict(os.environ)
     env.pop("HIBIKI_TOKEN", None)
     env["HIBIKI_CONFIG"] = os.devnull  # never a stored token of the machine
+    return env
+
+
+def cli_argv(server, token, *args):
     argv = [CLI, "--server", server.url]
     if server.tls_certs is not None:
         argv += ["--ca-file", server.tls_certs["ca"]]
     if token is not None:
         argv += ["--token", token]
-    return subprocess.run(argv + [str(a) for a in args], stdout=subprocess.PIPE, stderr=stderr,
-                          text=text, env=env, cwd=cwd, timeout=timeout)
+    return argv + [str(a) for a in args]
+
+
+def cli(server, token, *args, cwd=None, text=True, timeout=60, stderr=subprocess.PIPE):
+    return subprocess.run(cli_argv(server, token, *args), stdout=subprocess.PIPE, stderr=stderr,
+                          text=text, env=cli_env(), cwd=cwd, timeout=timeout)
 
 
 def fields(stdout):
@@ -218,6 +227,38 @@ def test_progress_is_shown_on_a_terminal_only(files_server, tmp_path):
     text = seen.decode(errors="replace")
     assert "uploading tty.bin: 1.0 MiB of 1.0 MiB (100%)" in text, text
     assert fields(r.stdout)["file"] == f"{room}/1"
+
+
+def peak_rss_kib(argv, **kwargs):
+    """Runs argv under a fresh Python whose only child it is; returns (result, the child's peak
+    resident set in KiB)."""
+    wrapper = ("import resource, subprocess, sys\n"
+               "r = subprocess.run(sys.argv[1:])\n"
+               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+               "sys.exit(r.returncode)\n")
+    r = subprocess.run(["/usr/bin/python3", "-c", wrapper] + argv, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, **kwargs)
+    *messages, rss = r.stderr.strip().splitlines()
+    r.stderr = "\n".join(messages)
+    return r, int(rss)
+
+
+def test_a_large_file_is_streamed_not_held(files_server, tmp_path):
+    """48 MiB up and down: the CLI's peak memory stays far below the file's size."""
+    server = files_server
+    alice = server.user("alice")
+    room = alice.ok("create_room", name="big", members=[])["room_id"]
+    size = 48 * 1024 * 1024
+    src = random_file(tmp_path / "big.bin", size)
+    r, up_rss = peak_rss_kib(cli_argv(server, alice.token, "upload", room, src), env=cli_env(),
+                             timeout=300)
+    assert r.returncode == 0, r.stderr
+    r, down_rss = peak_rss_kib(cli_argv(server, alice.token, "download", f"{room}/1",
+                                        tmp_path / "back.bin"), env=cli_env(), timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert sha(tmp_path / "back.bin") == sha(src)
+    assert up_rss < size // 1024 // 3, up_rss
+    assert down_rss < size // 1024 // 3, down_rss
 
 
 # ---- bad input -----------------------------------------------------------------------------------
@@ -397,6 +438,7 @@ class FakeStore:
         self.head_status = 200
         self.put_refusal = None
         self.get_mode = "ok"
+        self.release = threading.Event()  # ends a "stall" GET
         store = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -446,6 +488,13 @@ class FakeStore:
                 self.send_response(200)
                 self.send_header("Content-Type", obj[1])
                 self.send_header("Content-Length", str(len(data)))
+                if store.get_mode == "stall":  # half the body, then silence until released
+                    self.end_headers()
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    store.release.wait(60)
+                    self.close_connection = True
+                    return
                 if store.get_mode == "short":
                     self.send_header("Connection", "close")
                     self.end_headers()
@@ -461,6 +510,7 @@ class FakeStore:
         self.thread.start()
 
     def close(self):
+        self.release.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -516,6 +566,21 @@ def test_store_failures_through_a_fake_store(server_factory, fake_store, tmp_pat
     r = cli(server, alice.token, "download", ref, out / "a.bin")
     refused(r, "the download from the store failed")
     assert os.listdir(out) == []  # no partial file, no temporary file
+    # Interrupted (Ctrl-C) in the middle of the body: the temporary file goes too.
+    fake_store.get_mode = "stall"
+    proc = subprocess.Popen(cli_argv(server, alice.token, "download", ref, out / "a.bin"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env())
+    try:
+        wait_for(lambda: any(n.startswith(".hibiki-download-") and
+                             os.path.getsize(out / n) > 0 for n in os.listdir(out)),
+                 "the download's temporary file with the first bytes in it")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == -signal.SIGINT
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        fake_store.release.set()
+    assert os.listdir(out) == []
     fake_store.get_mode = "ok"
     r = cli(server, alice.token, "download", ref, out / "a.bin")
     assert r.returncode == 0, r.stderr

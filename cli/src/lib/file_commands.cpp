@@ -95,6 +95,13 @@ class progress_line {
   std::chrono::steady_clock::time_point last_{};
 };
 
+/// --insecure is said on stderr for the store's https:// URL too, even when the server's own URL
+/// was plain (main says it for the server's).
+void warn_if_insecure_store(const client_options& o, const server_url& server,
+                            const transfer_url& store) {
+  if (store.tls && o.tls.insecure && !server.tls) std::cerr << insecure_warning << "\n";
+}
+
 /// A server's refusal with its code kept, the message prefixed with what was being done.
 status refused(const error& e, const std::string& doing) {
   return status(e.code, doing + ": " + e.message);
@@ -274,6 +281,7 @@ status upload_file(const client_options& o, const server_url& url) {
                 (target ? std::string() : ": " + target.error().message));
   }
 
+  warn_if_insecure_store(o, url, *target);
   progress_line progress("uploading " + filename, size);
   auto put = put_from_fd(*target, o.tls, file.get(), path, size, content_type, store_step_timeout,
                          std::ref(progress));
@@ -322,6 +330,7 @@ status download_file(const client_options& o, const server_url& url) {
   const auto server_name = file.value("filename", "");
   auto target = parse_transfer_url(got->value("download_url", ""));
   if (!target) return fail("the server's download URL is unusable: " + target.error().message);
+  warn_if_insecure_store(o, url, *target);
 
   if (to_stdout) {
     progress_line progress("downloading " + safe_local_name(server_name), size);
