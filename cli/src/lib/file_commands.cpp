@@ -42,6 +42,7 @@ class fd_guard {
   int get() const { return fd_; }
   /// Closes now, reporting the error (a write-back failure shows up here).
   int close() {
+    if (fd_ < 0) return 0;
     const int r = ::close(fd_);
     fd_ = -1;
     return r;
