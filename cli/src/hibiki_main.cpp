@@ -1,19 +1,13 @@
-// hibiki: the command-line client. Speaks the same WebSocket protocol as the web client (Beast's
-// synchronous client, over TLS for wss://), plus POST /api/signup. Errors go to stderr with exit
-// code 1; usage errors exit with 2.
+// hibiki: the command-line client. Speaks the same WebSocket protocol as the web client
+// (ws_client.hpp: Beast's synchronous client, over TLS for wss://), plus POST /api/signup, and
+// moves shared files between the disk and the object store (file_commands.hpp). Errors go to
+// stderr with exit code 1; usage errors exit with 2.
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -41,11 +35,6 @@
 
 namespace {
 
-namespace beast = boost::beast;
-namespace http = boost::beast::http;
-namespace websocket = boost::beast::websocket;
-namespace net = boost::asio;
-using tcp = boost::asio::ip::tcp;
 using json = nlohmann::json;
 using hibiki::errc;
 using hibiki::result;
