@@ -5,8 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <csignal>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -15,6 +13,7 @@
 #include "hibiki/cli/file_names.hpp"
 #include "hibiki/cli/url_transfer.hpp"
 #include "hibiki/cli/ws_client.hpp"
+#include "local_files.hpp"
 
 namespace hibiki::cli {
 namespace {
@@ -30,72 +29,6 @@ status fail(std::string message) {
   return status(errc::internal, std::move(message));
 }
 
-/// Closes a descriptor when the command returns.
-class fd_guard {
- public:
-  explicit fd_guard(int fd) : fd_(fd) {}
-  ~fd_guard() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  fd_guard(const fd_guard&) = delete;
-  fd_guard& operator=(const fd_guard&) = delete;
-  int get() const { return fd_; }
-  /// Closes now, reporting the error (a write-back failure shows up here).
-  int close() {
-    if (fd_ < 0) return 0;
-    const int r = ::close(fd_);
-    fd_ = -1;
-    return r;
-  }
-
- private:
-  int fd_;
-};
-
-std::string human_size(std::uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) v /= 1024, ++u;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
-}
-
-/// One line on stderr, redrawn as bytes move, only when stderr is a terminal (a script or a log
-/// gets no carriage returns). Redrawn at most every 100 ms.
-class progress_line {
- public:
-  progress_line(std::string what, std::uint64_t total)
-      : what_(std::move(what)), total_(total), on_(::isatty(STDERR_FILENO) == 1) {}
-  ~progress_line() { finish(); }
-  progress_line(const progress_line&) = delete;
-  progress_line& operator=(const progress_line&) = delete;
-
-  void operator()(std::uint64_t done) {
-    if (!on_) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (shown_ && done < total_ && now - last_ < std::chrono::milliseconds(100)) return;
-    last_ = now;
-    shown_ = true;
-    const auto percent = total_ == 0 ? 100 : static_cast<unsigned>(done * 100 / total_);
-    std::fprintf(stderr, "\r%s: %s of %s (%u%%)\033[K", what_.c_str(), human_size(done).c_str(),
-                 human_size(total_).c_str(), percent);
-    std::fflush(stderr);
-  }
-  void finish() {
-    if (shown_) std::fputc('\n', stderr);
-    shown_ = false;
-  }
-
- private:
-  std::string what_;
-  std::uint64_t total_;
-  bool on_;
-  bool shown_ = false;
-  std::chrono::steady_clock::time_point last_{};
-};
-
 /// --insecure is said on stderr for the store's https:// URL too, even when the server's own URL
 /// was plain (main says it for the server's).
 void warn_if_insecure_store(const client_options& o, const server_url& server,
@@ -107,81 +40,6 @@ void warn_if_insecure_store(const client_options& o, const server_url& server,
 status refused(const error& e, const std::string& doing) {
   return status(e.code, doing + ": " + e.message);
 }
-
-// ---- the temporary file of a download ---------------------------------------------------------
-
-/// The temporary file being written, removed if the command is interrupted (Ctrl-C, SIGTERM)
-/// so no partial download is left behind under a name the user does not know.
-char pending_temp[4096] = {0};
-
-extern "C" void remove_pending_temp(int sig) {
-  if (pending_temp[0] != '\0') ::unlink(pending_temp);
-  std::signal(sig, SIG_DFL);
-  std::raise(sig);
-}
-
-class temp_file {
- public:
-  /// Creates `.hibiki-download-XXXXXX` in `dir`, with the mode a new file gets under the umask.
-  static result<std::unique_ptr<temp_file>> create(const fs::path& dir) {
-    auto templ = (dir / ".hibiki-download-XXXXXX").string();
-    if (templ.size() >= sizeof pending_temp)
-      return error{errc::internal, "the directory path is too long: " + dir.string()};
-    const int fd = ::mkstemp(templ.data());
-    if (fd < 0) {
-      return error{errc::internal,
-                   "cannot create a file in " + dir.string() + ": " + std::strerror(errno)};
-    }
-    const auto mask = ::umask(0);
-    ::umask(mask);
-    ::fchmod(fd, 0666 & ~mask);
-    auto t = std::unique_ptr<temp_file>(new temp_file(fd, templ));
-    std::memcpy(pending_temp, templ.c_str(), templ.size() + 1);
-    std::signal(SIGINT, remove_pending_temp);
-    std::signal(SIGTERM, remove_pending_temp);
-    std::signal(SIGHUP, remove_pending_temp);
-    return t;
-  }
-  ~temp_file() {
-    fd_.close();
-    if (!kept_) ::unlink(path_.c_str());
-    pending_temp[0] = '\0';
-  }
-  temp_file(const temp_file&) = delete;
-  temp_file& operator=(const temp_file&) = delete;
-
-  int fd() const { return fd_.get(); }
-
-  /// Flushes to disk and moves the file to `dest`; without `replace`, an existing `dest` (even
-  /// one that appeared meanwhile) is kept and refused.
-  status place(const fs::path& dest, bool replace) {
-    if (::fsync(fd_.get()) != 0 || fd_.close() != 0)
-      return fail("cannot write " + dest.string() + ": " + std::strerror(errno));
-    int r = 0;
-    if (replace) {
-      r = ::rename(path_.c_str(), dest.c_str());
-    } else {
-      r = ::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, dest.c_str(), RENAME_NOREPLACE);
-      if (r != 0 && (errno == EINVAL || errno == ENOSYS)) {
-        // A file system without RENAME_NOREPLACE: a hard link refuses an existing name too.
-        r = ::link(path_.c_str(), dest.c_str());
-        if (r == 0) ::unlink(path_.c_str());
-      }
-    }
-    if (r != 0) {
-      if (errno == EEXIST) return fail(dest.string() + " exists: pass --force to replace it");
-      return fail("cannot save " + dest.string() + ": " + std::strerror(errno));
-    }
-    kept_ = true;
-    return status::success();
-  }
-
- private:
-  temp_file(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
-  fd_guard fd_;
-  std::string path_;
-  bool kept_ = false;
-};
 
 // ---- finding the file ------------------------------------------------------------------------
 
