@@ -67,6 +67,9 @@ result<transfer_answer> read_answer(net::io_context& ioc, Stream& stream, int fd
                                     const transfer_progress& progress, bool after_failed_write) {
   auto& lowest = beast::get_lowest_layer(stream);
   beast::flat_buffer buffer;
+  // Beast reads at most the buffer's free capacity (512 bytes at least) per receive: an empty
+  // buffer would mean a system call per 512 bytes of the body.
+  buffer.reserve(piece_bytes);
   http::response_parser<http::buffer_body> parser;
   // Streamed, so no limit: the caller checks the size it expects. (Not boost::none: Boost 1.74
   // compares a Content-Length against an empty limit as over it.)
