@@ -541,7 +541,8 @@ def test_store_failures_through_a_fake_store(server_factory, fake_store, tmp_pat
     fake_store.put_refusal = None
     fake_store.head_status = 503
     r = cli(server, alice.token, "upload", room, src)
-    refused(r, "the bytes were stored, but completing the upload failed", "unavailable")
+    refused(r, "the bytes were stored, but completing the upload failed", "unavailable",
+            "(upload again later)")
     assert len(fake_store.objects) == 1
     assert alice.ok("list_files", room_id=room)["files"] == []
 

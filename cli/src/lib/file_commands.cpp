@@ -154,8 +154,12 @@ status upload_file(const client_options& o, const server_url& url) {
   auto again = connect_and_auth(o, url);
   if (!again) return again.error();
   auto done = (*again)->call({{"op", "complete_upload"}, {"room_id", room}, {"file_id", file_id}});
-  if (!done)
-    return refused(done.error(), "the bytes were stored, but completing the upload failed");
+  if (!done) {
+    auto st = refused(done.error(), "the bytes were stored, but completing the upload failed");
+    if (done.error().code != errc::unavailable) return st;
+    // The server could not check the store; the pending upload expires by itself.
+    return status(errc::unavailable, st.error().message + " (upload again later)");
+  }
   (*again)->close();
   std::cout << "room_id: " << room << "\n"
             << "file_id: " << file_id << "\n"
