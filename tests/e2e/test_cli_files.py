@@ -439,6 +439,7 @@ class FakeStore:
         self.put_refusal = None
         self.get_mode = "ok"
         self.release = threading.Event()  # ends a "stall" GET
+        self.put_delay = 0.0  # seconds a PUT's answer waits after its body arrived
         store = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -465,6 +466,8 @@ class FakeStore:
                 if store.put_refusal:
                     return self.error(*store.put_refusal)
                 store.objects[self.key()] = (body, self.headers["Content-Type"])
+                if store.put_delay:
+                    store.release.wait(store.put_delay)
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -520,6 +523,22 @@ def fake_store():
     store = FakeStore()
     yield store
     store.close()
+
+
+def test_a_put_longer_than_the_idle_timeout_still_completes(server_factory, fake_store,
+                                                            tmp_path):
+    """hibikid closes a WebSocket silent for --idle-timeout; the PUT takes longer than that (the
+    store answers 3 s after the body), so the upload must complete on a connection of its own."""
+    creds = write_credentials(tmp_path, "AKIDEXAMPLE", "secret")
+    server = server_factory(f"--s3-endpoint=http://127.0.0.1:{fake_store.port}",
+                            "--s3-bucket=hibiki-test", f"--s3-credentials-file={creds}",
+                            "--idle-timeout", "1")
+    alice = server.user("alice")
+    room = alice.ok("create_room", name="r", members=[])["room_id"]
+    fake_store.put_delay = 3.0
+    r = cli(server, alice.token, "upload", room, random_file(tmp_path / "slow.bin", 1000))
+    assert r.returncode == 0, r.stderr
+    assert fields(r.stdout)["file"] == f"{room}/1"
 
 
 def test_store_failures_through_a_fake_store(server_factory, fake_store, tmp_path):
