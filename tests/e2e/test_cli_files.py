@@ -430,7 +430,8 @@ def test_unreachable_store(server_factory, tmp_path):
 class FakeStore:
     """An HTTP server at --s3-endpoint that keeps PUT bodies in memory and fails as told:
     `head_status` for HEAD, `put_refusal` (status, S3 code) for PUT, `get_mode` "ok", "short"
-    (a Content-Length larger than the bytes sent, then close) or "missing" (404 NoSuchKey). It
+    (a Content-Length larger than the bytes sent, then close), "long" (7 bytes more than the
+    object), "stall" (half the body, then silence) or "missing" (404 NoSuchKey). It
     checks no signature: it stands in for a store's failures, not for its security."""
 
     def __init__(self):
@@ -487,7 +488,7 @@ class FakeStore:
                 obj = store.objects.get(self.key())
                 if obj is None or store.get_mode == "missing":
                     return self.error(404, "NoSuchKey")
-                data = obj[0]
+                data = obj[0] + (b"surplus" if store.get_mode == "long" else b"")
                 self.send_response(200)
                 self.send_header("Content-Type", obj[1])
                 self.send_header("Content-Length", str(len(data)))
@@ -585,6 +586,9 @@ def test_store_failures_through_a_fake_store(server_factory, fake_store, tmp_pat
     fake_store.get_mode = "short"
     r = cli(server, alice.token, "download", ref, out / "a.bin")
     refused(r, "the download from the store failed")
+    fake_store.get_mode = "long"  # a whole answer, but not of the file's size
+    r = cli(server, alice.token, "download", ref, out / "a.bin")
+    refused(r, f"the store sent {200_007} bytes, but file {ref} has 200000")
     assert os.listdir(out) == []  # no partial file, no temporary file
     # Interrupted (Ctrl-C) in the middle of the body: the temporary file goes too.
     fake_store.get_mode = "stall"
