@@ -44,7 +44,8 @@ using transfer_progress = std::function<void(std::uint64_t bytes)>;
 /// PUT exactly `size` bytes read from `fd` (from its current offset) with `Content-Type` and
 /// `Content-Length`, as a pre-signed PUT URL requires. `source_name` names `fd` in messages.
 /// Errors: unavailable (the store cannot be reached, TLS refused, no answer in time, the
-/// connection lost), internal (`fd` unreadable or shorter than `size`).
+/// connection lost), internal (`fd` unreadable or shorter than `size`), bad_request (--ca-file
+/// unusable).
 result<transfer_answer> put_from_fd(const transfer_url& url, const client_tls_options& tls, int fd,
                                     const std::string& source_name, std::uint64_t size,
                                     const std::string& content_type,
@@ -52,7 +53,8 @@ result<transfer_answer> put_from_fd(const transfer_url& url, const client_tls_op
                                     const transfer_progress& progress = {});
 
 /// GET the URL; a 200's body goes to `fd` (any other status's to error_body). Errors:
-/// unavailable (as put_from_fd, and a body cut short), internal (writing `fd` failed).
+/// unavailable (as put_from_fd, and a body cut short), internal (writing `fd` failed),
+/// bad_request (--ca-file unusable).
 result<transfer_answer> get_to_fd(const transfer_url& url, const client_tls_options& tls, int fd,
                                   const std::string& sink_name,
                                   std::chrono::milliseconds step_timeout,
