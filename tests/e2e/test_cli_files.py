@@ -227,6 +227,16 @@ def test_progress_is_shown_on_a_terminal_only(files_server, tmp_path):
     text = seen.decode(errors="replace")
     assert "uploading tty.bin: 1.0 MiB of 1.0 MiB (100%)" in text, text
     assert fields(r.stdout)["file"] == f"{room}/1"
+    # `-` on a terminal would print the bytes there: refused before anything is asked.
+    master, slave = pty.openpty()
+    try:
+        r = subprocess.run(cli_argv(server, alice.token, "download", f"{room}/1", "-"),
+                           stdout=slave, stderr=subprocess.PIPE, text=True, env=cli_env(),
+                           timeout=60)
+    finally:
+        os.close(slave)
+        os.close(master)
+    refused(r, "stdout is a terminal")
 
 
 def peak_rss_kib(argv, **kwargs):

@@ -172,6 +172,11 @@ status download_file(const client_options& o, const server_url& url) {
   auto ref = *parse_file_ref(o.args[0]);
   if (o.room != 0) ref.room_id = o.room;
   const bool to_stdout = o.args.size() > 1 && o.args[1] == "-";
+  if (to_stdout && ::isatty(STDOUT_FILENO) == 1) {
+    return fail(
+        "stdout is a terminal: send it to a file or a pipe (> FILE, | COMMAND), or give a "
+        "PATH instead of -");
+  }
 
   auto conn = connect_and_auth(o, url);
   if (!conn) return conn.error();
