@@ -24,8 +24,9 @@ status upload_file(const client_options& o, const server_url& url);
 /// `get_file` in each) and a file id found in more than one room is refused, naming them. Then
 /// `get_file` with a download URL and a GET streamed into a temporary file next to PATH, renamed
 /// to PATH once all `size` bytes arrived (PATH: the file's name made safe by safe_local_name in
-/// the current directory by default; inside PATH when it is a directory; `-` for stdout). An
-/// existing PATH is kept unless --force. Prints `saved PATH (N bytes)` (nothing with `-`).
+/// the current directory by default; inside PATH when it is a directory; `-` for stdout, unless
+/// stdout is a terminal). An existing PATH is kept unless --force. Prints `saved PATH (N bytes)`
+/// (nothing with `-`).
 status download_file(const client_options& o, const server_url& url);
 
 }  // namespace hibiki::cli
