@@ -1,19 +1,13 @@
-// hibiki: the command-line client. Speaks the same WebSocket protocol as the web client (Beast's
-// synchronous client, over TLS for wss://), plus POST /api/signup. Errors go to stderr with exit
-// code 1; usage errors exit with 2.
+// hibiki: the command-line client. Speaks the same WebSocket protocol as the web client
+// (ws_client.hpp: Beast's synchronous client, over TLS for wss://), plus POST /api/signup, and
+// moves shared files between the disk and the object store (file_commands.hpp). Errors go to
+// stderr with exit code 1; usage errors exit with 2.
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -30,8 +24,10 @@
 #include "hibiki/cli/client_options.hpp"
 #include "hibiki/cli/client_tls.hpp"
 #include "hibiki/cli/cluster_status.hpp"
+#include "hibiki/cli/file_commands.hpp"
 #include "hibiki/cli/journal_status.hpp"
 #include "hibiki/cli/status_fetch.hpp"
+#include "hibiki/cli/ws_client.hpp"
 
 #ifndef HIBIKI_VERSION
 #define HIBIKI_VERSION "unknown"
@@ -39,156 +35,16 @@
 
 namespace {
 
-namespace beast = boost::beast;
-namespace http = boost::beast::http;
-namespace websocket = boost::beast::websocket;
-namespace net = boost::asio;
-using tcp = boost::asio::ip::tcp;
 using json = nlohmann::json;
 using hibiki::errc;
 using hibiki::result;
 using hibiki::status;
+using hibiki::cli::connect_and_auth;
+using hibiki::cli::wire_error;
 
 /// A failure to report: message on stderr, exit code 1.
 status fail(std::string message) {
   return status(errc::internal, std::move(message));
-}
-
-std::string wire_error(const json& reply) {
-  const auto& e = reply.contains("error") ? reply["error"] : json::object();
-  return e.value("code", "error") + ": " + e.value("message", "");
-}
-
-/// One WebSocket connection to the server (ws:// or, over TLS, wss://), with request/reply
-/// matching by id.
-class ws_connection {
-  using plain_ws = websocket::stream<beast::tcp_stream>;
-  using tls_ws = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
-
- private:
-  /// `f` on whichever stream open() made (the same calls either way).
-  template <class F>
-  auto with_ws(F&& f) {
-    return tls_ws_ ? f(*tls_ws_) : f(*plain_ws_);
-  }
-
- public:
-  status open(const hibiki::cli::server_url& url, const hibiki::cli::client_tls_options& tls) {
-    const auto where = url.host + ":" + url.port;
-    beast::error_code ec;
-    tcp::resolver resolver(ioc_);
-    auto results = resolver.resolve(url.host, url.port, ec);
-    if (ec) return fail("cannot resolve " + url.host + ": " + ec.message());
-    if (url.tls) {
-      auto ctx = hibiki::cli::make_client_tls_context(tls);
-      if (!ctx) return ctx.error();
-      tls_ctx_ = *ctx;
-      tls_ws_ = std::make_unique<tls_ws>(ioc_, *tls_ctx_);
-      auto& tls_layer = tls_ws_->next_layer();
-      if (auto st = hibiki::cli::prepare_tls_connection(tls_layer.native_handle(), url.host,
-                                                        tls.insecure);
-          !st)
-        return st;
-      beast::get_lowest_layer(*tls_ws_).connect(results, ec);
-      if (ec) return fail("cannot connect to " + where + ": " + ec.message());
-      tls_layer.handshake(net::ssl::stream_base::client, ec);
-      if (ec) return fail(hibiki::cli::tls_handshake_failure(tls_layer.native_handle(), ec, where));
-    } else {
-      plain_ws_ = std::make_unique<plain_ws>(ioc_);
-      beast::get_lowest_layer(*plain_ws_).connect(results, ec);
-      if (ec) return fail("cannot connect to " + where + ": " + ec.message());
-    }
-    return with_ws([&](auto& ws) {
-      ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
-        req.set(http::field::sec_websocket_protocol, "hibiki.v1");
-        req.set(http::field::user_agent, "hibiki-cli");
-      }));
-      ws.handshake(where, url.path, ec);
-      if (ec) {
-        return fail("WebSocket handshake failed: " + ec.message() +
-                    (url.tls ? "" : hibiki::cli::plain_to_tls_hint(ec)));
-      }
-      return status::success();
-    });
-  }
-
-  /// Reads one frame as JSON.
-  result<json> read() {
-    beast::flat_buffer buffer;
-    beast::error_code ec;
-    with_ws([&](auto& ws) { ws.read(buffer, ec); });
-    if (ec == websocket::error::closed) {
-      const auto reason = with_ws([](auto& ws) { return ws.reason(); });
-      return result<json>(errc::unavailable, "the server closed the connection (" +
-                                                 std::to_string(static_cast<int>(reason.code)) +
-                                                 " " + std::string(reason.reason.c_str()) + ")");
-    }
-    if (ec) return result<json>(errc::unavailable, "connection lost: " + ec.message());
-    auto j = json::parse(beast::buffers_to_string(buffer.data()), nullptr, false);
-    if (j.is_discarded() || !j.is_object())
-      return result<json>(errc::internal, "the server sent a frame that is not a JSON object");
-    return j;
-  }
-
-  /// Sends `req` with a fresh id and waits for its reply. Events read meanwhile go to `events`.
-  result<json> call(json req, std::vector<json>* events = nullptr) {
-    const auto id = next_id_++;
-    req["id"] = id;
-    beast::error_code ec;
-    with_ws([&](auto& ws) {
-      ws.text(true);
-      ws.write(net::buffer(req.dump()), ec);
-    });
-    if (ec) return result<json>(errc::unavailable, "cannot send: " + ec.message());
-    for (;;) {
-      auto frame = read();
-      if (!frame) return frame;
-      if (frame->contains("re") && (*frame)["re"] == id) {
-        if (!frame->value("ok", false)) return result<json>(errc::internal, wire_error(*frame));
-        return frame;
-      }
-      if (events && frame->contains("ev")) events->push_back(std::move(*frame));
-    }
-  }
-
-  void close() {
-    beast::error_code ignored;
-    with_ws([&](auto& ws) { ws.close(websocket::close_code::normal, ignored); });
-  }
-
- private:
-  net::io_context ioc_;
-  std::shared_ptr<net::ssl::context> tls_ctx_;  ///< declared before the stream that uses it
-  std::unique_ptr<plain_ws> plain_ws_;
-  std::unique_ptr<tls_ws> tls_ws_;
-  std::int64_t next_id_ = 1;
-};
-
-std::string trim(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  std::size_t i = 0;
-  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-  return s.substr(i);
-}
-
-/// --token, then $HIBIKI_TOKEN, then the stored file.
-result<std::string> find_token(const hibiki::cli::client_options& o) {
-  if (!o.token.empty()) return o.token;
-  if (const char* t = std::getenv("HIBIKI_TOKEN"); t != nullptr && *t != '\0')
-    return std::string(t);
-  const auto path = hibiki::cli::token_file_path();
-  if (!path.empty()) {
-    std::ifstream in(path);
-    std::stringstream text;
-    if (in) {
-      text << in.rdbuf();
-      auto token = trim(text.str());
-      if (!token.empty()) return token;
-    }
-  }
-  return result<std::string>(
-      errc::unauthenticated,
-      "no token: run 'hibiki signup NAME', or pass --token or set HIBIKI_TOKEN");
 }
 
 status store_token(const std::string& token, std::string& stored_at) {
@@ -230,17 +86,6 @@ status do_signup(const hibiki::cli::client_options& o, const hibiki::cli::server
   if (auto st = store_token(token, stored_at); !st) return st;
   std::cout << "token stored in " << stored_at << "\n";
   return status::success();
-}
-
-result<std::unique_ptr<ws_connection>> connect_and_auth(const hibiki::cli::client_options& o,
-                                                        const hibiki::cli::server_url& url) {
-  auto token = find_token(o);
-  if (!token) return token.error();
-  auto c = std::make_unique<ws_connection>();
-  if (auto st = c->open(url, o.tls); !st) return st.error();
-  auto reply = c->call({{"op", "auth"}, {"token", *token}});
-  if (!reply) return hibiki::error{errc::unauthenticated, "auth failed: " + reply.error().message};
-  return c;
 }
 
 std::string client_msg_id() {
@@ -318,13 +163,14 @@ result<std::string> find_admin_token(const hibiki::cli::client_options& o) {
     }
     std::stringstream text;
     text << in.rdbuf();
-    auto token = trim(text.str());
+    auto token = hibiki::cli::trim_spaces(text.str());
     if (token.empty())
       return result<std::string>(errc::bad_request,
                                  "the admin token file " + o.admin_token_file + " is empty");
     return token;
   }
-  if (const char* t = std::getenv("HIBIKI_ADMIN_TOKEN"); t != nullptr && *t != '\0') return trim(t);
+  if (const char* t = std::getenv("HIBIKI_ADMIN_TOKEN"); t != nullptr && *t != '\0')
+    return hibiki::cli::trim_spaces(t);
   return std::string();
 }
 
@@ -397,6 +243,9 @@ status run(const hibiki::cli::client_options& o) {
   }
   warn_if_insecure(o, *url);
   if (o.command == "signup") return do_signup(o, *url);
+  // They check the local file first, and use more than one connection.
+  if (o.command == "upload") return hibiki::cli::upload_file(o, *url);
+  if (o.command == "download") return hibiki::cli::download_file(o, *url);
 
   auto conn = connect_and_auth(o, *url);
   if (!conn) return conn.error();

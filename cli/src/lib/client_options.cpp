@@ -1,8 +1,11 @@
 #include "hibiki/cli/client_options.hpp"
 
+#include <cctype>
 #include <cstdlib>
 
+#include "hibiki/cli/file_names.hpp"
 #include "hibiki/core/ids.hpp"
+#include "hibiki/core/room_file.hpp"
 #include "number_parse.hpp"
 
 namespace hibiki::cli {
@@ -53,6 +56,53 @@ status parse_operator_args(client_options& o, const std::string& usage) {
     }
     if (auto u = parse_server_url(value); !u) return u.error();
     (key == "url" ? o.server : o.admin_url) = value;
+  }
+  o.args = std::move(words);
+  return status::success();
+}
+
+/// The options `upload` and `download` take among their arguments (--content-type TYPE; --room
+/// ROOM, --force); `--` ends them, so a file may be named like an option.
+status parse_file_args(client_options& o) {
+  const bool upload = o.command == "upload";
+  std::vector<std::string> words;
+  bool options_done = false;
+  for (std::size_t k = 0; k < o.args.size(); ++k) {
+    std::string_view a = o.args[k];
+    if (options_done || a.size() < 2 || a.substr(0, 2) != "--") {
+      words.push_back(std::string(a));
+      continue;
+    }
+    if (a == "--") {
+      options_done = true;
+      continue;
+    }
+    if (!upload && a == "--force") {
+      o.force = true;
+      continue;
+    }
+    const auto eq = a.find('=');
+    const std::string key(a.substr(2, eq == std::string_view::npos ? a.npos : eq - 2));
+    if (key != (upload ? "content-type" : "room")) {
+      return status(errc::bad_request, "unknown option " + std::string(a) + " for " + o.command);
+    }
+    std::string value;
+    if (eq != std::string_view::npos) {
+      value = std::string(a.substr(eq + 1));
+    } else {
+      if (k + 1 >= o.args.size())
+        return status(errc::bad_request, "option --" + key + " needs a value");
+      value = o.args[++k];
+    }
+    if (upload) {
+      if (auto st = room::check_content_type(value); !st)
+        return status(errc::bad_request, "--content-type '" + value + "': " + st.error().message);
+      o.content_type = value;
+    } else {
+      auto room = parse_id(value, "room id");
+      if (!room) return room.error();
+      o.room = *room;
+    }
   }
   o.args = std::move(words);
   return status::success();
@@ -254,6 +304,25 @@ result<client_options> parse_client_options(const std::vector<std::string>& args
     st = arity(2, 2, o.command + " ROOM TASK_ID");
     if (st) st = check_id(o.args[0], "room id");
     if (st) st = check_id(o.args[1], "task id");
+  } else if (o.command == "upload") {
+    if (auto p = parse_file_args(o); !p) return p.error();
+    st = arity(2, 2, "upload ROOM PATH [--content-type TYPE]");
+    if (st) st = check_id(o.args[0], "room id");
+    if (st && o.args[1].empty()) st = status(errc::bad_request, "the file path is empty");
+  } else if (o.command == "download") {
+    if (auto p = parse_file_args(o); !p) return p.error();
+    st = arity(1, 2, "download ROOM_ID/FILE_ID [PATH] | FILE_ID [PATH] [--room ROOM] [--force]");
+    if (st) {
+      auto ref = parse_file_ref(o.args[0]);
+      if (!ref) {
+        st = ref.error();
+      } else if (o.room != 0 && ref->room_id != 0 && o.room != ref->room_id) {
+        st = status(errc::bad_request, "--room " + std::to_string(o.room) + " and '" + o.args[0] +
+                                           "' name different rooms");
+      }
+    }
+    if (st && o.args.size() > 1 && o.args[1].empty())
+      st = status(errc::bad_request, "the download path is empty");
   } else if (o.command == "my-tasks") {
     st = arity(0, 0, "my-tasks");
   } else {
@@ -305,6 +374,13 @@ result<server_url> parse_server_url(std::string_view url) {
   return u;
 }
 
+std::string trim_spaces(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  std::size_t i = 0;
+  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  return s.substr(i);
+}
+
 std::string token_file_path() {
   if (const char* p = std::getenv("HIBIKI_CONFIG"); p != nullptr && *p != '\0') return p;
   if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0')
@@ -343,6 +419,17 @@ Commands:
   accept ACCOUNT_ID                 accept that account's request; prints the direct room
   reject ACCOUNT_ID                 turn that account's request down
   dm ACCOUNT_ID TEXT                post to the direct room you share with a contact
+  upload ROOM PATH [--content-type TYPE]
+                                    share a file in a room: its bytes go straight to the
+                                    server's object store; prints the file as ROOM_ID/FILE_ID
+                                    (the type is guessed from the extension unless given)
+  download ROOM_ID/FILE_ID [PATH] [--force]
+  download FILE_ID [PATH] [--room ROOM] [--force]
+                                    save a shared file as PATH (default: its own name here;
+                                    inside PATH if a directory; - for stdout); an existing file
+                                    is kept unless --force. File ids count from 1 in each room:
+                                    a bare FILE_ID is looked for in all your rooms and refused
+                                    when several have it
   journal status [--url URL] [--json]
                                     the server's journal: kind, topic, breaker state, and per
                                     partition the indexed offset, end offset and lag (GET

@@ -2,6 +2,7 @@
 /// The `hibiki` client's command line: global options, the command and its arguments, the server
 /// URL, and where the token is stored. Pure parsing, unit-tested.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,8 +25,16 @@ struct client_options {
   std::string admin_token_file;
   /// --ca-file FILE and --insecure: how a wss:// or https:// server is trusted.
   client_tls_options tls;
+  /// `upload --content-type TYPE`: the type the file is announced with. Default: empty (guessed
+  /// from the file's extension, file_names.hpp)
+  std::string content_type;
+  /// `download --room ROOM`: the room of a bare FILE_ID. Default: 0 (the room in ROOM/FILE_ID,
+  /// else the caller's rooms are searched)
+  std::uint64_t room = 0;
+  /// `download --force`: replace an existing file. Default: false
+  bool force = false;
   /// signup, send, tail, rooms, create-room, add-member, me, profile, contacts,
-  /// contact-request, requests, accept, reject, dm, journal, cluster, admin
+  /// contact-request, requests, accept, reject, dm, upload, download, journal, cluster, admin
   std::string command;
   std::vector<std::string> args;
   /// `journal status --json`, `cluster status --json`: print the server's JSON as it came.
@@ -65,6 +74,9 @@ result<server_url> parse_server_url(std::string_view url);
 /// Where `hibiki signup` stores the token: $HIBIKI_CONFIG when set, else
 /// $HOME/.config/hibiki/token. Empty when neither variable is set.
 std::string token_file_path();
+
+/// `s` without surrounding whitespace (tokens read from files and variables).
+std::string trim_spaces(std::string s);
 
 /// The --help text.
 std::string client_usage();
