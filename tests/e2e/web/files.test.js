@@ -336,11 +336,14 @@ async function scenario(browser, baseUrl, screenshotPath) {
   await dropFiles(alice, [
     { name: markupName, type: 'text/html', bytes: Buffer.from('<script>window.__xss=2</script>') },
     { name: controlName, type: 'text/plain', bytes: Buffer.from('ding') },
+    { name: 'empty.txt', type: 'text/plain', bytes: Buffer.alloc(0) },
   ]);
   await uploadReaches(alice, markupName, 'done');
   const bell = await uploadReaches(alice, controlName, 'error');
   check(bell.error === 'bad_request: filename must not contain control characters',
     `the server's refusal of the name is shown (${bell.error})`);
+  const empty = await uploadReaches(alice, 'empty.txt', 'error');
+  check(empty.error === 'bad_request: size must be at least 1 byte', `an empty file is refused (${empty.error})`);
   const markupCard = await cardOf(bob, markupName);
   await until(bob, 'the markup name in bob\'s pane', (n) =>
     [...document.querySelectorAll('#file-list [data-test="file-name"]')].some((e) => e.textContent === n), markupName);
@@ -370,6 +373,14 @@ async function scenario(browser, baseUrl, screenshotPath) {
   check(spoiled.error.startsWith('the file store refused the upload (HTTP 403)'),
     `the store's refusal is shown (${spoiled.error})`);
   await alice.unroute(signed, spoil);
+  log('a store the browser cannot reach shows as such');
+  const unreachable = { name: 'unreachable.bin', type: 'application/octet-stream', bytes: bytesOf(1000, 9) };
+  const refuse = (route) => route.abort('connectionrefused');
+  await alice.route(signed, refuse);
+  await pickFiles(alice, [unreachable]);
+  const cut = await uploadReaches(alice, unreachable.name, 'error');
+  check(cut.error.startsWith('the file store could not be reached'), `the row says so (${cut.error})`);
+  await alice.unroute(signed, refuse);
   await alice.locator('#upload-list li[data-test="upload"][data-name="flaky.bin"] [data-test="upload-retry"]').click();
   const retried = await uploadReaches(alice, flaky.name, 'done');
   check(retried.fileId !== null && Number(retried.fileId) !== Number(spoiled.fileId),
