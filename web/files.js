@@ -412,7 +412,7 @@ window.hibikiFiles = (() => {
       bar.max = Math.max(u.file.size, 1);
       bar.value = Math.min(u.loaded, bar.max);
       u.row.dataset.loaded = String(u.loaded);
-      const pct = u.file.size > 0 ? Math.floor((100 * u.loaded) / u.file.size) : 100;
+      const pct = u.file.size > 0 ? Math.floor((100 * u.loaded) / u.file.size) : (u.state === 'done' ? 100 : 0);
       u.row.querySelector('.upload-percent').textContent = `${pct}%`;
     }
 
@@ -447,6 +447,15 @@ window.hibikiFiles = (() => {
         return li;
       }));
       $('upload-list').dataset.count = String(uploads.length);
+      $('uploads').hidden = uploads.length === 0;
+      $('uploads-clear').hidden = !uploads.some((u) => u.state === 'done' || u.state === 'error');
+    }
+
+    function clearFinished() {
+      for (let i = uploads.length - 1; i >= 0; i--) {
+        if (uploads[i].state === 'done' || uploads[i].state === 'error') uploads.splice(i, 1);
+      }
+      renderUploads();
     }
 
     // ---- wiring: the button, the picker and drops ------------------------------------------
@@ -458,6 +467,7 @@ window.hibikiFiles = (() => {
     function wire() {
       const input = $('file-input');
       $('attach-btn').addEventListener('click', () => input.click());
+      $('uploads-clear').addEventListener('click', clearFinished);
       input.addEventListener('change', () => {
         share(input.files);
         input.value = '';  // the same file may be picked again

@@ -343,7 +343,8 @@ async function scenario(browser, baseUrl, screenshotPath) {
   check(bell.error === 'bad_request: filename must not contain control characters',
     `the server's refusal of the name is shown (${bell.error})`);
   const empty = await uploadReaches(alice, 'empty.txt', 'error');
-  check(empty.error === 'bad_request: size must be at least 1 byte', `an empty file is refused (${empty.error})`);
+  check(empty.error === 'bad_request: size must be at least 1 byte' && empty.percent === '0%',
+    `an empty file is refused (${JSON.stringify(empty)})`);
   const markupCard = await cardOf(bob, markupName);
   await until(bob, 'the markup name in bob\'s pane', (n) =>
     [...document.querySelectorAll('#file-list [data-test="file-name"]')].some((e) => e.textContent === n), markupName);
@@ -410,6 +411,10 @@ async function scenario(browser, baseUrl, screenshotPath) {
   check(flakyCard.fileId === Number(retried.fileId) && markupCard.fileId > 0, 'card ids match the uploads');
 
   await alice.screenshot({ path: screenshotPath });
+  log('"clear finished" empties alice\'s upload list');
+  await alice.click('#uploads-clear');
+  await until(alice, 'no upload rows, the uploads box hidden', () =>
+    document.querySelectorAll('#upload-list li').length === 0 && document.querySelector('#uploads').hidden);
   log(`screenshot: ${screenshotPath}`);
   check(pageErrors.length === 0, `no uncaught errors in the pages: ${pageErrors.join('; ')}`);
 }
