@@ -31,6 +31,28 @@ function minioFlags() {
 }
 const minio = onS3 ? minioFlags() : null;
 
+// Waits for a promise of the test's own, at most STEP_TIMEOUT_MS.
+async function within(promise, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for: ${what}`)), STEP_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// Waits until fn() (run here, on what the test recorded from the browser's events) is true.
+async function eventually(fn, what) {
+  const deadline = Date.now() + STEP_TIMEOUT_MS;
+  while (!fn()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 const sha256 = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
 
 // Seeded bytes (not all zeros, so a mix-up of files or offsets shows in the hash).
@@ -239,6 +261,7 @@ async function scenario(browser, baseUrl, screenshotPath) {
   const progress = reportSeen.filter((u) => u.state === 'uploading').map((u) => u.loaded);
   check(progress.every((v, i) => i === 0 || v >= progress[i - 1]) && progress[progress.length - 1] === report.bytes.length,
     `progress rose to the file's size while uploading (${progress.join(', ')})`);
+  await eventually(() => puts.some((p) => p.who === 'alice'), 'the PUT seen finished');
   const alicePuts = puts.filter((p) => p.who === 'alice');
   check(alicePuts.length === 1 && alicePuts[0].status === 200, `one PUT, answered 200 (${JSON.stringify(alicePuts)})`);
   const putOrigin = new URL(alicePuts[0].url).origin;
@@ -265,6 +288,7 @@ async function scenario(browser, baseUrl, screenshotPath) {
   log('bob downloads it from the card: the URL is asked at the click, the bytes are the same');
   check(asksForDownloadUrl('bob') === 0, 'no download URL is asked before a click');
   const got = await download(bob, cardButton(bob, report.name));
+  await eventually(() => asksForDownloadUrl('bob') >= 1, 'the get_file frame seen sent');
   check(asksForDownloadUrl('bob') === 1, 'the click asked for one download URL');
   check(got.bytes.length === report.bytes.length && sha256(got.bytes) === sha256(report.bytes),
     `the downloaded bytes are the uploaded ones (${got.bytes.length} bytes)`);
@@ -278,6 +302,8 @@ async function scenario(browser, baseUrl, screenshotPath) {
     `the room takes the drop and hints while dragging (${JSON.stringify(dropped)})`);
   await uploadReaches(bob, notes.name, 'done');
   await uploadReaches(bob, table.name, 'done');
+  await eventually(() => sentFrames.bob.filter((f) => f.includes('"op":"request_upload"')).length >= 2,
+    'bob\'s request_upload frames seen sent');
   check(sentFrames.bob.filter((f) => f.includes('"op":"request_upload"')).length === 2,
     'two files, two request_upload');
   const notesCard = await cardOf(alice, notes.name);
@@ -382,6 +408,26 @@ async function scenario(browser, baseUrl, screenshotPath) {
   const cut = await uploadReaches(alice, unreachable.name, 'error');
   check(cut.error.startsWith('the file store could not be reached'), `the row says so (${cut.error})`);
   await alice.unroute(signed, refuse);
+
+  log('an upload held on the wire can be cancelled');
+  const held = [];
+  let heldNow;
+  const heldOnce = new Promise((resolve) => { heldNow = resolve; });
+  // Neither continued nor answered: the PUT waits on the wire.
+  const hold = (route) => { held.push(route); heldNow(); };
+  await alice.route(signed, hold);
+  const slow = { name: 'slow.bin', type: 'application/octet-stream', bytes: bytesOf(2000, 13) };
+  await pickFiles(alice, [slow]);
+  await within(heldOnce, 'the PUT reaching the route');
+  await until(alice, 'the held upload is uploading', () => {
+    const li = document.querySelector('#upload-list li[data-name="slow.bin"]');
+    return li && li.dataset.state === 'uploading' && li.querySelector('[data-test="upload-cancel"]');
+  });
+  await alice.click('#upload-list li[data-name="slow.bin"] [data-test="upload-cancel"]');
+  const cancelled = await uploadReaches(alice, slow.name, 'error');
+  check(cancelled.error === 'cancelled' && cancelled.retry, `the row says cancelled (${JSON.stringify(cancelled)})`);
+  for (const route of held) await route.abort().catch(() => {});
+  await alice.unroute(signed, hold);
   await alice.locator('#upload-list li[data-test="upload"][data-name="flaky.bin"] [data-test="upload-retry"]').click();
   const retried = await uploadReaches(alice, flaky.name, 'done');
   check(retried.fileId !== null && Number(retried.fileId) !== Number(spoiled.fileId),
