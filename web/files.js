@@ -75,6 +75,7 @@ window.hibikiFiles = (() => {
     const uploads = [];         // upload records, see share()
     let uploadSeq = 0;
     let listRoom = null;        // the room the pane's list belongs to
+    let listedOnce = false;     // the open room's first list_files answered (cards wait for it)
     let listGeneration = 0;     // drops list_files answers overtaken by a newer ask
 
     // ---- known files -----------------------------------------------------------------------
@@ -111,6 +112,7 @@ window.hibikiFiles = (() => {
       filter = '';
       members = [];
       listRoom = roomId;
+      listedOnce = false;
       $('file-filter').value = '';
       $('file-list').dataset.loaded = 'false';
       renderPane();
@@ -133,7 +135,8 @@ window.hibikiFiles = (() => {
       try {
         const reply = await deps.request('list_files', fields);
         if (generation !== listGeneration || deps.openRoomId() !== roomId) return;
-        let changed = false;
+        let changed = !listedOnce;  // cards drawn before the list may now ask for the rest
+        listedOnce = true;
         for (const f of reply.files || []) changed = remember(f) || changed;
         listed = reply.files || [];
         listRoom = roomId;
@@ -141,7 +144,9 @@ window.hibikiFiles = (() => {
         renderPane();
         if (changed) deps.onFilesChanged();
       } catch (err) {
-        if (err.code !== 'disconnected') deps.showError('files', err);
+        if (err.code === 'disconnected' || generation !== listGeneration || deps.openRoomId() !== roomId) return;
+        deps.showError('files', err);
+        if (!listedOnce) { listedOnce = true; deps.onFilesChanged(); }  // cards ask one by one
       }
     }
 
@@ -244,7 +249,7 @@ window.hibikiFiles = (() => {
       download.setAttribute('aria-label', `download ${f ? f.filename : nameInBody}`);
       download.addEventListener('click', () => downloadFile(roomId, fileId, download));
       box.append(download);
-      if (!f && roomId !== null) ask(roomId, fileId);
+      if (!f && roomId !== null && listedOnce) ask(roomId, fileId);
       return box;
     }
 
