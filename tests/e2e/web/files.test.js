@@ -200,7 +200,7 @@ function paneButton(page, name) {
 
 async function scenario(browser, baseUrl, screenshotPath) {
   const pageErrors = [];
-  const sentFrames = { alice: [], bob: [], carol: [] };
+  const sentFrames = { alice: [], bob: [], carol: [], dave: [] };
   const puts = [];  // the upload PUTs the pages made: {who, url, status}
   const newUser = async (name) => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
@@ -455,6 +455,28 @@ async function scenario(browser, baseUrl, screenshotPath) {
   const again = await cardOf(bob, table.name);
   check(again.size === '293 KiB', `the card's size after a reload (${again.size})`);
   check(flakyCard.fileId === Number(retried.fileId) && markupCard.fileId > 0, 'card ids match the uploads');
+
+  log('a page opened at localhost while the URLs name 127.0.0.1: the PUT and GET are cross-origin');
+  const dave = await newUser('dave');
+  const localBase = baseUrl.replace('//127.0.0.1:', '//localhost:');
+  check(localBase !== baseUrl, `the page runs at ${localBase}`);
+  await signUp(dave, localBase, 'dave');
+  await dave.fill('#new-room-name', 'dave\'s room');
+  await dave.click('#create-room-btn');
+  await until(dave, 'dave has his room open', () =>
+    document.querySelector('#room-title').textContent === 'dave\'s room' &&
+    document.querySelector('#file-list').dataset.loaded === 'true');
+  const local = { name: 'from localhost.bin', type: 'application/octet-stream', bytes: bytesOf(200000, 17) };
+  await pickFiles(dave, [local]);
+  await uploadReaches(dave, local.name, 'done');
+  await eventually(() => puts.some((p) => p.who === 'dave'), 'dave\'s PUT seen finished');
+  const davePut = puts.find((p) => p.who === 'dave');
+  check(new URL(davePut.url).origin !== new URL(localBase).origin && davePut.status === 200,
+    `dave's PUT went to another origin and was taken (${JSON.stringify(davePut)})`);
+  await cardOf(dave, local.name);
+  const gotLocal = await download(dave, cardButton(dave, local.name));
+  check(sha256(gotLocal.bytes) === sha256(local.bytes) && gotLocal.name === local.name,
+    `dave downloads it intact as "${gotLocal.name}"`);
 
   await alice.screenshot({ path: screenshotPath });
   log('"clear finished" empties alice\'s upload list');
