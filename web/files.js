@@ -23,6 +23,16 @@ window.hibikiFiles = (() => {
     return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
   }
 
+  // Bidirectional-text controls the server lets through (it refuses only C0/C1 controls): shown,
+  // not obeyed, so "invoice<U+202E>fdp.exe" cannot pass itself off as "invoiceexe.pdf".
+  const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+
+  /// A file name as shown: its bidi controls written out as ⟨U+XXXX⟩.
+  function shownName(name) {
+    return String(name).replace(BIDI_CONTROLS, (c) =>
+      `⟨U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}⟩`);
+  }
+
   // The type the browser guessed when the server will take it (type/subtype[; params], printable
   // ASCII, at most 255 bytes); anything else goes as bytes.
   function contentTypeOf(file) {
@@ -206,9 +216,9 @@ window.hibikiFiles = (() => {
         const download = el('button', { type: 'button', className: 'file-download', test: 'file-download',
           text: 'download' });
         download.addEventListener('click', () => downloadFile(listRoom, f.file_id, download));
-        download.setAttribute('aria-label', `download ${f.filename}`);
+        download.setAttribute('aria-label', `download ${shownName(f.filename)}`);
         li.append(
-          el('span', { className: 'file-name', test: 'file-name', text: f.filename, title: f.filename }),
+          el('span', { className: 'file-name', test: 'file-name', text: shownName(f.filename) }),
           el('span', { className: 'file-size', test: 'file-size', text: formatSize(f.size),
             data: { bytes: String(f.size) } }),
           el('span', { className: 'file-meta', test: 'file-uploader', text: deps.nameOf(f.account_id) }),
@@ -233,7 +243,7 @@ window.hibikiFiles = (() => {
       const box = el('div', { className: 'file-card', test: 'file-card', data: { fileId: String(fileId) } });
       box.append(el('span', { className: 'file-card-icon', text: 'FILE' }));
       const info = el('div', { className: 'file-card-info' });
-      info.append(el('span', { className: 'file-name', test: 'file-name', text: f ? f.filename : nameInBody }));
+      info.append(el('span', { className: 'file-name', test: 'file-name', text: shownName(f ? f.filename : nameInBody) }));
       if (gone.has(fileId)) {
         box.dataset.state = 'gone';
         info.append(el('span', { className: 'file-size', test: 'file-size', text: 'no longer available' }));
@@ -246,7 +256,7 @@ window.hibikiFiles = (() => {
       box.append(info);
       const download = el('button', { type: 'button', className: 'file-download', test: 'file-download',
         text: 'download' });
-      download.setAttribute('aria-label', `download ${f ? f.filename : nameInBody}`);
+      download.setAttribute('aria-label', `download ${shownName(f ? f.filename : nameInBody)}`);
       download.addEventListener('click', () => downloadFile(roomId, fileId, download));
       box.append(download);
       if (!f && roomId !== null && listedOnce) ask(roomId, fileId);
@@ -271,7 +281,7 @@ window.hibikiFiles = (() => {
         document.body.append(a);
         a.click();
         a.remove();
-        deps.setStatus(`downloading ${reply.file ? reply.file.filename : `file ${fileId}`}`);
+        deps.setStatus(`downloading ${reply.file ? shownName(reply.file.filename) : `file ${fileId}`}`);
       } catch (err) {
         if (err.code === 'not_found') { gone.add(fileId); deps.onFilesChanged(); }
         deps.showError('download', err);
@@ -329,7 +339,7 @@ window.hibikiFiles = (() => {
         setState(u, 'completing');
         const done = await complete(u);
         setState(u, 'done');
-        deps.setStatus(`shared "${name}"`);
+        deps.setStatus(`shared "${shownName(name)}"`);
         try {
           await deps.onOwnUpload(u.roomId, done);
           if (u.roomId === deps.openRoomId()) {
@@ -342,7 +352,7 @@ window.hibikiFiles = (() => {
         const message = err && err.message ? err.message : String(err);
         setState(u, 'error', code === 'store' || code === 'network' || code === 'cancelled'
           ? message : `${code}: ${message}`);
-        if (code !== 'cancelled') deps.showError(`upload of "${name}"`, err);
+        if (code !== 'cancelled') deps.showError(`upload of "${shownName(name)}"`, err);
       } finally {
         u.xhr = null;
         pump();
@@ -428,12 +438,12 @@ window.hibikiFiles = (() => {
           data: { state: u.state, name: u.file.name, roomId: String(u.roomId), size: String(u.file.size) } });
         if (u.fileId !== null) li.dataset.fileId = String(u.fileId);
         const head = el('div', { className: 'upload-head' });
-        head.append(el('span', { className: 'file-name', test: 'upload-name', text: u.file.name }),
+        head.append(el('span', { className: 'file-name', test: 'upload-name', text: shownName(u.file.name) }),
           el('span', { className: 'file-size', text: formatSize(u.file.size) }));
         if (u.roomId !== open) head.append(el('span', { className: 'file-meta', text: `to ${deps.roomName(u.roomId)}` }));
         head.append(el('span', { className: 'upload-state', test: 'upload-state', text: STATE_TEXT[u.state] }));
         const bar = el('progress', { className: 'upload-progress', test: 'upload-progress' });
-        bar.setAttribute('aria-label', `upload of ${u.file.name}`);
+        bar.setAttribute('aria-label', `upload of ${shownName(u.file.name)}`);
         const row = el('div', { className: 'upload-row' }, bar,
           el('span', { className: 'upload-percent', test: 'upload-percent' }));
         if (u.state === 'uploading' || u.state === 'queued') {
@@ -535,5 +545,5 @@ window.hibikiFiles = (() => {
     };
   }
 
-  return { create, formatSize };
+  return { create, formatSize, shownName };
 })();

@@ -363,6 +363,7 @@ async function scenario(browser, baseUrl, screenshotPath) {
     { name: markupName, type: 'text/html', bytes: Buffer.from('<script>window.__xss=2</script>') },
     { name: controlName, type: 'text/plain', bytes: Buffer.from('ding') },
     { name: 'empty.txt', type: 'text/plain', bytes: Buffer.alloc(0) },
+    { name: 'invoice\u202Efdp.exe', type: 'application/octet-stream', bytes: Buffer.from('MZ') },
   ]);
   await uploadReaches(alice, markupName, 'done');
   const bell = await uploadReaches(alice, controlName, 'error');
@@ -371,7 +372,15 @@ async function scenario(browser, baseUrl, screenshotPath) {
   const empty = await uploadReaches(alice, 'empty.txt', 'error');
   check(empty.error === 'bad_request: size must be at least 1 byte' && empty.percent === '0%',
     `an empty file is refused (${JSON.stringify(empty)})`);
+  await uploadReaches(alice, 'invoice\u202Efdp.exe', 'done');
+  // The server takes a bidi override; the page shows it instead of obeying it.
+  const invoiceCard = await cardOf(bob, 'invoice⟨U+202E⟩fdp.exe');
+  await until(bob, 'the override shown in bob\'s pane', () =>
+    [...document.querySelectorAll('#file-list [data-test="file-name"]')].some((e) => e.textContent === 'invoice⟨U+202E⟩fdp.exe'));
   const markupCard = await cardOf(bob, markupName);
+  // Dropped together: which got the lower file id is the server's order.
+  const markupAndInvoiceNewestFirst = markupCard.fileId > invoiceCard.fileId
+    ? [markupName, 'invoice⟨U+202E⟩fdp.exe'] : ['invoice⟨U+202E⟩fdp.exe', markupName];
   await until(bob, 'the markup name in bob\'s pane', (n) =>
     [...document.querySelectorAll('#file-list [data-test="file-name"]')].some((e) => e.textContent === n), markupName);
   for (const page of [alice, bob]) {
@@ -443,15 +452,15 @@ async function scenario(browser, baseUrl, screenshotPath) {
   await until(bob, 'the report gone from bob\'s pane and its message deleted', ([n, id]) =>
     ![...document.querySelectorAll('#file-list [data-test="file-name"]')].some((e) => e.textContent === n) &&
     document.querySelector(`li[data-message-id="${id}"]`).dataset.deleted === 'true', [report.name, aliceCard.messageId]);
-  check((await paneOf(bob)).length === 4, 'four files left in bob\'s pane');
+  check((await paneOf(bob)).length === 5, 'five files left in bob\'s pane');
   await until(alice, 'the report gone from alice\'s own pane too', () =>
-    document.querySelectorAll('#file-list li[data-test="file"]').length === 4);
+    document.querySelectorAll('#file-list li[data-test="file"]').length === 5);
 
   log('a reload lists the files again and cards show their sizes from list_files');
   await bob.reload();
   await until(bob, 'bob back online', () => document.querySelector('#conn-state').dataset.state === 'online');
   await openRoom(bob, 'shared files');
-  await paneShows(bob, 'four files after the reload', [flaky.name, markupName, ...bobsNewestFirst]);
+  await paneShows(bob, 'five files after the reload', [flaky.name, ...markupAndInvoiceNewestFirst, ...bobsNewestFirst]);
   const again = await cardOf(bob, table.name);
   check(again.size === '293 KiB', `the card's size after a reload (${again.size})`);
   check(flakyCard.fileId === Number(retried.fileId) && markupCard.fileId > 0, 'card ids match the uploads');
