@@ -1,6 +1,7 @@
 // hibiki web client: one page, no build step, speaking ws-protocol-v1 (and its extensions:
-// names, room types, contacts, tasks, files — files.js) over /ws. User text is only ever placed with textContent /
-// value, never parsed as HTML (message notation goes through notation.js, which builds nodes).
+// names, room types, contacts, tasks, files — the last in files.js) over /ws. User text is only
+// ever placed with textContent / value, never parsed as HTML (message notation goes through
+// notation.js, which builds nodes).
 'use strict';
 
 (() => {

@@ -243,7 +243,8 @@ window.hibikiFiles = (() => {
       const box = el('div', { className: 'file-card', test: 'file-card', data: { fileId: String(fileId) } });
       box.append(el('span', { className: 'file-card-icon', text: 'FILE' }));
       const info = el('div', { className: 'file-card-info' });
-      info.append(el('span', { className: 'file-name', test: 'file-name', text: shownName(f ? f.filename : nameInBody) }));
+      const name = shownName(f ? f.filename : nameInBody);
+      info.append(el('span', { className: 'file-name', test: 'file-name', text: name }));
       if (gone.has(fileId)) {
         box.dataset.state = 'gone';
         info.append(el('span', { className: 'file-size', test: 'file-size', text: 'no longer available' }));
@@ -256,7 +257,7 @@ window.hibikiFiles = (() => {
       box.append(info);
       const download = el('button', { type: 'button', className: 'file-download', test: 'file-download',
         text: 'download' });
-      download.setAttribute('aria-label', `download ${shownName(f ? f.filename : nameInBody)}`);
+      download.setAttribute('aria-label', `download ${name}`);
       download.addEventListener('click', () => downloadFile(roomId, fileId, download));
       box.append(download);
       if (!f && roomId !== null && listedOnce) ask(roomId, fileId);
@@ -440,7 +441,9 @@ window.hibikiFiles = (() => {
         const head = el('div', { className: 'upload-head' });
         head.append(el('span', { className: 'file-name', test: 'upload-name', text: shownName(u.file.name) }),
           el('span', { className: 'file-size', text: formatSize(u.file.size) }));
-        if (u.roomId !== open) head.append(el('span', { className: 'file-meta', text: `to ${deps.roomName(u.roomId)}` }));
+        if (u.roomId !== open) {
+          head.append(el('span', { className: 'file-meta', text: `to ${deps.roomName(u.roomId)}` }));
+        }
         head.append(el('span', { className: 'upload-state', test: 'upload-state', text: STATE_TEXT[u.state] }));
         const bar = el('progress', { className: 'upload-progress', test: 'upload-progress' });
         bar.setAttribute('aria-label', `upload of ${shownName(u.file.name)}`);
@@ -453,10 +456,15 @@ window.hibikiFiles = (() => {
           row.append(el('button', { type: 'button', test: 'upload-retry', text: 'retry', onclick: () => retry(u) }));
         }
         if (u.state === 'done' || u.state === 'error') {
-          row.append(el('button', { type: 'button', test: 'upload-dismiss', text: 'dismiss', onclick: () => dismiss(u) }));
+          row.append(el('button', { type: 'button', test: 'upload-dismiss', text: 'dismiss',
+            onclick: () => dismiss(u) }));
         }
         li.append(head, row);
-        if (u.error) li.append(el('div', { className: 'upload-error', test: 'upload-error', text: u.error, role: 'alert' }));
+        if (u.error) {
+          const why = el('div', { className: 'upload-error', test: 'upload-error', text: u.error });
+          why.setAttribute('role', 'alert');
+          li.append(why);
+        }
         u.row = li;
         showProgress(u);
         return li;
