@@ -11,6 +11,7 @@ window.hibikiFiles = (() => {
   const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
   const COMPLETE_ATTEMPTS = 6;  // complete_upload is idempotent: retried over a reconnect (15 s)
   const LIST_LIMIT = 100;       // list_files answers at most the newest 100
+  const TRANSIENT = new Set(['disconnected', 'timeout', 'unavailable']);  // worth asking again
 
   /// A size in human units: "512 B", "1.5 KiB", "23 MiB".
   function formatSize(bytes) {
@@ -301,8 +302,8 @@ window.hibikiFiles = (() => {
       if (picked.length === 0) return;
       for (const file of picked) {
         uploads.push({
-          key: ++uploadSeq, roomId, file, state: 'queued', loaded: 0, error: '', fileId: null,
-          xhr: null, row: null,
+          key: ++uploadSeq, roomId, file, state: 'queued', loaded: 0, error: '', errorCode: '',
+          note: '', fileId: null, putDone: false, xhr: null, row: null,
         });
       }
       renderUploads();
@@ -321,6 +322,7 @@ window.hibikiFiles = (() => {
     function setState(u, s, error = '') {
       u.state = s;
       u.error = error;
+      u.note = '';
       renderUploads();
     }
 
@@ -328,15 +330,18 @@ window.hibikiFiles = (() => {
       const contentType = contentTypeOf(u.file);
       const name = u.file.name;
       try {
-        setState(u, 'requesting');
-        u.loaded = 0;
-        const grant = await deps.request('request_upload', {
-          room_id: u.roomId, filename: name, size: u.file.size, content_type: contentType,
-        });
-        u.fileId = grant.file_id;
-        if (!isWebUrl(grant.upload_url)) throw { code: 'bad_reply', message: 'the server sent no upload URL' };
-        setState(u, 'uploading');
-        await put(u, grant.upload_url, contentType);
+        if (!u.putDone) {
+          setState(u, 'requesting');
+          u.loaded = 0;
+          const grant = await deps.request('request_upload', {
+            room_id: u.roomId, filename: name, size: u.file.size, content_type: contentType,
+          });
+          u.fileId = grant.file_id;
+          if (!isWebUrl(grant.upload_url)) throw { code: 'bad_reply', message: 'the server sent no upload URL' };
+          setState(u, 'uploading');
+          await put(u, grant.upload_url, contentType);
+          u.putDone = true;
+        }
         setState(u, 'completing');
         const done = await complete(u);
         setState(u, 'done');
@@ -351,6 +356,7 @@ window.hibikiFiles = (() => {
       } catch (err) {
         const code = err && err.code ? err.code : 'error';
         const message = err && err.message ? err.message : String(err);
+        u.errorCode = code;
         setState(u, 'error', code === 'store' || code === 'network' || code === 'cancelled'
           ? message : `${code}: ${message}`);
         if (code !== 'cancelled') deps.showError(`upload of "${shownName(name)}"`, err);
@@ -388,13 +394,18 @@ window.hibikiFiles = (() => {
       });
     }
 
+    // The bytes are in the store: completing is retried while the server or its store is away
+    // (the row says so meanwhile), and answers the same if an earlier try did complete.
     async function complete(u) {
       for (let attempt = 1; ; attempt++) {
         try {
           return await deps.request('complete_upload', { room_id: u.roomId, file_id: u.fileId });
         } catch (err) {
-          const transient = err.code === 'disconnected' || err.code === 'timeout' || err.code === 'unavailable';
-          if (!transient || attempt >= COMPLETE_ATTEMPTS) throw err;
+          if (!TRANSIENT.has(err.code) || attempt >= COMPLETE_ATTEMPTS) throw err;
+          u.note = err.code === 'unavailable'
+            ? `the file store is unavailable (${err.message}); trying again`
+            : 'the connection to the server is down; trying again';
+          renderUploads();
           await new Promise((res) => setTimeout(res, 1000 * attempt));
         }
       }
@@ -405,8 +416,13 @@ window.hibikiFiles = (() => {
       else if (u.state === 'queued') setState(u, 'error', 'cancelled');
     }
 
+    // After a PUT that went through, a failure to complete for a passing reason completes again;
+    // any other failure starts over with a new request_upload (and a new URL).
     function retry(u) {
-      u.fileId = null;
+      if (!(u.putDone && TRANSIENT.has(u.errorCode))) {
+        u.putDone = false;
+        u.fileId = null;
+      }
       setState(u, 'queued');
       pump();
     }
@@ -460,6 +476,10 @@ window.hibikiFiles = (() => {
             onclick: () => dismiss(u) }));
         }
         li.append(head, row);
+        if (u.note) {
+          li.dataset.note = u.note;
+          li.append(el('div', { className: 'upload-note', test: 'upload-note', text: u.note }));
+        }
         if (u.error) {
           const why = el('div', { className: 'upload-error', test: 'upload-error', text: u.error });
           why.setAttribute('role', 'alert');

@@ -6,18 +6,21 @@
 //
 //   node files.test.js            the default store (hibikid's own listener serves the URLs)
 //   node files.test.js --s3       MinIO of the CTest `minio` fixture (HIBIKI_TEST_MINIO_DIR): the
-//                                 page PUTs cross-origin, so the store's CORS is exercised
+//                                 page PUTs cross-origin, so the store's CORS is exercised. hibikid
+//                                 and the pages reach MinIO through a TCP proxy of this test, which
+//                                 cuts the store off for a moment (a real `unavailable`).
 'use strict';
 
 const crypto = require('node:crypto');
 const fs = require('node:fs');
+const net = require('node:net');
 const path = require('node:path');
 const { STEP_TIMEOUT_MS, log, check, until, signUp, roomItem, openRoom, run } = require('./harness');
 
 const MAX_FILE_SIZE = 1500000;  // hibikid's --max-file-size here
 const onS3 = process.argv.includes('--s3');
 
-// The MinIO of the `minio` fixture: its endpoint, bucket and credentials file.
+// The MinIO of the `minio` fixture: its endpoint, and the flags for its bucket and credentials.
 function minioFlags() {
   const dir = process.env.HIBIKI_TEST_MINIO_DIR;
   if (!dir) throw new Error('--s3 needs HIBIKI_TEST_MINIO_DIR (CTest sets it with the minio fixture)');
@@ -25,11 +28,43 @@ function minioFlags() {
   const endpoint = read('endpoint');
   return {
     endpoint,
-    args: [`--s3-endpoint=${endpoint}`, `--s3-bucket=${read('bucket')}`,
+    args: [`--s3-bucket=${read('bucket')}`,
       `--s3-credentials-file=${path.join(dir, 'credentials')}`],
   };
 }
 const minio = onS3 ? minioFlags() : null;
+
+// A byte-for-byte TCP proxy to `target` (http://127.0.0.1:PORT) on a free port: what passes is
+// MinIO's own answer (CORS included). setDown(true) resets its connections and every new one:
+// the store is gone for whoever uses the proxy's address.
+function startStoreProxy(target) {
+  const upstreamPort = Number(new URL(target).port);
+  const sockets = new Set();
+  let down = false;
+  const server = net.createServer((client) => {
+    if (down) { client.resetAndDestroy(); return; }
+    const upstream = net.connect(upstreamPort, '127.0.0.1');
+    const pair = [client, upstream];
+    for (const sock of pair) {
+      sockets.add(sock);
+      sock.on('error', () => pair.forEach((x) => x.destroy()));
+      sock.on('close', () => { sockets.delete(sock); pair.forEach((x) => x.destroy()); });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve({
+      url: `http://127.0.0.1:${server.address().port}`,
+      setDown(value) {
+        down = value;
+        if (down) for (const sock of sockets) sock.resetAndDestroy();
+      },
+    }));
+  });
+}
+let storeProxy = null;  // in --s3 mode
 
 // Waits for a promise of the test's own, at most STEP_TIMEOUT_MS.
 async function within(promise, what) {
@@ -202,8 +237,23 @@ async function scenario(browser, baseUrl, screenshotPath) {
   const pageErrors = [];
   const sentFrames = { alice: [], bob: [], carol: [], dave: [] };
   const puts = [];  // the upload PUTs the pages made: {who, url, status}
+  // Alice's WebSocket passes through a route that can cut the store off just before a
+  // complete_upload reaches hibikid (so the PUT itself went through).
+  let cutStoreBeforeComplete = false;
   const newUser = async (name) => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
+    if (name === 'alice' && onS3) {
+      await context.routeWebSocket(/\/ws$/, (ws) => {
+        const server = ws.connectToServer();
+        ws.onMessage((message) => {
+          if (cutStoreBeforeComplete && String(message).includes('"op":"complete_upload"')) {
+            cutStoreBeforeComplete = false;
+            storeProxy.setDown(true);
+          }
+          server.send(message);
+        });
+      });
+    }
     const page = await context.newPage();
     page.setDefaultTimeout(STEP_TIMEOUT_MS);
     page.on('pageerror', (err) => pageErrors.push(`${name}: ${err.message}`));
@@ -221,7 +271,8 @@ async function scenario(browser, baseUrl, screenshotPath) {
   const asksForDownloadUrl = (who) => sentFrames[who].filter((f) =>
     f.includes('"op":"get_file"') && f.includes('"download_url":true')).length;
 
-  log(`store: ${onS3 ? `MinIO at ${minio.endpoint} (cross-origin PUT)` : 'the directory store on hibikid\'s listener'}`);
+  log(`store: ${onS3 ? `MinIO at ${minio.endpoint} through ${storeProxy.url} (cross-origin PUT)`
+    : 'the directory store on hibikid\'s listener'}`);
   log('three users sign up; alice makes a room with bob, then adds carol read-only');
   const aliceId = await signUp(alice, baseUrl, 'alice');
   const bobId = await signUp(bob, baseUrl, 'bob');
@@ -266,7 +317,7 @@ async function scenario(browser, baseUrl, screenshotPath) {
   check(alicePuts.length === 1 && alicePuts[0].status === 200, `one PUT, answered 200 (${JSON.stringify(alicePuts)})`);
   const putOrigin = new URL(alicePuts[0].url).origin;
   if (onS3) {
-    check(putOrigin === new URL(minio.endpoint).origin && putOrigin !== new URL(baseUrl).origin,
+    check(putOrigin === new URL(storeProxy.url).origin && putOrigin !== new URL(baseUrl).origin,
       `the bytes went cross-origin to MinIO (${putOrigin}), not to hibikid (${baseUrl})`);
   } else {
     check(putOrigin === new URL(baseUrl).origin, `the bytes went to hibikid's own listener (${putOrigin})`);
@@ -418,6 +469,30 @@ async function scenario(browser, baseUrl, screenshotPath) {
   check(cut.error.startsWith('the file store could not be reached'), `the row says so (${cut.error})`);
   await alice.unroute(signed, refuse);
 
+  if (onS3) {
+    log('the store goes away between the PUT and complete_upload: unavailable, shown, retried; chat goes on');
+    const outage = { name: 'outage.bin', type: 'application/octet-stream', bytes: bytesOf(80000, 19) };
+    cutStoreBeforeComplete = true;
+    await pickFiles(alice, [outage]);
+    const note = await until(alice, 'the row says the store is unavailable', () => {
+      const li = document.querySelector('#upload-list li[data-name="outage.bin"]');
+      return li && li.dataset.state === 'completing' && (li.dataset.note || '').includes('unavailable')
+        ? li.dataset.note : null;
+    });
+    log(`  the row says: ${await note.jsonValue()}`);
+    await alice.fill('#composer-input', 'the chat works while the store is away');
+    await alice.click('#send-btn');
+    await until(bob, 'bob gets alice\'s message meanwhile', () =>
+      [...document.querySelectorAll('[data-test="message-body"]')]
+        .some((b) => b.textContent === 'the chat works while the store is away'));
+    storeProxy.setDown(false);
+    await uploadReaches(alice, outage.name, 'done');
+    const outageCard = await cardOf(bob, outage.name);
+    const gotOutage = await download(bob, cardButton(bob, outage.name));
+    check(sha256(gotOutage.bytes) === sha256(outage.bytes) && outageCard.author === aliceId,
+      'the upload completed once the store was back, intact');
+  }
+
   log('an upload held on the wire can be cancelled');
   const held = [];
   let heldNow;
@@ -452,15 +527,18 @@ async function scenario(browser, baseUrl, screenshotPath) {
   await until(bob, 'the report gone from bob\'s pane and its message deleted', ([n, id]) =>
     ![...document.querySelectorAll('#file-list [data-test="file-name"]')].some((e) => e.textContent === n) &&
     document.querySelector(`li[data-message-id="${id}"]`).dataset.deleted === 'true', [report.name, aliceCard.messageId]);
-  check((await paneOf(bob)).length === 5, 'five files left in bob\'s pane');
-  await until(alice, 'the report gone from alice\'s own pane too', () =>
-    document.querySelectorAll('#file-list li[data-test="file"]').length === 5);
+  // Shared and not deleted, newest first (the outage upload only on S3).
+  const left = [flaky.name, ...(onS3 ? ['outage.bin'] : []), ...markupAndInvoiceNewestFirst, ...bobsNewestFirst];
+  check(JSON.stringify((await paneOf(bob)).map((f) => f.name)) === JSON.stringify(left),
+    `bob's pane keeps the other files (${JSON.stringify(await paneOf(bob))})`);
+  await until(alice, 'the report gone from alice\'s own pane too', (n) =>
+    document.querySelectorAll('#file-list li[data-test="file"]').length === n, left.length);
 
   log('a reload lists the files again and cards show their sizes from list_files');
   await bob.reload();
   await until(bob, 'bob back online', () => document.querySelector('#conn-state').dataset.state === 'online');
   await openRoom(bob, 'shared files');
-  await paneShows(bob, 'five files after the reload', [flaky.name, ...markupAndInvoiceNewestFirst, ...bobsNewestFirst]);
+  await paneShows(bob, 'the same files after the reload', left);
   const again = await cardOf(bob, table.name);
   check(again.size === '293 KiB', `the card's size after a reload (${again.size})`);
   check(flakyCard.fileId === Number(retried.fileId) && markupCard.fileId > 0, 'card ids match the uploads');
@@ -496,5 +574,8 @@ async function scenario(browser, baseUrl, screenshotPath) {
   check(pageErrors.length === 0, `no uncaught errors in the pages: ${pageErrors.join('; ')}`);
 }
 
-run(onS3 ? 'files-s3' : 'files', scenario,
-  { hibikidArgs: [`--max-file-size=${MAX_FILE_SIZE}`, ...(minio ? minio.args : [])] });
+(async () => {
+  if (onS3) storeProxy = await startStoreProxy(minio.endpoint);
+  run(onS3 ? 'files-s3' : 'files', scenario, { hibikidArgs: [`--max-file-size=${MAX_FILE_SIZE}`,
+    ...(onS3 ? [...minio.args, `--s3-endpoint=${storeProxy.url}`] : [])] });
+})();
