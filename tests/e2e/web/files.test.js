@@ -219,10 +219,11 @@ async function download(page, button) {
   return { bytes: fs.readFileSync(await dl.path()), name: dl.suggestedFilename() };
 }
 
+// The download button of the first card showing `name`.
 function cardButton(page, name) {
   return page.locator('#messages [data-test="file-card"]')
     .filter({ has: page.getByText(name, { exact: true }) })
-    .locator('[data-test="file-download"]');
+    .locator('[data-test="file-download"]').first();
 }
 
 function paneButton(page, name) {
@@ -368,6 +369,22 @@ async function scenario(browser, baseUrl, screenshotPath) {
   log('alice downloads bob\'s notes from the files pane');
   const gotNotes = await download(alice, paneButton(alice, notes.name));
   check(gotNotes.bytes.equals(notes.bytes), 'the notes came back byte for byte');
+
+  log('a message that only names a file shows the server\'s name for it; inside [code] the tag stays text');
+  const tag = `[download:${notesCard.fileId}]`;
+  for (const body of [`[code]${tag}x[/download][/code]`, `${tag}harmless.pdf[/download]`]) {
+    await bob.fill('#composer-input', body);
+    await bob.click('#send-btn');
+  }
+  await until(alice, 'the [code] message shows the tag as written, without a card', (t) =>
+    [...document.querySelectorAll('#messages [data-test="cw-code"]')]
+      .some((pre) => pre.textContent === t && !pre.closest('li').querySelector('[data-test="file-card"]')),
+  `${tag}x[/download]`);
+  await until(alice, 'two known cards of the notes (bob\'s upload and the message naming it)', (n) =>
+    [...document.querySelectorAll('#messages [data-test="file-card"][data-state="known"]')]
+      .filter((c) => c.querySelector('[data-test="file-name"]').textContent === n).length === 2, notes.name);
+  check(!(await alice.textContent('#messages')).includes('harmless.pdf'),
+    'the name typed in the message is not what the card shows');
 
   log('the pane filters by uploader (list_files account_id)');
   await alice.selectOption('#file-filter', String(bobId));
