@@ -1,6 +1,7 @@
 // hibiki web client: one page, no build step, speaking ws-protocol-v1 (and its extensions:
-// names, room types, contacts, tasks) over /ws. User text is only ever placed with textContent /
-// value, never parsed as HTML (message notation goes through notation.js, which builds nodes).
+// names, room types, contacts, tasks, files — the last in files.js) over /ws. User text is only
+// ever placed with textContent / value, never parsed as HTML (message notation goes through
+// notation.js, which builds nodes).
 'use strict';
 
 (() => {
@@ -139,6 +140,7 @@
       renderMessages(false);
       renderMembers();
       renderRoomTasks();
+      files.render();
     }
     renderContacts();
     renderRequests();
@@ -157,6 +159,27 @@
     e.append(...children);
     return e;
   }
+
+  // ---- shared files (files.js): uploads, file cards, the files pane, downloads --------------
+
+  const files = window.hibikiFiles.create({
+    request, el, nameOf, formatTime, setStatus, showError,
+    openRoomId: () => state.openRoomId,
+    roomName: (roomId) => (state.rooms.has(roomId) ? roomDisplayName(state.rooms.get(roomId)) : `room ${roomId}`),
+    onFilesChanged: () => renderMessages(false),
+    onOwnUpload: async (roomId, done) => {
+      // Pushes skip this connection: the file's message (seq - 1) and file_uploaded (seq) are
+      // applied here.
+      const r = state.rooms.get(roomId);
+      if (!r) return;
+      r.seen.add(done.seq - 1);
+      r.seen.add(done.seq);
+      r.last_update_time = Math.max(r.last_update_time, Math.floor(Date.now() / 1000));
+      renderRooms();
+      await showOwnMessage(roomId, done.message_id);
+      if (state.openRoomId === roomId) markNewestRead(roomId);
+    },
+  });
 
   // ---- status line and connection indicator ------------------------------------------------
 
@@ -280,6 +303,7 @@
           await markNewestRead(state.openRoomId);
           refreshMembers();  // members, roles and names may have changed while we were away
           refreshRoomTasks();
+          files.refresh();
         } else {
           await openRoom(state.openRoomId);
         }
@@ -439,7 +463,11 @@
         if (f.message.account) learnName(f.message.account.account_id, f.message.account.name);
         if (isOpen) { putMessage(r, f.message); renderMessages(false); }
         break;
+      case 'file_uploaded':
+        files.added(f.room_id, f.file);
+        break;
       case 'message_deleted':
+        files.messageDeleted(f.room_id, f.message_id);
         if (isOpen) {
           const old = r.messages.get(f.message_id);
           if (old) {
@@ -577,6 +605,7 @@
     renderRoomTasks();
     refreshMembers();
     refreshRoomTasks();
+    files.openRoom(roomId);
     loadRoomInfo();
     try {
       const reply = await request('history', { room_id: roomId, limit: HISTORY_PAGE });
@@ -598,6 +627,7 @@
     state.openRoomId = null;
     state.members = [];
     state.roomTasks = [];
+    files.closeRoom();
     $('room-open').hidden = true;
     $('room-empty').hidden = false;
     $('messages').replaceChildren();
@@ -684,7 +714,7 @@
       } else {
         const shown = window.hibikiNotation.render(m.body, {
           nameOf, formerNames: (id) => state.formerNames.get(id) || [],
-          meId: state.me ? state.me.account_id : null, onReply: jumpToMessage,
+          meId: state.me ? state.me.account_id : null, onReply: jumpToMessage, fileCard: files.card,
         });
         body.replaceChildren(shown.fragment);
         li.dataset.mentionsMe = shown.mentionsMe && !mine ? 'true' : 'false';
@@ -818,6 +848,7 @@
       const reply = await request('delete_message', { room_id: roomId, message_id: m.message_id });
       const r = roomRecord(roomId);
       r.seen.add(reply.seq);
+      files.messageDeleted(roomId, m.message_id);  // a file it carried is hidden with it
       putMessage(r, { ...m, body: '', deleted: true });
       renderMessages(false);
     } catch (err) {
@@ -1056,6 +1087,7 @@
     }));
     $('member-count').textContent = state.members.length ? `(${state.members.length})` : '';
     renderToPicker();
+    files.setMembers(state.members);
   }
 
   async function setRole(accountId, role, select, oldRole) {
@@ -1531,6 +1563,7 @@
     state.me = null;
     state.everAuthed = false;
     closeRoom();
+    files.reset();
     forgetAccountState();
     renderRooms();
     renderContacts();

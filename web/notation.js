@@ -2,11 +2,14 @@
 // Every piece of user text becomes a text node (textContent); no HTML is ever parsed, so a body
 // cannot inject markup. Tags it understands: [To:id] [toall] [rp aid=id to=room-message]
 // [qt][qtmeta aid=id time=t]…[/qt] [info]…[/info] [title]…[/title] [code]…[/code] [hr]
-// [picon:id] [piconname:id]. Anything else (including unbalanced tags) stays as written.
+// [picon:id] [piconname:id] [download:id]name[/download]. Anything else (including unbalanced
+// tags) stays as written.
 'use strict';
 
 window.hibikiNotation = (() => {
-  const TAG = /\[(To:(\d+)|toall|rp aid=(\d+) to=(\d+)-(\d+)|qtmeta aid=(\d+)(?: time=(\d+))?|picon:(\d+)|piconname:(\d+)|hr|\/?(?:qt|info|title|code))\]/g;
+  // A file's tag is one token with its name: a filename has no "/" or line break (the server
+  // refuses them), so the first "[/download]" on the line closes it, whatever brackets the name has.
+  const TAG = /\[(To:(\d+)|toall|rp aid=(\d+) to=(\d+)-(\d+)|qtmeta aid=(\d+)(?: time=(\d+))?|picon:(\d+)|piconname:(\d+)|hr|\/?(?:qt|info|title|code)|download:(\d+)\]([^\n]*?)\[\/download)\]/g;
   const BLOCKS = { qt: 'blockquote', info: 'div', title: 'div', code: 'pre' };
 
   function el(tag, className, test) {
@@ -64,7 +67,8 @@ window.hibikiNotation = (() => {
   }
 
   /// Renders `body`; ctx = {nameOf(id) -> string, formerNames(id) -> iterable of strings, meId,
-  /// onReply(roomId, messageId)}.
+  /// onReply(roomId, messageId), optional fileCard(fileId, name) -> Node (else a file is a chip
+  /// with its name)}.
   /// Returns {fragment, mentionsMe}: mentionsMe when [To:me], [toall] or a reply to me.
   function render(body, ctx) {
     const tokens = tokenize(body);
@@ -132,6 +136,16 @@ window.hibikiNotation = (() => {
         const chip = el('span', 'cw-picon', 'picon');
         chip.textContent = ctx.nameOf(id);
         append(chip);
+      } else if (m[10] !== undefined) {  // [download:id]name[/download]
+        const fileId = Number(m[10]);
+        if (ctx.fileCard) {
+          append(ctx.fileCard(fileId, m[11]));
+        } else {
+          const chip = el('span', 'cw-file', 'file-ref');
+          chip.dataset.fileId = String(fileId);
+          chip.textContent = m[11];
+          append(chip);
+        }
       } else if (t.tag === 'hr') {
         append(el('hr', 'cw-hr'));
       } else {

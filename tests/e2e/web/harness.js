@@ -36,11 +36,11 @@ function log(...args) { console.log('[e2e-web]', ...args); }
 let liveServer = null;
 process.on('exit', () => { if (liveServer && liveServer.exitCode === null) liveServer.kill('SIGKILL'); });
 
-function startHibikid(binary, dataDir, webRoot) {
+function startHibikid(binary, dataDir, webRoot, extraArgs) {
   return new Promise((resolve, reject) => {
     // Sign-up is closed unless asked for; both browser users sign up from 127.0.0.1.
     const child = spawn(binary, ['--http=127.0.0.1:0', `--data-dir=${dataDir}`, `--web-root=${webRoot}`,
-      '--open-signup=true'],
+      '--open-signup=true', ...extraArgs],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     liveServer = child;
     let out = '';
@@ -148,7 +148,7 @@ async function unreadOf(page, roomName) {
   }, roomName);
 }
 
-async function main(name, scenario) {
+async function main(name, scenario, options) {
   const binary = findHibikid();
   if (!binary) throw new Error('hibikid not found: set HIBIKID to its path');
   const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -161,7 +161,7 @@ async function main(name, scenario) {
   let server = null;
   let browser = null;
   try {
-    server = await startHibikid(binary, dataDir, path.join(repoRoot, 'web'));
+    server = await startHibikid(binary, dataDir, path.join(repoRoot, 'web'), options.hibikidArgs || []);
     log(`hibikid at ${server.url}`);
     // Playwright starts chromium with a fresh temporary --user-data-dir of its own (it refuses
     // one in args) and removes it on close; each newContext() is a separate profile in it.
@@ -183,13 +183,14 @@ async function main(name, scenario) {
 
 /// Runs `scenario(browser, baseUrl, screenshotPath)` against a fresh hibikid and exits the process
 /// with 0 on success, 1 on any failure or when the whole test overruns WATCHDOG_MS.
-function run(name, scenario) {
+/// options.hibikidArgs: more hibikid flags (e.g. ['--max-file-size=1000']).
+function run(name, scenario, options = {}) {
   const watchdog = setTimeout(() => {
     console.error(`[e2e-web] FAIL: the test did not finish within ${WATCHDOG_MS} ms`);
     process.exit(1);
   }, WATCHDOG_MS);
 
-  main(name, scenario).then(() => {
+  main(name, scenario, options).then(() => {
     clearTimeout(watchdog);
     process.exit(0);
   }, (err) => {
