@@ -19,6 +19,13 @@ bool is_control(char32_t c) {
   return c < 0x20 || c == 0x7F || (c >= 0x80 && c <= 0x9F);
 }
 
+/// Unicode's bidirectional marks, embeddings, overrides and isolates: in a name they can show
+/// "report\u202Efdp.exe" as "reportexe.pdf", disguising what a file is.
+bool is_bidi_control(char32_t c) {
+  return c == 0x061C || c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E) ||
+         (c >= 0x2066 && c <= 0x2069);
+}
+
 /// RFC 7230's token characters (the type and subtype of a media type).
 bool is_token_char(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
@@ -34,10 +41,19 @@ status check_filename(std::string_view name) {
             "filename must be at most " + std::to_string(max_filename_bytes) + " bytes of UTF-8"};
   }
   bool control = false;
-  if (!hibiki::detail::for_each_code_point(name, [&](char32_t c) { control |= is_control(c); })) {
+  bool bidi = false;
+  if (!hibiki::detail::for_each_code_point(name, [&](char32_t c) {
+        control |= is_control(c);
+        bidi |= is_bidi_control(c);
+      })) {
     return {errc::bad_request, "filename must be valid UTF-8"};
   }
   if (control) return {errc::bad_request, "filename must not contain control characters"};
+  if (bidi) {
+    return {errc::bad_request,
+            "filename must not contain bidirectional control characters (U+200E, U+202A-U+202E, "
+            "U+2066-U+2069...)"};
+  }
   if (name.find('/') != std::string_view::npos || name.find('\\') != std::string_view::npos) {
     return {errc::bad_request, "filename must not contain / or \\ (a name, not a path)"};
   }

@@ -97,8 +97,13 @@ TEST_CASE("request_upload refuses non-members, read-only members, bad sizes and 
   CHECK(refusal(s, ask(bob, "a\nb.txt")) == errc::bad_request);
   CHECK(refusal(s, ask(bob, std::string("a\0b", 3))) == errc::bad_request);
   CHECK(refusal(s, ask(bob, "a\x7f.txt")) == errc::bad_request);
-  CHECK(refusal(s, ask(bob, "a\xc2\x85.txt")) == errc::bad_request);  // U+0085, a C1 control
-  CHECK(refusal(s, ask(bob, "\xff\xfe.txt")) == errc::bad_request);   // not UTF-8
+  CHECK(refusal(s, ask(bob, "a\xc2\x85.txt")) == errc::bad_request);         // U+0085, a C1 control
+  CHECK(refusal(s, ask(bob, "\xff\xfe.txt")) == errc::bad_request);          // not UTF-8
+  CHECK(refusal(s, ask(bob, "invoice\u202Efdp.exe")) == errc::bad_request);  // RTL override
+  CHECK(refusal(s, ask(bob, "a\u2066b\u2069.txt")) == errc::bad_request);    // an isolate
+  CHECK(refusal(s, ask(bob, "a\u200Fb.txt")) == errc::bad_request);          // RTL mark
+  CHECK(refusal(s, ask(bob, "\u0645\u0644\u0641.txt")) ==
+        errc::ok);  // right-to-left letters are fine
   CHECK(refusal(s, ask(bob, std::string(255, 'a'))) == errc::ok);
   CHECK(refusal(s, ask(bob, std::string(256, 'a'))) == errc::too_large);
   CHECK(refusal(s, ask(bob, std::string(10 * 1024, 'a'))) == errc::too_large);
