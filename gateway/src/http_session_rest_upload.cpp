@@ -124,6 +124,7 @@ void http_session::start_rest_upload_body() {
   upload_parser_.emplace(std::move(*parser_));
   upload_parser_->body_limit(rest_upload_limit_);  // a chunked body is checked as it comes
   upload_buffer_.resize(piece_bytes);
+  buffer_.reserve(piece_bytes);  // one receive per piece (an empty buffer takes 512 bytes)
   if (!expects_continue) return read_rest_upload();
   auto going_on =
       std::make_shared<http::response<http::empty_body>>(http::status::continue_, version_);
@@ -295,6 +296,7 @@ void http_session::linger_then_close() {
   tcp_stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   lingered_bytes_ = 0;
   upload_buffer_.resize(piece_bytes);
+  buffer_.reserve(piece_bytes);  // one receive per piece (an empty buffer takes 512 bytes)
   tcp_stream.expires_after(linger_time);
   struct drain {
     std::shared_ptr<http_session> self;
