@@ -444,7 +444,7 @@ async function scenario(browser, baseUrl, screenshotPath) {
   const invoice = await uploadReaches(alice, 'invoice\u202Efdp.exe', 'error');
   check(invoice.error.startsWith('bad_request: filename must not contain bidirectional control characters'),
     `the server's refusal of a bidi override is shown (${invoice.error})`);
-  await cardOf(bob, markupName);
+  const markupCard = await cardOf(bob, markupName);
   await until(bob, 'the markup name in bob\'s pane', (n) =>
     [...document.querySelectorAll('#file-list [data-test="file-name"]')].some((e) => e.textContent === n), markupName);
   for (const page of [alice, bob]) {
