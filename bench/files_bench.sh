@@ -54,12 +54,15 @@ bucket=$(cat "$WORK_DIR/minio/bucket")
 credentials=$WORK_DIR/minio/credentials
 
 port=$(free_port)
+# Each connection of the request benchmark keeps asking in one room and never completes: the
+# pending-upload cap (100 per account and room by default) is lifted to its maximum.
 # shellcheck disable=SC2086
 "$hibikid" --http="127.0.0.1:$port" --data-dir="$WORK_DIR/data" --journal=rocksdb \
   --open-signup=true --signup-rate=0 --max-connections-per-ip=0 --api-rate=0 \
   --connection-rate=1000000 --connection-burst=1000000 --account-rate=1000000 \
   --account-burst=1000000 --s3-endpoint="$endpoint" --s3-bucket="$bucket" \
-  --s3-credentials-file="$credentials" --max-file-size=$((4 << 30)) ${HIBIKID_ARGS:-} \
+  --s3-credentials-file="$credentials" --max-file-size=$((4 << 30)) \
+  --max-pending-uploads=100000 ${HIBIKID_ARGS:-} \
   >"$WORK_DIR/hibikid.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 300); do
