@@ -688,4 +688,41 @@ net::ip::address http_session::client_of(const http::request<http::string_body>&
   return client_address(peer_address, forwarded, ctx_->trusted_proxies);
 }
 
+void http_session::stream_body(std::uint64_t limit, piece_handler on_piece) {
+  constexpr std::size_t piece_bytes = 64 * 1024;
+  const bool expects_continue = beast::iequals(parser_->get()[http::field::expect], "100-continue");
+  // The header is read; the same parser continues into a buffer body (Beast moves it over).
+  upload_parser_.emplace(std::move(*parser_));
+  upload_parser_->body_limit(limit);
+  upload_buffer_.resize(piece_bytes);
+  // Beast reads at most the read buffer's free room per receive: an empty one takes 512 bytes at
+  // a time (180,000 receives for 100 MiB). Room for a whole piece makes each receive one piece.
+  buffer_.reserve(piece_bytes);
+  if (!expects_continue) return read_body_piece(on_piece);
+  // curl and other tools wait (a second, for curl) for this before they send a large body.
+  auto going_on =
+      std::make_shared<http::response<http::empty_body>>(http::status::continue_, version_);
+  beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(30'000));
+  http::async_write(
+      stream_, *going_on,
+      [self = shared_from_this(), going_on, on_piece](beast::error_code ec, std::size_t) {
+        if (!ec) return self->read_body_piece(on_piece);
+        self->upload_.reset();
+        self->rest_form_.reset();
+        self->upload_parser_.reset();
+        self->do_close();
+      });
+}
+
+void http_session::read_body_piece(piece_handler on_piece) {
+  auto& body = upload_parser_->get().body();
+  body.data = upload_buffer_.data();
+  body.size = upload_buffer_.size();
+  body.more = true;
+  // Each piece has its own timeout: a large upload may take long, a stalled one may not.
+  beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(30'000));
+  http::async_read(stream_, buffer_, *upload_parser_,
+                   beast::bind_front_handler(on_piece, shared_from_this()));
+}
+
 }  // namespace hibiki::gateway

@@ -62,13 +62,19 @@ class http_session : public connection, public std::enable_shared_from_this<http
   };
   void answer_from_worker(std::function<answer()> job, std::string busy);
   void serve_file(const http::request<http::string_body>& req);
+  // ---- a request body streamed in pieces (the two uploads; http_session.cpp) ----
+  using piece_handler = void (http_session::*)(beast::error_code, std::size_t);
+  /// Reads the body of the request whose header parser_ just read into upload_buffer_, piece by
+  /// piece, each to `on_piece` (which calls read_body_piece for the next); sends 100 Continue
+  /// first when the client waits for it. More than `limit` bytes is http::error::body_limit.
+  void stream_body(std::uint64_t limit, piece_handler on_piece);
+  void read_body_piece(piece_handler on_piece);
   // ---- /files/: the directory store's signed URLs (http_session_files.cpp) ----
   /// True when the request whose header was just read is a PUT on /files/ this gateway serves:
   /// its body is then streamed to disk instead of read whole.
   bool is_file_upload(std::string_view path) const;
   /// Checks the PUT's signature and headers, then streams its body into the directory store.
   void handle_file_upload();
-  void read_upload();
   void on_upload(beast::error_code ec, std::size_t bytes);
   /// GET or HEAD on /files/: the object with Content-Type, Content-Length and the signed
   /// Content-Disposition; other methods 405.
@@ -100,7 +106,6 @@ class http_session : public connection, public std::enable_shared_from_this<http
   void handle_rest_upload();
   /// Reads the body piece by piece into rest_form_.
   void start_rest_upload_body();
-  void read_rest_upload();
   void on_rest_upload(beast::error_code ec, std::size_t bytes);
   /// The body is read: request_upload, put (on ctx_->uploads), complete_upload.
   void store_rest_upload();

@@ -13,8 +13,6 @@
 namespace hibiki::gateway {
 namespace {
 
-constexpr std::size_t upload_piece_bytes = 64 * 1024;
-
 bool is_file_path(std::string_view path) {
   const auto prefix = persistence::directory_store::url_prefix;
   return path.substr(0, prefix.size()) == prefix;
@@ -147,37 +145,7 @@ void http_session::handle_file_upload() {
     return send_store_error(writer.error());
   }
   upload_ = std::move(*writer);
-  upload_buffer_.resize(upload_piece_bytes);
-  // Beast reads at most the read buffer's free room per receive: an empty one takes 512 bytes at
-  // a time (180,000 receives for 100 MiB). Room for a whole piece makes each receive one piece.
-  buffer_.reserve(upload_piece_bytes);
-  const bool expects_continue = beast::iequals(req[http::field::expect], "100-continue");
-  // The header is read; the same parser continues into a buffer body (Beast moves it over).
-  upload_parser_.emplace(std::move(*parser_));
-  upload_parser_->body_limit(grant->size);
-  if (!expects_continue) return read_upload();
-  // curl and other tools wait (a second, for curl) for this before they send a large body.
-  auto going_on =
-      std::make_shared<http::response<http::empty_body>>(http::status::continue_, version_);
-  beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(30'000));
-  http::async_write(stream_, *going_on,
-                    [self = shared_from_this(), going_on](beast::error_code ec, std::size_t) {
-                      if (!ec) return self->read_upload();
-                      self->upload_.reset();
-                      self->upload_parser_.reset();
-                      self->do_close();
-                    });
-}
-
-void http_session::read_upload() {
-  auto& body = upload_parser_->get().body();
-  body.data = upload_buffer_.data();
-  body.size = upload_buffer_.size();
-  body.more = true;
-  // Each piece has its own timeout: a large upload may take long, a stalled one may not.
-  beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(30'000));
-  http::async_read(stream_, buffer_, *upload_parser_,
-                   beast::bind_front_handler(&http_session::on_upload, shared_from_this()));
+  stream_body(grant->size, &http_session::on_upload);
 }
 
 void http_session::on_upload(beast::error_code ec, std::size_t bytes) {
@@ -203,7 +171,7 @@ void http_session::on_upload(beast::error_code ec, std::size_t bytes) {
       return send_store_error(st.error());
     }
   }
-  if (!upload_parser_->is_done()) return read_upload();
+  if (!upload_parser_->is_done()) return read_body_piece(&http_session::on_upload);
   auto st = upload_->commit();
   upload_.reset();
   const bool keep = upload_parser_->get().keep_alive() && !stopping_;

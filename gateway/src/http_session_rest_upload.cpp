@@ -119,34 +119,7 @@ void http_session::handle_rest_upload() {
 }
 
 void http_session::start_rest_upload_body() {
-  const bool expects_continue = beast::iequals(parser_->get()[http::field::expect], "100-continue");
-  // The header is read; the same parser continues into a buffer body (Beast moves it over).
-  upload_parser_.emplace(std::move(*parser_));
-  upload_parser_->body_limit(rest_upload_limit_);  // a chunked body is checked as it comes
-  upload_buffer_.resize(piece_bytes);
-  buffer_.reserve(piece_bytes);  // one receive per piece (an empty buffer takes 512 bytes)
-  if (!expects_continue) return read_rest_upload();
-  auto going_on =
-      std::make_shared<http::response<http::empty_body>>(http::status::continue_, version_);
-  beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(30'000));
-  http::async_write(stream_, *going_on,
-                    [self = shared_from_this(), going_on](beast::error_code ec, std::size_t) {
-                      if (!ec) return self->read_rest_upload();
-                      self->rest_form_.reset();
-                      self->upload_parser_.reset();
-                      self->do_close();
-                    });
-}
-
-void http_session::read_rest_upload() {
-  auto& body = upload_parser_->get().body();
-  body.data = upload_buffer_.data();
-  body.size = upload_buffer_.size();
-  body.more = true;
-  // Each piece has its own timeout: an upload may take long, a stalled one may not.
-  beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(30'000));
-  http::async_read(stream_, buffer_, *upload_parser_,
-                   beast::bind_front_handler(&http_session::on_rest_upload, shared_from_this()));
+  stream_body(rest_upload_limit_, &http_session::on_rest_upload);  // chunked: checked as it comes
 }
 
 void http_session::on_rest_upload(beast::error_code ec, std::size_t bytes) {
@@ -178,7 +151,7 @@ void http_session::on_rest_upload(beast::error_code ec, std::size_t bytes) {
       return end_rest_upload(rest_status_of(st.error()), rest_error_body(st.error().message));
     }
   }
-  if (!upload_parser_->is_done()) return read_rest_upload();
+  if (!upload_parser_->is_done()) return read_body_piece(&http_session::on_rest_upload);
   // The whole request is read: the connection can serve the next one.
   linger_before_close_ = false;
   keep_alive_ = upload_parser_->get().keep_alive() && !stopping_;
@@ -296,7 +269,6 @@ void http_session::linger_then_close() {
   tcp_stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   lingered_bytes_ = 0;
   upload_buffer_.resize(piece_bytes);
-  buffer_.reserve(piece_bytes);  // one receive per piece (an empty buffer takes 512 bytes)
   tcp_stream.expires_after(linger_time);
   struct drain {
     std::shared_ptr<http_session> self;
