@@ -14,7 +14,7 @@
 #   bench/files_bench.sh [BUILD_DIR]          # default build
 #
 # Environment: PARTS ("requests large parallel"), CONNECTIONS ("1,32": the counts run in turn),
-# RATE (5000), RATE_CONNECTIONS (64),
+# RATE (5000), RATE_CONNECTIONS (64), ROOMS (100: rooms per connection, asked in turn),
 # WARMUP (2), DURATION (10), LARGE_MIB (1024), RUNS (3), PARALLEL (100), PARALLEL_MIB (10),
 # HIBIKID (another binary to measure), HIBIKID_ARGS, WORK_DIR (default a new temporary
 # directory, removed after a successful run unless KEEP_WORK_DIR=1; kept on failure).
@@ -32,6 +32,9 @@ PARTS=${PARTS:-requests large parallel}
 CONNECTIONS=${CONNECTIONS:-1,32}
 RATE=${RATE:-5000}
 RATE_CONNECTIONS=${RATE_CONNECTIONS:-64}
+# Rooms each connection's account asks in, in turn (users upload to many rooms; one room taking
+# every request of a run would hold a file map no user's room has).
+ROOMS=${ROOMS:-100}
 WARMUP=${WARMUP:-2}
 DURATION=${DURATION:-10}
 WORK_DIR=${WORK_DIR:-$(mktemp -d /tmp/hibiki-files-bench.XXXXXX)}
@@ -80,11 +83,13 @@ for part in $PARTS; do
     requests)
       echo "== request_upload round trips (closed loop; connections: $CONNECTIONS)"
       "$bench" --port "$port" --connections "$CONNECTIONS" --warmup "$WARMUP" \
-        --duration "$DURATION" --server-pid "$server_pid" | tee "$WORK_DIR/requests.txt" || status=1
+        --duration "$DURATION" --server-pid "$server_pid" --rooms-per-connection "$ROOMS" |
+        tee "$WORK_DIR/requests.txt" || status=1
       if [[ "$RATE" != 0 ]]; then
         echo "== request_upload at $RATE/s (open loop over $RATE_CONNECTIONS connections)"
         "$bench" --port "$port" --connections "$RATE_CONNECTIONS" --rate "$RATE" \
-          --warmup "$WARMUP" --duration "$DURATION" --server-pid "$server_pid" |
+          --warmup "$WARMUP" --duration "$DURATION" --server-pid "$server_pid" \
+          --rooms-per-connection "$ROOMS" |
           tee -a "$WORK_DIR/requests.txt" || status=1
       fi
       ;;

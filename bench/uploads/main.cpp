@@ -50,11 +50,16 @@ struct options {
   /// counts from its scheduled time, so a server that falls behind shows it); 0 = closed loop.
   /// Default: 0
   double rate = 0;
+  /// Rooms each connection's account asks in, in turn. A user uploads to many rooms over time;
+  /// one room taking every request of a connection grows a file map users' rooms never have.
+  /// Default: 1
+  int rooms_per_connection = 1;
 };
 
 [[noreturn]] void usage() {
   std::cerr << "usage: hibiki_upload_bench [--host H] [--port P] [--connections 1,32] "
-               "[--warmup S] [--duration S] [--size BYTES] [--server-pid PID] [--rate R]\n";
+               "[--warmup S] [--duration S] [--size BYTES] [--server-pid PID] [--rate R] "
+               "[--rooms-per-connection K]\n";
   std::exit(2);
 }
 
@@ -81,6 +86,9 @@ options parse(int argc, char** argv) {
       o.size = std::stoull(v);
     } else if (a == "--rate") {
       o.rate = std::stod(v);
+    } else if (a == "--rooms-per-connection") {
+      o.rooms_per_connection = std::stoi(v);
+      if (o.rooms_per_connection < 1) usage();
     } else if (a == "--server-pid") {
       o.server_pid = std::stoi(v);
     } else {
@@ -163,7 +171,7 @@ double percentile(std::vector<double>& v, double p) {
 }
 
 phase_result run_phase(const options& o, const std::vector<bench_account>& accounts,
-                       const std::vector<std::uint64_t>& rooms, int connections) {
+                       const std::vector<std::vector<std::uint64_t>>& rooms, int connections) {
   phase_result out;
   out.connections = connections;
   out.load = loadavg();
@@ -183,11 +191,13 @@ phase_result run_phase(const options& o, const std::vector<bench_account>& accou
         ws_client ws(ioc, o.server, accounts[static_cast<std::size_t>(c)].token);
         ++ready;
         while (!go) std::this_thread::yield();
-        const nlohmann::json req = {{"op", "request_upload"},
-                                    {"room_id", rooms[static_cast<std::size_t>(c)]},
-                                    {"filename", "bench.bin"},
-                                    {"size", o.size},
-                                    {"content_type", "application/octet-stream"}};
+        const auto& my_rooms = rooms[static_cast<std::size_t>(c)];
+        std::size_t turn = 0;
+        nlohmann::json req = {{"op", "request_upload"},
+                              {"room_id", my_rooms[0]},
+                              {"filename", "bench.bin"},
+                              {"size", o.size},
+                              {"content_type", "application/octet-stream"}};
         // Open loop: this connection's share of the rate, its first send staggered.
         const auto interval = std::chrono::duration_cast<steady::duration>(
             std::chrono::duration<double>(o.rate > 0 ? connections / o.rate : 0));
@@ -200,6 +210,7 @@ phase_result run_phase(const options& o, const std::vector<bench_account>& accou
             next += interval;
           }
           if (t0 >= window_end) break;
+          req["room_id"] = my_rooms[turn++ % my_rooms.size()];
           auto r = ws.call(req);
           const auto t1 = steady::now();
           if (t0 < window_start || t1 > window_end) continue;
@@ -250,9 +261,12 @@ int main(int argc, char** argv) {
       static_cast<std::size_t>(*std::max_element(o.connections.begin(), o.connections.end()));
   try {
     const auto accounts = sign_up(o.server, most);
-    std::vector<std::uint64_t> rooms(most);
-    in_parallel(o.server, most, 8,
-                [&](rest_conn& c, std::size_t i) { rooms[i] = create_room(c, accounts[i], {}); });
+    std::vector<std::vector<std::uint64_t>> rooms(most);
+    in_parallel(o.server, most, 8, [&](rest_conn& c, std::size_t i) {
+      for (int k = 0; k < o.rooms_per_connection; ++k) {
+        rooms[i].push_back(create_room(c, accounts[i], {}));
+      }
+    });
     std::cout << "connections      req/s   p50 ms   p99 ms p99.9 ms   max ms  cpu ms/req  "
                  "errors  load\n";
     for (int n : o.connections) {
