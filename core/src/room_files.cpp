@@ -153,12 +153,19 @@ result<const shared_file*> own_upload(const state& s, const member_state& actor,
   return &f;
 }
 
-/// The uploads of `account` still pending at `now` (one past its expiry but not swept yet does
-/// not count: it can no longer complete).
-std::size_t pending_uploads_of(const state& s, account_id account, unix_time now) {
+/// The uploads of `account` still pending at `now`, counted up to `most` (one past its expiry but
+/// not swept yet does not count: it can no longer complete). Newest first: file ids grow in the
+/// order uploads were asked for, and none asked for longer ago than the longest window (plus a
+/// day for clocks of other nodes) can still be pending, so a room's old files are not walked.
+std::size_t pending_uploads_of(const state& s, account_id account, unix_time now,
+                               std::size_t most) {
+  constexpr unix_time clock_slack = 24 * 3600;
   std::size_t n = 0;
-  for (const auto& [id, f] : s.files)
+  for (auto it = s.files.rbegin(); it != s.files.rend() && n < most; ++it) {
+    const auto& f = it->second;
+    if (f.requested_at + max_upload_window_seconds + clock_slack < now) break;
     if (f.account == account && f.status == file_status::pending && now < f.expires_at) ++n;
+  }
   return n;
 }
 
@@ -178,7 +185,7 @@ result<decision> decide_request_upload(const state& s, const member_state& actor
   }
   if (c.object_key.empty()) return fail(errc::internal, "no object key chosen");
   if (c.window <= 0) return fail(errc::internal, "no upload window chosen");
-  if (pending_uploads_of(s, c.actor, c.now) >= c.max_pending) {
+  if (pending_uploads_of(s, c.actor, c.now, c.max_pending) >= c.max_pending) {
     return fail(errc::rate_limited,
                 "you already have " + std::to_string(c.max_pending) +
                     " uploads pending in this room, the most allowed: complete them (or wait for "
