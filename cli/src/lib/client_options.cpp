@@ -17,6 +17,17 @@ result<client_options> usage_error(std::string message) {
 
 status check_id(std::string_view text, std::string_view what);
 
+/// The value of the option at args[k], `--key=value` (eq is the position of its `=`) or
+/// `--key value` (k then moves past the value).
+result<std::string> option_value(const std::vector<std::string>& args, std::size_t& k,
+                                 std::string_view::size_type eq, const std::string& key) {
+  if (eq != std::string_view::npos) return args[k].substr(eq + 1);
+  if (k + 1 >= args.size()) {
+    return result<std::string>(errc::bad_request, "option --" + key + " needs a value");
+  }
+  return args[++k];
+}
+
 /// The options an operator command takes after its words (--url, --admin-url,
 /// --admin-token-file, --ca-file, --insecure, --json); the other arguments are kept in order.
 status parse_operator_args(client_options& o, const std::string& usage) {
@@ -41,14 +52,9 @@ status parse_operator_args(client_options& o, const std::string& usage) {
     const std::string key(a.substr(2, eq == std::string_view::npos ? a.npos : eq - 2));
     if (key != "url" && key != "admin-url" && key != "admin-token-file" && key != "ca-file")
       return status(errc::bad_request, "unexpected argument '" + std::string(a) + "'; " + usage);
-    std::string value;
-    if (eq != std::string_view::npos) {
-      value = std::string(a.substr(eq + 1));
-    } else {
-      if (k + 1 >= o.args.size())
-        return status(errc::bad_request, "option --" + key + " needs a value");
-      value = o.args[++k];
-    }
+    auto value_or = option_value(o.args, k, eq, key);
+    if (!value_or) return value_or.error();
+    const std::string value = std::move(*value_or);
     if (key == "admin-token-file" || key == "ca-file") {
       if (value.empty()) return status(errc::bad_request, "option --" + key + " needs a value");
       (key == "ca-file" ? o.tls.ca_file : o.admin_token_file) = value;
@@ -86,14 +92,9 @@ status parse_file_args(client_options& o) {
     if (key != (upload ? "content-type" : "room")) {
       return status(errc::bad_request, "unknown option " + std::string(a) + " for " + o.command);
     }
-    std::string value;
-    if (eq != std::string_view::npos) {
-      value = std::string(a.substr(eq + 1));
-    } else {
-      if (k + 1 >= o.args.size())
-        return status(errc::bad_request, "option --" + key + " needs a value");
-      value = o.args[++k];
-    }
+    auto value_or = option_value(o.args, k, eq, key);
+    if (!value_or) return value_or.error();
+    const std::string value = std::move(*value_or);
     if (upload) {
       if (auto st = room::check_content_type(value); !st)
         return status(errc::bad_request, "--content-type '" + value + "': " + st.error().message);
