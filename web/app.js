@@ -33,6 +33,11 @@
     backoffMs: BACKOFF_MIN_MS,
     reconnectTimer: null,
     rooms: new Map(),       // room_id -> room record, see roomRecord()
+    // A list_rooms reply may be older than a push that arrived while it was on its way (the
+    // reply and the push take different paths). Every room push and every drop takes the next
+    // tick; refreshRooms ignores what its reply says about a room changed after it asked.
+    roomTick: 0,
+    droppedAt: new Map(),   // room_id -> tick at which this page dropped the room
     openRoomId: null,
     myRoomId: null,         // the account's "my chat" (from `me`)
     names: new Map(),       // account_id -> display name, from every reply that carries one
@@ -63,6 +68,12 @@
       state.rooms.set(id, r);
     }
     return r;
+  }
+
+  // The room is no longer this account's (left, removed, deleted): forget it, and remember when.
+  function dropRoom(id) {
+    state.rooms.delete(id);
+    state.droppedAt.set(id, ++state.roomTick);
   }
 
   // message ids are decimal strings that may exceed 2^53 in principle: compare as BigInt.
@@ -372,6 +383,7 @@
     // A room this page already dropped (its own delete_room answered first) stays dropped.
     if (f.ev === 'room_deleted' && !state.rooms.has(f.room_id)) return;
     const r = roomRecord(f.room_id);
+    r.pushedAt = ++state.roomTick;
     if (r.seen.has(f.seq)) return;  // already applied (a sync replay, or our own reply)
     r.seen.add(f.seq);
     // Any room event may change the counts over all rooms (messages, tasks, leaving, deleting).
@@ -403,7 +415,7 @@
         if (isOpen) renderRoomHeader();
         break;
       case 'room_deleted':
-        state.rooms.delete(f.room_id);
+        dropRoom(f.room_id);
         if (isOpen) closeRoom();
         renderRooms();
         refreshMyTasks();
@@ -421,7 +433,7 @@
         break;
       case 'member_removed':
         if (state.me && f.account_id === state.me.account_id) {
-          state.rooms.delete(f.room_id);
+          dropRoom(f.room_id);
           if (isOpen) closeRoom();
           renderRooms();
           refreshMyTasks();
@@ -495,10 +507,14 @@
 
   async function refreshRooms() {
     try {
+      const askedAt = state.roomTick;
       const reply = await request('list_rooms', { details: true });
       const ids = new Set();
       for (const x of reply.rooms || []) {
         ids.add(x.room_id);
+        // Dropped after we asked (a push said we left it): the reply is older than that.
+        if ((state.droppedAt.get(x.room_id) || 0) > askedAt) continue;
+        state.droppedAt.delete(x.room_id);
         const r = roomRecord(x.room_id);
         r.name = x.name;
         r.role = x.role;
@@ -510,8 +526,9 @@
         r.lastSeq = Math.max(r.lastSeq, x.last_seq || 0);
       }
       // Rooms we have left (or were removed from) while disconnected.
-      for (const id of [...state.rooms.keys()]) {
-        if (!ids.has(id)) {
+      // A room a push added after we asked is newer than the reply and stays.
+      for (const [id, r] of [...state.rooms]) {
+        if (!ids.has(id) && (r.pushedAt || 0) <= askedAt) {
           state.rooms.delete(id);
           if (state.openRoomId === id) closeRoom();
         }
@@ -988,7 +1005,7 @@
     disarmDeleteRoom();
     try {
       await request('delete_room', { room_id: r.room_id });
-      state.rooms.delete(r.room_id);
+      dropRoom(r.room_id);
       if (state.openRoomId === r.room_id) closeRoom();
       renderRooms();
       refreshMyTasks();  // the room's tasks went with it
@@ -1003,7 +1020,7 @@
     if (!r) return;
     try {
       await request('leave_room', { room_id: r.room_id });
-      state.rooms.delete(r.room_id);
+      dropRoom(r.room_id);
       closeRoom();
       renderRooms();
       refreshMyTasks();  // your tasks in that room went with you
