@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+#include "hibiki/persistence/event_feed.hpp"
 #include "hibiki/persistence/journal.hpp"
 #include "hibiki/persistence/membership.hpp"
 #include "hibiki/persistence/read_store.hpp"
@@ -64,6 +66,9 @@ class backend {
   /// The cluster membership that decides which shards this node gets: non-null exactly when
   /// shards() is. The backend owns it; it lives until the backend is destroyed.
   virtual persistence::membership* membership() { return nullptr; }
+  /// A new reader of the journal as one stream (event_feed.hpp), for a read-side projection.
+  /// Each call opens its own reader (Kafka: its own consumer). Null when the backend has no feed.
+  virtual std::unique_ptr<event_feed> open_feed() { return nullptr; }
 
   /// The writer id the backend stamps on what it writes for this node incarnation (Kafka: chosen
   /// at open from the node's name); empty when the node should pick one.
