@@ -96,7 +96,8 @@ std::string_view op_name(const request_body& body) {
                                         "request_upload",
                                         "complete_upload",
                                         "get_file",
-                                        "list_files"};
+                                        "list_files",
+                                        "search"};
   static_assert(std::variant_size_v<request_body> == std::size(names));
   return names[body.index()];
 }

@@ -287,6 +287,8 @@ TEST_CASE("snippets mark the matches and are HTML-escaped", "[search]") {
   CHECK(hit.snippet.find("<script>") == std::string::npos);
   CHECK(hit.snippet.find("&lt;script&gt;") != std::string::npos);
   CHECK(hit.snippet.find("&amp;") != std::string::npos);
+  CHECK(hit.snippet.find("&quot;x&quot;") != std::string::npos);
+  CHECK(hit.snippet.find('"') == std::string::npos);
   const auto ja = f.find("都庁", {r1}).hits.at(0);
   CHECK(ja.snippet.find("<mark>") != std::string::npos);
   CHECK(ja.snippet.find("都") != std::string::npos);

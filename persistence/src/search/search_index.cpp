@@ -31,6 +31,23 @@ constexpr std::size_t snippet_bytes = 160;
 /// The deepest page: offset + limit may not go beyond it (deep paging costs the whole prefix).
 constexpr std::size_t max_search_depth = 10000;
 
+/// Xapian's snippets escape & < > but not quotes: escaped here too, so a snippet is safe in an
+/// HTML attribute as well as in element content (the markers have no quotes).
+std::string escape_quotes(std::string text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    if (c == '"') {
+      out += "&quot;";
+    } else if (c == '\'') {
+      out += "&#39;";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 result<room_id> room_of(const entity_id& entity) {
   constexpr std::string_view prefix = "room-";
   if (entity.compare(0, prefix.size(), prefix) != 0) return error{errc::not_found, "not a room"};
@@ -274,6 +291,28 @@ result<search_answer> search_index::search(const search_query& query) const {
   }
 }
 
+namespace {
+
+class shared_projection final : public projection {
+ public:
+  explicit shared_projection(std::shared_ptr<search_index> index) : index_(std::move(index)) {}
+  std::string name() const override { return index_->name(); }
+  result<feed_positions> committed() override { return index_->committed(); }
+  status apply(const std::vector<feed_record>& batch, const feed_positions& next) override {
+    return index_->apply(batch, next);
+  }
+  status reset() override { return index_->reset(); }
+
+ private:
+  std::shared_ptr<search_index> index_;
+};
+
+}  // namespace
+
+std::unique_ptr<projection> shared_search_projection(std::shared_ptr<search_index> index) {
+  return std::make_unique<shared_projection>(std::move(index));
+}
+
 result<search_answer> search_index::impl::run(const search_query& q, Xapian::Database& db) const {
   Xapian::QueryParser parser;
   parser.set_stemmer(stemmer);
@@ -346,11 +385,11 @@ result<search_answer> search_index::impl::run(const search_query& q, Xapian::Dat
     hit.message = m->message;
     hit.author = m->author;
     hit.time = m->time;
-    hit.snippet =
-        mset.snippet(m->text, snippet_bytes, stemmer,
-                     Xapian::MSet::SNIPPET_BACKGROUND_MODEL | Xapian::MSet::SNIPPET_EXHAUSTIVE |
-                         Xapian::MSet::SNIPPET_CJK_NGRAM,
-                     "<mark>", "</mark>", "\u2026");
+    hit.snippet = escape_quotes(mset.snippet(m->text, snippet_bytes, stemmer,
+                                             Xapian::MSet::SNIPPET_BACKGROUND_MODEL |
+                                                 Xapian::MSet::SNIPPET_EXHAUSTIVE |
+                                                 Xapian::MSet::SNIPPET_CJK_NGRAM,
+                                             "<mark>", "</mark>", "\u2026"));
     answer.hits.push_back(std::move(hit));
   }
   return answer;

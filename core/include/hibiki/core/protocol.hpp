@@ -209,6 +209,21 @@ struct list_files_req {
   std::optional<account_id> account;
 };
 
+/// Full-text search over the messages of the caller's rooms (an extension; docs/protocol.md,
+/// "search"). The text's own rules (length, UTF-8, words) are checked by the index.
+struct search_req {
+  std::string q;
+  std::optional<room_id> room{};
+  std::optional<account_id> account{};        ///< the author
+  std::optional<std::int64_t> after_time{};   ///< sent strictly after (Unix seconds)
+  std::optional<std::int64_t> before_time{};  ///< sent strictly before (Unix seconds)
+  bool relevance = false;                     ///< order "relevance"; false: "newest"
+  std::size_t limit = 20;                     ///< 1..max_search_results
+  std::size_t offset = 0;                     ///< 0..max_search_offset
+};
+inline constexpr std::size_t max_search_results = 100;
+inline constexpr std::size_t max_search_offset = 9900;
+
 using request_body =
     std::variant<ping_req, auth_req, create_room_req, add_members_req, remove_member_req,
                  leave_room_req, list_rooms_req, send_message_req, edit_message_req,
@@ -218,7 +233,7 @@ using request_body =
                  my_status_req, get_message_req, mark_unread_req, fetch_messages_req, me_req,
                  update_profile_req, get_profiles_req, request_contact_req, incoming_requests_req,
                  accept_contact_req, reject_contact_req, list_contacts_req, request_upload_req,
-                 complete_upload_req, get_file_req, list_files_req>;
+                 complete_upload_req, get_file_req, list_files_req, search_req>;
 
 struct request {
   std::int64_t id = 0;

@@ -71,7 +71,7 @@ struct search_hit {
   account_id author;
   unix_time time = 0;  ///< when the message was sent
   /// A part of the body (notation removed) around the matches. HTML-escaped (&amp; &lt; &gt;
-  /// &quot;), with each match between "<mark>" and "</mark>", and "…" where text was cut.
+  /// &quot; &#39;), with each match between "<mark>" and "</mark>", and "…" where text was cut.
   std::string snippet;
 };
 
@@ -111,5 +111,9 @@ class search_index final : public projection {
   explicit search_index(std::unique_ptr<impl> impl);
   std::unique_ptr<impl> impl_;
 };
+
+/// A projection that forwards every call to `index`: what a registry that owns the projections
+/// it runs (projections.hpp) is given, while the node's queries share the same index.
+std::unique_ptr<projection> shared_search_projection(std::shared_ptr<search_index> index);
 
 }  // namespace hibiki::persistence
