@@ -17,10 +17,12 @@
 #include "hibiki/metrics/registry.hpp"
 #include "hibiki/persistence/backend.hpp"
 #include "hibiki/persistence/breaker_journal.hpp"
+#include "hibiki/persistence/projections.hpp"
 #include "io_executor.hpp"
 #include "journal_status_json.hpp"
 #include "messages.hpp"
 #include "pending_replies.hpp"
+#include "projection_status_json.hpp"
 #include "runtime.hpp"
 #include "session_actor.hpp"
 #include "status_probe.hpp"
@@ -141,12 +143,26 @@ class node_impl final : public node {
       deps.shards = shard_table::clustered(shards->partition_count(), node_name_);
       deps.status_json = [this] { return journal_status().dump(); };
     }
+    const auto shard_table_ptr = deps.shards;
     rt_ = start_runtime(*sys_, std::move(deps), options_);
     forget_actor_system();
     if (options_.metrics) {
       metrics_collector_ =
           options_.metrics->add_collector([this](metrics::registry& r) { collect(r); });
     }
+    persistence::projection_runner_options po;
+    po.metrics = options_.metrics;
+    std::function<std::vector<std::int32_t>()> owned;
+    if (shards) {
+      // Clustered: the partitions this node serves now (the shard table follows the membership).
+      owned = [table = shard_table_ptr] {
+        std::vector<std::int32_t> out;
+        for (std::int32_t p = 0; p < table->partition_count(); ++p)
+          if (table->serving(p)) out.push_back(p);
+        return out;
+      };
+    }
+    projections_ = std::make_unique<persistence::projections>(*backend_, po, std::move(owned));
   }
 
   ~node_impl() override { node_impl::stop(); }
@@ -195,6 +211,16 @@ class node_impl final : public node {
   }
 
   bool healthy() const override { return !rt_.ctx->stopping.load(); }
+
+  persistence::projections* projections() override { return projections_.get(); }
+
+  nlohmann::json projections_status() override {
+    return projections_status_json(projections_->status());
+  }
+
+  hibiki::status rebuild_projection(const std::string& name) override {
+    return projections_->rebuild(name);
+  }
 
   nlohmann::json journal_status() override {
     std::lock_guard<std::mutex> lock(status_mutex_);
@@ -246,6 +272,8 @@ class node_impl final : public node {
     stopped_ = true;
     // Waits for a scrape in progress; none reads the runtime or the backend after this.
     metrics_collector_.reset();
+    // The projections only read the feed: stopped first, their readers gone before the backend.
+    projections_->stop();
     rt_.ctx->stopping = true;
     // Let appends already submitted be acknowledged and their replies go out. Bounded, so a
     // wedged disk cannot hang shutdown forever.
@@ -335,6 +363,8 @@ class node_impl final : public node {
   std::unique_ptr<persistence::breaker_journal> breaker_;
   /// Asks backend_ for its status with a deadline; declared after it so it is destroyed first.
   std::unique_ptr<status_probe> probe_;
+  /// The read-side projections over backend_'s feed; stopped first in stop().
+  std::unique_ptr<persistence::projections> projections_;
   /// What the backend is (kind, topic...), for the status when the backend cannot answer.
   persistence::journal_status identity_;
   std::unique_ptr<cluster_glue> glue_;
