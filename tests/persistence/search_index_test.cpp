@@ -1,7 +1,9 @@
 /// The search index as a projection: events in (encoded as the journal holds them), queries out.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "hibiki/core/codec.hpp"
@@ -57,7 +59,9 @@ struct fixture {
   void apply(std::vector<std::pair<room_id, room::event>> events) {
     std::vector<feed_record> batch;
     for (auto& [room, e] : events) batch.push_back(feed.next(room, e));
-    REQUIRE(index->apply(batch, feed.end()).ok());
+    auto st = index->apply(batch, feed.end());
+    INFO((st.ok() ? std::string() : st.error().message));
+    REQUIRE(st.ok());
   }
 
   search_answer find(std::string text, std::vector<room_id> rooms,
@@ -419,4 +423,44 @@ TEST_CASE("events the index does not use are skipped", "[search]") {
   REQUIRE(f.index->apply(batch, {{0, 100}}).ok());
   CHECK(*f.index->document_count() == 0);
   CHECK(*f.index->committed() == feed_positions{{0, 100}});
+}
+
+TEST_CASE("searches run on other threads while batches are applied and reset", "[search]") {
+  fixture f;
+  std::atomic<bool> done{false};
+  std::atomic<int> failures{0};
+  std::atomic<int> answered{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&] {
+      search_query q;
+      q.text = "parallel";
+      q.rooms = {r1};
+      while (!done.load()) {
+        auto a = f.index->search(q);
+        if (!a.ok()) {
+          ++failures;
+        } else {
+          ++answered;
+        }
+      }
+    });
+  }
+  std::uint64_t id = 0;
+  for (int batch = 0; batch < 40; ++batch) {
+    std::vector<std::pair<room_id, room::event>> events;
+    for (int i = 0; i < 25; ++i) {
+      ++id;
+      events.emplace_back(
+          r1, post(id, 10, "parallel words " + std::to_string(id), static_cast<unix_time>(id)));
+    }
+    f.apply(events);
+    if (batch == 20) REQUIRE(f.index->reset().ok());
+  }
+  done = true;
+  for (auto& t : readers) t.join();
+  CHECK(failures.load() == 0);
+  CHECK(answered.load() > 0);
+  // Reset after batch 20 dropped the first 21 batches.
+  CHECK(*f.index->document_count() == 19 * 25);
 }

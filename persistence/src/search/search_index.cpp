@@ -67,24 +67,31 @@ Xapian::Stem stemmer_for(const std::string& language) {
 
 }  // namespace
 
+/// What one query uses, never shared by two threads at once: Xapian's handles (the database, the
+/// stemmer) count their references without atomics, so each reader has its own.
+struct reader {
+  Xapian::Database db;
+  Xapian::Stem stemmer;
+};
+
 struct search_index::impl {
   std::filesystem::path dir;
   search_options options;
-  Xapian::Stem stemmer;
+  Xapian::Stem stemmer;  ///< the writer's (the generator holds it); readers have their own
   Xapian::TermGenerator generator;
   std::unique_ptr<Xapian::WritableDatabase> writer;
 
   /// Searches hold it shared; reset holds it exclusively (it replaces the database files).
   mutable std::shared_mutex lifecycle;
   mutable std::mutex pool_mutex;
-  mutable std::vector<std::unique_ptr<Xapian::Database>> idle_readers;
+  mutable std::vector<std::unique_ptr<reader>> idle_readers;
 
   void open_writer() {
     std::filesystem::create_directories(dir);
     writer = std::make_unique<Xapian::WritableDatabase>(dir.string(), Xapian::DB_CREATE_OR_OPEN);
   }
 
-  std::unique_ptr<Xapian::Database> take_reader() const {
+  std::unique_ptr<reader> take_reader() const {
     {
       std::lock_guard lock(pool_mutex);
       if (!idle_readers.empty()) {
@@ -93,10 +100,11 @@ struct search_index::impl {
         return r;
       }
     }
-    return std::make_unique<Xapian::Database>(dir.string());
+    return std::make_unique<reader>(
+        reader{Xapian::Database(dir.string()), stemmer_for(options.language)});
   }
 
-  void give_back(std::unique_ptr<Xapian::Database> r) const {
+  void give_back(std::unique_ptr<reader> r) const {
     std::lock_guard lock(pool_mutex);
     if (idle_readers.size() < max_idle_readers) idle_readers.push_back(std::move(r));
   }
@@ -160,7 +168,7 @@ struct search_index::impl {
         *decoded);
   }
 
-  result<search_answer> run(const search_query& q, Xapian::Database& db) const;
+  result<search_answer> run(const search_query& q, reader& r) const;
 };
 
 search_index::search_index(std::unique_ptr<impl> impl) : impl_(std::move(impl)) {}
@@ -222,6 +230,8 @@ status search_index::apply(const std::vector<feed_record>& batch, const feed_pos
     }
   } catch (const Xapian::Error& e) {
     return error{errc::unavailable, "search index: " + e.get_description()};
+  } catch (const std::exception& e) {
+    return error{errc::unavailable, std::string("search index: ") + e.what()};
   }
   return {};
 }
@@ -248,10 +258,10 @@ status search_index::reset() {
 result<std::uint64_t> search_index::document_count() const {
   std::shared_lock lock(impl_->lifecycle);
   try {
-    auto reader = impl_->take_reader();
-    reader->reopen();
-    const std::uint64_t n = reader->get_doccount();
-    impl_->give_back(std::move(reader));
+    auto r = impl_->take_reader();
+    r->db.reopen();
+    const std::uint64_t n = r->db.get_doccount();
+    impl_->give_back(std::move(r));
     return n;
   } catch (const Xapian::Error& e) {
     return error{errc::unavailable, "search index: " + e.get_description()};
@@ -270,12 +280,11 @@ result<search_answer> search_index::search(const search_query& query) const {
   if (query.rooms.empty() || !room_allowed) return search_answer{};
   std::shared_lock lock(impl_->lifecycle);
   for (int attempt = 0;; ++attempt) {
-    std::unique_ptr<Xapian::Database> reader;
     try {
-      reader = impl_->take_reader();
-      reader->reopen();  // the last commit
-      auto answer = impl_->run(query, *reader);
-      impl_->give_back(std::move(reader));
+      auto r = impl_->take_reader();
+      r->db.reopen();  // the last commit
+      auto answer = impl_->run(query, *r);
+      impl_->give_back(std::move(r));
       return answer;
     } catch (const Xapian::DatabaseModifiedError&) {
       // The writer committed twice while this query read: read the newest commit again.
@@ -287,6 +296,9 @@ result<search_answer> search_index::search(const search_query& query) const {
     } catch (const Xapian::Error& e) {
       log::warn("search") << "query failed: " << e.get_description();
       return error{errc::unavailable, "search index: " + e.get_description()};
+    } catch (const std::exception& e) {
+      log::warn("search") << "query failed: " << e.what();
+      return error{errc::unavailable, std::string("search index: ") + e.what()};
     }
   }
 }
@@ -313,7 +325,9 @@ std::unique_ptr<projection> shared_search_projection(std::shared_ptr<search_inde
   return std::make_unique<shared_projection>(std::move(index));
 }
 
-result<search_answer> search_index::impl::run(const search_query& q, Xapian::Database& db) const {
+result<search_answer> search_index::impl::run(const search_query& q, reader& r) const {
+  Xapian::Database& db = r.db;
+  const Xapian::Stem& stemmer = r.stemmer;
   Xapian::QueryParser parser;
   parser.set_stemmer(stemmer);
   parser.set_stemming_strategy(Xapian::QueryParser::STEM_SOME);
