@@ -14,6 +14,7 @@ import uuid
 import pytest
 
 from conftest import MESSAGE_FIELDS, send_many, wait_for
+from test_cluster import bootstrap, cluster  # noqa: F401 (fixtures of the cluster test)
 from test_rest import Rest
 
 SEARCH_TIMEOUT = 60  # the index follows the journal a little behind: answers are waited for
@@ -308,3 +309,39 @@ def test_search_flags_are_checked(server_factory, hibikid_binary):
         r = subprocess.run([hibikid_binary, flag, "--http=127.0.0.1:0"], capture_output=True,
                            timeout=30)
         assert r.returncode == 2, (flag, r)
+
+
+def test_search_in_a_cluster_every_node_answers_from_its_own_index(
+        cluster):  # noqa: F811 (the fixture of test_cluster)
+    """Three nodes on Kafka: each keeps a full index of every partition and answers locally;
+    membership is each node's read model, so a member removed through another node stops
+    finding the room on its own node."""
+    from test_cluster import NODES, connect, ok_anyway, rooms_per_owner, signup, wait_until
+    owners = cluster.wait_settled(NODES)
+    accounts = {n: signup(cluster, f"searcher-{n}") for n in NODES}
+    clients = {n: connect(cluster.nodes[n], accounts[n][1]) for n in NODES}
+    # n1's account makes rooms on every node's shards, with n2's account in them; n3's in none.
+    rooms = rooms_per_owner(cluster, clients["n1"], owners, per_node=1,
+                            members=[accounts["n2"][0]])
+    posted = {}
+    for room in [r for rs in rooms.values() for r in rs]:
+        r = ok_anyway(clients["n1"], "send_message", room_id=room,
+                      body=f"quokka sighted near 東京都庁 in {room}", client_msg_id=f"q-{room}")
+        posted[room] = r["message_id"]
+    expected = sorted(posted.items())
+
+    def finds(n, want):
+        r = ok_anyway(clients[n], "search", q="都庁 quokka", limit=100)
+        return sorted((x["room_id"], x["message"]["message_id"]) for x in r["results"]) == want \
+            and r["total"] == len(want)
+    for n in ("n1", "n2"):
+        wait_until(lambda: finds(n, expected), SEARCH_TIMEOUT, f"{n} finds every room's message")
+    assert finds("n3", [])  # n3's index has them all; its account is in none of the rooms
+    for n in NODES:
+        assert os.path.isdir(os.path.join(cluster.nodes[n].data_dir, "search")), n
+
+    # Removed through n1 (the admin's node): n2's account stops finding that room on n2.
+    gone = expected[0][0]
+    ok_anyway(clients["n1"], "remove_member", room_id=gone, account_id=accounts["n2"][0])
+    wait_until(lambda: finds("n2", [x for x in expected if x[0] != gone]), SEARCH_TIMEOUT,
+               "n2 no longer finds the room its account was removed from")
