@@ -269,6 +269,38 @@ def test_index_deleted_is_rebuilt_from_the_journal_with_the_same_answers(make_se
     assert after["total"] == before["total"]
 
 
+def test_admin_rebuild_search_gives_the_same_answers(make_server):
+    """`hibiki admin rebuild search` on a serving node: the index is emptied and built again from
+    the journal, and answers as before; the projection's status names it."""
+    import json
+    import subprocess
+    from conftest import CLI
+    if not CLI:
+        pytest.fail("the hibiki CLI is needed: set HIBIKI_CLI (ctest does)")
+    server = make_server()
+    alice, bob, carol, room, other = setup_people(server)
+    ids = [post(alice, room, f"東京都庁 walnut {i}") for i in range(30)]
+    alice.ok("delete_message", room_id=room, message_id=ids[3])
+    expected = [(room, m) for m in reversed(ids) if m != ids[3]]
+    wait_found(alice, "walnut", expected, limit=100)
+    before = search(alice, q="都庁 walnut", order="relevance", limit=100)
+
+    def admin(*args):
+        return subprocess.run([CLI, "--server", server.url, "admin", *args, "--admin-token-file",
+                               server.admin_token_file], capture_output=True, text=True,
+                              timeout=120)
+    r = admin("rebuild", "search")
+    assert r.returncode == 0, r.stderr
+    assert "search: rebuilt" in r.stdout, r.stdout
+    wait_found(alice, "walnut", expected, limit=100)
+    after = search(alice, q="都庁 walnut", order="relevance", limit=100)
+    assert after["results"] == before["results"] and after["total"] == before["total"]
+    r = admin("projections", "--json")
+    assert r.returncode == 0, r.stderr
+    states = {p["name"]: p for p in json.loads(r.stdout)["projections"]}
+    assert states["search"]["state"] in ("running", "rebuilding"), states
+
+
 def test_kill9_while_indexing_loses_and_doubles_nothing(make_server):
     """kill -9 with the index behind the journal: after the restart every acknowledged message
     is found exactly once (the index resumes at the positions of its last commit)."""
