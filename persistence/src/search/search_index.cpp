@@ -113,7 +113,7 @@ struct search_index::impl {
     Xapian::Document doc;
     generator.set_document(doc);
     // Lower-cased, as queries are: the generator would leave capitalised words unstemmed.
-    generator.index_text(Xapian::Unicode::tolower(m.text));
+    generator.index_text_without_positions(Xapian::Unicode::tolower(m.text));
     doc.add_boolean_term(room_term(m.room));
     doc.add_boolean_term(author_term(m.author));
     doc.add_boolean_term(message_term(m.room, m.message));
