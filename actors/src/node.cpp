@@ -106,8 +106,10 @@ constexpr std::chrono::milliseconds status_limit{2000};
 class node_impl final : public node {
  public:
   node_impl(const node_options& options, std::unique_ptr<persistence::backend> backend,
-            std::string writer_id, std::shared_ptr<const cluster_tls> tls)
+            std::string writer_id, std::shared_ptr<const cluster_tls> tls,
+            std::shared_ptr<persistence::webhook_service> webhooks)
       : options_(options),
+        webhooks_(std::move(webhooks)),
         tls_(std::move(tls)),
         backend_(std::move(backend)),
         breaker_(
@@ -136,6 +138,7 @@ class node_impl final : public node {
     deps.snapshots = &backend_->snapshots();
     deps.reads = &backend_->reads();
     deps.io = io_.get();
+    deps.webhooks = webhooks_;
     if (shards) {
       deps.shard_control = shards;
       deps.shards = shard_table::clustered(shards->partition_count(), node_name_);
@@ -143,6 +146,7 @@ class node_impl final : public node {
     }
     rt_ = start_runtime(*sys_, std::move(deps), options_);
     forget_actor_system();
+    if (webhooks_) webhooks_->start();
     if (options_.metrics) {
       metrics_collector_ =
           options_.metrics->add_collector([this](metrics::registry& r) { collect(r); });
@@ -253,6 +257,8 @@ class node_impl final : public node {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     // Leave the cluster: our shards go to the other nodes at once, not after a session timeout.
     if (glue_) glue_->stop();
+    // A delivery in flight ends (or times out); what is pending stays in the outbox.
+    if (webhooks_) webhooks_->stop();
     {
       std::lock_guard<std::mutex> sys_lock(sys_mutex_);
       router_->shutdown();
@@ -328,6 +334,8 @@ class node_impl final : public node {
  private:
   node_options options_;
   std::string node_name_ = node_name(options_);
+  /// The webhook outbox and delivery worker; null when webhooks are off.
+  std::shared_ptr<persistence::webhook_service> webhooks_;
   /// The cluster port's TLS material; null when not clustered or --cluster-insecure.
   std::shared_ptr<const cluster_tls> tls_;
   std::unique_ptr<persistence::backend> backend_;
@@ -406,9 +414,15 @@ result<std::unique_ptr<node>> node::start(std::unique_ptr<persistence::backend> 
   // they are loaded for good.
   auto tls = cluster_security(options);
   if (!tls) return refuse(tls.error());
+  std::shared_ptr<persistence::webhook_service> webhooks;
+  if (!options.webhooks.path.empty()) {
+    auto opened = persistence::webhook_service::open(options.webhooks);
+    if (!opened) return refuse(opened.error());
+    webhooks = std::move(*opened);
+  }
   std::string writer_id = backend->writer_id();
   auto n = std::make_unique<node_impl>(options, std::move(backend), std::move(writer_id),
-                                       std::move(*tls));
+                                       std::move(*tls), std::move(webhooks));
   if (auto s = n->start_cluster(); !s) {
     n->stop();
     return s.error();
