@@ -301,7 +301,8 @@ def test_loopback_refused_without_allow_private(server_factory, receiver):
                 "http://10.0.0.1/h", "http://[::ffff:127.0.0.1]/h"):
         r = alice.fail("create_webhook", "bad_request", room_id=room, url=url,
                        events=["message_created"])
-        assert "refused" in r["message"] or "resolve" in r["message"], r
+        message = r["error"]["message"]
+        assert "refused" in message or "resolve" in message, r
     assert alice.ok("list_webhooks", room_id=room)["webhooks"] == []
     assert server.healthz() == 200
 
