@@ -17,10 +17,12 @@
 #include "hibiki/metrics/registry.hpp"
 #include "hibiki/persistence/backend.hpp"
 #include "hibiki/persistence/breaker_journal.hpp"
+#include "hibiki/persistence/projections.hpp"
 #include "io_executor.hpp"
 #include "journal_status_json.hpp"
 #include "messages.hpp"
 #include "pending_replies.hpp"
+#include "projection_status_json.hpp"
 #include "runtime.hpp"
 #include "session_actor.hpp"
 #include "status_probe.hpp"
@@ -103,6 +105,26 @@ std::string node_name(const node_options& options) {
 /// How long GET /api/journal waits for the backend (which budgets ~1 s for the broker).
 constexpr std::chrono::milliseconds status_limit{2000};
 
+/// The registry owns its projections; the webhook service (which the sessions also use) owns
+/// the outbox projection, so the registry gets this forwarder, which keeps the service alive.
+class webhook_projection final : public persistence::projection {
+ public:
+  explicit webhook_projection(std::shared_ptr<persistence::webhook_service> service)
+      : service_(std::move(service)) {}
+  std::string name() const override { return service_->outbox_projection().name(); }
+  result<persistence::feed_positions> committed() override {
+    return service_->outbox_projection().committed();
+  }
+  hibiki::status apply(const std::vector<persistence::feed_record>& batch,
+                       const persistence::feed_positions& next) override {
+    return service_->outbox_projection().apply(batch, next);
+  }
+  hibiki::status reset() override { return service_->outbox_projection().reset(); }
+
+ private:
+  std::shared_ptr<persistence::webhook_service> service_;
+};
+
 class node_impl final : public node {
  public:
   node_impl(const node_options& options, std::unique_ptr<persistence::backend> backend,
@@ -144,12 +166,34 @@ class node_impl final : public node {
       deps.shards = shard_table::clustered(shards->partition_count(), node_name_);
       deps.status_json = [this] { return journal_status().dump(); };
     }
+    const auto shard_table_ptr = deps.shards;
     rt_ = start_runtime(*sys_, std::move(deps), options_);
     forget_actor_system();
     if (webhooks_) webhooks_->start();
     if (options_.metrics) {
       metrics_collector_ =
           options_.metrics->add_collector([this](metrics::registry& r) { collect(r); });
+    }
+    persistence::projection_runner_options po;
+    po.metrics = options_.metrics;
+    std::function<std::vector<std::int32_t>()> owned;
+    if (shards) {
+      // Clustered: the partitions this node serves now (the shard table follows the membership).
+      owned = [table = shard_table_ptr] {
+        std::vector<std::int32_t> out;
+        for (std::int32_t p = 0; p < table->partition_count(); ++p)
+          if (table->serving(p)) out.push_back(p);
+        return out;
+      };
+    }
+    projections_ = std::make_unique<persistence::projections>(*backend_, po, std::move(owned));
+    if (webhooks_) {
+      // Each event's deliveries are made by the node that owns its partition, once.
+      if (auto st = projections_->add(std::make_unique<webhook_projection>(webhooks_),
+                                      persistence::follow::owned_partitions);
+          !st) {
+        log::error("webhooks") << "webhook deliveries are off: " << st.error().message;
+      }
     }
   }
 
@@ -199,6 +243,16 @@ class node_impl final : public node {
   }
 
   bool healthy() const override { return !rt_.ctx->stopping.load(); }
+
+  persistence::projections* projections() override { return projections_.get(); }
+
+  nlohmann::json projections_status() override {
+    return projections_status_json(projections_->status());
+  }
+
+  hibiki::status rebuild_projection(const std::string& name) override {
+    return projections_->rebuild(name);
+  }
 
   nlohmann::json journal_status() override {
     std::lock_guard<std::mutex> lock(status_mutex_);
@@ -250,6 +304,8 @@ class node_impl final : public node {
     stopped_ = true;
     // Waits for a scrape in progress; none reads the runtime or the backend after this.
     metrics_collector_.reset();
+    // The projections only read the feed: stopped first, their readers gone before the backend.
+    projections_->stop();
     rt_.ctx->stopping = true;
     // Let appends already submitted be acknowledged and their replies go out. Bounded, so a
     // wedged disk cannot hang shutdown forever.
@@ -343,6 +399,8 @@ class node_impl final : public node {
   std::unique_ptr<persistence::breaker_journal> breaker_;
   /// Asks backend_ for its status with a deadline; declared after it so it is destroyed first.
   std::unique_ptr<status_probe> probe_;
+  /// The read-side projections over backend_'s feed; stopped first in stop().
+  std::unique_ptr<persistence::projections> projections_;
   /// What the backend is (kind, topic...), for the status when the backend cannot answer.
   persistence::journal_status identity_;
   std::unique_ptr<cluster_glue> glue_;
