@@ -23,6 +23,7 @@
 #include "hibiki/core/ids.hpp"
 #include "hibiki/core/protocol.hpp"
 #include "hibiki/core/result.hpp"
+#include "hibiki/persistence/webhooks.hpp"
 
 namespace hibiki::metrics {
 class registry;
@@ -136,6 +137,11 @@ struct node_options : request_limits {
   /// How long a hidden file's object (its message or room was deleted) stays in the store before
   /// the sweeper removes it. Default: 24 h.
   std::chrono::seconds file_grace{24 * 3600};
+
+  // ---- webhooks (docs/operations.md, "Webhooks") ----
+  /// The outbox's directory, the SSRF switch, timeouts, retries and the breaker of webhook
+  /// deliveries. Default: path empty = webhooks off (the webhook ops answer `unavailable`).
+  persistence::webhook_options webhooks;
 };
 
 /// Where a session's outgoing frames go: implemented by the gateway's WebSocket connection.
