@@ -9,5 +9,9 @@ namespace hibiki::bench::search {
 int generate_command(const args& a);
 /// Prints message bodies as the generator writes them (no journal): to look at the corpus.
 int sample_command(const args& a);
+/// Builds the search index of DIR from its journal's feed: messages/s and the index size.
+int index_command(const args& a);
+/// Query latency over the index of DIR (query_set.hpp): p50/p99 per kind of query and order.
+int query_command(const args& a);
 
 }  // namespace hibiki::bench::search

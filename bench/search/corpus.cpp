@@ -33,7 +33,9 @@ std::string_view any_of(random& rng, const List& list) {
   return list[rng.below(list.size())];
 }
 
-void append_number(std::string& out, std::uint64_t n) { out += std::to_string(n); }
+void append_number(std::string& out, std::uint64_t n) {
+  out += std::to_string(n);
+}
 
 }  // namespace
 
@@ -108,8 +110,8 @@ std::string world::name_of(account_id a) const {
 
 std::string world::room_name(room_id r) const {
   static constexpr std::string_view topics[] = {
-      "営業部",   "開発チーム", "プロジェクト", "総務連絡", "雑談",    "経営会議",
-      "採用",     "Design",     "Backend",      "Sales",    "Support", "マーケティング",
+      "営業部", "開発チーム", "プロジェクト", "総務連絡", "雑談",    "経営会議",
+      "採用",   "Design",     "Backend",      "Sales",    "Support", "マーケティング",
   };
   const std::uint64_t h = mix(r.value ^ options_.seed);
   std::string name(topics[h % std::size(topics)]);
@@ -118,7 +120,9 @@ std::string world::room_name(room_id r) const {
   return name;
 }
 
-room_id world::pick_room(random& rng) const { return room_id{room_activity_.pick(rng) + 1}; }
+room_id world::pick_room(random& rng) const {
+  return room_id{room_activity_.pick(rng) + 1};
+}
 
 account_id world::pick_author(room_id r, random& rng) const {
   return members_[r.value - 1][author_activity_[r.value - 1].pick(rng)];
@@ -339,8 +343,8 @@ std::string body_writer::body(random& rng, room_id r, account_id author, std::in
     out += "[qt][qtmeta aid=";
     append_number(out, members[rng.below(members.size())].value);
     out += " time=";
-    append_number(out, static_cast<std::uint64_t>(time - static_cast<std::int64_t>(
-                                                             rng.between(60, 86400))));
+    append_number(
+        out, static_cast<std::uint64_t>(time - static_cast<std::int64_t>(rng.between(60, 86400))));
     out += ']';
     sentence(rng, language, out);
     out += "[/qt]\n";

@@ -45,8 +45,7 @@ int generate_command(const args& a) {
   ro.sync = sync;
   auto backend = persistence::rocksdb_backend::open(ro);
   if (!backend) {
-    std::fprintf(stderr, "cannot open %s: %s\n", ro.path.c_str(),
-                 backend.error().message.c_str());
+    std::fprintf(stderr, "cannot open %s: %s\n", ro.path.c_str(), backend.error().message.c_str());
     return 1;
   }
   o.progress = [](std::uint64_t posted, double seconds) {
@@ -54,10 +53,11 @@ int generate_command(const args& a) {
                  static_cast<unsigned long long>(posted), seconds,
                  seconds > 0 ? static_cast<double>(posted) / seconds : 0.0);
   };
-  std::printf("generating %llu messages in %u rooms (seed %llu, fsync %s, read models %s) into %s\n",
-              static_cast<unsigned long long>(o.messages), o.world.rooms,
-              static_cast<unsigned long long>(o.world.seed), sync ? "on" : "off",
-              o.read_models ? "on" : "off", ro.path.c_str());
+  std::printf(
+      "generating %llu messages in %u rooms (seed %llu, fsync %s, read models %s) into %s\n",
+      static_cast<unsigned long long>(o.messages), o.world.rooms,
+      static_cast<unsigned long long>(o.world.seed), sync ? "on" : "off",
+      o.read_models ? "on" : "off", ro.path.c_str());
   std::fflush(stdout);
   auto stats = generate((*backend)->journal(), o);
   (*backend)->close();
@@ -72,7 +72,8 @@ int generate_command(const args& a) {
     return 1;
   }
   const auto bytes = disk_bytes(data_dir(dir));
-  const double rate = stats->seconds > 0 ? static_cast<double>(stats->messages) / stats->seconds : 0;
+  const double rate =
+      stats->seconds > 0 ? static_cast<double>(stats->messages) / stats->seconds : 0;
   std::printf("rooms %u, accounts %u (each in ~%u rooms)\n", stats->rooms, stats->accounts,
               o.world.rooms_per_account);
   std::printf("messages %llu (+%llu edits, %llu deletes; %llu with mentions), events %llu\n",
@@ -83,23 +84,17 @@ int generate_command(const args& a) {
               static_cast<unsigned long long>(stats->events));
   std::printf("bodies %.1f MB (%.0f bytes per message on average)\n",
               static_cast<double>(stats->body_bytes) / 1e6,
-              stats->messages ? static_cast<double>(stats->body_bytes) /
-                                    static_cast<double>(stats->messages)
-                              : 0.0);
+              stats->messages
+                  ? static_cast<double>(stats->body_bytes) / static_cast<double>(stats->messages)
+                  : 0.0);
   std::printf("generated in %.1f s: %.0f messages/s; data on disk %.1f MB\n", stats->seconds, rate,
               static_cast<double>(bytes) / 1e6);
-  const nlohmann::json j = {{"command", "generate"},
-                            {"messages", stats->messages},
-                            {"rooms", stats->rooms},
-                            {"accounts", stats->accounts},
-                            {"edits", stats->edits},
-                            {"deletes", stats->deletes},
-                            {"events", stats->events},
-                            {"body_bytes", stats->body_bytes},
-                            {"seconds", stats->seconds},
-                            {"messages_per_s", rate},
-                            {"data_bytes", bytes},
-                            {"sync", sync},
+  const nlohmann::json j = {{"command", "generate"},       {"messages", stats->messages},
+                            {"rooms", stats->rooms},       {"accounts", stats->accounts},
+                            {"edits", stats->edits},       {"deletes", stats->deletes},
+                            {"events", stats->events},     {"body_bytes", stats->body_bytes},
+                            {"seconds", stats->seconds},   {"messages_per_s", rate},
+                            {"data_bytes", bytes},         {"sync", sync},
                             {"read_models", o.read_models}};
   std::printf("%s\n", j.dump().c_str());
   return 0;

@@ -95,8 +95,8 @@ class writer {
       } else {
         entity.state = room::apply(std::move(entity.state), e);
       }
-      req.events.push_back(
-          persistence::persisted_event{req.entity, ++entity.seq, options_.writer, codec::encode(e)});
+      req.events.push_back(persistence::persisted_event{req.entity, ++entity.seq, options_.writer,
+                                                        codec::encode(e)});
     }
     // Client message ids are unique here, so the retry window never answers: drop it rather than
     // keep ten thousand ids per room in memory.

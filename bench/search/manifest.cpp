@@ -12,8 +12,12 @@ const char* const manifest_name = "search-bench.json";
 
 }  // namespace
 
-std::filesystem::path data_dir(const std::filesystem::path& dir) { return dir / "data"; }
-std::filesystem::path index_dir(const std::filesystem::path& dir) { return dir / "index"; }
+std::filesystem::path data_dir(const std::filesystem::path& dir) {
+  return dir / "data";
+}
+std::filesystem::path index_dir(const std::filesystem::path& dir) {
+  return dir / "index";
+}
 
 status save_manifest(const std::filesystem::path& dir, const manifest& m) {
   const nlohmann::json j = {

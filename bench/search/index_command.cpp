@@ -1,0 +1,173 @@
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "feed_indexer.hpp"
+#include "hibiki/persistence/projection_runner.hpp"
+#include "hibiki/persistence/rocksdb_backend.hpp"
+#include "hibiki/persistence/search_index.hpp"
+#include "manifest.hpp"
+
+namespace hibiki::bench::search {
+namespace {
+
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+std::int64_t sum(const persistence::feed_positions& p) {
+  std::int64_t total = 0;
+  for (const auto& [partition, offset] : p) total += offset;
+  return total;
+}
+
+}  // namespace
+
+int index_command(const args& a) {
+  a.allow({"dir", "batch", "via", "language"});
+  if (!a.has("dir")) throw std::invalid_argument("index needs --dir DIR");
+  const std::filesystem::path dir = a.text("dir", "");
+  persistence::projection_runner_options ro;
+  ro.batch_size = a.count("batch", ro.batch_size);
+  ro.wait = std::chrono::milliseconds(50);
+  const auto via = a.text("via", "runner");
+  if (via != "runner" && via != "loop") throw std::invalid_argument("--via must be runner or loop");
+  if (ro.batch_size == 0) throw std::invalid_argument("--batch must be at least 1");
+  persistence::search_options so;
+  so.language = a.text("language", so.language);
+
+  auto m = load_manifest(dir);
+  if (!m) {
+    std::fprintf(stderr, "%s\n", m.error().message.c_str());
+    return 1;
+  }
+  persistence::rocksdb_options bo;
+  bo.path = data_dir(dir).string();
+  bo.sync = false;
+  auto backend = persistence::rocksdb_backend::open(bo);
+  if (!backend) {
+    std::fprintf(stderr, "cannot open %s: %s\n", bo.path.c_str(), backend.error().message.c_str());
+    return 1;
+  }
+  auto feed = (*backend)->open_feed();
+  if (!feed) {
+    std::fprintf(stderr, "the backend has no event feed\n");
+    return 1;
+  }
+  auto end = feed->end_positions();
+  if (!end) {
+    std::fprintf(stderr, "feed: %s\n", end.error().message.c_str());
+    return 1;
+  }
+  auto index = persistence::search_index::open(index_dir(dir), so);
+  if (!index) {
+    std::fprintf(stderr, "%s\n", index.error().message.c_str());
+    return 1;
+  }
+  // Always from the beginning: the figure is a whole build (`hibiki admin rebuild search`).
+  if (auto st = (*index)->reset(); !st) {
+    std::fprintf(stderr, "%s\n", st.error().message.c_str());
+    return 1;
+  }
+  const std::int64_t total = sum(*end);
+  const auto load_before = load_average();
+  std::printf(
+      "indexing %lld feed events (%llu messages) of %s with the search projection, batches"
+      " of %zu, via %s; load average before: %s\n",
+      static_cast<long long>(total), static_cast<unsigned long long>(m->generated.messages),
+      bo.path.c_str(), ro.batch_size, via.c_str(), load_before.c_str());
+  std::fflush(stdout);
+
+  const double cpu_before = cpu_seconds();
+  const auto started = std::chrono::steady_clock::now();
+  const auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
+  std::uint64_t applied = 0;
+  if (via == "loop") {
+    auto n = apply_feed(*feed, **index, *end, ro.batch_size);
+    if (!n) {
+      std::fprintf(stderr, "indexing failed: %s\n", n.error().message.c_str());
+      return 1;
+    }
+    applied = *n;
+    index->reset();  // closes the index (the unique_ptr, not the projection's reset)
+  } else {
+    persistence::projection_runner runner(std::move(*index), std::move(feed), ro);
+    runner.start();
+    double last_report = 0;
+    for (;;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      const auto s = runner.status();
+      const auto at = sum(s.positions);
+      if (!s.positions.empty() && at >= total) {
+        applied = s.applied;
+        break;
+      }
+      if (elapsed() - last_report >= 10) {
+        last_report = elapsed();
+        std::fprintf(stderr, "  %lld / %lld events in %.0f s (%.0f/s)%s%s\n",
+                     static_cast<long long>(at), static_cast<long long>(total), last_report,
+                     static_cast<double>(at) / last_report,
+                     s.last_error.empty() ? "" : "; error: ", s.last_error.c_str());
+      }
+    }
+    runner.stop();
+  }
+  const double seconds = elapsed();
+  const double cpu = cpu_seconds() - cpu_before;
+  (*backend)->close();
+
+  // Reopened to count what the build left on disk.
+  auto reopened = persistence::search_index::open(index_dir(dir), so);
+  std::uint64_t documents = 0;
+  if (reopened) {
+    if (auto n = (*reopened)->document_count()) documents = *n;
+    reopened->reset();  // closes it
+  }
+  const auto bytes = disk_bytes(index_dir(dir));
+  const double msgs = static_cast<double>(m->generated.messages);
+  std::printf(
+      "indexed %llu events in %.1f s: %.0f events/s, %.0f messages/s (%.0f%% of a core:"
+      " %.1f us CPU per message)\n",
+      static_cast<unsigned long long>(applied), seconds, static_cast<double>(applied) / seconds,
+      msgs / seconds, 100.0 * cpu / seconds, msgs > 0 ? 1e6 * cpu / msgs : 0.0);
+  std::printf(
+      "index: %llu documents, %.1f MB on disk (%.0f bytes per document); load average"
+      " after: %s\n",
+      static_cast<unsigned long long>(documents), static_cast<double>(bytes) / 1e6,
+      documents ? static_cast<double>(bytes) / static_cast<double>(documents) : 0.0,
+      load_average().c_str());
+  const nlohmann::json j = {{"command", "index"},
+                            {"via", via},
+                            {"batch", ro.batch_size},
+                            {"events", applied},
+                            {"messages", m->generated.messages},
+                            {"seconds", seconds},
+                            {"events_per_s", static_cast<double>(applied) / seconds},
+                            {"messages_per_s", msgs / seconds},
+                            {"cpu_seconds", cpu},
+                            {"documents", documents},
+                            {"index_bytes", bytes},
+                            {"load_before", load_before}};
+  std::printf("%s\n", j.dump().c_str());
+  return 0;
+}
+
+}  // namespace hibiki::bench::search
