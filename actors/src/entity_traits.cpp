@@ -224,6 +224,31 @@ nlohmann::json room_traits::reply_fields(const command& cmd, const std::vector<e
             return {{"remove", room::removable(it->second, c.now, c.grace)},
                     {"object_key", it->second.object_key}};
           },
+          // The token is answered once, to the admin who created the webhook.
+          [&](const room::create_webhook&) -> nlohmann::json {
+            for (const auto& e : events) {
+              if (const auto* w = std::get_if<room::webhook_created>(&e)) {
+                return {{"webhook_id", w->id.value}, {"token", w->token}};
+              }
+            }
+            return nullptr;
+          },
+          [&](const room::list_webhooks&) -> nlohmann::json {
+            nlohmann::json list = nlohmann::json::array();
+            for (const auto& [id, w] : after.webhooks) {
+              nlohmann::json names = nlohmann::json::array();
+              for (const auto e : w.events) names.push_back(std::string(room::to_string(e)));
+              list.push_back({{"webhook_id", id.value},
+                              {"url", w.url},
+                              {"events", std::move(names)},
+                              {"created_by", w.by.value},
+                              {"created_at", w.created_at}});
+            }
+            return {{"webhooks", std::move(list)}};
+          },
+          [&](const room::delete_webhook& c) -> nlohmann::json {
+            return {{"webhook_id", c.webhook.value}};
+          },
           [&](const auto&) -> nlohmann::json { return nullptr; },
       },
       cmd);

@@ -64,7 +64,7 @@ constexpr const char* room_type_name(const room::event& e) {
       "room.read_marked",      "room.room_updated",        "room.room_deleted",
       "room.task_added",       "room.task_status_changed", "room.unread_marked",
       "room.upload_requested", "room.file_uploaded",       "room.upload_expired",
-      "room.file_removed"};
+      "room.file_removed",     "room.webhook_created",     "room.webhook_deleted"};
   static_assert(std::variant_size_v<room::event> == std::size(names));
   return names[e.index()];
 }
@@ -170,6 +170,37 @@ void put_fields(json& j, const room::upload_expired& e) {
 void put_fields(json& j, const room::file_removed& e) {
   j["id"] = e.id.value;
 }
+void put_fields(json& j, const room::webhook_created& e) {
+  j["id"] = e.id.value;
+  j["url"] = e.url;
+  json events = json::array();
+  for (const auto ev : e.events) events.push_back(std::string(room::to_string(ev)));
+  j["events"] = std::move(events);
+  j["token"] = e.token;
+  j["by"] = e.by.value;
+  j["time"] = e.time;
+}
+void put_fields(json& j, const room::webhook_deleted& e) {
+  j["id"] = e.id.value;
+  j["by"] = e.by.value;
+  j["time"] = e.time;
+}
+
+/// The webhook events a setting asks for, by name (a name no longer known fails the read).
+std::vector<room::webhook_event> read_webhook_events(field_reader& r, std::string_view key) {
+  std::vector<room::webhook_event> out;
+  const auto* arr = r.array(key);
+  if (arr == nullptr) return out;
+  for (const auto& v : *arr) {
+    auto e = v.is_string() ? room::parse_webhook_event(v.get<std::string>()) : std::nullopt;
+    if (!e) {
+      r.miss(key);
+      return {};
+    }
+    out.push_back(*e);
+  }
+  return out;
+}
 
 room::limit_type read_limit_type(field_reader& r, std::string_view key) {
   auto t = room::parse_limit_type(r.str(key));
@@ -247,6 +278,17 @@ result<room::event> read_room_event(const std::string& type, field_reader& r) {
     e = room::upload_expired{r.id<file_id>("id"), r.i64("time")};
   } else if (type == "room.file_removed") {
     e = room::file_removed{r.id<file_id>("id")};
+  } else if (type == "room.webhook_created") {
+    room::webhook_created w;
+    w.id = r.id<webhook_id>("id");
+    w.url = r.str("url");
+    w.events = read_webhook_events(r, "events");
+    w.token = r.str("token");
+    w.by = r.id<account_id>("by");
+    w.time = r.i64("time");
+    e = std::move(w);
+  } else if (type == "room.webhook_deleted") {
+    e = room::webhook_deleted{r.id<webhook_id>("id"), r.id<account_id>("by"), r.i64("time")};
   } else {
     return hibiki::error{errc::bad_request, "unknown room event type \"" + type + "\""};
   }

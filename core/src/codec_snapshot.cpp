@@ -47,6 +47,16 @@ constexpr const char* user_snapshot_type = "user.snapshot";
   return true;
 }();
 
+/// room.snapshot v4 added the webhook settings ("webhooks", "last_webhook"). A v3 snapshot was
+/// written before rooms had webhooks.
+[[maybe_unused]] const bool room_snapshot_v4 = [] {
+  register_upcaster(room_snapshot_type, 3, [](json& j) {
+    j["webhooks"] = json::array();
+    j["last_webhook"] = 0;
+  });
+  return true;
+}();
+
 /// user.snapshot v3 added the profile, the `my` room and the owned contact pairs, and made the
 /// REST fetch positions ("fetch_cursors") a field every snapshot has. A v2 snapshot was written
 /// before profiles, `my` rooms and contacts existed: an empty profile, no `my` room yet (it is
@@ -106,8 +116,10 @@ result<room::state> read_room(const json& doc) {
   const auto* tasks = r.array("tasks");
   const auto* mentions = r.array("mentions");
   const auto* files = r.array("files");
+  const auto* webhooks = r.array("webhooks");
   s.last_task = r.id<task_id>("last_task");
   s.last_file = r.id<file_id>("last_file");
+  s.last_webhook = r.id<webhook_id>("last_webhook");
   if (!r.ok()) return r.failure(room_snapshot_type);
 
   const hibiki::error corrupt{errc::bad_request, "room.snapshot: malformed entry"};
@@ -226,6 +238,24 @@ result<room::state> read_room(const json& doc) {
                                               *upload_seq,
                                               *hidden};
   }
+  for (const auto& w : *webhooks) {
+    // [id, url, [event names], token, by, created_at]
+    if (!is_tuple(w, 6) || !w[1].is_string() || !w[2].is_array() || !w[3].is_string()) {
+      return corrupt;
+    }
+    auto id = hibiki::detail::as_u64(w[0]);
+    auto by = hibiki::detail::as_u64(w[4]);
+    auto created = hibiki::detail::as_i64(w[5]);
+    if (!id || !by || !created) return corrupt;
+    room::webhook_setting setting{
+        w[1].get<std::string>(), {}, w[3].get<std::string>(), account_id{*by}, *created};
+    for (const auto& name : w[2]) {
+      auto e = name.is_string() ? room::parse_webhook_event(name.get<std::string>()) : std::nullopt;
+      if (!e) return corrupt;
+      setting.events.push_back(*e);
+    }
+    s.webhooks[webhook_id{*id}] = std::move(setting);
+  }
   room::count_open_tasks(s);
   return s;
 }
@@ -328,6 +358,13 @@ bytes encode_snapshot(const room::state& s) {
                      f.requested_at, f.expires_at, std::string(room::to_string(f.status)),
                      f.message.value, f.upload_time, f.upload_seq, f.hidden_at}));
   }
+  json webhooks = json::array();
+  for (const auto& [id, w] : s.webhooks) {
+    json events = json::array();
+    for (const auto e : w.events) events.push_back(std::string(room::to_string(e)));
+    webhooks.push_back(
+        json::array({id.value, w.url, std::move(events), w.token, w.by.value, w.created_at}));
+  }
   json j{{"t", room_snapshot_type},
          {"v", current_version(room_snapshot_type)},
          {"id", s.id.value},
@@ -347,7 +384,9 @@ bytes encode_snapshot(const room::state& s) {
          {"last_task", s.last_task.value},
          {"mentions", std::move(mentions)},
          {"files", std::move(files)},
-         {"last_file", s.last_file.value}};
+         {"last_file", s.last_file.value},
+         {"webhooks", std::move(webhooks)},
+         {"last_webhook", s.last_webhook.value}};
   return detail::to_cbor(j);
 }
 

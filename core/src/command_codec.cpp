@@ -97,6 +97,18 @@ class strict_reader {
     }
     return out;
   }
+  /// An array of strings.
+  std::vector<std::string> string_list(std::string_view key) {
+    std::vector<std::string> out;
+    auto v = find(key);
+    if (!v) return out;
+    if (!v->is_array()) return fail(key), out;
+    for (const auto& item : *v) {
+      if (!item.is_string()) return fail(key), std::vector<std::string>{};
+      out.push_back(item.get<std::string>());
+    }
+    return out;
+  }
   /// An object of optional string fields; a field that is present must be a string.
   std::vector<std::pair<std::string, std::string>> strings(std::string_view key) {
     std::vector<std::pair<std::string, std::string>> out;
@@ -343,6 +355,19 @@ std::string encode_command(const room::command& cmd) {
           },
           [](const room::forget_file& c) -> json {
             return {{"t", "room.forget_file"}, {"file", c.file.value}};
+          },
+          [](const room::create_webhook& c) -> json {
+            return {{"t", "room.create_webhook"}, {"actor", c.actor.value}, {"url", c.url},
+                    {"events", c.events},         {"token", c.token},       {"now", c.now}};
+          },
+          [](const room::list_webhooks& c) -> json {
+            return {{"t", "room.list_webhooks"}, {"actor", c.actor.value}};
+          },
+          [](const room::delete_webhook& c) -> json {
+            return {{"t", "room.delete_webhook"},
+                    {"actor", c.actor.value},
+                    {"webhook", c.webhook.value},
+                    {"now", c.now}};
           },
       },
       cmd);
@@ -603,6 +628,27 @@ result<room::command> decode_room_command(std::string_view text) {
     c.file = file_id{r.u64("file")};
     c.now = r.i64("now");
     c.grace = r.i64("grace");
+    return finish<room::command>(r, c);
+  }
+  if (t == "room.create_webhook") {
+    room::create_webhook c;
+    c.actor = account_id{r.u64("actor")};
+    c.url = r.str("url");
+    c.events = r.string_list("events");
+    c.token = r.str("token");
+    c.now = r.i64("now");
+    return finish<room::command>(r, std::move(c));
+  }
+  if (t == "room.list_webhooks") {
+    room::list_webhooks c;
+    c.actor = account_id{r.u64("actor")};
+    return finish<room::command>(r, c);
+  }
+  if (t == "room.delete_webhook") {
+    room::delete_webhook c;
+    c.actor = account_id{r.u64("actor")};
+    c.webhook = webhook_id{r.u64("webhook")};
+    c.now = r.i64("now");
     return finish<room::command>(r, c);
   }
   if (t == "room.forget_file") {

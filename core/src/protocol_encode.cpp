@@ -57,46 +57,16 @@ std::optional<message_id> message_id_from_wire(std::string_view text) {
 }
 
 std::string_view op_name(const request_body& body) {
-  constexpr std::string_view names[] = {"ping",
-                                        "auth",
-                                        "create_room",
-                                        "add_members",
-                                        "remove_member",
-                                        "leave_room",
-                                        "list_rooms",
-                                        "send_message",
-                                        "edit_message",
-                                        "delete_message",
-                                        "history",
-                                        "mark_read",
-                                        "sync",
-                                        "get_accounts",
-                                        "get_room",
-                                        "update_room",
-                                        "delete_room",
-                                        "get_members",
-                                        "set_members",
-                                        "add_task",
-                                        "set_task_status",
-                                        "get_task",
-                                        "list_tasks",
-                                        "my_tasks",
-                                        "my_status",
-                                        "get_message",
-                                        "mark_unread",
-                                        "fetch_messages",
-                                        "me",
-                                        "update_profile",
-                                        "get_profiles",
-                                        "request_contact",
-                                        "incoming_requests",
-                                        "accept_contact",
-                                        "reject_contact",
-                                        "contacts",
-                                        "request_upload",
-                                        "complete_upload",
-                                        "get_file",
-                                        "list_files"};
+  constexpr std::string_view names[] = {
+      "ping", "auth", "create_room", "add_members", "remove_member", "leave_room", "list_rooms",
+      "send_message", "edit_message", "delete_message", "history", "mark_read", "sync",
+      "get_accounts", "get_room", "update_room", "delete_room", "get_members", "set_members",
+      "add_task", "set_task_status", "get_task", "list_tasks", "my_tasks", "my_status",
+      "get_message", "mark_unread", "fetch_messages", "me", "update_profile", "get_profiles",
+      "request_contact", "incoming_requests", "accept_contact", "reject_contact", "contacts",
+      "request_upload", "complete_upload", "get_file", "list_files",
+      // webhooks
+      "create_webhook", "list_webhooks", "delete_webhook"};
   static_assert(std::variant_size_v<request_body> == std::size(names));
   return names[body.index()];
 }

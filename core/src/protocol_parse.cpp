@@ -354,6 +354,24 @@ request_body parse_body(std::string_view op, const json& j) {
   if (op == "list_files") {
     return list_files_req{id_field<room_id>(j, "room_id"), optional_account(j, "account_id")};
   }
+  // ---- webhooks
+  if (op == "create_webhook") {
+    create_webhook_req r;
+    r.room = id_field<room_id>(j, "room_id");
+    r.url = string_field(j, "url");
+    const auto& events = required(j, "events");
+    if (!events.is_array()) reject("events must be an array of event names");
+    for (const auto& e : events) {
+      if (!e.is_string()) reject("events must be an array of event names");
+      r.events.push_back(e.get<std::string>());
+    }
+    return r;
+  }
+  if (op == "list_webhooks") return list_webhooks_req{id_field<room_id>(j, "room_id")};
+  if (op == "delete_webhook") {
+    return delete_webhook_req{id_field<room_id>(j, "room_id"),
+                              id_field<webhook_id>(j, "webhook_id")};
+  }
   reject("unknown op \"" + std::string(op) + "\"");
 }
 

@@ -6,6 +6,7 @@
 
 #include "hibiki/core/room.hpp"
 #include "room_file_rules.hpp"
+#include "room_webhook_rules.hpp"
 
 namespace hibiki::room {
 
@@ -144,6 +145,7 @@ void apply_one(state& s, const room_updated& e) {
 void apply_one(state& s, const room_deleted& e) {
   s.removed = true;
   detail::hide_all_files(s, e.time);
+  s.webhooks.clear();
   s.members.clear();
   s.tasks.clear();
   s.open_tasks.clear();
@@ -199,13 +201,20 @@ void apply_one(state& s, const upload_expired& e) {
 void apply_one(state& s, const file_removed& e) {
   detail::apply_file(s, e);
 }
+void apply_one(state& s, const webhook_created& e) {
+  detail::apply_webhook(s, e);
+}
+void apply_one(state& s, const webhook_deleted& e) {
+  detail::apply_webhook(s, e);
+}
 
 }  // namespace
 
 bool is_visible(const event& e) {
   return !std::holds_alternative<read_marked>(e) && !std::holds_alternative<unread_marked>(e) &&
          !std::holds_alternative<upload_requested>(e) &&
-         !std::holds_alternative<upload_expired>(e) && !std::holds_alternative<file_removed>(e);
+         !std::holds_alternative<upload_expired>(e) && !std::holds_alternative<file_removed>(e) &&
+         !std::holds_alternative<webhook_created>(e) && !std::holds_alternative<webhook_deleted>(e);
 }
 
 const member_state* state::member(account_id a) const {

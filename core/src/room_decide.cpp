@@ -7,6 +7,7 @@
 
 #include "hibiki/core/room.hpp"
 #include "room_file_rules.hpp"
+#include "room_webhook_rules.hpp"
 
 namespace hibiki::room {
 
@@ -460,6 +461,12 @@ result<decision> decide(const state& s, const command& cmd) {
           return detail::decide_complete_upload(s, *actor, c);
         } else if constexpr (std::is_same_v<T, retire_file> || std::is_same_v<T, forget_file>) {
           return fail(errc::internal, "unreachable");
+        } else if constexpr (std::is_same_v<T, create_webhook>) {
+          return detail::decide_create_webhook(s, *actor, c);
+        } else if constexpr (std::is_same_v<T, list_webhooks>) {
+          return detail::decide_list_webhooks(s, *actor);
+        } else if constexpr (std::is_same_v<T, delete_webhook>) {
+          return detail::decide_delete_webhook(s, *actor, c);
         } else if constexpr (std::is_same_v<T, get_task>) {
           auto t = find_task(s, c.task);
           if (!t) return t.error();

@@ -217,6 +217,28 @@ struct registry::impl {
           .Help("RocksDB memory: memtables, block cache, table readers (indexes and filters).")
           .Register(reg);
 
+  // ---- webhooks
+  Family<Counter>& webhook_deliveries_family =
+      prometheus::BuildCounter()
+          .Name("hibiki_webhook_deliveries_total")
+          .Help("Webhook delivery attempts by result: ok (2xx), failed (retried), given_up.")
+          .Register(reg);
+  std::array<Counter*, 3> webhook_deliveries = {
+      &webhook_deliveries_family.Add({{"result", "ok"}}),
+      &webhook_deliveries_family.Add({{"result", "failed"}}),
+      &webhook_deliveries_family.Add({{"result", "given_up"}})};
+  Gauge& webhook_pending = prometheus::BuildGauge()
+                               .Name("hibiki_webhook_pending")
+                               .Help("Webhook deliveries in this node's outbox.")
+                               .Register(reg)
+                               .Add({});
+  Gauge& webhook_breakers_open =
+      prometheus::BuildGauge()
+          .Name("hibiki_webhook_breakers_open")
+          .Help("Webhook endpoints whose circuit breaker is open or half-open.")
+          .Register(reg)
+          .Add({});
+
   Family<Counter>& cpu_family = prometheus::BuildCounter()
                                     .Name("process_cpu_seconds_total")
                                     .Help("User and system CPU time spent by this process.")
@@ -444,6 +466,25 @@ std::string registry::exposition() {
     impl_->cpu_seen = std::max(impl_->cpu_seen, p->cpu_seconds);
   }
   return prometheus::TextSerializer().Serialize(impl_->reg.Collect());
+}
+
+}  // namespace hibiki::metrics
+
+namespace hibiki::metrics {
+
+// ---- webhooks -----------------------------------------------------------------------------------
+
+void registry::webhook_delivery(std::string_view result) {
+  const std::size_t i = result == "ok" ? 0 : result == "failed" ? 1 : 2;
+  impl_->webhook_deliveries[i]->Increment();
+}
+
+void registry::set_webhook_pending(std::uint64_t n) {
+  impl_->webhook_pending.Set(static_cast<double>(n));
+}
+
+void registry::set_webhook_breakers_open(std::uint64_t n) {
+  impl_->webhook_breakers_open.Set(static_cast<double>(n));
 }
 
 }  // namespace hibiki::metrics

@@ -28,6 +28,8 @@ using message_id = strong_id<struct message_id_tag>;
 using task_id = strong_id<struct task_id_tag>;
 /// The number of a shared file within its room, from 1 (Chatwork's file_id).
 using file_id = strong_id<struct file_id_tag>;
+/// The number of a webhook setting within its room, from 1 (Chatwork's webhook_setting_id).
+using webhook_id = strong_id<struct webhook_id_tag>;
 
 /// A per-entity sequence number: journal sequence numbers start at 1 and never go back.
 using seq_nr = std::uint64_t;

@@ -209,6 +209,22 @@ struct list_files_req {
   std::optional<account_id> account;
 };
 
+// ---- webhooks (admins of the room; docs/protocol.md "Webhooks") --------------------------------
+/// Adds a webhook: the answer carries the base64 token that signs its deliveries, once.
+struct create_webhook_req {
+  room_id room;
+  std::string url;
+  std::vector<std::string> events;
+};
+/// The room's webhooks with their delivery state, never their tokens.
+struct list_webhooks_req {
+  room_id room;
+};
+struct delete_webhook_req {
+  room_id room;
+  webhook_id webhook;
+};
+
 using request_body =
     std::variant<ping_req, auth_req, create_room_req, add_members_req, remove_member_req,
                  leave_room_req, list_rooms_req, send_message_req, edit_message_req,
@@ -218,7 +234,9 @@ using request_body =
                  my_status_req, get_message_req, mark_unread_req, fetch_messages_req, me_req,
                  update_profile_req, get_profiles_req, request_contact_req, incoming_requests_req,
                  accept_contact_req, reject_contact_req, list_contacts_req, request_upload_req,
-                 complete_upload_req, get_file_req, list_files_req>;
+                 complete_upload_req, get_file_req, list_files_req,
+                 // webhooks
+                 create_webhook_req, list_webhooks_req, delete_webhook_req>;
 
 struct request {
   std::int64_t id = 0;

@@ -17,6 +17,7 @@
 #include "hibiki/core/result.hpp"
 #include "hibiki/core/role.hpp"
 #include "hibiki/core/room_file.hpp"
+#include "hibiki/core/room_webhook.hpp"
 
 namespace hibiki::room {
 
@@ -188,7 +189,8 @@ using command =
     std::variant<create_room, add_members, remove_member, leave_room, send_message, edit_message,
                  delete_message, mark_read, get_room, get_members, update_room, delete_room,
                  set_members, add_task, set_task_status, get_task, list_tasks, mark_unread,
-                 request_upload, check_upload, complete_upload, retire_file, forget_file>;
+                 request_upload, check_upload, complete_upload, retire_file, forget_file,
+                 create_webhook, list_webhooks, delete_webhook>;
 
 /// Chatwork's icon presets; a room starts with "group".
 bool is_icon_preset(std::string_view name);
@@ -286,13 +288,14 @@ struct unread_marked {
   message_id up_to;
 };
 
-using event = std::variant<room_created, member_added, member_removed, message_posted,
-                           message_edited, message_deleted, read_marked, room_updated, room_deleted,
-                           task_added, task_status_changed, unread_marked, upload_requested,
-                           file_uploaded, upload_expired, file_removed>;
+using event =
+    std::variant<room_created, member_added, member_removed, message_posted, message_edited,
+                 message_deleted, read_marked, room_updated, room_deleted, task_added,
+                 task_status_changed, unread_marked, upload_requested, file_uploaded,
+                 upload_expired, file_removed, webhook_created, webhook_deleted>;
 
 /// True for events that clients see as room events with a `seq` (all but read_marked,
-/// unread_marked, upload_requested, upload_expired and file_removed).
+/// unread_marked, upload_requested, upload_expired, file_removed and the webhook events).
 bool is_visible(const event& e);
 
 // ---- state -------------------------------------------------------------------------------------
@@ -360,6 +363,9 @@ struct state {
   /// Shared files: pending uploads, visible files, and hidden ones whose object is not removed yet.
   std::map<file_id, shared_file> files;
   file_id last_file;  ///< ids are never reused
+  /// Webhook settings (room_webhook.hpp); a deleted room has none.
+  std::map<webhook_id, webhook_setting> webhooks;
+  webhook_id last_webhook;  ///< ids are never reused
   /// Derived from `tasks` (not in snapshots): open tasks per assignee.
   std::map<account_id, std::size_t> open_tasks;
   /// Idempotency window: key "account:client_msg_id" → first reply. `dedupe_order` evicts oldest.

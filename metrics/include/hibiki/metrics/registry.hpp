@@ -119,6 +119,15 @@ class registry : public std::enable_shared_from_this<registry> {
   /// hibiki_rocksdb_memory_bytes{kind} (gauge): "memtables", "block_cache", "table_readers".
   void set_rocksdb_memory(std::string_view kind, std::uint64_t bytes);
 
+  // ---- webhooks --------------------------------------------------------------------------------
+  /// hibiki_webhook_deliveries_total{result} (counter): "ok", "failed" (to be retried),
+  /// "given_up" (dropped after failing for a day).
+  void webhook_delivery(std::string_view result);
+  /// hibiki_webhook_pending (gauge, at scrape time): deliveries in the outbox.
+  void set_webhook_pending(std::uint64_t n);
+  /// hibiki_webhook_breakers_open (gauge, at scrape time): endpoints whose breaker is not closed.
+  void set_webhook_breakers_open(std::uint64_t n);
+
   /// Registers `fn` to run at each scrape, before the text is produced. `fn` runs on the thread
   /// calling `exposition()` (the gateway's blocking worker), so it may block briefly.
   collector_handle add_collector(std::function<void(registry&)> fn);
