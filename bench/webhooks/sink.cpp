@@ -3,7 +3,8 @@
 ///   - deliveries, and their rate between the first and the last;
 ///   - the delivery lag of messages whose body carries hibiki_loadgen's send time (`lg:t=<ns>` of
 ///     the machine's monotonic clock, which every process on one machine shares): p50/p99/max;
-///   - per webhook setting, message_created deliveries whose message id is not above the last
+///   - per webhook (room and setting), message_created deliveries whose message id is not above the
+///   last
 ///     one seen (out of order, or a repeat: at-least-once delivery may repeat after a crash).
 ///
 ///   hibiki_webhook_sink [--port P] [--port-file PATH] [--duration SECONDS] [--expect N]
@@ -52,7 +53,7 @@ struct tally {
   std::uint64_t bad_bodies = 0;
   std::uint64_t not_in_order = 0;
   std::map<std::string, std::uint64_t> by_type;
-  std::map<std::string, std::uint64_t> last_message;  ///< setting id → last message_created id
+  std::map<std::string, std::uint64_t> last_message;  ///< room/setting → last message_created id
   std::vector<double> lag_ms;
   std::optional<clock_type::time_point> first, last;
 };
@@ -95,7 +96,9 @@ class sink {
         const auto& id = ev.at("message_id");
         const std::uint64_t message =
             id.is_string() ? std::stoull(id.get<std::string>()) : id.get<std::uint64_t>();
-        auto& last = t_.last_message[j.at("webhook_setting_id").dump()];
+        // Setting ids are numbered per room: the room and the setting name one webhook.
+        auto& last =
+            t_.last_message[ev.at("room_id").dump() + "/" + j.at("webhook_setting_id").dump()];
         if (message <= last) ++t_.not_in_order;
         last = std::max(last, message);
       }
