@@ -4,6 +4,19 @@
 #include <chrono>
 
 namespace hibiki::bench::search {
+namespace {
+
+/// The feed's read_to() where the interface has it (offsets that hold no event), else nothing.
+template <class Feed>
+persistence::feed_positions read_to(Feed& feed) {
+  if constexpr (requires { feed.read_to(); }) {
+    return feed.read_to();
+  } else {
+    return {};
+  }
+}
+
+}  // namespace
 
 result<std::uint64_t> apply_feed(persistence::event_feed& feed, persistence::projection& p,
                                  const persistence::feed_positions& end, std::size_t batch) {
@@ -25,7 +38,7 @@ result<std::uint64_t> apply_feed(persistence::event_feed& feed, persistence::pro
     auto next = *from;
     for (const auto& r : *records) next[r.partition] = r.offset + 1;
     // Offsets that hold no event (read_to) are passed too, as the runner does.
-    for (const auto& [part, offset] : feed.read_to()) next[part] = std::max(next[part], offset);
+    for (const auto& [part, offset] : read_to(feed)) next[part] = std::max(next[part], offset);
     if (records->empty() && next == *from) continue;
     if (auto st = p.apply(*records, next); !st) return st.error();
     applied += records->size();

@@ -9,10 +9,14 @@
 
 #include "commands.hpp"
 #include "feed_indexer.hpp"
+#if __has_include("hibiki/persistence/projection_runner.hpp")
 #include "hibiki/persistence/projection_runner.hpp"
+#define HIBIKI_BENCH_HAVE_RUNNER 1
+#endif
 #include "hibiki/persistence/rocksdb_backend.hpp"
 #include "hibiki/persistence/search_index.hpp"
 #include "manifest.hpp"
+#include "replay_feed.hpp"
 
 namespace hibiki::bench::search {
 namespace {
@@ -43,12 +47,20 @@ int index_command(const args& a) {
   a.allow({"dir", "batch", "via", "language"});
   if (!a.has("dir")) throw std::invalid_argument("index needs --dir DIR");
   const std::filesystem::path dir = a.text("dir", "");
-  persistence::projection_runner_options ro;
-  ro.batch_size = a.count("batch", ro.batch_size);
-  ro.wait = std::chrono::milliseconds(50);
-  const auto via = a.text("via", "runner");
+#ifdef HIBIKI_BENCH_HAVE_RUNNER
+  const std::size_t default_batch = persistence::projection_runner_options{}.batch_size;
+  const std::string default_via = "runner";
+#else
+  const std::size_t default_batch = 1000;
+  const std::string default_via = "loop";
+#endif
+  const std::size_t batch = a.count("batch", default_batch);
+  const auto via = a.text("via", default_via);
   if (via != "runner" && via != "loop") throw std::invalid_argument("--via must be runner or loop");
-  if (ro.batch_size == 0) throw std::invalid_argument("--batch must be at least 1");
+#ifndef HIBIKI_BENCH_HAVE_RUNNER
+  if (via == "runner") throw std::invalid_argument("this build has no projection runner");
+#endif
+  if (batch == 0) throw std::invalid_argument("--batch must be at least 1");
   persistence::search_options so;
   so.language = a.text("language", so.language);
 
@@ -66,9 +78,9 @@ int index_command(const args& a) {
     return 1;
   }
   auto feed = (*backend)->open_feed();
-  if (!feed) {
-    std::fprintf(stderr, "the backend has no event feed\n");
-    return 1;
+  const bool replayed = feed == nullptr;
+  if (replayed) {
+    feed = open_replay_feed((*backend)->journal(), m->world.rooms, m->generated.events);
   }
   auto end = feed->end_positions();
   if (!end) {
@@ -91,7 +103,12 @@ int index_command(const args& a) {
       "indexing %lld feed events (%llu messages) of %s with the search projection, batches"
       " of %zu, via %s; load average before: %s\n",
       static_cast<long long>(total), static_cast<unsigned long long>(m->generated.messages),
-      bo.path.c_str(), ro.batch_size, via.c_str(), load_before.c_str());
+      bo.path.c_str(), batch, via.c_str(), load_before.c_str());
+  if (replayed) {
+    std::printf(
+        "NOTE: this backend has no event feed; the rooms are replayed from the journal one"
+        " after another instead (replay_feed.hpp)\n");
+  }
   std::fflush(stdout);
 
   const double cpu_before = cpu_seconds();
@@ -101,7 +118,7 @@ int index_command(const args& a) {
   };
   std::uint64_t applied = 0;
   if (via == "loop") {
-    auto n = apply_feed(*feed, **index, *end, ro.batch_size);
+    auto n = apply_feed(*feed, **index, *end, batch);
     if (!n) {
       std::fprintf(stderr, "indexing failed: %s\n", n.error().message.c_str());
       return 1;
@@ -109,6 +126,10 @@ int index_command(const args& a) {
     applied = *n;
     index->reset();  // closes the index (the unique_ptr, not the projection's reset)
   } else {
+#ifdef HIBIKI_BENCH_HAVE_RUNNER
+    persistence::projection_runner_options ro;
+    ro.batch_size = batch;
+    ro.wait = std::chrono::milliseconds(50);
     persistence::projection_runner runner(std::move(*index), std::move(feed), ro);
     runner.start();
     double last_report = 0;
@@ -129,6 +150,7 @@ int index_command(const args& a) {
       }
     }
     runner.stop();
+#endif
   }
   const double seconds = elapsed();
   const double cpu = cpu_seconds() - cpu_before;
@@ -156,7 +178,8 @@ int index_command(const args& a) {
       load_average().c_str());
   const nlohmann::json j = {{"command", "index"},
                             {"via", via},
-                            {"batch", ro.batch_size},
+                            {"batch", batch},
+                            {"replayed_feed", replayed},
                             {"events", applied},
                             {"messages", m->generated.messages},
                             {"seconds", seconds},
