@@ -12,7 +12,8 @@
 #
 # Environment: N ("1000000": message counts, run in turn, smallest first), ROOMS (10000), SEED (1),
 # ROOMS_PER_ACCOUNT (100), BATCH (1000: events per apply, the projection runner's default),
-# VIA (runner: the projection runner the server runs; loop: apply on the calling thread),
+# VIA (runner: the projection runner the server runs, the default where the build has it; loop:
+# apply on the calling thread),
 # QUERIES (200 per kind of query and order), SEARCHERS (20), LIMIT (20), GEN_ARGS, INDEX_ARGS,
 # QUERY_ARGS, WORK_DIR (default a new temporary directory under /tmp; each count's data is removed
 # after its run unless KEEP_WORK_DIR=1, and kept on failure). A 10 M run needs ~15 GB free there.
@@ -27,7 +28,7 @@ ROOMS=${ROOMS:-10000}
 SEED=${SEED:-1}
 ROOMS_PER_ACCOUNT=${ROOMS_PER_ACCOUNT:-100}
 BATCH=${BATCH:-1000}
-VIA=${VIA:-runner}
+VIA=${VIA:-}
 QUERIES=${QUERIES:-200}
 SEARCHERS=${SEARCHERS:-20}
 LIMIT=${LIMIT:-20}
@@ -48,7 +49,7 @@ for n in $N; do
   "$bench" generate --dir "$dir" --messages "$n" --rooms "$ROOMS" --seed "$SEED" \
     --rooms-per-account "$ROOMS_PER_ACCOUNT" ${GEN_ARGS:-} | tee "$dir.generate.txt"
   # shellcheck disable=SC2086
-  "$bench" index --dir "$dir" --batch "$BATCH" --via "$VIA" ${INDEX_ARGS:-} | tee "$dir.index.txt"
+  "$bench" index --dir "$dir" --batch "$BATCH" ${VIA:+--via "$VIA"} ${INDEX_ARGS:-} | tee "$dir.index.txt"
   # shellcheck disable=SC2086
   "$bench" query --dir "$dir" --queries "$QUERIES" --searchers "$SEARCHERS" --limit "$LIMIT" \
     ${QUERY_ARGS:-} | tee "$dir.query.txt"

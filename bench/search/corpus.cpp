@@ -20,7 +20,7 @@ std::uint64_t mix(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
-std::uint32_t room_size(random& rng) {
+std::uint32_t room_size(random_stream& rng) {
   const double u = rng.unit();
   if (u < 0.50) return static_cast<std::uint32_t>(rng.between(2, 8));
   if (u < 0.85) return static_cast<std::uint32_t>(rng.between(9, 40));
@@ -29,7 +29,7 @@ std::uint32_t room_size(random& rng) {
 }
 
 template <class List>
-std::string_view any_of(random& rng, const List& list) {
+std::string_view any_of(random_stream& rng, const List& list) {
   return list[rng.below(list.size())];
 }
 
@@ -42,7 +42,7 @@ void append_number(std::string& out, std::uint64_t n) {
 // ---- world ------------------------------------------------------------------------------------
 
 world::world(const world_options& options) : options_(options) {
-  random rng(options.seed ^ world_stream);
+  random_stream rng(options.seed ^ world_stream);
   const std::uint32_t room_count = std::max<std::uint32_t>(options.rooms, 1);
   std::vector<std::uint32_t> sizes(room_count);
   std::uint64_t total = 0;
@@ -120,11 +120,11 @@ std::string world::room_name(room_id r) const {
   return name;
 }
 
-room_id world::pick_room(random& rng) const {
+room_id world::pick_room(random_stream& rng) const {
   return room_id{room_activity_.pick(rng) + 1};
 }
 
-account_id world::pick_author(room_id r, random& rng) const {
+account_id world::pick_author(room_id r, random_stream& rng) const {
   return members_[r.value - 1][author_activity_[r.value - 1].pick(rng)];
 }
 
@@ -138,14 +138,14 @@ body_writer::body_writer(const world& w)
       en_adjectives_(weighted_choice::zipf(vocabulary::en_adjectives().size(), 0.8)),
       tools_(weighted_choice::zipf(vocabulary::tools().size(), 0.8)) {}
 
-std::string_view body_writer::ja_noun(random& rng) const {
+std::string_view body_writer::ja_noun(random_stream& rng) const {
   return vocabulary::ja_nouns()[ja_nouns_.pick(rng)];
 }
-std::string_view body_writer::en_noun(random& rng) const {
+std::string_view body_writer::en_noun(random_stream& rng) const {
   return vocabulary::en_nouns()[en_nouns_.pick(rng)];
 }
 
-void body_writer::ja_sentence(random& rng, std::string& out) const {
+void body_writer::ja_sentence(random_stream& rng, std::string& out) const {
   const auto particles = vocabulary::ja_particles();
   const auto endings = vocabulary::ja_endings();
   switch (rng.below(6)) {
@@ -194,7 +194,7 @@ void body_writer::ja_sentence(random& rng, std::string& out) const {
   out += rng.chance(0.85) ? "。" : "！";
 }
 
-void body_writer::en_sentence(random& rng, std::string& out) const {
+void body_writer::en_sentence(random_stream& rng, std::string& out) const {
   const auto verb = en_verbs_.pick(rng);
   const auto adjective = vocabulary::en_adjectives()[en_adjectives_.pick(rng)];
   const auto time = any_of(rng, vocabulary::en_times());
@@ -268,7 +268,7 @@ void body_writer::en_sentence(random& rng, std::string& out) const {
   }
 }
 
-void body_writer::mixed_sentence(random& rng, std::string& out) const {
+void body_writer::mixed_sentence(random_stream& rng, std::string& out) const {
   switch (rng.below(3)) {
     case 0:  // the deploy の件、確認します。
       out += en_noun(rng);
@@ -295,7 +295,7 @@ void body_writer::mixed_sentence(random& rng, std::string& out) const {
   }
 }
 
-void body_writer::sentence(random& rng, int language, std::string& out) const {
+void body_writer::sentence(random_stream& rng, int language, std::string& out) const {
   if (language == 0) {
     ja_sentence(rng, out);
   } else if (language == 1) {
@@ -305,7 +305,7 @@ void body_writer::sentence(random& rng, int language, std::string& out) const {
   }
 }
 
-std::string body_writer::body(random& rng, room_id r, account_id author, std::int64_t time,
+std::string body_writer::body(random_stream& rng, room_id r, account_id author, std::int64_t time,
                               std::uint64_t last_message) const {
   std::string out;
   const double pick_language = rng.unit();

@@ -51,9 +51,9 @@ class world {
   std::string room_name(room_id r) const;
 
   /// A room in proportion to its activity.
-  room_id pick_room(random& rng) const;
+  room_id pick_room(random_stream& rng) const;
   /// A member of `r` in proportion to the members' activity.
-  account_id pick_author(room_id r, random& rng) const;
+  account_id pick_author(room_id r, random_stream& rng) const;
 
  private:
   world_options options_;
@@ -70,7 +70,7 @@ class body_writer {
 
   /// A body posted in room `r` by `author` at `time` (seconds). `last_message` is the room's
   /// newest message id so far (0 when none), for replies and quotes.
-  std::string body(random& rng, room_id r, account_id author, std::int64_t time,
+  std::string body(random_stream& rng, room_id r, account_id author, std::int64_t time,
                    std::uint64_t last_message) const;
 
   /// The probability that one draw from each word list gives its word at `rank` (for choosing
@@ -79,12 +79,12 @@ class body_writer {
   double en_noun_probability(std::size_t rank) const { return en_nouns_.probability(rank); }
 
  private:
-  void ja_sentence(random& rng, std::string& out) const;
-  void en_sentence(random& rng, std::string& out) const;
-  void mixed_sentence(random& rng, std::string& out) const;
-  void sentence(random& rng, int language, std::string& out) const;
-  std::string_view ja_noun(random& rng) const;
-  std::string_view en_noun(random& rng) const;
+  void ja_sentence(random_stream& rng, std::string& out) const;
+  void en_sentence(random_stream& rng, std::string& out) const;
+  void mixed_sentence(random_stream& rng, std::string& out) const;
+  void sentence(random_stream& rng, int language, std::string& out) const;
+  std::string_view ja_noun(random_stream& rng) const;
+  std::string_view en_noun(random_stream& rng) const;
 
   const world& world_;
   weighted_choice ja_nouns_, en_nouns_, en_verbs_, en_adjectives_, tools_;

@@ -123,7 +123,7 @@ class writer {
 };
 
 /// A recent message of the room that is not deleted (nullopt when there is none in the last 20).
-std::optional<message_id> recent_message(const room::state& s, random& rng) {
+std::optional<message_id> recent_message(const room::state& s, random_stream& rng) {
   const std::uint64_t last = s.last_message().value;
   if (last == 0) return std::nullopt;
   for (int attempt = 0; attempt < 4; ++attempt) {
@@ -165,7 +165,7 @@ result<generate_stats> generate(persistence::journal& journal, const generate_op
     if (auto n = out.run(r, c); !n) return fail(n.error());
   }
 
-  random rng(options.world.seed ^ message_stream);
+  random_stream rng(options.world.seed ^ message_stream);
   const double step = options.messages > 0 ? static_cast<double>(options.span.count()) /
                                                  static_cast<double>(options.messages)
                                            : 0.0;
@@ -215,7 +215,9 @@ result<generate_stats> generate(persistence::journal& journal, const generate_op
   if (auto failure = out.limit().drain()) return *failure;
   stats.events = out.events();
   stats.seconds = elapsed();
-  if (options.progress) options.progress(stats.messages, stats.seconds);
+  const bool just_reported =
+      options.progress_every > 0 && stats.messages % options.progress_every == 0;
+  if (options.progress && !just_reported) options.progress(stats.messages, stats.seconds);
   return stats;
 }
 

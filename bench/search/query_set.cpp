@@ -16,7 +16,7 @@ void split(std::span<const std::string_view> list, std::size_t head, std::size_t
     rare.emplace_back(list[i]);
 }
 
-const std::string& any(const std::vector<std::string>& pool, random& rng) {
+const std::string& any(const std::vector<std::string>& pool, random_stream& rng) {
   return pool[rng.below(pool.size())];
 }
 
@@ -48,7 +48,7 @@ term_pools query_terms() {
 }
 
 std::vector<bench_query> make_queries(const world& w, const query_set_options& options) {
-  random rng(w.options().seed ^ options.seed ^ query_stream);
+  random_stream rng(w.options().seed ^ options.seed ^ query_stream);
   const auto pools = query_terms();
 
   std::vector<account_id> searchers;

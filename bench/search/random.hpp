@@ -9,9 +9,9 @@
 
 namespace hibiki::bench::search {
 
-class random {
+class random_stream {
  public:
-  explicit random(std::uint64_t seed) {
+  explicit random_stream(std::uint64_t seed) {
     for (auto& word : s_) word = splitmix(seed);
   }
 
@@ -81,7 +81,7 @@ class weighted_choice {
     return (cumulative_[i] - before) / cumulative_.back();
   }
 
-  std::size_t pick(random& rng) const {
+  std::size_t pick(random_stream& rng) const {
     const double x = rng.unit() * cumulative_.back();
     std::size_t lo = 0, hi = cumulative_.size() - 1;
     while (lo < hi) {

@@ -13,7 +13,7 @@ int sample_command(const args& a) {
   if (wo.rooms == 0) throw std::invalid_argument("--rooms must be at least 1");
   const world w(wo);
   const body_writer bodies(w);
-  random rng(wo.seed ^ 0x53414d504c45ULL);  // its own stream: a look at the kind of bodies
+  random_stream rng(wo.seed ^ 0x53414d504c45ULL);  // its own stream: a look at the kind of bodies
   const auto count = a.count("count", 20);
   for (std::uint64_t i = 0; i < count; ++i) {
     const room_id r = w.pick_room(rng);
