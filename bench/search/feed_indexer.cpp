@@ -19,7 +19,9 @@ persistence::feed_positions read_to(Feed& feed) {
 }  // namespace
 
 result<std::uint64_t> apply_feed(persistence::event_feed& feed, persistence::projection& p,
-                                 const persistence::feed_positions& end, std::size_t batch) {
+                                 const persistence::feed_positions& end, std::size_t batch,
+                                 std::chrono::steady_clock::time_point deadline,
+                                 const std::function<void(std::uint64_t)>& progress) {
   auto from = p.committed();
   if (!from) return from.error();
   auto partitions = feed.partitions();
@@ -32,7 +34,7 @@ result<std::uint64_t> apply_feed(persistence::event_feed& feed, persistence::pro
     return true;
   };
   std::uint64_t applied = 0;
-  while (!reached()) {
+  while (!reached() && std::chrono::steady_clock::now() < deadline) {
     auto records = feed.read(*from, batch, std::chrono::milliseconds(100));
     if (!records) return records.error();
     auto next = *from;
@@ -43,6 +45,7 @@ result<std::uint64_t> apply_feed(persistence::event_feed& feed, persistence::pro
     if (auto st = p.apply(*records, next); !st) return st.error();
     applied += records->size();
     *from = std::move(next);
+    if (progress) progress(applied);
   }
   return applied;
 }

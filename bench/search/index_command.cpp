@@ -44,7 +44,7 @@ std::int64_t sum(const persistence::feed_positions& p) {
 }  // namespace
 
 int index_command(const args& a) {
-  a.allow({"dir", "batch", "via", "language"});
+  a.allow({"dir", "batch", "via", "language", "max-seconds"});
   if (!a.has("dir")) throw std::invalid_argument("index needs --dir DIR");
   const std::filesystem::path dir = a.text("dir", "");
 #ifdef HIBIKI_BENCH_HAVE_RUNNER
@@ -61,6 +61,9 @@ int index_command(const args& a) {
   if (via == "runner") throw std::invalid_argument("this build has no projection runner");
 #endif
   if (batch == 0) throw std::invalid_argument("--batch must be at least 1");
+  // 0: to the end. Otherwise the build stops after about this long, and the figures are of the
+  // part it built (a partial index still answers queries: `query` reports its document count).
+  const auto max_seconds = a.count("max-seconds", 0);
   persistence::search_options so;
   so.language = a.text("language", so.language);
 
@@ -116,9 +119,21 @@ int index_command(const args& a) {
   const auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   };
+  const auto deadline = max_seconds > 0 ? started + std::chrono::seconds(max_seconds)
+                                        : std::chrono::steady_clock::time_point::max();
+  double last_report = 0;
+  const auto report = [&](std::int64_t at, const std::string& error) {
+    if (elapsed() - last_report < 10) return;
+    last_report = elapsed();
+    std::fprintf(stderr, "  %lld / %lld events in %.0f s (%.0f/s)%s%s\n",
+                 static_cast<long long>(at), static_cast<long long>(total), last_report,
+                 static_cast<double>(at) / last_report,
+                 error.empty() ? "" : "; error: ", error.c_str());
+  };
   std::uint64_t applied = 0;
   if (via == "loop") {
-    auto n = apply_feed(*feed, **index, *end, batch);
+    auto n = apply_feed(*feed, **index, *end, batch, deadline,
+                        [&](std::uint64_t done) { report(static_cast<std::int64_t>(done), ""); });
     if (!n) {
       std::fprintf(stderr, "indexing failed: %s\n", n.error().message.c_str());
       return 1;
@@ -132,24 +147,17 @@ int index_command(const args& a) {
     ro.wait = std::chrono::milliseconds(50);
     persistence::projection_runner runner(std::move(*index), std::move(feed), ro);
     runner.start();
-    double last_report = 0;
     for (;;) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       const auto s = runner.status();
       const auto at = sum(s.positions);
-      if (!s.positions.empty() && at >= total) {
-        applied = s.applied;
+      applied = s.applied;
+      if ((!s.positions.empty() && at >= total) || std::chrono::steady_clock::now() >= deadline)
         break;
-      }
-      if (elapsed() - last_report >= 10) {
-        last_report = elapsed();
-        std::fprintf(stderr, "  %lld / %lld events in %.0f s (%.0f/s)%s%s\n",
-                     static_cast<long long>(at), static_cast<long long>(total), last_report,
-                     static_cast<double>(at) / last_report,
-                     s.last_error.empty() ? "" : "; error: ", s.last_error.c_str());
-      }
+      report(at, s.last_error);
     }
     runner.stop();
+    applied = runner.status().applied;
 #endif
   }
   const double seconds = elapsed();
@@ -164,7 +172,18 @@ int index_command(const args& a) {
     reopened->reset();  // closes it
   }
   const auto bytes = disk_bytes(index_dir(dir));
-  const double msgs = static_cast<double>(m->generated.messages);
+  // Posts are most of the events (the rest: rooms, edits, deletes); a partial build is credited
+  // with the posts in proportion.
+  const bool partial = applied < static_cast<std::uint64_t>(total);
+  const double msgs =
+      partial ? static_cast<double>(applied) * static_cast<double>(m->generated.messages) /
+                    static_cast<double>(std::max<std::uint64_t>(m->generated.events, 1))
+              : static_cast<double>(m->generated.messages);
+  if (partial) {
+    std::printf("PARTIAL: stopped after --max-seconds %llu with %llu of %lld events applied\n",
+                static_cast<unsigned long long>(max_seconds),
+                static_cast<unsigned long long>(applied), static_cast<long long>(total));
+  }
   std::printf(
       "indexed %llu events in %.1f s: %.0f events/s, %.0f messages/s (%.0f%% of a core:"
       " %.1f us CPU per message)\n",
@@ -180,6 +199,7 @@ int index_command(const args& a) {
                             {"via", via},
                             {"batch", batch},
                             {"replayed_feed", replayed},
+                            {"partial", partial},
                             {"events", applied},
                             {"messages", m->generated.messages},
                             {"seconds", seconds},
