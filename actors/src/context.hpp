@@ -19,6 +19,7 @@
 #include "hibiki/persistence/read_store.hpp"
 #include "hibiki/persistence/shard_control.hpp"
 #include "hibiki/persistence/snapshot_store.hpp"
+#include "hibiki/persistence/webhooks.hpp"
 #include "io_executor.hpp"
 #include "shard_table.hpp"
 
@@ -49,6 +50,9 @@ struct runtime_deps {
   /// The cluster port heard a peer's hello: (its node name, its port). Set by the cluster glue
   /// before the port is published and never changed after. Must not block. Default: nothing.
   std::function<void(const std::string&, caf::strong_actor_ptr)> peer_greeted;
+  /// This node's webhook outbox and delivery worker (persistence/webhooks.hpp); null when
+  /// webhooks are off (the webhook ops answer `unavailable`).
+  std::shared_ptr<persistence::webhook_service> webhooks;
 };
 
 struct node_context {

@@ -17,10 +17,12 @@
 #include "hibiki/metrics/registry.hpp"
 #include "hibiki/persistence/backend.hpp"
 #include "hibiki/persistence/breaker_journal.hpp"
+#include "hibiki/persistence/projections.hpp"
 #include "io_executor.hpp"
 #include "journal_status_json.hpp"
 #include "messages.hpp"
 #include "pending_replies.hpp"
+#include "projection_status_json.hpp"
 #include "runtime.hpp"
 #include "session_actor.hpp"
 #include "status_probe.hpp"
@@ -103,11 +105,33 @@ std::string node_name(const node_options& options) {
 /// How long GET /api/journal waits for the backend (which budgets ~1 s for the broker).
 constexpr std::chrono::milliseconds status_limit{2000};
 
+/// The registry owns its projections; the webhook service (which the sessions also use) owns
+/// the outbox projection, so the registry gets this forwarder, which keeps the service alive.
+class webhook_projection final : public persistence::projection {
+ public:
+  explicit webhook_projection(std::shared_ptr<persistence::webhook_service> service)
+      : service_(std::move(service)) {}
+  std::string name() const override { return service_->outbox_projection().name(); }
+  result<persistence::feed_positions> committed() override {
+    return service_->outbox_projection().committed();
+  }
+  hibiki::status apply(const std::vector<persistence::feed_record>& batch,
+                       const persistence::feed_positions& next) override {
+    return service_->outbox_projection().apply(batch, next);
+  }
+  hibiki::status reset() override { return service_->outbox_projection().reset(); }
+
+ private:
+  std::shared_ptr<persistence::webhook_service> service_;
+};
+
 class node_impl final : public node {
  public:
   node_impl(const node_options& options, std::unique_ptr<persistence::backend> backend,
-            std::string writer_id, std::shared_ptr<const cluster_tls> tls)
+            std::string writer_id, std::shared_ptr<const cluster_tls> tls,
+            std::shared_ptr<persistence::webhook_service> webhooks)
       : options_(options),
+        webhooks_(std::move(webhooks)),
         tls_(std::move(tls)),
         backend_(std::move(backend)),
         breaker_(
@@ -136,16 +160,40 @@ class node_impl final : public node {
     deps.snapshots = &backend_->snapshots();
     deps.reads = &backend_->reads();
     deps.io = io_.get();
+    deps.webhooks = webhooks_;
     if (shards) {
       deps.shard_control = shards;
       deps.shards = shard_table::clustered(shards->partition_count(), node_name_);
       deps.status_json = [this] { return journal_status().dump(); };
     }
+    const auto shard_table_ptr = deps.shards;
     rt_ = start_runtime(*sys_, std::move(deps), options_);
     forget_actor_system();
+    if (webhooks_) webhooks_->start();
     if (options_.metrics) {
       metrics_collector_ =
           options_.metrics->add_collector([this](metrics::registry& r) { collect(r); });
+    }
+    persistence::projection_runner_options po;
+    po.metrics = options_.metrics;
+    std::function<std::vector<std::int32_t>()> owned;
+    if (shards) {
+      // Clustered: the partitions this node serves now (the shard table follows the membership).
+      owned = [table = shard_table_ptr] {
+        std::vector<std::int32_t> out;
+        for (std::int32_t p = 0; p < table->partition_count(); ++p)
+          if (table->serving(p)) out.push_back(p);
+        return out;
+      };
+    }
+    projections_ = std::make_unique<persistence::projections>(*backend_, po, std::move(owned));
+    if (webhooks_) {
+      // Each event's deliveries are made by the node that owns its partition, once.
+      if (auto st = projections_->add(std::make_unique<webhook_projection>(webhooks_),
+                                      persistence::follow::owned_partitions);
+          !st) {
+        log::error("webhooks") << "webhook deliveries are off: " << st.error().message;
+      }
     }
   }
 
@@ -195,6 +243,16 @@ class node_impl final : public node {
   }
 
   bool healthy() const override { return !rt_.ctx->stopping.load(); }
+
+  persistence::projections* projections() override { return projections_.get(); }
+
+  nlohmann::json projections_status() override {
+    return projections_status_json(projections_->status());
+  }
+
+  hibiki::status rebuild_projection(const std::string& name) override {
+    return projections_->rebuild(name);
+  }
 
   nlohmann::json journal_status() override {
     std::lock_guard<std::mutex> lock(status_mutex_);
@@ -246,6 +304,8 @@ class node_impl final : public node {
     stopped_ = true;
     // Waits for a scrape in progress; none reads the runtime or the backend after this.
     metrics_collector_.reset();
+    // The projections only read the feed: stopped first, their readers gone before the backend.
+    projections_->stop();
     rt_.ctx->stopping = true;
     // Let appends already submitted be acknowledged and their replies go out. Bounded, so a
     // wedged disk cannot hang shutdown forever.
@@ -253,6 +313,8 @@ class node_impl final : public node {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     // Leave the cluster: our shards go to the other nodes at once, not after a session timeout.
     if (glue_) glue_->stop();
+    // A delivery in flight ends (or times out); what is pending stays in the outbox.
+    if (webhooks_) webhooks_->stop();
     {
       std::lock_guard<std::mutex> sys_lock(sys_mutex_);
       router_->shutdown();
@@ -328,6 +390,8 @@ class node_impl final : public node {
  private:
   node_options options_;
   std::string node_name_ = node_name(options_);
+  /// The webhook outbox and delivery worker; null when webhooks are off.
+  std::shared_ptr<persistence::webhook_service> webhooks_;
   /// The cluster port's TLS material; null when not clustered or --cluster-insecure.
   std::shared_ptr<const cluster_tls> tls_;
   std::unique_ptr<persistence::backend> backend_;
@@ -335,6 +399,8 @@ class node_impl final : public node {
   std::unique_ptr<persistence::breaker_journal> breaker_;
   /// Asks backend_ for its status with a deadline; declared after it so it is destroyed first.
   std::unique_ptr<status_probe> probe_;
+  /// The read-side projections over backend_'s feed; stopped first in stop().
+  std::unique_ptr<persistence::projections> projections_;
   /// What the backend is (kind, topic...), for the status when the backend cannot answer.
   persistence::journal_status identity_;
   std::unique_ptr<cluster_glue> glue_;
@@ -406,9 +472,15 @@ result<std::unique_ptr<node>> node::start(std::unique_ptr<persistence::backend> 
   // they are loaded for good.
   auto tls = cluster_security(options);
   if (!tls) return refuse(tls.error());
+  std::shared_ptr<persistence::webhook_service> webhooks;
+  if (!options.webhooks.path.empty()) {
+    auto opened = persistence::webhook_service::open(options.webhooks);
+    if (!opened) return refuse(opened.error());
+    webhooks = std::move(*opened);
+  }
   std::string writer_id = backend->writer_id();
   auto n = std::make_unique<node_impl>(options, std::move(backend), std::move(writer_id),
-                                       std::move(*tls));
+                                       std::move(*tls), std::move(webhooks));
   if (auto s = n->start_cluster(); !s) {
     n->stop();
     return s.error();

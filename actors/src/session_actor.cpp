@@ -13,6 +13,7 @@
 #include "hibiki/core/log.hpp"
 #include "hibiki/core/protocol.hpp"
 #include "hibiki/metrics/registry.hpp"
+#include "hibiki/persistence/webhooks.hpp"
 #include "messages.hpp"
 #include "people.hpp"
 #include "people_reads.hpp"
@@ -987,6 +988,84 @@ class session_actor : public caf::event_based_actor {
     read(id, room_barrier(req.room), [account = account_, req](persistence::read_store& reads) {
       return read_file_list(reads, account, req.room, req.account);
     });
+  }
+
+  // ---- webhooks: settings are room state; deliveries are this node's outbox ------------------
+  //
+  // create_webhook: the URL's shape is checked here, then an io thread resolves its host (a
+  // private or loopback target is refused unless --webhook-allow-private) and draws the secret;
+  // the room records the setting. list_webhooks: the room's settings (never their tokens) with
+  // the delivery state this node's outbox keeps for them.
+
+  /// The webhook service, or null after answering `unavailable`.
+  persistence::webhook_service* webhooks_or_refuse(std::int64_t id) {
+    if (auto* w = ctx_->deps.webhooks.get()) return w;
+    answer(id, command_reply::fail(errc::unavailable, "webhooks are not enabled on this server"));
+    return nullptr;
+  }
+
+  void handle(std::int64_t id, protocol::create_webhook_req& req) {
+    if (refuse_if_stopping(id)) return;
+    if (webhooks_or_refuse(id) == nullptr) return;
+    if (auto url = room::parse_webhook_url(req.url); !url) {
+      return answer(id, command_reply::fail(url.error()));
+    }
+    if (req.events.size() > 16) {
+      return answer(id, command_reply::fail(errc::bad_request, "events lists too many names"));
+    }
+    const auto room = req.room;
+    auto checked = make_reply(
+        [this, id, room, url = req.url, events = std::move(req.events)](command_reply& r) mutable {
+          if (r.err) return answer(id, r);
+          to_room(room,
+                  room::create_webhook{account_, std::move(url), std::move(events),
+                                       r.fields.value("token", ""), ctx_->now()},
+                  reply_to_client(id));
+        });
+    ctx_->deps.io->post(
+        [url = std::move(req.url), allow = ctx_->options.webhooks.allow_private, checked] {
+          command_reply r;
+          if (auto st = persistence::check_webhook_target(url, allow); !st) {
+            r = command_reply::fail(st.error());
+          } else if (auto token = persistence::new_webhook_token(); !token) {
+            r = command_reply::fail(token.error());
+          } else {
+            r = command_reply::ok({{"token", *token}});
+          }
+          checked(std::move(r));
+        });
+  }
+
+  void handle(std::int64_t id, protocol::list_webhooks_req& req) {
+    if (webhooks_or_refuse(id) == nullptr) return;
+    const auto room = req.room;
+    to_room(room, room::list_webhooks{account_}, make_reply([this, id, room](command_reply& r) {
+              if (r.err) return answer(id, r);
+              auto states = ctx_->deps.webhooks->states(room);
+              auto list = r.fields.value("webhooks", nlohmann::json::array());
+              for (auto& w : list) {
+                const webhook_id wid{w.value("webhook_id", std::uint64_t{0})};
+                const auto it = states.find(wid);
+                const auto s =
+                    it == states.end() ? persistence::webhook_delivery_state{} : it->second;
+                w["delivery"] = {{"last_status", s.last_status},
+                                 {"last_error", s.last_error},
+                                 {"last_attempt_time", s.last_attempt},
+                                 {"consecutive_failures", s.consecutive_failures},
+                                 {"breaker", s.breaker},
+                                 {"pending", s.pending},
+                                 {"delivered", s.delivered},
+                                 {"given_up", s.given_up}};
+              }
+              answer(id, command_reply::ok({{"webhooks", std::move(list)}}));
+            }));
+  }
+
+  void handle(std::int64_t id, protocol::delete_webhook_req& req) {
+    if (refuse_if_stopping(id)) return;
+    if (webhooks_or_refuse(id) == nullptr) return;
+    to_room(req.room, room::delete_webhook{account_, req.webhook, ctx_->now()},
+            reply_to_client(id));
   }
 
   void on_closed() {

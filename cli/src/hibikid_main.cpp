@@ -272,6 +272,7 @@ int main(int argc, char** argv) {
   // serves when it is the directory store).
   node_options.objects = *objects;
   node_options.metrics = metrics;
+  node_options.webhooks.metrics = metrics;
   auto node = actors::node::start(std::move(*backend), node_options);
   if (!node) {
     fail("cannot start the node: " + node.error().message);
@@ -287,6 +288,9 @@ int main(int argc, char** argv) {
   if (auto cluster = cli::cluster_description(options); !cluster.empty())
     say("clustered (" + cluster + ")");
   if (!gateway.value()->open_signup()) say("open sign-up is off");
+  if (options.webhooks && options.webhook_allow_private) {
+    say("webhooks may target private and loopback addresses (--webhook-allow-private)");
+  }
   if (auto admin_port = gateway.value()->admin_port(); admin_port != 0) {
     auto admin_host = options.admin_http_host;
     if (admin_host.find(':') != std::string::npos) admin_host = "[" + admin_host + "]";

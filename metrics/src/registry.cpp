@@ -217,6 +217,22 @@ struct registry::impl {
           .Help("RocksDB memory: memtables, block cache, table readers (indexes and filters).")
           .Register(reg);
 
+  Family<Gauge>& projection_lag_family =
+      prometheus::BuildGauge()
+          .Name("hibiki_projection_lag_events")
+          .Help(
+              "Read-side projection: feed offsets between its applied position and the journal's "
+              "end (-1 when unknown).")
+          .Register(reg);
+  Family<Counter>& projection_applied_family =
+      prometheus::BuildCounter()
+          .Name("hibiki_projection_applied_total")
+          .Help("Read-side projection: events applied (a rebuild applies them again).")
+          .Register(reg);
+  /// By projection name (a short fixed list: search, webhooks).
+  std::map<std::string, std::pair<Gauge*, Counter*>, std::less<>> projections;
+  std::map<std::string, std::uint64_t, std::less<>> projection_applied_seen;
+
   // ---- webhooks
   Family<Counter>& webhook_deliveries_family =
       prometheus::BuildCounter()
@@ -412,6 +428,23 @@ void registry::set_passivations_total(entity_kind kind, std::uint64_t total) {
   auto& seen = impl_->passivations_seen[k];
   if (total > seen) counter.Increment(static_cast<double>(total - seen));
   seen = std::max(seen, total);
+}
+
+void registry::set_projection(std::string_view name, std::int64_t lag,
+                              std::uint64_t applied_total) {
+  std::lock_guard lock(impl_->totals_mutex);
+  auto it = impl_->projections.find(name);
+  if (it == impl_->projections.end()) {
+    const prometheus::Labels labels{{"projection", std::string(name)}};
+    it = impl_->projections
+             .emplace(std::string(name), std::pair{&impl_->projection_lag_family.Add(labels),
+                                                   &impl_->projection_applied_family.Add(labels)})
+             .first;
+  }
+  it->second.first->Set(static_cast<double>(lag));
+  auto& seen = impl_->projection_applied_seen[std::string(name)];
+  if (applied_total > seen) it->second.second->Increment(static_cast<double>(applied_total - seen));
+  seen = std::max(seen, applied_total);
 }
 
 void registry::set_recoveries(std::uint64_t total, std::uint64_t in_flight) {

@@ -26,8 +26,13 @@ void call_later(append_callback done, status s) {
 
 }  // namespace
 
-group_commit_journal::group_commit_journal(rocksdb_database& db, const rocksdb_options& options)
-    : db_(db), options_(options), writer_([this] { run_writer(); }) {}
+group_commit_journal::group_commit_journal(rocksdb_database& db, const rocksdb_options& options,
+                                           std::shared_ptr<feed_end> feed)
+    : db_(db),
+      options_(options),
+      feed_(std::move(feed)),
+      next_offset_(feed_->end()),
+      writer_([this] { run_writer(); }) {}
 
 group_commit_journal::~group_commit_journal() {
   close();
@@ -60,6 +65,7 @@ void group_commit_journal::close() {
   // From a callback (the writer thread itself) we can only ask: the writer stops after this batch.
   if (std::this_thread::get_id() == writer_.get_id()) return;
   if (writer_.joinable()) writer_.join();
+  feed_->close();
 }
 
 void group_commit_journal::hold_writer() {
@@ -125,6 +131,7 @@ void group_commit_journal::commit(std::vector<job>& batch) {
   if (meta_cache_.size() > meta_cache_limit) meta_cache_.clear();
 
   rocksdb::WriteBatch wb;
+  const std::uint64_t first_offset = next_offset_;
   std::vector<status> results(batch.size());
   std::vector<bool> accepted(batch.size(), false);
   std::unordered_set<entity_id> dirty;
@@ -164,6 +171,8 @@ void group_commit_journal::commit(std::vector<job>& batch) {
     for (const auto& ev : j.req.events) {
       wb.Put(db_.journal_cf(), storage::seq_key(entity, ev.seq),
              storage::encode_event(ev.writer, ev.payload));
+      wb.Put(db_.feed_cf(), storage::feed_key(next_offset_++),
+             storage::encode_feed_pointer(entity, ev.seq));
     }
     for (const auto& row : j.req.rows) {
       auto* cf = db_.table_cf(row.tbl);
@@ -208,6 +217,9 @@ void group_commit_journal::commit(std::vector<job>& batch) {
       }
       // What the cache says may not be on disk: forget it and re-read on next touch.
       for (const auto& entity : dirty) meta_cache_.erase(entity);
+      next_offset_ = first_offset;
+    } else if (next_offset_ != first_offset) {
+      feed_->advance(next_offset_);
     }
   }
 

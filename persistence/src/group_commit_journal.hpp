@@ -3,7 +3,8 @@
 /// queue appends (and deletes), the writer takes all that is waiting, checks each against the
 /// entity's highest seq, writes them as ONE WriteBatch (synced when options.sync) and only then
 /// runs their callbacks. Many entities thus share one fsync. Reads go straight to RocksDB from the
-/// caller's thread.
+/// caller's thread. Each accepted event also gets the feed's next offset (rocksdb_feed.hpp), its
+/// feed entry written in the same WriteBatch.
 
 #include <atomic>
 #include <condition_variable>
@@ -15,14 +16,17 @@
 #include "hibiki/persistence/rocksdb_backend.hpp"
 #include "hibiki/persistence/rocksdb_journal.hpp"
 #include "rocksdb_database.hpp"
+#include "rocksdb_feed.hpp"
 #include "storage_keys.hpp"
 
 namespace hibiki::persistence {
 
 class group_commit_journal final : public rocksdb_journal {
  public:
-  /// `db` must outlive this journal. Starts the writer thread.
-  group_commit_journal(rocksdb_database& db, const rocksdb_options& options);
+  /// `db` must outlive this journal. `feed` is the feed's end as prepare_feed found it; the
+  /// writer advances it after each commit. Starts the writer thread.
+  group_commit_journal(rocksdb_database& db, const rocksdb_options& options,
+                       std::shared_ptr<feed_end> feed);
   ~group_commit_journal() override;
 
   void async_append(append_request req, append_callback done) override;
@@ -36,7 +40,10 @@ class group_commit_journal final : public rocksdb_journal {
   void release_writer() override;
   void fail_next_commits(std::uint32_t n) override;
 
-  /// Drains the queue, then stops the writer. Idempotent.
+  /// The feed's end, shared with its readers.
+  const std::shared_ptr<feed_end>& feed() const { return feed_; }
+
+  /// Drains the queue, then stops the writer, then wakes the feed's readers. Idempotent.
   void close();
 
  private:
@@ -68,10 +75,14 @@ class group_commit_journal final : public rocksdb_journal {
   std::atomic<std::uint32_t> failures_to_inject_{0};
 
   std::mutex close_mutex_;  // serialises close() callers
-  std::thread writer_;
+  std::shared_ptr<feed_end> feed_;
 
   // Touched by the writer thread only.
   std::unordered_map<entity_id, storage::entity_meta> meta_cache_;
+  /// The feed offset the next accepted event gets.
+  std::uint64_t next_offset_ = 0;
+
+  std::thread writer_;  // last: starts after every member above is ready
 };
 
 }  // namespace hibiki::persistence

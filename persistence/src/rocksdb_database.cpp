@@ -40,6 +40,7 @@ result<std::unique_ptr<rocksdb_database>> rocksdb_database::open(const rocksdb_o
                                     journal_meta_cf_name, snapshots_cf_name};
   names.insert(names.end(), table_cf_names.begin(), table_cf_names.end());
   names.push_back(journal_offsets_cf_name);
+  names.push_back(feed_cf_name);
   // A database written by a newer version may hold column families we do not know; RocksDB only
   // opens a database when every existing family is listed, so add them too.
   std::vector<std::string> existing;
@@ -61,6 +62,7 @@ result<std::unique_ptr<rocksdb_database>> rocksdb_database::open(const rocksdb_o
   out->snapshots_ = out->handles_[3];
   for (std::size_t i = 0; i < table_cf_names.size(); ++i) out->tables_[i] = out->handles_[4 + i];
   out->journal_offsets_ = out->handles_[4 + table_cf_names.size()];
+  out->feed_ = out->handles_[5 + table_cf_names.size()];
   if (options.metrics) out->report_memory(*options.metrics, table_options.block_cache);
   return out;
 }

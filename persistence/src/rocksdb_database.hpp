@@ -24,6 +24,8 @@ inline constexpr const char* journal_meta_cf_name = "journal_meta";
 inline constexpr const char* snapshots_cf_name = "snapshots";
 /// Kafka backend only: per journal partition, the next offset its index will read.
 inline constexpr const char* journal_offsets_cf_name = "journal_offsets";
+/// Embedded backend only: the feed (rocksdb_feed.hpp), be64 global sequence -> journal key.
+inline constexpr const char* feed_cf_name = "feed";
 inline constexpr std::array<const char*, read_model::table_count> table_cf_names = {
     "history",       "room_events", "room_summary",     "member_rooms", "accounts",   "tokens",
     "account_tasks", "contacts",    "contact_requests", "room_files",   "file_chores"};
@@ -41,6 +43,11 @@ class rocksdb_database {
   rocksdb::ColumnFamilyHandle* snapshots_cf() { return snapshots_; }
   /// Key `topic + '\0' + be32(partition)`, value be64(next offset). Empty for the embedded backend.
   rocksdb::ColumnFamilyHandle* journal_offsets_cf() { return journal_offsets_; }
+  /// Key be64(offset), value (be64 seq, entity): the feed's pointer to one journal event. Empty
+  /// for the Kafka backend (its feed is the topic).
+  rocksdb::ColumnFamilyHandle* feed_cf() { return feed_; }
+  /// RocksDB's default family: small bookkeeping records (the feed's back-fill mark).
+  rocksdb::ColumnFamilyHandle* default_cf() { return handles_[0]; }
   /// nullptr for a value outside the enum.
   rocksdb::ColumnFamilyHandle* table_cf(read_model::table t);
 
@@ -55,6 +62,7 @@ class rocksdb_database {
   rocksdb::ColumnFamilyHandle* journal_meta_ = nullptr;
   rocksdb::ColumnFamilyHandle* snapshots_ = nullptr;
   rocksdb::ColumnFamilyHandle* journal_offsets_ = nullptr;
+  rocksdb::ColumnFamilyHandle* feed_ = nullptr;
   std::array<rocksdb::ColumnFamilyHandle*, read_model::table_count> tables_{};
   metrics::collector_handle memory_collector_;
 };

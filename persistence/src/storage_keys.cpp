@@ -93,6 +93,26 @@ result<entity_meta> decode_meta(std::string_view value) {
   return entity_meta{get_be64(value), get_be64(value.substr(8))};
 }
 
+std::string feed_key(std::uint64_t offset) {
+  std::string key;
+  key.reserve(8);
+  put_be64(key, offset);
+  return key;
+}
+
+std::string encode_feed_pointer(const entity_id& entity, seq_nr seq) {
+  std::string out;
+  out.reserve(8 + entity.size());
+  put_be64(out, seq);
+  out.append(entity);
+  return out;
+}
+
+result<feed_pointer> decode_feed_pointer(std::string_view value) {
+  if (value.size() <= 8) return error{errc::internal, "corrupt feed record"};
+  return feed_pointer{entity_id(value.substr(8)), get_be64(value)};
+}
+
 std::string encode_snapshot(std::int64_t timestamp_ms, const std::vector<std::uint8_t>& data) {
   std::string out;
   out.reserve(9 + data.size());

@@ -41,6 +41,16 @@ struct entity_meta {
 std::string encode_meta(const entity_meta& m);
 result<entity_meta> decode_meta(std::string_view value);
 
+/// The feed's key: be64 of the event's global sequence (its offset in the feed's one partition).
+std::string feed_key(std::uint64_t offset);
+/// The feed's value: where the event sits in the journal CF (be64 seq, then the entity id).
+std::string encode_feed_pointer(const entity_id& entity, seq_nr seq);
+struct feed_pointer {
+  entity_id entity;
+  seq_nr seq = 0;
+};
+result<feed_pointer> decode_feed_pointer(std::string_view value);
+
 /// The snapshot value: version byte, be64 timestamp, data.
 std::string encode_snapshot(std::int64_t timestamp_ms, const std::vector<std::uint8_t>& data);
 /// The timestamp of an encoded snapshot without copying its data.

@@ -191,6 +191,27 @@ TEST_CASE("cluster peer links: absent until reported, then running totals", "[me
   CHECK(e.value("hibiki_cluster_peer_links_lost_total") == 3.0);
 }
 
+TEST_CASE("projections: lag and applied events by projection name", "[metrics][projection]") {
+  auto reg = metrics::registry::create();
+  auto e = parse_exposition(reg->exposition());
+  REQUIRE(e.error.empty());
+  CHECK(e.types.count("hibiki_projection_lag_events") == 0);
+
+  reg->set_projection("search", -1, 0);
+  reg->set_projection("webhooks", 7, 3);
+  reg->set_projection("search", 12, 40);
+  reg->set_projection("search", 0, 52);
+  reg->set_projection("search", 0, 50);  // a total never lowers the counter
+  e = parse_exposition(reg->exposition());
+  REQUIRE(e.error.empty());
+  CHECK(e.types.at("hibiki_projection_lag_events") == "gauge");
+  CHECK(e.types.at("hibiki_projection_applied_total") == "counter");
+  CHECK(e.value("hibiki_projection_lag_events", {{"projection", "search"}}) == 0.0);
+  CHECK(e.value("hibiki_projection_lag_events", {{"projection", "webhooks"}}) == 7.0);
+  CHECK(e.value("hibiki_projection_applied_total", {{"projection", "search"}}) == 52.0);
+  CHECK(e.value("hibiki_projection_applied_total", {{"projection", "webhooks"}}) == 3.0);
+}
+
 TEST_CASE("a collector handle outliving its registry is harmless", "[metrics]") {
   metrics::collector_handle handle;
   {

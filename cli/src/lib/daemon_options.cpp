@@ -678,6 +678,63 @@ const std::vector<option_spec> table = {
        return set_duration("file-sweep-interval", v, 1, 1'000'000, "a positive number of seconds",
                            o.file_sweep_interval);
      }},
+    // webhooks (docs/operations.md "Webhooks")
+    {"webhooks", "true|false",
+     "run webhook deliveries from an outbox under --data-dir (false: the webhook ops answer "
+     "unavailable)",
+     "true", [](sv v, options& o) { return set_bool("webhooks", v, o.webhooks); }},
+    {"webhook-allow-private", "true|false",
+     "allow webhook URLs whose host is a private, loopback, link-local or other non-public "
+     "address (refused by default against server-side request forgery)",
+     "false",
+     [](sv v, options& o) {
+       return set_bool("webhook-allow-private", v, o.webhook_allow_private);
+     }},
+    {"webhook-workers", "N", "webhook delivery threads", "4",
+     [](sv v, options& o) {
+       return set_count("webhook-workers", v, 1, 256, "a number from 1 to 256", o.webhook_workers);
+     }},
+    {"webhook-connect-timeout-ms", "MS", "longest wait for a webhook receiver's connection", "5000",
+     [](sv v, options& o) {
+       return set_duration("webhook-connect-timeout-ms", v, 1, 600'000,
+                           "milliseconds from 1 to 600000", o.webhook_connect_timeout);
+     }},
+    {"webhook-timeout-ms", "MS", "longest wait for a whole webhook delivery", "10000",
+     [](sv v, options& o) {
+       return set_duration("webhook-timeout-ms", v, 1, 600'000, "milliseconds from 1 to 600000",
+                           o.webhook_timeout);
+     }},
+    {"webhook-retry-initial-ms", "MS",
+     "the first delay before a failed webhook delivery is retried (doubled after each failure)",
+     "1000",
+     [](sv v, options& o) {
+       return set_duration("webhook-retry-initial-ms", v, 1, 3'600'000,
+                           "milliseconds from 1 to 3600000", o.webhook_retry_initial);
+     }},
+    {"webhook-retry-max", "SECONDS", "the longest delay between retries of a webhook delivery",
+     "600",
+     [](sv v, options& o) {
+       return set_duration("webhook-retry-max", v, 1, 86'400, "seconds from 1 to 86400",
+                           o.webhook_retry_max);
+     }},
+    {"webhook-give-up", "SECONDS",
+     "a webhook delivery still failing this long after it was made is dropped (recorded)", "86400",
+     [](sv v, options& o) {
+       return set_duration("webhook-give-up", v, 1, 30 * 86'400, "seconds from 1 to 2592000",
+                           o.webhook_give_up);
+     }},
+    {"webhook-breaker-failures", "N",
+     "failed webhook deliveries in a row that open the endpoint's circuit breaker", "5",
+     [](sv v, options& o) {
+       return set_count("webhook-breaker-failures", v, 1, 1000, "a number from 1 to 1000",
+                        o.webhook_breaker_failures);
+     }},
+    {"webhook-breaker-reset-ms", "MS",
+     "how long an open webhook breaker refuses deliveries before one trial", "60000",
+     [](sv v, options& o) {
+       return set_duration("webhook-breaker-reset-ms", v, 1, 3'600'000,
+                           "milliseconds from 1 to 3600000", o.webhook_breaker_reset);
+     }},
     {"metrics", "true|false",
      "record metrics and serve them on GET /metrics (false: nothing recorded, /metrics 404)",
      "true", [](sv v, options& o) { return set_bool("metrics", v, o.metrics); }},
@@ -1052,6 +1109,18 @@ actors::node_options to_node_options(const daemon_options& o) {
   n.cluster_tls_key = o.cluster_tls_key;
   n.cluster_ca = o.cluster_ca;
   n.cluster_insecure = o.cluster_insecure;
+  if (o.webhooks) {
+    n.webhooks.path = (std::filesystem::path(o.data_dir) / "webhooks").string();
+    n.webhooks.allow_private = o.webhook_allow_private;
+    n.webhooks.workers = o.webhook_workers;
+    n.webhooks.connect_timeout = o.webhook_connect_timeout;
+    n.webhooks.request_timeout = o.webhook_timeout;
+    n.webhooks.backoff_initial = o.webhook_retry_initial;
+    n.webhooks.backoff_max = o.webhook_retry_max;
+    n.webhooks.give_up_after = o.webhook_give_up;
+    n.webhooks.breaker.max_failures = o.webhook_breaker_failures;
+    n.webhooks.breaker.reset_timeout = o.webhook_breaker_reset;
+  }
   n.sync_batch_bytes = o.sync_batch_bytes != 0
                            ? o.sync_batch_bytes
                            : std::min<std::size_t>(n.sync_batch_bytes, o.max_outgoing_bytes / 4);

@@ -234,7 +234,8 @@ class service final : public webhook_service, public projection {
   }
 
   status reset() override {
-    stop();
+    // The workers go on: a head they are delivering is gone afterwards, and removing it again
+    // is harmless.
     rocksdb::WriteBatch wb;
     for (char tag : {'p', 'n', 's', 'o', 'w'}) {
       std::string from(1, tag);

@@ -23,6 +23,7 @@
 #include "hibiki/core/ids.hpp"
 #include "hibiki/core/protocol.hpp"
 #include "hibiki/core/result.hpp"
+#include "hibiki/persistence/webhooks.hpp"
 
 namespace hibiki::metrics {
 class registry;
@@ -31,6 +32,7 @@ class registry;
 namespace hibiki::persistence {
 class backend;
 class object_store;
+class projections;
 }  // namespace hibiki::persistence
 
 namespace hibiki::actors {
@@ -128,6 +130,11 @@ struct node_options : request_limits {
   /// How long a hidden file's object (its message or room was deleted) stays in the store before
   /// the sweeper removes it. Default: 24 h.
   std::chrono::seconds file_grace{24 * 3600};
+
+  // ---- webhooks (docs/operations.md, "Webhooks") ----
+  /// The outbox's directory, the SSRF switch, timeouts, retries and the breaker of webhook
+  /// deliveries. Default: path empty = webhooks off (the webhook ops answer `unavailable`).
+  persistence::webhook_options webhooks;
 };
 
 /// Where a session's outgoing frames go: implemented by the gateway's WebSocket connection.
@@ -286,6 +293,31 @@ class node {
   /// Shape documented in docs/operations.md. Bounded by ~3 s. A node that is not clustered
   /// reports itself as the only node, owning every shard.
   virtual nlohmann::json cluster_status() = 0;
+
+  /// The read-side projections this node runs over its backend's feed
+  /// (hibiki/persistence/projections.hpp). Add one after start:
+  ///
+  ///     node->projections()->add(std::make_unique<search_projection>(...));
+  ///     // webhooks: only the partitions this node owns (a clustered node's serving shards)
+  ///     node->projections()->add(std::move(hooks), persistence::follow::owned_partitions);
+  ///
+  /// Each runs in its own thread with the node's metrics; stop() stops them first, before the
+  /// backend closes. Never null for a node from node::start; the default (null) is for test
+  /// doubles of this interface.
+  virtual persistence::projections* projections() { return nullptr; }
+
+  /// Every projection's status (`hibiki admin projections`, GET /api/projections), shape in
+  /// docs/operations.md ("Projections"): {"projections": [{"name", "state", "lag", ...}]}.
+  virtual nlohmann::json projections_status() {
+    return nlohmann::json{{"projections", nlohmann::json::array()}};
+  }
+
+  /// Starts rebuilding projection `name` from the beginning of the feed (`hibiki admin rebuild`);
+  /// progress shows in projections_status(). Errors: not_found (no such projection; the message
+  /// names those there are), unavailable (stopping).
+  virtual hibiki::status rebuild_projection(const std::string& name) {
+    return hibiki::error{errc::not_found, "no projection named " + name + " (this node runs none)"};
+  }
 
   /// Stops accepting work, lets in-flight writes finish and their replies go out, passivates
   /// entities, closes storage. Idempotent; the destructor calls it.

@@ -140,6 +140,31 @@ struct daemon_options {
   /// uploads, deleted files past their grace). Default: 60
   std::chrono::seconds file_sweep_interval{60};
 
+  // ---- webhooks (docs/operations.md "Webhooks") ----
+  /// --webhooks=true|false: run the webhook outbox (`<data-dir>/webhooks`) and its deliveries;
+  /// false: the webhook ops answer unavailable. Default: true
+  bool webhooks = true;
+  /// --webhook-allow-private=true|false: allow webhook targets on private, loopback, link-local
+  /// and other non-public addresses (tests, closed networks). Default: false
+  bool webhook_allow_private = false;
+  /// --webhook-workers=N: delivery threads. Default: 4
+  std::uint32_t webhook_workers = 4;
+  /// --webhook-connect-timeout-ms=MS: longest wait for a receiver's connection. Default: 5000
+  std::chrono::milliseconds webhook_connect_timeout{5'000};
+  /// --webhook-timeout-ms=MS: longest wait for a whole delivery. Default: 10000
+  std::chrono::milliseconds webhook_timeout{10'000};
+  /// --webhook-retry-initial-ms=MS: the first retry delay (doubled per failure). Default: 1000
+  std::chrono::milliseconds webhook_retry_initial{1'000};
+  /// --webhook-retry-max=SECONDS: the longest retry delay. Default: 600
+  std::chrono::seconds webhook_retry_max{600};
+  /// --webhook-give-up=SECONDS: a delivery failing this long after it was made is dropped.
+  /// Default: 86400 (24 h)
+  std::chrono::seconds webhook_give_up{86'400};
+  /// --webhook-breaker-failures=N: failures in a row that open an endpoint's breaker. Default: 5
+  std::uint32_t webhook_breaker_failures = 5;
+  /// --webhook-breaker-reset-ms=MS: how long an endpoint's breaker stays open. Default: 60000
+  std::chrono::milliseconds webhook_breaker_reset{60'000};
+
   /// --metrics=true|false: record metrics and serve GET /metrics. Default: true
   bool metrics = true;
   /// --admin-token-file=FILE: the operator endpoints want this file's token (hibikid refuses a

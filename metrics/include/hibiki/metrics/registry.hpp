@@ -116,6 +116,10 @@ class registry : public std::enable_shared_from_this<registry> {
   /// from running totals): links to peers' cluster ports made (connected, or greeted by a peer
   /// that connected) and lost (the connection dropped). Clustered nodes only.
   void set_cluster_peer_links(std::uint64_t made_total, std::uint64_t lost_total);
+  /// hibiki_projection_lag_events{projection} (gauge: feed offsets not applied yet, -1 when
+  /// unknown) and hibiki_projection_applied_total{projection} (counter, from the runner's running
+  /// total of events applied). `name` is a projection's fixed name ("search", "webhooks").
+  void set_projection(std::string_view name, std::int64_t lag, std::uint64_t applied_total);
   /// hibiki_rocksdb_memory_bytes{kind} (gauge): "memtables", "block_cache", "table_readers".
   void set_rocksdb_memory(std::string_view kind, std::uint64_t bytes);
 

@@ -35,6 +35,12 @@ class event_feed {
   /// come in offset order; offsets may have gaps (Kafka's transaction markers, aborted records).
   virtual result<std::vector<feed_record>> read(const feed_positions& from, std::size_t max,
                                                 std::chrono::milliseconds wait) = 0;
+  /// Where the last read() got to: for each partition of its `from`, the offset to continue from.
+  /// Every offset below it was returned by a read or holds no event (a Kafka transaction marker
+  /// or aborted record, an event deleted by delete_to), so the reader of the feed can move past
+  /// what was skipped even when read() returned nothing. Default: empty (continue after the last
+  /// record returned).
+  virtual feed_positions read_to() { return {}; }
   /// For each partition, the offset the next durable event will get (the end), to measure lag.
   virtual result<feed_positions> end_positions() = 0;
 };
