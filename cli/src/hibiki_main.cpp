@@ -26,6 +26,7 @@
 #include "hibiki/cli/cluster_status.hpp"
 #include "hibiki/cli/file_commands.hpp"
 #include "hibiki/cli/journal_status.hpp"
+#include "hibiki/cli/projection_status.hpp"
 #include "hibiki/cli/status_fetch.hpp"
 #include "hibiki/cli/ws_client.hpp"
 
@@ -200,6 +201,10 @@ status do_admin(const hibiki::cli::client_options& o, const hibiki::cli::server_
   auto token = find_admin_token(o);
   if (!token) return fail(token.error().message);
   const auto& action = o.args[0];
+  if (action == "projections" || action == "rebuild") {
+    auto done = hibiki::cli::run_projections_command(o, url, *token, std::cout);
+    return done ? status::success() : fail(done.error().message);
+  }
   json body = json::object();
   if (action == "create-account") {
     body["name"] = o.args[1];

@@ -253,6 +253,7 @@ void http_session::handle(http::request<http::string_body>&& req) {
   }
   if (route == route_kind::operator_only) {
     // check_access let it through: the admin token matched, or this is the admin listener.
+    if (path.substr(0, 16) == "/api/projections") return handle_projections(req, path);
     if (path == "/api/journal" || path == "/api/cluster") {
       if (req.method() != http::verb::get) {
         return send_json(http::status::method_not_allowed, error_body("bad_request", "use GET"));
@@ -380,8 +381,9 @@ void http_session::handle_status(status_kind kind) {
     if (weak.expired()) return;
     // May ask the broker (and, for the cluster, the other nodes): this is why it runs here and
     // not on the I/O thread.
-    auto status = kind == status_kind::journal ? ctx->node()->journal_status()
-                                               : ctx->node()->cluster_status();
+    auto status = kind == status_kind::journal   ? ctx->node()->journal_status()
+                  : kind == status_kind::cluster ? ctx->node()->cluster_status()
+                                                 : ctx->node()->projections_status();
     // Replace, not throw, on bytes that are not UTF-8 (an error text from a C library).
     auto body = status.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     ctx->gate.run([&] {
@@ -400,6 +402,44 @@ void http_session::handle_status(status_kind kind) {
                                             ? "too many journal status requests at once"
                                             : "too many status requests at once"));
   }
+}
+
+void http_session::handle_projections(const http::request<http::string_body>& req,
+                                      std::string_view path) {
+  if (path == "/api/projections") {
+    if (req.method() != http::verb::get) {
+      return send_json(http::status::method_not_allowed, error_body("bad_request", "use GET"));
+    }
+    return handle_status(status_kind::projections);
+  }
+  constexpr std::string_view prefix = "/api/projections/";
+  constexpr std::string_view suffix = "/rebuild";
+  const bool shaped = path.size() > prefix.size() + suffix.size() &&
+                      path.substr(0, prefix.size()) == prefix &&
+                      path.substr(path.size() - suffix.size()) == suffix;
+  const auto name = shaped ? path.substr(prefix.size(), path.size() - prefix.size() - suffix.size())
+                           : std::string_view();
+  if (!shaped || name.find('/') != std::string_view::npos) {
+    return send_json(http::status::not_found, error_body("not_found",
+                                                         "expected GET /api/projections or POST "
+                                                         "/api/projections/NAME/rebuild"));
+  }
+  if (req.method() != http::verb::post) {
+    return send_json(http::status::method_not_allowed, error_body("bad_request", "use POST"));
+  }
+  // Only asks the projection's thread to start over: quick, so on this thread.
+  auto started = ctx_->node()->rebuild_projection(std::string(name));
+  const auto peer = client_of(req).to_string();
+  const std::string_view outcome = started ? "ok" : wire_name(started.error().code);
+  log::audit("admin",
+             {{"action", "rebuild"}, {"projection", name}, {"peer", peer}, {"outcome", outcome}});
+  log::info("admin") << "audit: admin rebuild projection=" << name << " peer=" << peer
+                     << " outcome=" << outcome;
+  if (!started) {
+    return send_json(status_for(started.error().code),
+                     error_body(wire_name(started.error().code), started.error().message));
+  }
+  send_json(http::status::ok, nlohmann::json{{"projection", name}, {"state", "rebuilding"}}.dump());
 }
 
 bool http_session::handle_operator_route(std::string_view path,

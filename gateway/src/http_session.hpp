@@ -48,8 +48,10 @@ class http_session : public connection, public std::enable_shared_from_this<http
   /// POST /api/admin/...: an operator's account action (admin_api.hpp), audited.
   void handle_admin(const http::request<http::string_body>& req, std::string_view path);
   /// GET /api/journal and /api/cluster: the node's status JSON, asked off the I/O threads.
-  enum class status_kind { journal, cluster };
+  enum class status_kind { journal, cluster, projections };
   void handle_status(status_kind kind);
+  /// GET /api/projections (their status) and POST /api/projections/NAME/rebuild (audited).
+  void handle_projections(const http::request<http::string_body>& req, std::string_view path);
   /// The operator routes that carry no user data: GET /readyz and GET /metrics. True when `path`
   /// was one of them (and is answered). Kept together so they can move to another listener.
   bool handle_operator_route(std::string_view path, const http::request<http::string_body>& req);

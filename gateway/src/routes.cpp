@@ -14,13 +14,14 @@ struct route_entry {
 };
 
 /// Paths not listed are `web`.
-constexpr std::array<route_entry, 6> routes{{
+constexpr std::array<route_entry, 7> routes{{
     {"/healthz", false, route_kind::health},
     {"/metrics", false, route_kind::monitoring},
     {"/readyz", false, route_kind::monitoring},
     {"/api/journal", false, route_kind::operator_only},
     {"/api/cluster", false, route_kind::operator_only},
     {"/api/admin/", true, route_kind::operator_only},
+    {"/api/projections", true, route_kind::operator_only},
 }};
 
 bool iequals(std::string_view a, std::string_view b) {

@@ -348,3 +348,42 @@ def test_both_programs_report_their_version(hibikid_binary):
         assert name == os.path.basename(binary)
         out.append(version)
     assert out[0] == out[1] and re.fullmatch(r"\d+\.\d+\.\d+", out[0])
+
+
+def test_projections_status_and_rebuild_bad_inputs(server_factory):
+    """`hibiki admin projections` and `hibiki admin rebuild NAME` on a real hibikid: the status
+    answers (whatever projections this build runs), a rebuild of an unknown name and a call
+    without the admin token are refused with a clear message, and the server keeps serving."""
+    s = server_factory()
+    r = admin(s, "projections", "--json")
+    assert r.returncode == 0, r.stderr
+    listed = json.loads(r.stdout)
+    assert isinstance(listed["projections"], list)
+    for p in listed["projections"]:
+        assert p["state"] in ("running", "rebuilding", "failing", "stopped"), p
+        assert isinstance(p["lag"], int)
+    names = [p["name"] for p in listed["projections"]]
+    r = admin(s, "projections")
+    assert r.returncode == 0, r.stderr
+    if names:
+        assert r.stdout.startswith("NAME"), r.stdout
+    else:
+        assert r.stdout == "no projections run on this node\n"
+
+    r = admin(s, "rebuild", "no-such-projection")
+    assert r.returncode != 0
+    assert "no projection named no-such-projection" in r.stderr, r.stderr
+
+    r = admin(s, "rebuild", names[0] if names else "search", token_file="")
+    assert r.returncode != 0
+    assert "admin token" in r.stderr, r.stderr
+    status, _ = s.http("GET", "/api/projections")
+    assert status == 401
+
+    r = admin(s, "rebuild")
+    assert r.returncode != 0
+    assert "admin rebuild PROJECTION" in r.stderr, r.stderr
+    # Still serving.
+    _, token = s.signup("alice")
+    alice = s.connect(token)
+    alice.ok("create_room", name="after", members=[])

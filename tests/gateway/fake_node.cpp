@@ -80,6 +80,58 @@ nlohmann::json fake_node::cluster_status() {
   return cluster_status_;
 }
 
+void fake_node::set_projections(nlohmann::json list, std::int64_t applied) {
+  std::lock_guard lock(mutex_);
+  projections_ = std::move(list);
+  rebuild_applied_ = applied;
+}
+
+nlohmann::json fake_node::projections_status() {
+  std::lock_guard lock(mutex_);
+  for (auto& p : projections_) {
+    if (!p.contains("rebuild") || !p["rebuild"].value("active", false)) continue;
+    if (++rebuild_polls_ < 2) continue;
+    p["state"] = "running";
+    p["rebuild"] = {{"active", false},
+                    {"done", true},
+                    {"applied", rebuild_applied_},
+                    {"total", rebuild_applied_},
+                    {"position", rebuild_applied_},
+                    {"seconds", 2.0},
+                    {"events_per_second", static_cast<double>(rebuild_applied_) / 2.0}};
+  }
+  return nlohmann::json{{"projections", projections_}};
+}
+
+hibiki::status fake_node::rebuild_projection(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  rebuilds_.push_back(name);
+  std::string known;
+  for (auto& p : projections_) {
+    if (p.value("name", std::string()) == name) {
+      p["state"] = "rebuilding";
+      p["rebuild"] = {{"active", true},
+                      {"done", false},
+                      {"applied", 0},
+                      {"total", rebuild_applied_},
+                      {"position", 0},
+                      {"seconds", 0.0},
+                      {"events_per_second", 0.0}};
+      rebuild_polls_ = 0;
+      return {};
+    }
+    known += (known.empty() ? "" : ", ") + p.value("name", std::string());
+  }
+  return hibiki::error{errc::not_found, "no projection named " + name +
+                                            (known.empty() ? " (this node runs none)"
+                                                           : " (this node runs: " + known + ")")};
+}
+
+std::vector<std::string> fake_node::rebuilds() const {
+  std::lock_guard lock(mutex_);
+  return rebuilds_;
+}
+
 void fake_node::set_cluster_status(nlohmann::json status) {
   std::lock_guard lock(mutex_);
   cluster_status_ = std::move(status);

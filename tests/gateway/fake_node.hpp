@@ -46,6 +46,16 @@ class fake_node final : public actors::node {
   int cluster_calls() const;
   void stop() override {}
 
+  /// The projections: projections_status() answers `{"projections": LIST}` as set here.
+  /// rebuild_projection(name) of a listed name marks its rebuild active (state "rebuilding");
+  /// the second projections_status() call after it reports it done with `applied` events. Other
+  /// names: not_found naming the listed ones, like the real node.
+  void set_projections(nlohmann::json list, std::int64_t applied = 0);
+  nlohmann::json projections_status() override;
+  hibiki::status rebuild_projection(const std::string& name) override;
+  /// Names rebuild_projection was called with, in order.
+  std::vector<std::string> rebuilds() const;
+
   void set_healthy(bool h) { healthy_ = h; }
   void set_signup_delay(std::chrono::milliseconds d) { signup_delay_ = d; }
   void set_journal_status(nlohmann::json status);
@@ -83,6 +93,10 @@ class fake_node final : public actors::node {
   std::uint64_t next_account_ = 1;
   std::vector<actors::admin_request> admin_requests_;
   std::vector<std::thread> workers_;
+  nlohmann::json projections_ = nlohmann::json::array();
+  std::int64_t rebuild_applied_ = 0;
+  std::vector<std::string> rebuilds_;
+  int rebuild_polls_ = 0;  ///< status calls since the last rebuild started
 };
 
 }  // namespace hibiki::testkit

@@ -2,7 +2,9 @@
 /// The event feed conformance suite (event_feed.hpp): every case runs against every factory in
 /// `feed_backends`, which the including .cpp defines (a tuple of factories like those of
 /// backend_factories.hpp, with a `backend` member: a unique_ptr to a fresh, empty backend).
-/// Include this header from exactly one .cpp per list.
+/// Include this header from exactly one .cpp per list, after defining HIBIKI_FEED_SUITE (a string
+/// literal naming the backend, e.g. "rocksdb"): it starts every case's name, so the names stay
+/// unique across test binaries (CTest runs tests by name).
 
 #include <algorithm>
 #include <chrono>
@@ -75,7 +77,8 @@ inline std::vector<persistence::persisted_event> append_rounds(
   return acked;
 }
 
-TEMPLATE_LIST_TEST_CASE("feed: every appended event appears exactly once, in durable order",
+TEMPLATE_LIST_TEST_CASE(HIBIKI_FEED_SUITE
+                        " feed: every appended event appears exactly once, in durable order",
                         "[feed]", feed_backends) {
   TestType f;
   auto feed = f.backend->open_feed();
@@ -126,8 +129,8 @@ TEMPLATE_LIST_TEST_CASE("feed: every appended event appears exactly once, in dur
   }
 }
 
-TEMPLATE_LIST_TEST_CASE("feed: a read covers only the partitions it names", "[feed]",
-                        feed_backends) {
+TEMPLATE_LIST_TEST_CASE(HIBIKI_FEED_SUITE " feed: a read covers only the partitions it names",
+                        "[feed]", feed_backends) {
   TestType f;
   auto feed = f.backend->open_feed();
   auto parts = feed->partitions();
@@ -161,7 +164,8 @@ TEMPLATE_LIST_TEST_CASE("feed: a read covers only the partitions it names", "[fe
   CHECK(negative.error().code == errc::bad_request);
 }
 
-TEMPLATE_LIST_TEST_CASE("feed: end positions, and a read at the end waits for the next event",
+TEMPLATE_LIST_TEST_CASE(HIBIKI_FEED_SUITE
+                        " feed: end positions, and a read at the end waits for the next event",
                         "[feed]", feed_backends) {
   TestType f;
   auto feed = f.backend->open_feed();
@@ -202,7 +206,7 @@ TEMPLATE_LIST_TEST_CASE("feed: end positions, and a read at the end waits for th
   CHECK(grown >= 1);
 }
 
-TEMPLATE_LIST_TEST_CASE("feed: bad reads", "[feed]", feed_backends) {
+TEMPLATE_LIST_TEST_CASE(HIBIKI_FEED_SUITE " feed: bad reads", "[feed]", feed_backends) {
   TestType f;
   auto feed = f.backend->open_feed();
   auto from = feed_start(*feed);

@@ -14,6 +14,7 @@
 namespace hibiki::testkit {
 using feed_backends = std::tuple<rocksdb_factory>;
 }
+#define HIBIKI_FEED_SUITE "rocksdb"
 #include "feed_conformance.hpp"
 
 using namespace hibiki;

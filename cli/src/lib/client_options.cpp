@@ -244,12 +244,22 @@ result<client_options> parse_client_options(const std::vector<std::string>& args
   } else if (o.command == "admin") {
     const std::string usage =
         "usage: hibiki admin create-account NAME | disable-account ID | enable-account ID | "
-        "revoke-tokens ID | create-token ID | rename ID NEW_NAME [--admin-url URL] "
-        "[--admin-token-file FILE] [--ca-file FILE] [--insecure] [--json]";
+        "revoke-tokens ID | create-token ID | rename ID NEW_NAME | projections | rebuild "
+        "PROJECTION [--admin-url URL] [--admin-token-file FILE] [--ca-file FILE] [--insecure] "
+        "[--json]";
     if (auto p = parse_operator_args(o, usage); !p) return p.error();
-    if (o.args.empty() || !is_admin_action(o.args[0])) return usage_error(usage);
+    const bool projection_action =
+        !o.args.empty() && (o.args[0] == "projections" || o.args[0] == "rebuild");
+    if (o.args.empty() || (!is_admin_action(o.args[0]) && !projection_action))
+      return usage_error(usage);
     const auto& action = o.args[0];
-    if (action == "create-account") {
+    if (action == "projections") {
+      st = arity(1, 1, "admin projections");
+    } else if (action == "rebuild") {
+      st = arity(2, 2, "admin rebuild PROJECTION");
+      if (st && (o.args[1].empty() || o.args[1].find('/') != std::string::npos))
+        st = status(errc::bad_request, "admin rebuild: a projection name such as search");
+    } else if (action == "create-account") {
       st = arity(2, 2, "admin create-account NAME");
     } else if (action == "rename") {
       st = arity(3, 3, "admin rename ID NEW_NAME");
@@ -446,6 +456,9 @@ Commands:
   admin revoke-tokens ID            its token stops working; its connections close
   admin create-token ID             a new token for the account (shown once); the old one stops
   admin rename ID NEW_NAME          a new display name
+  admin projections                 the read-side projections: state, lag, events applied
+  admin rebuild PROJECTION          rebuilds one (e.g. search) from the start of the journal,
+                                    printing progress until done, then its events/s
 
 Operator commands (journal, cluster, admin) send the admin token (--admin-token-file FILE, else
 $HIBIKI_ADMIN_TOKEN) and go to --admin-url when given (hibikid's --admin-http listener), else to

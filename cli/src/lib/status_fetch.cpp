@@ -204,7 +204,8 @@ result<status_reply> exchange(const server_url& url, const client_tls_options& t
     return reply(errc::bad_request, thing + " refused" + why);
   if (res.result() == http::status::not_found && code == "not_found" &&
       method == http::verb::post &&
-      error_text(res.body()).find("no such account") != std::string::npos)
+      (error_text(res.body()).find("no such account") != std::string::npos ||
+       error_text(res.body()).find("no projection named") != std::string::npos))
     return reply(errc::not_found, thing + " failed" + why);
   if (res.result() != http::status::ok) {
     auto message = thing + " failed" + why;

@@ -17,6 +17,7 @@
 #include "follower.hpp"
 #include "group_membership.hpp"
 #include "hibiki/core/log.hpp"
+#include "kafka_feed.hpp"
 #include "kafka_journal.hpp"
 #include "partition_owner.hpp"
 #include "rdkafka_client.hpp"
@@ -148,6 +149,16 @@ class kafka_backend_impl final : public kafka_backend, public shard_control {
   shard_control* shards() override { return ctx_.options.cluster ? this : nullptr; }
   persistence::membership* membership() override { return membership_.get(); }
   std::string writer_id() const override { return ctx_.options.writer_id; }
+
+  /// A reader of every partition of the topic with its own consumer (kafka_feed.hpp); null (and
+  /// logged) when librdkafka refuses to make one.
+  std::unique_ptr<event_feed> open_feed() override {
+    auto feed = kafka::open_kafka_feed(ctx_.conn, ctx_.options.topic, ctx_.partition_count);
+    if (feed) return std::move(*feed);
+    log::error("journal") << "cannot open a reader of " << ctx_.options.topic << ": "
+                          << feed.error().message;
+    return nullptr;
+  }
 
   journal_status identity() const override {
     journal_status out;

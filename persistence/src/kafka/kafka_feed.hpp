@@ -1,0 +1,24 @@
+#pragma once
+/// The Kafka journal's feed (event_feed.hpp): the topic itself, read by a consumer of its own
+/// (isolation.level=read_committed, so only committed transactions; manual assign() of the
+/// partitions asked, never a consumer group member, no offset commits: the projection keeps its
+/// positions). Partitions and offsets are the topic's; end positions are the high watermarks
+/// (past every acknowledged append even before its transaction's markers are written). Records are decoded with kafka_record; delete_to records hold no event and are
+/// passed over (so are the events they deleted: the topic keeps them, and the feed shows them).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "hibiki/persistence/event_feed.hpp"
+#include "rdkafka_client.hpp"
+
+namespace hibiki::persistence::kafka {
+
+/// A new reader of `topic` (partition_count partitions). Errors: bad_request (a property
+/// librdkafka refuses), unavailable.
+result<std::unique_ptr<event_feed>> open_kafka_feed(const connection& conn,
+                                                    const std::string& topic,
+                                                    std::int32_t partition_count);
+
+}  // namespace hibiki::persistence::kafka
