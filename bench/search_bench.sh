@@ -15,7 +15,7 @@
 # VIA (runner: the projection runner the server runs, the default where the build has it; loop:
 # apply on the calling thread),
 # QUERIES (200 per kind of query and order), SEARCHERS (20), LIMIT (20), GEN_ARGS, INDEX_ARGS,
-# QUERY_ARGS, WORK_DIR (default a new temporary directory under /tmp; each count's data is removed
+# QUERY_ARGS, WEBHOOKS (0; 1 runs bench/webhook_bench.sh afterwards), WORK_DIR (default a new temporary directory under /tmp; each count's data is removed
 # after its run unless KEEP_WORK_DIR=1, and kept on failure). A 10 M run needs ~15 GB free there.
 set -euo pipefail
 
@@ -85,3 +85,8 @@ for n in $N; do
     done
 done
 echo "every step's JSON line: $results"
+
+# The webhook benchmarks too (bench/webhook_bench.sh), with WEBHOOKS=1.
+if [[ "${WEBHOOKS:-0}" == 1 ]]; then
+  "$(dirname "${BASH_SOURCE[0]}")/webhook_bench.sh" "$build"
+fi
