@@ -14,13 +14,14 @@
 # Environment: PARTS ("throughput lag"), MESSAGES (50000), WEBHOOK_ROOMS (100), WORKERS (the
 # service's default), RATE (1000), CONNECTIONS (1000), ROOMS (100), MEMBERS (10), WARMUP (3),
 # DURATION (15), DRAIN (30: seconds the receiver waits after the load for the last deliveries),
-# HIBIKID_ARGS, LOADGEN_ARGS, WORK_DIR (default a new temporary directory, removed after a
+# HIBIKID (another hibikid binary; default BUILD_DIR/bin/hibikid), HIBIKID_ARGS, LOADGEN_ARGS, WORK_DIR (default a new temporary directory, removed after a
 # successful run unless KEEP_WORK_DIR=1; kept on failure).
 set -euo pipefail
 
 build=${1:-build}
-for b in hibikid hibiki_loadgen hibiki_webhook_bench hibiki_webhook_sink; do
-  [[ -x "$build/bin/$b" ]] || { echo "missing $build/bin/$b" >&2; exit 2; }
+hibikid=${HIBIKID:-$build/bin/hibikid}
+for b in "$hibikid" "$build/bin/hibiki_loadgen" "$build/bin/hibiki_webhook_bench" "$build/bin/hibiki_webhook_sink"; do
+  [[ -x "$b" ]] || { echo "missing $b" >&2; exit 2; }
 done
 PARTS=${PARTS:-throughput lag}
 MESSAGES=${MESSAGES:-50000}
@@ -76,7 +77,7 @@ for part in $PARTS; do
     start_sink lag
     port=$(free_port)
     # shellcheck disable=SC2086
-    "$build/bin/hibikid" --http="127.0.0.1:$port" --data-dir="$WORK_DIR/data" --journal=rocksdb \
+    "$hibikid" --http="127.0.0.1:$port" --data-dir="$WORK_DIR/data" --journal=rocksdb \
       --open-signup=true --signup-rate=0 --max-connections-per-ip=0 --api-rate=0 \
       --connection-rate=1000000 --connection-burst=1000000 --account-rate=1000000 \
       --account-burst=1000000 --webhook-allow-private=true ${HIBIKID_ARGS:-} >"$WORK_DIR/hibikid.log" 2>&1 &
