@@ -1022,18 +1022,24 @@ class session_actor : public caf::event_based_actor {
                                        r.fields.value("token", ""), ctx_->now()},
                   reply_to_client(id));
         });
-    ctx_->deps.io->post(
-        [url = std::move(req.url), allow = ctx_->options.webhooks.allow_private, checked] {
-          command_reply r;
-          if (auto st = persistence::check_webhook_target(url, allow); !st) {
-            r = command_reply::fail(st.error());
-          } else if (auto token = persistence::new_webhook_token(); !token) {
-            r = command_reply::fail(token.error());
-          } else {
-            r = command_reply::ok({{"token", *token}});
-          }
-          checked(std::move(r));
-        });
+    // The room says first whether the caller is its admin (list_webhooks is admins only), so
+    // nobody else can use this op to learn where host names resolve.
+    to_room(room, room::list_webhooks{account_},
+            make_reply([this, id, url = std::move(req.url), checked](command_reply& r) mutable {
+              if (r.err) return answer(id, r);
+              ctx_->deps.io->post(
+                  [url = std::move(url), allow = ctx_->options.webhooks.allow_private, checked] {
+                    command_reply c;
+                    if (auto st = persistence::check_webhook_target(url, allow); !st) {
+                      c = command_reply::fail(st.error());
+                    } else if (auto token = persistence::new_webhook_token(); !token) {
+                      c = command_reply::fail(token.error());
+                    } else {
+                      c = command_reply::ok({{"token", *token}});
+                    }
+                    checked(std::move(c));
+                  });
+            }));
   }
 
   void handle(std::int64_t id, protocol::list_webhooks_req& req) {

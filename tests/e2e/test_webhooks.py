@@ -304,6 +304,15 @@ def test_loopback_refused_without_allow_private(server_factory, receiver):
         message = r["error"]["message"]
         assert "refused" in message or "resolve" in message, r
     assert alice.ok("list_webhooks", room_id=room)["webhooks"] == []
+    # Someone who is not the room's admin learns nothing about where a host resolves.
+    mallory = server.user("mallory")
+    r = mallory.fail("create_webhook", "forbidden", room_id=room, url="http://10.0.0.1/h",
+                     events=["message_created"])
+    assert "10.0" not in r["error"]["message"] and "private" not in r["error"]["message"]
+    # The refusal names the kind of address, never the address a name resolved to.
+    r = alice.fail("create_webhook", "bad_request", room_id=room, url="http://localhost:8080/h",
+                   events=["message_created"])
+    assert "loopback" in r["error"]["message"] and "127.0.0.1" not in r["error"]["message"]
     assert server.healthz() == 200
 
 

@@ -212,6 +212,27 @@ TEST_CASE("projections: lag and applied events by projection name", "[metrics][p
   CHECK(e.value("hibiki_projection_applied_total", {{"projection", "webhooks"}}) == 3.0);
 }
 
+TEST_CASE("webhooks: deliveries by result, pending and open breakers", "[metrics][webhook]") {
+  auto reg = metrics::registry::create();
+  reg->webhook_delivery("ok");
+  reg->webhook_delivery("ok");
+  reg->webhook_delivery("failed");
+  reg->webhook_delivery("given_up");
+  auto handle = reg->add_collector([](metrics::registry& r) {
+    r.set_webhook_pending(12);
+    r.set_webhook_breakers_open(1);
+  });
+  auto e = parse_exposition(reg->exposition());
+  REQUIRE(e.error.empty());
+  CHECK(e.value("hibiki_webhook_deliveries_total", {{"result", "ok"}}) == 2.0);
+  CHECK(e.value("hibiki_webhook_deliveries_total", {{"result", "failed"}}) == 1.0);
+  CHECK(e.value("hibiki_webhook_deliveries_total", {{"result", "given_up"}}) == 1.0);
+  CHECK(e.value("hibiki_webhook_pending") == 12.0);
+  CHECK(e.value("hibiki_webhook_breakers_open") == 1.0);
+  CHECK(e.types.at("hibiki_webhook_deliveries_total") == "counter");
+  CHECK(e.types.at("hibiki_webhook_pending") == "gauge");
+}
+
 TEST_CASE("a collector handle outliving its registry is harmless", "[metrics]") {
   metrics::collector_handle handle;
   {

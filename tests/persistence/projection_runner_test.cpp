@@ -285,6 +285,28 @@ TEST_CASE("projections registry: add, status, rebuild, and bad inputs", "[projec
         errc::unavailable);
 }
 
+TEST_CASE("projections registry: owned_partitions follows what the node owns, all the rest",
+          "[projection]") {
+  temp_dir dir;
+  auto b = open_at(dir.sub("db"));
+  append_events(*b, 0, 5);
+  std::atomic<bool> owns{false};
+  persistence::projections ps(*b, fast_options(), [&] {
+    return owns ? std::vector<std::int32_t>{0} : std::vector<std::int32_t>{};
+  });
+  auto owned = std::make_unique<file_projection>(dir.sub("o"), "owned");
+  auto* owned_raw = owned.get();
+  REQUIRE(ps.add(std::move(owned), persistence::follow::owned_partitions).ok());
+  REQUIRE(ps.add(std::make_unique<file_projection>(dir.sub("a"), "all")).ok());
+  eventually([&] { return position_of(*ps.status("all")) == 5; }, "all caught up");
+  eventually([&] { return owned_raw->committed_calls > 0; }, "owned started");
+  CHECK(ps.status("owned")->applied == 0);  // owns nothing yet
+  owns = true;
+  eventually([&] { return position_of(*ps.status("owned")) == 5; }, "owned caught up");
+  ps.stop();
+  check_exactly_once(dir.sub("o"), 5);
+}
+
 // ---- kill -9 -------------------------------------------------------------------------------
 
 namespace {

@@ -3,8 +3,10 @@
 /// (isolation.level=read_committed, so only committed transactions; manual assign() of the
 /// partitions asked, never a consumer group member, no offset commits: the projection keeps its
 /// positions). Partitions and offsets are the topic's; end positions are the high watermarks
-/// (past every acknowledged append even before its transaction's markers are written). Records are decoded with kafka_record; delete_to records hold no event and are
-/// passed over (so are the events they deleted: the topic keeps them, and the feed shows them).
+/// (past every acknowledged append even before its transaction's markers are written). Records are
+/// decoded with kafka_record; delete_to records hold no event and are passed over. The events a
+/// delete_to deleted stay in the topic, and this feed still returns them (the embedded feed
+/// skips them).
 
 #include <cstdint>
 #include <memory>

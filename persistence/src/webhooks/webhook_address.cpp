@@ -127,10 +127,12 @@ result<std::vector<std::string>> resolve_webhook_host(const std::string& host, b
     if (!allow_private) {
       auto why = forbidden_address_reason(text);
       if (!why.empty()) {
+        // The category, not the address: a room admin must not learn the private network's
+        // addresses through this message.
         return hibiki::error{errc::bad_request,
-                             "the webhook host \"" + host + "\" resolves to " + text + ", " + why +
-                                 ": such targets are refused (--webhook-allow-private allows "
-                                 "them)"};
+                             "the webhook host \"" + host + "\" is or resolves to a " + why +
+                                 " address: such targets are refused (--webhook-allow-private "
+                                 "allows them)"};
       }
     }
     if (std::find(out.begin(), out.end(), text) == out.end()) out.push_back(std::move(text));

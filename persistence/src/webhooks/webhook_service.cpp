@@ -403,14 +403,22 @@ class service final : public webhook_service, public projection {
   /// Delivers (or drops) the head of queue `q`; answers when the queue may go on.
   steady::time_point deliver_head(const queue_key& q) {
     const auto [room, webhook] = q;
+    // Counted before the read: a delivery the projection adds meanwhile is counted after its
+    // write, so it is not in `counted` even when this read misses it.
+    std::uint64_t counted = 0;
+    {
+      std::lock_guard lock(mutex_);
+      counted = queues_[q].pending;
+    }
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions{}));
     const auto prefix = key('o', room.value, webhook.value);
     it->Seek(prefix);
     if (!it->Valid() || !it->key().starts_with(prefix)) {
       std::lock_guard lock(mutex_);
       auto& slot = queues_[q];
-      pending_ -= std::min(pending_, slot.pending);
-      slot.pending = 0;
+      const auto stale = std::min(slot.pending, counted);
+      slot.pending -= stale;
+      pending_ -= std::min(pending_, stale);
       return steady::now();
     }
     const std::string head_key = it->key().ToString();
