@@ -83,6 +83,14 @@ struct search_index::impl {
 
   /// Searches hold it shared; reset holds it exclusively (it replaces the database files).
   mutable std::shared_mutex lifecycle;
+  /// Passed before taking `lifecycle` shared, and held by reset() while it waits for it: glibc's
+  /// rwlock prefers readers, so without this a steady stream of searches starves a reset forever.
+  mutable std::mutex entry;
+
+  std::shared_lock<std::shared_mutex> share() const {
+    std::lock_guard gate(entry);
+    return std::shared_lock(lifecycle);
+  }
   mutable std::mutex pool_mutex;
   mutable std::vector<std::unique_ptr<reader>> idle_readers;
 
@@ -237,6 +245,7 @@ status search_index::apply(const std::vector<feed_record>& batch, const feed_pos
 }
 
 status search_index::reset() {
+  std::lock_guard gate(impl_->entry);  // no new search starts while this waits (see `entry`)
   std::unique_lock lock(impl_->lifecycle);
   try {
     impl_->writer.reset();  // closes the database and releases its lock
@@ -256,7 +265,7 @@ status search_index::reset() {
 }
 
 result<std::uint64_t> search_index::document_count() const {
-  std::shared_lock lock(impl_->lifecycle);
+  auto lock = impl_->share();
   try {
     auto r = impl_->take_reader();
     r->db.reopen();
@@ -278,7 +287,7 @@ result<search_answer> search_index::search(const search_query& query) const {
   const bool room_allowed = !query.room || std::find(query.rooms.begin(), query.rooms.end(),
                                                      *query.room) != query.rooms.end();
   if (query.rooms.empty() || !room_allowed) return search_answer{};
-  std::shared_lock lock(impl_->lifecycle);
+  auto lock = impl_->share();
   for (int attempt = 0;; ++attempt) {
     try {
       auto r = impl_->take_reader();
