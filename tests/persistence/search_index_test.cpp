@@ -1,5 +1,4 @@
 /// The search index as a projection: events in (encoded as the journal holds them), queries out.
-#include <xapian.h>
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -377,41 +376,6 @@ TEST_CASE("positions are committed with the documents and survive reopening", "[
   q.text = "words";
   q.rooms = {r1, r2};
   CHECK((*index)->search(q)->total == 3);
-}
-
-TEST_CASE("an index of the older term format is emptied on open, to be rebuilt", "[search]") {
-  testkit::temp_dir dir{"hibiki-search"};
-  const auto path = dir.path() / "search";
-  {
-    // Format 1 as an older build wrote it: STEM_SOME terms, positions, no format marker.
-    Xapian::WritableDatabase old(path.string(), Xapian::DB_CREATE_OR_OPEN);
-    Xapian::Document doc;
-    doc.add_term("meetings");
-    doc.add_term("Zmeet");
-    doc.add_boolean_term("R1");
-    old.add_document(doc);
-    old.set_metadata("hibiki.feed_positions", "0:7");
-    old.commit();
-  }
-  {
-    auto index = search_index::open(path);
-    REQUIRE(index.ok());
-    CHECK((*index)->committed()->empty());  // the runner starts again at offset 0
-    CHECK(*(*index)->document_count() == 0);
-    feed_builder feed;
-    std::vector<feed_record> batch{feed.next(r1, post(1, 10, "two meetings today", 100))};
-    REQUIRE((*index)->apply(batch, feed.end()).ok());
-  }
-  // Rebuilt in the current format: kept on the next open, and stemmed words match.
-  auto index = search_index::open(path);
-  REQUIRE(index.ok());
-  CHECK(*(*index)->committed() == feed_positions{{0, 1}});
-  search_query q;
-  q.text = "meeting";
-  q.rooms = {r1};
-  auto answer = (*index)->search(q);
-  REQUIRE(answer.ok());
-  CHECK(message_ids(*answer) == std::vector<std::uint64_t>{1});
 }
 
 TEST_CASE("another open of the same index is refused while one has it", "[search]") {

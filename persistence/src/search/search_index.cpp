@@ -89,19 +89,6 @@ struct search_index::impl {
   void open_writer() {
     std::filesystem::create_directories(dir);
     writer = std::make_unique<Xapian::WritableDatabase>(dir.string(), Xapian::DB_CREATE_OR_OPEN);
-    if (writer->get_metadata(std::string(format_key)) == current_format) return;
-    if (writer->get_doccount() > 0 || !writer->get_metadata(std::string(positions_key)).empty()) {
-      // Terms of another format: queries would miss words. Emptied, so the runner (no committed
-      // positions) rebuilds it from the start of the feed.
-      log::warn("search") << "index " << dir.string()
-                          << " has an older term format; emptying it for a rebuild from the feed";
-      writer.reset();
-      std::filesystem::remove_all(dir);
-      std::filesystem::create_directories(dir);
-      writer = std::make_unique<Xapian::WritableDatabase>(dir.string(), Xapian::DB_CREATE_OR_OPEN);
-    }
-    writer->set_metadata(std::string(format_key), std::string(current_format));
-    writer->commit();
   }
 
   std::unique_ptr<reader> take_reader() const {
@@ -199,10 +186,7 @@ result<std::unique_ptr<search_index>> search_index::open(const std::filesystem::
                                         "\" (a Snowball language name, or none)"};
   }
   state->generator.set_stemmer(state->stemmer);
-  // STEM_ALL: each word once, stemmed (STEM_SOME adds an unstemmed term per word too, which
-  // only phrase and exact-form searches need; neither is offered). About 40% less indexing
-  // time and index size (docs/benchmarks.md). Queries use the same strategy.
-  state->generator.set_stemming_strategy(Xapian::TermGenerator::STEM_ALL);
+  state->generator.set_stemming_strategy(Xapian::TermGenerator::STEM_SOME);
   state->generator.set_flags(Xapian::TermGenerator::FLAG_CJK_NGRAM);
   try {
     state->open_writer();
@@ -346,7 +330,7 @@ result<search_answer> search_index::impl::run(const search_query& q, reader& r) 
   const Xapian::Stem& stemmer = r.stemmer;
   Xapian::QueryParser parser;
   parser.set_stemmer(stemmer);
-  parser.set_stemming_strategy(Xapian::QueryParser::STEM_ALL);
+  parser.set_stemming_strategy(Xapian::QueryParser::STEM_SOME);
   parser.set_default_op(Xapian::Query::OP_AND);
   // Only FLAG_CJK_NGRAM: no boolean operators, phrases, +/-, wildcards or fields, so AND, OR,
   // NOT, quotes, brackets and * in user text are plain words or separators.

@@ -28,13 +28,6 @@ inline constexpr unsigned time_slot = 0;
 /// The metadata key of the feed positions, committed with the documents.
 inline constexpr std::string_view positions_key = "hibiki.feed_positions";
 
-/// The metadata key of the index's term format, and the format this build writes and reads.
-/// Format 2: every Latin word indexed once, stemmed (STEM_ALL), with no unstemmed duplicate.
-/// An index without it (format 1: STEM_SOME, an unstemmed and a "Z"-prefixed stemmed term per
-/// word) would not match this build's queries, so it is emptied and rebuilt from the feed.
-inline constexpr std::string_view format_key = "hibiki.format";
-inline constexpr std::string_view current_format = "2";
-
 /// What a document stores to answer a query without another read: ids, time, and the body as
 /// indexed (notation removed) for the snippet.
 struct stored_message {
