@@ -87,6 +87,11 @@ struct search_index::impl {
   /// rwlock prefers readers, so without this a steady stream of searches starves a reset forever.
   mutable std::mutex entry;
 
+  /// Held by apply() around its commit, and shared by a search's last attempt: a query the
+  /// writer outpaced (DatabaseModifiedError) each time so far reads once with commits held back,
+  /// so a busy index slows a search down but never fails it.
+  mutable std::shared_mutex commit_hold;
+
   std::shared_lock<std::shared_mutex> share() const {
     std::lock_guard gate(entry);
     return std::shared_lock(lifecycle);
@@ -231,6 +236,7 @@ status search_index::apply(const std::vector<feed_record>& batch, const feed_pos
     try {
       for (const auto& record : batch) impl_->apply_one(record);
       db.set_metadata(std::string(positions_key), encode_positions(next));
+      std::unique_lock hold(impl_->commit_hold);
       db.commit_transaction();
     } catch (...) {
       db.cancel_transaction();
@@ -289,6 +295,8 @@ result<search_answer> search_index::search(const search_query& query) const {
   if (query.rooms.empty() || !room_allowed) return search_answer{};
   auto lock = impl_->share();
   for (int attempt = 0;; ++attempt) {
+    std::shared_lock<std::shared_mutex> hold;
+    if (attempt + 1 == modified_retries) hold = std::shared_lock(impl_->commit_hold);
     try {
       auto r = impl_->take_reader();
       r->db.reopen();  // the last commit
