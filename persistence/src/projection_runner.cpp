@@ -5,6 +5,7 @@
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -84,6 +85,11 @@ struct projection_runner::impl {
   feed_positions positions;  ///< every partition's next offset (also those not followed now)
   bool loaded = false;       ///< positions hold committed() since the last error
   std::vector<std::int32_t> followed;
+  /// Followed partitions whose shared position was consulted since they started being followed
+  /// (or since the last load of committed()).
+  std::set<std::int32_t> consulted;
+  /// What was last given to options.shared_positions->store().
+  feed_positions shared_stored;
   feed_positions ends;
   clock::time_point ends_at{};
   bool rebuilding = false;
@@ -95,6 +101,10 @@ struct projection_runner::impl {
   result<std::size_t> step();
   hibiki::status begin_rebuild();
   result<std::vector<std::int32_t>> partitions_to_follow();
+  /// Moves each newly followed partition to the later of its position and the shared one.
+  hibiki::status adopt_shared_positions();
+  /// Gives the followed partitions' positions to the shared store when they moved.
+  void store_shared_positions();
   void refresh_ends(bool force);
   /// Publishes the thread's state into `st` (under the mutex).
   void publish(std::size_t applied_now, projection_state state);
@@ -206,10 +216,12 @@ result<std::size_t> projection_runner::impl::step() {
     if (!committed) return committed.error();
     positions = std::move(*committed);
     loaded = true;
+    consulted.clear();
   }
   auto follow = partitions_to_follow();
   if (!follow) return follow.error();
   followed = std::move(*follow);
+  if (auto s = adopt_shared_positions(); !s) return s.error();
   feed_positions from;
   for (auto p : followed) from[p] = positions.try_emplace(p, 0).first->second;
   refresh_ends(false);
@@ -233,6 +245,7 @@ result<std::size_t> projection_runner::impl::step() {
   if (!batch->empty() || next != positions) {
     if (auto s = proj->apply(*batch, next); !s) return s.error();
     positions = std::move(next);
+    store_shared_positions();
   }
   if (batch->empty()) refresh_ends(false);
   publish(batch->size(), rebuilding ? projection_state::rebuilding : projection_state::running);
@@ -244,6 +257,9 @@ hibiki::status projection_runner::impl::begin_rebuild() {
   if (auto s = proj->reset(); !s) return s;
   positions.clear();
   loaded = true;
+  // From the beginning, whatever the other nodes got to (partitions acquired later still resume
+  // from the shared positions).
+  consulted = {followed.begin(), followed.end()};
   rebuilding = true;
   rebuild_started = clock::now();
   refresh_ends(true);
@@ -262,6 +278,50 @@ result<std::vector<std::int32_t>> projection_runner::impl::partitions_to_follow(
   }
   if (!followed.empty() && !options.partitions) return followed;  // the feed's do not change
   return feed->partitions();
+}
+
+hibiki::status projection_runner::impl::adopt_shared_positions() {
+  // A partition no longer followed is consulted again when it comes back: another node may
+  // have moved it on meanwhile.
+  std::erase_if(consulted, [&](std::int32_t p) {
+    return !std::binary_search(followed.begin(), followed.end(), p);
+  });
+  if (!options.shared_positions) return {};
+  std::vector<std::int32_t> fresh;
+  for (auto p : followed)
+    if (!consulted.contains(p)) fresh.push_back(p);
+  if (fresh.empty()) return {};
+  auto shared = options.shared_positions->load(fresh);
+  if (!shared)
+    return error{shared.error().code,
+                 "reading the shared feed positions: " + shared.error().message};
+  for (auto p : fresh) {
+    auto& at = positions.try_emplace(p, 0).first->second;
+    const auto resume = resume_position(at, *shared, p);
+    if (resume != at)
+      log::info("projection") << proj->name() << ": partition " << p << " resumes at " << resume
+                              << " (shared position; own " << at << ")";
+    at = resume;
+    consulted.insert(p);
+  }
+  return {};
+}
+
+void projection_runner::impl::store_shared_positions() {
+  if (!options.shared_positions) return;
+  feed_positions mine;
+  for (auto p : followed) mine[p] = positions[p];
+  bool moved = false;
+  for (const auto& [p, at] : mine)
+    if (auto it = shared_stored.find(p); it == shared_stored.end() || it->second != at)
+      moved = true;
+  if (!moved) return;
+  if (auto s = options.shared_positions->store(mine); !s) {
+    log::warn("projection") << proj->name()
+                            << ": cannot store the shared feed positions: " << s.error().message;
+    return;
+  }
+  for (const auto& [p, at] : mine) shared_stored[p] = at;
 }
 
 void projection_runner::impl::refresh_ends(bool force) {
