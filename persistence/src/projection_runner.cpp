@@ -88,6 +88,9 @@ struct projection_runner::impl {
   /// Followed partitions whose shared position was consulted since they started being followed
   /// (or since the last load of committed()).
   std::set<std::int32_t> consulted;
+  /// Partitions taken over behind their shared position: up to that offset their events are
+  /// handed to replay() (another node applied them), not apply().
+  feed_positions replay_to;
   /// What was last given to options.shared_positions->store().
   feed_positions shared_stored;
   feed_positions ends;
@@ -217,6 +220,7 @@ result<std::size_t> projection_runner::impl::step() {
     positions = std::move(*committed);
     loaded = true;
     consulted.clear();
+    replay_to.clear();
   }
   auto follow = partitions_to_follow();
   if (!follow) return follow.error();
@@ -224,6 +228,12 @@ result<std::size_t> projection_runner::impl::step() {
   if (auto s = adopt_shared_positions(); !s) return s.error();
   feed_positions from;
   for (auto p : followed) from[p] = positions.try_emplace(p, 0).first->second;
+  std::erase_if(replay_to, [&](const auto& e) {
+    return !from.contains(e.first) || from.at(e.first) >= e.second;
+  });
+  // Partitions being replayed go first, alone: a batch is either replayed or applied.
+  const bool replaying = !replay_to.empty();
+  if (replaying) std::erase_if(from, [&](const auto& e) { return !replay_to.contains(e.first); });
   refresh_ends(false);
   if (rebuilding && rebuild_target.empty()) {
     refresh_ends(true);  // the end could not be read when the rebuild began
@@ -232,6 +242,11 @@ result<std::size_t> projection_runner::impl::step() {
 
   auto batch = feed->read(from, std::max<std::size_t>(1, options.batch_size), options.wait);
   if (!batch) return batch.error();
+  if (replaying) {
+    // Only up to the shared position; what lies past it is read again and applied.
+    std::erase_if(*batch,
+                  [&](const feed_record& r) { return r.offset >= replay_to.at(r.partition); });
+  }
   feed_positions next = positions;
   for (const auto& r : *batch) {
     auto& at = next[r.partition];
@@ -240,10 +255,11 @@ result<std::size_t> projection_runner::impl::step() {
   for (const auto& [p, offset] : feed->read_to()) {
     if (!from.contains(p)) continue;
     auto& at = next[p];
-    at = std::max(at, offset);
+    at = std::max(at, replaying ? std::min(offset, replay_to.at(p)) : offset);
   }
   if (!batch->empty() || next != positions) {
-    if (auto s = proj->apply(*batch, next); !s) return s.error();
+    auto s = replaying ? proj->replay(*batch, next) : proj->apply(*batch, next);
+    if (!s) return s.error();
     positions = std::move(next);
     store_shared_positions();
   }
@@ -260,6 +276,7 @@ hibiki::status projection_runner::impl::begin_rebuild() {
   // From the beginning, whatever the other nodes got to (partitions acquired later still resume
   // from the shared positions).
   consulted = {followed.begin(), followed.end()};
+  replay_to.clear();
   rebuilding = true;
   rebuild_started = clock::now();
   refresh_ends(true);
@@ -296,12 +313,13 @@ hibiki::status projection_runner::impl::adopt_shared_positions() {
     return error{shared.error().code,
                  "reading the shared feed positions: " + shared.error().message};
   for (auto p : fresh) {
-    auto& at = positions.try_emplace(p, 0).first->second;
+    const auto at = positions.try_emplace(p, 0).first->second;
     const auto resume = resume_position(at, *shared, p);
-    if (resume != at)
-      log::info("projection") << proj->name() << ": partition " << p << " resumes at " << resume
-                              << " (shared position; own " << at << ")";
-    at = resume;
+    if (resume != at) {
+      log::info("projection") << proj->name() << ": partition " << p << " replayed from " << at
+                              << " to " << resume << ", applied from there (shared position)";
+      replay_to[p] = resume;
+    }
     consulted.insert(p);
   }
   return {};

@@ -50,8 +50,8 @@ def test_delivered_on_the_kafka_journal(bootstrap, server_factory, receiver):  #
     topic = f"hibiki.webhooks.{uuid.uuid4().hex[:8]}"
     server = server_factory("--journal=kafka", f"--kafka-brokers={bootstrap}",
                             f"--kafka-topic={topic}", "--kafka-partitions=4", *FAST)
-    alice = server.user("alice")
-    room = alice.ok("create_room", name="hooks")["room_id"]
+    alice, bob = server.user("alice"), server.user("bob")
+    room = alice.ok("create_room", name="hooks", members=[bob.account_id])["room_id"]
     token = alice.ok("create_webhook", room_id=room, url=receiver.url(),
                      events=["message_created"])["token"]
     sent = alice.ok("send_message", room_id=room, body="on kafka", client_msg_id="k1")
@@ -102,9 +102,10 @@ def log_of(node):
 def test_hand_over_across_three_nodes(cluster, receiver):
     place = cluster_place(cluster, NODES)
     account, token = signup(cluster, "alice")
+    bob, _ = signup(cluster, "bob")
     # The room's owner is known once it exists; alice talks through a node that does not own it.
     first = connect(cluster.nodes[NODES[0]], token)
-    room = first.ok("create_room", name="hooks", timeout=REPLY_TIMEOUT)["room_id"]
+    room = first.ok("create_room", name="hooks", members=[bob], timeout=REPLY_TIMEOUT)["room_id"]
     entity = f"room-{room}"
     owner = place.owner(entity)
     partition = partition_of(entity)

@@ -497,11 +497,13 @@ TEST_CASE("projection runner: a partition taken over resumes where the previous 
   eventually([&] { return raw->committed_calls > 0; }, "B started");
   b_owns = true;
   eventually([&] { return position_of(runner.status()) == total; }, "B caught up");
+  // 0..9 replayed (state only, no output), 10..14 applied.
   CHECK(offsets_in(dir.sub("b")) == range_of(10, 15));
+  CHECK(raw->replayed == 10);
   eventually([&] { return shared->at(0) == total; }, "B stored its position");
 
-  // B loses the partition; a third node moves it on to 18 meanwhile; B gets it back and resumes
-  // at 18 (what it would have applied before is the other node's).
+  // B loses the partition; a third node moves it on to 18 meanwhile; B gets it back, replays
+  // 15..17 (the other node's output) and applies from 18.
   b_owns = false;
   eventually([&] { return runner.status().positions.empty(); }, "B follows nothing");
   total = append_events(*b, total, 5);
@@ -511,6 +513,7 @@ TEST_CASE("projection runner: a partition taken over resumes where the previous 
   std::vector<std::int64_t> expected = range_of(10, 15);
   for (auto o : range_of(18, 20)) expected.push_back(o);
   CHECK(offsets_in(dir.sub("b")) == expected);
+  CHECK(raw->replayed == 13);
   runner.stop();
 }
 

@@ -2,9 +2,10 @@
 /// Feed positions kept outside the node (a Kafka consumer group's committed offsets), for a
 /// projection whose partitions move between nodes (follow::owned_partitions: webhooks). The
 /// projection's own committed() stays the truth for what its output holds; this store only tells a
-/// node that starts following a partition where the previous owner got to, so that it does not
-/// start that partition from its own (older, or absent) position. The projection runner consults
-/// it when a partition starts being followed and tells it the positions after each apply.
+/// node that starts following a partition where the previous owner got to, so that what lies
+/// between its own (older, or absent) position and there is only replayed, not applied again. The
+/// projection runner consults it when a partition starts being followed and tells it the positions
+/// after each apply.
 #include <cstdint>
 #include <vector>
 
@@ -24,8 +25,9 @@ class position_store {
   virtual status store(const feed_positions& positions) = 0;
 };
 
-/// Where a runner resumes a partition it starts following: the later of its own position and the
-/// shared one (`shared` absent = none stored). Positions only move forward.
+/// Where a runner resumes applying a partition it starts following: the later of its own
+/// position and the shared one (`shared` absent = none stored); what lies between is replayed
+/// (projection::replay). Positions only move forward.
 inline std::int64_t resume_position(std::int64_t own, const feed_positions& shared,
                                     std::int32_t partition) {
   auto it = shared.find(partition);
