@@ -8,6 +8,7 @@
   const TOKEN_KEY = 'hibiki.token';
   const REQUEST_TIMEOUT_MS = 15000;
   const HISTORY_PAGE = 50;
+  const SEARCH_PAGES = 20;  // older pages loaded to reach a search result before jumping to it
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 15000;
   // Chatwork's room icon presets (update_room's icon_preset); each has a picture in img/icon/.
@@ -39,6 +40,7 @@
     roomTick: 0,
     droppedAt: new Map(),   // room_id -> tick at which this page dropped the room
     openRoomId: null,
+    searchTarget: null,     // {roomId, messageId}: the message a search result opened
     myRoomId: null,         // the account's "my chat" (from `me`)
     names: new Map(),       // account_id -> display name, from every reply that carries one
     askedNames: new Set(),  // ids already asked for with get_profiles (strangers stay unknown)
@@ -191,6 +193,41 @@
       if (state.openRoomId === roomId) markNewestRead(roomId);
     },
   });
+
+  // ---- search (search.js): the box, its results, a click opening the room at the message ----
+
+  const search = window.hibikiSearch.create({
+    request, el, nameOf, learnName, formatTime, showError,
+    roomName: (roomId) => (state.rooms.has(roomId) ? roomDisplayName(state.rooms.get(roomId)) : `room ${roomId}`),
+    openAt: (roomId, messageId) => openRoomAt(roomId, messageId),
+  });
+
+  /// Opens `roomId` with `messageId` loaded (older pages as needed), scrolled to and marked.
+  async function openRoomAt(roomId, messageId) {
+    if (!state.rooms.has(roomId)) { setStatus(`room #${roomId} is not in your rooms any more`); return; }
+    state.searchTarget = { roomId, messageId };
+    if (state.openRoomId !== roomId) await openRoom(roomId);
+    if (state.openRoomId !== roomId) return;
+    const r = roomRecord(roomId);
+    for (let pages = 0; !r.messages.has(messageId) && r.hasOlder && pages < SEARCH_PAGES; pages++) {
+      await loadOlder();
+      if (state.openRoomId !== roomId) return;
+    }
+    if (!r.messages.has(messageId)) {
+      // Far back: the page that ends with it (the gap before the newest pages stays).
+      try {
+        const before = (BigInt(messageId) + 1n).toString();
+        const reply = await request('history', { room_id: roomId, before, limit: HISTORY_PAGE });
+        if (state.openRoomId !== roomId) return;
+        for (const m of reply.messages || []) putMessage(r, m);
+      } catch (err) {
+        showError('history', err);
+        return;
+      }
+    }
+    renderMessages(false);
+    jumpToMessage(roomId, messageId);
+  }
 
   // ---- status line and connection indicator ------------------------------------------------
 
@@ -603,6 +640,7 @@
 
   async function openRoom(roomId) {
     const r = roomRecord(roomId);
+    if (state.searchTarget && state.searchTarget.roomId !== roomId) state.searchTarget = null;
     state.openRoomId = roomId;
     r.messages = new Map();
     r.hasOlder = false;
@@ -718,6 +756,11 @@
       li.dataset.mine = mine ? 'true' : 'false';
       li.dataset.deleted = m.deleted ? 'true' : 'false';
       if (mine) li.classList.add('mine');
+      const target = state.searchTarget;
+      if (target && target.roomId === roomId && target.messageId === m.message_id) {
+        li.classList.add('search-hit');  // the message a search result opened
+        li.dataset.searchHit = 'true';
+      }
       li.querySelector('.author').textContent =
         mine ? `${nameOf(m.account_id)} (you)` : nameOf(m.account_id);
       const time = li.querySelector('.time');
@@ -1581,6 +1624,8 @@
     state.everAuthed = false;
     closeRoom();
     files.reset();
+    search.reset();
+    state.searchTarget = null;
     forgetAccountState();
     renderRooms();
     renderContacts();

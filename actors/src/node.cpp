@@ -18,6 +18,7 @@
 #include "hibiki/persistence/backend.hpp"
 #include "hibiki/persistence/breaker_journal.hpp"
 #include "hibiki/persistence/projections.hpp"
+#include "hibiki/persistence/search_index.hpp"
 #include "io_executor.hpp"
 #include "journal_status_json.hpp"
 #include "messages.hpp"
@@ -199,9 +200,23 @@ class node_impl final : public node {
         log::error("webhooks") << "webhook deliveries are off: " << st.error().message;
       }
     }
+    add_search();
   }
 
   ~node_impl() override { node_impl::stop(); }
+
+  /// The search index follows every partition (each node keeps a full replica and answers
+  /// queries locally). When it cannot follow the feed, `search` answers unavailable instead of
+  /// serving an index that would never change; before any session exists, so none sees it go.
+  void add_search() {
+    if (!options_.search) return;
+    auto st = projections_->add(persistence::shared_search_projection(options_.search),
+                                persistence::follow::all_partitions);
+    if (st) return;
+    log::warn("node") << "search is off: the index cannot follow the journal: "
+                      << st.error().message;
+    rt_.ctx->options.search.reset();
+  }
 
   /// Clustered: publishes the cluster port and joins the group. Errors: as cluster_glue::start.
   hibiki::status start_cluster() {

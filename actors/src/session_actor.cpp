@@ -18,6 +18,7 @@
 #include "people.hpp"
 #include "people_reads.hpp"
 #include "reads.hpp"
+#include "search_reads.hpp"
 #include "token.hpp"
 
 namespace hibiki::actors {
@@ -806,6 +807,15 @@ class session_actor : public caf::event_based_actor {
     read(id, {}, [account = account_, req](persistence::read_store& reads) {
       return read_my_tasks(reads, account, req.assigned_by, req.status);
     });
+  }
+
+  /// Runs on the io executor like the other reads: a query reads the index and the read model.
+  void handle(std::int64_t id, protocol::search_req& req) {
+    read(id, message_barrier(),
+         [account = account_, req = std::move(req),
+          index = ctx_->options.search](persistence::read_store& reads) {
+           return read_search(reads, index.get(), account, req);
+         });
   }
 
   void handle(std::int64_t id, protocol::my_status_req&) {

@@ -158,8 +158,35 @@ std::vector<std::vector<std::uint64_t>> fleet::create_rooms(std::size_t rooms,
   for (std::size_t j = 0; j < rooms; ++j) {
     for (std::size_t i = 0; i < members; ++i)
       by_client[(j * members + i) % n].push_back(room_ids[j]);
+    rooms_.emplace_back(room_ids[j], (j * members) % n);
   }
   return by_client;
+}
+
+bool fleet::create_webhooks(const std::string& url) {
+  completion_latch latch(rooms_.size());
+  std::atomic<std::size_t> failures{0};
+  for (const auto& [room, creator] : rooms_) {
+    auto c = clients_[creator];
+    net::post(c->executor(), [&, c, room = room] {
+      c->request({{"op", "create_webhook"},
+                  {"room_id", room},
+                  {"url", url},
+                  {"events", nlohmann::json::array({"message_created"})}},
+                 [&](const nlohmann::json& reply) {
+                   if (!reply.value("ok", false) && failures++ == 0) {
+                     std::fprintf(stderr, "hibiki_loadgen: create_webhook failed: %s\n",
+                                  reply.dump().c_str());
+                   }
+                   latch.count_down();
+                 });
+    });
+  }
+  if (!latch.wait_for(std::chrono::seconds(60)) || failures > 0) {
+    std::fprintf(stderr, "hibiki_loadgen: webhook creation did not complete\n");
+    return false;
+  }
+  return true;
 }
 
 }  // namespace hibiki::bench

@@ -30,6 +30,9 @@ class fleet {
   /// Creates `rooms` rooms of `members` members each (client i belongs to rooms
   /// (i div members) ...; see the .cpp). Returns each client's room ids; empty on failure.
   std::vector<std::vector<std::uint64_t>> create_rooms(std::size_t rooms, std::size_t members);
+  /// After create_rooms: each room's creator (an admin) adds a webhook to `url` for
+  /// message_created. False (and a message on stderr) when one is refused.
+  bool create_webhooks(const std::string& url);
   /// Stops the io_context and joins its threads; stats may be read afterwards.
   void stop();
 
@@ -43,6 +46,8 @@ class fleet {
   std::vector<std::thread> threads_;
   std::vector<tcp::endpoint> endpoints_;  ///< one per server
   std::vector<std::shared_ptr<load_client>> clients_;
+  /// Each room create_rooms made, with its creator's index in clients_.
+  std::vector<std::pair<std::uint64_t, std::size_t>> rooms_;
 };
 
 }  // namespace hibiki::bench

@@ -132,6 +132,14 @@ int run_load(const options& o) {
   std::fprintf(stderr, "hibiki_loadgen: creating %zu rooms\n", o.rooms);
   auto rooms = f.create_rooms(o.rooms, o.members_per_room);
   if (rooms.empty()) return 2;
+  if (!o.webhook_url.empty()) {
+    std::fprintf(stderr, "hibiki_loadgen: adding a webhook to %s in each room\n",
+                 o.webhook_url.c_str());
+    if (!f.create_webhooks(o.webhook_url)) {
+      f.stop();
+      return 2;
+    }
+  }
   sleep_s(0.5);  // room_created pushes reach the members before the first message
 
   std::size_t senders = 0;

@@ -21,6 +21,8 @@ constexpr const char* usage_text =
     "  --duration S                measured seconds (10)\n"
     "  --warmup S                  seconds of load before measuring (2)\n"
     "  --body-size B               extra bytes of padding per message body (0)\n"
+    "  --webhook-url URL           after set-up, a message_created webhook to URL in every\n"
+    "                              room (the server needs --webhook-allow-private for 127.0.0.1)\n"
     "  --threads T                 io_context threads, 1 or 2 (1)\n"
     "  --server-pid PID            read hibikid's CPU seconds and RSS from /proc/PID;\n"
     "                              repeatable (one per node, summed; give them in --url order)\n"
@@ -134,6 +136,9 @@ std::optional<options> parse_options(int argc, char** argv) {
       ok = parse_double(value, o.warmup);
     } else if (arg == "--body-size") {
       ok = parse_size(value, o.body_size) && o.body_size <= 60000;
+    } else if (arg == "--webhook-url") {
+      o.webhook_url = std::string(value);
+      ok = value.substr(0, 7) == "http://" || value.substr(0, 8) == "https://";
     } else if (arg == "--threads") {
       ok = parse_size(value, o.threads) && o.threads >= 1 && o.threads <= 2;
     } else if (arg == "--server-pid") {

@@ -40,6 +40,9 @@ struct options {
   double warmup = 2;
   /// Extra bytes of padding in each message body. Default: 0
   std::size_t body_size = 0;
+  /// After set-up, each room's creator adds a webhook to this URL for message_created
+  /// (`create_webhook`), so every message is also delivered there. Default: empty = none
+  std::string webhook_url;
   /// io_context threads (1 or 2). Default: 1
   std::size_t threads = 1;
   /// hibikid pids (`--server-pid`, repeatable), for CPU seconds and RSS from /proc, reported

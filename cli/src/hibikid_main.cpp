@@ -22,6 +22,7 @@
 #include "hibiki/persistence/directory_store.hpp"
 #include "hibiki/persistence/kafka_settings.hpp"
 #include "hibiki/persistence/open_progress.hpp"
+#include "hibiki/persistence/search_index.hpp"
 #include "hibiki/persistence/storage.hpp"
 #include "service_notify.hpp"
 
@@ -266,8 +267,25 @@ int main(int argc, char** argv) {
     gateway.value()->stop();
     return 1;
   }
+  // The search index: opened here like the backend, kept up to date by the node's projection
+  // runner, read by the node's sessions.
+  std::shared_ptr<persistence::search_index> search;
+  if (options.search) {
+    opening->set_step("opening the search index");
+    auto index = persistence::search_index::open(cli::search_directory(options),
+                                                 cli::to_search_options(options));
+    if (!index) {
+      fail("cannot open the search index in " + cli::search_directory(options) + ": " +
+           index.error().message);
+      backend.value()->close();
+      gateway.value()->stop();
+      return index.error().code == errc::bad_request ? 2 : 1;
+    }
+    search = std::move(*index);
+  }
   opening->set_step("starting the node");
   auto node_options = cli::to_node_options(options);
+  node_options.search = search;
   // The node signs the file store's URLs and checks its objects (the same store the gateway
   // serves when it is the directory store).
   node_options.objects = *objects;

@@ -66,7 +66,9 @@ std::string_view op_name(const request_body& body) {
       "request_contact", "incoming_requests", "accept_contact", "reject_contact", "contacts",
       "request_upload", "complete_upload", "get_file", "list_files",
       // webhooks
-      "create_webhook", "list_webhooks", "delete_webhook"};
+      "create_webhook", "list_webhooks", "delete_webhook",
+      // search
+      "search"};
   static_assert(std::variant_size_v<request_body> == std::size(names));
   return names[body.index()];
 }

@@ -189,6 +189,42 @@ request_body parse_history(const json& j) {
   return r;
 }
 
+/// An optional integer field from `min` to `max` (the message names the range).
+template <class Int>
+std::optional<Int> optional_integer(const json& obj, std::string_view key, Int min, Int max,
+                                    std::string_view what) {
+  const auto* v = detail::field(obj, key);
+  if (v == nullptr) return std::nullopt;
+  auto n = v->is_number_integer() ? detail::as_i64(*v) : std::nullopt;
+  if (!n || *n < static_cast<std::int64_t>(min) || *n > static_cast<std::int64_t>(max)) {
+    reject(std::string(key) + " must be " + std::string(what));
+  }
+  return static_cast<Int>(*n);
+}
+
+request_body parse_search(const json& j) {
+  search_req r;
+  r.q = string_field(j, "q");
+  if (detail::field(j, "room_id") != nullptr) r.room = id_field<room_id>(j, "room_id");
+  r.account = optional_account(j, "account_id");
+  constexpr std::int64_t max_time = std::int64_t{1} << 53;
+  r.after_time = optional_integer<std::int64_t>(j, "after_time", 0, max_time,
+                                                "a Unix time in seconds (an integer, 0 or more)");
+  r.before_time = optional_integer<std::int64_t>(j, "before_time", 0, max_time,
+                                                 "a Unix time in seconds (an integer, 0 or more)");
+  if (auto order = optional_string(j, "order")) {
+    if (*order != "newest" && *order != "relevance") reject("order must be newest or relevance");
+    r.relevance = *order == "relevance";
+  }
+  r.limit =
+      optional_integer<std::size_t>(j, "limit", 1, max_search_results, "an integer from 1 to 100")
+          .value_or(r.limit);
+  r.offset =
+      optional_integer<std::size_t>(j, "offset", 0, max_search_offset, "an integer from 0 to 9900")
+          .value_or(0);
+  return r;
+}
+
 /// A `since` key: a room id in canonical decimal (1..2^53-1, no sign, no leading zeros), so each
 /// room has exactly one spelling and a request cannot name the same room twice.
 std::optional<std::uint64_t> sync_room_key(const std::string& key) {
@@ -351,6 +387,7 @@ request_body parse_body(std::string_view op, const json& j) {
     return get_file_req{id_field<room_id>(j, "room_id"), id_field<file_id>(j, "file_id"),
                         optional_bool(j, "download_url").value_or(false)};
   }
+  if (op == "search") return parse_search(j);
   if (op == "list_files") {
     return list_files_req{id_field<room_id>(j, "room_id"), optional_account(j, "account_id")};
   }

@@ -119,6 +119,8 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
         return request_accept();
       case rest_endpoint::request_reject:
         return request_reject();
+      case rest_endpoint::search:
+        return search();
       case rest_endpoint::files_upload:  // its body is streamed: http_session_rest_upload.cpp
       case rest_endpoint::unknown:
         break;
@@ -160,6 +162,33 @@ class rest_run : public std::enable_shared_from_this<rest_run> {
     }
     out = *v;
     return true;
+  }
+
+  // ---- search (an extension) --------------------------------------------------------------
+
+  /// GET /v2/search: the `search` op's parameters as query parameters, its reply as the body.
+  /// Numbers are checked for being decimal here; their ranges (and the text's rules) by the op.
+  void search() {
+    std::string_view q;
+    if (!require("q", q)) return;
+    // The op's JSON must be valid UTF-8; a percent-escape can carry any byte.
+    if (!room::utf8_length(q)) return finish(rest_error(400, "q is not valid UTF-8"));
+    json request{{"op", "search"}, {"q", std::string(q)}};
+    for (const char* name :
+         {"room_id", "account_id", "after_time", "before_time", "limit", "offset"}) {
+      auto v = param(name);
+      if (!v) continue;
+      const bool decimal = !v->empty() && v->size() <= 16 &&
+                           v->find_first_not_of("0123456789") == std::string_view::npos;
+      if (!decimal) {
+        return finish(rest_error(400, std::string(name) + " must be a non-negative integer"));
+      }
+      request[name] = std::stoull(std::string(*v));
+    }
+    if (auto order = param("order")) request["order"] = std::string(*order);
+    op(std::move(request), [self = shared_from_this()](json& r) {
+      self->finish(ok_json({{"total", r.at("total")}, {"results", r.at("results")}}));
+    });
   }
 
   // ---- me, my/status ----------------------------------------------------------------------

@@ -38,6 +38,7 @@ constexpr std::array<std::string_view, rest_endpoint_count> endpoint_names{"me",
                                                                            "files_list",
                                                                            "file_get",
                                                                            "files_upload",
+                                                                           "search",
                                                                            "unknown"};
 
 hibiki::error bad(std::string message) {
@@ -238,6 +239,11 @@ result<rest_route> route_rest(std::string_view method, std::string_view path) {
   if (seg.size() == 2 && seg[0] == "my" && seg[1] == "tasks") {
     if (!get) return not_allowed("GET");
     r.endpoint = rest_endpoint::my_tasks;
+    return r;
+  }
+  if (seg.size() == 1 && seg[0] == "search") {
+    if (!get) return not_allowed("GET");
+    r.endpoint = rest_endpoint::search;
     return r;
   }
   if (seg.size() == 1 && seg[0] == "contacts") {

@@ -47,6 +47,7 @@ enum class rest_endpoint : std::uint8_t {
   files_list,       ///< GET /rooms/{id}/files
   file_get,         ///< GET /rooms/{id}/files/{file_id}
   files_upload,     ///< POST /rooms/{id}/files (multipart; http_session_rest_upload.cpp)
+  search,           ///< GET /search (a hibiki extension: the `search` op)
   unknown,          ///< no such endpoint (or a refused request before routing)
 };
 inline constexpr std::size_t rest_endpoint_count =

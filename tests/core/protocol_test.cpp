@@ -381,3 +381,58 @@ TEST_CASE("fetch_messages", "[protocol][rest]") {
   parse_bad(req("fetch_messages", {{"room_id", 5}, {"force", 1}}));
   parse_bad(req("fetch_messages", {{"room_id", "5"}}));
 }
+
+TEST_CASE("search: fields, defaults and every bad field", "[protocol][search]") {
+  auto r = parse_ok(req("search", {{"q", "東京 meeting"}}));
+  CHECK(op_name(r.body) == "search");
+  const auto& s = std::get<search_req>(r.body);
+  CHECK(s.q == "東京 meeting");
+  CHECK_FALSE(s.room);
+  CHECK_FALSE(s.account);
+  CHECK_FALSE(s.after_time);
+  CHECK_FALSE(s.before_time);
+  CHECK_FALSE(s.relevance);
+  CHECK(s.limit == 20);
+  CHECK(s.offset == 0);
+
+  auto all = std::get<search_req>(parse_ok(req("search", {{"q", "x"},
+                                                          {"room_id", 5},
+                                                          {"account_id", 2},
+                                                          {"after_time", 0},
+                                                          {"before_time", 1796000000},
+                                                          {"order", "relevance"},
+                                                          {"limit", 100},
+                                                          {"offset", 9900}}))
+                                      .body);
+  CHECK(all.room == room_id{5});
+  CHECK(all.account == account_id{2});
+  CHECK(all.after_time == 0);
+  CHECK(all.before_time == 1796000000);
+  CHECK(all.relevance);
+  CHECK(all.limit == 100);
+  CHECK(all.offset == 9900);
+  CHECK_FALSE(std::get<search_req>(parse_ok(req("search", {{"q", "x"}, {"order", "newest"}})).body)
+                  .relevance);
+
+  // The text's own rules (empty, length, words) belong to the index; the parser wants a string.
+  parse_bad(req("search"));
+  parse_bad(req("search", {{"q", 5}}));
+  parse_bad(req("search", {{"q", nullptr}}));
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, nlohmann::json>>{{"room_id", 0},
+                                                           {"room_id", "5"},
+                                                           {"account_id", -1},
+                                                           {"after_time", -1},
+                                                           {"after_time", 1.5},
+                                                           {"before_time", "1796000000"},
+                                                           {"order", "oldest"},
+                                                           {"order", 1},
+                                                           {"limit", 0},
+                                                           {"limit", 101},
+                                                           {"limit", "20"},
+                                                           {"offset", -1},
+                                                           {"offset", 9901}}) {
+    INFO(key << " = " << value.dump());
+    parse_bad(req("search", {{"q", "x"}, {key, value}}));
+  }
+}

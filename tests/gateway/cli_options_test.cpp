@@ -951,6 +951,28 @@ TEST_CASE("hibikid --metrics: on by default, false turns it off, anything else i
     REQUIRE(r.error().message.find("--metrics") != std::string::npos);
   }
 }
+TEST_CASE("hibikid --search and --search-language", "[cli][options][search]") {
+  auto d = parse_daemon_options({"--data-dir=/var/lib/hibiki"});
+  REQUIRE(d.ok());
+  CHECK(d->search);
+  CHECK(to_search_options(*d).language == "english");
+  CHECK(search_directory(*d) == "/var/lib/hibiki/search");
+  auto off = parse_daemon_options({"--search=off", "--search-language=none"});
+  REQUIRE(off.ok());
+  CHECK_FALSE(off->search);
+  CHECK(to_search_options(*off).language == "none");
+  CHECK(parse_daemon_options({}, {{"HIBIKI_SEARCH_LANGUAGE", "german"}})->search_language ==
+        "german");
+  for (const char* bad : {"--search=true", "--search=", "--search=OFF", "--search-language=",
+                          "--search-language=English", "--search-language=en-us",
+                          "--search-language=../x"}) {
+    INFO(bad);
+    auto r = parse_daemon_options({bad});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == errc::bad_request);
+  }
+}
+
 TEST_CASE("hibiki operator options and admin command lines", "[cli][options][admin]") {
   auto status = parse_client_options({"journal", "status", "--admin-url", "http://127.0.0.1:9001",
                                       "--admin-token-file=/etc/hibiki/admin-token"});

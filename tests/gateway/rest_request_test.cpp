@@ -63,6 +63,7 @@ TEST_CASE("REST routes", "[gateway][rest]") {
   CHECK(accept->request == account_id{7});
   CHECK(route("DELETE", "/v2/incoming_requests/7")->endpoint == rest_endpoint::request_reject);
   CHECK(route("GET", "/v2/my/tasks")->endpoint == rest_endpoint::my_tasks);
+  CHECK(route("GET", "/v2/search")->endpoint == rest_endpoint::search);
   CHECK(route("GET", "/v2/rooms/12")->endpoint == rest_endpoint::room_get);
   CHECK(route("PUT", "/v2/rooms/12")->endpoint == rest_endpoint::room_update);
   CHECK(route("GET", "/v2/rooms/12/members")->endpoint == rest_endpoint::members_list);
@@ -115,6 +116,8 @@ TEST_CASE("REST routes", "[gateway][rest]") {
   CHECK(route("PUT", "/v2/rooms/1/tasks/1").error().message == "GET");
   CHECK(route("GET", "/v2/rooms/1/tasks/1/status").error().message == "PUT");
   CHECK(route("POST", "/v2/my/tasks").error().message == "GET");
+  CHECK(route("POST", "/v2/search").error().message == "GET");
+  CHECK(route("GET", "/v2/search/1").error().code == errc::not_found);
   CHECK(route("POST", "/v2/me").error().code == errc::conflict);
 
   CHECK(is_rest_path("/v2"));
@@ -354,6 +357,7 @@ TEST_CASE("task parameters", "[gateway][rest]") {
   CHECK(endpoint_name(rest_endpoint::messages_unread) == "messages_unread");
   CHECK(endpoint_name(rest_endpoint::task_status) == "task_status");
   CHECK(endpoint_name(rest_endpoint::my_tasks) == "my_tasks");
+  CHECK(endpoint_name(rest_endpoint::search) == "search");
   CHECK(endpoint_name(rest_endpoint::unknown) == "unknown");
 }
 

@@ -678,6 +678,26 @@ const std::vector<option_spec> table = {
        return set_duration("file-sweep-interval", v, 1, 1'000'000, "a positive number of seconds",
                            o.file_sweep_interval);
      }},
+    {"search", "on|off",
+     "keep the full-text search index in --data-dir/search and answer the search op and GET "
+     "/v2/search (off: they answer unavailable)",
+     "on",
+     [](sv v, options& o) {
+       if (v != "on" && v != "off") return bad("search", v, "on or off");
+       o.search = v == "on";
+       return status::success();
+     }},
+    {"search-language", "NAME",
+     "stemming language of Latin-script words in the search index (english, german, french, ... "
+     "or none); changing it needs `hibiki admin rebuild search`",
+     "english",
+     [](sv v, options& o) {
+       if (v.empty() || v.size() > 32 ||
+           v.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") != sv::npos)
+         return bad("search-language", v, "a stemming language name such as english, or none");
+       o.search_language = std::string(v);
+       return status::success();
+     }},
     // webhooks (docs/operations.md "Webhooks")
     {"webhooks", "true|false",
      "run webhook deliveries from an outbox under --data-dir (false: the webhook ops answer "
@@ -1159,6 +1179,16 @@ persistence::object_store_options to_object_store_options(const daemon_options& 
   s.s3.path_style = o.s3_path_style;
   // The credentials are loaded by hibikid (load_s3_credentials), never carried in the options.
   return s;
+}
+
+persistence::search_options to_search_options(const daemon_options& o) {
+  persistence::search_options s;
+  s.language = o.search_language;
+  return s;
+}
+
+std::string search_directory(const daemon_options& o) {
+  return (std::filesystem::path(o.data_dir) / "search").string();
 }
 
 std::string daemon_usage() {

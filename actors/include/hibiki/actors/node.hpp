@@ -33,6 +33,7 @@ namespace hibiki::persistence {
 class backend;
 class object_store;
 class projections;
+class search_index;
 }  // namespace hibiki::persistence
 
 namespace hibiki::actors {
@@ -124,6 +125,12 @@ struct node_options : request_limits {
   /// How many uploads one account may have pending in one room; one more is `rate_limited`.
   /// Default: 100.
   std::uint32_t max_pending_uploads = 100;
+  // ---- search (docs/protocol.md, "search") ----
+  /// The full-text index (opened by the caller, e.g. in --data-dir/search): the node keeps it up
+  /// to date as a projection of the event feed and answers `search` from it. Default: null =
+  /// `search` answers `unavailable`.
+  std::shared_ptr<persistence::search_index> search;
+
   /// How often the sweeper looks for expired uploads and hidden files whose objects it removes.
   /// Default: 60 s.
   std::chrono::seconds file_sweep_interval{60};

@@ -22,6 +22,7 @@
 #include "hibiki/core/result.hpp"
 #include "hibiki/gateway/gateway_options.hpp"
 #include "hibiki/persistence/object_storage.hpp"
+#include "hibiki/persistence/search_index.hpp"
 #include "hibiki/persistence/storage.hpp"
 
 namespace hibiki::cli {
@@ -140,6 +141,13 @@ struct daemon_options {
   /// uploads, deleted files past their grace). Default: 60
   std::chrono::seconds file_sweep_interval{60};
 
+  /// --search=on|off: keep the full-text index in --data-dir/search and answer `search`
+  /// (off: no index, `search` answers unavailable). Default: on
+  bool search = true;
+  /// --search-language=NAME: the stemming language of Latin-script words (a Snowball name such as
+  /// english, german, french; none: no stemming). Changing it needs `hibiki admin rebuild
+  /// search`. Default: english
+  std::string search_language = "english";
   // ---- webhooks (docs/operations.md "Webhooks") ----
   /// --webhooks=true|false: run the webhook outbox (`<data-dir>/webhooks`) and its deliveries;
   /// false: the webhook ops answer unavailable. Default: true
@@ -260,6 +268,10 @@ actors::node_options to_node_options(const daemon_options& options);
 gateway::gateway_options to_gateway_options(const daemon_options& options);
 /// Where shared files' bytes live: the directory store under <data-dir>/files.
 persistence::object_store_options to_object_store_options(const daemon_options& options);
+/// The search index's options (its directory is search_directory).
+persistence::search_options to_search_options(const daemon_options& options);
+/// Where the search index lives: --data-dir/search.
+std::string search_directory(const daemon_options& options);
 
 /// The --help text.
 std::string daemon_usage();

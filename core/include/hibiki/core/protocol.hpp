@@ -209,6 +209,20 @@ struct list_files_req {
   std::optional<account_id> account;
 };
 
+/// Full-text search over the messages of the caller's rooms (an extension; docs/protocol.md,
+/// "search"). The text's own rules (length, UTF-8, words) are checked by the index.
+struct search_req {
+  std::string q;
+  std::optional<room_id> room{};
+  std::optional<account_id> account{};        ///< the author
+  std::optional<std::int64_t> after_time{};   ///< sent strictly after (Unix seconds)
+  std::optional<std::int64_t> before_time{};  ///< sent strictly before (Unix seconds)
+  bool relevance = false;                     ///< order "relevance"; false: "newest"
+  std::size_t limit = 20;                     ///< 1..max_search_results
+  std::size_t offset = 0;                     ///< 0..max_search_offset
+};
+inline constexpr std::size_t max_search_results = 100;
+inline constexpr std::size_t max_search_offset = 9900;
 // ---- webhooks (admins of the room; docs/protocol.md "Webhooks") --------------------------------
 /// Adds a webhook: the answer carries the base64 token that signs its deliveries, once.
 struct create_webhook_req {
@@ -236,7 +250,9 @@ using request_body =
                  accept_contact_req, reject_contact_req, list_contacts_req, request_upload_req,
                  complete_upload_req, get_file_req, list_files_req,
                  // webhooks
-                 create_webhook_req, list_webhooks_req, delete_webhook_req>;
+                 create_webhook_req, list_webhooks_req, delete_webhook_req,
+                 // search
+                 search_req>;
 
 struct request {
   std::int64_t id = 0;

@@ -1,0 +1,50 @@
+#pragma once
+/// How the search index lays out its documents: the terms, the value slot, the stored data and
+/// the metadata key of the feed positions. Private to the index; kept apart so tests can check
+/// the encodings on their own.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "hibiki/core/ids.hpp"
+#include "hibiki/core/result.hpp"
+#include "hibiki/persistence/event_feed.hpp"
+#include "hibiki/persistence/search_index.hpp"
+
+namespace hibiki::persistence::search {
+
+/// Boolean filter terms (prefixes as Xapian's conventions: one capital letter): the room, the
+/// author, and the message's own unique term (edits and deletes find the document by it).
+std::string room_term(room_id r);
+std::string author_term(account_id a);
+std::string message_term(room_id r, message_id m);
+
+/// The value slot holding the send time (sortable_serialise of the Unix time): range filters
+/// and the newest-first order.
+inline constexpr unsigned time_slot = 0;
+
+/// The metadata key of the feed positions, committed with the documents.
+inline constexpr std::string_view positions_key = "hibiki.feed_positions";
+
+/// What a document stores to answer a query without another read: ids, time, and the body as
+/// indexed (notation removed) for the snippet.
+struct stored_message {
+  room_id room;
+  message_id message;
+  account_id author;
+  unix_time time = 0;
+  std::string text;
+};
+std::string encode_data(const stored_message& m);
+std::optional<stored_message> decode_data(std::string_view data);
+
+/// Positions as "partition:offset,..." (empty for none).
+std::string encode_positions(const feed_positions& p);
+result<feed_positions> decode_positions(std::string_view text);
+
+/// The checks of a query's text, limit and time range (bad_request with the reason).
+status check_query(const search_query& q);
+
+}  // namespace hibiki::persistence::search
