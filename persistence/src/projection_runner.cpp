@@ -261,7 +261,8 @@ result<std::size_t> projection_runner::impl::step() {
     auto s = replaying ? proj->replay(*batch, next) : proj->apply(*batch, next);
     if (!s) return s.error();
     positions = std::move(next);
-    store_shared_positions();
+    // A replay is behind the shared positions: storing it would move them back.
+    if (!replaying) store_shared_positions();
   }
   if (batch->empty()) refresh_ends(false);
   publish(batch->size(), rebuilding ? projection_state::rebuilding : projection_state::running);

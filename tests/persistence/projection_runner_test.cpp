@@ -411,7 +411,10 @@ class memory_position_store final : public persistence::position_store {
   status store(const persistence::feed_positions& positions) override {
     std::lock_guard lock(mutex_);
     if (failing_) return {errc::unavailable, "the group coordinator is away"};
-    for (const auto& [p, at] : positions) stored_[p] = at;
+    for (const auto& [p, at] : positions) {
+      if (auto it = stored_.find(p); it != stored_.end() && at < it->second) moved_back_ = true;
+      stored_[p] = at;
+    }
     return {};
   }
   void set(std::int32_t p, std::int64_t at) {
@@ -431,11 +434,17 @@ class memory_position_store final : public persistence::position_store {
     std::lock_guard lock(mutex_);
     return loads_;
   }
+  /// A store() ever gave a partition a position below the one stored.
+  bool moved_back() {
+    std::lock_guard lock(mutex_);
+    return moved_back_;
+  }
 
  private:
   std::mutex mutex_;
   persistence::feed_positions stored_;
   bool failing_ = false;
+  bool moved_back_ = false;
   int loads_ = 0;
 };
 
@@ -515,6 +524,8 @@ TEST_CASE("projection runner: a partition taken over resumes where the previous 
   CHECK(offsets_in(dir.sub("b")) == expected);
   CHECK(raw->replayed == 13);
   runner.stop();
+  // The replays (in batches of 7) never stored a position behind the shared one.
+  CHECK_FALSE(shared->moved_back());
 }
 
 TEST_CASE(
