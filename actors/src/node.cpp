@@ -120,6 +120,10 @@ class webhook_projection final : public persistence::projection {
                        const persistence::feed_positions& next) override {
     return service_->outbox_projection().apply(batch, next);
   }
+  hibiki::status replay(const std::vector<persistence::feed_record>& batch,
+                        const persistence::feed_positions& next) override {
+    return service_->outbox_projection().replay(batch, next);
+  }
   hibiki::status reset() override { return service_->outbox_projection().reset(); }
 
  private:

@@ -5,6 +5,7 @@
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -84,6 +85,14 @@ struct projection_runner::impl {
   feed_positions positions;  ///< every partition's next offset (also those not followed now)
   bool loaded = false;       ///< positions hold committed() since the last error
   std::vector<std::int32_t> followed;
+  /// Followed partitions whose shared position was consulted since they started being followed
+  /// (or since the last load of committed()).
+  std::set<std::int32_t> consulted;
+  /// Partitions taken over behind their shared position: up to that offset their events are
+  /// handed to replay() (another node applied them), not apply().
+  feed_positions replay_to;
+  /// What was last given to options.shared_positions->store().
+  feed_positions shared_stored;
   feed_positions ends;
   clock::time_point ends_at{};
   bool rebuilding = false;
@@ -95,6 +104,10 @@ struct projection_runner::impl {
   result<std::size_t> step();
   hibiki::status begin_rebuild();
   result<std::vector<std::int32_t>> partitions_to_follow();
+  /// Moves each newly followed partition to the later of its position and the shared one.
+  hibiki::status adopt_shared_positions();
+  /// Gives the followed partitions' positions to the shared store when they moved.
+  void store_shared_positions();
   void refresh_ends(bool force);
   /// Publishes the thread's state into `st` (under the mutex).
   void publish(std::size_t applied_now, projection_state state);
@@ -206,12 +219,21 @@ result<std::size_t> projection_runner::impl::step() {
     if (!committed) return committed.error();
     positions = std::move(*committed);
     loaded = true;
+    consulted.clear();
+    replay_to.clear();
   }
   auto follow = partitions_to_follow();
   if (!follow) return follow.error();
   followed = std::move(*follow);
+  if (auto s = adopt_shared_positions(); !s) return s.error();
   feed_positions from;
   for (auto p : followed) from[p] = positions.try_emplace(p, 0).first->second;
+  std::erase_if(replay_to, [&](const auto& e) {
+    return !from.contains(e.first) || from.at(e.first) >= e.second;
+  });
+  // Partitions being replayed go first, alone: a batch is either replayed or applied.
+  const bool replaying = !replay_to.empty();
+  if (replaying) std::erase_if(from, [&](const auto& e) { return !replay_to.contains(e.first); });
   refresh_ends(false);
   if (rebuilding && rebuild_target.empty()) {
     refresh_ends(true);  // the end could not be read when the rebuild began
@@ -220,6 +242,11 @@ result<std::size_t> projection_runner::impl::step() {
 
   auto batch = feed->read(from, std::max<std::size_t>(1, options.batch_size), options.wait);
   if (!batch) return batch.error();
+  if (replaying) {
+    // Only up to the shared position; what lies past it is read again and applied.
+    std::erase_if(*batch,
+                  [&](const feed_record& r) { return r.offset >= replay_to.at(r.partition); });
+  }
   feed_positions next = positions;
   for (const auto& r : *batch) {
     auto& at = next[r.partition];
@@ -228,11 +255,14 @@ result<std::size_t> projection_runner::impl::step() {
   for (const auto& [p, offset] : feed->read_to()) {
     if (!from.contains(p)) continue;
     auto& at = next[p];
-    at = std::max(at, offset);
+    at = std::max(at, replaying ? std::min(offset, replay_to.at(p)) : offset);
   }
   if (!batch->empty() || next != positions) {
-    if (auto s = proj->apply(*batch, next); !s) return s.error();
+    auto s = replaying ? proj->replay(*batch, next) : proj->apply(*batch, next);
+    if (!s) return s.error();
     positions = std::move(next);
+    // A replay is behind the shared positions: storing it would move them back.
+    if (!replaying) store_shared_positions();
   }
   if (batch->empty()) refresh_ends(false);
   publish(batch->size(), rebuilding ? projection_state::rebuilding : projection_state::running);
@@ -244,6 +274,10 @@ hibiki::status projection_runner::impl::begin_rebuild() {
   if (auto s = proj->reset(); !s) return s;
   positions.clear();
   loaded = true;
+  // From the beginning, whatever the other nodes got to (partitions acquired later still resume
+  // from the shared positions).
+  consulted = {followed.begin(), followed.end()};
+  replay_to.clear();
   rebuilding = true;
   rebuild_started = clock::now();
   refresh_ends(true);
@@ -262,6 +296,51 @@ result<std::vector<std::int32_t>> projection_runner::impl::partitions_to_follow(
   }
   if (!followed.empty() && !options.partitions) return followed;  // the feed's do not change
   return feed->partitions();
+}
+
+hibiki::status projection_runner::impl::adopt_shared_positions() {
+  // A partition no longer followed is consulted again when it comes back: another node may
+  // have moved it on meanwhile.
+  std::erase_if(consulted, [&](std::int32_t p) {
+    return !std::binary_search(followed.begin(), followed.end(), p);
+  });
+  if (!options.shared_positions) return {};
+  std::vector<std::int32_t> fresh;
+  for (auto p : followed)
+    if (!consulted.contains(p)) fresh.push_back(p);
+  if (fresh.empty()) return {};
+  auto shared = options.shared_positions->load(fresh);
+  if (!shared)
+    return error{shared.error().code,
+                 "reading the shared feed positions: " + shared.error().message};
+  for (auto p : fresh) {
+    const auto at = positions.try_emplace(p, 0).first->second;
+    const auto resume = resume_position(at, *shared, p);
+    if (resume != at) {
+      log::info("projection") << proj->name() << ": partition " << p << " replayed from " << at
+                              << " to " << resume << ", applied from there (shared position)";
+      replay_to[p] = resume;
+    }
+    consulted.insert(p);
+  }
+  return {};
+}
+
+void projection_runner::impl::store_shared_positions() {
+  if (!options.shared_positions) return;
+  feed_positions mine;
+  for (auto p : followed) mine[p] = positions[p];
+  bool moved = false;
+  for (const auto& [p, at] : mine)
+    if (auto it = shared_stored.find(p); it == shared_stored.end() || it->second != at)
+      moved = true;
+  if (!moved) return;
+  if (auto s = options.shared_positions->store(mine); !s) {
+    log::warn("projection") << proj->name()
+                            << ": cannot store the shared feed positions: " << s.error().message;
+    return;
+  }
+  for (const auto& [p, at] : mine) shared_stored[p] = at;
 }
 
 void projection_runner::impl::refresh_ends(bool force) {

@@ -24,12 +24,15 @@ hibiki::status projections::add(std::unique_ptr<projection> p, follow which) {
   if (!feed) return {errc::unavailable, "this journal backend has no feed to project"};
   auto options = defaults_;
   options.partitions = which == follow::owned_partitions ? owned_ : nullptr;
+  // Partitions that move between nodes resume where the previous owner got to.
+  if (which == follow::owned_partitions && owned_)
+    options.shared_positions = backend_.open_position_store(name);
   auto runner = std::make_unique<projection_runner>(std::move(p), std::move(feed), options);
   runner->start();
   log::info("projection") << name << " started ("
                           << (which == follow::owned_partitions && owned_ ? "owned partitions"
                                                                           : "all partitions")
-                          << ")";
+                          << (options.shared_positions ? ", shared positions" : "") << ")";
   runners_.emplace(name, std::move(runner));
   return {};
 }

@@ -113,6 +113,18 @@ class file_projection final : public persistence::projection {
     return {};
   }
 
+  /// Replayed events leave no line (no output), only the commit of `next`; counted in `replayed`.
+  status replay(const std::vector<persistence::feed_record>& batch,
+                const persistence::feed_positions& next) override {
+    if (fd_ < 0) return {errc::internal, "replay before committed()"};
+    std::string commit = "C";
+    for (const auto& [p, o] : next) commit += " " + std::to_string(p) + ":" + std::to_string(o);
+    commit += "\n";
+    if (!write_all(commit) || ::fsync(fd_) != 0) return {errc::unavailable, "commit failed"};
+    replayed += static_cast<int>(batch.size());
+    return {};
+  }
+
   status reset() override {
     ++resets;
     if (fd_ >= 0 && ::ftruncate(fd_, 0) != 0) return {errc::unavailable, "cannot truncate"};
@@ -123,6 +135,7 @@ class file_projection final : public persistence::projection {
   std::atomic<int> fail_next{0};
   std::atomic<int> throw_next{0};
   std::atomic<int> event_delay_us{0};
+  std::atomic<int> replayed{0};
   std::atomic<int> applies{0};
   std::atomic<int> resets{0};
   std::atomic<int> committed_calls{0};

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <functional>
+#include <mutex>
 #include <random>
 #include <set>
 #include <thread>
@@ -388,4 +389,182 @@ TEST_CASE("projection runner: kill -9 mid-batch loses and repeats nothing", "[pr
   REQUIRE(WIFEXITED(wstatus));
   REQUIRE(WEXITSTATUS(wstatus) == 0);
   check_exactly_once(file, crash_events);
+}
+
+// ---- positions shared between nodes ---------------------------------------------------------
+
+namespace {
+
+/// A position_store in memory (what a Kafka consumer group's offsets are to a cluster), with a
+/// switch to make it fail.
+class memory_position_store final : public persistence::position_store {
+ public:
+  result<persistence::feed_positions> load(const std::vector<std::int32_t>& partitions) override {
+    std::lock_guard lock(mutex_);
+    ++loads_;
+    if (failing_) return error{errc::unavailable, "the group coordinator is away"};
+    persistence::feed_positions out;
+    for (auto p : partitions)
+      if (auto it = stored_.find(p); it != stored_.end()) out[p] = it->second;
+    return out;
+  }
+  status store(const persistence::feed_positions& positions) override {
+    std::lock_guard lock(mutex_);
+    if (failing_) return {errc::unavailable, "the group coordinator is away"};
+    for (const auto& [p, at] : positions) {
+      if (auto it = stored_.find(p); it != stored_.end() && at < it->second) moved_back_ = true;
+      stored_[p] = at;
+    }
+    return {};
+  }
+  void set(std::int32_t p, std::int64_t at) {
+    std::lock_guard lock(mutex_);
+    stored_[p] = at;
+  }
+  std::int64_t at(std::int32_t p) {
+    std::lock_guard lock(mutex_);
+    auto it = stored_.find(p);
+    return it == stored_.end() ? -1 : it->second;
+  }
+  void fail(bool f) {
+    std::lock_guard lock(mutex_);
+    failing_ = f;
+  }
+  int loads() {
+    std::lock_guard lock(mutex_);
+    return loads_;
+  }
+  /// A store() ever gave a partition a position below the one stored.
+  bool moved_back() {
+    std::lock_guard lock(mutex_);
+    return moved_back_;
+  }
+
+ private:
+  std::mutex mutex_;
+  persistence::feed_positions stored_;
+  bool failing_ = false;
+  bool moved_back_ = false;
+  int loads_ = 0;
+};
+
+/// The offsets the projection file holds, in order.
+std::vector<std::int64_t> offsets_in(const std::string& file) {
+  std::vector<std::int64_t> out;
+  for (const auto& e : load_projection_file(file).events) out.push_back(e.offset);
+  return out;
+}
+
+std::vector<std::int64_t> range_of(std::int64_t from, std::int64_t to) {
+  std::vector<std::int64_t> out;
+  for (auto i = from; i < to; ++i) out.push_back(i);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("resume_position: the later of the own and the shared position", "[projection]") {
+  const persistence::feed_positions shared{{0, 10}, {1, 3}};
+  CHECK(persistence::resume_position(4, shared, 0) == 10);  // another node got further
+  CHECK(persistence::resume_position(7, shared, 1) == 7);   // never moves back
+  CHECK(persistence::resume_position(5, shared, 2) == 5);   // none stored
+  CHECK(persistence::resume_position(0, {}, 0) == 0);
+}
+
+TEST_CASE("projection runner: a partition taken over resumes where the previous owner stored it",
+          "[projection]") {
+  temp_dir dir;
+  auto b = open_at(dir.sub("db"));
+  auto shared = std::make_shared<memory_position_store>();
+  int total = append_events(*b, 0, 10);
+
+  // Node A owns the partition and applies what is there; its positions reach the store.
+  {
+    auto options = fast_options();
+    options.partitions = [] { return std::vector<std::int32_t>{0}; };
+    options.shared_positions = shared;
+    persistence::projection_runner a(std::make_unique<file_projection>(dir.sub("a")),
+                                     b->open_feed(), options);
+    a.start();
+    eventually([&] { return shared->at(0) == total; }, "A stored its position");
+    a.stop();
+  }
+  CHECK(offsets_in(dir.sub("a")) == range_of(0, 10));
+
+  // Node B never owned it: it starts at the stored position, not at 0.
+  total = append_events(*b, total, 5);
+  std::atomic<bool> b_owns{false};
+  auto options = fast_options();
+  options.partitions = [&] {
+    return b_owns ? std::vector<std::int32_t>{0} : std::vector<std::int32_t>{};
+  };
+  options.shared_positions = shared;
+  auto proj = std::make_unique<file_projection>(dir.sub("b"));
+  auto* raw = proj.get();
+  persistence::projection_runner runner(std::move(proj), b->open_feed(), options);
+  runner.start();
+  eventually([&] { return raw->committed_calls > 0; }, "B started");
+  b_owns = true;
+  eventually([&] { return position_of(runner.status()) == total; }, "B caught up");
+  // 0..9 replayed (state only, no output), 10..14 applied.
+  CHECK(offsets_in(dir.sub("b")) == range_of(10, 15));
+  CHECK(raw->replayed == 10);
+  eventually([&] { return shared->at(0) == total; }, "B stored its position");
+
+  // B loses the partition; a third node moves it on to 18 meanwhile; B gets it back, replays
+  // 15..17 (the other node's output) and applies from 18.
+  b_owns = false;
+  eventually([&] { return runner.status().positions.empty(); }, "B follows nothing");
+  total = append_events(*b, total, 5);
+  shared->set(0, 18);
+  b_owns = true;
+  eventually([&] { return position_of(runner.status()) == total; }, "B caught up again");
+  std::vector<std::int64_t> expected = range_of(10, 15);
+  for (auto o : range_of(18, 20)) expected.push_back(o);
+  CHECK(offsets_in(dir.sub("b")) == expected);
+  CHECK(raw->replayed == 13);
+  runner.stop();
+  // The replays (in batches of 7) never stored a position behind the shared one.
+  CHECK_FALSE(shared->moved_back());
+}
+
+TEST_CASE(
+    "projection runner: shared positions never move a partition back, and a store that "
+    "cannot be read holds the partition instead of starting it at 0",
+    "[projection]") {
+  temp_dir dir;
+  auto b = open_at(dir.sub("db"));
+  const int total = append_events(*b, 0, 8);
+  auto shared = std::make_shared<memory_position_store>();
+  shared->set(0, 3);  // behind what this node applied itself
+  auto options = fast_options();
+  options.partitions = [] { return std::vector<std::int32_t>{0}; };
+  options.shared_positions = shared;
+
+  {  // applies everything once, without the store
+    persistence::projection_runner first(std::make_unique<file_projection>(dir.sub("p")),
+                                         b->open_feed(), fast_options());
+    first.start();
+    eventually([&] { return position_of(first.status()) == total; }, "applied once");
+    first.stop();
+  }
+  const int more = append_events(*b, total, 2);
+  shared->fail(true);
+  persistence::projection_runner runner(std::make_unique<file_projection>(dir.sub("p")),
+                                        b->open_feed(), options);
+  runner.start();
+  eventually(
+      [&] {
+        auto st = runner.status();
+        return st.state == projection_state::failing &&
+               st.last_error.find("shared feed positions") != std::string::npos &&
+               shared->loads() >= 2;
+      },
+      "failing while the store cannot be read");
+  CHECK(offsets_in(dir.sub("p")) == range_of(0, 8));  // nothing applied meanwhile
+  shared->fail(false);
+  eventually([&] { return position_of(runner.status()) == more; }, "caught up");
+  runner.stop();
+  CHECK(offsets_in(dir.sub("p")) == range_of(0, 10));  // resumed at its own 8, not the store's 3
+  CHECK(shared->at(0) == more);
 }

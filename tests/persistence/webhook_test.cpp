@@ -231,6 +231,31 @@ TEST_CASE("the outbox projection makes each event's deliveries once, with its po
   }
 }
 
+TEST_CASE("replayed events (taken over from another node) keep the settings, deliver nothing",
+          "[webhook][outbox]") {
+  testkit::temp_dir dir("hibiki-webhooks");
+  const room_id room{7};
+  webhook_options o;
+  o.path = dir.sub("outbox");
+  auto service = webhook_service::open(o);
+  REQUIRE(service);
+  auto& p = (*service)->outbox_projection();
+  // What the previous owner delivered already: the webhook and two messages.
+  REQUIRE(p.replay({record(0, room, 1, created(1, {room::webhook_event::message_created})),
+                    record(1, room, 2, message(1)), record(2, room, 3, message(2))},
+                   {{0, 3}}));
+  CHECK((*service)->pending() == 0);
+  CHECK(*p.committed() == feed_positions{{0, 3}});
+  // Applied from there on: the setting is known, so the next message is delivered.
+  REQUIRE(p.apply({record(3, room, 4, message(3))}, {{0, 4}}));
+  CHECK((*service)->pending() == 1);
+  // A webhook deleted in a replayed range is gone too.
+  REQUIRE(p.replay({record(4, room, 5, room::webhook_deleted{webhook_id{1}, account_id{1}, 5})},
+                   {{0, 5}}));
+  REQUIRE(p.apply({record(5, room, 6, message(4))}, {{0, 6}}));
+  CHECK((*service)->pending() == 1);
+}
+
 TEST_CASE("task_created deliveries carry hibiki's task shape", "[webhook][outbox]") {
   testkit::temp_dir dir("hibiki-webhooks");
   webhook_options o;

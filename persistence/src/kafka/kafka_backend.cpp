@@ -160,6 +160,16 @@ class kafka_backend_impl final : public kafka_backend, public shard_control {
     return nullptr;
   }
 
+  std::shared_ptr<position_store> open_position_store(const std::string& name) override {
+    if (!ctx_.options.cluster) return nullptr;  // one node owns every partition for good
+    const std::string group = "hibiki-projection-" + name + "-" + ctx_.options.topic;
+    auto store = kafka::open_kafka_position_store(ctx_.conn, ctx_.options.topic, group);
+    if (store) return std::move(*store);
+    log::error("journal") << "cannot open the shared positions of " << name << ": "
+                          << store.error().message;
+    return nullptr;
+  }
+
   journal_status identity() const override {
     journal_status out;
     out.kind = "kafka";

@@ -138,7 +138,41 @@ class kafka_event_feed final : public event_feed {
   feed_positions read_to_;
 };
 
+class kafka_position_store final : public position_store {
+ public:
+  kafka_position_store(std::string topic, std::unique_ptr<offset_committer> committer)
+      : topic_(std::move(topic)), committer_(std::move(committer)) {}
+
+  result<feed_positions> load(const std::vector<std::int32_t>& partitions) override {
+    if (partitions.empty()) return feed_positions{};
+    auto got = committer_->committed(topic_, partitions, group_budget);
+    if (!got) return got.error();
+    return feed_positions(got->begin(), got->end());
+  }
+
+  status store(const feed_positions& positions) override {
+    return committer_->commit(topic_, {positions.begin(), positions.end()});
+  }
+
+ private:
+  /// How long reading the group's offsets may take (finding the coordinator included).
+  static constexpr millis group_budget{5000};
+  const std::string topic_;
+  std::unique_ptr<offset_committer> committer_;
+};
+
 }  // namespace
+
+result<std::shared_ptr<position_store>> open_kafka_position_store(const connection& conn,
+                                                                  const std::string& topic,
+                                                                  const std::string& group) {
+  auto committer = offset_committer::create(conn, {{"group.id", group},
+                                                   {"enable.auto.commit", "false"},
+                                                   {"enable.auto.offset.store", "false"}});
+  if (!committer) return committer.error();
+  return std::shared_ptr<position_store>(
+      std::make_shared<kafka_position_store>(topic, std::move(*committer)));
+}
 
 result<std::unique_ptr<event_feed>> open_kafka_feed(const connection& conn,
                                                     const std::string& topic,

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "hibiki/persistence/event_feed.hpp"
+#include "hibiki/persistence/position_store.hpp"
 #include "rdkafka_client.hpp"
 
 namespace hibiki::persistence::kafka {
@@ -22,5 +23,12 @@ namespace hibiki::persistence::kafka {
 result<std::unique_ptr<event_feed>> open_kafka_feed(const connection& conn,
                                                     const std::string& topic,
                                                     std::int32_t partition_count);
+
+/// Feed positions shared by the nodes (position_store.hpp) as the committed offsets of consumer
+/// group `group` on `topic` (committed by a consumer that never joins the group). Errors:
+/// bad_request (a property librdkafka refuses).
+result<std::shared_ptr<position_store>> open_kafka_position_store(const connection& conn,
+                                                                  const std::string& topic,
+                                                                  const std::string& group);
 
 }  // namespace hibiki::persistence::kafka

@@ -532,6 +532,54 @@ std::optional<message> assigned_consumer::poll(millis timeout) {
   return std::nullopt;
 }
 
+// ---- offset_committer --------------------------------------------------------------------------
+
+result<std::unique_ptr<offset_committer>> offset_committer::create(const connection& conn,
+                                                                   const settings& own) {
+  auto conf = make_conf(conn, own);
+  if (!conf) return conf.error();
+  auto rk = make_client(client_kind::consumer, std::move(*conf));
+  if (!rk) return rk.error();
+  return std::unique_ptr<offset_committer>(new offset_committer(std::move(*rk)));
+}
+
+result<std::map<std::int32_t, std::int64_t>> offset_committer::committed(
+    const std::string& topic, const std::vector<std::int32_t>& partitions, millis timeout) {
+  partition_list list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())),
+                      &rd_kafka_topic_partition_list_destroy);
+  for (auto p : partitions) rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
+  if (auto err = rd_kafka_committed(rk_.get(), list.get(), to_ms(timeout)); err)
+    return error{errc::unavailable,
+                 std::string("reading committed offsets: ") + rd_kafka_err2str(err)};
+  std::map<std::int32_t, std::int64_t> out;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& e = list->elems[i];
+    if (e.err)
+      return error{errc::unavailable, "reading the committed offset of " + topic + "/" +
+                                          std::to_string(e.partition) + ": " +
+                                          rd_kafka_err2str(e.err)};
+    if (e.offset >= 0) out[e.partition] = e.offset;  // RD_KAFKA_OFFSET_INVALID: none committed
+  }
+  return out;
+}
+
+status offset_committer::commit(const std::string& topic,
+                                const std::map<std::int32_t, std::int64_t>& offsets) {
+  if (offsets.empty()) return {};
+  partition_list list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())),
+                      &rd_kafka_topic_partition_list_destroy);
+  for (const auto& [p, offset] : offsets)
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = offset;
+  if (auto err = rd_kafka_commit(rk_.get(), list.get(), 0); err)
+    return {errc::unavailable, std::string("committing offsets: ") + rd_kafka_err2str(err)};
+  for (int i = 0; i < list->cnt; ++i)
+    if (list->elems[i].err)
+      return {errc::unavailable, "committing the offset of " + topic + "/" +
+                                     std::to_string(list->elems[i].partition) + ": " +
+                                     rd_kafka_err2str(list->elems[i].err)};
+  return {};
+}
+
 // ---- group_consumer ----------------------------------------------------------------------------
 
 namespace {

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -211,6 +212,27 @@ class assigned_consumer {
 
  private:
   explicit assigned_consumer(rd_kafka_ptr rk) : rk_(std::move(rk)) {}
+  rd_kafka_ptr rk_;
+};
+
+/// A consumer that only reads and commits a consumer group's offsets: configured with the
+/// group.id, it never subscribes nor fetches, so it never joins the group (its commits are a
+/// "simple consumer"'s, accepted while the group has no members).
+class offset_committer {
+ public:
+  /// `own`: the consumer's settings (group.id at least).
+  static result<std::unique_ptr<offset_committer>> create(const connection& conn,
+                                                          const settings& own);
+  /// The group's committed offsets of `partitions` of `topic`; a partition without one is
+  /// absent. unavailable with librdkafka's reason.
+  result<std::map<std::int32_t, std::int64_t>> committed(
+      const std::string& topic, const std::vector<std::int32_t>& partitions, millis timeout);
+  /// Commits `offsets` (partition -> next offset to read) of `topic` synchronously. unavailable
+  /// with librdkafka's reason.
+  status commit(const std::string& topic, const std::map<std::int32_t, std::int64_t>& offsets);
+
+ private:
+  explicit offset_committer(rd_kafka_ptr rk) : rk_(std::move(rk)) {}
   rd_kafka_ptr rk_;
 };
 

@@ -146,6 +146,17 @@ class service final : public webhook_service, public projection {
   }
 
   status apply(const std::vector<feed_record>& batch, const feed_positions& next) override {
+    return project(batch, next, true);
+  }
+
+  /// Another node delivered these events already: only the settings they change are kept.
+  status replay(const std::vector<feed_record>& batch, const feed_positions& next) override {
+    return project(batch, next, false);
+  }
+
+  /// The settings the events change, their deliveries (when `deliver`) and `next`, in one
+  /// synced WriteBatch.
+  status project(const std::vector<feed_record>& batch, const feed_positions& next, bool deliver) {
     rocksdb::WriteBatch wb;
     // Changes to the settings are applied to a copy first: the cache changes only once the
     // batch is durable.
@@ -187,8 +198,8 @@ class service final : public webhook_service, public projection {
         settings_of(room).clear();
         continue;
       }
-      if (!std::holds_alternative<room::message_posted>(*e) &&
-          !std::holds_alternative<room::task_added>(*e)) {
+      if (!deliver || (!std::holds_alternative<room::message_posted>(*e) &&
+                       !std::holds_alternative<room::task_added>(*e))) {
         continue;
       }
       const auto& settings = settings_of(room);

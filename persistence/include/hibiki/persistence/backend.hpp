@@ -11,6 +11,7 @@
 #include "hibiki/persistence/event_feed.hpp"
 #include "hibiki/persistence/journal.hpp"
 #include "hibiki/persistence/membership.hpp"
+#include "hibiki/persistence/position_store.hpp"
 #include "hibiki/persistence/read_store.hpp"
 #include "hibiki/persistence/shard_control.hpp"
 #include "hibiki/persistence/snapshot_store.hpp"
@@ -69,6 +70,14 @@ class backend {
   /// A new reader of the journal as one stream (event_feed.hpp), for a read-side projection.
   /// Each call opens its own reader (Kafka: its own consumer). Null when the backend has no feed.
   virtual std::unique_ptr<event_feed> open_feed() { return nullptr; }
+  /// Feed positions shared by the nodes (position_store.hpp) for the projection `name` that
+  /// follows only the owned partitions (Kafka: the committed offsets of the consumer group
+  /// "hibiki-projection-<name>-<topic>"). Null when positions are not shared (one node owns every
+  /// partition for good: embedded RocksDB), or the store cannot be opened (logged).
+  virtual std::shared_ptr<position_store> open_position_store(const std::string& name) {
+    (void)name;
+    return nullptr;
+  }
 
   /// The writer id the backend stamps on what it writes for this node incarnation (Kafka: chosen
   /// at open from the node's name); empty when the node should pick one.

@@ -21,6 +21,13 @@ class projection {
   /// after a crash, committed() returns either the old positions with the old output or `next`
   /// with all of the batch applied. An event the projection does not care about is skipped.
   virtual status apply(const std::vector<feed_record>& batch, const feed_positions& next) = 0;
+  /// Like apply(), for events another node already applied (feed positions shared at a
+  /// hand-over, position_store.hpp): keep what the projection needs as state to go on (webhooks:
+  /// the settings), produce no output again (webhooks: no delivery). Default: apply() (a
+  /// projection whose output does not repeat anything).
+  virtual status replay(const std::vector<feed_record>& batch, const feed_positions& next) {
+    return apply(batch, next);
+  }
   /// Drops all output and positions (a rebuild from the beginning follows).
   virtual status reset() = 0;
 };

@@ -21,6 +21,7 @@
 
 #include "hibiki/core/result.hpp"
 #include "hibiki/persistence/event_feed.hpp"
+#include "hibiki/persistence/position_store.hpp"
 #include "hibiki/persistence/projection.hpp"
 
 namespace hibiki::metrics {
@@ -45,6 +46,15 @@ struct projection_runner_options {
   /// The partitions to follow, asked before each read (the answer may change: a clustered
   /// node's owned partitions). Default: empty = every partition of the feed.
   std::function<std::vector<std::int32_t>()> partitions;
+  /// Positions shared with the other nodes (position_store.hpp): when a partition starts being
+  /// followed (at start, after an error, when this node acquires it) and its stored position is
+  /// past the projection's own, the runner hands the events up to the stored position to
+  /// replay() (state without output: another node produced it), then applies the rest; it
+  /// consults the store again for a partition that stopped being followed. After each apply it
+  /// stores the positions of the partitions it follows (a failure to store is logged, not fatal). A
+  /// rebuild ignores the stored positions of the partitions followed when it begins. Default:
+  /// null = the projection's own positions only.
+  std::shared_ptr<position_store> shared_positions;
   /// Where hibiki_projection_lag_events and hibiki_projection_applied_total are reported.
   /// Default: null = not recorded.
   std::shared_ptr<metrics::registry> metrics;
