@@ -169,6 +169,7 @@ class entity_actor : public caf::event_based_actor {
     state_ = std::move(m.value->state);
     journal_seq_ = m.value->journal_seq;
     snapshot_seq_ = m.value->snapshot_seq;
+    snapshot_.reset();
     needs_recovery_ = false;
     phase_ = phase::ready;
     auto stashed = std::move(stash_);
@@ -257,6 +258,7 @@ class entity_actor : public caf::event_based_actor {
     }
     journal_seq_ = seq;
     p.append_id = next_append_id_++;
+    maybe_capture_snapshot(p.append_id);
     ++outstanding_;
     ++ctx_->inflight;
     auto self = caf::actor_cast<caf::actor>(this);
@@ -325,6 +327,8 @@ class entity_actor : public caf::event_based_actor {
     while (!inflight_.empty() && inflight_.front().resolved) {
       pending p = std::move(inflight_.front());
       inflight_.pop_front();
+      if (snapshot_ && p.append_id != 0 && p.append_id == snapshot_->append_id)
+        save_snapshot(!p.outcome.err);
       if (!p.outcome.err) {
         for (auto& push : p.pushes) {
           if (push.audience_of)
@@ -337,15 +341,16 @@ class entity_actor : public caf::event_based_actor {
       if (p.reply) p.reply(std::move(p.outcome));
       if (p.append_id != 0) --ctx_->inflight;
     }
-    maybe_snapshot();
     maybe_quit();
   }
 
-  /// Snapshots when nothing is in flight, so the state saved is exactly the journal's.
-  void maybe_snapshot() {
+  /// Takes a snapshot of the state as this append leaves it, once enough events have passed since
+  /// the last one. The copy waits for the append (and, the replies going out in order, every one
+  /// before it) to be durable before it is saved, so a room that never stops receiving messages
+  /// still snapshots, and a snapshot never holds an event the journal does not.
+  void maybe_capture_snapshot(std::uint64_t append_id) {
     if constexpr (Traits::snapshots) {
-      if (!inflight_.empty() || needs_recovery_ || phase_ != phase::ready) return;
-      if (ctx_->options.snapshot_every == 0) return;
+      if (snapshot_ || ctx_->options.snapshot_every == 0) return;
       // A snapshot costs the size of the state, so a large state is saved less often: at most
       // every size / snapshot_size_ratio events, which bounds its cost per event, while a
       // recovery still replays no more events than a fraction of what the snapshot holds.
@@ -353,19 +358,39 @@ class entity_actor : public caf::event_based_actor {
       if constexpr (requires(const state_type& st) { Traits::snapshot_size(st); })
         every = std::max<seq_nr>(every, Traits::snapshot_size(state_) / snapshot_size_ratio);
       if (journal_seq_ - snapshot_seq_ < every) return;
-      persistence::snapshot snap;
-      snap.meta.entity = id_;
-      snap.meta.seq = journal_seq_;
-      snap.meta.timestamp_ms = ctx_->now() * 1000;
+      held_snapshot h;
+      h.append_id = append_id;
+      h.snap.meta.entity = id_;
+      h.snap.meta.seq = journal_seq_;
+      h.state = state_;
+      snapshot_ = std::move(h);
       snapshot_seq_ = journal_seq_;
+    } else {
+      (void)append_id;
+    }
+  }
+
+  /// The held snapshot's append has its outcome: saves it if the append is durable, else drops it
+  /// (the entity recovers from the journal, which also tells it its last snapshot).
+  void save_snapshot(bool durable) {
+    if constexpr (Traits::snapshots) {
+      held_snapshot h = std::move(*snapshot_);
+      snapshot_.reset();
+      if (!durable) return;
+      h.snap.meta.timestamp_ms = ctx_->now() * 1000;
       auto ctx = ctx_;
-      // Encoded and saved on an io thread from a copy, so a large state does not hold up the
-      // entity's next commands. A lost snapshot only costs a longer recovery, so its status is
-      // not waited for.
-      ctx_->deps.io->post([ctx, s = std::move(snap), copy = state_]() mutable {
-        s.data = Traits::encode_snapshot(copy);
-        (void)ctx->deps.snapshots->save(s);
+      // Encoded and saved on an io thread, so a large state does not hold up the entity's next
+      // commands. A lost snapshot only costs a longer recovery (the events stay in the journal),
+      // so its status is logged, not waited for.
+      ctx_->deps.io->post([ctx, h = std::move(h)]() mutable {
+        h.snap.data = Traits::encode_snapshot(h.state);
+        auto st = ctx->deps.snapshots->save(h.snap);
+        if (!st)
+          log::warn("entity") << h.snap.meta.entity << ": snapshot at seq " << h.snap.meta.seq
+                              << " not saved: " << st.error().message;
       });
+    } else {
+      (void)durable;
     }
   }
 
@@ -397,6 +422,13 @@ class entity_actor : public caf::event_based_actor {
   std::deque<pending> inflight_;
   std::uint64_t next_append_id_ = 1;
   std::size_t outstanding_ = 0;
+  /// A snapshot taken when an append was decided, saved once that append is durable.
+  struct held_snapshot {
+    std::uint64_t append_id = 0;
+    persistence::snapshot snap;
+    state_type state;
+  };
+  std::optional<held_snapshot> snapshot_;
 };
 
 }  // namespace hibiki::actors

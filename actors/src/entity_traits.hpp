@@ -16,6 +16,7 @@
 #include "context.hpp"
 #include "hibiki/core/codec.hpp"
 #include "hibiki/core/command_codec.hpp"
+#include "hibiki/core/log.hpp"
 #include "hibiki/core/read_model.hpp"
 #include "hibiki/core/room.hpp"
 #include "hibiki/core/user.hpp"
@@ -39,22 +40,37 @@ struct recovery {
 };
 
 /// Latest snapshot plus the events after it. Blocking: runs on the io executor only.
+///
+/// A snapshot that cannot be read (the store fails, or its bytes do not decode) is skipped: the
+/// state is rebuilt from every event instead, which is slower but the same, since entities never
+/// delete their events. If the journal does not start at seq 1 (a prefix was deleted), the events
+/// alone cannot give the state: the recovery fails with `unavailable`, naming both causes.
 template <class Traits>
 result<recovery<typename Traits::state>> recover_from_storage(const node_context& ctx,
                                                               const entity_id& id) {
   recovery<typename Traits::state> out{Traits::initial(id)};
+  std::optional<hibiki::error> unreadable;
   auto snap = ctx.deps.snapshots->load(id, persistence::snapshot_criteria{});
-  if (!snap) return snap.error();
-  if (snap->has_value()) {
+  if (!snap) {
+    unreadable = snap.error();
+  } else if (snap->has_value()) {
     auto decoded = Traits::decode_snapshot((*snap)->data);
-    if (!decoded) return decoded.error();
-    out.state = std::move(*decoded);
-    out.journal_seq = out.snapshot_seq = (*snap)->meta.seq;
+    if (decoded) {
+      out.state = std::move(*decoded);
+      out.journal_seq = out.snapshot_seq = (*snap)->meta.seq;
+    } else {
+      unreadable = decoded.error();
+    }
   }
+  if (unreadable)
+    log::warn("entity") << id << ": snapshot unreadable (" << unreadable->message
+                        << "), recovering from its events";
   std::optional<hibiki::error> bad;
+  seq_nr first = 0;
   auto st = ctx.deps.journal->replay(id, out.journal_seq + 1, persistence::max_seq, UINT64_MAX,
                                      [&](const persistence::persisted_event& pe) {
                                        if (bad) return;
+                                       if (first == 0) first = pe.seq;
                                        auto e = Traits::decode(pe.payload);
                                        if (!e) {
                                          bad = e.error();
@@ -68,6 +84,12 @@ result<recovery<typename Traits::state>> recover_from_storage(const node_context
   // Appends continue after the highest seq ever written, even if the tail was deleted.
   auto high = ctx.deps.journal->highest_seq(id);
   if (!high) return high.error();
+  if (unreadable && *high > 0 && first != 1)
+    return hibiki::error{errc::unavailable, "snapshot of " + id + " unreadable (" +
+                                                unreadable->message +
+                                                ") and its events before seq " +
+                                                std::to_string(first == 0 ? *high + 1 : first) +
+                                                " were deleted: cannot recover"};
   if (*high > out.journal_seq) out.journal_seq = *high;
   return out;
 }

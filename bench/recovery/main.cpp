@@ -73,19 +73,28 @@ bool parse(int argc, char** argv, bench_options& o) {
       return true;
     };
     bool ok = true;
-    if (a == "--events") ok = number(o.events);
-    else if (a == "--window") ok = number(o.window);
-    else if (a == "--rooms") ok = number(o.rooms);
-    else if (a == "--room-events") ok = number(o.room_events);
-    else if (a == "--runs") ok = number(o.runs);
-    else if (a == "--passivate-ms") ok = number(o.passivate_ms);
-    else if (a == "--snapshot-every") ok = number(o.snapshot_every);
-    else if (a == "--no-sync") o.sync = false;
+    if (a == "--events")
+      ok = number(o.events);
+    else if (a == "--window")
+      ok = number(o.window);
+    else if (a == "--rooms")
+      ok = number(o.rooms);
+    else if (a == "--room-events")
+      ok = number(o.room_events);
+    else if (a == "--runs")
+      ok = number(o.runs);
+    else if (a == "--passivate-ms")
+      ok = number(o.passivate_ms);
+    else if (a == "--snapshot-every")
+      ok = number(o.snapshot_every);
+    else if (a == "--no-sync")
+      o.sync = false;
     else if (a == "--dir") {
       const char* v = next();
       ok = v != nullptr;
       if (ok) o.dir = v;
-    } else ok = false;
+    } else
+      ok = false;
     if (!ok) return false;
   }
   return o.events >= 1 && o.window >= 1 && o.room_events >= 1 && o.runs >= 1;
@@ -121,8 +130,7 @@ room::command post(std::size_t i) {
                             "c" + std::to_string(i), 1'700'000'000};
 }
 
-void send(const actors::node_context& ctx, const entity_id& id, room::command cmd,
-          tracker& t) {
+void send(const actors::node_context& ctx, const entity_id& id, room::command cmd, tracker& t) {
   {
     std::lock_guard lock(t.m);
     ++t.inflight;
@@ -142,15 +150,15 @@ double timed_send_ms(const actors::node_context& ctx, const entity_id& id, room:
     clock_type::time_point at;
   } o;
   auto start = clock_type::now();
-  caf::anon_send(ctx.rooms, actors::entity_command<room::command>{
-                                id, std::move(cmd), [&o](actors::command_reply r) {
-                                  auto at = clock_type::now();
-                                  std::lock_guard lock(o.m);
-                                  o.at = at;
-                                  o.failed = r.err.has_value();
-                                  o.done = true;
-                                  o.cv.notify_all();
-                                }});
+  caf::anon_send(ctx.rooms, actors::entity_command<room::command>{id, std::move(cmd),
+                                                                  [&o](actors::command_reply r) {
+                                                                    auto at = clock_type::now();
+                                                                    std::lock_guard lock(o.m);
+                                                                    o.at = at;
+                                                                    o.failed = r.err.has_value();
+                                                                    o.done = true;
+                                                                    o.cv.notify_all();
+                                                                  }});
   std::unique_lock lock(o.m);
   o.cv.wait(lock, [&] { return o.done; });
   if (o.failed) ++errors;
@@ -368,8 +376,8 @@ int main(int argc, char** argv) {
               << " ms, max " << first_s.max << " ms\n";
     std::cout << "next message (room live): p50 " << second_s.p50 << " ms, p99 " << second_s.p99
               << " ms\n";
-    std::cout << "first message to the " << o.events << "-event room after passivation: "
-              << big_first << " ms\n";
+    std::cout << "first message to the " << o.events
+              << "-event room after passivation: " << big_first << " ms\n";
     out["events"] = o.events;
     out["snapshot_seq"] = last.snapshot_seq;
     out["snapshot_bytes"] = last.snapshot_bytes;

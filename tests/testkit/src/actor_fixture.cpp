@@ -36,6 +36,7 @@ actor_fixture::actor_fixture(actors::node_options options) : options_(std::move(
   if (!backend) throw expectation_failed("cannot open storage: " + backend.error().message);
   backend_ = std::move(*backend);
   journal_ = std::make_unique<deferred_journal>(backend_->journal());
+  snapshots_ = std::make_unique<snapshot_faults>(backend_->snapshots());
   cfg_.set("scheduler.policy", caf::atom("testing"));
   sys_ = std::make_unique<caf::actor_system>(cfg_);
   sched_ = &dynamic_cast<caf::scheduler::test_coordinator&>(sys_->scheduler());
@@ -58,7 +59,7 @@ actor_fixture::~actor_fixture() {
 void actor_fixture::start_runtime() {
   actors::runtime_deps deps;
   deps.journal = journal_.get();
-  deps.snapshots = &backend_->snapshots();
+  deps.snapshots = snapshots_.get();
   deps.reads = &backend_->reads();
   deps.io = &io_;
   deps.now = [this] { return now; };
@@ -107,6 +108,7 @@ void actor_fixture::restart() {
   if (!backend) throw expectation_failed("cannot reopen storage: " + backend.error().message);
   backend_ = std::move(*backend);
   journal_->rebind(backend_->journal());
+  snapshots_->rebind(backend_->snapshots());
   start_runtime();
 }
 

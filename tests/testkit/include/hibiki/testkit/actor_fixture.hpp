@@ -16,6 +16,7 @@
 #include "hibiki/persistence/rocksdb_backend.hpp"
 #include "hibiki/testkit/deferred_journal.hpp"
 #include "hibiki/testkit/manual_executor.hpp"
+#include "hibiki/testkit/snapshot_faults.hpp"
 #include "hibiki/testkit/temp_dir.hpp"
 #include "runtime.hpp"
 
@@ -42,6 +43,8 @@ class actor_fixture {
   actors::node_context& ctx() { return *rt_.ctx; }
   manual_executor& io() { return io_; }
   deferred_journal& journal() { return *journal_; }
+  /// The entities' snapshot store: the real one, with faults the test injects.
+  snapshot_faults& snapshots() { return *snapshots_; }
   persistence::rocksdb_backend& storage() { return *backend_; }
   const temp_dir& dir() const { return dir_; }
 
@@ -83,6 +86,7 @@ class actor_fixture {
   temp_dir dir_;
   std::unique_ptr<persistence::rocksdb_backend> backend_;
   std::unique_ptr<deferred_journal> journal_;
+  std::unique_ptr<snapshot_faults> snapshots_;
   manual_executor io_;
   caf::actor_system_config cfg_;
   std::unique_ptr<caf::actor_system> sys_;
