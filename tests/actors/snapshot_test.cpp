@@ -82,10 +82,12 @@ TEST_CASE("snapshots: a room that never stops receiving messages still snapshots
   }
   auto snap = stored_snapshot(fx);
   REQUIRE(snap.has_value());
-  // Seq 1 is room_created; the held append is seq 61: a snapshot covers at most seq 60.
-  CHECK(snap->meta.seq >= 50);
+  // Seq 1 is room_created; the held append is seq 61: a snapshot covers at most seq 60. The
+  // interval grows with the room (a quarter of its entries: messages and their client_msg_ids),
+  // so snapshots come at seq 10, 20, 38.
+  CHECK(snap->meta.seq >= 30);
   CHECK(snap->meta.seq <= 60);
-  CHECK(fx.snapshots().saves() >= 5);
+  CHECK(fx.snapshots().saves() >= 3);
 
   fx.journal().complete_all();
   fx.run();
