@@ -12,6 +12,7 @@
 #include "options.hpp"
 #include "report.hpp"
 #include "signup_client.hpp"
+#include "xmpp/xmpp_run.hpp"
 
 namespace hibiki::bench {
 namespace {
@@ -253,6 +254,7 @@ int main(int argc, char** argv) {
                : 2;
   hibiki::bench::raise_fd_limit();
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  if (opts->xmpp.enabled) return hibiki::bench::run_xmpp_load(*opts);
   if (opts->idle_connections > 0) return hibiki::bench::run_idle(*opts);
   return hibiki::bench::run_load(*opts);
 }
