@@ -32,7 +32,7 @@
 # Environment: CONNECTIONS [1000], ROOMS [100], MEMBERS [10], WINDOW [4], RATES ["1000 3000"],
 # SERVERS ["hibiki ejabberd"], WARMUP [3], DURATION [10], ROUNDS [1], WORK_DIR [mktemp -d],
 # ERL_EXTRA ["+sbwt none +sbwtdcpu none +sbwtdio none"].
-# Run as root (ejabberdctl then runs ejabberd as the ejabberd user) or as the ejabberd user.
+# Run as root (ejabberd then runs as the ejabberd user) or as the ejabberd user.
 set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -138,8 +138,14 @@ ERLANG_NODE=$node
 ERL_DIST_PORT=$(free_port)
 ERL_OPTIONS="$ERL_EXTRA"
 EOF
-  [[ $(id -u) -eq 0 ]] && chown -R ejabberd: "$dir"
-  ejabberdctl --config "$dir/ejabberd.yml" --ctl-config "$dir/ejabberdctl.cfg" \
+  # As root, become the ejabberd user with setpriv rather than letting ejabberdctl `su` (PAM
+  # would reset the descriptor limit raised above to 1024 and 1,000 connections need more).
+  local as_ejabberd=()
+  if [[ $(id -u) -eq 0 ]]; then
+    chown -R ejabberd: "$dir"
+    as_ejabberd=(env HOME=/var/lib/ejabberd setpriv --reuid=ejabberd --regid=ejabberd --init-groups)
+  fi
+  "${as_ejabberd[@]}" ejabberdctl --config "$dir/ejabberd.yml" --ctl-config "$dir/ejabberdctl.cfg" \
     --spool "$dir/spool" --logs "$dir/logs" foreground >"$dir/ejabberd.out" 2>&1 &
   launcher_pid=$!
   for _ in $(seq 300); do
