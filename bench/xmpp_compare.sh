@@ -104,6 +104,7 @@ loglevel: warning
 auth_method: [internal]
 auth_password_format: plain
 registration_timeout: infinity
+cache_size: 10000
 shaper_rules:
   c2s_shaper: none
 listen:
