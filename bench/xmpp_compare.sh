@@ -22,7 +22,8 @@
 # (hibikid's is the system's maximum; ejabberd's default drops the set-up's 256 parallel
 # handshakes into SYN retries and connect timeouts), no c2s shaper (`c2s_shaper:
 # none`), `registration_timeout: infinity` (set-up only: the default allows one registration per
-# IP per 600 s), MUC `max_users_presence`/`max_user_conferences` above the scenario's needs, and
+# IP per 600 s), `cache_size: 10000` (the default 1000 entries is fewer than the
+# scenario's accounts), MUC `max_users_presence`/`max_user_conferences` above the scenario's needs, and
 # Erlang's schedulers without busy-waiting (`+sbwt none +sbwtdcpu none +sbwtdio none`, override
 # with ERL_EXTRA): a spinning idle scheduler counts as CPU time and takes the core the load
 # generator needs on a small machine. mod_muc's other limits are at their defaults, which do not

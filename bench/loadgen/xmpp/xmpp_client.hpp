@@ -44,6 +44,8 @@ class xmpp_client : public std::enable_shared_from_this<xmpp_client> {
   /// Read only after the io_context has stopped.
   const client_stats& stats() const { return stats_; }
   bool closed_early() const { return closed_early_; }
+  /// Connected, authenticated and bound (read after connect's `done` has run).
+  bool ready() const { return phase_ == phase::ready && conn_->is_open(); }
 
  private:
   enum class phase { opening, registering, authenticating, reopening, binding, ready };
