@@ -204,7 +204,7 @@ echo "commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown
 python3 - "$results" <<'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-head = ("server", "load", "round", "acked/s", "deliv/s", "srv cores", "deliv/CPU-s",
+head = ("server", "load", "round", "acked/s", "deliv/s", "srv cores", "deliv/CPU-s", "loadgen cores",
         "ack p50", "ack p99", "deliv p50", "deliv p99", "errors", "loadavg")
 print("| " + " | ".join(head) + " |")
 print("|" + "---|" * len(head))
@@ -219,6 +219,7 @@ for r in rows:
         srv, point, str(r["round"]), f'{r["acked_per_s"]:,.0f}', f'{r["delivered_per_s"]:,.0f}',
         f"{cores:.2f}" if cores is not None else "?",
         f"{per_cpu:,.0f}" if per_cpu else "?",
+        f'{r["client"]["cpu_cores"]:.2f}' if r.get("client") else "?",
         f'{r["ack_latency"]["p50_ms"]:.1f} ms', f'{r["ack_latency"]["p99_ms"]:.1f} ms',
         f'{r["delivery_latency"]["p50_ms"]:.1f} ms', f'{r["delivery_latency"]["p99_ms"]:.1f} ms',
         errors, r["loadavg"]]) + " |")

@@ -182,6 +182,7 @@ int run_load(const options& o) {
   if (o.broker_pid) broker_start = read_proc(*o.broker_pid);
   const auto pids_start = sample_each(o);
   r.server_start = total_of(pids_start);
+  r.client_start = read_proc(getpid());
   const auto start = now_ns();
   clock.window_start = start;
   sleep_s(o.duration);
@@ -194,6 +195,7 @@ int run_load(const options& o) {
       std::fprintf(stderr, "hibiki_loadgen: cannot read /proc/%ld\n", *o.broker_pid);
   }
   r.server_end = total_of(pids_end);
+  r.client_end = read_proc(getpid());
   clock.stopping = true;
   for (std::size_t i = 0; i < o.server_pids.size(); ++i)
     r.pids.push_back({o.server_pids[i], pids_start[i], pids_end[i]});

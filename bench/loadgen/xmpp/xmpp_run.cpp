@@ -220,12 +220,14 @@ int run_xmpp_load(const options& o) {
   load_report r;
   for (const auto& s : o.servers) r.server_urls.push_back(s.url);
   r.server_start = sample(o);
+  r.client_start = read_proc(getpid());
   const auto start = now_ns();
   clock.window_start = start;
   sleep_s(o.duration);
   const auto end = now_ns();
   clock.window_end = end;
   r.server_end = sample(o);
+  r.client_end = read_proc(getpid());
   clock.stopping = true;
 
   // Drain: the reflections of the last sends and the copies they cause.
