@@ -154,7 +154,10 @@ int run_xmpp_load(const options& o) {
     }
     std::vector<std::shared_ptr<xmpp_client>> batch;
     for (const auto i : todo) {
-      if (pass > 1) clients[i] = make_client(i);
+      if (pass > 1) {
+        clients[i]->shutdown();  // whatever is left of the failed attempt
+        clients[i] = make_client(i);
+      }
       batch.push_back(clients[i]);
     }
     auto latch = std::make_shared<setup_latch>(batch.size());
