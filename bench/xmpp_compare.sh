@@ -24,8 +24,8 @@
 # none`), `registration_timeout: infinity` (set-up only: the default allows one registration per
 # IP per 600 s), `cache_size: 10000` (the default 1000 entries is fewer than the
 # scenario's accounts), MUC `max_users_presence`/`max_user_conferences` above the scenario's needs, and
-# Erlang's schedulers without busy-waiting (`+sbwt none +sbwtdcpu none +sbwtdio none`, override
-# with ERL_EXTRA): a spinning idle scheduler counts as CPU time and takes the core the load
+# Erlang's schedulers without busy-waiting (`+sbwt none +sbwtdcpu none +sbwtdio none`; ERL_EXTRA
+# replaces these flags, e.g. ERL_EXTRA="+K true" for Erlang's own busy-waiting defaults): a spinning idle scheduler counts as CPU time and takes the core the load
 # generator needs on a small machine. mod_muc's other limits are at their defaults, which do not
 # throttle (min_message_interval 0, no room or user shaper); history_size 20 (in memory).
 # hibikid runs with its defaults plus open sign-up without rate limit and no per-IP cap.
