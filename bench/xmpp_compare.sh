@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # hibiki and ejabberd side by side on the same machine, the same scenario and the same rates
-# (docs/benchmarks.md, "Issue 13: hibiki and ejabberd").
+# (docs/benchmarks.md, the section "hibiki and ejabberd").
 #
 #   bench/xmpp_compare.sh [BUILD_DIR]      (default BUILD_DIR: build; needs hibikid and
 #                                           hibiki_loadgen built there)
