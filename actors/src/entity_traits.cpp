@@ -6,6 +6,7 @@
 
 #include "hibiki/core/log.hpp"
 #include "hibiki/core/protocol.hpp"
+#include "hibiki/core/read_model_text.hpp"
 
 namespace hibiki::actors {
 
@@ -87,8 +88,8 @@ void room_traits::effects(const state& before, const event& e, const state& afte
                           std::vector<read_model::row_op>& rows, std::vector<push_msg>& pushes) {
   auto ops = read_model::project(before, e, after);
   rows.insert(rows.end(), std::make_move_iterator(ops.begin()), std::make_move_iterator(ops.end()));
-  if (auto frame = read_model::push_frame(before, e, after)) {
-    pushes.push_back(push_msg{std::make_shared<const std::string>(frame->dump()),
+  if (auto frame = read_model::push_frame_text(before, e, after)) {
+    pushes.push_back(push_msg{std::make_shared<const std::string>(std::move(*frame)),
                               room::recipients(before, e, after), 0,
                               std::holds_alternative<room::room_created>(e)});
   }

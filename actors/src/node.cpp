@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -143,7 +144,13 @@ class node_impl final : public node {
             std::make_unique<persistence::breaker_journal>(backend_->journal(), options_.breaker)),
         probe_(std::make_unique<status_probe>(*backend_)),
         identity_(backend_->identity()) {
-    if (options_.actor_threads > 0) cfg_.set("scheduler.max-threads", options_.actor_threads);
+    // 0 = one per core. CAF's own default is max(cores, 4): on two cores its four workers took
+    // about a tenth more server CPU per message than two (docs/benchmarks.md, "Issue 13: single
+    // node").
+    cfg_.set("scheduler.max-threads",
+             options_.actor_threads > 0
+                 ? options_.actor_threads
+                 : std::max<std::size_t>(1, std::thread::hardware_concurrency()));
     auto* shards = backend_->shards();
     // Clustered: the other nodes reach this one's shard regions through CAF's middleman.
     if (shards) cfg_.load<caf::io::middleman>();

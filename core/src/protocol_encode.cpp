@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "hibiki/core/json_text.hpp"
 #include "hibiki/core/protocol.hpp"
 #include "json_fields.hpp"
 
@@ -19,11 +20,54 @@ void merge(nlohmann::json& out, const nlohmann::json& fields) {
 }  // namespace
 
 std::string encode_ok(std::int64_t id, const nlohmann::json& fields) {
-  nlohmann::json j = nlohmann::json::object();
-  merge(j, fields);
-  j["re"] = id;
-  j["ok"] = true;
-  return detail::dump(j);
+  // Written straight to bytes in the order a merged object would dump in (std::map key order),
+  // without copying the fields into a new DOM: this is the reply to every request.
+  std::string out;
+  out.reserve(64);
+  out.push_back('{');
+  bool ok_written = false;
+  bool re_written = false;
+  bool first = true;
+  auto comma = [&] {
+    if (!first) out.push_back(',');
+    first = false;
+  };
+  auto reserved_before = [&](std::string_view key) {
+    if (!ok_written && std::string_view("ok") < key) {
+      comma();
+      out += "\"ok\":true";
+      ok_written = true;
+    }
+    if (!re_written && std::string_view("re") < key) {
+      comma();
+      json_text::append_key(out, "re");
+      json_text::append_number(out, id);
+      re_written = true;
+    }
+  };
+  if (fields.is_object()) {
+    for (auto it = fields.begin(); it != fields.end(); ++it) {
+      const std::string_view key = it.key();
+      // The reserved keys are the reply's own: a field cannot forge them.
+      if (key == "ok" || key == "re") continue;
+      reserved_before(key);
+      comma();
+      json_text::append_key(out, key);
+      json_text::append_value(out, it.value());
+    }
+  }
+  // Whatever sorts after every field goes last.
+  if (!ok_written) {
+    comma();
+    out += "\"ok\":true";
+  }
+  if (!re_written) {
+    comma();
+    json_text::append_key(out, "re");
+    json_text::append_number(out, id);
+  }
+  out.push_back('}');
+  return out;
 }
 
 std::string encode_error(std::optional<std::int64_t> id, const hibiki::error& err) {

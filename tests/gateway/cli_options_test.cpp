@@ -3,7 +3,9 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -463,6 +465,51 @@ TEST_CASE("hibikid config file with flags winning", "[cli][options]") {
   REQUIRE(o->data_dir == "/from/flag");  // the flag wins, even given before --config
   REQUIRE(o->snapshot_every == 7);       // '_' accepted for '-', CRLF tolerated
   REQUIRE(o->open_signup == true);
+}
+
+TEST_CASE("--gateway-threads sets the gateway's I/O threads, one per core by default",
+          "[cli][options]") {
+  const std::size_t cores = std::max<std::size_t>(1, std::thread::hardware_concurrency());
+  auto defaults = parse_daemon_options({});
+  REQUIRE(defaults.ok());
+  CHECK(defaults->gateway_threads == 0);
+  CHECK(to_gateway_options(*defaults).threads == cores);
+  auto zero = parse_daemon_options({"--gateway-threads=0"});
+  REQUIRE(zero.ok());
+  CHECK(to_gateway_options(*zero).threads == cores);
+  auto four = parse_daemon_options({"--gateway-threads=4"});
+  REQUIRE(four.ok());
+  CHECK(to_gateway_options(*four).threads == 4);
+  auto env = parse_daemon_options({}, {{"HIBIKI_GATEWAY_THREADS", "3"}});
+  REQUIRE(env.ok());
+  CHECK(to_gateway_options(*env).threads == 3);
+  daemon_options from_file;
+  REQUIRE(apply_config_text("gateway-threads = 2\n", from_file).ok());
+  CHECK(to_gateway_options(from_file).threads == 2);
+  for (const char* bad : {"--gateway-threads=-1", "--gateway-threads=", "--gateway-threads=two",
+                          "--gateway-threads=1025", "--gateway-threads=2.5",
+                          "--gateway-threads=99999999999999999999999"}) {
+    INFO(bad);
+    auto r = parse_daemon_options({bad});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("--gateway-threads") != std::string::npos);
+  }
+}
+
+TEST_CASE("--actor-threads reaches the node's options", "[cli][options]") {
+  auto defaults = parse_daemon_options({});
+  REQUIRE(defaults.ok());
+  CHECK(to_node_options(*defaults).actor_threads == 0);  // the node's: one per core
+  auto set = parse_daemon_options({"--actor-threads=3"});
+  REQUIRE(set.ok());
+  CHECK(to_node_options(*set).actor_threads == 3);
+  for (const char* bad :
+       {"--actor-threads=-1", "--actor-threads=lots", "--actor-threads=1025", "--actor-threads="}) {
+    INFO(bad);
+    auto r = parse_daemon_options({bad});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("--actor-threads") != std::string::npos);
+  }
 }
 
 TEST_CASE("hibikid rejects bad options", "[cli][options]") {

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <thread>
 
 #include <boost/program_options.hpp>
 
@@ -335,6 +336,17 @@ const std::vector<option_spec> table = {
      [](sv v, options& o) {
        return set_count("max-live-entities", v, 1, std::numeric_limits<std::uint32_t>::max(),
                         "a positive integer", o.max_live_entities);
+     }},
+    {"actor-threads", "N", "worker threads running the actors (0 = one per core)", "0",
+     [](sv v, options& o) {
+       return set_count("actor-threads", v, 0, 1024, "a number from 0 (one per core) to 1024",
+                        o.actor_threads);
+     }},
+    {"gateway-threads", "N",
+     "threads for the network I/O of HTTP and WebSocket connections (0 = one per core)", "0",
+     [](sv v, options& o) {
+       return set_count("gateway-threads", v, 0, 1024, "a number from 0 (one per core) to 1024",
+                        o.gateway_threads);
      }},
     {"max-frame-bytes", "N", "largest incoming WebSocket message", "1048576",
      [](sv v, options& o) {
@@ -1125,6 +1137,7 @@ actors::node_options to_node_options(const daemon_options& o) {
   actors::node_options n;
   static_cast<actors::request_limits&>(n) = o.limits;
   n.snapshot_every = o.snapshot_every;
+  n.actor_threads = o.actor_threads;
   n.max_file_size = o.max_file_size;
   n.file_grace = o.file_grace;
   n.upload_window = o.upload_window;
@@ -1166,6 +1179,9 @@ gateway::gateway_options to_gateway_options(const daemon_options& o) {
   g.open_signup = o.open_signup;
   g.web_root = o.web_root;
   g.public_url = o.public_url;
+  g.threads = o.gateway_threads != 0
+                  ? o.gateway_threads
+                  : std::max<std::size_t>(1, std::thread::hardware_concurrency());
   g.max_frame_bytes = o.max_frame_bytes;
   g.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(o.idle_timeout);
   g.max_outgoing_bytes = o.max_outgoing_bytes;

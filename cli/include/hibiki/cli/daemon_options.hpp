@@ -41,6 +41,12 @@ struct daemon_options {
   std::chrono::seconds passivate_after{120};
   /// --max-live-entities=N. Default: 100000
   std::size_t max_live_entities = 100'000;
+  /// --actor-threads=N: CAF's worker threads (the actors: entities, sessions, the hub).
+  /// Default: 0 = one per core
+  std::size_t actor_threads = 0;
+  /// --gateway-threads=N: threads running the gateway's network I/O (every connection's reads,
+  /// writes and pushes). Default: 0 = one per core (std::thread::hardware_concurrency)
+  std::size_t gateway_threads = 0;
   /// --max-frame-bytes=N. Default: 1 MiB
   std::size_t max_frame_bytes = 1024 * 1024;
   /// --idle-timeout=SECONDS. Default: 60
