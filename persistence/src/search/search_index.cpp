@@ -15,6 +15,8 @@
 #include "hibiki/core/room.hpp"
 #include "plain_text.hpp"
 #include "search_terms.hpp"
+#include "snippet.hpp"
+#include "text_terms.hpp"
 
 namespace hibiki::persistence {
 
@@ -30,23 +32,6 @@ constexpr int modified_retries = 3;
 constexpr std::size_t snippet_bytes = 160;
 /// The deepest page: offset + limit may not go beyond it (deep paging costs the whole prefix).
 constexpr std::size_t max_search_depth = 10000;
-
-/// Xapian's snippets escape & < > but not quotes: escaped here too, so a snippet is safe in an
-/// HTML attribute as well as in element content (the markers have no quotes).
-std::string escape_quotes(std::string text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    if (c == '"') {
-      out += "&quot;";
-    } else if (c == '\'') {
-      out += "&#39;";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 result<room_id> room_of(const entity_id& entity) {
   constexpr std::string_view prefix = "room-";
@@ -77,8 +62,7 @@ struct reader {
 struct search_index::impl {
   std::filesystem::path dir;
   search_options options;
-  Xapian::Stem stemmer;  ///< the writer's (the generator holds it); readers have their own
-  Xapian::TermGenerator generator;
+  Xapian::Stem stemmer;  ///< the writer's; readers have their own
   std::unique_ptr<Xapian::WritableDatabase> writer;
 
   /// Searches hold it shared; reset holds it exclusively (it replaces the database files).
@@ -99,9 +83,28 @@ struct search_index::impl {
   mutable std::mutex pool_mutex;
   mutable std::vector<std::unique_ptr<reader>> idle_readers;
 
+  std::string format() const { return std::string(format_version) + ":" + options.language; }
+
+  /// Opens the index; one written in another format (older terms, another language) is emptied
+  /// first, so the projection rebuilds it from the start of the feed.
   void open_writer() {
     std::filesystem::create_directories(dir);
     writer = std::make_unique<Xapian::WritableDatabase>(dir.string(), Xapian::DB_CREATE_OR_OPEN);
+    const auto found = writer->get_metadata(std::string(format_key));
+    if (found == format()) return;
+    const bool used =
+        writer->get_doccount() > 0 || !writer->get_metadata(std::string(positions_key)).empty();
+    if (used) {
+      log::warn("search") << "index " << dir.string() << " has format \""
+                          << (found.empty() ? "1" : found) << "\", this version writes \""
+                          << format() << "\": emptied, to be rebuilt from the feed";
+      writer.reset();
+      std::filesystem::remove_all(dir);
+      std::filesystem::create_directories(dir);
+      writer = std::make_unique<Xapian::WritableDatabase>(dir.string(), Xapian::DB_CREATE_OR_OPEN);
+    }
+    writer->set_metadata(std::string(format_key), format());
+    writer->commit();
   }
 
   std::unique_ptr<reader> take_reader() const {
@@ -124,13 +127,12 @@ struct search_index::impl {
 
   Xapian::Document make_document(const stored_message& m) {
     Xapian::Document doc;
-    generator.set_document(doc);
-    // Lower-cased, as queries are: the generator would leave capitalised words unstemmed.
-    generator.index_text_without_positions(Xapian::Unicode::tolower(m.text));
+    document_terms(m.text, stemmer, [&](const std::string& term) { doc.add_term(term); });
     doc.add_boolean_term(room_term(m.room));
     doc.add_boolean_term(author_term(m.author));
     doc.add_boolean_term(message_term(m.room, m.message));
     doc.add_value(time_slot, Xapian::sortable_serialise(static_cast<double>(m.time)));
+    doc.add_value(text_slot, m.text);
     doc.set_data(encode_data(m));
     return doc;
   }
@@ -169,7 +171,7 @@ struct search_index::impl {
             auto old = find(*room, e.id);
             if (!old) return;  // deleted (or never posted): nothing to re-index
             auto m = decode_data(old->get_data());
-            if (!m) return;
+            if (!m) return;  // the text is replaced: only the ids and time are needed
             m->text = plain_text(e.body);
             writer->replace_document(message_term(*room, e.id), make_document(*m));
           } else if constexpr (std::is_same_v<type_t, room::message_deleted>) {
@@ -198,9 +200,6 @@ result<std::unique_ptr<search_index>> search_index::open(const std::filesystem::
     return error{errc::bad_request, "unknown search language \"" + options.language +
                                         "\" (a Snowball language name, or none)"};
   }
-  state->generator.set_stemmer(state->stemmer);
-  state->generator.set_stemming_strategy(Xapian::TermGenerator::STEM_SOME);
-  state->generator.set_flags(Xapian::TermGenerator::FLAG_CJK_NGRAM);
   try {
     state->open_writer();
   } catch (const Xapian::Error& e) {
@@ -345,16 +344,10 @@ std::unique_ptr<projection> shared_search_projection(std::shared_ptr<search_inde
 result<search_answer> search_index::impl::run(const search_query& q, reader& r) const {
   Xapian::Database& db = r.db;
   const Xapian::Stem& stemmer = r.stemmer;
-  Xapian::QueryParser parser;
-  parser.set_stemmer(stemmer);
-  parser.set_stemming_strategy(Xapian::QueryParser::STEM_SOME);
-  parser.set_default_op(Xapian::Query::OP_AND);
-  // Only FLAG_CJK_NGRAM: no boolean operators, phrases, +/-, wildcards or fields, so AND, OR,
-  // NOT, quotes, brackets and * in user text are plain words or separators.
-  // Lower-cased first: the parser leaves capitalised words unstemmed (it takes them for names),
-  // and with no operators to recognise, case means nothing else here.
-  Xapian::Query words =
-      parser.parse_query(Xapian::Unicode::tolower(q.text), Xapian::QueryParser::FLAG_CJK_NGRAM);
+  // No operators: AND, OR, NOT, quotes, brackets and * in user text are plain words or
+  // separators, and every word must match.
+  const auto terms = make_query_terms(q.text, stemmer);
+  Xapian::Query words = to_query(terms);
   if (words.empty()) return error{errc::bad_request, "the query has no word to search for"};
 
   std::vector<Xapian::Query> rooms;
@@ -409,18 +402,15 @@ result<search_answer> search_index::impl::run(const search_query& q, reader& r) 
   search_answer answer;
   answer.total = mset.get_matches_estimated();
   for (auto it = mset.begin(); it != mset.end(); ++it) {
-    auto m = decode_data(it.get_document().get_data());
+    const Xapian::Document doc = it.get_document();
+    auto m = decode_data(doc.get_data());
     if (!m) continue;
     search_hit hit;
     hit.room = m->room;
     hit.message = m->message;
     hit.author = m->author;
     hit.time = m->time;
-    hit.snippet = escape_quotes(mset.snippet(m->text, snippet_bytes, stemmer,
-                                             Xapian::MSet::SNIPPET_BACKGROUND_MODEL |
-                                                 Xapian::MSet::SNIPPET_EXHAUSTIVE |
-                                                 Xapian::MSet::SNIPPET_CJK_NGRAM,
-                                             "<mark>", "</mark>", "\u2026"));
+    hit.snippet = make_snippet(doc.get_value(text_slot), terms, stemmer, snippet_bytes);
     answer.hits.push_back(std::move(hit));
   }
   return answer;
