@@ -28,7 +28,7 @@ namespace hibiki::persistence {
 struct search_options {
   /// The stemming language of Latin-script words: a Snowball name Xapian knows ("english",
   /// "german", ...), or "none" for no stemming. CJK text is n-grammed whatever this says.
-  /// Changing it needs a rebuild of the index. Default: "english"
+  /// An index of another language is emptied when opened (to be rebuilt). Default: "english"
   std::string language = "english";
   /// How many parts the index is split into, by room id: each batch's documents are made and
   /// committed by one thread per shard (a machine's cores all index), and a query reads all of
