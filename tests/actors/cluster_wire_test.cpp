@@ -2,6 +2,7 @@
 // serialization with every field: each command alternative, filled with values other than the
 // defaults, is compared after the round trip through core's JSON command codec, which writes
 // every field of every command.
+#include <algorithm>
 #include <set>
 
 #include <catch2/catch.hpp>
