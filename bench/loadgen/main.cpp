@@ -12,6 +12,7 @@
 #include "options.hpp"
 #include "report.hpp"
 #include "signup_client.hpp"
+#include "xmpp/xmpp_run.hpp"
 
 namespace hibiki::bench {
 namespace {
@@ -181,6 +182,7 @@ int run_load(const options& o) {
   if (o.broker_pid) broker_start = read_proc(*o.broker_pid);
   const auto pids_start = sample_each(o);
   r.server_start = total_of(pids_start);
+  r.client_start = read_proc(getpid());
   const auto start = now_ns();
   clock.window_start = start;
   sleep_s(o.duration);
@@ -193,6 +195,7 @@ int run_load(const options& o) {
       std::fprintf(stderr, "hibiki_loadgen: cannot read /proc/%ld\n", *o.broker_pid);
   }
   r.server_end = total_of(pids_end);
+  r.client_end = read_proc(getpid());
   clock.stopping = true;
   for (std::size_t i = 0; i < o.server_pids.size(); ++i)
     r.pids.push_back({o.server_pids[i], pids_start[i], pids_end[i]});
@@ -253,6 +256,7 @@ int main(int argc, char** argv) {
                : 2;
   hibiki::bench::raise_fd_limit();
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  if (opts->xmpp.enabled) return hibiki::bench::run_xmpp_load(*opts);
   if (opts->idle_connections > 0) return hibiki::bench::run_idle(*opts);
   return hibiki::bench::run_load(*opts);
 }

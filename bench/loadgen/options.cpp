@@ -99,6 +99,7 @@ std::optional<options> parse_options(int argc, char** argv) {
     std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       std::fputs(usage_text, stdout);
+      std::fputs(xmpp_usage_text, stdout);
       return std::nullopt;
     }
     if (arg == "--hops") {  // a switch: takes no value
@@ -155,6 +156,7 @@ std::optional<options> parse_options(int argc, char** argv) {
       ok = parse_size(value, o.signup_parallelism) && o.signup_parallelism > 0;
     } else if (arg == "--connect-parallelism") {
       ok = parse_size(value, o.connect_parallelism) && o.connect_parallelism > 0;
+    } else if (parse_xmpp_option(arg, value, o.xmpp, ok)) {
     } else {
       std::fprintf(stderr, "hibiki_loadgen: unknown option %.*s\n%s", static_cast<int>(arg.size()),
                    arg.data(), usage_text);

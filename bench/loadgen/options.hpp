@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "xmpp/xmpp_options.hpp"
+
 namespace hibiki::bench {
 
 /// One server (a hibikid node): its WebSocket URL, split. HTTP (sign-up, /api/cluster) goes to
@@ -63,6 +65,8 @@ struct options {
   std::size_t signup_parallelism = 8;
   /// Concurrent WebSocket handshakes during set-up. Default: 256
   std::size_t connect_parallelism = 256;
+  /// The XMPP mode (`--protocol xmpp`, `--xmpp-*`); see xmpp/xmpp_options.hpp.
+  xmpp_options xmpp;
 };
 
 /// Parses argv; on a bad or missing value prints the reason and the usage to stderr and returns

@@ -165,6 +165,12 @@ void print_load_report(const load_report& r) {
               {"rss_mib", r.server_end->rss_mib},
               {"hwm_mib", r.server_end->hwm_mib}};
   }
+  nlohmann::ordered_json client = nullptr;
+  if (r.client_start && r.client_end) {
+    const double cpu = r.client_end->cpu_seconds - r.client_start->cpu_seconds;
+    std::printf("  loadgen CPU      %.2f s (%.0f%% of one core)\n", cpu, 100.0 * cpu / d);
+    client = {{"cpu_s", cpu}, {"cpu_cores", cpu / d}};
+  }
   nlohmann::ordered_json j{{"mode", "load"},
                            {"connections", r.connections},
                            {"rooms", r.rooms},
@@ -180,7 +186,8 @@ void print_load_report(const load_report& r) {
                            {"skipped", r.skipped},
                            {"closed_early", r.closed_early},
                            {"errors", r.errors},
-                           {"server", server}};
+                           {"server", server},
+                           {"client", client}};
   if (r.extended) add_extended(r, d, j);
   std::printf("%s\n", j.dump().c_str());
   std::fflush(stdout);

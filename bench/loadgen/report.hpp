@@ -30,6 +30,9 @@ struct load_report {
   /// Summed over every --server-pid (the one pid's own figures when there is one).
   std::optional<proc_sample> server_start;
   std::optional<proc_sample> server_end;
+  /// The load generator's own CPU over the window (it shares the machine with the server).
+  std::optional<proc_sample> client_start;
+  std::optional<proc_sample> client_end;
 
   // ---- extended report (several servers or pids, or --hops) ----------------------------------
   bool extended = false;

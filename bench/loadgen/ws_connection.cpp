@@ -34,6 +34,12 @@ void ws_connection::on_tls_handshake(beast::error_code ec) {
   beast::get_lowest_layer(ws_).expires_never();
   ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
   ws_.read_message_max(4 * 1024 * 1024);
+  if (!subprotocol_.empty()) {
+    ws_.set_option(
+        websocket::stream_base::decorator([p = subprotocol_](websocket::request_type& r) {
+          r.set(beast::http::field::sec_websocket_protocol, p);
+        }));
+  }
   ws_.async_handshake(host_header_, path_,
                       beast::bind_front_handler(&ws_connection::on_handshake, shared_from_this()));
 }

@@ -38,6 +38,8 @@ class ws_connection : public std::enable_shared_from_this<ws_connection> {
   /// Starts connecting; `on_open` gets the outcome. Frames go to `on_frame` once open, and
   /// `on_close` is called once when the read loop ends after a successful open.
   void start(open_handler on_open, frame_handler on_frame, close_handler on_close);
+  /// Offers a WebSocket subprotocol (Sec-WebSocket-Protocol, e.g. "xmpp"); call before start().
+  void set_subprotocol(std::string name) { subprotocol_ = std::move(name); }
   void send(std::string text);
   void close();
   bool is_open() const { return open_; }
@@ -57,6 +59,7 @@ class ws_connection : public std::enable_shared_from_this<ws_connection> {
   tcp::endpoint endpoint_;
   std::string host_header_;
   std::string path_;
+  std::string subprotocol_;
   beast::flat_buffer buffer_;
   std::deque<std::string> queue_;
   bool open_ = false;
