@@ -154,7 +154,7 @@ struct room_traits {
   static result<recovery<state>> recover(const node_context& ctx, const entity_id& id) {
     return recover_from_storage<room_traits>(ctx, id);
   }
-  /// The command as it crosses nodes (core's command codec).
+  /// The command as JSON text (core's command codec): the oracle of the wire round-trip tests.
   static std::string encode_command(const command& c) { return codec::encode_command(c); }
   static result<command> decode_command(std::string_view text) {
     return codec::decode_room_command(text);

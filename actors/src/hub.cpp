@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cluster_wire.hpp"
 #include "hibiki/core/log.hpp"
 #include "messages.hpp"
 
@@ -56,25 +57,13 @@ struct hub_state {
     }
   }
 
-  nlohmann::json local_accounts() const {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& [account, conns] : by_account) out.push_back(account.value);
+  presence_full local_accounts() const {
+    presence_full out{self, {}};
+    out.accounts.reserve(by_account.size());
+    for (const auto& [account, conns] : by_account) out.accounts.push_back(account.value);
     return out;
   }
 };
-
-/// Account ids from a JSON array of numbers; nullopt when it is anything else.
-std::optional<std::vector<account_id>> parse_accounts(const std::string& text) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_array()) return std::nullopt;
-  std::vector<account_id> out;
-  out.reserve(j.size());
-  for (const auto& v : j) {
-    if (!v.is_number_unsigned()) return std::nullopt;
-    out.push_back(account_id{v.get<std::uint64_t>()});
-  }
-  return out;
-}
 
 caf::behavior hub_impl(caf::stateful_actor<hub_state>* self, std::shared_ptr<shard_table> shards,
                        std::shared_ptr<hub_stats> stats) {
@@ -115,21 +104,20 @@ caf::behavior hub_impl(caf::stateful_actor<hub_state>* self, std::shared_ptr<sha
         const auto& exclude_node = p.exclude_node.empty() ? st.self : p.exclude_node;
         for (const auto& [node, peer] : st.peers) {
           if (!peer.endpoint) continue;
-          nlohmann::json there = nlohmann::json::array();
+          std::vector<std::uint64_t> there;
           for (auto account : p.recipients)
             if (peer.accounts.count(account) != 0) there.push_back(account.value);
           if (there.empty()) continue;
           if (p.close_code != 0) {
-            self->send(peer.endpoint, rclose_atom::value, there.dump(), p.close_code,
-                       p.close_reason);
+            self->send(peer.endpoint, remote_close{std::move(there), p.close_code, p.close_reason});
             continue;
           }
           if (p.renamed)
-            self->send(peer.endpoint, rrename_atom::value, *p.frame, there.dump(), p.renamed.value,
-                       p.new_name);
+            self->send(peer.endpoint,
+                       remote_rename{*p.frame, std::move(there), p.renamed.value, p.new_name});
           else
-            self->send(peer.endpoint, rpush_atom::value, *p.frame, there.dump(), exclude_node,
-                       p.exclude);
+            self->send(peer.endpoint,
+                       remote_push{*p.frame, std::move(there), exclude_node, p.exclude});
           ++st.stats->remote_pushes;
         }
       },
@@ -143,15 +131,11 @@ caf::behavior hub_impl(caf::stateful_actor<hub_state>* self, std::shared_ptr<sha
         auto it = self->state.peers.find(node);
         if (it != self->state.peers.end()) it->second.accounts.erase(account_id{account});
       },
-      [self](pres_full_atom, const std::string& node, const std::string& accounts_json) {
-        if (node == self->state.self) return;
-        auto accounts = parse_accounts(accounts_json);
-        if (!accounts) {
-          log::warn("cluster") << "hub: bad presence list from " << node;
-          return;
-        }
-        auto& peer = self->state.peers[node];
-        peer.accounts = {accounts->begin(), accounts->end()};
+      [self](presence_full& f) {
+        if (f.node == self->state.self) return;
+        auto& peer = self->state.peers[f.node];
+        peer.accounts.clear();
+        for (auto a : f.accounts) peer.accounts.insert(account_id{a});
       },
       [self](shards_atom) {
         auto& st = self->state;
@@ -165,7 +149,7 @@ caf::behavior hub_impl(caf::stateful_actor<hub_state>* self, std::shared_ptr<sha
           // A peer met for the first time (or a new incarnation of it): it learns every account
           // connected here.
           peer.endpoint = endpoint;
-          self->send(endpoint, pres_full_atom::value, st.self, st.local_accounts().dump());
+          self->send(endpoint, st.local_accounts());
         }
         for (auto it = st.peers.begin(); it != st.peers.end();) {
           if (it->second.endpoint && names.count(it->first) == 0)

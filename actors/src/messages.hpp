@@ -1,6 +1,6 @@
 #pragma once
 /// The messages the actors of one node exchange. They never leave the process (the cluster
-/// protocol will get its own serializable types), so they are whitelisted with
+/// protocol has its own serializable types, cluster_wire.hpp), so they are whitelisted with
 /// CAF_ALLOW_UNSAFE_MESSAGE_TYPE instead of getting `inspect` overloads and type ids.
 
 #include <cstdint>
@@ -40,23 +40,14 @@ using renamed_atom = caf::atom_constant<caf::atom("h_renamed")>;
 using sync_drained_atom = caf::atom_constant<caf::atom("h_drained")>;
 
 // ---- the cluster wire protocol (cluster_port.hpp)
-// ------------------------------------------------- Between nodes only CAF's built-in types travel
-// (atoms, strings, integers), so no message type needs registering on either side; structured
-// payloads are JSON text.
-/// (rcmd, kind, entity, command_json, origin_node, origin_session) → (reply_json)
-using rcmd_atom = caf::atom_constant<caf::atom("h_rcmd")>;
-/// (rpush, frame, recipients_json, exclude_node, exclude_session): deliver on this node only
+// ------------------------------------------------ Commands, replies, pushes and full presence
+// lists travel as the typed messages of cluster_wire.hpp; the small ones below are tuples of CAF's
+// built-in types.
+/// (rpush, push_msg): port → local hub, a push another node sent for this node's connections
 using rpush_atom = caf::atom_constant<caf::atom("h_rpush")>;
-/// (rclose, recipients_json, code, reason): close those accounts' connections on this node only
-using rclose_atom = caf::atom_constant<caf::atom("h_rclose")>;
-/// (rrename, frame, recipients_json, account, name): an rpush of a rename's `account_updated`;
-/// the sessions of `account` on this node also take `name` for the messages they send
-using rrename_atom = caf::atom_constant<caf::atom("h_rrename")>;
 /// (pres_add | pres_del, node, account): an account got its first / lost its last connection
 using pres_add_atom = caf::atom_constant<caf::atom("h_presadd")>;
 using pres_del_atom = caf::atom_constant<caf::atom("h_presdel")>;
-/// (pres_full, node, accounts_json): every account connected to `node` (sent to a new peer)
-using pres_full_atom = caf::atom_constant<caf::atom("h_presall")>;
 /// (cstatus) → (journal_status_json) of the answering node
 using cstatus_atom = caf::atom_constant<caf::atom("h_cstatus")>;
 /// (hello, node): sent by a node, as its own cluster port, to a peer's port right after it

@@ -14,6 +14,7 @@
 
 #include "cluster_glue.hpp"
 #include "cluster_tls.hpp"
+#include "cluster_wire.hpp"
 #include "hibiki/core/log.hpp"
 #include "hibiki/metrics/registry.hpp"
 #include "hibiki/persistence/backend.hpp"
@@ -153,7 +154,10 @@ class node_impl final : public node {
                  : std::max<std::size_t>(1, std::thread::hardware_concurrency()));
     auto* shards = backend_->shards();
     // Clustered: the other nodes reach this one's shard regions through CAF's middleman.
-    if (shards) cfg_.load<caf::io::middleman>();
+    if (shards) {
+      cfg_.load<caf::io::middleman>();
+      add_cluster_message_types(cfg_);
+    }
     if (shards && tls_) {
       // Mutual TLS: with any openssl.* setting CAF requires and verifies the peer's certificate
       // on both ends (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT) against openssl.cafile.

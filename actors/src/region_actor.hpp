@@ -25,6 +25,7 @@
 #include <caf/all.hpp>
 
 #include "cluster_port.hpp"
+#include "cluster_wire.hpp"
 #include "context.hpp"
 #include "entity_actor.hpp"
 #include "messages.hpp"
@@ -195,17 +196,14 @@ class region_actor : public caf::event_based_actor {
   }
 
   void forward(command_msg m, caf::actor_clock::time_point deadline, const caf::actor& owner) {
-    auto text = Traits::encode_command(m.cmd);
-    auto origin_node = m.origin_node.empty() ? shards_->self() : m.origin_node;
-    auto origin = m.origin;
-    auto entity = m.entity;
+    remote_command<typename Traits::command> wire{
+        m.entity, m.cmd, m.origin_node.empty() ? shards_->self() : m.origin_node, m.origin};
     auto pending = std::make_shared<command_msg>(std::move(m));
     auto left = std::max(deadline - clock().now(), caf::actor_clock::duration_type{1});
-    request(owner, left, rcmd_atom::value, static_cast<std::uint8_t>(Traits::kind), entity,
-            std::move(text), std::move(origin_node), origin)
+    request(owner, left, std::move(wire))
         .then(
-            [this, pending, deadline](const std::string& reply_json) {
-              auto r = decode_reply(reply_json);
+            [this, pending, deadline](const remote_reply& reply) {
+              auto r = from_wire(reply);
               if (r.err && r.err->code == errc::moved) {
                 retry_later(std::move(*pending), deadline);
                 return;

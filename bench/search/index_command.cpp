@@ -44,7 +44,7 @@ std::int64_t sum(const persistence::feed_positions& p) {
 }  // namespace
 
 int index_command(const args& a) {
-  a.allow({"dir", "batch", "via", "language", "max-seconds"});
+  a.allow({"dir", "batch", "via", "language", "shards", "max-seconds"});
   if (!a.has("dir")) throw std::invalid_argument("index needs --dir DIR");
   const std::filesystem::path dir = a.text("dir", "");
 #ifdef HIBIKI_BENCH_HAVE_RUNNER
@@ -66,6 +66,7 @@ int index_command(const args& a) {
   const auto max_seconds = a.count("max-seconds", 0);
   persistence::search_options so;
   so.language = a.text("language", so.language);
+  so.shards = a.count("shards", so.shards);
 
   auto m = load_manifest(dir);
   if (!m) {

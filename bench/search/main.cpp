@@ -19,9 +19,10 @@ void usage() {
                "                                    [--read-models on|off] [--sync on|off]\n"
                "                                    [--in-flight N]\n"
                "       hibiki_search_bench index --dir DIR [--batch B] [--via runner|loop]\n"
-               "                                 [--language english|none|...]\n"
+               "                                 [--language english|none|...] [--shards N]\n"
                "       hibiki_search_bench query --dir DIR [--queries PER_KIND] [--searchers N]\n"
                "                                 [--limit L] [--warmup N] [--seed S]\n"
+               "                                 [--language english|none|...] [--shards N]\n"
                "       hibiki_search_bench sample [--count N] [--rooms R] [--seed S]\n");
 }
 

@@ -47,7 +47,7 @@ nlohmann::json print_row(const std::string& label, const char* order, const cell
 }  // namespace
 
 int query_command(const args& a) {
-  a.allow({"dir", "searchers", "queries", "limit", "seed", "warmup"});
+  a.allow({"dir", "searchers", "queries", "limit", "seed", "warmup", "language", "shards"});
   if (!a.has("dir")) throw std::invalid_argument("query needs --dir DIR");
   const std::filesystem::path dir = a.text("dir", "");
   query_set_options qo;
@@ -66,7 +66,11 @@ int query_command(const args& a) {
     std::fprintf(stderr, "%s\n", m.error().message.c_str());
     return 1;
   }
-  auto index = persistence::search_index::open(index_dir(dir));
+  // As the index was built (another language or number of shards would empty it).
+  persistence::search_options so;
+  so.language = a.text("language", so.language);
+  so.shards = a.count("shards", so.shards);
+  auto index = persistence::search_index::open(index_dir(dir), so);
   if (!index) {
     std::fprintf(stderr, "%s\n", index.error().message.c_str());
     return 1;

@@ -154,7 +154,8 @@ TEST_CASE("cluster: pushes reach sessions on every node, sent once per node", "[
   auto room_no = reply(a3, 2)["room_id"].get<std::uint64_t>();
   for (auto* c : {&a1, &a2, &a3, &b1, &b2}) CHECK(count_events(*c, "room_created") == 1);
   CHECK(count_events(c1, "room_created") == 0);
-  CHECK(fx.rt(B).port->pushes == 1);  // one rpush for B's three connections
+  CHECK(fx.rt(B).port->pushes == 1);  // one remote_push for B's three connections
+  CHECK(fx.wire_messages() > 0);      // through the serialization round trip
   CHECK(fx.rt(C).port->pushes == 0);  // nobody of the room there
 
   // A message from alice's connection on B: every other connection gets it, hers gets the reply.
@@ -387,23 +388,19 @@ TEST_CASE("cluster: a forwarded command to a node that does not serve the shard 
   fx.assign_all(A);
   const auto room = entity_of(room_id{1});
   // B forwards nothing it got from another node: it answers moved, A is never asked.
-  auto text = codec::encode_command(create(1));
   auto answer =
-      fx.ask(fx.ctx(B).port, actors::rcmd_atom::value, static_cast<std::uint8_t>(entity_kind::room),
-             room, text, std::string("a"), std::uint64_t{1});
+      fx.ask_command(fx.ctx(B).port, actors::remote_room_command{room, create(1), "a", 1});
   REQUIRE(answer);
-  auto r = actors::decode_reply(*answer);
-  REQUIRE(r.err);
-  CHECK(r.err->code == errc::moved);
+  REQUIRE(answer->err);
+  CHECK(answer->err->code == errc::moved);
   CHECK(fx.rt(A).port->commands == 0);
   CHECK(events_of(fx, room) == 0);
 
   // The owner serves the same request.
   auto served =
-      fx.ask(fx.ctx(A).port, actors::rcmd_atom::value, static_cast<std::uint8_t>(entity_kind::room),
-             room, text, std::string("b"), std::uint64_t{1});
+      fx.ask_command(fx.ctx(A).port, actors::remote_room_command{room, create(1), "b", 1});
   REQUIRE(served);
-  CHECK_FALSE(actors::decode_reply(*served).err);
+  CHECK_FALSE(served->err);
   CHECK(events_of(fx, room) == 1);
 }
 
@@ -433,28 +430,25 @@ TEST_CASE("cluster: bad input to the port is refused and the port keeps serving"
   fx.assign_all(A);
   auto& port = fx.ctx(A).port;
   const auto room = entity_of(room_id{1});
-  auto refused = [&](std::optional<std::string> answer) {
+  auto refused = [&](std::optional<command_reply> answer) {
     REQUIRE(answer);
-    auto r = actors::decode_reply(*answer);
-    REQUIRE(r.err);
-    CHECK(r.err->code == errc::bad_request);
+    REQUIRE(answer->err);
+    CHECK(answer->err->code == errc::bad_request);
   };
-  const auto room_kind = static_cast<std::uint8_t>(entity_kind::room);
-  refused(fx.ask(port, actors::rcmd_atom::value, room_kind, room, std::string("{garbage"),
-                 std::string("b"), std::uint64_t{0}));
-  refused(fx.ask(port, actors::rcmd_atom::value, room_kind, room,
-                 std::string(R"({"t":"room.nope"})"), std::string("b"), std::uint64_t{0}));
-  refused(fx.ask(port, actors::rcmd_atom::value, std::uint8_t{7}, room,
-                 codec::encode_command(create(1)), std::string("b"), std::uint64_t{0}));
-  refused(fx.ask(port, actors::rcmd_atom::value, room_kind, std::string("user-1"),
-                 codec::encode_command(create(1)), std::string("b"), std::uint64_t{0}));
-  refused(fx.ask(port, actors::rcmd_atom::value, static_cast<std::uint8_t>(entity_kind::ids),
-                 std::string("ids-room"), std::string(R"({"t":"ids.steal"})"), std::string("b"),
-                 std::uint64_t{0}));
+  // A command whose entity is not of the region's kind.
+  refused(fx.ask_command(port, actors::remote_room_command{"user-1", create(1), "b", 0}));
+  refused(fx.ask_command(port, actors::remote_room_command{"room-", create(1), "b", 0}));
+  refused(fx.ask_command(
+      port, actors::remote_user_command{"room-1", user::command{user::get_profile{}}, "b", 0}));
+  refused(fx.ask_command(
+      port, actors::remote_ids_command{"user-1", actors::id_command{actors::peek_ids{}}, "b", 0}));
   // One-way messages with bad payloads are dropped (and counted).
-  caf::anon_send(port, actors::rpush_atom::value, std::string("{}"), std::string("not json"),
+  caf::anon_send(port, actors::remote_push{"{}", {0}, "b", 0});
+  caf::anon_send(port, actors::presence_full{"b", {1, 0}});
+  caf::anon_send(port, actors::remote_close{{1}, 999, "bye"});
+  // The shape of the protocol before typed messages (a node of an older version): refused.
+  caf::anon_send(port, caf::atom("h_rpush"), std::string("{}"), std::string("[1]"),
                  std::string("b"), std::uint64_t{0});
-  caf::anon_send(port, actors::pres_full_atom::value, std::string("b"), std::string("{"));
   // A hello names the peer that connected; its sender must be that peer's port on another node.
   // Without a sender, or from an actor of this node, it is refused and the glue never hears it.
   int greeted = 0;
@@ -467,41 +461,52 @@ TEST_CASE("cluster: bad input to the port is refused and the port keeps serving"
   CHECK(unknown->rfind("error:", 0) == 0);
   CHECK(unknown->find("unexpected_message") != std::string::npos);
   fx.run();
-  CHECK(fx.rt(A).port->bad_inputs == 10);
+  CHECK(fx.rt(A).port->bad_inputs == 11);
   CHECK(greeted == 0);
 
   // Still serving.
-  auto ok = fx.ask(port, actors::rcmd_atom::value, room_kind, room,
-                   codec::encode_command(create(1)), std::string("b"), std::uint64_t{0});
+  auto ok = fx.ask_command(port, actors::remote_room_command{room, create(1), "b", 0});
   REQUIRE(ok);
-  CHECK_FALSE(actors::decode_reply(*ok).err);
+  CHECK_FALSE(ok->err);
   auto status = fx.ask(port, actors::cstatus_atom::value);
   REQUIRE(status);
   CHECK(json::parse(*status)["node"] == "a");
 }
 
 TEST_CASE("cluster: replies cross nodes intact", "[cluster]") {
-  command_reply ok = command_reply::ok({{"seq", 3}});
+  cluster_fixture fx;
+  const auto crossed_before = fx.wire_messages();  // the nodes' presence lists at start
+  auto cross = [&](const command_reply& r) {
+    auto m = fx.wire_round_trip(caf::make_message(actors::to_wire(r)));
+    REQUIRE(m.match_elements<actors::remote_reply>());
+    return actors::from_wire(m.get_as<actors::remote_reply>(0));
+  };
+  command_reply ok = command_reply::ok({{"seq", 3}, {"name", "x"}});
   ok.then = {"frame1", "frame2"};
-  auto back = actors::decode_reply(actors::encode_reply(ok));
+  auto back = cross(ok);
   CHECK_FALSE(back.err);
-  CHECK(back.fields["seq"] == 3);
+  CHECK(back.fields == ok.fields);
   CHECK(back.then == ok.then);
-  auto moved = actors::decode_reply(actors::encode_reply(command_reply::fail(errc::moved, "m")));
+  auto moved = cross(command_reply::fail(errc::moved, "m"));
   REQUIRE(moved.err);
   CHECK(moved.err->code == errc::moved);  // not its wire name: the peer must re-route
-  auto empty = actors::decode_reply(actors::encode_reply(command_reply::ok()));
+  CHECK(moved.err->message == "m");
+  auto empty = cross(command_reply::ok());
   CHECK_FALSE(empty.err);
   CHECK(empty.fields.is_null());
-  for (const char* bad :
-       {"", "[]", "{}", R"({"err": 1})", R"({"err": {"code": "zzz", "message":
-    ""}})",
-        R"({"fields": {}, "then": [1]})", R"({"err": {"code": "ok", "message": ""}})"}) {
-    INFO(bad);
-    auto r = actors::decode_reply(bad);
+  // What a peer may send that is not a reply: an `internal` error, never a success.
+  std::vector<actors::remote_reply> bad(5);
+  bad[0].code = 200;                                             // no such code
+  bad[1].message = "ok with a message";                          // ok carries no message
+  bad[2].fields = {0xc1};                                        // not MessagePack
+  bad[3].fields = nlohmann::json::to_msgpack(json::array({1}));  // not an object
+  bad[4].fields = {0x92, 0x01};                                  // truncated
+  for (const auto& b : bad) {
+    auto r = actors::from_wire(b);
     REQUIRE(r.err);
     CHECK(r.err->code == errc::internal);
   }
+  CHECK(fx.wire_messages() == crossed_before + 3);
 }
 
 TEST_CASE("cluster: session reads wait for the index of the shards they read", "[cluster]") {
@@ -673,12 +678,10 @@ TEST_CASE(
     if (f.value("ev", "") == "message_created") pushed = f;
   CHECK(pushed["message"]["account"]["name"] == "Alice L.");
 
-  // A malformed rrename is refused by the port, which keeps serving.
+  // A malformed remote_rename is refused by the port, which keeps serving.
   const auto bad = fx.rt(B).port->bad_inputs.load();
-  caf::anon_send(fx.ctx(B).port, actors::rrename_atom::value, std::string("{}"),
-                 std::string("[\"x\"]"), std::uint64_t{1}, std::string("n"));
-  caf::anon_send(fx.ctx(B).port, actors::rrename_atom::value, std::string("{}"), std::string("[2]"),
-                 std::uint64_t{0}, std::string("n"));
+  caf::anon_send(fx.ctx(B).port, actors::remote_rename{"{}", {0}, 1, "n"});
+  caf::anon_send(fx.ctx(B).port, actors::remote_rename{"{}", {2}, 0, "n"});
   fx.run();
   CHECK(fx.rt(B).port->bad_inputs == bad + 2);
   CHECK(count_events(b_b, "account_updated") == 1);

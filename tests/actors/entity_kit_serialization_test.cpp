@@ -31,7 +31,7 @@ struct lossy : nodes {
         if (auto* m = std::get_if<room::message_posted>(&*e)) m->body = "?";
     return e;
   }
-  static result<actors::command_reply> decode_reply(const std::string& text) {
+  static result<actors::command_reply> decode_reply(const hibiki::testkit::wire_reply& text) {
     auto r = nodes::decode_reply(text);
     if constexpr (Broken == 2)
       if (r) r->fields = nullptr;

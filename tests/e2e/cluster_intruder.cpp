@@ -11,7 +11,8 @@
 // ACTION: status | post ROOM ACCOUNT BODY | push ACCOUNT FRAME | shape
 //
 // Prints one JSON object: {"connected": bool, "error": why not, "results": [{"action", "ok",
-// "reply" | "error"}]}. Exit: 0 connected, 3 not connected, 2 usage.
+// "reply" | "error"}]}; a command's reply is {"err": {"code", "message"}} or {"fields": ...}.
+// Exit: 0 connected, 3 not connected, 2 usage.
 
 #include <chrono>
 #include <iostream>
@@ -23,7 +24,7 @@
 #include <caf/openssl/manager.hpp>
 #include <nlohmann/json.hpp>
 
-#include "hibiki/core/command_codec.hpp"
+#include "cluster_wire.hpp"
 #include "messages.hpp"
 
 namespace {
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
   std::size_t next = 3;
   caf::actor_system_config cfg;
   cfg.load<caf::io::middleman>();
+  add_cluster_message_types(cfg);  // it speaks the members' typed messages
   if (tls) {
     if (args.size() < 6) return usage();
     cfg.load<caf::openssl::manager>();
@@ -81,6 +83,10 @@ int main(int argc, char** argv) {
       for (std::size_t i = next; i < args.size(); ++i) {
         nlohmann::json r;
         r["action"] = args[i];
+        auto failed = [&](caf::error& err) {
+          r["ok"] = false;
+          r["error"] = sys.render(err);
+        };
         auto ask = [&](auto... xs) {
           self->request(port_actor, limit, xs...)
               .receive(
@@ -88,10 +94,24 @@ int main(int argc, char** argv) {
                     r["ok"] = true;
                     r["reply"] = reply;
                   },
-                  [&](caf::error& err) {
-                    r["ok"] = false;
-                    r["error"] = sys.render(err);
-                  });
+                  failed);
+        };
+        // A command's reply: {"err": {"code", "message"}} or {"fields": ...}.
+        auto ask_command = [&](remote_room_command m) {
+          self->request(port_actor, limit, std::move(m))
+              .receive(
+                  [&](const remote_reply& reply) {
+                    auto c = from_wire(reply);
+                    nlohmann::json j;
+                    if (c.err)
+                      j["err"] = {{"code", static_cast<int>(c.err->code)},
+                                  {"message", c.err->message}};
+                    else
+                      j["fields"] = c.fields;
+                    r["ok"] = true;
+                    r["reply"] = j.dump();
+                  },
+                  failed);
         };
         if (args[i] == "status") {
           ask(cstatus_atom::value);
@@ -102,14 +122,12 @@ int main(int argc, char** argv) {
                                .count();
           room::send_message m{account_id{std::stoull(args[i + 2])}, args[i + 3],
                                "intruder-" + std::to_string(i), now};
-          ask(rcmd_atom::value, static_cast<std::uint8_t>(entity_kind::room), "room-" + args[i + 1],
-              codec::encode_command(room::command{m}), std::string("intruder"), std::uint64_t{0});
+          ask_command(remote_room_command{"room-" + args[i + 1], room::command{m}, "intruder", 0});
           i += 3;
         } else if (args[i] == "push" && i + 2 < args.size()) {
           // One-way: whether it arrived shows at the client.
-          auto recipients = nlohmann::json::array({std::stoull(args[i + 1])}).dump();
-          self->send(port_actor, rpush_atom::value, args[i + 2], recipients,
-                     std::string("intruder"), std::uint64_t{0});
+          self->send(port_actor,
+                     remote_push{args[i + 2], {std::stoull(args[i + 1])}, "intruder", 0});
           r["ok"] = true;
           r["reply"] = "sent";
           i += 2;

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -463,4 +464,104 @@ TEST_CASE("searches run on other threads while batches are applied and reset", "
   CHECK(answered.load() > 0);
   // Reset after batch 20 dropped the first 21 batches.
   CHECK(*f.index->document_count() == 19 * 25);
+}
+
+TEST_CASE("one CJK character finds it anywhere in a run; snippets mark it", "[search]") {
+  fixture f;
+  f.apply({{r1, post(1, 10, "明日は東京都庁で会議", 100)},  // 都: inside a run
+           {r1, post(2, 10, "京都", 101)},                  // 都: a run's last character
+           {r1, post(3, 10, "都 は", 102)},                 // 都: a run of its own
+           {r1, post(4, 10, "大阪で会議", 103)}});
+  CHECK(message_ids(f.find("都", {r1})) == std::vector<std::uint64_t>{3, 2, 1});
+  CHECK(message_ids(f.find("京", {r1})) == std::vector<std::uint64_t>{2, 1});
+  CHECK(message_ids(f.find("議", {r1})) == std::vector<std::uint64_t>{4, 1});
+  CHECK(f.find("都", {r1}).hits.back().snippet == "明日は東京<mark>都</mark>庁で会議");
+  // Pairs: all of a query's pairs must be there, not next to each other.
+  CHECK(message_ids(f.find("東京都庁", {r1})) == std::vector<std::uint64_t>{1});
+  CHECK(message_ids(f.find("京都", {r1})) == std::vector<std::uint64_t>{2, 1});
+  CHECK(f.find("京都", {r1}).hits.front().snippet == "<mark>京都</mark>");
+  CHECK(f.find("東京都庁", {r1}).hits.front().snippet == "明日は<mark>東京都庁</mark>で会議");
+  CHECK(f.find("阪大", {r1}).hits.empty());
+}
+
+TEST_CASE("snippets mark stemmed words, and exact words with language none", "[search]") {
+  SECTION("english") {
+    fixture f;
+    f.apply({{r1, post(1, 10, "Weekly Meetings are cancelled; the meeting room is free", 100)}});
+    CHECK(f.find("meeting", {r1}).hits.at(0).snippet ==
+          "Weekly <mark>Meetings</mark> are cancelled; the <mark>meeting</mark> room is free");
+    CHECK(f.find("cancel", {r1}).hits.at(0).snippet.find("<mark>cancelled</mark>") !=
+          std::string::npos);
+  }
+  SECTION("none") {
+    fixture f(search_options{.language = "none"});
+    f.apply({{r1, post(1, 10, "Weekly Meetings, one meeting", 100)}});
+    CHECK(f.find("meetings", {r1}).hits.at(0).snippet ==
+          "Weekly <mark>Meetings</mark>, one meeting");
+  }
+  SECTION("a long body is cut around the first match") {
+    fixture f;
+    std::string body;
+    for (int i = 0; i < 40; ++i) body += "filler ";
+    body += "needle";
+    for (int i = 0; i < 40; ++i) body += " 東京";
+    f.apply({{r1, post(1, 10, body, 100)}});
+    const auto snippet = f.find("needle", {r1}).hits.at(0).snippet;
+    CHECK(snippet.rfind("\u2026", 0) == 0);
+    CHECK(snippet.find("<mark>needle</mark>") != std::string::npos);
+    CHECK(snippet.size() < 260);
+    CHECK(snippet.substr(snippet.size() - 3) == "\u2026");
+  }
+}
+
+TEST_CASE("shards: any number gives the same answers, and an index of another layout is rebuilt",
+          "[search]") {
+  const auto load = [](fixture& f) {
+    f.apply({{room_id{1}, post(1, 10, "deploy friday 東京", 100)},
+             {room_id{2}, post(1, 11, "deploy monday", 101)},
+             {room_id{3}, post(1, 12, "東京 deploy", 102)},
+             {room_id{4}, post(1, 12, "nothing here", 103)}});
+    f.apply({{room_id{2}, room::message_deleted{message_id{1}, 104}},
+             {room_id{3}, room::message_edited{message_id{1}, "東京 deployed", 105, {}}}});
+  };
+  const std::vector<room_id> all{room_id{1}, room_id{2}, room_id{3}, room_id{4}};
+  for (const std::size_t shards : {1, 2, 3}) {
+    INFO(shards);
+    fixture f(search_options{.shards = shards});
+    load(f);
+    CHECK(message_ids(f.find("deploy", all)) == std::vector<std::uint64_t>{1, 1});
+    CHECK(f.find("deploy", all).hits.front().room == room_id{3});
+    CHECK(message_ids(f.find("東京", all, search_order::relevance)).size() == 2);
+    CHECK(*f.index->document_count() == 3);
+    CHECK(*f.index->committed() == f.feed.end());
+  }
+  SECTION("reopened with another number of shards: emptied, positions gone, built again") {
+    testkit::temp_dir dir{"hibiki-search"};
+    {
+      auto first = search_index::open(dir.path() / "search", search_options{.shards = 2});
+      REQUIRE(first.ok());
+      feed_builder feed;
+      std::vector<feed_record> batch{feed.next(r1, post(1, 10, "hello", 100))};
+      REQUIRE((*first)->apply(batch, feed.end()).ok());
+    }
+    auto again = search_index::open(dir.path() / "search", search_options{.shards = 3});
+    REQUIRE(again.ok());
+    CHECK((*again)->committed()->empty());
+    CHECK(*(*again)->document_count() == 0);
+  }
+  SECTION("the single database of earlier versions is emptied when opened") {
+    testkit::temp_dir dir{"hibiki-search"};
+    std::filesystem::create_directories(dir.path() / "search");
+    std::ofstream(dir.path() / "search" / "iamglass") << "an index of the old terms";
+    auto opened = search_index::open(dir.path() / "search");
+    REQUIRE(opened.ok());
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "search" / "iamglass"));
+    CHECK((*opened)->committed()->empty());
+  }
+  SECTION("a bad number of shards is refused") {
+    testkit::temp_dir dir{"hibiki-search"};
+    auto none = search_index::open(dir.path() / "search", search_options{.shards = 0});
+    REQUIRE_FALSE(none.ok());
+    CHECK(none.error().code == errc::bad_request);
+  }
 }

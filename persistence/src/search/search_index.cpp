@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <shared_mutex>
 #include <system_error>
+#include <thread>
 
 #include "hibiki/core/codec.hpp"
 #include "hibiki/core/log.hpp"
@@ -15,6 +17,8 @@
 #include "hibiki/core/room.hpp"
 #include "plain_text.hpp"
 #include "search_terms.hpp"
+#include "snippet.hpp"
+#include "text_terms.hpp"
 
 namespace hibiki::persistence {
 
@@ -30,23 +34,6 @@ constexpr int modified_retries = 3;
 constexpr std::size_t snippet_bytes = 160;
 /// The deepest page: offset + limit may not go beyond it (deep paging costs the whole prefix).
 constexpr std::size_t max_search_depth = 10000;
-
-/// Xapian's snippets escape & < > but not quotes: escaped here too, so a snippet is safe in an
-/// HTML attribute as well as in element content (the markers have no quotes).
-std::string escape_quotes(std::string text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    if (c == '"') {
-      out += "&quot;";
-    } else if (c == '\'') {
-      out += "&#39;";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 result<room_id> room_of(const entity_id& entity) {
   constexpr std::string_view prefix = "room-";
@@ -74,63 +61,22 @@ struct reader {
   Xapian::Stem stemmer;
 };
 
-struct search_index::impl {
+/// One part of the index: a Xapian database of the rooms whose id falls to it, written by its
+/// own thread during apply() so that the terms of a batch are made on every core.
+struct shard {
   std::filesystem::path dir;
-  search_options options;
-  Xapian::Stem stemmer;  ///< the writer's (the generator holds it); readers have their own
-  Xapian::TermGenerator generator;
+  Xapian::Stem stemmer;  ///< this shard's writer's (Xapian's handles are not thread-safe)
   std::unique_ptr<Xapian::WritableDatabase> writer;
-
-  /// Searches hold it shared; reset holds it exclusively (it replaces the database files).
-  mutable std::shared_mutex lifecycle;
-  /// Passed before taking `lifecycle` shared, and held by reset() while it waits for it: glibc's
-  /// rwlock prefers readers, so without this a steady stream of searches starves a reset forever.
-  mutable std::mutex entry;
-
-  /// Held by apply() around its commit, and shared by a search's last attempt: a query the
-  /// writer outpaced (DatabaseModifiedError) each time so far reads once with commits held back,
-  /// so a busy index slows a search down but never fails it.
-  mutable std::shared_mutex commit_hold;
-
-  std::shared_lock<std::shared_mutex> share() const {
-    std::lock_guard gate(entry);
-    return std::shared_lock(lifecycle);
-  }
-  mutable std::mutex pool_mutex;
-  mutable std::vector<std::unique_ptr<reader>> idle_readers;
-
-  void open_writer() {
-    std::filesystem::create_directories(dir);
-    writer = std::make_unique<Xapian::WritableDatabase>(dir.string(), Xapian::DB_CREATE_OR_OPEN);
-  }
-
-  std::unique_ptr<reader> take_reader() const {
-    {
-      std::lock_guard lock(pool_mutex);
-      if (!idle_readers.empty()) {
-        auto r = std::move(idle_readers.back());
-        idle_readers.pop_back();
-        return r;
-      }
-    }
-    return std::make_unique<reader>(
-        reader{Xapian::Database(dir.string()), stemmer_for(options.language)});
-  }
-
-  void give_back(std::unique_ptr<reader> r) const {
-    std::lock_guard lock(pool_mutex);
-    if (idle_readers.size() < max_idle_readers) idle_readers.push_back(std::move(r));
-  }
+  std::vector<const feed_record*> pending;  ///< this batch's records of this shard's rooms
 
   Xapian::Document make_document(const stored_message& m) {
     Xapian::Document doc;
-    generator.set_document(doc);
-    // Lower-cased, as queries are: the generator would leave capitalised words unstemmed.
-    generator.index_text_without_positions(Xapian::Unicode::tolower(m.text));
+    document_terms(m.text, stemmer, [&](const std::string& term) { doc.add_term(term); });
     doc.add_boolean_term(room_term(m.room));
     doc.add_boolean_term(author_term(m.author));
     doc.add_boolean_term(message_term(m.room, m.message));
     doc.add_value(time_slot, Xapian::sortable_serialise(static_cast<double>(m.time)));
+    doc.add_value(text_slot, m.text);
     doc.set_data(encode_data(m));
     return doc;
   }
@@ -143,9 +89,7 @@ struct search_index::impl {
     return writer->get_document(*it);
   }
 
-  void apply_one(const feed_record& record) {
-    auto room = room_of(record.event.entity);
-    if (!room) return;  // users, id blocks: nothing to index
+  void apply_one(room_id room, const feed_record& record) {
     auto type = codec::event_type(record.event.payload);
     if (!type) return;
     if (*type != "room.message_posted" && *type != "room.message_edited" &&
@@ -163,22 +107,167 @@ struct search_index::impl {
         [&](const auto& e) {
           using type_t = std::decay_t<decltype(e)>;
           if constexpr (std::is_same_v<type_t, room::message_posted>) {
-            stored_message m{*room, e.id, e.author, e.time, plain_text(e.body)};
-            writer->replace_document(message_term(*room, e.id), make_document(m));
+            stored_message m{room, e.id, e.author, e.time, plain_text(e.body)};
+            writer->replace_document(message_term(room, e.id), make_document(m));
           } else if constexpr (std::is_same_v<type_t, room::message_edited>) {
-            auto old = find(*room, e.id);
+            auto old = find(room, e.id);
             if (!old) return;  // deleted (or never posted): nothing to re-index
             auto m = decode_data(old->get_data());
-            if (!m) return;
+            if (!m) return;  // the text is replaced: only the ids and time are needed
             m->text = plain_text(e.body);
-            writer->replace_document(message_term(*room, e.id), make_document(*m));
+            writer->replace_document(message_term(room, e.id), make_document(*m));
           } else if constexpr (std::is_same_v<type_t, room::message_deleted>) {
-            writer->delete_document(message_term(*room, e.id));
+            writer->delete_document(message_term(room, e.id));
           } else if constexpr (std::is_same_v<type_t, room::room_deleted>) {
-            writer->delete_document(room_term(*room));
+            writer->delete_document(room_term(room));
           }
         },
         *decoded);
+  }
+
+  /// Opens a transaction and applies `pending` in it (the error, if any, as text). commit()
+  /// then writes the documents and the positions in one flushed commit: they reach the disk
+  /// together, or (cancelled, or a crash before it) not at all.
+  std::string apply_pending() {
+    try {
+      writer->begin_transaction(true);
+      in_transaction = true;
+      for (const auto* record : pending) apply_one(*room_of(record->event.entity), *record);
+    } catch (const Xapian::Error& e) {
+      return "search index: " + e.get_description();
+    } catch (const std::exception& e) {
+      return std::string("search index: ") + e.what();
+    }
+    return {};
+  }
+
+  std::string commit(const feed_positions& next) {
+    try {
+      writer->set_metadata(std::string(positions_key), encode_positions(next));
+      writer->commit_transaction();
+      in_transaction = false;
+    } catch (const Xapian::Error& e) {
+      return "search index: " + e.get_description();
+    } catch (const std::exception& e) {
+      return std::string("search index: ") + e.what();
+    }
+    return {};
+  }
+
+  /// Drops an open transaction (after a failure in this shard or another).
+  void cancel() {
+    if (!in_transaction) return;
+    in_transaction = false;
+    try {
+      writer->cancel_transaction();
+    } catch (const Xapian::Error& e) {
+      log::warn("search") << "cancelling a batch in " << dir.string() << ": "
+                          << e.get_description();
+    }
+  }
+
+  bool in_transaction = false;
+};
+
+struct search_index::impl {
+  std::filesystem::path dir;
+  search_options options;
+  std::vector<shard> shards;
+
+  /// Searches hold it shared; reset holds it exclusively (it replaces the database files).
+  mutable std::shared_mutex lifecycle;
+  /// Passed before taking `lifecycle` shared, and held by reset() while it waits for it: glibc's
+  /// rwlock prefers readers, so without this a steady stream of searches starves a reset forever.
+  mutable std::mutex entry;
+
+  /// Held by apply() around its commits, and shared by a search's last attempt: a query the
+  /// writer outpaced (DatabaseModifiedError) each time so far reads once with commits held back,
+  /// so a busy index slows a search down but never fails it.
+  mutable std::shared_mutex commit_hold;
+
+  std::shared_lock<std::shared_mutex> share() const {
+    std::lock_guard gate(entry);
+    return std::shared_lock(lifecycle);
+  }
+  mutable std::mutex pool_mutex;
+  mutable std::vector<std::unique_ptr<reader>> idle_readers;
+
+  /// The format written in every shard: the term rules, the language, the number of shards.
+  std::string format() const {
+    return std::string(format_version) + ":" + options.language + ":" +
+           std::to_string(options.shards);
+  }
+
+  std::filesystem::path shard_dir(std::size_t i) const {
+    return dir / ("shard-" + std::to_string(i));
+  }
+
+  shard& shard_of(room_id room) { return shards[room.value % shards.size()]; }
+
+  /// Opens the shards; an index written in another format (older terms, another language,
+  /// another number of shards, or the single database of earlier versions) is emptied first, so
+  /// the projection rebuilds it from the start of the feed.
+  void open_shards() {
+    shards.clear();
+    std::filesystem::create_directories(dir);
+    bool same = !std::filesystem::exists(dir / "iamglass");  // the unsharded layout
+    for (std::size_t i = 0; same && i < options.shards; ++i) {
+      if (!std::filesystem::exists(shard_dir(i))) {
+        same = false;
+        break;
+      }
+      try {
+        same = Xapian::Database(shard_dir(i).string()).get_metadata(std::string(format_key)) ==
+               format();
+      } catch (const Xapian::DatabaseOpeningError&) {
+        same = false;
+      }
+    }
+    if (!same && !std::filesystem::is_empty(dir)) {
+      log::warn("search") << "index " << dir.string() << " is not in format \"" << format()
+                          << "\": emptied, to be rebuilt from the feed";
+      std::filesystem::remove_all(dir);
+      std::filesystem::create_directories(dir);
+    }
+    shards.resize(options.shards);
+    for (std::size_t i = 0; i < shards.size(); ++i) {
+      auto& s = shards[i];
+      s.dir = shard_dir(i);
+      s.stemmer = stemmer_for(options.language);
+      s.writer =
+          std::make_unique<Xapian::WritableDatabase>(s.dir.string(), Xapian::DB_CREATE_OR_OPEN);
+      if (s.writer->get_metadata(std::string(format_key)) != format()) {
+        s.writer->set_metadata(std::string(format_key), format());
+        s.writer->commit();
+      }
+    }
+  }
+
+  std::uint64_t writer_documents() const {
+    std::uint64_t n = 0;
+    for (const auto& s : shards) n += s.writer->get_doccount();
+    return n;
+  }
+
+  std::unique_ptr<reader> take_reader() const {
+    {
+      std::lock_guard lock(pool_mutex);
+      if (!idle_readers.empty()) {
+        auto r = std::move(idle_readers.back());
+        idle_readers.pop_back();
+        return r;
+      }
+    }
+    auto r = std::make_unique<reader>(reader{Xapian::Database(), stemmer_for(options.language)});
+    for (std::size_t i = 0; i < options.shards; ++i) {
+      r->db.add_database(Xapian::Database(shard_dir(i).string()));
+    }
+    return r;
+  }
+
+  void give_back(std::unique_ptr<reader> r) const {
+    std::lock_guard lock(pool_mutex);
+    if (idle_readers.size() < max_idle_readers) idle_readers.push_back(std::move(r));
   }
 
   result<search_answer> run(const search_query& q, reader& r) const;
@@ -192,17 +281,18 @@ result<std::unique_ptr<search_index>> search_index::open(const std::filesystem::
   auto state = std::make_unique<impl>();
   state->dir = dir;
   state->options = options;
+  if (options.shards < 1 || options.shards > max_search_shards) {
+    return error{errc::bad_request,
+                 "search shards must be 1.." + std::to_string(max_search_shards)};
+  }
   try {
-    state->stemmer = stemmer_for(options.language);
+    stemmer_for(options.language);
   } catch (const Xapian::Error& e) {
     return error{errc::bad_request, "unknown search language \"" + options.language +
                                         "\" (a Snowball language name, or none)"};
   }
-  state->generator.set_stemmer(state->stemmer);
-  state->generator.set_stemming_strategy(Xapian::TermGenerator::STEM_SOME);
-  state->generator.set_flags(Xapian::TermGenerator::FLAG_CJK_NGRAM);
   try {
-    state->open_writer();
+    state->open_shards();
   } catch (const Xapian::Error& e) {
     return error{errc::unavailable,
                  "cannot open the search index in " + dir.string() + ": " + e.get_description()};
@@ -210,8 +300,9 @@ result<std::unique_ptr<search_index>> search_index::open(const std::filesystem::
     return error{errc::unavailable,
                  "cannot open the search index in " + dir.string() + ": " + e.what()};
   }
-  log::info("search") << "index " << dir.string() << " open: " << state->writer->get_doccount()
-                      << " messages, language " << options.language;
+  log::info("search") << "index " << dir.string() << " open: " << state->writer_documents()
+                      << " messages in " << options.shards << " shards, language "
+                      << options.language;
   return std::unique_ptr<search_index>(new search_index(std::move(state)));
 }
 
@@ -220,32 +311,77 @@ std::string search_index::name() const {
 }
 
 result<feed_positions> search_index::committed() {
+  // Each shard commits its own positions; after a crash between two shards' commits they
+  // differ, and the index resumes from the oldest. Applying again what a shard already holds
+  // leaves it as it was (a post or an edit replaces the message's document, a delete deletes
+  // it), so no event counts twice and none is lost.
   try {
-    return decode_positions(impl_->writer->get_metadata(std::string(positions_key)));
+    std::optional<feed_positions> oldest;
+    for (const auto& s : impl_->shards) {
+      auto p = decode_positions(s.writer->get_metadata(std::string(positions_key)));
+      if (!p) return p.error();
+      if (!oldest) {
+        oldest = std::move(*p);
+        continue;
+      }
+      for (auto it = oldest->begin(); it != oldest->end();) {
+        auto found = p->find(it->first);
+        if (found == p->end()) {
+          it = oldest->erase(it);  // that shard has nothing of this partition yet
+        } else {
+          it->second = std::min(it->second, found->second);
+          ++it;
+        }
+      }
+    }
+    return oldest.value_or(feed_positions{});
   } catch (const Xapian::Error& e) {
     return error{errc::unavailable, "search index: " + e.get_description()};
   }
 }
 
+namespace {
+
+/// Runs `work(i)` for every shard at once: shard 0 on the calling thread, the others on threads
+/// of their own (one per shard and batch: a thread costs far less than a batch's terms).
+void on_every_shard(std::size_t shards, const std::function<void(std::size_t)>& work) {
+  std::vector<std::thread> threads;
+  threads.reserve(shards > 0 ? shards - 1 : 0);
+  for (std::size_t i = 1; i < shards; ++i) threads.emplace_back(work, i);
+  work(0);
+  for (auto& t : threads) t.join();
+}
+
+}  // namespace
+
 status search_index::apply(const std::vector<feed_record>& batch, const feed_positions& next) {
-  auto& db = *impl_->writer;
-  try {
-    // A flushed transaction: the documents and the positions reach the disk in one commit, or
-    // (cancelled, or a crash before it) not at all.
-    db.begin_transaction(true);
-    try {
-      for (const auto& record : batch) impl_->apply_one(record);
-      db.set_metadata(std::string(positions_key), encode_positions(next));
-      std::unique_lock hold(impl_->commit_hold);
-      db.commit_transaction();
-    } catch (...) {
-      db.cancel_transaction();
-      throw;
-    }
-  } catch (const Xapian::Error& e) {
-    return error{errc::unavailable, "search index: " + e.get_description()};
-  } catch (const std::exception& e) {
-    return error{errc::unavailable, std::string("search index: ") + e.what()};
+  auto& shards = impl_->shards;
+  for (auto& s : shards) s.pending.clear();
+  for (const auto& record : batch) {
+    auto room = room_of(record.event.entity);
+    if (room) impl_->shard_of(*room).pending.push_back(&record);  // users, id blocks: not indexed
+  }
+  std::vector<std::string> errors(shards.size());
+  // The documents of each shard are made and buffered by its own thread; then all commit.
+  on_every_shard(shards.size(), [&](std::size_t i) { errors[i] = shards[i].apply_pending(); });
+  std::string failed;
+  for (const auto& e : errors) {
+    if (!e.empty()) failed = e;
+  }
+  if (!failed.empty()) {
+    for (auto& s : shards) s.cancel();
+    return error{errc::unavailable, failed};
+  }
+  {
+    std::unique_lock hold(impl_->commit_hold);
+    on_every_shard(shards.size(), [&](std::size_t i) { errors[i] = shards[i].commit(next); });
+  }
+  for (const auto& e : errors) {
+    if (!e.empty()) failed = e;
+  }
+  if (!failed.empty()) {
+    for (auto& s : shards) s.cancel();
+    return error{errc::unavailable, failed};
   }
   return {};
 }
@@ -254,13 +390,13 @@ status search_index::reset() {
   std::lock_guard gate(impl_->entry);  // no new search starts while this waits (see `entry`)
   std::unique_lock lock(impl_->lifecycle);
   try {
-    impl_->writer.reset();  // closes the database and releases its lock
+    impl_->shards.clear();  // closes the databases and releases their locks
     {
       std::lock_guard pool(impl_->pool_mutex);
       impl_->idle_readers.clear();
     }
     std::filesystem::remove_all(impl_->dir);
-    impl_->open_writer();
+    impl_->open_shards();
   } catch (const Xapian::Error& e) {
     return error{errc::unavailable, "search index reset: " + e.get_description()};
   } catch (const std::filesystem::filesystem_error& e) {
@@ -345,16 +481,10 @@ std::unique_ptr<projection> shared_search_projection(std::shared_ptr<search_inde
 result<search_answer> search_index::impl::run(const search_query& q, reader& r) const {
   Xapian::Database& db = r.db;
   const Xapian::Stem& stemmer = r.stemmer;
-  Xapian::QueryParser parser;
-  parser.set_stemmer(stemmer);
-  parser.set_stemming_strategy(Xapian::QueryParser::STEM_SOME);
-  parser.set_default_op(Xapian::Query::OP_AND);
-  // Only FLAG_CJK_NGRAM: no boolean operators, phrases, +/-, wildcards or fields, so AND, OR,
-  // NOT, quotes, brackets and * in user text are plain words or separators.
-  // Lower-cased first: the parser leaves capitalised words unstemmed (it takes them for names),
-  // and with no operators to recognise, case means nothing else here.
-  Xapian::Query words =
-      parser.parse_query(Xapian::Unicode::tolower(q.text), Xapian::QueryParser::FLAG_CJK_NGRAM);
+  // No operators: AND, OR, NOT, quotes, brackets and * in user text are plain words or
+  // separators, and every word must match.
+  const auto terms = make_query_terms(q.text, stemmer);
+  Xapian::Query words = to_query(terms);
   if (words.empty()) return error{errc::bad_request, "the query has no word to search for"};
 
   std::vector<Xapian::Query> rooms;
@@ -409,18 +539,15 @@ result<search_answer> search_index::impl::run(const search_query& q, reader& r) 
   search_answer answer;
   answer.total = mset.get_matches_estimated();
   for (auto it = mset.begin(); it != mset.end(); ++it) {
-    auto m = decode_data(it.get_document().get_data());
+    const Xapian::Document doc = it.get_document();
+    auto m = decode_data(doc.get_data());
     if (!m) continue;
     search_hit hit;
     hit.room = m->room;
     hit.message = m->message;
     hit.author = m->author;
     hit.time = m->time;
-    hit.snippet = escape_quotes(mset.snippet(m->text, snippet_bytes, stemmer,
-                                             Xapian::MSet::SNIPPET_BACKGROUND_MODEL |
-                                                 Xapian::MSet::SNIPPET_EXHAUSTIVE |
-                                                 Xapian::MSet::SNIPPET_CJK_NGRAM,
-                                             "<mark>", "</mark>", "\u2026"));
+    hit.snippet = make_snippet(doc.get_value(text_slot), terms, stemmer, snippet_bytes);
     answer.hits.push_back(std::move(hit));
   }
   return answer;

@@ -24,7 +24,6 @@ std::string encode_data(const stored_message& m) {
   out += read_model::be64(m.message.value);
   out += read_model::be64(m.author.value);
   out += read_model::be64(static_cast<std::uint64_t>(m.time));
-  out += m.text;
   return out;
 }
 
@@ -35,7 +34,6 @@ std::optional<stored_message> decode_data(std::string_view data) {
   m.message = message_id{read_model::read_be64(data.substr(8, 8))};
   m.author = account_id{read_model::read_be64(data.substr(16, 8))};
   m.time = static_cast<unix_time>(read_model::read_be64(data.substr(24, 8)));
-  m.text = std::string(data.substr(32));
   return m;
 }
 

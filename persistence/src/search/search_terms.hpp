@@ -24,12 +24,21 @@ std::string message_term(room_id r, message_id m);
 /// The value slot holding the send time (sortable_serialise of the Unix time): range filters
 /// and the newest-first order.
 inline constexpr unsigned time_slot = 0;
+/// The value slot holding the body as indexed (notation removed), for the snippet. A value and
+/// not the document data: Xapian deflates every document's data with zlib, values it does not.
+inline constexpr unsigned text_slot = 1;
+
+/// The metadata key of the index's format, and the format this code writes (with the stemming
+/// language: terms made another way or in another language do not match this code's queries).
+/// An index of another format is emptied when opened and rebuilt from the feed.
+inline constexpr std::string_view format_key = "hibiki.search_format";
+inline constexpr std::string_view format_version = "2";
 
 /// The metadata key of the feed positions, committed with the documents.
 inline constexpr std::string_view positions_key = "hibiki.feed_positions";
 
-/// What a document stores to answer a query without another read: ids, time, and the body as
-/// indexed (notation removed) for the snippet.
+/// What a document stores to answer a query without another read: ids and time in its data,
+/// the body as indexed (notation removed) in text_slot.
 struct stored_message {
   room_id room;
   message_id message;
@@ -37,7 +46,9 @@ struct stored_message {
   unix_time time = 0;
   std::string text;
 };
+/// The data: ids and time (`text` is not part of it).
 std::string encode_data(const stored_message& m);
+/// The ids and time of a document's data (`text` left empty).
 std::optional<stored_message> decode_data(std::string_view data);
 
 /// Positions as "partition:offset,..." (empty for none).

@@ -7,6 +7,62 @@
 
 namespace hibiki::testkit {
 
+namespace {
+
+/// The wire between nodes: what a node sends to a peer's port goes through a serialization round
+/// trip first (cluster_fixture::wire_round_trip), and so does the reply of a request.
+caf::behavior wire_link(caf::event_based_actor* self, caf::actor port, cluster_fixture* fx) {
+  self->set_default_handler(
+      [self, port, fx](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
+        auto copy = fx->wire_round_trip(x.move_content_to_message());
+        if (!self->current_mailbox_element()->mid.is_request()) {
+          self->send(port, std::move(copy));
+          return caf::message{};
+        }
+        // A request: commands (remote_reply) and the status (a string) are the only ones.
+        auto rp = self->make_response_promise();
+        self->request(port, caf::infinite, std::move(copy))
+            .then(
+                [rp, fx](actors::remote_reply& r) mutable {
+                  rp.deliver(fx->wire_round_trip(caf::make_message(std::move(r))));
+                },
+                [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return caf::delegated<caf::message>{};
+      });
+  return {[](caf::atom_constant<caf::atom("t_wnop")>) {}};
+}
+
+}  // namespace
+
+caf::message cluster_fixture::wire_round_trip(const caf::message& m) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{*sys_, buf};
+  auto out = m;
+  if (auto err = inspect(sink, out)) {
+    if (wire_->failure.empty())
+      wire_->failure = "cannot serialize " + caf::to_string(m) + ": " + sys_->render(err);
+    return m;
+  }
+  caf::binary_deserializer source{*sys_, buf};
+  caf::message back;
+  if (auto err = inspect(source, back)) {
+    if (wire_->failure.empty())
+      wire_->failure = "cannot deserialize " + caf::to_string(m) + ": " + sys_->render(err);
+    return m;
+  }
+  if (back.type_token() != m.type_token() && wire_->failure.empty())
+    wire_->failure = "the round trip changed the types of " + caf::to_string(m);
+  ++wire_->messages;
+  wire_->bytes += buf.size();
+  return back;
+}
+
+caf::actor cluster_fixture::link_to(std::size_t node) {
+  while (links_.size() <= node) links_.emplace_back();
+  if (!links_[node]) links_[node] = sys_->spawn(wire_link, rt(node).ctx->port, this);
+  return links_[node];
+}
+
 void shard_gate_journal::async_append(persistence::append_request req,
                                       persistence::append_callback done) {
   if (!table_->serving(table_->partition_of(req.entity))) {
@@ -29,6 +85,7 @@ cluster_fixture::cluster_fixture(std::vector<std::string> names, std::int32_t pa
   backend_ = std::move(*backend);
   journal_ = std::make_unique<deferred_journal>(backend_->journal());
   cfg_.set("scheduler.policy", caf::atom("testing"));
+  actors::add_cluster_message_types(cfg_);
   sys_ = std::make_unique<caf::actor_system>(cfg_);
   sched_ = &dynamic_cast<caf::scheduler::test_coordinator&>(sys_->scheduler());
   for (auto& name : names) {
@@ -62,6 +119,8 @@ cluster_fixture::~cluster_fixture() {
   for (auto& n : nodes_) actors::stop_runtime(n->rt);
   for (auto& a : extras_) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   extras_.clear();
+  for (auto& a : links_) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  links_.clear();
   run();
   for (auto& n : nodes_) actors::release_runtime(n->rt);
   io_.run_all();
@@ -70,9 +129,9 @@ cluster_fixture::~cluster_fixture() {
 }
 
 void cluster_fixture::connect_peers() {
-  for (auto& n : nodes_)
-    for (auto& other : nodes_)
-      if (other != n) n->table->set_peer(other->name, other->rt.ctx->port);
+  for (std::size_t i = 0; i < nodes_.size(); ++i)
+    for (std::size_t j = 0; j < nodes_.size(); ++j)
+      if (i != j) nodes_[i]->table->set_peer(nodes_[j]->name, link_to(j));
 }
 
 std::size_t cluster_fixture::run() {
@@ -81,6 +140,11 @@ std::size_t cluster_fixture::run() {
     std::size_t n = sched_->run();
     if (auto_io) n += io_.run_all();
     if (auto_journal) n += journal_->complete_all();
+    if (!wire_->failure.empty()) {
+      auto why = std::move(wire_->failure);
+      wire_->failure.clear();
+      throw expectation_failed("cluster wire: " + why);
+    }
     if (n == 0) return total;
     total += n;
   }
@@ -149,7 +213,7 @@ void cluster_fixture::peer_down(std::size_t node) {
 
 void cluster_fixture::peer_up(std::size_t node) {
   for (auto& n : nodes_)
-    if (n != nodes_.at(node)) n->table->set_peer(nodes_.at(node)->name, rt(node).ctx->port);
+    if (n != nodes_.at(node)) n->table->set_peer(nodes_.at(node)->name, link_to(node));
   notify_all();
 }
 

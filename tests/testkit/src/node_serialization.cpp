@@ -22,4 +22,12 @@ std::string printable(std::span<const std::uint8_t> bytes) {
   return out + " (" + std::to_string(bytes.size()) + " bytes)";
 }
 
+std::string printable(const wire_reply& reply) {
+  std::string out = "{code " + std::to_string(reply.code) + ", message \"" +
+                    printable(std::string_view(reply.message)) + "\", fields " +
+                    printable(std::span<const std::uint8_t>(reply.fields)) + ", then [";
+  for (std::size_t i = 0; i < reply.then.size(); ++i) out += (i ? ", " : "") + reply.then[i];
+  return out + "]}";
+}
+
 }  // namespace hibiki::testkit

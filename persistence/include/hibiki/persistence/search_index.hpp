@@ -28,9 +28,17 @@ namespace hibiki::persistence {
 struct search_options {
   /// The stemming language of Latin-script words: a Snowball name Xapian knows ("english",
   /// "german", ...), or "none" for no stemming. CJK text is n-grammed whatever this says.
-  /// Changing it needs a rebuild of the index. Default: "english"
+  /// An index of another language is emptied when opened (to be rebuilt). Default: "english"
   std::string language = "english";
+  /// How many parts the index is split into, by room id: each batch's documents are made and
+  /// committed by one thread per shard (a machine's cores all index), and a query reads all of
+  /// them as one. 1..max_search_shards; changing it needs a rebuild (done when the index is
+  /// opened). Default: 2
+  std::size_t shards = 2;
 };
+
+/// The most shards an index may have.
+inline constexpr std::size_t max_search_shards = 16;
 
 /// The longest query text accepted, in Unicode code points (a longer one is bad_request).
 inline constexpr std::size_t max_search_query_chars = 500;

@@ -3,8 +3,12 @@
 /// coordinator, sharing one storage (RocksDB in a temp dir) and one deferred journal — the shared
 /// journal plays Kafka, so a node that takes a shard over recovers its entities from what the
 /// previous owner wrote. Each node has its own clustered shard table and name, and its peers are
-/// the other nodes' cluster port actors, so commands, pushes and presence cross "nodes" through
-/// the same port protocol as over the middleman. The test plays the cluster glue: it assigns and
+/// the other nodes' cluster ports behind a wire link: every message a node sends a peer (and every
+/// reply it gets back) is serialized with CAF's binary serializer and deserialized again, through
+/// the same registered types (actors' cluster_wire.hpp) the middleman uses, before the port sees
+/// it. So commands, replies, pushes and presence cross "nodes" as the same typed messages as
+/// between real nodes, and a type that does not survive the round trip fails the test (run()
+/// throws). The test plays the cluster glue: it assigns and
 /// moves shards, takes peers down, and notifies the nodes.
 ///
 /// Each node writes through a shard gate: an append for a shard the node does not serve fails
@@ -21,6 +25,7 @@
 
 #include <caf/all.hpp>
 
+#include "cluster_wire.hpp"
 #include "hibiki/actors/node.hpp"
 #include "hibiki/persistence/rocksdb_backend.hpp"
 #include "hibiki/persistence/shard_control.hpp"
@@ -173,6 +178,36 @@ class cluster_fixture {
       return ctx(node).ids;
   }
 
+  /// Messages (and replies) that crossed a wire link between nodes, and their serialized bytes.
+  std::size_t wire_messages() const { return wire_->messages; }
+  std::size_t wire_bytes() const { return wire_->bytes; }
+
+  /// A typed remote command (actors::remote_room_command, ...) asked of `dest` (a port): its
+  /// reply, an `internal` reply naming the error when `dest` answered an error, nullopt when it
+  /// did not answer. Sent and answered through a serialization round trip, as between nodes.
+  template <class Remote>
+  std::optional<actors::command_reply> ask_command(const caf::actor& dest, Remote m) {
+    auto out = std::make_shared<std::optional<actors::command_reply>>();
+    auto copy = wire_round_trip(caf::make_message(std::move(m)));
+    auto asker = sys_->spawn([dest, out, copy, this](caf::event_based_actor* self) {
+      self->request(dest, caf::infinite, copy)
+          .then(
+              [out, this](const actors::remote_reply& r) {
+                auto back = wire_round_trip(caf::make_message(r));
+                *out = actors::from_wire(back.get_as<actors::remote_reply>(0));
+              },
+              [out](caf::error& e) {
+                *out = actors::command_reply::fail(errc::internal, "error: " + caf::to_string(e));
+              });
+    });
+    extras_.push_back(asker);
+    run();
+    return *out;
+  }
+
+  /// `m` serialized and deserialized as the middleman does; a failure is recorded (run() throws).
+  caf::message wire_round_trip(const caf::message& m);
+
   /// The answer of `dest` to a request (xs...): the string it replied, or "error: ..." when it
   /// answered an error; nullopt when it did not answer at all.
   template <class... Ts>
@@ -199,6 +234,14 @@ class cluster_fixture {
   };
 
   void connect_peers();
+  /// Node `node`'s port as its peers reach it: through a wire link.
+  caf::actor link_to(std::size_t node);
+
+  struct wire_stats {
+    std::size_t messages = 0;
+    std::size_t bytes = 0;
+    std::string failure;
+  };
 
   actors::node_options options_;
   temp_dir dir_;
@@ -212,6 +255,9 @@ class cluster_fixture {
   std::vector<std::unique_ptr<node>> nodes_;
   std::map<std::string, std::vector<std::int32_t>> assignment_;
   std::vector<caf::actor> extras_;
+  std::shared_ptr<wire_stats> wire_ = std::make_shared<wire_stats>();
+  /// Each node's wire link, by node index.
+  std::vector<caf::actor> links_;
 };
 
 }  // namespace hibiki::testkit
