@@ -26,15 +26,13 @@ for b in "$hibikid" "$loadgen"; do
 done
 RUNS=${RUNS:-1}
 HOLD=${HOLD:-10}
-WORK_DIR=${WORK_DIR:-$(mktemp -d /tmp/hibiki-idle.XXXXXX)}
-mkdir -p "$WORK_DIR"
 
 # Both ends hold one descriptor per connection, plus the server's storage: ask for room to spare.
 want=$((count + count / 4 + 4096))
 nr_open=$(cat /proc/sys/fs/nr_open)
 (( want > nr_open )) && want=$nr_open
 if (( $(ulimit -Hn) < want )); then
-  ulimit -Hn "$want" 2>/dev/null || echo "cannot raise the hard descriptor limit to $want (not root?)" >&2
+  ulimit -Hn "$want" 2>/dev/null || echo "cannot raise the hard descriptor limit to $want (that takes root with CAP_SYS_RESOURCE)" >&2
 fi
 ulimit -Sn "$(ulimit -Hn)"
 if (( $(ulimit -Sn) < count + 512 )); then
@@ -42,6 +40,8 @@ if (( $(ulimit -Sn) < count + 512 )); then
     "raised here (raising the hard limit takes root with CAP_SYS_RESOURCE): ask for fewer" >&2
   exit 2
 fi
+WORK_DIR=${WORK_DIR:-$(mktemp -d /tmp/hibiki-idle.XXXXXX)}
+mkdir -p "$WORK_DIR"
 echo "descriptors: $(ulimit -Sn); local ports: $(cat /proc/sys/net/ipv4/ip_local_port_range | tr '\t' -)"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
