@@ -3,7 +3,7 @@
 ///
 ///   hibiki_journal_bench [--events N] [--serial N] [--entities E] [--threads T] [--sync on|off]
 ///                        [--payload BYTES] [--dir PATH] [--kafka HOST:PORT] [--partitions P]
-///                        [--kafka-config KEY=VALUE]...
+///                        [--kafka-config KEY=VALUE]... [--kafka-producers node|partition]
 ///
 /// Without --dir it uses a fresh temp directory and removes it afterwards. With --kafka each run
 /// writes a fresh topic (hibiki.bench.<random>) with P partitions (default 16). --serial sets the
@@ -36,6 +36,7 @@ struct options {
   std::string dir;
   std::string kafka;
   std::uint64_t partitions = 16;
+  bool producer_per_partition = false;  ///< --kafka-producers partition (default node)
   std::vector<std::pair<std::string, std::string>> kafka_config;  ///< --kafka-config K=V
 };
 
@@ -44,7 +45,8 @@ void usage() {
                "usage: hibiki_journal_bench [--events N] [--serial N] [--entities E]\n"
                "                            [--threads T] [--sync on|off] [--payload BYTES]\n"
                "                            [--dir PATH] [--kafka HOST:PORT] [--partitions P]\n"
-               "                            [--kafka-config KEY=VALUE]...\n");
+               "                            [--kafka-config KEY=VALUE]...\n"
+               "                            [--kafka-producers node|partition]\n");
 }
 
 bool parse_count(std::string_view text, std::uint64_t& out) {
@@ -72,6 +74,8 @@ bool parse(int argc, char** argv, options& o) {
       const auto eq = value.find('=');
       o.kafka_config.emplace_back(std::string(value.substr(0, eq)),
                                   std::string(value.substr(eq + 1)));
+    } else if (arg == "--kafka-producers" && (value == "node" || value == "partition")) {
+      o.producer_per_partition = value == "partition";
     } else if (arg == "--partitions" && parse_count(value, n) && n <= 1024) {
       o.partitions = n;
     } else if (arg == "--entities" && parse_count(value, n)) {
@@ -152,6 +156,7 @@ int main(int argc, char** argv) {
     ko.partitions = static_cast<std::int32_t>(o.partitions);
     ko.local = ro;
     ko.extra_config = o.kafka_config;
+    ko.producer_per_partition = o.producer_per_partition;
     auto opened = hibiki::persistence::kafka_backend::open(ko);
     if (opened)
       backend = std::unique_ptr<hibiki::persistence::backend>(std::move(*opened));
@@ -167,11 +172,13 @@ int main(int argc, char** argv) {
 
   std::printf(
       "hibiki_journal_bench: journal=%s%s events=%llu serial=%llu entities=%llu threads=%u "
-      "sync=%s payload=%zu B dir=%s\n",
+      "sync=%s payload=%zu B dir=%s%s\n",
       o.kafka.empty() ? "rocksdb" : "kafka topic ", topic.c_str(),
       static_cast<unsigned long long>(o.events), static_cast<unsigned long long>(serial),
       static_cast<unsigned long long>(o.entities), o.threads, o.sync ? "on" : "off", o.payload,
-      o.dir.c_str());
+      o.dir.c_str(),
+      o.kafka.empty() ? ""
+                      : (o.producer_per_partition ? " producers=partition" : " producers=node"));
   int failed = 0;
   for (auto r :
        {hibiki::bench::persist_one_at_a_time(b, serial, o.payload),

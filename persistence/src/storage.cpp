@@ -75,6 +75,7 @@ result<std::unique_ptr<backend>> open_kafka(const storage_options& options) {
   ko.local.sync = options.sync_writes;
   ko.extra_config = options.kafka_config;
   ko.open_timeout = options.kafka_open_timeout;
+  ko.producer_per_partition = options.kafka_producer_per_partition;
   ko.metrics = options.metrics;
   ko.progress = options.progress;
   auto opened = kafka_backend::open(ko);

@@ -963,9 +963,9 @@ TEST_CASE("hibikid --search and --search-language", "[cli][options][search]") {
   CHECK(to_search_options(*off).language == "none");
   CHECK(parse_daemon_options({}, {{"HIBIKI_SEARCH_LANGUAGE", "german"}})->search_language ==
         "german");
-  for (const char* bad : {"--search=true", "--search=", "--search=OFF", "--search-language=",
-                          "--search-language=English", "--search-language=en-us",
-                          "--search-language=../x"}) {
+  for (const char* bad : {"--search=true", "--search=", "--search=OFF",
+                          "--search-language=", "--search-language=English",
+                          "--search-language=en-us", "--search-language=../x"}) {
     INFO(bad);
     auto r = parse_daemon_options({bad});
     REQUIRE_FALSE(r.ok());
@@ -1192,5 +1192,35 @@ TEST_CASE("S3 credentials come from the environment or a private file and never 
     REQUIRE_FALSE(r.ok());
     // The message never repeats the file's content.
     CHECK(r.error().message.find("= x") == std::string::npos);
+  }
+}
+
+TEST_CASE("hibikid --kafka-producers", "[cli][options]") {
+  const strings kafka{"--journal=kafka", "--kafka-brokers=k:9093"};
+  auto d = parse_daemon_options(kafka);
+  REQUIRE(d.ok());
+  REQUIRE_FALSE(d->kafka_producer_per_partition);
+  REQUIRE_FALSE(to_storage_options(*d).kafka_producer_per_partition);
+
+  auto per_partition = parse_daemon_options(
+      {"--journal=kafka", "--kafka-brokers=k:9093", "--kafka-producers=partition"});
+  REQUIRE(per_partition.ok());
+  REQUIRE(per_partition->kafka_producer_per_partition);
+  REQUIRE(to_storage_options(*per_partition).kafka_producer_per_partition);
+  auto from_env = parse_daemon_options(kafka, {{"HIBIKI_KAFKA_PRODUCERS", "partition"}});
+  REQUIRE(from_env.ok());
+  REQUIRE(from_env->kafka_producer_per_partition);
+  auto node =
+      parse_daemon_options({"--journal=kafka", "--kafka-brokers=k:9093", "--kafka-producers=node"});
+  REQUIRE(node.ok());
+  REQUIRE_FALSE(node->kafka_producer_per_partition);
+
+  for (const char* value : {"--kafka-producers=", "--kafka-producers=nodes",
+                            "--kafka-producers=Partition", "--kafka-producers=16"}) {
+    INFO(value);
+    auto bad = parse_daemon_options({"--journal=kafka", "--kafka-brokers=k:9093", value});
+    REQUIRE_FALSE(bad.ok());
+    REQUIRE(bad.error().code == errc::bad_request);
+    REQUIRE(bad.error().message.find("--kafka-producers") != std::string::npos);
   }
 }

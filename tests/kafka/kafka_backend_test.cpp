@@ -15,6 +15,7 @@
 
 #include "hibiki/core/shard.hpp"
 #include "kafka/kafka_record.hpp"
+#include "kafka/node_transactions.hpp"
 #include "kafka/rdkafka_client.hpp"
 #include "kafka_env.hpp"
 
@@ -258,8 +259,14 @@ TEST_CASE("kafka backend: lag counts data records only (0 once idle)", "[kafka][
 }
 
 TEST_CASE("kafka backend: a second node fences the first", "[kafka][fencing]") {
+  // Every pair of producer schemes: the node's one producer and one per partition. Each scheme
+  // fences the other's ids too, so an older node (or one started with the other flag) is fenced.
+  const bool a_per_partition = GENERATE(false, true);
+  const bool b_per_partition = GENERATE(false, true);
+  INFO("A per partition: " << a_per_partition << ", B per partition: " << b_per_partition);
   temp_dir dir("hibiki-kafka");
   auto options = kafka_test_options(dir, "a");
+  options.producer_per_partition = a_per_partition;
   const std::string writer = random_id("writer");
   const entity_id entity = random_id("fenced");
 
@@ -268,7 +275,8 @@ TEST_CASE("kafka backend: a second node fences the first", "[kafka][fencing]") {
 
   auto b_options = options;
   b_options.local.path = dir.sub("b");
-  auto b = open_kafka(b_options);  // init_transactions on every partition fences A
+  b_options.producer_per_partition = b_per_partition;
+  auto b = open_kafka(b_options);  // init_transactions fences A
 
   const auto failed = a->journal().append(events(entity, 2, 3, "zombie"));
   CHECK(code_of(failed) == errc::unavailable);
@@ -425,6 +433,133 @@ TEST_CASE("kafka backend: many entities pipeline appends into shared transaction
   std::vector<seq_nr> expected;
   for (int s = 1; s <= per_entity; ++s) expected.push_back(static_cast<seq_nr>(s));
   for (const auto& e : entities) CHECK(committed[e] == expected);
+}
+
+TEST_CASE("kafka backend: after another writer, every partition catches up before it writes",
+          "[kafka][fencing]") {
+  // A single node's partitions share one producer. When it has to be initialised again (here:
+  // B fenced it and wrote), a partition that was idle meanwhile must not write on its old
+  // index: its next batch is refused, it catches up, and only then accepts writes.
+  temp_dir dir("hibiki-kafka");
+  auto options = kafka_test_options(dir, "a");
+  const std::string writer = random_id("writer");
+  const entity_id first = random_id("first");
+  entity_id idle = random_id("idle");
+  while (hibiki::shard_of(idle, options.partitions) == hibiki::shard_of(first, options.partitions))
+    idle = random_id("idle");
+
+  auto a = open_kafka(options);
+  REQUIRE(a->journal().append(events(first, 1, 1, writer)).ok());
+
+  auto b_options = options;
+  b_options.local.path = dir.sub("b");
+  {
+    auto b = open_kafka(b_options);  // fences A's producer
+    REQUIRE(b->journal().append(events(idle, 1, 2, "b")).ok());
+    b->close();
+  }
+  // A finds out on its next commit, of another partition, and initialises its producer again.
+  CHECK(code_of(a->journal().append(events(first, 2, 2, writer))) == errc::unavailable);
+
+  // The idle partition's index does not have B's events: its first batch after the new
+  // initialisation is refused unwritten, then it catches up.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  status appended;
+  for (;;) {
+    appended = a->journal().append(events(idle, 1, 1, writer));
+    if (code_of(appended) != errc::unavailable || std::chrono::steady_clock::now() > until) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  INFO((appended.ok() ? std::string("ok") : appended.error().message));
+  CHECK(code_of(appended) == errc::conflict);  // seq 1 is B's
+  REQUIRE(a->journal().append(events(idle, 3, 3, writer)).ok());
+  auto h = a->journal().highest_seq(idle);
+  REQUIRE(h.ok());
+  CHECK(*h == 3);
+  a->close();
+
+  auto committed = committed_events(options, options.partitions);
+  CHECK(committed[idle] == std::vector<seq_nr>{1, 2, 3});
+  CHECK(committed[first] == std::vector<seq_nr>{1});
+}
+
+TEST_CASE("kafka node producer: generations, stale owners, fencing of the older writers",
+          "[kafka][fencing]") {
+  using namespace persistence::kafka;
+  temp_dir dir("hibiki-kafka");
+  auto options = kafka_test_options(dir);
+  const connection conn{options.brokers, {}};
+  auto admin = admin_client::create(conn);
+  REQUIRE(admin.ok());
+  REQUIRE((*admin)->create_topic(options.topic, 2, 1, {}, std::chrono::seconds(10)).ok());
+  const auto node_id = node_transactional_id(options.transactional_id_prefix, options.topic);
+  const auto p1_id = partition_transactional_id(options.transactional_id_prefix, options.topic, 1);
+
+  // Older writers, each with a transaction open: one of the node id, one of a partition id.
+  std::vector<std::unique_ptr<txn_producer>> zombies;
+  for (const auto& id : {node_id, p1_id}) {
+    auto z = txn_producer::create(conn, id, 1 << 20, millis{0});
+    REQUIRE(z.ok());
+    REQUIRE((*z)->init_transactions(std::chrono::seconds(10)).ok());
+    REQUIRE((*z)->begin_transaction().ok());
+    const auto value =
+        encode_record({record_kind::event, "zombie", 1, persistence::bytes{'z'}, {}});
+    REQUIRE((*z)->produce(options.topic, 1, "zombie-" + id, value).ok());
+    REQUIRE((*z)->flush(std::chrono::seconds(10)));
+    zombies.push_back(std::move(*z));
+  }
+
+  node_transactions_options no;
+  no.conn = conn;
+  no.topic = options.topic;
+  no.transactional_id = node_id;
+  no.fence_also = {partition_transactional_id(options.transactional_id_prefix, options.topic, 0),
+                   p1_id};
+  no.message_max_bytes = 1 << 20;
+  node_transactions txn(no);
+  auto g = txn.ensure_generation(0);
+  REQUIRE(g.ok());
+  CHECK(*g == 1);
+  auto again = txn.ensure_generation(0);  // already past 0: no new initialisation
+  REQUIRE(again.ok());
+  CHECK(*again == 1);
+
+  // The older writers were fenced: their transactions can no longer commit.
+  for (auto& z : zombies) {
+    auto r = z->commit_transaction(std::chrono::seconds(10));
+    CHECK_FALSE(r.ok());
+  }
+  zombies.clear();
+
+  const auto value = encode_record({record_kind::event, "w", 1, persistence::bytes{'p'}, {}});
+  const std::vector<outgoing_record> one{{"entity-a", value}};
+  const std::vector<outgoing_record> two{{"entity-b", value}, {"entity-c", value}};
+  // An owner that caught up after an older generation is left out, unwritten.
+  auto stale = txn.commit(0, one, 1, 0);
+  CHECK(stale.how == txn_result::ending::stale);
+  auto ok0 = txn.commit(0, one, 1, 1);
+  auto ok1 = txn.commit(1, two, 1, 1);
+  REQUIRE(ok0.how == txn_result::ending::committed);
+  REQUIRE(ok1.how == txn_result::ending::committed);
+  CHECK(ok0.last_offset >= 0);
+  CHECK(ok1.last_offset >= 1);  // two records
+
+  auto g2 = txn.ensure_generation(1);  // an owner that failed at generation 1 wants a new one
+  REQUIRE(g2.ok());
+  CHECK(*g2 == 2);
+  CHECK(txn.commit(0, one, 1, 1).how == txn_result::ending::stale);
+  CHECK(txn.commit(0, one, 1, 2).how == txn_result::ending::committed);
+  txn.stop();
+  CHECK(txn.commit(0, one, 1, 2).how == txn_result::ending::aborted);  // closed
+
+  // Only what the node committed is in the topic, none of the fenced writers' records.
+  options.partitions = 2;
+  auto committed = committed_events(options, 2);
+  CHECK(committed.count("zombie-" + node_id) == 0);
+  CHECK(committed.count("zombie-" + p1_id) == 0);
+  CHECK(committed["entity-a"].size() == 2);
+  CHECK(committed["entity-b"].size() == 1);
+  CHECK(committed["entity-c"].size() == 1);
 }
 
 }  // namespace hibiki::testkit

@@ -385,6 +385,16 @@ const std::vector<option_spec> table = {
      "Properties hibiki sets itself (bootstrap.servers, transactional.id, group.id, "
      "isolation.level...) are refused",
      nullptr, [](sv v, options& o) { return set_kafka_config(v, o); }, true},
+    {"kafka-producers", "node|partition",
+     "a single node's transactional producers: node (one for every partition; the batches of "
+     "all partitions share one transaction) or partition (one per partition, each committing "
+     "its own). A clustered node always has one per owned partition",
+     "node",
+     [](sv v, options& o) {
+       if (v != "node" && v != "partition") return bad("kafka-producers", v, "node or partition");
+       o.kafka_producer_per_partition = v == "partition";
+       return status::success();
+     }},
     {"kafka-open-timeout", "SECONDS",
      "how long opening the Kafka journal may take (fencing the partitions and catching the local "
      "index up with the topic) before hibikid gives up",
@@ -1104,6 +1114,7 @@ persistence::storage_options to_storage_options(const daemon_options& o) {
   s.kafka_config = o.kafka_config;
   s.kafka_open_timeout =
       std::chrono::duration_cast<std::chrono::milliseconds>(o.kafka_open_timeout);
+  s.kafka_producer_per_partition = o.kafka_producer_per_partition;
   s.node_name = node_name(o);
   s.cluster_endpoint = o.cluster_listen;
   s.cluster_session_timeout = o.cluster_session_timeout;

@@ -19,6 +19,7 @@
 #include "hibiki/core/log.hpp"
 #include "kafka_feed.hpp"
 #include "kafka_journal.hpp"
+#include "node_transactions.hpp"
 #include "partition_owner.hpp"
 #include "rdkafka_client.hpp"
 
@@ -72,6 +73,23 @@ class kafka_backend_impl final : public kafka_backend, public shard_control {
     progress_ = std::make_unique<kafka::index_progress>(ctx_.partition_count);
     ctx_.progress = progress_.get();
     ctx_.events = &events_;
+    if (!ctx_.options.cluster && !ctx_.options.producer_per_partition) {
+      kafka::node_transactions_options no;
+      no.conn = ctx_.conn;
+      no.topic = ctx_.options.topic;
+      no.transactional_id =
+          kafka::node_transactional_id(ctx_.options.transactional_id_prefix, ctx_.options.topic);
+      for (std::int32_t p = 0; p < ctx_.partition_count; ++p) {
+        no.fence_also.push_back(kafka::partition_transactional_id(
+            ctx_.options.transactional_id_prefix, ctx_.options.topic, p));
+      }
+      no.message_max_bytes = ctx_.record_limit + kafka::message_overhead;
+      no.linger = kafka::producer_linger;
+      no.request_timeout = ctx_.options.request_timeout;
+      no.metrics = ctx_.options.metrics;
+      shared_ = std::make_unique<kafka::node_transactions>(std::move(no));
+      ctx_.shared = shared_.get();
+    }
     for (std::int32_t p = 0; p < ctx_.partition_count; ++p) {
       owners_.push_back(std::make_unique<kafka::partition_owner>(ctx_, p));
     }
@@ -302,6 +320,7 @@ class kafka_backend_impl final : public kafka_backend, public shard_control {
     for (auto& o : owners_) o->request_stop();
     closed_ = true;
     for (auto& o : owners_) o->stop();
+    if (shared_) shared_->stop();
     if (follower_) follower_->stop();
     runner_.stop();
   }
@@ -327,6 +346,8 @@ class kafka_backend_impl final : public kafka_backend, public shard_control {
   std::unique_ptr<kafka::follower> follower_;
   /// Clustered: the group membership handed to the node (joined by it, after its actors run).
   std::unique_ptr<kafka::group_membership> membership_;
+  /// Single node: the one producer the owners share (null: one per owner).
+  std::unique_ptr<kafka::node_transactions> shared_;
   // Declared after what they borrow, so they are destroyed (joined) first.
   std::vector<std::unique_ptr<kafka::partition_owner>> owners_;
   kafka::kafka_journal journal_;

@@ -14,10 +14,6 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-/// librdkafka's wait for batching: short, since an append waits for it.
-constexpr millis producer_linger{2};
-/// Room in message.max.bytes for the record's framing beyond record_limit.
-constexpr std::size_t message_overhead = 64 * 1024;
 /// Catch-up writes the index every this many records (and at the end of the partition).
 constexpr std::uint64_t catch_up_batch = 1024;
 constexpr millis first_backoff{100};
@@ -60,8 +56,10 @@ void run_callback(const append_callback& done, status s) {
 partition_owner::partition_owner(const owner_context& ctx, std::int32_t partition)
     : ctx_(ctx),
       partition_(partition),
-      transactional_id_(ctx.options.transactional_id_prefix + "-" + ctx.options.topic + "-" +
-                        std::to_string(partition)),
+      transactional_id_(
+          ctx.shared ? node_transactional_id(ctx.options.transactional_id_prefix, ctx.options.topic)
+                     : partition_transactional_id(ctx.options.transactional_id_prefix,
+                                                  ctx.options.topic, partition)),
       index_(*ctx.db, ctx.options.topic, partition) {
   if (ctx.options.cluster) state_ = state::following;
 }
@@ -312,7 +310,28 @@ void partition_owner::bring_up() {
 }
 
 status partition_owner::try_bring_up() {
+  if (ctx_.shared) {
+    // The shared producer's initialisation fenced every earlier writer; what they committed
+    // before it is below the end the catch-up reads to.
+    auto g = ctx_.shared->ensure_generation(generation_);
+    if (!g) return g.error();
+    generation_ = *g;
+    index_.clear_cache();
+    return catch_up(std::max(ctx_.options.open_timeout, ctx_.options.request_timeout),
+                    catch_up_until::end);
+  }
   producer_.reset();
+  {
+    // A single node with the shared producer may hold the node-wide id: fence it too, as taking
+    // the partition over fenced its per-partition producer before there was one id for all.
+    if (auto s = fence_ids(
+            ctx_.conn,
+            {node_transactional_id(ctx_.options.transactional_id_prefix, ctx_.options.topic)},
+            ctx_.options.request_timeout);
+        !s) {
+      return s;
+    }
+  }
   auto p = txn_producer::create(ctx_.conn, transactional_id_, ctx_.record_limit + message_overhead,
                                 producer_linger);
   if (!p) return p.error();
@@ -490,53 +509,19 @@ void partition_owner::commit(std::vector<job>& batch) {
     ++appends;
   }
 
-  enum class ending { committed, aborted, uncertain };
-  ending how = ending::committed;
-  std::string why;
-  bool fenced = false;
-  std::int64_t last_offset = -1;
+  using ending = txn_result::ending;
+  txn_result done;
   if (!records.empty()) {
-    const auto deadline = clock::now() + opts.request_timeout;
-    const auto started = clock::now();
-    auto r = producer_->begin_transaction();
-    if (r.ok()) {
-      for (const auto& p : records) {
-        r = producer_->produce(opts.topic, partition_, p.entity, p.value);
-        if (!r.ok()) break;
-      }
-    }
-    // A retriable commit error (e.g. the coordinator moving) is retried within request_timeout.
-    if (r.ok()) {
-      for (;;) {
-        const auto left = std::chrono::duration_cast<millis>(deadline - clock::now());
-        r = producer_->commit_transaction(std::max(left, millis{1}));
-        if (r.ok() || r.what != txn_outcome::kind::retriable) break;
-        if (clock::now() >= deadline) break;
-      }
-    }
-    if (r.ok()) {
-      for (const auto& d : producer_->deliveries()) {
-        if (!d.reported || d.error != 0 || d.offset < 0) {
-          r = {txn_outcome::kind::fatal, false, "a committed message has no delivery report"};
-          break;
-        }
-        last_offset = std::max(last_offset, d.offset);
-      }
-    }
-    if (r.ok()) {
-      how = ending::committed;
-      if (opts.metrics) opts.metrics->journal_commit(clock::now() - started, appends);
-    } else if (r.what == txn_outcome::kind::abortable) {
-      auto a = producer_->abort_transaction(opts.request_timeout);
-      how = a.ok() ? ending::aborted : ending::uncertain;
-      why = r.message + (a.ok() ? "" : "; abort failed: " + a.message);
-      fenced = a.fenced;
-    } else {
-      how = ending::uncertain;
-      why = r.message;
-      fenced = r.fenced;
-    }
+    std::vector<outgoing_record> out;
+    out.reserve(records.size());
+    for (const auto& p : records) out.push_back({p.entity, p.value});
+    done = ctx_.shared ? ctx_.shared->commit(partition_, out, appends, generation_)
+                       : commit_own(out, appends);
   }
+  const ending how = done.how;
+  std::string why = done.why;
+  const bool fenced = done.fenced;
+  const std::int64_t last_offset = done.last_offset;
 
   status failure;
   if (how == ending::committed && !records.empty()) {
@@ -564,7 +549,7 @@ void partition_owner::commit(std::vector<job>& batch) {
     failure = status{errc::unavailable, "journal transaction aborted: " + why};
     std::lock_guard lock(mutex_);
     last_error_ = why;
-  } else if (how == ending::uncertain) {
+  } else if (how == ending::uncertain || how == ending::stale) {
     if (fenced) {
       log::error("journal") << "FENCED: another producer took over " << opts.topic << "/"
                             << partition_ << " (" << transactional_id_ << "): " << why;
@@ -594,6 +579,54 @@ void partition_owner::commit(std::vector<job>& batch) {
     run_callback(batch[i].done, accepted[i] ? failure : results[i]);
   }
   batch.clear();
+}
+
+txn_result partition_owner::commit_own(const std::vector<outgoing_record>& records,
+                                       std::uint64_t appends) {
+  using ending = txn_result::ending;
+  const auto& opts = ctx_.options;
+  txn_result out;
+  const auto deadline = clock::now() + opts.request_timeout;
+  const auto started = clock::now();
+  auto r = producer_->begin_transaction();
+  if (r.ok()) {
+    for (const auto& p : records) {
+      r = producer_->produce(opts.topic, partition_, p.key, p.value);
+      if (!r.ok()) break;
+    }
+  }
+  // A retriable commit error (e.g. the coordinator moving) is retried within request_timeout.
+  if (r.ok()) {
+    for (;;) {
+      const auto left = std::chrono::duration_cast<millis>(deadline - clock::now());
+      r = producer_->commit_transaction(std::max(left, millis{1}));
+      if (r.ok() || r.what != txn_outcome::kind::retriable) break;
+      if (clock::now() >= deadline) break;
+    }
+  }
+  if (r.ok()) {
+    for (const auto& d : producer_->deliveries()) {
+      if (!d.reported || d.error != 0 || d.offset < 0) {
+        r = {txn_outcome::kind::fatal, false, "a committed message has no delivery report"};
+        break;
+      }
+      out.last_offset = std::max(out.last_offset, d.offset);
+    }
+  }
+  if (r.ok()) {
+    out.how = ending::committed;
+    if (opts.metrics) opts.metrics->journal_commit(clock::now() - started, appends);
+  } else if (r.what == txn_outcome::kind::abortable) {
+    auto a = producer_->abort_transaction(opts.request_timeout);
+    out.how = a.ok() ? ending::aborted : ending::uncertain;
+    out.why = r.message + (a.ok() ? "" : "; abort failed: " + a.message);
+    out.fenced = a.fenced;
+  } else {
+    out.how = ending::uncertain;
+    out.why = r.message;
+    out.fenced = r.fenced;
+  }
+  return out;
 }
 
 }  // namespace hibiki::persistence::kafka

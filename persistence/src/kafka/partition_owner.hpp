@@ -6,6 +6,9 @@
 ///        ^                                                                          |
 ///        +----------------------- (backoff, new producer) -------------------------+
 ///
+/// Single node: the owners share one producer (node_transactions.hpp, owner_context::shared);
+/// bring-up waits for its generation instead of fencing a producer of its own.
+///
 /// Only `ready` accepts writes and serves reads of its entities; otherwise they fail fast with
 /// `unavailable` (the index may lack a commit whose outcome is unknown).
 ///
@@ -32,9 +35,15 @@
 #include "hibiki/persistence/kafka_backend.hpp"
 #include "index_progress.hpp"
 #include "index_writer.hpp"
+#include "node_transactions.hpp"
 #include "rdkafka_client.hpp"
 
 namespace hibiki::persistence::kafka {
+
+/// librdkafka's wait for batching: short, since an append waits for it.
+constexpr millis producer_linger{2};
+/// Room in message.max.bytes for the record's framing beyond record_limit.
+constexpr std::size_t message_overhead = 64 * 1024;
 
 /// Counters shared by every owner of one backend.
 struct journal_counters {
@@ -53,6 +62,9 @@ struct owner_context {
   callback_runner* runner = nullptr;
   journal_counters* counters = nullptr;
   index_progress* progress = nullptr;
+  /// The single node's shared producer (node_transactions.hpp); null: each owner has its own
+  /// producer (clustered, or kafka_options::producer_per_partition).
+  node_transactions* shared = nullptr;
   /// Clustered only (null otherwise).
   follow_control* follower = nullptr;
   shard_events* events = nullptr;
@@ -108,6 +120,8 @@ class partition_owner {
   /// follow this node's own commits, so the partition shows no lag when everything is indexed.
   void skip_markers();
   void commit(std::vector<job>& batch);
+  /// Produces `records` in one transaction of this owner's producer and commits it.
+  txn_result commit_own(const std::vector<outgoing_record>& records, std::uint64_t appends);
   void set_state(state s, const std::string& why);
   /// Answers every queued job with `code` (on the runner).
   void fail_queued(errc code, const std::string& why);
@@ -136,6 +150,8 @@ class partition_owner {
 
   // Owner thread only.
   std::unique_ptr<txn_producer> producer_;
+  /// With the shared producer: the producer generation this owner caught up after.
+  std::uint64_t generation_ = 0;
   /// A commit since the last skip_markers(): its marker is past the index's next offset.
   bool markers_behind_ = false;
   std::string last_skip_error_;

@@ -86,6 +86,10 @@ struct daemon_options {
   /// --kafka-open-timeout=SECONDS (1..86400): how long opening the Kafka journal may take
   /// (fencing, catching the local index up with the topic). Default: 120
   std::chrono::seconds kafka_open_timeout{120};
+  /// --kafka-producers=node|partition: true for `partition`, a single node's producer per
+  /// partition instead of one for the node (persistence::kafka_options::producer_per_partition).
+  /// Default: false (node)
+  bool kafka_producer_per_partition = false;
   // ---- request rates, per-account limits and sync replay ----
   /// --connection-rate, --connection-burst, --account-rate, --account-burst,
   /// --max-connections-per-account, --sync-max-rooms, --sync-max-room-bytes: handed to the node as

@@ -5,11 +5,15 @@
 ///  - Topic: `topic`, `partitions` partitions (created when missing), key = entity id, partition =
 ///    shard_of(entity, partitions) (core/shard.hpp: Kafka's default murmur2 partitioner), so
 ///    partition = shard.
-///  - Writes: one transactional producer per owned partition, `transactional.id` =
-///    `<transactional_id_prefix>-<topic>-<partition>`, `acks=all`. A writer thread per partition
-///    takes every queued append, produces them in ONE transaction and commits it; an append is
-///    acknowledged only after the commit succeeded (Kafka group commit). Opening a partition calls
-///    init_transactions, which fences any earlier producer of that partition.
+///  - Writes: a writer thread per partition takes every queued append of its partition; an
+///    append is acknowledged only after the transaction carrying it committed (Kafka group
+///    commit). A single node has ONE transactional producer, `transactional.id` =
+///    `<transactional_id_prefix>-<topic>`, `acks=all`: the partitions' batches that wait at the
+///    same time share one transaction (decision 0040). Clustered (or `producer_per_partition`):
+///    one producer per owned partition, `transactional.id` =
+///    `<transactional_id_prefix>-<topic>-<partition>`, one transaction per partition. Opening
+///    calls init_transactions, which fences any earlier producer of the same id; each scheme
+///    also fences the other's ids, so the two never write side by side.
 ///  - Records: one record per event, value = {writer id, seq, payload} plus, on the last event of
 ///    an append, the read-model rows the append caused; a delete_to is a record of its own. So the
 ///    topic alone can rebuild the index AND the read models ("fed from the same stream").
@@ -44,7 +48,7 @@ struct kafka_options {
   std::int32_t partitions = 16;
   /// Replication factor when the node creates the topic; -1 = the broker's default.
   std::int16_t replication_factor = -1;
-  /// Prefix of each partition producer's transactional.id. Nodes of one cluster share it.
+  /// Prefix of the producers' transactional.id. Nodes of one cluster share it.
   std::string transactional_id_prefix = "hibiki";
   /// This node incarnation's writer id, stored in every event. Empty: generated (random).
   std::string writer_id;
@@ -59,6 +63,10 @@ struct kafka_options {
   /// The local database (index, snapshots, read models). `local.sync` is ignored for the index
   /// (Kafka is the source of truth; a lost index write is re-read from the topic on open).
   rocksdb_options local;
+  /// Single node: one transactional producer per partition, each partition committing its own
+  /// transactions, instead of one producer whose transactions carry every partition's batch
+  /// (decision 0040). Clustered nodes always have one per owned partition. Default: false.
+  bool producer_per_partition = false;
   /// Clustered: open() owns no partition; it indexes every partition (following, see
   /// shard_control.hpp) and waits, within open_timeout, until the index has caught up with the
   /// topic's end as of open. Ownership then comes through shards()->acquire/release. Default:

@@ -43,6 +43,9 @@ struct storage_options {
   kafka_settings kafka_config;
   /// How long opening the Kafka journal may take (fencing, catch-up). Default: 120 s.
   std::chrono::milliseconds kafka_open_timeout{120'000};
+  /// A single node's transactional producer per partition instead of one for every partition
+  /// (kafka_options::producer_per_partition). Default: false.
+  bool kafka_producer_per_partition = false;
   /// This node's name: the start of the Kafka writer id (with the pid and a random part) and of
   /// the cluster member name. Default: empty = "node".
   std::string node_name;
