@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <deque>
 #include <functional>
+#include <list>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -1099,7 +1099,9 @@ class session_actor : public caf::event_based_actor {
   std::string name_;
   bool auth_pending_ = false;
   bool closed_ = false;
-  std::deque<std::string> queued_;
+  /// Lists, not deques: libstdc++'s std::deque allocates ~600 bytes when constructed, and most
+  /// sessions never queue anything (these two hold frames behind an auth and waiting syncs).
+  std::list<std::string> queued_;
   double tokens_;
   caf::actor_clock::time_point last_refill_;
   std::unordered_map<std::uint64_t, continuation> pending_;
@@ -1117,7 +1119,7 @@ class session_actor : public caf::event_based_actor {
     std::int64_t id = 0;
     std::vector<std::pair<room_id, seq_nr>> since;
   };
-  std::deque<sync_job> syncs_;
+  std::list<sync_job> syncs_;
   std::vector<sync_room> sync_plan_;  ///< the running sync's rooms
   std::size_t sync_room_ = 0;         ///< the room being replayed
   seq_nr sync_next_ = 0;              ///< its next seq to read; 0 = its first batch

@@ -4,11 +4,13 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <thread>
 
 #include "cluster_map.hpp"
 #include "fleet.hpp"
+#include "idle_fleet.hpp"
 #include "options.hpp"
 #include "report.hpp"
 #include "signup_client.hpp"
@@ -91,9 +93,22 @@ std::vector<account> sign_up_spread(const options& o, std::size_t count) {
   return out;
 }
 
+/// The source addresses of the idle mode (idle_fleet.hpp): as asked, or one per 25,000
+/// connections when every server is on 127.0.0.0/8.
+std::vector<net::ip::address> idle_sources(const options& o) {
+  if (o.source_addresses) return loopback_sources(*o.source_addresses);
+  for (const auto& s : o.servers)
+    if (s.host.rfind("127.", 0) != 0) return {};
+  const auto n = (o.idle_connections + 24'999) / 25'000;
+  return n > 1 ? loopback_sources(n) : std::vector<net::ip::address>{};
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 int run_idle(const options& o) {
-  run_clock clock;
-  fleet f(o, clock);
+  idle_fleet f(o, idle_sources(o));
   if (!f.resolve()) return 2;
   idle_report r;
   r.requested = o.idle_connections;
@@ -103,20 +118,25 @@ int run_idle(const options& o) {
   }
   r.server_baseline = sample(o);
   std::fprintf(stderr, "hibiki_loadgen: signing up %zu accounts\n", o.idle_connections);
+  auto started = std::chrono::steady_clock::now();
   auto accounts = sign_up_spread(o, o.idle_connections);
   if (accounts.size() < o.idle_connections) return 2;
+  std::fprintf(stderr, "hibiki_loadgen: signed up in %.1f s\n", seconds_since(started));
   sleep_s(1);  // let the server settle after the sign-ups before the "before" reading
   r.server_before = sample(o);
-  f.start_threads();
   std::fprintf(stderr, "hibiki_loadgen: opening %zu connections\n", accounts.size());
-  r.connected = f.connect_all(accounts, o.connect_parallelism);
-  std::fprintf(stderr, "hibiki_loadgen: %zu open; holding %.0f s\n", r.connected, o.idle_hold);
+  started = std::chrono::steady_clock::now();
+  r.connected = f.connect_all(std::move(accounts), o.connect_parallelism);
+  std::fprintf(stderr, "hibiki_loadgen: %zu open in %.1f s; holding %.0f s\n", r.connected,
+               seconds_since(started), o.idle_hold);
   sleep_s(o.idle_hold);
   r.server_after = sample(o);
+  const auto open = f.still_open();
+  if (open < r.connected)
+    std::fprintf(stderr, "hibiki_loadgen: %zu closed while held\n", r.connected - open);
+  r.connected = open;
   print_idle_report(r);
-  for (auto& c : f.clients()) c->shutdown();
-  sleep_s(0.5);
-  f.stop();
+  f.close_all();
   return r.connected == r.requested ? 0 : 1;
 }
 

@@ -33,6 +33,8 @@ constexpr const char* usage_text =
     "                              sends $HIBIKI_ADMIN_TOKEN as the admin token when set)\n"
     "  --idle-connections N        idle mode: N authenticated idle connections, report RSS\n"
     "  --idle-hold S               idle mode: seconds to hold them before measuring (5)\n"
+    "  --source-addresses N        idle mode: connect from 127.0.0.2.. (N addresses; default\n"
+    "                              one per 25,000 connections to a 127.x server, 0 = kernel's)\n"
     "  --signup-parallelism P      concurrent HTTP sign-ups (8)\n"
     "  --connect-parallelism P     concurrent WebSocket handshakes (256)\n";
 
@@ -152,6 +154,10 @@ std::optional<options> parse_options(int argc, char** argv) {
       ok = parse_size(value, o.idle_connections);
     } else if (arg == "--idle-hold") {
       ok = parse_double(value, o.idle_hold);
+    } else if (arg == "--source-addresses") {
+      std::size_t n = 0;
+      ok = parse_size(value, n) && n <= 250;
+      o.source_addresses = n;
     } else if (arg == "--signup-parallelism") {
       ok = parse_size(value, o.signup_parallelism) && o.signup_parallelism > 0;
     } else if (arg == "--connect-parallelism") {

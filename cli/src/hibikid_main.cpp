@@ -116,6 +116,7 @@ int main(int argc, char** argv) {
       setrlimit(RLIMIT_NOFILE, &files);
     }
     getrlimit(RLIMIT_NOFILE, &files);
+    log::info("hibikid") << "open-file limit " << files.rlim_cur;
     if (files.rlim_cur != RLIM_INFINITY && options.edge.max_connections != 0 &&
         files.rlim_cur < options.edge.max_connections + 256) {
       log::warn("hibikid") << "the open-file limit (" << files.rlim_cur

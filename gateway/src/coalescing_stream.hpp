@@ -118,6 +118,13 @@ class coalescing_stream {
                          return;  // waiters wait for these bytes too
                        }
                        if (!ec && flush_listener_) flush_listener_();
+                       // Everything is on the socket: give the buffers back, so an idle
+                       // connection holds none (and not the size of its largest burst).
+                       // (The listener may have started another write: not then.)
+                       if (!flush_active_ && pending_.empty()) {
+                         pending_.shrink_to_fit();
+                         flushing_.shrink_to_fit();
+                       }
                        auto waiters = std::move(waiters_);
                        waiters_.clear();
                        for (auto& w : waiters) w(error_);

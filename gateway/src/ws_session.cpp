@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string_view>
+#include <utility>
 
 #include "hibiki/metrics/registry.hpp"
 
@@ -121,24 +122,51 @@ void ws_session::on_accept(beast::error_code ec) {
 }
 
 void ws_session::do_read() {
-  ws_.async_read(buffer_, beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+  ws_.async_read_some(net::buffer(idle_read_),
+                      beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
 }
 
 void ws_session::on_read(beast::error_code ec, std::size_t bytes) {
-  if (ec) {
-    read_error_ = ec;
-    // Includes the peer's close, a 1009 (Beast already sent the close frame), timeouts and drops.
-    notify_closed();
-    return;
-  }
+  if (ec) return end_reading(ec);
   if (!ws_.got_text()) {
-    buffer_.consume(buffer_.size());
     begin_close(websocket::close_code::unknown_data, "binary frames are not supported");
     return;
   }
-  access_->frame_in(bytes);
-  if (session_ && !closing_) session_->on_text(beast::buffers_to_string(buffer_.data()));
-  buffer_.consume(buffer_.size());
+  if (ws_.is_message_done()) return deliver(std::string(idle_read_.data(), bytes));
+  message_.assign(idle_read_.data(), bytes);
+  message_bytes_ = bytes;
+  read_more();
+}
+
+void ws_session::read_more() {
+  // What is left of the current frame (Beast's hint), at least a little and at most 64 KiB a
+  // read; read_message_max still bounds the whole message.
+  const auto chunk = std::clamp<std::size_t>(ws_.read_size_hint(16 * 1024), 512, 64 * 1024);
+  message_.resize(message_bytes_ + chunk);
+  ws_.async_read_some(net::buffer(message_.data() + message_bytes_, chunk),
+                      beast::bind_front_handler(&ws_session::on_read_more, shared_from_this()));
+}
+
+void ws_session::on_read_more(beast::error_code ec, std::size_t bytes) {
+  if (ec) {
+    message_ = std::string();
+    return end_reading(ec);
+  }
+  message_bytes_ += bytes;
+  if (!ws_.is_message_done()) return read_more();
+  message_.resize(message_bytes_);
+  deliver(std::exchange(message_, std::string()));
+}
+
+void ws_session::end_reading(beast::error_code ec) {
+  read_error_ = ec;
+  // Includes the peer's close, a 1009 (Beast already sent the close frame), timeouts and drops.
+  notify_closed();
+}
+
+void ws_session::deliver(std::string message) {
+  access_->frame_in(message.size());
+  if (session_ && !closing_) session_->on_text(std::move(message));
   do_read();
 }
 
@@ -247,8 +275,8 @@ void ws_session::on_write(beast::error_code ec, std::size_t) {
 void ws_session::begin_close(std::uint16_t code, std::string reason) {
   if (closing_ || dropped_) return;
   closing_ = true;
-  close_reason_.code = code;
-  close_reason_.reason = reason;
+  close_code_ = code;
+  close_text_ = std::move(reason);
   if (!accepted_) return;  // on_accept closes once the opening handshake is done
   // Frames queued before the close still go out first (e.g. the error reply that explains it).
   if (!writing_) do_close();
@@ -256,10 +284,13 @@ void ws_session::begin_close(std::uint16_t code, std::string reason) {
 
 void ws_session::do_close() {
   close_started_ = true;
-  ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) {
-    // The read loop ends with `closed` or an error as well; notify_closed runs once either way.
-    self->notify_closed();
-  });
+  // Beast writes the close frame into its own buffer at once: a temporary reason is enough.
+  ws_.async_close(
+      websocket::close_reason(static_cast<websocket::close_code>(close_code_), close_text_),
+      [self = shared_from_this()](beast::error_code) {
+        // The read loop ends with `closed` or an error as well; notify_closed runs once either way.
+        self->notify_closed();
+      });
 }
 
 void ws_session::drop() {
@@ -285,7 +316,7 @@ void ws_session::write_access_record() const {
     by = "server";  // a slow reader, dropped without a close frame
   } else if (closing_) {
     by = "server";
-    code = close_reason_.code;
+    code = close_code_;
   } else if (read_error_ == websocket::error::closed) {
     code = ws_.reason().code;
   } else if (read_error_ == beast::error::timeout) {

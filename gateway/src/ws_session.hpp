@@ -5,8 +5,8 @@
 /// never keep a closed connection's memory alive. Everything after construction runs on the
 /// connection's strand.
 
+#include <array>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -18,6 +18,7 @@
 #include "coalescing_stream.hpp"
 #include "connection_registry.hpp"
 #include "edge_stream.hpp"
+#include "frame_queue.hpp"
 #include "gateway_context.hpp"
 
 namespace hibiki::gateway {
@@ -42,8 +43,16 @@ class ws_session : public connection, public std::enable_shared_from_this<ws_ses
 
  private:
   void on_accept(beast::error_code ec);
+  /// Waits for the next message with only idle_read_ to read into (see below).
   void do_read();
   void on_read(beast::error_code ec, std::size_t bytes);
+  /// Reads the rest of a message that did not fit in idle_read_ into message_.
+  void read_more();
+  void on_read_more(beast::error_code ec, std::size_t bytes);
+  /// The read loop ended with `ec`.
+  void end_reading(beast::error_code ec);
+  /// A whole text message arrived: hand it to the session and wait for the next one.
+  void deliver(std::string message);
   void enqueue(std::shared_ptr<const std::string> frame);
   void do_write();
   void on_write(beast::error_code ec, std::size_t bytes);
@@ -59,13 +68,21 @@ class ws_session : public connection, public std::enable_shared_from_this<ws_ses
   void run_drain_waiters();
 
   std::shared_ptr<gateway_context> ctx_;
-  websocket::stream<coalescing_stream<edge_stream>> ws_;
+  /// Without permessage-deflate support (the `false`): hibiki never offers it, and the stream then
+  /// carries no per-connection state or code for it.
+  websocket::stream<coalescing_stream<edge_stream>, false> ws_;
   admission_slot slot_;  ///< this connection's place under the connection caps
-  beast::flat_buffer buffer_;
+  /// Where a read waiting for the next message lands. An idle connection always has a read
+  /// pending, and a dynamic buffer would hold Beast's read size (1.5 KiB and up) for as long as it
+  /// waits, on every connection; a request usually fits in here, and a larger message continues
+  /// into message_, which exists only while one is being read.
+  std::array<char, 256> idle_read_;
+  std::string message_;
+  std::size_t message_bytes_ = 0;  ///< of message_, the bytes read so far
   std::unique_ptr<actors::session> session_;
   std::uint64_t registry_id_ = 0;
 
-  std::deque<std::shared_ptr<const std::string>> queue_;
+  frame_queue queue_;
   std::size_t queue_bytes_ = 0;  ///< bytes of the frames in queue_ not yet handed to Beast
   /// The largest frame queued since the backlog was last empty (see enqueue()).
   std::size_t large_frame_allowance_ = 0;
@@ -75,7 +92,10 @@ class ws_session : public connection, public std::enable_shared_from_this<ws_ses
   bool close_started_ = false;
   bool dropped_ = false;  ///< the socket was closed without a close handshake
   bool closed_notified_ = false;
-  websocket::close_reason close_reason_;
+  /// The close we send: kept as code and text, not as a websocket::close_reason, which holds
+  /// a 123-byte array on every connection for a text that is usually empty.
+  std::uint16_t close_code_ = 0;
+  std::string close_text_;
   std::string peer_;  ///< "IP:PORT", for the access and audit logs
   /// Counters for the access record; shared with the link, which sets the account.
   std::shared_ptr<ws_access> access_ = std::make_shared<ws_access>();
