@@ -467,7 +467,7 @@ TEST_CASE("hibikid config file with flags winning", "[cli][options]") {
   REQUIRE(o->open_signup == true);
 }
 
-TEST_CASE("--gateway-threads sets the gateway's I/O threads, one per core by default",
+TEST_CASE("hibikid --gateway-threads sets the gateway's I/O threads, one per core by default",
           "[cli][options]") {
   const std::size_t cores = std::max<std::size_t>(1, std::thread::hardware_concurrency());
   auto defaults = parse_daemon_options({});
@@ -496,7 +496,7 @@ TEST_CASE("--gateway-threads sets the gateway's I/O threads, one per core by def
   }
 }
 
-TEST_CASE("--actor-threads reaches the node's options", "[cli][options]") {
+TEST_CASE("hibikid --actor-threads reaches the node's options", "[cli][options]") {
   auto defaults = parse_daemon_options({});
   REQUIRE(defaults.ok());
   CHECK(to_node_options(*defaults).actor_threads == 0);  // the node's: one per core

@@ -79,6 +79,7 @@ status node_transactions::initialise_locked() {
   }
   producer_ = std::move(*p);
   ++generation_;
+  published_generation_.store(generation_);
   broken_ = false;
   return {};
 }

@@ -1,4 +1,6 @@
 #pragma once
+
+#include <atomic>
 /// The single node's one transactional producer (kafka_options::cluster false, and
 /// producer_per_partition false): every partition owner hands it the records of its batch, and
 /// one thread produces what all of them have waiting in ONE transaction and commits it. While a
@@ -92,6 +94,10 @@ class node_transactions {
   /// unavailable when the broker refuses or does not answer within the request timeout.
   result<std::uint64_t> ensure_generation(std::uint64_t after);
 
+  /// The producer's current generation, without waiting for a transaction in flight. An owner
+  /// behind it catches up before it writes, so its queued appends are not refused as stale.
+  std::uint64_t generation() const { return published_generation_.load(); }
+
   /// Blocks until `records` (all of `partition`, `appends` appends) were part of a transaction
   /// that ended, and says how. `generation`: the one the owner caught up after.
   txn_result commit(std::int32_t partition, const std::vector<outgoing_record>& records,
@@ -129,6 +135,7 @@ class node_transactions {
   std::mutex producer_mutex_;  // guards everything below
   std::unique_ptr<txn_producer> producer_;
   std::uint64_t generation_ = 0;
+  std::atomic<std::uint64_t> published_generation_{0};  ///< generation_, readable without the lock
   /// No producer yet, or the last transaction's outcome is unknown: initialise before using it.
   bool broken_ = true;
 };

@@ -232,6 +232,15 @@ void partition_owner::run() {
         bring_up();
         continue;
       }
+      if (ctx_.shared && ctx_.shared->generation() != generation_) {
+        // The node's producer was initialised again after another partition's failure: catch up
+        // first, keeping the queued appends, instead of having them refused as stale. If that
+        // fails the partition stays recovering and the branch above answers them.
+        lock.unlock();
+        set_state(state::recovering, "the node's producer was initialised again");
+        if (try_bring_up()) set_state(state::ready, "");
+        continue;
+      }
       const std::size_t n = std::min(max_batch, queue_.size());
       batch.clear();
       for (std::size_t i = 0; i < n; ++i) {
