@@ -84,6 +84,24 @@ status node_transactions::initialise_locked() {
   return {};
 }
 
+txn_result end_transaction(txn_producer& producer, const txn_outcome& r, millis abort_timeout) {
+  using ending = txn_result::ending;
+  txn_result out;
+  if (r.ok()) {
+    out.how = ending::committed;
+  } else if (r.what == txn_outcome::kind::abortable) {
+    auto a = producer.abort_transaction(abort_timeout);
+    out.how = a.ok() ? ending::aborted : ending::uncertain;
+    out.why = r.message + (a.ok() ? "" : "; abort failed: " + a.message);
+    out.fenced = a.fenced;
+  } else {
+    out.how = ending::uncertain;
+    out.why = r.message;
+    out.fenced = r.fenced;
+  }
+  return out;
+}
+
 result<std::uint64_t> node_transactions::ensure_generation(std::uint64_t after) {
   std::lock_guard lock(producer_mutex_);
   if (broken_ || generation_ <= after) {
@@ -190,19 +208,9 @@ void node_transactions::run_transaction(std::vector<participant*>& group) {
       }
     }
   }
-  txn_result out;
-  if (r.ok()) {
-    out.how = ending::committed;
-    if (options_.metrics) options_.metrics->journal_commit(clock::now() - started, appends);
-  } else if (r.what == txn_outcome::kind::abortable) {
-    auto a = producer_->abort_transaction(options_.request_timeout);
-    out.how = a.ok() ? ending::aborted : ending::uncertain;
-    out.why = r.message + (a.ok() ? "" : "; abort failed: " + a.message);
-    out.fenced = a.fenced;
-  } else {
-    out.how = ending::uncertain;
-    out.why = r.message;
-    out.fenced = r.fenced;
+  txn_result out = end_transaction(*producer_, r, options_.request_timeout);
+  if (out.how == ending::committed && options_.metrics) {
+    options_.metrics->journal_commit(clock::now() - started, appends);
   }
   if (out.how == ending::uncertain) {
     // Nobody uses this producer again: the next initialisation settles the open transaction.

@@ -69,6 +69,10 @@ struct txn_result {
   std::int64_t last_offset = -1;
 };
 
+/// How a transaction that went as `r` ended: committed when `r` is ok, aborted when it was
+/// abortable and the abort went through, otherwise uncertain. Shared by both producer schemes.
+txn_result end_transaction(txn_producer& producer, const txn_outcome& r, millis abort_timeout);
+
 struct node_transactions_options {
   connection conn;
   std::string topic;

@@ -622,18 +622,11 @@ txn_result partition_owner::commit_own(const std::vector<outgoing_record>& recor
       out.last_offset = std::max(out.last_offset, d.offset);
     }
   }
-  if (r.ok()) {
-    out.how = ending::committed;
-    if (opts.metrics) opts.metrics->journal_commit(clock::now() - started, appends);
-  } else if (r.what == txn_outcome::kind::abortable) {
-    auto a = producer_->abort_transaction(opts.request_timeout);
-    out.how = a.ok() ? ending::aborted : ending::uncertain;
-    out.why = r.message + (a.ok() ? "" : "; abort failed: " + a.message);
-    out.fenced = a.fenced;
-  } else {
-    out.how = ending::uncertain;
-    out.why = r.message;
-    out.fenced = r.fenced;
+  const auto last_offset = out.last_offset;
+  out = end_transaction(*producer_, r, opts.request_timeout);
+  out.last_offset = last_offset;
+  if (out.how == ending::committed && opts.metrics) {
+    opts.metrics->journal_commit(clock::now() - started, appends);
   }
   return out;
 }
