@@ -3,6 +3,8 @@
 
 #include <type_traits>
 
+#include "codec_direct.hpp"
+#include "codec_dom.hpp"
 #include "codec_reader.hpp"
 #include "codec_upcast.hpp"
 #include "hibiki/core/codec.hpp"
@@ -11,7 +13,9 @@ namespace hibiki::codec {
 
 namespace {
 
+using detail::direct_field_reader;
 using detail::field_reader;
+using detail::top_level_fields;
 using nlohmann::json;
 
 json id_array(const auto& ids) {
@@ -39,6 +43,18 @@ json id_array(const auto& ids) {
   return true;
 }();
 
+/// An id field (the same for both readers; free functions, so the readers' templates need no
+/// `template` keyword at each use).
+template <class Id, class Reader>
+Id read_id(Reader& r, std::string_view key) {
+  return Id{r.u64(key)};
+}
+
+template <class Id, class Reader>
+std::vector<Id> read_ids(Reader& r, std::string_view key) {
+  return r.template ids<Id>(key);
+}
+
 json header(const std::string& type) {
   return json{{"t", type}, {"v", current_version(type)}};
 }
@@ -51,7 +67,8 @@ json header(const std::string& type) {
   return true;
 }();
 
-room::room_type read_room_type(field_reader& r, std::string_view key) {
+template <class Reader>
+room::room_type read_room_type(Reader& r, std::string_view key) {
   auto t = room::parse_room_type(r.str(key));
   if (!t) r.miss(key);
   return t.value_or(room::room_type::group);
@@ -187,12 +204,13 @@ void put_fields(json& j, const room::webhook_deleted& e) {
 }
 
 /// The webhook events a setting asks for, by name (a name no longer known fails the read).
-std::vector<room::webhook_event> read_webhook_events(field_reader& r, std::string_view key) {
+template <class Reader>
+std::vector<room::webhook_event> read_webhook_events(Reader& r, std::string_view key) {
   std::vector<room::webhook_event> out;
-  const auto* arr = r.array(key);
-  if (arr == nullptr) return out;
-  for (const auto& v : *arr) {
-    auto e = v.is_string() ? room::parse_webhook_event(v.get<std::string>()) : std::nullopt;
+  const auto names = r.strings(key);
+  out.reserve(names.size());
+  for (const auto& name : names) {
+    auto e = room::parse_webhook_event(name);
     if (!e) {
       r.miss(key);
       return {};
@@ -202,69 +220,79 @@ std::vector<room::webhook_event> read_webhook_events(field_reader& r, std::strin
   return out;
 }
 
-room::limit_type read_limit_type(field_reader& r, std::string_view key) {
+template <class Reader>
+room::limit_type read_limit_type(Reader& r, std::string_view key) {
   auto t = room::parse_limit_type(r.str(key));
   if (!t) r.miss(key);
   return t.value_or(room::limit_type::none);
 }
 
-room::task_status read_task_status(field_reader& r, std::string_view key) {
+template <class Reader>
+room::task_status read_task_status(Reader& r, std::string_view key) {
   auto t = room::parse_task_status(r.str(key));
   if (!t) r.miss(key);
   return t.value_or(room::task_status::open);
 }
 
-result<room::event> read_room_event(const std::string& type, field_reader& r) {
+template <class Reader>
+result<room::event> read_room_event(std::string_view type, Reader& r) {
   room::event e;
   if (type == "room.room_created") {
-    room::room_created c{r.id<room_id>("room"),        r.str("name"),
-                         r.str("description"),         r.id<account_id>("creator"),
-                         r.ids<account_id>("members"), r.i64("time")};
+    room::room_created c{read_id<room_id>(r, "room"),
+                         r.str("name"),
+                         r.str("description"),
+                         read_id<account_id>(r, "creator"),
+                         read_ids<account_id>(r, "members"),
+                         r.i64("time")};
     c.type = read_room_type(r, "type");
     e = std::move(c);
   } else if (type == "room.member_added") {
-    e = room::member_added{r.id<account_id>("account"), r.role("role"), r.id<account_id>("by")};
+    e = room::member_added{read_id<account_id>(r, "account"), r.role("role"),
+                           read_id<account_id>(r, "by")};
   } else if (type == "room.member_removed") {
-    e = room::member_removed{r.id<account_id>("account"), r.id<account_id>("by")};
+    e = room::member_removed{read_id<account_id>(r, "account"), read_id<account_id>(r, "by")};
   } else if (type == "room.message_posted") {
-    e = room::message_posted{r.id<message_id>("id"), r.id<account_id>("author"),
-                             r.str("body"),          r.str("client_msg_id"),
-                             r.i64("time"),          r.ids<account_id>("mentions"),
+    e = room::message_posted{read_id<message_id>(r, "id"),
+                             read_id<account_id>(r, "author"),
+                             r.str("body"),
+                             r.str("client_msg_id"),
+                             r.i64("time"),
+                             read_ids<account_id>(r, "mentions"),
                              r.str("author_name")};
   } else if (type == "room.message_edited") {
-    e = room::message_edited{r.id<message_id>("id"), r.str("body"), r.i64("time"),
-                             r.ids<account_id>("mentions"), r.str("author_name")};
+    e = room::message_edited{read_id<message_id>(r, "id"), r.str("body"), r.i64("time"),
+                             read_ids<account_id>(r, "mentions"), r.str("author_name")};
   } else if (type == "room.message_deleted") {
-    e = room::message_deleted{r.id<message_id>("id"), r.i64("time")};
+    e = room::message_deleted{read_id<message_id>(r, "id"), r.i64("time")};
   } else if (type == "room.read_marked") {
-    e = room::read_marked{r.id<account_id>("account"), r.id<message_id>("up_to")};
+    e = room::read_marked{read_id<account_id>(r, "account"), read_id<message_id>(r, "up_to")};
   } else if (type == "room.room_updated") {
     e = room::room_updated{r.str("name"), r.str("description"), r.str("icon_preset"),
-                           r.id<account_id>("by"), r.i64("time")};
+                           read_id<account_id>(r, "by"), r.i64("time")};
   } else if (type == "room.room_deleted") {
-    e = room::room_deleted{r.id<account_id>("by"), r.i64("time")};
+    e = room::room_deleted{read_id<account_id>(r, "by"), r.i64("time")};
   } else if (type == "room.unread_marked") {
-    e = room::unread_marked{r.id<account_id>("account"), r.id<message_id>("up_to")};
+    e = room::unread_marked{read_id<account_id>(r, "account"), read_id<message_id>(r, "up_to")};
   } else if (type == "room.task_added") {
     room::task_added t;
-    t.id = r.id<task_id>("id");
-    t.assignee = r.id<account_id>("assignee");
-    t.by = r.id<account_id>("by");
+    t.id = read_id<task_id>(r, "id");
+    t.assignee = read_id<account_id>(r, "assignee");
+    t.by = read_id<account_id>(r, "by");
     t.body = r.str("body");
     t.limit = r.i64("limit");
     t.limit_type = read_limit_type(r, "limit_type");
     t.time = r.i64("time");
-    t.message = r.id<message_id>("message");
+    t.message = read_id<message_id>(r, "message");
     t.assignee_name = r.str("assignee_name");
     t.by_name = r.str("by_name");
     e = std::move(t);
   } else if (type == "room.task_status_changed") {
-    e = room::task_status_changed{r.id<task_id>("id"), read_task_status(r, "status"),
-                                  r.id<account_id>("by"), r.i64("time")};
+    e = room::task_status_changed{read_id<task_id>(r, "id"), read_task_status(r, "status"),
+                                  read_id<account_id>(r, "by"), r.i64("time")};
   } else if (type == "room.upload_requested") {
     room::upload_requested u;
-    u.id = r.id<file_id>("id");
-    u.account = r.id<account_id>("account");
+    u.id = read_id<file_id>(r, "id");
+    u.account = read_id<account_id>(r, "account");
     u.filename = r.str("filename");
     u.size = r.u64("size");
     u.content_type = r.str("content_type");
@@ -273,24 +301,27 @@ result<room::event> read_room_event(const std::string& type, field_reader& r) {
     u.expires_at = r.i64("expires_at");
     e = std::move(u);
   } else if (type == "room.file_uploaded") {
-    e = room::file_uploaded{r.id<file_id>("id"), r.id<message_id>("message"), r.i64("time")};
+    e = room::file_uploaded{read_id<file_id>(r, "id"), read_id<message_id>(r, "message"),
+                            r.i64("time")};
   } else if (type == "room.upload_expired") {
-    e = room::upload_expired{r.id<file_id>("id"), r.i64("time")};
+    e = room::upload_expired{read_id<file_id>(r, "id"), r.i64("time")};
   } else if (type == "room.file_removed") {
-    e = room::file_removed{r.id<file_id>("id")};
+    e = room::file_removed{read_id<file_id>(r, "id")};
   } else if (type == "room.webhook_created") {
     room::webhook_created w;
-    w.id = r.id<webhook_id>("id");
+    w.id = read_id<webhook_id>(r, "id");
     w.url = r.str("url");
     w.events = read_webhook_events(r, "events");
     w.token = r.str("token");
-    w.by = r.id<account_id>("by");
+    w.by = read_id<account_id>(r, "by");
     w.time = r.i64("time");
     e = std::move(w);
   } else if (type == "room.webhook_deleted") {
-    e = room::webhook_deleted{r.id<webhook_id>("id"), r.id<account_id>("by"), r.i64("time")};
+    e = room::webhook_deleted{read_id<webhook_id>(r, "id"), read_id<account_id>(r, "by"),
+                              r.i64("time")};
   } else {
-    return hibiki::error{errc::bad_request, "unknown room event type \"" + type + "\""};
+    return hibiki::error{errc::bad_request,
+                         "unknown room event type \"" + std::string(type) + "\""};
   }
   if (!r.ok()) return r.failure(type);
   return e;
@@ -353,10 +384,11 @@ void put_fields(json& j, const user::contact_accepted& e) {
   j["room"] = e.room.value;
 }
 
-result<user::event> read_user_event(const std::string& type, field_reader& r) {
+template <class Reader>
+result<user::event> read_user_event(std::string_view type, Reader& r) {
   user::event e;
   if (type == "user.account_registered") {
-    e = user::account_registered{r.id<account_id>("id"), r.str("name"), r.str("token_hash"),
+    e = user::account_registered{read_id<account_id>(r, "id"), r.str("name"), r.str("token_hash"),
                                  r.i64("time")};
   } else if (type == "user.account_renamed") {
     e = user::account_renamed{r.str("name")};
@@ -369,23 +401,25 @@ result<user::event> read_user_event(const std::string& type, field_reader& r) {
   } else if (type == "user.token_issued") {
     e = user::token_issued{r.str("token_hash")};
   } else if (type == "user.fetch_cursor_moved") {
-    e = user::fetch_cursor_moved{r.id<room_id>("room"), r.id<message_id>("up_to")};
+    e = user::fetch_cursor_moved{read_id<room_id>(r, "room"), read_id<message_id>(r, "up_to")};
   } else if (type == "user.profile_updated") {
     e = user::profile_updated{user::profile{r.str("chatwork_id"), r.str("organization"),
                                             r.str("department"), r.str("title"),
                                             r.str("introduction")}};
   } else if (type == "user.my_room_assigned") {
-    e = user::my_room_assigned{r.id<room_id>("room")};
+    e = user::my_room_assigned{read_id<room_id>(r, "room")};
   } else if (type == "user.contact_requested") {
-    e = user::contact_requested{r.id<account_id>("from"), r.id<account_id>("to"), r.str("message"),
-                                r.i64("time")};
+    e = user::contact_requested{read_id<account_id>(r, "from"), read_id<account_id>(r, "to"),
+                                r.str("message"), r.i64("time")};
   } else if (type == "user.contact_request_rejected") {
-    e = user::contact_request_rejected{r.id<account_id>("from"), r.id<account_id>("to")};
+    e = user::contact_request_rejected{read_id<account_id>(r, "from"),
+                                       read_id<account_id>(r, "to")};
   } else if (type == "user.contact_accepted") {
-    e = user::contact_accepted{r.id<account_id>("requester"), r.id<account_id>("by"),
-                               r.id<room_id>("room")};
+    e = user::contact_accepted{read_id<account_id>(r, "requester"), read_id<account_id>(r, "by"),
+                               read_id<room_id>(r, "room")};
   } else {
-    return hibiki::error{errc::bad_request, "unknown user event type \"" + type + "\""};
+    return hibiki::error{errc::bad_request,
+                         "unknown user event type \"" + std::string(type) + "\""};
   }
   if (!r.ok()) return r.failure(type);
   return e;
@@ -406,7 +440,45 @@ result<Event> decode_with(std::span<const std::uint8_t> data, Read read) {
   }
 }
 
+/// Reads an event of the current version straight from its bytes; nullopt when anything is not
+/// as encode writes it (then the document decoder reads it, or says what is wrong).
+template <class Event, class Read>
+std::optional<Event> decode_direct(std::span<const std::uint8_t> data, Read read) {
+  top_level_fields fields;
+  if (!fields.scan(data)) return std::nullopt;
+  std::string_view type;
+  if (!fields.is_current(data, type)) return std::nullopt;
+  direct_field_reader r(data, fields);
+  auto e = read(type, r);
+  if (!e) return std::nullopt;
+  return std::move(*e);
+}
+
 }  // namespace
+
+namespace dom {
+
+result<room::event> decode_room_event(std::span<const std::uint8_t> data) {
+  return decode_with<room::event>(data, read_room_event<field_reader>);
+}
+
+result<user::event> decode_user_event(std::span<const std::uint8_t> data) {
+  return decode_with<user::event>(data, read_user_event<field_reader>);
+}
+
+}  // namespace dom
+
+namespace direct {
+
+std::optional<room::event> decode_room_event(std::span<const std::uint8_t> data) {
+  return decode_direct<room::event>(data, read_room_event<direct_field_reader>);
+}
+
+std::optional<user::event> decode_user_event(std::span<const std::uint8_t> data) {
+  return decode_direct<user::event>(data, read_user_event<direct_field_reader>);
+}
+
+}  // namespace direct
 
 bytes encode(const room::event& e) {
   json j = header(room_type_name(e));
@@ -421,11 +493,13 @@ bytes encode(const user::event& e) {
 }
 
 result<room::event> decode_room_event(std::span<const std::uint8_t> data) {
-  return decode_with<room::event>(data, read_room_event);
+  if (auto e = direct::decode_room_event(data)) return std::move(*e);
+  return dom::decode_room_event(data);
 }
 
 result<user::event> decode_user_event(std::span<const std::uint8_t> data) {
-  return decode_with<user::event>(data, read_user_event);
+  if (auto e = direct::decode_user_event(data)) return std::move(*e);
+  return dom::decode_user_event(data);
 }
 
 result<std::string> event_type(std::span<const std::uint8_t> data) {

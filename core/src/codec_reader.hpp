@@ -68,6 +68,21 @@ class field_reader {
     }
     return out;
   }
+  /// An array of strings (empty, and the reader failed, when it is not one).
+  std::vector<std::string> strings(std::string_view key) {
+    std::vector<std::string> out;
+    const auto* arr = array(key);
+    if (arr == nullptr) return out;
+    out.reserve(arr->size());
+    for (const auto& v : *arr) {
+      if (!v.is_string()) {
+        miss(key);
+        return {};
+      }
+      out.push_back(v.get<std::string>());
+    }
+    return out;
+  }
   /// An array field (nullptr, and the reader failed, when it is not one).
   const nlohmann::json* array(std::string_view key) {
     const auto* arr = hibiki::detail::field(obj_, key);

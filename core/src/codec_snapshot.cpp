@@ -2,6 +2,7 @@
 /// of the first event. Per-member and per-message entries are arrays rather than maps: a room with
 /// many messages would otherwise repeat every field name in every entry.
 
+#include "codec_dom.hpp"
 #include "codec_reader.hpp"
 #include "codec_upcast.hpp"
 #include "hibiki/core/codec.hpp"
@@ -415,12 +416,20 @@ bytes encode_snapshot(const user::state& s) {
   return detail::to_cbor(j);
 }
 
+namespace dom {
+
 result<room::state> decode_room_snapshot(std::span<const std::uint8_t> data) {
   return decode_snapshot<room::state>(data, room_snapshot_type, read_room);
 }
 
 result<user::state> decode_user_snapshot(std::span<const std::uint8_t> data) {
   return decode_snapshot<user::state>(data, user_snapshot_type, read_user);
+}
+
+}  // namespace dom
+
+result<user::state> decode_user_snapshot(std::span<const std::uint8_t> data) {
+  return dom::decode_user_snapshot(data);
 }
 
 }  // namespace hibiki::codec
