@@ -27,5 +27,6 @@ namespace hibiki::codec::direct {
 std::optional<room::event> decode_room_event(std::span<const std::uint8_t> data);
 std::optional<user::event> decode_user_event(std::span<const std::uint8_t> data);
 std::optional<room::state> decode_room_snapshot(std::span<const std::uint8_t> data);
+std::optional<user::state> decode_user_snapshot(std::span<const std::uint8_t> data);
 
 }  // namespace hibiki::codec::direct

@@ -428,8 +428,4 @@ result<user::state> decode_user_snapshot(std::span<const std::uint8_t> data) {
 
 }  // namespace dom
 
-result<user::state> decode_user_snapshot(std::span<const std::uint8_t> data) {
-  return dom::decode_user_snapshot(data);
-}
-
 }  // namespace hibiki::codec

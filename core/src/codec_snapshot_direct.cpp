@@ -1,7 +1,7 @@
-/// Snapshot decoding straight from the bytes: a room snapshot of 100,000 messages is read into
-/// room::state without a JSON document in between (the document of such a snapshot is a million
-/// heap nodes, most of the time recovery spends). Only the current version is read here; any
-/// other, and anything not as encode_snapshot writes it, goes to the document decoder
+/// Snapshot decoding straight from the bytes (rooms and users): a room snapshot of 100,000 messages
+/// is read into room::state without a JSON document in between (the document of such a snapshot is
+/// a million heap nodes, most of the time recovery spends). Only the current version is read here;
+/// any other, and anything not as encode_snapshot writes it, goes to the document decoder
 /// (codec_snapshot.cpp), which upcasts or says what is wrong.
 
 #include <optional>
@@ -191,7 +191,74 @@ bool read_webhooks(cbor_cursor& c, room::state& s) {
   });
 }
 
+bool read_profile(cbor_cursor& c, user::state& s) {
+  // [chatwork_id, organization, department, title, introduction]
+  auto& p = s.profile;
+  return tuple(c, 5) && c.text(p.chatwork_id) && c.text(p.organization) && c.text(p.department) &&
+         c.text(p.title) && c.text(p.introduction);
+}
+
+bool read_pairs(cbor_cursor& c, user::state& s) {
+  s.pairs.clear();
+  return read_list(c, [&](cbor_cursor& e) {
+    // [other, contacts, requester, message, requested_at, room]
+    std::uint64_t other = 0, requester = 0, room = 0;
+    user::pair_state p;
+    if (!tuple(e, 6) || !e.u64(other) || !e.boolean(p.contacts) || !e.u64(requester) ||
+        !e.text(p.message) || !e.i64(p.requested_at) || !e.u64(room)) {
+      return false;
+    }
+    p.requester = account_id{requester};
+    p.room = room_id{room};
+    s.pairs[account_id{other}] = std::move(p);
+    return true;
+  });
+}
+
+bool read_cursors(cbor_cursor& c, user::state& s) {
+  s.fetch_cursors.clear();
+  return read_list(c, [&](cbor_cursor& e) {
+    // [room, up_to]
+    std::uint64_t room = 0, up_to = 0;
+    if (!tuple(e, 2) || !e.u64(room) || !e.u64(up_to)) return false;
+    s.fetch_cursors[room_id{room}] = message_id{up_to};
+    return true;
+  });
+}
+
 }  // namespace
+
+/// The current user.snapshot straight from its bytes, or nullopt (see the file comment).
+std::optional<user::state> direct::decode_user_snapshot(std::span<const std::uint8_t> data) {
+  user::state s;
+  enum list : unsigned { profile, pairs, cursors };
+  unsigned seen = 0;
+  top_level_fields fields;
+  const bool scanned = fields.scan(data, [&](std::string_view key, cbor_cursor& c) {
+    const auto take = [&](list which, bool read) {
+      if (!read) return taken::failed;
+      seen |= 1U << which;
+      return taken::yes;
+    };
+    if (key == "profile") return take(profile, read_profile(c, s));
+    if (key == "pairs") return take(pairs, read_pairs(c, s));
+    if (key == "fetch_cursors") return take(cursors, read_cursors(c, s));
+    return taken::no;
+  });
+  if (!scanned || seen != (1U << (cursors + 1)) - 1) return std::nullopt;
+  std::string_view type;
+  if (!fields.is_current(data, type) || type != "user.snapshot") return std::nullopt;
+  direct_field_reader r(data, fields);
+  s.id = account_id{r.u64("id")};
+  s.registered = r.boolean("registered");
+  s.name = r.str("name");
+  s.token_hash = r.str("token_hash");
+  s.created_at = r.i64("created_at");
+  s.disabled = r.boolean("disabled");
+  s.my_room = room_id{r.u64("my_room")};
+  if (!r.ok()) return std::nullopt;
+  return s;
+}
 
 /// The current room.snapshot straight from its bytes, or nullopt (see the file comment).
 std::optional<room::state> direct::decode_room_snapshot(std::span<const std::uint8_t> data) {
@@ -244,6 +311,11 @@ std::optional<room::state> direct::decode_room_snapshot(std::span<const std::uin
 result<room::state> decode_room_snapshot(std::span<const std::uint8_t> data) {
   if (auto s = direct::decode_room_snapshot(data)) return std::move(*s);
   return dom::decode_room_snapshot(data);
+}
+
+result<user::state> decode_user_snapshot(std::span<const std::uint8_t> data) {
+  if (auto s = direct::decode_user_snapshot(data)) return std::move(*s);
+  return dom::decode_user_snapshot(data);
 }
 
 }  // namespace hibiki::codec

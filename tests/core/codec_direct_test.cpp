@@ -53,6 +53,17 @@ void same_room_snapshot(const codec::bytes& b) {
   }
 }
 
+void same_user_snapshot(const codec::bytes& b) {
+  const auto direct = codec::decode_user_snapshot(b);
+  const auto reference = codec::dom::decode_user_snapshot(b);
+  REQUIRE(direct.ok() == reference.ok());
+  if (direct.ok()) {
+    REQUIRE(*direct == *reference);
+  } else {
+    REQUIRE(direct.error().message == reference.error().message);
+  }
+}
+
 /// One of each room event kind, with every field set.
 std::vector<room::event> every_room_event() {
   room::task_added task{task_id{7}, bob, alice, "do it", 1700000500, room::limit_type::time, 99};
@@ -291,6 +302,24 @@ room::state random_room(random_values& r) {
   return s;
 }
 
+user::state random_user(random_values& r) {
+  user::state s;
+  s.id = account_id{r.u64()};
+  s.registered = r.below(2) == 1;
+  s.name = r.text();
+  s.token_hash = r.text();
+  s.created_at = r.i64();
+  s.disabled = r.below(2) == 1;
+  for (auto n = r.below(4); n > 0; --n) s.fetch_cursors[room_id{r.u64()}] = message_id{r.u64()};
+  s.profile = user::profile{r.text(), r.text(), r.text(), r.text(), r.text()};
+  s.my_room = room_id{r.u64()};
+  for (auto n = r.below(4); n > 0; --n) {
+    s.pairs[account_id{r.u64()}] =
+        user::pair_state{r.below(2) == 1, account_id{r.u64()}, r.text(), r.i64(), room_id{r.u64()}};
+  }
+  return s;
+}
+
 /// Breaks `b` a little: flips, overwrites, cuts, inserts or drops bytes.
 codec::bytes mutate(random_values& r, codec::bytes b) {
   for (auto n = 1 + r.below(3); n > 0; --n) {
@@ -361,6 +390,18 @@ TEST_CASE("the direct decoder reads snapshots as the document decoder does",
     REQUIRE(direct->open_tasks == s.open_tasks);
     same_room_snapshot(bytes);
   }
+  user::state u{account_id{3}, true, "carol", std::string(64, 'c'), 123, false, {}};
+  u.fetch_cursors[room1] = message_id{4};
+  u.profile = user::profile{"cw", "org", "dept", "title", "intro"};
+  u.my_room = room_id{9};
+  u.pairs[dave] = user::pair_state{true, carol, "hi", 5, room_id{10}};
+  for (const auto& s : {user::state{}, u}) {
+    const auto bytes = codec::encode_snapshot(s);
+    const auto direct = codec::direct::decode_user_snapshot(bytes);
+    REQUIRE(direct.has_value());
+    REQUIRE(*direct == s);
+    same_user_snapshot(bytes);
+  }
 }
 
 TEST_CASE("older versions go through the upcasters and read the same", "[codec][direct]") {
@@ -407,6 +448,24 @@ TEST_CASE("older versions go through the upcasters and read the same", "[codec][
     REQUIRE(codec::decode_room_snapshot(bytes).ok());
     same_room_snapshot(bytes);
   }
+  // User snapshots of versions 1 and 2.
+  const auto user_doc = json::from_cbor(codec::encode_snapshot(
+      user::state{account_id{3}, true, "carol", std::string(64, 'c'), 123, true, {}}));
+  auto u2 = user_doc;
+  for (const char* f : {"profile", "my_room", "pairs"}) u2.erase(f);
+  u2["v"] = 2;
+  auto u1 = u2;
+  u1.erase("disabled");
+  u1.erase("fetch_cursors");
+  u1["v"] = 1;
+  for (const auto& doc : {u1, u2}) {
+    INFO(doc.dump());
+    const auto bytes = json::to_cbor(doc);
+    CHECK_FALSE(codec::direct::decode_user_snapshot(bytes).has_value());
+    REQUIRE(codec::decode_user_snapshot(bytes).ok());
+    same_user_snapshot(bytes);
+  }
+
   auto short_tasks = current;
   for (auto& t : short_tasks["tasks"]) t.erase(t.begin() + 9, t.end());
   const auto bytes = json::to_cbor(short_tasks);
@@ -434,6 +493,14 @@ TEST_CASE("random events and snapshots read the same through both decoders",
     REQUIRE(*direct == s);
     same_room_snapshot(bytes);
   }
+  for (int i = 0; i < 500; ++i) {
+    const auto s = random_user(r);
+    const auto bytes = codec::encode_snapshot(s);
+    const auto direct = codec::direct::decode_user_snapshot(bytes);
+    REQUIRE(direct.has_value());
+    REQUIRE(*direct == s);
+    same_user_snapshot(bytes);
+  }
 }
 
 TEST_CASE("broken bytes give the document decoder's error, never a crash",
@@ -451,6 +518,8 @@ TEST_CASE("broken bytes give the document decoder's error, never a crash",
   }
   const auto snapshot = codec::encode_snapshot(busy_room());
   for (int i = 0; i < 5000; ++i) same_room_snapshot(mutate(r, snapshot));
+  const auto user_snapshot = codec::encode_snapshot(random_user(r));
+  for (int i = 0; i < 5000; ++i) same_user_snapshot(mutate(r, user_snapshot));
   // Every prefix of a snapshot (a torn write) is refused the same way.
   for (std::size_t n = 0; n < snapshot.size(); ++n)
     same_room_snapshot(

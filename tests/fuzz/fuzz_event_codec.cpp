@@ -1,8 +1,11 @@
-// Fuzz target: the journal's CBOR codec (core/src/codec_events.cpp, codec_snapshot.cpp and the
-// upcaster chain in codec_upcasters.cpp). The same bytes go through every decoder: room and user
-// events, room and user snapshots, and the type peek. Whatever decodes must encode to bytes that
-// decode to the same value, and a decoded event is folded into a state and projected into read
-// model rows (a decoded snapshot queried and extended), since that is what recovery does next.
+// Fuzz target: the journal's CBOR codec (core/src/codec_events.cpp, codec_snapshot.cpp, the
+// direct decoders in codec_snapshot_direct.cpp and cbor_cursor.hpp, and the upcaster chain in
+// codec_upcasters.cpp). The same bytes go through every decoder: room and user events, room and
+// user snapshots, and the type peek. The public decoders (direct, falling back to the document
+// decoder) must give exactly what the document decoders (codec_dom.hpp) give. Whatever decodes must
+// encode to bytes that decode to the same value, and a decoded event is folded into a state and
+// projected into read model rows (a decoded snapshot queried and extended), since that is what
+// recovery does next.
 
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "codec_dom.hpp"
 #include "fuzz_check.hpp"
 #include "hibiki/core/codec.hpp"
 #include "hibiki/core/read_model.hpp"
@@ -59,6 +63,23 @@ void check_snapshot_round_trip(const State& decoded, Decode decode) {
   FUZZ_CHECK(*again == decoded);
 }
 
+/// Both decoders accepted or both refused, with the same error.
+template <class T>
+bool same_outcome(const result<T>& a, const result<T>& b) {
+  if (a.ok() != b.ok()) return false;
+  return a.ok() || a.error().message == b.error().message;
+}
+
+template <class Event>
+bool same_event(const result<Event>& a, const result<Event>& b) {
+  return same_outcome(a, b) && (!a.ok() || codec::encode(*a) == codec::encode(*b));
+}
+
+template <class State>
+bool same_state(const result<State>& a, const result<State>& b) {
+  return same_outcome(a, b) && (!a.ok() || *a == *b);
+}
+
 template <class T>
 void check_failure(const result<T>& r) {
   if (r) return;
@@ -83,6 +104,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const auto room_event = codec::decode_room_event(bytes);
   check_failure(room_event);
+  FUZZ_CHECK(same_event(room_event, codec::dom::decode_room_event(bytes)));
   if (room_event) {
     check_event_round_trip(*room_event, codec::decode_room_event, type);
     query(room::apply(room::state{}, *room_event));
@@ -96,6 +118,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const auto user_event = codec::decode_user_event(bytes);
   check_failure(user_event);
+  FUZZ_CHECK(same_event(user_event, codec::dom::decode_user_event(bytes)));
   if (user_event) {
     check_event_round_trip(*user_event, codec::decode_user_event, type);
     const user::state before;
@@ -104,6 +127,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const auto room_snapshot = codec::decode_room_snapshot(bytes);
   check_failure(room_snapshot);
+  FUZZ_CHECK(same_state(room_snapshot, codec::dom::decode_room_snapshot(bytes)));
   if (room_snapshot) {
     check_snapshot_round_trip(*room_snapshot, codec::decode_room_snapshot);
     query(*room_snapshot);
@@ -118,6 +142,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const auto user_snapshot = codec::decode_user_snapshot(bytes);
   check_failure(user_snapshot);
+  FUZZ_CHECK(same_state(user_snapshot, codec::dom::decode_user_snapshot(bytes)));
   if (user_snapshot) check_snapshot_round_trip(*user_snapshot, codec::decode_user_snapshot);
   return 0;
 }
