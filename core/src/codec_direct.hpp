@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cbor_cursor.hpp"
+#include "codec_upcast.hpp"
 #include "hibiki/core/codec.hpp"
 #include "hibiki/core/ids.hpp"
 #include "hibiki/core/role.hpp"
@@ -188,7 +189,7 @@ inline bool top_level_fields::is_current(std::span<const std::uint8_t> data,
   c.seek(*v);
   std::int64_t version = 0;
   if (!c.i64(version)) return false;
-  return version == current_version(std::string(type));
+  return is_current_version(type, version);
 }
 
 }  // namespace hibiki::codec::detail

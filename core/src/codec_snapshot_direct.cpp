@@ -89,17 +89,20 @@ bool read_messages(cbor_cursor& c, room::state& s) {
 }
 
 bool read_dedupe(cbor_cursor& c, room::state& s) {
+  std::size_t n = 0;
+  if (!c.array(n)) return false;
   s.dedupe.clear();
   s.dedupe_order.clear();
-  return read_list(c, [&](cbor_cursor& e) {
+  s.dedupe.reserve(n);  // one table of the final size, not a rehash at every doubling
+  for (std::size_t i = 0; i < n; ++i) {
     // [key, message_id, seq], oldest first
     std::string key;
     std::uint64_t id = 0, seq = 0;
-    if (!tuple(e, 3) || !e.text(key) || !e.u64(id) || !e.u64(seq)) return false;
+    if (!tuple(c, 3) || !c.text(key) || !c.u64(id) || !c.u64(seq)) return false;
     if (!s.dedupe.emplace(key, room::sent_receipt{message_id{id}, seq}).second) return false;
     s.dedupe_order.push_back(std::move(key));
-    return true;
-  });
+  }
+  return true;
 }
 
 bool read_tasks(cbor_cursor& c, room::state& s) {

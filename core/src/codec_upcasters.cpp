@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 #include <shared_mutex>
+#include <string_view>
 #include <utility>
 
 #include "codec_upcast.hpp"
@@ -14,9 +15,20 @@ namespace hibiki::codec {
 
 namespace {
 
+/// Orders (type, version) keys, and lets a lookup use a string_view: decoding asks for every
+/// event, and a type name is too long for std::string's small-string buffer.
+struct key_less {
+  using is_transparent = void;
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const {
+    return std::pair<std::string_view, int>(a.first, a.second) <
+           std::pair<std::string_view, int>(b.first, b.second);
+  }
+};
+
 struct registry {
   std::shared_mutex mutex;
-  std::map<std::pair<std::string, int>, upcaster> fns;
+  std::map<std::pair<std::string, int>, upcaster, key_less> fns;
 };
 
 registry& the_registry() {
@@ -24,9 +36,9 @@ registry& the_registry() {
   return r;
 }
 
-int current_version_locked(const registry& r, const std::string& type) {
+int current_version_locked(const registry& r, std::string_view type) {
   int v = 1;
-  while (r.fns.contains({type, v})) ++v;
+  while (r.fns.contains(std::pair<std::string_view, int>(type, v))) ++v;
   return v;
 }
 
@@ -45,6 +57,12 @@ int current_version(const std::string& type) {
 }
 
 namespace detail {
+
+bool is_current_version(std::string_view type, std::int64_t version) {
+  auto& r = the_registry();
+  std::shared_lock lock(r.mutex);
+  return version == current_version_locked(r, type);
+}
 
 result<nlohmann::json> upcast(nlohmann::json doc) {
   const auto type = hibiki::detail::get_string(doc, "t");
