@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 
 #include "hibiki/core/result.hpp"
 #include "hibiki/core/room.hpp"
@@ -18,6 +19,7 @@ result<room::event> decode_room_event(std::span<const std::uint8_t> data);
 result<user::event> decode_user_event(std::span<const std::uint8_t> data);
 result<room::state> decode_room_snapshot(std::span<const std::uint8_t> data);
 result<user::state> decode_user_snapshot(std::span<const std::uint8_t> data);
+result<std::string> event_type(std::span<const std::uint8_t> data);
 
 }  // namespace hibiki::codec::dom
 

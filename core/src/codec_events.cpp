@@ -503,6 +503,19 @@ result<user::event> decode_user_event(std::span<const std::uint8_t> data) {
 }
 
 result<std::string> event_type(std::span<const std::uint8_t> data) {
+  top_level_fields fields;
+  if (fields.scan(data)) {
+    if (const auto at = fields.find("t")) {
+      detail::cbor_cursor c(data);
+      c.seek(*at);
+      std::string type;
+      if (c.text(type)) return type;
+    }
+  }
+  return dom::event_type(data);
+}
+
+result<std::string> dom::event_type(std::span<const std::uint8_t> data) {
   auto doc = detail::parse_cbor(data);
   if (!doc) return doc.error();
   auto type = hibiki::detail::get_string(*doc, "t");

@@ -41,6 +41,15 @@ void same_user_event(const codec::bytes& b) {
   REQUIRE(outcome(codec::decode_user_event(b)) == outcome(codec::dom::decode_user_event(b)));
 }
 
+/// The type peek (search indexing reads it for every event) agrees too.
+void same_event_type(const codec::bytes& b) {
+  const auto direct = codec::event_type(b);
+  const auto reference = codec::dom::event_type(b);
+  REQUIRE(direct.ok() == reference.ok());
+  REQUIRE((direct.ok() ? *direct : direct.error().message) ==
+          (reference.ok() ? *reference : reference.error().message));
+}
+
 void same_room_snapshot(const codec::bytes& b) {
   const auto direct = codec::decode_room_snapshot(b);
   const auto reference = codec::dom::decode_room_snapshot(b);
@@ -484,6 +493,7 @@ TEST_CASE("random events and snapshots read the same through both decoders",
     const auto bytes = json::to_cbor(random_room_event_json(r, kind));
     REQUIRE(codec::direct::decode_room_event(bytes).has_value());
     same_room_event(bytes);
+    same_event_type(bytes);
   }
   for (int i = 0; i < 200; ++i) {
     const auto s = random_room(r);
@@ -515,6 +525,7 @@ TEST_CASE("broken bytes give the document decoder's error, never a crash",
     const auto b = mutate(r, seeds[r.below(seeds.size())]);
     same_room_event(b);
     same_user_event(b);
+    same_event_type(b);
   }
   const auto snapshot = codec::encode_snapshot(busy_room());
   for (int i = 0; i < 5000; ++i) same_room_snapshot(mutate(r, snapshot));

@@ -101,6 +101,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::span<const std::uint8_t> bytes(data, size);
   const auto type = codec::event_type(bytes);
   check_failure(type);
+  FUZZ_CHECK(same_outcome(type, codec::dom::event_type(bytes)) &&
+             (!type.ok() || *type == *codec::dom::event_type(bytes)));
 
   const auto room_event = codec::decode_room_event(bytes);
   check_failure(room_event);
