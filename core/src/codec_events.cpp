@@ -1,5 +1,7 @@
 /// Event encoding: each event is a CBOR map {"t": type, "v": version, fields...}. The field names
-/// are part of the journal format: renaming one needs a new version and an upcaster.
+/// are part of the journal format: renaming one needs a new version and an upcaster. Decoding
+/// reads the current version straight from the bytes (codec_direct.hpp) and everything else
+/// through the document (parse, upcast, read); one template maps fields to events for both.
 
 #include <type_traits>
 
