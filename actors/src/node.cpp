@@ -12,6 +12,7 @@
 #include <caf/io/all.hpp>
 #include <caf/openssl/manager.hpp>
 
+#include "breaker_object_store.hpp"
 #include "cluster_glue.hpp"
 #include "cluster_tls.hpp"
 #include "cluster_wire.hpp"
@@ -284,6 +285,8 @@ class node_impl final : public node {
     return projections_->rebuild(name);
   }
 
+  std::shared_ptr<persistence::object_store> objects() override { return rt_.ctx->objects; }
+
   nlohmann::json journal_status() override {
     std::lock_guard<std::mutex> lock(status_mutex_);
     persistence::journal_status st;
@@ -387,6 +390,8 @@ class node_impl final : public node {
     r.set_passivations_total(entity_kind::id_allocator, rt_.id_stats->passivations);
     r.set_recoveries(rt_.gate->total, rt_.gate->running);
     r.set_breaker_state(to_string(breaker_->state()));
+    if (auto store = std::dynamic_pointer_cast<breaker_object_store>(rt_.ctx->objects))
+      r.set_object_store_breaker_state(to_string(store->state()));
     if (backend_->shards()) r.set_cluster_peer_links(links_->made, links_->lost);
     // A fresh look at the partitions (Kafka; bounded like GET /api/journal). RocksDB has none.
     std::lock_guard<std::mutex> lock(status_mutex_);

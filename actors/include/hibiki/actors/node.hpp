@@ -301,6 +301,12 @@ class node {
   /// reports itself as the only node, owning every shard.
   virtual nlohmann::json cluster_status() = 0;
 
+  /// The file store the node signs for and checks, behind the node's object-store circuit
+  /// breaker; null when files are off. Whoever else does I/O on the store (the REST upload's
+  /// streamed put) goes through this one, so its failures open the same breaker. The default
+  /// (null) is for test doubles of this interface.
+  virtual std::shared_ptr<persistence::object_store> objects() { return nullptr; }
+
   /// The read-side projections this node runs over its backend's feed
   /// (hibiki/persistence/projections.hpp). Add one after start:
   ///
