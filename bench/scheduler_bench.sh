@@ -12,7 +12,8 @@
 #   cmake --build build --target hibikid hibiki_loadgen
 #   bench/scheduler_bench.sh [BUILD_DIR]
 #
-# Environment: VARIANTS (lines of NAME=FLAGS; default: CAF's settings, sharing, no sleeping polls),
+# Environment: VARIANTS (lines of NAME=FLAGS; default: CAF's settings (work stealing), sharing, no
+# sleeping polls, 20 sleeping polls),
 # MODES ("max rate idle"; also "low"), ROUNDS (2), RATE (6000), LOW_RATE (500), DURATION (15), IDLE_SECONDS (10).
 set -euo pipefail
 
@@ -22,9 +23,10 @@ loadgen=$build/bin/hibiki_loadgen
 for b in "$hibikid" "$loadgen"; do
   [[ -x "$b" ]] || { echo "missing $b: cmake --build $build --target hibikid hibiki_loadgen" >&2; exit 2; }
 done
-VARIANTS=${VARIANTS:-"caf=
+VARIANTS=${VARIANTS:-"caf=--actor-scheduler=stealing
 sharing=--actor-scheduler=sharing
-no-sleep-polls=--actor-sleep-polls=0"}
+no-sleep-polls=--actor-scheduler=stealing --actor-sleep-polls=0
+short-polls=--actor-scheduler=stealing --actor-sleep-polls=20"}
 MODES=${MODES:-"max rate idle"}
 ROUNDS=${ROUNDS:-2}
 RATE=${RATE:-6000}

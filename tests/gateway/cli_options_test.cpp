@@ -516,17 +516,17 @@ TEST_CASE("hibikid's actor scheduler flags reach the node's options", "[cli][opt
   auto defaults = parse_daemon_options({});
   REQUIRE(defaults.ok());
   const auto d = to_node_options(*defaults).scheduler;
-  const actors::scheduler_options cafs;  // CAF 0.17's own values
-  CHECK(d.policy == actors::scheduler_policy::stealing);
+  const actors::scheduler_options cafs;                  // CAF 0.17's own values
+  CHECK(d.policy == actors::scheduler_policy::sharing);  // hibikid's, not CAF's (decision 0043)
   CHECK(d.max_throughput == 0);
   CHECK(d.spin_polls == cafs.spin_polls);
   CHECK(d.sleep_polls == cafs.sleep_polls);
   CHECK(d.poll_sleep == cafs.poll_sleep);
   CHECK(d.idle_wait == cafs.idle_wait);
 
-  auto set = parse_daemon_options({"--actor-max-throughput=50", "--actor-spin-polls=0",
-                                   "--actor-sleep-polls=20", "--actor-poll-sleep=200",
-                                   "--actor-idle-wait=3"});
+  auto set = parse_daemon_options({"--actor-scheduler=stealing", "--actor-max-throughput=50",
+                                   "--actor-spin-polls=0", "--actor-sleep-polls=20",
+                                   "--actor-poll-sleep=200", "--actor-idle-wait=3"});
   REQUIRE(set.ok());
   const auto s = to_node_options(*set).scheduler;
   CHECK(s.policy == actors::scheduler_policy::stealing);
@@ -540,9 +540,9 @@ TEST_CASE("hibikid's actor scheduler flags reach the node's options", "[cli][opt
   REQUIRE(sharing.ok());
   CHECK(to_node_options(*sharing).scheduler.policy == actors::scheduler_policy::sharing);
   CHECK(to_node_options(*sharing).scheduler.max_throughput == 10);
-  auto env = parse_daemon_options({}, {{"HIBIKI_ACTOR_SCHEDULER", "sharing"}});
+  auto env = parse_daemon_options({}, {{"HIBIKI_ACTOR_SCHEDULER", "stealing"}});
   REQUIRE(env.ok());
-  CHECK(env->actor_scheduler == actors::scheduler_policy::sharing);
+  CHECK(env->actor_scheduler == actors::scheduler_policy::stealing);
 }
 
 TEST_CASE("hibikid refuses bad actor scheduler settings", "[cli][options]") {
@@ -562,7 +562,9 @@ TEST_CASE("hibikid refuses bad actor scheduler settings", "[cli][options]") {
       {{"--actor-idle-wait=0"}, "--actor-idle-wait"},
       {{"--actor-idle-wait=60001"}, "--actor-idle-wait"},
       {{"--actor-idle-wait=10ms"}, "--actor-idle-wait"},
-      // The polling settings are the work-stealing workers'; sharing ones never poll.
+      // The polling settings are the work-stealing workers'; sharing ones (the default) never
+      // poll.
+      {{"--actor-sleep-polls=0"}, "--actor-sleep-polls"},
       {{"--actor-scheduler=sharing", "--actor-sleep-polls=0"}, "--actor-sleep-polls"},
       {{"--actor-scheduler=sharing", "--actor-spin-polls=5"}, "--actor-spin-polls"},
       {{"--actor-scheduler=sharing", "--actor-poll-sleep=100"}, "--actor-poll-sleep"},
