@@ -45,7 +45,7 @@ struct daemon_options {
   /// Default: 0 = one per core
   std::size_t actor_threads = 0;
   /// --actor-scheduler=stealing|sharing (actors/scheduler_options.hpp). hibikid's default is not
-  /// CAF's: sharing took 11-20 % less CPU at a fixed rate (decision 0043). Default: sharing
+  /// CAF's: sharing took ~11 % less CPU at a fixed rate (decision 0043). Default: sharing
   actors::scheduler_policy actor_scheduler = actors::scheduler_policy::sharing;
   /// --actor-max-throughput=N: messages an actor handles before it yields. Default: 0 = no limit
   std::size_t actor_max_throughput = 0;
