@@ -28,6 +28,7 @@
 #include "pending_replies.hpp"
 #include "projection_status_json.hpp"
 #include "runtime.hpp"
+#include "scheduler_config.hpp"
 #include "session_actor.hpp"
 #include "status_probe.hpp"
 #include "token.hpp"
@@ -146,13 +147,7 @@ class node_impl final : public node {
             std::make_unique<persistence::breaker_journal>(backend_->journal(), options_.breaker)),
         probe_(std::make_unique<status_probe>(*backend_)),
         identity_(backend_->identity()) {
-    // 0 = one per core. CAF's own default is max(cores, 4): on two cores its four workers took
-    // about a tenth more server CPU per message than two (docs/benchmarks.md, "Issue 13: single
-    // node").
-    cfg_.set("scheduler.max-threads",
-             options_.actor_threads > 0
-                 ? options_.actor_threads
-                 : std::max<std::size_t>(1, std::thread::hardware_concurrency()));
+    apply_scheduler_options(cfg_, options_.actor_threads, options_.scheduler);
     auto* shards = backend_->shards();
     // Clustered: the other nodes reach this one's shard regions through CAF's middleman.
     if (shards) {

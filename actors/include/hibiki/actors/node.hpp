@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hibiki/actors/scheduler_options.hpp"
 #include "hibiki/core/circuit_breaker.hpp"
 #include "hibiki/core/ids.hpp"
 #include "hibiki/core/protocol.hpp"
@@ -104,6 +105,8 @@ struct node_options : request_limits {
   std::size_t io_threads = 2;
   /// CAF scheduler worker threads. Default: 0 = number of cores.
   std::size_t actor_threads = 0;
+  /// CAF's scheduling policy, throughput and idle polling (scheduler_options.hpp). Default: CAF's.
+  scheduler_options scheduler;
   /// Bytes of events a sync reads and sends at a time (at least one event); the next batch is
   /// read once the connection's unsent output is at most this. Keep it well under the gateway's
   /// `max_outgoing_bytes`. Default: 256 KiB.
