@@ -234,8 +234,9 @@ class entity_actor : public caf::event_based_actor {
     seq_nr seq = journal_seq_;
     try {
       for (const auto& e : decided->events) {
-        // Projections need the state before the event too; the traits keep that copy cheap.
-        state_type before = Traits::projection_base(state_);
+        // Projections need the state before the event too: the traits give what they read of
+        // it, without copying the whole state (room_prior.hpp).
+        const auto before = Traits::projection_base(state_, e);
         if constexpr (requires(std::vector<audit_entry> & out) {
                         Traits::audit_entries(before, e, out);
                       }) {

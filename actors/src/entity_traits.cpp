@@ -64,35 +64,37 @@ result<plan<room::event>> room_traits::decide(const state& s, const command& cmd
   return p;
 }
 
-room::state room_traits::projection_base(state& s) {
-  // Set aside for the copy and put back: the parts no projection reads from the state before an
-  // event (they grow with the room's history, so copying them made every post O(messages), and
-  // every event of a room O(its files)).
-  auto messages = std::exchange(s.messages, {});
-  auto deleted = std::exchange(s.deleted, {});
-  auto mentions = std::exchange(s.mentions, {});
-  auto window = std::exchange(s.dedupe, {});
-  auto order = std::exchange(s.dedupe_order, {});
-  auto files = std::exchange(s.files, {});
-  room::state copy = s;
-  s.files = std::move(files);
-  s.messages = std::move(messages);
-  s.deleted = std::move(deleted);
-  s.mentions = std::move(mentions);
-  s.dedupe = std::move(window);
-  s.dedupe_order = std::move(order);
-  return copy;
-}
+namespace {
 
-void room_traits::effects(const state& before, const event& e, const state& after,
-                          std::vector<read_model::row_op>& rows, std::vector<push_msg>& pushes) {
+/// room_traits::effects from the full state before the event or from its prior (the same effects).
+template <class Before>
+void room_effects(const Before& before, const room::event& e, const room::state& after,
+                  std::vector<read_model::row_op>& rows, std::vector<push_msg>& pushes) {
   auto ops = read_model::project(before, e, after);
   rows.insert(rows.end(), std::make_move_iterator(ops.begin()), std::make_move_iterator(ops.end()));
-  if (auto frame = read_model::push_frame_text(before, e, after)) {
+  if (auto frame = read_model::push_frame_text(e, after)) {
     pushes.push_back(push_msg{std::make_shared<const std::string>(std::move(*frame)),
                               room::recipients(before, e, after), 0,
                               std::holds_alternative<room::room_created>(e)});
   }
+}
+
+}  // namespace
+
+void room_traits::effects(const state& before, const event& e, const state& after,
+                          std::vector<read_model::row_op>& rows, std::vector<push_msg>& pushes) {
+  room_effects(before, e, after, rows, pushes);
+}
+
+void room_traits::effects(const room::prior& before, const event& e, const state& after,
+                          std::vector<read_model::row_op>& rows, std::vector<push_msg>& pushes) {
+  room_effects(before, e, after, rows, pushes);
+}
+
+void room_traits::audit_entries(const room::prior& before, const event& e,
+                                std::vector<audit_entry>& out) {
+  // Only membership and role changes have audit entries, and those events keep a copy.
+  if (before.copy) audit_entries(*before.copy, e, out);
 }
 
 void room_traits::audit_entries(const state& before, const event& e,

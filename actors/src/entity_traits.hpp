@@ -19,6 +19,7 @@
 #include "hibiki/core/log.hpp"
 #include "hibiki/core/read_model.hpp"
 #include "hibiki/core/room.hpp"
+#include "hibiki/core/room_prior.hpp"
 #include "hibiki/core/user.hpp"
 #include "messages.hpp"
 
@@ -124,13 +125,13 @@ struct room_traits {
   static state initial(const entity_id& id);
   static result<plan<event>> decide(const state& s, const command& cmd);
   static state apply(state s, const event& e) { return room::apply(std::move(s), e); }
-  /// The state before an event as projections see it: everything but what grows with the room's
-  /// history (its messages, deleted ids, mentions and shared files) and the idempotency window.
-  /// No read model, push or audit entry reads those from the state before an event (the message
-  /// and file objects come from the state after it), and copying them made every event cost
-  /// O(messages) and O(files in the room).
-  /// tests/actors/projection_base_test.cpp checks the effects are the same as with the full state.
-  static state projection_base(state& s);
+  /// What the projections of `e` read of the state before it (room_prior.hpp): for a post, an
+  /// edit, a read mark and the other frequent events, only the few member states the event may
+  /// change; a copy of the state without its history for the rare events that change membership,
+  /// roles or tasks. Copying the room per event made every post cost a copy of its members.
+  /// tests/actors/projection_base_test.cpp checks the effects of every kind of room event are the
+  /// same as with the full state before it.
+  static room::prior projection_base(state& s, const event& e) { return room::take_prior(s, e); }
   static codec::bytes encode(const event& e) { return codec::encode(e); }
   static result<event> decode(std::span<const std::uint8_t> b) {
     return codec::decode_room_event(b);
@@ -144,13 +145,17 @@ struct room_traits {
     return s.messages.size() + s.deleted.size() + s.mentions.size() + s.tasks.size() +
            s.members.size() + s.dedupe_order.size();
   }
-  /// The read-model rows and the pushes one event causes.
+  /// The read-model rows and the pushes one event causes, from the state before it or its prior.
   static void effects(const state& before, const event& e, const state& after,
+                      std::vector<read_model::row_op>& rows, std::vector<push_msg>& pushes);
+  static void effects(const room::prior& before, const event& e, const state& after,
                       std::vector<read_model::row_op>& rows, std::vector<push_msg>& pushes);
   static nlohmann::json reply_fields(const command& cmd, const std::vector<event>& events,
                                      const state& after);
   /// The audit entries of a membership or role change (none for other events).
   static void audit_entries(const state& before, const event& e, std::vector<audit_entry>& out);
+  static void audit_entries(const room::prior& before, const event& e,
+                            std::vector<audit_entry>& out);
   static result<recovery<state>> recover(const node_context& ctx, const entity_id& id) {
     return recover_from_storage<room_traits>(ctx, id);
   }
@@ -174,7 +179,7 @@ struct user_traits {
   static state initial(const entity_id& id);
   static result<plan<event>> decide(const state& s, const command& cmd);
   static state apply(state s, const event& e) { return user::apply(std::move(s), e); }
-  static state projection_base(state& s) { return s; }
+  static state projection_base(state& s, const event&) { return s; }
   static codec::bytes encode(const event& e) { return codec::encode(e); }
   static result<event> decode(std::span<const std::uint8_t> b) {
     return codec::decode_user_event(b);
@@ -228,7 +233,7 @@ struct id_traits {
     ++s.highest;
     return s;
   }
-  static state projection_base(state& s) { return s; }
+  static state projection_base(state& s, const event&) { return s; }
   static codec::bytes encode(const event& e);
   static result<event> decode(std::span<const std::uint8_t> b);
   static codec::bytes encode_snapshot(const state& s);

@@ -12,6 +12,7 @@
 #include <caf/io/all.hpp>
 #include <caf/openssl/manager.hpp>
 
+#include "breaker_object_store.hpp"
 #include "cluster_glue.hpp"
 #include "cluster_tls.hpp"
 #include "cluster_wire.hpp"
@@ -27,6 +28,7 @@
 #include "pending_replies.hpp"
 #include "projection_status_json.hpp"
 #include "runtime.hpp"
+#include "scheduler_config.hpp"
 #include "session_actor.hpp"
 #include "status_probe.hpp"
 #include "token.hpp"
@@ -145,13 +147,7 @@ class node_impl final : public node {
             std::make_unique<persistence::breaker_journal>(backend_->journal(), options_.breaker)),
         probe_(std::make_unique<status_probe>(*backend_)),
         identity_(backend_->identity()) {
-    // 0 = one per core. CAF's own default is max(cores, 4): on two cores its four workers took
-    // about a tenth more server CPU per message than two (docs/benchmarks.md, "Issue 13: single
-    // node").
-    cfg_.set("scheduler.max-threads",
-             options_.actor_threads > 0
-                 ? options_.actor_threads
-                 : std::max<std::size_t>(1, std::thread::hardware_concurrency()));
+    apply_scheduler_options(cfg_, options_.actor_threads, options_.scheduler);
     auto* shards = backend_->shards();
     // Clustered: the other nodes reach this one's shard regions through CAF's middleman.
     if (shards) {
@@ -284,6 +280,8 @@ class node_impl final : public node {
     return projections_->rebuild(name);
   }
 
+  std::shared_ptr<persistence::object_store> objects() override { return rt_.ctx->objects; }
+
   nlohmann::json journal_status() override {
     std::lock_guard<std::mutex> lock(status_mutex_);
     persistence::journal_status st;
@@ -387,6 +385,8 @@ class node_impl final : public node {
     r.set_passivations_total(entity_kind::id_allocator, rt_.id_stats->passivations);
     r.set_recoveries(rt_.gate->total, rt_.gate->running);
     r.set_breaker_state(to_string(breaker_->state()));
+    if (auto store = std::dynamic_pointer_cast<breaker_object_store>(rt_.ctx->objects))
+      r.set_object_store_breaker_state(to_string(store->state()));
     if (backend_->shards()) r.set_cluster_peer_links(links_->made, links_->lost);
     // A fresh look at the partitions (Kafka; bounded like GET /api/journal). RocksDB has none.
     std::lock_guard<std::mutex> lock(status_mutex_);

@@ -7,6 +7,7 @@
 #include "hibiki/core/protocol.hpp"
 #include "hibiki/core/read_model.hpp"
 #include "hibiki/core/read_model_text.hpp"
+#include "hibiki/core/room_prior.hpp"
 #include "json_fields.hpp"
 
 namespace hibiki::read_model {
@@ -61,6 +62,21 @@ void project_members(const room::state& before, const room::state& after,
       ops.push_back(row_op{table::member_rooms, member_room_key(a, after.id), std::nullopt});
     } else if (was == nullptr || *was != *is ||
                room::mytask_num(before, a) != room::mytask_num(after, a)) {
+      ops.push_back(
+          row_op{table::member_rooms, member_room_key(a, after.id), encode(row_of(after, a, *is))});
+    }
+  }
+}
+
+/// project_members for an event that added and removed nobody and changed no task: only the
+/// members in `changed` (ascending, as they were before) can differ.
+void project_changed_members(const std::vector<std::pair<account_id, room::member_state>>& changed,
+                             const room::state& after, std::vector<row_op>& ops) {
+  for (const auto& [a, was] : changed) {
+    const auto* is = after.member(a);
+    if (is == nullptr) {
+      ops.push_back(row_op{table::member_rooms, member_room_key(a, after.id), std::nullopt});
+    } else if (was != *is) {
       ops.push_back(
           row_op{table::member_rooms, member_room_key(a, after.id), encode(row_of(after, a, *is))});
     }
@@ -160,9 +176,10 @@ json file_row(file_id id, const room::shared_file& f) {
   return j;
 }
 
-std::optional<nlohmann::json> push_frame(const room::state& before, const room::event& e,
-                                         const room::state& after) {
-  (void)before;  // every field of the push is in the event or in the state after it
+namespace {
+
+/// push_frame: every field of the push is in the event or in the state after it.
+std::optional<json> frame_of(const room::event& e, const room::state& after) {
   return std::visit(
       [&](const auto& ev) -> std::optional<json> {
         using T = std::decay_t<decltype(ev)>;
@@ -227,6 +244,14 @@ std::optional<nlohmann::json> push_frame(const room::state& before, const room::
         }
       },
       e);
+}
+
+}  // namespace
+
+std::optional<nlohmann::json> push_frame(const room::state& before, const room::event& e,
+                                         const room::state& after) {
+  (void)before;  // every field of the push is in the event or in the state after it
+  return frame_of(e, after);
 }
 
 namespace {
@@ -296,18 +321,25 @@ std::string message_frame_text(std::string_view ev, const room::state& after, me
 
 std::optional<std::string> push_frame_text(const room::state& before, const room::event& e,
                                            const room::state& after) {
+  (void)before;  // every field of the push is in the event or in the state after it
+  return push_frame_text(e, after);
+}
+
+std::optional<std::string> push_frame_text(const room::event& e, const room::state& after) {
   if (const auto* p = std::get_if<room::message_posted>(&e))
     return message_frame_text("message_created", after, p->id, p->body, p->author_name);
   if (const auto* m = std::get_if<room::message_edited>(&e))
     return message_frame_text("message_updated", after, m->id, m->body, m->author_name);
-  auto frame = push_frame(before, e, after);
+  auto frame = frame_of(e, after);
   if (!frame) return std::nullopt;
   return detail::dump(*frame);
 }
 
-std::vector<row_op> project(const room::state& before, const room::event& e,
-                            const room::state& after) {
-  std::vector<row_op> ops;
+namespace {
+
+/// The rows that depend on the event and the state after it only: history, room_events and
+/// room_summary.
+void project_event_rows(const room::event& e, const room::state& after, std::vector<row_op>& ops) {
   const room_id r = after.id;
   // The rows of a post or an edit, the most frequent events, are written without a DOM (the
   // same bytes: json_text.hpp).
@@ -321,7 +353,7 @@ std::vector<row_op> project(const room::state& before, const room::event& e,
     ops.push_back(
         {table::history, history_key(r, d->id), detail::dump(current_message(after, d->id, ""))});
   }
-  if (auto frame = push_frame_text(before, e, after)) {
+  if (auto frame = push_frame_text(e, after)) {
     ops.push_back({table::room_events, room_event_key(r, after.seq), std::move(*frame)});
     // A deleted room has no summary: every read then answers not_found for it.
     if (after.removed) {
@@ -330,9 +362,29 @@ std::vector<row_op> project(const room::state& before, const room::event& e,
       ops.push_back({table::room_summary, room_summary_key(r), encode(summary_of(after))});
     }
   }
+}
+
+}  // namespace
+
+std::vector<row_op> project(const room::state& before, const room::event& e,
+                            const room::state& after) {
+  std::vector<row_op> ops;
+  project_event_rows(e, after, ops);
   project_tasks(before, e, after, ops);
   project_files(e, after, ops);
   project_members(before, after, ops);
+  return ops;
+}
+
+std::vector<row_op> project(const room::prior& before, const room::event& e,
+                            const room::state& after) {
+  if (before.copy) return project(*before.copy, e, after);
+  // The events without a copy add no task, change none and remove nobody (room::needs_copy), so
+  // project_tasks has nothing to write for them.
+  std::vector<row_op> ops;
+  project_event_rows(e, after, ops);
+  project_files(e, after, ops);
+  project_changed_members(before.members, after, ops);
   return ops;
 }
 

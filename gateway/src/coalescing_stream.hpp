@@ -12,14 +12,22 @@
 /// drains through Beast then pile up in `pending_` and leave in one socket write at uncork(), or
 /// every `cork_limit` bytes.
 ///
+/// Data frames need no Beast write at all: append_frame() puts a whole frame (header and payload,
+/// see ws_frame.hpp) straight into `pending_`, with no handler and no trip through the strand. It
+/// cannot land inside a frame of Beast's: Beast writes only its control frames here then (pongs,
+/// keep-alive pings, the close frame; at most 127 bytes each), and each arrives in a single
+/// async_write_some that is copied whole before it returns.
+///
 /// Bounded by its user: the ws_session counts unflushed_bytes() against its outgoing cap, so a
 /// client that stops reading is disconnected instead of growing this buffer.
 ///
 /// Threading: every call runs on the connection's strand (the TCP stream's executor).
 
 #include <cstddef>
+#include <cstring>
 #include <functional>
 #include <memory>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -53,6 +61,22 @@ class coalescing_stream {
 
   /// Bytes accepted from above and not yet written to the socket.
   std::size_t unflushed_bytes() const { return pending_.size() + flushing_.size(); }
+  /// Frames given to append_frame() and not yet written to the socket.
+  std::size_t unflushed_frames() const { return pending_frames_ + flushing_frames_; }
+
+  /// Takes one whole frame, `header` then `payload`, at once (no completion handler); it leaves
+  /// like any accepted write. False, and nothing kept, once a socket write has failed.
+  bool append_frame(std::string_view header, std::string_view payload) {
+    if (error_) return false;
+    const auto old = pending_.size();
+    pending_.resize(old + header.size() + payload.size());
+    std::memcpy(pending_.data() + old, header.data(), header.size());
+    if (!payload.empty())
+      std::memcpy(pending_.data() + old + header.size(), payload.data(), payload.size());
+    ++pending_frames_;
+    if (!flush_active_ && (!corked_ || pending_.size() >= cork_limit)) start_flush();
+    return true;
+  }
   /// Socket writes started, and writes accepted from above (frames, including control frames).
   std::size_t socket_writes() const { return socket_writes_; }
   std::size_t accepted_writes() const { return accepted_writes_; }
@@ -100,18 +124,22 @@ class coalescing_stream {
     if (!owner) {
       // The connection is being destroyed: nothing will read these bytes.
       pending_.clear();
+      pending_frames_ = 0;
       return;
     }
     flush_active_ = true;
     flushing_.swap(pending_);
+    flushing_frames_ = std::exchange(pending_frames_, 0);
     ++socket_writes_;
     net::async_write(next_, net::buffer(flushing_),
                      [this, owner = std::move(owner)](beast::error_code ec, std::size_t) {
                        flushing_.clear();
+                       flushing_frames_ = 0;
                        flush_active_ = false;
                        if (ec) {
                          error_ = ec;
                          pending_.clear();
+                         pending_frames_ = 0;
                        } else if (!pending_.empty()) {
                          if (!corked_ || pending_.size() >= cork_limit) start_flush();
                          if (flush_listener_) flush_listener_();
@@ -139,7 +167,9 @@ class coalescing_stream {
   std::vector<char> pending_;   ///< accepted, waiting for the next socket write
   std::vector<char> flushing_;  ///< being written by the socket write in flight
   bool flush_active_ = false;
-  beast::error_code error_;  ///< the first socket write error; later writes fail with it
+  std::size_t pending_frames_ = 0;   ///< append_frame() frames in pending_
+  std::size_t flushing_frames_ = 0;  ///< append_frame() frames in flushing_
+  beast::error_code error_;          ///< the first socket write error; later writes fail with it
   std::vector<std::function<void(beast::error_code)>> waiters_;
   std::function<void()> flush_listener_;
   std::size_t socket_writes_ = 0;

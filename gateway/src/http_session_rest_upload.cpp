@@ -204,7 +204,11 @@ void http_session::store_rest_upload() {
         // As in answer_from_worker: the server joins the worker before it lets go of the context.
         gateway_context* ctx = self->ctx_.get();
         std::weak_ptr<http_session> weak = self;
-        const bool queued = ctx->uploads.post([ctx, weak, store = ctx->options.objects,
+        // The node's store is the same one behind the node's breaker: a store that fails these
+        // puts opens it for every file op, as failed HEADs do.
+        auto store = ctx->node() != nullptr ? ctx->node()->objects() : nullptr;
+        if (!store) store = ctx->options.objects;
+        const bool queued = ctx->uploads.post([ctx, weak, store = std::move(store),
                                                form = self->rest_form_, key = std::move(key), room,
                                                file] {
           if (weak.expired()) return;

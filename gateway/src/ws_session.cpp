@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "hibiki/metrics/registry.hpp"
+#include "ws_frame.hpp"
 
 namespace hibiki::gateway {
 namespace {
@@ -193,7 +194,7 @@ void ws_session::post_when_drained(std::size_t below_bytes, std::function<void()
 }
 
 std::size_t ws_session::unsent_bytes() {
-  return queue_bytes_ + ws_.next_layer().unflushed_bytes();
+  return ws_.next_layer().unflushed_bytes();
 }
 
 void ws_session::run_drain_waiters() {
@@ -216,60 +217,30 @@ void ws_session::shutdown() {
 }
 
 void ws_session::enqueue(std::shared_ptr<const std::string> frame) {
-  if (closing_ || dropped_ || !frame) return;
-  // Too slow = the backlog (queued + not yet on the socket) is over the cap plus the largest frame
-  // queued since the backlog was last empty. The allowance lets a single frame larger than the
-  // cap through, with the frames right behind it (a full history page can be several MiB), while
-  // a client that stops reading still holds at most the cap plus one large frame.
-  const auto backlog = queue_bytes_ + ws_.next_layer().unflushed_bytes();
+  // Not open any more: a close frame is out or on its way (ours, or Beast's answer to the
+  // client's), and no data frame may follow it.
+  if (closing_ || dropped_ || !frame || !ws_.is_open()) return;
+  // Too slow = the backlog (not yet on the socket) is over the cap plus the largest frame queued
+  // since the backlog was last empty. The allowance lets a single frame larger than the cap
+  // through, with the frames right behind it (a full history page can be several MiB), while a
+  // client that stops reading still holds at most the cap plus one large frame.
+  auto& layer = ws_.next_layer();
+  const auto backlog = layer.unflushed_bytes();
   if (backlog == 0) large_frame_allowance_ = 0;
   large_frame_allowance_ = std::max(large_frame_allowance_, frame->size());
   if (backlog > ctx_->options.max_outgoing_bytes + large_frame_allowance_ ||
-      queue_.size() >= ctx_->options.max_outgoing_frames) {
+      layer.unflushed_frames() >= ctx_->options.max_outgoing_frames) {
     // Its socket is not taking what we send. A close frame would wait behind the same full
     // socket, so drop the connection; the memory is freed now.
     if (ctx_->options.metrics) ctx_->options.metrics->slow_client_dropped();
     drop();
     return;
   }
-  queue_bytes_ += frame->size();
-  access_->frame_out(frame->size());
-  queue_.push_back(std::move(frame));
-  if (!writing_) {
-    // Drain the whole queue through Beast into the write layer, then write it to the socket at
-    // once (see coalescing_stream).
-    ws_.next_layer().cork();
-    do_write();
-  }
-}
-
-void ws_session::do_write() {
-  writing_ = true;
-  // From here the frame's bytes are counted by the write layer (Beast copies them into it before
-  // this write completes), so they leave queue_bytes_ now: counting them twice would make a large
-  // frame look like a backlog.
-  queue_bytes_ -= queue_.front()->size();
-  ws_.text(true);
-  ws_.async_write(net::buffer(*queue_.front()),
-                  beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
-}
-
-void ws_session::on_write(beast::error_code ec, std::size_t) {
-  writing_ = false;
-  if (!queue_.empty()) queue_.pop_front();  // its bytes left queue_bytes_ in do_write
-  if (ec || dropped_) {
-    // The read side sees the failure too and notifies the session.
-    ws_.next_layer().uncork();
-    queue_.clear();
-    queue_bytes_ = 0;
-    return;
-  }
-  if (!queue_.empty()) {
-    do_write();
-    return;
-  }
-  ws_.next_layer().uncork();
-  if (closing_ && !close_started_) do_close();
+  // Straight into the write layer as a whole frame, the bytes Beast would write for it (see
+  // ws_frame.hpp): no write operation, handler or strand trip per frame.
+  ws_frame_header header;
+  if (layer.append_frame(text_frame_header(frame->size(), header), *frame))
+    access_->frame_out(frame->size());
 }
 
 void ws_session::begin_close(std::uint16_t code, std::string reason) {
@@ -278,8 +249,9 @@ void ws_session::begin_close(std::uint16_t code, std::string reason) {
   close_code_ = code;
   close_text_ = std::move(reason);
   if (!accepted_) return;  // on_accept closes once the opening handshake is done
-  // Frames queued before the close still go out first (e.g. the error reply that explains it).
-  if (!writing_) do_close();
+  // Frames queued before the close are already in the write layer, ahead of the close frame
+  // (e.g. the error reply that explains it).
+  do_close();
 }
 
 void ws_session::do_close() {
@@ -297,12 +269,6 @@ void ws_session::drop() {
   if (dropped_) return;
   dropped_ = true;
   drain_waiters_.clear();
-  // A write in flight still reads the front frame's bytes (already out of queue_bytes_); free
-  // the rest now.
-  while (queue_.size() > (writing_ ? 1u : 0u)) {
-    queue_bytes_ -= queue_.back()->size();
-    queue_.pop_back();
-  }
   beast::error_code ignored;
   beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
   beast::get_lowest_layer(ws_).close();

@@ -1,9 +1,9 @@
 #pragma once
 /// One WebSocket connection: reads text frames into an actors::session and writes the frames the
-/// session sends back, through a bounded queue. Owned by shared_ptr: its own pending operations
-/// keep it alive; the actor side holds only a weak link (ws_link), so a slow or dead actor can
-/// never keep a closed connection's memory alive. Everything after construction runs on the
-/// connection's strand.
+/// session sends back, straight into its bounded write layer. Owned by shared_ptr: its own pending
+/// operations keep it alive; the actor side holds only a weak link (ws_link), so a slow or dead
+/// actor can never keep a closed connection's memory alive. Everything after construction runs on
+/// the connection's strand.
 
 #include <array>
 #include <cstdint>
@@ -18,7 +18,6 @@
 #include "coalescing_stream.hpp"
 #include "connection_registry.hpp"
 #include "edge_stream.hpp"
-#include "frame_queue.hpp"
 #include "gateway_context.hpp"
 
 namespace hibiki::gateway {
@@ -53,16 +52,15 @@ class ws_session : public connection, public std::enable_shared_from_this<ws_ses
   void end_reading(beast::error_code ec);
   /// A whole text message arrived: hand it to the session and wait for the next one.
   void deliver(std::string message);
+  /// Puts one frame into the write layer, or drops a connection whose backlog is over the cap.
   void enqueue(std::shared_ptr<const std::string> frame);
-  void do_write();
-  void on_write(beast::error_code ec, std::size_t bytes);
   void begin_close(std::uint16_t code, std::string reason);
   void do_close();
   void drop();
   void notify_closed();
   /// The session's access record: how it ended, and who ended it.
   void write_access_record() const;
-  /// Bytes handed over by the actor side and not yet written to the socket.
+  /// Bytes handed over by the actor side (and Beast's control frames) not yet on the socket.
   std::size_t unsent_bytes();
   /// Runs the drain waiters whose threshold the backlog is now under.
   void run_drain_waiters();
@@ -82,13 +80,10 @@ class ws_session : public connection, public std::enable_shared_from_this<ws_ses
   std::unique_ptr<actors::session> session_;
   std::uint64_t registry_id_ = 0;
 
-  frame_queue queue_;
-  std::size_t queue_bytes_ = 0;  ///< bytes of the frames in queue_ not yet handed to Beast
   /// The largest frame queued since the backlog was last empty (see enqueue()).
   std::size_t large_frame_allowance_ = 0;
   bool accepted_ = false;  ///< the opening handshake completed
-  bool writing_ = false;
-  bool closing_ = false;  ///< no more frames are queued; a close is pending or running
+  bool closing_ = false;   ///< no more frames are queued; a close is pending or running
   bool close_started_ = false;
   bool dropped_ = false;  ///< the socket was closed without a close handshake
   bool closed_notified_ = false;

@@ -167,6 +167,14 @@ struct registry::impl {
                                    &breaker_family.Add({{"state", "open"}}),
                                    &breaker_family.Add({{"state", "half_open"}})};
 
+  // Its gauges are added at the first scrape of a node that has a file store, so a node with
+  // files off shows no object-store breaker at all rather than a "closed" one.
+  Family<Gauge>& object_breaker_family =
+      prometheus::BuildGauge()
+          .Name("hibiki_object_store_breaker_state")
+          .Help("The file store's circuit breaker: 1 for its current state, 0 for the others.")
+          .Register(reg);
+
   Family<Gauge>& lag_family = prometheus::BuildGauge()
                                   .Name("hibiki_journal_partition_lag_records")
                                   .Help(
@@ -404,6 +412,12 @@ void registry::journal_commit(std::chrono::steady_clock::duration elapsed, std::
 void registry::set_breaker_state(std::string_view state) {
   static constexpr std::array<std::string_view, 3> names = {"closed", "open", "half_open"};
   for (std::size_t i = 0; i < names.size(); ++i) impl_->breaker[i]->Set(names[i] == state ? 1 : 0);
+}
+
+void registry::set_object_store_breaker_state(std::string_view state) {
+  static constexpr std::array<std::string_view, 3> names = {"closed", "open", "half_open"};
+  for (auto name : names)
+    impl_->object_breaker_family.Add({{"state", std::string(name)}}).Set(name == state ? 1 : 0);
 }
 
 void registry::set_partition_lag(std::int32_t partition, std::int64_t lag) {

@@ -332,15 +332,38 @@ def test_rest_upload_with_the_store_down(server_factory, monkeypatch):
         port = s.getsockname()[1]
     monkeypatch.setenv("HIBIKI_S3_ACCESS_KEY", "test-access-key")
     monkeypatch.setenv("HIBIKI_S3_SECRET_KEY", "test-secret-key-for-a-store-that-is-down")
-    server = server_factory(f"--s3-endpoint=http://127.0.0.1:{port}", "--s3-bucket=down")
+    server = server_factory(f"--s3-endpoint=http://127.0.0.1:{port}", "--s3-bucket=down",
+                            "--breaker-max-failures=2", "--breaker-reset-timeout=600000")
     alice = server.user("alice")
     ra = Rest(server, alice.token)
     room = make_room(ra)
+    assert breaker_state(server) == "closed"
     refused(upload(server, alice.token, room, "a.bin", b"abc"), 503, "file store is unavailable")
+    # The REST put goes through the node's object-store breaker: two failed puts in a row open
+    # it, and from then on the file ops answer at once, REST and WebSocket alike.
+    assert breaker_state(server) == "closed"
+    refused(upload(server, alice.token, room, "b.bin", b"abc"), 503, "file store is unavailable")
+    assert breaker_state(server) == "open"
+    refused(upload(server, alice.token, room, "c.bin", b"abc"), 503, "circuit breaker is open")
+    ws = server.connect(alice.token)
+    r = ws.fail("request_upload", "unavailable", room_id=room, filename="d.bin", size=3,
+                content_type="application/octet-stream")
+    assert "circuit breaker is open" in r["error"]["message"], r
     # Nothing was posted; chat goes on.
     assert ra.call("GET", f"/rooms/{room}/files")[0] == 204
     assert ra.ok("POST", f"/rooms/{room}/messages", form={"body": "still here"})["message_id"]
     assert server.healthz() == 200
+
+
+def breaker_state(server):
+    """The file store breaker's state as /metrics shows it (the gauge that is 1)."""
+    status, body = server.http("GET", "/metrics")
+    assert status == 200, body
+    text = body.decode()
+    states = [line.split('state="')[1].split('"')[0] for line in text.splitlines()
+              if line.startswith("hibiki_object_store_breaker_state{") and line.endswith(" 1")]
+    assert len(states) == 1, states
+    return states[0]
 
 
 @pytest.mark.skipif(MINIO_DIR is None, reason="run by CTest with the minio fixture")

@@ -512,6 +512,75 @@ TEST_CASE("hibikid --actor-threads reaches the node's options", "[cli][options]"
   }
 }
 
+TEST_CASE("hibikid's actor scheduler flags reach the node's options", "[cli][options]") {
+  auto defaults = parse_daemon_options({});
+  REQUIRE(defaults.ok());
+  const auto d = to_node_options(*defaults).scheduler;
+  const actors::scheduler_options cafs;                  // CAF 0.17's own values
+  CHECK(d.policy == actors::scheduler_policy::sharing);  // hibikid's, not CAF's (decision 0043)
+  CHECK(d.max_throughput == 0);
+  CHECK(d.spin_polls == cafs.spin_polls);
+  CHECK(d.sleep_polls == cafs.sleep_polls);
+  CHECK(d.poll_sleep == cafs.poll_sleep);
+  CHECK(d.idle_wait == cafs.idle_wait);
+
+  auto set = parse_daemon_options({"--actor-scheduler=stealing", "--actor-max-throughput=50",
+                                   "--actor-spin-polls=0", "--actor-sleep-polls=20",
+                                   "--actor-poll-sleep=200", "--actor-idle-wait=3"});
+  REQUIRE(set.ok());
+  const auto s = to_node_options(*set).scheduler;
+  CHECK(s.policy == actors::scheduler_policy::stealing);
+  CHECK(s.max_throughput == 50);
+  CHECK(s.spin_polls == 0);
+  CHECK(s.sleep_polls == 20);
+  CHECK(s.poll_sleep == std::chrono::microseconds(200));
+  CHECK(s.idle_wait == std::chrono::milliseconds(3));
+
+  auto sharing = parse_daemon_options({"--actor-scheduler=sharing", "--actor-max-throughput=10"});
+  REQUIRE(sharing.ok());
+  CHECK(to_node_options(*sharing).scheduler.policy == actors::scheduler_policy::sharing);
+  CHECK(to_node_options(*sharing).scheduler.max_throughput == 10);
+  auto env = parse_daemon_options({}, {{"HIBIKI_ACTOR_SCHEDULER", "stealing"}});
+  REQUIRE(env.ok());
+  CHECK(env->actor_scheduler == actors::scheduler_policy::stealing);
+}
+
+TEST_CASE("hibikid refuses bad actor scheduler settings", "[cli][options]") {
+  const std::vector<std::pair<strings, std::string>> cases = {
+      {{"--actor-scheduler=work-stealing"}, "--actor-scheduler"},
+      {{"--actor-scheduler=Sharing"}, "--actor-scheduler"},
+      {{"--actor-scheduler="}, "--actor-scheduler"},
+      {{"--actor-max-throughput=-1"}, "--actor-max-throughput"},
+      {{"--actor-max-throughput=1000001"}, "--actor-max-throughput"},
+      {{"--actor-max-throughput=many"}, "--actor-max-throughput"},
+      {{"--actor-spin-polls=1e3"}, "--actor-spin-polls"},
+      {{"--actor-spin-polls=1000001"}, "--actor-spin-polls"},
+      {{"--actor-sleep-polls=-5"}, "--actor-sleep-polls"},
+      {{"--actor-sleep-polls="}, "--actor-sleep-polls"},
+      {{"--actor-poll-sleep=50us"}, "--actor-poll-sleep"},
+      {{"--actor-poll-sleep=1000001"}, "--actor-poll-sleep"},
+      {{"--actor-idle-wait=0"}, "--actor-idle-wait"},
+      {{"--actor-idle-wait=60001"}, "--actor-idle-wait"},
+      {{"--actor-idle-wait=10ms"}, "--actor-idle-wait"},
+      // The polling settings are the work-stealing workers'; sharing ones (the default) never
+      // poll.
+      {{"--actor-sleep-polls=0"}, "--actor-sleep-polls"},
+      {{"--actor-scheduler=sharing", "--actor-sleep-polls=0"}, "--actor-sleep-polls"},
+      {{"--actor-scheduler=sharing", "--actor-spin-polls=5"}, "--actor-spin-polls"},
+      {{"--actor-scheduler=sharing", "--actor-poll-sleep=100"}, "--actor-poll-sleep"},
+      {{"--actor-scheduler=sharing", "--actor-idle-wait=1"}, "--actor-idle-wait"},
+  };
+  for (const auto& [args, flag] : cases) {
+    INFO(args.back());
+    auto r = parse_daemon_options(args);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find(flag) != std::string::npos);
+  }
+  auto r = parse_daemon_options({"--actor-scheduler=sharing", "--actor-idle-wait=1"});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("stealing") != std::string::npos);
+}
+
 TEST_CASE("hibikid rejects bad options", "[cli][options]") {
   for (const strings& args : {
            strings{"--bogus=1"},

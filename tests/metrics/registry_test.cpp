@@ -125,6 +125,32 @@ TEST_CASE("REST requests by endpoint and status", "[metrics][rest]") {
   CHECK(e.value("hibiki_http_requests_total", {{"path", "rest"}, {"code", "200"}}) == 1.0);
 }
 
+TEST_CASE("the object store's breaker shows only once a node with a file store sets it",
+          "[metrics]") {
+  auto reg = metrics::registry::create();
+  auto e = parse_exposition(reg->exposition());
+  REQUIRE(e.error.empty());
+  // A node with files off never sets it: no sample at all, not a "closed" breaker.
+  CHECK_FALSE(e.value("hibiki_object_store_breaker_state", {{"state", "closed"}}).has_value());
+  CHECK_FALSE(e.value("hibiki_object_store_breaker_state", {{"state", "open"}}).has_value());
+
+  std::string state = "open";
+  auto handle =
+      reg->add_collector([&](metrics::registry& r) { r.set_object_store_breaker_state(state); });
+  e = parse_exposition(reg->exposition());
+  REQUIRE(e.error.empty());
+  CHECK(e.value("hibiki_object_store_breaker_state", {{"state", "open"}}) == 1.0);
+  CHECK(e.value("hibiki_object_store_breaker_state", {{"state", "closed"}}) == 0.0);
+  CHECK(e.value("hibiki_object_store_breaker_state", {{"state", "half_open"}}) == 0.0);
+  // The journal's breaker is another gauge, untouched by this one.
+  CHECK(e.value("hibiki_journal_breaker_state", {{"state", "open"}}) == 0.0);
+
+  state = "closed";
+  e = parse_exposition(reg->exposition());
+  CHECK(e.value("hibiki_object_store_breaker_state", {{"state", "closed"}}) == 1.0);
+  CHECK(e.value("hibiki_object_store_breaker_state", {{"state", "open"}}) == 0.0);
+}
+
 TEST_CASE("collectors set scrape-time metrics and stop when their handle goes", "[metrics]") {
   auto reg = metrics::registry::create();
   std::uint64_t passivated = 5;

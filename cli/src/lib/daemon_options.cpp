@@ -212,6 +212,17 @@ status set_rate(std::string_view key, std::string_view value, double& out) {
   return status::success();
 }
 
+/// --actor-scheduler: CAF's two policies.
+status set_scheduler_policy(std::string_view value, daemon_options& o) {
+  if (value == "stealing")
+    o.actor_scheduler = actors::scheduler_policy::stealing;
+  else if (value == "sharing")
+    o.actor_scheduler = actors::scheduler_policy::sharing;
+  else
+    return bad("actor-scheduler", value, "stealing or sharing");
+  return status::success();
+}
+
 /// A file name (checked when the node starts, not here).
 status set_file(std::string_view key, std::string_view value, std::string& out) {
   if (value.empty()) return bad(key, value, "a PEM file");
@@ -341,6 +352,41 @@ const std::vector<option_spec> table = {
      [](sv v, options& o) {
        return set_count("actor-threads", v, 0, 1024, "a number from 0 (one per core) to 1024",
                         o.actor_threads);
+     }},
+    {"actor-scheduler", "stealing|sharing",
+     "CAF's scheduling policy: a queue per worker with polling and stealing, or one shared queue",
+     "sharing", [](sv v, options& o) { return set_scheduler_policy(v, o); }},
+    {"actor-max-throughput", "N",
+     "most messages an actor handles before its worker moves on (0 = no limit)", "0",
+     [](sv v, options& o) {
+       return set_count("actor-max-throughput", v, 0, 1'000'000,
+                        "a number from 0 (no limit) to 1000000", o.actor_max_throughput);
+     }},
+    {"actor-spin-polls", "N",
+     "stealing: polls of an idle worker's queue without sleeping before the sleeping polls", "100",
+     [](sv v, options& o) {
+       return set_count("actor-spin-polls", v, 0, 1'000'000, "a number from 0 to 1000000",
+                        o.actor_spin_polls);
+     }},
+    {"actor-sleep-polls", "N",
+     "stealing: polls after the spin polls, each after --actor-poll-sleep, before the worker "
+     "waits",
+     "500",
+     [](sv v, options& o) {
+       return set_count("actor-sleep-polls", v, 0, 1'000'000, "a number from 0 to 1000000",
+                        o.actor_sleep_polls);
+     }},
+    {"actor-poll-sleep", "MICROSECONDS", "stealing: the sleep between two sleeping polls", "50",
+     [](sv v, options& o) {
+       return set_duration("actor-poll-sleep", v, 0, 1'000'000,
+                           "a number of microseconds from 0 to 1000000",
+                           o.actor_poll_sleep);
+     }},
+    {"actor-idle-wait", "MILLISECONDS",
+     "stealing: how long a waiting worker sleeps before it looks for work to steal", "10",
+     [](sv v, options& o) {
+       return set_duration("actor-idle-wait", v, 1, 60'000,
+                           "a number of milliseconds from 1 to 60000", o.actor_idle_wait);
      }},
     {"gateway-threads", "N",
      "threads for the network I/O of HTTP and WebSocket connections (0 = one per core)", "0",
@@ -988,6 +1034,21 @@ status check_daemon_options(const daemon_options& o) {
     return status(errc::bad_request,
                   "--kafka-config is set but the journal is rocksdb: add --journal=kafka");
   }
+  if (o.actor_scheduler == actors::scheduler_policy::sharing) {
+    // The polling settings belong to the work-stealing workers; a sharing worker never polls, so
+    // accepting them would pretend they did something.
+    const daemon_options d;
+    const char* set = o.actor_spin_polls != d.actor_spin_polls     ? "--actor-spin-polls"
+                      : o.actor_sleep_polls != d.actor_sleep_polls ? "--actor-sleep-polls"
+                      : o.actor_poll_sleep != d.actor_poll_sleep   ? "--actor-poll-sleep"
+                      : o.actor_idle_wait != d.actor_idle_wait     ? "--actor-idle-wait"
+                                                                   : nullptr;
+    if (set) {
+      return status(errc::bad_request, std::string(set) +
+                                           " is set but --actor-scheduler=sharing does not "
+                                           "poll: it applies to --actor-scheduler=stealing");
+    }
+  }
   if (o.sync_batch_bytes != 0 && o.sync_batch_bytes > o.max_outgoing_bytes / 2) {
     // A paced sync sends a batch when at most a batch is unsent: two must fit under the cap, or
     // a client that reads would be dropped.
@@ -1138,6 +1199,12 @@ actors::node_options to_node_options(const daemon_options& o) {
   static_cast<actors::request_limits&>(n) = o.limits;
   n.snapshot_every = o.snapshot_every;
   n.actor_threads = o.actor_threads;
+  n.scheduler.policy = o.actor_scheduler;
+  n.scheduler.max_throughput = o.actor_max_throughput;
+  n.scheduler.spin_polls = o.actor_spin_polls;
+  n.scheduler.sleep_polls = o.actor_sleep_polls;
+  n.scheduler.poll_sleep = o.actor_poll_sleep;
+  n.scheduler.idle_wait = o.actor_idle_wait;
   n.max_file_size = o.max_file_size;
   n.file_grace = o.file_grace;
   n.upload_window = o.upload_window;

@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hibiki/actors/scheduler_options.hpp"
 #include "hibiki/core/circuit_breaker.hpp"
 #include "hibiki/core/ids.hpp"
 #include "hibiki/core/protocol.hpp"
@@ -104,6 +105,8 @@ struct node_options : request_limits {
   std::size_t io_threads = 2;
   /// CAF scheduler worker threads. Default: 0 = number of cores.
   std::size_t actor_threads = 0;
+  /// CAF's scheduling policy, throughput and idle polling (scheduler_options.hpp). Default: CAF's.
+  scheduler_options scheduler;
   /// Bytes of events a sync reads and sends at a time (at least one event); the next batch is
   /// read once the connection's unsent output is at most this. Keep it well under the gateway's
   /// `max_outgoing_bytes`. Default: 256 KiB.
@@ -300,6 +303,12 @@ class node {
   /// Shape documented in docs/operations.md. Bounded by ~3 s. A node that is not clustered
   /// reports itself as the only node, owning every shard.
   virtual nlohmann::json cluster_status() = 0;
+
+  /// The file store the node signs for and checks, behind the node's object-store circuit
+  /// breaker; null when files are off. Whoever else does I/O on the store (the REST upload's
+  /// streamed put) goes through this one, so its failures open the same breaker. The default
+  /// (null) is for test doubles of this interface.
+  virtual std::shared_ptr<persistence::object_store> objects() { return nullptr; }
 
   /// The read-side projections this node runs over its backend's feed
   /// (hibiki/persistence/projections.hpp). Add one after start:

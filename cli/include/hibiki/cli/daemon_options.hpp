@@ -44,6 +44,19 @@ struct daemon_options {
   /// --actor-threads=N: CAF's worker threads (the actors: entities, sessions, the hub).
   /// Default: 0 = one per core
   std::size_t actor_threads = 0;
+  /// --actor-scheduler=stealing|sharing (actors/scheduler_options.hpp). hibikid's default is not
+  /// CAF's: sharing took ~11 % less CPU at a fixed rate (decision 0043). Default: sharing
+  actors::scheduler_policy actor_scheduler = actors::scheduler_policy::sharing;
+  /// --actor-max-throughput=N: messages an actor handles before it yields. Default: 0 = no limit
+  std::size_t actor_max_throughput = 0;
+  /// --actor-spin-polls=N (work stealing only). Default: 100
+  std::size_t actor_spin_polls = 100;
+  /// --actor-sleep-polls=N (work stealing only). Default: 500
+  std::size_t actor_sleep_polls = 500;
+  /// --actor-poll-sleep=MICROSECONDS (work stealing only). Default: 50
+  std::chrono::microseconds actor_poll_sleep{50};
+  /// --actor-idle-wait=MILLISECONDS (work stealing only). Default: 10
+  std::chrono::milliseconds actor_idle_wait{10};
   /// --gateway-threads=N: threads running the gateway's network I/O (every connection's reads,
   /// writes and pushes). Default: 0 = one per core (std::thread::hardware_concurrency)
   std::size_t gateway_threads = 0;

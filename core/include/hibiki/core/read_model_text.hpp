@@ -14,5 +14,7 @@ namespace hibiki::read_model {
 /// bytes without a DOM. It is also the frame's room_events row.
 std::optional<std::string> push_frame_text(const room::state& before, const room::event& e,
                                            const room::state& after);
+/// The same frame: no field of it comes from the state before the event.
+std::optional<std::string> push_frame_text(const room::event& e, const room::state& after);
 
 }  // namespace hibiki::read_model

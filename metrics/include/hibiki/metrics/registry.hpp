@@ -104,6 +104,9 @@ class registry : public std::enable_shared_from_this<registry> {
   /// hibiki_journal_breaker_state{state} (gauge): 1 for the current state ("closed", "open",
   /// "half_open"), 0 for the others.
   void set_breaker_state(std::string_view state);
+  /// hibiki_object_store_breaker_state{state} (gauge, only on a node with a file store): the
+  /// file store's circuit breaker, as set_breaker_state's.
+  void set_object_store_breaker_state(std::string_view state);
   /// hibiki_journal_partition_lag_records{partition} (gauge, Kafka only); -1 when unknown.
   void set_partition_lag(std::int32_t partition, std::int64_t lag);
   /// hibiki_live_entities{kind} (gauge).
