@@ -516,8 +516,8 @@ TEST_CASE("hibikid's actor scheduler flags reach the node's options", "[cli][opt
   auto defaults = parse_daemon_options({});
   REQUIRE(defaults.ok());
   const auto d = to_node_options(*defaults).scheduler;
-  const actors::scheduler_options cafs;                  // CAF 0.17's own values
-  CHECK(d.policy == actors::scheduler_policy::sharing);  // hibikid's, not CAF's (decision 0043)
+  const actors::scheduler_options cafs;  // CAF 0.17's own values
+  CHECK(d.policy == cafs.policy);        // CAF's work stealing (decision 0043)
   CHECK(d.max_throughput == 0);
   CHECK(d.spin_polls == cafs.spin_polls);
   CHECK(d.sleep_polls == cafs.sleep_polls);
@@ -540,9 +540,13 @@ TEST_CASE("hibikid's actor scheduler flags reach the node's options", "[cli][opt
   REQUIRE(sharing.ok());
   CHECK(to_node_options(*sharing).scheduler.policy == actors::scheduler_policy::sharing);
   CHECK(to_node_options(*sharing).scheduler.max_throughput == 10);
-  auto env = parse_daemon_options({}, {{"HIBIKI_ACTOR_SCHEDULER", "stealing"}});
+  // The default policy polls, so its settings need no --actor-scheduler.
+  auto polls = parse_daemon_options({"--actor-sleep-polls=0"});
+  REQUIRE(polls.ok());
+  CHECK(to_node_options(*polls).scheduler.sleep_polls == 0);
+  auto env = parse_daemon_options({}, {{"HIBIKI_ACTOR_SCHEDULER", "sharing"}});
   REQUIRE(env.ok());
-  CHECK(env->actor_scheduler == actors::scheduler_policy::stealing);
+  CHECK(env->actor_scheduler == actors::scheduler_policy::sharing);
 }
 
 TEST_CASE("hibikid refuses bad actor scheduler settings", "[cli][options]") {
@@ -562,9 +566,7 @@ TEST_CASE("hibikid refuses bad actor scheduler settings", "[cli][options]") {
       {{"--actor-idle-wait=0"}, "--actor-idle-wait"},
       {{"--actor-idle-wait=60001"}, "--actor-idle-wait"},
       {{"--actor-idle-wait=10ms"}, "--actor-idle-wait"},
-      // The polling settings are the work-stealing workers'; sharing ones (the default) never
-      // poll.
-      {{"--actor-sleep-polls=0"}, "--actor-sleep-polls"},
+      // The polling settings are the work-stealing workers'; sharing ones never poll.
       {{"--actor-scheduler=sharing", "--actor-sleep-polls=0"}, "--actor-sleep-polls"},
       {{"--actor-scheduler=sharing", "--actor-spin-polls=5"}, "--actor-spin-polls"},
       {{"--actor-scheduler=sharing", "--actor-poll-sleep=100"}, "--actor-poll-sleep"},

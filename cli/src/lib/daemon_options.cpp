@@ -355,7 +355,7 @@ const std::vector<option_spec> table = {
      }},
     {"actor-scheduler", "stealing|sharing",
      "CAF's scheduling policy: a queue per worker with polling and stealing, or one shared queue",
-     "sharing", [](sv v, options& o) { return set_scheduler_policy(v, o); }},
+     "stealing", [](sv v, options& o) { return set_scheduler_policy(v, o); }},
     {"actor-max-throughput", "N",
      "most messages an actor handles before its worker moves on (0 = no limit)", "0",
      [](sv v, options& o) {

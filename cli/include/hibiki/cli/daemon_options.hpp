@@ -44,9 +44,9 @@ struct daemon_options {
   /// --actor-threads=N: CAF's worker threads (the actors: entities, sessions, the hub).
   /// Default: 0 = one per core
   std::size_t actor_threads = 0;
-  /// --actor-scheduler=stealing|sharing (actors/scheduler_options.hpp). hibikid's default is not
-  /// CAF's: sharing took ~11 % less CPU at a fixed rate (decision 0043). Default: sharing
-  actors::scheduler_policy actor_scheduler = actors::scheduler_policy::sharing;
+  /// --actor-scheduler=stealing|sharing (actors/scheduler_options.hpp). CAF's: on a quiet machine
+  /// sharing gave a longer send->ack tail at half the maximum (decision 0043). Default: stealing
+  actors::scheduler_policy actor_scheduler = actors::scheduler_policy::stealing;
   /// --actor-max-throughput=N: messages an actor handles before it yields. Default: 0 = no limit
   std::size_t actor_max_throughput = 0;
   /// --actor-spin-polls=N (work stealing only). Default: 100
